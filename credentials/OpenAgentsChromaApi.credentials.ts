@@ -1,0 +1,88 @@
+import type {
+	ICredentialDataDecryptedObject,
+	Icon,
+	ICredentialTestRequest,
+	ICredentialType,
+	IHttpRequestOptions,
+	INodeProperties,
+} from 'n8n-workflow';
+
+/**
+ * A Chroma server (HTTP API v2, Chroma >= 1.0). The credential test reads the configured tenant's database,
+ * which checks in one request that the server answers, the token is accepted and tenant + database exist.
+ */
+export class OpenAgentsChromaApi implements ICredentialType {
+	name = 'openAgentsChromaApi';
+
+	displayName = 'OpenAgents Chroma';
+
+	icon: Icon = { light: 'file:../icons/openagents.svg', dark: 'file:../icons/openagents.dark.svg' };
+
+	documentationUrl = 'https://docs.trychroma.com/deployment';
+
+	properties: INodeProperties[] = [
+		{
+			displayName: 'URL',
+			name: 'url',
+			type: 'string',
+			default: 'http://localhost:8000',
+			required: true,
+			description: 'Chroma server URL, without /api/v2',
+		},
+		{
+			displayName: 'Authentication',
+			name: 'authentication',
+			type: 'options',
+			options: [
+				{ name: 'None', value: 'none' },
+				{ name: 'Bearer Token (Authorization Header)', value: 'bearer' },
+				{ name: 'Token in X-Chroma-Token Header', value: 'xChromaToken' },
+			],
+			default: 'none',
+		},
+		{
+			displayName: 'Token',
+			name: 'token',
+			type: 'string',
+			typeOptions: { password: true },
+			default: '',
+			displayOptions: { show: { authentication: ['bearer', 'xChromaToken'] } },
+		},
+		{
+			displayName: 'Tenant',
+			name: 'tenant',
+			type: 'string',
+			default: 'default_tenant',
+		},
+		{
+			displayName: 'Database',
+			name: 'database',
+			type: 'string',
+			default: 'default_database',
+		},
+	];
+
+	async authenticate(
+		credentials: ICredentialDataDecryptedObject,
+		requestOptions: IHttpRequestOptions,
+	): Promise<IHttpRequestOptions> {
+		const headers = chromaAuthHeaders(credentials);
+		return { ...requestOptions, headers: { ...requestOptions.headers, ...headers } };
+	}
+
+	test: ICredentialTestRequest = {
+		request: {
+			baseURL: '={{$credentials.url.replace(/\\/+$/, "")}}',
+			url: '=/api/v2/tenants/{{encodeURIComponent($credentials.tenant)}}/databases/{{encodeURIComponent($credentials.database)}}',
+			method: 'GET',
+		},
+	};
+}
+
+/** Headers for Chroma's token auth; empty for `none`. Shared with the Chroma client factory. */
+export function chromaAuthHeaders(credentials: ICredentialDataDecryptedObject): Record<string, string> {
+	const token = String(credentials.token ?? '');
+	if (credentials.authentication === 'bearer') return { Authorization: `Bearer ${token}` };
+	if (credentials.authentication === 'xChromaToken') return { 'X-Chroma-Token': token };
+	return {};
+}

@@ -1,0 +1,22 @@
+/**
+ * Three suites, one command (`npm test`):
+ *  - unit:  lib/ and test-support code, no servers beyond what a test starts itself
+ *  - nodes: workflows run in-process with n8n-core's WorkflowExecute (real Chroma / model server where needed)
+ *  - e2e:   one real queue-mode n8n cluster (main + 2 workers, Postgres, Redis) shared by every e2e test file
+ */
+const transform = { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.test.json' }] };
+const common = { testEnvironment: 'node', transform, moduleFileExtensions: ['ts', 'js', 'json'] };
+
+module.exports = {
+  projects: [
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
+    { ...common, displayName: 'nodes', testMatch: ['<rootDir>/test/nodes/**/*.test.ts'] },
+    {
+      ...common,
+      displayName: 'e2e',
+      testMatch: ['<rootDir>/test/e2e/**/*.test.ts'],
+      globalSetup: '<rootDir>/test/e2e/global-setup.ts',
+      globalTeardown: '<rootDir>/test/e2e/global-teardown.ts',
+    },
+  ],
+};
