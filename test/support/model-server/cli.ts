@@ -1,0 +1,21 @@
+/**
+ * Runs the offline model server on its own: `npx tsx test/support/model-server/cli.ts [--port 8787] [--latency 0]`.
+ * It is a deterministic stand-in for a real LLM, for demos and tests without network access.
+ */
+import { OfflineModelServer } from './server';
+
+function flag(name: string, fallback: number): number {
+	const i = process.argv.indexOf(`--${name}`);
+	return i > 0 ? Number(process.argv[i + 1]) : fallback;
+}
+
+async function main() {
+	const server = new OfflineModelServer({ port: flag('port', 8787), latencyMs: flag('latency', 0) });
+	const baseUrl = await server.start();
+	console.log(`Offline model server (a stand-in for a real LLM, not a model) listening at ${baseUrl}`);
+	const stop = () => void server.stop().then(() => process.exit(0));
+	process.on('SIGINT', stop);
+	process.on('SIGTERM', stop);
+}
+
+void main();

@@ -1,0 +1,389 @@
+/**
+ * A small OpenAI-compatible HTTP server that stands in for a real LLM in tests and the offline demo.
+ * Endpoints (with or without the /v1 prefix): POST /chat/completions (tools, tool_choice, response_format,
+ * stream with a final usage chunk), POST /embeddings (float or base64, `dimensions`), GET /models.
+ *
+ * Per test: queue canned replies (`reply`), install a handler (`setHandler`), inject faults (`fail`) and read
+ * the request log (`requests`). Without a script it answers as the offline stand-in model (offline-model.ts).
+ * The API key, when configured, is checked but never logged or echoed.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+import { DEFAULT_EMBEDDING_DIMENSIONS, embed, toBase64Float32 } from './embeddings';
+import { offlineModel, textOf } from './offline-model';
+import { estimateTokens } from './tokens';
+import type { ChatRequest, ModelReply, ReplyHandler, ToolCall } from './types';
+
+export type Route = 'chat' | 'embeddings' | 'models';
+
+/** An injected failure. `status` answers with that HTTP status (and Retry-After when given, seconds or HTTP date). */
+export type Fault =
+	| { type: 'status'; status: number; retryAfter?: number | string; message?: string }
+	| { type: 'drop' } // socket destroyed without any response
+	| { type: 'malformed' } // 200 with a body that is not JSON
+	| { type: 'truncate' } // response (or SSE stream) cut off halfway, then the socket is destroyed
+	| { type: 'delay'; ms: number }; // wait, then answer normally
+
+export interface RequestLogEntry {
+	/** 1-based, in arrival order. */
+	seq: number;
+	route: Route | 'unknown';
+	method: string;
+	path: string;
+	/** Arrival time, ms since the epoch. */
+	receivedAt: number;
+	/** Parsed JSON body (undefined for GET or unparseable bodies). */
+	body: unknown;
+	/** HTTP status sent, or 'dropped' when the connection was cut before a status line. */
+	status: number | 'dropped';
+	fault?: Fault['type'];
+	stream: boolean;
+}
+
+export interface ModelServerOptions {
+	host?: string;
+	/** 0 (default) picks a free port. */
+	port?: number;
+	/** When set, requests must send `Authorization: Bearer <apiKey>`, else 401. */
+	apiKey?: string;
+	/** Added before every chat completion, ms. */
+	latencyMs?: number;
+	/** Added before every embeddings response, ms. */
+	embeddingLatencyMs?: number;
+	embeddingDimensions?: number;
+	chatModel?: string;
+	embeddingModel?: string;
+}
+
+interface ScheduledFault {
+	fault: Fault;
+	route: Route | 'any';
+	remaining: number;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export class OfflineModelServer {
+	readonly requests: RequestLogEntry[] = [];
+
+	latencyMs: number;
+
+	embeddingLatencyMs: number;
+
+	private server?: Server;
+
+	private replies: Array<ModelReply | ReplyHandler> = [];
+
+	private handler?: ReplyHandler;
+
+	private faults: ScheduledFault[] = [];
+
+	private seq = 0;
+
+	private callSeq = 0;
+
+	constructor(private readonly options: ModelServerOptions = {}) {
+		this.latencyMs = options.latencyMs ?? 0;
+		this.embeddingLatencyMs = options.embeddingLatencyMs ?? 0;
+	}
+
+	get chatModel() {
+		return this.options.chatModel ?? 'offline-chat';
+	}
+
+	get embeddingModel() {
+		return this.options.embeddingModel ?? 'offline-embedding';
+	}
+
+	/** e.g. http://127.0.0.1:43123/v1 — the value for a credential's Base URL. */
+	get baseUrl(): string {
+		if (!this.server) throw new Error('OfflineModelServer is not started');
+		const { port } = this.server.address() as AddressInfo;
+		return `http://${this.options.host ?? '127.0.0.1'}:${port}/v1`;
+	}
+
+	async start(): Promise<string> {
+		const server = createServer((req, res) => void this.handle(req, res));
+		server.keepAliveTimeout = 1000;
+		await new Promise<void>((resolve, reject) => {
+			server.once('error', reject);
+			server.listen(this.options.port ?? 0, this.options.host ?? '127.0.0.1', resolve);
+		});
+		this.server = server;
+		return this.baseUrl;
+	}
+
+	async stop(): Promise<void> {
+		const server = this.server;
+		this.server = undefined;
+		if (!server) return;
+		server.closeAllConnections();
+		await new Promise<void>((resolve) => server.close(() => resolve()));
+	}
+
+	/** Queues replies for the next chat completions, first in first out. */
+	reply(...replies: Array<ModelReply | ReplyHandler>): this {
+		this.replies.push(...replies);
+		return this;
+	}
+
+	/** Answers chat completions when no queued reply is left; `undefined` restores the offline model. */
+	setHandler(handler?: ReplyHandler): this {
+		this.handler = handler;
+		return this;
+	}
+
+	/** The next `times` requests to `route` meet `fault` instead of (or, for delay, before) the normal answer. */
+	fail(fault: Fault, { route = 'chat', times = 1 }: { route?: Route | 'any'; times?: number } = {}): this {
+		this.faults.push({ fault, route, remaining: times });
+		return this;
+	}
+
+	/** Clears replies, handler, faults and the request log; restores the configured latencies. */
+	reset(): void {
+		this.replies = [];
+		this.handler = undefined;
+		this.faults = [];
+		this.requests.length = 0;
+		this.latencyMs = this.options.latencyMs ?? 0;
+		this.embeddingLatencyMs = this.options.embeddingLatencyMs ?? 0;
+	}
+
+	requestsTo(route: Route): RequestLogEntry[] {
+		return this.requests.filter((r) => r.route === route);
+	}
+
+	// -------------------------------------------------------------------------------------------------------------
+
+	private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+		const path = (req.url ?? '/').split('?')[0].replace(/^\/v1(?=\/)/, '');
+		const route: RequestLogEntry['route'] =
+			path === '/chat/completions' ? 'chat' : path === '/embeddings' ? 'embeddings' : path === '/models' ? 'models' : 'unknown';
+		const raw = await readBody(req);
+		let body: unknown;
+		try {
+			body = raw ? JSON.parse(raw) : undefined;
+		} catch {
+			body = undefined;
+		}
+		const entry: RequestLogEntry = {
+			seq: ++this.seq,
+			route,
+			method: req.method ?? 'GET',
+			path,
+			receivedAt: Date.now(),
+			body,
+			status: 200,
+			stream: route === 'chat' && (body as ChatRequest | undefined)?.stream === true,
+		};
+		this.requests.push(entry);
+		const send = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
+			entry.status = status;
+			res.writeHead(status, { 'content-type': 'application/json', ...headers });
+			res.end(JSON.stringify(payload));
+		};
+
+		try {
+			if (this.options.apiKey !== undefined && req.headers.authorization !== `Bearer ${this.options.apiKey}`) {
+				return send(401, openAiError('Incorrect API key provided.', 'invalid_request_error', 'invalid_api_key'));
+			}
+			if (route === 'unknown') return send(404, openAiError(`Unknown path ${path}`, 'invalid_request_error'));
+			if (route !== 'models' && req.method !== 'POST') return send(405, openAiError('Use POST', 'invalid_request_error'));
+			if (raw && body === undefined) return send(400, openAiError('Request body is not valid JSON.', 'invalid_request_error'));
+
+			const fault = this.takeFault(route);
+			if (fault) {
+				entry.fault = fault.type;
+				if (fault.type === 'delay') await sleep(fault.ms);
+				else return this.applyFault(fault, entry, req, res);
+			}
+
+			if (route === 'models') return send(200, this.models());
+			if (route === 'embeddings') {
+				if (this.embeddingLatencyMs) await sleep(this.embeddingLatencyMs);
+				const result = this.embeddings(body as Record<string, unknown>);
+				return 'error' in result ? send(400, result) : send(200, result);
+			}
+			const request = body as ChatRequest;
+			if (!Array.isArray(request?.messages) || request.messages.length === 0) {
+				return send(400, openAiError("'messages' must be a non-empty array.", 'invalid_request_error', null, 'messages'));
+			}
+			if (this.latencyMs) await sleep(this.latencyMs);
+			const reply = await this.nextReply(request);
+			if (entry.stream) return this.stream(request, reply, res, entry);
+			return send(200, this.completion(request, reply));
+		} catch (error) {
+			if (!res.headersSent) send(500, openAiError(`Offline model server error: ${(error as Error).message}`, 'server_error'));
+		}
+	}
+
+	private takeFault(route: Route): Fault | undefined {
+		const scheduled = this.faults.find((f) => f.remaining > 0 && (f.route === route || f.route === 'any'));
+		if (!scheduled) return undefined;
+		scheduled.remaining--;
+		this.faults = this.faults.filter((f) => f.remaining > 0);
+		return scheduled.fault;
+	}
+
+	private applyFault(fault: Exclude<Fault, { type: 'delay' }>, entry: RequestLogEntry, req: IncomingMessage, res: ServerResponse) {
+		switch (fault.type) {
+			case 'status': {
+				entry.status = fault.status;
+				const headers: Record<string, string> = { 'content-type': 'application/json' };
+				if (fault.retryAfter !== undefined) headers['retry-after'] = String(fault.retryAfter);
+				res.writeHead(fault.status, headers);
+				res.end(JSON.stringify(openAiError(fault.message ?? `Injected HTTP ${fault.status}`, statusType(fault.status))));
+				return;
+			}
+			case 'drop':
+				entry.status = 'dropped';
+				req.socket.destroy();
+				return;
+			case 'malformed':
+				entry.status = 200;
+				res.writeHead(200, { 'content-type': 'application/json' });
+				res.end('{"id": "chatcmpl-malformed", "choices": [ {"index": 0, "message": ');
+				return;
+			case 'truncate': {
+				entry.status = 200;
+				if (entry.stream) {
+					res.writeHead(200, { 'content-type': 'text/event-stream' });
+					res.write(`data: ${JSON.stringify(this.chunk(this.chatModel, { role: 'assistant', content: 'Partial ' }))}\n\n`);
+				} else {
+					const full = JSON.stringify(this.completion({ model: this.chatModel, messages: [] }, { content: 'truncated reply' }));
+					res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(full.length) });
+					res.write(full.slice(0, Math.floor(full.length / 2)));
+				}
+				setTimeout(() => res.socket?.destroy(), 10);
+				return;
+			}
+		}
+	}
+
+	private async nextReply(request: ChatRequest): Promise<ModelReply> {
+		const queued = this.replies.shift();
+		if (queued) return typeof queued === 'function' ? queued(request) : queued;
+		if (this.handler) return this.handler(request);
+		return offlineModel(request);
+	}
+
+	private toolCalls(reply: ModelReply): ToolCall[] | undefined {
+		if (!reply.toolCalls?.length) return undefined;
+		return reply.toolCalls.map((call) => ({
+			id: call.id ?? `call_${++this.callSeq}`,
+			type: 'function' as const,
+			function: {
+				name: call.name,
+				arguments: typeof call.arguments === 'string' ? call.arguments : JSON.stringify(call.arguments ?? {}),
+			},
+		}));
+	}
+
+	private usage(request: ChatRequest, reply: ModelReply, toolCalls?: ToolCall[]) {
+		const promptText = request.messages.map((m) => textOf(m.content) + JSON.stringify(m.tool_calls ?? '')).join('\n');
+		const toolsText = JSON.stringify(request.tools ?? '');
+		const prompt_tokens = estimateTokens(promptText) + (request.tools ? estimateTokens(toolsText) : 0);
+		const completion_tokens = estimateTokens((reply.content ?? '') + JSON.stringify(toolCalls ?? ''));
+		return { prompt_tokens, completion_tokens, total_tokens: prompt_tokens + completion_tokens };
+	}
+
+	private completion(request: ChatRequest, reply: ModelReply) {
+		const tool_calls = this.toolCalls(reply);
+		return {
+			id: `chatcmpl-offline-${randomUUID()}`,
+			object: 'chat.completion',
+			created: Math.floor(Date.now() / 1000),
+			model: request.model ?? this.chatModel,
+			system_fingerprint: 'openagents-offline-stand-in',
+			choices: [
+				{
+					index: 0,
+					message: { role: 'assistant', content: reply.content ?? null, refusal: null, ...(tool_calls ? { tool_calls } : {}) },
+					logprobs: null,
+					finish_reason: tool_calls ? 'tool_calls' : 'stop',
+				},
+			],
+			usage: this.usage(request, reply, tool_calls),
+		};
+	}
+
+	private chunk(model: string, delta: Record<string, unknown>, finish: string | null = null, id = 'chatcmpl-offline-stream') {
+		return {
+			id,
+			object: 'chat.completion.chunk',
+			created: Math.floor(Date.now() / 1000),
+			model: model || this.chatModel,
+			system_fingerprint: 'openagents-offline-stand-in',
+			choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
+		};
+	}
+
+	/** Server-sent events as OpenAI sends them: role, content pieces, tool-call deltas, finish, usage, [DONE]. */
+	private stream(request: ChatRequest, reply: ModelReply, res: ServerResponse, entry: RequestLogEntry) {
+		entry.status = 200;
+		const id = `chatcmpl-offline-${randomUUID()}`;
+		const write = (payload: unknown) => res.write(`data: ${JSON.stringify(payload)}\n\n`);
+		res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+		write(this.chunk(request.model, { role: 'assistant', content: '' }, null, id));
+		for (const piece of (reply.content ?? '').match(/\S+\s*|\s+/g) ?? []) write(this.chunk(request.model, { content: piece }, null, id));
+		const toolCalls = this.toolCalls(reply);
+		toolCalls?.forEach((call, index) => {
+			const half = Math.ceil(call.function.arguments.length / 2);
+			write(this.chunk(request.model, { tool_calls: [{ index, id: call.id, type: 'function', function: { name: call.function.name, arguments: call.function.arguments.slice(0, half) } }] }, null, id));
+			write(this.chunk(request.model, { tool_calls: [{ index, function: { arguments: call.function.arguments.slice(half) } }] }, null, id));
+		});
+		write(this.chunk(request.model, {}, toolCalls ? 'tool_calls' : 'stop', id));
+		if (request.stream_options?.include_usage) {
+			write({ ...this.chunk(request.model, {}, null, id), choices: [], usage: this.usage(request, reply, toolCalls) });
+		}
+		res.end('data: [DONE]\n\n');
+	}
+
+	private embeddings(body: Record<string, unknown>) {
+		const input = body?.input;
+		const inputs: unknown[] = Array.isArray(input) && input.length && typeof input[0] !== 'number' ? input : [input];
+		const texts = inputs.map((item) => (Array.isArray(item) ? item.join(' ') : item));
+		if (texts.some((t) => typeof t !== 'string' || t.length === 0)) {
+			return openAiError("'input' must be a non-empty string or an array of non-empty strings.", 'invalid_request_error', null, 'input');
+		}
+		const dimensions = typeof body.dimensions === 'number' ? body.dimensions : (this.options.embeddingDimensions ?? DEFAULT_EMBEDDING_DIMENSIONS);
+		const base64 = body.encoding_format === 'base64';
+		const tokens = (texts as string[]).reduce((sum, t) => sum + estimateTokens(t), 0);
+		return {
+			object: 'list',
+			model: typeof body.model === 'string' ? body.model : this.embeddingModel,
+			data: (texts as string[]).map((text, index) => {
+				const vector = embed(text, dimensions);
+				return { object: 'embedding', index, embedding: base64 ? toBase64Float32(vector) : vector };
+			}),
+			usage: { prompt_tokens: tokens, total_tokens: tokens },
+		};
+	}
+
+	private models() {
+		const created = 1_700_000_000;
+		const model = (id: string) => ({ id, object: 'model', created, owned_by: 'openagents-offline-stand-in' });
+		return { object: 'list', data: [model(this.chatModel), model(this.embeddingModel)] };
+	}
+}
+
+function openAiError(message: string, type: string, code: string | null = null, param: string | null = null) {
+	return { error: { message, type, param, code } };
+}
+
+function statusType(status: number): string {
+	if (status === 429) return 'rate_limit_exceeded';
+	if (status >= 500) return 'server_error';
+	return 'invalid_request_error';
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+	return new Promise((resolve, reject) => {
+		const chunks: Buffer[] = [];
+		req.on('data', (c: Buffer) => chunks.push(c));
+		req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+		req.on('error', reject);
+	});
+}
