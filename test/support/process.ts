@@ -1,0 +1,146 @@
+/** Child-process and port helpers shared by the Chroma launcher, the n8n cluster and `npm start`. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname } from 'node:path';
+
+/** A TCP port that was free on 127.0.0.1 a moment ago. */
+export async function freePort(): Promise<number> {
+	return new Promise((resolve, reject) => {
+		const server = createServer();
+		server.unref();
+		server.on('error', reject);
+		server.listen(0, '127.0.0.1', () => {
+			const { port } = server.address() as { port: number };
+			server.close(() => resolve(port));
+		});
+	});
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export interface ManagedProcessOptions {
+	env?: NodeJS.ProcessEnv;
+	cwd?: string;
+	/** Where stdout and stderr go; also kept in memory (last 200 lines) for error messages. */
+	logFile?: string;
+}
+
+/**
+ * A child process in its own process group, so that stop() also ends what it spawned (n8n's task runners).
+ * Only processes started here are ever signalled.
+ */
+export class ManagedProcess {
+	readonly exited: Promise<number | null>;
+
+	private readonly lines: string[] = [];
+
+	private exitCode: number | null | undefined;
+
+	private constructor(
+		readonly name: string,
+		private readonly child: ChildProcess,
+		logFile?: string,
+	) {
+		const log = logFile ? (mkdirSync(dirname(logFile), { recursive: true }), createWriteStream(logFile, { flags: 'a' })) : undefined;
+		const keep = (chunk: Buffer) => {
+			log?.write(chunk);
+			for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) this.lines.push(line);
+			if (this.lines.length > 200) this.lines.splice(0, this.lines.length - 200);
+		};
+		child.stdout?.on('data', keep);
+		child.stderr?.on('data', keep);
+		this.exited = new Promise((resolve) =>
+			child.on('exit', (code) => {
+				this.exitCode = code;
+				log?.end();
+				resolve(code);
+			}),
+		);
+	}
+
+	static spawn(name: string, command: string, args: string[], options: ManagedProcessOptions = {}): ManagedProcess {
+		const child = spawn(command, args, {
+			cwd: options.cwd,
+			env: options.env ?? process.env,
+			detached: true,
+			stdio: ['ignore', 'pipe', 'pipe'],
+		});
+		return new ManagedProcess(name, child, options.logFile);
+	}
+
+	get pid(): number {
+		return this.child.pid ?? -1;
+	}
+
+	get running(): boolean {
+		return this.exitCode === undefined;
+	}
+
+	/** Last lines of output, for error messages. */
+	tail(lines = 30): string {
+		return this.lines.slice(-lines).join('\n');
+	}
+
+	/** Resolves when a line of output matches `pattern`; rejects if the process exits first or time runs out. */
+	async waitForOutput(pattern: RegExp, timeoutMs: number): Promise<void> {
+		const deadline = Date.now() + timeoutMs;
+		while (Date.now() < deadline) {
+			if (this.lines.some((l) => pattern.test(l))) return;
+			if (!this.running) throw new Error(`${this.name} exited (code ${this.exitCode}) before printing ${pattern}:\n${this.tail()}`);
+			await sleep(100);
+		}
+		throw new Error(`${this.name} did not print ${pattern} within ${timeoutMs} ms:\n${this.tail()}`);
+	}
+
+	/** Signals the whole process group; escalates to SIGKILL after `graceMs`. */
+	async stop(signal: NodeJS.Signals = 'SIGTERM', graceMs = 10_000): Promise<void> {
+		if (!this.running) return;
+		this.signalGroup(signal);
+		const timer = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), graceMs).unref());
+		if ((await Promise.race([this.exited, timer])) === 'timeout') {
+			this.signalGroup('SIGKILL');
+			await this.exited;
+		}
+	}
+
+	/** Ends the process at once (SIGKILL to the group), as a crash would. */
+	async kill(): Promise<void> {
+		if (!this.running) return;
+		this.signalGroup('SIGKILL');
+		await this.exited;
+	}
+
+	private signalGroup(signal: NodeJS.Signals) {
+		try {
+			process.kill(-this.pid, signal);
+		} catch {
+			// already gone
+		}
+	}
+}
+
+/**
+ * Polls `url` until `ready(response)` holds. Fails early when `process` exits, with its last output.
+ * timeoutMs: total wait, milliseconds.
+ */
+export async function waitForHttp(
+	url: string,
+	{ timeoutMs = 60_000, process: proc, ready = (r: Response) => r.ok }: { timeoutMs?: number; process?: ManagedProcess; ready?: (r: Response) => boolean } = {},
+): Promise<void> {
+	const deadline = Date.now() + timeoutMs;
+	let last = '';
+	while (Date.now() < deadline) {
+		if (proc && !proc.running) throw new Error(`${proc.name} exited before ${url} was ready:\n${proc.tail()}`);
+		try {
+			const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
+			if (ready(res)) return;
+			last = `HTTP ${res.status}`;
+			await res.body?.cancel();
+		} catch (error) {
+			last = (error as Error).message;
+		}
+		await sleep(250);
+	}
+	throw new Error(`${url} not ready after ${timeoutMs} ms (last: ${last})${proc ? `\n${proc.tail()}` : ''}`);
+}
