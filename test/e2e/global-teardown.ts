@@ -1,1 +1,6 @@
-export default async function globalTeardown(): Promise<void> {}
+import type { N8nCluster } from '../support/n8n/cluster';
+
+export default async function globalTeardown(): Promise<void> {
+	const cluster = (globalThis as Record<string, unknown>).__openAgentsCluster as N8nCluster | undefined;
+	await cluster?.stop();
+}

@@ -24,6 +24,10 @@ const post = (path: string, body: unknown, key = 'sk-test-secret-123') =>
 		body: JSON.stringify(body),
 	});
 
+// Wire-format assertions read arbitrary JSON bodies.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const json = (res: Response): Promise<any> => res.json();
+
 const searchTool = tool(async ({ query }) => query, {
 	name: 'search_knowledge_base',
 	description: 'Search the knowledge base',
@@ -33,7 +37,7 @@ const searchTool = tool(async ({ query }) => query, {
 describe('models and auth', () => {
 	it('lists the chat and embedding models', async () => {
 		const res = await fetch(`${baseURL}/models`, { headers: { authorization: 'Bearer sk-test-secret-123' } });
-		const body = await res.json();
+		const body = await json(res);
 		expect(res.status).toBe(200);
 		expect(body.data.map((m: { id: string }) => m.id)).toEqual(['offline-chat', 'offline-embedding']);
 	});
@@ -119,7 +123,7 @@ describe('chat completions', () => {
 	it('passes malformed tool-call arguments through untouched', async () => {
 		server.reply({ toolCalls: [{ name: 'search_knowledge_base', arguments: '{"query": "unterminated' }] });
 		const res = await post('/chat/completions', { model: 'm', messages: [{ role: 'user', content: 'x' }] });
-		const body = await res.json();
+		const body = await json(res);
 		expect(body.choices[0].message.tool_calls[0].function.arguments).toBe('{"query": "unterminated');
 		expect(body.choices[0].finish_reason).toBe('tool_calls');
 	});
@@ -127,7 +131,7 @@ describe('chat completions', () => {
 	it('rejects a request without messages with 400', async () => {
 		const res = await post('/chat/completions', { model: 'm', messages: [] });
 		expect(res.status).toBe(400);
-		expect((await res.json()).error.param).toBe('messages');
+		expect((await json(res)).error.param).toBe('messages');
 	});
 });
 
@@ -190,7 +194,7 @@ describe('embeddings', () => {
 
 	it('honours dimensions and float encoding on the wire', async () => {
 		const res = await post('/embeddings', { model: 'e', input: ['a b c'], dimensions: 64, encoding_format: 'float' });
-		const body = await res.json();
+		const body = await json(res);
 		expect(body.data[0].embedding).toHaveLength(64);
 		expect(body.usage.total_tokens).toBeGreaterThan(0);
 	});
@@ -220,7 +224,7 @@ describe('fault injection', () => {
 		server.fail({ type: 'status', status });
 		const res = await ask();
 		expect(res.status).toBe(status);
-		expect((await res.json()).error.type).toBe('server_error');
+		expect((await json(res)).error.type).toBe('server_error');
 	});
 
 	it('delays the answer by the given milliseconds', async () => {

@@ -1,0 +1,100 @@
+/**
+ * The foundation in a real queue-mode n8n (main + 2 workers, Postgres, Redis): our package installed the way
+ * n8n installs community packages, our credential types loaded and testable, executions run by workers.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { startChroma, type ChromaServer } from '../support/chroma';
+import { OfflineModelServer } from '../support/model-server';
+import { clusterFromEnv } from '../support/n8n/cluster';
+import { nodeOutput } from '../support/n8n/client';
+
+const { info, client } = clusterFromEnv();
+
+describe('credential types', () => {
+	it('are all four loaded by n8n', async () => {
+		const names = await client.credentialTypeNames();
+		expect(names).toEqual(expect.arrayContaining(['openAgentsLlmApi', 'openAgentsChromaApi', 'openAgentsMemoryStore', 'openAgentsN8nApi']));
+	});
+
+	describe('credential tests run by n8n', () => {
+		const model = new OfflineModelServer({ apiKey: 'sk-e2e-secret-key' });
+		let chroma: ChromaServer;
+		beforeAll(async () => {
+			await model.start();
+			chroma = await startChroma();
+		}, 60_000);
+		afterAll(async () => {
+			await model.stop();
+			await chroma?.stop();
+		});
+
+		it('LLM API: accepts the right key via GET /models, rejects a wrong one without showing it', async () => {
+			const ok = await client.testCredential('openAgentsLlmApi', { baseUrl: model.baseUrl, apiKey: 'sk-e2e-secret-key' });
+			expect(ok.status).toBe('OK');
+			expect(model.requestsTo('models')).toHaveLength(1);
+
+			const bad = await client.testCredential('openAgentsLlmApi', { baseUrl: model.baseUrl, apiKey: 'sk-wrong-e2e-key' });
+			expect(bad.status).toBe('Error');
+			expect(bad.message).not.toContain('sk-wrong-e2e-key');
+		});
+
+		it('Chroma: finds the configured database, reports a missing one', async () => {
+			const base = { url: chroma.url, authentication: 'none', tenant: 'default_tenant' };
+			expect((await client.testCredential('openAgentsChromaApi', { ...base, database: 'default_database' })).status).toBe('OK');
+			const missing = await client.testCredential('openAgentsChromaApi', { ...base, database: 'no_such_db' });
+			expect(missing.status).toBe('Error');
+		});
+
+		it('n8n API: lists workflows with the key, rejects a wrong key', async () => {
+			const baseUrl = `${info.connection.url}/api/v1`;
+			expect((await client.testCredential('openAgentsN8nApi', { baseUrl, apiKey: info.connection.apiKey })).status).toBe('OK');
+			expect((await client.testCredential('openAgentsN8nApi', { baseUrl, apiKey: 'not-a-key' })).status).toBe('Error');
+		});
+	});
+});
+
+describe('queue mode', () => {
+	it('runs webhook executions on workers, never on main, and reads them back through the public API', async () => {
+		const path = `e2e-worker-${randomUUID()}`;
+		const { id } = await client.createWorkflow({
+			name: 'e2e: which process runs me',
+			nodes: [
+				{ id: randomUUID(), name: 'Webhook', type: 'n8n-nodes-base.webhook', typeVersion: 2, position: [0, 0], webhookId: randomUUID(), parameters: { httpMethod: 'POST', path, responseMode: 'lastNode', options: {} } },
+				{
+					id: randomUUID(),
+					name: 'Where',
+					type: 'n8n-nodes-base.set',
+					typeVersion: 3.4,
+					position: [220, 0],
+					parameters: {
+						assignments: { assignments: [{ id: randomUUID(), name: 'processName', value: '={{ $env.OPENAGENTS_PROCESS_NAME }}', type: 'string' }] },
+						options: {},
+					},
+				},
+			],
+			connections: { Webhook: { main: [[{ node: 'Where', type: 'main', index: 0 }]] } },
+		});
+		await client.activateWorkflow(id, [path]);
+
+		const responses = await Promise.all(Array.from({ length: 4 }, () => client.webhook(path, { hello: 'world' })));
+		const bodies = await Promise.all(responses.map((r) => r.json() as Promise<{ processName: string }>));
+		expect(responses.map((r) => r.status)).toEqual([200, 200, 200, 200]);
+		for (const body of bodies) expect(body.processName).toMatch(/^worker-\d$/);
+
+		const executions = await client.waitForExecutions(id, 4);
+		expect(executions.map((e) => e.status)).toEqual(['success', 'success', 'success', 'success']);
+		for (const execution of executions) {
+			expect(nodeOutput(execution, 'Where')[0].processName).toMatch(/^worker-\d$/);
+		}
+
+		const workerLogs = info.workers.map((w) => readFileSync(join(info.userFolder, 'logs', `${w.name}.log`), 'utf8')).join('\n');
+		const mainLog = readFileSync(join(info.userFolder, 'logs', 'main.log'), 'utf8');
+		for (const execution of executions) {
+			expect(workerLogs).toMatch(new RegExp(`Worker started execution ${execution.id}\\b`));
+			expect(mainLog).not.toMatch(new RegExp(`Worker started execution ${execution.id}\\b`));
+		}
+	}, 120_000);
+});

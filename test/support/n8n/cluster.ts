@@ -1,0 +1,282 @@
+/**
+ * A real n8n, started from the cached install with this package installed as a community package.
+ *  - mode 'queue': main + N workers (Bull on Redis, executions in Postgres), every process with the same
+ *    encryption key and user folder, each with its own task-runner broker and health-check ports.
+ *  - mode 'regular': n8n's single-process default (SQLite in the user folder).
+ * Every process gets OPENAGENTS_PROCESS_NAME (main, worker-1, ...) so a workflow can tell which process ran it.
+ * stop() ends only the processes started here, drops only the database it created and deletes only Redis keys
+ * under its own prefix.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import Redis from 'ioredis';
+import { Client as PgClient } from 'pg';
+
+import { freePort, ManagedProcess, waitForHttp } from '../process';
+import { N8nClient, type N8nConnection } from './client';
+import { installCommunityPackage, packPackage } from './community-package';
+import { ensureN8nInstalled } from './install';
+
+export interface PostgresConfig {
+	host: string;
+	port: number;
+	user: string;
+	password: string;
+}
+
+export interface RedisConfig {
+	host: string;
+	port: number;
+	password?: string;
+}
+
+export interface ClusterOptions {
+	mode?: 'queue' | 'regular';
+	/** Queue mode: number of worker processes (default 2) and jobs each runs at once (default 5). */
+	workers?: number;
+	workerConcurrency?: number;
+	/** Used in the database name, Redis prefix and folder names. */
+	name?: string;
+	/** Kept across runs when given (demo); a temporary folder removed on stop otherwise. */
+	userFolder?: string;
+	/** Queue mode: database to use (created when missing). Default: a new `openagents_<name>_<random>` dropped on stop. */
+	database?: string;
+	port?: number;
+	postgres?: PostgresConfig;
+	redis?: RedisConfig;
+	encryptionKey?: string;
+	/** Extra environment for every n8n process. */
+	env?: Record<string, string>;
+	/** A packed tarball of this package; packed from the repo when omitted. */
+	packageTarball?: string;
+	log?: (line: string) => void;
+}
+
+/** Everything a test process needs to use a cluster started elsewhere (passed through an environment variable). */
+export interface ClusterInfo {
+	connection: N8nConnection;
+	mode: 'queue' | 'regular';
+	database?: string;
+	queuePrefix?: string;
+	userFolder: string;
+	main: { pid: number };
+	workers: Array<{ name: string; pid: number; healthPort: number }>;
+}
+
+export const CLUSTER_ENV = 'OPENAGENTS_N8N_CLUSTER';
+
+export function postgresFromEnv(): PostgresConfig {
+	return {
+		host: process.env.PGHOST ?? '127.0.0.1',
+		port: Number(process.env.PGPORT ?? 5432),
+		user: process.env.PGUSER ?? 'postgres',
+		password: process.env.PGPASSWORD ?? '',
+	};
+}
+
+export function redisFromEnv(): RedisConfig {
+	return { host: process.env.REDIS_HOST ?? '127.0.0.1', port: Number(process.env.REDIS_PORT ?? 6379), password: process.env.REDIS_PASSWORD };
+}
+
+export class N8nCluster {
+	readonly workers: Array<{ name: string; process: ManagedProcess; healthPort: number }> = [];
+
+	private createdDatabase = false;
+
+	private constructor(
+		private readonly options: ClusterOptions & { mode: 'queue' | 'regular'; name: string },
+		readonly userFolder: string,
+		private readonly baseEnv: NodeJS.ProcessEnv,
+		readonly main: ManagedProcess,
+		public client: N8nClient,
+		readonly database?: string,
+		readonly queuePrefix?: string,
+	) {}
+
+	static async start(opts: ClusterOptions = {}): Promise<N8nCluster> {
+		const log = opts.log ?? (() => {});
+		const mode = opts.mode ?? 'queue';
+		const name = opts.name ?? 'e2e';
+		const suffix = randomBytes(4).toString('hex');
+		const install = await ensureN8nInstalled(log);
+
+		const userFolder = opts.userFolder ?? mkdtempSync(join(tmpdir(), `openagents-n8n-${name}-`));
+		log('Installing n8n-nodes-openagents into n8n as a community package...');
+		const tarball = opts.packageTarball ?? (await packPackage(join(userFolder, 'pack')));
+		await installCommunityPackage(tarball, userFolder);
+
+		const port = opts.port ?? (await freePort());
+		const url = `http://127.0.0.1:${port}`;
+		const env: NodeJS.ProcessEnv = {
+			PATH: process.env.PATH,
+			HOME: process.env.HOME,
+			LANG: process.env.LANG ?? 'C.UTF-8',
+			TZ: 'UTC',
+			GENERIC_TIMEZONE: 'UTC',
+			N8N_USER_FOLDER: userFolder,
+			N8N_ENCRYPTION_KEY: opts.encryptionKey ?? `openagents-${name}-${suffix}`,
+			N8N_PORT: String(port),
+			N8N_LISTEN_ADDRESS: '127.0.0.1',
+			N8N_HOST: '127.0.0.1',
+			WEBHOOK_URL: `${url}/`,
+			N8N_EDITOR_BASE_URL: `${url}/`,
+			N8N_SECURE_COOKIE: 'false',
+			N8N_DIAGNOSTICS_ENABLED: 'false',
+			N8N_VERSION_NOTIFICATIONS_ENABLED: 'false',
+			N8N_TEMPLATES_ENABLED: 'false',
+			N8N_PERSONALIZATION_ENABLED: 'false',
+			N8N_METRICS: 'true',
+			N8N_METRICS_INCLUDE_QUEUE_METRICS: 'true',
+			N8N_BLOCK_ENV_ACCESS_IN_NODE: 'false',
+			N8N_COMMUNITY_PACKAGES_ALLOW_TOOL_USAGE: 'true',
+			N8N_GRACEFUL_SHUTDOWN_TIMEOUT: '5',
+			N8N_LOG_LEVEL: process.env.N8N_LOG_LEVEL ?? 'info',
+			...opts.env,
+		};
+
+		let database: string | undefined;
+		let queuePrefix: string | undefined;
+		let createdDatabase = false;
+		if (mode === 'queue') {
+			const pg = opts.postgres ?? postgresFromEnv();
+			const redis = opts.redis ?? redisFromEnv();
+			database = opts.database ?? `openagents_${name}_${suffix}`.replace(/[^a-z0-9_]/g, '_');
+			createdDatabase = await createDatabaseIfMissing(pg, database);
+			queuePrefix = `openagents-${name}-${suffix}`;
+			Object.assign(env, {
+				DB_TYPE: 'postgresdb',
+				DB_POSTGRESDB_HOST: pg.host,
+				DB_POSTGRESDB_PORT: String(pg.port),
+				DB_POSTGRESDB_DATABASE: database,
+				DB_POSTGRESDB_USER: pg.user,
+				DB_POSTGRESDB_PASSWORD: pg.password,
+				EXECUTIONS_MODE: 'queue',
+				QUEUE_BULL_REDIS_HOST: redis.host,
+				QUEUE_BULL_REDIS_PORT: String(redis.port),
+				...(redis.password ? { QUEUE_BULL_REDIS_PASSWORD: redis.password } : {}),
+				QUEUE_BULL_PREFIX: queuePrefix,
+				QUEUE_HEALTH_CHECK_ACTIVE: 'true',
+				OFFLOAD_MANUAL_EXECUTIONS_TO_WORKERS: 'true',
+			});
+		}
+
+		const logDir = join(userFolder, 'logs');
+		log(`Starting n8n main (${mode} mode) on ${url} ...`);
+		const main = ManagedProcess.spawn('n8n main', process.execPath, [install.bin, 'start'], {
+			env: { ...env, OPENAGENTS_PROCESS_NAME: 'main', N8N_RUNNERS_BROKER_PORT: String(await freePort()) },
+			logFile: join(logDir, 'main.log'),
+		});
+		const cluster = new N8nCluster({ ...opts, mode, name }, userFolder, env, main, undefined as unknown as N8nClient, database, queuePrefix);
+		cluster.createdDatabase = createdDatabase;
+		try {
+			await waitForHttp(`${url}/healthz/readiness`, { timeoutMs: 180_000, process: main });
+			if (mode === 'queue') {
+				await Promise.all(Array.from({ length: opts.workers ?? 2 }, (_, i) => cluster.startWorker(i + 1)));
+			}
+			cluster.client = await N8nClient.bootstrap(url);
+			log(`n8n is ready at ${url}`);
+			return cluster;
+		} catch (error) {
+			await cluster.stop();
+			throw error;
+		}
+	}
+
+	get url() {
+		return this.client.url;
+	}
+
+	/** Starts worker `worker-<index>` (again, e.g. after a test killed it) and waits for its readiness check. */
+	async startWorker(index: number): Promise<ManagedProcess> {
+		const name = `worker-${index}`;
+		const healthPort = await freePort();
+		const install = await ensureN8nInstalled();
+		const proc = ManagedProcess.spawn(`n8n ${name}`, process.execPath, [install.bin, 'worker', `--concurrency=${this.options.workerConcurrency ?? 5}`], {
+			env: {
+				...this.baseEnv,
+				OPENAGENTS_PROCESS_NAME: name,
+				QUEUE_HEALTH_CHECK_PORT: String(healthPort),
+				N8N_RUNNERS_BROKER_PORT: String(await freePort()),
+			},
+			logFile: join(this.userFolder, 'logs', `${name}.log`),
+		});
+		const existing = this.workers.findIndex((w) => w.name === name);
+		if (existing >= 0) this.workers.splice(existing, 1);
+		this.workers.push({ name, process: proc, healthPort });
+		await waitForHttp(`http://127.0.0.1:${healthPort}/healthz/readiness`, { timeoutMs: 120_000, process: proc });
+		return proc;
+	}
+
+	info(): ClusterInfo {
+		return {
+			connection: this.client.connection,
+			mode: this.options.mode,
+			database: this.database,
+			queuePrefix: this.queuePrefix,
+			userFolder: this.userFolder,
+			main: { pid: this.main.pid },
+			workers: this.workers.map((w) => ({ name: w.name, pid: w.process.pid, healthPort: w.healthPort })),
+		};
+	}
+
+	async stop(): Promise<void> {
+		await Promise.all(this.workers.map((w) => w.process.stop('SIGTERM', 15_000)));
+		await this.main.stop('SIGTERM', 15_000);
+		if (this.options.mode === 'queue') {
+			if (this.createdDatabase && this.database) await dropDatabase(this.options.postgres ?? postgresFromEnv(), this.database);
+			if (this.queuePrefix) await deleteKeys(this.options.redis ?? redisFromEnv(), `${this.queuePrefix}:*`);
+		}
+		if (!this.options.userFolder) rmSync(this.userFolder, { recursive: true, force: true });
+	}
+}
+
+/** Reads the ClusterInfo that the e2e global setup exported. */
+export function clusterFromEnv(): { info: ClusterInfo; client: N8nClient } {
+	const raw = process.env[CLUSTER_ENV];
+	if (!raw) throw new Error(`${CLUSTER_ENV} is not set: run e2e tests through jest's e2e project (global setup starts the cluster)`);
+	const info = JSON.parse(raw) as ClusterInfo;
+	return { info, client: new N8nClient(info.connection) };
+}
+
+const quoteIdent = (name: string) => `"${name.replace(/"/g, '""')}"`;
+
+async function withPg<T>(config: PostgresConfig, fn: (pg: PgClient) => Promise<T>): Promise<T> {
+	const pg = new PgClient({ ...config, database: 'postgres' });
+	await pg.connect();
+	try {
+		return await fn(pg);
+	} finally {
+		await pg.end();
+	}
+}
+
+async function createDatabaseIfMissing(config: PostgresConfig, database: string): Promise<boolean> {
+	return withPg(config, async (pg) => {
+		const exists = await pg.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+		if (exists.rowCount) return false;
+		await pg.query(`CREATE DATABASE ${quoteIdent(database)}`);
+		return true;
+	});
+}
+
+async function dropDatabase(config: PostgresConfig, database: string): Promise<void> {
+	await withPg(config, (pg) => pg.query(`DROP DATABASE IF EXISTS ${quoteIdent(database)} WITH (FORCE)`));
+}
+
+/** Deletes the keys matching `pattern` (SCAN, never KEYS or FLUSH*). */
+export async function deleteKeys(config: RedisConfig, pattern: string): Promise<number> {
+	const redis = new Redis({ host: config.host, port: config.port, password: config.password, lazyConnect: true, maxRetriesPerRequest: 1 });
+	await redis.connect();
+	let deleted = 0;
+	try {
+		for await (const keys of redis.scanStream({ match: pattern, count: 500 }) as AsyncIterable<string[]>) {
+			if (keys.length) deleted += await redis.del(...keys);
+		}
+	} finally {
+		redis.disconnect();
+	}
+	return deleted;
+}
