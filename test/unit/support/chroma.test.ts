@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+
 import { ChromaClient } from 'chromadb';
 
 import { startChroma, type ChromaServer } from '../../support/chroma';
@@ -41,5 +43,5 @@ it('stops the server and removes its temporary data directory', async () => {
 	await other.stop();
 	expect(other.process.running).toBe(false);
 	await expect(fetch(`${other.url}/api/v2/heartbeat`)).rejects.toThrow();
-	expect(require('node:fs').existsSync(other.dataDir)).toBe(false);
+	expect(existsSync(other.dataDir)).toBe(false);
 }, 60_000);

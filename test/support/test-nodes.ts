@@ -1,0 +1,64 @@
+/** Node types used only by tests of the in-process runner. */
+import {
+	NodeApiError,
+	NodeConnectionTypes,
+	type IExecuteFunctions,
+	type INodeExecutionData,
+	type INodeType,
+	type INodeTypeDescription,
+	type JsonObject,
+} from 'n8n-workflow';
+
+/** Emits the items given in its `items` parameter (a JSON array of objects); the start node of test workflows. */
+export class TestItems implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'Test Items',
+		name: 'testItems',
+		group: ['input'],
+		version: 1,
+		description: 'Emits fixed items',
+		defaults: { name: 'Test Items' },
+		inputs: [NodeConnectionTypes.Main],
+		outputs: [NodeConnectionTypes.Main],
+		properties: [{ displayName: 'Items', name: 'items', type: 'json', default: '[]' }],
+	};
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		const raw = this.getNodeParameter('items', 0) as string | object[];
+		const items = (typeof raw === 'string' ? JSON.parse(raw) : raw) as Array<Record<string, unknown>>;
+		return [items.map((json) => ({ json: json as never }))];
+	}
+}
+
+/** Lists the models of the OpenAgents LLM API credential, per item, through n8n's authenticated request helper. */
+export class TestListModels implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'Test List Models',
+		name: 'testListModels',
+		group: ['transform'],
+		version: 1,
+		description: 'GET /models with the OpenAgents LLM API credential',
+		defaults: { name: 'Test List Models' },
+		inputs: [NodeConnectionTypes.Main],
+		outputs: [NodeConnectionTypes.Main],
+		credentials: [{ name: 'openAgentsLlmApi', required: true }],
+		properties: [],
+	};
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		const { baseUrl } = await this.getCredentials<{ baseUrl: string }>('openAgentsLlmApi');
+		const out: INodeExecutionData[] = [];
+		for (let itemIndex = 0; itemIndex < this.getInputData().length; itemIndex++) {
+			try {
+				const body = await this.helpers.httpRequestWithAuthentication.call(this, 'openAgentsLlmApi', { url: `${baseUrl}/models`, json: true });
+				out.push({ json: { models: body.data.map((m: { id: string }) => m.id) }, pairedItem: { item: itemIndex } });
+			} catch (error) {
+				if (!this.continueOnFail()) throw new NodeApiError(this.getNode(), error as JsonObject, { itemIndex });
+				out.push({ json: { error: (error as Error).message }, pairedItem: { item: itemIndex } });
+			}
+		}
+		return [out];
+	}
+}
+
+export const testNodeTypes = { 'test.items': new TestItems(), 'test.listModels': new TestListModels() };

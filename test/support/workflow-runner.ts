@@ -1,0 +1,246 @@
+/**
+ * Runs an n8n workflow in-process with n8n-core's WorkflowExecute: no server, no database. Node types are this
+ * package's nodes (registered as `n8n-nodes-openagents.<name>`, as a real installation names them) plus any given
+ * in `nodeTypes`; credentials are plain objects keyed by credential type name, authenticated with each
+ * credential type's own `authenticate` definition (generic or function), as n8n does.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { ExecutionLifecycleHooks, WorkflowExecute } from 'n8n-core';
+import {
+	createRunExecutionData,
+	ICredentialsHelper,
+	Workflow,
+	type ICredentialDataDecryptedObject,
+	type ICredentials,
+	type ICredentialType,
+	type IDataObject,
+	type IHttpRequestOptions,
+	type INode,
+	type INodeExecutionData,
+	type INodeType,
+	type INodeTypes,
+	type IRun,
+	type IVersionedNodeType,
+	type IWorkflowExecuteAdditionalData,
+	type WorkflowExecuteMode,
+} from 'n8n-workflow';
+
+const REPO_ROOT = join(__dirname, '..', '..');
+const manifest = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as {
+	name: string;
+	n8n: { nodes: string[]; credentials: string[] };
+};
+export const PACKAGE_PREFIX = manifest.name;
+
+/** Loads the classes listed in package.json's `n8n` section from source (dist/x.js → x.ts). */
+function loadPackageClasses<T>(files: string[]): Map<string, T> {
+	const classes = new Map<string, T>();
+	for (const file of files) {
+		const source = join(REPO_ROOT, file.replace(/^dist\//, '').replace(/\.js$/, '.ts'));
+		const className = source.split('/').pop()!.split('.')[0];
+		// Loaded by path at run time, as n8n itself loads a package's node files.
+		// eslint-disable-next-line @typescript-eslint/no-require-imports
+		const Class = require(existsSync(source) ? source : join(REPO_ROOT, file))[className] as new () => T;
+		classes.set(className, new Class());
+	}
+	return classes;
+}
+
+let packageNodeTypes: Record<string, INodeType | IVersionedNodeType> | undefined;
+let packageCredentialTypes: Map<string, ICredentialType> | undefined;
+
+function nodeTypesOfPackage() {
+	packageNodeTypes ??= Object.fromEntries(
+		[...loadPackageClasses<INodeType | IVersionedNodeType>(manifest.n8n.nodes).values()].map((type) => [`${PACKAGE_PREFIX}.${type.description.name}`, type]),
+	);
+	return packageNodeTypes;
+}
+
+export function credentialTypesOfPackage(): Map<string, ICredentialType> {
+	packageCredentialTypes ??= new Map([...loadPackageClasses<ICredentialType>(manifest.n8n.credentials).values()].map((t) => [t.name, t]));
+	return packageCredentialTypes;
+}
+
+class NodeTypes implements INodeTypes {
+	constructor(private readonly types: Record<string, INodeType | IVersionedNodeType>) {}
+
+	getByName(name: string) {
+		const type = this.types[name];
+		if (!type) throw new Error(`Unknown node type "${name}" (known: ${Object.keys(this.types).join(', ')})`);
+		return type;
+	}
+
+	getByNameAndVersion(name: string, version?: number): INodeType {
+		const type = this.getByName(name);
+		return 'nodeVersions' in type ? type.getNodeType(version) : type;
+	}
+
+	getKnownTypes() {
+		return {};
+	}
+}
+
+class CredentialsHelper extends ICredentialsHelper {
+	constructor(private readonly credentials: Record<string, ICredentialDataDecryptedObject>) {
+		super();
+	}
+
+	async authenticate(
+		credentials: ICredentialDataDecryptedObject,
+		typeName: string,
+		requestOptions: IHttpRequestOptions,
+		workflow?: Workflow,
+		node?: INode,
+	): Promise<IHttpRequestOptions> {
+		const type = credentialTypesOfPackage().get(typeName);
+		const authenticate = type?.authenticate;
+		if (!authenticate) return requestOptions;
+		if (typeof authenticate === 'function') return authenticate(credentials, requestOptions);
+		// Generic authentication: resolve each property's expression against $credentials, as n8n's own helper does.
+		const resolve = (value: unknown) =>
+			workflow && node && typeof value === 'string'
+				? workflow.expression.getSimpleParameterValue(node, value, 'internal', { $credentials: credentials }, undefined, '')
+				: value;
+		const out = { ...requestOptions } as unknown as Record<string, IDataObject>;
+		for (const [target, values] of Object.entries(authenticate.properties) as Array<[string, IDataObject]>) {
+			out[target] = { ...(out[target] ?? {}) };
+			for (const [key, value] of Object.entries(values)) out[target][key] = resolve(value) as IDataObject;
+		}
+		return out as unknown as IHttpRequestOptions;
+	}
+
+	async getDecrypted(_a: IWorkflowExecuteAdditionalData, _n: unknown, type: string): Promise<ICredentialDataDecryptedObject> {
+		const data = this.credentials[type];
+		if (!data) throw new Error(`No credentials of type "${type}" were given to runWorkflow`);
+		return data;
+	}
+
+	getParentTypes() {
+		return [];
+	}
+
+	isCredentialUsableByNode() {
+		return true;
+	}
+
+	async preAuthentication() {
+		return undefined;
+	}
+
+	async runPreAuthentication() {
+		return undefined;
+	}
+
+	async getCredentials(): Promise<ICredentials> {
+		throw new Error('getCredentials is not supported in-process');
+	}
+
+	async updateCredentials() {}
+
+	async updateCredentialsOauthTokenData() {}
+
+	getCredentialsProperties(type: string) {
+		return credentialTypesOfPackage().get(type)?.properties ?? [];
+	}
+}
+
+export interface WorkflowJson {
+	name?: string;
+	nodes: INode[];
+	connections: Workflow['connectionsBySourceNode'];
+	settings?: IDataObject;
+}
+
+export interface RunOptions {
+	/** Credential data by credential type name. */
+	credentials?: Record<string, ICredentialDataDecryptedObject>;
+	/** Node types besides this package's, by type name. */
+	nodeTypes?: Record<string, INodeType | IVersionedNodeType>;
+	/** Items the start node receives. */
+	input?: INodeExecutionData[];
+	/** Name of the start node; default: the first node without incoming connections. */
+	startNode?: string;
+	mode?: WorkflowExecuteMode;
+	executionId?: string;
+}
+
+export interface RunResult {
+	status: IRun['status'];
+	/** The workflow-level error, when a node failed without continueOnFail. */
+	error?: Error;
+	/** Each node's output items of its first run, per output index. */
+	outputs: Record<string, INodeExecutionData[][]>;
+	/** The error of each node whose first run failed. */
+	nodeErrors: Record<string, Error>;
+	/** Node names in the order they finished. */
+	executionOrder: string[];
+	run: IRun;
+}
+
+function firstNodeWithoutInput(workflow: WorkflowJson): string | undefined {
+	const fed = new Set(
+		Object.values(workflow.connections).flatMap((byType) => Object.values(byType).flat(2).map((c) => c?.node)),
+	);
+	return workflow.nodes.find((n) => !n.disabled && !fed.has(n.name))?.name;
+}
+
+/** Runs `workflow` to the end and returns every node's output. */
+export async function runWorkflow(workflow: WorkflowJson, options: RunOptions = {}): Promise<RunResult> {
+	const nodeTypes = new NodeTypes({ ...nodeTypesOfPackage(), ...options.nodeTypes });
+	const instance = new Workflow({
+		id: 'in-process',
+		name: workflow.name ?? 'in-process',
+		nodes: workflow.nodes,
+		connections: workflow.connections,
+		nodeTypes,
+		settings: workflow.settings,
+		active: false,
+	});
+	const mode = options.mode ?? 'manual';
+	const executionId = options.executionId ?? String(Date.now());
+	const hooks = new ExecutionLifecycleHooks(mode, executionId, { ...workflow, id: 'in-process', active: false } as never);
+	const executionOrder: string[] = [];
+	hooks.addHandler('nodeExecuteAfter', (nodeName: string) => void executionOrder.push(nodeName));
+	const finished = Promise.withResolvers<IRun>();
+	hooks.addHandler('workflowExecuteAfter', (run: IRun) => finished.resolve(run));
+
+	const additionalData = {
+		hooks,
+		credentialsHelper: new CredentialsHelper(options.credentials ?? {}),
+		executionId,
+		restApiUrl: 'http://localhost:5678/rest',
+		instanceBaseUrl: 'http://localhost:5678/',
+		webhookBaseUrl: 'http://localhost:5678/webhook',
+		webhookWaitingBaseUrl: 'http://localhost:5678/webhook-waiting',
+		webhookTestBaseUrl: 'http://localhost:5678/webhook-test',
+		formWaitingBaseUrl: 'http://localhost:5678/form-waiting',
+		variables: {},
+		userId: 'in-process-user',
+		currentNodeParameters: undefined,
+		executeWorkflow: async () => {
+			throw new Error('Sub-workflows are not supported in-process; use the e2e suite');
+		},
+		getRunExecutionData: async () => undefined,
+		setExecutionStatus: () => {},
+		sendDataToUI: () => {},
+		logAiEvent: () => {},
+	} as unknown as IWorkflowExecuteAdditionalData;
+
+	const start = instance.getNode(options.startNode ?? firstNodeWithoutInput(workflow) ?? '');
+	if (!start) throw new Error('The workflow has no start node');
+	const runExecutionData = createRunExecutionData({
+		executionData: { nodeExecutionStack: [{ node: start, data: { main: [options.input ?? [{ json: {} }]] }, source: null }] },
+	});
+
+	await new WorkflowExecute(additionalData, mode, runExecutionData).processRunExecutionData(instance);
+	const run = await finished.promise;
+	const outputs: Record<string, INodeExecutionData[][]> = {};
+	const nodeErrors: Record<string, Error> = {};
+	for (const [name, runs] of Object.entries(run.data.resultData.runData)) {
+		outputs[name] = (runs[0]?.data?.main ?? []).map((items) => items ?? []);
+		if (runs[0]?.error) nodeErrors[name] = runs[0].error;
+	}
+	return { status: run.status, error: run.data.resultData.error, outputs, nodeErrors, executionOrder, run };
+}
