@@ -100,6 +100,15 @@ export class N8nClient {
 		return this.api('POST', '/credentials', { name, type, data });
 	}
 
+	/** Creates the credential, replacing any stored credential of the same name and type (so re-runs stay current). */
+	async upsertCredential(name: string, type: string, data: Record<string, unknown>): Promise<{ id: string; name: string }> {
+		const existing = await this.rest<Array<{ id: string; name: string; type: string }>>('GET', '/credentials');
+		for (const credential of existing.filter((c) => c.name === name && c.type === type)) {
+			await this.api('DELETE', `/credentials/${credential.id}`);
+		}
+		return this.createCredential(name, type, data);
+	}
+
 	/**
 	 * Runs n8n's credential test on unsaved credential data, as the editor's "Test" button does
 	 * (an empty id is how the owner tests data that is not stored): `{ status: 'OK' | 'Error', message }`.

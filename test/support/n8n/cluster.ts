@@ -117,7 +117,6 @@ export class N8nCluster {
 			TZ: 'UTC',
 			GENERIC_TIMEZONE: 'UTC',
 			N8N_USER_FOLDER: userFolder,
-			N8N_ENCRYPTION_KEY: opts.encryptionKey ?? `openagents-${name}-${suffix}`,
 			N8N_PORT: String(port),
 			N8N_LISTEN_ADDRESS: '127.0.0.1',
 			N8N_HOST: '127.0.0.1',
@@ -136,6 +135,9 @@ export class N8nCluster {
 			N8N_LOG_LEVEL: process.env.N8N_LOG_LEVEL ?? 'info',
 			...opts.env,
 		};
+		// A kept user folder keeps the key n8n generated there on first start; a throwaway one gets a fresh key.
+		const encryptionKey = opts.encryptionKey ?? (opts.userFolder ? undefined : `openagents-${name}-${suffix}`);
+		if (encryptionKey) env.N8N_ENCRYPTION_KEY = encryptionKey;
 
 		let database: string | undefined;
 		let queuePrefix: string | undefined;

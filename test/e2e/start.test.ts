@@ -1,0 +1,44 @@
+/**
+ * `npm start` as a user runs it: a separate process that starts Chroma, the offline model and n8n
+ * (single-process mode here: no queue variables), prints the editor URL and login, and stops on Ctrl-C.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { freePort, ManagedProcess } from '../support/process';
+import { N8nClient } from '../support/n8n/client';
+import { REPO_ROOT } from '../support/n8n/community-package';
+
+const stateDir = mkdtempSync(join(tmpdir(), 'openagents-start-'));
+let stack: ManagedProcess;
+
+afterAll(async () => {
+	await stack?.stop('SIGKILL', 1000);
+	rmSync(stateDir, { recursive: true, force: true });
+});
+
+it('starts the stack, creates our credentials, and stops cleanly on Ctrl-C', async () => {
+	const env: NodeJS.ProcessEnv = { ...process.env, OPENAGENTS_STATE_DIR: stateDir, N8N_PORT: String(await freePort()) };
+	for (const key of ['DB_POSTGRESDB_HOST', 'QUEUE_BULL_REDIS_HOST', 'OPENAI_API_KEY', 'OPENAI_BASE_URL', 'OPENAGENTS_LLM_BASE_URL', 'OPENAGENTS_LLM_API_KEY']) delete env[key];
+	stack = ManagedProcess.spawn('npm start', process.execPath, [require.resolve('tsx/cli'), 'scripts/start.ts'], { cwd: REPO_ROOT, env, logFile: join(stateDir, 'start.log') });
+	await stack.waitForOutput(/READY\. Press Ctrl-C to stop\./, 300_000);
+
+	const output = stack.tail(40);
+	expect(output).toMatch(/OFFLINE STAND-IN model/);
+	const editor = output.match(/Editor:\s+(http:\/\/\S+)/)?.[1];
+	const login = output.match(/Login:\s+(\S+) \/ (\S+)/);
+	expect(editor).toBeDefined();
+	expect(login).not.toBeNull();
+
+	const client = await N8nClient.bootstrap(editor!, { email: login![1], password: login![2], firstName: 'x', lastName: 'y' });
+	const types = await client.credentialTypeNames();
+	expect(types).toEqual(expect.arrayContaining(['openAgentsLlmApi', 'openAgentsChromaApi', 'openAgentsMemoryStore', 'openAgentsN8nApi']));
+	const stored = await client.rest<Array<{ name: string; type: string }>>('GET', '/credentials');
+	expect(stored.map((c) => c.type).sort()).toEqual(['openAgentsChromaApi', 'openAgentsLlmApi', 'openAgentsMemoryStore', 'openAgentsN8nApi']);
+
+	await stack.stop('SIGINT', 60_000);
+	expect(await stack.exited).toBe(0);
+	expect(stack.tail(5)).toMatch(/Stopped\./);
+	await expect(fetch(`${editor}/healthz`)).rejects.toThrow();
+}, 420_000);
