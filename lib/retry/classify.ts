@@ -1,0 +1,107 @@
+/**
+ * Which failures are worth retrying, and how long the server asked us to wait.
+ * Errors are read by shape (status, code, headers, cause), so this works for fetch, the OpenAI SDK, LangChain,
+ * chromadb, ioredis, pg and n8n's own request helpers without importing any of them.
+ */
+
+/** HTTP statuses that may succeed when retried: timeout, conflict/lock, too early, rate limit, server errors. */
+export const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([408, 409, 425, 429, 500, 502, 503, 504]);
+
+/** Network error codes (Node, undici) that mean the request may not have reached or finished on the server. */
+export const RETRYABLE_CODES: ReadonlySet<string> = new Set([
+	'ECONNRESET',
+	'ECONNREFUSED',
+	'ETIMEDOUT',
+	'EAI_AGAIN',
+	'EPIPE',
+	'ECONNABORTED',
+	'UND_ERR_SOCKET',
+	'UND_ERR_CONNECT_TIMEOUT',
+	'UND_ERR_HEADERS_TIMEOUT',
+	'UND_ERR_BODY_TIMEOUT',
+]);
+
+const RETRYABLE_NAMES = new Set(['APIConnectionError', 'APIConnectionTimeoutError', 'AttemptTimeoutError', 'TimeoutError']);
+const RETRYABLE_MESSAGE = /socket hang up|ECONNRESET|ECONNREFUSED|ETIMEDOUT|EAI_AGAIN|network error|premature close|terminated/i;
+
+type ErrorLike = {
+	name?: unknown;
+	message?: unknown;
+	code?: unknown;
+	status?: unknown;
+	statusCode?: unknown;
+	httpCode?: unknown;
+	response?: { status?: unknown; headers?: unknown };
+	headers?: unknown;
+	cause?: unknown;
+};
+
+/** The error and its causes, outermost first (at most 5 deep). */
+function chain(error: unknown): ErrorLike[] {
+	const out: ErrorLike[] = [];
+	let current: unknown = error;
+	while (current && typeof current === 'object' && out.length < 5) {
+		out.push(current as ErrorLike);
+		current = (current as ErrorLike).cause;
+	}
+	return out;
+}
+
+/** HTTP status carried by the error or one of its causes, if any. */
+export function httpStatusOf(error: unknown): number | undefined {
+	for (const e of chain(error)) {
+		for (const candidate of [e.status, e.statusCode, e.httpCode, e.response?.status]) {
+			const status = typeof candidate === 'string' ? Number(candidate) : candidate;
+			if (typeof status === 'number' && Number.isInteger(status) && status >= 100 && status < 600) return status;
+		}
+	}
+	return undefined;
+}
+
+export function isAbortError(error: unknown): boolean {
+	return chain(error).some((e) => e.name === 'AbortError' || e.name === 'APIUserAbortError');
+}
+
+/**
+ * Default retry classification: network errors (ECONNRESET, ECONNREFUSED, ETIMEDOUT, EAI_AGAIN, socket hang up, ...),
+ * attempt timeouts and HTTP 408, 409, 425, 429, 500, 502, 503, 504 are retryable; aborts, other 4xx, validation and
+ * auth errors are not.
+ */
+export function isRetryableError(error: unknown): boolean {
+	if (isAbortError(error)) return false;
+	const status = httpStatusOf(error);
+	if (status !== undefined) return RETRYABLE_STATUSES.has(status);
+	return chain(error).some(
+		(e) =>
+			(typeof e.code === 'string' && RETRYABLE_CODES.has(e.code)) ||
+			(typeof e.name === 'string' && RETRYABLE_NAMES.has(e.name)) ||
+			(typeof e.message === 'string' && RETRYABLE_MESSAGE.test(e.message)),
+	);
+}
+
+function header(headers: unknown, name: string): string | undefined {
+	if (!headers || typeof headers !== 'object') return undefined;
+	if (typeof (headers as Headers).get === 'function') return (headers as Headers).get(name) ?? undefined;
+	const entry = Object.entries(headers as Record<string, unknown>).find(([k]) => k.toLowerCase() === name);
+	const value = Array.isArray(entry?.[1]) ? entry?.[1][0] : entry?.[1];
+	return value === undefined ? undefined : String(value);
+}
+
+/**
+ * The wait the server asked for, in milliseconds, from `retry-after-ms` or `Retry-After` (delta-seconds or an
+ * HTTP-date, RFC 9110 §10.2.3) on the error's response headers; undefined when absent or unparseable.
+ * now: current time in ms since the epoch, for HTTP-dates.
+ */
+export function retryAfterMs(error: unknown, now: number = Date.now()): number | undefined {
+	for (const e of chain(error)) {
+		const headers = e.headers ?? e.response?.headers;
+		const ms = header(headers, 'retry-after-ms');
+		if (ms !== undefined && Number.isFinite(Number(ms)) && Number(ms) >= 0) return Number(ms);
+		const value = header(headers, 'retry-after')?.trim();
+		if (value === undefined || value === '') continue;
+		if (/^\d+(\.\d+)?$/.test(value)) return Number(value) * 1000;
+		const date = Date.parse(value);
+		if (!Number.isNaN(date)) return Math.max(0, date - now);
+	}
+	return undefined;
+}
