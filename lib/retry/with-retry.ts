@@ -74,20 +74,24 @@ function wait(ms: number, signal?: AbortSignal): Promise<void> {
 	});
 }
 
+/** Runs one attempt; it settles when `fn` does, or rejects as soon as the caller aborts or the attempt times out. */
 async function attemptOnce<T>(fn: (ctx: RetryContext) => Promise<T>, attempt: number, options: RetryOptions): Promise<T> {
 	const { signal, timeoutMs } = options;
-	if (!timeoutMs) return fn({ attempt, signal: signal ?? new AbortController().signal });
 	const controller = new AbortController();
-	const timeout = new AttemptTimeoutError(timeoutMs);
-	const timer = setTimeout(() => controller.abort(timeout), timeoutMs);
+	const timer = timeoutMs ? setTimeout(() => controller.abort(new AttemptTimeoutError(timeoutMs)), timeoutMs) : undefined;
 	const attemptSignal = signal ? AbortSignal.any([signal, controller.signal]) : controller.signal;
+	let onAbort: (() => void) | undefined;
 	try {
 		return await Promise.race([
 			fn({ attempt, signal: attemptSignal }),
-			new Promise<never>((_, reject) => attemptSignal.addEventListener('abort', () => reject(attemptSignal.reason), { once: true })),
+			new Promise<never>((_, reject) => {
+				onAbort = () => reject(attemptSignal.reason);
+				attemptSignal.addEventListener('abort', onAbort, { once: true });
+			}),
 		]);
 	} finally {
 		clearTimeout(timer);
+		if (onAbort) attemptSignal.removeEventListener('abort', onAbort);
 	}
 }
 

@@ -145,3 +145,11 @@ describe('withRetry', () => {
 		expect(failure.attempts.map((a) => (a.error as Error).name)).toEqual(['AttemptTimeoutError', 'AttemptTimeoutError']);
 	});
 });
+
+it('rejects at once on abort even when the call ignores its signal', async () => {
+	const controller = new AbortController();
+	setTimeout(() => controller.abort(new Error('stop')), 30);
+	const started = Date.now();
+	await expect(withRetry(() => new Promise(() => {}), fixed(0), { signal: controller.signal })).rejects.toThrow('stop');
+	expect(Date.now() - started).toBeLessThan(1000);
+});
