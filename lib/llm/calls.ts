@@ -1,0 +1,98 @@
+import type { BaseLanguageModelInput } from '@langchain/core/language_models/base';
+import type { AIMessage } from '@langchain/core/messages';
+
+import { mapWithConcurrency } from '../concurrency';
+import { messageOf, withRetry, type RetryPolicy } from '../retry';
+import { redactError, redactText } from './redact';
+import type { UsageTracker } from './usage';
+
+export interface CallOptions {
+	policy: RetryPolicy;
+	/** Cancels waits and in-flight requests (n8n: getExecutionCancelSignal()). */
+	signal?: AbortSignal;
+	/** Per-attempt time limit, ms. */
+	timeoutMs?: number;
+	/** Redacted from every error and log line (the credential's API key). */
+	secrets?: readonly string[];
+	/** Receives one line per retry, e.g. "chat model call failed (attempt 1), retrying in 1000 ms: 429 ...". */
+	log?: (line: string) => void;
+}
+
+/** Anything with LangChain's Runnable `invoke(input, { signal })` returning an AIMessage (a chat model, or one with tools bound). */
+export interface InvokableChatModel {
+	invoke(input: BaseLanguageModelInput, options?: { signal?: AbortSignal }): Promise<AIMessage>;
+}
+
+function retryLogger(what: string, options: CallOptions) {
+	const secrets = options.secrets ?? [];
+	return ({ attempt, error, delayMs }: { attempt: number; error: unknown; delayMs: number }) =>
+		options.log?.(redactText(`${what} failed (attempt ${attempt}), retrying in ${Math.round(delayMs)} ms: ${messageOf(error)}`, secrets));
+}
+
+/**
+ * One chat completion under the retry policy; records token usage of the successful attempt in `usage`.
+ * Throws the last error (non-retryable) or RetryExhaustedError, with secrets redacted.
+ */
+export async function invokeChatModel(
+	model: InvokableChatModel,
+	input: BaseLanguageModelInput,
+	options: CallOptions & { usage?: UsageTracker },
+): Promise<AIMessage> {
+	try {
+		const message = await withRetry(({ signal }) => model.invoke(input, { signal }), options.policy, {
+			signal: options.signal,
+			timeoutMs: options.timeoutMs,
+			onRetry: retryLogger('chat model call', options),
+		});
+		options.usage?.record(message.usage_metadata);
+		return message;
+	} catch (error) {
+		throw redactError(error, options.secrets ?? []);
+	}
+}
+
+export interface EmbedOptions extends CallOptions {
+	/** Texts per request (default 100). */
+	batchSize?: number;
+	/** Requests in flight at once (default 2). */
+	concurrency?: number;
+}
+
+export interface EmbedResult {
+	/** One vector per input text, in input order. */
+	vectors: number[][];
+	/** Successful embedding requests made (one per batch). */
+	calls: number;
+}
+
+/** Anything with LangChain's Embeddings `embedDocuments`. */
+export interface DocumentEmbedder {
+	embedDocuments(texts: string[]): Promise<number[][]>;
+}
+
+/**
+ * Embeds `texts` in batches of `batchSize`, at most `concurrency` batches at once, each batch retried under the
+ * policy. Results keep the input order. Throws the first failing batch's error (secrets redacted).
+ */
+export async function embedTexts(embeddings: DocumentEmbedder, texts: readonly string[], options: EmbedOptions): Promise<EmbedResult> {
+	const batchSize = options.batchSize ?? 100;
+	if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a whole number ≥ 1, got ${batchSize}`);
+	const batches: string[][] = [];
+	for (let i = 0; i < texts.length; i += batchSize) batches.push(texts.slice(i, i + batchSize));
+	let calls = 0;
+	try {
+		const results = await mapWithConcurrency(batches, options.concurrency ?? 2, async (batch, index) => {
+			const vectors = await withRetry(() => embeddings.embedDocuments(batch), options.policy, {
+				signal: options.signal,
+				timeoutMs: options.timeoutMs,
+				onRetry: retryLogger(`embedding batch ${index + 1}/${batches.length}`, options),
+			});
+			if (vectors.length !== batch.length) throw new Error(`The embeddings API returned ${vectors.length} vectors for ${batch.length} texts`);
+			calls++;
+			return vectors;
+		});
+		return { vectors: results.flat(), calls };
+	} catch (error) {
+		throw redactError(error, options.secrets ?? []);
+	}
+}
