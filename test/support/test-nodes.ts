@@ -1,4 +1,6 @@
 /** Node types used only by tests of the in-process runner. */
+import { getRetryPolicy, retryPolicyProperty } from '../../nodes/shared/retryPolicy';
+import { withRetry, type AttemptRecord, RetryExhaustedError } from '../../lib/retry';
 import {
 	NodeApiError,
 	NodeConnectionTypes,
@@ -30,7 +32,10 @@ export class TestItems implements INodeType {
 	}
 }
 
-/** Lists the models of the OpenAgents LLM API credential, per item, through n8n's authenticated request helper. */
+/**
+ * Lists the models of the OpenAgents LLM API credential, per item, through n8n's authenticated request helper,
+ * retried under the node's Retry Policy option.
+ */
 export class TestListModels implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'Test List Models',
@@ -42,7 +47,7 @@ export class TestListModels implements INodeType {
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [{ name: 'openAgentsLlmApi', required: true }],
-		properties: [],
+		properties: [retryPolicyProperty],
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
@@ -50,10 +55,20 @@ export class TestListModels implements INodeType {
 		const out: INodeExecutionData[] = [];
 		for (let itemIndex = 0; itemIndex < this.getInputData().length; itemIndex++) {
 			try {
-				const body = await this.helpers.httpRequestWithAuthentication.call(this, 'openAgentsLlmApi', { url: `${baseUrl}/models`, json: true });
-				out.push({ json: { models: body.data.map((m: { id: string }) => m.id) }, pairedItem: { item: itemIndex } });
+				const policy = getRetryPolicy(this, itemIndex);
+				let attempts = 0;
+				const body = await withRetry(
+					() => (attempts++, this.helpers.httpRequestWithAuthentication.call(this, 'openAgentsLlmApi', { url: `${baseUrl}/models`, json: true })),
+					policy,
+					{ signal: this.getExecutionCancelSignal() },
+				);
+				out.push({ json: { models: body.data.map((m: { id: string }) => m.id), attempts, retryPolicy: policy.toJSON() }, pairedItem: { item: itemIndex } });
 			} catch (error) {
-				if (!this.continueOnFail()) throw new NodeApiError(this.getNode(), error as JsonObject, { itemIndex });
+				const last = error instanceof RetryExhaustedError ? (error.attempts.at(-1) as AttemptRecord).error : error;
+				if (!this.continueOnFail()) {
+					if ((error as Error).name === 'NodeOperationError') throw error;
+					throw new NodeApiError(this.getNode(), last as JsonObject, { itemIndex });
+				}
 				out.push({ json: { error: (error as Error).message }, pairedItem: { item: itemIndex } });
 			}
 		}
