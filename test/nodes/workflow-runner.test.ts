@@ -1,3 +1,5 @@
+import type { IDataObject } from 'n8n-workflow';
+
 import { OfflineModelServer } from '../support/model-server';
 import { testNodeTypes } from '../support/test-nodes';
 import { runWorkflow, type WorkflowJson } from '../support/workflow-runner';
@@ -7,7 +9,7 @@ beforeAll(() => model.start());
 afterAll(() => model.stop());
 beforeEach(() => model.reset());
 
-const workflow = (continueOnFail = false, retryPolicy: Record<string, unknown> = {}): WorkflowJson => ({
+const workflow = (continueOnFail = false, retryPolicy: IDataObject = {}): WorkflowJson => ({
 	nodes: [
 		{ id: '1', name: 'Items', type: 'test.items', typeVersion: 1, position: [0, 0], parameters: { items: '[{"n":1},{"n":2}]' } },
 		{
