@@ -1,4 +1,4 @@
-import type { IDataObject } from 'n8n-workflow';
+import type { INodeParameters } from 'n8n-workflow';
 
 import { OfflineModelServer } from '../support/model-server';
 import { testNodeTypes } from '../support/test-nodes';
@@ -9,7 +9,7 @@ beforeAll(() => model.start());
 afterAll(() => model.stop());
 beforeEach(() => model.reset());
 
-const workflow = (continueOnFail = false, retryPolicy: IDataObject = {}): WorkflowJson => ({
+const workflow = (continueOnFail = false, retryPolicy: INodeParameters = {}): WorkflowJson => ({
 	nodes: [
 		{ id: '1', name: 'Items', type: 'test.items', typeVersion: 1, position: [0, 0], parameters: { items: '[{"n":1},{"n":2}]' } },
 		{
