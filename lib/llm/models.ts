@@ -5,6 +5,11 @@ import type { LlmConfig } from './config';
 /** The OpenAI SDK refuses an empty key; servers without auth (Ollama, vLLM) ignore this placeholder. */
 const NO_KEY = 'not-needed';
 
+/** Client fields both LangChain classes share; maxRetries 0 because our retry policy does the retrying. */
+function clientFields(config: LlmConfig) {
+	return { apiKey: config.apiKey || NO_KEY, configuration: { baseURL: config.baseUrl }, maxRetries: 0 };
+}
+
 export interface ChatModelOptions {
 	/** Overrides the credential's default chat model. */
 	model?: string;
@@ -18,10 +23,8 @@ export interface ChatModelOptions {
  */
 export function createChatModel(config: LlmConfig, options: ChatModelOptions = {}): ChatOpenAI {
 	return new ChatOpenAI({
+		...clientFields(config),
 		model: options.model || config.chatModel,
-		apiKey: config.apiKey || NO_KEY,
-		configuration: { baseURL: config.baseUrl },
-		maxRetries: 0,
 		temperature: options.temperature,
 		maxTokens: options.maxTokens,
 		streamUsage: true,
@@ -40,10 +43,8 @@ export interface EmbeddingsOptions {
 /** A LangChain OpenAIEmbeddings for any OpenAI-compatible server, with LangChain's retries off (see createChatModel). */
 export function createEmbeddings(config: LlmConfig, options: EmbeddingsOptions = {}): OpenAIEmbeddings {
 	return new OpenAIEmbeddings({
+		...clientFields(config),
 		model: options.model || config.embeddingModel,
-		apiKey: config.apiKey || NO_KEY,
-		configuration: { baseURL: config.baseUrl },
-		maxRetries: 0,
 		dimensions: options.dimensions,
 		batchSize: options.batchSize ?? 512,
 	});
