@@ -12,26 +12,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import Redis from 'ioredis';
-import { Client as PgClient } from 'pg';
-
 import { freePort, ManagedProcess, waitForHttp } from '../process';
+import { createDatabaseIfMissing, deleteKeys, dropDatabase, postgresFromEnv, redisFromEnv, type PostgresConfig, type RedisConfig } from '../services';
 import { N8nClient, type N8nConnection } from './client';
 import { installCommunityPackage, packPackage } from './community-package';
 import { ensureN8nInstalled } from './install';
-
-export interface PostgresConfig {
-	host: string;
-	port: number;
-	user: string;
-	password: string;
-}
-
-export interface RedisConfig {
-	host: string;
-	port: number;
-	password?: string;
-}
 
 export interface ClusterOptions {
 	mode?: 'queue' | 'regular';
@@ -67,19 +52,6 @@ export interface ClusterInfo {
 }
 
 export const CLUSTER_ENV = 'OPENAGENTS_N8N_CLUSTER';
-
-export function postgresFromEnv(): PostgresConfig {
-	return {
-		host: process.env.PGHOST ?? '127.0.0.1',
-		port: Number(process.env.PGPORT ?? 5432),
-		user: process.env.PGUSER ?? 'postgres',
-		password: process.env.PGPASSWORD ?? '',
-	};
-}
-
-export function redisFromEnv(): RedisConfig {
-	return { host: process.env.REDIS_HOST ?? '127.0.0.1', port: Number(process.env.REDIS_PORT ?? 6379), password: process.env.REDIS_PASSWORD };
-}
 
 export class N8nCluster {
 	readonly workers: Array<{ name: string; process: ManagedProcess; healthPort: number }> = [];
@@ -241,44 +213,4 @@ export function clusterFromEnv(): { info: ClusterInfo; client: N8nClient } {
 	if (!raw) throw new Error(`${CLUSTER_ENV} is not set: run e2e tests through jest's e2e project (global setup starts the cluster)`);
 	const info = JSON.parse(raw) as ClusterInfo;
 	return { info, client: new N8nClient(info.connection) };
-}
-
-const quoteIdent = (name: string) => `"${name.replace(/"/g, '""')}"`;
-
-async function withPg<T>(config: PostgresConfig, fn: (pg: PgClient) => Promise<T>): Promise<T> {
-	const pg = new PgClient({ ...config, database: 'postgres' });
-	await pg.connect();
-	try {
-		return await fn(pg);
-	} finally {
-		await pg.end();
-	}
-}
-
-async function createDatabaseIfMissing(config: PostgresConfig, database: string): Promise<boolean> {
-	return withPg(config, async (pg) => {
-		const exists = await pg.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
-		if (exists.rowCount) return false;
-		await pg.query(`CREATE DATABASE ${quoteIdent(database)}`);
-		return true;
-	});
-}
-
-async function dropDatabase(config: PostgresConfig, database: string): Promise<void> {
-	await withPg(config, (pg) => pg.query(`DROP DATABASE IF EXISTS ${quoteIdent(database)} WITH (FORCE)`));
-}
-
-/** Deletes the keys matching `pattern` (SCAN, never KEYS or FLUSH*). */
-export async function deleteKeys(config: RedisConfig, pattern: string): Promise<number> {
-	const redis = new Redis({ host: config.host, port: config.port, password: config.password, lazyConnect: true, maxRetriesPerRequest: 1 });
-	await redis.connect();
-	let deleted = 0;
-	try {
-		for await (const keys of redis.scanStream({ match: pattern, count: 500 }) as AsyncIterable<string[]>) {
-			if (keys.length) deleted += await redis.del(...keys);
-		}
-	} finally {
-		redis.disconnect();
-	}
-	return deleted;
 }

@@ -1,0 +1,110 @@
+import { MemoryError, VersionConflictError } from './errors';
+import { namespaceId } from './keys';
+import type { Namespace } from './scope';
+import { compareKeys, pageSize, type ListOptions, type ListPage, type MemoryStore, type SetOptions, type StoredValue } from './store';
+import type { JsonValue } from './values';
+
+interface Entry {
+	json: string;
+	version: number;
+	expiresAt?: number;
+}
+
+/**
+ * Keeps values in this process's memory: for a single n8n instance only (not shared between queue-mode workers;
+ * see assertSingleInstance). Entries are kept per namespace in separate maps.
+ */
+export class InProcessMemoryStore implements MemoryStore {
+	readonly kind = 'in-process' as const;
+
+	private readonly namespaces = new Map<string, Map<string, Entry>>();
+
+	constructor(private readonly now: () => number = Date.now) {}
+
+	private entries(ns: Namespace): Map<string, Entry> {
+		const id = namespaceId(ns);
+		let map = this.namespaces.get(id);
+		if (!map) this.namespaces.set(id, (map = new Map()));
+		return map;
+	}
+
+	private live(ns: Namespace, key: string): Entry | undefined {
+		const map = this.entries(ns);
+		const entry = map.get(key);
+		if (entry?.expiresAt !== undefined && entry.expiresAt <= this.now()) {
+			map.delete(key);
+			return undefined;
+		}
+		return entry;
+	}
+
+	private write(ns: Namespace, key: string, json: string, previous: Entry | undefined, ttlMs: number | undefined, keepTtl: boolean): Entry {
+		const expiresAt = ttlMs !== undefined ? this.now() + ttlMs : keepTtl ? previous?.expiresAt : undefined;
+		const entry = { json, version: (previous?.version ?? 0) + 1, expiresAt };
+		this.entries(ns).set(key, entry);
+		return entry;
+	}
+
+	async get(ns: Namespace, key: string): Promise<StoredValue | undefined> {
+		const entry = this.live(ns, key);
+		return entry && { value: JSON.parse(entry.json) as JsonValue, version: entry.version };
+	}
+
+	async set(ns: Namespace, key: string, json: string, options: SetOptions = {}): Promise<number> {
+		const previous = this.live(ns, key);
+		if (options.ifVersion !== undefined && options.ifVersion !== (previous?.version ?? 0)) {
+			throw new VersionConflictError(key, options.ifVersion, previous?.version ?? 0);
+		}
+		return this.write(ns, key, json, previous, options.ttlMs, false).version;
+	}
+
+	async delete(ns: Namespace, key: string): Promise<boolean> {
+		const existed = this.live(ns, key) !== undefined;
+		this.entries(ns).delete(key);
+		return existed;
+	}
+
+	async list(ns: Namespace, options: ListOptions = {}): Promise<ListPage> {
+		const prefix = options.prefix ?? '';
+		const keys = [...this.entries(ns).keys()]
+			.filter((k) => k.startsWith(prefix) && (options.cursor === undefined || compareKeys(k, options.cursor) > 0) && this.live(ns, k))
+			.sort(compareKeys);
+		const page = keys.slice(0, pageSize(options.limit));
+		return page.length < keys.length ? { keys: page, nextCursor: page[page.length - 1] } : { keys: page };
+	}
+
+	async increment(ns: Namespace, key: string, by: number, ttlMs?: number): Promise<StoredValue> {
+		const previous = this.live(ns, key);
+		const current = previous ? (JSON.parse(previous.json) as JsonValue) : 0;
+		if (typeof current !== 'number') throw new MemoryError(`"${key}" holds a ${Array.isArray(current) ? 'list' : typeof current}, not a number`, 'wrong_type');
+		const value = current + by;
+		const entry = this.write(ns, key, JSON.stringify(value), previous, ttlMs, true);
+		return { value, version: entry.version };
+	}
+
+	async append(ns: Namespace, key: string, itemsJson: string[], ttlMs?: number): Promise<{ length: number; version: number }> {
+		const previous = this.live(ns, key);
+		const current = previous ? (JSON.parse(previous.json) as JsonValue) : [];
+		if (!Array.isArray(current)) throw new MemoryError(`"${key}" holds a ${current === null ? 'null' : typeof current}, not a list`, 'wrong_type');
+		const list = [...current, ...itemsJson.map((j) => JSON.parse(j) as JsonValue)];
+		const entry = this.write(ns, key, JSON.stringify(list), previous, ttlMs, true);
+		return { length: list.length, version: entry.version };
+	}
+
+	async close(): Promise<void> {
+		this.namespaces.clear();
+	}
+}
+
+/**
+ * The in-process store cannot be shared by queue-mode workers; call with n8n's EXECUTIONS_MODE.
+ * Throws MemoryError('unsupported') in queue mode.
+ */
+export function assertSingleInstance(executionsMode: string | undefined): void {
+	if (executionsMode === 'queue') {
+		throw new MemoryError(
+			'The in-process memory store only works on a single n8n instance, and this n8n runs in queue mode (executions run on several workers that do not share memory). Choose the Redis or Postgres store (an OpenAgents Memory Store credential).',
+			'unsupported',
+		);
+	}
+}

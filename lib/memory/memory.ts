@@ -1,0 +1,128 @@
+import { httpStatusOf, NoRetryPolicy, withRetry, type RetryPolicy } from '../retry';
+import { checkAccess, FULL_ACCESS, type AccessPolicy } from './access';
+import { selectRecent, type ConversationMessage, type RecentOptions } from './conversation';
+import { MemoryError } from './errors';
+import { checkKey, type Namespace } from './scope';
+import type { ListOptions, ListPage, MemoryStore, StoredValue } from './store';
+import { DEFAULT_MAX_VALUE_BYTES, serializeValue } from './values';
+
+export interface MemoryOptions {
+	store: MemoryStore;
+	/** Default: every scope, no tenant required. */
+	policy?: AccessPolicy;
+	/** Default: no retries. */
+	retry?: RetryPolicy;
+	signal?: AbortSignal;
+	/** Per stored value, bytes of JSON (default 1 MiB). */
+	maxValueBytes?: number;
+}
+
+const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/** Increment and append are not idempotent: retry them only when the request cannot have reached the server. */
+function notSent(error: unknown): boolean {
+	for (let e = error as { code?: unknown; cause?: unknown } | undefined, i = 0; e && i < 5; e = e.cause as typeof e, i++) {
+		if (typeof e.code === 'string' && NOT_SENT.has(e.code)) return true;
+	}
+	return false;
+}
+
+function isTransientStoreError(error: unknown): boolean {
+	if (error instanceof MemoryError || httpStatusOf(error) !== undefined) return false;
+	const e = error as { code?: unknown; message?: unknown };
+	// Network errors, and Postgres's serialization/deadlock/connection classes (40001, 40P01, 08xxx, 57P01).
+	return (
+		notSent(error) ||
+		['ECONNRESET', 'ETIMEDOUT', 'EPIPE', '40001', '40P01', '57P01'].includes(String(e.code)) ||
+		/^08/.test(String(e.code)) ||
+		/Connection is closed|socket hang up/i.test(String(e.message))
+	);
+}
+
+function checkTtl(ttlMs: number | undefined): void {
+	if (ttlMs !== undefined && (!Number.isFinite(ttlMs) || ttlMs <= 0)) throw new MemoryError(`TTL must be a positive number of milliseconds, got ${ttlMs}`, 'invalid_value');
+}
+
+/**
+ * Scoped memory over a store: validates keys and values, enforces the access policy on every call, and retries
+ * transient store errors under the retry policy (increment/append only when the request was surely not sent).
+ * Throws MemoryError (invalid_address, access_denied, invalid_value, wrong_type), VersionConflictError, or the
+ * store's error after retries.
+ */
+export class Memory {
+	private readonly policy: AccessPolicy;
+
+	private readonly retryPolicy: RetryPolicy;
+
+	private readonly maxValueBytes: number;
+
+	constructor(private readonly options: MemoryOptions) {
+		this.policy = options.policy ?? FULL_ACCESS;
+		this.retryPolicy = options.retry ?? new NoRetryPolicy();
+		this.maxValueBytes = options.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES;
+	}
+
+	get store(): MemoryStore {
+		return this.options.store;
+	}
+
+	private run<T>(mode: 'read' | 'write', ns: Namespace, op: () => Promise<T>, idempotent = true): Promise<T> {
+		checkAccess(this.policy, mode, ns);
+		return withRetry(op, this.retryPolicy, { signal: this.options.signal, isRetryable: idempotent ? isTransientStoreError : notSent });
+	}
+
+	get(ns: Namespace, key: string): Promise<StoredValue | undefined> {
+		checkKey(key);
+		return this.run('read', ns, () => this.store.get(ns, key));
+	}
+
+	/** Stores `value` (plain JSON). ttlMs: expiry in ms; ifVersion: compare-and-set (0 = create only). Returns the new version. */
+	async set(ns: Namespace, key: string, value: unknown, options: { ttlMs?: number; ifVersion?: number } = {}): Promise<{ version: number }> {
+		checkKey(key);
+		checkTtl(options.ttlMs);
+		if (options.ifVersion !== undefined && (!Number.isInteger(options.ifVersion) || options.ifVersion < 0)) {
+			throw new MemoryError(`The expected version must be a whole number ≥ 0, got ${options.ifVersion}`, 'invalid_value');
+		}
+		const json = serializeValue(value, this.maxValueBytes);
+		return { version: await this.run('write', ns, () => this.store.set(ns, key, json, options)) };
+	}
+
+	delete(ns: Namespace, key: string): Promise<boolean> {
+		checkKey(key);
+		return this.run('write', ns, () => this.store.delete(ns, key));
+	}
+
+	list(ns: Namespace, options: ListOptions = {}): Promise<ListPage> {
+		return this.run('read', ns, () => this.store.list(ns, options));
+	}
+
+	increment(ns: Namespace, key: string, by = 1, ttlMs?: number): Promise<StoredValue> {
+		checkKey(key);
+		checkTtl(ttlMs);
+		if (!Number.isFinite(by)) throw new MemoryError(`The increment must be a finite number, got ${by}`, 'invalid_value');
+		return this.run('write', ns, () => this.store.increment(ns, key, by, ttlMs), false);
+	}
+
+	/** Appends items (each plain JSON) to the list at `key`; returns the new length and version. */
+	append(ns: Namespace, key: string, items: unknown[], ttlMs?: number): Promise<{ length: number; version: number }> {
+		checkKey(key);
+		checkTtl(ttlMs);
+		if (!Array.isArray(items) || items.length === 0) throw new MemoryError('Append needs at least one item', 'invalid_value');
+		const json = items.map((item) => serializeValue(item, this.maxValueBytes));
+		return this.run('write', ns, () => this.store.append(ns, key, json, ttlMs), false);
+	}
+
+	/** Adds messages to a conversation (a list at `sessionKey`), stamping `at` when missing. */
+	appendMessages(ns: Namespace, sessionKey: string, messages: ConversationMessage[], ttlMs?: number) {
+		const at = new Date().toISOString();
+		return this.append(ns, sessionKey, messages.map((m) => ({ at, ...m })), ttlMs);
+	}
+
+	/** The recent part of a conversation within the budget, cut at whole turns (see selectRecent). */
+	async readMessages(ns: Namespace, sessionKey: string, options: RecentOptions = {}): Promise<ConversationMessage[]> {
+		const stored = await this.get(ns, sessionKey);
+		if (!stored) return [];
+		if (!Array.isArray(stored.value)) throw new MemoryError(`"${sessionKey}" does not hold a conversation`, 'wrong_type');
+		return selectRecent(stored.value as unknown as ConversationMessage[], options);
+	}
+}

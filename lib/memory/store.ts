@@ -1,0 +1,62 @@
+import type { Namespace } from './scope';
+import type { JsonValue } from './values';
+
+/** A stored value and its version (1 after the first write, +1 per write; a missing or expired key is version 0). */
+export interface StoredValue {
+	value: JsonValue;
+	version: number;
+}
+
+export interface SetOptions {
+	/** Expire after this many milliseconds; without it, a set makes the key persistent. */
+	ttlMs?: number;
+	/** Compare-and-set: write only if the stored version equals this (0 = only if the key does not exist). */
+	ifVersion?: number;
+}
+
+export interface ListOptions {
+	/** Only keys starting with this string. */
+	prefix?: string;
+	/** Page size (default 100, at most 1000). */
+	limit?: number;
+	/** `nextCursor` of the previous page. */
+	cursor?: string;
+}
+
+export interface ListPage {
+	/** Keys in byte order of their UTF-8 text. */
+	keys: string[];
+	/** Present when more keys follow. */
+	nextCursor?: string;
+}
+
+/**
+ * A backend. Every method is confined to the one namespace it is given: no method reads, lists or deletes
+ * outside it. Values arrive already validated and serialised (JSON text). Writes are atomic per key.
+ * increment/append keep an existing TTL unless `ttlMs` is given.
+ */
+export interface MemoryStore {
+	readonly kind: 'redis' | 'postgres' | 'in-process';
+	get(ns: Namespace, key: string): Promise<StoredValue | undefined>;
+	/** Returns the new version; throws VersionConflictError when `ifVersion` does not match. */
+	set(ns: Namespace, key: string, json: string, options?: SetOptions): Promise<number>;
+	/** True when the key existed. */
+	delete(ns: Namespace, key: string): Promise<boolean>;
+	list(ns: Namespace, options?: ListOptions): Promise<ListPage>;
+	/** Adds `by` to a number (a missing key counts as 0); throws MemoryError('wrong_type') for a non-number. */
+	increment(ns: Namespace, key: string, by: number, ttlMs?: number): Promise<StoredValue>;
+	/** Appends items (JSON texts) to a list (a missing key counts as []); throws MemoryError('wrong_type') for a non-list. */
+	append(ns: Namespace, key: string, itemsJson: string[], ttlMs?: number): Promise<{ length: number; version: number }>;
+	close(): Promise<void>;
+}
+
+export const MAX_PAGE = 1000;
+
+export function pageSize(limit?: number): number {
+	return Math.min(MAX_PAGE, Math.max(1, Math.floor(limit ?? 100)));
+}
+
+/** Byte order of UTF-8 text, the order every store lists keys in. */
+export function compareKeys(a: string, b: string): number {
+	return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
