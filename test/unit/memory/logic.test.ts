@@ -1,0 +1,142 @@
+import fc from 'fast-check';
+
+import {
+	assertSingleInstance,
+	checkAccess,
+	checkKey,
+	decodeComponent,
+	encodeComponent,
+	namespace,
+	namespaceId,
+	selectRecent,
+	serializeValue,
+	type ConversationMessage,
+} from '../../../lib/memory';
+
+describe('key encoding', () => {
+	it('property: injective, reversible, and free of separators and glob characters', () => {
+		fc.assert(
+			fc.property(fc.string({ unit: 'grapheme' }), fc.string({ unit: 'grapheme' }), (a, b) => {
+				const ea = encodeComponent(a);
+				expect(decodeComponent(ea)).toBe(a);
+				expect(ea).toMatch(/^[A-Za-z0-9_.%-]*$/);
+				if (a !== b) expect(ea).not.toBe(encodeComponent(b));
+			}),
+			{ numRuns: 5000 },
+		);
+	});
+
+	it('property: distinct namespaces never share an id', () => {
+		const scope = fc.constantFrom('workflow', 'execution', 'session', 'agent', 'custom') as fc.Arbitrary<'workflow'>;
+		fc.assert(
+			fc.property(fc.string(), scope, fc.string({ minLength: 1 }), fc.string(), scope, fc.string({ minLength: 1 }), (t1, s1, id1, t2, s2, id2) => {
+				const same = t1 === t2 && s1 === s2 && id1 === id2;
+				expect(namespaceId(namespace(t1, s1, id1)) === namespaceId(namespace(t2, s2, id2))).toBe(same);
+			}),
+			{ numRuns: 5000 },
+		);
+	});
+
+	it('keeps readable characters readable', () => {
+		expect(encodeComponent('user-42_a.b')).toBe('user-42_a.b');
+		expect(encodeComponent('a:b*c')).toBe('a%3Ab%2Ac');
+		expect(encodeComponent('ü')).toBe('%C3%BC');
+	});
+});
+
+describe('addresses', () => {
+	it.each([
+		[() => namespace('t', 'global', 'x'), /global scope takes no scope ID/],
+		[() => namespace('t', 'session', ''), /session scope needs a scope ID/],
+		[() => namespace('t', 'planet' as never, 'x'), /Unknown scope "planet"/],
+		[() => namespace('x'.repeat(257), 'global'), /at most 256/],
+		[() => checkKey(''), /non-empty/],
+		[() => checkKey('k'.repeat(513)), /at most 512/],
+		[() => checkKey('a\u0000b'), /NUL/],
+	])('rejects bad input clearly (%#)', (fn, message) => {
+		expect(fn).toThrow(message);
+	});
+});
+
+describe('values', () => {
+	it.each([
+		[undefined, /undefined/],
+		[{ a: () => 1 }, /value\.a is a function/],
+		[{ n: Number.NaN }, /value\.n is NaN/],
+		[[1, Infinity], /value\[1\] is Infinity/],
+		[{ d: new Date(0) }, /value\.d is a Date object/],
+		[{ big: 1n }, /bigint/],
+	])('rejects non-JSON %p', (value, message) => {
+		expect(() => serializeValue(value)).toThrow(message);
+	});
+
+	it('rejects circular values and oversize values, naming the size', () => {
+		const loop: Record<string, unknown> = {};
+		loop.self = loop;
+		expect(() => serializeValue(loop)).toThrow(/circular/);
+		expect(() => serializeValue('x'.repeat(100), 50)).toThrow(/102 bytes as JSON; at most 50/);
+	});
+
+	it('accepts plain JSON, including shared (non-circular) references', () => {
+		const shared = { a: 1 };
+		expect(serializeValue({ x: shared, y: shared, z: [null, true, 'ü'] })).toBe('{"x":{"a":1},"y":{"a":1},"z":[null,true,"ü"]}');
+	});
+});
+
+describe('access policy', () => {
+	const policy = { read: ['session', 'global'] as const, write: ['session'] as const, requireTenant: true };
+	it('allows what it lists and names what it refuses', () => {
+		expect(() => checkAccess({ ...policy, read: [...policy.read], write: [...policy.write] }, 'read', namespace('t', 'global'))).not.toThrow();
+		expect(() => checkAccess({ ...policy, read: [...policy.read], write: [...policy.write] }, 'write', namespace('t', 'global'))).toThrow(
+			/may not write the global scope \(allowed to write: session\)/,
+		);
+		expect(() => checkAccess({ ...policy, read: [...policy.read], write: [...policy.write] }, 'read', namespace('', 'session', 's'))).toThrow(/isolation key .* is required/);
+	});
+
+	it('refuses the in-process store in queue mode', () => {
+		expect(() => assertSingleInstance('queue')).toThrow(/Choose the Redis or Postgres store/);
+		expect(() => assertSingleInstance('regular')).not.toThrow();
+	});
+});
+
+describe('selectRecent', () => {
+	const m = (role: ConversationMessage['role'], content: string, extra: Partial<ConversationMessage> = {}): ConversationMessage => ({ role, content, ...extra });
+	const history = [
+		m('user', 'q1'),
+		m('assistant', 'a1'),
+		m('user', 'q2'),
+		m('assistant', '', { toolCalls: [{ id: 'c1', name: 'search', args: { q: 'x' } }] }),
+		m('tool', 'result', { toolCallId: 'c1' }),
+		m('assistant', 'a2'),
+	];
+
+	it('keeps whole turns only', () => {
+		expect(selectRecent(history, { maxMessages: 5 }).map((x) => x.content)).toEqual(['q2', '', 'result', 'a2']);
+		expect(selectRecent(history, { maxMessages: 6 })).toHaveLength(6);
+	});
+
+	it('falls back to whole blocks of the last turn, never splitting a tool call from its result', () => {
+		expect(selectRecent(history, { maxMessages: 3 }).map((x) => x.content)).toEqual(['', 'result', 'a2']);
+		expect(selectRecent(history, { maxMessages: 2 }).map((x) => x.content)).toEqual(['a2']);
+	});
+
+	it('respects a token budget and returns nothing when nothing fits', () => {
+		const tokens = selectRecent(history, { maxTokens: 3, countTokens: () => 1 });
+		expect(tokens.map((x) => x.content)).toEqual(['', 'result', 'a2']);
+		expect(selectRecent(history, { maxTokens: 0 })).toEqual([]);
+	});
+
+	it('property: never exceeds the budget and always returns a suffix of the history', () => {
+		const message = fc.oneof(fc.constant(m('user', 'u')), fc.constant(m('assistant', 'a')), fc.constant(m('tool', 't')), fc.constant(m('system', 's')));
+		fc.assert(
+			fc.property(fc.array(message, { maxLength: 40 }), fc.integer({ min: 0, max: 45 }), (messages, max) => {
+				const out = selectRecent(messages, { maxMessages: max });
+				expect(out.length).toBeLessThanOrEqual(max);
+				expect(out).toEqual(messages.slice(messages.length - out.length));
+				// A cut never lands right before a tool result: a leading tool message can only be the history's own first.
+				if (out[0]?.role === 'tool') expect(out.length).toBe(messages.length);
+			}),
+			{ numRuns: 3000 },
+		);
+	});
+});
