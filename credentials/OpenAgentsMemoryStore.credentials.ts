@@ -8,7 +8,6 @@ const postgres = { show: { backend: ['postgres'] } };
  * queue-mode worker. Redis and Postgres speak no HTTP, so this credential is tested by the Memory node's
  * `credentialTest` method (a PING / SELECT 1), not by a declarative request.
  */
-// eslint-disable-next-line @n8n/community-nodes/credential-test-required -- tested by the Memory node (testedBy), which owns the Redis/Postgres clients
 export class OpenAgentsMemoryStore implements ICredentialType {
 	name = 'openAgentsMemoryStore';
 

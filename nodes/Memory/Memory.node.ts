@@ -1,0 +1,75 @@
+import { NodeConnectionTypes, type IExecuteFunctions, type INodeExecutionData, type INodeType, type INodeTypeDescription } from 'n8n-workflow';
+
+import * as append from './actions/append';
+import * as appendMessage from './actions/appendMessage';
+import * as del from './actions/delete';
+import * as get from './actions/get';
+import * as getMessages from './actions/getMessages';
+import * as increment from './actions/increment';
+import * as listKeys from './actions/listKeys';
+import { route } from './actions/router';
+import * as set from './actions/set';
+import { addressFields, optionsField } from './fields';
+import { memoryStoreCredentialTest } from './transport/store';
+
+export class Memory implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'OpenAgents Memory',
+		name: 'openAgentsMemory',
+		icon: { light: 'file:../../icons/openagents.svg', dark: 'file:../../icons/openagents.dark.svg' },
+		group: ['transform'],
+		version: [1],
+		subtitle: '={{ $parameter["operation"] + ": " + $parameter["scope"] }}',
+		description: 'Scoped, tenant-isolated memory shared by all queue-mode workers: key-value, counters, lists and conversations',
+		defaults: { name: 'Memory' },
+		usableAsTool: true,
+		inputs: [NodeConnectionTypes.Main],
+		outputs: [NodeConnectionTypes.Main],
+		credentials: [{ name: 'openAgentsMemoryStore', required: true, testedBy: 'openAgentsMemoryStoreTest', displayOptions: { show: { store: ['credential'] } } }],
+		properties: [
+			{
+				displayName: 'Store',
+				name: 'store',
+				type: 'options',
+				options: [
+					{ name: 'Redis or Postgres (Credential)', value: 'credential', description: 'Shared by every worker; works in queue mode' },
+					{ name: 'In-Process', value: 'inProcess', description: 'This n8n process only; refused in queue mode' },
+				],
+				default: 'credential',
+			},
+			{
+				displayName: 'Operation',
+				name: 'operation',
+				type: 'options',
+				noDataExpression: true,
+				options: [
+					{ name: 'Append', value: 'append', action: 'Append an item to a list', description: 'Add an item to the end of a list (atomic)' },
+					{ name: 'Append Message', value: 'appendMessage', action: 'Append a message to a conversation' },
+					{ name: 'Delete', value: 'delete', action: 'Delete a key' },
+					{ name: 'Get', value: 'get', action: 'Get a value' },
+					{ name: 'Get Messages', value: 'getMessages', action: 'Get the latest messages of a conversation' },
+					{ name: 'Increment', value: 'increment', action: 'Increment a counter', description: 'Add to a number (atomic)' },
+					{ name: 'List Keys', value: 'listKeys', action: 'List keys' },
+					{ name: 'Set', value: 'set', action: 'Set a value', description: 'Store a JSON value, optionally with a TTL or compare-and-set' },
+				],
+				default: 'get',
+			},
+			...addressFields,
+			...get.description,
+			...set.description,
+			...del.description,
+			...listKeys.description,
+			...increment.description,
+			...append.description,
+			...appendMessage.description,
+			...getMessages.description,
+			optionsField,
+		],
+	};
+
+	methods = { credentialTest: { openAgentsMemoryStoreTest: memoryStoreCredentialTest } };
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		return route.call(this);
+	}
+}

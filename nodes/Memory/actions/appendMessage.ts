@@ -1,0 +1,44 @@
+import type { INodeProperties } from 'n8n-workflow';
+
+import type { ConversationMessage } from '../../../lib/memory';
+import { ttlField } from '../fields';
+import { ttlMs, type OperationExecute } from './types';
+
+const show = { show: { operation: ['appendMessage'] } };
+
+export const conversationKeyField: INodeProperties = {
+	displayName: 'Conversation Key',
+	name: 'key',
+	type: 'string',
+	default: 'chat_history',
+	required: true,
+	description: 'The key the conversation is kept under (one conversation per key and scope; use the Session scope per user)',
+};
+
+export const description: INodeProperties[] = [
+	{ ...conversationKeyField, displayOptions: show },
+	{
+		displayName: 'Role',
+		name: 'role',
+		type: 'options',
+		options: [
+			{ name: 'Assistant', value: 'assistant' },
+			{ name: 'System', value: 'system' },
+			{ name: 'User', value: 'user' },
+		],
+		default: 'user',
+		displayOptions: show,
+	},
+	{ displayName: 'Content', name: 'content', type: 'string', typeOptions: { rows: 3 }, default: '', required: true, displayOptions: show },
+	{ ...ttlField, displayOptions: show },
+];
+
+/** Output: { key, length, version } — length is the number of messages after appending. */
+export const execute: OperationExecute = async ({ fn, memory, ns, itemIndex }) => {
+	const key = fn.getNodeParameter('key', itemIndex) as string;
+	const message: ConversationMessage = {
+		role: fn.getNodeParameter('role', itemIndex) as ConversationMessage['role'],
+		content: fn.getNodeParameter('content', itemIndex) as string,
+	};
+	return { key, ...(await memory.appendMessages(ns, key, [message], ttlMs(fn, itemIndex))) };
+};

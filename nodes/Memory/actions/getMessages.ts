@@ -1,0 +1,37 @@
+import type { INodeProperties } from 'n8n-workflow';
+
+import { conversationKeyField } from './appendMessage';
+import type { OperationExecute } from './types';
+
+const show = { show: { operation: ['getMessages'] } };
+
+export const description: INodeProperties[] = [
+	{ ...conversationKeyField, displayOptions: show },
+	{
+		displayName: 'Max Messages',
+		name: 'maxMessages',
+		type: 'number',
+		typeOptions: { minValue: 0 },
+		default: 20,
+		displayOptions: show,
+		description: 'Return at most this many of the latest messages (0 = no limit). Cut at whole turns: a tool call stays with its result.',
+	},
+	{
+		displayName: 'Max Tokens',
+		name: 'maxTokens',
+		type: 'number',
+		typeOptions: { minValue: 0 },
+		default: 0,
+		displayOptions: show,
+		description: 'Return at most about this many tokens (≈ 4 characters each; 0 = no limit)',
+	},
+];
+
+/** Output: { key, messages, count }. */
+export const execute: OperationExecute = async ({ fn, memory, ns, itemIndex }) => {
+	const key = fn.getNodeParameter('key', itemIndex) as string;
+	const maxMessages = fn.getNodeParameter('maxMessages', itemIndex, 20) as number;
+	const maxTokens = fn.getNodeParameter('maxTokens', itemIndex, 0) as number;
+	const messages = await memory.readMessages(ns, key, { maxMessages: maxMessages || undefined, maxTokens: maxTokens || undefined });
+	return { key, messages: messages as never, count: messages.length };
+};

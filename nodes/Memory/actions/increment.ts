@@ -1,0 +1,19 @@
+import type { INodeProperties } from 'n8n-workflow';
+
+import { keyField, ttlField } from '../fields';
+import { ttlMs, type OperationExecute } from './types';
+
+const show = { show: { operation: ['increment'] } };
+
+export const description: INodeProperties[] = [
+	{ ...keyField, displayOptions: show },
+	{ displayName: 'By', name: 'by', type: 'number', default: 1, displayOptions: show, description: 'Amount to add (negative to subtract)' },
+	{ ...ttlField, displayOptions: show },
+];
+
+/** Atomic across workers. Output: { key, value, version }. A missing key counts as 0. */
+export const execute: OperationExecute = async ({ fn, memory, ns, itemIndex }) => {
+	const key = fn.getNodeParameter('key', itemIndex) as string;
+	const result = await memory.increment(ns, key, fn.getNodeParameter('by', itemIndex, 1) as number, ttlMs(fn, itemIndex));
+	return { key, ...result };
+};
