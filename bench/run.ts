@@ -7,9 +7,11 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 
 import { llmCallOverhead } from './llm-call-overhead';
+import { memoryOps } from './memory-ops';
 
 const benchmarks: Record<string, () => Promise<unknown>> = {
 	'llm-call-overhead': llmCallOverhead,
+	'memory-ops': memoryOps,
 };
 
 async function main() {
