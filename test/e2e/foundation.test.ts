@@ -10,6 +10,7 @@ import { startChroma, type ChromaServer } from '../support/chroma';
 import { OfflineModelServer } from '../support/model-server';
 import { clusterFromEnv } from '../support/n8n/cluster';
 import { nodeOutput } from '../support/n8n/client';
+import { webhookNode, whereNode } from '../support/n8n/workflow-nodes';
 
 const { info, client } = clusterFromEnv();
 
@@ -61,20 +62,7 @@ describe('queue mode', () => {
 		const path = `e2e-worker-${randomUUID()}`;
 		const { id } = await client.createWorkflow({
 			name: 'e2e: which process runs me',
-			nodes: [
-				{ id: randomUUID(), name: 'Webhook', type: 'n8n-nodes-base.webhook', typeVersion: 2, position: [0, 0], webhookId: randomUUID(), parameters: { httpMethod: 'POST', path, responseMode: 'lastNode', options: {} } },
-				{
-					id: randomUUID(),
-					name: 'Where',
-					type: 'n8n-nodes-base.set',
-					typeVersion: 3.4,
-					position: [220, 0],
-					parameters: {
-						assignments: { assignments: [{ id: randomUUID(), name: 'processName', value: '={{ $env.OPENAGENTS_PROCESS_NAME }}', type: 'string' }] },
-						options: {},
-					},
-				},
-			],
+			nodes: [webhookNode(path), whereNode([220, 0])],
 			connections: { Webhook: { main: [[{ node: 'Where', type: 'main', index: 0 }]] } },
 		});
 		await client.activateWorkflow(id, [path]);

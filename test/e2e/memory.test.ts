@@ -5,6 +5,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 
 import { clusterFromEnv } from '../support/n8n/cluster';
+import { webhookNode, whereNode } from '../support/n8n/workflow-nodes';
 import { deleteKeys, redisFromEnv } from '../support/services';
 
 const { client } = clusterFromEnv();
@@ -18,7 +19,7 @@ function memoryWorkflow(name: string, path: string, credentialId: string, parame
 	return {
 		name,
 		nodes: [
-			{ id: randomUUID(), name: 'Webhook', type: 'n8n-nodes-base.webhook', typeVersion: 2, position: [0, 0], webhookId: randomUUID(), parameters: { httpMethod: 'POST', path, responseMode: 'lastNode', options: {} } },
+			webhookNode(path),
 			{
 				id: randomUUID(),
 				name: 'Memory',
@@ -28,18 +29,7 @@ function memoryWorkflow(name: string, path: string, credentialId: string, parame
 				parameters: { store: 'credential', scope: 'custom', scopeId: 'e2e-shared', isolationKey: '={{ $json.body.tenant }}', ...parameters },
 				credentials: { openAgentsMemoryStore: { id: credentialId, name: 'e2e memory' } },
 			},
-			{
-				id: randomUUID(),
-				name: 'Where',
-				type: 'n8n-nodes-base.set',
-				typeVersion: 3.4,
-				position: [440, 0],
-				parameters: {
-					includeOtherFields: true,
-					assignments: { assignments: [{ id: randomUUID(), name: 'processName', value: '={{ $env.OPENAGENTS_PROCESS_NAME }}', type: 'string' }] },
-					options: {},
-				},
-			},
+			whereNode([440, 0], true),
 		],
 		connections: { Webhook: { main: [[{ node: 'Memory', type: 'main', index: 0 }]] }, Memory: { main: [[{ node: 'Where', type: 'main', index: 0 }]] } },
 	};
