@@ -9,3 +9,4 @@ export { RedisMemoryStore } from './redis-store';
 export { PostgresMemoryStore } from './postgres-store';
 export { selectRecent, estimateMessageTokens, type ConversationMessage, type ToolCallRecord, type RecentOptions } from './conversation';
 export { Memory, type MemoryOptions } from './memory';
+export { ScopedChatMemory, ChatMessageHistory, toConversationMessage, toLangChainMessage, type ChatMemoryOptions } from './langchain-memory';

@@ -9,7 +9,7 @@ import * as increment from './actions/increment';
 import * as listKeys from './actions/listKeys';
 import { route } from './actions/router';
 import * as set from './actions/set';
-import { addressFields, optionsField } from './fields';
+import { addressFields, optionsField, storeCredential, storeField } from './fields';
 import { memoryStoreCredentialTest } from './transport/store';
 
 export class Memory implements INodeType {
@@ -25,18 +25,9 @@ export class Memory implements INodeType {
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
-		credentials: [{ name: 'openAgentsMemoryStore', required: true, testedBy: 'openAgentsMemoryStoreTest', displayOptions: { show: { store: ['credential'] } } }],
+		credentials: [storeCredential],
 		properties: [
-			{
-				displayName: 'Store',
-				name: 'store',
-				type: 'options',
-				options: [
-					{ name: 'Redis or Postgres (Credential)', value: 'credential', description: 'Shared by every worker; works in queue mode' },
-					{ name: 'In-Process', value: 'inProcess', description: 'This n8n process only; refused in queue mode' },
-				],
-				default: 'credential',
-			},
+			storeField,
 			{
 				displayName: 'Operation',
 				name: 'operation',

@@ -13,6 +13,25 @@ const scopeOptions = [
 	{ name: 'Workflow', value: 'workflow', description: 'This workflow (scope ID defaults to the workflow ID)' },
 ];
 
+export const storeField: INodeProperties = {
+	displayName: 'Store',
+	name: 'store',
+	type: 'options',
+	options: [
+		{ name: 'Redis or Postgres (Credential)', value: 'credential', description: 'Shared by every worker; works in queue mode' },
+		{ name: 'In-Process', value: 'inProcess', description: 'This n8n process only; refused in queue mode' },
+	],
+	default: 'credential',
+};
+
+/** The Memory Store credential, needed unless the in-process store is chosen; tested by the node's credentialTest. */
+export const storeCredential = {
+	name: 'openAgentsMemoryStore',
+	required: true,
+	testedBy: 'openAgentsMemoryStoreTest',
+	displayOptions: { show: { store: ['credential'] } },
+};
+
 export const addressFields: INodeProperties[] = [
 	{
 		displayName: 'Scope',

@@ -4,9 +4,7 @@
  */
 import { NodeOperationError, type IDataObject, type IExecuteFunctions, type INodeExecutionData } from 'n8n-workflow';
 
-import { Memory, namespace, SCOPES, type MemoryStore, type Scope } from '../../../lib/memory';
-import { getRetryPolicy } from '../../shared/retryPolicy';
-import { inProcessStore, storeFromCredential } from '../transport/store';
+import { closeStore, memoryFor, openStore, resolveNamespace } from '../context';
 import * as append from './append';
 import * as appendMessage from './appendMessage';
 import * as del from './delete';
@@ -19,44 +17,16 @@ import type { OperationExecute } from './types';
 
 export const operations: Record<string, { execute: OperationExecute }> = { append, appendMessage, delete: del, get, getMessages, increment, listKeys, set };
 
-function scopeId(fn: IExecuteFunctions, scope: Scope, itemIndex: number): string {
-	if (scope === 'global') return '';
-	const given = (fn.getNodeParameter('scopeId', itemIndex, '') as string).trim();
-	if (given) return given;
-	if (scope === 'workflow') return String(fn.getWorkflow().id ?? '');
-	if (scope === 'execution') return fn.getExecutionId();
-	return '';
-}
-
-async function openStore(fn: IExecuteFunctions): Promise<MemoryStore> {
-	if (fn.getNodeParameter('store', 0) === 'inProcess') return inProcessStore();
-	return storeFromCredential(await fn.getCredentials('openAgentsMemoryStore'));
-}
-
 export async function route(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const items = this.getInputData();
 	const operation = this.getNodeParameter('operation', 0) as string;
 	const out: INodeExecutionData[] = [];
-	let store: MemoryStore;
-	try {
-		store = await openStore(this);
-	} catch (error) {
-		throw new NodeOperationError(this.getNode(), `Cannot open the memory store: ${(error as Error).message}`, {
-			description: 'Check the OpenAgents Memory Store credential (host, port, password) or choose another store.',
-		});
-	}
+	const store = await openStore(this);
 	try {
 		for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
 			try {
-				const options = this.getNodeParameter('options', itemIndex, {}) as { readScopes?: Scope[]; writeScopes?: Scope[]; requireIsolationKey?: boolean };
-				const memory = new Memory({
-					store,
-					retry: getRetryPolicy(this, itemIndex),
-					signal: this.getExecutionCancelSignal(),
-					policy: { read: options.readScopes ?? SCOPES, write: options.writeScopes ?? SCOPES, requireTenant: options.requireIsolationKey ?? false },
-				});
-				const scope = this.getNodeParameter('scope', itemIndex) as Scope;
-				const ns = namespace(this.getNodeParameter('isolationKey', itemIndex, '') as string, scope, scopeId(this, scope, itemIndex));
+				const memory = memoryFor(this, store, itemIndex);
+				const ns = resolveNamespace(this, itemIndex);
 				const json: IDataObject = await operations[operation].execute({ fn: this, memory, ns, itemIndex });
 				out.push({ json: { ...json, scope: ns.scope, scopeId: ns.scopeId }, pairedItem: { item: itemIndex } });
 			} catch (error) {
@@ -71,7 +41,7 @@ export async function route(this: IExecuteFunctions): Promise<INodeExecutionData
 			}
 		}
 	} finally {
-		if (store.kind !== 'in-process') await store.close();
+		await closeStore(store);
 	}
 	return [out];
 }

@@ -1,0 +1,115 @@
+/**
+ * A LangChain-style chat memory over lib/memory, for agents (n8n's AI Agent and ours): the shape they use —
+ * `loadMemoryVariables()` → { chat_history: BaseMessage[] }, `saveContext()`, and `chatHistory.getMessages /
+ * addMessages / clear` — stored as a conversation list, so every queue-mode worker sees the same history.
+ */
+import { AIMessage, HumanMessage, SystemMessage, ToolMessage, type BaseMessage } from '@langchain/core/messages';
+
+import type { ConversationMessage } from './conversation';
+import type { Memory } from './memory';
+import type { Namespace } from './scope';
+
+function textOf(content: BaseMessage['content']): string {
+	return typeof content === 'string' ? content : content.map((part) => ('text' in part ? String(part.text) : '')).join('');
+}
+
+export function toConversationMessage(message: BaseMessage): ConversationMessage {
+	const type = message.getType();
+	const content = textOf(message.content);
+	if (type === 'human') return { role: 'user', content };
+	if (type === 'system') return { role: 'system', content };
+	if (type === 'tool') return { role: 'tool', content, toolCallId: (message as ToolMessage).tool_call_id };
+	const calls = (message as AIMessage).tool_calls ?? [];
+	return calls.length
+		? { role: 'assistant', content, toolCalls: calls.map((c) => ({ id: c.id ?? '', name: c.name, args: c.args })) }
+		: { role: 'assistant', content };
+}
+
+export function toLangChainMessage(message: ConversationMessage): BaseMessage {
+	switch (message.role) {
+		case 'user':
+			return new HumanMessage(message.content);
+		case 'system':
+			return new SystemMessage(message.content);
+		case 'tool':
+			return new ToolMessage({ content: message.content, tool_call_id: message.toolCallId ?? '' });
+		default:
+			return new AIMessage({
+				content: message.content,
+				tool_calls: message.toolCalls?.map((c) => ({ id: c.id, name: c.name, args: (c.args ?? {}) as Record<string, unknown>, type: 'tool_call' as const })),
+			});
+	}
+}
+
+export interface ChatMemoryOptions {
+	memory: Memory;
+	ns: Namespace;
+	/** The key the conversation is kept under. */
+	key: string;
+	/** Messages returned to the agent, latest whole turns (default 20). */
+	maxMessages?: number;
+	/** Expiry of the conversation, ms, renewed on every save. */
+	ttlMs?: number;
+}
+
+export class ChatMessageHistory {
+	constructor(private readonly options: ChatMemoryOptions) {}
+
+	async getMessages(): Promise<BaseMessage[]> {
+		const { memory, ns, key, maxMessages } = this.options;
+		return (await memory.readMessages(ns, key, { maxMessages: maxMessages ?? 20 })).map(toLangChainMessage);
+	}
+
+	async addMessages(messages: BaseMessage[]): Promise<void> {
+		if (!messages.length) return;
+		await this.options.memory.appendMessages(this.options.ns, this.options.key, messages.map(toConversationMessage), this.options.ttlMs);
+	}
+
+	async addMessage(message: BaseMessage): Promise<void> {
+		await this.addMessages([message]);
+	}
+
+	async addUserMessage(text: string): Promise<void> {
+		await this.addMessages([new HumanMessage(text)]);
+	}
+
+	async addAIMessage(text: string): Promise<void> {
+		await this.addMessages([new AIMessage(text)]);
+	}
+
+	async clear(): Promise<void> {
+		await this.options.memory.delete(this.options.ns, this.options.key);
+	}
+}
+
+/** The memory object an agent receives (duck-typed like LangChain's BufferWindowMemory with returnMessages). */
+export class ScopedChatMemory {
+	readonly memoryKey = 'chat_history';
+
+	readonly memoryKeys = ['chat_history'];
+
+	readonly returnMessages = true;
+
+	readonly inputKey = 'input';
+
+	readonly outputKey = 'output';
+
+	readonly chatHistory: ChatMessageHistory;
+
+	constructor(options: ChatMemoryOptions) {
+		this.chatHistory = new ChatMessageHistory(options);
+	}
+
+	async loadMemoryVariables(_values: Record<string, unknown> = {}): Promise<{ chat_history: BaseMessage[] }> {
+		return { chat_history: await this.chatHistory.getMessages() };
+	}
+
+	/** Stores one turn: the input as a user message and the output as an assistant message. */
+	async saveContext(input: Record<string, unknown>, output: Record<string, unknown>): Promise<void> {
+		await this.chatHistory.addMessages([new HumanMessage(String(input.input ?? '')), new AIMessage(String(output.output ?? ''))]);
+	}
+
+	async clear(): Promise<void> {
+		await this.chatHistory.clear();
+	}
+}

@@ -1,0 +1,73 @@
+import {
+	NodeConnectionTypes,
+	type INodeType,
+	type INodeTypeDescription,
+	type ISupplyDataFunctions,
+	type SupplyData,
+} from 'n8n-workflow';
+
+import { ScopedChatMemory } from '../../lib/memory';
+import { closeStore, memoryFor, openStore, resolveNamespace } from '../Memory/context';
+import { addressFields, optionsField, storeCredential, storeField, ttlField } from '../Memory/fields';
+import { memoryStoreCredentialTest } from '../Memory/transport/store';
+
+/** Chat history for AI agents (n8n's AI Agent or ours), kept in the scoped, tenant-isolated memory store. */
+export class MemoryChat implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'OpenAgents Chat Memory',
+		name: 'openAgentsMemoryChat',
+		icon: { light: 'file:../../icons/openagents.svg', dark: 'file:../../icons/openagents.dark.svg' },
+		group: ['transform'],
+		version: [1],
+		subtitle: '={{ "scope: " + $parameter["scope"] }}',
+		description: 'Conversation memory for AI agents: per session and tenant, shared by all queue-mode workers',
+		defaults: { name: 'OpenAgents Chat Memory' },
+		codex: { categories: ['AI'], subcategories: { AI: ['Memory'] } },
+		inputs: [],
+		outputs: [NodeConnectionTypes.AiMemory],
+		outputNames: ['Memory'],
+		credentials: [storeCredential],
+		properties: [
+			storeField,
+			...addressFields.map((field) =>
+				field.name === 'scope'
+					? { ...field, default: 'session' }
+					: field.name === 'scopeId'
+						? { ...field, default: '={{ $json.sessionId }}', description: 'The chat session: n8n\'s Chat Trigger sends it as sessionId' }
+						: field,
+			),
+			{
+				displayName: 'Conversation Key',
+				name: 'key',
+				type: 'string',
+				default: 'chat_history',
+				description: 'The key the conversation is kept under within the scope',
+			},
+			{
+				displayName: 'Context Window (Messages)',
+				name: 'maxMessages',
+				type: 'number',
+				typeOptions: { minValue: 1 },
+				default: 20,
+				description: 'How many of the latest messages the agent sees, cut at whole turns',
+			},
+			ttlField,
+			optionsField,
+		],
+	};
+
+	methods = { credentialTest: { openAgentsMemoryStoreTest: memoryStoreCredentialTest } };
+
+	async supplyData(this: ISupplyDataFunctions, itemIndex: number): Promise<SupplyData> {
+		const store = await openStore(this);
+		const ttlSeconds = this.getNodeParameter('ttlSeconds', itemIndex, 0) as number;
+		const memory = new ScopedChatMemory({
+			memory: memoryFor(this, store, itemIndex),
+			ns: resolveNamespace(this, itemIndex),
+			key: this.getNodeParameter('key', itemIndex, 'chat_history') as string,
+			maxMessages: this.getNodeParameter('maxMessages', itemIndex, 20) as number,
+			ttlMs: ttlSeconds > 0 ? ttlSeconds * 1000 : undefined,
+		});
+		return { response: memory, closeFunction: () => closeStore(store) };
+	}
+}
