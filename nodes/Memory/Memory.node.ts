@@ -9,7 +9,7 @@ import * as increment from './actions/increment';
 import * as listKeys from './actions/listKeys';
 import { route } from './actions/router';
 import * as set from './actions/set';
-import { addressFields, optionsField, storeCredential, storeField } from './fields';
+import { addressFields, optionsField, storeField } from './fields';
 import { memoryStoreCredentialTest } from './transport/store';
 
 export class Memory implements INodeType {
@@ -25,7 +25,8 @@ export class Memory implements INodeType {
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
-		credentials: [storeCredential],
+		// Written out here (not shared) so that n8n's linter can see which method tests the credential.
+		credentials: [{ name: 'openAgentsMemoryStore', required: true, testedBy: 'openAgentsMemoryStoreTest', displayOptions: { show: { store: ['credential'] } } }],
 		properties: [
 			storeField,
 			{

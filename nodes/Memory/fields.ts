@@ -24,14 +24,6 @@ export const storeField: INodeProperties = {
 	default: 'credential',
 };
 
-/** The Memory Store credential, needed unless the in-process store is chosen; tested by the node's credentialTest. */
-export const storeCredential = {
-	name: 'openAgentsMemoryStore',
-	required: true,
-	testedBy: 'openAgentsMemoryStoreTest',
-	displayOptions: { show: { store: ['credential'] } },
-};
-
 export const addressFields: INodeProperties[] = [
 	{
 		displayName: 'Scope',

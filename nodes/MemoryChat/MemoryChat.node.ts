@@ -8,7 +8,7 @@ import {
 
 import { ScopedChatMemory } from '../../lib/memory';
 import { closeStore, memoryFor, openStore, resolveNamespace } from '../Memory/context';
-import { addressFields, optionsField, storeCredential, storeField, ttlField } from '../Memory/fields';
+import { addressFields, optionsField, storeField, ttlField } from '../Memory/fields';
 import { memoryStoreCredentialTest } from '../Memory/transport/store';
 
 /** Chat history for AI agents (n8n's AI Agent or ours), kept in the scoped, tenant-isolated memory store. */
@@ -26,7 +26,8 @@ export class MemoryChat implements INodeType {
 		inputs: [],
 		outputs: [NodeConnectionTypes.AiMemory],
 		outputNames: ['Memory'],
-		credentials: [storeCredential],
+		// Written out here (not shared) so that n8n's linter can see which method tests the credential.
+		credentials: [{ name: 'openAgentsMemoryStore', required: true, testedBy: 'openAgentsMemoryStoreTest', displayOptions: { show: { store: ['credential'] } } }],
 		properties: [
 			storeField,
 			...addressFields.map((field) =>

@@ -140,3 +140,33 @@ describe('selectRecent', () => {
 		);
 	});
 });
+
+describe('LangChain chat memory', () => {
+	it('round-trips user, assistant (with tool calls), tool and system messages', async () => {
+		const { ScopedChatMemory, InProcessMemoryStore, Memory } = await import('../../../lib/memory');
+		const { AIMessage, HumanMessage, SystemMessage, ToolMessage } = await import('@langchain/core/messages');
+		const chat = new ScopedChatMemory({ memory: new Memory({ store: new InProcessMemoryStore() }), ns: namespace('t', 'session', 's1'), key: 'chat', maxMessages: 10 });
+		await chat.chatHistory.addMessages([
+			new SystemMessage('be brief'),
+			new HumanMessage('find x'),
+			new AIMessage({ content: '', tool_calls: [{ id: 'c1', name: 'search', args: { q: 'x' }, type: 'tool_call' }] }),
+			new ToolMessage({ content: 'x is 1', tool_call_id: 'c1' }),
+			new AIMessage('x is 1'),
+		]);
+		await chat.saveContext({ input: 'thanks' }, { output: 'you are welcome' });
+		const { chat_history: history } = await chat.loadMemoryVariables({});
+		expect(history.map((m) => [m.getType(), m.content])).toEqual([
+			['system', 'be brief'],
+			['human', 'find x'],
+			['ai', ''],
+			['tool', 'x is 1'],
+			['ai', 'x is 1'],
+			['human', 'thanks'],
+			['ai', 'you are welcome'],
+		]);
+		expect((history[2] as InstanceType<typeof AIMessage>).tool_calls?.[0]).toMatchObject({ id: 'c1', name: 'search', args: { q: 'x' } });
+		expect((history[3] as InstanceType<typeof ToolMessage>).tool_call_id).toBe('c1');
+		await chat.clear();
+		expect((await chat.loadMemoryVariables()).chat_history).toEqual([]);
+	});
+});
