@@ -76,8 +76,8 @@ describe.each(['redis', 'postgres'] as const)('on %s', (backend) => {
 			{ role: 'user', content: 'what is n8n?' },
 			{ role: 'assistant', content: 'a workflow tool' },
 		];
-		await exec(messages, { operation: 'appendMessage', scope: 'session', scopeId: 'user-7', key: 'chat', role: '={{ $json.role }}', content: '={{ $json.content }}' });
-		const result = await exec([{}], { operation: 'getMessages', scope: 'session', scopeId: 'user-7', key: 'chat', maxMessages: 3 });
+		await exec(messages, { resource: 'conversation', operation: 'appendMessage', scope: 'session', scopeId: 'user-7', key: 'chat', role: '={{ $json.role }}', content: '={{ $json.content }}' });
+		const result = await exec([{}], { resource: 'conversation', operation: 'getMessages', scope: 'session', scopeId: 'user-7', key: 'chat', maxMessages: 3 });
 		expect(json(result)[0].count).toBe(2);
 		expect((json(result)[0].messages as Array<{ content: string }>).map((m) => m.content)).toEqual(['what is n8n?', 'a workflow tool']);
 	});
