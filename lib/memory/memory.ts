@@ -1,4 +1,4 @@
-import { httpStatusOf, NoRetryPolicy, withRetry, type RetryPolicy } from '../retry';
+import { errorChain, httpStatusOf, isRetryableError, NoRetryPolicy, withRetry, type RetryPolicy } from '../retry';
 import { checkAccess, FULL_ACCESS, type AccessPolicy } from './access';
 import { selectRecent, type ConversationMessage, type RecentOptions } from './conversation';
 import { MemoryError } from './errors';
@@ -18,24 +18,20 @@ export interface MemoryOptions {
 }
 
 const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN']);
+/** Postgres SQLSTATEs worth retrying: serialization failure, deadlock, admin shutdown, and the 08xxx connection class. */
+const PG_TRANSIENT = /^(40001|40P01|57P01|08...)$/;
 
 /** Increment and append are not idempotent: retry them only when the request cannot have reached the server. */
 function notSent(error: unknown): boolean {
-	for (let e = error as { code?: unknown; cause?: unknown } | undefined, i = 0; e && i < 5; e = e.cause as typeof e, i++) {
-		if (typeof e.code === 'string' && NOT_SENT.has(e.code)) return true;
-	}
-	return false;
+	return errorChain(error).some((e) => typeof e.code === 'string' && NOT_SENT.has(e.code));
 }
 
+/** Network failures as lib/retry classifies them, plus the Postgres and ioredis ones; never HTTP or our own errors. */
 function isTransientStoreError(error: unknown): boolean {
 	if (error instanceof MemoryError || httpStatusOf(error) !== undefined) return false;
-	const e = error as { code?: unknown; message?: unknown };
-	// Network errors, and Postgres's serialization/deadlock/connection classes (40001, 40P01, 08xxx, 57P01).
 	return (
-		notSent(error) ||
-		['ECONNRESET', 'ETIMEDOUT', 'EPIPE', '40001', '40P01', '57P01'].includes(String(e.code)) ||
-		/^08/.test(String(e.code)) ||
-		/Connection is closed|socket hang up/i.test(String(e.message))
+		isRetryableError(error) ||
+		errorChain(error).some((e) => PG_TRANSIENT.test(String(e.code)) || /Connection is closed/i.test(String(e.message)))
 	);
 }
 

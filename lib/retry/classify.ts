@@ -37,7 +37,7 @@ type ErrorLike = {
 };
 
 /** The error and its causes, outermost first (at most 5 deep). */
-function chain(error: unknown): ErrorLike[] {
+export function errorChain(error: unknown): ErrorLike[] {
 	const out: ErrorLike[] = [];
 	let current: unknown = error;
 	while (current && typeof current === 'object' && out.length < 5) {
@@ -49,7 +49,7 @@ function chain(error: unknown): ErrorLike[] {
 
 /** HTTP status carried by the error or one of its causes, if any. */
 export function httpStatusOf(error: unknown): number | undefined {
-	for (const e of chain(error)) {
+	for (const e of errorChain(error)) {
 		for (const candidate of [e.status, e.statusCode, e.httpCode, e.response?.status]) {
 			const status = typeof candidate === 'string' ? Number(candidate) : candidate;
 			if (typeof status === 'number' && Number.isInteger(status) && status >= 100 && status < 600) return status;
@@ -59,7 +59,7 @@ export function httpStatusOf(error: unknown): number | undefined {
 }
 
 export function isAbortError(error: unknown): boolean {
-	return chain(error).some((e) => e.name === 'AbortError' || e.name === 'APIUserAbortError');
+	return errorChain(error).some((e) => e.name === 'AbortError' || e.name === 'APIUserAbortError');
 }
 
 /**
@@ -71,7 +71,7 @@ export function isRetryableError(error: unknown): boolean {
 	if (isAbortError(error)) return false;
 	const status = httpStatusOf(error);
 	if (status !== undefined) return RETRYABLE_STATUSES.has(status);
-	return chain(error).some(
+	return errorChain(error).some(
 		(e) =>
 			(typeof e.code === 'string' && RETRYABLE_CODES.has(e.code)) ||
 			(typeof e.name === 'string' && RETRYABLE_NAMES.has(e.name)) ||
@@ -93,7 +93,7 @@ function header(headers: unknown, name: string): string | undefined {
  * now: current time in ms since the epoch, for HTTP-dates.
  */
 export function retryAfterMs(error: unknown, now: number = Date.now()): number | undefined {
-	for (const e of chain(error)) {
+	for (const e of errorChain(error)) {
 		const headers = e.headers ?? e.response?.headers;
 		const ms = header(headers, 'retry-after-ms');
 		if (ms !== undefined && Number.isFinite(Number(ms)) && Number(ms) >= 0) return Number(ms);

@@ -170,3 +170,55 @@ describe('LangChain chat memory', () => {
 		expect((await chat.loadMemoryVariables()).chat_history).toEqual([]);
 	});
 });
+
+describe('Memory retries transient store errors only', () => {
+	const failing = async (errors: unknown[]) => {
+		const { InProcessMemoryStore, Memory } = await import('../../../lib/memory');
+		const { FixedDelayRetryPolicy } = await import('../../../lib/retry');
+		const store = new InProcessMemoryStore();
+		const calls = { get: 0, increment: 0 };
+		const flaky = Object.assign(Object.create(store), {
+			get: async (...args: Parameters<typeof store.get>) => {
+				calls.get++;
+				const error = errors.shift();
+				if (error) throw error;
+				return store.get(...args);
+			},
+			increment: async (...args: Parameters<typeof store.increment>) => {
+				calls.increment++;
+				const error = errors.shift();
+				if (error) throw error;
+				return store.increment(...args);
+			},
+		});
+		return { memory: new Memory({ store: flaky, retry: new FixedDelayRetryPolicy({ maxRetries: 2, delay: 1 }) }), calls };
+	};
+	const ns = namespace('t', 'custom', 'retry');
+	const err = (props: object) => Object.assign(new Error('store failure'), props);
+
+	it.each([
+		['a Postgres serialization failure', { code: '40001' }],
+		['a Postgres connection-class error', { code: '08006' }],
+		['a reset connection, as a cause', { cause: { code: 'ECONNRESET' } }],
+		['ioredis "Connection is closed."', { message: 'Connection is closed.' }],
+	])('retries a get after %s', async (_, props) => {
+		const { memory, calls } = await failing([err(props)]);
+		await expect(memory.get(ns, 'k')).resolves.toBeUndefined();
+		expect(calls.get).toBe(2);
+	});
+
+	it('does not retry its own errors or unknown ones', async () => {
+		const { memory, calls } = await failing([err({ code: '23505' })]);
+		await expect(memory.get(ns, 'k')).rejects.toThrow('store failure');
+		expect(calls.get).toBe(1);
+	});
+
+	it('retries increment only when the request was never sent', async () => {
+		const refused = await failing([err({ code: 'ECONNREFUSED' })]);
+		await expect(refused.memory.increment(ns, 'n')).resolves.toMatchObject({ value: 1 });
+		expect(refused.calls.increment).toBe(2);
+		const reset = await failing([err({ code: 'ECONNRESET' })]);
+		await expect(reset.memory.increment(ns, 'n')).rejects.toThrow('store failure');
+		expect(reset.calls.increment).toBe(1);
+	});
+});
