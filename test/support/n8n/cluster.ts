@@ -56,14 +56,15 @@ export const CLUSTER_ENV = 'OPENAGENTS_N8N_CLUSTER';
 export class N8nCluster {
 	readonly workers: Array<{ name: string; process: ManagedProcess; healthPort: number }> = [];
 
-	private createdDatabase = false;
+	/** Set once the owner account and API key exist (the last step of start()). */
+	client!: N8nClient;
 
 	private constructor(
 		private readonly options: ClusterOptions & { mode: 'queue' | 'regular'; name: string },
 		readonly userFolder: string,
 		private readonly baseEnv: NodeJS.ProcessEnv,
 		readonly main: ManagedProcess,
-		public client: N8nClient,
+		private readonly createdDatabase: boolean,
 		readonly database?: string,
 		readonly queuePrefix?: string,
 	) {}
@@ -143,8 +144,7 @@ export class N8nCluster {
 			env: { ...env, OPENAGENTS_PROCESS_NAME: 'main', N8N_RUNNERS_BROKER_PORT: String(await freePort()) },
 			logFile: join(logDir, 'main.log'),
 		});
-		const cluster = new N8nCluster({ ...opts, mode, name }, userFolder, env, main, undefined as unknown as N8nClient, database, queuePrefix);
-		cluster.createdDatabase = createdDatabase;
+		const cluster = new N8nCluster({ ...opts, mode, name }, userFolder, env, main, createdDatabase, database, queuePrefix);
 		try {
 			await waitForHttp(`${url}/healthz/readiness`, { timeoutMs: 180_000, process: main });
 			if (mode === 'queue') {
