@@ -1,17 +1,20 @@
 /**
  * `npm run bench`: runs every benchmark and writes bench/results/latest.json (also printed).
- * Select some with BENCH_ONLY=name1,name2. Figures depend on the machine: the JSON records it.
+ * Select some with BENCH_ONLY=name1,name2: their results replace those in latest.json, the others are kept.
+ * Figures depend on the machine: the JSON records it.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 
+import { knowledgeBase } from './knowledge-base';
 import { llmCallOverhead } from './llm-call-overhead';
 import { memoryOps } from './memory-ops';
 
 const benchmarks: Record<string, () => Promise<unknown>> = {
 	'llm-call-overhead': llmCallOverhead,
 	'memory-ops': memoryOps,
+	'knowledge-base': knowledgeBase,
 };
 
 async function main() {
@@ -22,15 +25,15 @@ async function main() {
 		process.stderr.write(`bench: ${name}...\n`);
 		results[name] = await run();
 	}
-	const report = {
-		command: 'npm run bench',
-		at: new Date().toISOString(),
-		machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
-		results,
-	};
 	const dir = join(__dirname, 'results');
+	const file = join(dir, 'latest.json');
+	const kept = only && existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { results?: Record<string, unknown> }).results : {};
+	const machine = { cpus: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
+	const at = new Date().toISOString();
+	const stamped = Object.fromEntries(Object.entries(results).map(([name, result]) => [name, { at, machine, result }]));
+	const report = { command: 'npm run bench', results: { ...kept, ...stamped } };
 	mkdirSync(dir, { recursive: true });
-	writeFileSync(join(dir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+	writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
 	console.log(JSON.stringify(report, null, 2));
 }
 

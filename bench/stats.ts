@@ -1,9 +1,4 @@
-/** Nearest-rank percentile (p in 0..100) of `values`, which need not be sorted. */
-export function percentile(values: readonly number[], p: number): number {
-	if (!values.length) return Number.NaN;
-	const sorted = [...values].sort((a, b) => a - b);
-	return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-}
+import { percentile } from '../lib/stats';
 
 export function summary(values: readonly number[]) {
 	const round = (x: number) => Math.round(x * 1000) / 1000;

@@ -18,6 +18,12 @@ export interface CallOptions {
 	log?: (line: string) => void;
 }
 
+/** The text of a model reply: its string content, or its text parts joined (tool-call and image parts skipped). */
+export function messageText(message: AIMessage): string {
+	if (typeof message.content === 'string') return message.content;
+	return message.content.map((part) => ('text' in part && typeof part.text === 'string' ? part.text : '')).join('');
+}
+
 /** Anything with LangChain's Runnable `invoke(input, { signal })` returning an AIMessage (a chat model, or one with tools bound). */
 export interface InvokableChatModel {
 	invoke(input: BaseLanguageModelInput, options?: { signal?: AbortSignal }): Promise<AIMessage>;

@@ -1,5 +1,7 @@
 export { type LlmConfig, secretsOf } from './config';
 export { createChatModel, createEmbeddings, type ChatModelOptions, type EmbeddingsOptions } from './models';
-export { invokeChatModel, embedTexts, type CallOptions, type EmbedOptions, type EmbedResult, type InvokableChatModel, type DocumentEmbedder } from './calls';
+export { invokeChatModel, embedTexts, messageText, type CallOptions, type EmbedOptions, type EmbedResult, type InvokableChatModel, type DocumentEmbedder } from './calls';
 export { UsageTracker, type TokenUsage, type UsageTotals } from './usage';
 export { redactError, redactText } from './redact';
+export { runAgent, checkToolNames, AgentError, type AgentOptions, type AgentResult, type AgentStep, type AgentStatus, type AgentBudget, type ToolCallingChatModel } from './agent';
+export { invokeStructured, schemaFromFields, checkOutput, extractJson, describeIssues, StructuredOutputError, type OutputField, type FieldType } from './structured';

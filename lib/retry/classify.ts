@@ -21,7 +21,16 @@ export const RETRYABLE_CODES: ReadonlySet<string> = new Set([
 	'UND_ERR_BODY_TIMEOUT',
 ]);
 
-const RETRYABLE_NAMES = new Set(['APIConnectionError', 'APIConnectionTimeoutError', 'AttemptTimeoutError', 'TimeoutError']);
+// By class name where a client reports HTTP or network failures without a status or code: the OpenAI SDK, chromadb.
+const RETRYABLE_NAMES = new Set([
+	'APIConnectionError',
+	'APIConnectionTimeoutError',
+	'AttemptTimeoutError',
+	'TimeoutError',
+	'ChromaConnectionError',
+	'ChromaServerError',
+	'ChromaRateLimitError',
+]);
 const RETRYABLE_MESSAGE = /socket hang up|ECONNRESET|ECONNREFUSED|ETIMEDOUT|EAI_AGAIN|network error|premature close|terminated/i;
 
 type ErrorLike = {

@@ -59,7 +59,8 @@ function abortReason(signal: AbortSignal): unknown {
 	return signal.reason ?? Object.assign(new Error('The operation was aborted'), { name: 'AbortError' });
 }
 
-function wait(ms: number, signal?: AbortSignal): Promise<void> {
+/** Resolves after `ms` milliseconds; rejects with the signal's reason as soon as it aborts. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 	return new Promise((resolve, reject) => {
 		if (signal?.aborted) return reject(abortReason(signal));
 		const onAbort = () => {
@@ -96,6 +97,14 @@ async function attemptOnce<T>(fn: (ctx: RetryContext) => Promise<T>, attempt: nu
 }
 
 /**
+ * Runs `fn` once with a time limit: it gets a signal that aborts after `timeoutMs` (or when `signal` does), and the
+ * returned promise rejects at that moment with AttemptTimeoutError (or the signal's reason), even if `fn` ignores it.
+ */
+export function withTimeout<T>(fn: (signal: AbortSignal) => Promise<T>, timeoutMs: number, signal?: AbortSignal): Promise<T> {
+	return attemptOnce(({ signal: attemptSignal }) => fn(attemptSignal), 1, { timeoutMs, signal });
+}
+
+/**
  * Calls `fn` until it succeeds, retrying retryable failures as `policy` says: at most policy.maxRetries retries,
  * waiting policy.getRetryDelay(n) ms before retry n, or longer when the server sent Retry-After (capped by
  * maxRetryAfterMs). Rejects with: the abort reason as soon as `signal` aborts; a non-retryable error as is;
@@ -118,7 +127,7 @@ export async function withRetry<T>(fn: (ctx: RetryContext) => Promise<T>, policy
 			const delayMs = Math.max(policy.getRetryDelay(attempt), serverWait === undefined ? 0 : Math.min(serverWait, maxRetryAfterMs));
 			record.delayMs = delayMs;
 			onRetry?.({ attempt, error, delayMs });
-			await wait(delayMs, signal);
+			await sleep(delayMs, signal);
 		}
 	}
 }

@@ -7,7 +7,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 
 import { OfflineModelServer, type ChatRequest } from '../support/model-server';
 import { clusterFromEnv } from '../support/n8n/cluster';
-import { webhookNode } from '../support/n8n/workflow-nodes';
+import { aiAgentNode, openAiChatModelNode, webhookNode } from '../support/n8n/workflow-nodes';
 import { deleteKeys, redisFromEnv } from '../support/services';
 
 const { client } = clusterFromEnv();
@@ -28,16 +28,8 @@ it('n8n\'s AI Agent holds a two-turn conversation in our memory, per session', a
 		name: 'e2e: n8n AI Agent with OpenAgents Chat Memory',
 		nodes: [
 			webhookNode(path),
-			{ id: randomUUID(), name: 'AI Agent', type: '@n8n/n8n-nodes-langchain.agent', typeVersion: 3.1, position: [220, 0], parameters: { promptType: 'define', text: '={{ $json.body.message }}', options: {} } },
-			{
-				id: randomUUID(),
-				name: 'Chat Model',
-				type: '@n8n/n8n-nodes-langchain.lmChatOpenAi',
-				typeVersion: 1.3,
-				position: [200, 200],
-				parameters: { model: { __rl: true, mode: 'id', value: 'offline-chat' }, responsesApiEnabled: false, options: {} },
-				credentials: { openAiApi: { id: openAi.id, name: openAi.name } },
-			},
+			aiAgentNode('={{ $json.body.message }}'),
+			openAiChatModelNode(openAi),
 			{
 				id: randomUUID(),
 				name: 'Chat Memory',

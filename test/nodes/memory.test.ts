@@ -6,7 +6,7 @@ import type { INodeParameters } from 'n8n-workflow';
 import { memoryStoreCredentialTest } from '../../nodes/Memory/transport/store';
 import { createDatabaseIfMissing, deleteKeys, dropDatabase, postgresFromEnv, redisFromEnv } from '../support/services';
 import { testNodeTypes } from '../support/test-nodes';
-import { runWorkflow, type WorkflowJson } from '../support/workflow-runner';
+import { itemsInto, runWorkflow, type WorkflowJson } from '../support/workflow-runner';
 
 const run = randomBytes(4).toString('hex');
 const database = `openagents_nodes_${run}`;
@@ -23,22 +23,7 @@ afterAll(async () => {
 
 /** Items → one Memory node with `parameters`. */
 function flow(items: object[], parameters: INodeParameters, continueOnFail = false): WorkflowJson {
-	return {
-		nodes: [
-			{ id: '1', name: 'Items', type: 'test.items', typeVersion: 1, position: [0, 0], parameters: { items: JSON.stringify(items) } },
-			{
-				id: '2',
-				name: 'Memory',
-				type: 'n8n-nodes-openagents.openAgentsMemory',
-				typeVersion: 1,
-				position: [200, 0],
-				parameters,
-				credentials: { openAgentsMemoryStore: { id: '1', name: 'store' } },
-				...(continueOnFail ? { onError: 'continueRegularOutput' as const } : {}),
-			},
-		],
-		connections: { Items: { main: [[{ node: 'Memory', type: 'main', index: 0 }]] } },
-	};
+	return itemsInto(items, { name: 'Memory', type: 'openAgentsMemory', parameters, credentials: { openAgentsMemoryStore: { id: '1', name: 'store' } }, continueOnFail });
 }
 
 describe.each(['redis', 'postgres'] as const)('on %s', (backend) => {

@@ -11,7 +11,10 @@ import {
 	type JsonObject,
 } from 'n8n-workflow';
 
-/** Emits the items given in its `items` parameter (a JSON array of objects); the start node of test workflows. */
+/**
+ * Emits the items given in its `items` parameter (a JSON array of objects); the start node of test workflows.
+ * An item's `$binary` field ({ property: { base64, mimeType, fileName } }) becomes its binary data.
+ */
 export class TestItems implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'Test Items',
@@ -28,7 +31,18 @@ export class TestItems implements INodeType {
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		const raw = this.getNodeParameter('items', 0) as string | object[];
 		const items = (typeof raw === 'string' ? JSON.parse(raw) : raw) as Array<Record<string, unknown>>;
-		return [items.map((json) => ({ json: json as never }))];
+		return [
+			items.map(({ $binary, ...json }) => {
+				const files = ($binary ?? {}) as Record<string, { base64: string; mimeType: string; fileName?: string }>;
+				const binary = Object.fromEntries(
+					Object.entries(files).map(([property, file]) => [
+						property,
+						{ data: file.base64, mimeType: file.mimeType, fileName: file.fileName, bytes: Buffer.from(file.base64, 'base64').length },
+					]),
+				);
+				return { json: json as never, ...(Object.keys(binary).length ? { binary } : {}) };
+			}),
+		];
 	}
 }
 

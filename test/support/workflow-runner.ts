@@ -153,6 +153,32 @@ export interface WorkflowJson {
 	settings?: IDataObject;
 }
 
+/**
+ * A two-node workflow: a `test.items` node emitting `items`, then one node of this package (`type` without the
+ * package prefix) with `parameters`; `continueOnFail` sets n8n's "On Error: Continue" on it.
+ */
+export function itemsInto(
+	items: object[],
+	node: { name: string; type: string; parameters: INode['parameters']; credentials?: INode['credentials']; continueOnFail?: boolean },
+): WorkflowJson {
+	return {
+		nodes: [
+			{ id: '1', name: 'Items', type: 'test.items', typeVersion: 1, position: [0, 0], parameters: { items: JSON.stringify(items) } },
+			{
+				id: '2',
+				name: node.name,
+				type: `${PACKAGE_PREFIX}.${node.type}`,
+				typeVersion: 1,
+				position: [200, 0],
+				parameters: node.parameters,
+				credentials: node.credentials,
+				...(node.continueOnFail ? { onError: 'continueRegularOutput' as const } : {}),
+			},
+		],
+		connections: { Items: { main: [[{ node: node.name, type: 'main', index: 0 }]] } },
+	};
+}
+
 export interface RunOptions {
 	/** Credential data by credential type name. */
 	credentials?: Record<string, ICredentialDataDecryptedObject>;

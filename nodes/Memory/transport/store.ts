@@ -8,7 +8,8 @@ import { assertSingleInstance, InProcessMemoryStore, PostgresMemoryStore, RedisM
 /** One in-process store per n8n process, shared by all executions of that process (single-instance n8n only). */
 let inProcess: InProcessMemoryStore | undefined;
 
-function redisClient(c: ICredentialDataDecryptedObject): Redis {
+/** An ioredis client (not yet connected) for the credential's Redis backend. */
+export function redisClient(c: ICredentialDataDecryptedObject): Redis {
 	return new Redis({
 		host: String(c.host),
 		port: Number(c.redisPort ?? 6379),

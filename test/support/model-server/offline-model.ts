@@ -148,7 +148,18 @@ function passageFrom(item: unknown): Passage | undefined {
 	return { text, source: source === undefined ? undefined : String(source) };
 }
 
-/** Passages from a tool result: JSON (array, or object with results/documents/chunks/items) or `[n] text` blocks. */
+/** An item of a JSON tool result; n8n 2.x delivers a tool node's output as [{ "response": <the tool's text> }]. */
+function passagesOfItem(item: unknown): Passage[] {
+	const response = (item as { response?: unknown } | null)?.response;
+	if (response !== undefined) return parsePassages(typeof response === 'string' ? response : JSON.stringify(response));
+	const passage = passageFrom(item);
+	return passage ? [passage] : [];
+}
+
+/**
+ * Passages from a tool result: JSON (array, or object with results/documents/chunks/items, possibly inside n8n's
+ * [{ response }] envelope) or `[n] text` blocks.
+ */
 export function parsePassages(raw: string): Passage[] {
 	try {
 		const parsed: unknown = JSON.parse(raw);
@@ -157,7 +168,7 @@ export function parsePassages(raw: string): Passage[] {
 			: ['results', 'documents', 'chunks', 'items', 'sources']
 					.map((k) => (parsed as Record<string, unknown>)?.[k])
 					.find(Array.isArray);
-		if (Array.isArray(list)) return list.map(passageFrom).filter((p): p is Passage => !!p);
+		if (Array.isArray(list)) return list.flatMap(passagesOfItem);
 		const single = passageFrom(parsed);
 		if (single) return [single];
 	} catch {

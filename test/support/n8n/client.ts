@@ -2,6 +2,7 @@
  * HTTP helpers for a running n8n: owner bootstrap, public API (`/api/v1`, X-N8N-API-KEY) and the editor's
  * internal REST API (`/rest`, session cookie) for what the public API lacks (credential types, credential tests).
  */
+import { nodeOutput as jobsNodeOutput } from '../../../lib/jobs';
 import { sleep } from '../process';
 
 export interface N8nConnection {
@@ -179,9 +180,9 @@ export class N8nClient {
 	}
 }
 
-/** The JSON items a node output in an execution's first run. */
+/** The JSON items a node output in an execution's first run; throws when the node did not run. */
 export function nodeOutput(execution: Execution, nodeName: string): Array<Record<string, unknown>> {
-	const run = execution.data?.resultData.runData[nodeName]?.[0];
-	if (!run) throw new Error(`Node "${nodeName}" did not run in execution ${execution.id}`);
-	return (run.data?.main[0] ?? []).map((item) => item.json);
+	const output = jobsNodeOutput(execution, nodeName);
+	if (!output) throw new Error(`Node "${nodeName}" did not run in execution ${execution.id}`);
+	return output;
 }

@@ -63,7 +63,7 @@ export class N8nCluster {
 		private readonly options: ClusterOptions & { mode: 'queue' | 'regular'; name: string },
 		readonly userFolder: string,
 		private readonly baseEnv: NodeJS.ProcessEnv,
-		readonly main: ManagedProcess,
+		public main: ManagedProcess,
 		private readonly createdDatabase: boolean,
 		readonly database?: string,
 		readonly queuePrefix?: string,
@@ -133,6 +133,8 @@ export class N8nCluster {
 				QUEUE_BULL_REDIS_PORT: String(redis.port),
 				...(redis.password ? { QUEUE_BULL_REDIS_PASSWORD: redis.password } : {}),
 				QUEUE_BULL_PREFIX: queuePrefix,
+				// Pub/sub channels and instance keys too: clusters sharing one Redis must not see each other.
+				N8N_REDIS_KEY_PREFIX: `${queuePrefix}-n8n`,
 				QUEUE_HEALTH_CHECK_ACTIVE: 'true',
 				OFFLOAD_MANUAL_EXECUTIONS_TO_WORKERS: 'true',
 			});
@@ -164,6 +166,17 @@ export class N8nCluster {
 	}
 
 	/** Starts worker `worker-<index>` (again, e.g. after a test killed it) and waits for its readiness check. */
+	/** Kills main at once (as a machine failure would) and starts it again on the same port, database and Redis. */
+	async restartMain(): Promise<void> {
+		await this.main.stop('SIGKILL', 5_000);
+		const install = await ensureN8nInstalled();
+		this.main = ManagedProcess.spawn('n8n main', process.execPath, [install.bin, 'start'], {
+			env: { ...this.baseEnv, OPENAGENTS_PROCESS_NAME: 'main', N8N_RUNNERS_BROKER_PORT: String(await freePort()) },
+			logFile: join(this.userFolder, 'logs', 'main.log'),
+		});
+		await waitForHttp(`${this.url}/healthz/readiness`, { timeoutMs: 180_000, process: this.main });
+	}
+
 	async startWorker(index: number): Promise<ManagedProcess> {
 		const name = `worker-${index}`;
 		const healthPort = await freePort();

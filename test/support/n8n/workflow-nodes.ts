@@ -21,3 +21,24 @@ export function whereNode(position: [number, number], includeOtherFields = false
 		},
 	};
 }
+
+/** n8n's AI Agent (3.1) prompted with `text` (an expression). */
+export function aiAgentNode(text: string, position: [number, number] = [220, 0]) {
+	return { id: randomUUID(), name: 'AI Agent', type: '@n8n/n8n-nodes-langchain.agent', typeVersion: 3.1, position, parameters: { promptType: 'define', text, options: {} } };
+}
+
+/**
+ * n8n's OpenAI Chat Model node on Chat Completions (its 1.3 default is the Responses API, which OpenAI-compatible
+ * servers such as our offline stand-in do not serve), with an `openAiApi` credential.
+ */
+export function openAiChatModelNode(credential: { id: string; name: string }, model = 'offline-chat', position: [number, number] = [200, 200]) {
+	return {
+		id: randomUUID(),
+		name: 'Chat Model',
+		type: '@n8n/n8n-nodes-langchain.lmChatOpenAi',
+		typeVersion: 1.3,
+		position,
+		parameters: { model: { __rl: true, mode: 'id', value: model }, responsesApiEnabled: false, options: {} },
+		credentials: { openAiApi: { id: credential.id, name: credential.name } },
+	};
+}

@@ -38,6 +38,11 @@ describe('classification', () => {
 		expect(isRetryableError(new Error('Invalid input: expected string'))).toBe(false);
 		expect(isRetryableError(Object.assign(new Error('aborted'), { name: 'AbortError' }))).toBe(false);
 	});
+	it('reads chromadb\'s status-less error classes: connection, server and rate-limit errors are retryable, others are not', () => {
+		const chroma = (name: string) => Object.assign(new Error('x'), { name });
+		for (const name of ['ChromaConnectionError', 'ChromaServerError', 'ChromaRateLimitError']) expect(isRetryableError(chroma(name))).toBe(true);
+		for (const name of ['ChromaValueError', 'ChromaNotFoundError', 'ChromaUnauthorizedError']) expect(isRetryableError(chroma(name))).toBe(false);
+	});
 	it('reads n8n-style string httpCode', () => expect(isRetryableError(Object.assign(new Error('x'), { httpCode: '503' }))).toBe(true));
 
 	it('parses Retry-After as seconds, HTTP-date and retry-after-ms, from plain objects and Headers', () => {

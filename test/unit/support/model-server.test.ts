@@ -3,7 +3,7 @@ import { tool } from '@langchain/core/tools';
 import { ChatOpenAI, OpenAIEmbeddings } from '@langchain/openai';
 import { z } from 'zod';
 
-import { cosine, OfflineModelServer } from '../../support/model-server';
+import { cosine, OfflineModelServer, parsePassages } from '../../support/model-server';
 
 const server = new OfflineModelServer({ apiKey: 'sk-test-secret-123' });
 let baseURL: string;
@@ -269,5 +269,16 @@ describe('fault injection', () => {
 		server.fail({ type: 'status', status: 400, message: 'bad request' });
 		await expect(chat().invoke('x')).rejects.toThrow(/400/);
 		expect(server.requestsTo('chat')).toHaveLength(1);
+	});
+});
+
+describe('tool results the stand-in reads', () => {
+	it('reads passages from JSON results, from n8n 2.x\'s [{ response }] envelope, and from [n] blocks', () => {
+		const results = JSON.stringify({ results: [{ n: 1, source: 'a.md', text: 'Alpha text.' }, { n: 2, source: 'b.md', text: 'Beta text.' }] });
+		const expected = [{ source: 'a.md', text: 'Alpha text.' }, { source: 'b.md', text: 'Beta text.' }];
+		expect(parsePassages(results)).toEqual(expected);
+		expect(parsePassages(JSON.stringify([{ response: results }]))).toEqual(expected);
+		expect(parsePassages('[1] (source: a.md) Alpha text.\n[2] (source: b.md) Beta text.')).toEqual(expected);
+		expect(parsePassages(JSON.stringify([{ unrelated: true }]))).toEqual([]);
 	});
 });

@@ -1,0 +1,165 @@
+/**
+ * The tool-calling loop: the chat model answers or calls tools; tool results go back to it until it answers, a
+ * limit is reached, or the budget runs out. Model calls go through invokeChatModel (retry policy, timeout, usage);
+ * each tool call gets its own time limit; a tool that fails, or arguments the model garbled, come back to the model
+ * as the tool result (so it can recover) until `maxToolErrors`.
+ */
+import { ToolMessage, type BaseMessage } from '@langchain/core/messages';
+import type { StructuredToolInterface } from '@langchain/core/tools';
+
+import { AttemptTimeoutError, messageOf, withTimeout } from '../retry';
+import { invokeChatModel, messageText, type CallOptions, type InvokableChatModel } from './calls';
+import { redactText } from './redact';
+import { UsageTracker, type UsageTotals } from './usage';
+
+/** A chat model that can bind tools (LangChain BaseChatModel, or n8n's chat model sub-nodes). */
+export interface ToolCallingChatModel extends InvokableChatModel {
+	bindTools?(tools: StructuredToolInterface[]): InvokableChatModel;
+}
+
+export interface AgentBudget {
+	/** Stop before a model call that would exceed this many calls. */
+	maxModelCalls?: number;
+	/** Stop once prompt + completion tokens reach this. */
+	maxTotalTokens?: number;
+	/** Stop once this much time has passed since the start, ms. */
+	maxWallTimeMs?: number;
+}
+
+export interface AgentOptions extends CallOptions {
+	/** Model turns at most (default 10); each turn may call several tools. */
+	maxIterations?: number;
+	/** Per tool call, ms (default 60 000). */
+	toolTimeoutMs?: number;
+	/** Failed tool calls returned to the model before the run stops (default 3). */
+	maxToolErrors?: number;
+	budget?: AgentBudget;
+	usage?: UsageTracker;
+}
+
+export interface AgentStep {
+	tool: string;
+	input: unknown;
+	/** The tool's result as the model saw it (for a failure: the error text). */
+	output: string;
+	error?: string;
+	durationMs: number;
+}
+
+export type AgentStatus = 'completed' | 'max_iterations' | 'budget_exceeded' | 'tool_errors';
+
+export interface AgentResult {
+	status: AgentStatus;
+	/** The model's final text; for a stopped run, its last text so far ('' when none). */
+	output: string;
+	steps: AgentStep[];
+	usage: UsageTotals;
+	/** Model turns made. */
+	iterations: number;
+	durationMs: number;
+	/** The conversation including tool calls and results, for memory. */
+	messages: BaseMessage[];
+	/** Why the run stopped early. */
+	reason?: string;
+}
+
+export class AgentError extends Error {
+	override name = 'AgentError';
+
+	constructor(
+		readonly code: 'NO_MODEL' | 'EMPTY_PROMPT' | 'TOOL_NAME_COLLISION' | 'TOOLS_UNSUPPORTED',
+		message: string,
+	) {
+		super(message);
+	}
+}
+
+/** Throws AgentError TOOL_NAME_COLLISION when two tools share a name (the model could not tell them apart). */
+export function checkToolNames(tools: readonly StructuredToolInterface[]): void {
+	const seen = new Map<string, number>();
+	tools.forEach((tool, i) => {
+		if (seen.has(tool.name)) throw new AgentError('TOOL_NAME_COLLISION', `Two tools are named "${tool.name}" (tools ${seen.get(tool.name)! + 1} and ${i + 1}); give each tool a unique name`);
+		seen.set(tool.name, i);
+	});
+}
+
+/**
+ * Runs the loop over `messages` (system, history, user) with `tools`. Returns the result with status 'completed', or a
+ * partial result with status 'max_iterations' / 'budget_exceeded' / 'tool_errors' and `reason`. Throws AgentError for
+ * tool name collisions or a model without tool support, and model errors as invokeChatModel throws them (after
+ * its retries), with secrets redacted.
+ */
+export async function runAgent(model: ToolCallingChatModel, messages: BaseMessage[], tools: StructuredToolInterface[], options: AgentOptions): Promise<AgentResult> {
+	checkToolNames(tools);
+	if (tools.length && !model.bindTools) throw new AgentError('TOOLS_UNSUPPORTED', 'This chat model cannot call tools; connect one that supports tool calling, or remove the tools');
+	const bound = tools.length ? model.bindTools!(tools) : model;
+	const byName = new Map(tools.map((t) => [t.name, t]));
+	const usage = options.usage ?? new UsageTracker();
+	const started = Date.now();
+	const maxIterations = options.maxIterations ?? 10;
+	const maxToolErrors = options.maxToolErrors ?? 3;
+	const budget = options.budget ?? {};
+	const secrets = options.secrets ?? [];
+	const history = [...messages];
+	const steps: AgentStep[] = [];
+	let lastText = '';
+	let toolErrors = 0;
+	let iterations = 0;
+
+	const result = (status: AgentStatus, reason?: string): AgentResult => ({
+		status,
+		output: lastText,
+		steps,
+		usage: usage.get(),
+		iterations,
+		durationMs: Date.now() - started,
+		messages: history,
+		...(reason ? { reason } : {}),
+	});
+	const overBudget = (): string | undefined => {
+		const spent = usage.get();
+		if (budget.maxModelCalls !== undefined && spent.modelCalls >= budget.maxModelCalls) return `the budget of ${budget.maxModelCalls} model calls is used up`;
+		if (budget.maxTotalTokens !== undefined && spent.totalTokens >= budget.maxTotalTokens) return `the budget of ${budget.maxTotalTokens} tokens is used up (${spent.totalTokens} used)`;
+		if (budget.maxWallTimeMs !== undefined && Date.now() - started >= budget.maxWallTimeMs) return `the time budget of ${budget.maxWallTimeMs} ms is used up`;
+		return undefined;
+	};
+
+	while (iterations < maxIterations) {
+		const stop = overBudget();
+		if (stop) return result('budget_exceeded', `Stopped: ${stop}`);
+		iterations++;
+		const reply = await invokeChatModel(bound, history, { ...options, usage });
+		history.push(reply);
+		lastText = messageText(reply) || lastText;
+		const calls = reply.tool_calls ?? [];
+		const invalid = reply.invalid_tool_calls ?? [];
+		if (!calls.length && !invalid.length) return result('completed');
+
+		for (const call of invalid) {
+			const error = `The arguments for tool "${call.name ?? '?'}" are not valid JSON (${call.error ?? 'parse error'}): ${String(call.args ?? '').slice(0, 200)}. Call it again with a JSON object that matches its schema.`;
+			history.push(new ToolMessage({ tool_call_id: call.id ?? '', content: error, status: 'error' }));
+			steps.push({ tool: call.name ?? '?', input: call.args ?? null, output: error, error, durationMs: 0 });
+			toolErrors++;
+		}
+		for (const call of calls) {
+			const tool = byName.get(call.name);
+			const t0 = Date.now();
+			let output: string;
+			let error: string | undefined;
+			try {
+				if (!tool) throw new Error(`There is no tool named "${call.name}"; available: ${[...byName.keys()].join(', ') || 'none'}`);
+				const value: unknown = await withTimeout((signal) => tool.invoke(call.args, { signal }), options.toolTimeoutMs ?? 60_000, options.signal);
+				output = typeof value === 'string' ? value : JSON.stringify(value);
+			} catch (e) {
+				if (options.signal?.aborted) throw e;
+				error = e instanceof AttemptTimeoutError ? `Tool "${call.name}" timed out after ${e.timeoutMs} ms` : redactText(messageOf(e), secrets);
+				output = `Error: ${error}`;
+				toolErrors++;
+			}
+			history.push(new ToolMessage({ tool_call_id: call.id ?? '', content: output, ...(error ? { status: 'error' as const } : {}) }));
+			steps.push({ tool: call.name, input: call.args, output, ...(error ? { error } : {}), durationMs: Date.now() - t0 });
+		}
+		if (toolErrors > maxToolErrors) return result('tool_errors', `Stopped: ${toolErrors} failed tool calls (limit ${maxToolErrors})`);
+	}
+	return result('max_iterations', `Stopped: the model was still calling tools after ${maxIterations} turns (Max Iterations)`);
+}

@@ -1,0 +1,281 @@
+/**
+ * Knowledge bases as Chroma collections (one per knowledge base, cosine space, our own embeddings), through the
+ * official `chromadb` client. Every request runs under the caller's retry policy, abort signal and timeout, and
+ * failures become RagErrors that name the knowledge base and the cause.
+ */
+import { ChromaClient, type Collection, type Where } from 'chromadb';
+
+import { errorChain, isRetryableError, messageOf, RetryExhaustedError, withRetry, type RetryPolicy } from '../retry';
+import { RagError } from './errors';
+import type { Metadata } from './metadata';
+
+export interface ChromaConnection {
+	/** Server root, e.g. http://127.0.0.1:8000 */
+	url: string;
+	/** Auth headers (Authorization: Bearer … or X-Chroma-Token). */
+	headers?: Record<string, string>;
+	tenant?: string;
+	database?: string;
+}
+
+export interface StoreCallOptions {
+	policy: RetryPolicy;
+	signal?: AbortSignal;
+	/** Per-request time limit, ms (default 60 000). */
+	timeoutMs?: number;
+	/** Receives one line per retry. */
+	log?: (line: string) => void;
+}
+
+/** Chroma's recommended upsert batch range is 50–250 records; 100 is our default. */
+export const DEFAULT_UPSERT_BATCH_SIZE = 100;
+/** Records per page when reading ids and metadata. */
+const PAGE_SIZE = 1000;
+/** Sources per `$in` filter when looking up existing chunks. */
+const SOURCES_PER_LOOKUP = 100;
+
+/**
+ * Chroma collection naming rules: 3–512 characters from [a-zA-Z0-9._-], starting and ending with a letter or digit,
+ * no "..", not an IPv4 address. Throws RagError INVALID_NAME saying which rule failed.
+ */
+export function checkKnowledgeBaseName(name: string): string {
+	const fail = (why: string) => {
+		throw new RagError('INVALID_NAME', `Invalid knowledge base name "${name}": ${why}`);
+	};
+	if (name.length < 3 || name.length > 512) fail('use 3 to 512 characters');
+	if (!/^[A-Za-z0-9._-]+$/.test(name)) fail('use only letters, digits, ".", "_" and "-"');
+	if (!/^[A-Za-z0-9].*[A-Za-z0-9]$/.test(name)) fail('start and end with a letter or digit');
+	if (name.includes('..')) fail('do not use ".."');
+	if (/^\d{1,3}(\.\d{1,3}){3}$/.test(name)) fail('an IPv4 address is not allowed');
+	return name;
+}
+
+function rootCause(error: unknown): unknown {
+	return error instanceof RetryExhaustedError ? error.lastError : error;
+}
+
+export interface ChunkRecord {
+	id: string;
+	text: string;
+	embedding: number[];
+	metadata: Metadata;
+}
+
+export interface QueryMatch {
+	id: string;
+	text: string;
+	metadata: Metadata;
+	/** Cosine similarity, 1 − cosine distance. */
+	score: number;
+	embedding?: number[];
+}
+
+/** A connection to one Chroma tenant/database. */
+export class ChromaKnowledgeStore {
+	readonly client: ChromaClient;
+
+	constructor(
+		readonly connection: ChromaConnection,
+		readonly options: StoreCallOptions,
+	) {
+		const url = new URL(connection.url);
+		const ssl = url.protocol === 'https:';
+		this.client = new ChromaClient({
+			host: url.hostname,
+			port: url.port ? Number(url.port) : ssl ? 443 : 80,
+			ssl,
+			headers: connection.headers,
+			tenant: connection.tenant || undefined,
+			database: connection.database || undefined,
+		});
+	}
+
+	/** Runs one Chroma request under the retry policy; errors become RagErrors (`what` names the action). */
+	async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+		try {
+			return await withRetry(() => fn(), this.options.policy, {
+				signal: this.options.signal,
+				timeoutMs: this.options.timeoutMs ?? 60_000,
+				onRetry: ({ attempt, error, delayMs }) =>
+					this.options.log?.(`Chroma: ${what} failed (attempt ${attempt}), retrying in ${Math.round(delayMs)} ms: ${messageOf(error)}`),
+			});
+		} catch (error) {
+			if (error instanceof RagError || this.options.signal?.aborted) throw error;
+			const cause = rootCause(error);
+			const attempts = error instanceof RetryExhaustedError ? ` after ${error.attempts.length} attempts` : '';
+			const names = errorChain(cause).map((e) => String(e.name));
+			// Unreachable: Chroma's connection error or a network failure; not Chroma's answers "server error" or "rate limited".
+			if (names.includes('ChromaConnectionError') || (isRetryableError(cause) && !names.some((n) => n === 'ChromaServerError' || n === 'ChromaRateLimitError'))) {
+				throw new RagError('STORE_UNAVAILABLE', `Cannot reach Chroma at ${this.connection.url} to ${what}${attempts}: ${messageOf(cause)}`, { cause: error });
+			}
+			if (names.includes('ChromaUnauthorizedError') || names.includes('ChromaForbiddenError')) {
+				throw new RagError('STORE_ERROR', `Chroma refused the credential to ${what}: ${messageOf(cause)} (check the token and its tenant/database)`, { cause: error });
+			}
+			throw new RagError('STORE_ERROR', `Chroma failed to ${what}${attempts}: ${messageOf(cause)}`, { cause: error });
+		}
+	}
+
+	/**
+	 * The knowledge base's collection. `create: true` creates it (cosine space) when missing; otherwise a missing one
+	 * throws RagError UNKNOWN_KNOWLEDGE_BASE listing the existing names.
+	 */
+	async open(name: string, { create = false } = {}): Promise<KnowledgeBaseCollection> {
+		checkKnowledgeBaseName(name);
+		if (create) {
+			const collection = await this.call(`create knowledge base "${name}"`, () =>
+				this.client.getOrCreateCollection({ name, metadata: { 'hnsw:space': 'cosine' }, embeddingFunction: null }),
+			);
+			return new KnowledgeBaseCollection(this, name, collection);
+		}
+		const collection = await this.call(`open knowledge base "${name}"`, async () => {
+			try {
+				return await this.client.getCollection({ name });
+			} catch (error) {
+				if (errorChain(error).some((e) => e.name === 'ChromaNotFoundError' || /does not exist|not found/i.test(String(e.message)))) return undefined;
+				throw error;
+			}
+		});
+		if (!collection) {
+			const known = await this.list();
+			throw new RagError(
+				'UNKNOWN_KNOWLEDGE_BASE',
+				`Knowledge base "${name}" does not exist in ${this.where()}${known.length ? ` (existing: ${known.slice(0, 20).join(', ')})` : ''}; ingest documents into it first`,
+			);
+		}
+		return new KnowledgeBaseCollection(this, name, collection);
+	}
+
+	/** Names of the knowledge bases (collections) in this tenant/database, sorted. */
+	async list(): Promise<string[]> {
+		const names: string[] = [];
+		for (let offset = 0; ; offset += 100) {
+			const page = await this.call('list knowledge bases', () => this.client.listCollections({ limit: 100, offset }));
+			names.push(...page.map((c) => c.name));
+			if (page.length < 100) return names.sort();
+		}
+	}
+
+	/** Deletes a knowledge base with all its chunks. */
+	async drop(name: string): Promise<void> {
+		checkKnowledgeBaseName(name);
+		await this.call(`delete knowledge base "${name}"`, () => this.client.deleteCollection({ name }));
+	}
+
+	where(): string {
+		return `tenant "${this.connection.tenant || 'default_tenant'}", database "${this.connection.database || 'default_database'}"`;
+	}
+}
+
+/** One knowledge base: chunk records with our ids, our embeddings and metadata `source`. */
+export class KnowledgeBaseCollection {
+	constructor(
+		private readonly store: ChromaKnowledgeStore,
+		readonly name: string,
+		readonly collection: Collection,
+	) {}
+
+	private call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+		return this.store.call(`${what} in knowledge base "${this.name}"`, fn);
+	}
+
+	/** Dimension of the stored vectors (read from one record), or undefined while the knowledge base is empty. */
+	async dimension(): Promise<number | undefined> {
+		const peek = await this.call('read a vector', () => this.collection.get({ limit: 1, include: ['embeddings'] as never }));
+		return peek.embeddings?.[0]?.length;
+	}
+
+	/** Ids of the stored chunks of each given source (sources without chunks are absent). */
+	async idsBySource(sources: readonly string[]): Promise<Map<string, string[]>> {
+		const out = new Map<string, string[]>();
+		for (let i = 0; i < sources.length; i += SOURCES_PER_LOOKUP) {
+			const batch = sources.slice(i, i + SOURCES_PER_LOOKUP);
+			const where: Where = batch.length === 1 ? { source: batch[0] } : { source: { $in: batch } };
+			await this.forEachPage('look up existing chunks', where, ['metadatas'], (ids, metadatas) => {
+				ids.forEach((id, j) => {
+					const source = String(metadatas?.[j]?.source ?? '');
+					const list = out.get(source);
+					if (list) list.push(id);
+					else out.set(source, [id]);
+				});
+			});
+		}
+		return out;
+	}
+
+	/** Ids of all chunks matching a metadata filter (Chroma `where`). */
+	async idsWhere(where: Where): Promise<string[]> {
+		const ids: string[] = [];
+		await this.forEachPage('find chunks', where, [], (page) => ids.push(...page));
+		return ids;
+	}
+
+	/** Chunk count per source, over the whole knowledge base. */
+	async sourceCounts(): Promise<Map<string, number>> {
+		const counts = new Map<string, number>();
+		await this.forEachPage('read chunk metadata', undefined, ['metadatas'], (ids, metadatas) => {
+			ids.forEach((_, j) => {
+				const source = String(metadatas?.[j]?.source ?? '');
+				counts.set(source, (counts.get(source) ?? 0) + 1);
+			});
+		});
+		return counts;
+	}
+
+	private async forEachPage(
+		what: string,
+		where: Where | undefined,
+		include: string[],
+		visit: (ids: string[], metadatas: Array<Record<string, unknown> | null> | undefined) => void,
+	): Promise<void> {
+		for (let offset = 0; ; offset += PAGE_SIZE) {
+			const page = await this.call(what, () => this.collection.get({ where, limit: PAGE_SIZE, offset, include: include as never }));
+			visit(page.ids, page.metadatas as Array<Record<string, unknown> | null> | undefined);
+			if (page.ids.length < PAGE_SIZE) return;
+		}
+	}
+
+	/** Upserts records in batches of `batchSize` (each batch one request, retried as a whole: upsert is idempotent). */
+	async upsert(records: readonly ChunkRecord[], batchSize = DEFAULT_UPSERT_BATCH_SIZE): Promise<number> {
+		let requests = 0;
+		for (let i = 0; i < records.length; i += batchSize) {
+			const batch = records.slice(i, i + batchSize);
+			await this.call(`upsert ${batch.length} chunks`, () =>
+				this.collection.upsert({
+					ids: batch.map((r) => r.id),
+					embeddings: batch.map((r) => r.embedding),
+					metadatas: batch.map((r) => r.metadata),
+					documents: batch.map((r) => r.text),
+				}),
+			);
+			requests++;
+		}
+		return requests;
+	}
+
+	/** Deletes records by id in batches. */
+	async deleteIds(ids: readonly string[], batchSize = DEFAULT_UPSERT_BATCH_SIZE): Promise<void> {
+		for (let i = 0; i < ids.length; i += batchSize) {
+			const batch = ids.slice(i, i + batchSize);
+			await this.call(`delete ${batch.length} chunks`, () => this.collection.delete({ ids: batch }));
+		}
+	}
+
+	/** Nearest `n` chunks to `embedding` by cosine distance, optionally filtered; closest first. */
+	async query(embedding: number[], n: number, where?: Where, withEmbeddings = false): Promise<QueryMatch[]> {
+		const include = ['documents', 'metadatas', 'distances', ...(withEmbeddings ? ['embeddings'] : [])];
+		const result = await this.call('search', () =>
+			this.collection.query({ queryEmbeddings: [embedding], nResults: n, where, include: include as never }),
+		);
+		return (result.ids[0] ?? []).map((id, i) => ({
+			id,
+			text: result.documents[0]?.[i] ?? '',
+			metadata: (result.metadatas[0]?.[i] ?? {}) as Metadata,
+			score: 1 - (result.distances?.[0]?.[i] ?? 1),
+			...(withEmbeddings ? { embedding: Array.from(result.embeddings?.[0]?.[i] ?? []) } : {}),
+		}));
+	}
+
+	async count(): Promise<number> {
+		return this.call('count chunks', () => this.collection.count());
+	}
+}

@@ -1,0 +1,123 @@
+/**
+ * Idempotent ingest: chunk ids are content hashes (see chunkId), so for each source only chunks that are new get
+ * embedded and written, and chunks the source no longer has are deleted. New chunks are written before stale ones
+ * are deleted: a run that fails midway loses nothing, and a re-run finishes the job without duplicates.
+ */
+import { embedTexts, type DocumentEmbedder } from '../llm';
+import type { CallOptions } from '../llm';
+import { chunkDocument, type Chunk, type ChunkingOptions } from './chunking';
+import type { ChunkRecord, KnowledgeBaseCollection } from './chroma-store';
+import { RagError } from './errors';
+import { chunkId } from './ids';
+import type { LoadedDocument } from './loaders';
+import type { Metadata } from './metadata';
+
+export interface IngestOptions extends ChunkingOptions {
+	/** Embedding calls: retry policy, signal, timeout, secrets. */
+	embedding: CallOptions & { batchSize?: number; concurrency?: number; model?: string };
+	/** Records per Chroma upsert (default 100). */
+	upsertBatchSize?: number;
+}
+
+export interface SourceResult {
+	source: string;
+	/** Distinct chunks the source has now. */
+	chunks: number;
+	added: number;
+	unchanged: number;
+	removed: number;
+}
+
+export interface IngestResult {
+	sources: SourceResult[];
+	added: number;
+	unchanged: number;
+	removed: number;
+	/** Embedding API requests made (0 when nothing changed). */
+	embeddingCalls: number;
+	/** Chroma upsert requests made. */
+	upsertRequests: number;
+}
+
+function chunkMetadata(document: LoadedDocument, chunk: Chunk): Metadata {
+	return {
+		...document.metadata,
+		source: document.source,
+		format: document.format,
+		chunkIndex: chunk.index,
+		start: chunk.start,
+		end: chunk.end,
+		headingPath: chunk.headingPath,
+		...(chunk.page !== undefined ? { page: chunk.page } : {}),
+	};
+}
+
+/**
+ * Ingests `documents` (distinct sources) into `kb`. Throws RagError INVALID_DOCUMENT on a repeated source,
+ * DIMENSION_MISMATCH (before writing anything) when the embedding model's vectors differ in length from the ones
+ * stored, STORE_* for Chroma failures, and embedding errors as lib/llm throws them.
+ */
+export async function ingestDocuments(
+	kb: KnowledgeBaseCollection,
+	embedder: DocumentEmbedder,
+	documents: readonly LoadedDocument[],
+	options: IngestOptions,
+): Promise<IngestResult> {
+	const seen = new Set<string>();
+	for (const document of documents) {
+		if (seen.has(document.source)) throw new RagError('INVALID_DOCUMENT', `Source "${document.source}" is given twice in one ingest; give each document its own source id`);
+		seen.add(document.source);
+	}
+
+	const planned = await Promise.all(
+		documents.map(async (document) => {
+			const records = new Map<string, { chunk: Chunk; metadata: Metadata }>();
+			for (const chunk of await chunkDocument(document, options)) {
+				const id = chunkId(kb.name, document.source, chunk.text);
+				if (!records.has(id)) records.set(id, { chunk, metadata: chunkMetadata(document, chunk) }); // repeated text in one source: stored once
+			}
+			return { document, records };
+		}),
+	);
+	const existing = await kb.idsBySource(documents.map((d) => d.source));
+
+	const toAdd: Array<{ id: string; text: string; metadata: Metadata }> = [];
+	const toRemove: string[] = [];
+	const sources: SourceResult[] = planned.map(({ document, records }) => {
+		const stored = new Set(existing.get(document.source) ?? []);
+		let added = 0;
+		for (const [id, { chunk, metadata }] of records) {
+			if (stored.has(id)) continue;
+			toAdd.push({ id, text: chunk.text, metadata });
+			added++;
+		}
+		const stale = [...stored].filter((id) => !records.has(id));
+		toRemove.push(...stale);
+		return { source: document.source, chunks: records.size, added, unchanged: records.size - added, removed: stale.length };
+	});
+
+	let embeddingCalls = 0;
+	let upsertRequests = 0;
+	if (toAdd.length) {
+		const { vectors, calls } = await embedTexts(embedder, toAdd.map((r) => r.text), options.embedding);
+		embeddingCalls = calls;
+		await checkDimension(kb, vectors[0].length, options.embedding.model);
+		const records: ChunkRecord[] = toAdd.map((r, i) => ({ ...r, embedding: vectors[i] }));
+		upsertRequests = await kb.upsert(records, options.upsertBatchSize);
+	}
+	await kb.deleteIds(toRemove, options.upsertBatchSize);
+
+	const sum = (key: 'added' | 'unchanged' | 'removed') => sources.reduce((total, s) => total + s[key], 0);
+	return { sources, added: sum('added'), unchanged: sum('unchanged'), removed: sum('removed'), embeddingCalls, upsertRequests };
+}
+
+/** Throws RagError DIMENSION_MISMATCH when the knowledge base holds vectors of another length. */
+export async function checkDimension(kb: KnowledgeBaseCollection, dimension: number, model?: string): Promise<void> {
+	const stored = await kb.dimension();
+	if (stored !== undefined && stored !== dimension) {
+		throw new RagError(
+			'DIMENSION_MISMATCH',
+			`Embedding dimension mismatch: knowledge base "${kb.name}" holds ${stored}-dimensional vectors, but the embedding model${model ? ` "${model}"` : ''} returned ${dimension}. Use the embedding model the knowledge base was built with, or ingest into a new knowledge base.`,
+		);
+	}
+}

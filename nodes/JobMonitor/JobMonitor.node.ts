@@ -1,0 +1,85 @@
+import { NodeConnectionTypes, type IExecuteFunctions, type INodeExecutionData, type INodeType, type INodeTypeDescription } from 'n8n-workflow';
+
+import * as getJob from './actions/getJob';
+import * as listJobs from './actions/listJobs';
+import * as queue from './actions/queue';
+import * as retryJob from './actions/retryJob';
+import { route } from './actions/router';
+import * as stats from './actions/stats';
+import * as waitForJob from './actions/waitForJob';
+import { memoryStoreCredentialTest } from '../Memory/transport/store';
+import { retryPolicyProperty } from '../shared/retryPolicy';
+
+/** n8n executions as jobs: status, stats, queue depth, waiting, and retrying failed or crashed executions. */
+export class JobMonitor implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'OpenAgents Job Monitor',
+		name: 'openAgentsJobMonitor',
+		icon: { light: 'file:../../icons/openagents.svg', dark: 'file:../../icons/openagents.dark.svg' },
+		group: ['transform'],
+		version: [1],
+		subtitle: '={{ $parameter["operation"] }}',
+		description: 'Watch and steer n8n executions as jobs: status, stats, queue depth, wait, retry failed or crashed runs',
+		defaults: { name: 'Job Monitor' },
+		usableAsTool: true,
+		inputs: [NodeConnectionTypes.Main],
+		outputs: [NodeConnectionTypes.Main],
+		credentials: [
+			{ name: 'openAgentsN8nApi', required: true },
+			// Written out here (not shared) so that n8n's linter can see which method tests the credential.
+			{ name: 'openAgentsMemoryStore', required: true, testedBy: 'openAgentsMemoryStoreTest', displayOptions: { show: { operation: ['queue'], queueSource: ['redis'] } } },
+		],
+		properties: [
+			{
+				displayName: 'Resource',
+				name: 'resource',
+				type: 'options',
+				noDataExpression: true,
+				options: [
+					{ name: 'Job', value: 'job', description: 'One execution, or a list of them' },
+					{ name: 'Metric', value: 'metric', description: 'Success rate, durations, failures, queue depth' },
+				],
+				default: 'job',
+			},
+			{
+				displayName: 'Operation',
+				name: 'operation',
+				type: 'options',
+				noDataExpression: true,
+				displayOptions: { show: { resource: ['job'] } },
+				options: [
+					{ name: 'Get', value: 'getJob', action: 'Get a job', description: 'Status, timing, error and chosen nodes’ output of an execution' },
+					{ name: 'Get Many', value: 'listJobs', action: 'Get many jobs', description: 'Executions by workflow, status (incl. crashed) and time window' },
+					{ name: 'Retry', value: 'retryJob', action: 'Retry a failed or crashed job', description: 'Once now, or under the Retry Policy' },
+					{ name: 'Wait', value: 'waitForJob', action: 'Wait for a job to finish', description: 'Poll until the execution has finished' },
+				],
+				default: 'getJob',
+			},
+			{
+				displayName: 'Operation',
+				name: 'operation',
+				type: 'options',
+				noDataExpression: true,
+				displayOptions: { show: { resource: ['metric'] } },
+				options: [
+					{ name: 'Get Queue Depth', value: 'queue', action: 'Get queue depth', description: 'Waiting and active jobs of the queue-mode cluster' },
+					{ name: 'Get Stats', value: 'stats', action: 'Get job stats', description: 'Success rate, duration p50/p95, throughput, failures by node' },
+				],
+				default: 'stats',
+			},
+			...getJob.description,
+			...listJobs.description,
+			...stats.description,
+			...queue.description,
+			...waitForJob.description,
+			...retryJob.description,
+			retryPolicyProperty,
+		],
+	};
+
+	methods = { credentialTest: { openAgentsMemoryStoreTest: memoryStoreCredentialTest } };
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		return route.call(this);
+	}
+}

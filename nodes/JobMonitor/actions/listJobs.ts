@@ -1,0 +1,69 @@
+import type { IDataObject, INodeProperties } from 'n8n-workflow';
+
+import { EXECUTION_STATUSES, toJob, type ExecutionFilter, type ExecutionStatus } from '../../../lib/jobs';
+import { apiClient } from '../transport/n8nApi';
+import type { OperationExecute } from './types';
+
+const show = { show: { operation: ['listJobs'] } };
+
+export const statusOptions = EXECUTION_STATUSES.filter((s) => s !== 'unknown' && s !== 'new').map((value) => ({ name: value[0].toUpperCase() + value.slice(1), value }));
+
+/** Workflow and time-window filters shared by List Jobs and Stats. */
+export const filterFields = (operation: string): INodeProperties[] => [
+	{
+		displayName: 'Workflow ID',
+		name: 'workflowId',
+		type: 'string',
+		default: '',
+		placeholder: 'e.g. {{ $workflow.id }}',
+		description: 'Only executions of this workflow; empty = all workflows the API key can see',
+		displayOptions: { show: { operation: [operation] } },
+	},
+	{
+		displayName: 'Started Within (Minutes)',
+		name: 'windowMinutes',
+		type: 'number',
+		typeOptions: { minValue: 0 },
+		default: 60,
+		description: 'Only executions that started this many minutes ago or later; 0 = no time limit',
+		displayOptions: { show: { operation: [operation] } },
+	},
+];
+
+export const description: INodeProperties[] = [
+	...filterFields('listJobs'),
+	{
+		displayName: 'Status',
+		name: 'status',
+		type: 'options',
+		options: [{ name: 'Any', value: '' }, ...statusOptions],
+		default: '',
+		description: 'Only executions with this status; Crashed = a worker or main died while it ran',
+		displayOptions: show,
+	},
+	{
+		displayName: 'Limit',
+		name: 'limit',
+		type: 'number',
+		typeOptions: { minValue: 1 },
+		default: 50,
+		description: 'Max number of results to return',
+		displayOptions: show,
+	},
+];
+
+/** The API filter for an item's Workflow ID and Started Within (Minutes). */
+export function filterOf(fn: Parameters<OperationExecute>[0], itemIndex: number): ExecutionFilter & { startedAfter?: string } {
+	const workflowId = String(fn.getNodeParameter('workflowId', itemIndex, '')).trim() || undefined;
+	const minutes = fn.getNodeParameter('windowMinutes', itemIndex, 60) as number;
+	return { workflowId, ...(minutes > 0 ? { startedAfter: new Date(Date.now() - minutes * 60_000).toISOString() } : {}) };
+}
+
+/** Output: one item per job, newest first. */
+export const execute: OperationExecute = async (fn, itemIndex) => {
+	const status = (fn.getNodeParameter('status', itemIndex, '') as ExecutionStatus | '') || undefined;
+	const limit = fn.getNodeParameter('limit', itemIndex, 50) as number;
+	const client = await apiClient(fn, itemIndex);
+	const executions = await client.listExecutions({ ...filterOf(fn, itemIndex), status }, limit);
+	return executions.map((e) => ({ ...toJob(e) }) as IDataObject);
+};

@@ -1,0 +1,46 @@
+import type { IDataObject, INodeProperties } from 'n8n-workflow';
+
+import { queueStatsFromMetrics, queueStatsFromRedis } from '../../../lib/jobs';
+import { apiClient, queueRedis } from '../transport/n8nApi';
+import type { OperationExecute } from './types';
+
+const show = (source?: string) => ({ show: { operation: ['queue'], ...(source ? { queueSource: [source] } : {}) } });
+
+export const description: INodeProperties[] = [
+	{
+		displayName: 'Read From',
+		name: 'queueSource',
+		type: 'options',
+		options: [
+			{ name: 'Redis (Live)', value: 'redis', description: 'The Bull queue in the Redis of your n8n cluster; also lists the active jobs' },
+			{
+				name: 'n8n Metrics Endpoint',
+				value: 'metrics',
+				description: "Main's /metrics (needs N8N_METRICS=true and N8N_METRICS_INCLUDE_QUEUE_METRICS=true); refreshed every few seconds",
+			},
+		],
+		default: 'redis',
+		displayOptions: show(),
+	},
+	{
+		displayName: 'Queue Prefix',
+		name: 'bullPrefix',
+		type: 'string',
+		default: 'bull',
+		description: 'QUEUE_BULL_PREFIX of your n8n (default "bull")',
+		displayOptions: show('redis'),
+	},
+];
+
+/** Output: { source, waiting, active, delayed?, paused?, completed, failed, activeJobs?: [{ jobId, executionId, workflowId }] }. */
+export const execute: OperationExecute = async (fn, itemIndex) => {
+	if (fn.getNodeParameter('queueSource', itemIndex) === 'metrics') {
+		return { ...queueStatsFromMetrics(await (await apiClient(fn, itemIndex)).metricsText()) } as IDataObject;
+	}
+	const redis = await queueRedis(fn);
+	try {
+		return { ...(await queueStatsFromRedis(redis, fn.getNodeParameter('bullPrefix', itemIndex, 'bull') as string)) } as unknown as IDataObject;
+	} finally {
+		redis.disconnect();
+	}
+};

@@ -1,0 +1,57 @@
+import type { IDataObject, INodeProperties } from 'n8n-workflow';
+
+import { retryJob } from '../../../lib/jobs';
+import { NoRetryPolicy } from '../../../lib/retry';
+import { getRetryPolicy } from '../../shared/retryPolicy';
+import { apiClient } from '../transport/n8nApi';
+import { executionIdField, type OperationExecute } from './types';
+
+const show = { show: { operation: ['retryJob'] } };
+
+export const description: INodeProperties[] = [
+	{ ...executionIdField, description: 'ID of a failed or crashed execution', displayOptions: show },
+	{
+		displayName: 'Attempts',
+		name: 'retryMode',
+		type: 'options',
+		options: [
+			{ name: 'Once, Now', value: 'once' },
+			{ name: 'Under the Retry Policy', value: 'policy', description: 'Up to Max Retries + 1 attempts, waiting the policy’s delay before each; stops at the first success' },
+		],
+		default: 'once',
+		displayOptions: show,
+	},
+	{
+		displayName: 'Use Current Workflow Version',
+		name: 'loadWorkflow',
+		type: 'boolean',
+		default: false,
+		description: 'Whether to retry with the workflow as saved now instead of as it was when the execution ran',
+		displayOptions: show,
+	},
+	{
+		displayName: 'Execution Timeout (Seconds)',
+		name: 'executionTimeoutSeconds',
+		type: 'number',
+		typeOptions: { minValue: 1 },
+		default: 600,
+		description: 'How long to wait for each retried execution to finish',
+		displayOptions: show,
+	},
+];
+
+/**
+ * Output: { originalExecutionId, succeeded, finalExecutionId, finalStatus, attempts: [{ attempt, retriedExecutionId,
+ * executionId, status, delayMs, error? }] }.
+ */
+export const execute: OperationExecute = async (fn, itemIndex) => {
+	const id = String(fn.getNodeParameter('executionId', itemIndex)).trim();
+	const policy = fn.getNodeParameter('retryMode', itemIndex) === 'policy' ? getRetryPolicy(fn, itemIndex) : new NoRetryPolicy();
+	const result = await retryJob(await apiClient(fn, itemIndex), id, {
+		policy,
+		loadWorkflow: fn.getNodeParameter('loadWorkflow', itemIndex, false) as boolean,
+		signal: fn.getExecutionCancelSignal(),
+		executionTimeoutMs: (fn.getNodeParameter('executionTimeoutSeconds', itemIndex, 600) as number) * 1000,
+	});
+	return { ...result, policy: policy.toJSON() } as unknown as IDataObject;
+};

@@ -1,0 +1,40 @@
+import type { IDataObject, INodeProperties } from 'n8n-workflow';
+
+import { waitForJob } from '../../../lib/jobs';
+import { apiClient } from '../transport/n8nApi';
+import { executionIdField, type OperationExecute } from './types';
+
+const show = { show: { operation: ['waitForJob'] } };
+
+export const description: INodeProperties[] = [
+	{ ...executionIdField, displayOptions: show },
+	{
+		displayName: 'Poll Interval (Seconds)',
+		name: 'intervalSeconds',
+		type: 'number',
+		typeOptions: { minValue: 0.1, numberPrecision: 1 },
+		default: 2,
+		displayOptions: show,
+	},
+	{
+		displayName: 'Timeout (Seconds)',
+		name: 'timeoutSeconds',
+		type: 'number',
+		typeOptions: { minValue: 1 },
+		default: 300,
+		description: 'Fail the item when the execution has not finished by then',
+		displayOptions: show,
+	},
+];
+
+/** Output: the finished Job, with its error when it failed. Stops at once when this execution is cancelled. */
+export const execute: OperationExecute = async (fn, itemIndex) => {
+	const id = String(fn.getNodeParameter('executionId', itemIndex)).trim();
+	const job = await waitForJob(await apiClient(fn, itemIndex), id, {
+		intervalMs: (fn.getNodeParameter('intervalSeconds', itemIndex, 2) as number) * 1000,
+		timeoutMs: (fn.getNodeParameter('timeoutSeconds', itemIndex, 300) as number) * 1000,
+		signal: fn.getExecutionCancelSignal(),
+		includeData: true,
+	});
+	return { ...job } as IDataObject;
+};

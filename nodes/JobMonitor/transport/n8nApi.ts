@@ -1,0 +1,30 @@
+/** lib/jobs clients from the node's credentials: the n8n API (OpenAgents n8n API) and, for queue depth, Redis. */
+import type Redis from 'ioredis';
+import type { IExecuteFunctions, IPollFunctions } from 'n8n-workflow';
+
+import { JobsError, N8nApiClient } from '../../../lib/jobs';
+import { NoRetryPolicy, type RetryPolicy } from '../../../lib/retry';
+import { redisClient } from '../../Memory/transport/store';
+import { getRetryPolicy } from '../../shared/retryPolicy';
+
+/** The item's API client: its Retry Policy, n8n's cancel signal, retries logged to n8n's log. */
+export async function apiClient(fn: IExecuteFunctions, itemIndex: number): Promise<N8nApiClient> {
+	return clientWith(fn, getRetryPolicy(fn, itemIndex), fn.getExecutionCancelSignal());
+}
+
+/** For the polling trigger: no retries (the next poll is the retry). */
+export async function pollClient(fn: IPollFunctions): Promise<N8nApiClient> {
+	return clientWith(fn, new NoRetryPolicy());
+}
+
+async function clientWith(fn: IExecuteFunctions | IPollFunctions, policy: RetryPolicy, signal?: AbortSignal): Promise<N8nApiClient> {
+	const c = await fn.getCredentials('openAgentsN8nApi');
+	return new N8nApiClient({ baseUrl: String(c.baseUrl ?? ''), apiKey: String(c.apiKey ?? '') }, { policy, signal, log: (line) => fn.logger.warn(line) });
+}
+
+/** A Redis client from the OpenAgents Memory Store credential (Redis backend), for Bull's queue keys. */
+export async function queueRedis(fn: IExecuteFunctions): Promise<Redis> {
+	const c = await fn.getCredentials('openAgentsMemoryStore');
+	if (c.backend !== 'redis') throw new JobsError('INVALID_OPTIONS', 'The queue is in Redis: choose an OpenAgents Memory Store credential with the Redis backend (the Redis of your n8n queue)');
+	return redisClient(c);
+}

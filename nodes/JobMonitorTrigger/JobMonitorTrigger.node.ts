@@ -1,0 +1,103 @@
+import {
+	NodeConnectionTypes,
+	type IDataObject,
+	type INodeExecutionData,
+	type INodeType,
+	type INodeTypeDescription,
+	type IPollFunctions,
+} from 'n8n-workflow';
+
+import { toJob, type ApiExecution, type ExecutionStatus } from '../../lib/jobs';
+import { pollClient } from '../JobMonitor/transport/n8nApi';
+
+interface PollState {
+	/** Execution id → when it was reported (ms): each failure fires once. */
+	reported?: Record<string, number>;
+}
+
+/**
+ * Fires once for each execution of the chosen workflows that ends in error or crashed, for alerting and automatic
+ * recovery flows (e.g. → Job Monitor: Retry).
+ */
+export class JobMonitorTrigger implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'OpenAgents Job Monitor Trigger',
+		name: 'openAgentsJobMonitorTrigger',
+		icon: { light: 'file:../../icons/openagents.svg', dark: 'file:../../icons/openagents.dark.svg' },
+		group: ['trigger'],
+		version: [1],
+		subtitle: '={{ "on " + $parameter["statuses"].join(", ") }}',
+		description: 'Starts the workflow when executions of chosen workflows fail or crash',
+		defaults: { name: 'Job Monitor Trigger' },
+		polling: true,
+		inputs: [],
+		outputs: [NodeConnectionTypes.Main],
+		credentials: [{ name: 'openAgentsN8nApi', required: true }],
+		properties: [
+			{
+				displayName: 'Workflow IDs',
+				name: 'workflowIds',
+				type: 'string',
+				default: '',
+				placeholder: 'e.g. 1a2B3c4D5e6F7g8H, 9i0J1k2L3m4N5o6P',
+				description: 'Comma-separated IDs of the workflows to watch; empty watches every workflow the API key can see',
+			},
+			{
+				displayName: 'Statuses',
+				name: 'statuses',
+				type: 'multiOptions',
+				options: [
+					{ name: 'Crashed', value: 'crashed', description: 'A worker or main died while it ran' },
+					{ name: 'Error', value: 'error', description: 'A node failed' },
+				],
+				default: ['error', 'crashed'],
+			},
+			{
+				displayName: 'Look Back (Minutes)',
+				name: 'lookBackMinutes',
+				type: 'number',
+				typeOptions: { minValue: 1 },
+				default: 60,
+				description: 'Executions that started this long before a poll are checked; on its first poll the trigger also reports failures from this window',
+			},
+		],
+	};
+
+	async poll(this: IPollFunctions): Promise<INodeExecutionData[][] | null> {
+		const workflowIds = String(this.getNodeParameter('workflowIds', '')).split(',').map((id) => id.trim()).filter(Boolean);
+		const statuses = this.getNodeParameter('statuses', ['error', 'crashed']) as ExecutionStatus[];
+		const lookBackMs = (this.getNodeParameter('lookBackMinutes', 60) as number) * 60_000;
+		const state = this.getWorkflowStaticData('node') as PollState;
+		const reported = (state.reported ??= {});
+		const now = Date.now();
+		const client = await pollClient(this);
+
+		const failed: ApiExecution[] = [];
+		for (const workflowId of workflowIds.length ? workflowIds : [undefined]) {
+			for (const status of statuses) failed.push(...(await client.listExecutions({ workflowId, status, startedAfter: new Date(now - lookBackMs).toISOString() }, 250)));
+		}
+		failed.sort((a, b) => Number(a.id) - Number(b.id) || String(a.id).localeCompare(String(b.id)));
+
+		// A manual test shows the newest failure without marking anything as reported.
+		if (this.getMode() === 'manual') {
+			const newest = failed[failed.length - 1];
+			return newest ? [[{ json: await details(client, newest) }]] : null;
+		}
+
+		const fresh = failed.filter((e) => !(String(e.id) in reported));
+		for (const id of Object.keys(reported)) if (reported[id] < now - 2 * lookBackMs) delete reported[id];
+		if (!fresh.length) return null;
+		const items: INodeExecutionData[] = [];
+		for (const execution of fresh) {
+			reported[String(execution.id)] = now;
+			items.push({ json: await details(client, execution) });
+		}
+		return [items];
+	}
+}
+
+/** The failed execution as a Job, with its error message and node (read with the execution's data). */
+async function details(client: Awaited<ReturnType<typeof pollClient>>, execution: ApiExecution): Promise<IDataObject> {
+	const full = await client.getExecution(String(execution.id), { includeData: true }).catch(() => execution);
+	return { ...toJob(full) } as IDataObject;
+}

@@ -1,0 +1,57 @@
+import { NodeConnectionTypes, type IExecuteFunctions, type INodeExecutionData, type INodeType, type INodeTypeDescription } from 'n8n-workflow';
+
+import * as answer from './actions/answer';
+import * as del from './actions/delete';
+import * as ingest from './actions/ingest';
+import * as query from './actions/query';
+import { route } from './actions/router';
+import * as stats from './actions/stats';
+import { knowledgeBaseField } from './fields';
+import { retryPolicyProperty } from '../shared/retryPolicy';
+
+export class KnowledgeBase implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'OpenAgents Knowledge Base',
+		name: 'openAgentsKnowledgeBase',
+		icon: { light: 'file:../../icons/openagents.svg', dark: 'file:../../icons/openagents.dark.svg' },
+		group: ['transform'],
+		version: [1],
+		subtitle: '={{ $parameter["operation"] + ": " + $parameter["knowledgeBase"] }}',
+		description: 'RAG on ChromaDB: ingest documents idempotently, search them, and answer questions with citations',
+		defaults: { name: 'Knowledge Base' },
+		usableAsTool: true,
+		inputs: [NodeConnectionTypes.Main],
+		outputs: [NodeConnectionTypes.Main],
+		credentials: [
+			{ name: 'openAgentsChromaApi', required: true },
+			{ name: 'openAgentsLlmApi', required: true, displayOptions: { show: { operation: ['ingest', 'query', 'answer'] } } },
+		],
+		properties: [
+			{
+				displayName: 'Operation',
+				name: 'operation',
+				type: 'options',
+				noDataExpression: true,
+				options: [
+					{ name: 'Answer', value: 'answer', action: 'Answer a question with citations', description: 'Retrieve chunks, then have the chat model answer from them only, citing [n]' },
+					{ name: 'Delete', value: 'delete', action: 'Delete chunks or a knowledge base', description: 'Delete by source, by metadata filter, or everything' },
+					{ name: 'Ingest', value: 'ingest', action: 'Ingest a document', description: 'Load, chunk, embed and store a document; unchanged chunks are skipped' },
+					{ name: 'Query', value: 'query', action: 'Search the knowledge base', description: 'Top-k similarity search with filters, minimum score and MMR' },
+					{ name: 'Stats', value: 'stats', action: 'Get knowledge base stats', description: 'Count chunks and sources' },
+				],
+				default: 'ingest',
+			},
+			knowledgeBaseField,
+			...ingest.description,
+			...query.description,
+			...answer.description,
+			...del.description,
+			...stats.description,
+			retryPolicyProperty,
+		],
+	};
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		return route.call(this);
+	}
+}

@@ -1,0 +1,76 @@
+import type { IDataObject, INodeProperties } from 'n8n-workflow';
+
+import { createChatModel, UsageTracker } from '../../../lib/llm';
+import { answerFromChunks } from '../../../lib/rag';
+import { llmCallOptions } from '../../shared/llm';
+import { retrievalOptions, topKField } from '../fields';
+import { retrieveForItem } from './query';
+import type { ItemOperation } from './types';
+
+const show = { show: { operation: ['answer'] } };
+
+export const description: INodeProperties[] = [
+	{
+		displayName: 'Question',
+		name: 'question',
+		type: 'string',
+		default: '',
+		required: true,
+		placeholder: 'e.g. What is the default connect timeout?',
+		description: 'Answered by the chat model from the retrieved chunks only, with numbered citations',
+		displayOptions: show,
+	},
+	{ ...topKField, displayOptions: show },
+	{
+		displayName: 'Options',
+		name: 'options',
+		type: 'collection',
+		placeholder: 'Add Option',
+		default: {},
+		displayOptions: show,
+		options: ([
+			{
+				displayName: 'Chat Model',
+				name: 'chatModel',
+				type: 'string',
+				default: '',
+				description: "Overrides the credential's chat model",
+			},
+			{
+				displayName: 'Instructions',
+				name: 'instructions',
+				type: 'string',
+				typeOptions: { rows: 3 },
+				default: '',
+				description: 'Extra instructions for the answer (tone, length, language); the rules about context and citations always apply',
+			},
+			{
+				displayName: 'Temperature',
+				name: 'temperature',
+				type: 'number',
+				typeOptions: { minValue: 0, maxValue: 2, numberPrecision: 2 },
+				default: 0,
+			},
+			...retrievalOptions,
+		] as INodeProperties[]).sort((a, b) => a.displayName.localeCompare(b.displayName)),
+	},
+];
+
+/**
+ * Output: { question, answer, found, citations: [{ n, source, chunkIndex, headingPath, page?, score, text }],
+ * sources, invalidCitations, usage: { promptTokens, completionTokens, totalTokens, modelCalls } }.
+ */
+export const execute: ItemOperation = async (run, itemIndex) => {
+	const { fn } = run;
+	const question = fn.getNodeParameter('question', itemIndex) as string;
+	const options = fn.getNodeParameter('options', itemIndex, {}) as IDataObject;
+	const chunks = await retrieveForItem(run, itemIndex, question);
+	const usage = new UsageTracker();
+	const model = createChatModel(run.llm!, { model: (options.chatModel as string) || undefined, temperature: (options.temperature as number) ?? 0 });
+	const answer = await answerFromChunks(model, question, chunks, {
+		...llmCallOptions(fn, itemIndex, run.llm!),
+		usage,
+		instructions: options.instructions as string | undefined,
+	});
+	return { question, ...answer, usage: { ...usage.get() } } as unknown as IDataObject;
+};

@@ -1,0 +1,257 @@
+/**
+ * Ingest: each item is one document (text or a binary file) with its own source ID. Items are loaded one by one
+ * (a bad item fails alone), then ingested in batches: one existing-chunk lookup, batched embeddings of new chunks
+ * only, batched upserts, stale chunks deleted.
+ */
+import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
+
+import { createEmbeddings } from '../../../lib/llm';
+import { DEFAULT_CHUNKING, DEFAULT_UPSERT_BATCH_SIZE, documentTooLarge, ingestDocuments, loadDocument, type DocumentInput, type LoadedDocument } from '../../../lib/rag';
+import { llmCallOptions } from '../../shared/llm';
+import { jsonObject } from '../fields';
+import { chromaStore } from '../transport/chroma';
+import type { BatchOperation, RunContext } from './types';
+
+const show = (extra: IDataObject = {}) => ({ show: { operation: ['ingest'], ...extra } });
+
+export const description: INodeProperties[] = [
+	{
+		displayName: 'Input Data',
+		name: 'inputType',
+		type: 'options',
+		options: [
+			{ name: 'Text', value: 'text', description: 'Text from a field or expression' },
+			{ name: 'Binary File', value: 'binary', description: 'A file in the item’s binary data (text, Markdown, HTML, PDF, JSON)' },
+		],
+		default: 'text',
+		displayOptions: show(),
+	},
+	{
+		displayName: 'Text',
+		name: 'text',
+		type: 'string',
+		typeOptions: { rows: 4 },
+		default: '',
+		required: true,
+		placeholder: 'e.g. {{ $json.content }}',
+		displayOptions: show({ inputType: ['text'] }),
+	},
+	{
+		displayName: 'Input Binary Field',
+		name: 'binaryPropertyName',
+		type: 'string',
+		default: 'data',
+		required: true,
+		hint: 'The name of the input binary field holding the file',
+		displayOptions: show({ inputType: ['binary'] }),
+	},
+	{
+		displayName: 'Source ID',
+		name: 'sourceId',
+		type: 'string',
+		default: '',
+		placeholder: 'e.g. {{ $json.url }}',
+		description:
+			'Stable ID of the document (file name, URL, record ID). Ingesting the same source again replaces its chunks: unchanged chunks are kept, changed ones re-embedded, removed ones deleted. Empty: the file name of binary input.',
+		displayOptions: show(),
+	},
+	{
+		displayName: 'Document Format',
+		name: 'format',
+		type: 'options',
+		options: [
+			{ name: 'Auto-Detect', value: 'auto', description: 'From the file’s MIME type or extension; text input is plain text' },
+			{ name: 'HTML', value: 'html', description: 'Main text of the page; scripts, styles and navigation left out' },
+			{ name: 'JSON', value: 'json', description: 'Chosen fields as "field: value" lines' },
+			{ name: 'Markdown', value: 'markdown', description: 'Split at headings first; chunks keep their heading path' },
+			{ name: 'PDF', value: 'pdf', description: 'The text layer (no OCR); chunks keep their page' },
+			{ name: 'Plain Text', value: 'text' },
+		],
+		default: 'auto',
+		displayOptions: show(),
+	},
+	{
+		displayName: 'JSON Fields',
+		name: 'jsonFields',
+		type: 'string',
+		default: '',
+		placeholder: 'e.g. title, body.text',
+		description: 'Comma-separated dot paths of the fields to index; empty indexes every text and number field',
+		displayOptions: show({ format: ['json'] }),
+	},
+	{
+		displayName: 'Metadata',
+		name: 'metadata',
+		type: 'json',
+		default: '{}',
+		description: 'Stored on every chunk of the document and usable in metadata filters; string, number and boolean values, e.g. {"team": "billing", "year": 2026}',
+		displayOptions: show(),
+	},
+	{
+		displayName: 'Options',
+		name: 'options',
+		type: 'collection',
+		placeholder: 'Add Option',
+		default: {},
+		displayOptions: show(),
+		options: [
+			{
+				displayName: 'Chunk Overlap',
+				name: 'chunkOverlap',
+				type: 'number',
+				typeOptions: { minValue: 0 },
+				default: DEFAULT_CHUNKING.chunkOverlap,
+				description: 'Characters (or tokens) shared by neighbouring chunks; less than Chunk Size',
+			},
+			{
+				displayName: 'Chunk Size',
+				name: 'chunkSize',
+				type: 'number',
+				typeOptions: { minValue: 1 },
+				default: DEFAULT_CHUNKING.chunkSize,
+				description: 'Largest chunk, in characters (or tokens)',
+			},
+			{
+				displayName: 'Chunk Size Unit',
+				name: 'chunkUnit',
+				type: 'options',
+				options: [
+					{ name: 'Characters', value: 'characters' },
+					{ name: 'Tokens', value: 'tokens', description: 'Counted with cl100k_base (GPT-4, text-embedding-3)' },
+				],
+				default: 'characters',
+			},
+			{
+				displayName: 'Documents per Batch',
+				name: 'documentsPerBatch',
+				type: 'number',
+				typeOptions: { minValue: 1 },
+				default: 50,
+				description: 'Items ingested together (one lookup, shared embedding and upsert batches); a failure fails the whole batch',
+			},
+			{
+				displayName: 'Embedding Batch Size',
+				name: 'embeddingBatchSize',
+				type: 'number',
+				typeOptions: { minValue: 1, maxValue: 2048 },
+				default: 100,
+				description: 'Chunks per embeddings API request',
+			},
+			{
+				displayName: 'Embedding Model',
+				name: 'embeddingModel',
+				type: 'string',
+				default: '',
+				description: "Overrides the credential's embedding model. A knowledge base must keep one model: vectors of another size are refused.",
+			},
+			{
+				displayName: 'Max Document Size (MB)',
+				name: 'maxDocumentSizeMb',
+				type: 'number',
+				typeOptions: { minValue: 0.001, numberPrecision: 3 },
+				default: 10,
+				description: 'Larger items fail with a clear error instead of being loaded',
+			},
+			{
+				displayName: 'Upsert Batch Size',
+				name: 'upsertBatchSize',
+				type: 'number',
+				typeOptions: { minValue: 1, maxValue: 5000 },
+				default: DEFAULT_UPSERT_BATCH_SIZE,
+				description: 'Chunks per Chroma write (Chroma recommends 50–250)',
+			},
+		],
+	},
+];
+
+/** The item's document as lib/rag's loader input. */
+async function documentInput(fn: IExecuteFunctions, itemIndex: number, options: IDataObject): Promise<DocumentInput> {
+	const format = fn.getNodeParameter('format', itemIndex, 'auto') as DocumentInput['format'];
+	const common = {
+		source: String(fn.getNodeParameter('sourceId', itemIndex, '') ?? '').trim(),
+		format,
+		jsonFields: format === 'json' ? String(fn.getNodeParameter('jsonFields', itemIndex, '')).split(',').map((f) => f.trim()).filter(Boolean) : [],
+		metadata: jsonObject(fn.getNodeParameter('metadata', itemIndex, '{}'), 'Metadata'),
+		maxBytes: Math.round(((options.maxDocumentSizeMb as number) ?? 10) * 1024 * 1024),
+	};
+	if (fn.getNodeParameter('inputType', itemIndex) === 'text') {
+		return { ...common, content: String(fn.getNodeParameter('text', itemIndex) ?? '') };
+	}
+	const property = fn.getNodeParameter('binaryPropertyName', itemIndex) as string;
+	const binary = fn.helpers.assertBinaryData(itemIndex, property);
+	// Refuse before reading the whole file into memory.
+	if ((binary.bytes ?? 0) > common.maxBytes) throw documentTooLarge(common.source || binary.fileName || property, binary.bytes!, common.maxBytes);
+	const content = await fn.helpers.getBinaryDataBuffer(itemIndex, property);
+	return { ...common, source: common.source || binary.fileName || '', content, fileName: binary.fileName, mimeType: binary.mimeType };
+}
+
+interface Pending {
+	itemIndex: number;
+	document: LoadedDocument;
+}
+
+/** Items with equal settings and distinct sources are ingested together. */
+function batchKey(fn: IExecuteFunctions, itemIndex: number, options: IDataObject): string {
+	return JSON.stringify([fn.getNodeParameter('knowledgeBase', itemIndex), options]);
+}
+
+/** Results in item order; without continueOnFail it stops at the first failure (later items stay unset). */
+export const execute: BatchOperation = async (run, itemCount) => {
+	const { fn } = run;
+	const results: Array<IDataObject | Error> = [];
+	let batch: Pending[] = [];
+	let key = '';
+	let failed = false;
+
+	const flush = async () => {
+		const pending = batch;
+		batch = [];
+		if (!pending.length) return;
+		try {
+			const outcome = await ingestBatch(run, pending);
+			pending.forEach((p, i) => (results[p.itemIndex] = outcome[i]));
+		} catch (error) {
+			for (const p of pending) results[p.itemIndex] = error as Error;
+			failed = true;
+		}
+	};
+
+	for (let itemIndex = 0; itemIndex < itemCount && !(failed && !run.continueOnFail); itemIndex++) {
+		try {
+			const options = fn.getNodeParameter('options', itemIndex, {}) as IDataObject;
+			const document = await loadDocument(await documentInput(fn, itemIndex, options));
+			const itemKey = batchKey(fn, itemIndex, options);
+			const limit = (options.documentsPerBatch as number) || 50;
+			if (itemKey !== key || batch.length >= limit || batch.some((p) => p.document.source === document.source)) await flush();
+			key = itemKey;
+			batch.push({ itemIndex, document });
+		} catch (error) {
+			results[itemIndex] = error as Error;
+			failed = true;
+		}
+	}
+	if (!failed || run.continueOnFail) await flush();
+	return results;
+};
+
+async function ingestBatch(run: RunContext, pending: Pending[]): Promise<IDataObject[]> {
+	const { fn } = run;
+	const first = pending[0].itemIndex;
+	const options = fn.getNodeParameter('options', first, {}) as IDataObject;
+	const knowledgeBase = fn.getNodeParameter('knowledgeBase', first) as string;
+	const kb = await chromaStore(fn, run.connection, first).open(knowledgeBase, { create: true });
+	const embeddingModel = (options.embeddingModel as string) || run.llm!.embeddingModel;
+	const result = await ingestDocuments(kb, createEmbeddings(run.llm!, { model: embeddingModel }), pending.map((p) => p.document), {
+		chunkSize: options.chunkSize as number | undefined,
+		chunkOverlap: options.chunkOverlap as number | undefined,
+		unit: options.chunkUnit as 'characters' | 'tokens' | undefined,
+		upsertBatchSize: options.upsertBatchSize as number | undefined,
+		embedding: {
+			...llmCallOptions(fn, first, run.llm!),
+			batchSize: options.embeddingBatchSize as number | undefined,
+			model: embeddingModel,
+		},
+	});
+	const batchSummary = { documents: pending.length, embeddingCalls: result.embeddingCalls, upsertRequests: result.upsertRequests };
+	return result.sources.map((source, i) => ({ knowledgeBase, format: pending[i].document.format, ...source, batch: batchSummary }));
+}

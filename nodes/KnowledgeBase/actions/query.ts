@@ -1,0 +1,48 @@
+import type { IDataObject, IExecuteFunctions, INodeProperties, ISupplyDataFunctions } from 'n8n-workflow';
+
+import { createEmbeddings } from '../../../lib/llm';
+import { retrieve, type RetrievedChunk } from '../../../lib/rag';
+import { llmCallOptions } from '../../shared/llm';
+import { chromaStore } from '../transport/chroma';
+import { retrievalOptions, toRetrievalOptions, topKField } from '../fields';
+import type { ItemOperation, RunContext } from './types';
+
+const show = { show: { operation: ['query'] } };
+
+export const description: INodeProperties[] = [
+	{
+		displayName: 'Query',
+		name: 'query',
+		type: 'string',
+		default: '',
+		required: true,
+		placeholder: 'e.g. How do I set a connection timeout?',
+		description: 'Text to search for; chunks are ranked by cosine similarity of their embeddings',
+		displayOptions: show,
+	},
+	{ ...topKField, displayOptions: show },
+	{ displayName: 'Options', name: 'options', type: 'collection', placeholder: 'Add Option', default: {}, options: retrievalOptions, displayOptions: show },
+];
+
+/** Chunks for `query` in the item's knowledge base, with the item's Top K and Options (Query, Answer, the tool sub-node). */
+export async function retrieveForItem(
+	{ fn, connection, llm }: Pick<RunContext, 'connection' | 'llm'> & { fn: IExecuteFunctions | ISupplyDataFunctions },
+	itemIndex: number,
+	query: string,
+): Promise<RetrievedChunk[]> {
+	const options = fn.getNodeParameter('options', itemIndex, {}) as IDataObject;
+	const knowledgeBase = fn.getNodeParameter('knowledgeBase', itemIndex) as string;
+	const kb = await chromaStore(fn, connection, itemIndex).open(knowledgeBase);
+	const embeddings = createEmbeddings(llm!, { model: (options.embeddingModel as string) || undefined });
+	return retrieve(kb, embeddings, query, {
+		...toRetrievalOptions(fn.getNodeParameter('topK', itemIndex, 4) as number, options),
+		embedding: llmCallOptions(fn, itemIndex, llm!),
+	});
+}
+
+/** Output: { query, results: [{ text, source, chunkIndex, start, end, headingPath, page?, score, metadata }] }, best first. */
+export const execute: ItemOperation = async (run, itemIndex) => {
+	const query = run.fn.getNodeParameter('query', itemIndex) as string;
+	const results = await retrieveForItem(run, itemIndex, query);
+	return { query, results: results.map(({ id: _id, ...chunk }) => chunk) as unknown as IDataObject[] };
+};

@@ -1,0 +1,28 @@
+import type { INodeProperties } from 'n8n-workflow';
+
+import { chromaStore } from '../transport/chroma';
+import type { ItemOperation } from './types';
+
+export const description: INodeProperties[] = [
+	{
+		displayName: 'Include Sources',
+		name: 'includeSources',
+		type: 'boolean',
+		default: false,
+		description: 'Whether to list every source with its chunk count',
+		displayOptions: { show: { operation: ['stats'] } },
+	},
+];
+
+/** Output: { knowledgeBase, chunks, sources, dimension, sourceCounts? } (dimension null while empty). */
+export const execute: ItemOperation = async (run, itemIndex) => {
+	const { fn } = run;
+	const knowledgeBase = fn.getNodeParameter('knowledgeBase', itemIndex) as string;
+	const kb = await chromaStore(fn, run.connection, itemIndex).open(knowledgeBase);
+	const [counts, dimension] = await Promise.all([kb.sourceCounts(), kb.dimension()]);
+	const chunks = [...counts.values()].reduce((a, b) => a + b, 0);
+	const out = { knowledgeBase, chunks, sources: counts.size, dimension: dimension ?? null };
+	if (!fn.getNodeParameter('includeSources', itemIndex, false)) return out;
+	const sourceCounts = [...counts].sort(([a], [b]) => a.localeCompare(b)).map(([source, n]) => ({ source, chunks: n }));
+	return { ...out, sourceCounts };
+};
