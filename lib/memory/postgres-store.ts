@@ -34,6 +34,10 @@ export class PostgresMemoryStore implements MemoryStore {
 			throw new MemoryError(`The Postgres table prefix "${prefix}" may contain only letters, digits and underscores (at most 49, not starting with a digit)`, 'invalid_address');
 		}
 		this.table = `${prefix}_memory`;
+		// pg emits an idle client's connection loss (server restart, admin termination) on the pool; without a
+		// listener that 'error' event would crash the whole n8n process. The pool drops the client itself and the
+		// next query reconnects, so there is nothing else to do here.
+		if (pool.listenerCount('error') === 0) pool.on('error', () => {});
 	}
 
 	/** Creates the table and index once; an advisory lock keeps concurrent first uses (several workers) from colliding. */

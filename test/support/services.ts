@@ -49,8 +49,20 @@ export async function createDatabaseIfMissing(config: PostgresConfig, database: 
 	});
 }
 
+/**
+ * Drops a test database. A plain DROP first: Postgres waits up to 5 s for sessions that are still closing (a pool's
+ * end() resolves before its sockets are gone), whereas FORCE would terminate them mid-close and their clients would
+ * emit an unhandled 57P01 error. FORCE only if sessions are still open after that (55006 object_in_use).
+ */
 export async function dropDatabase(config: PostgresConfig, database: string): Promise<void> {
-	await withPg(config, (pg) => pg.query(`DROP DATABASE IF EXISTS ${quoteIdent(database)} WITH (FORCE)`));
+	await withPg(config, async (pg) => {
+		try {
+			await pg.query(`DROP DATABASE IF EXISTS ${quoteIdent(database)}`);
+		} catch (error) {
+			if ((error as { code?: string }).code !== '55006') throw error;
+			await pg.query(`DROP DATABASE IF EXISTS ${quoteIdent(database)} WITH (FORCE)`);
+		}
+	});
 }
 
 /** Deletes the keys matching `pattern` (SCAN, never KEYS or FLUSH*). */

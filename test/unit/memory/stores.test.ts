@@ -178,6 +178,23 @@ describe.each(['redis', 'postgres'])('isolation on %s', (kind) => {
 	}, 240_000);
 });
 
+describe('postgres store and server-side disconnects', () => {
+	it('an idle connection terminated by the server does not crash the process; the next call reconnects', async () => {
+		const ns = freshNs();
+		await stores.postgres.set(ns, 'before', '1');
+		const admin = new Pool({ ...postgresFromEnv(), database, max: 1 });
+		try {
+			// Terminates every other session on this run's own database: the store pool's idle clients.
+			const { rows } = await admin.query('SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [database]);
+			expect(rows[0].n).toBeGreaterThan(0);
+		} finally {
+			await admin.end();
+		}
+		await sleep(200); // the FATAL message reaches the idle clients; unhandled, it would fail this test file
+		expect(await stores.postgres.get(ns, 'before')).toEqual({ value: 1, version: 1 });
+	});
+});
+
 describe.each(['redis', 'postgres'])('concurrency on %s', (kind) => {
 	it('500 concurrent increments and appends from separate clients lose no update', async () => {
 		const ns = freshNs();
