@@ -74,28 +74,48 @@ export function checkOutput<T>(schema: ZodType<T>, text: string): { ok: true; va
 	return parsed.success ? { ok: true, value: parsed.data } : { ok: false, issues: describeIssues(parsed.error.issues) };
 }
 
+/** The instruction that asks for JSON matching `schema` (its JSON Schema inlined). */
+export function structuredInstruction(schema: ZodType): string {
+	return `Reply with only a JSON value, no prose and no code fence, that matches this JSON Schema:\n${JSON.stringify(toJsonSchema(schema))}`;
+}
+
+type StructuredOptions = CallOptions & { usage?: UsageTracker; maxRepairs?: number };
+
 /**
- * Asks for JSON matching `schema` (its JSON Schema is put in the system message), validates the reply with zod and
- * asks again with the errors up to `maxRepairs` times (default 1). Returns { value, raw, repairs }; throws
+ * Validates `raw`, the model's last reply in `history`; while it does not match `schema`, sends the validation errors
+ * back and asks again, up to `maxRepairs` times (default 1). Returns { value, raw, repairs }; throws
  * StructuredOutputError with the issues when the last reply is still invalid.
  */
-export async function invokeStructured<T>(
+export async function repairStructured<T>(
 	model: InvokableChatModel,
-	messages: BaseMessage[],
+	history: readonly BaseMessage[],
+	raw: string,
 	schema: ZodType<T>,
-	options: CallOptions & { usage?: UsageTracker; maxRepairs?: number },
+	options: StructuredOptions,
 ): Promise<{ value: T; raw: string; repairs: number }> {
-	const instruction = `Reply with only a JSON value, no prose and no code fence, that matches this JSON Schema:\n${JSON.stringify(toJsonSchema(schema))}`;
-	const history: BaseMessage[] = [new SystemMessage(instruction), ...messages];
+	const messages = [...history];
 	const maxRepairs = options.maxRepairs ?? 1;
 	for (let repairs = 0; ; repairs++) {
-		const reply = await invokeChatModel(model, history, options);
-		const raw = messageText(reply);
 		const checked = checkOutput(schema, raw);
 		if (checked.ok) return { value: checked.value, raw, repairs };
 		if (repairs >= maxRepairs) {
 			throw new StructuredOutputError(`The model's output does not match the required format after ${repairs + 1} attempt(s): ${checked.issues.join('; ')}`, raw, checked.issues);
 		}
-		history.push(reply, new HumanMessage(`Your reply does not match the required format:\n${checked.issues.map((i) => `- ${i}`).join('\n')}\nReply again with only the corrected JSON.`));
+		messages.push(new HumanMessage(`Your reply does not match the required format:\n${checked.issues.map((i) => `- ${i}`).join('\n')}\nReply again with only the corrected JSON.`));
+		const reply = await invokeChatModel(model, messages, options);
+		messages.push(reply);
+		raw = messageText(reply);
 	}
+}
+
+/** Asks for JSON matching `schema` (the instruction goes first, as a system message), then validates and repairs as repairStructured does. */
+export async function invokeStructured<T>(
+	model: InvokableChatModel,
+	messages: BaseMessage[],
+	schema: ZodType<T>,
+	options: StructuredOptions,
+): Promise<{ value: T; raw: string; repairs: number }> {
+	const history: BaseMessage[] = [new SystemMessage(structuredInstruction(schema)), ...messages];
+	const reply = await invokeChatModel(model, history, options);
+	return repairStructured(model, [...history, reply], messageText(reply), schema, options);
 }

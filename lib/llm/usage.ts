@@ -26,6 +26,16 @@ export class UsageTracker {
 		};
 	}
 
+	/** Adds another tracker's totals (e.g. an item's to the node run's). */
+	add(totals: UsageTotals): void {
+		this.totals = {
+			promptTokens: this.totals.promptTokens + totals.promptTokens,
+			completionTokens: this.totals.completionTokens + totals.completionTokens,
+			totalTokens: this.totals.totalTokens + totals.totalTokens,
+			modelCalls: this.totals.modelCalls + totals.modelCalls,
+		};
+	}
+
 	get(): UsageTotals {
 		return { ...this.totals };
 	}

@@ -19,13 +19,13 @@ export async function llmConfigFromCredential(fn: Context): Promise<LlmConfig> {
 	};
 }
 
-/** lib/llm call options for an item: its Retry Policy, n8n's cancel signal, the timeout, the key to redact, n8n's log. */
-export function llmCallOptions(fn: Context, itemIndex: number, llm: LlmConfig): CallOptions {
+/** lib/llm call options for an item: its Retry Policy, n8n's cancel signal, the timeout, the key to redact (when `llm` is given), n8n's log. */
+export function llmCallOptions(fn: Context, itemIndex: number, llm?: LlmConfig): CallOptions {
 	return {
 		policy: getRetryPolicy(fn, itemIndex),
 		signal: fn.getExecutionCancelSignal(),
 		timeoutMs: LLM_CALL_TIMEOUT_MS,
-		secrets: secretsOf(llm),
+		secrets: llm ? secretsOf(llm) : [],
 		log: (line) => fn.logger.warn(line),
 	};
 }

@@ -24,18 +24,34 @@ export const description: INodeProperties[] = [
 	{ displayName: 'Options', name: 'options', type: 'collection', placeholder: 'Add Option', default: {}, options: retrievalOptions, displayOptions: show },
 ];
 
-/** Chunks for `query` in the item's knowledge base, with the item's Top K and Options (Query, Answer, the tool sub-node). */
+/** Which knowledge base to search, and how: by default the item's Knowledge Base, Top K and Options parameters. */
+export interface RetrievalParams {
+	knowledgeBase: string;
+	topK: number;
+	options: IDataObject;
+}
+
+type Fn = IExecuteFunctions | ISupplyDataFunctions;
+
+export function retrievalParamsOf(fn: Fn, itemIndex: number): RetrievalParams {
+	return {
+		knowledgeBase: fn.getNodeParameter('knowledgeBase', itemIndex) as string,
+		topK: fn.getNodeParameter('topK', itemIndex, 4) as number,
+		options: fn.getNodeParameter('options', itemIndex, {}) as IDataObject,
+	};
+}
+
+/** Chunks for `query` (Query, Answer, the tool sub-node and the Agent's built-in search). */
 export async function retrieveForItem(
-	{ fn, connection, llm }: Pick<RunContext, 'connection' | 'llm'> & { fn: IExecuteFunctions | ISupplyDataFunctions },
+	{ fn, connection, llm }: Pick<RunContext, 'connection' | 'llm'> & { fn: Fn },
 	itemIndex: number,
 	query: string,
+	{ knowledgeBase, topK, options }: RetrievalParams = retrievalParamsOf(fn, itemIndex),
 ): Promise<RetrievedChunk[]> {
-	const options = fn.getNodeParameter('options', itemIndex, {}) as IDataObject;
-	const knowledgeBase = fn.getNodeParameter('knowledgeBase', itemIndex) as string;
 	const kb = await chromaStore(fn, connection, itemIndex).open(knowledgeBase);
 	const embeddings = createEmbeddings(llm!, { model: (options.embeddingModel as string) || undefined });
 	return retrieve(kb, embeddings, query, {
-		...toRetrievalOptions(fn.getNodeParameter('topK', itemIndex, 4) as number, options),
+		...toRetrievalOptions(topK, options),
 		embedding: llmCallOptions(fn, itemIndex, llm!),
 	});
 }

@@ -1,0 +1,71 @@
+import { NodeConnectionTypes, type IExecuteFunctions, type INodeExecutionData, type INodeType, type INodeTypeDescription } from 'n8n-workflow';
+
+import { retryPolicyProperty } from '../shared/retryPolicy';
+import { memoryStoreCredentialTest } from '../Memory/transport/store';
+import * as conversation from './actions/conversation';
+import { route } from './actions/router';
+import * as task from './actions/task';
+import { builtInToolFields, optionsField, systemMessageField } from './fields';
+
+export class Agent implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'OpenAgents Agent',
+		name: 'openAgentsAgent',
+		icon: { light: 'file:../../icons/openagents.svg', dark: 'file:../../icons/openagents.dark.svg' },
+		group: ['transform'],
+		version: [1],
+		subtitle: '={{ $parameter["template"] }}',
+		description: 'Tool-calling LLM agent: conversation or ordered task steps, with retries, budgets, structured output and token usage',
+		defaults: { name: 'Agent' },
+		codex: { categories: ['AI'], subcategories: { AI: ['Agents'] } },
+		usableAsTool: true,
+		inputs: [
+			NodeConnectionTypes.Main,
+			{ type: NodeConnectionTypes.AiLanguageModel, displayName: 'Chat Model', maxConnections: 1, required: false },
+			{ type: NodeConnectionTypes.AiMemory, displayName: 'Memory', maxConnections: 1, required: false },
+			{ type: NodeConnectionTypes.AiTool, displayName: 'Tool', required: false },
+		],
+		outputs: [NodeConnectionTypes.Main],
+		credentials: [
+			{ name: 'openAgentsLlmApi', required: false },
+			{ name: 'openAgentsChromaApi', required: true, displayOptions: { show: { builtInTools: ['knowledgeBaseSearch'] } } },
+			{
+				name: 'openAgentsMemoryStore',
+				required: true,
+				testedBy: 'openAgentsMemoryStoreTest',
+				displayOptions: { show: { builtInTools: ['memory'], store: ['credential'] } },
+			},
+		],
+		properties: [
+			{
+				displayName: 'Model: a connected chat model sub-node, else the OpenAgents LLM API credential below',
+				name: 'modelNotice',
+				type: 'notice',
+				default: '',
+			},
+			{
+				displayName: 'Template',
+				name: 'template',
+				type: 'options',
+				noDataExpression: true,
+				options: [
+					{ name: 'Conversation', value: 'conversation', description: 'Answer a user message, calling tools as needed (with chat memory if connected)' },
+					{ name: 'Task', value: 'task', description: 'Carry out ordered steps, each with its own timeout and retries' },
+				],
+				default: 'conversation',
+			},
+			systemMessageField,
+			...conversation.description,
+			...task.description,
+			...builtInToolFields,
+			optionsField,
+			retryPolicyProperty,
+		],
+	};
+
+	methods = { credentialTest: { openAgentsMemoryStoreTest: memoryStoreCredentialTest } };
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		return route.call(this);
+	}
+}

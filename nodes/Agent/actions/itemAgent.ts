@@ -1,0 +1,60 @@
+/** The model, tools and loop options of one item, shared by both templates. */
+import type { StructuredToolInterface } from '@langchain/core/tools';
+import { NodeOperationError, type IDataObject } from 'n8n-workflow';
+
+import { type AgentOptions, type CallOptions, type ToolCallingChatModel, type UsageTracker } from '../../../lib/llm';
+import { knowledgeBaseSearcher, knowledgeBaseSearchTool, DEFAULT_SEARCH_TOOL_DESCRIPTION } from '../../KnowledgeBaseTool/searchTool';
+import { memoryFor, resolveNamespace } from '../../Memory/context';
+import { memoryTools } from '../../Memory/tools';
+import { llmCallOptions } from '../../shared/llm';
+import { chatModelFor } from '../transport/connections';
+import type { RunContext } from './types';
+
+export interface ItemAgent {
+	model: ToolCallingChatModel;
+	tools: StructuredToolInterface[];
+	/** For runAgent: call options, limits, budget, the item's usage tracker. */
+	agentOptions: AgentOptions;
+	/** For single model calls (structured output repair). */
+	callOptions: CallOptions & { usage: UsageTracker };
+	options: IDataObject;
+}
+
+const seconds = (value: unknown) => (Number(value) > 0 ? Number(value) * 1000 : undefined);
+
+export async function itemAgent(run: RunContext, itemIndex: number, usage: UsageTracker): Promise<ItemAgent> {
+	const { fn } = run;
+	const options = fn.getNodeParameter('options', itemIndex, {}) as IDataObject;
+	const { model, llm } = await chatModelFor(fn, { chatModel: options.chatModel as string, temperature: options.temperature as number });
+	const callOptions = { ...llmCallOptions(fn, itemIndex, llm), usage };
+	const builtIns = fn.getNodeParameter('builtInTools', itemIndex, []) as string[];
+	const tools = [...run.connectedTools];
+
+	if (builtIns.includes('knowledgeBaseSearch')) {
+		if (!llm) {
+			throw new NodeOperationError(fn.getNode(), 'Knowledge Base Search needs an OpenAgents LLM API credential: it embeds the query with the credential\'s embedding model', { itemIndex });
+		}
+		const search = await knowledgeBaseSearcher(fn, itemIndex, llm, {
+			knowledgeBase: fn.getNodeParameter('knowledgeBase', itemIndex) as string,
+			topK: fn.getNodeParameter('topK', itemIndex, 4) as number,
+			options: {},
+		});
+		tools.push(knowledgeBaseSearchTool('search_knowledge_base', DEFAULT_SEARCH_TOOL_DESCRIPTION, search));
+	}
+	if (builtIns.includes('memory')) {
+		tools.push(...memoryTools(memoryFor(fn, await run.memoryStore(), itemIndex), resolveNamespace(fn, itemIndex)));
+	}
+
+	const agentOptions: AgentOptions = {
+		...callOptions,
+		maxIterations: (options.maxIterations as number) ?? 10,
+		toolTimeoutMs: seconds(options.toolTimeoutSeconds) ?? 60_000,
+		maxToolErrors: (options.maxToolErrors as number) ?? 3,
+		budget: {
+			maxModelCalls: Number(options.maxModelCalls) > 0 ? Number(options.maxModelCalls) : undefined,
+			maxTotalTokens: Number(options.maxTotalTokens) > 0 ? Number(options.maxTotalTokens) : undefined,
+			maxWallTimeMs: seconds(options.maxWallTimeSeconds),
+		},
+	};
+	return { model, tools, agentOptions, callOptions, options };
+}

@@ -1,0 +1,97 @@
+/**
+ * Runs the chosen template over the items. A failed item becomes a NodeOperationError with its index and usage so far,
+ * or with continueOnFail an error item { error, code, usage, …partial result }; every output item has pairedItem.
+ * Token usage of all items is added to the execution's custom data ($execution.customData).
+ */
+import { NodeOperationError, type IDataObject, type IExecuteFunctions, type INodeExecutionData } from 'n8n-workflow';
+
+import { AgentError, redactText, StructuredOutputError, TaskError, UsageTracker, type UsageTotals } from '../../../lib/llm';
+import type { MemoryStore } from '../../../lib/memory';
+import { closeStore, openStore } from '../../Memory/context';
+import { connectedTools, optionalLlmConfig } from '../transport/connections';
+import * as conversation from './conversation';
+import * as task from './task';
+import { AgentRunError, type RunContext, type TemplateRun } from './types';
+
+const templates: Record<string, TemplateRun> = { conversation: conversation.execute, task: task.execute };
+
+const HINTS: Record<string, string> = {
+	NO_MODEL: 'Connect a chat model sub-node (e.g. OpenAI Chat Model) or select an OpenAgents LLM API credential.',
+	EMPTY_PROMPT: "Map the user's message into Prompt, e.g. {{ $json.chatInput }} after a Chat Trigger.",
+	TOOL_NAME_COLLISION: 'Rename one of the tools (tool sub-nodes have a name or description field).',
+	TOOLS_UNSUPPORTED: 'Use a chat model that supports tool calling (function calling).',
+	max_iterations: 'Raise Options → Max Iterations, or make the system message tell the model when to stop.',
+	tool_errors: 'See the steps in the error output for the failing tool calls; raise Options → Max Tool Errors to let the model try longer.',
+	invalid_output: 'Simplify the output fields or JSON Schema, or describe them in the system message.',
+	step_failed: 'Turn Strict Mode off to run the other steps anyway, or raise the step\'s timeout or retries.',
+};
+
+/** Custom data keys (n8n allows 10 per execution, values as strings) with the totals of every Agent node in the execution. */
+export const USAGE_KEYS: Record<keyof UsageTotals, string> = {
+	promptTokens: 'openagents_prompt_tokens',
+	completionTokens: 'openagents_completion_tokens',
+	totalTokens: 'openagents_total_tokens',
+	modelCalls: 'openagents_model_calls',
+};
+
+function codeOf(error: Error): string | undefined {
+	if (error instanceof AgentError || error instanceof AgentRunError) return error.code;
+	if (error instanceof StructuredOutputError) return 'invalid_output';
+	if (error instanceof TaskError) return 'invalid_steps';
+	return undefined;
+}
+
+function addUsageToExecution(fn: IExecuteFunctions, usage: UsageTotals): void {
+	let customData;
+	try {
+		customData = fn.customData;
+	} catch {
+		return; // no execution data (e.g. the node runs as a tool of another agent)
+	}
+	for (const [field, key] of Object.entries(USAGE_KEYS) as Array<[keyof UsageTotals, string]>) {
+		customData.set(key, String(Number(customData.get(key) ?? 0) + usage[field]));
+	}
+}
+
+export async function route(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+	const items = this.getInputData();
+	const secrets = [(await optionalLlmConfig(this))?.apiKey ?? ''].filter(Boolean);
+	let store: Promise<MemoryStore> | undefined;
+	const run: RunContext = { fn: this, connectedTools: await connectedTools(this), memoryStore: () => (store ??= openStore(this)) };
+	const total = new UsageTracker();
+	const out: INodeExecutionData[] = [];
+	try {
+		for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
+			const usage = new UsageTracker();
+			const started = Date.now();
+			try {
+				const template = this.getNodeParameter('template', itemIndex) as string;
+				const json = await templates[template](run, itemIndex, usage);
+				out.push({ json: { ...json, usage: { ...usage.get() } }, pairedItem: { item: itemIndex } });
+			} catch (caught) {
+				const error = caught as Error;
+				const code = codeOf(error);
+				const message = redactText(error.message, secrets);
+				const usageSoFar = usage.get();
+				const partial = error instanceof AgentRunError ? error.partial : {};
+				if (!this.continueOnFail()) {
+					if (error instanceof NodeOperationError) throw error;
+					throw new NodeOperationError(this.getNode(), `Item ${itemIndex}: ${message}`, {
+						itemIndex,
+						description: `${(code && HINTS[code]) || 'The agent run failed.'} Usage so far: ${usageSoFar.modelCalls} model calls, ${usageSoFar.totalTokens} tokens.`,
+					});
+				}
+				out.push({
+					json: { error: message, code: code ?? null, ...partial, usage: { ...usageSoFar }, durationMs: Date.now() - started } as IDataObject,
+					pairedItem: { item: itemIndex },
+				});
+			} finally {
+				total.add(usage.get());
+			}
+		}
+	} finally {
+		addUsageToExecution(this, total.get());
+		if (store) await closeStore(await store).catch(() => {});
+	}
+	return [out];
+}

@@ -1,0 +1,149 @@
+/**
+ * Task template: ordered steps, each one tool-calling run with its own instruction, timeout and retries. Sequential
+ * steps see the earlier steps' results; parallel steps are independent. Strict mode stops at the first failed step.
+ */
+import { HumanMessage, SystemMessage } from '@langchain/core/messages';
+import type { IDataObject, INodeProperties } from 'n8n-workflow';
+
+import { runAgent, runTask, type AgentResult, type StepResult, type TaskStep } from '../../../lib/llm';
+import { getRetryPolicy } from '../../shared/retryPolicy';
+import { itemAgent } from './itemAgent';
+import { AgentRunError, type TemplateRun } from './types';
+
+const show = { show: { template: ['task'] } };
+
+export const description: INodeProperties[] = [
+	{
+		displayName: 'Task Input',
+		name: 'taskInput',
+		type: 'string',
+		typeOptions: { rows: 3 },
+		default: '',
+		placeholder: 'e.g. {{ $json.ticket }}',
+		description: "The material the steps work on. Leave empty to give the steps the item's JSON.",
+		displayOptions: show,
+	},
+	{
+		displayName: 'Steps',
+		name: 'steps',
+		type: 'fixedCollection',
+		typeOptions: { multipleValues: true, sortable: true },
+		default: {},
+		placeholder: 'Add Step',
+		description: '1 to 20 steps, run in this order (or all at once with Run Steps: In Parallel)',
+		displayOptions: show,
+		options: [
+			{
+				displayName: 'Step',
+				name: 'step',
+				values: [
+					{ displayName: 'Name', name: 'name', type: 'string', default: '', required: true, placeholder: 'e.g. summary', description: 'Unique; the field of this step in structured output' },
+					{ displayName: 'Instruction', name: 'instruction', type: 'string', typeOptions: { rows: 3 }, default: '', required: true, placeholder: 'e.g. Summarise the ticket in two sentences' },
+					{ displayName: 'Timeout (Seconds)', name: 'timeoutSeconds', type: 'number', typeOptions: { minValue: 1 }, default: 120, description: 'Per attempt of this step' },
+					{ displayName: 'Retries', name: 'retries', type: 'number', typeOptions: { minValue: 0, maxValue: 10 }, default: 1, description: 'Attempts after the first when the step fails or times out; waits follow the Retry Policy' },
+				],
+			},
+		],
+	},
+	{
+		displayName: 'Run Steps',
+		name: 'stepExecution',
+		type: 'options',
+		options: [
+			{ name: 'In Order', value: 'sequential', description: "One after another; each step sees the earlier steps' results" },
+			{ name: 'In Parallel', value: 'parallel', description: 'All at once (up to "Parallel Steps at Most"); steps are independent of each other' },
+		],
+		default: 'sequential',
+		displayOptions: show,
+	},
+	{
+		displayName: 'Strict Mode',
+		name: 'strict',
+		type: 'boolean',
+		default: true,
+		description: 'Whether to stop at the first failed step and fail the item; otherwise every step runs and the item reports each step\'s status',
+		displayOptions: show,
+	},
+	{
+		displayName: 'Output Format',
+		name: 'taskOutputFormat',
+		type: 'options',
+		options: [
+			{ name: 'Structured (One Field per Step)', value: 'structured', description: '{ "<step name>": "<its result>", … }' },
+			{ name: 'Text', value: 'text', description: 'The step results as one text, a heading per step' },
+		],
+		default: 'structured',
+		displayOptions: show,
+	},
+];
+
+interface StepParams {
+	name: string;
+	instruction: string;
+	timeoutSeconds: number;
+	retries: number;
+}
+
+function stepPrompt(input: string, steps: readonly TaskStep[], index: number, previous: ReadonlyArray<StepResult<AgentResult>>): string {
+	const done = previous.filter((r) => r.status === 'completed').map((r) => `### ${r.name}\n${r.value!.output}`);
+	return [
+		`Task input:\n${input}`,
+		...(done.length ? [`Results of the earlier steps:\n${done.join('\n\n')}`] : []),
+		`Your step (${index + 1} of ${steps.length}), "${steps[index].name}":\n${steps[index].instruction}`,
+		'Reply with the result of this step only.',
+	].join('\n\n');
+}
+
+/**
+ * Output: { output ({ step: result } or text), status: completed | partial, taskSteps: [{ name, status, output?,
+ * error?, attempts, startedAt, finishedAt, durationMs }], steps (every tool call, with its task step), usage,
+ * durationMs }. Throws AgentRunError (code step_failed) in strict mode, with the steps so far.
+ */
+export const execute: TemplateRun = async (run, itemIndex, usage) => {
+	const { fn } = run;
+	const steps = ((fn.getNodeParameter('steps.step', itemIndex, []) as StepParams[]) ?? []).map((s) => ({
+		name: String(s.name ?? '').trim(),
+		instruction: String(s.instruction ?? ''),
+		timeoutMs: Number(s.timeoutSeconds ?? 120) * 1000,
+		retries: Number(s.retries ?? 1),
+	}));
+	const taskInput = String(fn.getNodeParameter('taskInput', itemIndex, '') ?? '').trim() || JSON.stringify(fn.getInputData()[itemIndex].json);
+	const system = String(fn.getNodeParameter('systemMessage', itemIndex, '') ?? '');
+	const agent = await itemAgent(run, itemIndex, usage);
+	const started = Date.now();
+	const wallBudget = agent.agentOptions.budget?.maxWallTimeMs;
+
+	const result = await runTask<AgentResult>(
+		steps,
+		async ({ index, previous, signal }) => {
+			const budget = { ...agent.agentOptions.budget, ...(wallBudget ? { maxWallTimeMs: Math.max(1, wallBudget - (Date.now() - started)) } : {}) };
+			const messages = [new SystemMessage(`${system}\n\nYou are carrying out one step of a task.`), new HumanMessage(stepPrompt(taskInput, steps, index, previous))];
+			const outcome = await runAgent(agent.model, messages, agent.tools, { ...agent.agentOptions, budget, signal });
+			if (outcome.status !== 'completed') throw Object.assign(new Error(outcome.reason), { outcome });
+			return outcome;
+		},
+		{
+			strict: fn.getNodeParameter('strict', itemIndex, true) as boolean,
+			parallel: fn.getNodeParameter('stepExecution', itemIndex, 'sequential') === 'parallel',
+			concurrency: (agent.options.concurrency as number) ?? 4,
+			retryPolicy: getRetryPolicy(fn, itemIndex),
+			signal: fn.getExecutionCancelSignal(),
+			// A spent budget does not come back on a retry.
+			isRetryable: (error) => (error as { outcome?: AgentResult }).outcome?.status !== 'budget_exceeded',
+		},
+	);
+
+	const taskSteps = result.steps.map(({ value, ...step }) => ({ ...step, ...(value ? { output: value.output } : {}) }));
+	const toolCalls = result.steps.flatMap((step) => (step.value?.steps ?? []).map((call) => ({ taskStep: step.name, ...call })));
+	const summary = { status: result.status, taskSteps, steps: toolCalls } as unknown as IDataObject;
+	if (result.status === 'failed') {
+		const failed = result.steps.find((s) => s.status === 'failed')!;
+		throw new AgentRunError(`Step "${failed.name}" failed: ${failed.error}`, 'step_failed', summary);
+	}
+	const completed = result.steps.filter((s) => s.status === 'completed');
+	const output =
+		fn.getNodeParameter('taskOutputFormat', itemIndex, 'structured') === 'text'
+			? completed.map((s) => `## ${s.name}\n${s.value!.output}`).join('\n\n')
+			: Object.fromEntries(completed.map((s) => [s.name, s.value!.output]));
+	return { output: output as IDataObject, ...summary, durationMs: result.durationMs };
+};

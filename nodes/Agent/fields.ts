@@ -1,0 +1,116 @@
+/** Parameters the Agent's templates share: instructions, built-in tools, limits and budget. */
+import type { INodeProperties } from 'n8n-workflow';
+
+import { knowledgeBaseField, topKField } from '../KnowledgeBase/fields';
+import { addressFields, storeField } from '../Memory/fields';
+
+export const systemMessageField: INodeProperties = {
+	displayName: 'System Message',
+	name: 'systemMessage',
+	type: 'string',
+	typeOptions: { rows: 4 },
+	default: 'You are a helpful assistant. Use the tools when they help, and say so when you do not know.',
+	description: "The agent's instructions: role, tone, rules. Sent before the conversation.",
+};
+
+const showKnowledgeBase = { show: { builtInTools: ['knowledgeBaseSearch'] } };
+const showMemory = { show: { builtInTools: ['memory'] } };
+
+export const builtInToolFields: INodeProperties[] = [
+	{
+		displayName: 'Built-In Tools',
+		name: 'builtInTools',
+		type: 'multiOptions',
+		options: [
+			{ name: 'Knowledge Base Search', value: 'knowledgeBaseSearch', description: 'Search a knowledge base (ChromaDB) and cite the passages' },
+			{ name: 'Memory Get and Set', value: 'memory', description: 'Read and write long-term memory keys in one scope' },
+		],
+		default: [],
+		description: 'Tools the agent gets without extra nodes, besides any tool sub-nodes connected to the Tool input',
+	},
+	{ ...knowledgeBaseField, displayOptions: showKnowledgeBase },
+	{ ...topKField, displayOptions: showKnowledgeBase },
+	{ ...storeField, displayName: 'Memory Store', displayOptions: showMemory },
+	...addressFields.map((field) => ({ ...field, displayName: `Memory ${field.displayName}`, displayOptions: { ...field.displayOptions, ...showMemory } })),
+];
+
+export const optionsField: INodeProperties = {
+	displayName: 'Options',
+	name: 'options',
+	type: 'collection',
+	placeholder: 'Add Option',
+	default: {},
+	options: [
+		{
+			displayName: 'Chat Model',
+			name: 'chatModel',
+			type: 'string',
+			default: '',
+			description: "Overrides the credential's chat model (ignored when a chat model sub-node is connected)",
+		},
+		{
+			displayName: 'Max Iterations',
+			name: 'maxIterations',
+			type: 'number',
+			typeOptions: { minValue: 1, maxValue: 100 },
+			default: 10,
+			description: 'Model turns at most per run (per step in Task); each turn may call several tools',
+		},
+		{
+			displayName: 'Max Model Calls (Budget)',
+			name: 'maxModelCalls',
+			type: 'number',
+			typeOptions: { minValue: 0 },
+			default: 0,
+			description: 'Per item: no model call is made beyond this many; the result so far is returned with status budget_exceeded. 0 = no limit.',
+		},
+		{
+			displayName: 'Max Tokens (Budget)',
+			name: 'maxTotalTokens',
+			type: 'number',
+			typeOptions: { minValue: 0 },
+			default: 0,
+			description: 'Per item: stop once prompt + completion tokens reach this. 0 = no limit.',
+		},
+		{
+			displayName: 'Max Tool Errors',
+			name: 'maxToolErrors',
+			type: 'number',
+			typeOptions: { minValue: 0 },
+			default: 3,
+			description: 'Failed tool calls returned to the model (so it can recover) before the run stops with an error',
+		},
+		{
+			displayName: 'Max Wall Time (Budget, Seconds)',
+			name: 'maxWallTimeSeconds',
+			type: 'number',
+			typeOptions: { minValue: 0 },
+			default: 0,
+			description: 'Per item: stop starting model calls after this long. 0 = no limit.',
+		},
+		{
+			displayName: 'Parallel Steps at Most',
+			name: 'concurrency',
+			type: 'number',
+			typeOptions: { minValue: 1, maxValue: 20 },
+			default: 4,
+			description: 'Task template with parallel steps: how many steps run at the same time',
+		},
+		{
+			displayName: 'Temperature',
+			name: 'temperature',
+			type: 'number',
+			typeOptions: { minValue: 0, maxValue: 2, numberPrecision: 2 },
+			default: 0,
+			description: 'Sampling temperature of the credential\'s chat model (a connected sub-node uses its own settings)',
+		},
+		{
+			displayName: 'Tool Timeout (Seconds)',
+			name: 'toolTimeoutSeconds',
+			type: 'number',
+			typeOptions: { minValue: 1 },
+			default: 60,
+			description: 'Per tool call; a slower call is returned to the model as a timeout error',
+		},
+	],
+};

@@ -1,0 +1,70 @@
+/**
+ * What is plugged into the Agent: a chat model sub-node (else the OpenAgents LLM API credential), tool sub-nodes,
+ * a memory sub-node. Sub-nodes are n8n's own or any package's; they are used through LangChain's interfaces, checked
+ * by shape (as n8n's AI Agent does), since each package brings its own copy of LangChain.
+ */
+import { SystemMessage, type BaseMessage } from '@langchain/core/messages';
+import type { StructuredToolInterface } from '@langchain/core/tools';
+import { NodeConnectionTypes, NodeOperationError, type IExecuteFunctions } from 'n8n-workflow';
+
+import { AgentError, createChatModel, type LlmConfig, type ToolCallingChatModel } from '../../../lib/llm';
+import { llmConfigFromCredential } from '../../shared/llm';
+
+/** LangChain's BaseChatMemory as n8n's memory sub-nodes supply it. */
+export interface ChatMemoryLike {
+	memoryKey?: string;
+	loadMemoryVariables(values: Record<string, unknown>): Promise<Record<string, unknown>>;
+	saveContext(input: Record<string, unknown>, output: Record<string, unknown>): Promise<void>;
+}
+
+export interface ModelSource {
+	model: ToolCallingChatModel;
+	/** The credential's config when the model comes from it (also used for embeddings and to redact the key). */
+	llm?: LlmConfig;
+	from: 'sub-node' | 'credential';
+}
+
+/** The connected chat model, or one built from the credential with the item's options. Throws AgentError NO_MODEL when neither is there. */
+export async function chatModelFor(fn: IExecuteFunctions, options: { chatModel?: string; temperature?: number }): Promise<ModelSource> {
+	const connected = (await fn.getInputConnectionData(NodeConnectionTypes.AiLanguageModel, 0)) as ToolCallingChatModel | ToolCallingChatModel[] | undefined;
+	const subNode = Array.isArray(connected) ? connected[0] : connected;
+	if (subNode) return { model: subNode, from: 'sub-node', llm: await optionalLlmConfig(fn) };
+	const llm = await optionalLlmConfig(fn);
+	if (!llm) {
+		throw new AgentError('NO_MODEL', 'No chat model: connect a chat model sub-node to the Chat Model input, or select an OpenAgents LLM API credential');
+	}
+	return { model: createChatModel(llm, { model: options.chatModel || undefined, temperature: options.temperature ?? 0 }), llm, from: 'credential' };
+}
+
+/** The OpenAgents LLM API credential, or undefined when none is selected. */
+export async function optionalLlmConfig(fn: IExecuteFunctions): Promise<LlmConfig | undefined> {
+	const selected = fn.getNode().credentials?.openAgentsLlmApi;
+	return selected ? llmConfigFromCredential(fn) : undefined;
+}
+
+/** Tools of the connected tool sub-nodes; toolkits (e.g. MCP Client) are expanded into their tools. */
+export async function connectedTools(fn: IExecuteFunctions): Promise<StructuredToolInterface[]> {
+	const connected = ((await fn.getInputConnectionData(NodeConnectionTypes.AiTool, 0)) ?? []) as unknown[];
+	return (Array.isArray(connected) ? connected : [connected]).flatMap((entry) => {
+		const toolkit = entry as { getTools?: () => StructuredToolInterface[] };
+		return typeof toolkit.getTools === 'function' ? toolkit.getTools() : [entry as StructuredToolInterface];
+	});
+}
+
+/** The connected memory sub-node for the item, or undefined. */
+export async function connectedMemory(fn: IExecuteFunctions, itemIndex: number): Promise<ChatMemoryLike | undefined> {
+	const memory = (await fn.getInputConnectionData(NodeConnectionTypes.AiMemory, itemIndex)) as ChatMemoryLike | undefined;
+	if (memory && typeof memory.loadMemoryVariables !== 'function') {
+		throw new NodeOperationError(fn.getNode(), 'The node connected to Memory is not a chat memory', { itemIndex });
+	}
+	return memory;
+}
+
+/** The conversation so far, as messages (memories that return a transcript string give one system message). */
+export async function loadHistory(memory: ChatMemoryLike): Promise<BaseMessage[]> {
+	const variables = await memory.loadMemoryVariables({});
+	const value = variables[memory.memoryKey ?? 'chat_history'] ?? Object.values(variables)[0];
+	if (Array.isArray(value)) return value as BaseMessage[];
+	if (typeof value === 'string' && value.trim()) return [new SystemMessage(`The conversation so far:\n${value}`)];
+	return [];
+}
