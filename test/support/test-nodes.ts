@@ -1,6 +1,7 @@
 /** Node types used only by tests of the in-process runner. */
 import { getRetryPolicy, retryPolicyProperty } from '../../nodes/shared/retryPolicy';
 import { withRetry, type AttemptRecord, RetryExhaustedError } from '../../lib/retry';
+import { DynamicStructuredTool } from '@langchain/core/tools';
 import {
 	NodeApiError,
 	NodeConnectionTypes,
@@ -8,7 +9,9 @@ import {
 	type INodeExecutionData,
 	type INodeType,
 	type INodeTypeDescription,
+	type ISupplyDataFunctions,
 	type JsonObject,
+	type SupplyData,
 } from 'n8n-workflow';
 
 /**
@@ -90,4 +93,50 @@ export class TestListModels implements INodeType {
 	}
 }
 
-export const testNodeTypes = { 'test.items': new TestItems(), 'test.listModels': new TestListModels() };
+/** Calls made to Test Tool nodes, in order: "<tool name>:<JSON input>". Tests reset it. */
+export const testToolCalls: string[] = [];
+
+/**
+ * A tool sub-node: `behaviour` echo (returns "<name> got <input>"), failOnce (throws on its first call of a
+ * workflow run, then echoes) or fail (always throws). Each call is recorded in testToolCalls.
+ */
+export class TestTool implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'Test Tool',
+		name: 'testTool',
+		group: ['transform'],
+		version: 1,
+		description: 'A scripted tool for agent tests',
+		defaults: { name: 'Test Tool' },
+		inputs: [],
+		outputs: [NodeConnectionTypes.AiTool],
+		properties: [
+			{ displayName: 'Tool Name', name: 'toolName', type: 'string', default: 'lookup' },
+			{ displayName: 'Behaviour', name: 'behaviour', type: 'string', default: 'echo' },
+		],
+	};
+
+	async supplyData(this: ISupplyDataFunctions, itemIndex: number): Promise<SupplyData> {
+		const name = this.getNodeParameter('toolName', itemIndex) as string;
+		const behaviour = this.getNodeParameter('behaviour', itemIndex) as string;
+		let calls = 0;
+		const tool = new DynamicStructuredTool({
+			name,
+			description: `Looks things up (${behaviour})`,
+			schema: { type: 'object', properties: { input: { type: 'string' } }, required: ['input'] },
+			func: async ({ input }: { input: string }) => {
+				testToolCalls.push(`${name}:${input}`);
+				calls++;
+				if (behaviour === 'fail' || (behaviour === 'failOnce' && calls === 1)) throw new Error(`${name} backend unavailable (call ${calls})`);
+				return `${name} got ${input}`;
+			},
+		});
+		return { response: tool };
+	}
+}
+
+export const testNodeTypes = {
+	'test.tool': new TestTool(),
+	'test.items': new TestItems(),
+	'test.listModels': new TestListModels(),
+};
