@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 
+import { agent } from './agent';
 import { knowledgeBase } from './knowledge-base';
 import { llmCallOverhead } from './llm-call-overhead';
 import { memoryOps } from './memory-ops';
@@ -15,6 +16,7 @@ const benchmarks: Record<string, () => Promise<unknown>> = {
 	'llm-call-overhead': llmCallOverhead,
 	'memory-ops': memoryOps,
 	'knowledge-base': knowledgeBase,
+	agent,
 };
 
 async function main() {

@@ -12,7 +12,7 @@ import { startChroma, type ChromaServer } from '../support/chroma';
 import { OfflineModelServer } from '../support/model-server';
 import { clusterFromEnv } from '../support/n8n/cluster';
 import { REPO_ROOT } from '../support/n8n/community-package';
-import { aiAgentNode, openAiChatModelNode, webhookNode } from '../support/n8n/workflow-nodes';
+import { aiAgentNode, openAiChatModelNode, webhookNode, whereNode } from '../support/n8n/workflow-nodes';
 
 const { client } = clusterFromEnv();
 const model = new OfflineModelServer();
@@ -149,6 +149,7 @@ describe('Knowledge Base in queue-mode n8n', () => {
 			nodes: [
 				webhookNode(path),
 				aiAgentNode('={{ $json.body.question }}'),
+				whereNode([440, 0], true),
 				openAiChatModelNode(openAi),
 				{
 					id: randomUUID(),
@@ -162,13 +163,15 @@ describe('Knowledge Base in queue-mode n8n', () => {
 			],
 			connections: {
 				Webhook: { main: [[{ node: 'AI Agent', type: 'main', index: 0 }]] },
+				'AI Agent': { main: [[{ node: 'Where', type: 'main', index: 0 }]] },
 				'Chat Model': { ai_languageModel: [[{ node: 'AI Agent', type: 'ai_languageModel', index: 0 }]] },
 				'Search READMEs': { ai_tool: [[{ node: 'AI Agent', type: 'ai_tool', index: 0 }]] },
 			},
 		});
 		await client.activateWorkflow(id, [path]);
 		model.reset();
-		const reply = await call<{ output: string }>(path, { question: 'After how many retry attempts are pending commands flushed with an error when the Redis connection is down?' });
+		const reply = await call<{ output: string; processName: string }>(path, { question: 'After how many retry attempts are pending commands flushed with an error when the Redis connection is down?' });
+		expect(reply.processName).toMatch(/^worker-/);
 		expect(reply.output).toMatch(/every 20 retry attempts \[\d\]/);
 		expect(reply.output).toContain('ioredis/README.md');
 		const [toolCall, final] = model.requestsTo('chat');

@@ -21,6 +21,8 @@ export interface Execution {
 	startedAt: string;
 	stoppedAt: string | null;
 	workflowId: string;
+	/** Execution metadata ($execution.customData), with includeData. */
+	customData?: Record<string, string>;
 	data?: { resultData: { runData: Record<string, Array<{ data?: { main: Array<Array<{ json: Record<string, unknown> }>> }; error?: { message: string } }>>; error?: { message: string } } };
 }
 
