@@ -91,7 +91,7 @@ export async function route(this: IExecuteFunctions): Promise<INodeExecutionData
 		}
 	} finally {
 		addUsageToExecution(this, total.get());
-		if (store) await closeStore(await store).catch(() => {});
+		await store?.then(closeStore).catch(() => {}); // a store that failed to open has nothing to close
 	}
 	return [out];
 }

@@ -19,21 +19,20 @@ export interface ChatMemoryLike {
 
 export interface ModelSource {
 	model: ToolCallingChatModel;
-	/** The credential's config when the model comes from it (also used for embeddings and to redact the key). */
+	/** The credential's config when one is selected (the model's source without a sub-node; embeddings; the key to redact). */
 	llm?: LlmConfig;
-	from: 'sub-node' | 'credential';
 }
 
 /** The connected chat model, or one built from the credential with the item's options. Throws AgentError NO_MODEL when neither is there. */
 export async function chatModelFor(fn: IExecuteFunctions, options: { chatModel?: string; temperature?: number }): Promise<ModelSource> {
 	const connected = (await fn.getInputConnectionData(NodeConnectionTypes.AiLanguageModel, 0)) as ToolCallingChatModel | ToolCallingChatModel[] | undefined;
 	const subNode = Array.isArray(connected) ? connected[0] : connected;
-	if (subNode) return { model: subNode, from: 'sub-node', llm: await optionalLlmConfig(fn) };
 	const llm = await optionalLlmConfig(fn);
+	if (subNode) return { model: subNode, llm };
 	if (!llm) {
 		throw new AgentError('NO_MODEL', 'No chat model: connect a chat model sub-node to the Chat Model input, or select an OpenAgents LLM API credential');
 	}
-	return { model: createChatModel(llm, { model: options.chatModel || undefined, temperature: options.temperature ?? 0 }), llm, from: 'credential' };
+	return { model: createChatModel(llm, { model: options.chatModel || undefined, temperature: options.temperature ?? 0 }), llm };
 }
 
 /** The OpenAgents LLM API credential, or undefined when none is selected. */
