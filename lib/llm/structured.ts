@@ -4,7 +4,10 @@
  */
 import { HumanMessage, SystemMessage, type BaseMessage } from '@langchain/core/messages';
 import { toJsonSchema } from '@langchain/core/utils/json_schema';
-import { z, type ZodIssue, type ZodType } from 'zod';
+import { z, type ZodIssue, type ZodType, type ZodTypeDef } from 'zod';
+
+/** A schema whose parsed value is T, whatever its input type (defaults and transforms allowed). */
+type OutputSchema<T> = ZodType<T, ZodTypeDef, unknown>;
 
 import { invokeChatModel, messageText, type CallOptions, type InvokableChatModel } from './calls';
 import type { UsageTracker } from './usage';
@@ -67,7 +70,7 @@ export function extractJson(text: string): unknown {
 	return undefined;
 }
 
-export function checkOutput<T>(schema: ZodType<T>, text: string): { ok: true; value: T } | { ok: false; issues: string[] } {
+export function checkOutput<T>(schema: OutputSchema<T>, text: string): { ok: true; value: T } | { ok: false; issues: string[] } {
 	const json = extractJson(text);
 	if (json === undefined) return { ok: false, issues: ['(root): the reply is not JSON'] };
 	const parsed = schema.safeParse(json);
@@ -90,7 +93,7 @@ export async function repairStructured<T>(
 	model: InvokableChatModel,
 	history: readonly BaseMessage[],
 	raw: string,
-	schema: ZodType<T>,
+	schema: OutputSchema<T>,
 	options: StructuredOptions,
 ): Promise<{ value: T; raw: string; repairs: number }> {
 	const messages = [...history];
@@ -112,7 +115,7 @@ export async function repairStructured<T>(
 export async function invokeStructured<T>(
 	model: InvokableChatModel,
 	messages: BaseMessage[],
-	schema: ZodType<T>,
+	schema: OutputSchema<T>,
 	options: StructuredOptions,
 ): Promise<{ value: T; raw: string; repairs: number }> {
 	const history: BaseMessage[] = [new SystemMessage(structuredInstruction(schema)), ...messages];

@@ -110,10 +110,29 @@ export function planFor(goal: string) {
 	};
 }
 
+/** The latest "Goal: …" line of the user's messages (a repair request comes after it), else the last user text. */
 function goalOf(request: ChatRequest): string {
-	const text = lastUserText(request.messages);
-	const labelled = text.match(/^\s*goal\s*:\s*(.+)$/im);
-	return (labelled ? labelled[1] : text).trim();
+	const users = request.messages.filter((m) => m.role === 'user').map((m) => textOf(m.content));
+	for (const text of users.reverse()) {
+		const labelled = text.match(/^\s*goal\s*:\s*(.+)$/im);
+		if (labelled) return labelled[1].trim();
+	}
+	return lastUserText(request.messages).trim();
+}
+
+/** The JSON Schema an instruction in the system message asks the reply to match (lib/llm's structuredInstruction). */
+function schemaInPrompt(request: ChatRequest): JsonSchema | undefined {
+	for (const message of request.messages) {
+		if (message.role !== 'system' && message.role !== 'developer') continue;
+		const line = /matches this JSON Schema:\n(.+)$/m.exec(textOf(message.content))?.[1];
+		if (!line) continue;
+		try {
+			return JSON.parse(line) as JsonSchema;
+		} catch {
+			// not a schema after all
+		}
+	}
+	return undefined;
 }
 
 function wantsPlan(schema: JsonSchema | undefined, request: ChatRequest): boolean {
@@ -266,6 +285,8 @@ export function offlineModel(request: ChatRequest): ModelReply {
 	const format = request.response_format;
 	if (format?.type === 'json_schema') return { content: JSON.stringify(structuredValue(format.json_schema?.schema, request)) };
 	if (format?.type === 'json_object') return { content: JSON.stringify(structuredValue(undefined, request)) };
+	const promptSchema = schemaInPrompt(request);
+	if (promptSchema) return { content: JSON.stringify(structuredValue(promptSchema, request)) };
 
 	const passages = promptPassages(request);
 	if (passages.length) return { content: citedAnswer(question, passages) };

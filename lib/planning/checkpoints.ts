@@ -1,0 +1,49 @@
+/**
+ * Checkpoints of a plan run in lib/memory, one namespace per plan run id: the plan itself and each completed task's
+ * result. Running the same plan run id again (a retried or re-triggered execution, after a worker crash) reuses the
+ * plan and skips the completed tasks.
+ */
+import { namespace, type Memory, type Namespace } from '../memory';
+import type { Plan } from './schema';
+import type { TaskRunResult } from './executor';
+
+export interface CheckpointStore {
+	/** The plan saved for this run, if any. */
+	loadPlan(): Promise<Plan | undefined>;
+	savePlan(plan: Plan): Promise<void>;
+	/** Completed task results saved for this run, by task id. */
+	loadCompleted(taskIds: readonly string[]): Promise<Map<string, TaskRunResult>>;
+	saveCompleted(result: TaskRunResult): Promise<void>;
+}
+
+/** Checkpoints under scope "custom", scope ID `plan-run:<runId>`, in the given isolation key (tenant). */
+export class MemoryCheckpointStore implements CheckpointStore {
+	readonly ns: Namespace;
+
+	constructor(
+		private readonly memory: Memory,
+		runId: string,
+		tenant = '',
+		/** Checkpoints expire after this long, ms (default 7 days): a run id reused later starts afresh. */
+		private readonly ttlMs = 7 * 24 * 60 * 60 * 1000,
+	) {
+		this.ns = namespace(tenant, 'custom', `plan-run:${runId}`);
+	}
+
+	async loadPlan(): Promise<Plan | undefined> {
+		return (await this.memory.get(this.ns, 'plan'))?.value as Plan | undefined;
+	}
+
+	async savePlan(plan: Plan): Promise<void> {
+		await this.memory.set(this.ns, 'plan', plan, { ttlMs: this.ttlMs });
+	}
+
+	async loadCompleted(taskIds: readonly string[]): Promise<Map<string, TaskRunResult>> {
+		const stored = await Promise.all(taskIds.map((id) => this.memory.get(this.ns, `task:${id}`)));
+		return new Map(stored.flatMap((s, i) => (s ? [[taskIds[i], s.value as unknown as TaskRunResult]] : [])));
+	}
+
+	async saveCompleted(result: TaskRunResult): Promise<void> {
+		await this.memory.set(this.ns, `task:${result.id}`, result, { ttlMs: this.ttlMs });
+	}
+}

@@ -1,0 +1,141 @@
+/**
+ * Runs a valid plan: a task starts as soon as all its dependencies have completed (so each wave runs in parallel,
+ * and a later task need not wait for its whole wave), at most `concurrency` at a time, each under the retry policy
+ * and a per-attempt timeout. A failed task marks its dependents (transitively) `skipped`; independent branches go on.
+ * Each completed task is checkpointed before any task that depends on it starts; completed tasks found in the
+ * checkpoints are not run again. When the budget says stop, no new task starts, running ones finish, and the rest
+ * are reported `not_run` with the reason.
+ */
+import { AttemptTimeoutError, FixedDelayRetryPolicy, messageOf, RetryExhaustedError, withRetry, type RetryPolicy } from '../retry';
+import type { CheckpointStore } from './checkpoints';
+import type { Plan, PlanTask } from './schema';
+import { assertValidPlan } from './validate';
+
+export type TaskRunStatus = 'completed' | 'failed' | 'skipped' | 'not_run';
+
+export interface TaskRunResult {
+	id: string;
+	status: TaskRunStatus;
+	output?: string;
+	/** Why the task failed, was skipped or did not run. */
+	error?: string;
+	attempts: number;
+	/** ISO 8601, for tasks that ran. */
+	startedAt?: string;
+	finishedAt?: string;
+	durationMs: number;
+	/** True when the result comes from a checkpoint of an earlier run. */
+	resumed?: boolean;
+}
+
+export interface TaskContext {
+	task: PlanTask;
+	/** Outputs of the task's dependencies, by task id. */
+	dependencies: Record<string, string>;
+	attempt: number;
+	/** Aborted on timeout or cancellation. */
+	signal: AbortSignal;
+}
+
+export interface ExecuteOptions {
+	/** Tasks in flight at most (default 4). */
+	concurrency?: number;
+	/** Retries of a failed task (default: none). */
+	retryPolicy?: RetryPolicy;
+	/** Per attempt, ms (default 300 000). */
+	taskTimeoutMs?: number;
+	signal?: AbortSignal;
+	checkpoints?: CheckpointStore;
+	/** Asked before each task starts: a reason to stop starting tasks, or undefined. */
+	budgetExhausted?: () => string | undefined;
+}
+
+export interface PlanRunResult {
+	/** completed: every task completed; partial: some failed, were skipped or did not run. */
+	status: 'completed' | 'partial';
+	/** In plan order. */
+	tasks: TaskRunResult[];
+	/** Tasks taken from checkpoints instead of being run. */
+	resumed: number;
+	durationMs: number;
+}
+
+function failureText(error: unknown, timeoutMs: number): string {
+	const last = error instanceof RetryExhaustedError ? error.attempts.at(-1)!.error : error;
+	return last instanceof AttemptTimeoutError ? `timed out after ${timeoutMs / 1000} s` : messageOf(last);
+}
+
+/**
+ * Executes `plan` with `run` (a task's work; its returned text is the task's output). Throws PlanValidationError
+ * for an invalid plan, the signal's reason on cancellation, and checkpoint store errors (after the store's retries).
+ */
+export async function executePlan(plan: Plan, run: (context: TaskContext) => Promise<string>, options: ExecuteOptions = {}): Promise<PlanRunResult> {
+	assertValidPlan(plan);
+	const started = Date.now();
+	const concurrency = options.concurrency ?? 4;
+	const timeoutMs = options.taskTimeoutMs ?? 300_000;
+	const policy = options.retryPolicy ?? new FixedDelayRetryPolicy({ maxRetries: 0, delay: 0 });
+	const byId = new Map(plan.tasks.map((t) => [t.id, t]));
+	const results = new Map<string, TaskRunResult>();
+	for (const [id, result] of (await options.checkpoints?.loadCompleted([...byId.keys()])) ?? []) {
+		if (result.status === 'completed') results.set(id, { ...result, resumed: true });
+	}
+	const resumed = results.size;
+	const pending = plan.tasks.filter((t) => !results.has(t.id)).map((t) => t.id);
+	const running = new Map<string, Promise<void>>();
+
+	const runOne = async (task: PlanTask): Promise<TaskRunResult> => {
+		const t0 = Date.now();
+		const dependencies = Object.fromEntries(task.dependsOn.map((d) => [d, results.get(d)!.output ?? '']));
+		let attempts = 0;
+		const timing = () => ({ attempts, startedAt: new Date(t0).toISOString(), finishedAt: new Date().toISOString(), durationMs: Date.now() - t0 });
+		try {
+			const output = await withRetry(({ attempt, signal }) => ((attempts = attempt), run({ task, dependencies, attempt, signal })), policy, {
+				signal: options.signal,
+				timeoutMs,
+				isRetryable: () => true,
+			});
+			return { id: task.id, status: 'completed', output, ...timing() };
+		} catch (error) {
+			if (options.signal?.aborted) throw error;
+			return { id: task.id, status: 'failed', error: failureText(error, timeoutMs), ...timing() };
+		}
+	};
+
+	const start = (id: string) => {
+		pending.splice(pending.indexOf(id), 1);
+		const promise = (async () => {
+			const result = await runOne(byId.get(id)!);
+			if (result.status === 'completed') await options.checkpoints?.saveCompleted(result);
+			results.set(id, result);
+		})().finally(() => running.delete(id));
+		running.set(id, promise);
+	};
+
+	let stopReason: string | undefined;
+	for (;;) {
+		// Dependents of a task that did not complete can never run.
+		for (let changed = true; changed; ) {
+			changed = false;
+			for (const id of [...pending]) {
+				const blocker = byId.get(id)!.dependsOn.find((d) => results.has(d) && results.get(d)!.status !== 'completed');
+				if (!blocker) continue;
+				pending.splice(pending.indexOf(id), 1);
+				results.set(id, { id, status: 'skipped', error: `skipped: dependency "${blocker}" ${results.get(blocker)!.status === 'failed' ? 'failed' : 'did not complete'}`, attempts: 0, durationMs: 0 });
+				changed = true;
+			}
+		}
+		stopReason ??= options.budgetExhausted?.();
+		if (!stopReason) {
+			const ready = pending.filter((id) => byId.get(id)!.dependsOn.every((d) => results.get(d)?.status === 'completed'));
+			for (const id of ready.slice(0, Math.max(0, concurrency - running.size))) start(id);
+		}
+		if (!running.size) break;
+		await Promise.race(running.values());
+	}
+	for (const id of pending) {
+		results.set(id, { id, status: 'not_run', error: stopReason ? `not run: ${stopReason}` : 'not run', attempts: 0, durationMs: 0 });
+	}
+	const tasks = plan.tasks.map((t) => results.get(t.id)!);
+	return { status: tasks.every((t) => t.status === 'completed') ? 'completed' : 'partial', tasks, resumed, durationMs: Date.now() - started };
+}
