@@ -41,7 +41,8 @@ function codeOf(error: Error): string | undefined {
 	return undefined;
 }
 
-function addUsageToExecution(fn: IExecuteFunctions, usage: UsageTotals): void {
+/** Adds `usage` to the execution's custom data totals (no-op where there is no execution data). */
+export function addUsageToExecution(fn: IExecuteFunctions, usage: UsageTotals): void {
 	let customData;
 	try {
 		customData = fn.customData;

@@ -1,0 +1,65 @@
+import { NodeConnectionTypes, type IExecuteFunctions, type INodeExecutionData, type INodeType, type INodeTypeDescription } from 'n8n-workflow';
+
+import { memoryStoreCredentialTest } from '../Memory/transport/store';
+import { retryPolicyProperty } from '../shared/retryPolicy';
+import * as createPlan from './actions/createPlan';
+import { route } from './actions/router';
+import { checkpointFields, goalField, optionsField, planField, rolesField } from './fields';
+
+export class Planner implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'OpenAgents Planner',
+		name: 'openAgentsPlanner',
+		icon: { light: 'file:../../icons/openagents.svg', dark: 'file:../../icons/openagents.dark.svg' },
+		group: ['transform'],
+		version: [1],
+		subtitle: '={{ $parameter["operation"] }}',
+		description: 'Turns a goal into a validated task plan and runs it: parallel tasks, checkpoints, resume after a crash',
+		defaults: { name: 'Planner' },
+		codex: { categories: ['AI'], subcategories: { AI: ['Agents'] } },
+		usableAsTool: true,
+		inputs: [
+			NodeConnectionTypes.Main,
+			{ type: NodeConnectionTypes.AiLanguageModel, displayName: 'Chat Model', maxConnections: 1, required: false },
+			{ type: NodeConnectionTypes.AiTool, displayName: 'Tool', required: false },
+		],
+		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main],
+		outputNames: ['Result', 'Needs Clarification'],
+		credentials: [
+			{ name: 'openAgentsLlmApi', required: false },
+			{
+				name: 'openAgentsMemoryStore',
+				required: true,
+				testedBy: 'openAgentsMemoryStoreTest',
+				displayOptions: { show: { operation: ['executePlan', 'planAndExecute'], store: ['credential'] } },
+			},
+		],
+		properties: [
+			{
+				displayName: 'Operation',
+				name: 'operation',
+				type: 'options',
+				noDataExpression: true,
+				options: [
+					{ name: 'Create Plan', value: 'createPlan', action: 'Create a plan', description: 'Break a goal into a validated plan of tasks' },
+					{ name: 'Execute Plan', value: 'executePlan', action: 'Execute a plan', description: 'Run the tasks of a plan in parallel waves and combine the results' },
+					{ name: 'Plan and Execute', value: 'planAndExecute', action: 'Plan and execute a goal', description: 'Create a plan for the goal, then run it' },
+				],
+				default: 'planAndExecute',
+			},
+			goalField,
+			planField,
+			...createPlan.description,
+			rolesField,
+			...checkpointFields,
+			optionsField,
+			retryPolicyProperty,
+		],
+	};
+
+	methods = { credentialTest: { openAgentsMemoryStoreTest: memoryStoreCredentialTest } };
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		return route.call(this);
+	}
+}

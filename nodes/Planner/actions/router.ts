@@ -1,0 +1,57 @@
+/**
+ * Runs the chosen operation over the items. Plans and results go to the first output, the model's clarifying
+ * questions to the second (Needs Clarification). A failed item becomes a NodeOperationError with its index, or with
+ * continueOnFail an error item { error, code, problems?, usage }; every output item has pairedItem.
+ */
+import { NodeOperationError, type IDataObject, type IExecuteFunctions, type INodeExecutionData } from 'n8n-workflow';
+
+import { AgentError, redactText, UsageTracker } from '../../../lib/llm';
+import { PlanValidationError } from '../../../lib/planning';
+import { addUsageToExecution } from '../../Agent/actions/router';
+import { connectedTools, optionalLlmConfig } from '../../Agent/transport/connections';
+import * as createPlan from './createPlan';
+import * as executePlan from './executePlan';
+import * as planAndExecute from './planAndExecute';
+import type { PlannerOperation, RunContext } from './types';
+
+const operations: Record<string, PlannerOperation> = { createPlan: createPlan.execute, executePlan: executePlan.execute, planAndExecute: planAndExecute.execute };
+
+const HINTS: Record<string, string> = {
+	NO_MODEL: 'Connect a chat model sub-node (e.g. OpenAI Chat Model) or select an OpenAgents LLM API credential.',
+	invalid_plan: 'The model could not produce a valid plan; make the goal more specific, raise Max Tasks, or list the roles.',
+};
+
+export async function route(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+	const items = this.getInputData();
+	const operation = this.getNodeParameter('operation', 0) as string;
+	const secrets = [(await optionalLlmConfig(this))?.apiKey ?? ''].filter(Boolean);
+	const run: RunContext = { fn: this, connectedTools: await connectedTools(this) };
+	const results: INodeExecutionData[] = [];
+	const clarifications: INodeExecutionData[] = [];
+	const total = new UsageTracker();
+	try {
+		for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
+			const usage = new UsageTracker();
+			try {
+				const outcome = await operations[operation](run, itemIndex, usage);
+				if ('clarification' in outcome) clarifications.push({ json: { ...outcome.clarification, usage: { ...usage.get() } }, pairedItem: { item: itemIndex } });
+				else results.push(...outcome.result.map((json) => ({ json: { ...json, usage: { ...usage.get() } }, pairedItem: { item: itemIndex } })));
+			} catch (caught) {
+				const error = caught as Error;
+				const code = error instanceof PlanValidationError ? 'invalid_plan' : error instanceof AgentError ? error.code : undefined;
+				const message = redactText(error.message, secrets);
+				if (!this.continueOnFail()) {
+					if (error instanceof NodeOperationError) throw error;
+					throw new NodeOperationError(this.getNode(), `Item ${itemIndex}: ${message}`, { itemIndex, description: (code && HINTS[code]) || `Planner "${operation}" failed for item ${itemIndex}.` });
+				}
+				const problems = error instanceof PlanValidationError ? { problems: error.problems as unknown as IDataObject[] } : {};
+				results.push({ json: { error: message, code: code ?? null, ...problems, usage: { ...usage.get() } }, pairedItem: { item: itemIndex } });
+			} finally {
+				total.add(usage.get());
+			}
+		}
+	} finally {
+		addUsageToExecution(this, total.get());
+	}
+	return [results, clarifications];
+}

@@ -1,0 +1,129 @@
+/**
+ * Runs a plan for one item: each task by the chat model (tool-calling loop with the role's instructions and the
+ * connected tools) or by the role's sub-workflow, with checkpoints under the plan run ID, the run's budget, and a
+ * final synthesis. Shared by Execute Plan and Plan and Execute.
+ */
+import { createHash } from 'node:crypto';
+
+import { HumanMessage, SystemMessage } from '@langchain/core/messages';
+import type { IDataObject } from 'n8n-workflow';
+
+import { invokeChatModel, messageText, runAgent, type UsageTracker } from '../../../lib/llm';
+import { executePlan, MemoryCheckpointStore, planWaves, type Plan, type PlanRunResult, type TaskContext } from '../../../lib/planning';
+import { closeStore, memoryFor, openStore } from '../../Memory/context';
+import { getRetryPolicy } from '../../shared/retryPolicy';
+import { itemModel, rolesOf, type ItemModel, type Role } from './model';
+import type { RunContext } from './types';
+
+/** The item's Plan Run ID, or a hash of workflow ID, goal (or plan) and the input item: a re-run of the same input resumes. */
+export function planRunIdFor(run: RunContext, itemIndex: number, what: string): string {
+	const given = String(run.fn.getNodeParameter('planRunId', itemIndex, '') ?? '').trim();
+	if (given) return given;
+	const item = JSON.stringify(run.fn.getInputData()[itemIndex]?.json ?? {});
+	return createHash('sha256').update([run.fn.getWorkflow().id ?? '', what, item].join('\u0000')).digest('hex').slice(0, 32);
+}
+
+function taskPrompt({ task, dependencies }: TaskContext, goal: string): string {
+	const inputs = Object.entries(dependencies).map(([id, output]) => `### ${id}\n${output}`);
+	return [
+		`Overall goal: ${goal}`,
+		`Your task (${task.id}): ${task.title}`,
+		...(task.description ? [task.description] : []),
+		...(inputs.length ? [`Results of the tasks this one builds on:\n${inputs.join('\n\n')}`] : []),
+		'Reply with the result of your task only.',
+	].join('\n\n');
+}
+
+/** One task: by the role's sub-workflow when it has one, else a tool-calling run of the chat model. */
+function taskRunner(run: RunContext, goal: string, roles: Role[], model: ItemModel) {
+	return async (context: TaskContext): Promise<string> => {
+		const role = roles.find((r) => r.name === context.task.agent);
+		if (role?.workflowId) {
+			const { fn } = run;
+			const result = await fn.executeWorkflow({ id: role.workflowId }, [{ json: { task: context.task, goal, dependencies: context.dependencies } as unknown as IDataObject }], undefined, {
+				parentExecution: { executionId: fn.getExecutionId(), workflowId: String(fn.getWorkflow().id ?? '') },
+			});
+			const json = result.data?.[0]?.[0]?.json ?? {};
+			return typeof json.output === 'string' ? json.output : JSON.stringify(json);
+		}
+		const system = role?.instructions || `You are the ${context.task.agent} of a team carrying out a plan. Do your task well and concisely.`;
+		const outcome = await runAgent(model.model, [new SystemMessage(system), new HumanMessage(taskPrompt(context, goal))], run.connectedTools, { ...model.callOptions, signal: context.signal });
+		if (outcome.status !== 'completed') throw new Error(outcome.reason);
+		return outcome.output;
+	};
+}
+
+function budgetCheck(usage: UsageTracker, options: IDataObject, started: number) {
+	return (): string | undefined => {
+		const spent = usage.get();
+		const calls = Number(options.maxModelCalls) || 0;
+		const tokens = Number(options.maxTotalTokens) || 0;
+		const seconds = Number(options.maxWallTimeSeconds) || 0;
+		if (calls && spent.modelCalls >= calls) return `the budget of ${calls} model calls is used up`;
+		if (tokens && spent.totalTokens >= tokens) return `the budget of ${tokens} tokens is used up (${spent.totalTokens} used)`;
+		if (seconds && Date.now() - started >= seconds * 1000) return `the time budget of ${seconds} s is used up`;
+		return undefined;
+	};
+}
+
+async function synthesize(model: ItemModel, plan: Plan, result: PlanRunResult): Promise<string> {
+	const done = result.tasks.filter((t) => t.status === 'completed').map((t) => `### ${t.id}: ${plan.tasks.find((p) => p.id === t.id)!.title}\n${t.output}`);
+	if (!done.length) return '';
+	const reply = await invokeChatModel(
+		model.model,
+		[
+			new SystemMessage('Combine the results of the tasks below into one complete answer to the goal. Use only what the results say; mention what is missing if some tasks did not complete.'),
+			new HumanMessage(`Goal: ${plan.goal}\n\n${done.join('\n\n')}`),
+		],
+		model.callOptions,
+	);
+	return messageText(reply);
+}
+
+/**
+ * Output: { goal, planRunId, status: completed | partial, output (the synthesis), tasks: [{ id, title, agent, wave,
+ * status, output?, error?, attempts, startedAt?, finishedAt?, durationMs, resumed? }], waves, resumed, durationMs }.
+ * `loadPlan` gives the plan: it receives the checkpoint store so a resumed run reuses its saved plan.
+ */
+export async function runPlanForItem(
+	run: RunContext,
+	itemIndex: number,
+	usage: UsageTracker,
+	planRunId: string,
+	loadPlan: (checkpoints: MemoryCheckpointStore) => Promise<Plan>,
+): Promise<IDataObject> {
+	const { fn } = run;
+	const started = Date.now();
+	const store = await openStore(fn);
+	try {
+		const checkpoints = new MemoryCheckpointStore(memoryFor(fn, store, itemIndex), planRunId);
+		const plan = await loadPlan(checkpoints);
+		const model = await itemModel(fn, itemIndex, usage);
+		const result = await executePlan(plan, taskRunner(run, plan.goal, rolesOf(fn, itemIndex), model), {
+			concurrency: (model.options.concurrency as number) ?? 4,
+			retryPolicy: getRetryPolicy(fn, itemIndex),
+			taskTimeoutMs: ((model.options.taskTimeoutSeconds as number) ?? 300) * 1000,
+			signal: fn.getExecutionCancelSignal(),
+			checkpoints,
+			budgetExhausted: budgetCheck(usage, model.options, started),
+		});
+		const waves = planWaves(plan);
+		const waveOf = new Map(waves.flatMap((ids, wave) => ids.map((id) => [id, wave] as const)));
+		const output = model.options.synthesize === false ? '' : await synthesize(model, plan, result);
+		return {
+			goal: plan.goal,
+			planRunId,
+			status: result.status,
+			output,
+			tasks: result.tasks.map((t) => {
+				const task = plan.tasks.find((p) => p.id === t.id)!;
+				return { id: t.id, title: task.title, agent: task.agent, wave: waveOf.get(t.id)!, ...t };
+			}) as unknown as IDataObject[],
+			waves,
+			resumed: result.resumed,
+			durationMs: Date.now() - started,
+		};
+	} finally {
+		await closeStore(store);
+	}
+}

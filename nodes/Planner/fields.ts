@@ -1,0 +1,94 @@
+/** Parameters the Planner's operations share: goal, roles, checkpoints, limits and budget. */
+import type { INodeProperties } from 'n8n-workflow';
+
+import { storeField } from '../Memory/fields';
+
+export const goalField: INodeProperties = {
+	displayName: 'Goal',
+	name: 'goal',
+	type: 'string',
+	typeOptions: { rows: 3 },
+	default: '',
+	required: true,
+	placeholder: 'e.g. Compare Redis and Postgres as the memory store of a queue-mode n8n cluster',
+	description: 'What the plan must achieve; the chat model breaks it into tasks',
+	displayOptions: { show: { operation: ['createPlan', 'planAndExecute'] } },
+};
+
+export const planField: INodeProperties = {
+	displayName: 'Plan',
+	name: 'plan',
+	type: 'json',
+	default: '={{ $json.plan }}',
+	required: true,
+	description: 'The plan to run: { "goal": "…", "tasks": [{ "id", "title", "description", "agent", "dependsOn": [] }] }, e.g. the output of Create Plan with Output: Whole Plan',
+	displayOptions: { show: { operation: ['executePlan'] } },
+};
+
+export const rolesField: INodeProperties = {
+	displayName: 'Roles',
+	name: 'roles',
+	type: 'fixedCollection',
+	typeOptions: { multipleValues: true },
+	default: {},
+	placeholder: 'Add Role',
+	description: 'The agents tasks are assigned to. With roles listed, the planner uses only these; a role with a sub-workflow runs its tasks there instead of with the chat model.',
+	displayOptions: { show: { operation: ['createPlan', 'executePlan', 'planAndExecute'] } },
+	options: [
+		{
+			displayName: 'Role',
+			name: 'role',
+			values: [
+				{ displayName: 'Name', name: 'name', type: 'string', default: '', required: true, placeholder: 'e.g. researcher' },
+				{ displayName: 'Instructions', name: 'instructions', type: 'string', typeOptions: { rows: 3 }, default: '', description: 'System message for the tasks of this role' },
+				{
+					displayName: 'Sub-Workflow ID',
+					name: 'workflowId',
+					type: 'string',
+					default: '',
+					description:
+						'Run this role\'s tasks in this workflow (it starts with an Execute Workflow Trigger and receives { task, goal, dependencies }; its last node\'s first item is the result, its "output" field if present). Leave empty to use the chat model.',
+				},
+			],
+		},
+	],
+};
+
+const showExecute = { show: { operation: ['executePlan', 'planAndExecute'] } };
+
+export const checkpointFields: INodeProperties[] = [
+	{
+		...storeField,
+		displayName: 'Checkpoint Store',
+		description: 'Where finished tasks are saved so that a re-run with the same plan run ID resumes',
+		displayOptions: showExecute,
+	},
+	{
+		displayName: 'Plan Run ID',
+		name: 'planRunId',
+		type: 'string',
+		default: '',
+		placeholder: 'e.g. {{ $json.ticketId }}',
+		description: "Identifies the run for checkpoints. Empty: a hash of the workflow ID, the goal (or plan) and the input item, so a retry or re-trigger of the same input resumes.",
+		displayOptions: showExecute,
+	},
+];
+
+export const optionsField: INodeProperties = {
+	displayName: 'Options',
+	name: 'options',
+	type: 'collection',
+	placeholder: 'Add Option',
+	default: {},
+	options: [
+		{ displayName: 'Chat Model', name: 'chatModel', type: 'string', default: '', description: "Overrides the credential's chat model (ignored when a chat model sub-node is connected)" },
+		{ displayName: 'Concurrency', name: 'concurrency', type: 'number', typeOptions: { minValue: 1, maxValue: 32 }, default: 4, description: 'Tasks running at the same time at most' },
+		{ displayName: 'Max Model Calls (Budget)', name: 'maxModelCalls', type: 'number', typeOptions: { minValue: 0 }, default: 0, description: 'For the whole run: once spent, no new task starts. 0 = no limit.' },
+		{ displayName: 'Max Tasks', name: 'maxTasks', type: 'number', typeOptions: { minValue: 1, maxValue: 50 }, default: 10, description: 'Tasks per plan at most' },
+		{ displayName: 'Max Tokens (Budget)', name: 'maxTotalTokens', type: 'number', typeOptions: { minValue: 0 }, default: 0, description: 'For the whole run: once prompt + completion tokens reach this, no new task starts. 0 = no limit.' },
+		{ displayName: 'Max Wall Time (Budget, Seconds)', name: 'maxWallTimeSeconds', type: 'number', typeOptions: { minValue: 0 }, default: 0, description: 'For the whole run: after this long no new task starts. 0 = no limit.' },
+		{ displayName: 'Synthesize Final Answer', name: 'synthesize', type: 'boolean', default: true, description: 'Whether the chat model combines the task results into one answer to the goal' },
+		{ displayName: 'Task Timeout (Seconds)', name: 'taskTimeoutSeconds', type: 'number', typeOptions: { minValue: 1 }, default: 300, description: 'Per attempt of a task' },
+		{ displayName: 'Temperature', name: 'temperature', type: 'number', typeOptions: { minValue: 0, maxValue: 2, numberPrecision: 2 }, default: 0 },
+	],
+};
