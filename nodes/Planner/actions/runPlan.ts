@@ -117,7 +117,7 @@ export async function runPlanForItem(
 			output,
 			tasks: result.tasks.map((t) => {
 				const task = plan.tasks.find((p) => p.id === t.id)!;
-				return { id: t.id, title: task.title, agent: task.agent, wave: waveOf.get(t.id)!, ...t };
+				return { title: task.title, agent: task.agent, wave: waveOf.get(t.id)!, ...t };
 			}) as unknown as IDataObject[],
 			waves,
 			resumed: result.resumed,
