@@ -1,0 +1,121 @@
+/**
+ * The Planner survives a worker crash in real queue-mode n8n, on a cluster of its own (main + 2 workers) because it
+ * kills a worker: a 6-task plan runs on a worker, the worker is killed mid-plan, the same input is triggered again
+ * (same plan run ID), and the offline model's request log shows that the tasks completed before the crash were not
+ * executed again, the plan was not made again, and the final result is complete.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { OfflineModelServer, type ChatRequest, type ModelReply } from '../support/model-server';
+import { nodeOutput } from '../support/n8n/client';
+import { N8nCluster } from '../support/n8n/cluster';
+import { webhookNode, whereNode } from '../support/n8n/workflow-nodes';
+import { sleep } from '../support/process';
+
+const model = new OfflineModelServer();
+let cluster: N8nCluster;
+
+const TASK_MS = 2_000;
+const task = (id: string, dependsOn: string[] = []) => ({ id, title: `Do ${id}`, description: `Produce ${id}`, agent: 'worker', dependsOn });
+const PLAN = { goal: 'Survive a crash', tasks: [task('t1'), task('t2'), task('t3', ['t1']), task('t4', ['t2']), task('t5', ['t3', 't4']), task('t6', ['t5'])] };
+
+const userText = (request: ChatRequest) => String(request.messages.filter((m) => m.role === 'user').at(-1)?.content ?? '');
+const systemText = (request: ChatRequest) => String(request.messages[0]?.content ?? '');
+const taskOf = (request: ChatRequest) => /Your task \(([^)]+)\)/.exec(userText(request))?.[1];
+const chat = () => model.requestsTo('chat').map((r) => r.body as ChatRequest);
+const taskRequests = (id: string) => chat().filter((r) => taskOf(r) === id).length;
+
+/** Plans PLAN, answers each task after TASK_MS, and synthesises. */
+async function scriptedModel(request: ChatRequest): Promise<ModelReply> {
+	if (/You are a planner/.test(systemText(request))) return { content: JSON.stringify(PLAN) };
+	const id = taskOf(request);
+	if (id) {
+		await sleep(TASK_MS);
+		return { content: `${id} done` };
+	}
+	return { content: 'All six tasks are done.' };
+}
+
+beforeAll(async () => {
+	await model.start();
+	model.setHandler(scriptedModel);
+	cluster = await N8nCluster.start({ mode: 'queue', workers: 2, workerConcurrency: 2, name: 'planner', log: (line) => process.stdout.write(`[e2e planner] ${line}\n`) });
+}, 300_000);
+afterAll(async () => {
+	await cluster?.stop();
+	await model.stop();
+}, 60_000);
+
+async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs: number, intervalMs = 100): Promise<T> {
+	const deadline = Date.now() + timeoutMs;
+	for (;;) {
+		const value = await probe();
+		if (value !== undefined) return value;
+		if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+		await sleep(intervalMs);
+	}
+}
+
+it('a plan interrupted by a worker crash resumes on the other worker without re-running completed tasks', async () => {
+	const { client } = cluster;
+	const runId = `crash-${randomUUID()}`;
+	const [llm, store] = await Promise.all([
+		client.createCredential('e2e planner offline model', 'openAgentsLlmApi', { baseUrl: model.baseUrl, apiKey: '', chatModel: 'offline-chat', embeddingModel: 'offline-embedding' }),
+		client.createCredential('e2e planner checkpoints', 'openAgentsMemoryStore', { backend: 'redis', host: '127.0.0.1', redisPort: 6379, redisDatabase: 0, prefix: `openagents-e2e-${runId}` }),
+	]);
+	const path = `e2e-planner-${randomUUID()}`;
+	const webhook = { ...webhookNode(path), parameters: { httpMethod: 'POST', path, responseMode: 'onReceived', options: {} } };
+	const planner = {
+		id: randomUUID(),
+		name: 'Planner',
+		type: 'n8n-nodes-openagents.openAgentsPlanner',
+		typeVersion: 1,
+		position: [220, 0],
+		parameters: { operation: 'planAndExecute', goal: '={{ $json.body.goal }}', store: 'credential', planRunId: '={{ $json.body.runId }}', options: { concurrency: 2 }, retryPolicy: { type: 'none' } },
+		credentials: { openAgentsLlmApi: llm, openAgentsMemoryStore: store },
+	};
+	const { id: workflowId } = await client.createWorkflow({
+		name: 'e2e: Planner crash and resume',
+		nodes: [webhook, planner, whereNode([440, 0], true)],
+		connections: { Webhook: { main: [[{ node: 'Planner', type: 'main', index: 0 }]] }, Planner: { main: [[{ node: 'Where', type: 'main', index: 0 }]] } },
+	});
+	await client.activateWorkflow(workflowId, [path]);
+
+	// Run 1: wait until the first wave is done and the second has started, then kill the worker running it.
+	expect((await client.webhook(path, { goal: PLAN.goal, runId })).status).toBe(200);
+	await waitFor('tasks t3 and t4 to start', () => (taskRequests('t3') && taskRequests('t4') ? true : undefined), 60_000);
+	const [first] = await client.executions({ workflowId, status: 'running' });
+	const worker = cluster.workers.find((w) => readFileSync(join(cluster.userFolder, 'logs', `${w.name}.log`), 'utf8').includes(`Worker started execution ${first.id} `));
+	expect(worker).toBeDefined();
+	process.kill(worker!.process.pid, 'SIGKILL');
+	const survivor = cluster.workers.find((w) => w !== worker)!;
+	expect(['t1', 't2', 't3', 't4', 't5', 't6'].map(taskRequests)).toEqual([1, 1, 1, 1, 0, 0]);
+
+	// Run 2: the same input again; it runs on the surviving worker and resumes.
+	expect((await client.webhook(path, { goal: PLAN.goal, runId })).status).toBe(200);
+	const finished = await waitFor(
+		'the re-run to finish',
+		async () => (await client.executions({ workflowId, limit: 5 })).find((e) => e.id !== first.id && e.status !== 'running' && e.status !== 'new'),
+		120_000,
+		1000,
+	);
+	const execution = await client.execution(finished.id);
+	expect(execution.status).toBe('success');
+	const [result] = nodeOutput(execution, 'Where') as Array<{ processName: string; status: string; resumed: number; output: string; tasks: Array<{ id: string; status: string; resumed?: boolean; output: string }> }>;
+	expect(result.processName).toBe(survivor.name);
+	expect(result).toMatchObject({ status: 'completed', resumed: 2, output: 'All six tasks are done.' });
+	expect(result.tasks.map((t) => [t.id, t.status, t.resumed ?? false, t.output])).toEqual([
+		['t1', 'completed', true, 't1 done'],
+		['t2', 'completed', true, 't2 done'],
+		['t3', 'completed', false, 't3 done'],
+		['t4', 'completed', false, 't4 done'],
+		['t5', 'completed', false, 't5 done'],
+		['t6', 'completed', false, 't6 done'],
+	]);
+	// The model's own log: t1 and t2 ran once (before the crash), t3 and t4 twice (interrupted, then re-run), the rest
+	// once; the plan was made once (reused from the checkpoint).
+	expect(['t1', 't2', 't3', 't4', 't5', 't6'].map(taskRequests)).toEqual([1, 1, 2, 2, 1, 1]);
+	expect(chat().filter((r) => /You are a planner/.test(systemText(r)))).toHaveLength(1);
+}, 240_000);
