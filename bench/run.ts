@@ -11,12 +11,14 @@ import { agent } from './agent';
 import { knowledgeBase } from './knowledge-base';
 import { llmCallOverhead } from './llm-call-overhead';
 import { memoryOps } from './memory-ops';
+import { planner } from './planner';
 
 const benchmarks: Record<string, () => Promise<unknown>> = {
 	'llm-call-overhead': llmCallOverhead,
 	'memory-ops': memoryOps,
 	'knowledge-base': knowledgeBase,
 	agent,
+	planner,
 };
 
 async function main() {

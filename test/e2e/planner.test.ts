@@ -22,7 +22,8 @@ const task = (id: string, dependsOn: string[] = []) => ({ id, title: `Do ${id}`,
 const PLAN = { goal: 'Survive a crash', tasks: [task('t1'), task('t2'), task('t3', ['t1']), task('t4', ['t2']), task('t5', ['t3', 't4']), task('t6', ['t5'])] };
 
 const userText = (request: ChatRequest) => String(request.messages.filter((m) => m.role === 'user').at(-1)?.content ?? '');
-const systemText = (request: ChatRequest) => String(request.messages[0]?.content ?? '');
+/** All system messages (structured output puts its JSON instruction before the planner's own). */
+const systemText = (request: ChatRequest) => request.messages.filter((m) => m.role === 'system').map((m) => String(m.content)).join('\n');
 const taskOf = (request: ChatRequest) => /Your task \(([^)]+)\)/.exec(userText(request))?.[1];
 const chat = () => model.requestsTo('chat').map((r) => r.body as ChatRequest);
 const taskRequests = (id: string) => chat().filter((r) => taskOf(r) === id).length;

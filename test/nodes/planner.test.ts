@@ -44,6 +44,8 @@ const outputs = (result: Awaited<ReturnType<typeof exec>>) => ({
 	clarification: (result.outputs.Planner?.[1] ?? []).map((i) => i.json as Json),
 });
 const userText = (request: ChatRequest) => String(request.messages.filter((m) => m.role === 'user').at(-1)?.content ?? '');
+const systemText = (request: ChatRequest) => request.messages.filter((m) => m.role === 'system').map((m) => String(m.content)).join('\n');
+const isPlanning = (request: ChatRequest) => /You are a planner/.test(systemText(request));
 /** Chat requests that ran task `id` (the task prompt names it). */
 const taskRequests = (id: string) => model.requestsTo('chat').filter((r) => userText(r.body as ChatRequest).includes(`Your task (${id})`));
 const task = (id: string, dependsOn: string[] = []) => ({ id, title: `Do ${id}`, description: '', agent: 'worker', dependsOn });
@@ -55,7 +57,7 @@ const taskModel = (slow = 'none') => async (request: ChatRequest): Promise<Model
 		if (id === slow) await new Promise((r) => setTimeout(r, 1_500));
 		return { content: `${id} done` };
 	}
-	if (/Combine the results/.test(String(request.messages[0].content))) return { content: 'Final answer from the task results.' };
+	if (/Combine the results/.test(systemText(request))) return { content: 'Final answer from the task results.' };
 	return offlineModel(request);
 };
 
@@ -127,12 +129,12 @@ describe('Planner', () => {
 		const params = { operation: 'planAndExecute', goal: 'Explain queue mode', options: { taskTimeoutSeconds: 1 } };
 		const [first] = outputs(await exec([{ id: 1 }], params)).result;
 		expect(first.tasks.at(-1).status).toBe('failed');
+		expect(model.requestsTo('chat').filter((r) => isPlanning(r.body as ChatRequest))).toHaveLength(1);
 		model.reset();
 		model.setHandler(taskModel());
 		const [second] = outputs(await exec([{ id: 1 }], params)).result;
 		expect(second).toMatchObject({ status: 'completed', resumed: 3, planRunId: first.planRunId });
-		const planning = model.requestsTo('chat').filter((r) => /You are a planner/.test(String((r.body as ChatRequest).messages[0].content)));
-		expect(planning).toHaveLength(0);
+		expect(model.requestsTo('chat').filter((r) => isPlanning(r.body as ChatRequest))).toHaveLength(0);
 		// Another input item is another run.
 		const [other] = outputs(await exec([{ id: 2 }], params)).result;
 		expect(other.planRunId).not.toBe(first.planRunId);
