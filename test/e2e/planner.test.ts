@@ -13,9 +13,12 @@ import { nodeOutput } from '../support/n8n/client';
 import { N8nCluster } from '../support/n8n/cluster';
 import { webhookNode, whereNode } from '../support/n8n/workflow-nodes';
 import { sleep } from '../support/process';
+import { deleteKeys, redisFromEnv } from '../support/services';
 
 const model = new OfflineModelServer();
 let cluster: N8nCluster;
+/** Checkpoint keys of this file's runs live under this Redis prefix; removed at the end. */
+const REDIS_PREFIX = `openagents-e2e-planner-${randomUUID()}`;
 
 const TASK_MS = 2_000;
 const task = (id: string, dependsOn: string[] = []) => ({ id, title: `Do ${id}`, description: `Produce ${id}`, agent: 'worker', dependsOn });
@@ -46,7 +49,7 @@ beforeAll(async () => {
 }, 300_000);
 afterAll(async () => {
 	await cluster?.stop();
-	await model.stop();
+	await Promise.all([model.stop(), deleteKeys(redisFromEnv(), `${REDIS_PREFIX}*`)]);
 }, 60_000);
 
 async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs: number, intervalMs = 100): Promise<T> {
@@ -64,7 +67,7 @@ it('a plan interrupted by a worker crash resumes on the other worker without re-
 	const runId = `crash-${randomUUID()}`;
 	const [llm, store] = await Promise.all([
 		client.createCredential('e2e planner offline model', 'openAgentsLlmApi', { baseUrl: model.baseUrl, apiKey: '', chatModel: 'offline-chat', embeddingModel: 'offline-embedding' }),
-		client.createCredential('e2e planner checkpoints', 'openAgentsMemoryStore', { backend: 'redis', host: '127.0.0.1', redisPort: 6379, redisDatabase: 0, prefix: `openagents-e2e-${runId}` }),
+		client.createCredential('e2e planner checkpoints', 'openAgentsMemoryStore', { backend: 'redis', host: '127.0.0.1', redisPort: 6379, redisDatabase: 0, prefix: `${REDIS_PREFIX}-crash` }),
 	]);
 	const path = `e2e-planner-${randomUUID()}`;
 	const webhook = { ...webhookNode(path), parameters: { httpMethod: 'POST', path, responseMode: 'onReceived', options: {} } };
@@ -120,3 +123,65 @@ it('a plan interrupted by a worker crash resumes on the other worker without re-
 	expect(['t1', 't2', 't3', 't4', 't5', 't6'].map(taskRequests)).toEqual([1, 1, 2, 2, 1, 1]);
 	expect(chat().filter((r) => /You are a planner/.test(systemText(r)))).toHaveLength(1);
 }, 240_000);
+
+it("runs a role's tasks in its sub-workflow, with the other tasks by the chat model", async () => {
+	const { client } = cluster;
+	const [llm, store] = await Promise.all([
+		client.createCredential('e2e planner roles model', 'openAgentsLlmApi', { baseUrl: model.baseUrl, apiKey: '', chatModel: 'offline-chat', embeddingModel: 'offline-embedding' }),
+		client.createCredential('e2e planner roles checkpoints', 'openAgentsMemoryStore', { backend: 'redis', host: '127.0.0.1', redisPort: 6379, redisDatabase: 0, prefix: `${REDIS_PREFIX}-roles` }),
+	]);
+	// The sub-workflow answers with the task id and how many dependency results it received.
+	const { id: subWorkflowId } = await client.createWorkflow({
+		name: 'e2e: Planner role sub-workflow',
+		nodes: [
+			{ id: randomUUID(), name: 'Start', type: 'n8n-nodes-base.executeWorkflowTrigger', typeVersion: 1.1, position: [0, 0], parameters: { inputSource: 'passthrough' } },
+			{
+				id: randomUUID(),
+				name: 'Answer',
+				type: 'n8n-nodes-base.set',
+				typeVersion: 3.4,
+				position: [220, 0],
+				parameters: {
+					assignments: { assignments: [{ id: randomUUID(), name: 'output', value: '={{ "sub-workflow did " + $json.task.id + " with " + Object.keys($json.dependencies).length + " input(s)" }}', type: 'string' }] },
+					options: {},
+				},
+			},
+		],
+		connections: { Start: { main: [[{ node: 'Answer', type: 'main', index: 0 }]] } },
+	});
+	await client.activateWorkflow(subWorkflowId);
+	const path = `e2e-planner-roles-${randomUUID()}`;
+	const plan = { goal: 'Mixed roles', tasks: [task('t1'), { ...task('calc', ['t1']), agent: 'calculator' }] };
+	const { id } = await client.createWorkflow({
+		name: 'e2e: Planner with a sub-workflow role',
+		nodes: [
+			webhookNode(path),
+			{
+				id: randomUUID(),
+				name: 'Planner',
+				type: 'n8n-nodes-openagents.openAgentsPlanner',
+				typeVersion: 1,
+				position: [220, 0],
+				parameters: {
+					operation: 'executePlan',
+					plan: '={{ $json.body.plan }}',
+					roles: { role: [{ name: 'calculator', instructions: '', workflowId: subWorkflowId }] },
+					store: 'credential',
+					options: { synthesize: false },
+					retryPolicy: { type: 'none' },
+				},
+				credentials: { openAgentsLlmApi: llm, openAgentsMemoryStore: store },
+			},
+		],
+		connections: { Webhook: { main: [[{ node: 'Planner', type: 'main', index: 0 }]] } },
+	});
+	await client.activateWorkflow(id, [path]);
+	const res = await client.webhook(path, { plan });
+	const text = await res.text();
+	expect({ status: res.status, text }).toMatchObject({ status: 200 });
+	const result = JSON.parse(text) as { status: string; tasks: Array<{ id: string; status: string; output: string }> };
+	expect(result.tasks.map((t) => [t.id, t.status, t.output])).toEqual([
+		['t1', 'completed', 't1 done'],
+		['calc', 'completed', 'sub-workflow did calc with 1 input(s)'],
+	]);
+}, 120_000);

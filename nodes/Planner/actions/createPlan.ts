@@ -1,9 +1,10 @@
 /** Create Plan: goal → validated plan (one item per task with its wave, or one item with the whole plan), or questions. */
 import type { IDataObject, INodeProperties } from 'n8n-workflow';
 
+import type { UsageTracker } from '../../../lib/llm';
 import { createPlan, planWaves, type Plan } from '../../../lib/planning';
 import { itemModel, rolesOf } from './model';
-import type { PlannerOperation } from './types';
+import type { PlannerOperation, RunContext } from './types';
 
 export const description: INodeProperties[] = [
 	{
@@ -23,7 +24,7 @@ export const description: INodeProperties[] = [
  * The plan for the item's goal, or { clarification } with the model's questions. Throws PlanValidationError when the
  * model's plan stays invalid after the repairs.
  */
-export async function planForItem(...[run, itemIndex, usage]: Parameters<PlannerOperation>): Promise<{ plan: Plan; repairs: number } | { questions: string[] }> {
+export async function planForItem(run: RunContext, itemIndex: number, usage: UsageTracker): Promise<{ plan: Plan; repairs: number } | { questions: string[] }> {
 	const { fn } = run;
 	const goal = String(fn.getNodeParameter('goal', itemIndex, '') ?? '').trim();
 	if (!goal) throw new Error('The goal is empty: set "Goal", e.g. {{ $json.chatInput }}');
