@@ -5,16 +5,24 @@
  *    configured with OPENAGENTS_LLM_BASE_URL / OPENAI_BASE_URL and OPENAGENTS_LLM_API_KEY / OPENAI_API_KEY,
  *  - n8n 2.x with this package installed as a community package: queue mode (main + 1 worker) when
  *    DB_POSTGRESDB_HOST and QUEUE_BULL_REDIS_HOST are set, else n8n's single-process default (SQLite),
- *  - the owner account and our credentials, then prints the editor URL and login. Ctrl-C stops everything.
+ *  - the owner account, our credentials and the example workflows (examples/*.json),
+ *  - then the flagship flow on real documents: the Markdown READMEs of the installed npm packages are ingested into a
+ *    knowledge base (example 1), and a question is planned, researched and answered with citations (example 3),
+ *    all inside n8n; it prints the answer, its citations, the plan with each task's status, and token usage
+ *    (OPENAGENTS_QUESTION sets the question; OPENAGENTS_DEMO=0 skips the run),
+ *  - finally the editor URL and login. Ctrl-C stops everything.
  * State (n8n user folder, Chroma data) is kept in $OPENAGENTS_STATE_DIR (default ./.openagents).
  */
-import { mkdirSync } from 'node:fs';
+import { globSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 import { startChroma, type ChromaServer } from '../test/support/chroma';
 import { OfflineModelServer } from '../test/support/model-server';
 import { DEFAULT_OWNER } from '../test/support/n8n/client';
 import { N8nCluster } from '../test/support/n8n/cluster';
+import { REPO_ROOT } from '../test/support/n8n/community-package';
+import { exampleFiles, importExample, loadExample, webhookPath, type CredentialRefs } from './examples';
+import { printResearch, type ResearchReport } from './report';
 
 const env = process.env;
 const stateDir = resolve(env.OPENAGENTS_STATE_DIR ?? '.openagents');
@@ -83,6 +91,8 @@ async function main() {
 			name: 'demo',
 			userFolder: join(stateDir, 'n8n'),
 			port: Number(env.N8N_PORT ?? 5678),
+			// The demo reads the READMEs in node_modules with n8n's Read Files from Disk node.
+			env: { N8N_RESTRICT_FILE_ACCESS_TO: [join(REPO_ROOT, 'node_modules'), join(stateDir, 'files')].join(';') },
 			...(queue
 				? {
 						database: env.DB_POSTGRESDB_DATABASE ?? 'openagents_demo',
@@ -101,26 +111,41 @@ async function main() {
 		const client = cluster.client;
 
 		say('Creating credentials...');
-		await client.upsertCredential('OpenAgents LLM', 'openAgentsLlmApi', {
-			baseUrl: llm.baseUrl,
-			apiKey: llm.apiKey,
-			chatModel: llm.chatModel,
-			embeddingModel: llm.embeddingModel,
-		});
-		await client.upsertCredential('OpenAgents Chroma', 'openAgentsChromaApi', {
-			url: chroma.url,
-			authentication: 'none',
-			tenant: 'default_tenant',
-			database: 'default_database',
-		});
-		await client.upsertCredential('OpenAgents Memory (Redis)', 'openAgentsMemoryStore', {
-			backend: 'redis',
-			host: env.REDIS_HOST ?? env.QUEUE_BULL_REDIS_HOST ?? '127.0.0.1',
-			redisPort: Number(env.REDIS_PORT ?? env.QUEUE_BULL_REDIS_PORT ?? 6379),
-			redisDatabase: 0,
-			prefix: 'openagents_demo',
-		});
-		await client.upsertCredential('OpenAgents n8n API', 'openAgentsN8nApi', { baseUrl: `${client.url}/api/v1`, apiKey: client.connection.apiKey });
+		const credentials: CredentialRefs = {
+			openAgentsLlmApi: await client.upsertCredential('OpenAgents LLM', 'openAgentsLlmApi', {
+				baseUrl: llm.baseUrl,
+				apiKey: llm.apiKey,
+				chatModel: llm.chatModel,
+				embeddingModel: llm.embeddingModel,
+			}),
+			openAgentsChromaApi: await client.upsertCredential('OpenAgents Chroma', 'openAgentsChromaApi', {
+				url: chroma.url,
+				authentication: 'none',
+				tenant: 'default_tenant',
+				database: 'default_database',
+			}),
+			openAgentsMemoryStore: await client.upsertCredential('OpenAgents Memory (Redis)', 'openAgentsMemoryStore', {
+				backend: 'redis',
+				host: env.REDIS_HOST ?? env.QUEUE_BULL_REDIS_HOST ?? '127.0.0.1',
+				redisPort: Number(env.REDIS_PORT ?? env.QUEUE_BULL_REDIS_PORT ?? 6379),
+				redisDatabase: 0,
+				prefix: 'openagents_demo',
+			}),
+			openAgentsN8nApi: await client.upsertCredential('OpenAgents n8n API', 'openAgentsN8nApi', { baseUrl: `${client.url}/api/v1`, apiKey: client.connection.apiKey }),
+		};
+
+		say('Importing the example workflows...');
+		const ids: Record<string, string> = {};
+		for (const file of exampleFiles()) {
+			const workflow = loadExample(file, credentials);
+			const id = (ids[file] = await importExample(client, workflow));
+			// Example 4 retries every failed execution of this n8n once active: the user switches it on.
+			const activate = !file.startsWith('04');
+			if (activate) await client.activateWorkflow(id, workflow.nodes.filter((n) => n.type === 'n8n-nodes-base.webhook').map((n) => webhookPath(workflow, n.name)));
+			say(`  ${workflow.name}${activate ? '' : ' (inactive: activate it to alert on and retry failed jobs)'}: ${client.url}/workflow/${id}`);
+		}
+
+		if (env.OPENAGENTS_DEMO !== '0') await runFlagship(client, ids['03-plan-and-research.json']);
 
 		say('');
 		say(`n8n is ready (${queue ? 'queue mode: main + 1 worker' : 'single-process mode, SQLite'}).`);
@@ -134,6 +159,43 @@ async function main() {
 		say(`Failed: ${(error as Error).message}`);
 		await shutdown(1);
 	}
+}
+
+/** Prints "still working" every 10 s while `work` runs. */
+async function withProgress<T>(what: string, work: Promise<T>): Promise<T> {
+	const started = Date.now();
+	const timer = setInterval(() => say(`  ... ${what} (${Math.round((Date.now() - started) / 1000)} s)`), 10_000);
+	try {
+		return await work;
+	} finally {
+		clearInterval(timer);
+	}
+}
+
+async function post<T>(client: N8nCluster['client'], path: string, body: object): Promise<T> {
+	const res = await client.webhook(path, body);
+	const text = await res.text();
+	if (res.status !== 200) throw new Error(`The workflow behind /webhook/${path} failed (HTTP ${res.status}): ${text.slice(0, 500)}`);
+	return JSON.parse(text) as T;
+}
+
+/** Example 1 on the READMEs in node_modules, then example 3 with the question; prints what came back. */
+async function runFlagship(client: N8nCluster['client'], researchWorkflowId: string): Promise<void> {
+	const pattern = '{*,@*/*}/README.md';
+	const count = globSync(pattern, { cwd: join(REPO_ROOT, 'node_modules') }).length;
+	say('');
+	say(`Flagship flow, step 1: ingesting the ${count} Markdown READMEs of the installed npm packages into knowledge base "npm-readmes" (example 1)...`);
+	const ingested = await withProgress('ingesting', post<Array<{ chunks: number; added: number; unchanged: number; removed: number; error?: string }>>(client, 'openagents-ingest', { files: join(REPO_ROOT, 'node_modules', pattern) }));
+	const sum = (field: 'chunks' | 'added' | 'unchanged' | 'removed') => ingested.reduce((n, item) => n + (item[field] ?? 0), 0);
+	say(`  ${ingested.length} documents, ${sum('chunks')} chunks: ${sum('added')} added, ${sum('unchanged')} unchanged, ${sum('removed')} removed${ingested.some((i) => i.error) ? `, ${ingested.filter((i) => i.error).length} failed` : ''}`);
+
+	const question = env.OPENAGENTS_QUESTION ?? 'After how many retry attempts are pending commands flushed with an error when the Redis connection is down?';
+	say('');
+	say('Flagship flow, step 2: planning, researching and answering with citations (example 3)...');
+	say(`  Question: ${question}`);
+	const report = await withProgress('researching', post<ResearchReport>(client, 'openagents-research', { question }));
+	printResearch(report, say);
+	say(`  Executions: ${client.url}/workflow/${researchWorkflowId}/executions`);
 }
 
 void main();

@@ -1,0 +1,53 @@
+/**
+ * The example workflows in examples/: loading them with credentials filled in, and importing them into an n8n
+ * (used by `npm start` and by the tests that run each example).
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import type { N8nClient } from '../test/support/n8n/client';
+
+export const EXAMPLES_DIR = join(__dirname, '..', 'examples');
+
+export interface ExampleWorkflow {
+	name: string;
+	nodes: Array<{ name: string; type: string; parameters: Record<string, unknown>; credentials?: Record<string, { id: string; name: string }>; webhookId?: string }>;
+	connections: Record<string, unknown>;
+	settings?: Record<string, unknown>;
+}
+
+/** Credentials by credential type, as n8n stores them ({ id, name }). */
+export type CredentialRefs = Record<string, { id: string; name: string }>;
+
+export function exampleFiles(): string[] {
+	return readdirSync(EXAMPLES_DIR).filter((f) => f.endsWith('.json')).sort();
+}
+
+/** An example with each node's credentials pointed at `credentials` (by type); throws when one is not given. */
+export function loadExample(file: string, credentials: CredentialRefs): ExampleWorkflow {
+	const workflow = JSON.parse(readFileSync(join(EXAMPLES_DIR, file), 'utf8')) as ExampleWorkflow;
+	for (const node of workflow.nodes) {
+		for (const type of Object.keys(node.credentials ?? {})) {
+			if (!credentials[type]) throw new Error(`Example ${file}: node "${node.name}" needs a ${type} credential`);
+			node.credentials![type] = credentials[type];
+		}
+	}
+	return workflow;
+}
+
+/** The production webhook path of a Webhook or Chat Trigger node (a chat trigger answers at `<webhookId>/chat`). */
+export function webhookPath(workflow: ExampleWorkflow, nodeName: string): string {
+	const node = workflow.nodes.find((n) => n.name === nodeName);
+	if (!node) throw new Error(`No node "${nodeName}" in ${workflow.name}`);
+	return node.type.endsWith('.chatTrigger') ? `${node.webhookId}/chat` : String(node.parameters.path);
+}
+
+/** Creates the workflow (replacing one of the same name) and returns its id. */
+export async function importExample(client: N8nClient, workflow: ExampleWorkflow): Promise<string> {
+	const existing = await client.api<{ data: Array<{ id: string; name: string; active: boolean }> }>('GET', `/workflows?name=${encodeURIComponent(workflow.name)}`);
+	for (const old of existing.data.filter((w) => w.name === workflow.name)) {
+		if (old.active) await client.api('POST', `/workflows/${old.id}/deactivate`);
+		await client.api('DELETE', `/workflows/${old.id}`);
+	}
+	return (await client.createWorkflow(workflow)).id;
+}

@@ -1,0 +1,135 @@
+/**
+ * Every example workflow in examples/ imported into real queue-mode n8n (as `npm start` imports them) and run:
+ * ingest READMEs (1), chat with memory (2), plan and research with citations (3, the flagship), alert on and retry
+ * failed jobs (4).
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
+
+import { importExample, loadExample, webhookPath, type CredentialRefs, type ExampleWorkflow } from '../../scripts/examples';
+import type { ResearchReport } from '../../scripts/report';
+import { startChroma, type ChromaServer } from '../support/chroma';
+import { OfflineModelServer, type ChatRequest } from '../support/model-server';
+import { clusterFromEnv } from '../support/n8n/cluster';
+import { REPO_ROOT } from '../support/n8n/community-package';
+import { sleep } from '../support/process';
+import { deleteKeys, redisFromEnv } from '../support/services';
+
+const { client } = clusterFromEnv();
+const model = new OfflineModelServer();
+const redisPrefix = `openagents-e2e-examples-${randomUUID()}`;
+let chroma: ChromaServer;
+let credentials: CredentialRefs;
+
+beforeAll(async () => {
+	[chroma] = await Promise.all([startChroma(), model.start()]);
+	credentials = {
+		openAgentsLlmApi: await client.createCredential('e2e examples model', 'openAgentsLlmApi', { baseUrl: model.baseUrl, apiKey: '', chatModel: 'offline-chat', embeddingModel: 'offline-embedding' }),
+		openAgentsChromaApi: await client.createCredential('e2e examples chroma', 'openAgentsChromaApi', { url: chroma.url, authentication: 'none', tenant: 'default_tenant', database: 'default_database' }),
+		openAgentsMemoryStore: await client.createCredential('e2e examples memory', 'openAgentsMemoryStore', { backend: 'redis', host: '127.0.0.1', redisPort: 6379, redisDatabase: 0, prefix: redisPrefix }),
+		openAgentsN8nApi: await client.createCredential('e2e examples n8n API', 'openAgentsN8nApi', { baseUrl: `${client.url}/api/v1`, apiKey: client.connection.apiKey }),
+	};
+}, 60_000);
+afterAll(async () => {
+	await Promise.all([chroma?.stop(), model.stop(), deleteKeys(redisFromEnv(), `${redisPrefix}:*`)]);
+});
+
+/** Imports and activates an example; returns the workflow (with its id) for its webhook paths. */
+async function activeExample(file: string, edit?: (workflow: ExampleWorkflow) => void) {
+	const workflow = loadExample(file, credentials);
+	edit?.(workflow);
+	const id = await importExample(client, workflow);
+	await client.activateWorkflow(id, workflow.nodes.filter((n) => n.type === 'n8n-nodes-base.webhook').map((n) => webhookPath(workflow, n.name)));
+	return { id, workflow };
+}
+
+async function post<T>(path: string, body: object): Promise<T> {
+	const res = await client.webhook(path, body);
+	const text = await res.text();
+	expect({ status: res.status, text: res.status === 200 ? '' : text }).toEqual({ status: 200, text: '' });
+	return JSON.parse(text) as T;
+}
+
+const QUESTION = 'After how many retry attempts are pending commands flushed with an error when the Redis connection is down?';
+
+describe('example workflows', () => {
+	it('1 ingests documents read from disk into a knowledge base', async () => {
+		const { workflow } = await activeExample('01-ingest-knowledge-base.json');
+		const files = join(REPO_ROOT, 'node_modules', '{ioredis,pg,zod,chromadb,@langchain/core}/README.md');
+		const items = await post<Array<{ source: string; chunks: number; added: number; error?: string }>>(webhookPath(workflow, 'Ingest Request'), { files });
+		expect(items.map((i) => i.source).sort()).toEqual(['@langchain/core/README.md', 'chromadb/README.md', 'ioredis/README.md', 'pg/README.md', 'zod/README.md']);
+		expect(items.every((i) => !i.error && i.added === i.chunks && i.chunks > 0)).toBe(true);
+	}, 180_000);
+
+	it('3 (the flagship) plans, researches in the knowledge base and answers with citations', async () => {
+		const { workflow } = await activeExample('03-plan-and-research.json');
+		model.reset();
+		const report = await post<ResearchReport>(webhookPath(workflow, 'Research Request'), { question: QUESTION });
+		const cited = report.citations.find((c) => c.source === 'ioredis/README.md');
+		expect(cited).toBeDefined();
+		expect(report.answer).toContain(`every 20 retry attempts [${cited!.n}]`);
+		expect(report.planStatus).toBe('completed');
+		expect(report.plan.map((t) => [t.wave, t.status])).toEqual([[0, 'completed'], [0, 'completed'], [1, 'completed'], [2, 'completed']]);
+		expect(report.usage.modelCalls).toBeGreaterThan(5);
+		// The researcher tasks searched the knowledge base through the Knowledge Base Tool.
+		const searches = model.requestsTo('chat').filter((r) => (r.body as ChatRequest).messages.some((m) => m.role === 'tool'));
+		expect(searches.length).toBeGreaterThan(0);
+	}, 180_000);
+
+	it('2 chats with the knowledge base, keeping the session\'s history in the memory store', async () => {
+		const { workflow } = await activeExample('02-chat-with-knowledge-base.json');
+		const path = webhookPath(workflow, 'Chat');
+		const sessionId = randomUUID();
+		model.reset();
+		const first = await post<{ output: string }>(path, { action: 'sendMessage', sessionId, chatInput: QUESTION });
+		expect(first.output).toMatch(/every 20 retry attempts \[\d\]/);
+		expect(first.output).toContain('ioredis/README.md');
+		await post<{ output: string }>(path, { action: 'sendMessage', sessionId, chatInput: 'Thanks! Which package was that?' });
+		const last = model.requestsTo('chat').at(-1)!.body as ChatRequest;
+		expect(last.messages.filter((m) => m.role === 'user').map((m) => m.content)).toEqual([QUESTION, 'Thanks! Which package was that?']);
+	}, 180_000);
+
+	it('4 alerts on a failed job that its retries do not recover', async () => {
+		const alerts: Array<{ executionId: string; workflowId: string; retry: { attempts?: unknown[] } }> = [];
+		const receiver: Server = createServer((req, res) => {
+			let body = '';
+			req.on('data', (chunk) => (body += chunk));
+			req.on('end', () => {
+				alerts.push(JSON.parse(body));
+				res.end('ok');
+			});
+		});
+		await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+		try {
+			const failPath = `e2e-examples-fail-${randomUUID()}`;
+			const { id: failingId } = await client.createWorkflow({
+				name: 'e2e: examples, fails on purpose',
+				nodes: [
+					{ id: randomUUID(), name: 'Webhook', type: 'n8n-nodes-base.webhook', typeVersion: 2, position: [0, 0], webhookId: randomUUID(), parameters: { httpMethod: 'POST', path: failPath, responseMode: 'lastNode', options: {} } },
+					{ id: randomUUID(), name: 'Fail', type: 'n8n-nodes-base.stopAndError', typeVersion: 1, position: [220, 0], parameters: { errorMessage: 'Planned failure' } },
+				],
+				connections: { Webhook: { main: [[{ node: 'Fail', type: 'main', index: 0 }]] } },
+			});
+			await client.activateWorkflow(failingId, [failPath]);
+			const { port } = receiver.address() as { port: number };
+			await activeExample('04-job-alerting-and-retry.json', (workflow) => {
+				// Watch only this test's workflow, retry quickly, and alert this test's receiver.
+				const node = (name: string) => workflow.nodes.find((n) => n.name === name)!;
+				node('On Failed Job').parameters.workflowIds = failingId;
+				node('Retry Job').parameters.retryPolicy = { type: 'fixed', maxRetries: 1, delay: 1000 };
+				node('Send Alert').parameters.url = `http://127.0.0.1:${port}/alert`;
+			});
+			await sleep(2_000); // past the trigger's first poll at activation
+			expect((await client.webhook(failPath, {})).status).toBe(500);
+			const [failed] = await client.waitForExecutions(failingId, 1);
+
+			const deadline = Date.now() + 150_000;
+			while (!alerts.length && Date.now() < deadline) await sleep(2_000);
+			expect(alerts.map((a) => [a.workflowId, a.executionId])).toEqual([[failingId, failed.id]]);
+			expect(alerts[0].retry.attempts).toHaveLength(2); // one retry now, one after the policy's delay; both failed
+		} finally {
+			receiver.close();
+		}
+	}, 240_000);
+});
