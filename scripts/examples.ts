@@ -42,12 +42,32 @@ export function webhookPath(workflow: ExampleWorkflow, nodeName: string): string
 	return node.type.endsWith('.chatTrigger') ? `${node.webhookId}/chat` : String(node.parameters.path);
 }
 
-/** Creates the workflow (replacing one of the same name) and returns its id. */
+/** n8n answers 409 while a workflow it just deactivated is still being unpublished: try again for a while. */
+async function whenSettled<T>(call: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
+	const deadline = Date.now() + timeoutMs;
+	for (;;) {
+		try {
+			return await call();
+		} catch (error) {
+			if (!/HTTP 409/.test((error as Error).message) || Date.now() > deadline) throw error;
+			await new Promise((resolve) => setTimeout(resolve, 500));
+		}
+	}
+}
+
+/** Creates the workflow, or updates the one of the same name in place (inactive afterwards); returns its id. */
 export async function importExample(client: N8nClient, workflow: ExampleWorkflow): Promise<string> {
 	const existing = await client.api<{ data: Array<{ id: string; name: string; active: boolean }> }>('GET', `/workflows?name=${encodeURIComponent(workflow.name)}`);
-	for (const old of existing.data.filter((w) => w.name === workflow.name)) {
-		if (old.active) await client.api('POST', `/workflows/${old.id}/deactivate`);
-		await client.api('DELETE', `/workflows/${old.id}`);
-	}
-	return (await client.createWorkflow(workflow)).id;
+	const old = existing.data.find((w) => w.name === workflow.name);
+	if (!old) return (await client.createWorkflow(workflow)).id;
+	if (old.active) await client.api('POST', `/workflows/${old.id}/deactivate`);
+	const { name, nodes, connections, settings } = workflow;
+	await whenSettled(() => client.api('PUT', `/workflows/${old.id}`, { name, nodes, connections, settings: settings ?? { executionOrder: 'v1' } }));
+	return old.id;
+}
+
+/** Activates an imported example and waits until its Webhook nodes answer. */
+export async function activateExample(client: N8nClient, id: string, workflow: ExampleWorkflow): Promise<void> {
+	const paths = workflow.nodes.filter((n) => n.type === 'n8n-nodes-base.webhook').map((n) => webhookPath(workflow, n.name));
+	await whenSettled(() => client.activateWorkflow(id, paths));
 }

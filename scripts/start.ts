@@ -21,7 +21,7 @@ import { OfflineModelServer } from '../test/support/model-server';
 import { DEFAULT_OWNER } from '../test/support/n8n/client';
 import { N8nCluster } from '../test/support/n8n/cluster';
 import { REPO_ROOT } from '../test/support/n8n/community-package';
-import { exampleFiles, importExample, loadExample, webhookPath, type CredentialRefs } from './examples';
+import { activateExample, exampleFiles, importExample, loadExample, type CredentialRefs } from './examples';
 import { printResearch, type ResearchReport } from './report';
 
 const env = process.env;
@@ -141,7 +141,7 @@ async function main() {
 			const id = (ids[file] = await importExample(client, workflow));
 			// Example 4 retries every failed execution of this n8n once active: the user switches it on.
 			const activate = !file.startsWith('04');
-			if (activate) await client.activateWorkflow(id, workflow.nodes.filter((n) => n.type === 'n8n-nodes-base.webhook').map((n) => webhookPath(workflow, n.name)));
+			if (activate) await activateExample(client, id, workflow);
 			say(`  ${workflow.name}${activate ? '' : ' (inactive: activate it to alert on and retry failed jobs)'}: ${client.url}/workflow/${id}`);
 		}
 

@@ -9,6 +9,9 @@ import * as stats from './actions/stats';
 import { knowledgeBaseField } from './fields';
 import { retryPolicyProperty } from '../shared/retryPolicy';
 
+// Not usableAsTool: agents search through the Knowledge Base Tool sub-node, and n8n would name this node's generated
+// tool variant openAgentsKnowledgeBaseTool too; its editor then shows that variant in place of the sub-node.
+// eslint-disable-next-line @n8n/community-nodes/node-usable-as-tool
 export class KnowledgeBase implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'OpenAgents Knowledge Base',
@@ -19,7 +22,6 @@ export class KnowledgeBase implements INodeType {
 		subtitle: '={{ $parameter["operation"] + ": " + $parameter["knowledgeBase"] }}',
 		description: 'RAG on ChromaDB: ingest documents idempotently, search them, and answer questions with citations',
 		defaults: { name: 'Knowledge Base' },
-		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [

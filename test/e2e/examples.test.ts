@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 
-import { importExample, loadExample, webhookPath, type CredentialRefs, type ExampleWorkflow } from '../../scripts/examples';
+import { activateExample, importExample, loadExample, webhookPath, type CredentialRefs, type ExampleWorkflow } from '../../scripts/examples';
 import type { ResearchReport } from '../../scripts/report';
 import { startChroma, type ChromaServer } from '../support/chroma';
 import { OfflineModelServer, type ChatRequest } from '../support/model-server';
@@ -40,7 +40,7 @@ async function activeExample(file: string, edit?: (workflow: ExampleWorkflow) =>
 	const workflow = loadExample(file, credentials);
 	edit?.(workflow);
 	const id = await importExample(client, workflow);
-	await client.activateWorkflow(id, workflow.nodes.filter((n) => n.type === 'n8n-nodes-base.webhook').map((n) => webhookPath(workflow, n.name)));
+	await activateExample(client, id, workflow);
 	return { id, workflow };
 }
 

@@ -1,6 +1,7 @@
 /**
  * `npm start` as a user runs it: a separate process that starts Chroma, the offline model and n8n
- * (single-process mode here: no queue variables), prints the editor URL and login, and stops on Ctrl-C.
+ * (single-process mode here: no queue variables), imports the examples, runs the flagship flow on the READMEs in
+ * node_modules and prints its cited answer, plan and usage, prints the editor URL and login, and stops on Ctrl-C.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,14 +19,21 @@ afterAll(async () => {
 	rmSync(stateDir, { recursive: true, force: true });
 });
 
-it('starts the stack, creates our credentials, and stops cleanly on Ctrl-C', async () => {
+it('starts the stack, creates our credentials, runs the flagship flow in n8n, and stops cleanly on Ctrl-C', async () => {
 	const env: NodeJS.ProcessEnv = { ...process.env, OPENAGENTS_STATE_DIR: stateDir, N8N_PORT: String(await freePort()) };
 	for (const key of ['DB_POSTGRESDB_HOST', 'QUEUE_BULL_REDIS_HOST', 'OPENAI_API_KEY', 'OPENAI_BASE_URL', 'OPENAGENTS_LLM_BASE_URL', 'OPENAGENTS_LLM_API_KEY']) delete env[key];
 	stack = ManagedProcess.spawn('npm start', process.execPath, [require.resolve('tsx/cli'), 'scripts/start.ts'], { cwd: REPO_ROOT, env, logFile: join(stateDir, 'start.log') });
 	await stack.waitForOutput(/READY\. Press Ctrl-C to stop\./, 300_000);
 
-	const output = stack.tail(40);
+	const output = stack.tail(200);
 	expect(output).toMatch(/OFFLINE STAND-IN model/);
+	// The flagship flow ran inside n8n: READMEs ingested, a 4-task plan completed, a cited answer from ioredis's README.
+	expect(output).toMatch(/\d{3} documents, \d+ chunks: \d+ added/);
+	expect(output).toMatch(/Plan \(4 tasks, completed\):/);
+	const cited = /every 20 retry attempts \[(\d+)\]/.exec(output);
+	expect(cited).not.toBeNull();
+	expect(output).toContain(`[${cited![1]}] ioredis/README.md`);
+	expect(output).toMatch(/Token usage: \d+ tokens in \d+ model calls/);
 	const editor = output.match(/Editor:\s+(http:\/\/\S+)/)?.[1];
 	const login = output.match(/Login:\s+(\S+) \/ (\S+)/);
 	expect(editor).toBeDefined();
@@ -36,6 +44,13 @@ it('starts the stack, creates our credentials, and stops cleanly on Ctrl-C', asy
 	expect(types).toEqual(expect.arrayContaining(['openAgentsLlmApi', 'openAgentsChromaApi', 'openAgentsMemoryStore', 'openAgentsN8nApi']));
 	const stored = await client.rest<Array<{ name: string; type: string }>>('GET', '/credentials');
 	expect(stored.map((c) => c.type).sort()).toEqual(['openAgentsChromaApi', 'openAgentsLlmApi', 'openAgentsMemoryStore', 'openAgentsN8nApi']);
+	const workflows = await client.api<{ data: Array<{ name: string; active: boolean }> }>('GET', '/workflows');
+	expect(workflows.data.map((w) => [w.name.slice(0, 27), w.active]).sort()).toEqual([
+		['OpenAgents example 1: inges', true],
+		['OpenAgents example 2: chat ', true],
+		['OpenAgents example 3: plan ', true],
+		['OpenAgents example 4: alert', false],
+	]);
 
 	await stack.stop('SIGINT', 60_000);
 	expect(await stack.exited).toBe(0);
