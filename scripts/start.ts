@@ -193,7 +193,8 @@ async function runFlagship(client: N8nCluster['client'], researchWorkflowId: str
 	say('');
 	say('Flagship flow, step 2: planning, researching and answering with citations (example 3)...');
 	say(`  Question: ${question}`);
-	const report = await withProgress('researching', post<ResearchReport>(client, 'openagents-research', { question }));
+	// requestedAt makes each demo run a new plan run; re-posting the same body would resume the earlier one.
+	const report = await withProgress('researching', post<ResearchReport>(client, 'openagents-research', { question, requestedAt: new Date().toISOString() }));
 	printResearch(report, say);
 	say(`  Executions: ${client.url}/workflow/${researchWorkflowId}/executions`);
 }
