@@ -66,8 +66,10 @@ export async function importExample(client: N8nClient, workflow: ExampleWorkflow
 	return old.id;
 }
 
-/** Activates an imported example and waits until its Webhook nodes answer. */
+const WEBHOOK_TYPES = new Set(['n8n-nodes-base.webhook', '@n8n/n8n-nodes-langchain.chatTrigger']);
+
+/** Activates an imported example and waits until its Webhook and Chat Trigger nodes answer. */
 export async function activateExample(client: N8nClient, id: string, workflow: ExampleWorkflow): Promise<void> {
-	const paths = workflow.nodes.filter((n) => n.type === 'n8n-nodes-base.webhook').map((n) => webhookPath(workflow, n.name));
+	const paths = workflow.nodes.filter((n) => WEBHOOK_TYPES.has(n.type)).map((n) => webhookPath(workflow, n.name));
 	await whenSettled(() => client.activateWorkflow(id, paths));
 }
