@@ -74,6 +74,14 @@ export class AgentError extends Error {
 	}
 }
 
+/** Why `budget` is used up after `spent` and `elapsedMs` (ms), or undefined while some is left. */
+export function budgetSpent(budget: AgentBudget, spent: UsageTotals, elapsedMs: number): string | undefined {
+	if (budget.maxModelCalls !== undefined && spent.modelCalls >= budget.maxModelCalls) return `the budget of ${budget.maxModelCalls} model calls is used up`;
+	if (budget.maxTotalTokens !== undefined && spent.totalTokens >= budget.maxTotalTokens) return `the budget of ${budget.maxTotalTokens} tokens is used up (${spent.totalTokens} used)`;
+	if (budget.maxWallTimeMs !== undefined && elapsedMs >= budget.maxWallTimeMs) return `the time budget of ${budget.maxWallTimeMs / 1000} s is used up`;
+	return undefined;
+}
+
 /** Throws AgentError TOOL_NAME_COLLISION when two tools share a name (the model could not tell them apart). */
 export function checkToolNames(tools: readonly StructuredToolInterface[]): void {
 	const seen = new Map<string, number>();
@@ -116,13 +124,7 @@ export async function runAgent(model: ToolCallingChatModel, messages: BaseMessag
 		messages: history,
 		...(reason ? { reason } : {}),
 	});
-	const overBudget = (): string | undefined => {
-		const spent = usage.get();
-		if (budget.maxModelCalls !== undefined && spent.modelCalls >= budget.maxModelCalls) return `the budget of ${budget.maxModelCalls} model calls is used up`;
-		if (budget.maxTotalTokens !== undefined && spent.totalTokens >= budget.maxTotalTokens) return `the budget of ${budget.maxTotalTokens} tokens is used up (${spent.totalTokens} used)`;
-		if (budget.maxWallTimeMs !== undefined && Date.now() - started >= budget.maxWallTimeMs) return `the time budget of ${budget.maxWallTimeMs} ms is used up`;
-		return undefined;
-	};
+	const overBudget = () => budgetSpent(budget, usage.get(), Date.now() - started);
 
 	while (iterations < maxIterations) {
 		const stop = overBudget();

@@ -3,6 +3,6 @@ export { createChatModel, createEmbeddings, type ChatModelOptions, type Embeddin
 export { invokeChatModel, embedTexts, messageText, type CallOptions, type EmbedOptions, type EmbedResult, type InvokableChatModel, type DocumentEmbedder } from './calls';
 export { UsageTracker, type TokenUsage, type UsageTotals } from './usage';
 export { redactError, redactText } from './redact';
-export { runAgent, checkToolNames, AgentError, type AgentOptions, type AgentResult, type AgentStep, type AgentStatus, type AgentBudget, type ToolCallingChatModel } from './agent';
+export { runAgent, budgetSpent, checkToolNames, AgentError, type AgentOptions, type AgentResult, type AgentStep, type AgentStatus, type AgentBudget, type ToolCallingChatModel } from './agent';
 export { invokeStructured, repairStructured, structuredInstruction, schemaFromFields, checkOutput, extractJson, describeIssues, StructuredOutputError, type OutputField, type FieldType } from './structured';
 export { runTask, checkSteps, TaskError, type TaskStep, type TaskOptions, type TaskResult, type StepResult, type StepStatus, type StepContext } from './task';

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { N8nCluster } from '../support/n8n/cluster';
 import { nodeOutput, type Execution, type N8nClient } from '../support/n8n/client';
 import { webhookNode, whereNode } from '../support/n8n/workflow-nodes';
-import { sleep } from '../support/process';
+import { sleep, waitFor } from '../support/process';
 import { testNodeTypes } from '../support/test-nodes';
 import { itemsInto, runWorkflow } from '../support/workflow-runner';
 
@@ -57,16 +57,6 @@ async function monitor<T = Record<string, any>>(parameters: Record<string, unkno
 	const text = await res.text();
 	expect({ status: res.status, text: res.status === 200 ? '' : text }).toEqual({ status: 200, text: '' });
 	return JSON.parse(text) as T[];
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number, intervalMs = 1000): Promise<T> {
-	const deadline = Date.now() + timeoutMs;
-	for (;;) {
-		const value = await probe();
-		if (value !== undefined) return value;
-		if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-		await sleep(intervalMs);
-	}
 }
 
 beforeAll(async () => {

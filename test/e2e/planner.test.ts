@@ -12,7 +12,7 @@ import { OfflineModelServer, type ChatRequest, type ModelReply } from '../suppor
 import { nodeOutput } from '../support/n8n/client';
 import { N8nCluster } from '../support/n8n/cluster';
 import { webhookNode, whereNode } from '../support/n8n/workflow-nodes';
-import { sleep } from '../support/process';
+import { sleep, waitFor } from '../support/process';
 import { deleteKeys, redisFromEnv } from '../support/services';
 
 const model = new OfflineModelServer();
@@ -52,16 +52,6 @@ afterAll(async () => {
 	await Promise.all([model.stop(), deleteKeys(redisFromEnv(), `${REDIS_PREFIX}*`)]);
 }, 60_000);
 
-async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs: number, intervalMs = 100): Promise<T> {
-	const deadline = Date.now() + timeoutMs;
-	for (;;) {
-		const value = await probe();
-		if (value !== undefined) return value;
-		if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-		await sleep(intervalMs);
-	}
-}
-
 it('a plan interrupted by a worker crash resumes on the other worker without re-running completed tasks', async () => {
 	const { client } = cluster;
 	const runId = `crash-${randomUUID()}`;
@@ -89,7 +79,7 @@ it('a plan interrupted by a worker crash resumes on the other worker without re-
 
 	// Run 1: wait until the first wave is done and the second has started, then kill the worker running it.
 	expect((await client.webhook(path, { goal: PLAN.goal, runId })).status).toBe(200);
-	await waitFor('tasks t3 and t4 to start', () => (taskRequests('t3') && taskRequests('t4') ? true : undefined), 60_000);
+	await waitFor('tasks t3 and t4 to start', () => (taskRequests('t3') && taskRequests('t4') ? true : undefined), 60_000, 100);
 	const [first] = await client.executions({ workflowId, status: 'running' });
 	const worker = cluster.workers.find((w) => readFileSync(join(cluster.userFolder, 'logs', `${w.name}.log`), 'utf8').includes(`Worker started execution ${first.id} `));
 	expect(worker).toBeDefined();

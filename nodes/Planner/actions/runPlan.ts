@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { HumanMessage, SystemMessage } from '@langchain/core/messages';
 import type { IDataObject } from 'n8n-workflow';
 
-import { invokeChatModel, messageText, runAgent, type UsageTracker } from '../../../lib/llm';
+import { budgetSpent, invokeChatModel, messageText, runAgent, type UsageTracker } from '../../../lib/llm';
 import { executePlan, MemoryCheckpointStore, planWaves, type Plan, type PlanRunResult, type TaskContext } from '../../../lib/planning';
 import { closeStore, memoryFor, openStore } from '../../Memory/context';
 import { getRetryPolicy } from '../../shared/retryPolicy';
@@ -53,17 +53,12 @@ function taskRunner(run: RunContext, goal: string, roles: Role[], model: ItemMod
 	};
 }
 
+/** The run's budget (Options; 0 = no limit) as a check executePlan makes before starting each task. */
 function budgetCheck(usage: UsageTracker, options: IDataObject, started: number) {
-	return (): string | undefined => {
-		const spent = usage.get();
-		const calls = Number(options.maxModelCalls) || 0;
-		const tokens = Number(options.maxTotalTokens) || 0;
-		const seconds = Number(options.maxWallTimeSeconds) || 0;
-		if (calls && spent.modelCalls >= calls) return `the budget of ${calls} model calls is used up`;
-		if (tokens && spent.totalTokens >= tokens) return `the budget of ${tokens} tokens is used up (${spent.totalTokens} used)`;
-		if (seconds && Date.now() - started >= seconds * 1000) return `the time budget of ${seconds} s is used up`;
-		return undefined;
-	};
+	const limit = (value: unknown) => (Number(value) > 0 ? Number(value) : undefined);
+	const seconds = limit(options.maxWallTimeSeconds);
+	const budget = { maxModelCalls: limit(options.maxModelCalls), maxTotalTokens: limit(options.maxTotalTokens), maxWallTimeMs: seconds && seconds * 1000 };
+	return () => budgetSpent(budget, usage.get(), Date.now() - started);
 }
 
 async function synthesize(model: ItemModel, plan: Plan, result: PlanRunResult): Promise<string> {
