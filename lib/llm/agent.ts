@@ -35,6 +35,8 @@ export interface AgentOptions extends CallOptions {
 	maxToolErrors?: number;
 	budget?: AgentBudget;
 	usage?: UsageTracker;
+	/** Receives the model's text as it is generated (every turn's), when the model can stream. */
+	onText?: (delta: string) => void;
 }
 
 export interface AgentStep {

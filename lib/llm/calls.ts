@@ -1,8 +1,8 @@
 import type { BaseLanguageModelInput } from '@langchain/core/language_models/base';
-import type { AIMessage } from '@langchain/core/messages';
+import type { AIMessage, AIMessageChunk } from '@langchain/core/messages';
 
 import { mapWithConcurrency } from '../concurrency';
-import { messageOf, withRetry, type RetryPolicy } from '../retry';
+import { isRetryableError, messageOf, withRetry, type RetryPolicy } from '../retry';
 import { redactError, redactText } from './redact';
 import type { UsageTracker } from './usage';
 
@@ -24,9 +24,25 @@ export function messageText(message: AIMessage): string {
 	return message.content.map((part) => ('text' in part && typeof part.text === 'string' ? part.text : '')).join('');
 }
 
-/** Anything with LangChain's Runnable `invoke(input, { signal })` returning an AIMessage (a chat model, or one with tools bound). */
+/**
+ * Anything with LangChain's Runnable `invoke(input, { signal })` returning an AIMessage (a chat model, or one with
+ * tools bound); `stream` too when it can stream.
+ */
 export interface InvokableChatModel {
 	invoke(input: BaseLanguageModelInput, options?: { signal?: AbortSignal }): Promise<AIMessage>;
+	stream?(input: BaseLanguageModelInput, options?: { signal?: AbortSignal }): Promise<AsyncIterable<AIMessageChunk>>;
+}
+
+/** The model's reply streamed: each text delta goes to `onText`; returns the whole reply (tool calls included). */
+async function streamReply(model: InvokableChatModel, input: BaseLanguageModelInput, signal: AbortSignal, onText: (delta: string) => void): Promise<AIMessage> {
+	let reply: AIMessageChunk | undefined;
+	for await (const chunk of await model.stream!(input, { signal })) {
+		reply = reply ? reply.concat(chunk) : chunk;
+		const delta = typeof chunk.content === 'string' ? chunk.content : messageText(chunk);
+		if (delta) onText(delta);
+	}
+	if (!reply) throw new Error('The model sent an empty stream');
+	return reply;
 }
 
 function retryLogger(what: string, options: CallOptions) {
@@ -36,20 +52,30 @@ function retryLogger(what: string, options: CallOptions) {
 }
 
 /**
- * One chat completion under the retry policy; records token usage of the successful attempt in `usage`.
+ * One chat completion under the retry policy; records token usage of the successful attempt in `usage`. With
+ * `onText` and a model that can stream, the reply is streamed and each text delta passed on as it arrives; an
+ * attempt that already passed text on is not retried (the receiver cannot take it back).
  * Throws the last error (non-retryable) or RetryExhaustedError, with secrets redacted.
  */
 export async function invokeChatModel(
 	model: InvokableChatModel,
 	input: BaseLanguageModelInput,
-	options: CallOptions & { usage?: UsageTracker },
+	options: CallOptions & { usage?: UsageTracker; onText?: (delta: string) => void },
 ): Promise<AIMessage> {
+	const { onText } = options;
+	let streamed = false;
 	try {
-		const message = await withRetry(({ signal }) => model.invoke(input, { signal }), options.policy, {
-			signal: options.signal,
-			timeoutMs: options.timeoutMs,
-			onRetry: retryLogger('chat model call', options),
-		});
+		const message = await withRetry(
+			({ signal }) =>
+				onText && model.stream
+					? streamReply(model, input, signal, (delta) => {
+							streamed = true;
+							onText(delta);
+						})
+					: model.invoke(input, { signal }),
+			options.policy,
+			{ signal: options.signal, timeoutMs: options.timeoutMs, onRetry: retryLogger('chat model call', options), isRetryable: (error) => !streamed && isRetryableError(error) },
+		);
 		options.usage?.record(message.usage_metadata);
 		return message;
 	} catch (error) {

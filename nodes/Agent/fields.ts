@@ -49,6 +49,13 @@ export const optionsField: INodeProperties = {
 			description: "Overrides the credential's chat model (ignored when a chat model sub-node is connected)",
 		},
 		{
+			displayName: 'Enable Streaming',
+			name: 'enableStreaming',
+			type: 'boolean',
+			default: true,
+			description: "Whether to stream the Conversation template's text answer as it is generated, when a Chat Trigger or Webhook is set to stream its response",
+		},
+		{
 			displayName: 'Max Iterations',
 			name: 'maxIterations',
 			type: 'number',

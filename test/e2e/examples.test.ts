@@ -77,15 +77,25 @@ describe('example workflows', () => {
 		expect(searches.length).toBeGreaterThan(0);
 	}, 180_000);
 
-	it('2 chats with the knowledge base, keeping the session\'s history in the memory store', async () => {
+	it('2 chats with the knowledge base, streaming the answer and keeping the session\'s history in the memory store', async () => {
 		const { workflow } = await activeExample('02-chat-with-knowledge-base.json');
 		const path = webhookPath(workflow, 'Chat');
 		const sessionId = randomUUID();
+		/** The Chat Trigger streams newline-delimited JSON chunks: begin, item (text deltas), end. */
+		const chat = async (chatInput: string) => {
+			const res = await client.webhook(path, { action: 'sendMessage', sessionId, chatInput });
+			expect(res.status).toBe(200);
+			const chunks = (await res.text()).split('\n').filter(Boolean).map((line) => JSON.parse(line) as { type: string; content?: string });
+			return { chunks, text: chunks.filter((c) => c.type === 'item').map((c) => c.content).join('') };
+		};
 		model.reset();
-		const first = await post<{ output: string }>(path, { action: 'sendMessage', sessionId, chatInput: QUESTION });
-		expect(first.output).toMatch(/every 20 retry attempts \[\d\]/);
-		expect(first.output).toContain('ioredis/README.md');
-		await post<{ output: string }>(path, { action: 'sendMessage', sessionId, chatInput: 'Thanks! Which package was that?' });
+		const first = await chat(QUESTION);
+		expect(first.chunks[0].type).toBe('begin');
+		expect(first.chunks.at(-1)!.type).toBe('end');
+		expect(first.chunks.filter((c) => c.type === 'item').length).toBeGreaterThan(1);
+		expect(first.text).toMatch(/every 20 retry attempts \[\d\]/);
+		expect(first.text).toContain('ioredis/README.md');
+		await chat('Thanks! Which package was that?');
 		const last = model.requestsTo('chat').at(-1)!.body as ChatRequest;
 		expect(last.messages.filter((m) => m.role === 'user').map((m) => m.content)).toEqual([QUESTION, 'Thanks! Which package was that?']);
 	}, 180_000);

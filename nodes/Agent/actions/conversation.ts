@@ -114,7 +114,12 @@ export const execute: TemplateRun = async (run, itemIndex, usage) => {
 		new HumanMessage(prompt),
 	];
 
-	const result = await runAgent(agent.model, messages, agent.tools, agent.agentOptions);
+	// Streams text answers to a Chat Trigger / Webhook whose response streams; structured output is validated first.
+	const stream = !schema && agent.options.enableStreaming !== false && fn.isStreaming?.() === true;
+	if (stream) fn.sendChunk('begin', itemIndex);
+	const result = await runAgent(agent.model, messages, agent.tools, { ...agent.agentOptions, ...(stream ? { onText: (delta: string) => fn.sendChunk('item', itemIndex, delta) } : {}) }).finally(
+		() => stream && fn.sendChunk('end', itemIndex),
+	);
 	if (result.status === 'max_iterations' || result.status === 'tool_errors') {
 		throw new AgentRunError(result.reason!, result.status, { output: result.output, ...runSummary(result) });
 	}

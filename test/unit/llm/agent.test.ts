@@ -124,3 +124,32 @@ describe('runAgent', () => {
 		expect(server.requestsTo('chat')).toHaveLength(0);
 	});
 });
+
+describe('streaming', () => {
+	it('streams each turn\'s text as it arrives and still runs the tool calls of a streamed reply', async () => {
+		server.reply({ toolCalls: [{ name: 'search_docs', arguments: { query: 'redis' } }] }, { content: 'Redis keeps its data in memory and persists it to disk on demand.' });
+		const deltas: string[] = [];
+		const result = await runAgent(createChatModel(config), prompt('What is Redis?'), [search], { policy, onText: (d) => deltas.push(d) });
+		expect(result).toMatchObject({ status: 'completed', output: 'Redis keeps its data in memory and persists it to disk on demand.' });
+		expect(calls).toEqual(['search:redis']);
+		expect(deltas.length).toBeGreaterThan(1); // arrived in pieces
+		expect(deltas.join('')).toBe(result.output);
+		expect(server.requestsTo('chat').every((r) => (r.body as ChatRequest).stream === true)).toBe(true);
+		expect(result.usage.totalTokens).toBeGreaterThan(0);
+	});
+
+	it('does not retry a call whose stream broke after text was passed on, but retries one that broke before', async () => {
+		const retrying = { maxRetries: 2, getRetryDelay: () => 0, type: 'fixed', toJSON: () => ({ type: 'fixed' }) } as never;
+		server.fail({ type: 'truncate' });
+		const deltas: string[] = [];
+		await expect(runAgent(createChatModel(config), prompt('Tell me a long story about databases'), [], { policy: retrying, onText: (d) => deltas.push(d) })).rejects.toThrow();
+		expect(deltas.length).toBeGreaterThan(0);
+		expect(server.requestsTo('chat')).toHaveLength(1);
+
+		server.reset();
+		server.fail({ type: 'status', status: 503 });
+		const result = await runAgent(createChatModel(config), prompt('Hello'), [], { policy: retrying, onText: () => {} });
+		expect(result.status).toBe('completed');
+		expect(server.requestsTo('chat')).toHaveLength(2);
+	});
+});
