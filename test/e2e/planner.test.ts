@@ -96,7 +96,8 @@ it('a plan interrupted by a worker crash resumes on the other worker without re-
 		1000,
 	);
 	const execution = await client.execution(finished.id);
-	expect(execution.status).toBe('success');
+	const nodeErrors = Object.entries(execution.data?.resultData.runData ?? {}).flatMap(([node, runs]) => runs.filter((r) => r.error).map((r) => `${node}: ${r.error!.message}`));
+	expect({ status: execution.status, error: execution.data?.resultData.error?.message, nodeErrors }).toEqual({ status: 'success', error: undefined, nodeErrors: [] });
 	const [result] = nodeOutput(execution, 'Where') as Array<{ processName: string; status: string; resumed: number; output: string; tasks: Array<{ id: string; status: string; resumed?: boolean; output: string }> }>;
 	expect(result.processName).toBe(survivor.name);
 	expect(result).toMatchObject({ status: 'completed', resumed: 2, output: 'All six tasks are done.' });
