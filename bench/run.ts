@@ -1,5 +1,6 @@
 /**
- * `npm run bench`: runs every benchmark and writes bench/results/latest.json (also printed).
+ * `npm run bench`: runs every benchmark and writes bench/results/latest.json (also printed) and the report
+ * (bench/results/REPORT.md with SVG charts, see report.ts).
  * Select some with BENCH_ONLY=name1,name2: their results replace those in latest.json, the others are kept.
  * Figures depend on the machine: the JSON records it.
  */
@@ -12,6 +13,7 @@ import { knowledgeBase } from './knowledge-base';
 import { llmCallOverhead } from './llm-call-overhead';
 import { memoryOps } from './memory-ops';
 import { planner } from './planner';
+import { writeReport } from './report';
 
 const benchmarks: Record<string, () => Promise<unknown>> = {
 	'llm-call-overhead': llmCallOverhead,
@@ -38,6 +40,7 @@ async function main() {
 	const report = { command: 'npm run bench', results: { ...kept, ...stamped } };
 	mkdirSync(dir, { recursive: true });
 	writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+	writeReport(dir);
 	console.log(JSON.stringify(report, null, 2));
 }
 

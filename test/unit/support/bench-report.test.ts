@@ -1,0 +1,24 @@
+/** bench/report.ts: every figure of latest.json reaches the report with its command and machine; bars are to scale. */
+import { barChart, renderReport } from '../../../bench/report';
+
+const machine = { cpus: 2, cpu: 'Test CPU', memoryGiB: 24, node: 'v24.0.0' };
+
+it('lists every figure with the command and machine that produced it, and charts the comparisons', () => {
+	const { markdown, charts } = renderReport({
+		planner: { at: '2026-01-01T00:00:00.000Z', machine, result: { parallel: { wallMs: 600 }, sequential: { wallMs: 4200 }, speedUp: 7 } },
+		other: { at: '2026-01-02T00:00:00.000Z', machine, result: { ops: { perSecond: 1234.5678 } } },
+	});
+	expect(markdown).toContain('Command: `BENCH_ONLY=planner npm run bench` · measured 2026-01-01T00:00:00.000Z · 2 × Test CPU, 24 GiB, Node v24.0.0');
+	expect(markdown).toContain('| parallel.wallMs | 600 |');
+	expect(markdown).toContain('| speedUp | 7 |');
+	expect(markdown).toContain('| ops.perSecond | 1,234.568 |');
+	expect(markdown).toContain('![planner-parallel.svg](planner-parallel.svg)');
+	expect(Object.keys(charts)).toEqual(['planner-parallel.svg']);
+});
+
+it('draws bars to scale', () => {
+	const svg = barChart('t', 'ms', [{ label: 'a', value: 50 }, { label: 'b', value: 100 }]);
+	const widths = [...svg.matchAll(/<rect x="\d+" y="\d+" width="([\d.]+)"/g)].map((m) => Number(m[1]));
+	expect(widths).toHaveLength(2);
+	expect(widths[1] / widths[0]).toBeCloseTo(2, 5);
+});
