@@ -38,7 +38,7 @@ async function streamReply(model: InvokableChatModel, input: BaseLanguageModelIn
 	let reply: AIMessageChunk | undefined;
 	for await (const chunk of await model.stream!(input, { signal })) {
 		reply = reply ? reply.concat(chunk) : chunk;
-		const delta = typeof chunk.content === 'string' ? chunk.content : messageText(chunk);
+		const delta = messageText(chunk);
 		if (delta) onText(delta);
 	}
 	if (!reply) throw new Error('The model sent an empty stream');

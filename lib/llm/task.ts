@@ -89,7 +89,7 @@ function stepPolicy(base: RetryPolicy | undefined, retries: number): RetryPolicy
 }
 
 function describeFailure(error: unknown, step: TaskStep): string {
-	const last = error instanceof RetryExhaustedError ? error.attempts.at(-1)!.error : error;
+	const last = error instanceof RetryExhaustedError ? error.lastError : error;
 	if (last instanceof AttemptTimeoutError) return `Step "${step.name}" timed out after ${step.timeoutMs / 1000} s`;
 	return messageOf(last);
 }

@@ -61,7 +61,7 @@ export interface PlanRunResult {
 }
 
 function failureText(error: unknown, timeoutMs: number): string {
-	const last = error instanceof RetryExhaustedError ? error.attempts.at(-1)!.error : error;
+	const last = error instanceof RetryExhaustedError ? error.lastError : error;
 	return last instanceof AttemptTimeoutError ? `timed out after ${timeoutMs / 1000} s` : messageOf(last);
 }
 

@@ -1,6 +1,6 @@
 /** Node types used only by tests of the in-process runner. */
 import { getRetryPolicy, retryPolicyProperty } from '../../nodes/shared/retryPolicy';
-import { withRetry, type AttemptRecord, RetryExhaustedError } from '../../lib/retry';
+import { withRetry, RetryExhaustedError } from '../../lib/retry';
 import { DynamicStructuredTool } from '@langchain/core/tools';
 import {
 	NodeApiError,
@@ -81,7 +81,7 @@ export class TestListModels implements INodeType {
 				);
 				out.push({ json: { models: body.data.map((m: { id: string }) => m.id), attempts, retryPolicy: policy.toJSON() }, pairedItem: { item: itemIndex } });
 			} catch (error) {
-				const last = error instanceof RetryExhaustedError ? (error.attempts.at(-1) as AttemptRecord).error : error;
+				const last = error instanceof RetryExhaustedError ? error.lastError : error;
 				if (!this.continueOnFail()) {
 					if ((error as Error).name === 'NodeOperationError') throw error;
 					throw new NodeApiError(this.getNode(), last as JsonObject, { itemIndex });
