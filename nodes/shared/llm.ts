@@ -1,7 +1,7 @@
 /** The `OpenAgents LLM API` credential as lib/llm's LlmConfig. */
-import type { IExecuteFunctions, ISupplyDataFunctions } from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions, ISupplyDataFunctions } from 'n8n-workflow';
 
-import { secretsOf, type CallOptions, type LlmConfig } from '../../lib/llm';
+import { secretsOf, type AgentBudget, type CallOptions, type LlmConfig, type UsageTotals } from '../../lib/llm';
 import { getRetryPolicy } from './retryPolicy';
 
 type Context = IExecuteFunctions | ISupplyDataFunctions;
@@ -28,4 +28,32 @@ export function llmCallOptions(fn: Context, itemIndex: number, llm?: LlmConfig):
 		secrets: llm ? secretsOf(llm) : [],
 		log: (line) => fn.logger.warn(line),
 	};
+}
+
+/** The budget in a node's Options (Max Model Calls, Max Tokens, Max Wall Time in seconds); 0 or empty = no limit. */
+export function budgetFromOptions(options: IDataObject): AgentBudget {
+	const limit = (value: unknown) => (Number(value) > 0 ? Number(value) : undefined);
+	const seconds = limit(options.maxWallTimeSeconds);
+	return { maxModelCalls: limit(options.maxModelCalls), maxTotalTokens: limit(options.maxTotalTokens), maxWallTimeMs: seconds && seconds * 1000 };
+}
+
+/** Custom data keys (n8n allows 10 per execution, values as strings) with the totals of every Agent and Planner node in the execution. */
+export const USAGE_KEYS: Record<keyof UsageTotals, string> = {
+	promptTokens: 'openagents_prompt_tokens',
+	completionTokens: 'openagents_completion_tokens',
+	totalTokens: 'openagents_total_tokens',
+	modelCalls: 'openagents_model_calls',
+};
+
+/** Adds `usage` to the execution's custom data totals (no-op where there is no execution data). */
+export function addUsageToExecution(fn: IExecuteFunctions, usage: UsageTotals): void {
+	let customData;
+	try {
+		customData = fn.customData;
+	} catch {
+		return; // no execution data (e.g. the node runs as a tool of another agent)
+	}
+	for (const [field, key] of Object.entries(USAGE_KEYS) as Array<[keyof UsageTotals, string]>) {
+		customData.set(key, String(Number(customData.get(key) ?? 0) + usage[field]));
+	}
 }

@@ -6,8 +6,8 @@ import { type AgentOptions, type CallOptions, type ToolCallingChatModel, type Us
 import { knowledgeBaseSearcher, knowledgeBaseSearchTool, DEFAULT_SEARCH_TOOL_DESCRIPTION } from '../../KnowledgeBaseTool/searchTool';
 import { memoryFor, resolveNamespace } from '../../Memory/context';
 import { memoryTools } from '../../Memory/tools';
-import { llmCallOptions } from '../../shared/llm';
-import { chatModelFor } from '../transport/connections';
+import { budgetFromOptions } from '../../shared/llm';
+import { itemModel } from '../transport/connections';
 import type { RunContext } from './types';
 
 export interface ItemAgent {
@@ -24,9 +24,7 @@ const seconds = (value: unknown) => (Number(value) > 0 ? Number(value) * 1000 : 
 
 export async function itemAgent(run: RunContext, itemIndex: number, usage: UsageTracker): Promise<ItemAgent> {
 	const { fn } = run;
-	const options = fn.getNodeParameter('options', itemIndex, {}) as IDataObject;
-	const { model, llm } = await chatModelFor(fn, { chatModel: options.chatModel as string, temperature: options.temperature as number });
-	const callOptions = { ...llmCallOptions(fn, itemIndex, llm), usage };
+	const { model, llm, callOptions, options } = await itemModel(fn, itemIndex, usage);
 	const builtIns = fn.getNodeParameter('builtInTools', itemIndex, []) as string[];
 	const tools = [...run.connectedTools];
 
@@ -50,11 +48,7 @@ export async function itemAgent(run: RunContext, itemIndex: number, usage: Usage
 		maxIterations: (options.maxIterations as number) ?? 10,
 		toolTimeoutMs: seconds(options.toolTimeoutSeconds) ?? 60_000,
 		maxToolErrors: (options.maxToolErrors as number) ?? 3,
-		budget: {
-			maxModelCalls: Number(options.maxModelCalls) > 0 ? Number(options.maxModelCalls) : undefined,
-			maxTotalTokens: Number(options.maxTotalTokens) > 0 ? Number(options.maxTotalTokens) : undefined,
-			maxWallTimeMs: seconds(options.maxWallTimeSeconds),
-		},
+		budget: budgetFromOptions(options),
 	};
 	return { model, tools, agentOptions, callOptions, options };
 }

@@ -5,9 +5,10 @@
  */
 import { NodeOperationError, type IDataObject, type IExecuteFunctions, type INodeExecutionData } from 'n8n-workflow';
 
-import { AgentError, redactText, StructuredOutputError, TaskError, UsageTracker, type UsageTotals } from '../../../lib/llm';
+import { AgentError, redactText, StructuredOutputError, TaskError, UsageTracker } from '../../../lib/llm';
 import type { MemoryStore } from '../../../lib/memory';
 import { closeStore, openStore } from '../../Memory/context';
+import { addUsageToExecution } from '../../shared/llm';
 import { connectedTools, optionalLlmConfig } from '../transport/connections';
 import * as conversation from './conversation';
 import * as task from './task';
@@ -26,32 +27,11 @@ const HINTS: Record<string, string> = {
 	step_failed: 'Turn Strict Mode off to run the other steps anyway, or raise the step\'s timeout or retries.',
 };
 
-/** Custom data keys (n8n allows 10 per execution, values as strings) with the totals of every Agent node in the execution. */
-export const USAGE_KEYS: Record<keyof UsageTotals, string> = {
-	promptTokens: 'openagents_prompt_tokens',
-	completionTokens: 'openagents_completion_tokens',
-	totalTokens: 'openagents_total_tokens',
-	modelCalls: 'openagents_model_calls',
-};
-
 function codeOf(error: Error): string | undefined {
 	if (error instanceof AgentError || error instanceof AgentRunError) return error.code;
 	if (error instanceof StructuredOutputError) return 'invalid_output';
 	if (error instanceof TaskError) return 'invalid_steps';
 	return undefined;
-}
-
-/** Adds `usage` to the execution's custom data totals (no-op where there is no execution data). */
-export function addUsageToExecution(fn: IExecuteFunctions, usage: UsageTotals): void {
-	let customData;
-	try {
-		customData = fn.customData;
-	} catch {
-		return; // no execution data (e.g. the node runs as a tool of another agent)
-	}
-	for (const [field, key] of Object.entries(USAGE_KEYS) as Array<[keyof UsageTotals, string]>) {
-		customData.set(key, String(Number(customData.get(key) ?? 0) + usage[field]));
-	}
 }
 
 export async function route(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {

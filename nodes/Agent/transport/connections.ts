@@ -5,10 +5,10 @@
  */
 import { SystemMessage, type BaseMessage } from '@langchain/core/messages';
 import type { StructuredToolInterface } from '@langchain/core/tools';
-import { NodeConnectionTypes, NodeOperationError, type IExecuteFunctions } from 'n8n-workflow';
+import { NodeConnectionTypes, NodeOperationError, type IDataObject, type IExecuteFunctions } from 'n8n-workflow';
 
-import { AgentError, createChatModel, type LlmConfig, type ToolCallingChatModel } from '../../../lib/llm';
-import { llmConfigFromCredential } from '../../shared/llm';
+import { AgentError, createChatModel, type CallOptions, type LlmConfig, type ToolCallingChatModel, type UsageTracker } from '../../../lib/llm';
+import { llmCallOptions, llmConfigFromCredential } from '../../shared/llm';
 
 /** LangChain's BaseChatMemory as n8n's memory sub-nodes supply it. */
 export interface ChatMemoryLike {
@@ -33,6 +33,20 @@ export async function chatModelFor(fn: IExecuteFunctions, options: { chatModel?:
 		throw new AgentError('NO_MODEL', 'No chat model: connect a chat model sub-node to the Chat Model input, or select an OpenAgents LLM API credential');
 	}
 	return { model: createChatModel(llm, { model: options.chatModel || undefined, temperature: options.temperature ?? 0 }), llm };
+}
+
+export interface ItemModel extends ModelSource {
+	/** For the item's model calls: its Retry Policy, cancel signal, timeout, key to redact, and `usage`. */
+	callOptions: CallOptions & { usage: UsageTracker };
+	/** The item's Options collection (Chat Model, Temperature, limits, budget). */
+	options: IDataObject;
+}
+
+/** The item's chat model (from chatModelFor, with its Options' Chat Model and Temperature) and call options. */
+export async function itemModel(fn: IExecuteFunctions, itemIndex: number, usage: UsageTracker): Promise<ItemModel> {
+	const options = fn.getNodeParameter('options', itemIndex, {}) as IDataObject;
+	const source = await chatModelFor(fn, { chatModel: options.chatModel as string, temperature: options.temperature as number });
+	return { ...source, callOptions: { ...llmCallOptions(fn, itemIndex, source.llm), usage }, options };
 }
 
 /** The OpenAgents LLM API credential, or undefined when none is selected. */

@@ -7,8 +7,8 @@ import { NodeOperationError, type IDataObject, type IExecuteFunctions, type INod
 
 import { AgentError, redactText, UsageTracker } from '../../../lib/llm';
 import { PlanValidationError } from '../../../lib/planning';
-import { addUsageToExecution } from '../../Agent/actions/router';
 import { connectedTools, optionalLlmConfig } from '../../Agent/transport/connections';
+import { addUsageToExecution } from '../../shared/llm';
 import * as createPlan from './createPlan';
 import * as executePlan from './executePlan';
 import * as planAndExecute from './planAndExecute';

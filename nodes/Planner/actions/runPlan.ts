@@ -11,8 +11,10 @@ import type { IDataObject } from 'n8n-workflow';
 import { budgetSpent, invokeChatModel, messageText, runAgent, type UsageTracker } from '../../../lib/llm';
 import { executePlan, MemoryCheckpointStore, planWaves, type Plan, type PlanRunResult, type TaskContext } from '../../../lib/planning';
 import { closeStore, memoryFor, openStore } from '../../Memory/context';
+import { budgetFromOptions } from '../../shared/llm';
 import { getRetryPolicy } from '../../shared/retryPolicy';
-import { itemModel, rolesOf, type ItemModel, type Role } from './model';
+import { itemModel, type ItemModel } from '../../Agent/transport/connections';
+import { rolesOf, type Role } from './roles';
 import type { RunContext } from './types';
 
 /** The item's Plan Run ID, or a hash of workflow ID, goal (or plan) and the input item: a re-run of the same input resumes. */
@@ -53,14 +55,6 @@ function taskRunner(run: RunContext, goal: string, roles: Role[], model: ItemMod
 	};
 }
 
-/** The run's budget (Options; 0 = no limit) as a check executePlan makes before starting each task. */
-function budgetCheck(usage: UsageTracker, options: IDataObject, started: number) {
-	const limit = (value: unknown) => (Number(value) > 0 ? Number(value) : undefined);
-	const seconds = limit(options.maxWallTimeSeconds);
-	const budget = { maxModelCalls: limit(options.maxModelCalls), maxTotalTokens: limit(options.maxTotalTokens), maxWallTimeMs: seconds && seconds * 1000 };
-	return () => budgetSpent(budget, usage.get(), Date.now() - started);
-}
-
 async function synthesize(model: ItemModel, plan: Plan, result: PlanRunResult): Promise<string> {
 	const done = result.tasks.filter((t) => t.status === 'completed').map((t) => `### ${t.id}: ${plan.tasks.find((p) => p.id === t.id)!.title}\n${t.output}`);
 	if (!done.length) return '';
@@ -94,13 +88,15 @@ export async function runPlanForItem(
 		const checkpoints = new MemoryCheckpointStore(memoryFor(fn, store, itemIndex), planRunId);
 		const plan = await loadPlan(checkpoints);
 		const model = await itemModel(fn, itemIndex, usage);
+		// The run's budget: checked before each task starts.
+		const budget = budgetFromOptions(model.options);
 		const result = await executePlan(plan, taskRunner(run, plan.goal, rolesOf(fn, itemIndex), model), {
 			concurrency: (model.options.concurrency as number) ?? 4,
 			retryPolicy: getRetryPolicy(fn, itemIndex),
 			taskTimeoutMs: ((model.options.taskTimeoutSeconds as number) ?? 300) * 1000,
 			signal: fn.getExecutionCancelSignal(),
 			checkpoints,
-			budgetExhausted: budgetCheck(usage, model.options, started),
+			budgetExhausted: () => budgetSpent(budget, usage.get(), Date.now() - started),
 		});
 		const waves = planWaves(plan);
 		const waveOf = new Map(waves.flatMap((ids, wave) => ids.map((id) => [id, wave] as const)));
