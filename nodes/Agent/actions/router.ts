@@ -3,11 +3,12 @@
  * or with continueOnFail an error item { error, code, usage, …partial result }; every output item has pairedItem.
  * Token usage of all items is added to the execution's custom data ($execution.customData).
  */
-import { NodeOperationError, type IDataObject, type IExecuteFunctions, type INodeExecutionData } from 'n8n-workflow';
+import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 
 import { AgentError, redactText, StructuredOutputError, TaskError, UsageTracker } from '../../../lib/llm';
 import type { MemoryStore } from '../../../lib/memory';
 import { closeStore, openStore } from '../../Memory/context';
+import { failedItem } from '../../shared/itemError';
 import { addUsageToExecution } from '../../shared/llm';
 import { connectedTools, optionalLlmConfig } from '../transport/connections';
 import * as conversation from './conversation';
@@ -54,18 +55,13 @@ export async function route(this: IExecuteFunctions): Promise<INodeExecutionData
 				const code = codeOf(error);
 				const message = redactText(error.message, secrets);
 				const usageSoFar = usage.get();
-				const partial = error instanceof AgentRunError ? error.partial : {};
-				if (!this.continueOnFail()) {
-					if (error instanceof NodeOperationError) throw error;
-					throw new NodeOperationError(this.getNode(), `Item ${itemIndex}: ${message}`, {
-						itemIndex,
-						description: `${(code && HINTS[code]) || 'The agent run failed.'} Usage so far: ${usageSoFar.modelCalls} model calls, ${usageSoFar.totalTokens} tokens.`,
-					});
-				}
-				out.push({
-					json: { error: message, code: code ?? null, ...partial, usage: { ...usageSoFar }, durationMs: Date.now() - started } as IDataObject,
-					pairedItem: { item: itemIndex },
+				const json = failedItem(this, error, itemIndex, {
+					message,
+					code,
+					description: `${(code && HINTS[code]) || 'The agent run failed.'} Usage so far: ${usageSoFar.modelCalls} model calls, ${usageSoFar.totalTokens} tokens.`,
+					details: { ...(error instanceof AgentRunError ? error.partial : {}), usage: { ...usageSoFar }, durationMs: Date.now() - started },
 				});
+				out.push({ json, pairedItem: { item: itemIndex } });
 			} finally {
 				total.add(usage.get());
 			}

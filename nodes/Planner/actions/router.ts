@@ -3,11 +3,12 @@
  * questions to the second (Needs Clarification). A failed item becomes a NodeOperationError with its index, or with
  * continueOnFail an error item { error, code, problems?, usage }; every output item has pairedItem.
  */
-import { NodeOperationError, type IDataObject, type IExecuteFunctions, type INodeExecutionData } from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 
 import { AgentError, redactText, UsageTracker } from '../../../lib/llm';
 import { PlanValidationError } from '../../../lib/planning';
 import { connectedTools, optionalLlmConfig } from '../../Agent/transport/connections';
+import { failedItem } from '../../shared/itemError';
 import { addUsageToExecution } from '../../shared/llm';
 import * as createPlan from './createPlan';
 import * as executePlan from './executePlan';
@@ -40,12 +41,13 @@ export async function route(this: IExecuteFunctions): Promise<INodeExecutionData
 				const error = caught as Error;
 				const code = error instanceof PlanValidationError ? 'invalid_plan' : error instanceof AgentError ? error.code : undefined;
 				const message = redactText(error.message, secrets);
-				if (!this.continueOnFail()) {
-					if (error instanceof NodeOperationError) throw error;
-					throw new NodeOperationError(this.getNode(), `Item ${itemIndex}: ${message}`, { itemIndex, description: (code && HINTS[code]) || `Planner "${operation}" failed for item ${itemIndex}.` });
-				}
-				const problems = error instanceof PlanValidationError ? { problems: error.problems as unknown as IDataObject[] } : {};
-				results.push({ json: { error: message, code: code ?? null, ...problems, usage: { ...usage.get() } }, pairedItem: { item: itemIndex } });
+				const json = failedItem(this, error, itemIndex, {
+					message,
+					code,
+					description: (code && HINTS[code]) || `Planner "${operation}" failed for item ${itemIndex}.`,
+					details: { ...(error instanceof PlanValidationError ? { problems: error.problems as unknown as IDataObject[] } : {}), usage: { ...usage.get() } },
+				});
+				results.push({ json, pairedItem: { item: itemIndex } });
 			} finally {
 				total.add(usage.get());
 			}
