@@ -8,7 +8,7 @@ import { HumanMessage, SystemMessage } from '@langchain/core/messages';
 import { createChatModel, runAgent, UsageTracker } from '../lib/llm';
 import { createPlan, executePlan } from '../lib/planning';
 import { NoRetryPolicy } from '../lib/retry';
-import { OfflineModelServer, type ChatRequest } from '../test/support/model-server';
+import { OfflineModelServer, systemText, type ChatRequest } from '../test/support/model-server';
 
 const TASKS = 8;
 
@@ -16,7 +16,7 @@ export async function planner(latencyMs = Number(process.env.BENCH_PLANNER_LATEN
 	const server = new OfflineModelServer({ latencyMs });
 	await server.start();
 	server.setHandler((request: ChatRequest) => {
-		if (request.messages.some((m) => m.role === 'system' && /You are a planner/.test(String(m.content)))) {
+		if (/You are a planner/.test(systemText(request.messages))) {
 			const tasks = Array.from({ length: TASKS }, (_, i) => ({ id: `t${i + 1}`, title: `Independent task ${i + 1}`, description: '', agent: 'worker', dependsOn: [] }));
 			return { content: JSON.stringify({ goal: 'bench goal', tasks }) };
 		}

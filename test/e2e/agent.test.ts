@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 
-import { OfflineModelServer, type ChatRequest } from '../support/model-server';
+import { lastUserText, OfflineModelServer, type ChatRequest } from '../support/model-server';
 import { clusterFromEnv } from '../support/n8n/cluster';
 import { openAiChatModelNode, webhookNode, whereNode } from '../support/n8n/workflow-nodes';
 
@@ -91,7 +91,7 @@ describe('Agent in queue-mode n8n', () => {
 		const llm = await client.createCredential('e2e agent offline model', 'openAgentsLlmApi', { baseUrl: model.baseUrl, apiKey: '', chatModel: 'offline-chat', embeddingModel: 'offline-embedding' });
 		model.latencyMs = 400;
 		model.setHandler((request: ChatRequest) => {
-			const user = String(request.messages.filter((m) => m.role === 'user').at(-1)?.content);
+			const user = lastUserText(request.messages);
 			return { content: `${/"([^"]+)":\n/.exec(user)?.[1]} for ${/Task input:\n(.*)/.exec(user)?.[1]}` };
 		});
 		const path = `e2e-agent-task-${randomUUID()}`;

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { OfflineModelServer, type ChatRequest, type ModelReply } from '../support/model-server';
+import { lastUserText, OfflineModelServer, systemText, type ChatRequest, type ModelReply } from '../support/model-server';
 import { nodeOutput } from '../support/n8n/client';
 import { N8nCluster } from '../support/n8n/cluster';
 import { webhookNode, whereNode } from '../support/n8n/workflow-nodes';
@@ -24,16 +24,14 @@ const TASK_MS = 2_000;
 const task = (id: string, dependsOn: string[] = []) => ({ id, title: `Do ${id}`, description: `Produce ${id}`, agent: 'worker', dependsOn });
 const PLAN = { goal: 'Survive a crash', tasks: [task('t1'), task('t2'), task('t3', ['t1']), task('t4', ['t2']), task('t5', ['t3', 't4']), task('t6', ['t5'])] };
 
-const userText = (request: ChatRequest) => String(request.messages.filter((m) => m.role === 'user').at(-1)?.content ?? '');
-/** All system messages (structured output puts its JSON instruction before the planner's own). */
-const systemText = (request: ChatRequest) => request.messages.filter((m) => m.role === 'system').map((m) => String(m.content)).join('\n');
+const userText = (request: ChatRequest) => lastUserText(request.messages);
 const taskOf = (request: ChatRequest) => /Your task \(([^)]+)\)/.exec(userText(request))?.[1];
 const chat = () => model.requestsTo('chat').map((r) => r.body as ChatRequest);
 const taskRequests = (id: string) => chat().filter((r) => taskOf(r) === id).length;
 
 /** Plans PLAN, answers each task after TASK_MS, and synthesises. */
 async function scriptedModel(request: ChatRequest): Promise<ModelReply> {
-	if (/You are a planner/.test(systemText(request))) return { content: JSON.stringify(PLAN) };
+	if (/You are a planner/.test(systemText(request.messages))) return { content: JSON.stringify(PLAN) };
 	const id = taskOf(request);
 	if (id) {
 		await sleep(TASK_MS);
@@ -112,7 +110,7 @@ it('a plan interrupted by a worker crash resumes on the other worker without re-
 	// The model's own log: t1 and t2 ran once (before the crash), t3 and t4 twice (interrupted, then re-run), the rest
 	// once; the plan was made once (reused from the checkpoint).
 	expect(['t1', 't2', 't3', 't4', 't5', 't6'].map(taskRequests)).toEqual([1, 1, 2, 2, 1, 1]);
-	expect(chat().filter((r) => /You are a planner/.test(systemText(r)))).toHaveLength(1);
+	expect(chat().filter((r) => /You are a planner/.test(systemText(r.messages)))).toHaveLength(1);
 }, 240_000);
 
 it("runs a role's tasks in its sub-workflow, with the other tasks by the chat model", async () => {

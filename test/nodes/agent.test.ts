@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { INode, INodeParameters } from 'n8n-workflow';
 
 import { startChroma, type ChromaServer } from '../support/chroma';
-import { OfflineModelServer, type ChatRequest, type ModelReply } from '../support/model-server';
+import { lastUserText, OfflineModelServer, type ChatRequest, type ModelReply } from '../support/model-server';
 import { deleteKeys, redisFromEnv } from '../support/services';
 import { testNodeTypes, testToolCalls } from '../support/test-nodes';
 import { itemsInto, PACKAGE_PREFIX, runWorkflow, type WorkflowJson } from '../support/workflow-runner';
@@ -74,7 +74,7 @@ const exec = (workflow: WorkflowJson) => runWorkflow(workflow, { nodeTypes: test
 const json = (result: Awaited<ReturnType<typeof exec>>) => result.outputs.Agent[0].map((i) => i.json as Record<string, any>);
 const chatRequests = () => model.requestsTo('chat').map((r) => r.body as ChatRequest);
 const toolResults = (request: ChatRequest) => request.messages.filter((m) => m.role === 'tool').map((m) => String(m.content));
-const userText = (request: ChatRequest) => String(request.messages.filter((m) => m.role === 'user').at(-1)?.content ?? '');
+const userText = (request: ChatRequest) => lastUserText(request.messages);
 
 describe('Agent, Conversation template', () => {
 	it('uses two built-in tools in the order the model calls them: knowledge base search, then memory set', async () => {

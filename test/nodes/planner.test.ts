@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 
 import type { INodeParameters } from 'n8n-workflow';
 
-import { OfflineModelServer, offlineModel, type ChatRequest, type ModelReply } from '../support/model-server';
+import { lastUserText, OfflineModelServer, offlineModel, systemText, type ChatRequest, type ModelReply } from '../support/model-server';
 import { deleteKeys, redisFromEnv } from '../support/services';
 import { testNodeTypes } from '../support/test-nodes';
 import { itemsInto, runWorkflow } from '../support/workflow-runner';
@@ -43,9 +43,8 @@ const outputs = (result: Awaited<ReturnType<typeof exec>>) => ({
 	result: (result.outputs.Planner?.[0] ?? []).map((i) => i.json as Json),
 	clarification: (result.outputs.Planner?.[1] ?? []).map((i) => i.json as Json),
 });
-const userText = (request: ChatRequest) => String(request.messages.filter((m) => m.role === 'user').at(-1)?.content ?? '');
-const systemText = (request: ChatRequest) => request.messages.filter((m) => m.role === 'system').map((m) => String(m.content)).join('\n');
-const isPlanning = (request: ChatRequest) => /You are a planner/.test(systemText(request));
+const userText = (request: ChatRequest) => lastUserText(request.messages);
+const isPlanning = (request: ChatRequest) => /You are a planner/.test(systemText(request.messages));
 /** Chat requests that ran task `id` (the task prompt names it). */
 const taskRequests = (id: string) => model.requestsTo('chat').filter((r) => userText(r.body as ChatRequest).includes(`Your task (${id})`));
 const task = (id: string, dependsOn: string[] = []) => ({ id, title: `Do ${id}`, description: '', agent: 'worker', dependsOn });
@@ -57,7 +56,7 @@ const taskModel = (slow = 'none') => async (request: ChatRequest): Promise<Model
 		if (id === slow) await new Promise((r) => setTimeout(r, 1_500));
 		return { content: `${id} done` };
 	}
-	if (/Combine the results/.test(systemText(request))) return { content: 'Final answer from the task results.' };
+	if (/Combine the results/.test(systemText(request.messages))) return { content: 'Final answer from the task results.' };
 	return offlineModel(request);
 };
 

@@ -29,6 +29,11 @@ function lastUserIndex(messages: ChatMessage[]): number {
 	return -1;
 }
 
+/** The system (and developer) messages' text, joined by newlines. */
+export function systemText(messages: ChatMessage[]): string {
+	return messages.filter((m) => m.role === 'system' || m.role === 'developer').map((m) => textOf(m.content)).join('\n');
+}
+
 export function lastUserText(messages: ChatMessage[]): string {
 	const i = lastUserIndex(messages);
 	return i < 0 ? '' : textOf(messages[i].content);
@@ -137,7 +142,7 @@ function schemaInPrompt(request: ChatRequest): JsonSchema | undefined {
 
 function wantsPlan(schema: JsonSchema | undefined, request: ChatRequest): boolean {
 	if (schema?.properties && 'tasks' in schema.properties) return true;
-	const system = request.messages.filter((m) => m.role === 'system' || m.role === 'developer').map((m) => textOf(m.content)).join('\n');
+	const system = systemText(request.messages);
 	return !schema && /\bplan\b/i.test(system) && /\btasks?\b/i.test(system);
 }
 

@@ -20,7 +20,7 @@ import {
 	type TaskRunResult,
 } from '../../../lib/planning';
 import { NoRetryPolicy, sleep } from '../../../lib/retry';
-import { OfflineModelServer, type ChatRequest } from '../../support/model-server';
+import { lastUserText, OfflineModelServer, type ChatRequest } from '../../support/model-server';
 
 const task = (id: string, dependsOn: string[] = [], extra: Partial<PlanTask> = {}): PlanTask => ({ id, title: `Task ${id}`, description: '', agent: 'worker', dependsOn, ...extra });
 const plan = (...tasks: PlanTask[]): Plan => ({ goal: 'test goal', tasks });
@@ -215,10 +215,7 @@ describe('createPlan with the offline model', () => {
 	beforeEach(() => server.reset());
 	const options = { policy: new NoRetryPolicy() };
 	const reply = (value: object) => ({ content: JSON.stringify(value) });
-	const lastUser = (i: number) => {
-		const messages = (server.requestsTo('chat')[i].body as ChatRequest).messages;
-		return String(messages.filter((m) => m.role === 'user').at(-1)?.content);
-	};
+	const lastUser = (i: number) => lastUserText((server.requestsTo('chat')[i].body as ChatRequest).messages);
 
 	it('plans a goal into a valid plan (the stand-in model answers the JSON Schema in the prompt)', async () => {
 		const usage = new UsageTracker();
