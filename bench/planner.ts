@@ -1,18 +1,85 @@
 /**
- * Planner parallelism: a goal planned into 8 independent tasks, each one model call with 500 ms latency (offline
- * model), executed with concurrency 8 and, for comparison, with concurrency 1 (the tasks as sequential branches).
- * Reports planning time, wall time of both runs, the sum of task durations and the speed-up.
+ * Planner parallelism, 8 independent tasks, each one model call with 500 ms latency (offline model):
+ * (1) in-process: a goal planned into the 8 tasks, executed with concurrency 8 and with concurrency 1;
+ *     planning time, wall time of both runs, sum of task durations, speed-up;
+ * (2) in real queue-mode n8n: webhook → Planner (Execute Plan, the 8 tasks, concurrency 8) → respond, against
+ *     webhook → the same 8 tasks as 8 branches of n8n's Basic LLM Chain (n8n runs branches one after another),
+ *     same chat model sub-node; requests alternate; wall time per request.
  */
+import { randomUUID } from 'node:crypto';
+
 import { HumanMessage, SystemMessage } from '@langchain/core/messages';
 
 import { createChatModel, runAgent, UsageTracker } from '../lib/llm';
 import { createPlan, executePlan } from '../lib/planning';
 import { NoRetryPolicy } from '../lib/retry';
 import { OfflineModelServer, systemText, type ChatRequest } from '../test/support/model-server';
+import { openAiChatModelNode, webhookNode } from '../test/support/n8n/workflow-nodes';
+import { activeWorkflow, benchCluster, chain, WORKER_CONCURRENCY, WORKERS } from './cluster';
+import { alternating, postJson, ratio } from './load';
 
 const TASKS = 8;
 
-export async function planner(latencyMs = Number(process.env.BENCH_PLANNER_LATENCY_MS ?? 500)) {
+const taskTitle = (i: number) => `Independent task ${i + 1}`;
+
+async function n8nComparison(latencyMs: number, requests: number) {
+	const bench = await benchCluster();
+	bench.model.reset();
+	const chatModel = openAiChatModelNode(bench.credentials.openAiApi);
+	const plan = { goal: 'bench goal', tasks: Array.from({ length: TASKS }, (_, i) => ({ id: `t${i + 1}`, title: taskTitle(i), description: '', agent: 'worker', dependsOn: [] })) };
+
+	const ourPath = `bench-planner-ours-${randomUUID()}`;
+	const plannerNode = {
+		id: randomUUID(),
+		name: 'Planner',
+		type: 'n8n-nodes-openagents.openAgentsPlanner',
+		typeVersion: 1,
+		position: [220, 0],
+		parameters: { operation: 'executePlan', plan: '={{ $json.body.plan }}', options: { concurrency: TASKS, synthesize: false } },
+	};
+	await activeWorkflow(bench.client, 'planner (ours)', ourPath, [webhookNode(ourPath), plannerNode, chatModel], {
+		...chain('Webhook', 'Planner'),
+		'Chat Model': { ai_languageModel: [[{ node: 'Planner', type: 'ai_languageModel', index: 0 }]] },
+	});
+
+	const theirPath = `bench-planner-n8n-${randomUUID()}`;
+	const branches = Array.from({ length: TASKS }, (_, i) => ({
+		id: randomUUID(),
+		name: `Task ${i + 1}`,
+		type: '@n8n/n8n-nodes-langchain.chainLlm',
+		typeVersion: 1.7,
+		position: [220, i * 120],
+		parameters: { promptType: 'define', text: taskTitle(i) },
+	}));
+	await activeWorkflow(bench.client, 'planner tasks as n8n branches', theirPath, [webhookNode(theirPath), ...branches, chatModel], {
+		Webhook: { main: [branches.map((b) => ({ node: b.name, type: 'main', index: 0 }))] },
+		'Chat Model': { ai_languageModel: [branches.map((b) => ({ node: b.name, type: 'ai_languageModel', index: 0 }))] },
+	});
+
+	bench.model.latencyMs = latencyMs;
+	try {
+		// The run number in the body makes each request a new plan run (the default plan run ID hashes the input).
+		const figures = await alternating(
+			{
+				openAgentsPlanner: (run) => postJson<{ status?: string; tasks?: unknown[] }>(bench.client, ourPath, { plan, run }, (r) => r.status === 'completed' && r.tasks?.length === TASKS),
+				n8nBranches: () => postJson(bench.client, theirPath, {}),
+			},
+			{ rounds: requests, concurrency: 1, warmUpRounds: 1 },
+		);
+		const taskCalls = bench.model.requestsTo('chat').length;
+		if (taskCalls !== (requests + 1) * 2 * TASKS) throw new Error(`expected ${(requests + 1) * 2 * TASKS} task model calls, saw ${taskCalls}`);
+		return {
+			setup: `queue mode, main + ${WORKERS} workers (concurrency ${WORKER_CONCURRENCY}); ${TASKS} independent tasks, one model call each, ${latencyMs} ms model latency; ${requests} requests each, one at a time, alternating`,
+			...figures,
+			wallTimeP50Ratio: ratio(figures.openAgentsPlanner.latencyMs.p50, figures.n8nBranches.latencyMs.p50),
+			speedUp: ratio(figures.n8nBranches.latencyMs.p50, figures.openAgentsPlanner.latencyMs.p50),
+		};
+	} finally {
+		bench.model.latencyMs = 0;
+	}
+}
+
+export async function planner(latencyMs = Number(process.env.BENCH_PLANNER_LATENCY_MS ?? 500), requests = Number(process.env.BENCH_PLANNER_REQUESTS ?? 5)) {
 	const server = new OfflineModelServer({ latencyMs });
 	await server.start();
 	server.setHandler((request: ChatRequest) => {
@@ -41,6 +108,7 @@ export async function planner(latencyMs = Number(process.env.BENCH_PLANNER_LATEN
 		const sequential = await timed(1);
 		t = Math.round(planningMs);
 		return {
+			n8n: await n8nComparison(latencyMs, requests),
 			setup: `${TASKS} independent tasks, one model call each, ${latencyMs} ms model latency; planning is one model call`,
 			planningMs: t,
 			parallel: { concurrency: TASKS, ...parallel, withPlanningMs: parallel.wallMs + t },

@@ -9,27 +9,45 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 
 import { agent } from './agent';
+import { stopBenchCluster } from './cluster';
+import { floors } from './floors';
+import { jobs } from './jobs';
 import { knowledgeBase } from './knowledge-base';
+import { knowledgeBaseVsN8n } from './knowledge-base-vs-n8n';
 import { llmCallOverhead } from './llm-call-overhead';
 import { memoryOps } from './memory-ops';
+import { memoryVsN8n } from './memory-vs-n8n';
 import { planner } from './planner';
+import { queueScaling } from './queue-scaling';
 import { writeReport } from './report';
 
+/** In report order. The n8n ones share one queue-mode cluster (bench/cluster.ts), started by the first of them. */
 const benchmarks: Record<string, () => Promise<unknown>> = {
 	'llm-call-overhead': llmCallOverhead,
 	'memory-ops': memoryOps,
 	'knowledge-base': knowledgeBase,
+	'knowledge-base-vs-n8n': knowledgeBaseVsN8n,
 	agent,
+	'memory-vs-n8n': memoryVsN8n,
 	planner,
+	'queue-scaling': queueScaling,
+	jobs,
+	floors,
 };
 
 async function main() {
 	const only = process.env.BENCH_ONLY?.split(',').filter(Boolean);
 	const results: Record<string, unknown> = {};
-	for (const [name, run] of Object.entries(benchmarks)) {
-		if (only && !only.includes(name)) continue;
-		process.stderr.write(`bench: ${name}...\n`);
-		results[name] = await run();
+	try {
+		for (const [name, run] of Object.entries(benchmarks)) {
+			if (only && !only.includes(name)) continue;
+			process.stderr.write(`bench: ${name}...\n`);
+			const started = performance.now();
+			results[name] = await run();
+			process.stderr.write(`bench: ${name} done in ${Math.round((performance.now() - started) / 1000)} s\n`);
+		}
+	} finally {
+		await stopBenchCluster();
 	}
 	const dir = join(__dirname, 'results');
 	const file = join(dir, 'latest.json');

@@ -1,9 +1,12 @@
 /** n8n-nodes-base nodes that e2e workflows share. */
 import { randomUUID } from 'node:crypto';
 
-/** A production webhook at `path` answering with the last node's output. */
-export function webhookNode(path: string, position: [number, number] = [0, 0]) {
-	return { id: randomUUID(), name: 'Webhook', type: 'n8n-nodes-base.webhook', typeVersion: 2, position, webhookId: randomUUID(), parameters: { httpMethod: 'POST', path, responseMode: 'lastNode', options: {} } };
+/**
+ * A production webhook at `path` answering with the last node's output; `parameters` override the defaults, e.g.
+ * `{ responseMode: 'onReceived' }` (answer at once) or `{ responseData: 'allEntries' }` (every output item).
+ */
+export function webhookNode(path: string, position: [number, number] = [0, 0], parameters: Record<string, unknown> = {}) {
+	return { id: randomUUID(), name: 'Webhook', type: 'n8n-nodes-base.webhook', typeVersion: 2, position, webhookId: randomUUID(), parameters: { httpMethod: 'POST', path, responseMode: 'lastNode', options: {}, ...parameters } };
 }
 
 /** A Set node named "Where" adding `processName` (main, worker-1, ...) from the process's OPENAGENTS_PROCESS_NAME. */

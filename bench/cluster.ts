@@ -1,0 +1,86 @@
+/**
+ * The real servers the n8n benchmarks share, started once per `npm run bench` (starting n8n costs ~2 minutes on
+ * 2 cores): n8n in queue mode (main + 2 workers, Bull on Redis, executions in Postgres), a Chroma server, the
+ * offline model server, and one credential of each kind the compared workflows use (ours and n8n's built-in ones,
+ * pointing at the same servers). Each benchmark sets the model's handler and latency it needs.
+ */
+import { randomUUID } from 'node:crypto';
+
+import { startChroma, type ChromaServer } from '../test/support/chroma';
+import { OfflineModelServer } from '../test/support/model-server';
+import type { N8nClient } from '../test/support/n8n/client';
+import { N8nCluster } from '../test/support/n8n/cluster';
+import { deleteKeys, redisFromEnv } from '../test/support/services';
+
+export const WORKERS = 2;
+export const WORKER_CONCURRENCY = 10;
+
+export interface BenchCluster {
+	cluster: N8nCluster;
+	client: N8nClient;
+	chroma: ChromaServer;
+	model: OfflineModelServer;
+	/** Prefix of every Redis key the benchmarks write outside n8n's queue (deleted on stop). */
+	redisPrefix: string;
+	credentials: {
+		openAgentsLlmApi: { id: string; name: string };
+		openAgentsChromaApi: { id: string; name: string };
+		openAgentsMemoryStore: { id: string; name: string };
+		openAgentsN8nApi: { id: string; name: string };
+		openAiApi: { id: string; name: string };
+		chromaSelfHostedApi: { id: string; name: string };
+		redis: { id: string; name: string };
+	};
+}
+
+let shared: Promise<BenchCluster> | undefined;
+
+async function start(): Promise<BenchCluster> {
+	const log = (line: string) => process.stderr.write(`[bench n8n] ${line}\n`);
+	const model = new OfflineModelServer();
+	const [chroma] = await Promise.all([startChroma(), model.start()]);
+	const cluster = await N8nCluster.start({ mode: 'queue', workers: WORKERS, workerConcurrency: WORKER_CONCURRENCY, name: 'bench', log });
+	const { client } = cluster;
+	const redisPrefix = `openagents-bench-${randomUUID().slice(0, 8)}`;
+	const credentials = {
+		openAgentsLlmApi: await client.createCredential('bench model', 'openAgentsLlmApi', { baseUrl: model.baseUrl, apiKey: '', chatModel: 'offline-chat', embeddingModel: 'offline-embedding' }),
+		openAgentsChromaApi: await client.createCredential('bench chroma', 'openAgentsChromaApi', { url: chroma.url, authentication: 'none', tenant: 'default_tenant', database: 'default_database' }),
+		openAgentsMemoryStore: await client.createCredential('bench memory', 'openAgentsMemoryStore', { backend: 'redis', host: '127.0.0.1', redisPort: 6379, redisDatabase: 0, prefix: redisPrefix }),
+		openAgentsN8nApi: await client.createCredential('bench n8n API', 'openAgentsN8nApi', { baseUrl: `${client.url}/api/v1`, apiKey: client.connection.apiKey }),
+		openAiApi: await client.createCredential('bench offline model (OpenAI)', 'openAiApi', { apiKey: 'sk-offline', url: model.baseUrl }),
+		chromaSelfHostedApi: await client.createCredential('bench chroma (n8n)', 'chromaSelfHostedApi', { baseUrl: chroma.url, authentication: 'none' }),
+		redis: await client.createCredential('bench redis (n8n)', 'redis', { host: '127.0.0.1', port: 6379, database: 0, password: '' }),
+	};
+	return { cluster, client, chroma, model, redisPrefix, credentials };
+}
+
+/** The shared servers, started on first use. */
+export function benchCluster(): Promise<BenchCluster> {
+	shared ??= start();
+	return shared;
+}
+
+/** Stops what benchCluster() started (nothing when no benchmark used it). */
+export async function stopBenchCluster(): Promise<void> {
+	if (!shared) return;
+	const { cluster, chroma, model, redisPrefix } = await shared;
+	shared = undefined;
+	await Promise.all([cluster.stop(), chroma.stop(), model.stop(), deleteKeys(redisFromEnv(), `${redisPrefix}*`)]);
+}
+
+/** Creates and activates a workflow whose entry is a production webhook at `path`. */
+export async function activeWorkflow(client: N8nClient, name: string, path: string, nodes: unknown[], connections: unknown): Promise<string> {
+	const { id } = await client.createWorkflow({ name: `bench: ${name}`, nodes, connections });
+	await client.activateWorkflow(id, [path]);
+	return id;
+}
+
+/** One main → main connection per pair, e.g. chain('Webhook', 'Agent'). */
+export function chain(...names: string[]): Record<string, { main: Array<Array<{ node: string; type: 'main'; index: 0 }>> }> {
+	return Object.fromEntries(names.slice(0, -1).map((name, i) => [name, { main: [[{ node: names[i + 1], type: 'main', index: 0 }]] }]));
+}
+
+/** Connects sub-node `from` to root node `to` through `type` (ai_languageModel, ai_tool, ai_memory, ...). */
+export function sub(from: string, type: string, to: string) {
+	return { [from]: { [type]: [[{ node: to, type, index: 0 }]] } };
+}

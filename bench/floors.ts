@@ -1,0 +1,70 @@
+/**
+ * The floor under every figure above, on the same servers: what the parts cost with nothing of ours on top.
+ *  - Chroma: a raw top-4 query (chromadb client, query embedding given) on a collection of 10 000 random
+ *    256-dimension vectors;
+ *  - Redis: raw GET / SET of a small JSON value (ioredis);
+ *  - n8n: webhook → Set → respond in queue mode, executions/s and latency with 8 requests in flight.
+ */
+import { randomUUID } from 'node:crypto';
+
+import { ChromaClient } from 'chromadb';
+import Redis from 'ioredis';
+
+import { redisFromEnv } from '../test/support/services';
+import { webhookNode, whereNode } from '../test/support/n8n/workflow-nodes';
+import { activeWorkflow, benchCluster, chain, WORKER_CONCURRENCY, WORKERS } from './cluster';
+import { pool, postJson } from './load';
+
+const DIMENSIONS = 256;
+
+function randomVector(): number[] {
+	return Array.from({ length: DIMENSIONS }, () => Math.random() * 2 - 1);
+}
+
+export async function floors(vectors = Number(process.env.BENCH_FLOOR_VECTORS ?? 10_000), operations = Number(process.env.BENCH_FLOOR_OPERATIONS ?? 1000), requests = Number(process.env.BENCH_FLOOR_REQUESTS ?? 400)) {
+	const bench = await benchCluster();
+
+	const chroma = new ChromaClient({ path: bench.chroma.url });
+	const name = `bench-floor-${randomUUID().slice(0, 8)}`;
+	const collection = await chroma.createCollection({ name, metadata: { 'hnsw:space': 'cosine' }, embeddingFunction: null });
+	let chromaQuery;
+	try {
+		for (let i = 0; i < vectors; i += 500) {
+			const n = Math.min(500, vectors - i);
+			await collection.add({ ids: Array.from({ length: n }, (_, k) => `v${i + k}`), embeddings: Array.from({ length: n }, randomVector), documents: Array.from({ length: n }, (_, k) => `document ${i + k}`) });
+		}
+		chromaQuery = (await pool(Math.min(operations, 500), 1, async () => {
+			const result = await collection.query({ queryEmbeddings: [randomVector()], nResults: 4 });
+			if (result.ids[0].length !== 4) throw new Error('raw Chroma query returned fewer than 4 results');
+		})).latencyMs;
+	} finally {
+		await chroma.deleteCollection({ name });
+	}
+
+	const redis = new Redis(redisFromEnv());
+	const key = `${bench.redisPrefix}:floor`;
+	const value = JSON.stringify({ text: 'a memory value of ordinary size', n: 42, tags: ['a', 'b', 'c'] });
+	let redisFigures;
+	try {
+		const set = await pool(operations, 1, () => redis.set(key, value));
+		const get = await pool(operations, 1, async () => {
+			if ((await redis.get(key)) !== value) throw new Error('raw Redis GET returned another value');
+		});
+		redisFigures = { setMs: set.latencyMs, getMs: get.latencyMs };
+	} finally {
+		await redis.del(key);
+		redis.disconnect();
+	}
+
+	const path = `bench-floor-set-${randomUUID()}`;
+	await activeWorkflow(bench.client, 'webhook → Set', path, [webhookNode(path), whereNode([220, 0])], chain('Webhook', 'Where'));
+	const call = () => postJson<{ processName?: string }>(bench.client, path, {}, (r) => String(r.processName).startsWith('worker-'));
+	await pool(40, 8, call); // warm-up
+	const webhookToSet = await pool(requests, 8, call);
+
+	return {
+		chromaQueryTop4Ms: { collection: `${vectors} vectors of ${DIMENSIONS} dimensions, cosine`, ...chromaQuery },
+		redis: redisFigures,
+		n8nWebhookToSet: { setup: `queue mode, main + ${WORKERS} workers (concurrency ${WORKER_CONCURRENCY}); ${requests} requests, 8 in flight`, executionsPerSecond: webhookToSet.executionsPerSecond, latencyMs: webhookToSet.latencyMs },
+	};
+}

@@ -1,0 +1,173 @@
+/**
+ * Knowledge Base ingest in real queue-mode n8n, side by side with n8n's own RAG ingest: our Knowledge Base node
+ * (Ingest) vs n8n's Chroma Vector Store node (Insert Documents) with its Default Data Loader (simple splitting:
+ * recursive character splitter, 1 000 characters, 200 overlap) and n8n's Embeddings OpenAI node. Same documents
+ * (Markdown READMEs of this project's npm dependencies, sent in the webhook body), same chunking (ours: plain
+ * text, 1 000 / 200 characters), same Chroma server, same embeddings (the offline model server).
+ * Requests alternate between the two workflows. Then every document is sent again unchanged: ours should make zero
+ * embedding calls (it skips unchanged chunks); n8n's inserts re-embed everything.
+ * Embedding calls are told apart by the model name each side asks for.
+ */
+import { randomUUID } from 'node:crypto';
+import { globSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { ChromaClient } from 'chromadb';
+
+import { webhookNode } from '../test/support/n8n/workflow-nodes';
+import { activeWorkflow, benchCluster, chain, sub, WORKER_CONCURRENCY, WORKERS, type BenchCluster } from './cluster';
+import { ratio } from './load';
+
+const ROOT = join(__dirname, '..');
+const THEIR_EMBEDDING_MODEL = 'text-embedding-3-small';
+const CHUNKING = { chunkSize: 1000, chunkOverlap: 200 };
+
+export interface Doc {
+	source: string;
+	text: string;
+}
+
+/** The first `count` READMEs (≥ 500 characters) of the installed npm packages, by path. */
+export function readmes(count: number): Doc[] {
+	return globSync('node_modules/{*,@*/*}/README.md', { cwd: ROOT })
+		.sort()
+		.map((file) => ({ source: file.slice('node_modules/'.length), text: readFileSync(join(ROOT, file), 'utf8') }))
+		.filter((d) => d.text.length >= 500)
+		.slice(0, count);
+}
+
+function splitOut(position: [number, number]) {
+	return { id: randomUUID(), name: 'Split Out', type: 'n8n-nodes-base.splitOut', typeVersion: 1, position, parameters: { fieldToSplitOut: 'body.documents', options: {} } };
+}
+
+const respondAll = (path: string) => webhookNode(path, [0, 0], { responseData: 'allEntries' });
+
+async function ourWorkflow(bench: BenchCluster, knowledgeBase: string) {
+	const path = `bench-kb-ours-${randomUUID()}`;
+	const ingest = {
+		id: randomUUID(),
+		name: 'Knowledge Base',
+		type: 'n8n-nodes-openagents.openAgentsKnowledgeBase',
+		typeVersion: 1,
+		position: [440, 0],
+		parameters: { operation: 'ingest', knowledgeBase, inputType: 'text', text: '={{ $json.text }}', sourceId: '={{ $json.source }}', format: 'text', options: { ...CHUNKING } },
+		credentials: { openAgentsChromaApi: bench.credentials.openAgentsChromaApi, openAgentsLlmApi: bench.credentials.openAgentsLlmApi },
+	};
+	await activeWorkflow(bench.client, 'knowledge base ingest (ours)', path, [respondAll(path), splitOut([220, 0]), ingest], chain('Webhook', 'Split Out', 'Knowledge Base'));
+	return path;
+}
+
+async function theirWorkflow(bench: BenchCluster, collection: string) {
+	const path = `bench-kb-n8n-${randomUUID()}`;
+	const nodes = [
+		respondAll(path),
+		splitOut([220, 0]),
+		{
+			id: randomUUID(),
+			name: 'Chroma Vector Store',
+			type: '@n8n/n8n-nodes-langchain.vectorStoreChromaDB',
+			typeVersion: 1.3,
+			position: [440, 0],
+			parameters: { mode: 'insert', chromaCollection: { __rl: true, mode: 'id', value: collection }, options: {} },
+			credentials: { chromaSelfHostedApi: bench.credentials.chromaSelfHostedApi },
+		},
+		{
+			id: randomUUID(),
+			name: 'Embeddings',
+			type: '@n8n/n8n-nodes-langchain.embeddingsOpenAi',
+			typeVersion: 1.2,
+			position: [400, 220],
+			parameters: { model: THEIR_EMBEDDING_MODEL, options: {} },
+			credentials: { openAiApi: bench.credentials.openAiApi },
+		},
+		{
+			id: randomUUID(),
+			name: 'Data Loader',
+			type: '@n8n/n8n-nodes-langchain.documentDefaultDataLoader',
+			typeVersion: 1.1,
+			position: [560, 220],
+			parameters: { dataType: 'json', jsonMode: 'expressionData', jsonData: '={{ $json.text }}', textSplittingMode: 'simple', options: { metadata: { metadataValues: [{ name: 'source', value: '={{ $json.source }}' }] } } },
+		},
+	];
+	await activeWorkflow(bench.client, 'knowledge base ingest (n8n Chroma Vector Store)', path, nodes, {
+		...chain('Webhook', 'Split Out', 'Chroma Vector Store'),
+		...sub('Embeddings', 'ai_embedding', 'Chroma Vector Store'),
+		...sub('Data Loader', 'ai_document', 'Chroma Vector Store'),
+	});
+	return path;
+}
+
+async function post(bench: BenchCluster, path: string, documents: Doc[]): Promise<Array<Record<string, unknown>>> {
+	const res = await bench.client.webhook(path, { documents });
+	const text = await res.text();
+	if (res.status !== 200) throw new Error(`ingest webhook ${path}: HTTP ${res.status} ${text.slice(0, 300)}`);
+	const items = JSON.parse(text) as Array<Record<string, unknown>>;
+	return Array.isArray(items) ? items : [items];
+}
+
+export async function knowledgeBaseVsN8n(documentCount = Number(process.env.BENCH_KB_N8N_DOCUMENTS ?? 240), perRequest = Number(process.env.BENCH_KB_N8N_PER_REQUEST ?? 20)) {
+	const bench = await benchCluster();
+	bench.model.reset();
+	const run = randomUUID().slice(0, 8);
+	const names = { ours: `bench-ours-${run}`, theirs: `bench-n8n-${run}` };
+	const paths = { ours: await ourWorkflow(bench, names.ours), theirs: await theirWorkflow(bench, names.theirs) };
+	const documents = readmes(documentCount);
+	const batches = Array.from({ length: Math.ceil(documents.length / perRequest) }, (_, i) => documents.slice(i * perRequest, (i + 1) * perRequest));
+	const chroma = new ChromaClient({ path: bench.chroma.url });
+	const count = async (name: string) => (await chroma.getCollection({ name })).count();
+
+	const embeddingCalls = () => {
+		const calls = { ours: 0, theirs: 0, oursInputs: 0, theirsInputs: 0 };
+		for (const entry of bench.model.requestsTo('embeddings')) {
+			const body = entry.body as { model?: string; input?: unknown };
+			const side = body.model === THEIR_EMBEDDING_MODEL ? 'theirs' : 'ours';
+			calls[side]++;
+			calls[`${side}Inputs`] += Array.isArray(body.input) ? body.input.length : 1;
+		}
+		return calls;
+	};
+
+	/** One pass over all documents, alternating which side goes first per batch; ms and chunks per side. */
+	const pass = async () => {
+		bench.model.reset();
+		const ms = { ours: 0, theirs: 0 };
+		const ourTotals = { chunks: 0, added: 0, unchanged: 0 };
+		let theirChunks = 0;
+		for (const [i, batch] of batches.entries()) {
+			for (const side of i % 2 ? (['theirs', 'ours'] as const) : (['ours', 'theirs'] as const)) {
+				const t = performance.now();
+				const items = await post(bench, paths[side], batch);
+				ms[side] += performance.now() - t;
+				if (side === 'theirs') theirChunks += items.length;
+				else
+					for (const item of items) {
+						if (item.error) throw new Error(`our ingest failed: ${JSON.stringify(item).slice(0, 300)}`);
+						for (const key of Object.keys(ourTotals) as Array<keyof typeof ourTotals>) ourTotals[key] += Number(item[key] ?? 0);
+					}
+			}
+		}
+		return { ms: { ours: Math.round(ms.ours), theirs: Math.round(ms.theirs) }, ours: ourTotals, theirChunks, embeddings: embeddingCalls() };
+	};
+
+	try {
+		const first = await pass();
+		const stored = { ours: await count(names.ours), theirs: await count(names.theirs) };
+		if (first.ours.added !== stored.ours || first.theirChunks !== stored.theirs) throw new Error(`chunk counts disagree: ${JSON.stringify({ first, stored })}`);
+		const again = await pass();
+		const storedAgain = { ours: await count(names.ours), theirs: await count(names.theirs) };
+		const perSecond = (chunks: number, ms: number) => Math.round((chunks / ms) * 1000);
+		const ours = { chunks: stored.ours, ms: first.ms.ours, chunksPerSecond: perSecond(stored.ours, first.ms.ours), embeddingCalls: first.embeddings.ours, textsEmbedded: first.embeddings.oursInputs };
+		const theirs = { chunks: stored.theirs, ms: first.ms.theirs, chunksPerSecond: perSecond(stored.theirs, first.ms.theirs), embeddingCalls: first.embeddings.theirs, textsEmbedded: first.embeddings.theirsInputs };
+		return {
+			setup: `queue mode, main + ${WORKERS} workers (concurrency ${WORKER_CONCURRENCY}); ${documents.length} READMEs (${Math.round(documents.reduce((n, d) => n + d.text.length, 0) / 1000)} k characters), ${perRequest} per webhook request, one request at a time, alternating; chunks of ${CHUNKING.chunkSize} characters, ${CHUNKING.chunkOverlap} overlap; offline embeddings (256 dimensions)`,
+			ingest: { openAgentsKnowledgeBase: ours, n8nChromaVectorStore: theirs, chunksPerSecondRatio: ratio(ours.chunksPerSecond, theirs.chunksPerSecond) },
+			reingestUnchanged: {
+				openAgentsKnowledgeBase: { ms: again.ms.ours, unchanged: again.ours.unchanged, added: again.ours.added, embeddingCalls: again.embeddings.ours, chunksStored: storedAgain.ours },
+				n8nChromaVectorStore: { ms: again.ms.theirs, embeddingCalls: again.embeddings.theirs, textsEmbedded: again.embeddings.theirsInputs, chunksStored: storedAgain.theirs },
+				timeRatio: ratio(again.ms.ours, again.ms.theirs),
+			},
+		};
+	} finally {
+		await Promise.all([chroma.deleteCollection({ name: names.ours }).catch(() => {}), chroma.deleteCollection({ name: names.theirs }).catch(() => {})]);
+	}
+}
