@@ -24,7 +24,7 @@ function randomVector(): number[] {
 export async function floors(vectors = Number(process.env.BENCH_FLOOR_VECTORS ?? 10_000), operations = Number(process.env.BENCH_FLOOR_OPERATIONS ?? 1000), requests = Number(process.env.BENCH_FLOOR_REQUESTS ?? 400)) {
 	const bench = await benchCluster();
 
-	const chroma = new ChromaClient({ path: bench.chroma.url });
+	const chroma = new ChromaClient({ host: bench.chroma.host, port: bench.chroma.port });
 	const name = `bench-floor-${randomUUID().slice(0, 8)}`;
 	const collection = await chroma.createCollection({ name, metadata: { 'hnsw:space': 'cosine' }, embeddingFunction: null });
 	let chromaQuery;

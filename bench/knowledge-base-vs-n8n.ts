@@ -113,7 +113,7 @@ export async function knowledgeBaseVsN8n(documentCount = Number(process.env.BENC
 	const paths = { ours: await ourWorkflow(bench, names.ours), theirs: await theirWorkflow(bench, names.theirs) };
 	const documents = readmes(documentCount);
 	const batches = Array.from({ length: Math.ceil(documents.length / perRequest) }, (_, i) => documents.slice(i * perRequest, (i + 1) * perRequest));
-	const chroma = new ChromaClient({ path: bench.chroma.url });
+	const chroma = new ChromaClient({ host: bench.chroma.host, port: bench.chroma.port });
 	const count = async (name: string) => (await chroma.getCollection({ name })).count();
 
 	const embeddingCalls = () => {

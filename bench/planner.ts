@@ -36,6 +36,7 @@ async function n8nComparison(latencyMs: number, requests: number) {
 		typeVersion: 1,
 		position: [220, 0],
 		parameters: { operation: 'executePlan', plan: '={{ $json.body.plan }}', options: { concurrency: TASKS, synthesize: false } },
+		credentials: { openAgentsMemoryStore: bench.credentials.openAgentsMemoryStore },
 	};
 	await activeWorkflow(bench.client, 'planner (ours)', ourPath, [webhookNode(ourPath), plannerNode, chatModel], {
 		...chain('Webhook', 'Planner'),

@@ -43,8 +43,14 @@ async function main() {
 			if (only && !only.includes(name)) continue;
 			process.stderr.write(`bench: ${name}...\n`);
 			const started = performance.now();
-			results[name] = await run();
-			process.stderr.write(`bench: ${name} done in ${Math.round((performance.now() - started) / 1000)} s\n`);
+			try {
+				results[name] = await run();
+				process.stderr.write(`bench: ${name} done in ${Math.round((performance.now() - started) / 1000)} s\n`);
+			} catch (error) {
+				// The others still run; the failed one keeps its earlier figures and the command exits non-zero.
+				process.stderr.write(`bench: ${name} FAILED: ${(error as Error).stack ?? String(error)}\n`);
+				process.exitCode = 1;
+			}
 		}
 	} finally {
 		await stopBenchCluster();

@@ -22,3 +22,12 @@ it('draws bars to scale', () => {
 	expect(widths).toHaveLength(2);
 	expect(widths[1] / widths[0]).toBeCloseTo(2, 5);
 });
+
+it('quotes each side-by-side comparison with its ratio, and leaves out those not measured', () => {
+	const { markdown } = renderReport({
+		agent: { at: '2026-01-01T00:00:00.000Z', machine, result: { n8n: { openAgentsAgent: { executionsPerSecond: 9, latencyMs: { p50: 400, p95: 500 } }, n8nAiAgent: { executionsPerSecond: 6, latencyMs: { p50: 500, p95: 500 } } } } },
+	});
+	expect(markdown).toContain("| Agent vs n8n's AI Agent: throughput | 9 executions/s | 6 executions/s | 1.50 (higher is better) | [agent](#agent) |");
+	expect(markdown).toContain("| Agent vs n8n's AI Agent: latency p50 | 400 ms | 500 ms | 0.80 (lower is better) | [agent](#agent) |");
+	expect(markdown).not.toContain('Chroma Vector Store');
+});
