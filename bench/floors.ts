@@ -3,14 +3,16 @@
  *  - Chroma: a raw top-4 query (chromadb client, query embedding given) on a collection of 10 000 random
  *    256-dimension vectors;
  *  - Redis: raw GET / SET of a small JSON value (ioredis);
+ *  - Postgres: a raw one-row INSERT, committed (what every execution n8n creates costs at least, several times);
  *  - n8n: webhook → Set → respond in queue mode, executions/s and latency with 8 requests in flight.
  */
 import { randomUUID } from 'node:crypto';
 
 import { ChromaClient } from 'chromadb';
 import Redis from 'ioredis';
+import { Pool } from 'pg';
 
-import { redisFromEnv } from '../test/support/services';
+import { postgresFromEnv, redisFromEnv } from '../test/support/services';
 import { webhookNode, whereNode } from '../test/support/n8n/workflow-nodes';
 import { activeWorkflow, benchCluster, chain, WORKER_CONCURRENCY, WORKERS } from './cluster';
 import { pool, postJson } from './load';
@@ -56,6 +58,15 @@ export async function floors(vectors = Number(process.env.BENCH_FLOOR_VECTORS ??
 		redis.disconnect();
 	}
 
+	const db = new Pool({ ...postgresFromEnv(), database: bench.cluster.database, max: 1 });
+	let postgresInsertMs;
+	try {
+		await db.query('CREATE TEMP TABLE bench_floor (id serial PRIMARY KEY, data jsonb NOT NULL)');
+		postgresInsertMs = (await pool(operations, 1, () => db.query('INSERT INTO bench_floor (data) VALUES ($1)', [value]))).latencyMs;
+	} finally {
+		await db.end();
+	}
+
 	const path = `bench-floor-set-${randomUUID()}`;
 	await activeWorkflow(bench.client, 'webhook → Set', path, [webhookNode(path), whereNode([220, 0])], chain('Webhook', 'Where'));
 	const call = () => postJson<{ processName?: string }>(bench.client, path, {}, (r) => String(r.processName).startsWith('worker-'));
@@ -65,6 +76,7 @@ export async function floors(vectors = Number(process.env.BENCH_FLOOR_VECTORS ??
 	return {
 		chromaQueryTop4Ms: { collection: `${vectors} vectors of ${DIMENSIONS} dimensions, cosine`, ...chromaQuery },
 		redis: redisFigures,
-		n8nWebhookToSet: { setup: `queue mode, main + ${WORKERS} workers (concurrency ${WORKER_CONCURRENCY}); ${requests} requests, 8 in flight`, executionsPerSecond: webhookToSet.executionsPerSecond, latencyMs: webhookToSet.latencyMs },
+		postgresInsertCommitMs: postgresInsertMs,
+		n8nWebhookToSet: { setup: `queue mode, main + ${WORKERS} workers (concurrency ${WORKER_CONCURRENCY}); ${requests} requests, 8 in flight`, ...webhookToSet },
 	};
 }

@@ -85,7 +85,7 @@ async function jobCreation(bench: BenchCluster, db: Pool, requests: number) {
 	const counts = await settle(db, workflowId, requests + 10);
 	if (counts.success !== requests + 10) throw new Error(`job creation: executions ended ${JSON.stringify(counts)}`);
 	const queued = summary(enqueued);
-	return { requests, httpAnsweredMs: summary(answered), enqueuedMs: queued, targetMs: 50, meetsTarget: queued.p95 < 50, executionsSucceeded: counts.success - 10 };
+	return { requests, httpAnsweredMs: summary(answered), enqueuedMs: queued, targetMs: 50, p50MeetsTarget: queued.p50 < 50, p95MeetsTarget: queued.p95 < 50, executionsSucceeded: counts.success - 10 };
 }
 
 async function statusRead(bench: BenchCluster, reads: number) {
@@ -119,7 +119,7 @@ async function statusRead(bench: BenchCluster, reads: number) {
 		return run.executionTime;
 	});
 	const node = summary(nodeTimes);
-	return { getJobMs: direct.latencyMs, jobMonitorNodeMs: node, targetMs: 100, meetsTarget: direct.latencyMs.p95 < 100 && node.p95 < 100 };
+	return { getJobMs: direct.latencyMs, jobMonitorNodeMs: node, targetMs: 100, p50MeetsTarget: direct.latencyMs.p50 < 100 && node.p50 < 100, p95MeetsTarget: direct.latencyMs.p95 < 100 && node.p95 < 100 };
 }
 
 async function manyAgentJobs(bench: BenchCluster, db: Pool, jobs: number) {
@@ -161,7 +161,7 @@ async function manyAgentJobs(bench: BenchCluster, db: Pool, jobs: number) {
 }
 
 export async function jobs(
-	creations = Number(process.env.BENCH_JOBS_CREATIONS ?? 200),
+	creations = Number(process.env.BENCH_JOBS_CREATIONS ?? 300),
 	reads = Number(process.env.BENCH_JOBS_READS ?? 200),
 	agentJobs = Number(process.env.BENCH_JOBS_AGENT_JOBS ?? 1000),
 ) {

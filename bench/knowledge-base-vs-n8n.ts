@@ -16,7 +16,7 @@ import { ChromaClient } from 'chromadb';
 
 import { webhookNode } from '../test/support/n8n/workflow-nodes';
 import { activeWorkflow, benchCluster, chain, sub, WORKER_CONCURRENCY, WORKERS, type BenchCluster } from './cluster';
-import { ratio } from './load';
+import { postJson, ratio } from './load';
 
 const ROOT = join(__dirname, '..');
 const THEIR_EMBEDDING_MODEL = 'text-embedding-3-small';
@@ -97,15 +97,9 @@ async function theirWorkflow(bench: BenchCluster, collection: string) {
 	return path;
 }
 
-async function post(bench: BenchCluster, path: string, documents: Doc[]): Promise<Array<Record<string, unknown>>> {
-	const res = await bench.client.webhook(path, { documents });
-	const text = await res.text();
-	if (res.status !== 200) throw new Error(`ingest webhook ${path}: HTTP ${res.status} ${text.slice(0, 300)}`);
-	const items = JSON.parse(text) as Array<Record<string, unknown>>;
-	return Array.isArray(items) ? items : [items];
-}
+const post = (bench: BenchCluster, path: string, documents: Doc[]) => postJson<Array<Record<string, unknown>>>(bench.client, path, { documents }, Array.isArray);
 
-export async function knowledgeBaseVsN8n(documentCount = Number(process.env.BENCH_KB_N8N_DOCUMENTS ?? 240), perRequest = Number(process.env.BENCH_KB_N8N_PER_REQUEST ?? 20)) {
+export async function knowledgeBaseVsN8n(documentCount = Number(process.env.BENCH_KB_N8N_DOCUMENTS ?? 400), perRequest = Number(process.env.BENCH_KB_N8N_PER_REQUEST ?? 20)) {
 	const bench = await benchCluster();
 	bench.model.reset();
 	const run = randomUUID().slice(0, 8);

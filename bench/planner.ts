@@ -80,7 +80,7 @@ async function n8nComparison(latencyMs: number, requests: number) {
 	}
 }
 
-export async function planner(latencyMs = Number(process.env.BENCH_PLANNER_LATENCY_MS ?? 500), requests = Number(process.env.BENCH_PLANNER_REQUESTS ?? 5)) {
+export async function planner(latencyMs = Number(process.env.BENCH_PLANNER_LATENCY_MS ?? 500), requests = Number(process.env.BENCH_PLANNER_REQUESTS ?? 10)) {
 	const server = new OfflineModelServer({ latencyMs });
 	await server.start();
 	server.setHandler((request: ChatRequest) => {
