@@ -4,7 +4,9 @@
  *    256-dimension vectors;
  *  - Redis: raw GET / SET of a small JSON value (ioredis);
  *  - Postgres: a raw one-row INSERT, committed (what every execution n8n creates costs at least, several times);
- *  - n8n: webhook → Set → respond in queue mode, executions/s and latency with 8 requests in flight.
+ *  - n8n in queue mode, webhook → Set: executions/s of 1000 requests sent at once (webhook responding at once,
+ *    executions counted in n8n's database, as the 1000 agent jobs in jobs.ts), and latency with the webhook
+ *    answering when the Set node finishes, 8 requests in flight.
  */
 import { randomUUID } from 'node:crypto';
 
@@ -14,7 +16,8 @@ import { Pool } from 'pg';
 
 import { postgresFromEnv, redisFromEnv } from '../test/support/services';
 import { webhookNode, whereNode } from '../test/support/n8n/workflow-nodes';
-import { activeWorkflow, benchCluster, chain, WORKER_CONCURRENCY, WORKERS } from './cluster';
+import { activeWorkflow, benchCluster, chain, WORKER_CONCURRENCY, WORKERS, type BenchCluster } from './cluster';
+import { submitAtOnce } from './executions';
 import { pool, postJson } from './load';
 
 const DIMENSIONS = 256;
@@ -23,7 +26,12 @@ function randomVector(): number[] {
 	return Array.from({ length: DIMENSIONS }, () => Math.random() * 2 - 1);
 }
 
-export async function floors(vectors = Number(process.env.BENCH_FLOOR_VECTORS ?? 10_000), operations = Number(process.env.BENCH_FLOOR_OPERATIONS ?? 1000), requests = Number(process.env.BENCH_FLOOR_REQUESTS ?? 400)) {
+export async function floors(
+	vectors = Number(process.env.BENCH_FLOOR_VECTORS ?? 10_000),
+	operations = Number(process.env.BENCH_FLOOR_OPERATIONS ?? 1000),
+	requests = Number(process.env.BENCH_FLOOR_REQUESTS ?? 400),
+	jobs = Number(process.env.BENCH_FLOOR_JOBS ?? 1000),
+) {
 	const bench = await benchCluster();
 
 	const chroma = new ChromaClient({ host: bench.chroma.host, port: bench.chroma.port });
@@ -35,10 +43,11 @@ export async function floors(vectors = Number(process.env.BENCH_FLOOR_VECTORS ??
 			const n = Math.min(500, vectors - i);
 			await collection.add({ ids: Array.from({ length: n }, (_, k) => `v${i + k}`), embeddings: Array.from({ length: n }, randomVector), documents: Array.from({ length: n }, (_, k) => `document ${i + k}`) });
 		}
-		chromaQuery = (await pool(Math.min(operations, 500), 1, async () => {
+		const latencyMs = (await pool(Math.min(operations, 500), 1, async () => {
 			const result = await collection.query({ queryEmbeddings: [randomVector()], nResults: 4 });
 			if (result.ids[0].length !== 4) throw new Error('raw Chroma query returned fewer than 4 results');
 		})).latencyMs;
+		chromaQuery = { collection: `${vectors} vectors of ${DIMENSIONS} dimensions, cosine`, ...latencyMs };
 	} finally {
 		await chroma.deleteCollection({ name });
 	}
@@ -59,24 +68,38 @@ export async function floors(vectors = Number(process.env.BENCH_FLOOR_VECTORS ??
 	}
 
 	const db = new Pool({ ...postgresFromEnv(), database: bench.cluster.database, max: 1 });
-	let postgresInsertMs;
 	try {
-		await db.query('CREATE TEMP TABLE bench_floor (id serial PRIMARY KEY, data jsonb NOT NULL)');
-		postgresInsertMs = (await pool(operations, 1, () => db.query('INSERT INTO bench_floor (data) VALUES ($1)', [value]))).latencyMs;
+		return { chromaQueryTop4Ms: chromaQuery, redis: redisFigures, postgresInsertCommitMs: await postgresInsert(db, value, operations), n8nWebhookToSet: await webhookToSet(bench, db, requests, jobs) };
 	} finally {
 		await db.end();
 	}
+}
 
+/** A committed one-row insert into a logged table (a temporary one skips the write-ahead log), dropped afterwards. */
+async function postgresInsert(db: Pool, value: string, operations: number) {
+	const table = `bench_floor_${randomUUID().slice(0, 8)}`;
+	await db.query(`CREATE TABLE ${table} (id serial PRIMARY KEY, data jsonb NOT NULL)`);
+	try {
+		return (await pool(operations, 1, () => db.query(`INSERT INTO ${table} (data) VALUES ($1)`, [value]))).latencyMs;
+	} finally {
+		await db.query(`DROP TABLE ${table}`);
+	}
+}
+
+/** n8n's own cost per execution: webhook → Set, sent all at once (respond at once) and answered on the last node. */
+async function webhookToSet(bench: BenchCluster, db: Pool, requests: number, jobs: number) {
 	const path = `bench-floor-set-${randomUUID()}`;
 	await activeWorkflow(bench.client, 'webhook → Set', path, [webhookNode(path), whereNode([220, 0])], chain('Webhook', 'Where'));
 	const call = () => postJson<{ processName?: string }>(bench.client, path, {}, (r) => String(r.processName).startsWith('worker-'));
 	await pool(40, 8, call); // warm-up
-	const webhookToSet = await pool(requests, 8, call);
+	const answered = await pool(requests, 8, call);
 
+	const atOncePath = `bench-floor-set-at-once-${randomUUID()}`;
+	const atOnceId = await activeWorkflow(bench.client, 'webhook (respond at once) → Set', atOncePath, [webhookNode(atOncePath, [0, 0], { responseMode: 'onReceived' }), whereNode([220, 0])], chain('Webhook', 'Where'));
+	const atOnce = await submitAtOnce(bench.client, db, atOnceId, atOncePath, jobs, (i) => ({ i }));
 	return {
-		chromaQueryTop4Ms: { collection: `${vectors} vectors of ${DIMENSIONS} dimensions, cosine`, ...chromaQuery },
-		redis: redisFigures,
-		postgresInsertCommitMs: postgresInsertMs,
-		n8nWebhookToSet: { setup: `queue mode, main + ${WORKERS} workers (concurrency ${WORKER_CONCURRENCY}); ${requests} requests, 8 in flight`, ...webhookToSet },
+		setup: `queue mode, main + ${WORKERS} workers (concurrency ${WORKER_CONCURRENCY})`,
+		jobsAtOnce: atOnce,
+		answeredOnLastNode: { requests, inFlight: 8, ...answered },
 	};
 }

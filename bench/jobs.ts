@@ -23,32 +23,9 @@ import { webhookNode, whereNode } from '../test/support/n8n/workflow-nodes';
 import { postgresFromEnv, redisFromEnv } from '../test/support/services';
 import { agentWorkflow, oneToolCall, openAgentsAgentNode } from './agent';
 import { activeWorkflow, benchCluster, chain, WORKER_CONCURRENCY, WORKERS, type BenchCluster } from './cluster';
+import { FINAL_STATUSES, settle, submitAtOnce } from './executions';
 import { pool, postJson } from './load';
 import { summary } from './stats';
-
-const FINAL = ['success', 'error', 'crashed', 'canceled'];
-
-/** Executions of a workflow by status, read from n8n's own executions table. */
-async function statusCounts(db: Pool, workflowId: string): Promise<Record<string, number>> {
-	const { rows } = await db.query<{ status: string; n: number }>('SELECT status, count(*)::int AS n FROM execution_entity WHERE "workflowId" = $1 GROUP BY status', [workflowId]);
-	return Object.fromEntries(rows.map((r) => [r.status, r.n]));
-}
-
-const sum = (counts: Record<string, number>, statuses = Object.keys(counts)) => statuses.reduce((n, s) => n + (counts[s] ?? 0), 0);
-
-/** Waits until `expected` executions of the workflow are final, or none has finished for `stallMs`. */
-async function settle(db: Pool, workflowId: string, expected: number, stallMs = 120_000) {
-	let last = -1;
-	let lastChange = Date.now();
-	for (;;) {
-		const counts = await statusCounts(db, workflowId);
-		const done = sum(counts, FINAL);
-		if (done >= expected) return counts;
-		if (done !== last) [last, lastChange] = [done, Date.now()];
-		else if (Date.now() - lastChange > stallMs) return counts;
-		await new Promise((resolve) => setTimeout(resolve, 500));
-	}
-}
 
 async function jobCreation(bench: BenchCluster, db: Pool, requests: number) {
 	const path = `bench-jobs-create-${randomUUID()}`;
@@ -89,12 +66,12 @@ async function jobCreation(bench: BenchCluster, db: Pool, requests: number) {
 }
 
 async function statusRead(bench: BenchCluster, reads: number) {
-	const ids = (await bench.client.executions({ limit: 100 })).filter((e) => FINAL.includes(e.status)).map((e) => e.id);
+	const ids = (await bench.client.executions({ limit: 100 })).filter((e) => FINAL_STATUSES.includes(e.status)).map((e) => e.id);
 	if (!ids.length) throw new Error('status read: no finished executions to read');
 	const api = new N8nApiClient({ baseUrl: `${bench.client.url}/api/v1`, apiKey: bench.client.connection.apiKey }, { policy: new NoRetryPolicy() });
 	const read = async (i: number) => {
 		const job = toJob(await api.getExecution(ids[i % ids.length], { includeData: true }));
-		if (!FINAL.includes(job.status)) throw new Error(`status read: unexpected status ${job.status}`);
+		if (!FINAL_STATUSES.includes(job.status)) throw new Error(`status read: unexpected status ${job.status}`);
 	};
 	for (let i = 0; i < 20; i++) await read(i); // warm-up
 	const direct = await pool(reads, 1, read);
@@ -111,7 +88,7 @@ async function statusRead(bench: BenchCluster, reads: number) {
 	};
 	const workflowId = await activeWorkflow(bench.client, 'job status read', path, [webhookNode(path), monitor], chain('Webhook', 'Job Monitor'));
 	const nodeRuns = Math.min(reads, 50);
-	await pool(nodeRuns, 1, (i) => postJson<{ status?: string }>(bench.client, path, { id: ids[i % ids.length] }, (r) => FINAL.includes(String(r.status))));
+	await pool(nodeRuns, 1, (i) => postJson<{ status?: string }>(bench.client, path, { id: ids[i % ids.length] }, (r) => FINAL_STATUSES.includes(String(r.status))));
 	const executions = await bench.client.waitForExecutions(workflowId, nodeRuns);
 	const nodeTimes = executions.map((e) => {
 		const run = e.data?.resultData.runData['Job Monitor']?.[0] as { executionTime?: number } | undefined;
@@ -126,38 +103,7 @@ async function manyAgentJobs(bench: BenchCluster, db: Pool, jobs: number) {
 	bench.model.reset();
 	bench.model.setHandler(oneToolCall);
 	const { path, id: workflowId } = await agentWorkflow(bench, 'agent-jobs', openAgentsAgentNode(), (p) => webhookNode(p, [0, 0], { responseMode: 'onReceived' }));
-	const started = Date.now();
-	const t = performance.now();
-	const statuses = await Promise.all(
-		Array.from({ length: jobs }, async (_, i) => {
-			try {
-				const res = await bench.client.webhook(path, { question: `Look it up (job ${i})` });
-				await res.text();
-				return res.status;
-			} catch {
-				return 0;
-			}
-		}),
-	);
-	const submitMs = Math.round(performance.now() - t);
-	const accepted = statuses.filter((s) => s === 200).length;
-	const counts = await settle(db, workflowId, accepted);
-	const { rows } = await db.query<{ last: Date | null }>('SELECT max("stoppedAt") AS last FROM execution_entity WHERE "workflowId" = $1', [workflowId]);
-	const totalMs = rows[0].last ? rows[0].last.getTime() - started : NaN;
-	const completed = counts.success ?? 0;
-	const failed = sum(counts, ['error', 'crashed', 'canceled']);
-	return {
-		submitted: jobs,
-		accepted,
-		succeeded: completed,
-		failed,
-		unfinished: sum(counts) - completed - failed,
-		lost: accepted - sum(counts),
-		completionRatePercent: Math.round((completed / jobs) * 10000) / 100,
-		submitMs,
-		totalMs,
-		executionsPerSecond: Math.round((completed / (totalMs / 1000)) * 100) / 100,
-	};
+	return submitAtOnce(bench.client, db, workflowId, path, jobs, (i) => ({ question: `Look it up (job ${i})` }));
 }
 
 export async function jobs(
