@@ -1,8 +1,9 @@
 /**
  * The Agent: (1) what our tool-calling loop adds per model round-trip, in-process, against the offline model with no
  * latency: a run with one tool call (two round-trips) against the same two chat requests made directly;
- * (2) in real queue-mode n8n (the shared bench cluster, bench/cluster.ts): executions/s and latency of webhook → Agent (one tool call) → respond,
- * ours and n8n's AI Agent, both with n8n's OpenAI Chat Model on the same offline model and n8n's HTTP Request Tool.
+ * (2) in real queue-mode n8n (the shared bench cluster, bench/cluster.ts): executions/s and latency of
+ * webhook → agent (one tool call) → respond, ours and n8n's AI Agent, both with n8n's OpenAI Chat Model on the same
+ * offline model and n8n's HTTP Request Tool.
  * Requests alternate between the two workflows so that machine noise hits both alike.
  */
 import { randomUUID } from 'node:crypto';
