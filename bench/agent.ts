@@ -58,9 +58,9 @@ export function lookupToolNode(model: OfflineModelServer, position: [number, num
 	return { id: randomUUID(), name: 'Lookup', type: 'n8n-nodes-base.httpRequestTool', typeVersion: 4.2, position, parameters: { toolDescription: 'Looks things up', url: `${model.baseUrl}/models`, options: {} } };
 }
 
-/** Our Agent (Conversation template) prompted with the webhook body's `question`. */
-export function openAgentsAgentNode(position: [number, number] = [220, 0]) {
-	return { id: randomUUID(), name: 'Agent', type: 'n8n-nodes-openagents.openAgentsAgent', typeVersion: 1, position, parameters: { template: 'conversation', prompt: '={{ $json.body.question }}', options: {} } };
+/** Our Agent (Conversation template) prompted with `prompt` (an expression; default: the webhook body's `question`). */
+export function openAgentsAgentNode(prompt = '={{ $json.body.question }}', position: [number, number] = [220, 0]) {
+	return { id: randomUUID(), name: 'Agent', type: 'n8n-nodes-openagents.openAgentsAgent', typeVersion: 1, position, parameters: { template: 'conversation', prompt, options: {} } };
 }
 
 /**

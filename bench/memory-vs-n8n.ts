@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 
 import { lastUserText, type ChatRequest } from '../test/support/model-server';
 import { openAiChatModelNode, webhookNode } from '../test/support/n8n/workflow-nodes';
+import { openAgentsAgentNode } from './agent';
 import { activeWorkflow, benchCluster, chain, sub, WORKER_CONCURRENCY, WORKERS, type BenchCluster } from './cluster';
 import { postJson, ratio } from './load';
 import { summary } from './stats';
@@ -18,8 +19,7 @@ const HISTORY_MESSAGES = 20;
 
 async function conversationWorkflow(bench: BenchCluster, label: string, memory: Record<string, unknown>) {
 	const path = `bench-memory-${label}-${randomUUID()}`;
-	const agent = { id: randomUUID(), name: 'Agent', type: 'n8n-nodes-openagents.openAgentsAgent', typeVersion: 1, position: [220, 0], parameters: { template: 'conversation', prompt: '={{ $json.body.message }}', options: {} } };
-	await activeWorkflow(bench.client, `memory (${label})`, path, [webhookNode(path), agent, openAiChatModelNode(bench.credentials.openAiApi), { id: randomUUID(), name: 'Memory', position: [360, 220], ...memory }], {
+	await activeWorkflow(bench.client, `memory (${label})`, path, [webhookNode(path), openAgentsAgentNode('={{ $json.body.message }}'), openAiChatModelNode(bench.credentials.openAiApi), { id: randomUUID(), name: 'Memory', position: [360, 220], ...memory }], {
 		...chain('Webhook', 'Agent'),
 		...sub('Chat Model', 'ai_languageModel', 'Agent'),
 		...sub('Memory', 'ai_memory', 'Agent'),

@@ -22,11 +22,13 @@ const TASKS = 8;
 
 const taskTitle = (i: number) => `Independent task ${i + 1}`;
 
+/** The plan both parts run: TASKS independent tasks. */
+const PLAN = { goal: 'bench goal', tasks: Array.from({ length: TASKS }, (_, i) => ({ id: `t${i + 1}`, title: taskTitle(i), description: '', agent: 'worker', dependsOn: [] as string[] })) };
+
 async function n8nComparison(latencyMs: number, requests: number) {
 	const bench = await benchCluster();
 	bench.model.reset();
 	const chatModel = openAiChatModelNode(bench.credentials.openAiApi);
-	const plan = { goal: 'bench goal', tasks: Array.from({ length: TASKS }, (_, i) => ({ id: `t${i + 1}`, title: taskTitle(i), description: '', agent: 'worker', dependsOn: [] })) };
 
 	const ourPath = `bench-planner-ours-${randomUUID()}`;
 	const plannerNode = {
@@ -62,7 +64,7 @@ async function n8nComparison(latencyMs: number, requests: number) {
 		// The run number in the body makes each request a new plan run (the default plan run ID hashes the input).
 		const figures = await alternating(
 			{
-				openAgentsPlanner: (run) => postJson<{ status?: string; tasks?: unknown[] }>(bench.client, ourPath, { plan, run }, (r) => r.status === 'completed' && r.tasks?.length === TASKS),
+				openAgentsPlanner: (run) => postJson<{ status?: string; tasks?: unknown[] }>(bench.client, ourPath, { plan: PLAN, run }, (r) => r.status === 'completed' && r.tasks?.length === TASKS),
 				n8nBranches: () => postJson(bench.client, theirPath, {}),
 			},
 			{ rounds: requests, concurrency: 1, warmUpRounds: 1 },
@@ -85,8 +87,7 @@ export async function planner(latencyMs = Number(process.env.BENCH_PLANNER_LATEN
 	await server.start();
 	server.setHandler((request: ChatRequest) => {
 		if (/You are a planner/.test(systemText(request.messages))) {
-			const tasks = Array.from({ length: TASKS }, (_, i) => ({ id: `t${i + 1}`, title: `Independent task ${i + 1}`, description: '', agent: 'worker', dependsOn: [] }));
-			return { content: JSON.stringify({ goal: 'bench goal', tasks }) };
+			return { content: JSON.stringify(PLAN) };
 		}
 		return { content: 'done' };
 	});
