@@ -13,8 +13,8 @@ import { DynamicStructuredTool } from '@langchain/core/tools';
 
 import { createChatModel, runAgent, UsageTracker } from '../lib/llm';
 import { NoRetryPolicy } from '../lib/retry';
-import { OfflineModelServer, type ChatRequest, type ModelReply } from '../test/support/model-server';
-import { aiAgentNode, openAiChatModelNode, webhookNode } from '../test/support/n8n/workflow-nodes';
+import { OfflineModelServer, type ChatRequest, type ModelReply } from '../stack/model-server';
+import { aiAgentNode, openAiChatModelNode, webhookNode } from '../stack/n8n/workflow-nodes';
 import { activeWorkflow, benchCluster, chain, sub, WORKER_CONCURRENCY, WORKERS, type BenchCluster } from './cluster';
 import { alternating, postJson, ratio } from './load';
 import { summary } from './stats';

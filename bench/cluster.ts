@@ -6,11 +6,11 @@
  */
 import { randomUUID } from 'node:crypto';
 
-import { startChroma, type ChromaServer } from '../test/support/chroma';
-import { OfflineModelServer } from '../test/support/model-server';
-import type { N8nClient } from '../test/support/n8n/client';
-import { N8nCluster } from '../test/support/n8n/cluster';
-import { deleteKeys, redisFromEnv } from '../test/support/services';
+import { startChroma, type ChromaServer } from '../stack/chroma';
+import { OfflineModelServer } from '../stack/model-server';
+import type { N8nClient } from '../stack/n8n/client';
+import { N8nCluster } from '../stack/n8n/cluster';
+import { deleteKeys, redisFromEnv } from '../stack/services';
 
 export const WORKERS = 2;
 export const WORKER_CONCURRENCY = 10;

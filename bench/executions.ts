@@ -1,7 +1,7 @@
 /** Executions as n8n stores them (its Postgres `execution_entity` table), for benchmarks that count jobs. */
 import type { Pool } from 'pg';
 
-import type { N8nClient } from '../test/support/n8n/client';
+import type { N8nClient } from '../stack/n8n/client';
 
 export const FINAL_STATUSES = ['success', 'error', 'crashed', 'canceled'];
 

@@ -14,8 +14,8 @@ import { ChromaClient } from 'chromadb';
 import Redis from 'ioredis';
 import { Pool } from 'pg';
 
-import { postgresFromEnv, redisFromEnv } from '../test/support/services';
-import { webhookNode, whereNode } from '../test/support/n8n/workflow-nodes';
+import { postgresFromEnv, redisFromEnv } from '../stack/services';
+import { webhookNode, whereNode } from '../stack/n8n/workflow-nodes';
 import { activeWorkflow, benchCluster, chain, WORKER_CONCURRENCY, WORKERS, type BenchCluster } from './cluster';
 import { submitAtOnce } from './executions';
 import { pool, postJson } from './load';

@@ -19,8 +19,8 @@ import { Pool } from 'pg';
 
 import { N8nApiClient, toJob } from '../lib/jobs';
 import { NoRetryPolicy } from '../lib/retry';
-import { webhookNode, whereNode } from '../test/support/n8n/workflow-nodes';
-import { postgresFromEnv, redisFromEnv } from '../test/support/services';
+import { webhookNode, whereNode } from '../stack/n8n/workflow-nodes';
+import { postgresFromEnv, redisFromEnv } from '../stack/services';
 import { agentWorkflow, oneToolCall, openAgentsAgentNode } from './agent';
 import { activeWorkflow, benchCluster, chain, WORKER_CONCURRENCY, WORKERS, type BenchCluster } from './cluster';
 import { FINAL_STATUSES, settle, submitAtOnce } from './executions';

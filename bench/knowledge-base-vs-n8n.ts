@@ -14,7 +14,7 @@ import { join } from 'node:path';
 
 import { ChromaClient } from 'chromadb';
 
-import { webhookNode } from '../test/support/n8n/workflow-nodes';
+import { webhookNode } from '../stack/n8n/workflow-nodes';
 import { activeWorkflow, benchCluster, chain, sub, WORKER_CONCURRENCY, WORKERS, type BenchCluster } from './cluster';
 import { postJson, ratio } from './load';
 

@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { createEmbeddings } from '../lib/llm';
 import { ChromaKnowledgeStore, ingestDocuments, loadDocument, retrieve, type LoadedDocument } from '../lib/rag';
 import { NoRetryPolicy } from '../lib/retry';
-import { startChroma } from '../test/support/chroma';
-import { OfflineModelServer } from '../test/support/model-server';
+import { startChroma } from '../stack/chroma';
+import { OfflineModelServer } from '../stack/model-server';
 import { summary } from './stats';
 
 const ROOT = join(__dirname, '..');

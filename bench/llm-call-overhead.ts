@@ -5,7 +5,7 @@
  */
 import { createChatModel, invokeChatModel, UsageTracker } from '../lib/llm';
 import { ExponentialBackoffRetryPolicy } from '../lib/retry';
-import { OfflineModelServer } from '../test/support/model-server';
+import { OfflineModelServer } from '../stack/model-server';
 import { summary } from './stats';
 
 export async function llmCallOverhead(calls = Number(process.env.BENCH_LLM_CALLS ?? 300)) {

@@ -9,7 +9,7 @@ import Redis from 'ioredis';
 import { Pool } from 'pg';
 
 import { Memory, namespace, PostgresMemoryStore, RedisMemoryStore } from '../lib/memory';
-import { createDatabaseIfMissing, deleteKeys, dropDatabase, postgresFromEnv, redisFromEnv } from '../test/support/services';
+import { createDatabaseIfMissing, deleteKeys, dropDatabase, postgresFromEnv, redisFromEnv } from '../stack/services';
 import { summary } from './stats';
 
 type Op = () => Promise<unknown>;

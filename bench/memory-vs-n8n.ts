@@ -8,8 +8,8 @@
  */
 import { randomUUID } from 'node:crypto';
 
-import { lastUserText, type ChatRequest } from '../test/support/model-server';
-import { openAiChatModelNode, webhookNode } from '../test/support/n8n/workflow-nodes';
+import { lastUserText, type ChatRequest } from '../stack/model-server';
+import { openAiChatModelNode, webhookNode } from '../stack/n8n/workflow-nodes';
 import { openAgentsAgentNode } from './agent';
 import { activeWorkflow, benchCluster, chain, sub, WORKER_CONCURRENCY, WORKERS, type BenchCluster } from './cluster';
 import { postJson, ratio } from './load';

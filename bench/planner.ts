@@ -13,8 +13,8 @@ import { HumanMessage, SystemMessage } from '@langchain/core/messages';
 import { createChatModel, runAgent, UsageTracker } from '../lib/llm';
 import { createPlan, executePlan } from '../lib/planning';
 import { NoRetryPolicy } from '../lib/retry';
-import { OfflineModelServer, systemText, type ChatRequest } from '../test/support/model-server';
-import { openAiChatModelNode, webhookNode } from '../test/support/n8n/workflow-nodes';
+import { OfflineModelServer, systemText, type ChatRequest } from '../stack/model-server';
+import { openAiChatModelNode, webhookNode } from '../stack/n8n/workflow-nodes';
 import { activeWorkflow, benchCluster, chain, WORKER_CONCURRENCY, WORKERS } from './cluster';
 import { alternating, postJson, ratio } from './load';
 

@@ -7,6 +7,8 @@ import type {
 	INodeProperties,
 } from 'n8n-workflow';
 
+import { chromaAuthHeaders } from '../lib/rag/chroma-auth';
+
 /**
  * A Chroma server (HTTP API v2, Chroma >= 1.0). The credential test reads the configured tenant's database,
  * which checks in one request that the server answers, the token is accepted and tenant + database exist.
@@ -79,10 +81,3 @@ export class OpenAgentsChromaApi implements ICredentialType {
 	};
 }
 
-/** Headers for Chroma's token auth; empty for `none`. Shared with the Chroma client factory. */
-export function chromaAuthHeaders(credentials: ICredentialDataDecryptedObject): Record<string, string> {
-	const token = String(credentials.token ?? '');
-	if (credentials.authentication === 'bearer') return { Authorization: `Bearer ${token}` };
-	if (credentials.authentication === 'xChromaToken') return { 'X-Chroma-Token': token };
-	return {};
-}

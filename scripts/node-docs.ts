@@ -8,7 +8,7 @@ import { join } from 'node:path';
 
 import type { INodeProperties, INodePropertyCollection, INodeTypeDescription } from 'n8n-workflow';
 
-import { EXAMPLES_DIR, exampleFiles } from './examples';
+import { EXAMPLES_DIR, exampleFiles } from '../stack/examples';
 
 const ROOT = join(__dirname, '..');
 const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { name: string; n8n: { nodes: string[] } };

@@ -5,7 +5,7 @@
  */
 import { chromium } from 'playwright-core';
 
-import { DEFAULT_OWNER, N8nClient } from '../test/support/n8n/client';
+import { DEFAULT_OWNER, N8nClient } from '../stack/n8n/client';
 
 async function main() {
 	const [url, workflowId, out = 'docs/images/flagship-flow.png'] = process.argv.slice(2);

@@ -16,12 +16,12 @@
 import { globSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
-import { startChroma, type ChromaServer } from '../test/support/chroma';
-import { OfflineModelServer } from '../test/support/model-server';
-import { DEFAULT_OWNER } from '../test/support/n8n/client';
-import { N8nCluster } from '../test/support/n8n/cluster';
-import { REPO_ROOT } from '../test/support/n8n/community-package';
-import { activateExample, exampleFiles, importExample, loadExample, type CredentialRefs } from './examples';
+import { startChroma, type ChromaServer } from '../stack/chroma';
+import { OfflineModelServer } from '../stack/model-server';
+import { DEFAULT_OWNER } from '../stack/n8n/client';
+import { N8nCluster } from '../stack/n8n/cluster';
+import { REPO_ROOT } from '../stack/n8n/community-package';
+import { activateExample, exampleFiles, importExample, loadExample, type CredentialRefs } from '../stack/examples';
 import { printResearch, type ResearchReport } from './report';
 
 const env = process.env;

@@ -10,3 +10,4 @@ export { PostgresMemoryStore } from './postgres-store';
 export { selectRecent, estimateMessageTokens, type ConversationMessage, type ToolCallRecord, type RecentOptions } from './conversation';
 export { Memory, type MemoryOptions } from './memory';
 export { ScopedChatMemory, ChatMessageHistory, toConversationMessage, toLangChainMessage, type ChatMemoryOptions } from './langchain-memory';
+export { memoryTools } from './tools';

@@ -1,7 +1,7 @@
 import { NodeConnectionTypes, type IExecuteFunctions, type INodeExecutionData, type INodeType, type INodeTypeDescription } from 'n8n-workflow';
 
 import { retryPolicyProperty } from '../shared/retryPolicy';
-import { memoryStoreCredentialTest } from '../Memory/transport/store';
+import { memoryStoreCredentialTest } from '../shared/memoryStore';
 import * as conversation from './actions/conversation';
 import { route } from './actions/router';
 import * as task from './actions/task';
@@ -11,7 +11,7 @@ export class Agent implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'OpenAgents Agent',
 		name: 'openAgentsAgent',
-		icon: { light: 'file:../../icons/openagents.svg', dark: 'file:../../icons/openagents.dark.svg' },
+		icon: { light: 'file:agent.svg', dark: 'file:agent.dark.svg' },
 		group: ['transform'],
 		version: [1],
 		subtitle: '={{ $parameter["template"] }}',

@@ -7,7 +7,7 @@ import * as retryJob from './actions/retryJob';
 import { route } from './actions/router';
 import * as stats from './actions/stats';
 import * as waitForJob from './actions/waitForJob';
-import { memoryStoreCredentialTest } from '../Memory/transport/store';
+import { memoryStoreCredentialTest } from '../shared/memoryStore';
 import { retryPolicyProperty } from '../shared/retryPolicy';
 
 /** n8n executions as jobs: status, stats, queue depth, waiting, and retrying failed or crashed executions. */
@@ -15,7 +15,7 @@ export class JobMonitor implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'OpenAgents Job Monitor',
 		name: 'openAgentsJobMonitor',
-		icon: { light: 'file:../../icons/openagents.svg', dark: 'file:../../icons/openagents.dark.svg' },
+		icon: { light: 'file:jobMonitor.svg', dark: 'file:jobMonitor.dark.svg' },
 		group: ['transform'],
 		version: [1],
 		subtitle: '={{ $parameter["operation"] }}',

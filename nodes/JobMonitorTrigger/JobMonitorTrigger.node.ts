@@ -8,7 +8,7 @@ import {
 } from 'n8n-workflow';
 
 import { toJob, type ApiExecution, type ExecutionStatus } from '../../lib/jobs';
-import { pollClient } from '../JobMonitor/transport/n8nApi';
+import { pollClient } from '../shared/n8nApi';
 
 interface PollState {
 	/** Execution id → when it was reported (ms): each failure fires once. */
@@ -23,7 +23,7 @@ export class JobMonitorTrigger implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'OpenAgents Job Monitor Trigger',
 		name: 'openAgentsJobMonitorTrigger',
-		icon: { light: 'file:../../icons/openagents.svg', dark: 'file:../../icons/openagents.dark.svg' },
+		icon: { light: 'file:jobMonitorTrigger.svg', dark: 'file:jobMonitorTrigger.dark.svg' },
 		group: ['trigger'],
 		version: [1],
 		subtitle: '={{ "on " + $parameter["statuses"].join(", ") }}',

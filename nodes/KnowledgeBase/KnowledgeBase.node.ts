@@ -6,7 +6,7 @@ import * as ingest from './actions/ingest';
 import * as query from './actions/query';
 import { route } from './actions/router';
 import * as stats from './actions/stats';
-import { knowledgeBaseField } from './fields';
+import { knowledgeBaseField } from '../shared/knowledgeBaseFields';
 import { retryPolicyProperty } from '../shared/retryPolicy';
 
 // Not usableAsTool: agents search through the Knowledge Base Tool sub-node, and n8n would name this node's generated
@@ -16,7 +16,7 @@ export class KnowledgeBase implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'OpenAgents Knowledge Base',
 		name: 'openAgentsKnowledgeBase',
-		icon: { light: 'file:../../icons/openagents.svg', dark: 'file:../../icons/openagents.dark.svg' },
+		icon: { light: 'file:knowledgeBase.svg', dark: 'file:knowledgeBase.dark.svg' },
 		group: ['transform'],
 		version: [1],
 		subtitle: '={{ $parameter["operation"] + ": " + $parameter["knowledgeBase"] }}',

@@ -8,10 +8,10 @@ import {
 	type SupplyData,
 } from 'n8n-workflow';
 
-import { knowledgeBaseField, retrievalOptions, topKField } from '../KnowledgeBase/fields';
+import { knowledgeBaseField, retrievalOptions, topKField } from '../shared/knowledgeBaseFields';
 import { llmConfigFromCredential } from '../shared/llm';
 import { retryPolicyProperty } from '../shared/retryPolicy';
-import { DEFAULT_SEARCH_TOOL_DESCRIPTION, knowledgeBaseSearcher, knowledgeBaseSearchTool } from './searchTool';
+import { DEFAULT_SEARCH_TOOL_DESCRIPTION, knowledgeBaseSearcher, knowledgeBaseSearchTool } from '../shared/knowledgeBaseSearch';
 
 /**
  * "Search knowledge base" for AI agents (n8n's AI Agent or ours): the agent calls it with a query and gets the
@@ -21,7 +21,7 @@ export class KnowledgeBaseTool implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'OpenAgents Knowledge Base Tool',
 		name: 'openAgentsKnowledgeBaseTool',
-		icon: { light: 'file:../../icons/openagents.svg', dark: 'file:../../icons/openagents.dark.svg' },
+		icon: { light: 'file:knowledgeBaseTool.svg', dark: 'file:knowledgeBaseTool.dark.svg' },
 		group: ['transform'],
 		version: [1],
 		subtitle: '={{ "search: " + $parameter["knowledgeBase"] }}',

@@ -9,14 +9,14 @@ import * as increment from './actions/increment';
 import * as listKeys from './actions/listKeys';
 import { route } from './actions/router';
 import * as set from './actions/set';
-import { addressFields, optionsField, storeField } from './fields';
-import { memoryStoreCredentialTest } from './transport/store';
+import { addressFields, optionsField, storeField } from '../shared/memoryFields';
+import { memoryStoreCredentialTest } from '../shared/memoryStore';
 
 export class Memory implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'OpenAgents Memory',
 		name: 'openAgentsMemory',
-		icon: { light: 'file:../../icons/openagents.svg', dark: 'file:../../icons/openagents.dark.svg' },
+		icon: { light: 'file:memory.svg', dark: 'file:memory.dark.svg' },
 		group: ['transform'],
 		version: [1],
 		subtitle: '={{ $parameter["operation"] + ": " + $parameter["scope"] }}',

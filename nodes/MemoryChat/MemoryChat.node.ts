@@ -7,16 +7,16 @@ import {
 } from 'n8n-workflow';
 
 import { ScopedChatMemory } from '../../lib/memory';
-import { closeStore, memoryFor, openStore, resolveNamespace } from '../Memory/context';
-import { addressFields, optionsField, storeField, ttlField } from '../Memory/fields';
-import { memoryStoreCredentialTest } from '../Memory/transport/store';
+import { closeStore, memoryFor, openStore, resolveNamespace } from '../shared/memoryContext';
+import { addressFields, optionsField, storeField, ttlField } from '../shared/memoryFields';
+import { memoryStoreCredentialTest } from '../shared/memoryStore';
 
 /** Chat history for AI agents (n8n's AI Agent or ours), kept in the scoped, tenant-isolated memory store. */
 export class MemoryChat implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'OpenAgents Chat Memory',
 		name: 'openAgentsMemoryChat',
-		icon: { light: 'file:../../icons/openagents.svg', dark: 'file:../../icons/openagents.dark.svg' },
+		icon: { light: 'file:memoryChat.svg', dark: 'file:memoryChat.dark.svg' },
 		group: ['transform'],
 		version: [1],
 		subtitle: '={{ "scope: " + $parameter["scope"] }}',

@@ -1,6 +1,6 @@
 import { NodeConnectionTypes, type IExecuteFunctions, type INodeExecutionData, type INodeType, type INodeTypeDescription } from 'n8n-workflow';
 
-import { memoryStoreCredentialTest } from '../Memory/transport/store';
+import { memoryStoreCredentialTest } from '../shared/memoryStore';
 import { retryPolicyProperty } from '../shared/retryPolicy';
 import * as createPlan from './actions/createPlan';
 import { route } from './actions/router';
@@ -10,7 +10,7 @@ export class Planner implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'OpenAgents Planner',
 		name: 'openAgentsPlanner',
-		icon: { light: 'file:../../icons/openagents.svg', dark: 'file:../../icons/openagents.dark.svg' },
+		icon: { light: 'file:planner.svg', dark: 'file:planner.dark.svg' },
 		group: ['transform'],
 		version: [1],
 		subtitle: '={{ $parameter["operation"] }}',

@@ -1,7 +1,7 @@
 /** Parameters the Planner's operations share: goal, roles, checkpoints, limits and budget. */
 import type { INodeProperties } from 'n8n-workflow';
 
-import { storeField } from '../Memory/fields';
+import { storeField } from '../shared/memoryFields';
 
 export const goalField: INodeProperties = {
 	displayName: 'Goal',

@@ -5,9 +5,9 @@
  */
 import { randomUUID } from 'node:crypto';
 
-import { lastUserText, OfflineModelServer, type ChatRequest } from '../support/model-server';
-import { clusterFromEnv } from '../support/n8n/cluster';
-import { openAiChatModelNode, webhookNode, whereNode } from '../support/n8n/workflow-nodes';
+import { lastUserText, OfflineModelServer, type ChatRequest } from '../../stack/model-server';
+import { clusterFromEnv } from '../../stack/n8n/cluster';
+import { openAiChatModelNode, webhookNode, whereNode } from '../../stack/n8n/workflow-nodes';
 
 const { client } = clusterFromEnv();
 const model = new OfflineModelServer();

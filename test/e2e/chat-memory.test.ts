@@ -5,10 +5,10 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 
-import { OfflineModelServer, type ChatRequest } from '../support/model-server';
-import { clusterFromEnv } from '../support/n8n/cluster';
-import { aiAgentNode, openAiChatModelNode, webhookNode } from '../support/n8n/workflow-nodes';
-import { deleteKeys, redisFromEnv } from '../support/services';
+import { OfflineModelServer, type ChatRequest } from '../../stack/model-server';
+import { clusterFromEnv } from '../../stack/n8n/cluster';
+import { aiAgentNode, openAiChatModelNode, webhookNode } from '../../stack/n8n/workflow-nodes';
+import { deleteKeys, redisFromEnv } from '../../stack/services';
 
 const { client } = clusterFromEnv();
 const prefix = `openagents-e2e-chat-${randomBytes(4).toString('hex')}`;

@@ -7,14 +7,14 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 
-import { activateExample, importExample, loadExample, webhookPath, type CredentialRefs, type ExampleWorkflow } from '../../scripts/examples';
+import { activateExample, importExample, loadExample, webhookPath, type CredentialRefs, type ExampleWorkflow } from '../../stack/examples';
 import type { ResearchReport } from '../../scripts/report';
-import { startChroma, type ChromaServer } from '../support/chroma';
-import { OfflineModelServer, type ChatRequest } from '../support/model-server';
-import { clusterFromEnv } from '../support/n8n/cluster';
-import { REPO_ROOT } from '../support/n8n/community-package';
-import { sleep } from '../support/process';
-import { deleteKeys, redisFromEnv } from '../support/services';
+import { startChroma, type ChromaServer } from '../../stack/chroma';
+import { OfflineModelServer, type ChatRequest } from '../../stack/model-server';
+import { clusterFromEnv } from '../../stack/n8n/cluster';
+import { REPO_ROOT } from '../../stack/n8n/community-package';
+import { sleep } from '../../stack/process';
+import { deleteKeys, redisFromEnv } from '../../stack/services';
 
 const { client } = clusterFromEnv();
 const model = new OfflineModelServer();

@@ -6,11 +6,11 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { startChroma, type ChromaServer } from '../support/chroma';
-import { OfflineModelServer } from '../support/model-server';
-import { clusterFromEnv } from '../support/n8n/cluster';
-import { nodeOutput } from '../support/n8n/client';
-import { webhookNode, whereNode } from '../support/n8n/workflow-nodes';
+import { startChroma, type ChromaServer } from '../../stack/chroma';
+import { OfflineModelServer } from '../../stack/model-server';
+import { clusterFromEnv } from '../../stack/n8n/cluster';
+import { nodeOutput } from '../../stack/n8n/client';
+import { webhookNode, whereNode } from '../../stack/n8n/workflow-nodes';
 
 const { info, client } = clusterFromEnv();
 

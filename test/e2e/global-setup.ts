@@ -1,8 +1,8 @@
 /** Starts the one real queue-mode n8n cluster (main + 2 workers) that every e2e test file shares. */
 import { join } from 'node:path';
 
-import { CLUSTER_ENV, N8nCluster } from '../support/n8n/cluster';
-import { REPO_ROOT } from '../support/n8n/community-package';
+import { CLUSTER_ENV, N8nCluster } from '../../stack/n8n/cluster';
+import { REPO_ROOT } from '../../stack/n8n/community-package';
 
 export default async function globalSetup(): Promise<void> {
 	const started = Date.now();

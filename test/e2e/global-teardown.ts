@@ -1,4 +1,4 @@
-import type { N8nCluster } from '../support/n8n/cluster';
+import type { N8nCluster } from '../../stack/n8n/cluster';
 
 export default async function globalTeardown(): Promise<void> {
 	const cluster = (globalThis as Record<string, unknown>).__openAgentsCluster as N8nCluster | undefined;

@@ -11,10 +11,10 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { N8nCluster } from '../support/n8n/cluster';
-import { nodeOutput, type Execution, type N8nClient } from '../support/n8n/client';
-import { webhookNode, whereNode } from '../support/n8n/workflow-nodes';
-import { sleep, waitFor } from '../support/process';
+import { N8nCluster } from '../../stack/n8n/cluster';
+import { nodeOutput, type Execution, type N8nClient } from '../../stack/n8n/client';
+import { webhookNode, whereNode } from '../../stack/n8n/workflow-nodes';
+import { sleep, waitFor } from '../../stack/process';
 import { testNodeTypes } from '../support/test-nodes';
 import { itemsInto, runWorkflow } from '../support/workflow-runner';
 

@@ -8,11 +8,11 @@ import { globSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 
-import { startChroma, type ChromaServer } from '../support/chroma';
-import { OfflineModelServer } from '../support/model-server';
-import { clusterFromEnv } from '../support/n8n/cluster';
-import { REPO_ROOT } from '../support/n8n/community-package';
-import { aiAgentNode, openAiChatModelNode, webhookNode, whereNode } from '../support/n8n/workflow-nodes';
+import { startChroma, type ChromaServer } from '../../stack/chroma';
+import { OfflineModelServer } from '../../stack/model-server';
+import { clusterFromEnv } from '../../stack/n8n/cluster';
+import { REPO_ROOT } from '../../stack/n8n/community-package';
+import { aiAgentNode, openAiChatModelNode, webhookNode, whereNode } from '../../stack/n8n/workflow-nodes';
 
 const { client } = clusterFromEnv();
 const model = new OfflineModelServer();

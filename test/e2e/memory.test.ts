@@ -4,9 +4,9 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 
-import { clusterFromEnv } from '../support/n8n/cluster';
-import { webhookNode, whereNode } from '../support/n8n/workflow-nodes';
-import { deleteKeys, redisFromEnv } from '../support/services';
+import { clusterFromEnv } from '../../stack/n8n/cluster';
+import { webhookNode, whereNode } from '../../stack/n8n/workflow-nodes';
+import { deleteKeys, redisFromEnv } from '../../stack/services';
 
 const { client } = clusterFromEnv();
 const prefix = `openagents-e2e-mem-${randomBytes(4).toString('hex')}`;

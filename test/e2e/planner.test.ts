@@ -8,12 +8,12 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { lastUserText, OfflineModelServer, systemText, type ChatRequest, type ModelReply } from '../support/model-server';
-import { nodeOutput } from '../support/n8n/client';
-import { N8nCluster } from '../support/n8n/cluster';
-import { webhookNode, whereNode } from '../support/n8n/workflow-nodes';
-import { sleep, waitFor } from '../support/process';
-import { deleteKeys, redisFromEnv } from '../support/services';
+import { lastUserText, OfflineModelServer, systemText, type ChatRequest, type ModelReply } from '../../stack/model-server';
+import { nodeOutput } from '../../stack/n8n/client';
+import { N8nCluster } from '../../stack/n8n/cluster';
+import { webhookNode, whereNode } from '../../stack/n8n/workflow-nodes';
+import { sleep, waitFor } from '../../stack/process';
+import { deleteKeys, redisFromEnv } from '../../stack/services';
 
 const model = new OfflineModelServer();
 let cluster: N8nCluster;

@@ -7,9 +7,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { freePort, ManagedProcess } from '../support/process';
-import { N8nClient } from '../support/n8n/client';
-import { REPO_ROOT } from '../support/n8n/community-package';
+import { freePort, ManagedProcess } from '../../stack/process';
+import { N8nClient } from '../../stack/n8n/client';
+import { REPO_ROOT } from '../../stack/n8n/community-package';
 
 const stateDir = mkdtempSync(join(tmpdir(), 'openagents-start-'));
 let stack: ManagedProcess;

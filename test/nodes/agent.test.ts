@@ -6,9 +6,9 @@ import { randomBytes } from 'node:crypto';
 
 import type { INode, INodeParameters } from 'n8n-workflow';
 
-import { startChroma, type ChromaServer } from '../support/chroma';
-import { lastUserText, OfflineModelServer, type ChatRequest, type ModelReply } from '../support/model-server';
-import { deleteKeys, redisFromEnv } from '../support/services';
+import { startChroma, type ChromaServer } from '../../stack/chroma';
+import { lastUserText, OfflineModelServer, type ChatRequest, type ModelReply } from '../../stack/model-server';
+import { deleteKeys, redisFromEnv } from '../../stack/services';
 import { testNodeTypes, testToolCalls } from '../support/test-nodes';
 import { itemsInto, PACKAGE_PREFIX, runWorkflow, type WorkflowJson } from '../support/workflow-runner';
 

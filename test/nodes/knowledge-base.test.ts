@@ -1,10 +1,10 @@
 /** The Knowledge Base node in workflows run in-process, on a real Chroma server with the offline model server. */
 import type { INodeParameters } from 'n8n-workflow';
 
-import { startChroma, type ChromaServer } from '../support/chroma';
-import { OfflineModelServer } from '../support/model-server';
+import { startChroma, type ChromaServer } from '../../stack/chroma';
+import { OfflineModelServer } from '../../stack/model-server';
 import { makePdf } from '../support/pdf';
-import { freePort } from '../support/process';
+import { freePort } from '../../stack/process';
 import { testNodeTypes } from '../support/test-nodes';
 import { itemsInto, runWorkflow, type WorkflowJson } from '../support/workflow-runner';
 

@@ -3,8 +3,8 @@ import { randomBytes } from 'node:crypto';
 
 import type { INodeParameters } from 'n8n-workflow';
 
-import { memoryStoreCredentialTest } from '../../nodes/Memory/transport/store';
-import { createDatabaseIfMissing, deleteKeys, dropDatabase, postgresFromEnv, redisFromEnv } from '../support/services';
+import { memoryStoreCredentialTest } from '../../nodes/shared/memoryStore';
+import { createDatabaseIfMissing, deleteKeys, dropDatabase, postgresFromEnv, redisFromEnv } from '../../stack/services';
 import { testNodeTypes } from '../support/test-nodes';
 import { itemsInto, runWorkflow, type WorkflowJson } from '../support/workflow-runner';
 

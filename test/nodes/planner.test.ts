@@ -6,8 +6,8 @@ import { randomBytes } from 'node:crypto';
 
 import type { INodeParameters } from 'n8n-workflow';
 
-import { lastUserText, OfflineModelServer, offlineModel, systemText, type ChatRequest, type ModelReply } from '../support/model-server';
-import { deleteKeys, redisFromEnv } from '../support/services';
+import { lastUserText, OfflineModelServer, offlineModel, systemText, type ChatRequest, type ModelReply } from '../../stack/model-server';
+import { deleteKeys, redisFromEnv } from '../../stack/services';
 import { testNodeTypes } from '../support/test-nodes';
 import { itemsInto, runWorkflow } from '../support/workflow-runner';
 

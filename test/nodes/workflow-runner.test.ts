@@ -1,6 +1,6 @@
 import type { INodeParameters } from 'n8n-workflow';
 
-import { OfflineModelServer } from '../support/model-server';
+import { OfflineModelServer } from '../../stack/model-server';
 import { testNodeTypes } from '../support/test-nodes';
 import { runWorkflow, type WorkflowJson } from '../support/workflow-runner';
 

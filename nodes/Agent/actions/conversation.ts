@@ -5,7 +5,7 @@ import { NodeOperationError, type IDataObject, type IExecuteFunctions, type INod
 import type { ZodType } from 'zod';
 
 import { AgentError, repairStructured, runAgent, schemaFromFields, structuredInstruction, type AgentResult, type OutputField } from '../../../lib/llm';
-import { connectedMemory, loadHistory } from '../transport/connections';
+import { connectedMemory, loadHistory } from '../../shared/connections';
 import { itemAgent } from './itemAgent';
 import { AgentRunError, type TemplateRun } from './types';
 

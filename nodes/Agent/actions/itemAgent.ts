@@ -3,11 +3,11 @@ import type { StructuredToolInterface } from '@langchain/core/tools';
 import { NodeOperationError, type IDataObject } from 'n8n-workflow';
 
 import { type AgentOptions, type CallOptions, type ToolCallingChatModel, type UsageTracker } from '../../../lib/llm';
-import { knowledgeBaseSearcher, knowledgeBaseSearchTool, DEFAULT_SEARCH_TOOL_DESCRIPTION } from '../../KnowledgeBaseTool/searchTool';
-import { memoryFor, resolveNamespace } from '../../Memory/context';
-import { memoryTools } from '../../Memory/tools';
+import { knowledgeBaseSearcher, knowledgeBaseSearchTool, DEFAULT_SEARCH_TOOL_DESCRIPTION } from '../../shared/knowledgeBaseSearch';
+import { memoryFor, resolveNamespace } from '../../shared/memoryContext';
+import { memoryTools } from '../../../lib/memory';
 import { budgetFromOptions } from '../../shared/llm';
-import { itemModel } from '../transport/connections';
+import { itemModel } from '../../shared/connections';
 import type { RunContext } from './types';
 
 export interface ItemAgent {

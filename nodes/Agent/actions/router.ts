@@ -7,10 +7,10 @@ import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 
 import { AgentError, redactText, StructuredOutputError, TaskError, UsageTracker } from '../../../lib/llm';
 import type { MemoryStore } from '../../../lib/memory';
-import { closeStore, openStore } from '../../Memory/context';
+import { closeStore, openStore } from '../../shared/memoryContext';
 import { failedItem } from '../../shared/itemError';
 import { addUsageToExecution } from '../../shared/llm';
-import { connectedTools, optionalLlmConfig } from '../transport/connections';
+import { connectedTools, optionalLlmConfig } from '../../shared/connections';
 import * as conversation from './conversation';
 import * as task from './task';
 import { AgentRunError, type RunContext, type TemplateRun } from './types';

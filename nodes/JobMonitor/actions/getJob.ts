@@ -1,7 +1,7 @@
 import type { IDataObject, INodeProperties } from 'n8n-workflow';
 
 import { nodeOutput, toJob } from '../../../lib/jobs';
-import { apiClient } from '../transport/n8nApi';
+import { apiClient } from '../../shared/n8nApi';
 import { executionIdField, type OperationExecute } from './types';
 
 const show = { show: { operation: ['getJob'] } };

@@ -1,7 +1,7 @@
 import type { IDataObject, INodeProperties } from 'n8n-workflow';
 
 import { queueStatsFromMetrics, queueStatsFromRedis } from '../../../lib/jobs';
-import { apiClient, queueRedis } from '../transport/n8nApi';
+import { apiClient, queueRedis } from '../../shared/n8nApi';
 import type { OperationExecute } from './types';
 
 const show = (source?: string) => ({ show: { operation: ['queue'], ...(source ? { queueSource: [source] } : {}) } });

@@ -3,7 +3,7 @@ import type { IDataObject, INodeProperties } from 'n8n-workflow';
 import { retryJob } from '../../../lib/jobs';
 import { NoRetryPolicy } from '../../../lib/retry';
 import { getRetryPolicy } from '../../shared/retryPolicy';
-import { apiClient } from '../transport/n8nApi';
+import { apiClient } from '../../shared/n8nApi';
 import { executionIdField, type OperationExecute } from './types';
 
 const show = { show: { operation: ['retryJob'] } };

@@ -1,7 +1,7 @@
 import type { IDataObject, INodeProperties } from 'n8n-workflow';
 
 import { FAILED_STATUSES, jobStats, toJob, type Job } from '../../../lib/jobs';
-import { apiClient } from '../transport/n8nApi';
+import { apiClient } from '../../shared/n8nApi';
 import { filterFields, filterOf } from './listJobs';
 import type { OperationExecute } from './types';
 

@@ -3,8 +3,8 @@ import type { IDataObject, INodeProperties } from 'n8n-workflow';
 import { createChatModel, UsageTracker } from '../../../lib/llm';
 import { answerFromChunks } from '../../../lib/rag';
 import { llmCallOptions } from '../../shared/llm';
-import { retrievalOptions, topKField } from '../fields';
-import { retrieveForItem } from './query';
+import { retrievalOptions, topKField } from '../../shared/knowledgeBaseFields';
+import { retrieveForItem } from '../../shared/retrieval';
 import type { ItemOperation } from './types';
 
 const show = { show: { operation: ['answer'] } };
@@ -64,7 +64,7 @@ export const execute: ItemOperation = async (run, itemIndex) => {
 	const { fn } = run;
 	const question = fn.getNodeParameter('question', itemIndex) as string;
 	const options = fn.getNodeParameter('options', itemIndex, {}) as IDataObject;
-	const chunks = await retrieveForItem(run, itemIndex, question);
+	const chunks = await retrieveForItem({ ...run, llm: run.llm! }, itemIndex, question);
 	const usage = new UsageTracker();
 	const model = createChatModel(run.llm!, { model: (options.chatModel as string) || undefined, temperature: (options.temperature as number) ?? 0 });
 	const answer = await answerFromChunks(model, question, chunks, {

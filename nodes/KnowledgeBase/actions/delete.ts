@@ -1,8 +1,8 @@
 import type { INodeProperties } from 'n8n-workflow';
 
 import { RagError } from '../../../lib/rag';
-import { jsonObject } from '../fields';
-import { chromaStore } from '../transport/chroma';
+import { jsonObject } from '../../shared/knowledgeBaseFields';
+import { chromaStore } from '../../shared/chroma';
 import type { ItemOperation } from './types';
 
 const show = (deleteBy?: string) => ({ show: { operation: ['delete'], ...(deleteBy ? { deleteBy: [deleteBy] } : {}) } });

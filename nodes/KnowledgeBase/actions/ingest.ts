@@ -8,8 +8,8 @@ import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workfl
 import { createEmbeddings } from '../../../lib/llm';
 import { DEFAULT_CHUNKING, DEFAULT_UPSERT_BATCH_SIZE, documentTooLarge, ingestDocuments, loadDocument, type DocumentInput, type LoadedDocument } from '../../../lib/rag';
 import { llmCallOptions } from '../../shared/llm';
-import { jsonObject } from '../fields';
-import { chromaStore } from '../transport/chroma';
+import { jsonObject } from '../../shared/knowledgeBaseFields';
+import { chromaStore } from '../../shared/chroma';
 import type { BatchOperation, RunContext } from './types';
 
 const show = (extra: IDataObject = {}) => ({ show: { operation: ['ingest'], ...extra } });

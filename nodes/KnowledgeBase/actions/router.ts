@@ -6,7 +6,7 @@ import { NodeOperationError, type IDataObject, type IExecuteFunctions, type INod
 
 import { RagError, type RagErrorCode } from '../../../lib/rag';
 import { llmConfigFromCredential } from '../../shared/llm';
-import { chromaConnection } from '../transport/chroma';
+import { chromaConnection } from '../../shared/chroma';
 import * as answer from './answer';
 import * as del from './delete';
 import * as ingest from './ingest';

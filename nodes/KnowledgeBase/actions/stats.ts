@@ -1,6 +1,6 @@
 import type { INodeProperties } from 'n8n-workflow';
 
-import { chromaStore } from '../transport/chroma';
+import { chromaStore } from '../../shared/chroma';
 import type { ItemOperation } from './types';
 
 export const description: INodeProperties[] = [

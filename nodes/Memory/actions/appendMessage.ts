@@ -1,7 +1,7 @@
 import type { INodeProperties } from 'n8n-workflow';
 
 import type { ConversationMessage } from '../../../lib/memory';
-import { ttlField } from '../fields';
+import { ttlField } from '../../shared/memoryFields';
 import { ttlMs, type OperationExecute } from './types';
 
 const show = { show: { operation: ['appendMessage'] } };

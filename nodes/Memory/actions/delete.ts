@@ -1,6 +1,6 @@
 import type { INodeProperties } from 'n8n-workflow';
 
-import { keyField } from '../fields';
+import { keyField } from '../../shared/memoryFields';
 import type { OperationExecute } from './types';
 
 export const description: INodeProperties[] = [{ ...keyField, displayOptions: { show: { operation: ['delete'] } } }];

@@ -4,7 +4,7 @@
  */
 import { NodeOperationError, type IDataObject, type IExecuteFunctions, type INodeExecutionData } from 'n8n-workflow';
 
-import { closeStore, memoryFor, openStore, resolveNamespace } from '../context';
+import { closeStore, memoryFor, openStore, resolveNamespace } from '../../shared/memoryContext';
 import * as append from './append';
 import * as appendMessage from './appendMessage';
 import * as del from './delete';

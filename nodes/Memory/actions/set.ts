@@ -1,6 +1,6 @@
 import type { INodeProperties } from 'n8n-workflow';
 
-import { keyField, ttlField } from '../fields';
+import { keyField, ttlField } from '../../shared/memoryFields';
 import { jsonParameter, ttlMs, type OperationExecute } from './types';
 
 const show = { show: { operation: ['set'] } };

@@ -3,7 +3,7 @@ import type { IDataObject, INodeProperties } from 'n8n-workflow';
 
 import type { UsageTracker } from '../../../lib/llm';
 import { createPlan, planWaves, type Plan } from '../../../lib/planning';
-import { itemModel } from '../../Agent/transport/connections';
+import { itemModel } from '../../shared/connections';
 import { rolesOf } from './roles';
 import type { PlannerOperation, RunContext } from './types';
 

@@ -7,7 +7,7 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-wor
 
 import { AgentError, redactText, UsageTracker } from '../../../lib/llm';
 import { PlanValidationError } from '../../../lib/planning';
-import { connectedTools, optionalLlmConfig } from '../../Agent/transport/connections';
+import { connectedTools, optionalLlmConfig } from '../../shared/connections';
 import { failedItem } from '../../shared/itemError';
 import { addUsageToExecution } from '../../shared/llm';
 import * as createPlan from './createPlan';

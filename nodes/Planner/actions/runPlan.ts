@@ -10,10 +10,10 @@ import type { IDataObject } from 'n8n-workflow';
 
 import { budgetSpent, invokeChatModel, messageText, runAgent, type UsageTracker } from '../../../lib/llm';
 import { executePlan, MemoryCheckpointStore, planWaves, type Plan, type PlanRunResult, type TaskContext } from '../../../lib/planning';
-import { closeStore, memoryFor, openStore } from '../../Memory/context';
+import { closeStore, memoryFor, openStore } from '../../shared/memoryContext';
 import { budgetFromOptions } from '../../shared/llm';
 import { getRetryPolicy } from '../../shared/retryPolicy';
-import { itemModel, type ItemModel } from '../../Agent/transport/connections';
+import { itemModel, type ItemModel } from '../../shared/connections';
 import { rolesOf, type Role } from './roles';
 import type { RunContext } from './types';
 

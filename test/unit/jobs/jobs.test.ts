@@ -11,8 +11,8 @@ import Redis from 'ioredis';
 import { jobStats, JobsError, N8nApiClient, queueStatsFromMetrics, queueStatsFromRedis, retryJob, toJob, waitForJob, type ApiExecution } from '../../../lib/jobs';
 import { ExponentialBackoffRetryPolicy, FixedDelayRetryPolicy, NoRetryPolicy } from '../../../lib/retry';
 import { percentile } from '../../../lib/stats';
-import { freePort } from '../../support/process';
-import { deleteKeys, redisFromEnv } from '../../support/services';
+import { freePort } from '../../../stack/process';
+import { deleteKeys, redisFromEnv } from '../../../stack/services';
 
 const API_KEY = 'n8n_api_test_0123456789abcdef';
 

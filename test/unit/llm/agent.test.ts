@@ -5,7 +5,7 @@ import { z } from 'zod';
 
 import { AgentError, createChatModel, runAgent, type LlmConfig } from '../../../lib/llm';
 import { NoRetryPolicy } from '../../../lib/retry';
-import { OfflineModelServer, type ChatRequest } from '../../support/model-server';
+import { OfflineModelServer, type ChatRequest } from '../../../stack/model-server';
 
 const server = new OfflineModelServer();
 let config: LlmConfig;

@@ -7,7 +7,7 @@ import { HumanMessage } from '@langchain/core/messages';
 import { mapWithConcurrency } from '../../../lib/concurrency';
 import { createChatModel, createEmbeddings, embedTexts, invokeChatModel, UsageTracker, type LlmConfig } from '../../../lib/llm';
 import { ExponentialBackoffRetryPolicy, FixedDelayRetryPolicy, NoRetryPolicy, RetryExhaustedError } from '../../../lib/retry';
-import { cosine, embed, OfflineModelServer } from '../../support/model-server';
+import { cosine, embed, OfflineModelServer } from '../../../stack/model-server';
 
 const API_KEY = 'sk-llm-test-0123456789abcdef';
 const server = new OfflineModelServer({ apiKey: API_KEY });

@@ -4,7 +4,7 @@ import { z } from 'zod';
 
 import { createChatModel, extractJson, invokeStructured, schemaFromFields, StructuredOutputError, UsageTracker, type LlmConfig } from '../../../lib/llm';
 import { NoRetryPolicy } from '../../../lib/retry';
-import { OfflineModelServer, type ChatRequest } from '../../support/model-server';
+import { OfflineModelServer, type ChatRequest } from '../../../stack/model-server';
 
 const server = new OfflineModelServer();
 let config: LlmConfig;

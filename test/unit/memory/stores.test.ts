@@ -19,7 +19,7 @@ import {
 	type MemoryStore,
 	type Namespace,
 } from '../../../lib/memory';
-import { createDatabaseIfMissing, deleteKeys, dropDatabase, postgresFromEnv, redisFromEnv } from '../../support/services';
+import { createDatabaseIfMissing, deleteKeys, dropDatabase, postgresFromEnv, redisFromEnv } from '../../../stack/services';
 
 const run = randomBytes(4).toString('hex');
 const redisPrefix = `openagents-test-${run}`;

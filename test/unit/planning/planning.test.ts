@@ -20,7 +20,7 @@ import {
 	type TaskRunResult,
 } from '../../../lib/planning';
 import { NoRetryPolicy, sleep } from '../../../lib/retry';
-import { lastUserText, OfflineModelServer, type ChatRequest } from '../../support/model-server';
+import { lastUserText, OfflineModelServer, type ChatRequest } from '../../../stack/model-server';
 
 const task = (id: string, dependsOn: string[] = [], extra: Partial<PlanTask> = {}): PlanTask => ({ id, title: `Task ${id}`, description: '', agent: 'worker', dependsOn, ...extra });
 const plan = (...tasks: PlanTask[]): Plan => ({ goal: 'test goal', tasks });

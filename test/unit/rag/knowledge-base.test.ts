@@ -14,9 +14,9 @@ import {
 	type LoadedDocument,
 } from '../../../lib/rag';
 import { FixedDelayRetryPolicy, NoRetryPolicy } from '../../../lib/retry';
-import { startChroma, type ChromaServer } from '../../support/chroma';
-import { OfflineModelServer } from '../../support/model-server';
-import { freePort } from '../../support/process';
+import { startChroma, type ChromaServer } from '../../../stack/chroma';
+import { OfflineModelServer } from '../../../stack/model-server';
+import { freePort } from '../../../stack/process';
 
 const model = new OfflineModelServer();
 let chroma: ChromaServer;

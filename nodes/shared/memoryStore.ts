@@ -3,7 +3,7 @@ import Redis from 'ioredis';
 import type { ICredentialDataDecryptedObject, ICredentialsDecrypted, ICredentialTestFunctions, INodeCredentialTestResult } from 'n8n-workflow';
 import { Pool } from 'pg';
 
-import { assertSingleInstance, InProcessMemoryStore, PostgresMemoryStore, RedisMemoryStore, type MemoryStore } from '../../../lib/memory';
+import { assertSingleInstance, InProcessMemoryStore, PostgresMemoryStore, RedisMemoryStore, type MemoryStore } from '../../lib/memory';
 
 /** One in-process store per n8n process, shared by all executions of that process (single-instance n8n only). */
 let inProcess: InProcessMemoryStore | undefined;

@@ -2,8 +2,8 @@
 import { NodeOperationError, type IExecuteFunctions, type ISupplyDataFunctions } from 'n8n-workflow';
 
 import { Memory, namespace, SCOPES, type MemoryStore, type Namespace, type Scope } from '../../lib/memory';
-import { getRetryPolicy } from '../shared/retryPolicy';
-import { inProcessStore, storeFromCredential } from './transport/store';
+import { getRetryPolicy } from './retryPolicy';
+import { inProcessStore, storeFromCredential } from './memoryStore';
 
 type Context = IExecuteFunctions | ISupplyDataFunctions;
 

@@ -1,7 +1,8 @@
 /** Memory get/set as LangChain tools, for the Agent's built-in tools: the agent reads and writes keys in one namespace. */
 import { DynamicStructuredTool } from '@langchain/core/tools';
 
-import type { Memory, Namespace } from '../../lib/memory';
+import type { Memory } from './memory';
+import type { Namespace } from './scope';
 
 /**
  * `memory_get` { key } → the stored JSON value or "not found"; `memory_set` { key, value } → "stored (version n)".

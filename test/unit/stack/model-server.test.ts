@@ -3,7 +3,7 @@ import { tool } from '@langchain/core/tools';
 import { ChatOpenAI, OpenAIEmbeddings } from '@langchain/openai';
 import { z } from 'zod';
 
-import { cosine, OfflineModelServer, parsePassages } from '../../support/model-server';
+import { cosine, OfflineModelServer, parsePassages } from '../../../stack/model-server';
 
 const server = new OfflineModelServer({ apiKey: 'sk-test-secret-123' });
 let baseURL: string;

@@ -7,8 +7,8 @@ import { SystemMessage, type BaseMessage } from '@langchain/core/messages';
 import type { StructuredToolInterface } from '@langchain/core/tools';
 import { NodeConnectionTypes, NodeOperationError, type IDataObject, type IExecuteFunctions } from 'n8n-workflow';
 
-import { AgentError, createChatModel, type CallOptions, type LlmConfig, type ToolCallingChatModel, type UsageTracker } from '../../../lib/llm';
-import { llmCallOptions, llmConfigFromCredential } from '../../shared/llm';
+import { AgentError, createChatModel, type CallOptions, type LlmConfig, type ToolCallingChatModel, type UsageTracker } from '../../lib/llm';
+import { llmCallOptions, llmConfigFromCredential } from './llm';
 
 /** LangChain's BaseChatMemory as n8n's memory sub-nodes supply it. */
 export interface ChatMemoryLike {

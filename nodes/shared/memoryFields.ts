@@ -2,7 +2,7 @@
 import type { INodeProperties } from 'n8n-workflow';
 
 import { SCOPES } from '../../lib/memory';
-import { retryPolicyProperty } from '../shared/retryPolicy';
+import { retryPolicyProperty } from './retryPolicy';
 
 const scopeOptions = [
 	{ name: 'Agent', value: 'agent', description: 'One agent of a workflow (scope ID = agent name)' },

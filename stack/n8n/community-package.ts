@@ -13,7 +13,7 @@ import { npm } from './install';
 
 const run = promisify(execFile);
 
-export const REPO_ROOT = resolve(__dirname, '..', '..', '..');
+export const REPO_ROOT = resolve(__dirname, '..', '..');
 export const PACKAGE_NAME: string = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')).name;
 
 /** Builds dist/, then `npm pack`s the repo into `outDir`; returns the tarball path. */

@@ -2,8 +2,8 @@ import { existsSync } from 'node:fs';
 
 import { ChromaClient } from 'chromadb';
 
-import { startChroma, type ChromaServer } from '../../support/chroma';
-import { embed } from '../../support/model-server';
+import { startChroma, type ChromaServer } from '../../../stack/chroma';
+import { embed } from '../../../stack/model-server';
 
 let chroma: ChromaServer;
 

@@ -2,7 +2,7 @@
  * HTTP helpers for a running n8n: owner bootstrap, public API (`/api/v1`, X-N8N-API-KEY) and the editor's
  * internal REST API (`/rest`, session cookie) for what the public API lacks (credential types, credential tests).
  */
-import { nodeOutput as jobsNodeOutput } from '../../../lib/jobs';
+import { nodeOutput as jobsNodeOutput } from '../../lib/jobs';
 import { sleep } from '../process';
 
 export interface N8nConnection {

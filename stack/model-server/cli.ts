@@ -1,5 +1,5 @@
 /**
- * Runs the offline model server on its own: `npx tsx test/support/model-server/cli.ts [--port 8787] [--latency 0]`.
+ * Runs the offline model server on its own: `npx tsx stack/model-server/cli.ts [--port 8787] [--latency 0]`.
  * It is a deterministic stand-in for a real LLM, for demos and tests without network access.
  */
 import { OfflineModelServer } from './server';

@@ -3,8 +3,8 @@ import { DynamicStructuredTool } from '@langchain/core/tools';
 import type { IDataObject, IExecuteFunctions, ISupplyDataFunctions } from 'n8n-workflow';
 
 import type { LlmConfig } from '../../lib/llm';
-import { retrieveForItem, type RetrievalParams } from '../KnowledgeBase/actions/query';
-import { chromaConnection } from '../KnowledgeBase/transport/chroma';
+import { chromaConnection } from './chroma';
+import { retrieveForItem, type RetrievalParams } from './retrieval';
 
 type Fn = IExecuteFunctions | ISupplyDataFunctions;
 

@@ -1,9 +1,9 @@
 /** A lib/rag Chroma store from the `OpenAgents Chroma` credential, with the item's retry policy and n8n's cancel signal. */
 import type { IExecuteFunctions, ISupplyDataFunctions } from 'n8n-workflow';
 
-import { chromaAuthHeaders } from '../../../credentials/OpenAgentsChromaApi.credentials';
-import { ChromaKnowledgeStore, type ChromaConnection } from '../../../lib/rag';
-import { getRetryPolicy } from '../../shared/retryPolicy';
+import { ChromaKnowledgeStore, type ChromaConnection } from '../../lib/rag';
+import { chromaAuthHeaders } from '../../lib/rag/chroma-auth';
+import { getRetryPolicy } from './retryPolicy';
 
 type Context = IExecuteFunctions | ISupplyDataFunctions;
 

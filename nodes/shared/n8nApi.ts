@@ -2,10 +2,10 @@
 import type Redis from 'ioredis';
 import type { IExecuteFunctions, IPollFunctions } from 'n8n-workflow';
 
-import { JobsError, N8nApiClient } from '../../../lib/jobs';
-import { NoRetryPolicy, type RetryPolicy } from '../../../lib/retry';
-import { redisClient } from '../../Memory/transport/store';
-import { getRetryPolicy } from '../../shared/retryPolicy';
+import { JobsError, N8nApiClient } from '../../lib/jobs';
+import { NoRetryPolicy, type RetryPolicy } from '../../lib/retry';
+import { redisClient } from './memoryStore';
+import { getRetryPolicy } from './retryPolicy';
 
 /** The item's API client: its Retry Policy, n8n's cancel signal, retries logged to n8n's log. */
 export async function apiClient(fn: IExecuteFunctions, itemIndex: number): Promise<N8nApiClient> {

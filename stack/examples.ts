@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import type { N8nClient } from '../test/support/n8n/client';
+import type { N8nClient } from './n8n/client';
 
 export const EXAMPLES_DIR = join(__dirname, '..', 'examples');
 
