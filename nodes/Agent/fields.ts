@@ -1,8 +1,8 @@
 /** Parameters the Agent's templates share: instructions, built-in tools, limits and budget. */
 import type { INodeProperties } from 'n8n-workflow';
 
-import { knowledgeBaseField, topKField } from '../KnowledgeBase/fields';
-import { addressFields, storeField } from '../Memory/fields';
+import { knowledgeBaseField, topKField } from '../shared/knowledgeBaseFields';
+import { addressFields, storeField } from '../shared/memoryFields';
 
 export const systemMessageField: INodeProperties = {
 	displayName: 'System Message',
