@@ -27,18 +27,19 @@ export class Agent implements INodeType {
 		],
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [
-			{ name: 'openAgentsLlmApi', required: false },
-			{ name: 'openAgentsChromaApi', required: true, displayOptions: { show: { builtInTools: ['knowledgeBaseSearch'] } } },
+			{ name: 'openAgentsLlmApi', displayName: 'LLM API (Optional)', required: false },
+			{ name: 'openAgentsChromaApi', displayName: 'Chroma (Knowledge Base Search)', required: true, displayOptions: { show: { knowledgeBaseSearch: [true] } } },
 			{
 				name: 'openAgentsMemoryStore',
+				displayName: 'Memory Store (Memory Tools)',
 				required: true,
 				testedBy: 'openAgentsMemoryStoreTest',
-				displayOptions: { show: { builtInTools: ['memory'], store: ['credential'] } },
+				displayOptions: { show: { memoryTools: [true], store: ['credential'] } },
 			},
 		],
 		properties: [
 			{
-				displayName: 'Model: a connected chat model sub-node, else the OpenAgents LLM API credential below',
+				displayName: 'Model: a chat model sub-node connected to Chat Model, else the OpenAgents LLM API credential above',
 				name: 'modelNotice',
 				type: 'notice',
 				default: '',

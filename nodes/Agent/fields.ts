@@ -13,23 +13,29 @@ export const systemMessageField: INodeProperties = {
 	description: "The agent's instructions: role, tone, rules. Sent before the conversation.",
 };
 
-const showKnowledgeBase = { show: { builtInTools: ['knowledgeBaseSearch'] } };
-const showMemory = { show: { builtInTools: ['memory'] } };
+const showKnowledgeBase = { show: { knowledgeBaseSearch: [true] } };
+const showMemory = { show: { memoryTools: [true] } };
 
+// Booleans, not one multiOptions field: n8n's editor hides an options field whose every value selects a credential
+// (it takes it for the node's authentication selector) and then lists the wrong credentials.
 export const builtInToolFields: INodeProperties[] = [
 	{
-		displayName: 'Built-In Tools',
-		name: 'builtInTools',
-		type: 'multiOptions',
-		options: [
-			{ name: 'Knowledge Base Search', value: 'knowledgeBaseSearch', description: 'Search a knowledge base (ChromaDB) and cite the passages' },
-			{ name: 'Memory Get and Set', value: 'memory', description: 'Read and write long-term memory keys in one scope' },
-		],
-		default: [],
-		description: 'Tools the agent gets without extra nodes, besides any tool sub-nodes connected to the Tool input',
+		displayName: 'Built-In Knowledge Base Search',
+		name: 'knowledgeBaseSearch',
+		type: 'boolean',
+		default: false,
+		description:
+			'Whether to give the agent the tool search_knowledge_base over a knowledge base of the OpenAgents Chroma credential, without a Knowledge Base Tool node',
 	},
 	{ ...knowledgeBaseField, displayOptions: showKnowledgeBase },
 	{ ...topKField, displayOptions: showKnowledgeBase },
+	{
+		displayName: 'Built-In Memory Tools',
+		name: 'memoryTools',
+		type: 'boolean',
+		default: false,
+		description: 'Whether to give the agent the tools memory_get and memory_set, reading and writing long-term memory keys in one scope',
+	},
 	{ ...storeField, displayName: 'Memory Store', displayOptions: showMemory },
 	...addressFields.map((field) => ({ ...field, displayName: `Memory ${field.displayName}`, displayOptions: { ...field.displayOptions, ...showMemory } })),
 ];

@@ -1,25 +1,51 @@
-/** The failed-item rule of nodes whose items fail one by one (Agent, Planner). */
-import { NodeOperationError, type IDataObject, type IExecuteFunctions } from 'n8n-workflow';
+/**
+ * The failed-item rule of every node of this package: one message shape, a hint per error code, pairedItem.
+ *
+ * - Without Continue On Fail: throws `NodeOperationError("Item <i>: <message>", { itemIndex, description })`.
+ * - With Continue On Fail: returns the item `{ json: { error: "Item <i>: <message>", code, ...details }, pairedItem }`.
+ *
+ * The description (shown under the error in n8n) is the description the error already carries (a NodeOperationError
+ * raised by a shared helper, e.g. an invalid Retry Policy), else the node's hint for the error's code, else the
+ * node's fallback hint.
+ */
+import { NodeOperationError, type IDataObject, type IExecuteFunctions, type INodeExecutionData } from 'n8n-workflow';
 
-export interface ItemFailure {
-	/** The error message, secrets already redacted. */
-	message: string;
-	code?: string;
-	/** Shown under the error in n8n: what to do about it. */
-	description: string;
-	/** Added to the error item (partial result, usage, …). */
-	details?: IDataObject;
+import { redactText } from '../../lib/llm/redact';
+
+/** What a node knows about its errors. */
+export interface ErrorRule {
+	/** What to do about an error, by its `code` (lib errors carry one, e.g. RagError's UNKNOWN_KNOWLEDGE_BASE). */
+	hints: Partial<Record<string, string>>;
+	/** The hint when the code has none, e.g. `Knowledge Base "query" failed.` */
+	fallback: string;
 }
 
-/**
- * Without continueOnFail: throws — n8n's own NodeOperationError as it is, any other error as a NodeOperationError
- * "Item <i>: <message>" with the item index and the description. With continueOnFail: returns the error item's JSON,
- * { error: message, code (or null), ...details }.
- */
-export function failedItem(fn: IExecuteFunctions, error: Error, itemIndex: number, failure: ItemFailure): IDataObject {
+export interface ItemFailure {
+	/** The error's code; default: the error's own string `code` property. */
+	code?: string;
+	/** Appended to the hint, e.g. "Usage so far: 2 model calls, 120 tokens." */
+	note?: string;
+	/** Added to the Continue On Fail item (partial result, usage, …). */
+	details?: IDataObject;
+	/** Values redacted from the message (API keys). */
+	secrets?: readonly string[];
+}
+
+/** The string `code` property of an error, if it has one. */
+export function errorCode(error: unknown): string | undefined {
+	const code = (error as { code?: unknown } | undefined)?.code;
+	return typeof code === 'string' ? code : undefined;
+}
+
+/** Throws the item's NodeOperationError, or returns its Continue On Fail item (see the file comment). */
+export function failedItem(fn: IExecuteFunctions, error: unknown, itemIndex: number, rule: ErrorRule, failure: ItemFailure = {}): INodeExecutionData {
+	const cause = error instanceof Error ? error : new Error(String(error));
+	const code = failure.code ?? errorCode(cause);
+	const message = `Item ${itemIndex}: ${redactText(cause.message, failure.secrets ?? [])}`;
 	if (!fn.continueOnFail()) {
-		if (error instanceof NodeOperationError) throw error;
-		throw new NodeOperationError(fn.getNode(), `Item ${itemIndex}: ${failure.message}`, { itemIndex, description: failure.description });
+		const own = cause instanceof NodeOperationError ? cause.description : undefined;
+		const hint = own || (code && rule.hints[code]) || rule.fallback;
+		throw new NodeOperationError(fn.getNode(), message, { itemIndex, description: failure.note ? `${hint} ${failure.note}` : hint });
 	}
-	return { error: failure.message, code: failure.code ?? null, ...failure.details };
+	return { json: { error: message, code: code ?? null, ...failure.details }, pairedItem: { item: itemIndex } };
 }

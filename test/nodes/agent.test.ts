@@ -87,7 +87,8 @@ describe('Agent, Conversation template', () => {
 			flow([{ chatInput: 'How many idle connections does the pool keep? Remember it.' }], {
 				template: 'conversation',
 				prompt: '={{ $json.chatInput }}',
-				builtInTools: ['knowledgeBaseSearch', 'memory'],
+				knowledgeBaseSearch: true,
+				memoryTools: true,
 				knowledgeBase: KB,
 				topK: 1,
 				store: 'credential',
@@ -109,7 +110,7 @@ describe('Agent, Conversation template', () => {
 
 		// The value is in the memory store: a memory_get in a later run reads it back.
 		model.reply({ toolCalls: [{ name: 'memory_get', arguments: { key: 'pool_limit' } }] }, { content: 'It is 10.' });
-		const later = await exec(flow([{ chatInput: 'What was the pool limit?' }], { template: 'conversation', builtInTools: ['memory'], store: 'credential', scope: 'custom', scopeId: 'agent-facts' }));
+		const later = await exec(flow([{ chatInput: 'What was the pool limit?' }], { template: 'conversation', memoryTools: true, store: 'credential', scope: 'custom', scopeId: 'agent-facts' }));
 		expect(JSON.parse(json(later)[0].steps[0].output)).toMatchObject({ key: 'pool_limit', value: 10, version: 1 });
 	});
 
@@ -229,7 +230,7 @@ describe('Agent, Conversation template', () => {
 	it.each([
 		['no model', { template: 'conversation' }, { credentials: {} }, /No chat model: connect a chat model sub-node/],
 		['an empty prompt', { template: 'conversation', prompt: '  ' }, {}, /The prompt is empty/],
-		['two tools with one name', { template: 'conversation', builtInTools: ['knowledgeBaseSearch'], knowledgeBase: KB }, { subNodes: [{ name: 'T', type: 'test.tool', parameters: { toolName: 'search_knowledge_base' }, connection: 'ai_tool' as const }] }, /Two tools are named "search_knowledge_base"/],
+		['two tools with one name', { template: 'conversation', knowledgeBaseSearch: true, knowledgeBase: KB }, { subNodes: [{ name: 'T', type: 'test.tool', parameters: { toolName: 'search_knowledge_base' }, connection: 'ai_tool' as const }] }, /Two tools are named "search_knowledge_base"/],
 	])('refuses %s with a clear error', async (_case, params, extra, message) => {
 		const result = await exec(flow([{ chatInput: 'hi' }], params, extra as never));
 		expect(result.status).toBe('error');
@@ -284,7 +285,7 @@ describe('Agent, Task template', () => {
 		model.setHandler(stepModel(0));
 		const result = await exec(flow([{}], { template: 'task', steps: stepsOf('a', 'slow', 'c'), strict: true }, { continueOnFail: true }));
 		const [item] = json(result);
-		expect(item).toMatchObject({ code: 'step_failed', status: 'failed', error: 'Item 0: Step "slow" failed: Step "slow" timed out after 1 s'.replace('Item 0: ', '') });
+		expect(item).toMatchObject({ code: 'step_failed', status: 'failed', error: 'Item 0: Step "slow" failed: Step "slow" timed out after 1 s' });
 		expect(item.taskSteps.map((s: { status: string }) => s.status)).toEqual(['completed', 'failed', 'skipped']);
 		expect(item.usage.modelCalls).toBe(1);
 	});

@@ -25,10 +25,9 @@ const seconds = (value: unknown) => (Number(value) > 0 ? Number(value) * 1000 : 
 export async function itemAgent(run: RunContext, itemIndex: number, usage: UsageTracker): Promise<ItemAgent> {
 	const { fn } = run;
 	const { model, llm, callOptions, options } = await itemModel(fn, itemIndex, usage);
-	const builtIns = fn.getNodeParameter('builtInTools', itemIndex, []) as string[];
 	const tools = [...run.connectedTools];
 
-	if (builtIns.includes('knowledgeBaseSearch')) {
+	if (fn.getNodeParameter('knowledgeBaseSearch', itemIndex, false)) {
 		if (!llm) {
 			throw new NodeOperationError(fn.getNode(), 'Knowledge Base Search needs an OpenAgents LLM API credential: it embeds the query with the credential\'s embedding model', { itemIndex });
 		}
@@ -39,7 +38,7 @@ export async function itemAgent(run: RunContext, itemIndex: number, usage: Usage
 		});
 		tools.push(knowledgeBaseSearchTool('search_knowledge_base', DEFAULT_SEARCH_TOOL_DESCRIPTION, search));
 	}
-	if (builtIns.includes('memory')) {
+	if (fn.getNodeParameter('memoryTools', itemIndex, false)) {
 		tools.push(...memoryTools(memoryFor(fn, await run.memoryStore(), itemIndex), resolveNamespace(fn, itemIndex)));
 	}
 

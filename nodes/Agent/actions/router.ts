@@ -5,10 +5,10 @@
  */
 import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 
-import { AgentError, redactText, StructuredOutputError, TaskError, UsageTracker } from '../../../lib/llm';
+import { AgentError, StructuredOutputError, TaskError, UsageTracker } from '../../../lib/llm';
 import type { MemoryStore } from '../../../lib/memory';
 import { closeStore, openStore } from '../../shared/memoryContext';
-import { failedItem } from '../../shared/itemError';
+import { failedItem, type ErrorRule } from '../../shared/itemError';
 import { addUsageToExecution } from '../../shared/llm';
 import { connectedTools, optionalLlmConfig } from '../../shared/connections';
 import * as conversation from './conversation';
@@ -17,7 +17,9 @@ import { AgentRunError, type RunContext, type TemplateRun } from './types';
 
 const templates: Record<string, TemplateRun> = { conversation: conversation.execute, task: task.execute };
 
-const HINTS: Record<string, string> = {
+const ERRORS: ErrorRule = {
+	fallback: 'The agent run failed.',
+	hints: {
 	NO_MODEL: 'Connect a chat model sub-node (e.g. OpenAI Chat Model) or select an OpenAgents LLM API credential.',
 	EMPTY_PROMPT: "Map the user's message into Prompt, e.g. {{ $json.chatInput }} after a Chat Trigger.",
 	TOOL_NAME_COLLISION: 'Rename one of the tools (tool sub-nodes have a name or description field).',
@@ -25,7 +27,8 @@ const HINTS: Record<string, string> = {
 	max_iterations: 'Raise Options → Max Iterations, or make the system message tell the model when to stop.',
 	tool_errors: 'See the steps in the error output for the failing tool calls; raise Options → Max Tool Errors to let the model try longer.',
 	invalid_output: 'Simplify the output fields or JSON Schema, or describe them in the system message.',
-	step_failed: 'Turn Strict Mode off to run the other steps anyway, or raise the step\'s timeout or retries.',
+		step_failed: 'Turn Strict Mode off to run the other steps anyway, or raise the step\'s timeout or retries.',
+	},
 };
 
 function codeOf(error: Error): string | undefined {
@@ -50,18 +53,16 @@ export async function route(this: IExecuteFunctions): Promise<INodeExecutionData
 				const template = this.getNodeParameter('template', itemIndex) as string;
 				const json = await templates[template](run, itemIndex, usage);
 				out.push({ json: { ...json, usage: { ...usage.get() } }, pairedItem: { item: itemIndex } });
-			} catch (caught) {
-				const error = caught as Error;
-				const code = codeOf(error);
-				const message = redactText(error.message, secrets);
+			} catch (error) {
 				const usageSoFar = usage.get();
-				const json = failedItem(this, error, itemIndex, {
-					message,
-					code,
-					description: `${(code && HINTS[code]) || 'The agent run failed.'} Usage so far: ${usageSoFar.modelCalls} model calls, ${usageSoFar.totalTokens} tokens.`,
-					details: { ...(error instanceof AgentRunError ? error.partial : {}), usage: { ...usageSoFar }, durationMs: Date.now() - started },
-				});
-				out.push({ json, pairedItem: { item: itemIndex } });
+				out.push(
+					failedItem(this, error, itemIndex, ERRORS, {
+						code: codeOf(error as Error),
+						note: `Usage so far: ${usageSoFar.modelCalls} model calls, ${usageSoFar.totalTokens} tokens.`,
+						details: { ...(error instanceof AgentRunError ? error.partial : {}), usage: { ...usageSoFar }, durationMs: Date.now() - started },
+						secrets,
+					}),
+				);
 			} finally {
 				total.add(usage.get());
 			}

@@ -2,9 +2,10 @@
  * Runs the chosen operation for every item. Errors become NodeOperationError with the item index and a hint for the
  * cause, or error items ({ error, code }) with continueOnFail; every output item has pairedItem.
  */
-import { NodeOperationError, type IExecuteFunctions, type INodeExecutionData } from 'n8n-workflow';
+import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 
-import { JobsError, type JobsErrorCode } from '../../../lib/jobs';
+import type { JobsErrorCode } from '../../../lib/jobs';
+import { failedItem } from '../../shared/itemError';
 import * as getJob from './getJob';
 import * as listJobs from './listJobs';
 import * as queue from './queue';
@@ -40,16 +41,7 @@ export async function route(this: IExecuteFunctions): Promise<INodeExecutionData
 			const result = await operations[operation](this, itemIndex);
 			for (const json of Array.isArray(result) ? result : [result]) out.push({ json, pairedItem: { item: itemIndex } });
 		} catch (error) {
-			const code = (error as JobsError).code;
-			const message = `Item ${itemIndex}: ${(error as Error).message}`;
-			if (this.continueOnFail()) {
-				out.push({ json: { error: message, code: code ?? null }, pairedItem: { item: itemIndex } });
-				continue;
-			}
-			throw new NodeOperationError(this.getNode(), message, {
-				itemIndex,
-				description: (error instanceof JobsError && HINTS[code]) || `Job Monitor "${operation}" failed for item ${itemIndex}.`,
-			});
+			out.push(failedItem(this, error, itemIndex, { hints: HINTS, fallback: `Job Monitor "${operation}" failed.` }));
 		}
 	}
 	return [out];

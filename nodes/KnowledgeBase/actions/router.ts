@@ -2,9 +2,10 @@
  * Runs the chosen operation over the items. Errors become NodeOperationError with the item index and a hint for the
  * cause, or error items ({ error, code }) with continueOnFail; every output item has pairedItem.
  */
-import { NodeOperationError, type IDataObject, type IExecuteFunctions, type INodeExecutionData } from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 
-import { RagError, type RagErrorCode } from '../../../lib/rag';
+import type { RagErrorCode } from '../../../lib/rag';
+import { failedItem } from '../../shared/itemError';
 import { llmConfigFromCredential } from '../../shared/llm';
 import { chromaConnection } from '../../shared/chroma';
 import * as answer from './answer';
@@ -26,15 +27,6 @@ const HINTS: Partial<Record<RagErrorCode, string>> = {
 	UNSUPPORTED_FORMAT: 'Supported: plain text, Markdown, HTML, PDF (with a text layer) and JSON. Set "Document Format" if the type is not detected.',
 	INVALID_FILTER: 'Filters use Chroma\'s "where" syntax: {"field": value}, {"field": {"$in": [...]}}, {"$and": [...]}.',
 };
-
-function toNodeError(fn: IExecuteFunctions, error: Error, itemIndex: number, operation: string): NodeOperationError {
-	if (error instanceof NodeOperationError) return error;
-	const code = (error as RagError).code;
-	return new NodeOperationError(fn.getNode(), `Item ${itemIndex}: ${error.message}`, {
-		itemIndex,
-		description: (error instanceof RagError && HINTS[code]) || `Knowledge Base "${operation}" failed for item ${itemIndex}.`,
-	});
-}
 
 export async function route(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const itemCount = this.getInputData().length;
@@ -61,15 +53,10 @@ export async function route(this: IExecuteFunctions): Promise<INodeExecutionData
 		}
 	}
 
-	const out: INodeExecutionData[] = [];
-	results.forEach((result, itemIndex) => {
-		if (!(result instanceof Error)) {
-			out.push({ json: result, pairedItem: { item: itemIndex } });
-			return;
-		}
-		const nodeError = toNodeError(this, result, itemIndex, operation);
-		if (!run.continueOnFail) throw nodeError;
-		out.push({ json: { error: nodeError.message, code: (result as RagError).code ?? null }, pairedItem: { item: itemIndex } });
-	});
-	return [out];
+	const rule = { hints: HINTS, fallback: `Knowledge Base "${operation}" failed.` };
+	return [
+		results.map((result, itemIndex) =>
+			result instanceof Error ? failedItem(this, result, itemIndex, rule) : { json: result, pairedItem: { item: itemIndex } },
+		),
+	];
 }

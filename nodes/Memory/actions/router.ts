@@ -2,9 +2,10 @@
  * Runs the chosen operation for every item: per-item address, access policy and retry policy; errors become
  * NodeOperationError with the item index, or error items with continueOnFail; every output item has pairedItem.
  */
-import { NodeOperationError, type IDataObject, type IExecuteFunctions, type INodeExecutionData } from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 
 import { closeStore, memoryFor, openStore, resolveNamespace } from '../../shared/memoryContext';
+import { failedItem, type ErrorRule } from '../../shared/itemError';
 import * as append from './append';
 import * as appendMessage from './appendMessage';
 import * as del from './delete';
@@ -16,6 +17,14 @@ import * as set from './set';
 import type { OperationExecute } from './types';
 
 export const operations: Record<string, { execute: OperationExecute }> = { append, appendMessage, delete: del, get, getMessages, increment, listKeys, set };
+
+const HINTS: ErrorRule['hints'] = {
+	invalid_address: 'Check Scope, Scope ID, Isolation Key and Key: see the message for which one and why.',
+	access_denied: "This node's Options → Readable Scopes / Writable Scopes / Require Isolation Key do not allow it.",
+	invalid_value: 'Values must be JSON (objects, arrays, text, numbers, booleans, null) within the size limit.',
+	version_conflict: 'Another execution changed the key first: read it again (Get) and retry with its version in Only If Version.',
+	wrong_type: 'Increment needs a number and Append a list: the key holds something else.',
+};
 
 export async function route(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const items = this.getInputData();
@@ -30,14 +39,7 @@ export async function route(this: IExecuteFunctions): Promise<INodeExecutionData
 				const json: IDataObject = await operations[operation].execute({ fn: this, memory, ns, itemIndex });
 				out.push({ json: { ...json, scope: ns.scope, scopeId: ns.scopeId }, pairedItem: { item: itemIndex } });
 			} catch (error) {
-				const message = (error as Error).message;
-				if (this.continueOnFail()) {
-					out.push({ json: { error: message, code: (error as { code?: string }).code ?? null }, pairedItem: { item: itemIndex } });
-					continue;
-				}
-				throw error instanceof NodeOperationError
-					? error
-					: new NodeOperationError(this.getNode(), message, { itemIndex, description: `Operation "${operation}" failed for item ${itemIndex}.` });
+				out.push(failedItem(this, error, itemIndex, { hints: HINTS, fallback: `Memory "${operation}" failed.` }));
 			}
 		}
 	} finally {

@@ -5,10 +5,10 @@
  */
 import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 
-import { AgentError, redactText, UsageTracker } from '../../../lib/llm';
+import { UsageTracker } from '../../../lib/llm';
 import { PlanValidationError } from '../../../lib/planning';
 import { connectedTools, optionalLlmConfig } from '../../shared/connections';
-import { failedItem } from '../../shared/itemError';
+import { failedItem, type ErrorRule } from '../../shared/itemError';
 import { addUsageToExecution } from '../../shared/llm';
 import * as createPlan from './createPlan';
 import * as executePlan from './executePlan';
@@ -17,7 +17,7 @@ import type { PlannerOperation, RunContext } from './types';
 
 const operations: Record<string, PlannerOperation> = { createPlan: createPlan.execute, executePlan: executePlan.execute, planAndExecute: planAndExecute.execute };
 
-const HINTS: Record<string, string> = {
+const hints = {
 	NO_MODEL: 'Connect a chat model sub-node (e.g. OpenAI Chat Model) or select an OpenAgents LLM API credential.',
 	invalid_plan: 'The model could not produce a valid plan; make the goal more specific, raise Max Tasks, or list the roles.',
 };
@@ -37,17 +37,16 @@ export async function route(this: IExecuteFunctions): Promise<INodeExecutionData
 				const outcome = await operations[operation](run, itemIndex, usage);
 				if ('clarification' in outcome) clarifications.push({ json: { ...outcome.clarification, usage: { ...usage.get() } }, pairedItem: { item: itemIndex } });
 				else results.push(...outcome.result.map((json) => ({ json: { ...json, usage: { ...usage.get() } }, pairedItem: { item: itemIndex } })));
-			} catch (caught) {
-				const error = caught as Error;
-				const code = error instanceof PlanValidationError ? 'invalid_plan' : error instanceof AgentError ? error.code : undefined;
-				const message = redactText(error.message, secrets);
-				const json = failedItem(this, error, itemIndex, {
-					message,
-					code,
-					description: (code && HINTS[code]) || `Planner "${operation}" failed for item ${itemIndex}.`,
-					details: { ...(error instanceof PlanValidationError ? { problems: error.problems as unknown as IDataObject[] } : {}), usage: { ...usage.get() } },
-				});
-				results.push({ json, pairedItem: { item: itemIndex } });
+			} catch (error) {
+				const rule: ErrorRule = { hints, fallback: `Planner "${operation}" failed for item ${itemIndex}.` };
+				const invalidPlan = error instanceof PlanValidationError;
+				results.push(
+					failedItem(this, error, itemIndex, rule, {
+						code: invalidPlan ? 'invalid_plan' : undefined,
+						details: { ...(invalidPlan ? { problems: error.problems as unknown as IDataObject[] } : {}), usage: { ...usage.get() } },
+						secrets,
+					}),
+				);
 			} finally {
 				total.add(usage.get());
 			}
