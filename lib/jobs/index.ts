@@ -5,3 +5,4 @@ export { jobStats, type JobStats, type FailureGroup } from './metrics';
 export { queueStatsFromRedis, queueStatsFromMetrics, type QueueStats, type RedisLike } from './queue';
 export { waitForJob, type WaitOptions } from './wait';
 export { retryJob, type RetryJobOptions, type RetryJobResult, type RetryAttempt } from './retry-job';
+export { takeUnreported, sortById, type ReportedExecutions } from './reported';

@@ -5,4 +5,4 @@ export { UsageTracker, type TokenUsage, type UsageTotals } from './usage';
 export { redactError, redactText } from './redact';
 export { runAgent, budgetSpent, checkToolNames, AgentError, type AgentOptions, type AgentResult, type AgentStep, type AgentStatus, type AgentBudget, type ToolCallingChatModel } from './agent';
 export { invokeStructured, repairStructured, structuredInstruction, schemaFromFields, checkOutput, extractJson, describeIssues, StructuredOutputError, type OutputField, type FieldType } from './structured';
-export { runTask, checkSteps, TaskError, type TaskStep, type TaskOptions, type TaskResult, type StepResult, type StepStatus, type StepContext } from './task';
+export { runTask, checkSteps, taskStepPrompt, TASK_STEP_INSTRUCTION, TaskError, type TaskStep, type TaskOptions, type TaskResult, type StepResult, type StepStatus, type StepContext } from './task';

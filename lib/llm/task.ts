@@ -147,3 +147,20 @@ export async function runTask<T>(steps: readonly TaskStep[], run: (context: Step
 	const failed = results.some((r) => r.status === 'failed');
 	return { status: !failed ? 'completed' : options.strict ? 'failed' : 'partial', steps: results, durationMs: Date.now() - started };
 }
+
+/** The system message's addition for a Task step: the agent does one step of a larger task. */
+export const TASK_STEP_INSTRUCTION = 'You are carrying out one step of a task.';
+
+/**
+ * The user message of step `index`: the task input, the outputs of the earlier steps that completed (sequential
+ * runs pass them; parallel steps get none), and the step's own instruction.
+ */
+export function taskStepPrompt(input: string, steps: readonly TaskStep[], index: number, previous: ReadonlyArray<StepResult<{ output: string }>>): string {
+	const done = previous.filter((r) => r.status === 'completed' && r.value).map((r) => `### ${r.name}\n${r.value!.output}`);
+	return [
+		`Task input:\n${input}`,
+		...(done.length ? [`Results of the earlier steps:\n${done.join('\n\n')}`] : []),
+		`Your step (${index + 1} of ${steps.length}), "${steps[index].name}":\n${steps[index].instruction}`,
+		'Reply with the result of this step only.',
+	].join('\n\n');
+}

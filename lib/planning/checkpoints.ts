@@ -4,17 +4,8 @@
  * plan and skips the completed tasks.
  */
 import { namespace, type Memory, type Namespace } from '../memory';
+import type { CheckpointStore, TaskRunResult } from './run-state';
 import type { Plan } from './schema';
-import type { TaskRunResult } from './executor';
-
-export interface CheckpointStore {
-	/** The plan saved for this run, if any. */
-	loadPlan(): Promise<Plan | undefined>;
-	savePlan(plan: Plan): Promise<void>;
-	/** Completed task results saved for this run, by task id. */
-	loadCompleted(taskIds: readonly string[]): Promise<Map<string, TaskRunResult>>;
-	saveCompleted(result: TaskRunResult): Promise<void>;
-}
 
 /** Checkpoints under scope "custom", scope ID `plan-run:<runId>`, in the given isolation key (tenant). */
 export class MemoryCheckpointStore implements CheckpointStore {

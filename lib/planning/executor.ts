@@ -7,26 +7,9 @@
  * are reported `not_run` with the reason.
  */
 import { AttemptTimeoutError, FixedDelayRetryPolicy, messageOf, RetryExhaustedError, withRetry, type RetryPolicy } from '../retry';
-import type { CheckpointStore } from './checkpoints';
+import type { CheckpointStore, TaskRunResult } from './run-state';
 import type { Plan, PlanTask } from './schema';
 import { assertValidPlan } from './validate';
-
-export type TaskRunStatus = 'completed' | 'failed' | 'skipped' | 'not_run';
-
-export interface TaskRunResult {
-	id: string;
-	status: TaskRunStatus;
-	output?: string;
-	/** Why the task failed, was skipped or did not run. */
-	error?: string;
-	attempts: number;
-	/** ISO 8601, for tasks that ran. */
-	startedAt?: string;
-	finishedAt?: string;
-	durationMs: number;
-	/** True when the result comes from a checkpoint of an earlier run. */
-	resumed?: boolean;
-}
 
 export interface TaskContext {
 	task: PlanTask;

@@ -1,6 +1,9 @@
 /** Parameters the Agent's templates share: instructions, built-in tools, limits and budget. */
 import type { INodeProperties } from 'n8n-workflow';
 
+import { sortedByName } from '../shared/descriptions';
+import { budgetOptions } from '../shared/llm';
+
 import { knowledgeBaseField, topKField } from '../shared/knowledgeBaseFields';
 import { addressFields, storeField } from '../shared/memoryFields';
 
@@ -46,7 +49,7 @@ export const optionsField: INodeProperties = {
 	type: 'collection',
 	placeholder: 'Add Option',
 	default: {},
-	options: [
+	options: sortedByName([
 		{
 			displayName: 'Chat Model',
 			name: 'chatModel',
@@ -69,22 +72,7 @@ export const optionsField: INodeProperties = {
 			default: 10,
 			description: 'Model turns at most per run (per step in Task); each turn may call several tools',
 		},
-		{
-			displayName: 'Max Model Calls (Budget)',
-			name: 'maxModelCalls',
-			type: 'number',
-			typeOptions: { minValue: 0 },
-			default: 0,
-			description: 'Per item: no model call is made beyond this many; the result so far is returned with status budget_exceeded. 0 = no limit.',
-		},
-		{
-			displayName: 'Max Tokens (Budget)',
-			name: 'maxTotalTokens',
-			type: 'number',
-			typeOptions: { minValue: 0 },
-			default: 0,
-			description: 'Per item: stop once prompt + completion tokens reach this. 0 = no limit.',
-		},
+		...budgetOptions('Per item', 'no further model call is made and the result so far is returned with status budget_exceeded'),
 		{
 			displayName: 'Max Tool Errors',
 			name: 'maxToolErrors',
@@ -92,14 +80,6 @@ export const optionsField: INodeProperties = {
 			typeOptions: { minValue: 0 },
 			default: 3,
 			description: 'Failed tool calls returned to the model (so it can recover) before the run stops with an error',
-		},
-		{
-			displayName: 'Max Wall Time (Budget, Seconds)',
-			name: 'maxWallTimeSeconds',
-			type: 'number',
-			typeOptions: { minValue: 0 },
-			default: 0,
-			description: 'Per item: stop starting model calls after this long. 0 = no limit.',
 		},
 		{
 			displayName: 'Parallel Steps at Most',
@@ -125,5 +105,5 @@ export const optionsField: INodeProperties = {
 			default: 60,
 			description: 'Per tool call; a slower call is returned to the model as a timeout error',
 		},
-	],
+	]),
 };

@@ -7,12 +7,12 @@ import {
 	type IPollFunctions,
 } from 'n8n-workflow';
 
-import { toJob, type ApiExecution, type ExecutionStatus } from '../../lib/jobs';
+import { sortById, takeUnreported, toJob, type ApiExecution, type ExecutionStatus, type N8nApiClient, type ReportedExecutions } from '../../lib/jobs';
 import { pollClient } from '../shared/n8nApi';
 
 interface PollState {
-	/** Execution id → when it was reported (ms): each failure fires once. */
-	reported?: Record<string, number>;
+	/** Each failure fires once. */
+	reported?: ReportedExecutions;
 }
 
 /**
@@ -76,28 +76,29 @@ export class JobMonitorTrigger implements INodeType {
 		for (const workflowId of workflowIds.length ? workflowIds : [undefined]) {
 			for (const status of statuses) failed.push(...(await client.listExecutions({ workflowId, status, startedAfter: new Date(now - lookBackMs).toISOString() }, 250)));
 		}
-		failed.sort((a, b) => Number(a.id) - Number(b.id) || String(a.id).localeCompare(String(b.id)));
 
 		// A manual test shows the newest failure without marking anything as reported.
 		if (this.getMode() === 'manual') {
-			const newest = failed[failed.length - 1];
-			return newest ? [[{ json: await details(client, newest) }]] : null;
+			const newest = sortById(failed).at(-1);
+			return newest ? [[{ json: await details(this, client, newest) }]] : null;
 		}
 
-		const fresh = failed.filter((e) => !(String(e.id) in reported));
-		for (const id of Object.keys(reported)) if (reported[id] < now - 2 * lookBackMs) delete reported[id];
+		const fresh = takeUnreported(failed, reported, now, lookBackMs);
 		if (!fresh.length) return null;
 		const items: INodeExecutionData[] = [];
-		for (const execution of fresh) {
-			reported[String(execution.id)] = now;
-			items.push({ json: await details(client, execution) });
-		}
+		for (const execution of fresh) items.push({ json: await details(this, client, execution) });
 		return [items];
 	}
 }
 
-/** The failed execution as a Job, with its error message and node (read with the execution's data). */
-async function details(client: Awaited<ReturnType<typeof pollClient>>, execution: ApiExecution): Promise<IDataObject> {
-	const full = await client.getExecution(String(execution.id), { includeData: true }).catch(() => execution);
+/**
+ * The failed execution as a Job, with its error message and node (read with the execution's data). When that read
+ * fails, the listed execution is reported without them rather than not at all.
+ */
+async function details(fn: IPollFunctions, client: N8nApiClient, execution: ApiExecution): Promise<IDataObject> {
+	const full = await client.getExecution(String(execution.id), { includeData: true }).catch((error: Error) => {
+		fn.logger.warn(`Job Monitor Trigger: reporting execution ${execution.id} without its error details: ${error.message}`);
+		return execution;
+	});
 	return { ...toJob(full) } as IDataObject;
 }

@@ -10,6 +10,7 @@ import {
 
 import { knowledgeBaseField, retrievalOptions, topKField } from '../shared/knowledgeBaseFields';
 import { llmConfigFromCredential } from '../shared/llm';
+import { recordCall } from '../shared/recordCalls';
 import { retryPolicyProperty } from '../shared/retryPolicy';
 import { DEFAULT_SEARCH_TOOL_DESCRIPTION, knowledgeBaseSearcher, knowledgeBaseSearchTool } from '../shared/knowledgeBaseSearch';
 
@@ -66,12 +67,7 @@ export class KnowledgeBaseTool implements INodeType {
 			(this.getNodeParameter('toolName', itemIndex) as string).trim(),
 			this.getNodeParameter('toolDescription', itemIndex) as string,
 			search,
-			async (query, run) => {
-				const { index } = this.addInputData(NodeConnectionTypes.AiTool, [[{ json: { query } }]]);
-				const result = await run();
-				this.addOutputData(NodeConnectionTypes.AiTool, index, [[{ json: result.json }]]);
-				return result;
-			},
+			(query, run) => recordCall(this, NodeConnectionTypes.AiTool, { query }, run, (result) => result.json),
 		);
 		return { response: tool };
 	}

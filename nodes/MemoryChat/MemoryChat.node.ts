@@ -8,6 +8,7 @@ import {
 
 import { ScopedChatMemory } from '../../lib/memory';
 import { closeStore, memoryFor, openStore, resolveNamespace } from '../shared/memoryContext';
+import { recordMemoryCalls } from '../shared/recordCalls';
 import { addressFields, optionsField, storeField, ttlField } from '../shared/memoryFields';
 import { memoryStoreCredentialTest } from '../shared/memoryStore';
 
@@ -69,6 +70,6 @@ export class MemoryChat implements INodeType {
 			maxMessages: this.getNodeParameter('maxMessages', itemIndex, 20) as number,
 			ttlMs: ttlSeconds > 0 ? ttlSeconds * 1000 : undefined,
 		});
-		return { response: memory, closeFunction: () => closeStore(store) };
+		return { response: recordMemoryCalls(this, memory), closeFunction: () => closeStore(store) };
 	}
 }

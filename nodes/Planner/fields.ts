@@ -1,6 +1,9 @@
 /** Parameters the Planner's operations share: goal, roles, checkpoints, limits and budget. */
 import type { INodeProperties } from 'n8n-workflow';
 
+import { sortedByName } from '../shared/descriptions';
+import { budgetOptions } from '../shared/llm';
+
 import { storeField } from '../shared/memoryFields';
 
 export const goalField: INodeProperties = {
@@ -80,15 +83,13 @@ export const optionsField: INodeProperties = {
 	type: 'collection',
 	placeholder: 'Add Option',
 	default: {},
-	options: [
+	options: sortedByName([
 		{ displayName: 'Chat Model', name: 'chatModel', type: 'string', default: '', description: "Overrides the credential's chat model (ignored when a chat model sub-node is connected)" },
 		{ displayName: 'Concurrency', name: 'concurrency', type: 'number', typeOptions: { minValue: 1, maxValue: 32 }, default: 4, description: 'Tasks running at the same time at most' },
-		{ displayName: 'Max Model Calls (Budget)', name: 'maxModelCalls', type: 'number', typeOptions: { minValue: 0 }, default: 0, description: 'For the whole run: once spent, no new task starts. 0 = no limit.' },
+		...budgetOptions('For the whole run', 'no new task starts'),
 		{ displayName: 'Max Tasks', name: 'maxTasks', type: 'number', typeOptions: { minValue: 1, maxValue: 50 }, default: 10, description: 'Tasks per plan at most' },
-		{ displayName: 'Max Tokens (Budget)', name: 'maxTotalTokens', type: 'number', typeOptions: { minValue: 0 }, default: 0, description: 'For the whole run: once prompt + completion tokens reach this, no new task starts. 0 = no limit.' },
-		{ displayName: 'Max Wall Time (Budget, Seconds)', name: 'maxWallTimeSeconds', type: 'number', typeOptions: { minValue: 0 }, default: 0, description: 'For the whole run: after this long no new task starts. 0 = no limit.' },
 		{ displayName: 'Synthesize Final Answer', name: 'synthesize', type: 'boolean', default: true, description: 'Whether the chat model combines the task results into one answer to the goal' },
 		{ displayName: 'Task Timeout (Seconds)', name: 'taskTimeoutSeconds', type: 'number', typeOptions: { minValue: 1 }, default: 300, description: 'Per attempt of a task' },
 		{ displayName: 'Temperature', name: 'temperature', type: 'number', typeOptions: { minValue: 0, maxValue: 2, numberPrecision: 2 }, default: 0 },
-	],
+	]),
 };

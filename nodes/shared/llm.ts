@@ -1,5 +1,5 @@
 /** The `OpenAgents LLM API` credential as lib/llm's LlmConfig. */
-import type { IDataObject, IExecuteFunctions, ISupplyDataFunctions } from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions, INodeProperties, ISupplyDataFunctions } from 'n8n-workflow';
 
 import { secretsOf, type AgentBudget, type CallOptions, type LlmConfig, type UsageTotals } from '../../lib/llm';
 import { getRetryPolicy } from './retryPolicy';
@@ -28,6 +28,19 @@ export function llmCallOptions(fn: Context, itemIndex: number, llm?: LlmConfig):
 		secrets: llm ? secretsOf(llm) : [],
 		log: (line) => fn.logger.warn(line),
 	};
+}
+
+/**
+ * The budget options of a node's Options collection, read by budgetFromOptions. `covers`: what one budget is for
+ * (e.g. "Per item"); `stop`: what happens once it is spent (e.g. "no new task starts").
+ */
+export function budgetOptions(covers: string, stop: string): INodeProperties[] {
+	const number = { type: 'number' as const, typeOptions: { minValue: 0 }, default: 0 };
+	return [
+		{ displayName: 'Max Model Calls (Budget)', name: 'maxModelCalls', ...number, description: `${covers}: once this many model calls are made, ${stop}. 0 = no limit.` },
+		{ displayName: 'Max Tokens (Budget)', name: 'maxTotalTokens', ...number, description: `${covers}: once prompt + completion tokens reach this, ${stop}. 0 = no limit.` },
+		{ displayName: 'Max Wall Time (Budget, Seconds)', name: 'maxWallTimeSeconds', ...number, description: `${covers}: after this many seconds, ${stop}. 0 = no limit.` },
+	];
 }
 
 /** The budget in a node's Options (Max Model Calls, Max Tokens, Max Wall Time in seconds); 0 or empty = no limit. */

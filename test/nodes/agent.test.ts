@@ -153,6 +153,56 @@ describe('Agent, Conversation template', () => {
 		expect(sent.slice(1)).toEqual(['user: My name is Ada.', 'assistant: Nice to meet you, Ada.', 'user: What is my name?']);
 	});
 
+	it("shows each load and save of the Chat Memory sub-node in n8n's run data, errors too", async () => {
+		const session = `runData-${run}`;
+		const memory = {
+			name: 'OpenAgents Chat Memory',
+			type: 'openAgentsMemoryChat',
+			parameters: { store: 'credential', scope: 'session', scopeId: '={{ $json.sessionId }}', key: '={{ $json.key }}' },
+			connection: 'ai_memory' as const,
+			credentials: ALL_CREDENTIALS,
+		};
+		model.reply({ content: 'Hello Ada.' }, { content: 'You are Ada.' });
+		const turns = [
+			{ chatInput: 'I am Ada.', sessionId: session, key: 'chat' },
+			{ chatInput: 'Who am I?', sessionId: session, key: 'chat' },
+		];
+		const result = await exec(flow(turns, { template: 'conversation' }, { subNodes: [memory] }));
+		expect(result.status).toBe('success');
+		const calls = result.runData['OpenAgents Chat Memory'].map((task) => ({
+			input: task.inputOverride?.ai_memory?.[0]?.[0]?.json,
+			output: task.data?.ai_memory?.[0]?.[0]?.json,
+		}));
+		expect(calls.map((c) => [c.input?.action, c.output?.action])).toEqual([
+			['loadMemoryVariables', 'loadMemoryVariables'],
+			['saveContext', 'saveContext'],
+			['loadMemoryVariables', 'loadMemoryVariables'],
+			['saveContext', 'saveContext'],
+		]);
+		const contents = (history: unknown) => (history as Array<{ content: string }>).map((m) => m.content);
+		expect(contents(calls[0].output?.chatHistory)).toEqual([]);
+		expect(calls[1].input).toMatchObject({ input: { input: 'I am Ada.' }, output: { output: 'Hello Ada.' } });
+		expect(contents(calls[2].output?.chatHistory)).toEqual(['I am Ada.', 'Hello Ada.']);
+		expect(contents(calls[3].output?.chatHistory)).toEqual(['I am Ada.', 'Hello Ada.', 'Who am I?', 'You are Ada.']);
+
+		// A key that holds something else than a conversation: the failed load is in the run data as an error.
+		const stored = await runWorkflow(
+			itemsInto([{}], {
+				name: 'Memory',
+				type: 'openAgentsMemory',
+				parameters: { store: 'credential', operation: 'set', scope: 'session', scopeId: session, key: 'not-a-chat', value: '5' },
+				credentials: ALL_CREDENTIALS,
+			}),
+			{ nodeTypes: testNodeTypes, credentials: credentialData() },
+		);
+		expect(stored.status).toBe('success');
+		const failed = await exec(flow([{ chatInput: 'hi', sessionId: session, key: 'not-a-chat' }], { template: 'conversation' }, { subNodes: [memory] }));
+		expect(failed.status).toBe('error');
+		const [load] = failed.runData['OpenAgents Chat Memory'];
+		expect(load.inputOverride?.ai_memory?.[0]?.[0]?.json).toMatchObject({ action: 'loadMemoryVariables' });
+		expect(load.error?.message).toMatch(/does not hold a conversation/);
+	});
+
 	it('tells the model about malformed tool-call arguments and goes on when it fixes them', async () => {
 		model.reply(
 			{ toolCalls: [{ name: 'lookup', arguments: '{"input": "sku' }] },

@@ -200,6 +200,8 @@ export interface RunResult {
 	outputs: Record<string, INodeExecutionData[][]>;
 	/** The error of each node whose first run failed. */
 	nodeErrors: Record<string, Error>;
+	/** n8n's run data: every run of every node, sub-node calls too (under their connection type, e.g. `ai_memory`). */
+	runData: IRun['data']['resultData']['runData'];
 	/** Node names in the order they finished. */
 	executionOrder: string[];
 	run: IRun;
@@ -268,5 +270,5 @@ export async function runWorkflow(workflow: WorkflowJson, options: RunOptions = 
 		outputs[name] = (runs[0]?.data?.main ?? []).map((items) => items ?? []);
 		if (runs[0]?.error) nodeErrors[name] = runs[0].error;
 	}
-	return { status: run.status, error: run.data.resultData.error, outputs, nodeErrors, executionOrder, run };
+	return { status: run.status, error: run.data.resultData.error, outputs, nodeErrors, runData: run.data.resultData.runData, executionOrder, run };
 }

@@ -1,7 +1,7 @@
 /** Conversation template: system message + history + user message → tool-calling loop → answer (text or structured). */
 import { jsonSchemaToZod } from '@n8n/json-schema-to-zod';
 import { HumanMessage, SystemMessage } from '@langchain/core/messages';
-import { NodeOperationError, type IDataObject, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
+import { updateDisplayOptions, NodeOperationError, type IDataObject, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
 import type { ZodType } from 'zod';
 
 import { AgentError, repairStructured, runAgent, schemaFromFields, structuredInstruction, type AgentResult, type OutputField } from '../../../lib/llm';
@@ -9,9 +9,7 @@ import { connectedMemory, loadHistory } from '../../shared/connections';
 import { itemAgent } from './itemAgent';
 import { AgentRunError, type TemplateRun } from './types';
 
-const show = { show: { template: ['conversation'] } };
-
-export const description: INodeProperties[] = [
+const properties: INodeProperties[] = [
 	{
 		displayName: 'Prompt (User Message)',
 		name: 'prompt',
@@ -20,7 +18,6 @@ export const description: INodeProperties[] = [
 		default: '={{ $json.chatInput }}',
 		required: true,
 		description: "The user's message. n8n's Chat Trigger sends it as chatInput.",
-		displayOptions: show,
 	},
 	{
 		displayName: 'Output Format',
@@ -33,7 +30,6 @@ export const description: INodeProperties[] = [
 		],
 		default: 'text',
 		description: 'Structured output is validated; an invalid answer is sent back once with the errors, and still invalid fails the item',
-		displayOptions: show,
 	},
 	{
 		displayName: 'Output Fields',
@@ -70,6 +66,8 @@ export const description: INodeProperties[] = [
 		displayOptions: { show: { template: ['conversation'], outputFormat: ['jsonSchema'] } },
 	},
 ];
+
+export const description = updateDisplayOptions({ show: { template: ['conversation'] } }, properties);
 
 /** The zod schema of the item's Output Format, or undefined for text. Throws NodeOperationError for an invalid schema. */
 function outputSchema(fn: IExecuteFunctions, itemIndex: number): ZodType | undefined {

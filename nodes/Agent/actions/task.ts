@@ -3,16 +3,14 @@
  * steps see the earlier steps' results; parallel steps are independent. Strict mode stops at the first failed step.
  */
 import { HumanMessage, SystemMessage } from '@langchain/core/messages';
-import type { IDataObject, INodeProperties } from 'n8n-workflow';
+import { updateDisplayOptions, type IDataObject, type INodeProperties } from 'n8n-workflow';
 
-import { runAgent, runTask, type AgentResult, type StepResult, type TaskStep } from '../../../lib/llm';
+import { runAgent, runTask, taskStepPrompt, TASK_STEP_INSTRUCTION, type AgentResult } from '../../../lib/llm';
 import { getRetryPolicy } from '../../shared/retryPolicy';
 import { itemAgent } from './itemAgent';
 import { AgentRunError, type TemplateRun } from './types';
 
-const show = { show: { template: ['task'] } };
-
-export const description: INodeProperties[] = [
+const properties: INodeProperties[] = [
 	{
 		displayName: 'Task Input',
 		name: 'taskInput',
@@ -21,7 +19,6 @@ export const description: INodeProperties[] = [
 		default: '',
 		placeholder: 'e.g. {{ $json.ticket }}',
 		description: "The material the steps work on. Leave empty to give the steps the item's JSON.",
-		displayOptions: show,
 	},
 	{
 		displayName: 'Steps',
@@ -31,7 +28,6 @@ export const description: INodeProperties[] = [
 		default: {},
 		placeholder: 'Add Step',
 		description: '1 to 20 steps, run in this order (or all at once with Run Steps: In Parallel)',
-		displayOptions: show,
 		options: [
 			{
 				displayName: 'Step',
@@ -54,7 +50,6 @@ export const description: INodeProperties[] = [
 			{ name: 'In Parallel', value: 'parallel', description: 'All at once (up to "Parallel Steps at Most"); steps are independent of each other' },
 		],
 		default: 'sequential',
-		displayOptions: show,
 	},
 	{
 		displayName: 'Strict Mode',
@@ -62,7 +57,6 @@ export const description: INodeProperties[] = [
 		type: 'boolean',
 		default: true,
 		description: 'Whether to stop at the first failed step and fail the item; otherwise every step runs and the item reports each step\'s status',
-		displayOptions: show,
 	},
 	{
 		displayName: 'Output Format',
@@ -73,25 +67,16 @@ export const description: INodeProperties[] = [
 			{ name: 'Text', value: 'text', description: 'The step results as one text, a heading per step' },
 		],
 		default: 'structured',
-		displayOptions: show,
 	},
 ];
+
+export const description = updateDisplayOptions({ show: { template: ['task'] } }, properties);
 
 interface StepParams {
 	name: string;
 	instruction: string;
 	timeoutSeconds: number;
 	retries: number;
-}
-
-function stepPrompt(input: string, steps: readonly TaskStep[], index: number, previous: ReadonlyArray<StepResult<AgentResult>>): string {
-	const done = previous.filter((r) => r.status === 'completed').map((r) => `### ${r.name}\n${r.value!.output}`);
-	return [
-		`Task input:\n${input}`,
-		...(done.length ? [`Results of the earlier steps:\n${done.join('\n\n')}`] : []),
-		`Your step (${index + 1} of ${steps.length}), "${steps[index].name}":\n${steps[index].instruction}`,
-		'Reply with the result of this step only.',
-	].join('\n\n');
 }
 
 /**
@@ -117,7 +102,7 @@ export const execute: TemplateRun = async (run, itemIndex, usage) => {
 		steps,
 		async ({ index, previous, signal }) => {
 			const budget = { ...agent.agentOptions.budget, ...(wallBudget ? { maxWallTimeMs: Math.max(1, wallBudget - (Date.now() - started)) } : {}) };
-			const messages = [new SystemMessage(`${system}\n\nYou are carrying out one step of a task.`), new HumanMessage(stepPrompt(taskInput, steps, index, previous))];
+			const messages = [new SystemMessage(`${system}\n\n${TASK_STEP_INSTRUCTION}`), new HumanMessage(taskStepPrompt(taskInput, steps, index, previous))];
 			const outcome = await runAgent(agent.model, messages, agent.tools, { ...agent.agentOptions, budget, signal });
 			if (outcome.status !== 'completed') throw Object.assign(new Error(outcome.reason), { outcome });
 			return outcome;

@@ -1,13 +1,11 @@
-import type { IDataObject, INodeProperties } from 'n8n-workflow';
+import { updateDisplayOptions, type IDataObject, type INodeProperties } from 'n8n-workflow';
 
 import { nodeOutput, toJob } from '../../../lib/jobs';
 import { apiClient } from '../../shared/n8nApi';
 import { executionIdField, type OperationExecute } from './types';
 
-const show = { show: { operation: ['getJob'] } };
-
-export const description: INodeProperties[] = [
-	{ ...executionIdField, displayOptions: show },
+const properties: INodeProperties[] = [
+	{ ...executionIdField },
 	{
 		displayName: 'Include Output of Nodes',
 		name: 'nodeNames',
@@ -15,9 +13,10 @@ export const description: INodeProperties[] = [
 		default: '',
 		placeholder: 'e.g. Summarize, HTTP Request',
 		description: 'Comma-separated node names whose output items to return under "output"; the error and last node are always returned',
-		displayOptions: show,
 	},
 ];
+
+export const description = updateDisplayOptions({ show: { operation: ['getJob'] } }, properties);
 
 /** Output: Job { id, workflowId, status, finished, mode, startedAt, stoppedAt, durationMs, retryOf, retrySuccessId, error?, lastNode, output? }. */
 export const execute: OperationExecute = async (fn, itemIndex) => {

@@ -1,10 +1,8 @@
-import type { IDataObject, INodeProperties } from 'n8n-workflow';
+import { updateDisplayOptions, type IDataObject, type INodeProperties } from 'n8n-workflow';
 
 import { EXECUTION_STATUSES, toJob, type ExecutionFilter, type ExecutionStatus } from '../../../lib/jobs';
 import { apiClient } from '../../shared/n8nApi';
 import type { OperationExecute } from './types';
-
-const show = { show: { operation: ['listJobs'] } };
 
 export const statusOptions = EXECUTION_STATUSES.filter((s) => s !== 'unknown' && s !== 'new').map((value) => ({ name: value[0].toUpperCase() + value.slice(1), value }));
 
@@ -30,7 +28,7 @@ export const filterFields = (operation: string): INodeProperties[] => [
 	},
 ];
 
-export const description: INodeProperties[] = [
+const properties: INodeProperties[] = [
 	...filterFields('listJobs'),
 	{
 		displayName: 'Status',
@@ -39,7 +37,6 @@ export const description: INodeProperties[] = [
 		options: [{ name: 'Any', value: '' }, ...statusOptions],
 		default: '',
 		description: 'Only executions with this status; Crashed = a worker or main died while it ran',
-		displayOptions: show,
 	},
 	{
 		displayName: 'Limit',
@@ -48,9 +45,10 @@ export const description: INodeProperties[] = [
 		typeOptions: { minValue: 1 },
 		default: 50,
 		description: 'Max number of results to return',
-		displayOptions: show,
 	},
 ];
+
+export const description = updateDisplayOptions({ show: { operation: ['listJobs'] } }, properties);
 
 /** The API filter for an item's Workflow ID and Started Within (Minutes). */
 export function filterOf(fn: Parameters<OperationExecute>[0], itemIndex: number): ExecutionFilter & { startedAfter?: string } {

@@ -1,12 +1,10 @@
-import type { IDataObject, INodeProperties } from 'n8n-workflow';
+import { updateDisplayOptions, type IDataObject, type INodeProperties } from 'n8n-workflow';
 
 import { queueStatsFromMetrics, queueStatsFromRedis } from '../../../lib/jobs';
 import { apiClient, queueRedis } from '../../shared/n8nApi';
 import type { OperationExecute } from './types';
 
-const show = (source?: string) => ({ show: { operation: ['queue'], ...(source ? { queueSource: [source] } : {}) } });
-
-export const description: INodeProperties[] = [
+const properties: INodeProperties[] = [
 	{
 		displayName: 'Read From',
 		name: 'queueSource',
@@ -20,7 +18,6 @@ export const description: INodeProperties[] = [
 			},
 		],
 		default: 'redis',
-		displayOptions: show(),
 	},
 	{
 		displayName: 'Queue Prefix',
@@ -28,9 +25,11 @@ export const description: INodeProperties[] = [
 		type: 'string',
 		default: 'bull',
 		description: 'QUEUE_BULL_PREFIX of your n8n (default "bull")',
-		displayOptions: show('redis'),
+		displayOptions: { show: { queueSource: ['redis'] } },
 	},
 ];
+
+export const description = updateDisplayOptions({ show: { operation: ['queue'] } }, properties);
 
 /** Output: { source, waiting, active, delayed?, paused?, completed, failed, activeJobs?: [{ jobId, executionId, workflowId }] }. */
 export const execute: OperationExecute = async (fn, itemIndex) => {

@@ -1,4 +1,4 @@
-import type { IDataObject, INodeProperties } from 'n8n-workflow';
+import { updateDisplayOptions, type IDataObject, type INodeProperties } from 'n8n-workflow';
 
 import { retryJob } from '../../../lib/jobs';
 import { NoRetryPolicy } from '../../../lib/retry';
@@ -6,10 +6,8 @@ import { getRetryPolicy } from '../../shared/retryPolicy';
 import { apiClient } from '../../shared/n8nApi';
 import { executionIdField, type OperationExecute } from './types';
 
-const show = { show: { operation: ['retryJob'] } };
-
-export const description: INodeProperties[] = [
-	{ ...executionIdField, description: 'ID of a failed or crashed execution', displayOptions: show },
+const properties: INodeProperties[] = [
+	{ ...executionIdField, description: 'ID of a failed or crashed execution' },
 	{
 		displayName: 'Attempts',
 		name: 'retryMode',
@@ -19,7 +17,6 @@ export const description: INodeProperties[] = [
 			{ name: 'Under the Retry Policy', value: 'policy', description: 'Up to Max Retries + 1 attempts, waiting the policy’s delay before each; stops at the first success' },
 		],
 		default: 'once',
-		displayOptions: show,
 	},
 	{
 		displayName: 'Use Current Workflow Version',
@@ -27,7 +24,6 @@ export const description: INodeProperties[] = [
 		type: 'boolean',
 		default: false,
 		description: 'Whether to retry with the workflow as saved now instead of as it was when the execution ran',
-		displayOptions: show,
 	},
 	{
 		displayName: 'Execution Timeout (Seconds)',
@@ -36,9 +32,10 @@ export const description: INodeProperties[] = [
 		typeOptions: { minValue: 1 },
 		default: 600,
 		description: 'How long to wait for each retried execution to finish',
-		displayOptions: show,
 	},
 ];
+
+export const description = updateDisplayOptions({ show: { operation: ['retryJob'] } }, properties);
 
 /**
  * Output: { originalExecutionId, succeeded, finalExecutionId, finalStatus, attempts: [{ attempt, retriedExecutionId,

@@ -1,13 +1,11 @@
-import type { IDataObject, INodeProperties } from 'n8n-workflow';
+import { updateDisplayOptions, type IDataObject, type INodeProperties } from 'n8n-workflow';
 
 import { FAILED_STATUSES, jobStats, toJob, type Job } from '../../../lib/jobs';
 import { apiClient } from '../../shared/n8nApi';
 import { filterFields, filterOf } from './listJobs';
 import type { OperationExecute } from './types';
 
-const show = { show: { operation: ['stats'] } };
-
-export const description: INodeProperties[] = [
+const properties: INodeProperties[] = [
 	...filterFields('stats'),
 	{
 		displayName: 'Max Executions',
@@ -16,7 +14,6 @@ export const description: INodeProperties[] = [
 		typeOptions: { minValue: 1 },
 		default: 1000,
 		description: 'The newest executions in the window that are counted',
-		displayOptions: show,
 	},
 	{
 		displayName: 'Group Failures',
@@ -24,9 +21,10 @@ export const description: INodeProperties[] = [
 		type: 'boolean',
 		default: true,
 		description: 'Whether to read the data of failed executions (up to 250) to group them by node and error message',
-		displayOptions: show,
 	},
 ];
+
+export const description = updateDisplayOptions({ show: { operation: ['stats'] } }, properties);
 
 /**
  * Output: { workflowId, total, byStatus, ended, successRate, durationMs { p50, p95, max, mean }, throughputPerMinute,

@@ -1,20 +1,17 @@
-import type { IDataObject, INodeProperties } from 'n8n-workflow';
+import { updateDisplayOptions, type IDataObject, type INodeProperties } from 'n8n-workflow';
 
 import { waitForJob } from '../../../lib/jobs';
 import { apiClient } from '../../shared/n8nApi';
 import { executionIdField, type OperationExecute } from './types';
 
-const show = { show: { operation: ['waitForJob'] } };
-
-export const description: INodeProperties[] = [
-	{ ...executionIdField, displayOptions: show },
+const properties: INodeProperties[] = [
+	{ ...executionIdField },
 	{
 		displayName: 'Poll Interval (Seconds)',
 		name: 'intervalSeconds',
 		type: 'number',
 		typeOptions: { minValue: 0.1, numberPrecision: 1 },
 		default: 2,
-		displayOptions: show,
 	},
 	{
 		displayName: 'Timeout (Seconds)',
@@ -23,9 +20,10 @@ export const description: INodeProperties[] = [
 		typeOptions: { minValue: 1 },
 		default: 300,
 		description: 'Fail the item when the execution has not finished by then',
-		displayOptions: show,
 	},
 ];
+
+export const description = updateDisplayOptions({ show: { operation: ['waitForJob'] } }, properties);
 
 /** Output: the finished Job, with its error when it failed. Stops at once when this execution is cancelled. */
 export const execute: OperationExecute = async (fn, itemIndex) => {

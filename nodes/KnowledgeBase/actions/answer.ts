@@ -1,15 +1,14 @@
-import type { IDataObject, INodeProperties } from 'n8n-workflow';
+import { updateDisplayOptions, type IDataObject, type INodeProperties } from 'n8n-workflow';
 
 import { createChatModel, UsageTracker } from '../../../lib/llm';
 import { answerFromChunks } from '../../../lib/rag';
 import { llmCallOptions } from '../../shared/llm';
+import { sortedByName } from '../../shared/descriptions';
 import { retrievalOptions, topKField } from '../../shared/knowledgeBaseFields';
 import { retrieveForItem } from '../../shared/retrieval';
 import type { ItemOperation } from './types';
 
-const show = { show: { operation: ['answer'] } };
-
-export const description: INodeProperties[] = [
+const properties: INodeProperties[] = [
 	{
 		displayName: 'Question',
 		name: 'question',
@@ -18,17 +17,15 @@ export const description: INodeProperties[] = [
 		required: true,
 		placeholder: 'e.g. What is the default connect timeout?',
 		description: 'Answered by the chat model from the retrieved chunks only, with numbered citations',
-		displayOptions: show,
 	},
-	{ ...topKField, displayOptions: show },
+	{ ...topKField },
 	{
 		displayName: 'Options',
 		name: 'options',
 		type: 'collection',
 		placeholder: 'Add Option',
 		default: {},
-		displayOptions: show,
-		options: ([
+		options: sortedByName([
 			{
 				displayName: 'Chat Model',
 				name: 'chatModel',
@@ -52,9 +49,11 @@ export const description: INodeProperties[] = [
 				default: 0,
 			},
 			...retrievalOptions,
-		] as INodeProperties[]).sort((a, b) => a.displayName.localeCompare(b.displayName)),
+		]),
 	},
 ];
+
+export const description = updateDisplayOptions({ show: { operation: ['answer'] } }, properties);
 
 /**
  * Output: { question, answer, found, citations: [{ n, source, chunkIndex, headingPath, page?, score, text }],

@@ -1,13 +1,11 @@
-import type { INodeProperties } from 'n8n-workflow';
+import { updateDisplayOptions, type INodeProperties } from 'n8n-workflow';
 
 import { RagError } from '../../../lib/rag';
 import { jsonObject } from '../../shared/knowledgeBaseFields';
 import { chromaStore } from '../../shared/chroma';
 import type { ItemOperation } from './types';
 
-const show = (deleteBy?: string) => ({ show: { operation: ['delete'], ...(deleteBy ? { deleteBy: [deleteBy] } : {}) } });
-
-export const description: INodeProperties[] = [
+const properties: INodeProperties[] = [
 	{
 		displayName: 'Delete By',
 		name: 'deleteBy',
@@ -19,7 +17,6 @@ export const description: INodeProperties[] = [
 			{ name: 'Entire Knowledge Base', value: 'knowledgeBase', description: 'The knowledge base itself, with all its chunks' },
 		],
 		default: 'source',
-		displayOptions: show(),
 	},
 	{
 		displayName: 'Source IDs',
@@ -29,7 +26,7 @@ export const description: INodeProperties[] = [
 		required: true,
 		placeholder: 'e.g. guide.md, faq.md',
 		description: 'Comma-separated source IDs (or an array from an expression)',
-		displayOptions: show('source'),
+		displayOptions: { show: { deleteBy: ['source'] } },
 	},
 	{
 		displayName: 'Metadata Filter',
@@ -38,9 +35,11 @@ export const description: INodeProperties[] = [
 		default: '{}',
 		required: true,
 		description: 'Chroma "where" filter, e.g. {"team": "billing"} or {"year": {"$lt": 2024}}',
-		displayOptions: show('filter'),
+		displayOptions: { show: { deleteBy: ['filter'] } },
 	},
 ];
+
+export const description = updateDisplayOptions({ show: { operation: ['delete'] } }, properties);
 
 function sourceList(value: unknown): string[] {
 	const list = Array.isArray(value) ? value.map(String) : String(value ?? '').split(',');

@@ -3,7 +3,7 @@
  * (a bad item fails alone), then ingested in batches: one existing-chunk lookup, batched embeddings of new chunks
  * only, batched upserts, stale chunks deleted.
  */
-import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
+import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
 
 import { createEmbeddings } from '../../../lib/llm';
 import { DEFAULT_CHUNKING, DEFAULT_UPSERT_BATCH_SIZE, documentTooLarge, ingestDocuments, loadDocument, type DocumentInput, type LoadedDocument } from '../../../lib/rag';
@@ -12,9 +12,7 @@ import { jsonObject } from '../../shared/knowledgeBaseFields';
 import { chromaStore } from '../../shared/chroma';
 import type { BatchOperation, RunContext } from './types';
 
-const show = (extra: IDataObject = {}) => ({ show: { operation: ['ingest'], ...extra } });
-
-export const description: INodeProperties[] = [
+const properties: INodeProperties[] = [
 	{
 		displayName: 'Input Data',
 		name: 'inputType',
@@ -24,7 +22,6 @@ export const description: INodeProperties[] = [
 			{ name: 'Binary File', value: 'binary', description: 'A file in the item’s binary data (text, Markdown, HTML, PDF, JSON)' },
 		],
 		default: 'text',
-		displayOptions: show(),
 	},
 	{
 		displayName: 'Text',
@@ -34,7 +31,7 @@ export const description: INodeProperties[] = [
 		default: '',
 		required: true,
 		placeholder: 'e.g. {{ $json.content }}',
-		displayOptions: show({ inputType: ['text'] }),
+		displayOptions: { show: { inputType: ['text'] } },
 	},
 	{
 		displayName: 'Input Binary Field',
@@ -43,7 +40,7 @@ export const description: INodeProperties[] = [
 		default: 'data',
 		required: true,
 		hint: 'The name of the input binary field holding the file',
-		displayOptions: show({ inputType: ['binary'] }),
+		displayOptions: { show: { inputType: ['binary'] } },
 	},
 	{
 		displayName: 'Source ID',
@@ -53,7 +50,6 @@ export const description: INodeProperties[] = [
 		placeholder: 'e.g. {{ $json.url }}',
 		description:
 			'Stable ID of the document (file name, URL, record ID). Ingesting the same source again replaces its chunks: unchanged chunks are kept, changed ones re-embedded, removed ones deleted. Empty: the file name of binary input.',
-		displayOptions: show(),
 	},
 	{
 		displayName: 'Document Format',
@@ -68,7 +64,6 @@ export const description: INodeProperties[] = [
 			{ name: 'Plain Text', value: 'text' },
 		],
 		default: 'auto',
-		displayOptions: show(),
 	},
 	{
 		displayName: 'JSON Fields',
@@ -77,7 +72,7 @@ export const description: INodeProperties[] = [
 		default: '',
 		placeholder: 'e.g. title, body.text',
 		description: 'Comma-separated dot paths of the fields to index; empty indexes every text and number field',
-		displayOptions: show({ format: ['json'] }),
+		displayOptions: { show: { format: ['json'] } },
 	},
 	{
 		displayName: 'Metadata',
@@ -85,7 +80,6 @@ export const description: INodeProperties[] = [
 		type: 'json',
 		default: '{}',
 		description: 'Stored on every chunk of the document and usable in metadata filters; string, number and boolean values, e.g. {"team": "billing", "year": 2026}',
-		displayOptions: show(),
 	},
 	{
 		displayName: 'Options',
@@ -93,7 +87,6 @@ export const description: INodeProperties[] = [
 		type: 'collection',
 		placeholder: 'Add Option',
 		default: {},
-		displayOptions: show(),
 		options: [
 			{
 				displayName: 'Chunk Overlap',
@@ -163,6 +156,8 @@ export const description: INodeProperties[] = [
 		],
 	},
 ];
+
+export const description = updateDisplayOptions({ show: { operation: ['ingest'] } }, properties);
 
 /** The item's document as lib/rag's loader input. */
 async function documentInput(fn: IExecuteFunctions, itemIndex: number, options: IDataObject): Promise<DocumentInput> {

@@ -1,12 +1,10 @@
-import type { IDataObject, INodeProperties } from 'n8n-workflow';
+import { updateDisplayOptions, type IDataObject, type INodeProperties } from 'n8n-workflow';
 
 import { retrievalOptions, topKField } from '../../shared/knowledgeBaseFields';
 import { retrieveForItem } from '../../shared/retrieval';
 import type { ItemOperation } from './types';
 
-const show = { show: { operation: ['query'] } };
-
-export const description: INodeProperties[] = [
+const properties: INodeProperties[] = [
 	{
 		displayName: 'Query',
 		name: 'query',
@@ -15,11 +13,12 @@ export const description: INodeProperties[] = [
 		required: true,
 		placeholder: 'e.g. How do I set a connection timeout?',
 		description: 'Text to search for; chunks are ranked by cosine similarity of their embeddings',
-		displayOptions: show,
 	},
-	{ ...topKField, displayOptions: show },
-	{ displayName: 'Options', name: 'options', type: 'collection', placeholder: 'Add Option', default: {}, options: retrievalOptions, displayOptions: show },
+	{ ...topKField },
+	{ displayName: 'Options', name: 'options', type: 'collection', placeholder: 'Add Option', default: {}, options: retrievalOptions },
 ];
+
+export const description = updateDisplayOptions({ show: { operation: ['query'] } }, properties);
 
 /** Output: { query, results: [{ text, source, chunkIndex, start, end, headingPath, page?, score, metadata }] }, best first. */
 export const execute: ItemOperation = async (run, itemIndex) => {

@@ -1,10 +1,8 @@
-import type { INodeProperties } from 'n8n-workflow';
+import { updateDisplayOptions, type INodeProperties } from 'n8n-workflow';
 
 import type { ConversationMessage } from '../../../lib/memory';
 import { ttlField } from '../../shared/memoryFields';
 import { ttlMs, type OperationExecute } from './types';
-
-const show = { show: { operation: ['appendMessage'] } };
 
 export const conversationKeyField: INodeProperties = {
 	displayName: 'Conversation Key',
@@ -15,8 +13,8 @@ export const conversationKeyField: INodeProperties = {
 	description: 'The key the conversation is kept under (one conversation per key and scope; use the Session scope per user)',
 };
 
-export const description: INodeProperties[] = [
-	{ ...conversationKeyField, displayOptions: show },
+const properties: INodeProperties[] = [
+	{ ...conversationKeyField },
 	{
 		displayName: 'Role',
 		name: 'role',
@@ -27,11 +25,12 @@ export const description: INodeProperties[] = [
 			{ name: 'User', value: 'user' },
 		],
 		default: 'user',
-		displayOptions: show,
 	},
-	{ displayName: 'Content', name: 'content', type: 'string', typeOptions: { rows: 3 }, default: '', required: true, displayOptions: show },
-	{ ...ttlField, displayOptions: show },
+	{ displayName: 'Content', name: 'content', type: 'string', typeOptions: { rows: 3 }, default: '', required: true },
+	{ ...ttlField },
 ];
+
+export const description = updateDisplayOptions({ show: { operation: ['appendMessage'] } }, properties);
 
 /** Output: { key, length, version } — length is the number of messages after appending. */
 export const execute: OperationExecute = async ({ fn, memory, ns, itemIndex }) => {

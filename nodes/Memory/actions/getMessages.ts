@@ -1,19 +1,16 @@
-import type { INodeProperties } from 'n8n-workflow';
+import { updateDisplayOptions, type INodeProperties } from 'n8n-workflow';
 
 import { conversationKeyField } from './appendMessage';
 import type { OperationExecute } from './types';
 
-const show = { show: { operation: ['getMessages'] } };
-
-export const description: INodeProperties[] = [
-	{ ...conversationKeyField, displayOptions: show },
+const properties: INodeProperties[] = [
+	{ ...conversationKeyField },
 	{
 		displayName: 'Max Messages',
 		name: 'maxMessages',
 		type: 'number',
 		typeOptions: { minValue: 0 },
 		default: 20,
-		displayOptions: show,
 		description: 'Return at most this many of the latest messages (0 = no limit). Cut at whole turns: a tool call stays with its result.',
 	},
 	{
@@ -22,10 +19,11 @@ export const description: INodeProperties[] = [
 		type: 'number',
 		typeOptions: { minValue: 0 },
 		default: 0,
-		displayOptions: show,
 		description: 'Return at most about this many tokens (≈ 4 characters each; 0 = no limit)',
 	},
 ];
+
+export const description = updateDisplayOptions({ show: { operation: ['getMessages'] } }, properties);
 
 /** Output: { key, messages, count }. */
 export const execute: OperationExecute = async ({ fn, memory, ns, itemIndex }) => {

@@ -1,15 +1,15 @@
-import type { INodeProperties } from 'n8n-workflow';
+import { updateDisplayOptions, type INodeProperties } from 'n8n-workflow';
 
 import { keyField, ttlField } from '../../shared/memoryFields';
 import { ttlMs, type OperationExecute } from './types';
 
-const show = { show: { operation: ['increment'] } };
-
-export const description: INodeProperties[] = [
-	{ ...keyField, displayOptions: show },
-	{ displayName: 'By', name: 'by', type: 'number', default: 1, displayOptions: show, description: 'Amount to add (negative to subtract)' },
-	{ ...ttlField, displayOptions: show },
+const properties: INodeProperties[] = [
+	{ ...keyField },
+	{ displayName: 'By', name: 'by', type: 'number', default: 1, description: 'Amount to add (negative to subtract)' },
+	{ ...ttlField },
 ];
+
+export const description = updateDisplayOptions({ show: { operation: ['increment'] } }, properties);
 
 /** Atomic across workers. Output: { key, value, version }. A missing key counts as 0. */
 export const execute: OperationExecute = async ({ fn, memory, ns, itemIndex }) => {

@@ -1,18 +1,15 @@
-import type { INodeProperties } from 'n8n-workflow';
+import { updateDisplayOptions, type INodeProperties } from 'n8n-workflow';
 
 import type { OperationExecute } from './types';
 
-const show = { show: { operation: ['listKeys'] } };
-
-export const description: INodeProperties[] = [
-	{ displayName: 'Prefix', name: 'prefix', type: 'string', default: '', displayOptions: show, description: 'Only keys starting with this text' },
+const properties: INodeProperties[] = [
+	{ displayName: 'Prefix', name: 'prefix', type: 'string', default: '', description: 'Only keys starting with this text' },
 	{
 		displayName: 'Limit',
 		name: 'limit',
 		type: 'number',
 		typeOptions: { minValue: 1, maxValue: 1000 },
 		default: 100,
-		displayOptions: show,
 		description: 'Max number of results to return',
 	},
 	{
@@ -20,10 +17,11 @@ export const description: INodeProperties[] = [
 		name: 'cursor',
 		type: 'string',
 		default: '',
-		displayOptions: show,
 		description: 'The nextCursor of the previous page, to read the next one',
 	},
 ];
+
+export const description = updateDisplayOptions({ show: { operation: ['listKeys'] } }, properties);
 
 /** Output: { keys, nextCursor } — nextCursor is null on the last page. */
 export const execute: OperationExecute = async ({ fn, memory, ns, itemIndex }) => {

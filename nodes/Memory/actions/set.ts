@@ -1,32 +1,30 @@
-import type { INodeProperties } from 'n8n-workflow';
+import { updateDisplayOptions, type INodeProperties } from 'n8n-workflow';
 
 import { keyField, ttlField } from '../../shared/memoryFields';
 import { jsonParameter, ttlMs, type OperationExecute } from './types';
 
-const show = { show: { operation: ['set'] } };
-
-export const description: INodeProperties[] = [
-	{ ...keyField, displayOptions: show },
+const properties: INodeProperties[] = [
+	{ ...keyField },
 	{
 		displayName: 'Value (JSON)',
 		name: 'value',
 		type: 'json',
 		default: '{}',
-		displayOptions: show,
 		description: 'Any JSON value: object, array, string, number, boolean or null. An expression such as {{ $json }} stores the item.',
 	},
-	{ ...ttlField, displayOptions: show },
+	{ ...ttlField },
 	{
 		displayName: 'Only If Version',
 		name: 'ifVersion',
 		type: 'number',
 		typeOptions: { minValue: -1 },
 		default: -1,
-		displayOptions: show,
 		description:
 			'Compare-and-set: write only if the stored version equals this (read it with Get); 0 writes only if the key does not exist; -1 always writes. A mismatch is a "version conflict" error.',
 	},
 ];
+
+export const description = updateDisplayOptions({ show: { operation: ['set'] } }, properties);
 
 /** Output: { key, version } — the version after the write. */
 export const execute: OperationExecute = async ({ fn, memory, ns, itemIndex }) => {

@@ -9,7 +9,17 @@ import { HumanMessage, SystemMessage } from '@langchain/core/messages';
 import type { IDataObject } from 'n8n-workflow';
 
 import { budgetSpent, invokeChatModel, messageText, runAgent, type UsageTracker } from '../../../lib/llm';
-import { executePlan, MemoryCheckpointStore, planWaves, type Plan, type PlanRunResult, type TaskContext } from '../../../lib/planning';
+import {
+	defaultRoleInstructions,
+	executePlan,
+	MemoryCheckpointStore,
+	planWaves,
+	synthesisPrompt,
+	taskPrompt,
+	type Plan,
+	type PlanRunResult,
+	type TaskContext,
+} from '../../../lib/planning';
 import { closeStore, memoryFor, openStore } from '../../shared/memoryContext';
 import { budgetFromOptions } from '../../shared/llm';
 import { getRetryPolicy } from '../../shared/retryPolicy';
@@ -25,17 +35,6 @@ export function planRunIdFor(run: RunContext, itemIndex: number, what: string): 
 	return createHash('sha256').update([run.fn.getWorkflow().id ?? '', what, item].join('\u0000')).digest('hex').slice(0, 32);
 }
 
-function taskPrompt({ task, dependencies }: TaskContext, goal: string): string {
-	const inputs = Object.entries(dependencies).map(([id, output]) => `### ${id}\n${output}`);
-	return [
-		`Overall goal: ${goal}`,
-		`Your task (${task.id}): ${task.title}`,
-		...(task.description ? [task.description] : []),
-		...(inputs.length ? [`Results of the tasks this one builds on:\n${inputs.join('\n\n')}`] : []),
-		'Reply with the result of your task only.',
-	].join('\n\n');
-}
-
 /** One task: by the role's sub-workflow when it has one, else a tool-calling run of the chat model. */
 function taskRunner(run: RunContext, goal: string, roles: Role[], model: ItemModel) {
 	return async (context: TaskContext): Promise<string> => {
@@ -48,7 +47,7 @@ function taskRunner(run: RunContext, goal: string, roles: Role[], model: ItemMod
 			const json = result.data?.[0]?.[0]?.json ?? {};
 			return typeof json.output === 'string' ? json.output : JSON.stringify(json);
 		}
-		const system = role?.instructions || `You are the ${context.task.agent} of a team carrying out a plan. Do your task well and concisely.`;
+		const system = role?.instructions || defaultRoleInstructions(context.task.agent);
 		const outcome = await runAgent(model.model, [new SystemMessage(system), new HumanMessage(taskPrompt(context, goal))], run.connectedTools, { ...model.callOptions, signal: context.signal });
 		if (outcome.status !== 'completed') throw new Error(outcome.reason);
 		return outcome.output;
@@ -56,16 +55,9 @@ function taskRunner(run: RunContext, goal: string, roles: Role[], model: ItemMod
 }
 
 async function synthesize(model: ItemModel, plan: Plan, result: PlanRunResult): Promise<string> {
-	const done = result.tasks.filter((t) => t.status === 'completed').map((t) => `### ${t.id}: ${plan.tasks.find((p) => p.id === t.id)!.title}\n${t.output}`);
-	if (!done.length) return '';
-	const reply = await invokeChatModel(
-		model.model,
-		[
-			new SystemMessage('Combine the results of the tasks below into one complete answer to the goal. Use only what the results say; mention what is missing if some tasks did not complete.'),
-			new HumanMessage(`Goal: ${plan.goal}\n\n${done.join('\n\n')}`),
-		],
-		model.callOptions,
-	);
+	const prompt = synthesisPrompt(plan, result);
+	if (!prompt) return '';
+	const reply = await invokeChatModel(model.model, [new SystemMessage(prompt.system), new HumanMessage(prompt.user)], model.callOptions);
 	return messageText(reply);
 }
 

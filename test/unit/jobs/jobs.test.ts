@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import Redis from 'ioredis';
 
-import { jobStats, JobsError, N8nApiClient, queueStatsFromMetrics, queueStatsFromRedis, retryJob, toJob, waitForJob, type ApiExecution } from '../../../lib/jobs';
+import { jobStats, JobsError, N8nApiClient, queueStatsFromMetrics, queueStatsFromRedis, retryJob, takeUnreported, toJob, waitForJob, type ApiExecution } from '../../../lib/jobs';
 import { ExponentialBackoffRetryPolicy, FixedDelayRetryPolicy, NoRetryPolicy } from '../../../lib/retry';
 import { percentile } from '../../../lib/stats';
 import { freePort } from '../../../stack/process';
@@ -301,5 +301,23 @@ describe('queue depth', () => {
 		const down = new Redis({ port: await freePort(), lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
 		await expect(queueStatsFromRedis(down, prefix)).rejects.toBeInstanceOf(JobsError);
 		down.disconnect();
+	});
+});
+
+describe('takeUnreported (the Job Monitor Trigger fires once per failed execution)', () => {
+	const executions = (...ids: Array<string | number>) => ids.map((id) => ({ id }) as ApiExecution);
+	const HOUR = 3_600_000;
+
+	it('returns the new executions in id order and marks them; the next poll returns only newer ones', () => {
+		const reported: Record<string, number> = {};
+		expect(takeUnreported(executions(10, 9, 100), reported, 1_000, HOUR).map((e) => e.id)).toEqual([9, 10, 100]);
+		expect(takeUnreported(executions(100, 10, 101), reported, 2_000, HOUR).map((e) => e.id)).toEqual([101]);
+		expect(reported).toEqual({ 9: 1_000, 10: 1_000, 100: 1_000, 101: 2_000 });
+	});
+
+	it('forgets executions reported more than twice the look-back window ago, and no others', () => {
+		const reported = { old: 0, recent: 5 * HOUR };
+		takeUnreported([], reported, 6 * HOUR, 2 * HOUR);
+		expect(reported).toEqual({ recent: 5 * HOUR }); // 'old' is 6 h old, over 2 × 2 h
 	});
 });

@@ -1,0 +1,28 @@
+/** What a plan run records about its tasks, and where it keeps them: shared by the executor and the checkpoint stores. */
+import type { Plan } from './schema';
+
+export type TaskRunStatus = 'completed' | 'failed' | 'skipped' | 'not_run';
+
+export interface TaskRunResult {
+	id: string;
+	status: TaskRunStatus;
+	output?: string;
+	/** Why the task failed, was skipped or did not run. */
+	error?: string;
+	attempts: number;
+	/** ISO 8601, for tasks that ran. */
+	startedAt?: string;
+	finishedAt?: string;
+	durationMs: number;
+	/** True when the result comes from a checkpoint of an earlier run. */
+	resumed?: boolean;
+}
+
+export interface CheckpointStore {
+	/** The plan saved for this run, if any. */
+	loadPlan(): Promise<Plan | undefined>;
+	savePlan(plan: Plan): Promise<void>;
+	/** Completed task results saved for this run, by task id. */
+	loadCompleted(taskIds: readonly string[]): Promise<Map<string, TaskRunResult>>;
+	saveCompleted(result: TaskRunResult): Promise<void>;
+}
