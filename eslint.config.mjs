@@ -14,7 +14,7 @@ const noTestImports = {
 };
 
 export default tseslint.config(
-	{ ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'bench/results/**', '*.js', '*.mjs'] },
+	{ ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.cache/**', 'bench/results/**', '*.js', '*.mjs'] },
 	{
 		files: ['**/*.ts'],
 		extends: tseslint.configs.recommended,

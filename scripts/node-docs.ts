@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { INodeProperties, INodePropertyCollection, INodeTypeDescription } from 'n8n-workflow';
 
 import { EXAMPLES_DIR, exampleFiles } from '../stack/examples';
+import { N8N_VERSION } from '../stack/n8n/install';
 
 const ROOT = join(__dirname, '..');
 const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { name: string; n8n: { nodes: string[] } };
@@ -76,6 +77,10 @@ export function nodePage(className: string, description: INodeTypeDescription): 
 		`- **Outputs**: ${connectionNames(description.outputs)}${description.outputNames ? ` (${description.outputNames.join(', ')})` : ''}`,
 		`- **Credentials**: ${credentials.join(', ') || 'none'}`,
 		...(description.usableAsTool ? ['- **Usable as a tool** by AI agents'] : []),
+		'',
+		`![The ${description.displayName} panel in n8n's editor](images/${className}.png)`,
+		'',
+		`*Its panel in n8n ${N8N_VERSION}'s editor, taken by \`test/e2e/editor.test.ts\` (\`OPENAGENTS_DOCS_SCREENSHOTS=1\`).*`,
 		'',
 		'## What it does',
 		'',

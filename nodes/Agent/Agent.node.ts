@@ -39,7 +39,7 @@ export class Agent implements INodeType {
 		],
 		properties: [
 			{
-				displayName: 'Model: a chat model sub-node connected to Chat Model, else the OpenAgents LLM API credential above',
+				displayName: 'Model: a chat model sub-node connected to the Chat Model input; without one, the LLM API credential',
 				name: 'modelNotice',
 				type: 'notice',
 				default: '',

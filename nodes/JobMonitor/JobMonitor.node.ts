@@ -25,9 +25,9 @@ export class JobMonitor implements INodeType {
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [
-			{ name: 'openAgentsN8nApi', required: true },
+			{ name: 'openAgentsN8nApi', displayName: 'n8n API', required: true },
 			// Written out here (not shared) so that n8n's linter can see which method tests the credential.
-			{ name: 'openAgentsMemoryStore', required: true, testedBy: 'openAgentsMemoryStoreTest', displayOptions: { show: { operation: ['queue'], queueSource: ['redis'] } } },
+			{ name: 'openAgentsMemoryStore', displayName: 'Redis of the n8n Queue', required: true, testedBy: 'openAgentsMemoryStoreTest', displayOptions: { show: { operation: ['queue'], queueSource: ['redis'] } } },
 		],
 		properties: [
 			{

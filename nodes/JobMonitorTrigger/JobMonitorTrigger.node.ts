@@ -32,7 +32,7 @@ export class JobMonitorTrigger implements INodeType {
 		polling: true,
 		inputs: [],
 		outputs: [NodeConnectionTypes.Main],
-		credentials: [{ name: 'openAgentsN8nApi', required: true }],
+		credentials: [{ name: 'openAgentsN8nApi', displayName: 'n8n API', required: true }],
 		properties: [
 			{
 				displayName: 'Workflow IDs',

@@ -25,8 +25,8 @@ export class KnowledgeBase implements INodeType {
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [
-			{ name: 'openAgentsChromaApi', required: true },
-			{ name: 'openAgentsLlmApi', required: true, displayOptions: { show: { operation: ['ingest', 'query', 'answer'] } } },
+			{ name: 'openAgentsChromaApi', displayName: 'Chroma', required: true },
+			{ name: 'openAgentsLlmApi', displayName: 'LLM API (Embeddings and Answers)', required: true, displayOptions: { show: { operation: ['ingest', 'query', 'answer'] } } },
 		],
 		properties: [
 			{

@@ -33,8 +33,8 @@ export class KnowledgeBaseTool implements INodeType {
 		outputs: [NodeConnectionTypes.AiTool],
 		outputNames: ['Tool'],
 		credentials: [
-			{ name: 'openAgentsChromaApi', required: true },
-			{ name: 'openAgentsLlmApi', required: true },
+			{ name: 'openAgentsChromaApi', displayName: 'Chroma', required: true },
+			{ name: 'openAgentsLlmApi', displayName: 'LLM API (Embeddings)', required: true },
 		],
 		properties: [
 			knowledgeBaseField,

@@ -26,7 +26,7 @@ export class Memory implements INodeType {
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
 		// Written out here (not shared) so that n8n's linter can see which method tests the credential.
-		credentials: [{ name: 'openAgentsMemoryStore', required: true, testedBy: 'openAgentsMemoryStoreTest', displayOptions: { show: { store: ['credential'] } } }],
+		credentials: [{ name: 'openAgentsMemoryStore', displayName: 'Memory Store', required: true, testedBy: 'openAgentsMemoryStoreTest', displayOptions: { show: { store: ['credential'] } } }],
 		properties: [
 			storeField,
 			{

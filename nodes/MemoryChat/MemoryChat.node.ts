@@ -28,7 +28,7 @@ export class MemoryChat implements INodeType {
 		outputs: [NodeConnectionTypes.AiMemory],
 		outputNames: ['Memory'],
 		// Written out here (not shared) so that n8n's linter can see which method tests the credential.
-		credentials: [{ name: 'openAgentsMemoryStore', required: true, testedBy: 'openAgentsMemoryStoreTest', displayOptions: { show: { store: ['credential'] } } }],
+		credentials: [{ name: 'openAgentsMemoryStore', displayName: 'Memory Store', required: true, testedBy: 'openAgentsMemoryStoreTest', displayOptions: { show: { store: ['credential'] } } }],
 		properties: [
 			storeField,
 			...addressFields.map((field) =>

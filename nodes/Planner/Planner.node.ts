@@ -26,9 +26,10 @@ export class Planner implements INodeType {
 		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main],
 		outputNames: ['Result', 'Needs Clarification'],
 		credentials: [
-			{ name: 'openAgentsLlmApi', required: false },
+			{ name: 'openAgentsLlmApi', displayName: 'LLM API (Optional)', required: false },
 			{
 				name: 'openAgentsMemoryStore',
+				displayName: 'Memory Store (Checkpoints)',
 				required: true,
 				testedBy: 'openAgentsMemoryStoreTest',
 				displayOptions: { show: { operation: ['executePlan', 'planAndExecute'], store: ['credential'] } },

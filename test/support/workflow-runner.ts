@@ -51,7 +51,8 @@ function loadPackageClasses<T>(files: string[]): Map<string, T> {
 let packageNodeTypes: Record<string, INodeType | IVersionedNodeType> | undefined;
 let packageCredentialTypes: Map<string, ICredentialType> | undefined;
 
-function nodeTypesOfPackage() {
+/** This package's node types by full type name (`n8n-nodes-openagents.<name>`), loaded from source. */
+export function nodeTypesOfPackage(): Record<string, INodeType | IVersionedNodeType> {
 	packageNodeTypes ??= Object.fromEntries(
 		[...loadPackageClasses<INodeType | IVersionedNodeType>(manifest.n8n.nodes).values()].map((type) => [`${PACKAGE_PREFIX}.${type.description.name}`, type]),
 	);

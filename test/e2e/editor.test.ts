@@ -1,0 +1,140 @@
+/**
+ * Every node's panel in n8n's real editor (headless Chromium): each of the package's nodes is put on a canvas once
+ * per resource / operation / template (and with its optional sections switched on), its parameter panel is opened,
+ * and the test fails when a parameter whose display conditions hold is missing from the panel, when a credential
+ * select shows anything but the credential's name, or on a browser error that names our package. One screenshot per
+ * node goes to the cluster's folder, or to docs/nodes/images with OPENAGENTS_DOCS_SCREENSHOTS=1.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { NodeHelpers, type INodeParameters, type INodeProperties, type INodeTypeDescription } from 'n8n-workflow';
+
+import { openEditor, type EditorSession } from '../../stack/browser';
+import { clusterFromEnv } from '../../stack/n8n/cluster';
+import { REPO_ROOT } from '../../stack/n8n/community-package';
+import { credentialTypesOfPackage, nodeTypesOfPackage } from '../support/workflow-runner';
+
+const { client, info } = clusterFromEnv();
+const SHOTS_DIR = process.env.OPENAGENTS_DOCS_SCREENSHOTS === '1' ? join(REPO_ROOT, 'docs', 'nodes', 'images') : join(info.userFolder, 'screenshots');
+
+/** The parameters that pick what a panel shows; every combination of their values is one variant. */
+const SWITCHES = ['resource', 'operation', 'template'];
+
+/** Per node: parameters that open optional sections, applied as a second variant of each combination. */
+const SECTIONS: Record<string, INodeParameters> = {
+	openAgentsAgent: { knowledgeBaseSearch: true, memoryTools: true, outputFormat: 'fields', stepExecution: 'parallel' },
+	openAgentsKnowledgeBase: { inputType: 'binary', format: 'json', deleteBy: 'filter' },
+	openAgentsMemory: { store: 'inProcess' },
+	openAgentsJobMonitor: { queueSource: 'metrics' },
+	openAgentsPlanner: { store: 'inProcess' },
+};
+
+/** The class name (file name) of a node type, e.g. openAgentsKnowledgeBase → KnowledgeBase. */
+const className = (description: INodeTypeDescription) => description.name.replace(/^openAgents/, '');
+
+function variantsOf(description: INodeTypeDescription): INodeParameters[] {
+	let combos: INodeParameters[] = [{}];
+	for (const name of SWITCHES) {
+		combos = combos.flatMap((combo) => {
+			const values = description.properties
+				.filter((p) => p.name === name && NodeHelpers.displayParameter(withDefaults(description, combo), p, { typeVersion: 1 }, description))
+				.flatMap((p) => (p.options ?? []).map((o) => (o as { value: string }).value));
+			return values.length ? values.map((value) => ({ ...combo, [name]: value })) : [combo];
+		});
+	}
+	const sections = SECTIONS[description.name];
+	return sections ? combos.flatMap((combo) => [combo, { ...combo, ...sections }]) : combos;
+}
+
+function withDefaults(description: INodeTypeDescription, parameters: INodeParameters): INodeParameters {
+	return NodeHelpers.getNodeParameters(description.properties, parameters, true, false, { typeVersion: 1 }, description) ?? {};
+}
+
+/** Top-level parameters n8n must show for these values (its own display rules, read from the description). */
+function expectedParameters(description: INodeTypeDescription, parameters: INodeParameters): INodeProperties[] {
+	const values = withDefaults(description, parameters);
+	return description.properties.filter((p) => p.type !== 'hidden' && NodeHelpers.displayParameter(values, p, { typeVersion: 1 }, description));
+}
+
+function expectedCredentials(description: INodeTypeDescription, parameters: INodeParameters): string[] {
+	const values = withDefaults(description, parameters);
+	return (description.credentials ?? []).filter((c) => NodeHelpers.displayParameter(values, c, { typeVersion: 1 }, description)).map((c) => c.name);
+}
+
+const descriptions = Object.values(nodeTypesOfPackage()).map((type) => type.description as INodeTypeDescription);
+/** One credential of each type, by type; a panel must show its name. */
+const credentials: Record<string, { id: string; name: string }> = {};
+let editor: EditorSession;
+const browserErrors: string[] = [];
+
+beforeAll(async () => {
+	const data: Record<string, Record<string, unknown>> = {
+		openAgentsLlmApi: { baseUrl: 'http://127.0.0.1:9/v1', apiKey: 'sk-editor', chatModel: 'm', embeddingModel: 'e' },
+		openAgentsChromaApi: { url: 'http://127.0.0.1:9', authentication: 'none', tenant: 'default_tenant', database: 'default_database' },
+		openAgentsMemoryStore: { backend: 'redis', host: '127.0.0.1', redisPort: 6379, redisDatabase: 0, prefix: 'openagents-editor' },
+		openAgentsN8nApi: { baseUrl: `${client.connection.url}/api/v1`, apiKey: 'n8n-editor' },
+	};
+	for (const [type, { displayName }] of credentialTypesOfPackage()) {
+		const credential = await client.upsertCredential(`${displayName} (editor check)`, type, data[type]);
+		credentials[type] = { id: credential.id, name: credential.name };
+	}
+	mkdirSync(SHOTS_DIR, { recursive: true });
+	editor = await openEditor(client);
+	editor.page.on('console', (message) => void (message.type() === 'error' && browserErrors.push(message.text())));
+	editor.page.on('pageerror', (error) => void browserErrors.push(`${error.message}\n${error.stack ?? ''}`));
+}, 120_000);
+afterAll(() => editor?.close());
+
+describe.each(descriptions.map((d) => [className(d), d] as const))('%s', (name, description) => {
+	it('shows every parameter and credential its display rules call for, credentials by name, and no browser error of ours', async () => {
+		const variants = variantsOf(description);
+		const nodes = variants.map((parameters, i) => ({
+			id: randomUUID(),
+			name: i ? `${description.defaults.name} ${i + 1}` : String(description.defaults.name),
+			type: `n8n-nodes-openagents.${description.name}`,
+			typeVersion: 1,
+			position: [(i % 6) * 240, Math.floor(i / 6) * 240],
+			parameters,
+			credentials: Object.fromEntries((description.credentials ?? []).map((c) => [c.name, credentials[c.name]])),
+		}));
+		const { id } = await client.createWorkflow({ name: `Editor check: ${name}`, nodes, connections: {} });
+		await editor.openWorkflow(id);
+		await editor.page.keyboard.press('1'); // zoom to fit: every node on screen
+		browserErrors.length = 0;
+
+		const problems: string[] = [];
+		for (const [i, parameters] of variants.entries()) {
+			const where = `${name} with ${JSON.stringify(parameters)}`;
+			const panel = await openPanel(editor, nodes[i].name);
+			const shown = await panel.evaluate((root) => ({
+				labels: [...root.querySelectorAll('label[for]')].map((l) => l.getAttribute('for')!),
+				notices: [...root.querySelectorAll('.notice')].map((n) => n.textContent?.trim() ?? ''),
+				credentials: [...root.querySelectorAll('[data-test-id="node-credentials-select"] input')].map((input) => (input as HTMLInputElement).value),
+			}));
+			for (const p of expectedParameters(description, parameters)) {
+				const present = p.type === 'notice' ? shown.notices.some((text) => text.includes(p.displayName)) : shown.labels.includes(p.name);
+				if (!present) problems.push(`${where}: parameter "${p.displayName}" (${p.name}) is not in the panel`);
+			}
+			const expected = expectedCredentials(description, parameters).map((type) => credentials[type].name).sort();
+			if (JSON.stringify([...shown.credentials].sort()) !== JSON.stringify(expected)) {
+				problems.push(`${where}: credential selects show ${JSON.stringify(shown.credentials)}, expected the names ${JSON.stringify(expected)}`);
+			}
+			if (i === 0) await editor.page.screenshot({ path: join(SHOTS_DIR, `${name}.png`) });
+			await editor.page.keyboard.press('Escape');
+		}
+		const ours = browserErrors.filter((text) => /openagents|openAgents/i.test(text));
+		expect({ problems, browserErrors: ours }).toEqual({ problems: [], browserErrors: [] });
+	}, 300_000);
+});
+
+/** Double-clicks the node on the canvas and returns its parameter panel. */
+async function openPanel(session: EditorSession, nodeName: string) {
+	const { page } = session;
+	await page.locator(`[data-test-id="canvas-node"][data-node-name="${nodeName}"]`).dblclick();
+	const panel = page.locator('[data-test-id="node-parameters"]');
+	await panel.waitFor({ state: 'visible', timeout: 30_000 });
+	await page.waitForTimeout(300); // the panel renders its conditional parameters after the first frame
+	return panel;
+}
