@@ -111,7 +111,7 @@ describe.each(descriptions.map((d) => [className(d), d] as const))('%s', (name, 
 			const shown = await panel.evaluate((root) => ({
 				labels: [...root.querySelectorAll('label[for]')].map((l) => l.getAttribute('for')!),
 				notices: [...root.querySelectorAll('.notice')].map((n) => n.textContent?.trim() ?? ''),
-				credentials: [...root.querySelectorAll('[data-test-id="node-credentials-select"] input')].map((input) => (input as HTMLInputElement).value),
+				credentials: [...root.querySelectorAll('[data-test-id="node-credentials-select"] input')].map((input) => (input as unknown as { value: string }).value),
 			}));
 			for (const p of expectedParameters(description, parameters)) {
 				const present = p.type === 'notice' ? shown.notices.some((text) => text.includes(p.displayName)) : shown.labels.includes(p.name);
