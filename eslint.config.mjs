@@ -14,12 +14,25 @@ const noTestImports = {
 };
 
 export default tseslint.config(
-	{ ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.cache/**', 'bench/results/**', '*.js', '*.mjs'] },
+	{
+		ignores: [
+			'dist/**',
+			'node_modules/**',
+			'coverage/**',
+			'.cache/**',
+			'bench/results/**',
+			'*.js',
+			'*.mjs',
+		],
+	},
 	{
 		files: ['**/*.ts'],
 		extends: tseslint.configs.recommended,
 		rules: {
-			'@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+			'@typescript-eslint/no-unused-vars': [
+				'error',
+				{ argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+			],
 		},
 	},
 	{
@@ -36,22 +49,41 @@ export default tseslint.config(
 			'no-restricted-imports': [
 				'error',
 				{
-					paths: [{ name: 'n8n-workflow', message: 'lib/ is plain TypeScript: map n8n parameters in nodes/.' }],
+					paths: [
+						{
+							name: 'n8n-workflow',
+							message: 'lib/ is plain TypeScript: map n8n parameters in nodes/.',
+						},
+					],
 					patterns: [
 						noTestImports,
-						{ regex: '^(\\.\\./)+(nodes|credentials|stack)/', message: 'lib/ knows nothing of nodes, credentials or the local stack.' },
+						{
+							regex: '^(\\.\\./)+(nodes|credentials|stack)/',
+							message: 'lib/ knows nothing of nodes, credentials or the local stack.',
+						},
 					],
 				},
 			],
 		},
 	},
-	{ files: ['scripts/**/*.ts', 'bench/**/*.ts', 'stack/**/*.ts', 'credentials/**/*.ts'], rules: { 'no-restricted-imports': ['error', { patterns: [noTestImports] }] } },
+	{
+		files: ['scripts/**/*.ts', 'bench/**/*.ts', 'stack/**/*.ts', 'credentials/**/*.ts'],
+		rules: { 'no-restricted-imports': ['error', { patterns: [noTestImports] }] },
+	},
 	{
 		files: ['nodes/shared/**/*.ts'],
 		rules: {
 			'no-restricted-imports': [
 				'error',
-				{ patterns: [noTestImports, { regex: `^\\.\\./(${nodeFolders.join('|')})/`, message: 'nodes/shared must not depend on a node folder.' }] },
+				{
+					patterns: [
+						noTestImports,
+						{
+							regex: `^\\.\\./(${nodeFolders.join('|')})/`,
+							message: 'nodes/shared must not depend on a node folder.',
+						},
+					],
+				},
 			],
 		},
 	},
@@ -65,9 +97,14 @@ export default tseslint.config(
 						noTestImports,
 						{
 							regex: `^(\\.\\./)+(${nodeFolders.filter((other) => other !== folder).join('|')})/`,
-							message: 'A node folder never imports another node folder: move what both need to nodes/shared or lib/.',
+							message:
+								'A node folder never imports another node folder: move what both need to nodes/shared or lib/.',
 						},
-						{ regex: '^(\\.\\./)+credentials/', message: 'Nodes import nothing from credential files: shared helpers live in lib/ or nodes/shared.' },
+						{
+							regex: '^(\\.\\./)+credentials/',
+							message:
+								'Nodes import nothing from credential files: shared helpers live in lib/ or nodes/shared.',
+						},
 					],
 				},
 			],

@@ -15,7 +15,15 @@ import { createChatModel, runAgent, UsageTracker } from '../lib/llm';
 import { NoRetryPolicy } from '../lib/retry';
 import { OfflineModelServer, type ChatRequest, type ModelReply } from '../stack/model-server';
 import { aiAgentNode, openAiChatModelNode, webhookNode } from '../stack/n8n/workflow-nodes';
-import { activeWorkflow, benchCluster, chain, sub, WORKER_CONCURRENCY, WORKERS, type BenchCluster } from './cluster';
+import {
+	activeWorkflow,
+	benchCluster,
+	chain,
+	sub,
+	WORKER_CONCURRENCY,
+	WORKERS,
+	type BenchCluster,
+} from './cluster';
 import { alternating, postJson, ratio } from './load';
 import { summary } from './stats';
 
@@ -27,15 +35,39 @@ export function oneToolCall(request: ChatRequest): ModelReply {
 }
 
 async function loopOverhead(server: OfflineModelServer, runs: number) {
-	const model = createChatModel({ baseUrl: server.baseUrl, apiKey: 'bench', chatModel: 'offline-chat', embeddingModel: 'offline-embedding' });
-	const tool = new DynamicStructuredTool({ name: 'lookup', description: 'Looks up', schema: { type: 'object', properties: { input: { type: 'string' } }, required: ['input'], additionalProperties: false } as const, func: async () => 'value' });
+	const model = createChatModel({
+		baseUrl: server.baseUrl,
+		apiKey: 'bench',
+		chatModel: 'offline-chat',
+		embeddingModel: 'offline-embedding',
+	});
+	const tool = new DynamicStructuredTool({
+		name: 'lookup',
+		description: 'Looks up',
+		schema: {
+			type: 'object',
+			properties: { input: { type: 'string' } },
+			required: ['input'],
+			additionalProperties: false,
+		} as const,
+		func: async () => 'value',
+	});
 	const bound = model.bindTools([tool]);
 	const messages = [new SystemMessage('You are a bench agent.'), new HumanMessage('Look it up')];
 	const direct = async () => {
 		const first = await bound.invoke(messages);
-		await bound.invoke([...messages, first, new ToolMessage({ tool_call_id: first.tool_calls![0].id!, content: 'value' })]);
+		await bound.invoke([
+			...messages,
+			first,
+			new ToolMessage({ tool_call_id: first.tool_calls![0].id!, content: 'value' }),
+		]);
 	};
-	const agent = () => runAgent(model, messages, [tool], { policy: new NoRetryPolicy(), usage: new UsageTracker(), signal: new AbortController().signal });
+	const agent = () =>
+		runAgent(model, messages, [tool], {
+			policy: new NoRetryPolicy(),
+			usage: new UsageTracker(),
+			signal: new AbortController().signal,
+		});
 	for (let i = 0; i < 20; i++) await Promise.all([direct(), agent()]); // warm-up, not measured
 	const raw: number[] = [];
 	const ours: number[] = [];
@@ -46,34 +78,74 @@ async function loopOverhead(server: OfflineModelServer, runs: number) {
 		t = performance.now();
 		const result = await agent();
 		ours.push(performance.now() - t);
-		if (result.status !== 'completed' || result.steps.length !== 1) throw new Error(`bench agent run did not complete: ${result.status}`);
+		if (result.status !== 'completed' || result.steps.length !== 1)
+			throw new Error(`bench agent run did not complete: ${result.status}`);
 	}
 	const r = summary(raw);
 	const o = summary(ours);
-	return { unit: 'ms per run of 2 model round-trips + 1 tool call', runs, directChatRequests: r, runAgent: o, overheadPerRoundTripP50Ms: Math.round(((o.p50 - r.p50) / 2) * 1000) / 1000 };
+	return {
+		unit: 'ms per run of 2 model round-trips + 1 tool call',
+		runs,
+		directChatRequests: r,
+		runAgent: o,
+		overheadPerRoundTripP50Ms: Math.round(((o.p50 - r.p50) / 2) * 1000) / 1000,
+	};
 }
 
 /** n8n's HTTP Request Tool calling the offline server's GET /models: the tool every agent benchmark gives both agents. */
 export function lookupToolNode(model: OfflineModelServer, position: [number, number] = [360, 200]) {
-	return { id: randomUUID(), name: 'Lookup', type: 'n8n-nodes-base.httpRequestTool', typeVersion: 4.2, position, parameters: { toolDescription: 'Looks things up', url: `${model.baseUrl}/models`, options: {} } };
+	return {
+		id: randomUUID(),
+		name: 'Lookup',
+		type: 'n8n-nodes-base.httpRequestTool',
+		typeVersion: 4.2,
+		position,
+		parameters: { toolDescription: 'Looks things up', url: `${model.baseUrl}/models`, options: {} },
+	};
 }
 
 /** Our Agent (Conversation template) prompted with `prompt` (an expression; default: the webhook body's `question`). */
-export function openAgentsAgentNode(prompt = '={{ $json.body.question }}', position: [number, number] = [220, 0]) {
-	return { id: randomUUID(), name: 'Agent', type: 'n8n-nodes-openagents.openAgentsAgent', typeVersion: 1, position, parameters: { template: 'conversation', prompt, options: {} } };
+export function openAgentsAgentNode(
+	prompt = '={{ $json.body.question }}',
+	position: [number, number] = [220, 0],
+) {
+	return {
+		id: randomUUID(),
+		name: 'Agent',
+		type: 'n8n-nodes-openagents.openAgentsAgent',
+		typeVersion: 1,
+		position,
+		parameters: { template: 'conversation', prompt, options: {} },
+	};
 }
 
 /**
  * Activates webhook → agent → respond with n8n's OpenAI Chat Model and the Lookup tool as sub-nodes;
  * `webhook` lets a caller change the webhook (e.g. respond at once). Returns the path and workflow id.
  */
-export async function agentWorkflow(bench: BenchCluster, label: string, agentNode: { name: string } & Record<string, unknown>, webhook = webhookNode) {
+export async function agentWorkflow(
+	bench: BenchCluster,
+	label: string,
+	agentNode: { name: string } & Record<string, unknown>,
+	webhook = webhookNode,
+) {
 	const path = `bench-agent-${label}-${randomUUID()}`;
-	const id = await activeWorkflow(bench.client, label, path, [webhook(path), agentNode, openAiChatModelNode(bench.credentials.openAiApi), lookupToolNode(bench.model)], {
-		...chain('Webhook', agentNode.name),
-		...sub('Chat Model', 'ai_languageModel', agentNode.name),
-		...sub('Lookup', 'ai_tool', agentNode.name),
-	});
+	const id = await activeWorkflow(
+		bench.client,
+		label,
+		path,
+		[
+			webhook(path),
+			agentNode,
+			openAiChatModelNode(bench.credentials.openAiApi),
+			lookupToolNode(bench.model),
+		],
+		{
+			...chain('Webhook', agentNode.name),
+			...sub('Chat Model', 'ai_languageModel', agentNode.name),
+			...sub('Lookup', 'ai_tool', agentNode.name),
+		},
+	);
 	return { path, id };
 }
 
@@ -83,25 +155,43 @@ async function n8nComparison(requests: number, concurrency: number) {
 	bench.model.setHandler(oneToolCall);
 	const paths = {
 		openAgentsAgent: (await agentWorkflow(bench, 'openagents-agent', openAgentsAgentNode())).path,
-		n8nAiAgent: (await agentWorkflow(bench, 'n8n-ai-agent', aiAgentNode('={{ $json.body.question }}'))).path,
+		n8nAiAgent: (
+			await agentWorkflow(bench, 'n8n-ai-agent', aiAgentNode('={{ $json.body.question }}'))
+		).path,
 	};
-	const call = (path: string) => () => postJson<{ output?: string }>(bench.client, path, { question: 'Look it up' }, (r) => String(r.output).includes('Done:'));
-	const figures = await alternating({ openAgentsAgent: call(paths.openAgentsAgent), n8nAiAgent: call(paths.n8nAiAgent) }, { rounds: requests / concurrency, concurrency });
+	const call = (path: string) => () =>
+		postJson<{ output?: string }>(bench.client, path, { question: 'Look it up' }, (r) =>
+			String(r.output).includes('Done:'),
+		);
+	const figures = await alternating(
+		{ openAgentsAgent: call(paths.openAgentsAgent), n8nAiAgent: call(paths.n8nAiAgent) },
+		{ rounds: requests / concurrency, concurrency },
+	);
 	return {
 		setup: `queue mode, main + ${WORKERS} workers (concurrency ${WORKER_CONCURRENCY}); webhook → agent (1 HTTP Request Tool call, 2 model calls) → respond; ${concurrency} requests in flight`,
 		requestsEach: figures.openAgentsAgent.latencyMs.n,
 		...figures,
-		throughputRatio: ratio(figures.openAgentsAgent.executionsPerSecond, figures.n8nAiAgent.executionsPerSecond),
+		throughputRatio: ratio(
+			figures.openAgentsAgent.executionsPerSecond,
+			figures.n8nAiAgent.executionsPerSecond,
+		),
 		latencyP50Ratio: ratio(figures.openAgentsAgent.latencyMs.p50, figures.n8nAiAgent.latencyMs.p50),
 	};
 }
 
-export async function agent(runs = Number(process.env.BENCH_AGENT_RUNS ?? 300), requests = Number(process.env.BENCH_AGENT_REQUESTS ?? 200), concurrency = Number(process.env.BENCH_AGENT_CONCURRENCY ?? 4)) {
+export async function agent(
+	runs = Number(process.env.BENCH_AGENT_RUNS ?? 300),
+	requests = Number(process.env.BENCH_AGENT_REQUESTS ?? 200),
+	concurrency = Number(process.env.BENCH_AGENT_CONCURRENCY ?? 4),
+) {
 	const server = new OfflineModelServer();
 	await server.start();
 	server.setHandler(oneToolCall);
 	try {
-		return { loopOverhead: await loopOverhead(server, runs), n8n: await n8nComparison(requests, concurrency) };
+		return {
+			loopOverhead: await loopOverhead(server, runs),
+			n8n: await n8nComparison(requests, concurrency),
+		};
 	} finally {
 		await server.stop();
 	}

@@ -39,17 +39,54 @@ async function start(): Promise<BenchCluster> {
 	const log = (line: string) => process.stderr.write(`[bench n8n] ${line}\n`);
 	const model = new OfflineModelServer();
 	const [chroma] = await Promise.all([startChroma(), model.start()]);
-	const cluster = await N8nCluster.start({ mode: 'queue', workers: WORKERS, workerConcurrency: WORKER_CONCURRENCY, name: 'bench', log });
+	const cluster = await N8nCluster.start({
+		mode: 'queue',
+		workers: WORKERS,
+		workerConcurrency: WORKER_CONCURRENCY,
+		name: 'bench',
+		log,
+	});
 	const { client } = cluster;
 	const redisPrefix = `openagents-bench-${randomUUID().slice(0, 8)}`;
 	const credentials = {
-		openAgentsLlmApi: await client.createCredential('bench model', 'openAgentsLlmApi', { baseUrl: model.baseUrl, apiKey: '', chatModel: 'offline-chat', embeddingModel: 'offline-embedding' }),
-		openAgentsChromaApi: await client.createCredential('bench chroma', 'openAgentsChromaApi', { url: chroma.url, authentication: 'none', tenant: 'default_tenant', database: 'default_database' }),
-		openAgentsMemoryStore: await client.createCredential('bench memory', 'openAgentsMemoryStore', { backend: 'redis', host: '127.0.0.1', redisPort: 6379, redisDatabase: 0, prefix: redisPrefix }),
-		openAgentsN8nApi: await client.createCredential('bench n8n API', 'openAgentsN8nApi', { baseUrl: `${client.url}/api/v1`, apiKey: client.connection.apiKey }),
-		openAiApi: await client.createCredential('bench offline model (OpenAI)', 'openAiApi', { apiKey: 'sk-offline', url: model.baseUrl }),
-		chromaSelfHostedApi: await client.createCredential('bench chroma (n8n)', 'chromaSelfHostedApi', { baseUrl: chroma.url, authentication: 'none' }),
-		redis: await client.createCredential('bench redis (n8n)', 'redis', { host: '127.0.0.1', port: 6379, database: 0, password: '' }),
+		openAgentsLlmApi: await client.createCredential('bench model', 'openAgentsLlmApi', {
+			baseUrl: model.baseUrl,
+			apiKey: '',
+			chatModel: 'offline-chat',
+			embeddingModel: 'offline-embedding',
+		}),
+		openAgentsChromaApi: await client.createCredential('bench chroma', 'openAgentsChromaApi', {
+			url: chroma.url,
+			authentication: 'none',
+			tenant: 'default_tenant',
+			database: 'default_database',
+		}),
+		openAgentsMemoryStore: await client.createCredential('bench memory', 'openAgentsMemoryStore', {
+			backend: 'redis',
+			host: '127.0.0.1',
+			redisPort: 6379,
+			redisDatabase: 0,
+			prefix: redisPrefix,
+		}),
+		openAgentsN8nApi: await client.createCredential('bench n8n API', 'openAgentsN8nApi', {
+			baseUrl: `${client.url}/api/v1`,
+			apiKey: client.connection.apiKey,
+		}),
+		openAiApi: await client.createCredential('bench offline model (OpenAI)', 'openAiApi', {
+			apiKey: 'sk-offline',
+			url: model.baseUrl,
+		}),
+		chromaSelfHostedApi: await client.createCredential(
+			'bench chroma (n8n)',
+			'chromaSelfHostedApi',
+			{ baseUrl: chroma.url, authentication: 'none' },
+		),
+		redis: await client.createCredential('bench redis (n8n)', 'redis', {
+			host: '127.0.0.1',
+			port: 6379,
+			database: 0,
+			password: '',
+		}),
 	};
 	return { cluster, client, chroma, model, redisPrefix, credentials };
 }
@@ -65,19 +102,36 @@ export async function stopBenchCluster(): Promise<void> {
 	if (!shared) return;
 	const { cluster, chroma, model, redisPrefix } = await shared;
 	shared = undefined;
-	await Promise.all([cluster.stop(), chroma.stop(), model.stop(), deleteKeys(redisFromEnv(), `${redisPrefix}*`)]);
+	await Promise.all([
+		cluster.stop(),
+		chroma.stop(),
+		model.stop(),
+		deleteKeys(redisFromEnv(), `${redisPrefix}*`),
+	]);
 }
 
 /** Creates and activates a workflow whose entry is a production webhook at `path`. */
-export async function activeWorkflow(client: N8nClient, name: string, path: string, nodes: unknown[], connections: unknown): Promise<string> {
+export async function activeWorkflow(
+	client: N8nClient,
+	name: string,
+	path: string,
+	nodes: unknown[],
+	connections: unknown,
+): Promise<string> {
 	const { id } = await client.createWorkflow({ name: `bench: ${name}`, nodes, connections });
 	await client.activateWorkflow(id, [path]);
 	return id;
 }
 
 /** One main → main connection per pair, e.g. chain('Webhook', 'Agent'). */
-export function chain(...names: string[]): Record<string, { main: Array<Array<{ node: string; type: 'main'; index: 0 }>> }> {
-	return Object.fromEntries(names.slice(0, -1).map((name, i) => [name, { main: [[{ node: names[i + 1], type: 'main', index: 0 }]] }]));
+export function chain(
+	...names: string[]
+): Record<string, { main: Array<Array<{ node: string; type: 'main'; index: 0 }>> }> {
+	return Object.fromEntries(
+		names
+			.slice(0, -1)
+			.map((name, i) => [name, { main: [[{ node: names[i + 1], type: 'main', index: 0 }]] }]),
+	);
 }
 
 /** Connects sub-node `from` to root node `to` through `type` (ai_languageModel, ai_tool, ai_memory, ...). */

@@ -7,14 +7,23 @@ export const FINAL_STATUSES = ['success', 'error', 'crashed', 'canceled'];
 
 /** Executions of a workflow by status. */
 export async function statusCounts(db: Pool, workflowId: string): Promise<Record<string, number>> {
-	const { rows } = await db.query<{ status: string; n: number }>('SELECT status, count(*)::int AS n FROM execution_entity WHERE "workflowId" = $1 GROUP BY status', [workflowId]);
+	const { rows } = await db.query<{ status: string; n: number }>(
+		'SELECT status, count(*)::int AS n FROM execution_entity WHERE "workflowId" = $1 GROUP BY status',
+		[workflowId],
+	);
 	return Object.fromEntries(rows.map((r) => [r.status, r.n]));
 }
 
-export const sum = (counts: Record<string, number>, statuses = Object.keys(counts)) => statuses.reduce((n, s) => n + (counts[s] ?? 0), 0);
+export const sum = (counts: Record<string, number>, statuses = Object.keys(counts)) =>
+	statuses.reduce((n, s) => n + (counts[s] ?? 0), 0);
 
 /** Waits until `expected` executions of the workflow are final, or none has finished for `stallMs` (ms). */
-export async function settle(db: Pool, workflowId: string, expected: number, stallMs = 120_000): Promise<Record<string, number>> {
+export async function settle(
+	db: Pool,
+	workflowId: string,
+	expected: number,
+	stallMs = 120_000,
+): Promise<Record<string, number>> {
 	let last = -1;
 	let lastChange = Date.now();
 	for (;;) {
@@ -33,7 +42,14 @@ export async function settle(db: Pool, workflowId: string, expected: number, sta
  * rate (%), time to submit all and total time from the first request to the last execution stopping (ms),
  * executions/s over that total.
  */
-export async function submitAtOnce(client: N8nClient, db: Pool, workflowId: string, path: string, jobs: number, body: (i: number) => unknown) {
+export async function submitAtOnce(
+	client: N8nClient,
+	db: Pool,
+	workflowId: string,
+	path: string,
+	jobs: number,
+	body: (i: number) => unknown,
+) {
 	const started = Date.now();
 	const t = performance.now();
 	const statuses = await Promise.all(
@@ -50,7 +66,10 @@ export async function submitAtOnce(client: N8nClient, db: Pool, workflowId: stri
 	const submitMs = Math.round(performance.now() - t);
 	const accepted = statuses.filter((s) => s === 200).length;
 	const counts = await settle(db, workflowId, accepted);
-	const { rows } = await db.query<{ last: Date | null }>('SELECT max("stoppedAt") AS last FROM execution_entity WHERE "workflowId" = $1', [workflowId]);
+	const { rows } = await db.query<{ last: Date | null }>(
+		'SELECT max("stoppedAt") AS last FROM execution_entity WHERE "workflowId" = $1',
+		[workflowId],
+	);
 	const totalMs = rows[0].last ? rows[0].last.getTime() - started : NaN;
 	const succeeded = counts.success ?? 0;
 	const failed = sum(counts, ['error', 'crashed', 'canceled']);

@@ -16,7 +16,14 @@ import { Pool } from 'pg';
 
 import { postgresFromEnv, redisFromEnv } from '../stack/services';
 import { webhookNode, whereNode } from '../stack/n8n/workflow-nodes';
-import { activeWorkflow, benchCluster, chain, WORKER_CONCURRENCY, WORKERS, type BenchCluster } from './cluster';
+import {
+	activeWorkflow,
+	benchCluster,
+	chain,
+	WORKER_CONCURRENCY,
+	WORKERS,
+	type BenchCluster,
+} from './cluster';
 import { submitAtOnce } from './executions';
 import { pool, postJson } from './load';
 
@@ -36,25 +43,43 @@ export async function floors(
 
 	const chroma = new ChromaClient({ host: bench.chroma.host, port: bench.chroma.port });
 	const name = `bench-floor-${randomUUID().slice(0, 8)}`;
-	const collection = await chroma.createCollection({ name, metadata: { 'hnsw:space': 'cosine' }, embeddingFunction: null });
+	const collection = await chroma.createCollection({
+		name,
+		metadata: { 'hnsw:space': 'cosine' },
+		embeddingFunction: null,
+	});
 	let chromaQuery;
 	try {
 		for (let i = 0; i < vectors; i += 500) {
 			const n = Math.min(500, vectors - i);
-			await collection.add({ ids: Array.from({ length: n }, (_, k) => `v${i + k}`), embeddings: Array.from({ length: n }, randomVector), documents: Array.from({ length: n }, (_, k) => `document ${i + k}`) });
+			await collection.add({
+				ids: Array.from({ length: n }, (_, k) => `v${i + k}`),
+				embeddings: Array.from({ length: n }, randomVector),
+				documents: Array.from({ length: n }, (_, k) => `document ${i + k}`),
+			});
 		}
-		const latencyMs = (await pool(Math.min(operations, 500), 1, async () => {
-			const result = await collection.query({ queryEmbeddings: [randomVector()], nResults: 4 });
-			if (result.ids[0].length !== 4) throw new Error('raw Chroma query returned fewer than 4 results');
-		})).latencyMs;
-		chromaQuery = { collection: `${vectors} vectors of ${DIMENSIONS} dimensions, cosine`, ...latencyMs };
+		const latencyMs = (
+			await pool(Math.min(operations, 500), 1, async () => {
+				const result = await collection.query({ queryEmbeddings: [randomVector()], nResults: 4 });
+				if (result.ids[0].length !== 4)
+					throw new Error('raw Chroma query returned fewer than 4 results');
+			})
+		).latencyMs;
+		chromaQuery = {
+			collection: `${vectors} vectors of ${DIMENSIONS} dimensions, cosine`,
+			...latencyMs,
+		};
 	} finally {
 		await chroma.deleteCollection({ name });
 	}
 
 	const redis = new Redis(redisFromEnv());
 	const key = `${bench.redisPrefix}:floor`;
-	const value = JSON.stringify({ text: 'a memory value of ordinary size', n: 42, tags: ['a', 'b', 'c'] });
+	const value = JSON.stringify({
+		text: 'a memory value of ordinary size',
+		n: 42,
+		tags: ['a', 'b', 'c'],
+	});
 	let redisFigures;
 	try {
 		const set = await pool(operations, 1, () => redis.set(key, value));
@@ -69,7 +94,12 @@ export async function floors(
 
 	const db = new Pool({ ...postgresFromEnv(), database: bench.cluster.database, max: 1 });
 	try {
-		return { chromaQueryTop4Ms: chromaQuery, redis: redisFigures, postgresInsertCommitMs: await postgresInsert(db, value, operations), n8nWebhookToSet: await webhookToSet(bench, db, requests, jobs) };
+		return {
+			chromaQueryTop4Ms: chromaQuery,
+			redis: redisFigures,
+			postgresInsertCommitMs: await postgresInsert(db, value, operations),
+			n8nWebhookToSet: await webhookToSet(bench, db, requests, jobs),
+		};
 	} finally {
 		await db.end();
 	}
@@ -80,7 +110,9 @@ async function postgresInsert(db: Pool, value: string, operations: number) {
 	const table = `bench_floor_${randomUUID().slice(0, 8)}`;
 	await db.query(`CREATE TABLE ${table} (id serial PRIMARY KEY, data jsonb NOT NULL)`);
 	try {
-		return (await pool(operations, 1, () => db.query(`INSERT INTO ${table} (data) VALUES ($1)`, [value]))).latencyMs;
+		return (
+			await pool(operations, 1, () => db.query(`INSERT INTO ${table} (data) VALUES ($1)`, [value]))
+		).latencyMs;
 	} finally {
 		await db.query(`DROP TABLE ${table}`);
 	}
@@ -89,13 +121,28 @@ async function postgresInsert(db: Pool, value: string, operations: number) {
 /** n8n's own cost per execution: webhook → Set, sent all at once (respond at once) and answered on the last node. */
 async function webhookToSet(bench: BenchCluster, db: Pool, requests: number, jobs: number) {
 	const path = `bench-floor-set-${randomUUID()}`;
-	await activeWorkflow(bench.client, 'webhook → Set', path, [webhookNode(path), whereNode([220, 0])], chain('Webhook', 'Where'));
-	const call = () => postJson<{ processName?: string }>(bench.client, path, {}, (r) => String(r.processName).startsWith('worker-'));
+	await activeWorkflow(
+		bench.client,
+		'webhook → Set',
+		path,
+		[webhookNode(path), whereNode([220, 0])],
+		chain('Webhook', 'Where'),
+	);
+	const call = () =>
+		postJson<{ processName?: string }>(bench.client, path, {}, (r) =>
+			String(r.processName).startsWith('worker-'),
+		);
 	await pool(40, 8, call); // warm-up
 	const answered = await pool(requests, 8, call);
 
 	const atOncePath = `bench-floor-set-at-once-${randomUUID()}`;
-	const atOnceId = await activeWorkflow(bench.client, 'webhook (respond at once) → Set', atOncePath, [webhookNode(atOncePath, [0, 0], { responseMode: 'onReceived' }), whereNode([220, 0])], chain('Webhook', 'Where'));
+	const atOnceId = await activeWorkflow(
+		bench.client,
+		'webhook (respond at once) → Set',
+		atOncePath,
+		[webhookNode(atOncePath, [0, 0], { responseMode: 'onReceived' }), whereNode([220, 0])],
+		chain('Webhook', 'Where'),
+	);
 	const atOnce = await submitAtOnce(bench.client, db, atOnceId, atOncePath, jobs, (i) => ({ i }));
 	return {
 		setup: `queue mode, main + ${WORKERS} workers (concurrency ${WORKER_CONCURRENCY})`,

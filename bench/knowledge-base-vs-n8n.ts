@@ -15,7 +15,15 @@ import { join } from 'node:path';
 import { ChromaClient } from 'chromadb';
 
 import { webhookNode } from '../stack/n8n/workflow-nodes';
-import { activeWorkflow, benchCluster, chain, sub, WORKER_CONCURRENCY, WORKERS, type BenchCluster } from './cluster';
+import {
+	activeWorkflow,
+	benchCluster,
+	chain,
+	sub,
+	WORKER_CONCURRENCY,
+	WORKERS,
+	type BenchCluster,
+} from './cluster';
 import { postJson, ratio } from './load';
 
 const ROOT = join(__dirname, '..');
@@ -31,13 +39,23 @@ export interface Doc {
 export function readmes(count: number): Doc[] {
 	return globSync('node_modules/{*,@*/*}/README.md', { cwd: ROOT })
 		.sort()
-		.map((file) => ({ source: file.slice('node_modules/'.length), text: readFileSync(join(ROOT, file), 'utf8') }))
+		.map((file) => ({
+			source: file.slice('node_modules/'.length),
+			text: readFileSync(join(ROOT, file), 'utf8'),
+		}))
 		.filter((d) => d.text.length >= 500)
 		.slice(0, count);
 }
 
 function splitOut(position: [number, number]) {
-	return { id: randomUUID(), name: 'Split Out', type: 'n8n-nodes-base.splitOut', typeVersion: 1, position, parameters: { fieldToSplitOut: 'body.documents', options: {} } };
+	return {
+		id: randomUUID(),
+		name: 'Split Out',
+		type: 'n8n-nodes-base.splitOut',
+		typeVersion: 1,
+		position,
+		parameters: { fieldToSplitOut: 'body.documents', options: {} },
+	};
 }
 
 const respondAll = (path: string) => webhookNode(path, [0, 0], { responseData: 'allEntries' });
@@ -50,10 +68,27 @@ async function ourWorkflow(bench: BenchCluster, knowledgeBase: string) {
 		type: 'n8n-nodes-openagents.openAgentsKnowledgeBase',
 		typeVersion: 1,
 		position: [440, 0],
-		parameters: { operation: 'ingest', knowledgeBase, inputType: 'text', text: '={{ $json.text }}', sourceId: '={{ $json.source }}', format: 'text', options: { ...CHUNKING } },
-		credentials: { openAgentsChromaApi: bench.credentials.openAgentsChromaApi, openAgentsLlmApi: bench.credentials.openAgentsLlmApi },
+		parameters: {
+			operation: 'ingest',
+			knowledgeBase,
+			inputType: 'text',
+			text: '={{ $json.text }}',
+			sourceId: '={{ $json.source }}',
+			format: 'text',
+			options: { ...CHUNKING },
+		},
+		credentials: {
+			openAgentsChromaApi: bench.credentials.openAgentsChromaApi,
+			openAgentsLlmApi: bench.credentials.openAgentsLlmApi,
+		},
 	};
-	await activeWorkflow(bench.client, 'knowledge base ingest (ours)', path, [respondAll(path), splitOut([220, 0]), ingest], chain('Webhook', 'Split Out', 'Knowledge Base'));
+	await activeWorkflow(
+		bench.client,
+		'knowledge base ingest (ours)',
+		path,
+		[respondAll(path), splitOut([220, 0]), ingest],
+		chain('Webhook', 'Split Out', 'Knowledge Base'),
+	);
 	return path;
 }
 
@@ -68,7 +103,11 @@ async function theirWorkflow(bench: BenchCluster, collection: string) {
 			type: '@n8n/n8n-nodes-langchain.vectorStoreChromaDB',
 			typeVersion: 1.3,
 			position: [440, 0],
-			parameters: { mode: 'insert', chromaCollection: { __rl: true, mode: 'id', value: collection }, options: {} },
+			parameters: {
+				mode: 'insert',
+				chromaCollection: { __rl: true, mode: 'id', value: collection },
+				options: {},
+			},
 			credentials: { chromaSelfHostedApi: bench.credentials.chromaSelfHostedApi },
 		},
 		{
@@ -86,27 +125,50 @@ async function theirWorkflow(bench: BenchCluster, collection: string) {
 			type: '@n8n/n8n-nodes-langchain.documentDefaultDataLoader',
 			typeVersion: 1.1,
 			position: [560, 220],
-			parameters: { dataType: 'json', jsonMode: 'expressionData', jsonData: '={{ $json.text }}', textSplittingMode: 'simple', options: { metadata: { metadataValues: [{ name: 'source', value: '={{ $json.source }}' }] } } },
+			parameters: {
+				dataType: 'json',
+				jsonMode: 'expressionData',
+				jsonData: '={{ $json.text }}',
+				textSplittingMode: 'simple',
+				options: {
+					metadata: { metadataValues: [{ name: 'source', value: '={{ $json.source }}' }] },
+				},
+			},
 		},
 	];
-	await activeWorkflow(bench.client, 'knowledge base ingest (n8n Chroma Vector Store)', path, nodes, {
-		...chain('Webhook', 'Split Out', 'Chroma Vector Store'),
-		...sub('Embeddings', 'ai_embedding', 'Chroma Vector Store'),
-		...sub('Data Loader', 'ai_document', 'Chroma Vector Store'),
-	});
+	await activeWorkflow(
+		bench.client,
+		'knowledge base ingest (n8n Chroma Vector Store)',
+		path,
+		nodes,
+		{
+			...chain('Webhook', 'Split Out', 'Chroma Vector Store'),
+			...sub('Embeddings', 'ai_embedding', 'Chroma Vector Store'),
+			...sub('Data Loader', 'ai_document', 'Chroma Vector Store'),
+		},
+	);
 	return path;
 }
 
-const post = (bench: BenchCluster, path: string, documents: Doc[]) => postJson<Array<Record<string, unknown>>>(bench.client, path, { documents }, Array.isArray);
+const post = (bench: BenchCluster, path: string, documents: Doc[]) =>
+	postJson<Array<Record<string, unknown>>>(bench.client, path, { documents }, Array.isArray);
 
-export async function knowledgeBaseVsN8n(documentCount = Number(process.env.BENCH_KB_N8N_DOCUMENTS ?? 400), perRequest = Number(process.env.BENCH_KB_N8N_PER_REQUEST ?? 20)) {
+export async function knowledgeBaseVsN8n(
+	documentCount = Number(process.env.BENCH_KB_N8N_DOCUMENTS ?? 400),
+	perRequest = Number(process.env.BENCH_KB_N8N_PER_REQUEST ?? 20),
+) {
 	const bench = await benchCluster();
 	bench.model.reset();
 	const run = randomUUID().slice(0, 8);
 	const names = { ours: `bench-ours-${run}`, theirs: `bench-n8n-${run}` };
-	const paths = { ours: await ourWorkflow(bench, names.ours), theirs: await theirWorkflow(bench, names.theirs) };
+	const paths = {
+		ours: await ourWorkflow(bench, names.ours),
+		theirs: await theirWorkflow(bench, names.theirs),
+	};
 	const documents = readmes(documentCount);
-	const batches = Array.from({ length: Math.ceil(documents.length / perRequest) }, (_, i) => documents.slice(i * perRequest, (i + 1) * perRequest));
+	const batches = Array.from({ length: Math.ceil(documents.length / perRequest) }, (_, i) =>
+		documents.slice(i * perRequest, (i + 1) * perRequest),
+	);
 	const chroma = new ChromaClient({ host: bench.chroma.host, port: bench.chroma.port });
 	const count = async (name: string) => (await chroma.getCollection({ name })).count();
 
@@ -135,33 +197,71 @@ export async function knowledgeBaseVsN8n(documentCount = Number(process.env.BENC
 				if (side === 'theirs') theirChunks += items.length;
 				else
 					for (const item of items) {
-						if (item.error) throw new Error(`our ingest failed: ${JSON.stringify(item).slice(0, 300)}`);
-						for (const key of Object.keys(ourTotals) as Array<keyof typeof ourTotals>) ourTotals[key] += Number(item[key] ?? 0);
+						if (item.error)
+							throw new Error(`our ingest failed: ${JSON.stringify(item).slice(0, 300)}`);
+						for (const key of Object.keys(ourTotals) as Array<keyof typeof ourTotals>)
+							ourTotals[key] += Number(item[key] ?? 0);
 					}
 			}
 		}
-		return { ms: { ours: Math.round(ms.ours), theirs: Math.round(ms.theirs) }, ours: ourTotals, theirChunks, embeddings: embeddingCalls() };
+		return {
+			ms: { ours: Math.round(ms.ours), theirs: Math.round(ms.theirs) },
+			ours: ourTotals,
+			theirChunks,
+			embeddings: embeddingCalls(),
+		};
 	};
 
 	try {
 		const first = await pass();
 		const stored = { ours: await count(names.ours), theirs: await count(names.theirs) };
-		if (first.ours.added !== stored.ours || first.theirChunks !== stored.theirs) throw new Error(`chunk counts disagree: ${JSON.stringify({ first, stored })}`);
+		if (first.ours.added !== stored.ours || first.theirChunks !== stored.theirs)
+			throw new Error(`chunk counts disagree: ${JSON.stringify({ first, stored })}`);
 		const again = await pass();
 		const storedAgain = { ours: await count(names.ours), theirs: await count(names.theirs) };
 		const perSecond = (chunks: number, ms: number) => Math.round((chunks / ms) * 1000);
-		const ours = { chunks: stored.ours, ms: first.ms.ours, chunksPerSecond: perSecond(stored.ours, first.ms.ours), embeddingCalls: first.embeddings.ours, textsEmbedded: first.embeddings.oursInputs };
-		const theirs = { chunks: stored.theirs, ms: first.ms.theirs, chunksPerSecond: perSecond(stored.theirs, first.ms.theirs), embeddingCalls: first.embeddings.theirs, textsEmbedded: first.embeddings.theirsInputs };
+		const ours = {
+			chunks: stored.ours,
+			ms: first.ms.ours,
+			chunksPerSecond: perSecond(stored.ours, first.ms.ours),
+			embeddingCalls: first.embeddings.ours,
+			textsEmbedded: first.embeddings.oursInputs,
+		};
+		const theirs = {
+			chunks: stored.theirs,
+			ms: first.ms.theirs,
+			chunksPerSecond: perSecond(stored.theirs, first.ms.theirs),
+			embeddingCalls: first.embeddings.theirs,
+			textsEmbedded: first.embeddings.theirsInputs,
+		};
 		return {
 			setup: `queue mode, main + ${WORKERS} workers (concurrency ${WORKER_CONCURRENCY}); ${documents.length} READMEs (${Math.round(documents.reduce((n, d) => n + d.text.length, 0) / 1000)} k characters), ${perRequest} per webhook request, one request at a time, alternating; chunks of ${CHUNKING.chunkSize} characters, ${CHUNKING.chunkOverlap} overlap; offline embeddings (256 dimensions)`,
-			ingest: { openAgentsKnowledgeBase: ours, n8nChromaVectorStore: theirs, chunksPerSecondRatio: ratio(ours.chunksPerSecond, theirs.chunksPerSecond) },
+			ingest: {
+				openAgentsKnowledgeBase: ours,
+				n8nChromaVectorStore: theirs,
+				chunksPerSecondRatio: ratio(ours.chunksPerSecond, theirs.chunksPerSecond),
+			},
 			reingestUnchanged: {
-				openAgentsKnowledgeBase: { ms: again.ms.ours, unchanged: again.ours.unchanged, added: again.ours.added, embeddingCalls: again.embeddings.ours, chunksStored: storedAgain.ours },
-				n8nChromaVectorStore: { ms: again.ms.theirs, embeddingCalls: again.embeddings.theirs, textsEmbedded: again.embeddings.theirsInputs, chunksStored: storedAgain.theirs },
+				openAgentsKnowledgeBase: {
+					ms: again.ms.ours,
+					unchanged: again.ours.unchanged,
+					added: again.ours.added,
+					embeddingCalls: again.embeddings.ours,
+					chunksStored: storedAgain.ours,
+				},
+				n8nChromaVectorStore: {
+					ms: again.ms.theirs,
+					embeddingCalls: again.embeddings.theirs,
+					textsEmbedded: again.embeddings.theirsInputs,
+					chunksStored: storedAgain.theirs,
+				},
 				timeRatio: ratio(again.ms.ours, again.ms.theirs),
 			},
 		};
 	} finally {
-		await Promise.all([chroma.deleteCollection({ name: names.ours }).catch(() => {}), chroma.deleteCollection({ name: names.theirs }).catch(() => {})]);
+		await Promise.all([
+			chroma.deleteCollection({ name: names.ours }).catch(() => {}),
+			chroma.deleteCollection({ name: names.theirs }).catch(() => {}),
+		]);
 	}
 }

@@ -8,7 +8,13 @@ import { globSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { createEmbeddings } from '../lib/llm';
-import { ChromaKnowledgeStore, ingestDocuments, loadDocument, retrieve, type LoadedDocument } from '../lib/rag';
+import {
+	ChromaKnowledgeStore,
+	ingestDocuments,
+	loadDocument,
+	retrieve,
+	type LoadedDocument,
+} from '../lib/rag';
 import { NoRetryPolicy } from '../lib/retry';
 import { startChroma } from '../stack/chroma';
 import { OfflineModelServer } from '../stack/model-server';
@@ -17,27 +23,52 @@ import { summary } from './stats';
 const ROOT = join(__dirname, '..');
 const DOCUMENTS_PER_BATCH = 50;
 
-export async function knowledgeBase(chunkSize = Number(process.env.BENCH_KB_CHUNK_SIZE ?? 400), queries = Number(process.env.BENCH_KB_QUERIES ?? 300)) {
+export async function knowledgeBase(
+	chunkSize = Number(process.env.BENCH_KB_CHUNK_SIZE ?? 400),
+	queries = Number(process.env.BENCH_KB_QUERIES ?? 300),
+) {
 	const [chroma, model] = [await startChroma(), new OfflineModelServer()];
 	const baseUrl = await model.start();
 	const policy = new NoRetryPolicy();
-	const embeddings = createEmbeddings({ baseUrl, apiKey: '', chatModel: 'offline-chat', embeddingModel: 'offline-embedding' });
+	const embeddings = createEmbeddings({
+		baseUrl,
+		apiKey: '',
+		chatModel: 'offline-chat',
+		embeddingModel: 'offline-embedding',
+	});
 	try {
 		const files = globSync('node_modules/{*,@*/*}/README.md', { cwd: ROOT }).sort();
 		const documents: LoadedDocument[] = [];
 		for (const file of files) {
-			const loaded = await loadDocument({ source: file.slice('node_modules/'.length), content: readFileSync(join(ROOT, file)), fileName: file }).catch(() => undefined);
+			const loaded = await loadDocument({
+				source: file.slice('node_modules/'.length),
+				content: readFileSync(join(ROOT, file)),
+				fileName: file,
+			}).catch(() => undefined);
 			if (loaded) documents.push(loaded);
 		}
-		const kb = await new ChromaKnowledgeStore({ url: chroma.url }, { policy }).open('bench-readmes', { create: true });
-		const options = { chunkSize, chunkOverlap: Math.round(chunkSize / 10), embedding: { policy, batchSize: 100 } };
+		const kb = await new ChromaKnowledgeStore({ url: chroma.url }, { policy }).open(
+			'bench-readmes',
+			{ create: true },
+		);
+		const options = {
+			chunkSize,
+			chunkOverlap: Math.round(chunkSize / 10),
+			embedding: { policy, batchSize: 100 },
+		};
 
 		const ingestAll = async () => {
 			const started = performance.now();
 			const totals = { added: 0, unchanged: 0, removed: 0, embeddingCalls: 0, upsertRequests: 0 };
 			for (let i = 0; i < documents.length; i += DOCUMENTS_PER_BATCH) {
-				const result = await ingestDocuments(kb, embeddings, documents.slice(i, i + DOCUMENTS_PER_BATCH), options);
-				for (const key of Object.keys(totals) as Array<keyof typeof totals>) totals[key] += result[key];
+				const result = await ingestDocuments(
+					kb,
+					embeddings,
+					documents.slice(i, i + DOCUMENTS_PER_BATCH),
+					options,
+				);
+				for (const key of Object.keys(totals) as Array<keyof typeof totals>)
+					totals[key] += result[key];
 			}
 			return { ...totals, ms: Math.round(performance.now() - started) };
 		};
@@ -45,21 +76,34 @@ export async function knowledgeBase(chunkSize = Number(process.env.BENCH_KB_CHUN
 		model.reset();
 		const first = await ingestAll();
 		const chunks = first.added;
-		if (chunks < 10_000) throw new Error(`bench corpus has only ${chunks} chunks; lower BENCH_KB_CHUNK_SIZE`);
+		if (chunks < 10_000)
+			throw new Error(`bench corpus has only ${chunks} chunks; lower BENCH_KB_CHUNK_SIZE`);
 		model.reset();
 		const again = await ingestAll();
 		const embeddingRequestsSeen = model.requestsTo('embeddings').length;
 
 		// Queries: the first sentence of evenly spaced documents (real text, spread over the corpus).
 		const questions = Array.from({ length: queries }, (_, i) => {
-			const text = documents[Math.floor((i * documents.length) / queries)].text.replace(/[#*`>[\]()_|-]+/g, ' ');
-			return text.split(/(?<=[.!?])\s+/).find((s) => s.trim().split(/\s+/).length >= 4)?.slice(0, 200) ?? text.slice(0, 200);
+			const text = documents[Math.floor((i * documents.length) / queries)].text.replace(
+				/[#*`>[\]()_|-]+/g,
+				' ',
+			);
+			return (
+				text
+					.split(/(?<=[.!?])\s+/)
+					.find((s) => s.trim().split(/\s+/).length >= 4)
+					?.slice(0, 200) ?? text.slice(0, 200)
+			);
 		});
 		const latencies = async (mmr: boolean) => {
 			const samples: number[] = [];
 			for (const question of questions) {
 				const t = performance.now();
-				await retrieve(kb, embeddings, question, { topK: 4, ...(mmr ? { mmr: { lambda: 0.5, fetchK: 20 } } : {}), embedding: { policy } });
+				await retrieve(kb, embeddings, question, {
+					topK: 4,
+					...(mmr ? { mmr: { lambda: 0.5, fetchK: 20 } } : {}),
+					embedding: { policy },
+				});
 				samples.push(performance.now() - t);
 			}
 			return summary(samples);
@@ -68,11 +112,33 @@ export async function knowledgeBase(chunkSize = Number(process.env.BENCH_KB_CHUN
 		const queryMmr = await latencies(true);
 
 		return {
-			corpus: { documents: documents.length, chunks, chunkSize, chunkOverlap: options.chunkOverlap, unit: 'characters', embeddingDimensions: 256 },
-			ingest: { ms: first.ms, chunksPerSecond: Math.round((chunks / first.ms) * 1000), embeddingCalls: first.embeddingCalls, upsertRequests: first.upsertRequests },
-			reingestUnchanged: { ms: again.ms, unchanged: again.unchanged, added: again.added, removed: again.removed, embeddingCalls: again.embeddingCalls, embeddingRequestsSeen },
+			corpus: {
+				documents: documents.length,
+				chunks,
+				chunkSize,
+				chunkOverlap: options.chunkOverlap,
+				unit: 'characters',
+				embeddingDimensions: 256,
+			},
+			ingest: {
+				ms: first.ms,
+				chunksPerSecond: Math.round((chunks / first.ms) * 1000),
+				embeddingCalls: first.embeddingCalls,
+				upsertRequests: first.upsertRequests,
+			},
+			reingestUnchanged: {
+				ms: again.ms,
+				unchanged: again.unchanged,
+				added: again.added,
+				removed: again.removed,
+				embeddingCalls: again.embeddingCalls,
+				embeddingRequestsSeen,
+			},
 			queryMs: { unit: 'ms per query (embed query + Chroma top-4)', ...query },
-			queryMmrMs: { unit: 'ms per query (embed query + Chroma top-20 with vectors + MMR to 4)', ...queryMmr },
+			queryMmrMs: {
+				unit: 'ms per query (embed query + Chroma top-20 with vectors + MMR to 4)',
+				...queryMmr,
+			},
 		};
 	} finally {
 		await Promise.all([chroma.stop(), model.stop()]);

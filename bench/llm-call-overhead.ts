@@ -12,8 +12,17 @@ export async function llmCallOverhead(calls = Number(process.env.BENCH_LLM_CALLS
 	const server = new OfflineModelServer();
 	const baseUrl = await server.start();
 	try {
-		const model = createChatModel({ baseUrl, apiKey: 'bench', chatModel: 'offline-chat', embeddingModel: 'offline-embedding' });
-		const policy = new ExponentialBackoffRetryPolicy({ maxRetries: 3, initialDelay: 500, maxDelay: 30_000 });
+		const model = createChatModel({
+			baseUrl,
+			apiKey: 'bench',
+			chatModel: 'offline-chat',
+			embeddingModel: 'offline-embedding',
+		});
+		const policy = new ExponentialBackoffRetryPolicy({
+			maxRetries: 3,
+			initialDelay: 500,
+			maxDelay: 30_000,
+		});
 		const usage = new UsageTracker();
 		const raw: number[] = [];
 		const ours: number[] = [];
@@ -23,7 +32,12 @@ export async function llmCallOverhead(calls = Number(process.env.BENCH_LLM_CALLS
 			await model.invoke(`question ${i}`);
 			raw.push(performance.now() - t);
 			t = performance.now();
-			await invokeChatModel(model, `question ${i}`, { policy, usage, secrets: ['bench'], signal: new AbortController().signal });
+			await invokeChatModel(model, `question ${i}`, {
+				policy,
+				usage,
+				secrets: ['bench'],
+				signal: new AbortController().signal,
+			});
 			ours.push(performance.now() - t);
 		}
 		const r = summary(raw);

@@ -28,7 +28,11 @@ async function timed(call: () => Promise<unknown>): Promise<number | undefined> 
 
 function figures(latencies: Array<number | undefined>, elapsedMs: number): VariantFigures {
 	const answered = latencies.filter((l): l is number => l !== undefined);
-	return { executionsPerSecond: Math.round((answered.length / (elapsedMs / 1000)) * 100) / 100, latencyMs: summary(answered), lostResponses: latencies.length - answered.length };
+	return {
+		executionsPerSecond: Math.round((answered.length / (elapsedMs / 1000)) * 100) / 100,
+		latencyMs: summary(answered),
+		lostResponses: latencies.length - answered.length,
+	};
 }
 
 /** a / b to 3 decimals: the form every comparison reports. */
@@ -43,39 +47,62 @@ export const ratio = (a: number, b: number) => Math.round((a / b) * 1000) / 1000
  */
 export async function alternating<K extends string>(
 	variants: Record<K, (call: number) => Promise<unknown>>,
-	{ rounds, concurrency, warmUpRounds = 2 }: { rounds: number; concurrency: number; warmUpRounds?: number },
+	{
+		rounds,
+		concurrency,
+		warmUpRounds = 2,
+	}: { rounds: number; concurrency: number; warmUpRounds?: number },
 ): Promise<Record<K, VariantFigures>> {
 	const names = Object.keys(variants) as K[];
-	const latencies = Object.fromEntries(names.map((n) => [n, [] as Array<number | undefined>])) as Record<K, Array<number | undefined>>;
+	const latencies = Object.fromEntries(
+		names.map((n) => [n, [] as Array<number | undefined>]),
+	) as Record<K, Array<number | undefined>>;
 	const elapsed = Object.fromEntries(names.map((n) => [n, 0])) as Record<K, number>;
 	let call = 0;
 	for (let round = -warmUpRounds; round < rounds; round++) {
 		for (const name of round % 2 ? [...names].reverse() : names) {
 			const started = performance.now();
-			const times = await Promise.all(Array.from({ length: concurrency }, () => timed(() => variants[name](call++))));
+			const times = await Promise.all(
+				Array.from({ length: concurrency }, () => timed(() => variants[name](call++))),
+			);
 			if (round < 0) continue;
 			latencies[name].push(...times);
 			elapsed[name] += performance.now() - started;
 		}
 	}
-	return Object.fromEntries(names.map((n) => [n, figures(latencies[n], elapsed[n])])) as Record<K, VariantFigures>;
+	return Object.fromEntries(names.map((n) => [n, figures(latencies[n], elapsed[n])])) as Record<
+		K,
+		VariantFigures
+	>;
 }
 
 /**
  * POSTs `body` to a production webhook and returns the parsed JSON; throws unless HTTP 200 and `check` passes,
  * LostResponseError when n8n does not answer within RESPONSE_TIMEOUT_MS.
  */
-export async function postJson<T = unknown>(client: { url: string }, path: string, body: unknown, check: (value: T) => boolean = () => true): Promise<T> {
+export async function postJson<T = unknown>(
+	client: { url: string },
+	path: string,
+	body: unknown,
+	check: (value: T) => boolean = () => true,
+): Promise<T> {
 	let text: string;
 	let res: Response;
 	try {
-		res = await fetch(`${client.url}/webhook/${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(RESPONSE_TIMEOUT_MS) });
+		res = await fetch(`${client.url}/webhook/${path}`, {
+			method: 'POST',
+			headers: { 'content-type': 'application/json' },
+			body: JSON.stringify(body),
+			signal: AbortSignal.timeout(RESPONSE_TIMEOUT_MS),
+		});
 		text = await res.text();
 	} catch (error) {
-		if ((error as Error).name === 'TimeoutError') throw new LostResponseError(`webhook ${path}: no answer within ${RESPONSE_TIMEOUT_MS} ms`);
+		if ((error as Error).name === 'TimeoutError')
+			throw new LostResponseError(`webhook ${path}: no answer within ${RESPONSE_TIMEOUT_MS} ms`);
 		throw error;
 	}
-	if (res.status !== 200) throw new Error(`webhook ${path}: HTTP ${res.status} ${text.slice(0, 300)}`);
+	if (res.status !== 200)
+		throw new Error(`webhook ${path}: HTTP ${res.status} ${text.slice(0, 300)}`);
 	const value = JSON.parse(text) as T;
 	if (!check(value)) throw new Error(`webhook ${path}: unexpected response ${text.slice(0, 300)}`);
 	return value;
@@ -85,7 +112,11 @@ export async function postJson<T = unknown>(client: { url: string }, path: strin
  * Runs calls 0..total-1 with at most `inFlight` at once (a new one starts as soon as one ends).
  * Returns executions/s over the whole run, call latency (ms) and lost responses.
  */
-export async function pool(total: number, inFlight: number, call: (i: number) => Promise<unknown>): Promise<VariantFigures & { totalMs: number }> {
+export async function pool(
+	total: number,
+	inFlight: number,
+	call: (i: number) => Promise<unknown>,
+): Promise<VariantFigures & { totalMs: number }> {
 	const latencies: Array<number | undefined> = [];
 	let next = 0;
 	const started = performance.now();

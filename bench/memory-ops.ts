@@ -9,13 +9,21 @@ import Redis from 'ioredis';
 import { Pool } from 'pg';
 
 import { Memory, namespace, PostgresMemoryStore, RedisMemoryStore } from '../lib/memory';
-import { createDatabaseIfMissing, deleteKeys, dropDatabase, postgresFromEnv, redisFromEnv } from '../stack/services';
+import {
+	createDatabaseIfMissing,
+	deleteKeys,
+	dropDatabase,
+	postgresFromEnv,
+	redisFromEnv,
+} from '../stack/services';
 import { summary } from './stats';
 
 type Op = () => Promise<unknown>;
 
 async function measure(ops: Record<string, Op>, rounds: number) {
-	const samples: Record<string, number[]> = Object.fromEntries(Object.keys(ops).map((k) => [k, []]));
+	const samples: Record<string, number[]> = Object.fromEntries(
+		Object.keys(ops).map((k) => [k, []]),
+	);
 	for (let i = 0; i < rounds; i++) {
 		for (const [name, op] of Object.entries(ops)) {
 			const t = performance.now();
@@ -24,7 +32,13 @@ async function measure(ops: Record<string, Op>, rounds: number) {
 		}
 	}
 	return Object.fromEntries(
-		Object.entries(samples).map(([name, values]) => [name, { ...summary(values), opsPerSecond: Math.round(values.length / (values.reduce((s, v) => s + v, 0) / 1000)) }]),
+		Object.entries(samples).map(([name, values]) => [
+			name,
+			{
+				...summary(values),
+				opsPerSecond: Math.round(values.length / (values.reduce((s, v) => s + v, 0) / 1000)),
+			},
+		]),
 	);
 }
 
@@ -50,7 +64,11 @@ export async function memoryOps(rounds = Number(process.env.BENCH_MEMORY_ROUNDS 
 			},
 			rounds,
 		);
-		out.redis = { ...r, ratioGetP50: +(r.get.p50 / r.rawGet.p50).toFixed(2), ratioSetP50: +(r.set.p50 / r.rawSet.p50).toFixed(2) };
+		out.redis = {
+			...r,
+			ratioGetP50: +(r.get.p50 / r.rawGet.p50).toFixed(2),
+			ratioSetP50: +(r.set.p50 / r.rawSet.p50).toFixed(2),
+		};
 	} finally {
 		redis.disconnect();
 		await deleteKeys(redisFromEnv(), `${prefix}:*`);
@@ -66,7 +84,11 @@ export async function memoryOps(rounds = Number(process.env.BENCH_MEMORY_ROUNDS 
 		let n = 0;
 		const p = await measure(
 			{
-				rawSet: () => pool.query('INSERT INTO raw_kv VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value', ['k', json]),
+				rawSet: () =>
+					pool.query(
+						'INSERT INTO raw_kv VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value',
+						['k', json],
+					),
 				rawGet: () => pool.query('SELECT value FROM raw_kv WHERE key = $1', ['k']),
 				set: () => memory.set(ns, 'k', value),
 				get: () => memory.get(ns, 'k'),
@@ -74,7 +96,11 @@ export async function memoryOps(rounds = Number(process.env.BENCH_MEMORY_ROUNDS 
 			},
 			Math.min(rounds, 1000),
 		);
-		out.postgres = { ...p, ratioGetP50: +(p.get.p50 / p.rawGet.p50).toFixed(2), ratioSetP50: +(p.set.p50 / p.rawSet.p50).toFixed(2) };
+		out.postgres = {
+			...p,
+			ratioGetP50: +(p.get.p50 / p.rawGet.p50).toFixed(2),
+			ratioSetP50: +(p.set.p50 / p.rawSet.p50).toFixed(2),
+		};
 	} finally {
 		await pool.end();
 		await dropDatabase(postgresFromEnv(), database);

@@ -23,7 +23,16 @@ const TASKS = 8;
 const taskTitle = (i: number) => `Independent task ${i + 1}`;
 
 /** The plan both parts run: TASKS independent tasks. */
-const PLAN = { goal: 'bench goal', tasks: Array.from({ length: TASKS }, (_, i) => ({ id: `t${i + 1}`, title: taskTitle(i), description: '', agent: 'worker', dependsOn: [] as string[] })) };
+const PLAN = {
+	goal: 'bench goal',
+	tasks: Array.from({ length: TASKS }, (_, i) => ({
+		id: `t${i + 1}`,
+		title: taskTitle(i),
+		description: '',
+		agent: 'worker',
+		dependsOn: [] as string[],
+	})),
+};
 
 async function n8nComparison(latencyMs: number, requests: number) {
 	const bench = await benchCluster();
@@ -37,13 +46,25 @@ async function n8nComparison(latencyMs: number, requests: number) {
 		type: 'n8n-nodes-openagents.openAgentsPlanner',
 		typeVersion: 1,
 		position: [220, 0],
-		parameters: { operation: 'executePlan', plan: '={{ $json.body.plan }}', options: { concurrency: TASKS, synthesize: false } },
+		parameters: {
+			operation: 'executePlan',
+			plan: '={{ $json.body.plan }}',
+			options: { concurrency: TASKS, synthesize: false },
+		},
 		credentials: { openAgentsMemoryStore: bench.credentials.openAgentsMemoryStore },
 	};
-	await activeWorkflow(bench.client, 'planner (ours)', ourPath, [webhookNode(ourPath), plannerNode, chatModel], {
-		...chain('Webhook', 'Planner'),
-		'Chat Model': { ai_languageModel: [[{ node: 'Planner', type: 'ai_languageModel', index: 0 }]] },
-	});
+	await activeWorkflow(
+		bench.client,
+		'planner (ours)',
+		ourPath,
+		[webhookNode(ourPath), plannerNode, chatModel],
+		{
+			...chain('Webhook', 'Planner'),
+			'Chat Model': {
+				ai_languageModel: [[{ node: 'Planner', type: 'ai_languageModel', index: 0 }]],
+			},
+		},
+	);
 
 	const theirPath = `bench-planner-n8n-${randomUUID()}`;
 	const branches = Array.from({ length: TASKS }, (_, i) => ({
@@ -54,27 +75,47 @@ async function n8nComparison(latencyMs: number, requests: number) {
 		position: [220, i * 120],
 		parameters: { promptType: 'define', text: taskTitle(i) },
 	}));
-	await activeWorkflow(bench.client, 'planner tasks as n8n branches', theirPath, [webhookNode(theirPath), ...branches, chatModel], {
-		Webhook: { main: [branches.map((b) => ({ node: b.name, type: 'main', index: 0 }))] },
-		'Chat Model': { ai_languageModel: [branches.map((b) => ({ node: b.name, type: 'ai_languageModel', index: 0 }))] },
-	});
+	await activeWorkflow(
+		bench.client,
+		'planner tasks as n8n branches',
+		theirPath,
+		[webhookNode(theirPath), ...branches, chatModel],
+		{
+			Webhook: { main: [branches.map((b) => ({ node: b.name, type: 'main', index: 0 }))] },
+			'Chat Model': {
+				ai_languageModel: [
+					branches.map((b) => ({ node: b.name, type: 'ai_languageModel', index: 0 })),
+				],
+			},
+		},
+	);
 
 	bench.model.latencyMs = latencyMs;
 	try {
 		// The run number in the body makes each request a new plan run (the default plan run ID hashes the input).
 		const figures = await alternating(
 			{
-				openAgentsPlanner: (run) => postJson<{ status?: string; tasks?: unknown[] }>(bench.client, ourPath, { plan: PLAN, run }, (r) => r.status === 'completed' && r.tasks?.length === TASKS),
+				openAgentsPlanner: (run) =>
+					postJson<{ status?: string; tasks?: unknown[] }>(
+						bench.client,
+						ourPath,
+						{ plan: PLAN, run },
+						(r) => r.status === 'completed' && r.tasks?.length === TASKS,
+					),
 				n8nBranches: () => postJson(bench.client, theirPath, {}),
 			},
 			{ rounds: requests, concurrency: 1, warmUpRounds: 1 },
 		);
 		const taskCalls = bench.model.requestsTo('chat').length;
-		if (taskCalls !== (requests + 1) * 2 * TASKS) throw new Error(`expected ${(requests + 1) * 2 * TASKS} task model calls, saw ${taskCalls}`);
+		if (taskCalls !== (requests + 1) * 2 * TASKS)
+			throw new Error(`expected ${(requests + 1) * 2 * TASKS} task model calls, saw ${taskCalls}`);
 		return {
 			setup: `queue mode, main + ${WORKERS} workers (concurrency ${WORKER_CONCURRENCY}); ${TASKS} independent tasks, one model call each, ${latencyMs} ms model latency; ${requests} requests each, one at a time, alternating`,
 			...figures,
-			wallTimeP50Ratio: ratio(figures.openAgentsPlanner.latencyMs.p50, figures.n8nBranches.latencyMs.p50),
+			wallTimeP50Ratio: ratio(
+				figures.openAgentsPlanner.latencyMs.p50,
+				figures.n8nBranches.latencyMs.p50,
+			),
 			speedUp: ratio(figures.n8nBranches.latencyMs.p50, figures.openAgentsPlanner.latencyMs.p50),
 		};
 	} finally {
@@ -82,7 +123,10 @@ async function n8nComparison(latencyMs: number, requests: number) {
 	}
 }
 
-export async function planner(latencyMs = Number(process.env.BENCH_PLANNER_LATENCY_MS ?? 500), requests = Number(process.env.BENCH_PLANNER_REQUESTS ?? 10)) {
+export async function planner(
+	latencyMs = Number(process.env.BENCH_PLANNER_LATENCY_MS ?? 500),
+	requests = Number(process.env.BENCH_PLANNER_REQUESTS ?? 10),
+) {
 	const server = new OfflineModelServer({ latencyMs });
 	await server.start();
 	server.setHandler((request: ChatRequest) => {
@@ -92,19 +136,30 @@ export async function planner(latencyMs = Number(process.env.BENCH_PLANNER_LATEN
 		return { content: 'done' };
 	});
 	try {
-		const model = createChatModel({ baseUrl: server.baseUrl, apiKey: 'bench', chatModel: 'offline-chat', embeddingModel: 'offline-embedding' });
+		const model = createChatModel({
+			baseUrl: server.baseUrl,
+			apiKey: 'bench',
+			chatModel: 'offline-chat',
+			embeddingModel: 'offline-embedding',
+		});
 		const options = { policy: new NoRetryPolicy(), usage: new UsageTracker() };
 		let t = performance.now();
 		const planned = await createPlan(model, 'bench goal', { ...options, maxTasks: TASKS });
 		const planningMs = performance.now() - t;
 		if (planned.kind !== 'plan') throw new Error('the bench plan was not made');
 		const run = ({ task, signal }: { task: { title: string }; signal: AbortSignal }) =>
-			runAgent(model, [new SystemMessage('You are a worker.'), new HumanMessage(task.title)], [], { ...options, signal }).then((r) => r.output);
+			runAgent(model, [new SystemMessage('You are a worker.'), new HumanMessage(task.title)], [], {
+				...options,
+				signal,
+			}).then((r) => r.output);
 		const timed = async (concurrency: number) => {
 			const start = performance.now();
 			const result = await executePlan(planned.plan, run, { concurrency });
 			if (result.status !== 'completed') throw new Error('a bench task failed');
-			return { wallMs: Math.round(performance.now() - start), sumOfTaskMs: result.tasks.reduce((n, task) => n + task.durationMs, 0) };
+			return {
+				wallMs: Math.round(performance.now() - start),
+				sumOfTaskMs: result.tasks.reduce((n, task) => n + task.durationMs, 0),
+			};
 		};
 		const parallel = await timed(TASKS);
 		const sequential = await timed(1);

@@ -19,16 +19,31 @@ import { pool, postJson, ratio } from './load';
 
 async function ingestCorpus(bench: BenchCluster, knowledgeBase: string) {
 	const policy = new NoRetryPolicy();
-	const kb = await new ChromaKnowledgeStore({ url: bench.chroma.url }, { policy }).open(knowledgeBase, { create: true });
-	const embeddings = createEmbeddings({ baseUrl: bench.model.baseUrl, apiKey: '', chatModel: 'offline-chat', embeddingModel: 'offline-embedding' });
-	const documents = await Promise.all(readmes(60).map((d) => loadDocument({ source: d.source, content: d.text, fileName: d.source })));
-	const result = await ingestDocuments(kb, embeddings, documents, { chunkSize: 1000, chunkOverlap: 100, embedding: { policy, batchSize: 100 } });
+	const kb = await new ChromaKnowledgeStore({ url: bench.chroma.url }, { policy }).open(
+		knowledgeBase,
+		{ create: true },
+	);
+	const embeddings = createEmbeddings({
+		baseUrl: bench.model.baseUrl,
+		apiKey: '',
+		chatModel: 'offline-chat',
+		embeddingModel: 'offline-embedding',
+	});
+	const documents = await Promise.all(
+		readmes(60).map((d) => loadDocument({ source: d.source, content: d.text, fileName: d.source })),
+	);
+	const result = await ingestDocuments(kb, embeddings, documents, {
+		chunkSize: 1000,
+		chunkOverlap: 100,
+		embedding: { policy, batchSize: 100 },
+	});
 	return { documents: documents.length, chunks: result.added };
 }
 
 async function flagshipWorkflow(bench: BenchCluster, knowledgeBase: string) {
 	const workflow = loadExample('03-plan-and-research.json', bench.credentials);
-	for (const node of workflow.nodes) if ('knowledgeBase' in node.parameters) node.parameters.knowledgeBase = knowledgeBase;
+	for (const node of workflow.nodes)
+		if ('knowledgeBase' in node.parameters) node.parameters.knowledgeBase = knowledgeBase;
 	const id = await importExample(bench.client, workflow);
 	await activateExample(bench.client, id, workflow);
 	return webhookPath(workflow, 'Research Request');
@@ -47,12 +62,21 @@ export async function queueScaling(
 	// `run` makes every request a new plan run (the default plan run ID hashes the input item).
 	let run = 0;
 	const research = () =>
-		postJson<ResearchReport>(bench.client, path, { question: 'How does the client reconnect when the connection is lost?', run: run++ }, (r) => r.planStatus === 'completed' && r.answer.length > 0);
+		postJson<ResearchReport>(
+			bench.client,
+			path,
+			{ question: 'How does the client reconnect when the connection is lost?', run: run++ },
+			(r) => r.planStatus === 'completed' && r.answer.length > 0,
+		);
 	const measure = async () => {
 		await pool(inFlight, inFlight, research); // warm-up, not measured
 		const before = bench.model.requestsTo('chat').length;
 		const figures = await pool(requests, inFlight, research);
-		return { ...figures, modelCallsPerExecution: Math.round(((bench.model.requestsTo('chat').length - before) / requests) * 10) / 10 };
+		return {
+			...figures,
+			modelCallsPerExecution:
+				Math.round(((bench.model.requestsTo('chat').length - before) / requests) * 10) / 10,
+		};
 	};
 
 	bench.model.latencyMs = latencyMs;

@@ -42,120 +42,243 @@ export function barChart(title: string, unit: string, bars: readonly Bar[]): str
 /** Nested figures as `a.b.c | value` rows. */
 function flatten(value: unknown, prefix = ''): Array<[string, string]> {
 	if (value && typeof value === 'object' && !Array.isArray(value)) {
-		return Object.entries(value).flatMap(([key, v]) => flatten(v, prefix ? `${prefix}.${key}` : key));
+		return Object.entries(value).flatMap(([key, v]) =>
+			flatten(v, prefix ? `${prefix}.${key}` : key),
+		);
 	}
-	return [[prefix, typeof value === 'number' ? value.toLocaleString('en-US', { maximumFractionDigits: 3 }) : String(value)]];
+	return [
+		[
+			prefix,
+			typeof value === 'number'
+				? value.toLocaleString('en-US', { maximumFractionDigits: 3 })
+				: String(value),
+		],
+	];
 }
 
 const num = (value: unknown) => Number(value);
-const get = (result: Record<string, unknown>, path: string): unknown => path.split('.').reduce<unknown>((v, key) => (v as Record<string, unknown> | undefined)?.[key], result);
+const get = (result: Record<string, unknown>, path: string): unknown =>
+	path
+		.split('.')
+		.reduce<unknown>((v, key) => (v as Record<string, unknown> | undefined)?.[key], result);
 
 /** Charts for the benchmarks that compare two variants; a benchmark without one gets only its table. */
-const CHARTS: Record<string, (r: Record<string, unknown>) => Array<{ file: string; svg: string }>> = {
-	agent: (r) => [
-		{
-			file: 'agent-throughput.svg',
-			svg: barChart('Webhook → agent (1 tool call) → respond, queue mode', 'executions/s', [
-				{ label: 'OpenAgents Agent', value: num(get(r, 'n8n.openAgentsAgent.executionsPerSecond')) },
-				{ label: "n8n's AI Agent", value: num(get(r, 'n8n.n8nAiAgent.executionsPerSecond')) },
-			]),
-		},
-		{
-			file: 'agent-latency.svg',
-			svg: barChart('Same flow, latency p50 / p95', 'ms', [
-				{ label: 'OpenAgents p50', value: num(get(r, 'n8n.openAgentsAgent.latencyMs.p50')) },
-				{ label: "n8n's AI Agent p50", value: num(get(r, 'n8n.n8nAiAgent.latencyMs.p50')) },
-				{ label: 'OpenAgents p95', value: num(get(r, 'n8n.openAgentsAgent.latencyMs.p95')) },
-				{ label: "n8n's AI Agent p95", value: num(get(r, 'n8n.n8nAiAgent.latencyMs.p95')) },
-			]),
-		},
-	],
-	planner: (r) => [
-		{
-			file: 'planner-parallel.svg',
-			svg: barChart('8 independent tasks, 500 ms model latency: wall time', 'ms', [
-				{ label: 'Planner, concurrency 8', value: num(get(r, 'parallel.wallMs')) },
-				{ label: 'one after another', value: num(get(r, 'sequential.wallMs')) },
-			]),
-		},
-		{
-			file: 'planner-n8n.svg',
-			svg: barChart('Same 8 tasks in queue-mode n8n: wall time per request, p50', 'ms', [
-				{ label: 'OpenAgents Planner', value: num(get(r, 'n8n.openAgentsPlanner.latencyMs.p50')) },
-				{ label: 'n8n branches (LLM Chain)', value: num(get(r, 'n8n.n8nBranches.latencyMs.p50')) },
-			]),
-		},
-	],
-	'knowledge-base-vs-n8n': (r) => [
-		{
-			file: 'knowledge-base-ingest.svg',
-			svg: barChart('Ingest through n8n (queue mode): chunks per second', 'chunks/s', [
-				{ label: 'OpenAgents Knowledge Base', value: num(get(r, 'ingest.openAgentsKnowledgeBase.chunksPerSecond')) },
-				{ label: "n8n's Chroma Vector Store", value: num(get(r, 'ingest.n8nChromaVectorStore.chunksPerSecond')) },
-			]),
-		},
-		{
-			file: 'knowledge-base-reingest.svg',
-			svg: barChart('Re-ingest of unchanged documents: time', 'ms', [
-				{ label: 'OpenAgents Knowledge Base', value: num(get(r, 'reingestUnchanged.openAgentsKnowledgeBase.ms')) },
-				{ label: "n8n's Chroma Vector Store", value: num(get(r, 'reingestUnchanged.n8nChromaVectorStore.ms')) },
-			]),
-		},
-	],
-	'memory-vs-n8n': (r) => [
-		{
-			file: 'memory-turn-latency.svg',
-			svg: barChart('20-turn conversations: latency per turn (p50 / p95)', 'ms', [
-				{ label: 'OpenAgents p50', value: num(get(r, 'openAgentsChatMemory.latencyPerTurnMs.p50')) },
-				{ label: 'n8n Redis Memory p50', value: num(get(r, 'n8nRedisChatMemory.latencyPerTurnMs.p50')) },
-				{ label: 'OpenAgents p95', value: num(get(r, 'openAgentsChatMemory.latencyPerTurnMs.p95')) },
-				{ label: 'n8n Redis Memory p95', value: num(get(r, 'n8nRedisChatMemory.latencyPerTurnMs.p95')) },
-			]),
-		},
-	],
-	'queue-scaling': (r) => [
-		{
-			file: 'queue-scaling.svg',
-			svg: barChart('Flagship RAG flow, queue mode: executions per second', 'executions/s', [
-				{ label: '1 worker', value: num(get(r, 'oneWorker.executionsPerSecond')) },
-				{ label: '2 workers', value: num(get(r, 'twoWorkers.executionsPerSecond')) },
-			]),
-		},
-	],
-	jobs: (r) => [
-		{
-			file: 'jobs-targets.svg',
-			svg: barChart('Jobs in queue mode, p95 against the targets', 'ms', [
-				{ label: 'job enqueued (p95)', value: num(get(r, 'jobCreation.enqueuedMs.p95')) },
-				{ label: 'target', value: num(get(r, 'jobCreation.targetMs')) },
-				{ label: 'Get Job (p95)', value: num(get(r, 'statusRead.getJobMs.p95')) },
-				{ label: 'target', value: num(get(r, 'statusRead.targetMs')) },
-			]),
-		},
-	],
-	'llm-call-overhead': (r) => [
-		{
-			file: 'llm-call-overhead.svg',
-			svg: barChart('One chat model call, offline model, p50', 'ms', [
-				{ label: 'lib/llm invokeChatModel', value: num(get(r, 'invokeChatModel.p50')) },
-				{ label: 'LangChain ChatOpenAI', value: num(get(r, 'rawChatOpenAI.p50')) },
-			]),
-		},
-	],
-};
+const CHARTS: Record<string, (r: Record<string, unknown>) => Array<{ file: string; svg: string }>> =
+	{
+		agent: (r) => [
+			{
+				file: 'agent-throughput.svg',
+				svg: barChart('Webhook → agent (1 tool call) → respond, queue mode', 'executions/s', [
+					{
+						label: 'OpenAgents Agent',
+						value: num(get(r, 'n8n.openAgentsAgent.executionsPerSecond')),
+					},
+					{ label: "n8n's AI Agent", value: num(get(r, 'n8n.n8nAiAgent.executionsPerSecond')) },
+				]),
+			},
+			{
+				file: 'agent-latency.svg',
+				svg: barChart('Same flow, latency p50 / p95', 'ms', [
+					{ label: 'OpenAgents p50', value: num(get(r, 'n8n.openAgentsAgent.latencyMs.p50')) },
+					{ label: "n8n's AI Agent p50", value: num(get(r, 'n8n.n8nAiAgent.latencyMs.p50')) },
+					{ label: 'OpenAgents p95', value: num(get(r, 'n8n.openAgentsAgent.latencyMs.p95')) },
+					{ label: "n8n's AI Agent p95", value: num(get(r, 'n8n.n8nAiAgent.latencyMs.p95')) },
+				]),
+			},
+		],
+		planner: (r) => [
+			{
+				file: 'planner-parallel.svg',
+				svg: barChart('8 independent tasks, 500 ms model latency: wall time', 'ms', [
+					{ label: 'Planner, concurrency 8', value: num(get(r, 'parallel.wallMs')) },
+					{ label: 'one after another', value: num(get(r, 'sequential.wallMs')) },
+				]),
+			},
+			{
+				file: 'planner-n8n.svg',
+				svg: barChart('Same 8 tasks in queue-mode n8n: wall time per request, p50', 'ms', [
+					{
+						label: 'OpenAgents Planner',
+						value: num(get(r, 'n8n.openAgentsPlanner.latencyMs.p50')),
+					},
+					{
+						label: 'n8n branches (LLM Chain)',
+						value: num(get(r, 'n8n.n8nBranches.latencyMs.p50')),
+					},
+				]),
+			},
+		],
+		'knowledge-base-vs-n8n': (r) => [
+			{
+				file: 'knowledge-base-ingest.svg',
+				svg: barChart('Ingest through n8n (queue mode): chunks per second', 'chunks/s', [
+					{
+						label: 'OpenAgents Knowledge Base',
+						value: num(get(r, 'ingest.openAgentsKnowledgeBase.chunksPerSecond')),
+					},
+					{
+						label: "n8n's Chroma Vector Store",
+						value: num(get(r, 'ingest.n8nChromaVectorStore.chunksPerSecond')),
+					},
+				]),
+			},
+			{
+				file: 'knowledge-base-reingest.svg',
+				svg: barChart('Re-ingest of unchanged documents: time', 'ms', [
+					{
+						label: 'OpenAgents Knowledge Base',
+						value: num(get(r, 'reingestUnchanged.openAgentsKnowledgeBase.ms')),
+					},
+					{
+						label: "n8n's Chroma Vector Store",
+						value: num(get(r, 'reingestUnchanged.n8nChromaVectorStore.ms')),
+					},
+				]),
+			},
+		],
+		'memory-vs-n8n': (r) => [
+			{
+				file: 'memory-turn-latency.svg',
+				svg: barChart('20-turn conversations: latency per turn (p50 / p95)', 'ms', [
+					{
+						label: 'OpenAgents p50',
+						value: num(get(r, 'openAgentsChatMemory.latencyPerTurnMs.p50')),
+					},
+					{
+						label: 'n8n Redis Memory p50',
+						value: num(get(r, 'n8nRedisChatMemory.latencyPerTurnMs.p50')),
+					},
+					{
+						label: 'OpenAgents p95',
+						value: num(get(r, 'openAgentsChatMemory.latencyPerTurnMs.p95')),
+					},
+					{
+						label: 'n8n Redis Memory p95',
+						value: num(get(r, 'n8nRedisChatMemory.latencyPerTurnMs.p95')),
+					},
+				]),
+			},
+		],
+		'queue-scaling': (r) => [
+			{
+				file: 'queue-scaling.svg',
+				svg: barChart('Flagship RAG flow, queue mode: executions per second', 'executions/s', [
+					{ label: '1 worker', value: num(get(r, 'oneWorker.executionsPerSecond')) },
+					{ label: '2 workers', value: num(get(r, 'twoWorkers.executionsPerSecond')) },
+				]),
+			},
+		],
+		jobs: (r) => [
+			{
+				file: 'jobs-targets.svg',
+				svg: barChart('Jobs in queue mode, p95 against the targets', 'ms', [
+					{ label: 'job enqueued (p95)', value: num(get(r, 'jobCreation.enqueuedMs.p95')) },
+					{ label: 'target', value: num(get(r, 'jobCreation.targetMs')) },
+					{ label: 'Get Job (p95)', value: num(get(r, 'statusRead.getJobMs.p95')) },
+					{ label: 'target', value: num(get(r, 'statusRead.targetMs')) },
+				]),
+			},
+		],
+		'llm-call-overhead': (r) => [
+			{
+				file: 'llm-call-overhead.svg',
+				svg: barChart('One chat model call, offline model, p50', 'ms', [
+					{ label: 'lib/llm invokeChatModel', value: num(get(r, 'invokeChatModel.p50')) },
+					{ label: 'LangChain ChatOpenAI', value: num(get(r, 'rawChatOpenAI.p50')) },
+				]),
+			},
+		],
+	};
 
 /** The side-by-side ratios, quoted at the top of the report: ours, the alternative, ours ÷ alternative. */
-const COMPARISONS: Array<{ bench: string; label: string; unit: string; ours: string; theirs: string; better: 'higher' | 'lower' }> = [
-	{ bench: 'knowledge-base-vs-n8n', label: "Ingest vs n8n's Chroma Vector Store + Default Data Loader", unit: 'chunks/s', ours: 'ingest.openAgentsKnowledgeBase.chunksPerSecond', theirs: 'ingest.n8nChromaVectorStore.chunksPerSecond', better: 'higher' },
-	{ bench: 'knowledge-base-vs-n8n', label: 'Re-ingest of unchanged documents: time', unit: 'ms', ours: 'reingestUnchanged.openAgentsKnowledgeBase.ms', theirs: 'reingestUnchanged.n8nChromaVectorStore.ms', better: 'lower' },
-	{ bench: 'knowledge-base-vs-n8n', label: 'Re-ingest of unchanged documents: embedding calls', unit: 'calls', ours: 'reingestUnchanged.openAgentsKnowledgeBase.embeddingCalls', theirs: 'reingestUnchanged.n8nChromaVectorStore.embeddingCalls', better: 'lower' },
-	{ bench: 'agent', label: "Agent vs n8n's AI Agent: throughput", unit: 'executions/s', ours: 'n8n.openAgentsAgent.executionsPerSecond', theirs: 'n8n.n8nAiAgent.executionsPerSecond', better: 'higher' },
-	{ bench: 'agent', label: "Agent vs n8n's AI Agent: latency p50", unit: 'ms', ours: 'n8n.openAgentsAgent.latencyMs.p50', theirs: 'n8n.n8nAiAgent.latencyMs.p50', better: 'lower' },
-	{ bench: 'agent', label: "Agent vs n8n's AI Agent: latency p95", unit: 'ms', ours: 'n8n.openAgentsAgent.latencyMs.p95', theirs: 'n8n.n8nAiAgent.latencyMs.p95', better: 'lower' },
-	{ bench: 'memory-vs-n8n', label: "Chat Memory vs n8n's Redis Chat Memory: latency per turn p50", unit: 'ms', ours: 'openAgentsChatMemory.latencyPerTurnMs.p50', theirs: 'n8nRedisChatMemory.latencyPerTurnMs.p50', better: 'lower' },
-	{ bench: 'memory-vs-n8n', label: "Chat Memory vs n8n's Redis Chat Memory: latency per turn p95", unit: 'ms', ours: 'openAgentsChatMemory.latencyPerTurnMs.p95', theirs: 'n8nRedisChatMemory.latencyPerTurnMs.p95', better: 'lower' },
-	{ bench: 'planner', label: '8 tasks: Planner vs n8n branches (Basic LLM Chain), wall time p50', unit: 'ms', ours: 'n8n.openAgentsPlanner.latencyMs.p50', theirs: 'n8n.n8nBranches.latencyMs.p50', better: 'lower' },
-	{ bench: 'queue-scaling', label: 'Flagship RAG flow: 2 workers vs 1 worker', unit: 'executions/s', ours: 'twoWorkers.executionsPerSecond', theirs: 'oneWorker.executionsPerSecond', better: 'higher' },
+const COMPARISONS: Array<{
+	bench: string;
+	label: string;
+	unit: string;
+	ours: string;
+	theirs: string;
+	better: 'higher' | 'lower';
+}> = [
+	{
+		bench: 'knowledge-base-vs-n8n',
+		label: "Ingest vs n8n's Chroma Vector Store + Default Data Loader",
+		unit: 'chunks/s',
+		ours: 'ingest.openAgentsKnowledgeBase.chunksPerSecond',
+		theirs: 'ingest.n8nChromaVectorStore.chunksPerSecond',
+		better: 'higher',
+	},
+	{
+		bench: 'knowledge-base-vs-n8n',
+		label: 'Re-ingest of unchanged documents: time',
+		unit: 'ms',
+		ours: 'reingestUnchanged.openAgentsKnowledgeBase.ms',
+		theirs: 'reingestUnchanged.n8nChromaVectorStore.ms',
+		better: 'lower',
+	},
+	{
+		bench: 'knowledge-base-vs-n8n',
+		label: 'Re-ingest of unchanged documents: embedding calls',
+		unit: 'calls',
+		ours: 'reingestUnchanged.openAgentsKnowledgeBase.embeddingCalls',
+		theirs: 'reingestUnchanged.n8nChromaVectorStore.embeddingCalls',
+		better: 'lower',
+	},
+	{
+		bench: 'agent',
+		label: "Agent vs n8n's AI Agent: throughput",
+		unit: 'executions/s',
+		ours: 'n8n.openAgentsAgent.executionsPerSecond',
+		theirs: 'n8n.n8nAiAgent.executionsPerSecond',
+		better: 'higher',
+	},
+	{
+		bench: 'agent',
+		label: "Agent vs n8n's AI Agent: latency p50",
+		unit: 'ms',
+		ours: 'n8n.openAgentsAgent.latencyMs.p50',
+		theirs: 'n8n.n8nAiAgent.latencyMs.p50',
+		better: 'lower',
+	},
+	{
+		bench: 'agent',
+		label: "Agent vs n8n's AI Agent: latency p95",
+		unit: 'ms',
+		ours: 'n8n.openAgentsAgent.latencyMs.p95',
+		theirs: 'n8n.n8nAiAgent.latencyMs.p95',
+		better: 'lower',
+	},
+	{
+		bench: 'memory-vs-n8n',
+		label: "Chat Memory vs n8n's Redis Chat Memory: latency per turn p50",
+		unit: 'ms',
+		ours: 'openAgentsChatMemory.latencyPerTurnMs.p50',
+		theirs: 'n8nRedisChatMemory.latencyPerTurnMs.p50',
+		better: 'lower',
+	},
+	{
+		bench: 'memory-vs-n8n',
+		label: "Chat Memory vs n8n's Redis Chat Memory: latency per turn p95",
+		unit: 'ms',
+		ours: 'openAgentsChatMemory.latencyPerTurnMs.p95',
+		theirs: 'n8nRedisChatMemory.latencyPerTurnMs.p95',
+		better: 'lower',
+	},
+	{
+		bench: 'planner',
+		label: '8 tasks: Planner vs n8n branches (Basic LLM Chain), wall time p50',
+		unit: 'ms',
+		ours: 'n8n.openAgentsPlanner.latencyMs.p50',
+		theirs: 'n8n.n8nBranches.latencyMs.p50',
+		better: 'lower',
+	},
+	{
+		bench: 'queue-scaling',
+		label: 'Flagship RAG flow: 2 workers vs 1 worker',
+		unit: 'executions/s',
+		ours: 'twoWorkers.executionsPerSecond',
+		theirs: 'oneWorker.executionsPerSecond',
+		better: 'higher',
+	},
 ];
 
 function comparisonTable(results: Record<string, Entry>): string[] {
@@ -166,13 +289,25 @@ function comparisonTable(results: Record<string, Entry>): string[] {
 		if (!Number.isFinite(ours) || !Number.isFinite(theirs)) return [];
 		const format = (x: number) => x.toLocaleString('en-US', { maximumFractionDigits: 2 });
 		const ratioText = theirs === 0 ? '—' : (ours / theirs).toFixed(2);
-		return [`| ${c.label} | ${format(ours)} ${c.unit} | ${format(theirs)} ${c.unit} | ${ratioText} (${c.better} is better) | [${c.bench}](#${c.bench}) |`];
+		return [
+			`| ${c.label} | ${format(ours)} ${c.unit} | ${format(theirs)} ${c.unit} | ${ratioText} (${c.better} is better) | [${c.bench}](#${c.bench}) |`,
+		];
 	});
 	if (!rows.length) return [];
-	return ['## Side by side', '', '| comparison | OpenAgents (or 2 workers) | alternative (or 1 worker) | ratio | section |', '|---|---|---|---|---|', ...rows, ''];
+	return [
+		'## Side by side',
+		'',
+		'| comparison | OpenAgents (or 2 workers) | alternative (or 1 worker) | ratio | section |',
+		'|---|---|---|---|---|',
+		...rows,
+		'',
+	];
 }
 
-export function renderReport(results: Record<string, Entry>): { markdown: string; charts: Record<string, string> } {
+export function renderReport(results: Record<string, Entry>): {
+	markdown: string;
+	charts: Record<string, string>;
+} {
 	const charts: Record<string, string> = {};
 	const sections = Object.entries(results).map(([name, entry]) => {
 		const figures = (CHARTS[name]?.(entry.result) ?? []).filter((c) => !c.svg.includes('NaN'));
@@ -207,7 +342,9 @@ export function renderReport(results: Record<string, Entry>): { markdown: string
 }
 
 export function writeReport(dir = join(__dirname, 'results')): void {
-	const { results } = JSON.parse(readFileSync(join(dir, 'latest.json'), 'utf8')) as { results: Record<string, Entry> };
+	const { results } = JSON.parse(readFileSync(join(dir, 'latest.json'), 'utf8')) as {
+		results: Record<string, Entry>;
+	};
 	const { markdown, charts } = renderReport(results);
 	mkdirSync(dir, { recursive: true });
 	writeFileSync(join(dir, 'REPORT.md'), markdown);

@@ -45,7 +45,9 @@ async function main() {
 			const started = performance.now();
 			try {
 				results[name] = await run();
-				process.stderr.write(`bench: ${name} done in ${Math.round((performance.now() - started) / 1000)} s\n`);
+				process.stderr.write(
+					`bench: ${name} done in ${Math.round((performance.now() - started) / 1000)} s\n`,
+				);
 			} catch (error) {
 				// The others still run; the failed one keeps its earlier figures and the command exits non-zero.
 				process.stderr.write(`bench: ${name} FAILED: ${(error as Error).stack ?? String(error)}\n`);
@@ -57,10 +59,20 @@ async function main() {
 	}
 	const dir = join(__dirname, 'results');
 	const file = join(dir, 'latest.json');
-	const kept = only && existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { results?: Record<string, unknown> }).results : {};
-	const machine = { cpus: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
+	const kept =
+		only && existsSync(file)
+			? (JSON.parse(readFileSync(file, 'utf8')) as { results?: Record<string, unknown> }).results
+			: {};
+	const machine = {
+		cpus: cpus().length,
+		cpu: cpus()[0]?.model,
+		memoryGiB: Math.round(totalmem() / 2 ** 30),
+		node: process.version,
+	};
 	const at = new Date().toISOString();
-	const stamped = Object.fromEntries(Object.entries(results).map(([name, result]) => [name, { at, machine, result }]));
+	const stamped = Object.fromEntries(
+		Object.entries(results).map(([name, result]) => [name, { at, machine, result }]),
+	);
 	const report = { command: 'npm run bench', results: { ...kept, ...stamped } };
 	mkdirSync(dir, { recursive: true });
 	writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);

@@ -43,14 +43,16 @@ export class OpenAgentsLlmApi implements ICredentialType {
 			name: 'chatModel',
 			type: 'string',
 			default: 'gpt-4o-mini',
-			description: 'Model ID used by nodes that do not name their own (e.g. gpt-4o-mini, llama3.1:8b)',
+			description:
+				'Model ID used by nodes that do not name their own (e.g. gpt-4o-mini, llama3.1:8b)',
 		},
 		{
 			displayName: 'Default Embedding Model',
 			name: 'embeddingModel',
 			type: 'string',
 			default: 'text-embedding-3-small',
-			description: 'Embedding model ID used by the Knowledge Base (e.g. text-embedding-3-small, nomic-embed-text)',
+			description:
+				'Embedding model ID used by the Knowledge Base (e.g. text-embedding-3-small, nomic-embed-text)',
 		},
 	];
 
@@ -60,6 +62,10 @@ export class OpenAgentsLlmApi implements ICredentialType {
 	};
 
 	test: ICredentialTestRequest = {
-		request: { baseURL: '={{$credentials.baseUrl.replace(/\\/+$/, "")}}', url: '/models', method: 'GET' },
+		request: {
+			baseURL: '={{$credentials.baseUrl.replace(/\\/+$/, "")}}',
+			url: '/models',
+			method: 'GET',
+		},
 	};
 }

@@ -24,7 +24,11 @@ export class OpenAgentsMemoryStore implements ICredentialType {
 			type: 'options',
 			options: [
 				{ name: 'Redis', value: 'redis', description: 'Fast; keys expire natively (TTL)' },
-				{ name: 'Postgres', value: 'postgres', description: 'Durable; a table is created on first use' },
+				{
+					name: 'Postgres',
+					value: 'postgres',
+					description: 'Durable; a table is created on first use',
+				},
 			],
 			default: 'redis',
 		},

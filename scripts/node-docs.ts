@@ -12,7 +12,10 @@ import { EXAMPLES_DIR, exampleFiles } from '../stack/examples';
 import { N8N_VERSION } from '../stack/n8n/install';
 
 const ROOT = join(__dirname, '..');
-const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { name: string; n8n: { nodes: string[] } };
+const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+	name: string;
+	n8n: { nodes: string[] };
+};
 
 /** The README section ("## <title>") that describes each node. */
 const README_SECTION: Record<string, string> = {
@@ -34,14 +37,23 @@ function readmeSection(title: string): string {
 	return readme.slice(start + title.length + 4, end < 0 ? undefined : end).trim();
 }
 
-const cell = (value: unknown) => String(value ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ');
-const formatDefault = (value: unknown) => (value === '' || value === undefined ? '' : `\`${cell(typeof value === 'string' ? value : JSON.stringify(value))}\``);
+const cell = (value: unknown) =>
+	String(value ?? '')
+		.replace(/\|/g, '\\|')
+		.replace(/\n/g, ' ');
+const formatDefault = (value: unknown) =>
+	value === '' || value === undefined
+		? ''
+		: `\`${cell(typeof value === 'string' ? value : JSON.stringify(value))}\``;
 
 function shownWhen(property: INodeProperties): string {
 	const show = property.displayOptions?.show ?? {};
 	return Object.entries(show)
 		.filter(([key]) => !key.startsWith('@'))
-		.map(([key, values]) => `${key}: ${(values as unknown[]).map((v) => JSON.stringify(v)).join(' or ')}`)
+		.map(
+			([key, values]) =>
+				`${key}: ${(values as unknown[]).map((v) => JSON.stringify(v)).join(' or ')}`,
+		)
 		.join('; ');
 }
 
@@ -49,23 +61,42 @@ function rows(properties: readonly INodeProperties[], prefix = ''): string[] {
 	return properties.flatMap((p) => {
 		if (p.type === 'notice') return [];
 		const name = `${prefix}${p.displayName}`;
-		const options = p.type === 'options' || p.type === 'multiOptions' ? ` Values: ${(p.options as Array<{ name: string }>).map((o) => o.name).join(', ')}.` : '';
+		const options =
+			p.type === 'options' || p.type === 'multiOptions'
+				? ` Values: ${(p.options as Array<{ name: string }>).map((o) => o.name).join(', ')}.`
+				: '';
 		const own = `| ${cell(name)} | \`${p.name}\` | ${p.type} | ${formatDefault(p.default)} | ${cell(shownWhen(p))} | ${cell((p.description ?? '') + options)} |`;
-		if (p.type === 'collection') return [own, ...rows(p.options as INodeProperties[], `${name} → `)];
-		if (p.type === 'fixedCollection') return [own, ...(p.options as INodePropertyCollection[]).flatMap((c) => rows(c.values, `${name} → `))];
+		if (p.type === 'collection')
+			return [own, ...rows(p.options as INodeProperties[], `${name} → `)];
+		if (p.type === 'fixedCollection')
+			return [
+				own,
+				...(p.options as INodePropertyCollection[]).flatMap((c) => rows(c.values, `${name} → `)),
+			];
 		return [own];
 	});
 }
 
 function connectionNames(list: INodeTypeDescription['inputs']): string {
 	if (!Array.isArray(list)) return String(list);
-	return list.map((c) => (typeof c === 'string' ? c : `${c.type}${c.displayName ? ` (${c.displayName})` : ''}`)).join(', ') || 'none';
+	return (
+		list
+			.map((c) =>
+				typeof c === 'string' ? c : `${c.type}${c.displayName ? ` (${c.displayName})` : ''}`,
+			)
+			.join(', ') || 'none'
+	);
 }
 
 export function nodePage(className: string, description: INodeTypeDescription): string {
 	const type = `${manifest.name}.${description.name}`;
-	const examples = exampleFiles().filter((file) => readFileSync(join(EXAMPLES_DIR, file), 'utf8').includes(`"${type}"`));
-	const credentials = (description.credentials ?? []).map((c) => `\`${c.name}\`${c.required ? '' : ' (optional)'}${c.displayOptions?.show ? ` when ${shownWhen(c as unknown as INodeProperties)}` : ''}`);
+	const examples = exampleFiles().filter((file) =>
+		readFileSync(join(EXAMPLES_DIR, file), 'utf8').includes(`"${type}"`),
+	);
+	const credentials = (description.credentials ?? []).map(
+		(c) =>
+			`\`${c.name}\`${c.required ? '' : ' (optional)'}${c.displayOptions?.show ? ` when ${shownWhen(c as unknown as INodeProperties)}` : ''}`,
+	);
 	return [
 		`# ${description.displayName}`,
 		'',
@@ -94,7 +125,9 @@ export function nodePage(className: string, description: INodeTypeDescription): 
 		'',
 		'## Examples',
 		'',
-		...(examples.length ? examples.map((f) => `- [examples/${f}](../../examples/${f})`) : ['- none yet']),
+		...(examples.length
+			? examples.map((f) => `- [examples/${f}](../../examples/${f})`)
+			: ['- none yet']),
 		'',
 	].join('\n');
 }

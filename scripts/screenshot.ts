@@ -8,8 +8,12 @@ import { DEFAULT_OWNER, N8nClient } from '../stack/n8n/client';
 
 async function main() {
 	const [url, workflowId, out = 'docs/images/flagship-flow.png'] = process.argv.slice(2);
-	if (!url || !workflowId) throw new Error('usage: screenshot.ts <editor url> <workflow id> [out.png]');
-	const editor = await openEditor(await N8nClient.bootstrap(url, DEFAULT_OWNER), { width: 1440, height: 810 });
+	if (!url || !workflowId)
+		throw new Error('usage: screenshot.ts <editor url> <workflow id> [out.png]');
+	const editor = await openEditor(await N8nClient.bootstrap(url, DEFAULT_OWNER), {
+		width: 1440,
+		height: 810,
+	});
 	try {
 		await editor.openWorkflow(workflowId);
 		await editor.page.waitForTimeout(1500);

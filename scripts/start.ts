@@ -21,7 +21,13 @@ import { OfflineModelServer } from '../stack/model-server';
 import { DEFAULT_OWNER } from '../stack/n8n/client';
 import { N8nCluster } from '../stack/n8n/cluster';
 import { REPO_ROOT } from '../stack/n8n/community-package';
-import { activateExample, exampleFiles, importExample, loadExample, type CredentialRefs } from '../stack/examples';
+import {
+	activateExample,
+	exampleFiles,
+	importExample,
+	loadExample,
+	type CredentialRefs,
+} from '../stack/examples';
 import { printResearch, type ResearchReport } from './report';
 
 const env = process.env;
@@ -52,8 +58,16 @@ async function startLlm(): Promise<Llm> {
 	const offline = new OfflineModelServer({ port: Number(env.OPENAGENTS_MODEL_PORT ?? 0) });
 	const url = await offline.start();
 	say(`No model API configured: started the OFFLINE STAND-IN model at ${url}`);
-	say('  (deterministic test fixture, not a language model; set OPENAI_API_KEY or OPENAGENTS_LLM_BASE_URL for a real one)');
-	return { baseUrl: url, apiKey: 'offline', chatModel: offline.chatModel, embeddingModel: offline.embeddingModel, offline };
+	say(
+		'  (deterministic test fixture, not a language model; set OPENAI_API_KEY or OPENAGENTS_LLM_BASE_URL for a real one)',
+	);
+	return {
+		baseUrl: url,
+		apiKey: 'offline',
+		chatModel: offline.chatModel,
+		embeddingModel: offline.embeddingModel,
+		offline,
+	};
 }
 
 async function main() {
@@ -64,7 +78,8 @@ async function main() {
 		if (stopping) return;
 		stopping = true;
 		say('Stopping...');
-		for (const stop of stoppers.reverse()) await stop().catch((e: Error) => say(`stop failed: ${e.message}`));
+		for (const stop of stoppers.reverse())
+			await stop().catch((e: Error) => say(`stop failed: ${e.message}`));
 		say('Stopped.');
 		process.exit(code);
 	};
@@ -92,7 +107,12 @@ async function main() {
 			userFolder: join(stateDir, 'n8n'),
 			port: Number(env.N8N_PORT ?? 5678),
 			// The demo reads the READMEs in node_modules with n8n's Read Files from Disk node.
-			env: { N8N_RESTRICT_FILE_ACCESS_TO: [join(REPO_ROOT, 'node_modules'), join(stateDir, 'files')].join(';') },
+			env: {
+				N8N_RESTRICT_FILE_ACCESS_TO: [
+					join(REPO_ROOT, 'node_modules'),
+					join(stateDir, 'files'),
+				].join(';'),
+			},
 			...(queue
 				? {
 						database: env.DB_POSTGRESDB_DATABASE ?? 'openagents_demo',
@@ -102,7 +122,11 @@ async function main() {
 							user: env.DB_POSTGRESDB_USER ?? 'postgres',
 							password: env.DB_POSTGRESDB_PASSWORD ?? '',
 						},
-						redis: { host: env.QUEUE_BULL_REDIS_HOST!, port: Number(env.QUEUE_BULL_REDIS_PORT ?? 6379), password: env.QUEUE_BULL_REDIS_PASSWORD },
+						redis: {
+							host: env.QUEUE_BULL_REDIS_HOST!,
+							port: Number(env.QUEUE_BULL_REDIS_PORT ?? 6379),
+							password: env.QUEUE_BULL_REDIS_PASSWORD,
+						},
 					}
 				: {}),
 			log: say,
@@ -118,20 +142,31 @@ async function main() {
 				chatModel: llm.chatModel,
 				embeddingModel: llm.embeddingModel,
 			}),
-			openAgentsChromaApi: await client.upsertCredential('OpenAgents Chroma', 'openAgentsChromaApi', {
-				url: chroma.url,
-				authentication: 'none',
-				tenant: 'default_tenant',
-				database: 'default_database',
+			openAgentsChromaApi: await client.upsertCredential(
+				'OpenAgents Chroma',
+				'openAgentsChromaApi',
+				{
+					url: chroma.url,
+					authentication: 'none',
+					tenant: 'default_tenant',
+					database: 'default_database',
+				},
+			),
+			openAgentsMemoryStore: await client.upsertCredential(
+				'OpenAgents Memory (Redis)',
+				'openAgentsMemoryStore',
+				{
+					backend: 'redis',
+					host: env.REDIS_HOST ?? env.QUEUE_BULL_REDIS_HOST ?? '127.0.0.1',
+					redisPort: Number(env.REDIS_PORT ?? env.QUEUE_BULL_REDIS_PORT ?? 6379),
+					redisDatabase: 0,
+					prefix: 'openagents_demo',
+				},
+			),
+			openAgentsN8nApi: await client.upsertCredential('OpenAgents n8n API', 'openAgentsN8nApi', {
+				baseUrl: `${client.url}/api/v1`,
+				apiKey: client.connection.apiKey,
 			}),
-			openAgentsMemoryStore: await client.upsertCredential('OpenAgents Memory (Redis)', 'openAgentsMemoryStore', {
-				backend: 'redis',
-				host: env.REDIS_HOST ?? env.QUEUE_BULL_REDIS_HOST ?? '127.0.0.1',
-				redisPort: Number(env.REDIS_PORT ?? env.QUEUE_BULL_REDIS_PORT ?? 6379),
-				redisDatabase: 0,
-				prefix: 'openagents_demo',
-			}),
-			openAgentsN8nApi: await client.upsertCredential('OpenAgents n8n API', 'openAgentsN8nApi', { baseUrl: `${client.url}/api/v1`, apiKey: client.connection.apiKey }),
 		};
 
 		say('Importing the example workflows...');
@@ -142,7 +177,9 @@ async function main() {
 			// Example 4 retries every failed execution of this n8n once active: the user switches it on.
 			const activate = !file.startsWith('04');
 			if (activate) await activateExample(client, id, workflow);
-			say(`  ${workflow.name}${activate ? '' : ' (inactive: activate it to alert on and retry failed jobs)'}: ${client.url}/workflow/${id}`);
+			say(
+				`  ${workflow.name}${activate ? '' : ' (inactive: activate it to alert on and retry failed jobs)'}: ${client.url}/workflow/${id}`,
+			);
 		}
 
 		if (env.OPENAGENTS_DEMO !== '0') await runFlagship(client, ids['03-plan-and-research.json']);
@@ -164,7 +201,10 @@ async function main() {
 /** Prints "still working" every 10 s while `work` runs. */
 async function withProgress<T>(what: string, work: Promise<T>): Promise<T> {
 	const started = Date.now();
-	const timer = setInterval(() => say(`  ... ${what} (${Math.round((Date.now() - started) / 1000)} s)`), 10_000);
+	const timer = setInterval(
+		() => say(`  ... ${what} (${Math.round((Date.now() - started) / 1000)} s)`),
+		10_000,
+	);
 	try {
 		return await work;
 	} finally {
@@ -175,26 +215,50 @@ async function withProgress<T>(what: string, work: Promise<T>): Promise<T> {
 async function post<T>(client: N8nCluster['client'], path: string, body: object): Promise<T> {
 	const res = await client.webhook(path, body);
 	const text = await res.text();
-	if (res.status !== 200) throw new Error(`The workflow behind /webhook/${path} failed (HTTP ${res.status}): ${text.slice(0, 500)}`);
+	if (res.status !== 200)
+		throw new Error(
+			`The workflow behind /webhook/${path} failed (HTTP ${res.status}): ${text.slice(0, 500)}`,
+		);
 	return JSON.parse(text) as T;
 }
 
 /** Example 1 on the READMEs in node_modules, then example 3 with the question; prints what came back. */
-async function runFlagship(client: N8nCluster['client'], researchWorkflowId: string): Promise<void> {
+async function runFlagship(
+	client: N8nCluster['client'],
+	researchWorkflowId: string,
+): Promise<void> {
 	const pattern = '{*,@*/*}/README.md';
 	const count = globSync(pattern, { cwd: join(REPO_ROOT, 'node_modules') }).length;
 	say('');
-	say(`Flagship flow, step 1: ingesting the ${count} Markdown READMEs of the installed npm packages into knowledge base "npm-readmes" (example 1)...`);
-	const ingested = await withProgress('ingesting', post<Array<{ chunks: number; added: number; unchanged: number; removed: number; error?: string }>>(client, 'openagents-ingest', { files: join(REPO_ROOT, 'node_modules', pattern) }));
-	const sum = (field: 'chunks' | 'added' | 'unchanged' | 'removed') => ingested.reduce((n, item) => n + (item[field] ?? 0), 0);
-	say(`  ${ingested.length} documents, ${sum('chunks')} chunks: ${sum('added')} added, ${sum('unchanged')} unchanged, ${sum('removed')} removed${ingested.some((i) => i.error) ? `, ${ingested.filter((i) => i.error).length} failed` : ''}`);
+	say(
+		`Flagship flow, step 1: ingesting the ${count} Markdown READMEs of the installed npm packages into knowledge base "npm-readmes" (example 1)...`,
+	);
+	const ingested = await withProgress(
+		'ingesting',
+		post<
+			Array<{ chunks: number; added: number; unchanged: number; removed: number; error?: string }>
+		>(client, 'openagents-ingest', { files: join(REPO_ROOT, 'node_modules', pattern) }),
+	);
+	const sum = (field: 'chunks' | 'added' | 'unchanged' | 'removed') =>
+		ingested.reduce((n, item) => n + (item[field] ?? 0), 0);
+	say(
+		`  ${ingested.length} documents, ${sum('chunks')} chunks: ${sum('added')} added, ${sum('unchanged')} unchanged, ${sum('removed')} removed${ingested.some((i) => i.error) ? `, ${ingested.filter((i) => i.error).length} failed` : ''}`,
+	);
 
-	const question = env.OPENAGENTS_QUESTION ?? 'After how many retry attempts are pending commands flushed with an error when the Redis connection is down?';
+	const question =
+		env.OPENAGENTS_QUESTION ??
+		'After how many retry attempts are pending commands flushed with an error when the Redis connection is down?';
 	say('');
 	say('Flagship flow, step 2: planning, researching and answering with citations (example 3)...');
 	say(`  Question: ${question}`);
 	// requestedAt makes each demo run a new plan run; re-posting the same body would resume the earlier one.
-	const report = await withProgress('researching', post<ResearchReport>(client, 'openagents-research', { question, requestedAt: new Date().toISOString() }));
+	const report = await withProgress(
+		'researching',
+		post<ResearchReport>(client, 'openagents-research', {
+			question,
+			requestedAt: new Date().toISOString(),
+		}),
+	);
 	printResearch(report, say);
 	say(`  Executions: ${client.url}/workflow/${researchWorkflowId}/executions`);
 }

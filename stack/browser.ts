@@ -10,7 +10,15 @@ import type { N8nClient } from './n8n/client';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
-const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const FLAGS = [
+	'--no-sandbox',
+	'--disable-gpu',
+	'--disable-quic',
+	'--no-first-run',
+	'--disable-background-networking',
+	'--disable-component-update',
+	'--disable-sync',
+];
 
 export interface EditorSession {
 	browser: Browser;
@@ -21,13 +29,24 @@ export interface EditorSession {
 }
 
 /** Starts Chromium with the owner's session cookie; throws with an install hint when Chromium is missing. */
-export async function openEditor(client: N8nClient, viewport = { width: 1440, height: 900 }): Promise<EditorSession> {
-	if (!existsSync(CHROMIUM_PATH)) throw new Error(`Chromium not found at ${CHROMIUM_PATH}: install Debian's chromium package (apt-get install chromium) or set CHROMIUM_PATH`);
+export async function openEditor(
+	client: N8nClient,
+	viewport = { width: 1440, height: 900 },
+): Promise<EditorSession> {
+	if (!existsSync(CHROMIUM_PATH))
+		throw new Error(
+			`Chromium not found at ${CHROMIUM_PATH}: install Debian's chromium package (apt-get install chromium) or set CHROMIUM_PATH`,
+		);
 	const { url, cookie } = client.connection;
 	const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: FLAGS });
 	const context = await browser.newContext({ viewport });
-	const cookies = cookie.split(';').map((part) => part.trim().split('=')).filter(([name]) => name);
-	await context.addCookies(cookies.map(([name, ...value]) => ({ name, value: value.join('='), url })));
+	const cookies = cookie
+		.split(';')
+		.map((part) => part.trim().split('='))
+		.filter(([name]) => name);
+	await context.addCookies(
+		cookies.map(([name, ...value]) => ({ name, value: value.join('='), url })),
+	);
 	const page = await context.newPage();
 	return {
 		browser,

@@ -33,14 +33,19 @@ export async function startChroma(options: ChromaOptions = {}): Promise<ChromaSe
 	const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'openagents-chroma-'));
 	const bindings = require.resolve('chromadb-js-bindings-linux-x64-gnu');
 	const script = `require(${JSON.stringify(bindings)}).cli(['chroma','run','--path',${JSON.stringify(dataDir)},'--host','${host}','--port','${port}'])`;
-	const proc = ManagedProcess.spawn('chroma', process.execPath, ['-e', script], { logFile: options.logFile });
+	const proc = ManagedProcess.spawn('chroma', process.execPath, ['-e', script], {
+		logFile: options.logFile,
+	});
 	const url = `http://${host}:${port}`;
 	const stop = async () => {
 		await proc.stop('SIGTERM', 5000);
 		if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
 	};
 	try {
-		await waitForHttp(`${url}/api/v2/heartbeat`, { timeoutMs: options.timeoutMs ?? 30_000, process: proc });
+		await waitForHttp(`${url}/api/v2/heartbeat`, {
+			timeoutMs: options.timeoutMs ?? 30_000,
+			process: proc,
+		});
 	} catch (error) {
 		await stop();
 		throw error;

@@ -11,7 +11,13 @@ export const EXAMPLES_DIR = join(__dirname, '..', 'examples');
 
 export interface ExampleWorkflow {
 	name: string;
-	nodes: Array<{ name: string; type: string; parameters: Record<string, unknown>; credentials?: Record<string, { id: string; name: string }>; webhookId?: string }>;
+	nodes: Array<{
+		name: string;
+		type: string;
+		parameters: Record<string, unknown>;
+		credentials?: Record<string, { id: string; name: string }>;
+		webhookId?: string;
+	}>;
 	connections: Record<string, unknown>;
 	settings?: Record<string, unknown>;
 }
@@ -20,7 +26,9 @@ export interface ExampleWorkflow {
 export type CredentialRefs = Record<string, { id: string; name: string }>;
 
 export function exampleFiles(): string[] {
-	return readdirSync(EXAMPLES_DIR).filter((f) => f.endsWith('.json')).sort();
+	return readdirSync(EXAMPLES_DIR)
+		.filter((f) => f.endsWith('.json'))
+		.sort();
 }
 
 /** An example with each node's credentials pointed at `credentials` (by type); throws when one is not given. */
@@ -28,7 +36,8 @@ export function loadExample(file: string, credentials: CredentialRefs): ExampleW
 	const workflow = JSON.parse(readFileSync(join(EXAMPLES_DIR, file), 'utf8')) as ExampleWorkflow;
 	for (const node of workflow.nodes) {
 		for (const type of Object.keys(node.credentials ?? {})) {
-			if (!credentials[type]) throw new Error(`Example ${file}: node "${node.name}" needs a ${type} credential`);
+			if (!credentials[type])
+				throw new Error(`Example ${file}: node "${node.name}" needs a ${type} credential`);
 			node.credentials![type] = credentials[type];
 		}
 	}
@@ -39,7 +48,9 @@ export function loadExample(file: string, credentials: CredentialRefs): ExampleW
 export function webhookPath(workflow: ExampleWorkflow, nodeName: string): string {
 	const node = workflow.nodes.find((n) => n.name === nodeName);
 	if (!node) throw new Error(`No node "${nodeName}" in ${workflow.name}`);
-	return node.type.endsWith('.chatTrigger') ? `${node.webhookId}/chat` : String(node.parameters.path);
+	return node.type.endsWith('.chatTrigger')
+		? `${node.webhookId}/chat`
+		: String(node.parameters.path);
 }
 
 /** n8n answers 409 while a workflow it just deactivated is still being unpublished: try again for a while. */
@@ -57,19 +68,35 @@ async function whenSettled<T>(call: () => Promise<T>, timeoutMs = 30_000): Promi
 
 /** Creates the workflow, or updates the one of the same name in place (inactive afterwards); returns its id. */
 export async function importExample(client: N8nClient, workflow: ExampleWorkflow): Promise<string> {
-	const existing = await client.api<{ data: Array<{ id: string; name: string; active: boolean }> }>('GET', `/workflows?name=${encodeURIComponent(workflow.name)}`);
+	const existing = await client.api<{ data: Array<{ id: string; name: string; active: boolean }> }>(
+		'GET',
+		`/workflows?name=${encodeURIComponent(workflow.name)}`,
+	);
 	const old = existing.data.find((w) => w.name === workflow.name);
 	if (!old) return (await client.createWorkflow(workflow)).id;
 	if (old.active) await client.api('POST', `/workflows/${old.id}/deactivate`);
 	const { name, nodes, connections, settings } = workflow;
-	await whenSettled(() => client.api('PUT', `/workflows/${old.id}`, { name, nodes, connections, settings: settings ?? { executionOrder: 'v1' } }));
+	await whenSettled(() =>
+		client.api('PUT', `/workflows/${old.id}`, {
+			name,
+			nodes,
+			connections,
+			settings: settings ?? { executionOrder: 'v1' },
+		}),
+	);
 	return old.id;
 }
 
 const WEBHOOK_TYPES = new Set(['n8n-nodes-base.webhook', '@n8n/n8n-nodes-langchain.chatTrigger']);
 
 /** Activates an imported example and waits until its Webhook and Chat Trigger nodes answer. */
-export async function activateExample(client: N8nClient, id: string, workflow: ExampleWorkflow): Promise<void> {
-	const paths = workflow.nodes.filter((n) => WEBHOOK_TYPES.has(n.type)).map((n) => webhookPath(workflow, n.name));
+export async function activateExample(
+	client: N8nClient,
+	id: string,
+	workflow: ExampleWorkflow,
+): Promise<void> {
+	const paths = workflow.nodes
+		.filter((n) => WEBHOOK_TYPES.has(n.type))
+		.map((n) => webhookPath(workflow, n.name));
 	await whenSettled(() => client.activateWorkflow(id, paths));
 }

@@ -20,12 +20,18 @@ export async function freePort(): Promise<number> {
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Polls `probe` every `intervalMs` until it returns a value (not undefined); throws naming `what` after `timeoutMs`. */
-export async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs: number, intervalMs = 1000): Promise<T> {
+export async function waitFor<T>(
+	what: string,
+	probe: () => T | undefined | Promise<T | undefined>,
+	timeoutMs: number,
+	intervalMs = 1000,
+): Promise<T> {
 	const deadline = Date.now() + timeoutMs;
 	for (;;) {
 		const value = await probe();
 		if (value !== undefined) return value;
-		if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+		if (Date.now() > deadline)
+			throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
 		await sleep(intervalMs);
 	}
 }
@@ -53,7 +59,10 @@ export class ManagedProcess {
 		private readonly child: ChildProcess,
 		logFile?: string,
 	) {
-		const log = logFile ? (mkdirSync(dirname(logFile), { recursive: true }), createWriteStream(logFile, { flags: 'a' })) : undefined;
+		const log = logFile
+			? (mkdirSync(dirname(logFile), { recursive: true }),
+				createWriteStream(logFile, { flags: 'a' }))
+			: undefined;
 		const keep = (chunk: Buffer) => {
 			log?.write(chunk);
 			for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) this.lines.push(line);
@@ -70,7 +79,12 @@ export class ManagedProcess {
 		);
 	}
 
-	static spawn(name: string, command: string, args: string[], options: ManagedProcessOptions = {}): ManagedProcess {
+	static spawn(
+		name: string,
+		command: string,
+		args: string[],
+		options: ManagedProcessOptions = {},
+	): ManagedProcess {
 		const child = spawn(command, args, {
 			cwd: options.cwd,
 			env: options.env ?? process.env,
@@ -98,17 +112,24 @@ export class ManagedProcess {
 		const deadline = Date.now() + timeoutMs;
 		while (Date.now() < deadline) {
 			if (this.lines.some((l) => pattern.test(l))) return;
-			if (!this.running) throw new Error(`${this.name} exited (code ${this.exitCode}) before printing ${pattern}:\n${this.tail()}`);
+			if (!this.running)
+				throw new Error(
+					`${this.name} exited (code ${this.exitCode}) before printing ${pattern}:\n${this.tail()}`,
+				);
 			await sleep(100);
 		}
-		throw new Error(`${this.name} did not print ${pattern} within ${timeoutMs} ms:\n${this.tail()}`);
+		throw new Error(
+			`${this.name} did not print ${pattern} within ${timeoutMs} ms:\n${this.tail()}`,
+		);
 	}
 
 	/** Signals the whole process group; escalates to SIGKILL after `graceMs`. */
 	async stop(signal: NodeJS.Signals = 'SIGTERM', graceMs = 10_000): Promise<void> {
 		if (!this.running) return;
 		this.signalGroup(signal);
-		const timer = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), graceMs).unref());
+		const timer = new Promise<'timeout'>((resolve) =>
+			setTimeout(() => resolve('timeout'), graceMs).unref(),
+		);
 		if ((await Promise.race([this.exited, timer])) === 'timeout') {
 			this.signalGroup('SIGKILL');
 			await this.exited;
@@ -137,12 +158,17 @@ export class ManagedProcess {
  */
 export async function waitForHttp(
 	url: string,
-	{ timeoutMs = 60_000, process: proc, ready = (r: Response) => r.ok }: { timeoutMs?: number; process?: ManagedProcess; ready?: (r: Response) => boolean } = {},
+	{
+		timeoutMs = 60_000,
+		process: proc,
+		ready = (r: Response) => r.ok,
+	}: { timeoutMs?: number; process?: ManagedProcess; ready?: (r: Response) => boolean } = {},
 ): Promise<void> {
 	const deadline = Date.now() + timeoutMs;
 	let last = '';
 	while (Date.now() < deadline) {
-		if (proc && !proc.running) throw new Error(`${proc.name} exited before ${url} was ready:\n${proc.tail()}`);
+		if (proc && !proc.running)
+			throw new Error(`${proc.name} exited before ${url} was ready:\n${proc.tail()}`);
 		try {
 			const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
 			if (ready(res)) return;
@@ -153,5 +179,7 @@ export async function waitForHttp(
 		}
 		await sleep(250);
 	}
-	throw new Error(`${url} not ready after ${timeoutMs} ms (last: ${last})${proc ? `\n${proc.tail()}` : ''}`);
+	throw new Error(
+		`${url} not ready after ${timeoutMs} ms (last: ${last})${proc ? `\n${proc.tail()}` : ''}`,
+	);
 }

@@ -3,7 +3,11 @@ import Redis from 'ioredis';
 import { Client as PgClient } from 'pg';
 
 export function redisFromEnv(): RedisConfig {
-	return { host: process.env.REDIS_HOST ?? '127.0.0.1', port: Number(process.env.REDIS_PORT ?? 6379), password: process.env.REDIS_PASSWORD };
+	return {
+		host: process.env.REDIS_HOST ?? '127.0.0.1',
+		port: Number(process.env.REDIS_PORT ?? 6379),
+		password: process.env.REDIS_PASSWORD,
+	};
 }
 
 export function postgresFromEnv(): PostgresConfig {
@@ -40,7 +44,10 @@ async function withPg<T>(config: PostgresConfig, fn: (pg: PgClient) => Promise<T
 	}
 }
 
-export async function createDatabaseIfMissing(config: PostgresConfig, database: string): Promise<boolean> {
+export async function createDatabaseIfMissing(
+	config: PostgresConfig,
+	database: string,
+): Promise<boolean> {
 	return withPg(config, async (pg) => {
 		const exists = await pg.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
 		if (exists.rowCount) return false;
@@ -67,11 +74,19 @@ export async function dropDatabase(config: PostgresConfig, database: string): Pr
 
 /** Deletes the keys matching `pattern` (SCAN, never KEYS or FLUSH*). */
 export async function deleteKeys(config: RedisConfig, pattern: string): Promise<number> {
-	const redis = new Redis({ host: config.host, port: config.port, password: config.password, lazyConnect: true, maxRetriesPerRequest: 1 });
+	const redis = new Redis({
+		host: config.host,
+		port: config.port,
+		password: config.password,
+		lazyConnect: true,
+		maxRetriesPerRequest: 1,
+	});
 	await redis.connect();
 	let deleted = 0;
 	try {
-		for await (const keys of redis.scanStream({ match: pattern, count: 500 }) as AsyncIterable<string[]>) {
+		for await (const keys of redis.scanStream({ match: pattern, count: 500 }) as AsyncIterable<
+			string[]
+		>) {
 			if (keys.length) deleted += await redis.del(...keys);
 		}
 	} finally {

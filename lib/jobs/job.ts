@@ -1,10 +1,24 @@
 /** Jobs are n8n executions, as n8n's public API (/api/v1/executions) returns them. */
 
-export const EXECUTION_STATUSES = ['canceled', 'crashed', 'error', 'new', 'running', 'success', 'unknown', 'waiting'] as const;
+export const EXECUTION_STATUSES = [
+	'canceled',
+	'crashed',
+	'error',
+	'new',
+	'running',
+	'success',
+	'unknown',
+	'waiting',
+] as const;
 export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
 
 /** Statuses after which an execution will not change by itself. */
-export const FINAL_STATUSES: ReadonlySet<ExecutionStatus> = new Set(['canceled', 'crashed', 'error', 'success']);
+export const FINAL_STATUSES: ReadonlySet<ExecutionStatus> = new Set([
+	'canceled',
+	'crashed',
+	'error',
+	'success',
+]);
 /** Statuses of executions that ended badly and can be retried. */
 export const FAILED_STATUSES: ReadonlySet<ExecutionStatus> = new Set(['error', 'crashed']);
 
@@ -23,7 +37,13 @@ export interface ApiExecution {
 		resultData?: {
 			error?: { message?: string; description?: string; node?: { name?: string } };
 			lastNodeExecuted?: string;
-			runData?: Record<string, Array<{ error?: { message?: string }; data?: { main?: Array<Array<{ json: Record<string, unknown> }> | null> } }>>;
+			runData?: Record<
+				string,
+				Array<{
+					error?: { message?: string };
+					data?: { main?: Array<Array<{ json: Record<string, unknown> }> | null> };
+				}>
+			>;
 		};
 	};
 }
@@ -47,7 +67,8 @@ export interface Job {
 	lastNode?: string | null;
 }
 
-const idOf = (value: string | number | null | undefined) => (value === null || value === undefined ? null : String(value));
+const idOf = (value: string | number | null | undefined) =>
+	value === null || value === undefined ? null : String(value);
 
 /** The Job view of an execution; `error`/`lastNode` only when the execution was read with its data. */
 export function toJob(execution: ApiExecution): Job {
@@ -61,7 +82,8 @@ export function toJob(execution: ApiExecution): Job {
 		mode: execution.mode,
 		startedAt: execution.startedAt,
 		stoppedAt: execution.stoppedAt,
-		durationMs: Number.isFinite(started) && Number.isFinite(stopped) ? Math.max(0, stopped - started) : null,
+		durationMs:
+			Number.isFinite(started) && Number.isFinite(stopped) ? Math.max(0, stopped - started) : null,
 		retryOf: idOf(execution.retryOf),
 		retrySuccessId: idOf(execution.retrySuccessId),
 	};
@@ -69,14 +91,20 @@ export function toJob(execution: ApiExecution): Job {
 	if (resultData) {
 		job.lastNode = resultData.lastNodeExecuted ?? null;
 		if (resultData.error) {
-			job.error = { message: resultData.error.message ?? 'Unknown error', node: resultData.error.node?.name ?? resultData.lastNodeExecuted ?? null };
+			job.error = {
+				message: resultData.error.message ?? 'Unknown error',
+				node: resultData.error.node?.name ?? resultData.lastNodeExecuted ?? null,
+			};
 		}
 	}
 	return job;
 }
 
 /** The JSON items a node produced in the execution (first run, first output), or undefined when it did not run. */
-export function nodeOutput(execution: ApiExecution, node: string): Array<Record<string, unknown>> | undefined {
+export function nodeOutput(
+	execution: ApiExecution,
+	node: string,
+): Array<Record<string, unknown>> | undefined {
 	const run = execution.data?.resultData?.runData?.[node]?.[0];
 	if (!run) return undefined;
 	return (run.data?.main?.[0] ?? []).map((item) => item.json);

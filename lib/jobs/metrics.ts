@@ -29,21 +29,37 @@ export interface JobStats {
 
 const ENDED: ReadonlySet<ExecutionStatus> = new Set(['success', 'error', 'crashed']);
 
-const emptyCounts = (): Record<ExecutionStatus, number> => ({ canceled: 0, crashed: 0, error: 0, new: 0, running: 0, success: 0, unknown: 0, waiting: 0 });
+const emptyCounts = (): Record<ExecutionStatus, number> => ({
+	canceled: 0,
+	crashed: 0,
+	error: 0,
+	new: 0,
+	running: 0,
+	success: 0,
+	unknown: 0,
+	waiting: 0,
+});
 const round = (x: number, digits = 3) => Math.round(x * 10 ** digits) / 10 ** digits;
 
 /**
  * Metrics over `jobs`. `window` (ISO times) fixes the throughput denominator; without it the span from the earliest
  * start to the latest stop is used. Percentiles are nearest-rank (lib/stats).
  */
-export function jobStats(jobs: readonly Job[], window: { from?: string; to?: string } = {}): JobStats {
+export function jobStats(
+	jobs: readonly Job[],
+	window: { from?: string; to?: string } = {},
+): JobStats {
 	const byStatus = emptyCounts();
 	for (const job of jobs) byStatus[job.status] = (byStatus[job.status] ?? 0) + 1;
 	const ended = jobs.filter((j) => ENDED.has(j.status));
 	const durations = ended.map((j) => j.durationMs).filter((d): d is number => d !== null);
 
-	const starts = jobs.map((j) => (j.startedAt ? Date.parse(j.startedAt) : NaN)).filter(Number.isFinite);
-	const stops = jobs.map((j) => (j.stoppedAt ? Date.parse(j.stoppedAt) : NaN)).filter(Number.isFinite);
+	const starts = jobs
+		.map((j) => (j.startedAt ? Date.parse(j.startedAt) : NaN))
+		.filter(Number.isFinite);
+	const stops = jobs
+		.map((j) => (j.stoppedAt ? Date.parse(j.stoppedAt) : NaN))
+		.filter(Number.isFinite);
 	const from = window.from ? Date.parse(window.from) : starts.length ? Math.min(...starts) : NaN;
 	const to = window.to ? Date.parse(window.to) : stops.length ? Math.max(...stops) : NaN;
 	const minutes = (to - from) / 60_000;
@@ -52,7 +68,12 @@ export function jobStats(jobs: readonly Job[], window: { from?: string; to?: str
 	for (const job of jobs) {
 		if (!job.error || (job.status !== 'error' && job.status !== 'crashed')) continue;
 		const key = JSON.stringify([job.error.node, job.error.message]);
-		const group = groups.get(key) ?? { node: job.error.node, message: job.error.message, count: 0, executionIds: [] };
+		const group = groups.get(key) ?? {
+			node: job.error.node,
+			message: job.error.message,
+			count: 0,
+			executionIds: [],
+		};
 		group.count++;
 		if (group.executionIds.length < 10) group.executionIds.push(job.id);
 		groups.set(key, group);
@@ -68,10 +89,18 @@ export function jobStats(jobs: readonly Job[], window: { from?: string; to?: str
 			p50: stat(50),
 			p95: stat(95),
 			max: durations.length ? Math.max(...durations) : null,
-			mean: durations.length ? round(durations.reduce((a, b) => a + b, 0) / durations.length, 1) : null,
+			mean: durations.length
+				? round(durations.reduce((a, b) => a + b, 0) / durations.length, 1)
+				: null,
 		},
-		throughputPerMinute: Number.isFinite(minutes) && minutes > 0 ? round(ended.length / minutes) : null,
-		window: { from: Number.isFinite(from) ? new Date(from).toISOString() : null, to: Number.isFinite(to) ? new Date(to).toISOString() : null },
-		failures: [...groups.values()].sort((a, b) => b.count - a.count || String(a.node).localeCompare(String(b.node))),
+		throughputPerMinute:
+			Number.isFinite(minutes) && minutes > 0 ? round(ended.length / minutes) : null,
+		window: {
+			from: Number.isFinite(from) ? new Date(from).toISOString() : null,
+			to: Number.isFinite(to) ? new Date(to).toISOString() : null,
+		},
+		failures: [...groups.values()].sort(
+			(a, b) => b.count - a.count || String(a.node).localeCompare(String(b.node)),
+		),
 	};
 }

@@ -4,7 +4,15 @@
  * redacted from every error message.
  */
 import { redactText } from '../llm';
-import { errorChain, httpStatusOf, isRetryableError, messageOf, RetryExhaustedError, withRetry, type RetryPolicy } from '../retry';
+import {
+	errorChain,
+	httpStatusOf,
+	isRetryableError,
+	messageOf,
+	RetryExhaustedError,
+	withRetry,
+	type RetryPolicy,
+} from '../retry';
 import { JobsError } from './errors';
 import type { ApiExecution, ExecutionStatus } from './job';
 
@@ -58,7 +66,9 @@ export class N8nApiClient {
 	async *executions(filter: ExecutionFilter = {}, pageSize = 100): AsyncGenerator<ApiExecution> {
 		let cursor: string | undefined;
 		do {
-			const page: Page<ApiExecution> = await this.request('GET', '/executions', { query: { ...filter, limit: Math.min(pageSize, MAX_PAGE), cursor } });
+			const page: Page<ApiExecution> = await this.request('GET', '/executions', {
+				query: { ...filter, limit: Math.min(pageSize, MAX_PAGE), cursor },
+			});
 			yield* page.data;
 			cursor = page.nextCursor ?? undefined;
 		} while (cursor);
@@ -81,7 +91,9 @@ export class N8nApiClient {
 		if (filter.status) return take(filter);
 		const [running, others] = [await take({ ...filter, status: 'running' }), await take(filter)];
 		const seen = new Set(others.map((e) => String(e.id)));
-		return [...others, ...running.filter((e) => !seen.has(String(e.id)))].sort(newestFirst).slice(0, limit);
+		return [...others, ...running.filter((e) => !seen.has(String(e.id)))]
+			.sort(newestFirst)
+			.slice(0, limit);
 	}
 
 	/**
@@ -89,8 +101,15 @@ export class N8nApiClient {
 	 * loadWorkflow) and answers when the new execution has finished. Not retried after the request may have been sent,
 	 * so one call never starts two executions.
 	 */
-	async retryExecution(id: string, { loadWorkflow = false, timeoutMs }: { loadWorkflow?: boolean; timeoutMs?: number } = {}): Promise<ApiExecution> {
-		return this.request('POST', `/executions/${encodeURIComponent(id)}/retry`, { body: { loadWorkflow }, timeoutMs, notSentOnly: true });
+	async retryExecution(
+		id: string,
+		{ loadWorkflow = false, timeoutMs }: { loadWorkflow?: boolean; timeoutMs?: number } = {},
+	): Promise<ApiExecution> {
+		return this.request('POST', `/executions/${encodeURIComponent(id)}/retry`, {
+			body: { loadWorkflow },
+			timeoutMs,
+			notSentOnly: true,
+		});
 	}
 
 	/** GET /workflows/{id}: { id, name, active, … }. */
@@ -105,14 +124,28 @@ export class N8nApiClient {
 		return this.send('GET', metricsUrl, { text: true });
 	}
 
-	private request<T>(method: string, path: string, options: { query?: Record<string, unknown>; body?: unknown; timeoutMs?: number; notSentOnly?: boolean } = {}): Promise<T> {
+	private request<T>(
+		method: string,
+		path: string,
+		options: {
+			query?: Record<string, unknown>;
+			body?: unknown;
+			timeoutMs?: number;
+			notSentOnly?: boolean;
+		} = {},
+	): Promise<T> {
 		const query = new URLSearchParams();
-		for (const [key, value] of Object.entries(options.query ?? {})) if (value !== undefined && value !== '') query.set(key, String(value));
+		for (const [key, value] of Object.entries(options.query ?? {}))
+			if (value !== undefined && value !== '') query.set(key, String(value));
 		const url = `${this.baseUrl}${path}${query.size ? `?${query}` : ''}`;
 		return this.send(method, url, options);
 	}
 
-	private async send<T>(method: string, url: string, options: { body?: unknown; timeoutMs?: number; notSentOnly?: boolean; text?: boolean }): Promise<T> {
+	private async send<T>(
+		method: string,
+		url: string,
+		options: { body?: unknown; timeoutMs?: number; notSentOnly?: boolean; text?: boolean },
+	): Promise<T> {
 		const what = `${method} ${url.replace(this.baseUrl, '').split('?')[0]}`;
 		try {
 			return await withRetry(
@@ -120,11 +153,18 @@ export class N8nApiClient {
 					const response = await fetch(url, {
 						method,
 						signal,
-						headers: { 'X-N8N-API-KEY': this.config.apiKey, accept: 'application/json', ...(options.body ? { 'content-type': 'application/json' } : {}) },
+						headers: {
+							'X-N8N-API-KEY': this.config.apiKey,
+							accept: 'application/json',
+							...(options.body ? { 'content-type': 'application/json' } : {}),
+						},
 						body: options.body ? JSON.stringify(options.body) : undefined,
 					});
 					const text = await response.text();
-					if (!response.ok) throw Object.assign(new Error(apiMessage(text) || response.statusText), { status: response.status });
+					if (!response.ok)
+						throw Object.assign(new Error(apiMessage(text) || response.statusText), {
+							status: response.status,
+						});
 					return (options.text ? text : JSON.parse(text)) as T;
 				},
 				this.options.policy,
@@ -133,7 +173,12 @@ export class N8nApiClient {
 					timeoutMs: options.timeoutMs ?? this.options.timeoutMs ?? 30_000,
 					isRetryable: options.notSentOnly ? notSent : isRetryableError,
 					onRetry: ({ attempt, error, delayMs }) =>
-						this.options.log?.(redactText(`n8n API ${what} failed (attempt ${attempt}), retrying in ${Math.round(delayMs)} ms: ${messageOf(error)}`, [this.config.apiKey])),
+						this.options.log?.(
+							redactText(
+								`n8n API ${what} failed (attempt ${attempt}), retrying in ${Math.round(delayMs)} ms: ${messageOf(error)}`,
+								[this.config.apiKey],
+							),
+						),
 				},
 			);
 		} catch (error) {
@@ -146,14 +191,38 @@ export class N8nApiClient {
 		const cause = error instanceof RetryExhaustedError ? error.lastError : error;
 		const status = httpStatusOf(cause);
 		const message = redactText(messageOf(cause), [this.config.apiKey]);
-		const attempts = error instanceof RetryExhaustedError ? ` after ${error.attempts.length} attempts` : '';
+		const attempts =
+			error instanceof RetryExhaustedError ? ` after ${error.attempts.length} attempts` : '';
 		const base = this.baseUrl;
-		if (status === 401) return new JobsError('UNAUTHORIZED', `The n8n API at ${base} rejected the API key (401): check the OpenAgents n8n API credential`, { status, cause: error });
-		if (status === 403) return new JobsError('FORBIDDEN', `The API key may not ${what} (403): ${message}`, { status, cause: error });
-		if (status === 404) return new JobsError('NOT_FOUND', `${what}: not found (404): ${message}`, { status, cause: error });
-		if (status === 409) return new JobsError('CONFLICT', `${what}: ${message} (409)`, { status, cause: error });
-		if (status !== undefined) return new JobsError('API_ERROR', `${what} failed with HTTP ${status}${attempts}: ${message}`, { status, cause: error });
-		return new JobsError('API_UNAVAILABLE', `Cannot reach the n8n API at ${base} (${what})${attempts}: ${message}`, { cause: error });
+		if (status === 401)
+			return new JobsError(
+				'UNAUTHORIZED',
+				`The n8n API at ${base} rejected the API key (401): check the OpenAgents n8n API credential`,
+				{ status, cause: error },
+			);
+		if (status === 403)
+			return new JobsError('FORBIDDEN', `The API key may not ${what} (403): ${message}`, {
+				status,
+				cause: error,
+			});
+		if (status === 404)
+			return new JobsError('NOT_FOUND', `${what}: not found (404): ${message}`, {
+				status,
+				cause: error,
+			});
+		if (status === 409)
+			return new JobsError('CONFLICT', `${what}: ${message} (409)`, { status, cause: error });
+		if (status !== undefined)
+			return new JobsError(
+				'API_ERROR',
+				`${what} failed with HTTP ${status}${attempts}: ${message}`,
+				{ status, cause: error },
+			);
+		return new JobsError(
+			'API_UNAVAILABLE',
+			`Cannot reach the n8n API at ${base} (${what})${attempts}: ${message}`,
+			{ cause: error },
+		);
 	}
 }
 
@@ -164,7 +233,9 @@ function newestFirst(a: ApiExecution, b: ApiExecution): number {
 
 /** For non-idempotent calls: retry only when the request surely never reached the server. */
 function notSent(error: unknown): boolean {
-	return errorChain(error).some((e) => e.code === 'ECONNREFUSED' || e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN');
+	return errorChain(error).some(
+		(e) => e.code === 'ECONNREFUSED' || e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN',
+	);
 }
 
 function apiMessage(body: string): string {

@@ -30,7 +30,12 @@ export interface RedisLike {
 }
 
 /** Counts from Bull's keys `<prefix>:<queue>:wait|active|paused` (lists) and `delayed|completed|failed` (sorted sets). */
-export async function queueStatsFromRedis(redis: RedisLike, prefix = 'bull', queue = 'jobs', activeLimit = 100): Promise<QueueStats> {
+export async function queueStatsFromRedis(
+	redis: RedisLike,
+	prefix = 'bull',
+	queue = 'jobs',
+	activeLimit = 100,
+): Promise<QueueStats> {
 	const key = (name: string) => `${prefix}:${queue}:${name}`;
 	try {
 		const [waiting, active, paused, delayed, completed, failed, activeIds] = await Promise.all([
@@ -44,25 +49,44 @@ export async function queueStatsFromRedis(redis: RedisLike, prefix = 'bull', que
 		]);
 		const activeJobs = await Promise.all(
 			activeIds.map(async (jobId) => {
-				const data = JSON.parse((await redis.hget(key(jobId), 'data')) ?? '{}') as { executionId?: unknown; workflowId?: unknown };
-				return { jobId, executionId: String(data.executionId ?? ''), workflowId: data.workflowId === undefined ? null : String(data.workflowId) };
+				const data = JSON.parse((await redis.hget(key(jobId), 'data')) ?? '{}') as {
+					executionId?: unknown;
+					workflowId?: unknown;
+				};
+				return {
+					jobId,
+					executionId: String(data.executionId ?? ''),
+					workflowId: data.workflowId === undefined ? null : String(data.workflowId),
+				};
 			}),
 		);
 		return { source: 'redis', waiting, active, paused, delayed, completed, failed, activeJobs };
 	} catch (error) {
-		throw new JobsError('QUEUE_UNAVAILABLE', `Cannot read the queue from Redis: ${(error as Error).message}`, { cause: error });
+		throw new JobsError(
+			'QUEUE_UNAVAILABLE',
+			`Cannot read the queue from Redis: ${(error as Error).message}`,
+			{ cause: error },
+		);
 	}
 }
 
 /** Counts from n8n's `n8n_scaling_mode_queue_jobs_{waiting,active,completed,failed}` gauges (any metric prefix). */
 export function queueStatsFromMetrics(metricsText: string): QueueStats {
 	const value = (name: string) => {
-		const match = new RegExp(`^\\w*scaling_mode_queue_jobs_${name}(?:\\{[^}]*\\})?\\s+([0-9.eE+-]+)`, 'm').exec(metricsText);
+		const match = new RegExp(
+			`^\\w*scaling_mode_queue_jobs_${name}(?:\\{[^}]*\\})?\\s+([0-9.eE+-]+)`,
+			'm',
+		).exec(metricsText);
 		return match ? Number(match[1]) : undefined;
 	};
-	const [waiting, active, completed, failed] = ['waiting', 'active', 'completed', 'failed'].map(value);
+	const [waiting, active, completed, failed] = ['waiting', 'active', 'completed', 'failed'].map(
+		value,
+	);
 	if (waiting === undefined || active === undefined) {
-		throw new JobsError('QUEUE_UNAVAILABLE', "n8n's /metrics has no queue metrics: start main with N8N_METRICS=true and N8N_METRICS_INCLUDE_QUEUE_METRICS=true (queue mode), or read the queue from Redis");
+		throw new JobsError(
+			'QUEUE_UNAVAILABLE',
+			"n8n's /metrics has no queue metrics: start main with N8N_METRICS=true and N8N_METRICS_INCLUDE_QUEUE_METRICS=true (queue mode), or read the queue from Redis",
+		);
 	}
 	return { source: 'metrics', waiting, active, completed: completed ?? 0, failed: failed ?? 0 };
 }

@@ -12,8 +12,14 @@ export type ReportedExecutions = Record<string, number>;
  * them reported at `now` and forgets entries older than twice the look-back window (an execution that old is no
  * longer listed by the poll, so it cannot be reported again). Mutates `reported`.
  */
-export function takeUnreported(failed: readonly ApiExecution[], reported: ReportedExecutions, now: number, lookBackMs: number): ApiExecution[] {
-	for (const id of Object.keys(reported)) if (reported[id] < now - 2 * lookBackMs) delete reported[id];
+export function takeUnreported(
+	failed: readonly ApiExecution[],
+	reported: ReportedExecutions,
+	now: number,
+	lookBackMs: number,
+): ApiExecution[] {
+	for (const id of Object.keys(reported))
+		if (reported[id] < now - 2 * lookBackMs) delete reported[id];
 	const fresh = sortById(failed.filter((execution) => !(String(execution.id) in reported)));
 	for (const execution of fresh) reported[String(execution.id)] = now;
 	return fresh;
@@ -21,5 +27,7 @@ export function takeUnreported(failed: readonly ApiExecution[], reported: Report
 
 /** Executions in id order: numeric ids as numbers, others as text. */
 export function sortById<T extends Pick<ApiExecution, 'id'>>(executions: readonly T[]): T[] {
-	return [...executions].sort((a, b) => Number(a.id) - Number(b.id) || String(a.id).localeCompare(String(b.id)));
+	return [...executions].sort(
+		(a, b) => Number(a.id) - Number(b.id) || String(a.id).localeCompare(String(b.id)),
+	);
 }

@@ -60,7 +60,11 @@ async function refusalReason(api: Api, id: string, error: JobsError): Promise<st
  * running or waiting, succeeded, was canceled, or already has a successful retry; NOT_FOUND for an unknown id.
  * A refusal by n8n (4xx) ends the attempts and is reported in the result.
  */
-export async function retryJob(api: Api, id: string, options: RetryJobOptions): Promise<RetryJobResult> {
+export async function retryJob(
+	api: Api,
+	id: string,
+	options: RetryJobOptions,
+): Promise<RetryJobResult> {
 	const original = toJob(await api.getExecution(id));
 	if (!FAILED_STATUSES.has(original.status)) {
 		const why =
@@ -72,7 +76,10 @@ export async function retryJob(api: Api, id: string, options: RetryJobOptions): 
 		throw new JobsError('NOT_RETRYABLE', `Execution ${id} cannot be retried: ${why}`);
 	}
 	if (original.retrySuccessId) {
-		throw new JobsError('NOT_RETRYABLE', `Execution ${id} was already retried successfully as execution ${original.retrySuccessId}`);
+		throw new JobsError(
+			'NOT_RETRYABLE',
+			`Execution ${id} was already retried successfully as execution ${original.retrySuccessId}`,
+		);
 	}
 
 	const wait = options.sleep ?? sleep;
@@ -84,17 +91,41 @@ export async function retryJob(api: Api, id: string, options: RetryJobOptions): 
 		if (delayMs > 0) await wait(delayMs, options.signal);
 		let started;
 		try {
-			started = toJob(await api.retryExecution(retried, { loadWorkflow: options.loadWorkflow, timeoutMs }));
+			started = toJob(
+				await api.retryExecution(retried, { loadWorkflow: options.loadWorkflow, timeoutMs }),
+			);
 		} catch (error) {
-			if (!(error instanceof JobsError) || error.status === undefined || error.status >= 500) throw error;
-			attempts.push({ attempt, retriedExecutionId: retried, executionId: null, status: 'not started', delayMs, error: await refusalReason(api, retried, error) });
+			if (!(error instanceof JobsError) || error.status === undefined || error.status >= 500)
+				throw error;
+			attempts.push({
+				attempt,
+				retriedExecutionId: retried,
+				executionId: null,
+				status: 'not started',
+				delayMs,
+				error: await refusalReason(api, retried, error),
+			});
 			break;
 		}
-		const done = started.finished ? started : await waitForJob(api, started.id, { timeoutMs, signal: options.signal });
-		attempts.push({ attempt, retriedExecutionId: retried, executionId: done.id, status: done.status, delayMs });
+		const done = started.finished
+			? started
+			: await waitForJob(api, started.id, { timeoutMs, signal: options.signal });
+		attempts.push({
+			attempt,
+			retriedExecutionId: retried,
+			executionId: done.id,
+			status: done.status,
+			delayMs,
+		});
 		if (done.status === 'success') break;
 		retried = done.id;
 	}
 	const last = attempts[attempts.length - 1];
-	return { originalExecutionId: id, succeeded: last.status === 'success', finalExecutionId: last.executionId, finalStatus: last.status, attempts };
+	return {
+		originalExecutionId: id,
+		succeeded: last.status === 'success',
+		finalExecutionId: last.executionId,
+		finalStatus: last.status,
+		attempts,
+	};
 }

@@ -18,7 +18,11 @@ export interface WaitOptions {
  * Throws JobsError WAIT_TIMEOUT (naming the last status seen) after timeoutMs, NOT_FOUND for an unknown id, and the
  * signal's reason when it aborts (n8n cancelling the execution).
  */
-export async function waitForJob(client: Pick<N8nApiClient, 'getExecution'>, id: string, options: WaitOptions = {}): Promise<Job> {
+export async function waitForJob(
+	client: Pick<N8nApiClient, 'getExecution'>,
+	id: string,
+	options: WaitOptions = {},
+): Promise<Job> {
 	const { intervalMs = 1000, timeoutMs = 60_000, signal, includeData = false } = options;
 	const deadline = Date.now() + timeoutMs;
 	for (;;) {
@@ -26,7 +30,10 @@ export async function waitForJob(client: Pick<N8nApiClient, 'getExecution'>, id:
 		if (job.finished) return job;
 		const left = deadline - Date.now();
 		if (left <= 0) {
-			throw new JobsError('WAIT_TIMEOUT', `Execution ${id} is still "${job.status}" after ${Math.round(timeoutMs / 1000)} s; raise the timeout or check the workers`);
+			throw new JobsError(
+				'WAIT_TIMEOUT',
+				`Execution ${id} is still "${job.status}" after ${Math.round(timeoutMs / 1000)} s; raise the timeout or check the workers`,
+			);
 		}
 		await sleep(Math.min(intervalMs, left), signal);
 	}

@@ -77,10 +77,17 @@ export class AgentError extends Error {
 }
 
 /** Why `budget` is used up after `spent` and `elapsedMs` (ms), or undefined while some is left. */
-export function budgetSpent(budget: AgentBudget, spent: UsageTotals, elapsedMs: number): string | undefined {
-	if (budget.maxModelCalls !== undefined && spent.modelCalls >= budget.maxModelCalls) return `the budget of ${budget.maxModelCalls} model calls is used up`;
-	if (budget.maxTotalTokens !== undefined && spent.totalTokens >= budget.maxTotalTokens) return `the budget of ${budget.maxTotalTokens} tokens is used up (${spent.totalTokens} used)`;
-	if (budget.maxWallTimeMs !== undefined && elapsedMs >= budget.maxWallTimeMs) return `the time budget of ${budget.maxWallTimeMs / 1000} s is used up`;
+export function budgetSpent(
+	budget: AgentBudget,
+	spent: UsageTotals,
+	elapsedMs: number,
+): string | undefined {
+	if (budget.maxModelCalls !== undefined && spent.modelCalls >= budget.maxModelCalls)
+		return `the budget of ${budget.maxModelCalls} model calls is used up`;
+	if (budget.maxTotalTokens !== undefined && spent.totalTokens >= budget.maxTotalTokens)
+		return `the budget of ${budget.maxTotalTokens} tokens is used up (${spent.totalTokens} used)`;
+	if (budget.maxWallTimeMs !== undefined && elapsedMs >= budget.maxWallTimeMs)
+		return `the time budget of ${budget.maxWallTimeMs / 1000} s is used up`;
 	return undefined;
 }
 
@@ -88,7 +95,11 @@ export function budgetSpent(budget: AgentBudget, spent: UsageTotals, elapsedMs: 
 export function checkToolNames(tools: readonly StructuredToolInterface[]): void {
 	const seen = new Map<string, number>();
 	tools.forEach((tool, i) => {
-		if (seen.has(tool.name)) throw new AgentError('TOOL_NAME_COLLISION', `Two tools are named "${tool.name}" (tools ${seen.get(tool.name)! + 1} and ${i + 1}); give each tool a unique name`);
+		if (seen.has(tool.name))
+			throw new AgentError(
+				'TOOL_NAME_COLLISION',
+				`Two tools are named "${tool.name}" (tools ${seen.get(tool.name)! + 1} and ${i + 1}); give each tool a unique name`,
+			);
 		seen.set(tool.name, i);
 	});
 }
@@ -99,9 +110,18 @@ export function checkToolNames(tools: readonly StructuredToolInterface[]): void 
  * tool name collisions or a model without tool support, and model errors as invokeChatModel throws them (after
  * its retries), with secrets redacted.
  */
-export async function runAgent(model: ToolCallingChatModel, messages: BaseMessage[], tools: StructuredToolInterface[], options: AgentOptions): Promise<AgentResult> {
+export async function runAgent(
+	model: ToolCallingChatModel,
+	messages: BaseMessage[],
+	tools: StructuredToolInterface[],
+	options: AgentOptions,
+): Promise<AgentResult> {
 	checkToolNames(tools);
-	if (tools.length && !model.bindTools) throw new AgentError('TOOLS_UNSUPPORTED', 'This chat model cannot call tools; connect one that supports tool calling, or remove the tools');
+	if (tools.length && !model.bindTools)
+		throw new AgentError(
+			'TOOLS_UNSUPPORTED',
+			'This chat model cannot call tools; connect one that supports tool calling, or remove the tools',
+		);
 	const bound = tools.length ? model.bindTools!(tools) : model;
 	const byName = new Map(tools.map((t) => [t.name, t]));
 	const usage = options.usage ?? new UsageTracker();
@@ -141,8 +161,16 @@ export async function runAgent(model: ToolCallingChatModel, messages: BaseMessag
 
 		for (const call of invalid) {
 			const error = `The arguments for tool "${call.name ?? '?'}" are not valid JSON (${call.error ?? 'parse error'}): ${String(call.args ?? '').slice(0, 200)}. Call it again with a JSON object that matches its schema.`;
-			history.push(new ToolMessage({ tool_call_id: call.id ?? '', content: error, status: 'error' }));
-			steps.push({ tool: call.name ?? '?', input: call.args ?? null, output: error, error, durationMs: 0 });
+			history.push(
+				new ToolMessage({ tool_call_id: call.id ?? '', content: error, status: 'error' }),
+			);
+			steps.push({
+				tool: call.name ?? '?',
+				input: call.args ?? null,
+				output: error,
+				error,
+				durationMs: 0,
+			});
 			toolErrors++;
 		}
 		for (const call of calls) {
@@ -151,19 +179,48 @@ export async function runAgent(model: ToolCallingChatModel, messages: BaseMessag
 			let output: string;
 			let error: string | undefined;
 			try {
-				if (!tool) throw new Error(`There is no tool named "${call.name}"; available: ${[...byName.keys()].join(', ') || 'none'}`);
-				const value: unknown = await withTimeout((signal) => tool.invoke(call.args, { signal }), options.toolTimeoutMs ?? 60_000, options.signal);
+				if (!tool)
+					throw new Error(
+						`There is no tool named "${call.name}"; available: ${[...byName.keys()].join(', ') || 'none'}`,
+					);
+				const value: unknown = await withTimeout(
+					(signal) => tool.invoke(call.args, { signal }),
+					options.toolTimeoutMs ?? 60_000,
+					options.signal,
+				);
 				output = typeof value === 'string' ? value : JSON.stringify(value);
 			} catch (e) {
 				if (options.signal?.aborted) throw e;
-				error = e instanceof AttemptTimeoutError ? `Tool "${call.name}" timed out after ${e.timeoutMs} ms` : redactText(messageOf(e), secrets);
+				error =
+					e instanceof AttemptTimeoutError
+						? `Tool "${call.name}" timed out after ${e.timeoutMs} ms`
+						: redactText(messageOf(e), secrets);
 				output = `Error: ${error}`;
 				toolErrors++;
 			}
-			history.push(new ToolMessage({ tool_call_id: call.id ?? '', content: output, ...(error ? { status: 'error' as const } : {}) }));
-			steps.push({ tool: call.name, input: call.args, output, ...(error ? { error } : {}), durationMs: Date.now() - t0 });
+			history.push(
+				new ToolMessage({
+					tool_call_id: call.id ?? '',
+					content: output,
+					...(error ? { status: 'error' as const } : {}),
+				}),
+			);
+			steps.push({
+				tool: call.name,
+				input: call.args,
+				output,
+				...(error ? { error } : {}),
+				durationMs: Date.now() - t0,
+			});
 		}
-		if (toolErrors > maxToolErrors) return result('tool_errors', `Stopped: ${toolErrors} failed tool calls (limit ${maxToolErrors})`);
+		if (toolErrors > maxToolErrors)
+			return result(
+				'tool_errors',
+				`Stopped: ${toolErrors} failed tool calls (limit ${maxToolErrors})`,
+			);
 	}
-	return result('max_iterations', `Stopped: the model was still calling tools after ${maxIterations} turns (Max Iterations)`);
+	return result(
+		'max_iterations',
+		`Stopped: the model was still calling tools after ${maxIterations} turns (Max Iterations)`,
+	);
 }

@@ -21,7 +21,9 @@ export interface CallOptions {
 /** The text of a model reply: its string content, or its text parts joined (tool-call and image parts skipped). */
 export function messageText(message: AIMessage): string {
 	if (typeof message.content === 'string') return message.content;
-	return message.content.map((part) => ('text' in part && typeof part.text === 'string' ? part.text : '')).join('');
+	return message.content
+		.map((part) => ('text' in part && typeof part.text === 'string' ? part.text : ''))
+		.join('');
 }
 
 /**
@@ -30,11 +32,19 @@ export function messageText(message: AIMessage): string {
  */
 export interface InvokableChatModel {
 	invoke(input: BaseLanguageModelInput, options?: { signal?: AbortSignal }): Promise<AIMessage>;
-	stream?(input: BaseLanguageModelInput, options?: { signal?: AbortSignal }): Promise<AsyncIterable<AIMessageChunk>>;
+	stream?(
+		input: BaseLanguageModelInput,
+		options?: { signal?: AbortSignal },
+	): Promise<AsyncIterable<AIMessageChunk>>;
 }
 
 /** The model's reply streamed: each text delta goes to `onText`; returns the whole reply (tool calls included). */
-async function streamReply(model: InvokableChatModel, input: BaseLanguageModelInput, signal: AbortSignal, onText: (delta: string) => void): Promise<AIMessage> {
+async function streamReply(
+	model: InvokableChatModel,
+	input: BaseLanguageModelInput,
+	signal: AbortSignal,
+	onText: (delta: string) => void,
+): Promise<AIMessage> {
 	let reply: AIMessageChunk | undefined;
 	for await (const chunk of await model.stream!(input, { signal })) {
 		reply = reply ? reply.concat(chunk) : chunk;
@@ -48,7 +58,12 @@ async function streamReply(model: InvokableChatModel, input: BaseLanguageModelIn
 function retryLogger(what: string, options: CallOptions) {
 	const secrets = options.secrets ?? [];
 	return ({ attempt, error, delayMs }: { attempt: number; error: unknown; delayMs: number }) =>
-		options.log?.(redactText(`${what} failed (attempt ${attempt}), retrying in ${Math.round(delayMs)} ms: ${messageOf(error)}`, secrets));
+		options.log?.(
+			redactText(
+				`${what} failed (attempt ${attempt}), retrying in ${Math.round(delayMs)} ms: ${messageOf(error)}`,
+				secrets,
+			),
+		);
 }
 
 /**
@@ -74,7 +89,12 @@ export async function invokeChatModel(
 						})
 					: model.invoke(input, { signal }),
 			options.policy,
-			{ signal: options.signal, timeoutMs: options.timeoutMs, onRetry: retryLogger('chat model call', options), isRetryable: (error) => !streamed && isRetryableError(error) },
+			{
+				signal: options.signal,
+				timeoutMs: options.timeoutMs,
+				onRetry: retryLogger('chat model call', options),
+				isRetryable: (error) => !streamed && isRetryableError(error),
+			},
 		);
 		options.usage?.record(message.usage_metadata);
 		return message;
@@ -106,23 +126,35 @@ export interface DocumentEmbedder {
  * Embeds `texts` in batches of `batchSize`, at most `concurrency` batches at once, each batch retried under the
  * policy. Results keep the input order. Throws the first failing batch's error (secrets redacted).
  */
-export async function embedTexts(embeddings: DocumentEmbedder, texts: readonly string[], options: EmbedOptions): Promise<EmbedResult> {
+export async function embedTexts(
+	embeddings: DocumentEmbedder,
+	texts: readonly string[],
+	options: EmbedOptions,
+): Promise<EmbedResult> {
 	const batchSize = options.batchSize ?? 100;
-	if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a whole number ≥ 1, got ${batchSize}`);
+	if (!Number.isInteger(batchSize) || batchSize < 1)
+		throw new RangeError(`batchSize must be a whole number ≥ 1, got ${batchSize}`);
 	const batches: string[][] = [];
 	for (let i = 0; i < texts.length; i += batchSize) batches.push(texts.slice(i, i + batchSize));
 	let calls = 0;
 	try {
-		const results = await mapWithConcurrency(batches, options.concurrency ?? 2, async (batch, index) => {
-			const vectors = await withRetry(() => embeddings.embedDocuments(batch), options.policy, {
-				signal: options.signal,
-				timeoutMs: options.timeoutMs,
-				onRetry: retryLogger(`embedding batch ${index + 1}/${batches.length}`, options),
-			});
-			if (vectors.length !== batch.length) throw new Error(`The embeddings API returned ${vectors.length} vectors for ${batch.length} texts`);
-			calls++;
-			return vectors;
-		});
+		const results = await mapWithConcurrency(
+			batches,
+			options.concurrency ?? 2,
+			async (batch, index) => {
+				const vectors = await withRetry(() => embeddings.embedDocuments(batch), options.policy, {
+					signal: options.signal,
+					timeoutMs: options.timeoutMs,
+					onRetry: retryLogger(`embedding batch ${index + 1}/${batches.length}`, options),
+				});
+				if (vectors.length !== batch.length)
+					throw new Error(
+						`The embeddings API returned ${vectors.length} vectors for ${batch.length} texts`,
+					);
+				calls++;
+				return vectors;
+			},
+		);
 		return { vectors: results.flat(), calls };
 	} catch (error) {
 		throw redactError(error, options.secrets ?? []);

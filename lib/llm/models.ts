@@ -7,7 +7,11 @@ const NO_KEY = 'not-needed';
 
 /** Client fields both LangChain classes share; maxRetries 0 because our retry policy does the retrying. */
 function clientFields(config: LlmConfig) {
-	return { apiKey: config.apiKey || NO_KEY, configuration: { baseURL: config.baseUrl }, maxRetries: 0 };
+	return {
+		apiKey: config.apiKey || NO_KEY,
+		configuration: { baseURL: config.baseUrl },
+		maxRetries: 0,
+	};
 }
 
 export interface ChatModelOptions {
@@ -41,7 +45,10 @@ export interface EmbeddingsOptions {
 }
 
 /** A LangChain OpenAIEmbeddings for any OpenAI-compatible server, with LangChain's retries off (see createChatModel). */
-export function createEmbeddings(config: LlmConfig, options: EmbeddingsOptions = {}): OpenAIEmbeddings {
+export function createEmbeddings(
+	config: LlmConfig,
+	options: EmbeddingsOptions = {},
+): OpenAIEmbeddings {
 	return new OpenAIEmbeddings({
 		...clientFields(config),
 		model: options.model || config.embeddingModel,

@@ -14,7 +14,12 @@ function reachableErrors(error: Error, depth = 0, seen = new Set<Error>()): Erro
 	const next: unknown[] = [error.cause];
 	const attempts = (error as { attempts?: unknown }).attempts;
 	if (Array.isArray(attempts)) next.push(...attempts.map((a: { error?: unknown }) => a?.error));
-	return [error, ...next.filter((e): e is Error => e instanceof Error).flatMap((e) => reachableErrors(e, depth + 1, seen))];
+	return [
+		error,
+		...next
+			.filter((e): e is Error => e instanceof Error)
+			.flatMap((e) => reachableErrors(e, depth + 1, seen)),
+	];
 }
 
 /**
@@ -28,7 +33,8 @@ export function redactError(error: unknown, secrets: readonly string[]): Error {
 		e.message = redactText(e.message, secrets);
 		if (e.stack) e.stack = redactText(e.stack, secrets);
 		const body = (e as { error?: { message?: unknown } }).error;
-		if (body && typeof body === 'object' && typeof body.message === 'string') body.message = redactText(body.message, secrets);
+		if (body && typeof body === 'object' && typeof body.message === 'string')
+			body.message = redactText(body.message, secrets);
 	}
 	return root;
 }

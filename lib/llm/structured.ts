@@ -37,13 +37,21 @@ export interface OutputField {
 }
 
 /** A zod object schema for a field list (the node's "Output Fields" option). Throws on duplicate or empty names. */
-export function schemaFromFields(fields: readonly OutputField[]): z.ZodObject<Record<string, ZodType>> {
+export function schemaFromFields(
+	fields: readonly OutputField[],
+): z.ZodObject<Record<string, ZodType>> {
 	const shape: Record<string, ZodType> = {};
 	for (const field of fields) {
 		const name = field.name.trim();
 		if (!name) throw new Error('An output field has no name');
 		if (name in shape) throw new Error(`Output field "${name}" is listed twice`);
-		const base = { string: z.string(), number: z.number(), boolean: z.boolean(), object: z.record(z.unknown()), array: z.array(z.unknown()) }[field.type];
+		const base = {
+			string: z.string(),
+			number: z.number(),
+			boolean: z.boolean(),
+			object: z.record(z.unknown()),
+			array: z.array(z.unknown()),
+		}[field.type];
 		if (!base) throw new Error(`Output field "${name}" has unknown type "${field.type}"`);
 		const described = field.description ? base.describe(field.description) : base;
 		shape[name] = field.required === false ? described.optional() : described;
@@ -53,12 +61,18 @@ export function schemaFromFields(fields: readonly OutputField[]): z.ZodObject<Re
 
 /** Zod issues as "path: message" lines ("(root)" for the whole value). */
 export function describeIssues(issues: readonly ZodIssue[]): string[] {
-	return issues.map((issue) => `${issue.path.length ? issue.path.join('.') : '(root)'}: ${issue.message}`);
+	return issues.map(
+		(issue) => `${issue.path.length ? issue.path.join('.') : '(root)'}: ${issue.message}`,
+	);
 }
 
 /** The JSON value in a reply: the whole text, or the first ```json fenced block; undefined when none parses. */
 export function extractJson(text: string): unknown {
-	const candidates = [text.trim(), /```(?:json)?\s*([\s\S]*?)```/i.exec(text)?.[1]?.trim(), text.slice(text.indexOf('{'), text.lastIndexOf('}') + 1)];
+	const candidates = [
+		text.trim(),
+		/```(?:json)?\s*([\s\S]*?)```/i.exec(text)?.[1]?.trim(),
+		text.slice(text.indexOf('{'), text.lastIndexOf('}') + 1),
+	];
 	for (const candidate of candidates) {
 		if (!candidate) continue;
 		try {
@@ -70,11 +84,16 @@ export function extractJson(text: string): unknown {
 	return undefined;
 }
 
-export function checkOutput<T>(schema: OutputSchema<T>, text: string): { ok: true; value: T } | { ok: false; issues: string[] } {
+export function checkOutput<T>(
+	schema: OutputSchema<T>,
+	text: string,
+): { ok: true; value: T } | { ok: false; issues: string[] } {
 	const json = extractJson(text);
 	if (json === undefined) return { ok: false, issues: ['(root): the reply is not JSON'] };
 	const parsed = schema.safeParse(json);
-	return parsed.success ? { ok: true, value: parsed.data } : { ok: false, issues: describeIssues(parsed.error.issues) };
+	return parsed.success
+		? { ok: true, value: parsed.data }
+		: { ok: false, issues: describeIssues(parsed.error.issues) };
 }
 
 /** The instruction that asks for JSON matching `schema` (its JSON Schema inlined). */
@@ -102,9 +121,17 @@ export async function repairStructured<T>(
 		const checked = checkOutput(schema, raw);
 		if (checked.ok) return { value: checked.value, raw, repairs };
 		if (repairs >= maxRepairs) {
-			throw new StructuredOutputError(`The model's output does not match the required format after ${repairs + 1} attempt(s): ${checked.issues.join('; ')}`, raw, checked.issues);
+			throw new StructuredOutputError(
+				`The model's output does not match the required format after ${repairs + 1} attempt(s): ${checked.issues.join('; ')}`,
+				raw,
+				checked.issues,
+			);
 		}
-		messages.push(new HumanMessage(`Your reply does not match the required format:\n${checked.issues.map((i) => `- ${i}`).join('\n')}\nReply again with only the corrected JSON.`));
+		messages.push(
+			new HumanMessage(
+				`Your reply does not match the required format:\n${checked.issues.map((i) => `- ${i}`).join('\n')}\nReply again with only the corrected JSON.`,
+			),
+		);
 		const reply = await invokeChatModel(model, messages, options);
 		messages.push(reply);
 		raw = messageText(reply);

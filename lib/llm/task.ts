@@ -5,7 +5,14 @@
  * step (parallel: running steps are cancelled, unstarted ones skipped); otherwise every step runs and is reported.
  */
 import { mapWithConcurrency } from '../concurrency';
-import { AttemptTimeoutError, FixedDelayRetryPolicy, messageOf, RetryExhaustedError, RetryPolicy, withRetry } from '../retry';
+import {
+	AttemptTimeoutError,
+	FixedDelayRetryPolicy,
+	messageOf,
+	RetryExhaustedError,
+	RetryPolicy,
+	withRetry,
+} from '../retry';
 
 export interface TaskStep {
 	/** Unique within the task; the key of the step's result in structured output. */
@@ -69,28 +76,36 @@ export class TaskError extends Error {
 
 /** Throws TaskError for 0 or more than 20 steps, blank or duplicate names, empty instructions, bad timeouts/retries. */
 export function checkSteps(steps: readonly TaskStep[]): void {
-	if (steps.length < 1 || steps.length > 20) throw new TaskError(`A task needs 1 to 20 steps, got ${steps.length}`);
+	if (steps.length < 1 || steps.length > 20)
+		throw new TaskError(`A task needs 1 to 20 steps, got ${steps.length}`);
 	const names = new Set<string>();
 	steps.forEach((step, i) => {
 		const label = `Step ${i + 1}${step.name ? ` ("${step.name}")` : ''}`;
 		if (!step.name.trim()) throw new TaskError(`${label} has no name`);
-		if (names.has(step.name)) throw new TaskError(`${label}: the name "${step.name}" is used by an earlier step; step names must be unique`);
+		if (names.has(step.name))
+			throw new TaskError(
+				`${label}: the name "${step.name}" is used by an earlier step; step names must be unique`,
+			);
 		names.add(step.name);
 		if (!step.instruction.trim()) throw new TaskError(`${label} has no instruction`);
-		if (!(step.timeoutMs > 0)) throw new TaskError(`${label}: the timeout must be more than 0 seconds`);
-		if (!Number.isInteger(step.retries) || step.retries < 0 || step.retries > 10) throw new TaskError(`${label}: retries must be a whole number from 0 to 10`);
+		if (!(step.timeoutMs > 0))
+			throw new TaskError(`${label}: the timeout must be more than 0 seconds`);
+		if (!Number.isInteger(step.retries) || step.retries < 0 || step.retries > 10)
+			throw new TaskError(`${label}: retries must be a whole number from 0 to 10`);
 	});
 }
 
 /** The node's policy shape (delays) with the step's retry count. */
 function stepPolicy(base: RetryPolicy | undefined, retries: number): RetryPolicy {
-	if (!base || base.type === 'none') return new FixedDelayRetryPolicy({ maxRetries: retries, delay: 0 });
+	if (!base || base.type === 'none')
+		return new FixedDelayRetryPolicy({ maxRetries: retries, delay: 0 });
 	return RetryPolicy.fromJSON({ ...base.toJSON(), maxRetries: retries });
 }
 
 function describeFailure(error: unknown, step: TaskStep): string {
 	const last = error instanceof RetryExhaustedError ? error.lastError : error;
-	if (last instanceof AttemptTimeoutError) return `Step "${step.name}" timed out after ${step.timeoutMs / 1000} s`;
+	if (last instanceof AttemptTimeoutError)
+		return `Step "${step.name}" timed out after ${step.timeoutMs / 1000} s`;
 	return messageOf(last);
 }
 
@@ -98,12 +113,23 @@ function describeFailure(error: unknown, step: TaskStep): string {
  * Runs `steps` with `run` (the step's work; throw to fail the attempt). Returns each step's result in step order.
  * Throws TaskError for invalid steps, and the signal's reason when the caller cancels.
  */
-export async function runTask<T>(steps: readonly TaskStep[], run: (context: StepContext<T>) => Promise<T>, options: TaskOptions): Promise<TaskResult<T>> {
+export async function runTask<T>(
+	steps: readonly TaskStep[],
+	run: (context: StepContext<T>) => Promise<T>,
+	options: TaskOptions,
+): Promise<TaskResult<T>> {
 	checkSteps(steps);
 	const started = Date.now();
-	const results: Array<StepResult<T>> = steps.map((step) => ({ name: step.name, status: 'skipped', attempts: 0, durationMs: 0 }));
+	const results: Array<StepResult<T>> = steps.map((step) => ({
+		name: step.name,
+		status: 'skipped',
+		attempts: 0,
+		durationMs: 0,
+	}));
 	const stopAll = new AbortController();
-	const signal = options.signal ? AbortSignal.any([options.signal, stopAll.signal]) : stopAll.signal;
+	const signal = options.signal
+		? AbortSignal.any([options.signal, stopAll.signal])
+		: stopAll.signal;
 	let stopped = false;
 
 	const runStep = async (step: TaskStep, index: number): Promise<void> => {
@@ -114,7 +140,10 @@ export async function runTask<T>(steps: readonly TaskStep[], run: (context: Step
 		const previous = options.parallel ? [] : results.slice(0, index);
 		try {
 			result.value = await withRetry(
-				(attempt) => ((result.attempts = attempt.attempt), run({ step, index, previous, attempt: attempt.attempt, signal: attempt.signal })),
+				(attempt) => (
+					(result.attempts = attempt.attempt),
+					run({ step, index, previous, attempt: attempt.attempt, signal: attempt.signal })
+				),
 				stepPolicy(options.retryPolicy, step.retries),
 				{ signal, timeoutMs: step.timeoutMs, isRetryable: options.isRetryable ?? (() => true) },
 			);
@@ -145,7 +174,11 @@ export async function runTask<T>(steps: readonly TaskStep[], run: (context: Step
 		for (const [index, step] of steps.entries()) await runStep(step, index);
 	}
 	const failed = results.some((r) => r.status === 'failed');
-	return { status: !failed ? 'completed' : options.strict ? 'failed' : 'partial', steps: results, durationMs: Date.now() - started };
+	return {
+		status: !failed ? 'completed' : options.strict ? 'failed' : 'partial',
+		steps: results,
+		durationMs: Date.now() - started,
+	};
 }
 
 /** The system message's addition for a Task step: the agent does one step of a larger task. */
@@ -155,8 +188,15 @@ export const TASK_STEP_INSTRUCTION = 'You are carrying out one step of a task.';
  * The user message of step `index`: the task input, the outputs of the earlier steps that completed (sequential
  * runs pass them; parallel steps get none), and the step's own instruction.
  */
-export function taskStepPrompt(input: string, steps: readonly TaskStep[], index: number, previous: ReadonlyArray<StepResult<{ output: string }>>): string {
-	const done = previous.filter((r) => r.status === 'completed' && r.value).map((r) => `### ${r.name}\n${r.value!.output}`);
+export function taskStepPrompt(
+	input: string,
+	steps: readonly TaskStep[],
+	index: number,
+	previous: ReadonlyArray<StepResult<{ output: string }>>,
+): string {
+	const done = previous
+		.filter((r) => r.status === 'completed' && r.value)
+		.map((r) => `### ${r.name}\n${r.value!.output}`);
 	return [
 		`Task input:\n${input}`,
 		...(done.length ? [`Results of the earlier steps:\n${done.join('\n\n')}`] : []),

@@ -12,7 +12,12 @@ export interface UsageTotals extends TokenUsage {
 
 /** Accumulates token usage over the calls of one item, node run or plan. */
 export class UsageTracker {
-	private totals: UsageTotals = { promptTokens: 0, completionTokens: 0, totalTokens: 0, modelCalls: 0 };
+	private totals: UsageTotals = {
+		promptTokens: 0,
+		completionTokens: 0,
+		totalTokens: 0,
+		modelCalls: 0,
+	};
 
 	/** Adds one successful call; `usage` is LangChain's usage_metadata (input/output/total tokens) when the API sent it. */
 	record(usage?: { input_tokens?: number; output_tokens?: number; total_tokens?: number }): void {

@@ -15,7 +15,10 @@ export const FULL_ACCESS: AccessPolicy = { read: SCOPES, write: SCOPES, requireT
 
 export function checkAccess(policy: AccessPolicy, mode: 'read' | 'write', ns: Namespace): void {
 	if (policy.requireTenant && ns.tenant === '') {
-		throw new MemoryError('An isolation key (tenant) is required by this node\'s access policy, but it is empty', 'access_denied');
+		throw new MemoryError(
+			"An isolation key (tenant) is required by this node's access policy, but it is empty",
+			'access_denied',
+		);
 	}
 	const allowed = mode === 'read' ? policy.read : policy.write;
 	if (!allowed.includes(ns.scope)) {

@@ -56,13 +56,19 @@ export interface RecentOptions {
  * the latest turn does not fit, its most recent whole blocks are returned instead: a tool call is never separated
  * from its results, and the budget is never exceeded (the result may be empty).
  */
-export function selectRecent(messages: readonly ConversationMessage[], options: RecentOptions = {}): ConversationMessage[] {
+export function selectRecent(
+	messages: readonly ConversationMessage[],
+	options: RecentOptions = {},
+): ConversationMessage[] {
 	const maxMessages = options.maxMessages ?? Infinity;
 	const maxTokens = options.maxTokens ?? Infinity;
 	const count = options.countTokens ?? estimateMessageTokens;
 	let used = { messages: 0, tokens: 0 };
 	const fits = (unit: ConversationMessage[]) => {
-		const next = { messages: used.messages + unit.length, tokens: used.tokens + unit.reduce((s, m) => s + count(m), 0) };
+		const next = {
+			messages: used.messages + unit.length,
+			tokens: used.tokens + unit.reduce((s, m) => s + count(m), 0),
+		};
 		if (next.messages > maxMessages || next.tokens > maxTokens) return false;
 		used = next;
 		return true;

@@ -2,7 +2,13 @@
 export class MemoryError extends Error {
 	constructor(
 		message: string,
-		readonly code: 'invalid_address' | 'access_denied' | 'invalid_value' | 'version_conflict' | 'wrong_type' | 'unsupported',
+		readonly code:
+			| 'invalid_address'
+			| 'access_denied'
+			| 'invalid_value'
+			| 'version_conflict'
+			| 'wrong_type'
+			| 'unsupported',
 	) {
 		super(message);
 		this.name = 'MemoryError';
@@ -16,7 +22,10 @@ export class VersionConflictError extends MemoryError {
 		readonly expectedVersion: number,
 		readonly actualVersion: number,
 	) {
-		super(`Version conflict on "${key}": expected version ${expectedVersion}, found ${actualVersion}. Read it again and retry.`, 'version_conflict');
+		super(
+			`Version conflict on "${key}": expected version ${expectedVersion}, found ${actualVersion}. Read it again and retry.`,
+			'version_conflict',
+		);
 		this.name = 'VersionConflictError';
 	}
 }

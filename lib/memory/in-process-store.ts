@@ -1,7 +1,15 @@
 import { MemoryError, VersionConflictError } from './errors';
 import { namespaceId } from './keys';
 import type { Namespace } from './scope';
-import { compareKeys, pageSize, type ListOptions, type ListPage, type MemoryStore, type SetOptions, type StoredValue } from './store';
+import {
+	compareKeys,
+	pageSize,
+	type ListOptions,
+	type ListPage,
+	type MemoryStore,
+	type SetOptions,
+	type StoredValue,
+} from './store';
 import type { JsonValue } from './values';
 
 interface Entry {
@@ -38,8 +46,16 @@ export class InProcessMemoryStore implements MemoryStore {
 		return entry;
 	}
 
-	private write(ns: Namespace, key: string, json: string, previous: Entry | undefined, ttlMs: number | undefined, keepTtl: boolean): Entry {
-		const expiresAt = ttlMs !== undefined ? this.now() + ttlMs : keepTtl ? previous?.expiresAt : undefined;
+	private write(
+		ns: Namespace,
+		key: string,
+		json: string,
+		previous: Entry | undefined,
+		ttlMs: number | undefined,
+		keepTtl: boolean,
+	): Entry {
+		const expiresAt =
+			ttlMs !== undefined ? this.now() + ttlMs : keepTtl ? previous?.expiresAt : undefined;
 		const entry = { json, version: (previous?.version ?? 0) + 1, expiresAt };
 		this.entries(ns).set(key, entry);
 		return entry;
@@ -67,25 +83,45 @@ export class InProcessMemoryStore implements MemoryStore {
 	async list(ns: Namespace, options: ListOptions = {}): Promise<ListPage> {
 		const prefix = options.prefix ?? '';
 		const keys = [...this.entries(ns).keys()]
-			.filter((k) => k.startsWith(prefix) && (options.cursor === undefined || compareKeys(k, options.cursor) > 0) && this.live(ns, k))
+			.filter(
+				(k) =>
+					k.startsWith(prefix) &&
+					(options.cursor === undefined || compareKeys(k, options.cursor) > 0) &&
+					this.live(ns, k),
+			)
 			.sort(compareKeys);
 		const page = keys.slice(0, pageSize(options.limit));
-		return page.length < keys.length ? { keys: page, nextCursor: page[page.length - 1] } : { keys: page };
+		return page.length < keys.length
+			? { keys: page, nextCursor: page[page.length - 1] }
+			: { keys: page };
 	}
 
 	async increment(ns: Namespace, key: string, by: number, ttlMs?: number): Promise<StoredValue> {
 		const previous = this.live(ns, key);
 		const current = previous ? (JSON.parse(previous.json) as JsonValue) : 0;
-		if (typeof current !== 'number') throw new MemoryError(`"${key}" holds a ${Array.isArray(current) ? 'list' : typeof current}, not a number`, 'wrong_type');
+		if (typeof current !== 'number')
+			throw new MemoryError(
+				`"${key}" holds a ${Array.isArray(current) ? 'list' : typeof current}, not a number`,
+				'wrong_type',
+			);
 		const value = current + by;
 		const entry = this.write(ns, key, JSON.stringify(value), previous, ttlMs, true);
 		return { value, version: entry.version };
 	}
 
-	async append(ns: Namespace, key: string, itemsJson: string[], ttlMs?: number): Promise<{ length: number; version: number }> {
+	async append(
+		ns: Namespace,
+		key: string,
+		itemsJson: string[],
+		ttlMs?: number,
+	): Promise<{ length: number; version: number }> {
 		const previous = this.live(ns, key);
 		const current = previous ? (JSON.parse(previous.json) as JsonValue) : [];
-		if (!Array.isArray(current)) throw new MemoryError(`"${key}" holds a ${current === null ? 'null' : typeof current}, not a list`, 'wrong_type');
+		if (!Array.isArray(current))
+			throw new MemoryError(
+				`"${key}" holds a ${current === null ? 'null' : typeof current}, not a list`,
+				'wrong_type',
+			);
 		const list = [...current, ...itemsJson.map((j) => JSON.parse(j) as JsonValue)];
 		const entry = this.write(ns, key, JSON.stringify(list), previous, ttlMs, true);
 		return { length: list.length, version: entry.version };

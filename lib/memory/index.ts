@@ -3,11 +3,30 @@ export { encodeComponent, decodeComponent, namespaceId } from './keys';
 export { checkAccess, FULL_ACCESS, type AccessPolicy } from './access';
 export { serializeValue, DEFAULT_MAX_VALUE_BYTES, type JsonValue } from './values';
 export { MemoryError, VersionConflictError } from './errors';
-export { compareKeys, type MemoryStore, type StoredValue, type SetOptions, type ListOptions, type ListPage } from './store';
+export {
+	compareKeys,
+	type MemoryStore,
+	type StoredValue,
+	type SetOptions,
+	type ListOptions,
+	type ListPage,
+} from './store';
 export { InProcessMemoryStore, assertSingleInstance } from './in-process-store';
 export { RedisMemoryStore } from './redis-store';
 export { PostgresMemoryStore } from './postgres-store';
-export { selectRecent, estimateMessageTokens, type ConversationMessage, type ToolCallRecord, type RecentOptions } from './conversation';
+export {
+	selectRecent,
+	estimateMessageTokens,
+	type ConversationMessage,
+	type ToolCallRecord,
+	type RecentOptions,
+} from './conversation';
 export { Memory, type MemoryOptions } from './memory';
-export { ScopedChatMemory, ChatMessageHistory, toConversationMessage, toLangChainMessage, type ChatMemoryOptions } from './langchain-memory';
+export {
+	ScopedChatMemory,
+	ChatMessageHistory,
+	toConversationMessage,
+	toLangChainMessage,
+	type ChatMemoryOptions,
+} from './langchain-memory';
 export { memoryTools } from './tools';

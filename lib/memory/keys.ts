@@ -15,7 +15,8 @@ export function encodeComponent(value: string): string {
 			out += char;
 			continue;
 		}
-		for (const byte of Buffer.from(char, 'utf8')) out += `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+		for (const byte of Buffer.from(char, 'utf8'))
+			out += `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
 	}
 	return out;
 }

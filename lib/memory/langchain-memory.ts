@@ -3,14 +3,22 @@
  * `loadMemoryVariables()` → { chat_history: BaseMessage[] }, `saveContext()`, and `chatHistory.getMessages /
  * addMessages / clear` — stored as a conversation list, so every queue-mode worker sees the same history.
  */
-import { AIMessage, HumanMessage, SystemMessage, ToolMessage, type BaseMessage } from '@langchain/core/messages';
+import {
+	AIMessage,
+	HumanMessage,
+	SystemMessage,
+	ToolMessage,
+	type BaseMessage,
+} from '@langchain/core/messages';
 
 import type { ConversationMessage } from './conversation';
 import type { Memory } from './memory';
 import type { Namespace } from './scope';
 
 function textOf(content: BaseMessage['content']): string {
-	return typeof content === 'string' ? content : content.map((part) => ('text' in part ? String(part.text) : '')).join('');
+	return typeof content === 'string'
+		? content
+		: content.map((part) => ('text' in part ? String(part.text) : '')).join('');
 }
 
 export function toConversationMessage(message: BaseMessage): ConversationMessage {
@@ -18,10 +26,15 @@ export function toConversationMessage(message: BaseMessage): ConversationMessage
 	const content = textOf(message.content);
 	if (type === 'human') return { role: 'user', content };
 	if (type === 'system') return { role: 'system', content };
-	if (type === 'tool') return { role: 'tool', content, toolCallId: (message as ToolMessage).tool_call_id };
+	if (type === 'tool')
+		return { role: 'tool', content, toolCallId: (message as ToolMessage).tool_call_id };
 	const calls = (message as AIMessage).tool_calls ?? [];
 	return calls.length
-		? { role: 'assistant', content, toolCalls: calls.map((c) => ({ id: c.id ?? '', name: c.name, args: c.args })) }
+		? {
+				role: 'assistant',
+				content,
+				toolCalls: calls.map((c) => ({ id: c.id ?? '', name: c.name, args: c.args })),
+			}
 		: { role: 'assistant', content };
 }
 
@@ -36,7 +49,12 @@ export function toLangChainMessage(message: ConversationMessage): BaseMessage {
 		default:
 			return new AIMessage({
 				content: message.content,
-				tool_calls: message.toolCalls?.map((c) => ({ id: c.id, name: c.name, args: (c.args ?? {}) as Record<string, unknown>, type: 'tool_call' as const })),
+				tool_calls: message.toolCalls?.map((c) => ({
+					id: c.id,
+					name: c.name,
+					args: (c.args ?? {}) as Record<string, unknown>,
+					type: 'tool_call' as const,
+				})),
 			});
 	}
 }
@@ -57,12 +75,19 @@ export class ChatMessageHistory {
 
 	async getMessages(): Promise<BaseMessage[]> {
 		const { memory, ns, key, maxMessages } = this.options;
-		return (await memory.readMessages(ns, key, { maxMessages: maxMessages ?? 20 })).map(toLangChainMessage);
+		return (await memory.readMessages(ns, key, { maxMessages: maxMessages ?? 20 })).map(
+			toLangChainMessage,
+		);
 	}
 
 	async addMessages(messages: BaseMessage[]): Promise<void> {
 		if (!messages.length) return;
-		await this.options.memory.appendMessages(this.options.ns, this.options.key, messages.map(toConversationMessage), this.options.ttlMs);
+		await this.options.memory.appendMessages(
+			this.options.ns,
+			this.options.key,
+			messages.map(toConversationMessage),
+			this.options.ttlMs,
+		);
 	}
 
 	async addMessage(message: BaseMessage): Promise<void> {
@@ -100,13 +125,21 @@ export class ScopedChatMemory {
 		this.chatHistory = new ChatMessageHistory(options);
 	}
 
-	async loadMemoryVariables(_values: Record<string, unknown> = {}): Promise<{ chat_history: BaseMessage[] }> {
+	async loadMemoryVariables(
+		_values: Record<string, unknown> = {},
+	): Promise<{ chat_history: BaseMessage[] }> {
 		return { chat_history: await this.chatHistory.getMessages() };
 	}
 
 	/** Stores one turn: the input as a user message and the output as an assistant message. */
-	async saveContext(input: Record<string, unknown>, output: Record<string, unknown>): Promise<void> {
-		await this.chatHistory.addMessages([new HumanMessage(String(input.input ?? '')), new AIMessage(String(output.output ?? ''))]);
+	async saveContext(
+		input: Record<string, unknown>,
+		output: Record<string, unknown>,
+	): Promise<void> {
+		await this.chatHistory.addMessages([
+			new HumanMessage(String(input.input ?? '')),
+			new AIMessage(String(output.output ?? '')),
+		]);
 	}
 
 	async clear(): Promise<void> {

@@ -1,4 +1,11 @@
-import { errorChain, httpStatusOf, isRetryableError, NoRetryPolicy, withRetry, type RetryPolicy } from '../retry';
+import {
+	errorChain,
+	httpStatusOf,
+	isRetryableError,
+	NoRetryPolicy,
+	withRetry,
+	type RetryPolicy,
+} from '../retry';
 import { checkAccess, FULL_ACCESS, type AccessPolicy } from './access';
 import { selectRecent, type ConversationMessage, type RecentOptions } from './conversation';
 import { MemoryError } from './errors';
@@ -31,12 +38,18 @@ function isTransientStoreError(error: unknown): boolean {
 	if (error instanceof MemoryError || httpStatusOf(error) !== undefined) return false;
 	return (
 		isRetryableError(error) ||
-		errorChain(error).some((e) => PG_TRANSIENT.test(String(e.code)) || /Connection is closed/i.test(String(e.message)))
+		errorChain(error).some(
+			(e) => PG_TRANSIENT.test(String(e.code)) || /Connection is closed/i.test(String(e.message)),
+		)
 	);
 }
 
 function checkTtl(ttlMs: number | undefined): void {
-	if (ttlMs !== undefined && (!Number.isFinite(ttlMs) || ttlMs <= 0)) throw new MemoryError(`TTL must be a positive number of milliseconds, got ${ttlMs}`, 'invalid_value');
+	if (ttlMs !== undefined && (!Number.isFinite(ttlMs) || ttlMs <= 0))
+		throw new MemoryError(
+			`TTL must be a positive number of milliseconds, got ${ttlMs}`,
+			'invalid_value',
+		);
 }
 
 /**
@@ -62,9 +75,17 @@ export class Memory {
 		return this.options.store;
 	}
 
-	private run<T>(mode: 'read' | 'write', ns: Namespace, op: () => Promise<T>, idempotent = true): Promise<T> {
+	private run<T>(
+		mode: 'read' | 'write',
+		ns: Namespace,
+		op: () => Promise<T>,
+		idempotent = true,
+	): Promise<T> {
 		checkAccess(this.policy, mode, ns);
-		return withRetry(op, this.retryPolicy, { signal: this.options.signal, isRetryable: idempotent ? isTransientStoreError : notSent });
+		return withRetry(op, this.retryPolicy, {
+			signal: this.options.signal,
+			isRetryable: idempotent ? isTransientStoreError : notSent,
+		});
 	}
 
 	get(ns: Namespace, key: string): Promise<StoredValue | undefined> {
@@ -73,11 +94,22 @@ export class Memory {
 	}
 
 	/** Stores `value` (plain JSON). ttlMs: expiry in ms; ifVersion: compare-and-set (0 = create only). Returns the new version. */
-	async set(ns: Namespace, key: string, value: unknown, options: { ttlMs?: number; ifVersion?: number } = {}): Promise<{ version: number }> {
+	async set(
+		ns: Namespace,
+		key: string,
+		value: unknown,
+		options: { ttlMs?: number; ifVersion?: number } = {},
+	): Promise<{ version: number }> {
 		checkKey(key);
 		checkTtl(options.ttlMs);
-		if (options.ifVersion !== undefined && (!Number.isInteger(options.ifVersion) || options.ifVersion < 0)) {
-			throw new MemoryError(`The expected version must be a whole number ≥ 0, got ${options.ifVersion}`, 'invalid_value');
+		if (
+			options.ifVersion !== undefined &&
+			(!Number.isInteger(options.ifVersion) || options.ifVersion < 0)
+		) {
+			throw new MemoryError(
+				`The expected version must be a whole number ≥ 0, got ${options.ifVersion}`,
+				'invalid_value',
+			);
 		}
 		const json = serializeValue(value, this.maxValueBytes);
 		return { version: await this.run('write', ns, () => this.store.set(ns, key, json, options)) };
@@ -95,30 +127,52 @@ export class Memory {
 	increment(ns: Namespace, key: string, by = 1, ttlMs?: number): Promise<StoredValue> {
 		checkKey(key);
 		checkTtl(ttlMs);
-		if (!Number.isFinite(by)) throw new MemoryError(`The increment must be a finite number, got ${by}`, 'invalid_value');
+		if (!Number.isFinite(by))
+			throw new MemoryError(`The increment must be a finite number, got ${by}`, 'invalid_value');
 		return this.run('write', ns, () => this.store.increment(ns, key, by, ttlMs), false);
 	}
 
 	/** Appends items (each plain JSON) to the list at `key`; returns the new length and version. */
-	append(ns: Namespace, key: string, items: unknown[], ttlMs?: number): Promise<{ length: number; version: number }> {
+	append(
+		ns: Namespace,
+		key: string,
+		items: unknown[],
+		ttlMs?: number,
+	): Promise<{ length: number; version: number }> {
 		checkKey(key);
 		checkTtl(ttlMs);
-		if (!Array.isArray(items) || items.length === 0) throw new MemoryError('Append needs at least one item', 'invalid_value');
+		if (!Array.isArray(items) || items.length === 0)
+			throw new MemoryError('Append needs at least one item', 'invalid_value');
 		const json = items.map((item) => serializeValue(item, this.maxValueBytes));
 		return this.run('write', ns, () => this.store.append(ns, key, json, ttlMs), false);
 	}
 
 	/** Adds messages to a conversation (a list at `sessionKey`), stamping `at` when missing. */
-	appendMessages(ns: Namespace, sessionKey: string, messages: ConversationMessage[], ttlMs?: number) {
+	appendMessages(
+		ns: Namespace,
+		sessionKey: string,
+		messages: ConversationMessage[],
+		ttlMs?: number,
+	) {
 		const at = new Date().toISOString();
-		return this.append(ns, sessionKey, messages.map((m) => ({ at, ...m })), ttlMs);
+		return this.append(
+			ns,
+			sessionKey,
+			messages.map((m) => ({ at, ...m })),
+			ttlMs,
+		);
 	}
 
 	/** The recent part of a conversation within the budget, cut at whole turns (see selectRecent). */
-	async readMessages(ns: Namespace, sessionKey: string, options: RecentOptions = {}): Promise<ConversationMessage[]> {
+	async readMessages(
+		ns: Namespace,
+		sessionKey: string,
+		options: RecentOptions = {},
+	): Promise<ConversationMessage[]> {
 		const stored = await this.get(ns, sessionKey);
 		if (!stored) return [];
-		if (!Array.isArray(stored.value)) throw new MemoryError(`"${sessionKey}" does not hold a conversation`, 'wrong_type');
+		if (!Array.isArray(stored.value))
+			throw new MemoryError(`"${sessionKey}" does not hold a conversation`, 'wrong_type');
 		return selectRecent(stored.value as unknown as ConversationMessage[], options);
 	}
 }

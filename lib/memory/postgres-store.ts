@@ -3,7 +3,14 @@ import type { Pool } from 'pg';
 import { MemoryError, VersionConflictError } from './errors';
 import { namespaceId } from './keys';
 import type { Namespace } from './scope';
-import { pageSize, type ListOptions, type ListPage, type MemoryStore, type SetOptions, type StoredValue } from './store';
+import {
+	pageSize,
+	type ListOptions,
+	type ListPage,
+	type MemoryStore,
+	type SetOptions,
+	type StoredValue,
+} from './store';
 import type { JsonValue } from './values';
 
 const LIVE = '(m.expires_at IS NULL OR m.expires_at > now())';
@@ -31,7 +38,10 @@ export class PostgresMemoryStore implements MemoryStore {
 		private readonly ownsPool = false,
 	) {
 		if (!/^[A-Za-z_][A-Za-z0-9_]{0,48}$/.test(prefix)) {
-			throw new MemoryError(`The Postgres table prefix "${prefix}" may contain only letters, digits and underscores (at most 49, not starting with a digit)`, 'invalid_address');
+			throw new MemoryError(
+				`The Postgres table prefix "${prefix}" may contain only letters, digits and underscores (at most 49, not starting with a digit)`,
+				'invalid_address',
+			);
 		}
 		this.table = `${prefix}_memory`;
 		// pg emits an idle client's connection loss (server restart, admin termination) on the pool; without a
@@ -55,7 +65,9 @@ export class PostgresMemoryStore implements MemoryStore {
 					updated_at timestamptz NOT NULL DEFAULT now(),
 					expires_at timestamptz,
 					PRIMARY KEY (namespace, key))`);
-				await client.query(`CREATE INDEX IF NOT EXISTS "${this.table}_expires_at" ON "${this.table}" (expires_at) WHERE expires_at IS NOT NULL`);
+				await client.query(
+					`CREATE INDEX IF NOT EXISTS "${this.table}_expires_at" ON "${this.table}" (expires_at) WHERE expires_at IS NOT NULL`,
+				);
 				await client.query('COMMIT');
 			} catch (error) {
 				await client.query('ROLLBACK').catch(() => {});
@@ -75,7 +87,10 @@ export class PostgresMemoryStore implements MemoryStore {
 		} catch (error) {
 			// 22P05 untranslatable character, 22021 invalid byte sequence: Postgres text and jsonb cannot hold NUL.
 			if (['22P05', '22021'].includes((error as { code?: string }).code ?? '')) {
-				throw new MemoryError('Postgres cannot store the NUL character (\\u0000) in text or JSON values; remove it, or use the Redis store', 'invalid_value');
+				throw new MemoryError(
+					'Postgres cannot store the NUL character (\\u0000) in text or JSON values; remove it, or use the Redis store',
+					'invalid_value',
+				);
 			}
 			throw error;
 		}
@@ -109,7 +124,8 @@ export class PostgresMemoryStore implements MemoryStore {
 				params,
 			);
 		}
-		if (!rows.length) throw new VersionConflictError(key, ifVersion!, (await this.get(ns, key))?.version ?? 0);
+		if (!rows.length)
+			throw new VersionConflictError(key, ifVersion!, (await this.get(ns, key))?.version ?? 0);
 		return Number(rows[0].version);
 	}
 
@@ -146,7 +162,12 @@ export class PostgresMemoryStore implements MemoryStore {
 		return { value: Number(rows[0].value), version: Number(rows[0].version) };
 	}
 
-	async append(ns: Namespace, key: string, itemsJson: string[], ttlMs?: number): Promise<{ length: number; version: number }> {
+	async append(
+		ns: Namespace,
+		key: string,
+		itemsJson: string[],
+		ttlMs?: number,
+	): Promise<{ length: number; version: number }> {
 		const rows = await this.query<{ length: number; version: string }>(
 			`INSERT INTO $TABLE AS m (namespace, key, value, version, updated_at, expires_at) VALUES ($1, $2, $3::jsonb, 1, now(), ${EXPIRES})
 			 ON CONFLICT (namespace, key) DO UPDATE SET
@@ -162,7 +183,10 @@ export class PostgresMemoryStore implements MemoryStore {
 
 	/** Deletes expired rows of every namespace; returns how many. */
 	async purgeExpired(): Promise<number> {
-		const rows = await this.query<{ n: string }>(`WITH d AS (DELETE FROM $TABLE m WHERE ${EXPIRED} RETURNING 1) SELECT count(*) AS n FROM d`, []);
+		const rows = await this.query<{ n: string }>(
+			`WITH d AS (DELETE FROM $TABLE m WHERE ${EXPIRED} RETURNING 1) SELECT count(*) AS n FROM d`,
+			[],
+		);
 		return Number(rows[0].n);
 	}
 

@@ -3,7 +3,14 @@ import type Redis from 'ioredis';
 import { MemoryError, VersionConflictError } from './errors';
 import { encodeComponent, namespaceId } from './keys';
 import type { Namespace } from './scope';
-import { pageSize, type ListOptions, type ListPage, type MemoryStore, type SetOptions, type StoredValue } from './store';
+import {
+	pageSize,
+	type ListOptions,
+	type ListPage,
+	type MemoryStore,
+	type SetOptions,
+	type StoredValue,
+} from './store';
 import type { JsonValue } from './values';
 
 /*
@@ -57,21 +64,46 @@ redis.call('ZREM', KEYS[2], ARGV[1])
 return existed`;
 
 type Scripts = {
-	oaSet(hash: string, index: string, json: string, ttl: string, ifVersion: string, member: string, length: string): Promise<[number, number]>;
-	oaIncrement(hash: string, index: string, by: string, ttl: string, member: string): Promise<[string, number]>;
-	oaAppend(hash: string, index: string, items: string, count: string, ttl: string, member: string): Promise<[number, number]>;
+	oaSet(
+		hash: string,
+		index: string,
+		json: string,
+		ttl: string,
+		ifVersion: string,
+		member: string,
+		length: string,
+	): Promise<[number, number]>;
+	oaIncrement(
+		hash: string,
+		index: string,
+		by: string,
+		ttl: string,
+		member: string,
+	): Promise<[string, number]>;
+	oaAppend(
+		hash: string,
+		index: string,
+		items: string,
+		count: string,
+		ttl: string,
+		member: string,
+	): Promise<[number, number]>;
 	oaDelete(hash: string, index: string, member: string): Promise<number>;
 };
 
 function wrongType(error: unknown, key: string): never {
 	const message = (error as Error).message ?? '';
-	if (message.includes('OA_WRONGTYPE number')) throw new MemoryError(`"${key}" does not hold a number`, 'wrong_type');
-	if (message.includes('OA_WRONGTYPE list')) throw new MemoryError(`"${key}" does not hold a list`, 'wrong_type');
-	if (message.includes('OA_WRONGTYPE overflow')) throw new MemoryError(`Incrementing "${key}" overflows a number`, 'wrong_type');
+	if (message.includes('OA_WRONGTYPE number'))
+		throw new MemoryError(`"${key}" does not hold a number`, 'wrong_type');
+	if (message.includes('OA_WRONGTYPE list'))
+		throw new MemoryError(`"${key}" does not hold a list`, 'wrong_type');
+	if (message.includes('OA_WRONGTYPE overflow'))
+		throw new MemoryError(`Incrementing "${key}" overflows a number`, 'wrong_type');
 	throw error;
 }
 
-const ttlArg = (ttlMs?: number) => (ttlMs === undefined ? '' : String(Math.max(1, Math.round(ttlMs))));
+const ttlArg = (ttlMs?: number) =>
+	ttlMs === undefined ? '' : String(Math.max(1, Math.round(ttlMs)));
 
 /** Memory in Redis (ioredis client). prefix: the credential's key prefix; every key this store touches starts with it. */
 export class RedisMemoryStore implements MemoryStore {
@@ -94,19 +126,32 @@ export class RedisMemoryStore implements MemoryStore {
 
 	private keys(ns: Namespace, key?: string) {
 		const id = namespaceId(ns);
-		return { hash: key === undefined ? '' : `${this.prefix}:kv:${id}:${encodeComponent(key)}`, index: `${this.prefix}:ix:${id}` };
+		return {
+			hash: key === undefined ? '' : `${this.prefix}:kv:${id}:${encodeComponent(key)}`,
+			index: `${this.prefix}:ix:${id}`,
+		};
 	}
 
 	async get(ns: Namespace, key: string): Promise<StoredValue | undefined> {
 		const [json, version] = await this.redis.hmget(this.keys(ns, key).hash, 'v', 'ver');
-		return json === null ? undefined : { value: JSON.parse(json) as JsonValue, version: Number(version) };
+		return json === null
+			? undefined
+			: { value: JSON.parse(json) as JsonValue, version: Number(version) };
 	}
 
 	async set(ns: Namespace, key: string, json: string, options: SetOptions = {}): Promise<number> {
 		const { hash, index } = this.keys(ns, key);
 		const length = json.startsWith('[') ? String((JSON.parse(json) as unknown[]).length) : '-1';
 		const ifVersion = options.ifVersion === undefined ? '' : String(options.ifVersion);
-		const [ok, version] = await this.redis.oaSet(hash, index, json, ttlArg(options.ttlMs), ifVersion, key, length);
+		const [ok, version] = await this.redis.oaSet(
+			hash,
+			index,
+			json,
+			ttlArg(options.ttlMs),
+			ifVersion,
+			key,
+			length,
+		);
 		if (!ok) throw new VersionConflictError(key, options.ifVersion!, version);
 		return version;
 	}
@@ -120,15 +165,20 @@ export class RedisMemoryStore implements MemoryStore {
 		const { index } = this.keys(ns);
 		const limit = pageSize(options.limit);
 		const prefix = options.prefix ?? '';
-		const max = prefix ? Buffer.concat([Buffer.from(`[${prefix}`, 'utf8'), Buffer.from([0xff])]) : '+';
-		let min: string = options.cursor !== undefined ? `(${options.cursor}` : prefix ? `[${prefix}` : '-';
+		const max = prefix
+			? Buffer.concat([Buffer.from(`[${prefix}`, 'utf8'), Buffer.from([0xff])])
+			: '+';
+		let min: string =
+			options.cursor !== undefined ? `(${options.cursor}` : prefix ? `[${prefix}` : '-';
 		const keys: string[] = [];
 		// Fetch one key more than the page to know whether another page follows; skip index entries whose hash expired.
 		while (keys.length <= limit) {
 			const want = limit + 1 - keys.length;
 			const batch = await this.redis.zrangebylex(index, min, max, 'LIMIT', 0, want);
 			if (!batch.length) break;
-			const exists = (await this.redis.pipeline(batch.map((k) => ['exists', this.keys(ns, k).hash])).exec()) ?? [];
+			const exists =
+				(await this.redis.pipeline(batch.map((k) => ['exists', this.keys(ns, k).hash])).exec()) ??
+				[];
 			const expired = batch.filter((_, i) => exists[i]?.[1] === 0);
 			if (expired.length) await this.redis.zrem(index, ...expired);
 			keys.push(...batch.filter((_, i) => exists[i]?.[1] === 1));
@@ -143,17 +193,35 @@ export class RedisMemoryStore implements MemoryStore {
 	async increment(ns: Namespace, key: string, by: number, ttlMs?: number): Promise<StoredValue> {
 		const { hash, index } = this.keys(ns, key);
 		try {
-			const [text, version] = await this.redis.oaIncrement(hash, index, String(by), ttlArg(ttlMs), key);
+			const [text, version] = await this.redis.oaIncrement(
+				hash,
+				index,
+				String(by),
+				ttlArg(ttlMs),
+				key,
+			);
 			return { value: Number(text), version };
 		} catch (error) {
 			return wrongType(error, key);
 		}
 	}
 
-	async append(ns: Namespace, key: string, itemsJson: string[], ttlMs?: number): Promise<{ length: number; version: number }> {
+	async append(
+		ns: Namespace,
+		key: string,
+		itemsJson: string[],
+		ttlMs?: number,
+	): Promise<{ length: number; version: number }> {
 		const { hash, index } = this.keys(ns, key);
 		try {
-			const [length, version] = await this.redis.oaAppend(hash, index, itemsJson.join(','), String(itemsJson.length), ttlArg(ttlMs), key);
+			const [length, version] = await this.redis.oaAppend(
+				hash,
+				index,
+				itemsJson.join(','),
+				String(itemsJson.length),
+				ttlArg(ttlMs),
+				key,
+			);
 			return { length, version };
 		} catch (error) {
 			return wrongType(error, key);

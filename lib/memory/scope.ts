@@ -19,7 +19,11 @@ export interface Namespace {
 export const LIMITS = { tenant: 256, scopeId: 512, key: 512 } as const;
 
 function checkLength(what: string, value: string, max: number) {
-	if (value.length > max) throw new MemoryError(`${what} is ${value.length} characters long; at most ${max} are allowed`, 'invalid_address');
+	if (value.length > max)
+		throw new MemoryError(
+			`${what} is ${value.length} characters long; at most ${max} are allowed`,
+			'invalid_address',
+		);
 }
 
 /**
@@ -28,13 +32,21 @@ function checkLength(what: string, value: string, max: number) {
  * Throws MemoryError('invalid_address').
  */
 export function namespace(tenant: string, scope: Scope, scopeId = ''): Namespace {
-	if (typeof tenant !== 'string') throw new MemoryError('The isolation key (tenant) must be a string', 'invalid_address');
-	if (!SCOPES.includes(scope)) throw new MemoryError(`Unknown scope "${String(scope)}" (use one of ${SCOPES.join(', ')})`, 'invalid_address');
-	if (typeof scopeId !== 'string') throw new MemoryError('The scope ID must be a string', 'invalid_address');
+	if (typeof tenant !== 'string')
+		throw new MemoryError('The isolation key (tenant) must be a string', 'invalid_address');
+	if (!SCOPES.includes(scope))
+		throw new MemoryError(
+			`Unknown scope "${String(scope)}" (use one of ${SCOPES.join(', ')})`,
+			'invalid_address',
+		);
+	if (typeof scopeId !== 'string')
+		throw new MemoryError('The scope ID must be a string', 'invalid_address');
 	checkLength('The isolation key (tenant)', tenant, LIMITS.tenant);
 	checkLength('The scope ID', scopeId, LIMITS.scopeId);
-	if (scope === 'global' && scopeId !== '') throw new MemoryError('The global scope takes no scope ID', 'invalid_address');
-	if (scope !== 'global' && scopeId === '') throw new MemoryError(`The ${scope} scope needs a scope ID`, 'invalid_address');
+	if (scope === 'global' && scopeId !== '')
+		throw new MemoryError('The global scope takes no scope ID', 'invalid_address');
+	if (scope !== 'global' && scopeId === '')
+		throw new MemoryError(`The ${scope} scope needs a scope ID`, 'invalid_address');
 	return { tenant, scope, scopeId };
 }
 
@@ -43,8 +55,13 @@ export function namespace(tenant: string, scope: Scope, scopeId = ''): Namespace
  * cannot hold; refused by every store alike). Throws MemoryError('invalid_address').
  */
 export function checkKey(key: string): string {
-	if (typeof key !== 'string' || key === '') throw new MemoryError('The key must be a non-empty string', 'invalid_address');
-	if (key.includes('\u0000')) throw new MemoryError('The key contains the NUL character (\\u0000), which is not allowed', 'invalid_address');
+	if (typeof key !== 'string' || key === '')
+		throw new MemoryError('The key must be a non-empty string', 'invalid_address');
+	if (key.includes('\u0000'))
+		throw new MemoryError(
+			'The key contains the NUL character (\\u0000), which is not allowed',
+			'invalid_address',
+		);
 	checkLength('The key', key, LIMITS.key);
 	return key;
 }

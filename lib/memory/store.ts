@@ -46,7 +46,12 @@ export interface MemoryStore {
 	/** Adds `by` to a number (a missing key counts as 0); throws MemoryError('wrong_type') for a non-number. */
 	increment(ns: Namespace, key: string, by: number, ttlMs?: number): Promise<StoredValue>;
 	/** Appends items (JSON texts) to a list (a missing key counts as []); throws MemoryError('wrong_type') for a non-list. */
-	append(ns: Namespace, key: string, itemsJson: string[], ttlMs?: number): Promise<{ length: number; version: number }>;
+	append(
+		ns: Namespace,
+		key: string,
+		itemsJson: string[],
+		ttlMs?: number,
+	): Promise<{ length: number; version: number }>;
 	close(): Promise<void>;
 }
 

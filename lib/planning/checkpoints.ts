@@ -31,7 +31,9 @@ export class MemoryCheckpointStore implements CheckpointStore {
 
 	async loadCompleted(taskIds: readonly string[]): Promise<Map<string, TaskRunResult>> {
 		const stored = await Promise.all(taskIds.map((id) => this.memory.get(this.ns, `task:${id}`)));
-		return new Map(stored.flatMap((s, i) => (s ? [[taskIds[i], s.value as unknown as TaskRunResult]] : [])));
+		return new Map(
+			stored.flatMap((s, i) => (s ? [[taskIds[i], s.value as unknown as TaskRunResult]] : [])),
+		);
 	}
 
 	async saveCompleted(result: TaskRunResult): Promise<void> {

@@ -6,7 +6,14 @@
  * checkpoints are not run again. When the budget says stop, no new task starts, running ones finish, and the rest
  * are reported `not_run` with the reason.
  */
-import { AttemptTimeoutError, FixedDelayRetryPolicy, messageOf, RetryExhaustedError, withRetry, type RetryPolicy } from '../retry';
+import {
+	AttemptTimeoutError,
+	FixedDelayRetryPolicy,
+	messageOf,
+	RetryExhaustedError,
+	withRetry,
+	type RetryPolicy,
+} from '../retry';
 import type { CheckpointStore, TaskRunResult } from './run-state';
 import type { Plan, PlanTask } from './schema';
 import { assertValidPlan } from './validate';
@@ -45,14 +52,20 @@ export interface PlanRunResult {
 
 function failureText(error: unknown, timeoutMs: number): string {
 	const last = error instanceof RetryExhaustedError ? error.lastError : error;
-	return last instanceof AttemptTimeoutError ? `timed out after ${timeoutMs / 1000} s` : messageOf(last);
+	return last instanceof AttemptTimeoutError
+		? `timed out after ${timeoutMs / 1000} s`
+		: messageOf(last);
 }
 
 /**
  * Executes `plan` with `run` (a task's work; its returned text is the task's output). Throws PlanValidationError
  * for an invalid plan, the signal's reason on cancellation, and checkpoint store errors (after the store's retries).
  */
-export async function executePlan(plan: Plan, run: (context: TaskContext) => Promise<string>, options: ExecuteOptions = {}): Promise<PlanRunResult> {
+export async function executePlan(
+	plan: Plan,
+	run: (context: TaskContext) => Promise<string>,
+	options: ExecuteOptions = {},
+): Promise<PlanRunResult> {
 	assertValidPlan(plan);
 	const started = Date.now();
 	const concurrency = options.concurrency ?? 4;
@@ -69,15 +82,29 @@ export async function executePlan(plan: Plan, run: (context: TaskContext) => Pro
 
 	const runOne = async (task: PlanTask): Promise<TaskRunResult> => {
 		const t0 = Date.now();
-		const dependencies = Object.fromEntries(task.dependsOn.map((d) => [d, results.get(d)!.output ?? '']));
+		const dependencies = Object.fromEntries(
+			task.dependsOn.map((d) => [d, results.get(d)!.output ?? '']),
+		);
 		let attempts = 0;
-		const timing = () => ({ attempts, startedAt: new Date(t0).toISOString(), finishedAt: new Date().toISOString(), durationMs: Date.now() - t0 });
+		const timing = () => ({
+			attempts,
+			startedAt: new Date(t0).toISOString(),
+			finishedAt: new Date().toISOString(),
+			durationMs: Date.now() - t0,
+		});
 		try {
-			const output = await withRetry(({ attempt, signal }) => ((attempts = attempt), run({ task, dependencies, attempt, signal })), policy, {
-				signal: options.signal,
-				timeoutMs,
-				isRetryable: () => true,
-			});
+			const output = await withRetry(
+				({ attempt, signal }) => (
+					(attempts = attempt),
+					run({ task, dependencies, attempt, signal })
+				),
+				policy,
+				{
+					signal: options.signal,
+					timeoutMs,
+					isRetryable: () => true,
+				},
+			);
 			return { id: task.id, status: 'completed', output, ...timing() };
 		} catch (error) {
 			if (options.signal?.aborted) throw error;
@@ -98,27 +125,48 @@ export async function executePlan(plan: Plan, run: (context: TaskContext) => Pro
 	let stopReason: string | undefined;
 	for (;;) {
 		// Dependents of a task that did not complete can never run.
-		for (let changed = true; changed; ) {
+		for (let changed = true; changed;) {
 			changed = false;
 			for (const id of [...pending]) {
-				const blocker = byId.get(id)!.dependsOn.find((d) => results.has(d) && results.get(d)!.status !== 'completed');
+				const blocker = byId
+					.get(id)!
+					.dependsOn.find((d) => results.has(d) && results.get(d)!.status !== 'completed');
 				if (!blocker) continue;
 				pending.splice(pending.indexOf(id), 1);
-				results.set(id, { id, status: 'skipped', error: `skipped: dependency "${blocker}" ${results.get(blocker)!.status === 'failed' ? 'failed' : 'did not complete'}`, attempts: 0, durationMs: 0 });
+				results.set(id, {
+					id,
+					status: 'skipped',
+					error: `skipped: dependency "${blocker}" ${results.get(blocker)!.status === 'failed' ? 'failed' : 'did not complete'}`,
+					attempts: 0,
+					durationMs: 0,
+				});
 				changed = true;
 			}
 		}
 		stopReason ??= options.budgetExhausted?.();
 		if (!stopReason) {
-			const ready = pending.filter((id) => byId.get(id)!.dependsOn.every((d) => results.get(d)?.status === 'completed'));
+			const ready = pending.filter((id) =>
+				byId.get(id)!.dependsOn.every((d) => results.get(d)?.status === 'completed'),
+			);
 			for (const id of ready.slice(0, Math.max(0, concurrency - running.size))) start(id);
 		}
 		if (!running.size) break;
 		await Promise.race(running.values());
 	}
 	for (const id of pending) {
-		results.set(id, { id, status: 'not_run', error: stopReason ? `not run: ${stopReason}` : 'not run', attempts: 0, durationMs: 0 });
+		results.set(id, {
+			id,
+			status: 'not_run',
+			error: stopReason ? `not run: ${stopReason}` : 'not run',
+			attempts: 0,
+			durationMs: 0,
+		});
 	}
 	const tasks = plan.tasks.map((t) => results.get(t.id)!);
-	return { status: tasks.every((t) => t.status === 'completed') ? 'completed' : 'partial', tasks, resumed, durationMs: Date.now() - started };
+	return {
+		status: tasks.every((t) => t.status === 'completed') ? 'completed' : 'partial',
+		tasks,
+		resumed,
+		durationMs: Date.now() - started,
+	};
 }

@@ -1,8 +1,33 @@
-export { planSchema, planTaskSchema, planningReplySchema, PLAN_LIMITS, TASK_ID, type Plan, type PlanTask, type PlanningReply } from './schema';
-export { validatePlan, assertValidPlan, PlanValidationError, type PlanProblem, type PlanProblemCode } from './validate';
+export {
+	planSchema,
+	planTaskSchema,
+	planningReplySchema,
+	PLAN_LIMITS,
+	TASK_ID,
+	type Plan,
+	type PlanTask,
+	type PlanningReply,
+} from './schema';
+export {
+	validatePlan,
+	assertValidPlan,
+	PlanValidationError,
+	type PlanProblem,
+	type PlanProblemCode,
+} from './validate';
 export { planWaves } from './waves';
 export { executePlan, type ExecuteOptions, type PlanRunResult, type TaskContext } from './executor';
 export type { CheckpointStore, TaskRunResult, TaskRunStatus } from './run-state';
 export { MemoryCheckpointStore } from './checkpoints';
-export { createPlan, planningSchema, type CreatePlanOptions, type CreatePlanResult } from './planner';
-export { defaultRoleInstructions, synthesisPrompt, taskPrompt, SYNTHESIS_INSTRUCTIONS } from './prompts';
+export {
+	createPlan,
+	planningSchema,
+	type CreatePlanOptions,
+	type CreatePlanResult,
+} from './planner';
+export {
+	defaultRoleInstructions,
+	synthesisPrompt,
+	taskPrompt,
+	SYNTHESIS_INSTRUCTIONS,
+} from './prompts';

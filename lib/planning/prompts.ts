@@ -8,7 +8,10 @@ export function defaultRoleInstructions(agent: string): string {
 }
 
 /** The user message of one task: the goal, the task, and the results of the tasks it depends on. */
-export function taskPrompt({ task, dependencies }: Pick<TaskContext, 'task' | 'dependencies'>, goal: string): string {
+export function taskPrompt(
+	{ task, dependencies }: Pick<TaskContext, 'task' | 'dependencies'>,
+	goal: string,
+): string {
 	const inputs = Object.entries(dependencies).map(([id, output]) => `### ${id}\n${output}`);
 	return [
 		`Overall goal: ${goal}`,
@@ -26,10 +29,15 @@ export const SYNTHESIS_INSTRUCTIONS =
  * The synthesis request: { system, user } messages' text, or undefined when no task completed (nothing to combine).
  * The user message lists each completed task as `### <id>: <title>` followed by its output, in plan order.
  */
-export function synthesisPrompt(plan: Plan, result: Pick<PlanRunResult, 'tasks'>): { system: string; user: string } | undefined {
+export function synthesisPrompt(
+	plan: Plan,
+	result: Pick<PlanRunResult, 'tasks'>,
+): { system: string; user: string } | undefined {
 	const done = result.tasks
 		.filter((t) => t.status === 'completed')
-		.map((t) => `### ${t.id}: ${plan.tasks.find((p) => p.id === t.id)?.title ?? t.id}\n${t.output}`);
+		.map(
+			(t) => `### ${t.id}: ${plan.tasks.find((p) => p.id === t.id)?.title ?? t.id}\n${t.output}`,
+		);
 	if (!done.length) return undefined;
 	return { system: SYNTHESIS_INSTRUCTIONS, user: `Goal: ${plan.goal}\n\n${done.join('\n\n')}` };
 }

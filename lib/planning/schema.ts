@@ -2,12 +2,24 @@
 import { z } from 'zod';
 
 /** Limits that keep a plan small enough to run and to show: tasks per plan, text sizes (characters). */
-export const PLAN_LIMITS = { maxTasks: 50, goal: 4000, title: 200, description: 4000, agent: 100, maxDependencies: 50 } as const;
+export const PLAN_LIMITS = {
+	maxTasks: 50,
+	goal: 4000,
+	title: 200,
+	description: 4000,
+	agent: 100,
+	maxDependencies: 50,
+} as const;
 
 export const TASK_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 export const planTaskSchema = z.object({
-	id: z.string().regex(TASK_ID, 'must be 1–64 letters, digits, "_", "-" or ".", starting with a letter or digit'),
+	id: z
+		.string()
+		.regex(
+			TASK_ID,
+			'must be 1–64 letters, digits, "_", "-" or ".", starting with a letter or digit',
+		),
 	title: z.string().trim().min(1, 'must not be empty').max(PLAN_LIMITS.title),
 	description: z.string().max(PLAN_LIMITS.description).default(''),
 	/** The role that carries the task out, e.g. "researcher"; picks the instructions or sub-workflow for it. */

@@ -6,7 +6,14 @@
 import type { Plan, PlanTask } from './schema';
 
 /** INVALID_PLAN: the planning model's reply broke the plan format (the message names the field). */
-export type PlanProblemCode = 'DUPLICATE_ID' | 'MISSING_DEPENDENCY' | 'SELF_DEPENDENCY' | 'CYCLE' | 'NO_ROOT' | 'UNREACHABLE' | 'INVALID_PLAN';
+export type PlanProblemCode =
+	| 'DUPLICATE_ID'
+	| 'MISSING_DEPENDENCY'
+	| 'SELF_DEPENDENCY'
+	| 'CYCLE'
+	| 'NO_ROOT'
+	| 'UNREACHABLE'
+	| 'INVALID_PLAN';
 
 export interface PlanProblem {
 	code: PlanProblemCode;
@@ -58,28 +65,55 @@ export function validatePlan(plan: Plan): PlanProblem[] {
 	const problems: PlanProblem[] = [];
 	const byId = new Map<string, PlanTask>();
 	for (const task of plan.tasks) {
-		if (byId.has(task.id)) problems.push({ code: 'DUPLICATE_ID', message: `Task id "${task.id}" is used more than once`, taskIds: [task.id] });
+		if (byId.has(task.id))
+			problems.push({
+				code: 'DUPLICATE_ID',
+				message: `Task id "${task.id}" is used more than once`,
+				taskIds: [task.id],
+			});
 		else byId.set(task.id, task);
 	}
 	for (const task of plan.tasks) {
 		for (const dep of new Set(task.dependsOn)) {
-			if (dep === task.id) problems.push({ code: 'SELF_DEPENDENCY', message: `Task "${task.id}" depends on itself`, taskIds: [task.id] });
-			else if (!byId.has(dep)) problems.push({ code: 'MISSING_DEPENDENCY', message: `Task "${task.id}" depends on "${dep}", which is not in the plan`, taskIds: [task.id, dep] });
+			if (dep === task.id)
+				problems.push({
+					code: 'SELF_DEPENDENCY',
+					message: `Task "${task.id}" depends on itself`,
+					taskIds: [task.id],
+				});
+			else if (!byId.has(dep))
+				problems.push({
+					code: 'MISSING_DEPENDENCY',
+					message: `Task "${task.id}" depends on "${dep}", which is not in the plan`,
+					taskIds: [task.id, dep],
+				});
 		}
 	}
-	for (const cycle of findCycles(byId)) problems.push({ code: 'CYCLE', message: `Dependency cycle: ${cycle.join(' → ')}`, taskIds: cycle });
+	for (const cycle of findCycles(byId))
+		problems.push({
+			code: 'CYCLE',
+			message: `Dependency cycle: ${cycle.join(' → ')}`,
+			taskIds: cycle,
+		});
 
 	if (![...byId.values()].some((t) => t.dependsOn.length === 0)) {
-		problems.push({ code: 'NO_ROOT', message: 'No task can start: every task depends on another', taskIds: [] });
+		problems.push({
+			code: 'NO_ROOT',
+			message: 'No task can start: every task depends on another',
+			taskIds: [],
+		});
 		return problems;
 	}
 	// Reachable from the roots: a task whose dependencies are all reachable (unknown ones and itself, reported above,
 	// aside); what is left waits on a cycle.
 	const reachable = new Set<string>();
-	for (let grew = true; grew; ) {
+	for (let grew = true; grew;) {
 		grew = false;
 		for (const task of byId.values()) {
-			if (!reachable.has(task.id) && task.dependsOn.every((d) => d !== task.id && (!byId.has(d) || reachable.has(d)))) {
+			if (
+				!reachable.has(task.id) &&
+				task.dependsOn.every((d) => d !== task.id && (!byId.has(d) || reachable.has(d)))
+			) {
 				reachable.add(task.id);
 				grew = true;
 			}
@@ -87,7 +121,11 @@ export function validatePlan(plan: Plan): PlanProblem[] {
 	}
 	const unreachable = [...byId.keys()].filter((id) => !reachable.has(id));
 	if (unreachable.length) {
-		problems.push({ code: 'UNREACHABLE', message: `Tasks that can never start (they wait on a cycle): ${unreachable.join(', ')}`, taskIds: unreachable });
+		problems.push({
+			code: 'UNREACHABLE',
+			message: `Tasks that can never start (they wait on a cycle): ${unreachable.join(', ')}`,
+			taskIds: unreachable,
+		});
 	}
 	return problems;
 }

@@ -4,7 +4,13 @@
  */
 import { HumanMessage, SystemMessage } from '@langchain/core/messages';
 
-import { invokeChatModel, messageText, type CallOptions, type InvokableChatModel, type UsageTracker } from '../llm';
+import {
+	invokeChatModel,
+	messageText,
+	type CallOptions,
+	type InvokableChatModel,
+	type UsageTracker,
+} from '../llm';
 import type { RetrievedChunk } from './retrieval';
 
 export const NOT_FOUND_ANSWER = 'The knowledge base does not contain the answer to this question.';
@@ -40,7 +46,10 @@ export function answerPrompt(chunks: readonly RetrievedChunk[], instructions = '
 		`If the passages do not contain the answer, reply exactly: "${NOT_FOUND_ANSWER}"`,
 		instructions.trim(),
 	].filter(Boolean);
-	const passages = chunks.map((c, i) => `[${i + 1}] (source: ${c.source}${c.headingPath ? ` § ${c.headingPath}` : ''}${c.page ? `, page ${c.page}` : ''}) ${c.text}`);
+	const passages = chunks.map(
+		(c, i) =>
+			`[${i + 1}] (source: ${c.source}${c.headingPath ? ` § ${c.headingPath}` : ''}${c.page ? `, page ${c.page}` : ''}) ${c.text}`,
+	);
 	return `${rules.join('\n')}\n\nContext passages:\n\n${passages.join('\n\n')}`;
 }
 
@@ -48,20 +57,27 @@ export function answerPrompt(chunks: readonly RetrievedChunk[], instructions = '
 export function citationNumbers(answer: string): number[] {
 	const numbers: number[] = [];
 	for (const group of answer.matchAll(/\[(\d+(?:\s*,\s*\d+)*)\]/g)) {
-		for (const n of group[1].split(',').map((s) => Number(s.trim()))) if (!numbers.includes(n)) numbers.push(n);
+		for (const n of group[1].split(',').map((s) => Number(s.trim())))
+			if (!numbers.includes(n)) numbers.push(n);
 	}
 	return numbers;
 }
 
 /** Maps the answer's citations to `chunks`; strips numbers that match no chunk. */
-export function resolveCitations(answer: string, chunks: readonly RetrievedChunk[]): Omit<Answer, 'found'> {
+export function resolveCitations(
+	answer: string,
+	chunks: readonly RetrievedChunk[],
+): Omit<Answer, 'found'> {
 	const used = citationNumbers(answer);
 	const invalid = used.filter((n) => n < 1 || n > chunks.length);
 	let text = answer;
 	if (invalid.length) {
 		text = answer
 			.replace(/\[(\d+(?:\s*,\s*\d+)*)\]/g, (_, list: string) => {
-				const kept = list.split(',').map((s) => s.trim()).filter((s) => !invalid.includes(Number(s)));
+				const kept = list
+					.split(',')
+					.map((s) => s.trim())
+					.filter((s) => !invalid.includes(Number(s)));
 				return kept.length ? `[${kept.join(', ')}]` : '';
 			})
 			.replace(/ +([.,;:])/g, '$1');
@@ -71,7 +87,15 @@ export function resolveCitations(answer: string, chunks: readonly RetrievedChunk
 		.sort((a, b) => a - b)
 		.map((n) => {
 			const c = chunks[n - 1];
-			return { n, source: c.source, chunkIndex: c.chunkIndex, headingPath: c.headingPath, ...(c.page ? { page: c.page } : {}), score: c.score, text: c.text };
+			return {
+				n,
+				source: c.source,
+				chunkIndex: c.chunkIndex,
+				headingPath: c.headingPath,
+				...(c.page ? { page: c.page } : {}),
+				score: c.score,
+				text: c.text,
+			};
 		});
 	const sources = [...new Set(valid.map((n) => chunks[n - 1].source))];
 	return { answer: text.trim(), citations, sources, invalidCitations: invalid };
@@ -87,8 +111,19 @@ export async function answerFromChunks(
 	chunks: readonly RetrievedChunk[],
 	options: CallOptions & { usage?: UsageTracker; instructions?: string },
 ): Promise<Answer> {
-	if (!chunks.length) return { answer: NOT_FOUND_ANSWER, found: false, citations: [], sources: [], invalidCitations: [] };
-	const reply = await invokeChatModel(model, [new SystemMessage(answerPrompt(chunks, options.instructions)), new HumanMessage(question)], options);
+	if (!chunks.length)
+		return {
+			answer: NOT_FOUND_ANSWER,
+			found: false,
+			citations: [],
+			sources: [],
+			invalidCitations: [],
+		};
+	const reply = await invokeChatModel(
+		model,
+		[new SystemMessage(answerPrompt(chunks, options.instructions)), new HumanMessage(question)],
+		options,
+	);
 	const resolved = resolveCitations(messageText(reply), chunks);
 	return { ...resolved, found: resolved.citations.length > 0 };
 }

@@ -7,7 +7,10 @@
 export type ChromaAuthentication = 'none' | 'bearer' | 'xChromaToken';
 
 /** Headers for Chroma's token auth, e.g. `{ Authorization: 'Bearer s3cret' }`; `{}` for `none` (or anything else). */
-export function chromaAuthHeaders(auth: { authentication?: unknown; token?: unknown }): Record<string, string> {
+export function chromaAuthHeaders(auth: {
+	authentication?: unknown;
+	token?: unknown;
+}): Record<string, string> {
 	const token = String(auth.token ?? '');
 	if (auth.authentication === 'bearer') return { Authorization: `Bearer ${token}` };
 	if (auth.authentication === 'xChromaToken') return { 'X-Chroma-Token': token };

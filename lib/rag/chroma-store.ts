@@ -5,7 +5,14 @@
  */
 import { ChromaClient, type Collection, type Where } from 'chromadb';
 
-import { errorChain, isRetryableError, messageOf, RetryExhaustedError, withRetry, type RetryPolicy } from '../retry';
+import {
+	errorChain,
+	isRetryableError,
+	messageOf,
+	RetryExhaustedError,
+	withRetry,
+	type RetryPolicy,
+} from '../retry';
 import { RagError } from './errors';
 import type { Metadata } from './metadata';
 
@@ -97,21 +104,40 @@ export class ChromaKnowledgeStore {
 				signal: this.options.signal,
 				timeoutMs: this.options.timeoutMs ?? 60_000,
 				onRetry: ({ attempt, error, delayMs }) =>
-					this.options.log?.(`Chroma: ${what} failed (attempt ${attempt}), retrying in ${Math.round(delayMs)} ms: ${messageOf(error)}`),
+					this.options.log?.(
+						`Chroma: ${what} failed (attempt ${attempt}), retrying in ${Math.round(delayMs)} ms: ${messageOf(error)}`,
+					),
 			});
 		} catch (error) {
 			if (error instanceof RagError || this.options.signal?.aborted) throw error;
 			const cause = rootCause(error);
-			const attempts = error instanceof RetryExhaustedError ? ` after ${error.attempts.length} attempts` : '';
+			const attempts =
+				error instanceof RetryExhaustedError ? ` after ${error.attempts.length} attempts` : '';
 			const names = errorChain(cause).map((e) => String(e.name));
 			// Unreachable: Chroma's connection error or a network failure; not Chroma's answers "server error" or "rate limited".
-			if (names.includes('ChromaConnectionError') || (isRetryableError(cause) && !names.some((n) => n === 'ChromaServerError' || n === 'ChromaRateLimitError'))) {
-				throw new RagError('STORE_UNAVAILABLE', `Cannot reach Chroma at ${this.connection.url} to ${what}${attempts}: ${messageOf(cause)}`, { cause: error });
+			if (
+				names.includes('ChromaConnectionError') ||
+				(isRetryableError(cause) &&
+					!names.some((n) => n === 'ChromaServerError' || n === 'ChromaRateLimitError'))
+			) {
+				throw new RagError(
+					'STORE_UNAVAILABLE',
+					`Cannot reach Chroma at ${this.connection.url} to ${what}${attempts}: ${messageOf(cause)}`,
+					{ cause: error },
+				);
 			}
 			if (names.includes('ChromaUnauthorizedError') || names.includes('ChromaForbiddenError')) {
-				throw new RagError('STORE_ERROR', `Chroma refused the credential to ${what}: ${messageOf(cause)} (check the token and its tenant/database)`, { cause: error });
+				throw new RagError(
+					'STORE_ERROR',
+					`Chroma refused the credential to ${what}: ${messageOf(cause)} (check the token and its tenant/database)`,
+					{ cause: error },
+				);
 			}
-			throw new RagError('STORE_ERROR', `Chroma failed to ${what}${attempts}: ${messageOf(cause)}`, { cause: error });
+			throw new RagError(
+				'STORE_ERROR',
+				`Chroma failed to ${what}${attempts}: ${messageOf(cause)}`,
+				{ cause: error },
+			);
 		}
 	}
 
@@ -123,7 +149,11 @@ export class ChromaKnowledgeStore {
 		checkKnowledgeBaseName(name);
 		if (create) {
 			const collection = await this.call(`create knowledge base "${name}"`, () =>
-				this.client.getOrCreateCollection({ name, metadata: { 'hnsw:space': 'cosine' }, embeddingFunction: null }),
+				this.client.getOrCreateCollection({
+					name,
+					metadata: { 'hnsw:space': 'cosine' },
+					embeddingFunction: null,
+				}),
 			);
 			return new KnowledgeBaseCollection(this, name, collection);
 		}
@@ -131,7 +161,14 @@ export class ChromaKnowledgeStore {
 			try {
 				return await this.client.getCollection({ name });
 			} catch (error) {
-				if (errorChain(error).some((e) => e.name === 'ChromaNotFoundError' || /does not exist|not found/i.test(String(e.message)))) return undefined;
+				if (
+					errorChain(error).some(
+						(e) =>
+							e.name === 'ChromaNotFoundError' ||
+							/does not exist|not found/i.test(String(e.message)),
+					)
+				)
+					return undefined;
 				throw error;
 			}
 		});
@@ -149,7 +186,9 @@ export class ChromaKnowledgeStore {
 	async list(): Promise<string[]> {
 		const names: string[] = [];
 		for (let offset = 0; ; offset += 100) {
-			const page = await this.call('list knowledge bases', () => this.client.listCollections({ limit: 100, offset }));
+			const page = await this.call('list knowledge bases', () =>
+				this.client.listCollections({ limit: 100, offset }),
+			);
 			names.push(...page.map((c) => c.name));
 			if (page.length < 100) return names.sort();
 		}
@@ -158,7 +197,9 @@ export class ChromaKnowledgeStore {
 	/** Deletes a knowledge base with all its chunks. */
 	async drop(name: string): Promise<void> {
 		checkKnowledgeBaseName(name);
-		await this.call(`delete knowledge base "${name}"`, () => this.client.deleteCollection({ name }));
+		await this.call(`delete knowledge base "${name}"`, () =>
+			this.client.deleteCollection({ name }),
+		);
 	}
 
 	where(): string {
@@ -180,7 +221,9 @@ export class KnowledgeBaseCollection {
 
 	/** Dimension of the stored vectors (read from one record), or undefined while the knowledge base is empty. */
 	async dimension(): Promise<number | undefined> {
-		const peek = await this.call('read a vector', () => this.collection.get({ limit: 1, include: ['embeddings'] as never }));
+		const peek = await this.call('read a vector', () =>
+			this.collection.get({ limit: 1, include: ['embeddings'] as never }),
+		);
 		return peek.embeddings?.[0]?.length;
 	}
 
@@ -228,14 +271,19 @@ export class KnowledgeBaseCollection {
 		visit: (ids: string[], metadatas: Array<Record<string, unknown> | null> | undefined) => void,
 	): Promise<void> {
 		for (let offset = 0; ; offset += PAGE_SIZE) {
-			const page = await this.call(what, () => this.collection.get({ where, limit: PAGE_SIZE, offset, include: include as never }));
+			const page = await this.call(what, () =>
+				this.collection.get({ where, limit: PAGE_SIZE, offset, include: include as never }),
+			);
 			visit(page.ids, page.metadatas as Array<Record<string, unknown> | null> | undefined);
 			if (page.ids.length < PAGE_SIZE) return;
 		}
 	}
 
 	/** Upserts records in batches of `batchSize` (each batch one request, retried as a whole: upsert is idempotent). */
-	async upsert(records: readonly ChunkRecord[], batchSize = DEFAULT_UPSERT_BATCH_SIZE): Promise<number> {
+	async upsert(
+		records: readonly ChunkRecord[],
+		batchSize = DEFAULT_UPSERT_BATCH_SIZE,
+	): Promise<number> {
 		let requests = 0;
 		for (let i = 0; i < records.length; i += batchSize) {
 			const batch = records.slice(i, i + batchSize);
@@ -256,15 +304,32 @@ export class KnowledgeBaseCollection {
 	async deleteIds(ids: readonly string[], batchSize = DEFAULT_UPSERT_BATCH_SIZE): Promise<void> {
 		for (let i = 0; i < ids.length; i += batchSize) {
 			const batch = ids.slice(i, i + batchSize);
-			await this.call(`delete ${batch.length} chunks`, () => this.collection.delete({ ids: batch }));
+			await this.call(`delete ${batch.length} chunks`, () =>
+				this.collection.delete({ ids: batch }),
+			);
 		}
 	}
 
 	/** Nearest `n` chunks to `embedding` by cosine distance, optionally filtered; closest first. */
-	async query(embedding: number[], n: number, where?: Where, withEmbeddings = false): Promise<QueryMatch[]> {
-		const include = ['documents', 'metadatas', 'distances', ...(withEmbeddings ? ['embeddings'] : [])];
+	async query(
+		embedding: number[],
+		n: number,
+		where?: Where,
+		withEmbeddings = false,
+	): Promise<QueryMatch[]> {
+		const include = [
+			'documents',
+			'metadatas',
+			'distances',
+			...(withEmbeddings ? ['embeddings'] : []),
+		];
 		const result = await this.call('search', () =>
-			this.collection.query({ queryEmbeddings: [embedding], nResults: n, where, include: include as never }),
+			this.collection.query({
+				queryEmbeddings: [embedding],
+				nResults: n,
+				where,
+				include: include as never,
+			}),
 		);
 		return (result.ids[0] ?? []).map((id, i) => ({
 			id,

@@ -32,7 +32,11 @@ export interface Chunk {
 	page?: number;
 }
 
-export const DEFAULT_CHUNKING: Required<ChunkingOptions> = { chunkSize: 1000, chunkOverlap: 200, unit: 'characters' };
+export const DEFAULT_CHUNKING: Required<ChunkingOptions> = {
+	chunkSize: 1000,
+	chunkOverlap: 200,
+	unit: 'characters',
+};
 
 let encoder: Tiktoken | undefined;
 /** Token count with cl100k_base; the encoder (ranks bundled in js-tiktoken, no download) is built once. */
@@ -43,12 +47,26 @@ export function countTokens(text: string): number {
 
 /** Throws RagError INVALID_OPTIONS unless 1 ≤ chunkSize and 0 ≤ chunkOverlap < chunkSize (whole numbers). */
 export function checkChunking(options: ChunkingOptions = {}): Required<ChunkingOptions> {
-	const o = { ...DEFAULT_CHUNKING, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) };
-	if (!Number.isInteger(o.chunkSize) || o.chunkSize < 1) throw new RagError('INVALID_OPTIONS', `Chunk size must be a whole number ≥ 1, got ${o.chunkSize}`);
+	const o = {
+		...DEFAULT_CHUNKING,
+		...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
+	};
+	if (!Number.isInteger(o.chunkSize) || o.chunkSize < 1)
+		throw new RagError(
+			'INVALID_OPTIONS',
+			`Chunk size must be a whole number ≥ 1, got ${o.chunkSize}`,
+		);
 	if (!Number.isInteger(o.chunkOverlap) || o.chunkOverlap < 0 || o.chunkOverlap >= o.chunkSize) {
-		throw new RagError('INVALID_OPTIONS', `Chunk overlap must be a whole number from 0 to chunk size − 1 (${o.chunkSize - 1}), got ${o.chunkOverlap}`);
+		throw new RagError(
+			'INVALID_OPTIONS',
+			`Chunk overlap must be a whole number from 0 to chunk size − 1 (${o.chunkSize - 1}), got ${o.chunkOverlap}`,
+		);
 	}
-	if (o.unit !== 'characters' && o.unit !== 'tokens') throw new RagError('INVALID_OPTIONS', `Chunk size unit must be "characters" or "tokens", got "${o.unit}"`);
+	if (o.unit !== 'characters' && o.unit !== 'tokens')
+		throw new RagError(
+			'INVALID_OPTIONS',
+			`Chunk size unit must be "characters" or "tokens", got "${o.unit}"`,
+		);
 	return o;
 }
 
@@ -103,11 +121,20 @@ function pageAt(pageStarts: number[], offset: number): number {
  * Chunks `document`. Every chunk is a substring of document.text at [start, end); starts never decrease.
  * Throws RagError INVALID_OPTIONS for bad sizes.
  */
-export async function chunkDocument(document: LoadedDocument, options: ChunkingOptions = {}): Promise<Chunk[]> {
+export async function chunkDocument(
+	document: LoadedDocument,
+	options: ChunkingOptions = {},
+): Promise<Chunk[]> {
 	const { chunkSize, chunkOverlap, unit } = checkChunking(options);
-	const params = { chunkSize, chunkOverlap, ...(unit === 'tokens' ? { lengthFunction: countTokens } : {}) };
+	const params = {
+		chunkSize,
+		chunkOverlap,
+		...(unit === 'tokens' ? { lengthFunction: countTokens } : {}),
+	};
 	const splitter =
-		document.format === 'markdown' ? RecursiveCharacterTextSplitter.fromLanguage('markdown', params) : new RecursiveCharacterTextSplitter(params);
+		document.format === 'markdown'
+			? RecursiveCharacterTextSplitter.fromLanguage('markdown', params)
+			: new RecursiveCharacterTextSplitter(params);
 	const pieces = await splitter.splitText(document.text);
 	const headings = document.format === 'markdown' ? markdownHeadings(document.text) : [];
 	const chunks: Chunk[] = [];

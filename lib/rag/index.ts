@@ -1,10 +1,60 @@
 export { RagError, type RagErrorCode } from './errors';
 export { checkMetadata, RESERVED_KEYS, type Metadata, type MetadataValue } from './metadata';
-export { loadDocument, documentTooLarge, detectFormat, htmlToText, pdfToText, jsonToText, DOCUMENT_FORMATS, DEFAULT_MAX_DOCUMENT_BYTES, type DocumentFormat, type DocumentInput, type LoadedDocument } from './loaders';
-export { chunkDocument, checkChunking, countTokens, markdownHeadings, DEFAULT_CHUNKING, type Chunk, type ChunkingOptions, type ChunkUnit } from './chunking';
+export {
+	loadDocument,
+	documentTooLarge,
+	detectFormat,
+	htmlToText,
+	pdfToText,
+	jsonToText,
+	DOCUMENT_FORMATS,
+	DEFAULT_MAX_DOCUMENT_BYTES,
+	type DocumentFormat,
+	type DocumentInput,
+	type LoadedDocument,
+} from './loaders';
+export {
+	chunkDocument,
+	checkChunking,
+	countTokens,
+	markdownHeadings,
+	DEFAULT_CHUNKING,
+	type Chunk,
+	type ChunkingOptions,
+	type ChunkUnit,
+} from './chunking';
 export { chunkId } from './ids';
 export { chromaAuthHeaders, type ChromaAuthentication } from './chroma-auth';
-export { ChromaKnowledgeStore, KnowledgeBaseCollection, checkKnowledgeBaseName, DEFAULT_UPSERT_BATCH_SIZE, type ChromaConnection, type ChunkRecord, type QueryMatch, type StoreCallOptions } from './chroma-store';
-export { ingestDocuments, checkDimension, type IngestOptions, type IngestResult, type SourceResult } from './ingest';
-export { retrieve, mmrSelect, checkRetrieval, type RetrievalOptions, type RetrievedChunk } from './retrieval';
-export { answerFromChunks, answerPrompt, citationNumbers, resolveCitations, NOT_FOUND_ANSWER, type Answer, type Citation } from './answer';
+export {
+	ChromaKnowledgeStore,
+	KnowledgeBaseCollection,
+	checkKnowledgeBaseName,
+	DEFAULT_UPSERT_BATCH_SIZE,
+	type ChromaConnection,
+	type ChunkRecord,
+	type QueryMatch,
+	type StoreCallOptions,
+} from './chroma-store';
+export {
+	ingestDocuments,
+	checkDimension,
+	type IngestOptions,
+	type IngestResult,
+	type SourceResult,
+} from './ingest';
+export {
+	retrieve,
+	mmrSelect,
+	checkRetrieval,
+	type RetrievalOptions,
+	type RetrievedChunk,
+} from './retrieval';
+export {
+	answerFromChunks,
+	answerPrompt,
+	citationNumbers,
+	resolveCitations,
+	NOT_FOUND_ANSWER,
+	type Answer,
+	type Citation,
+} from './answer';

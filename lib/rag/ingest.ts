@@ -65,7 +65,11 @@ export async function ingestDocuments(
 ): Promise<IngestResult> {
 	const seen = new Set<string>();
 	for (const document of documents) {
-		if (seen.has(document.source)) throw new RagError('INVALID_DOCUMENT', `Source "${document.source}" is given twice in one ingest; give each document its own source id`);
+		if (seen.has(document.source))
+			throw new RagError(
+				'INVALID_DOCUMENT',
+				`Source "${document.source}" is given twice in one ingest; give each document its own source id`,
+			);
 		seen.add(document.source);
 	}
 
@@ -93,13 +97,23 @@ export async function ingestDocuments(
 		}
 		const stale = [...stored].filter((id) => !records.has(id));
 		toRemove.push(...stale);
-		return { source: document.source, chunks: records.size, added, unchanged: records.size - added, removed: stale.length };
+		return {
+			source: document.source,
+			chunks: records.size,
+			added,
+			unchanged: records.size - added,
+			removed: stale.length,
+		};
 	});
 
 	let embeddingCalls = 0;
 	let upsertRequests = 0;
 	if (toAdd.length) {
-		const { vectors, calls } = await embedTexts(embedder, toAdd.map((r) => r.text), options.embedding);
+		const { vectors, calls } = await embedTexts(
+			embedder,
+			toAdd.map((r) => r.text),
+			options.embedding,
+		);
 		embeddingCalls = calls;
 		await checkDimension(kb, vectors[0].length, options.embedding.model);
 		const records: ChunkRecord[] = toAdd.map((r, i) => ({ ...r, embedding: vectors[i] }));
@@ -107,12 +121,24 @@ export async function ingestDocuments(
 	}
 	await kb.deleteIds(toRemove, options.upsertBatchSize);
 
-	const sum = (key: 'added' | 'unchanged' | 'removed') => sources.reduce((total, s) => total + s[key], 0);
-	return { sources, added: sum('added'), unchanged: sum('unchanged'), removed: sum('removed'), embeddingCalls, upsertRequests };
+	const sum = (key: 'added' | 'unchanged' | 'removed') =>
+		sources.reduce((total, s) => total + s[key], 0);
+	return {
+		sources,
+		added: sum('added'),
+		unchanged: sum('unchanged'),
+		removed: sum('removed'),
+		embeddingCalls,
+		upsertRequests,
+	};
 }
 
 /** Throws RagError DIMENSION_MISMATCH when the knowledge base holds vectors of another length. */
-export async function checkDimension(kb: KnowledgeBaseCollection, dimension: number, model?: string): Promise<void> {
+export async function checkDimension(
+	kb: KnowledgeBaseCollection,
+	dimension: number,
+	model?: string,
+): Promise<void> {
 	const stored = await kb.dimension();
 	if (stored !== undefined && stored !== dimension) {
 		throw new RagError(

@@ -48,11 +48,21 @@ const MIME_FORMATS: Array<[RegExp, DocumentFormat]> = [
 ];
 
 const EXTENSION_FORMATS: Record<string, DocumentFormat> = {
-	md: 'markdown', markdown: 'markdown', mdx: 'markdown',
-	html: 'html', htm: 'html', xhtml: 'html',
+	md: 'markdown',
+	markdown: 'markdown',
+	mdx: 'markdown',
+	html: 'html',
+	htm: 'html',
+	xhtml: 'html',
 	pdf: 'pdf',
 	json: 'json',
-	txt: 'text', text: 'text', log: 'text', csv: 'text', tsv: 'text', rst: 'text', adoc: 'text',
+	txt: 'text',
+	text: 'text',
+	log: 'text',
+	csv: 'text',
+	tsv: 'text',
+	rst: 'text',
+	adoc: 'text',
 };
 
 /**
@@ -62,7 +72,11 @@ const EXTENSION_FORMATS: Record<string, DocumentFormat> = {
 export function detectFormat(mimeType?: string, fileName?: string): DocumentFormat | undefined {
 	const mime = (mimeType ?? '').split(';')[0].trim().toLowerCase();
 	const extension = /\.([a-z0-9]+)$/i.exec(fileName ?? '')?.[1]?.toLowerCase();
-	if (extension && EXTENSION_FORMATS[extension] && (!mime || mime === 'application/octet-stream' || mime === 'text/plain')) {
+	if (
+		extension &&
+		EXTENSION_FORMATS[extension] &&
+		(!mime || mime === 'application/octet-stream' || mime === 'text/plain')
+	) {
 		return EXTENSION_FORMATS[extension];
 	}
 	for (const [pattern, format] of MIME_FORMATS) if (pattern.test(mime)) return format;
@@ -77,13 +91,27 @@ function decodeUtf8(bytes: Uint8Array, what: string): string {
 	}
 }
 
-const SKIPPED_HTML = ['script', 'style', 'noscript', 'template', 'svg', 'iframe', 'nav', 'form', 'button', 'img'];
+const SKIPPED_HTML = [
+	'script',
+	'style',
+	'noscript',
+	'template',
+	'svg',
+	'iframe',
+	'nav',
+	'form',
+	'button',
+	'img',
+];
 const HTML_OPTIONS: HtmlToTextOptions = {
 	wordwrap: false,
 	selectors: [
 		...SKIPPED_HTML.map((selector) => ({ selector, format: 'skip' })),
 		{ selector: 'a', options: { ignoreHref: true } },
-		...['h1', 'h2', 'h3', 'h4', 'h5', 'h6'].map((selector) => ({ selector, options: { uppercase: false } })),
+		...['h1', 'h2', 'h3', 'h4', 'h5', 'h6'].map((selector) => ({
+			selector,
+			options: { uppercase: false },
+		})),
 		{ selector: 'table', format: 'dataTable' },
 	],
 };
@@ -91,14 +119,19 @@ const HTML_OPTIONS: HtmlToTextOptions = {
 /** The page's main text: <main>, else <article>, else <body>; scripts, styles, navigation and images left out. */
 export function htmlToText(html: string): string {
 	for (const selector of ['main', 'article']) {
-		const text = convert(html, { ...HTML_OPTIONS, baseElements: { selectors: [selector], returnDomByDefault: false } }).trim();
+		const text = convert(html, {
+			...HTML_OPTIONS,
+			baseElements: { selectors: [selector], returnDomByDefault: false },
+		}).trim();
 		if (text) return text;
 	}
 	return convert(html, HTML_OPTIONS).trim();
 }
 
 /** Text of every page of a PDF (pdf.js text layer), with each page's start offset in the joined text. */
-export async function pdfToText(bytes: Uint8Array): Promise<{ text: string; pageStarts: number[]; pages: number }> {
+export async function pdfToText(
+	bytes: Uint8Array,
+): Promise<{ text: string; pageStarts: number[]; pages: number }> {
 	const { getDocumentProxy, extractText } = await import('unpdf');
 	let pages: string[];
 	try {
@@ -106,7 +139,9 @@ export async function pdfToText(bytes: Uint8Array): Promise<{ text: string; page
 		const pdf = await getDocumentProxy(new Uint8Array(bytes), { verbosity: 0 });
 		pages = (await extractText(pdf, { mergePages: false })).text;
 	} catch (error) {
-		throw new RagError('INVALID_DOCUMENT', `Not a readable PDF: ${(error as Error).message}`, { cause: error });
+		throw new RagError('INVALID_DOCUMENT', `Not a readable PDF: ${(error as Error).message}`, {
+			cause: error,
+		});
 	}
 	const pageStarts: number[] = [];
 	let text = '';
@@ -119,13 +154,20 @@ export async function pdfToText(bytes: Uint8Array): Promise<{ text: string; page
 }
 
 function valueAt(record: unknown, path: string): unknown {
-	return path.split('.').reduce<unknown>((value, part) => (value && typeof value === 'object' ? (value as Record<string, unknown>)[part] : undefined), record);
+	return path
+		.split('.')
+		.reduce<unknown>(
+			(value, part) =>
+				value && typeof value === 'object' ? (value as Record<string, unknown>)[part] : undefined,
+			record,
+		);
 }
 
 function scalarLeaves(value: unknown, path: string, out: string[]): void {
 	if (value === null || value === undefined) return;
 	if (Array.isArray(value)) value.forEach((v, i) => scalarLeaves(v, `${path}[${i}]`, out));
-	else if (typeof value === 'object') for (const [k, v] of Object.entries(value)) scalarLeaves(v, path ? `${path}.${k}` : k, out);
+	else if (typeof value === 'object')
+		for (const [k, v] of Object.entries(value)) scalarLeaves(v, path ? `${path}.${k}` : k, out);
 	else if (String(value).trim()) out.push(path ? `${path}: ${String(value)}` : String(value));
 }
 
@@ -151,7 +193,10 @@ export function jsonToText(value: unknown, fields: string[] = []): string {
 }
 
 export function documentTooLarge(source: string, size: number, maxBytes: number): RagError {
-	return new RagError('DOCUMENT_TOO_LARGE', `Document "${source}" is ${size} bytes, over the limit of ${maxBytes} bytes (raise "Max Document Size" or split the file)`);
+	return new RagError(
+		'DOCUMENT_TOO_LARGE',
+		`Document "${source}" is ${size} bytes, over the limit of ${maxBytes} bytes (raise "Max Document Size" or split the file)`,
+	);
 }
 
 function byteLength(content: string | Uint8Array): number {
@@ -165,27 +210,45 @@ function byteLength(content: string | Uint8Array): number {
  */
 export async function loadDocument(input: DocumentInput): Promise<LoadedDocument> {
 	const source = input.source.trim();
-	if (!source) throw new RagError('INVALID_DOCUMENT', 'The document has no source id: give one, or use a file with a name');
+	if (!source)
+		throw new RagError(
+			'INVALID_DOCUMENT',
+			'The document has no source id: give one, or use a file with a name',
+		);
 	const name = `Document "${source}"`;
 	const maxBytes = input.maxBytes ?? DEFAULT_MAX_DOCUMENT_BYTES;
 	const size = byteLength(input.content);
 	if (size > maxBytes) throw documentTooLarge(source, size, maxBytes);
 	const metadata = checkMetadata(input.metadata);
-	let format: DocumentFormat | undefined = input.format && input.format !== 'auto' ? input.format : detectFormat(input.mimeType, input.fileName);
+	let format: DocumentFormat | undefined =
+		input.format && input.format !== 'auto'
+			? input.format
+			: detectFormat(input.mimeType, input.fileName);
 	if (!format && typeof input.content === 'string') format = 'text';
 	if (!format) {
-		throw new RagError('UNSUPPORTED_FORMAT', `${name}: unsupported file type "${input.mimeType || 'unknown'}"${input.fileName ? ` (${input.fileName})` : ''}; supported: text, Markdown, HTML, PDF, JSON`);
+		throw new RagError(
+			'UNSUPPORTED_FORMAT',
+			`${name}: unsupported file type "${input.mimeType || 'unknown'}"${input.fileName ? ` (${input.fileName})` : ''}; supported: text, Markdown, HTML, PDF, JSON`,
+		);
 	}
-	const raw = () => (typeof input.content === 'string' ? input.content : decodeUtf8(input.content, name));
+	const raw = () =>
+		typeof input.content === 'string' ? input.content : decodeUtf8(input.content, name);
 
 	let text: string;
 	let pageStarts: number[] | undefined;
 	switch (format) {
 		case 'pdf': {
-			if (typeof input.content === 'string') throw new RagError('UNSUPPORTED_FORMAT', `${name}: a PDF must be given as binary data, not text`);
+			if (typeof input.content === 'string')
+				throw new RagError(
+					'UNSUPPORTED_FORMAT',
+					`${name}: a PDF must be given as binary data, not text`,
+				);
 			const pdf = await pdfToText(input.content);
 			if (!pdf.text.trim()) {
-				throw new RagError('PDF_WITHOUT_TEXT', `${name} is a PDF without a text layer (${pdf.pages} page(s), e.g. a scan): run OCR on it first`);
+				throw new RagError(
+					'PDF_WITHOUT_TEXT',
+					`${name} is a PDF without a text layer (${pdf.pages} page(s), e.g. a scan): run OCR on it first`,
+				);
 			}
 			({ text, pageStarts } = pdf);
 			metadata.pages ??= pdf.pages;
@@ -199,7 +262,10 @@ export async function loadDocument(input: DocumentInput): Promise<LoadedDocument
 			try {
 				value = JSON.parse(raw());
 			} catch (error) {
-				throw new RagError('INVALID_DOCUMENT', `${name} is not valid JSON: ${(error as Error).message}`);
+				throw new RagError(
+					'INVALID_DOCUMENT',
+					`${name} is not valid JSON: ${(error as Error).message}`,
+				);
 			}
 			text = jsonToText(value, input.jsonFields);
 			break;
@@ -207,7 +273,15 @@ export async function loadDocument(input: DocumentInput): Promise<LoadedDocument
 		default:
 			text = raw();
 	}
-	if (text.includes('\u0000')) throw new RagError('UNSUPPORTED_FORMAT', `${name} contains NUL characters (is it a binary file?)`);
-	if (!text.trim()) throw new RagError('EMPTY_DOCUMENT', `${name} has no text${format === 'json' && input.jsonFields?.length ? ` in fields ${input.jsonFields.join(', ')}` : ''}`);
+	if (text.includes('\u0000'))
+		throw new RagError(
+			'UNSUPPORTED_FORMAT',
+			`${name} contains NUL characters (is it a binary file?)`,
+		);
+	if (!text.trim())
+		throw new RagError(
+			'EMPTY_DOCUMENT',
+			`${name} has no text${format === 'json' && input.jsonFields?.length ? ` in fields ${input.jsonFields.join(', ')}` : ''}`,
+		);
 	return { source, format, text, metadata, ...(pageStarts ? { pageStarts } : {}) };
 }

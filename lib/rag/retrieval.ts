@@ -55,11 +55,26 @@ function toRetrieved(match: QueryMatch): RetrievedChunk {
 /** Throws RagError INVALID_OPTIONS for out-of-range settings. */
 export function checkRetrieval(options: RetrievalOptions): void {
 	const { topK = 4, minScore, mmr } = options;
-	if (!Number.isInteger(topK) || topK < 1 || topK > 1000) throw new RagError('INVALID_OPTIONS', `Top K must be a whole number from 1 to 1000, got ${topK}`);
-	if (minScore !== undefined && !(minScore >= -1 && minScore <= 1)) throw new RagError('INVALID_OPTIONS', `Minimum score must be between -1 and 1, got ${minScore}`);
-	if (mmr?.lambda !== undefined && !(mmr.lambda >= 0 && mmr.lambda <= 1)) throw new RagError('INVALID_OPTIONS', `MMR diversity (lambda) must be between 0 and 1, got ${mmr.lambda}`);
+	if (!Number.isInteger(topK) || topK < 1 || topK > 1000)
+		throw new RagError(
+			'INVALID_OPTIONS',
+			`Top K must be a whole number from 1 to 1000, got ${topK}`,
+		);
+	if (minScore !== undefined && !(minScore >= -1 && minScore <= 1))
+		throw new RagError(
+			'INVALID_OPTIONS',
+			`Minimum score must be between -1 and 1, got ${minScore}`,
+		);
+	if (mmr?.lambda !== undefined && !(mmr.lambda >= 0 && mmr.lambda <= 1))
+		throw new RagError(
+			'INVALID_OPTIONS',
+			`MMR diversity (lambda) must be between 0 and 1, got ${mmr.lambda}`,
+		);
 	if (mmr?.fetchK !== undefined && (!Number.isInteger(mmr.fetchK) || mmr.fetchK < topK)) {
-		throw new RagError('INVALID_OPTIONS', `MMR fetch K must be a whole number ≥ top K (${topK}), got ${mmr.fetchK}`);
+		throw new RagError(
+			'INVALID_OPTIONS',
+			`MMR fetch K must be a whole number ≥ top K (${topK}), got ${mmr.fetchK}`,
+		);
 	}
 }
 
@@ -67,9 +82,19 @@ export function checkRetrieval(options: RetrievalOptions): void {
  * Indices of `k` candidates picked by MMR: each pick maximises λ·sim(query, d) − (1−λ)·max sim(d, picked).
  * Returns at most candidates.length indices, in pick order.
  */
-export function mmrSelect(queryEmbedding: number[], candidates: number[][], lambda: number, k: number): number[] {
+export function mmrSelect(
+	queryEmbedding: number[],
+	candidates: number[][],
+	lambda: number,
+	k: number,
+): number[] {
 	if (!candidates.length) return [];
-	return maximalMarginalRelevance(queryEmbedding, candidates, lambda, Math.min(k, candidates.length));
+	return maximalMarginalRelevance(
+		queryEmbedding,
+		candidates,
+		lambda,
+		Math.min(k, candidates.length),
+	);
 }
 
 /** Embeds the query (under options.embedding's retry policy) and returns the best chunks, best first. */
@@ -88,7 +113,12 @@ export async function retrieve(
 	let matches = await kb.query(queryEmbedding, fetchK, options.where, !!options.mmr);
 	if (options.minScore !== undefined) matches = matches.filter((m) => m.score >= options.minScore!);
 	if (options.mmr) {
-		const picked = mmrSelect(queryEmbedding, matches.map((m) => m.embedding ?? []), options.mmr.lambda ?? 0.5, topK);
+		const picked = mmrSelect(
+			queryEmbedding,
+			matches.map((m) => m.embedding ?? []),
+			options.mmr.lambda ?? 0.5,
+			topK,
+		);
 		matches = picked.map((i) => matches[i]);
 	}
 	return matches.slice(0, topK).map(toRetrieved);

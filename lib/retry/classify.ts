@@ -5,7 +5,9 @@
  */
 
 /** HTTP statuses that may succeed when retried: timeout, conflict/lock, too early, rate limit, server errors. */
-export const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([408, 409, 425, 429, 500, 502, 503, 504]);
+export const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([
+	408, 409, 425, 429, 500, 502, 503, 504,
+]);
 
 /** Network error codes (Node, undici) that mean the request may not have reached or finished on the server. */
 export const RETRYABLE_CODES: ReadonlySet<string> = new Set([
@@ -31,7 +33,8 @@ const RETRYABLE_NAMES = new Set([
 	'ChromaServerError',
 	'ChromaRateLimitError',
 ]);
-const RETRYABLE_MESSAGE = /socket hang up|ECONNRESET|ECONNREFUSED|ETIMEDOUT|EAI_AGAIN|network error|premature close|terminated/i;
+const RETRYABLE_MESSAGE =
+	/socket hang up|ECONNRESET|ECONNREFUSED|ETIMEDOUT|EAI_AGAIN|network error|premature close|terminated/i;
 
 type ErrorLike = {
 	name?: unknown;
@@ -61,7 +64,8 @@ export function httpStatusOf(error: unknown): number | undefined {
 	for (const e of errorChain(error)) {
 		for (const candidate of [e.status, e.statusCode, e.httpCode, e.response?.status]) {
 			const status = typeof candidate === 'string' ? Number(candidate) : candidate;
-			if (typeof status === 'number' && Number.isInteger(status) && status >= 100 && status < 600) return status;
+			if (typeof status === 'number' && Number.isInteger(status) && status >= 100 && status < 600)
+				return status;
 		}
 	}
 	return undefined;
@@ -90,8 +94,11 @@ export function isRetryableError(error: unknown): boolean {
 
 function header(headers: unknown, name: string): string | undefined {
 	if (!headers || typeof headers !== 'object') return undefined;
-	if (typeof (headers as Headers).get === 'function') return (headers as Headers).get(name) ?? undefined;
-	const entry = Object.entries(headers as Record<string, unknown>).find(([k]) => k.toLowerCase() === name);
+	if (typeof (headers as Headers).get === 'function')
+		return (headers as Headers).get(name) ?? undefined;
+	const entry = Object.entries(headers as Record<string, unknown>).find(
+		([k]) => k.toLowerCase() === name,
+	);
 	const value = Array.isArray(entry?.[1]) ? entry?.[1][0] : entry?.[1];
 	return value === undefined ? undefined : String(value);
 }

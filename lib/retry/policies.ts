@@ -1,6 +1,16 @@
 import { z } from 'zod';
 
-import { applyJitter, assertAttempt, delayMs, jitterSchema, maxRetriesSchema, parseConfig, RetryPolicy, RetryPolicyError, type RetryPolicyJSON } from './policy';
+import {
+	applyJitter,
+	assertAttempt,
+	delayMs,
+	jitterSchema,
+	maxRetriesSchema,
+	parseConfig,
+	RetryPolicy,
+	RetryPolicyError,
+	type RetryPolicyJSON,
+} from './policy';
 import type { RandomSource } from './random';
 
 /** Never retries: one attempt. */
@@ -19,7 +29,11 @@ export class NoRetryPolicy extends RetryPolicy {
 	}
 }
 
-const fixedSchema = z.object({ maxRetries: maxRetriesSchema, delay: delayMs('delay'), jitter: jitterSchema.default(0) });
+const fixedSchema = z.object({
+	maxRetries: maxRetriesSchema,
+	delay: delayMs('delay'),
+	jitter: jitterSchema.default(0),
+});
 
 /**
  * The same delay before every retry.
@@ -35,9 +49,16 @@ export class FixedDelayRetryPolicy extends RetryPolicy {
 
 	readonly jitter: number;
 
-	constructor(config: { maxRetries: number; delay: number; jitter?: number }, private readonly random: RandomSource = Math.random) {
+	constructor(
+		config: { maxRetries: number; delay: number; jitter?: number },
+		private readonly random: RandomSource = Math.random,
+	) {
 		super();
-		({ maxRetries: this.maxRetries, delay: this.delay, jitter: this.jitter } = parseConfig('fixed-delay retry policy', fixedSchema, config));
+		({
+			maxRetries: this.maxRetries,
+			delay: this.delay,
+			jitter: this.jitter,
+		} = parseConfig('fixed-delay retry policy', fixedSchema, config));
 	}
 
 	getRetryDelay(attempt: number): number {
@@ -54,7 +75,12 @@ const exponentialSchema = z.object({
 	maxRetries: maxRetriesSchema,
 	initialDelay: delayMs('initialDelay'),
 	maxDelay: delayMs('maxDelay'),
-	multiplier: z.number().finite().min(1, 'multiplier must be ≥ 1').max(100, 'multiplier must be ≤ 100').default(2),
+	multiplier: z
+		.number()
+		.finite()
+		.min(1, 'multiplier must be ≥ 1')
+		.max(100, 'multiplier must be ≤ 100')
+		.default(2),
 	jitter: jitterSchema.default(0),
 });
 
@@ -79,7 +105,13 @@ export class ExponentialBackoffRetryPolicy extends RetryPolicy {
 	readonly jitter: number;
 
 	constructor(
-		config: { maxRetries: number; initialDelay: number; maxDelay: number; multiplier?: number; jitter?: number },
+		config: {
+			maxRetries: number;
+			initialDelay: number;
+			maxDelay: number;
+			multiplier?: number;
+			jitter?: number;
+		},
 		private readonly random: RandomSource = Math.random,
 	) {
 		super();
@@ -89,7 +121,13 @@ export class ExponentialBackoffRetryPolicy extends RetryPolicy {
 				`Invalid exponential backoff retry policy configuration: initialDelay (${parsed.initialDelay} ms) must not exceed maxDelay (${parsed.maxDelay} ms)`,
 			);
 		}
-		({ maxRetries: this.maxRetries, initialDelay: this.initialDelay, maxDelay: this.maxDelay, multiplier: this.multiplier, jitter: this.jitter } = parsed);
+		({
+			maxRetries: this.maxRetries,
+			initialDelay: this.initialDelay,
+			maxDelay: this.maxDelay,
+			multiplier: this.multiplier,
+			jitter: this.jitter,
+		} = parsed);
 	}
 
 	/** The delay before retry `attempt` without jitter, ms. */
@@ -112,8 +150,20 @@ export class ExponentialBackoffRetryPolicy extends RetryPolicy {
 
 const withoutType = ({ type: _type, ...rest }: RetryPolicyJSON) => rest;
 RetryPolicy.register('none', () => new NoRetryPolicy());
-RetryPolicy.register('fixed', (json, random) => new FixedDelayRetryPolicy(withoutType(json) as never, random));
-RetryPolicy.register('exponential', (json, random) => new ExponentialBackoffRetryPolicy(withoutType(json) as never, random));
+RetryPolicy.register(
+	'fixed',
+	(json, random) => new FixedDelayRetryPolicy(withoutType(json) as never, random),
+);
+RetryPolicy.register(
+	'exponential',
+	(json, random) => new ExponentialBackoffRetryPolicy(withoutType(json) as never, random),
+);
 
 /** The package default: exponential backoff, 3 retries, 500 ms initial, 30 s max, ×2, 0.2 jitter. */
-export const DEFAULT_RETRY_POLICY_CONFIG = { maxRetries: 3, initialDelay: 500, maxDelay: 30_000, multiplier: 2, jitter: 0.2 } as const;
+export const DEFAULT_RETRY_POLICY_CONFIG = {
+	maxRetries: 3,
+	initialDelay: 500,
+	maxDelay: 30_000,
+	multiplier: 2,
+	jitter: 0.2,
+} as const;

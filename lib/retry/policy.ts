@@ -24,15 +24,33 @@ const registry = new Map<string, PolicyFactory>();
 export const MAX_DELAY_MS = 24 * 60 * 60 * 1000;
 
 export const delayMs = (name: string) =>
-	z.number({ invalid_type_error: `${name} must be a number of milliseconds` }).finite().min(0, `${name} must be ≥ 0 ms`).max(MAX_DELAY_MS, `${name} must be ≤ ${MAX_DELAY_MS} ms (one day)`);
-export const maxRetriesSchema = z.number().int('maxRetries must be a whole number').min(0, 'maxRetries must be ≥ 0').max(100, 'maxRetries must be ≤ 100');
-export const jitterSchema = z.number().finite().min(0, 'jitter must be between 0 and 1').max(1, 'jitter must be between 0 and 1');
+	z
+		.number({ invalid_type_error: `${name} must be a number of milliseconds` })
+		.finite()
+		.min(0, `${name} must be ≥ 0 ms`)
+		.max(MAX_DELAY_MS, `${name} must be ≤ ${MAX_DELAY_MS} ms (one day)`);
+export const maxRetriesSchema = z
+	.number()
+	.int('maxRetries must be a whole number')
+	.min(0, 'maxRetries must be ≥ 0')
+	.max(100, 'maxRetries must be ≤ 100');
+export const jitterSchema = z
+	.number()
+	.finite()
+	.min(0, 'jitter must be between 0 and 1')
+	.max(1, 'jitter must be between 0 and 1');
 
 /** Parses `value` with `schema`, turning zod's issues into one RetryPolicyError naming each field. */
-export function parseConfig<S extends z.ZodTypeAny>(policy: string, schema: S, value: unknown): z.output<S> {
+export function parseConfig<S extends z.ZodTypeAny>(
+	policy: string,
+	schema: S,
+	value: unknown,
+): z.output<S> {
 	const result = schema.safeParse(value);
 	if (result.success) return result.data;
-	const problems = result.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message));
+	const problems = result.error.issues.map((i) =>
+		i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message,
+	);
 	throw new RetryPolicyError(`Invalid ${policy} configuration: ${problems.join('; ')}`);
 }
 
@@ -70,11 +88,15 @@ export abstract class RetryPolicy {
 	 */
 	static fromJSON(json: unknown, random?: RandomSource): RetryPolicy {
 		if (!json || typeof json !== 'object' || typeof (json as RetryPolicyJSON).type !== 'string') {
-			throw new RetryPolicyError('A serialised retry policy must be an object with a string "type"');
+			throw new RetryPolicyError(
+				'A serialised retry policy must be an object with a string "type"',
+			);
 		}
 		const factory = registry.get((json as RetryPolicyJSON).type);
 		if (!factory) {
-			throw new RetryPolicyError(`Unknown retry policy type "${(json as RetryPolicyJSON).type}" (known: ${RetryPolicy.registeredTypes().join(', ')})`);
+			throw new RetryPolicyError(
+				`Unknown retry policy type "${(json as RetryPolicyJSON).type}" (known: ${RetryPolicy.registeredTypes().join(', ')})`,
+			);
 		}
 		return factory(json as RetryPolicyJSON, random);
 	}
@@ -86,5 +108,6 @@ export function applyJitter(base: number, jitter: number, random: RandomSource):
 }
 
 export function assertAttempt(attempt: number): void {
-	if (!Number.isInteger(attempt) || attempt < 1) throw new RetryPolicyError(`attempt must be a whole number ≥ 1, got ${attempt}`);
+	if (!Number.isInteger(attempt) || attempt < 1)
+		throw new RetryPolicyError(`attempt must be a whole number ≥ 1, got ${attempt}`);
 }

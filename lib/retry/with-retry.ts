@@ -16,7 +16,10 @@ export class RetryExhaustedError extends Error {
 
 	constructor(attempts: AttemptRecord[]) {
 		const last = attempts[attempts.length - 1]?.error;
-		super(`Gave up after ${attempts.length} attempt${attempts.length === 1 ? '' : 's'}: ${messageOf(last)}`, { cause: last });
+		super(
+			`Gave up after ${attempts.length} attempt${attempts.length === 1 ? '' : 's'}: ${messageOf(last)}`,
+			{ cause: last },
+		);
 		this.name = 'RetryExhaustedError';
 		this.attempts = attempts;
 		this.lastError = last;
@@ -56,7 +59,9 @@ export function messageOf(error: unknown): string {
 }
 
 function abortReason(signal: AbortSignal): unknown {
-	return signal.reason ?? Object.assign(new Error('The operation was aborted'), { name: 'AbortError' });
+	return (
+		signal.reason ?? Object.assign(new Error('The operation was aborted'), { name: 'AbortError' })
+	);
 }
 
 /** Resolves after `ms` milliseconds; rejects with the signal's reason as soon as it aborts. */
@@ -76,10 +81,16 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 /** Runs one attempt; it settles when `fn` does, or rejects as soon as the caller aborts or the attempt times out. */
-async function attemptOnce<T>(fn: (ctx: RetryContext) => Promise<T>, attempt: number, options: RetryOptions): Promise<T> {
+async function attemptOnce<T>(
+	fn: (ctx: RetryContext) => Promise<T>,
+	attempt: number,
+	options: RetryOptions,
+): Promise<T> {
 	const { signal, timeoutMs } = options;
 	const controller = new AbortController();
-	const timer = timeoutMs ? setTimeout(() => controller.abort(new AttemptTimeoutError(timeoutMs)), timeoutMs) : undefined;
+	const timer = timeoutMs
+		? setTimeout(() => controller.abort(new AttemptTimeoutError(timeoutMs)), timeoutMs)
+		: undefined;
 	const attemptSignal = signal ? AbortSignal.any([signal, controller.signal]) : controller.signal;
 	let onAbort: (() => void) | undefined;
 	try {
@@ -100,7 +111,11 @@ async function attemptOnce<T>(fn: (ctx: RetryContext) => Promise<T>, attempt: nu
  * Runs `fn` once with a time limit: it gets a signal that aborts after `timeoutMs` (or when `signal` does), and the
  * returned promise rejects at that moment with AttemptTimeoutError (or the signal's reason), even if `fn` ignores it.
  */
-export function withTimeout<T>(fn: (signal: AbortSignal) => Promise<T>, timeoutMs: number, signal?: AbortSignal): Promise<T> {
+export function withTimeout<T>(
+	fn: (signal: AbortSignal) => Promise<T>,
+	timeoutMs: number,
+	signal?: AbortSignal,
+): Promise<T> {
 	return attemptOnce(({ signal: attemptSignal }) => fn(attemptSignal), 1, { timeoutMs, signal });
 }
 
@@ -110,7 +125,11 @@ export function withTimeout<T>(fn: (signal: AbortSignal) => Promise<T>, timeoutM
  * maxRetryAfterMs). Rejects with: the abort reason as soon as `signal` aborts; a non-retryable error as is;
  * RetryExhaustedError (every attempt's error and wait) when all attempts failed.
  */
-export async function withRetry<T>(fn: (ctx: RetryContext) => Promise<T>, policy: RetryPolicy, options: RetryOptions = {}): Promise<T> {
+export async function withRetry<T>(
+	fn: (ctx: RetryContext) => Promise<T>,
+	policy: RetryPolicy,
+	options: RetryOptions = {},
+): Promise<T> {
 	const { signal, isRetryable = isRetryableError, onRetry, maxRetryAfterMs = 60_000 } = options;
 	const attempts: AttemptRecord[] = [];
 	for (let attempt = 1; ; attempt++) {
@@ -124,7 +143,10 @@ export async function withRetry<T>(fn: (ctx: RetryContext) => Promise<T>, policy
 			attempts.push(record);
 			if (attempt > policy.maxRetries) throw new RetryExhaustedError(attempts);
 			const serverWait = retryAfterMs(error);
-			const delayMs = Math.max(policy.getRetryDelay(attempt), serverWait === undefined ? 0 : Math.min(serverWait, maxRetryAfterMs));
+			const delayMs = Math.max(
+				policy.getRetryDelay(attempt),
+				serverWait === undefined ? 0 : Math.min(serverWait, maxRetryAfterMs),
+			);
 			record.delayMs = delayMs;
 			onRetry?.({ attempt, error, delayMs });
 			await sleep(delayMs, signal);

@@ -1,4 +1,10 @@
-import { NodeConnectionTypes, type IExecuteFunctions, type INodeExecutionData, type INodeType, type INodeTypeDescription } from 'n8n-workflow';
+import {
+	NodeConnectionTypes,
+	type IExecuteFunctions,
+	type INodeExecutionData,
+	type INodeType,
+	type INodeTypeDescription,
+} from 'n8n-workflow';
 
 import { retryPolicyProperty } from '../shared/retryPolicy';
 import { memoryStoreCredentialTest } from '../shared/memoryStore';
@@ -15,20 +21,36 @@ export class Agent implements INodeType {
 		group: ['transform'],
 		version: [1],
 		subtitle: '={{ $parameter["template"] }}',
-		description: 'Tool-calling LLM agent: conversation or ordered task steps, with retries, budgets, structured output and token usage',
+		description:
+			'Tool-calling LLM agent: conversation or ordered task steps, with retries, budgets, structured output and token usage',
 		defaults: { name: 'Agent' },
 		codex: { categories: ['AI'], subcategories: { AI: ['Agents'] } },
 		usableAsTool: true,
 		inputs: [
 			NodeConnectionTypes.Main,
-			{ type: NodeConnectionTypes.AiLanguageModel, displayName: 'Chat Model', maxConnections: 1, required: false },
-			{ type: NodeConnectionTypes.AiMemory, displayName: 'Memory', maxConnections: 1, required: false },
+			{
+				type: NodeConnectionTypes.AiLanguageModel,
+				displayName: 'Chat Model',
+				maxConnections: 1,
+				required: false,
+			},
+			{
+				type: NodeConnectionTypes.AiMemory,
+				displayName: 'Memory',
+				maxConnections: 1,
+				required: false,
+			},
 			{ type: NodeConnectionTypes.AiTool, displayName: 'Tool', required: false },
 		],
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [
 			{ name: 'openAgentsLlmApi', displayName: 'LLM API (Optional)', required: false },
-			{ name: 'openAgentsChromaApi', displayName: 'Chroma (Knowledge Base Search)', required: true, displayOptions: { show: { knowledgeBaseSearch: [true] } } },
+			{
+				name: 'openAgentsChromaApi',
+				displayName: 'Chroma (Knowledge Base Search)',
+				required: true,
+				displayOptions: { show: { knowledgeBaseSearch: [true] } },
+			},
 			{
 				name: 'openAgentsMemoryStore',
 				displayName: 'Memory Store (Memory Tools)',
@@ -39,7 +61,8 @@ export class Agent implements INodeType {
 		],
 		properties: [
 			{
-				displayName: 'Model: a chat model sub-node connected to the Chat Model input; without one, the LLM API credential',
+				displayName:
+					'Model: a chat model sub-node connected to the Chat Model input; without one, the LLM API credential',
 				name: 'modelNotice',
 				type: 'notice',
 				default: '',
@@ -50,8 +73,17 @@ export class Agent implements INodeType {
 				type: 'options',
 				noDataExpression: true,
 				options: [
-					{ name: 'Conversation', value: 'conversation', description: 'Answer a user message, calling tools as needed (with chat memory if connected)' },
-					{ name: 'Task', value: 'task', description: 'Carry out ordered steps, each with its own timeout and retries' },
+					{
+						name: 'Conversation',
+						value: 'conversation',
+						description:
+							'Answer a user message, calling tools as needed (with chat memory if connected)',
+					},
+					{
+						name: 'Task',
+						value: 'task',
+						description: 'Carry out ordered steps, each with its own timeout and retries',
+					},
 				],
 				default: 'conversation',
 			},

@@ -12,7 +12,8 @@ export const systemMessageField: INodeProperties = {
 	name: 'systemMessage',
 	type: 'string',
 	typeOptions: { rows: 4 },
-	default: 'You are a helpful assistant. Use the tools when they help, and say so when you do not know.',
+	default:
+		'You are a helpful assistant. Use the tools when they help, and say so when you do not know.',
 	description: "The agent's instructions: role, tone, rules. Sent before the conversation.",
 };
 
@@ -37,10 +38,15 @@ export const builtInToolFields: INodeProperties[] = [
 		name: 'memoryTools',
 		type: 'boolean',
 		default: false,
-		description: 'Whether to give the agent the tools memory_get and memory_set, reading and writing long-term memory keys in one scope',
+		description:
+			'Whether to give the agent the tools memory_get and memory_set, reading and writing long-term memory keys in one scope',
 	},
 	{ ...storeField, displayName: 'Memory Store', displayOptions: showMemory },
-	...addressFields.map((field) => ({ ...field, displayName: `Memory ${field.displayName}`, displayOptions: { ...field.displayOptions, ...showMemory } })),
+	...addressFields.map((field) => ({
+		...field,
+		displayName: `Memory ${field.displayName}`,
+		displayOptions: { ...field.displayOptions, ...showMemory },
+	})),
 ];
 
 export const optionsField: INodeProperties = {
@@ -55,14 +61,16 @@ export const optionsField: INodeProperties = {
 			name: 'chatModel',
 			type: 'string',
 			default: '',
-			description: "Overrides the credential's chat model (ignored when a chat model sub-node is connected)",
+			description:
+				"Overrides the credential's chat model (ignored when a chat model sub-node is connected)",
 		},
 		{
 			displayName: 'Enable Streaming',
 			name: 'enableStreaming',
 			type: 'boolean',
 			default: true,
-			description: "Whether to stream the Conversation template's text answer as it is generated, when a Chat Trigger or Webhook is set to stream its response",
+			description:
+				"Whether to stream the Conversation template's text answer as it is generated, when a Chat Trigger or Webhook is set to stream its response",
 		},
 		{
 			displayName: 'Max Iterations',
@@ -70,16 +78,21 @@ export const optionsField: INodeProperties = {
 			type: 'number',
 			typeOptions: { minValue: 1, maxValue: 100 },
 			default: 10,
-			description: 'Model turns at most per run (per step in Task); each turn may call several tools',
+			description:
+				'Model turns at most per run (per step in Task); each turn may call several tools',
 		},
-		...budgetOptions('Per item', 'no further model call is made and the result so far is returned with status budget_exceeded'),
+		...budgetOptions(
+			'Per item',
+			'no further model call is made and the result so far is returned with status budget_exceeded',
+		),
 		{
 			displayName: 'Max Tool Errors',
 			name: 'maxToolErrors',
 			type: 'number',
 			typeOptions: { minValue: 0 },
 			default: 3,
-			description: 'Failed tool calls returned to the model (so it can recover) before the run stops with an error',
+			description:
+				'Failed tool calls returned to the model (so it can recover) before the run stops with an error',
 		},
 		{
 			displayName: 'Parallel Steps at Most',
@@ -95,7 +108,8 @@ export const optionsField: INodeProperties = {
 			type: 'number',
 			typeOptions: { minValue: 0, maxValue: 2, numberPrecision: 2 },
 			default: 0,
-			description: 'Sampling temperature of the credential\'s chat model (a connected sub-node uses its own settings)',
+			description:
+				"Sampling temperature of the credential's chat model (a connected sub-node uses its own settings)",
 		},
 		{
 			displayName: 'Tool Timeout (Seconds)',

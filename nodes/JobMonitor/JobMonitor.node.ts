@@ -1,4 +1,10 @@
-import { NodeConnectionTypes, type IExecuteFunctions, type INodeExecutionData, type INodeType, type INodeTypeDescription } from 'n8n-workflow';
+import {
+	NodeConnectionTypes,
+	type IExecuteFunctions,
+	type INodeExecutionData,
+	type INodeType,
+	type INodeTypeDescription,
+} from 'n8n-workflow';
 
 import * as getJob from './actions/getJob';
 import * as listJobs from './actions/listJobs';
@@ -19,7 +25,8 @@ export class JobMonitor implements INodeType {
 		group: ['transform'],
 		version: [1],
 		subtitle: '={{ $parameter["operation"] }}',
-		description: 'Watch and steer n8n executions as jobs: status, stats, queue depth, wait, retry failed or crashed runs',
+		description:
+			'Watch and steer n8n executions as jobs: status, stats, queue depth, wait, retry failed or crashed runs',
 		defaults: { name: 'Job Monitor' },
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
@@ -27,7 +34,13 @@ export class JobMonitor implements INodeType {
 		credentials: [
 			{ name: 'openAgentsN8nApi', displayName: 'n8n API', required: true },
 			// Written out here (not shared) so that n8n's linter can see which method tests the credential.
-			{ name: 'openAgentsMemoryStore', displayName: 'Redis of the n8n Queue', required: true, testedBy: 'openAgentsMemoryStoreTest', displayOptions: { show: { operation: ['queue'], queueSource: ['redis'] } } },
+			{
+				name: 'openAgentsMemoryStore',
+				displayName: 'Redis of the n8n Queue',
+				required: true,
+				testedBy: 'openAgentsMemoryStoreTest',
+				displayOptions: { show: { operation: ['queue'], queueSource: ['redis'] } },
+			},
 		],
 		properties: [
 			{
@@ -37,7 +50,11 @@ export class JobMonitor implements INodeType {
 				noDataExpression: true,
 				options: [
 					{ name: 'Job', value: 'job', description: 'One execution, or a list of them' },
-					{ name: 'Metric', value: 'metric', description: 'Success rate, durations, failures, queue depth' },
+					{
+						name: 'Metric',
+						value: 'metric',
+						description: 'Success rate, durations, failures, queue depth',
+					},
 				],
 				default: 'job',
 			},
@@ -48,10 +65,30 @@ export class JobMonitor implements INodeType {
 				noDataExpression: true,
 				displayOptions: { show: { resource: ['job'] } },
 				options: [
-					{ name: 'Get', value: 'getJob', action: 'Get a job', description: 'Status, timing, error and chosen nodes’ output of an execution' },
-					{ name: 'Get Many', value: 'listJobs', action: 'Get many jobs', description: 'Executions by workflow, status (incl. crashed) and time window' },
-					{ name: 'Retry', value: 'retryJob', action: 'Retry a failed or crashed job', description: 'Once now, or under the Retry Policy' },
-					{ name: 'Wait', value: 'waitForJob', action: 'Wait for a job to finish', description: 'Poll until the execution has finished' },
+					{
+						name: 'Get',
+						value: 'getJob',
+						action: 'Get a job',
+						description: 'Status, timing, error and chosen nodes’ output of an execution',
+					},
+					{
+						name: 'Get Many',
+						value: 'listJobs',
+						action: 'Get many jobs',
+						description: 'Executions by workflow, status (incl. crashed) and time window',
+					},
+					{
+						name: 'Retry',
+						value: 'retryJob',
+						action: 'Retry a failed or crashed job',
+						description: 'Once now, or under the Retry Policy',
+					},
+					{
+						name: 'Wait',
+						value: 'waitForJob',
+						action: 'Wait for a job to finish',
+						description: 'Poll until the execution has finished',
+					},
 				],
 				default: 'getJob',
 			},
@@ -62,8 +99,18 @@ export class JobMonitor implements INodeType {
 				noDataExpression: true,
 				displayOptions: { show: { resource: ['metric'] } },
 				options: [
-					{ name: 'Get Queue Depth', value: 'queue', action: 'Get queue depth', description: 'Waiting and active jobs of the queue-mode cluster' },
-					{ name: 'Get Stats', value: 'stats', action: 'Get job stats', description: 'Success rate, duration p50/p95, throughput, failures by node' },
+					{
+						name: 'Get Queue Depth',
+						value: 'queue',
+						action: 'Get queue depth',
+						description: 'Waiting and active jobs of the queue-mode cluster',
+					},
+					{
+						name: 'Get Stats',
+						value: 'stats',
+						action: 'Get job stats',
+						description: 'Success rate, duration p50/p95, throughput, failures by node',
+					},
 				],
 				default: 'stats',
 			},

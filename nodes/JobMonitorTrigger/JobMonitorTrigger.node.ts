@@ -7,7 +7,15 @@ import {
 	type IPollFunctions,
 } from 'n8n-workflow';
 
-import { sortById, takeUnreported, toJob, type ApiExecution, type ExecutionStatus, type N8nApiClient, type ReportedExecutions } from '../../lib/jobs';
+import {
+	sortById,
+	takeUnreported,
+	toJob,
+	type ApiExecution,
+	type ExecutionStatus,
+	type N8nApiClient,
+	type ReportedExecutions,
+} from '../../lib/jobs';
 import { pollClient } from '../shared/n8nApi';
 
 interface PollState {
@@ -40,7 +48,8 @@ export class JobMonitorTrigger implements INodeType {
 				type: 'string',
 				default: '',
 				placeholder: 'e.g. 1a2B3c4D5e6F7g8H, 9i0J1k2L3m4N5o6P',
-				description: 'Comma-separated IDs of the workflows to watch; empty watches every workflow the API key can see',
+				description:
+					'Comma-separated IDs of the workflows to watch; empty watches every workflow the API key can see',
 			},
 			{
 				displayName: 'Statuses',
@@ -58,13 +67,17 @@ export class JobMonitorTrigger implements INodeType {
 				type: 'number',
 				typeOptions: { minValue: 1 },
 				default: 60,
-				description: 'Executions that started this long before a poll are checked; on its first poll the trigger also reports failures from this window',
+				description:
+					'Executions that started this long before a poll are checked; on its first poll the trigger also reports failures from this window',
 			},
 		],
 	};
 
 	async poll(this: IPollFunctions): Promise<INodeExecutionData[][] | null> {
-		const workflowIds = String(this.getNodeParameter('workflowIds', '')).split(',').map((id) => id.trim()).filter(Boolean);
+		const workflowIds = String(this.getNodeParameter('workflowIds', ''))
+			.split(',')
+			.map((id) => id.trim())
+			.filter(Boolean);
 		const statuses = this.getNodeParameter('statuses', ['error', 'crashed']) as ExecutionStatus[];
 		const lookBackMs = (this.getNodeParameter('lookBackMinutes', 60) as number) * 60_000;
 		const state = this.getWorkflowStaticData('node') as PollState;
@@ -74,7 +87,13 @@ export class JobMonitorTrigger implements INodeType {
 
 		const failed: ApiExecution[] = [];
 		for (const workflowId of workflowIds.length ? workflowIds : [undefined]) {
-			for (const status of statuses) failed.push(...(await client.listExecutions({ workflowId, status, startedAfter: new Date(now - lookBackMs).toISOString() }, 250)));
+			for (const status of statuses)
+				failed.push(
+					...(await client.listExecutions(
+						{ workflowId, status, startedAfter: new Date(now - lookBackMs).toISOString() },
+						250,
+					)),
+				);
 		}
 
 		// A manual test shows the newest failure without marking anything as reported.
@@ -95,10 +114,18 @@ export class JobMonitorTrigger implements INodeType {
  * The failed execution as a Job, with its error message and node (read with the execution's data). When that read
  * fails, the listed execution is reported without them rather than not at all.
  */
-async function details(fn: IPollFunctions, client: N8nApiClient, execution: ApiExecution): Promise<IDataObject> {
-	const full = await client.getExecution(String(execution.id), { includeData: true }).catch((error: Error) => {
-		fn.logger.warn(`Job Monitor Trigger: reporting execution ${execution.id} without its error details: ${error.message}`);
-		return execution;
-	});
+async function details(
+	fn: IPollFunctions,
+	client: N8nApiClient,
+	execution: ApiExecution,
+): Promise<IDataObject> {
+	const full = await client
+		.getExecution(String(execution.id), { includeData: true })
+		.catch((error: Error) => {
+			fn.logger.warn(
+				`Job Monitor Trigger: reporting execution ${execution.id} without its error details: ${error.message}`,
+			);
+			return execution;
+		});
 	return { ...toJob(full) } as IDataObject;
 }

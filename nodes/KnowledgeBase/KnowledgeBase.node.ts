@@ -1,4 +1,10 @@
-import { NodeConnectionTypes, type IExecuteFunctions, type INodeExecutionData, type INodeType, type INodeTypeDescription } from 'n8n-workflow';
+import {
+	NodeConnectionTypes,
+	type IExecuteFunctions,
+	type INodeExecutionData,
+	type INodeType,
+	type INodeTypeDescription,
+} from 'n8n-workflow';
 
 import * as answer from './actions/answer';
 import * as del from './actions/delete';
@@ -20,13 +26,19 @@ export class KnowledgeBase implements INodeType {
 		group: ['transform'],
 		version: [1],
 		subtitle: '={{ $parameter["operation"] + ": " + $parameter["knowledgeBase"] }}',
-		description: 'RAG on ChromaDB: ingest documents idempotently, search them, and answer questions with citations',
+		description:
+			'RAG on ChromaDB: ingest documents idempotently, search them, and answer questions with citations',
 		defaults: { name: 'Knowledge Base' },
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [
 			{ name: 'openAgentsChromaApi', displayName: 'Chroma', required: true },
-			{ name: 'openAgentsLlmApi', displayName: 'LLM API (Embeddings and Answers)', required: true, displayOptions: { show: { operation: ['ingest', 'query', 'answer'] } } },
+			{
+				name: 'openAgentsLlmApi',
+				displayName: 'LLM API (Embeddings and Answers)',
+				required: true,
+				displayOptions: { show: { operation: ['ingest', 'query', 'answer'] } },
+			},
 		],
 		properties: [
 			{
@@ -35,11 +47,37 @@ export class KnowledgeBase implements INodeType {
 				type: 'options',
 				noDataExpression: true,
 				options: [
-					{ name: 'Answer', value: 'answer', action: 'Answer a question with citations', description: 'Retrieve chunks, then have the chat model answer from them only, citing [n]' },
-					{ name: 'Delete', value: 'delete', action: 'Delete chunks or a knowledge base', description: 'Delete by source, by metadata filter, or everything' },
-					{ name: 'Ingest', value: 'ingest', action: 'Ingest a document', description: 'Load, chunk, embed and store a document; unchanged chunks are skipped' },
-					{ name: 'Query', value: 'query', action: 'Search the knowledge base', description: 'Top-k similarity search with filters, minimum score and MMR' },
-					{ name: 'Stats', value: 'stats', action: 'Get knowledge base stats', description: 'Count chunks and sources' },
+					{
+						name: 'Answer',
+						value: 'answer',
+						action: 'Answer a question with citations',
+						description:
+							'Retrieve chunks, then have the chat model answer from them only, citing [n]',
+					},
+					{
+						name: 'Delete',
+						value: 'delete',
+						action: 'Delete chunks or a knowledge base',
+						description: 'Delete by source, by metadata filter, or everything',
+					},
+					{
+						name: 'Ingest',
+						value: 'ingest',
+						action: 'Ingest a document',
+						description: 'Load, chunk, embed and store a document; unchanged chunks are skipped',
+					},
+					{
+						name: 'Query',
+						value: 'query',
+						action: 'Search the knowledge base',
+						description: 'Top-k similarity search with filters, minimum score and MMR',
+					},
+					{
+						name: 'Stats',
+						value: 'stats',
+						action: 'Get knowledge base stats',
+						description: 'Count chunks and sources',
+					},
 				],
 				default: 'ingest',
 			},

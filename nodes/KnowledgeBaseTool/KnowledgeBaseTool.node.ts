@@ -12,7 +12,11 @@ import { knowledgeBaseField, retrievalOptions, topKField } from '../shared/knowl
 import { llmConfigFromCredential } from '../shared/llm';
 import { recordCall } from '../shared/recordCalls';
 import { retryPolicyProperty } from '../shared/retryPolicy';
-import { DEFAULT_SEARCH_TOOL_DESCRIPTION, knowledgeBaseSearcher, knowledgeBaseSearchTool } from '../shared/knowledgeBaseSearch';
+import {
+	DEFAULT_SEARCH_TOOL_DESCRIPTION,
+	knowledgeBaseSearcher,
+	knowledgeBaseSearchTool,
+} from '../shared/knowledgeBaseSearch';
 
 /**
  * "Search knowledge base" for AI agents (n8n's AI Agent or ours): the agent calls it with a query and gets the
@@ -55,19 +59,31 @@ export class KnowledgeBaseTool implements INodeType {
 				description: 'Tells the model when to use the tool; name what the knowledge base contains',
 			},
 			topKField,
-			{ displayName: 'Options', name: 'options', type: 'collection', placeholder: 'Add Option', default: {}, options: retrievalOptions },
+			{
+				displayName: 'Options',
+				name: 'options',
+				type: 'collection',
+				placeholder: 'Add Option',
+				default: {},
+				options: retrievalOptions,
+			},
 			retryPolicyProperty,
 		],
 	};
 
 	/** For n8n's AI Agent: a LangChain tool; each call is shown in the editor as this node's input and output. */
 	async supplyData(this: ISupplyDataFunctions, itemIndex: number): Promise<SupplyData> {
-		const search = await knowledgeBaseSearcher(this, itemIndex, await llmConfigFromCredential(this));
+		const search = await knowledgeBaseSearcher(
+			this,
+			itemIndex,
+			await llmConfigFromCredential(this),
+		);
 		const tool = knowledgeBaseSearchTool(
 			(this.getNodeParameter('toolName', itemIndex) as string).trim(),
 			this.getNodeParameter('toolDescription', itemIndex) as string,
 			search,
-			(query, run) => recordCall(this, NodeConnectionTypes.AiTool, { query }, run, (result) => result.json),
+			(query, run) =>
+				recordCall(this, NodeConnectionTypes.AiTool, { query }, run, (result) => result.json),
 		);
 		return { response: tool };
 	}

@@ -1,4 +1,10 @@
-import { NodeConnectionTypes, type IExecuteFunctions, type INodeExecutionData, type INodeType, type INodeTypeDescription } from 'n8n-workflow';
+import {
+	NodeConnectionTypes,
+	type IExecuteFunctions,
+	type INodeExecutionData,
+	type INodeType,
+	type INodeTypeDescription,
+} from 'n8n-workflow';
 
 import * as append from './actions/append';
 import * as appendMessage from './actions/appendMessage';
@@ -20,13 +26,22 @@ export class Memory implements INodeType {
 		group: ['transform'],
 		version: [1],
 		subtitle: '={{ $parameter["operation"] + ": " + $parameter["scope"] }}',
-		description: 'Scoped, tenant-isolated memory shared by all queue-mode workers: key-value, counters, lists and conversations',
+		description:
+			'Scoped, tenant-isolated memory shared by all queue-mode workers: key-value, counters, lists and conversations',
 		defaults: { name: 'Memory' },
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
 		// Written out here (not shared) so that n8n's linter can see which method tests the credential.
-		credentials: [{ name: 'openAgentsMemoryStore', displayName: 'Memory Store', required: true, testedBy: 'openAgentsMemoryStoreTest', displayOptions: { show: { store: ['credential'] } } }],
+		credentials: [
+			{
+				name: 'openAgentsMemoryStore',
+				displayName: 'Memory Store',
+				required: true,
+				testedBy: 'openAgentsMemoryStoreTest',
+				displayOptions: { show: { store: ['credential'] } },
+			},
+		],
 		properties: [
 			storeField,
 			{
@@ -47,12 +62,27 @@ export class Memory implements INodeType {
 				noDataExpression: true,
 				displayOptions: { show: { resource: ['value'] } },
 				options: [
-					{ name: 'Append', value: 'append', action: 'Append an item to a list', description: 'Add an item to the end of a list (atomic)' },
+					{
+						name: 'Append',
+						value: 'append',
+						action: 'Append an item to a list',
+						description: 'Add an item to the end of a list (atomic)',
+					},
 					{ name: 'Delete', value: 'delete', action: 'Delete a key' },
 					{ name: 'Get', value: 'get', action: 'Get a value' },
-					{ name: 'Increment', value: 'increment', action: 'Increment a counter', description: 'Add to a number (atomic)' },
+					{
+						name: 'Increment',
+						value: 'increment',
+						action: 'Increment a counter',
+						description: 'Add to a number (atomic)',
+					},
 					{ name: 'List Keys', value: 'listKeys', action: 'List keys' },
-					{ name: 'Set', value: 'set', action: 'Set a value', description: 'Store a JSON value, optionally with a TTL or compare-and-set' },
+					{
+						name: 'Set',
+						value: 'set',
+						action: 'Set a value',
+						description: 'Store a JSON value, optionally with a TTL or compare-and-set',
+					},
 				],
 				default: 'get',
 			},
@@ -63,8 +93,16 @@ export class Memory implements INodeType {
 				noDataExpression: true,
 				displayOptions: { show: { resource: ['conversation'] } },
 				options: [
-					{ name: 'Append Message', value: 'appendMessage', action: 'Append a message to a conversation' },
-					{ name: 'Get Messages', value: 'getMessages', action: 'Get the latest messages of a conversation' },
+					{
+						name: 'Append Message',
+						value: 'appendMessage',
+						action: 'Append a message to a conversation',
+					},
+					{
+						name: 'Get Messages',
+						value: 'getMessages',
+						action: 'Get the latest messages of a conversation',
+					},
 				],
 				default: 'getMessages',
 			},

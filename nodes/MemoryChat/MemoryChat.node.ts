@@ -21,21 +21,34 @@ export class MemoryChat implements INodeType {
 		group: ['transform'],
 		version: [1],
 		subtitle: '={{ "scope: " + $parameter["scope"] }}',
-		description: 'Conversation memory for AI agents: per session and tenant, shared by all queue-mode workers',
+		description:
+			'Conversation memory for AI agents: per session and tenant, shared by all queue-mode workers',
 		defaults: { name: 'OpenAgents Chat Memory' },
 		codex: { categories: ['AI'], subcategories: { AI: ['Memory'] } },
 		inputs: [],
 		outputs: [NodeConnectionTypes.AiMemory],
 		outputNames: ['Memory'],
 		// Written out here (not shared) so that n8n's linter can see which method tests the credential.
-		credentials: [{ name: 'openAgentsMemoryStore', displayName: 'Memory Store', required: true, testedBy: 'openAgentsMemoryStoreTest', displayOptions: { show: { store: ['credential'] } } }],
+		credentials: [
+			{
+				name: 'openAgentsMemoryStore',
+				displayName: 'Memory Store',
+				required: true,
+				testedBy: 'openAgentsMemoryStoreTest',
+				displayOptions: { show: { store: ['credential'] } },
+			},
+		],
 		properties: [
 			storeField,
 			...addressFields.map((field) =>
 				field.name === 'scope'
 					? { ...field, default: 'session' }
 					: field.name === 'scopeId'
-						? { ...field, default: '={{ $json.sessionId }}', description: 'The chat session: n8n\'s Chat Trigger sends it as sessionId' }
+						? {
+								...field,
+								default: '={{ $json.sessionId }}',
+								description: "The chat session: n8n's Chat Trigger sends it as sessionId",
+							}
 						: field,
 			),
 			{

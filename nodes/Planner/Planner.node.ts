@@ -1,4 +1,10 @@
-import { NodeConnectionTypes, type IExecuteFunctions, type INodeExecutionData, type INodeType, type INodeTypeDescription } from 'n8n-workflow';
+import {
+	NodeConnectionTypes,
+	type IExecuteFunctions,
+	type INodeExecutionData,
+	type INodeType,
+	type INodeTypeDescription,
+} from 'n8n-workflow';
 
 import { memoryStoreCredentialTest } from '../shared/memoryStore';
 import { retryPolicyProperty } from '../shared/retryPolicy';
@@ -14,13 +20,19 @@ export class Planner implements INodeType {
 		group: ['transform'],
 		version: [1],
 		subtitle: '={{ $parameter["operation"] }}',
-		description: 'Turns a goal into a validated task plan and runs it: parallel tasks, checkpoints, resume after a crash',
+		description:
+			'Turns a goal into a validated task plan and runs it: parallel tasks, checkpoints, resume after a crash',
 		defaults: { name: 'Planner' },
 		codex: { categories: ['AI'], subcategories: { AI: ['Agents'] } },
 		usableAsTool: true,
 		inputs: [
 			NodeConnectionTypes.Main,
-			{ type: NodeConnectionTypes.AiLanguageModel, displayName: 'Chat Model', maxConnections: 1, required: false },
+			{
+				type: NodeConnectionTypes.AiLanguageModel,
+				displayName: 'Chat Model',
+				maxConnections: 1,
+				required: false,
+			},
 			{ type: NodeConnectionTypes.AiTool, displayName: 'Tool', required: false },
 		],
 		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main],
@@ -32,7 +44,9 @@ export class Planner implements INodeType {
 				displayName: 'Memory Store (Checkpoints)',
 				required: true,
 				testedBy: 'openAgentsMemoryStoreTest',
-				displayOptions: { show: { operation: ['executePlan', 'planAndExecute'], store: ['credential'] } },
+				displayOptions: {
+					show: { operation: ['executePlan', 'planAndExecute'], store: ['credential'] },
+				},
 			},
 		],
 		properties: [
@@ -42,9 +56,24 @@ export class Planner implements INodeType {
 				type: 'options',
 				noDataExpression: true,
 				options: [
-					{ name: 'Create Plan', value: 'createPlan', action: 'Create a plan', description: 'Break a goal into a validated plan of tasks' },
-					{ name: 'Execute Plan', value: 'executePlan', action: 'Execute a plan', description: 'Run the tasks of a plan in parallel waves and combine the results' },
-					{ name: 'Plan and Execute', value: 'planAndExecute', action: 'Plan and execute a goal', description: 'Create a plan for the goal, then run it' },
+					{
+						name: 'Create Plan',
+						value: 'createPlan',
+						action: 'Create a plan',
+						description: 'Break a goal into a validated plan of tasks',
+					},
+					{
+						name: 'Execute Plan',
+						value: 'executePlan',
+						action: 'Execute a plan',
+						description: 'Run the tasks of a plan in parallel waves and combine the results',
+					},
+					{
+						name: 'Plan and Execute',
+						value: 'planAndExecute',
+						action: 'Plan and execute a goal',
+						description: 'Create a plan for the goal, then run it',
+					},
 				],
 				default: 'planAndExecute',
 			},

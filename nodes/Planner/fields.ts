@@ -24,7 +24,8 @@ export const planField: INodeProperties = {
 	type: 'json',
 	default: '={{ $json.plan }}',
 	required: true,
-	description: 'The plan to run: { "goal": "…", "tasks": [{ "id", "title", "description", "agent", "dependsOn": [] }] }, e.g. the output of Create Plan with Output: Whole Plan',
+	description:
+		'The plan to run: { "goal": "…", "tasks": [{ "id", "title", "description", "agent", "dependsOn": [] }] }, e.g. the output of Create Plan with Output: Whole Plan',
 	displayOptions: { show: { operation: ['executePlan'] } },
 };
 
@@ -35,15 +36,30 @@ export const rolesField: INodeProperties = {
 	typeOptions: { multipleValues: true },
 	default: {},
 	placeholder: 'Add Role',
-	description: 'The agents tasks are assigned to. With roles listed, the planner uses only these; a role with a sub-workflow runs its tasks there instead of with the chat model.',
+	description:
+		'The agents tasks are assigned to. With roles listed, the planner uses only these; a role with a sub-workflow runs its tasks there instead of with the chat model.',
 	displayOptions: { show: { operation: ['createPlan', 'executePlan', 'planAndExecute'] } },
 	options: [
 		{
 			displayName: 'Role',
 			name: 'role',
 			values: [
-				{ displayName: 'Name', name: 'name', type: 'string', default: '', required: true, placeholder: 'e.g. researcher' },
-				{ displayName: 'Instructions', name: 'instructions', type: 'string', typeOptions: { rows: 3 }, default: '', description: 'System message for the tasks of this role' },
+				{
+					displayName: 'Name',
+					name: 'name',
+					type: 'string',
+					default: '',
+					required: true,
+					placeholder: 'e.g. researcher',
+				},
+				{
+					displayName: 'Instructions',
+					name: 'instructions',
+					type: 'string',
+					typeOptions: { rows: 3 },
+					default: '',
+					description: 'System message for the tasks of this role',
+				},
 				{
 					displayName: 'Sub-Workflow ID',
 					name: 'workflowId',
@@ -63,7 +79,8 @@ export const checkpointFields: INodeProperties[] = [
 	{
 		...storeField,
 		displayName: 'Checkpoint Store',
-		description: 'Where finished tasks are saved so that a re-run with the same plan run ID resumes',
+		description:
+			'Where finished tasks are saved so that a re-run with the same plan run ID resumes',
 		displayOptions: showExecute,
 	},
 	{
@@ -72,7 +89,8 @@ export const checkpointFields: INodeProperties[] = [
 		type: 'string',
 		default: '',
 		placeholder: 'e.g. {{ $json.ticketId }}',
-		description: "Identifies the run for checkpoints. Empty: a hash of the workflow ID, the goal (or plan) and the input item, so a retry or re-trigger of the same input resumes.",
+		description:
+			'Identifies the run for checkpoints. Empty: a hash of the workflow ID, the goal (or plan) and the input item, so a retry or re-trigger of the same input resumes.',
 		displayOptions: showExecute,
 	},
 ];
@@ -84,12 +102,52 @@ export const optionsField: INodeProperties = {
 	placeholder: 'Add Option',
 	default: {},
 	options: sortedByName([
-		{ displayName: 'Chat Model', name: 'chatModel', type: 'string', default: '', description: "Overrides the credential's chat model (ignored when a chat model sub-node is connected)" },
-		{ displayName: 'Concurrency', name: 'concurrency', type: 'number', typeOptions: { minValue: 1, maxValue: 32 }, default: 4, description: 'Tasks running at the same time at most' },
+		{
+			displayName: 'Chat Model',
+			name: 'chatModel',
+			type: 'string',
+			default: '',
+			description:
+				"Overrides the credential's chat model (ignored when a chat model sub-node is connected)",
+		},
+		{
+			displayName: 'Concurrency',
+			name: 'concurrency',
+			type: 'number',
+			typeOptions: { minValue: 1, maxValue: 32 },
+			default: 4,
+			description: 'Tasks running at the same time at most',
+		},
 		...budgetOptions('For the whole run', 'no new task starts'),
-		{ displayName: 'Max Tasks', name: 'maxTasks', type: 'number', typeOptions: { minValue: 1, maxValue: 50 }, default: 10, description: 'Tasks per plan at most' },
-		{ displayName: 'Synthesize Final Answer', name: 'synthesize', type: 'boolean', default: true, description: 'Whether the chat model combines the task results into one answer to the goal' },
-		{ displayName: 'Task Timeout (Seconds)', name: 'taskTimeoutSeconds', type: 'number', typeOptions: { minValue: 1 }, default: 300, description: 'Per attempt of a task' },
-		{ displayName: 'Temperature', name: 'temperature', type: 'number', typeOptions: { minValue: 0, maxValue: 2, numberPrecision: 2 }, default: 0 },
+		{
+			displayName: 'Max Tasks',
+			name: 'maxTasks',
+			type: 'number',
+			typeOptions: { minValue: 1, maxValue: 50 },
+			default: 10,
+			description: 'Tasks per plan at most',
+		},
+		{
+			displayName: 'Synthesize Final Answer',
+			name: 'synthesize',
+			type: 'boolean',
+			default: true,
+			description: 'Whether the chat model combines the task results into one answer to the goal',
+		},
+		{
+			displayName: 'Task Timeout (Seconds)',
+			name: 'taskTimeoutSeconds',
+			type: 'number',
+			typeOptions: { minValue: 1 },
+			default: 300,
+			description: 'Per attempt of a task',
+		},
+		{
+			displayName: 'Temperature',
+			name: 'temperature',
+			type: 'number',
+			typeOptions: { minValue: 0, maxValue: 2, numberPrecision: 2 },
+			default: 0,
+		},
 	]),
 };

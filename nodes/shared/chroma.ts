@@ -17,7 +17,11 @@ export async function chromaConnection(fn: Context): Promise<ChromaConnection> {
 	};
 }
 
-export function chromaStore(fn: Context, connection: ChromaConnection, itemIndex: number): ChromaKnowledgeStore {
+export function chromaStore(
+	fn: Context,
+	connection: ChromaConnection,
+	itemIndex: number,
+): ChromaKnowledgeStore {
 	return new ChromaKnowledgeStore(connection, {
 		policy: getRetryPolicy(fn, itemIndex),
 		signal: fn.getExecutionCancelSignal?.(),

@@ -5,9 +5,21 @@
  */
 import { SystemMessage, type BaseMessage } from '@langchain/core/messages';
 import type { StructuredToolInterface } from '@langchain/core/tools';
-import { NodeConnectionTypes, NodeOperationError, type IDataObject, type IExecuteFunctions } from 'n8n-workflow';
+import {
+	NodeConnectionTypes,
+	NodeOperationError,
+	type IDataObject,
+	type IExecuteFunctions,
+} from 'n8n-workflow';
 
-import { AgentError, createChatModel, type CallOptions, type LlmConfig, type ToolCallingChatModel, type UsageTracker } from '../../lib/llm';
+import {
+	AgentError,
+	createChatModel,
+	type CallOptions,
+	type LlmConfig,
+	type ToolCallingChatModel,
+	type UsageTracker,
+} from '../../lib/llm';
 import { llmCallOptions, llmConfigFromCredential } from './llm';
 
 /** LangChain's BaseChatMemory as n8n's memory sub-nodes supply it. */
@@ -24,15 +36,28 @@ export interface ModelSource {
 }
 
 /** The connected chat model, or one built from the credential with the item's options. Throws AgentError NO_MODEL when neither is there. */
-export async function chatModelFor(fn: IExecuteFunctions, options: { chatModel?: string; temperature?: number }): Promise<ModelSource> {
-	const connected = (await fn.getInputConnectionData(NodeConnectionTypes.AiLanguageModel, 0)) as ToolCallingChatModel | ToolCallingChatModel[] | undefined;
+export async function chatModelFor(
+	fn: IExecuteFunctions,
+	options: { chatModel?: string; temperature?: number },
+): Promise<ModelSource> {
+	const connected = (await fn.getInputConnectionData(NodeConnectionTypes.AiLanguageModel, 0)) as
+		ToolCallingChatModel | ToolCallingChatModel[] | undefined;
 	const subNode = Array.isArray(connected) ? connected[0] : connected;
 	const llm = await optionalLlmConfig(fn);
 	if (subNode) return { model: subNode, llm };
 	if (!llm) {
-		throw new AgentError('NO_MODEL', 'No chat model: connect a chat model sub-node to the Chat Model input, or select an OpenAgents LLM API credential');
+		throw new AgentError(
+			'NO_MODEL',
+			'No chat model: connect a chat model sub-node to the Chat Model input, or select an OpenAgents LLM API credential',
+		);
 	}
-	return { model: createChatModel(llm, { model: options.chatModel || undefined, temperature: options.temperature ?? 0 }), llm };
+	return {
+		model: createChatModel(llm, {
+			model: options.chatModel || undefined,
+			temperature: options.temperature ?? 0,
+		}),
+		llm,
+	};
 }
 
 export interface ItemModel extends ModelSource {
@@ -43,10 +68,21 @@ export interface ItemModel extends ModelSource {
 }
 
 /** The item's chat model (from chatModelFor, with its Options' Chat Model and Temperature) and call options. */
-export async function itemModel(fn: IExecuteFunctions, itemIndex: number, usage: UsageTracker): Promise<ItemModel> {
+export async function itemModel(
+	fn: IExecuteFunctions,
+	itemIndex: number,
+	usage: UsageTracker,
+): Promise<ItemModel> {
 	const options = fn.getNodeParameter('options', itemIndex, {}) as IDataObject;
-	const source = await chatModelFor(fn, { chatModel: options.chatModel as string, temperature: options.temperature as number });
-	return { ...source, callOptions: { ...llmCallOptions(fn, itemIndex, source.llm), usage }, options };
+	const source = await chatModelFor(fn, {
+		chatModel: options.chatModel as string,
+		temperature: options.temperature as number,
+	});
+	return {
+		...source,
+		callOptions: { ...llmCallOptions(fn, itemIndex, source.llm), usage },
+		options,
+	};
 }
 
 /** The OpenAgents LLM API credential, or undefined when none is selected. */
@@ -57,18 +93,29 @@ export async function optionalLlmConfig(fn: IExecuteFunctions): Promise<LlmConfi
 
 /** Tools of the connected tool sub-nodes; toolkits (e.g. MCP Client) are expanded into their tools. */
 export async function connectedTools(fn: IExecuteFunctions): Promise<StructuredToolInterface[]> {
-	const connected = ((await fn.getInputConnectionData(NodeConnectionTypes.AiTool, 0)) ?? []) as unknown[];
+	const connected = ((await fn.getInputConnectionData(NodeConnectionTypes.AiTool, 0)) ??
+		[]) as unknown[];
 	return (Array.isArray(connected) ? connected : [connected]).flatMap((entry) => {
 		const toolkit = entry as { getTools?: () => StructuredToolInterface[] };
-		return typeof toolkit.getTools === 'function' ? toolkit.getTools() : [entry as StructuredToolInterface];
+		return typeof toolkit.getTools === 'function'
+			? toolkit.getTools()
+			: [entry as StructuredToolInterface];
 	});
 }
 
 /** The connected memory sub-node for the item, or undefined. */
-export async function connectedMemory(fn: IExecuteFunctions, itemIndex: number): Promise<ChatMemoryLike | undefined> {
-	const memory = (await fn.getInputConnectionData(NodeConnectionTypes.AiMemory, itemIndex)) as ChatMemoryLike | undefined;
+export async function connectedMemory(
+	fn: IExecuteFunctions,
+	itemIndex: number,
+): Promise<ChatMemoryLike | undefined> {
+	const memory = (await fn.getInputConnectionData(NodeConnectionTypes.AiMemory, itemIndex)) as
+		ChatMemoryLike | undefined;
 	if (memory && typeof memory.loadMemoryVariables !== 'function') {
-		throw new NodeOperationError(fn.getNode(), 'The node connected to Memory is not a chat memory', { itemIndex });
+		throw new NodeOperationError(
+			fn.getNode(),
+			'The node connected to Memory is not a chat memory',
+			{ itemIndex },
+		);
 	}
 	return memory;
 }
@@ -78,6 +125,7 @@ export async function loadHistory(memory: ChatMemoryLike): Promise<BaseMessage[]
 	const variables = await memory.loadMemoryVariables({});
 	const value = variables[memory.memoryKey ?? 'chat_history'] ?? Object.values(variables)[0];
 	if (Array.isArray(value)) return value as BaseMessage[];
-	if (typeof value === 'string' && value.trim()) return [new SystemMessage(`The conversation so far:\n${value}`)];
+	if (typeof value === 'string' && value.trim())
+		return [new SystemMessage(`The conversation so far:\n${value}`)];
 	return [];
 }

@@ -8,7 +8,12 @@
  * raised by a shared helper, e.g. an invalid Retry Policy), else the node's hint for the error's code, else the
  * node's fallback hint.
  */
-import { NodeOperationError, type IDataObject, type IExecuteFunctions, type INodeExecutionData } from 'n8n-workflow';
+import {
+	NodeOperationError,
+	type IDataObject,
+	type IExecuteFunctions,
+	type INodeExecutionData,
+} from 'n8n-workflow';
 
 import { redactText } from '../../lib/llm/redact';
 
@@ -38,14 +43,26 @@ export function errorCode(error: unknown): string | undefined {
 }
 
 /** Throws the item's NodeOperationError, or returns its Continue On Fail item (see the file comment). */
-export function failedItem(fn: IExecuteFunctions, error: unknown, itemIndex: number, rule: ErrorRule, failure: ItemFailure = {}): INodeExecutionData {
+export function failedItem(
+	fn: IExecuteFunctions,
+	error: unknown,
+	itemIndex: number,
+	rule: ErrorRule,
+	failure: ItemFailure = {},
+): INodeExecutionData {
 	const cause = error instanceof Error ? error : new Error(String(error));
 	const code = failure.code ?? errorCode(cause);
 	const message = `Item ${itemIndex}: ${redactText(cause.message, failure.secrets ?? [])}`;
 	if (!fn.continueOnFail()) {
 		const own = cause instanceof NodeOperationError ? cause.description : undefined;
 		const hint = own || (code && rule.hints[code]) || rule.fallback;
-		throw new NodeOperationError(fn.getNode(), message, { itemIndex, description: failure.note ? `${hint} ${failure.note}` : hint });
+		throw new NodeOperationError(fn.getNode(), message, {
+			itemIndex,
+			description: failure.note ? `${hint} ${failure.note}` : hint,
+		});
 	}
-	return { json: { error: message, code: code ?? null, ...failure.details }, pairedItem: { item: itemIndex } };
+	return {
+		json: { error: message, code: code ?? null, ...failure.details },
+		pairedItem: { item: itemIndex },
+	};
 }

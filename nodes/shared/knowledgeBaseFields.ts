@@ -10,7 +10,8 @@ export const knowledgeBaseField: INodeProperties = {
 	default: '',
 	required: true,
 	placeholder: 'e.g. product-docs',
-	description: 'Name of the knowledge base (a Chroma collection): 3–512 letters, digits, ".", "_" or "-". Ingest creates it.',
+	description:
+		'Name of the knowledge base (a Chroma collection): 3–512 letters, digits, ".", "_" or "-". Ingest creates it.',
 };
 
 export const topKField: INodeProperties = {
@@ -29,7 +30,8 @@ export const retrievalOptions: INodeProperties[] = [
 		name: 'embeddingModel',
 		type: 'string',
 		default: '',
-		description: "Overrides the credential's embedding model. Must be the model the knowledge base was built with.",
+		description:
+			"Overrides the credential's embedding model. Must be the model the knowledge base was built with.",
 	},
 	{
 		displayName: 'Fetch K (MMR)',
@@ -54,7 +56,8 @@ export const retrievalOptions: INodeProperties[] = [
 		type: 'number',
 		typeOptions: { minValue: -1, maxValue: 1, numberPrecision: 2 },
 		default: 0,
-		description: 'Leave out chunks whose cosine similarity to the query is lower (−1 to 1; 0 keeps all related chunks)',
+		description:
+			'Leave out chunks whose cosine similarity to the query is lower (−1 to 1; 0 keeps all related chunks)',
 	},
 	{
 		displayName: 'MMR Diversity (Lambda)',
@@ -70,7 +73,8 @@ export const retrievalOptions: INodeProperties[] = [
 		name: 'useMmr',
 		type: 'boolean',
 		default: false,
-		description: 'Whether to re-rank with Maximal Marginal Relevance, so near-duplicate chunks give way to different ones',
+		description:
+			'Whether to re-rank with Maximal Marginal Relevance, so near-duplicate chunks give way to different ones',
 	},
 ];
 
@@ -88,7 +92,8 @@ export function jsonObject(value: unknown, what: string): IDataObject | undefine
 	}
 	if (invalid) throw new RagError('INVALID_OPTIONS', `${what} is not valid JSON: ${invalid}`);
 	if (parsed === null || parsed === undefined) return undefined;
-	if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new RagError('INVALID_OPTIONS', `${what} must be a JSON object`);
+	if (typeof parsed !== 'object' || Array.isArray(parsed))
+		throw new RagError('INVALID_OPTIONS', `${what} must be a JSON object`);
 	return Object.keys(parsed).length ? (parsed as IDataObject) : undefined;
 }
 
@@ -98,6 +103,11 @@ export function toRetrievalOptions(topK: number, options: IDataObject): Retrieva
 		topK,
 		where: jsonObject(options.metadataFilter, 'Metadata Filter') as RetrievalOptions['where'],
 		minScore: typeof options.minScore === 'number' ? options.minScore : undefined,
-		mmr: options.useMmr ? { lambda: (options.mmrLambda as number) ?? 0.5, fetchK: Math.max(topK, (options.fetchK as number) ?? 20) } : undefined,
+		mmr: options.useMmr
+			? {
+					lambda: (options.mmrLambda as number) ?? 0.5,
+					fetchK: Math.max(topK, (options.fetchK as number) ?? 20),
+				}
+			: undefined,
 	};
 }

@@ -30,13 +30,28 @@ export interface SearchResult {
  * A search function over the item's knowledge base (`params`: default the node's Knowledge Base, Top K, Options).
  * A failure is returned as text, not thrown, so the model sees it and can rephrase or answer without it.
  */
-export async function knowledgeBaseSearcher(fn: Fn, itemIndex: number, llm: LlmConfig, params?: RetrievalParams): Promise<(query: string) => Promise<SearchResult>> {
+export async function knowledgeBaseSearcher(
+	fn: Fn,
+	itemIndex: number,
+	llm: LlmConfig,
+	params?: RetrievalParams,
+): Promise<(query: string) => Promise<SearchResult>> {
 	const connection = await chromaConnection(fn);
 	return async (query) => {
 		try {
 			const chunks = await retrieveForItem({ fn, connection, llm }, itemIndex, query, params);
-			const results = chunks.map((c, i) => ({ n: i + 1, source: c.source, headingPath: c.headingPath, ...(c.page ? { page: c.page } : {}), score: Number(c.score.toFixed(4)), text: c.text }));
-			return { text: JSON.stringify({ results }), json: { query, results } as unknown as IDataObject };
+			const results = chunks.map((c, i) => ({
+				n: i + 1,
+				source: c.source,
+				headingPath: c.headingPath,
+				...(c.page ? { page: c.page } : {}),
+				score: Number(c.score.toFixed(4)),
+				text: c.text,
+			}));
+			return {
+				text: JSON.stringify({ results }),
+				json: { query, results } as unknown as IDataObject,
+			};
 		} catch (error) {
 			const message = `Knowledge base search failed: ${(error as Error).message}`;
 			return { text: message, json: { query, error: message } };
@@ -49,7 +64,8 @@ export function knowledgeBaseSearchTool(
 	name: string,
 	description: string,
 	search: (query: string) => Promise<SearchResult>,
-	onCall: (query: string, run: () => Promise<SearchResult>) => Promise<SearchResult> = (_q, run) => run(),
+	onCall: (query: string, run: () => Promise<SearchResult>) => Promise<SearchResult> = (_q, run) =>
+		run(),
 ): DynamicStructuredTool {
 	return new DynamicStructuredTool({
 		name,

@@ -1,7 +1,18 @@
 /** The `OpenAgents LLM API` credential as lib/llm's LlmConfig. */
-import type { IDataObject, IExecuteFunctions, INodeProperties, ISupplyDataFunctions } from 'n8n-workflow';
+import type {
+	IDataObject,
+	IExecuteFunctions,
+	INodeProperties,
+	ISupplyDataFunctions,
+} from 'n8n-workflow';
 
-import { secretsOf, type AgentBudget, type CallOptions, type LlmConfig, type UsageTotals } from '../../lib/llm';
+import {
+	secretsOf,
+	type AgentBudget,
+	type CallOptions,
+	type LlmConfig,
+	type UsageTotals,
+} from '../../lib/llm';
 import { getRetryPolicy } from './retryPolicy';
 
 type Context = IExecuteFunctions | ISupplyDataFunctions;
@@ -37,9 +48,24 @@ export function llmCallOptions(fn: Context, itemIndex: number, llm?: LlmConfig):
 export function budgetOptions(covers: string, stop: string): INodeProperties[] {
 	const number = { type: 'number' as const, typeOptions: { minValue: 0 }, default: 0 };
 	return [
-		{ displayName: 'Max Model Calls (Budget)', name: 'maxModelCalls', ...number, description: `${covers}: once this many model calls are made, ${stop}. 0 = no limit.` },
-		{ displayName: 'Max Tokens (Budget)', name: 'maxTotalTokens', ...number, description: `${covers}: once prompt + completion tokens reach this, ${stop}. 0 = no limit.` },
-		{ displayName: 'Max Wall Time (Budget, Seconds)', name: 'maxWallTimeSeconds', ...number, description: `${covers}: after this many seconds, ${stop}. 0 = no limit.` },
+		{
+			displayName: 'Max Model Calls (Budget)',
+			name: 'maxModelCalls',
+			...number,
+			description: `${covers}: once this many model calls are made, ${stop}. 0 = no limit.`,
+		},
+		{
+			displayName: 'Max Tokens (Budget)',
+			name: 'maxTotalTokens',
+			...number,
+			description: `${covers}: once prompt + completion tokens reach this, ${stop}. 0 = no limit.`,
+		},
+		{
+			displayName: 'Max Wall Time (Budget, Seconds)',
+			name: 'maxWallTimeSeconds',
+			...number,
+			description: `${covers}: after this many seconds, ${stop}. 0 = no limit.`,
+		},
 	];
 }
 
@@ -47,7 +73,11 @@ export function budgetOptions(covers: string, stop: string): INodeProperties[] {
 export function budgetFromOptions(options: IDataObject): AgentBudget {
 	const limit = (value: unknown) => (Number(value) > 0 ? Number(value) : undefined);
 	const seconds = limit(options.maxWallTimeSeconds);
-	return { maxModelCalls: limit(options.maxModelCalls), maxTotalTokens: limit(options.maxTotalTokens), maxWallTimeMs: seconds && seconds * 1000 };
+	return {
+		maxModelCalls: limit(options.maxModelCalls),
+		maxTotalTokens: limit(options.maxTotalTokens),
+		maxWallTimeMs: seconds && seconds * 1000,
+	};
 }
 
 /** Custom data keys (n8n allows 10 per execution, values as strings) with the totals of every Agent and Planner node in the execution. */

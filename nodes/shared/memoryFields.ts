@@ -7,10 +7,22 @@ import { retryPolicyProperty } from './retryPolicy';
 const scopeOptions = [
 	{ name: 'Agent', value: 'agent', description: 'One agent of a workflow (scope ID = agent name)' },
 	{ name: 'Custom', value: 'custom', description: 'Any namespace you name (scope ID = its name)' },
-	{ name: 'Execution', value: 'execution', description: 'This execution only (scope ID defaults to the execution ID)' },
+	{
+		name: 'Execution',
+		value: 'execution',
+		description: 'This execution only (scope ID defaults to the execution ID)',
+	},
 	{ name: 'Global', value: 'global', description: 'Everything of this isolation key' },
-	{ name: 'Session', value: 'session', description: 'A user or chat session (scope ID = session key)' },
-	{ name: 'Workflow', value: 'workflow', description: 'This workflow (scope ID defaults to the workflow ID)' },
+	{
+		name: 'Session',
+		value: 'session',
+		description: 'A user or chat session (scope ID = session key)',
+	},
+	{
+		name: 'Workflow',
+		value: 'workflow',
+		description: 'This workflow (scope ID defaults to the workflow ID)',
+	},
 ];
 
 export const storeField: INodeProperties = {
@@ -18,8 +30,16 @@ export const storeField: INodeProperties = {
 	name: 'store',
 	type: 'options',
 	options: [
-		{ name: 'Redis or Postgres (Credential)', value: 'credential', description: 'Shared by every worker; works in queue mode' },
-		{ name: 'In-Process', value: 'inProcess', description: 'This n8n process only; refused in queue mode' },
+		{
+			name: 'Redis or Postgres (Credential)',
+			value: 'credential',
+			description: 'Shared by every worker; works in queue mode',
+		},
+		{
+			name: 'In-Process',
+			value: 'inProcess',
+			description: 'This n8n process only; refused in queue mode',
+		},
 	],
 	default: 'credential',
 };
@@ -40,7 +60,8 @@ export const addressFields: INodeProperties[] = [
 		default: '',
 		displayOptions: { hide: { scope: ['global'] } },
 		placeholder: 'e.g. {{ $json.sessionId }}',
-		description: 'Identifies the namespace within the scope. Leave empty for the current workflow or execution.',
+		description:
+			'Identifies the namespace within the scope. Leave empty for the current workflow or execution.',
 	},
 	{
 		displayName: 'Isolation Key',
@@ -48,7 +69,8 @@ export const addressFields: INodeProperties[] = [
 		type: 'string',
 		default: '',
 		placeholder: 'e.g. {{ $json.customerId }}',
-		description: 'Tenant or user this data belongs to; data of one isolation key is never visible under another. Leave empty for none.',
+		description:
+			'Tenant or user this data belongs to; data of one isolation key is never visible under another. Leave empty for none.',
 	},
 ];
 
@@ -67,7 +89,8 @@ export const ttlField: INodeProperties = {
 	type: 'number',
 	typeOptions: { minValue: 0 },
 	default: 0,
-	description: 'Delete the key after this many seconds; 0 keeps it (a Set makes it permanent, Increment and Append keep its current expiry)',
+	description:
+		'Delete the key after this many seconds; 0 keeps it (a Set makes it permanent, Increment and Append keep its current expiry)',
 };
 
 const scopeValues = SCOPES.map((s) => ({ name: s[0].toUpperCase() + s.slice(1), value: s }));
@@ -92,7 +115,8 @@ export const optionsField: INodeProperties = {
 			name: 'requireIsolationKey',
 			type: 'boolean',
 			default: false,
-			description: 'Whether an empty isolation key is an error (recommended for multi-tenant flows)',
+			description:
+				'Whether an empty isolation key is an error (recommended for multi-tenant flows)',
 		},
 		retryPolicyProperty,
 		{

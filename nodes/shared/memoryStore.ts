@@ -1,9 +1,20 @@
 /** Builds the lib/memory store a node uses from its "Store" parameter and OpenAgents Memory Store credential. */
 import Redis from 'ioredis';
-import type { ICredentialDataDecryptedObject, ICredentialsDecrypted, ICredentialTestFunctions, INodeCredentialTestResult } from 'n8n-workflow';
+import type {
+	ICredentialDataDecryptedObject,
+	ICredentialsDecrypted,
+	ICredentialTestFunctions,
+	INodeCredentialTestResult,
+} from 'n8n-workflow';
 import { Pool } from 'pg';
 
-import { assertSingleInstance, InProcessMemoryStore, PostgresMemoryStore, RedisMemoryStore, type MemoryStore } from '../../lib/memory';
+import {
+	assertSingleInstance,
+	InProcessMemoryStore,
+	PostgresMemoryStore,
+	RedisMemoryStore,
+	type MemoryStore,
+} from '../../lib/memory';
 
 /** One in-process store per n8n process, shared by all executions of that process (single-instance n8n only). */
 let inProcess: InProcessMemoryStore | undefined;
@@ -65,7 +76,10 @@ export function inProcessStore(): MemoryStore {
 }
 
 /** Credential test for OpenAgents Memory Store: Redis PING or Postgres SELECT 1, with the server's own error on failure. */
-export async function memoryStoreCredentialTest(this: ICredentialTestFunctions, credential: ICredentialsDecrypted): Promise<INodeCredentialTestResult> {
+export async function memoryStoreCredentialTest(
+	this: ICredentialTestFunctions,
+	credential: ICredentialsDecrypted,
+): Promise<INodeCredentialTestResult> {
 	const c = credential.data ?? {};
 	try {
 		if (c.backend === 'postgres') {
@@ -85,6 +99,9 @@ export async function memoryStoreCredentialTest(this: ICredentialTestFunctions, 
 		}
 		return { status: 'OK', message: 'Connection successful' };
 	} catch (error) {
-		return { status: 'Error', message: `Cannot reach the ${c.backend === 'postgres' ? 'Postgres' : 'Redis'} server: ${(error as Error).message}` };
+		return {
+			status: 'Error',
+			message: `Cannot reach the ${c.backend === 'postgres' ? 'Postgres' : 'Redis'} server: ${(error as Error).message}`,
+		};
 	}
 }

@@ -17,14 +17,25 @@ export async function pollClient(fn: IPollFunctions): Promise<N8nApiClient> {
 	return clientWith(fn, new NoRetryPolicy());
 }
 
-async function clientWith(fn: IExecuteFunctions | IPollFunctions, policy: RetryPolicy, signal?: AbortSignal): Promise<N8nApiClient> {
+async function clientWith(
+	fn: IExecuteFunctions | IPollFunctions,
+	policy: RetryPolicy,
+	signal?: AbortSignal,
+): Promise<N8nApiClient> {
 	const c = await fn.getCredentials('openAgentsN8nApi');
-	return new N8nApiClient({ baseUrl: String(c.baseUrl ?? ''), apiKey: String(c.apiKey ?? '') }, { policy, signal, log: (line) => fn.logger.warn(line) });
+	return new N8nApiClient(
+		{ baseUrl: String(c.baseUrl ?? ''), apiKey: String(c.apiKey ?? '') },
+		{ policy, signal, log: (line) => fn.logger.warn(line) },
+	);
 }
 
 /** A Redis client from the OpenAgents Memory Store credential (Redis backend), for Bull's queue keys. */
 export async function queueRedis(fn: IExecuteFunctions): Promise<Redis> {
 	const c = await fn.getCredentials('openAgentsMemoryStore');
-	if (c.backend !== 'redis') throw new JobsError('INVALID_OPTIONS', 'The queue is in Redis: choose an OpenAgents Memory Store credential with the Redis backend (the Redis of your n8n queue)');
+	if (c.backend !== 'redis')
+		throw new JobsError(
+			'INVALID_OPTIONS',
+			'The queue is in Redis: choose an OpenAgents Memory Store credential with the Redis backend (the Redis of your n8n queue)',
+		);
 	return redisClient(c);
 }

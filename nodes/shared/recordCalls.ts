@@ -2,7 +2,13 @@
  * Sub-node calls in n8n's run data, as n8n's own sub-nodes show them: each call is one run of the sub-node with its
  * input and output (or error) under the sub-node's connection type, so the execution view lists it.
  */
-import { NodeConnectionTypes, NodeOperationError, type IDataObject, type ISupplyDataFunctions, type NodeConnectionType } from 'n8n-workflow';
+import {
+	NodeConnectionTypes,
+	NodeOperationError,
+	type IDataObject,
+	type ISupplyDataFunctions,
+	type NodeConnectionType,
+} from 'n8n-workflow';
 
 /** Runs `call`, recording `input` before and `output(result)` (or the error) after it, as one run of the sub-node. */
 export async function recordCall<T>(
@@ -19,7 +25,9 @@ export async function recordCall<T>(
 		return result;
 	} catch (error) {
 		// As n8n's own sub-nodes do: the failure is the sub-node's error, shown on it and passed to the agent.
-		const failure = new NodeOperationError(fn.getNode(), error as Error, { functionality: 'configuration-node' });
+		const failure = new NodeOperationError(fn.getNode(), error as Error, {
+			functionality: 'configuration-node',
+		});
 		fn.addOutputData(connectionType, index, failure);
 		throw failure;
 	}
@@ -39,22 +47,36 @@ interface ChatMemory {
  */
 export function recordMemoryCalls<M extends ChatMemory>(fn: ISupplyDataFunctions, memory: M): M {
 	const type = NodeConnectionTypes.AiMemory;
-	const history = async () => ({ chatHistory: (await memory.chatHistory.getMessages()) as unknown as IDataObject[] });
+	const history = async () => ({
+		chatHistory: (await memory.chatHistory.getMessages()) as unknown as IDataObject[],
+	});
 	return new Proxy(memory, {
 		get(target, property, receiver) {
 			if (property === 'loadMemoryVariables') {
 				return (values: Record<string, unknown> = {}) =>
-					recordCall(fn, type, { action: 'loadMemoryVariables', values: values as IDataObject }, () => target.loadMemoryVariables(values), (variables) => ({
-						action: 'loadMemoryVariables',
-						chatHistory: (variables.chat_history ?? variables) as IDataObject[],
-					}));
+					recordCall(
+						fn,
+						type,
+						{ action: 'loadMemoryVariables', values: values as IDataObject },
+						() => target.loadMemoryVariables(values),
+						(variables) => ({
+							action: 'loadMemoryVariables',
+							chatHistory: (variables.chat_history ?? variables) as IDataObject[],
+						}),
+					);
 			}
 			if (property === 'saveContext') {
 				return (input: Record<string, unknown>, output: Record<string, unknown>) =>
-					recordCall(fn, type, { action: 'saveContext', input: input as IDataObject, output: output as IDataObject }, () => target.saveContext(input, output), async () => ({
-						action: 'saveContext',
-						...(await history()),
-					}));
+					recordCall(
+						fn,
+						type,
+						{ action: 'saveContext', input: input as IDataObject, output: output as IDataObject },
+						() => target.saveContext(input, output),
+						async () => ({
+							action: 'saveContext',
+							...(await history()),
+						}),
+					);
 			}
 			return Reflect.get(target, property, receiver);
 		},

@@ -39,7 +39,9 @@ export async function retrieveForItem(
 	{ knowledgeBase, topK, options }: RetrievalParams = retrievalParamsOf(fn, itemIndex),
 ): Promise<RetrievedChunk[]> {
 	const kb = await chromaStore(fn, connection, itemIndex).open(knowledgeBase);
-	const embeddings = createEmbeddings(llm, { model: (options.embeddingModel as string) || undefined });
+	const embeddings = createEmbeddings(llm, {
+		model: (options.embeddingModel as string) || undefined,
+	});
 	return retrieve(kb, embeddings, query, {
 		...toRetrievalOptions(topK, options),
 		embedding: llmCallOptions(fn, itemIndex, llm),

@@ -3,7 +3,12 @@
  * Better than n8n's node-level "Retry On Fail" (≤ 5 tries, fixed wait ≤ 5 s): exponential backoff with jitter,
  * server Retry-After honoured, only transient failures retried, and the policy reported in the output.
  */
-import { NodeOperationError, type IExecuteFunctions, type INodeProperties, type ISupplyDataFunctions } from 'n8n-workflow';
+import {
+	NodeOperationError,
+	type IExecuteFunctions,
+	type INodeProperties,
+	type ISupplyDataFunctions,
+} from 'n8n-workflow';
 
 import {
 	DEFAULT_RETRY_POLICY_CONFIG,
@@ -78,8 +83,16 @@ export const retryPolicyProperty: INodeProperties = {
 			name: 'type',
 			type: 'options',
 			options: [
-				{ name: 'Exponential Backoff', value: 'exponential', description: 'Wait longer after each failure, up to Max Delay' },
-				{ name: 'Fixed Delay', value: 'fixed', description: 'Wait the same Delay before every retry' },
+				{
+					name: 'Exponential Backoff',
+					value: 'exponential',
+					description: 'Wait longer after each failure, up to Max Delay',
+				},
+				{
+					name: 'Fixed Delay',
+					value: 'fixed',
+					description: 'Wait the same Delay before every retry',
+				},
 				{ name: 'None', value: 'none', description: 'Fail on the first error' },
 			],
 			default: 'exponential',
@@ -98,7 +111,10 @@ interface RetryPolicyParameters {
 }
 
 /** Builds the item's retry policy from its "Retry Policy" option; invalid values give a NodeOperationError for that item. */
-export function getRetryPolicy(context: IExecuteFunctions | ISupplyDataFunctions, itemIndex: number): RetryPolicy {
+export function getRetryPolicy(
+	context: IExecuteFunctions | ISupplyDataFunctions,
+	itemIndex: number,
+): RetryPolicy {
 	const p = context.getNodeParameter('retryPolicy', itemIndex, {}) as RetryPolicyParameters;
 	const maxRetries = p.maxRetries ?? D.maxRetries;
 	const jitter = p.jitter ?? D.jitter;

@@ -10,9 +10,14 @@ function flag(name: string, fallback: number): number {
 }
 
 async function main() {
-	const server = new OfflineModelServer({ port: flag('port', 8787), latencyMs: flag('latency', 0) });
+	const server = new OfflineModelServer({
+		port: flag('port', 8787),
+		latencyMs: flag('latency', 0),
+	});
 	const baseUrl = await server.start();
-	console.log(`Offline model server (a stand-in for a real LLM, not a model) listening at ${baseUrl}`);
+	console.log(
+		`Offline model server (a stand-in for a real LLM, not a model) listening at ${baseUrl}`,
+	);
 	const stop = () => void server.stop().then(() => process.exit(0));
 	process.on('SIGINT', stop);
 	process.on('SIGTERM', stop);

@@ -8,7 +8,14 @@
  * It is a deterministic test fixture, not a language model.
  */
 import { words } from './embeddings';
-import type { ChatMessage, ChatRequest, JsonSchema, MessageContent, ModelReply, ToolDefinition } from './types';
+import type {
+	ChatMessage,
+	ChatRequest,
+	JsonSchema,
+	MessageContent,
+	ModelReply,
+	ToolDefinition,
+} from './types';
 
 const RETRIEVAL_TOOL = /search|retriev|knowledge|lookup|rag|docs?\b/i;
 const QUERY_FIELDS = ['query', 'input', 'question', 'q', 'search', 'text', 'prompt'];
@@ -31,7 +38,10 @@ function lastUserIndex(messages: ChatMessage[]): number {
 
 /** The system (and developer) messages' text, joined by newlines. */
 export function systemText(messages: ChatMessage[]): string {
-	return messages.filter((m) => m.role === 'system' || m.role === 'developer').map((m) => textOf(m.content)).join('\n');
+	return messages
+		.filter((m) => m.role === 'system' || m.role === 'developer')
+		.map((m) => textOf(m.content))
+		.join('\n');
 }
 
 export function lastUserText(messages: ChatMessage[]): string {
@@ -64,7 +74,8 @@ export function valueForSchema(schema: JsonSchema | undefined, hint: string, nam
 	switch (type ?? (schema.properties ? 'object' : 'string')) {
 		case 'object': {
 			const out: Record<string, unknown> = {};
-			for (const [key, sub] of Object.entries(schema.properties ?? {})) out[key] = valueForSchema(sub, hint, key);
+			for (const [key, sub] of Object.entries(schema.properties ?? {}))
+				out[key] = valueForSchema(sub, hint, key);
 			return out;
 		}
 		case 'array': {
@@ -85,7 +96,12 @@ export function valueForSchema(schema: JsonSchema | undefined, hint: string, nam
 }
 
 /** Keeps `value`'s fields that the schema knows, fills the missing ones, drops extras where the schema forbids them. */
-export function fitToSchema(value: unknown, schema: JsonSchema | undefined, hint: string, name = ''): unknown {
+export function fitToSchema(
+	value: unknown,
+	schema: JsonSchema | undefined,
+	hint: string,
+	name = '',
+): unknown {
 	if (!schema) return value;
 	if (Array.isArray(value) && schema.type === 'array') {
 		return value.map((item) => fitToSchema(item, schema.items, hint, name));
@@ -94,7 +110,8 @@ export function fitToSchema(value: unknown, schema: JsonSchema | undefined, hint
 		const source = value as Record<string, unknown>;
 		const out: Record<string, unknown> = schema.additionalProperties === false ? {} : { ...source };
 		for (const [key, sub] of Object.entries(schema.properties)) {
-			out[key] = key in source ? fitToSchema(source[key], sub, hint, key) : valueForSchema(sub, hint, key);
+			out[key] =
+				key in source ? fitToSchema(source[key], sub, hint, key) : valueForSchema(sub, hint, key);
 		}
 		return out;
 	}
@@ -107,10 +124,34 @@ export function planFor(goal: string) {
 	return {
 		goal: subject,
 		tasks: [
-			{ id: 'research', title: 'Research the question', description: `Find sources relevant to: ${subject}`, agent: 'researcher', dependsOn: [] },
-			{ id: 'examples', title: 'Collect concrete examples', description: `Collect examples that illustrate: ${subject}`, agent: 'researcher', dependsOn: [] },
-			{ id: 'analyse', title: 'Analyse the findings', description: 'Compare the sources and examples and extract the key points', agent: 'analyst', dependsOn: ['research', 'examples'] },
-			{ id: 'answer', title: 'Write the answer', description: `Write a concise answer to: ${subject}`, agent: 'writer', dependsOn: ['analyse'] },
+			{
+				id: 'research',
+				title: 'Research the question',
+				description: `Find sources relevant to: ${subject}`,
+				agent: 'researcher',
+				dependsOn: [],
+			},
+			{
+				id: 'examples',
+				title: 'Collect concrete examples',
+				description: `Collect examples that illustrate: ${subject}`,
+				agent: 'researcher',
+				dependsOn: [],
+			},
+			{
+				id: 'analyse',
+				title: 'Analyse the findings',
+				description: 'Compare the sources and examples and extract the key points',
+				agent: 'analyst',
+				dependsOn: ['research', 'examples'],
+			},
+			{
+				id: 'answer',
+				title: 'Write the answer',
+				description: `Write a concise answer to: ${subject}`,
+				agent: 'writer',
+				dependsOn: ['analyse'],
+			},
 		],
 	};
 }
@@ -175,7 +216,8 @@ function passageFrom(item: unknown): Passage | undefined {
 /** An item of a JSON tool result; n8n 2.x delivers a tool node's output as [{ "response": <the tool's text> }]. */
 function passagesOfItem(item: unknown): Passage[] {
 	const response = (item as { response?: unknown } | null)?.response;
-	if (response !== undefined) return parsePassages(typeof response === 'string' ? response : JSON.stringify(response));
+	if (response !== undefined)
+		return parsePassages(typeof response === 'string' ? response : JSON.stringify(response));
 	const passage = passageFrom(item);
 	return passage ? [passage] : [];
 }
@@ -198,7 +240,11 @@ export function parsePassages(raw: string): Passage[] {
 	} catch {
 		// not JSON: fall through to numbered blocks
 	}
-	const blocks = [...raw.matchAll(/^\[(\d+)\]\s*(?:\(?source:\s*([^)\n]+)\)?\s*)?([\s\S]*?)(?=^\[\d+\]|(?![\s\S]))/gm)];
+	const blocks = [
+		...raw.matchAll(
+			/^\[(\d+)\]\s*(?:\(?source:\s*([^)\n]+)\)?\s*)?([\s\S]*?)(?=^\[\d+\]|(?![\s\S]))/gm,
+		),
+	];
 	if (blocks.length) return blocks.map((b) => ({ source: b[2]?.trim(), text: b[3].trim() }));
 	return raw.trim() ? [{ text: raw.trim() }] : [];
 }
@@ -258,15 +304,18 @@ function textAnswer(request: ChatRequest): string {
 function forcedTool(request: ChatRequest): ToolDefinition | undefined {
 	const choice = request.tool_choice;
 	const tools = request.tools ?? [];
-	if (choice && typeof choice === 'object') return tools.find((t) => t.function.name === choice.function.name);
-	if (choice === 'required') return tools.find((t) => RETRIEVAL_TOOL.test(t.function.name)) ?? tools[0];
+	if (choice && typeof choice === 'object')
+		return tools.find((t) => t.function.name === choice.function.name);
+	if (choice === 'required')
+		return tools.find((t) => RETRIEVAL_TOOL.test(t.function.name)) ?? tools[0];
 	return undefined;
 }
 
 function retrievalTool(request: ChatRequest): ToolDefinition | undefined {
 	if (request.tool_choice === 'none') return undefined;
 	return (request.tools ?? []).find(
-		(t) => RETRIEVAL_TOOL.test(t.function.name) || RETRIEVAL_TOOL.test(t.function.description ?? ''),
+		(t) =>
+			RETRIEVAL_TOOL.test(t.function.name) || RETRIEVAL_TOOL.test(t.function.description ?? ''),
 	);
 }
 
@@ -281,15 +330,21 @@ export function offlineModel(request: ChatRequest): ModelReply {
 	const tool = forced ?? retrievalTool(request);
 	if (tool) {
 		const parameters = tool.function.parameters;
-		const args = forced && wantsPlan(parameters, request)
-			? fitToSchema(planFor(goalOf(request)), parameters, question)
-			: valueForSchema(parameters ?? { type: 'object', properties: { input: { type: 'string' } } }, question);
+		const args =
+			forced && wantsPlan(parameters, request)
+				? fitToSchema(planFor(goalOf(request)), parameters, question)
+				: valueForSchema(
+						parameters ?? { type: 'object', properties: { input: { type: 'string' } } },
+						question,
+					);
 		return { toolCalls: [{ name: tool.function.name, arguments: args }] };
 	}
 
 	const format = request.response_format;
-	if (format?.type === 'json_schema') return { content: JSON.stringify(structuredValue(format.json_schema?.schema, request)) };
-	if (format?.type === 'json_object') return { content: JSON.stringify(structuredValue(undefined, request)) };
+	if (format?.type === 'json_schema')
+		return { content: JSON.stringify(structuredValue(format.json_schema?.schema, request)) };
+	if (format?.type === 'json_object')
+		return { content: JSON.stringify(structuredValue(undefined, request)) };
 	const promptSchema = schemaInPrompt(request);
 	if (promptSchema) return { content: JSON.stringify(structuredValue(promptSchema, request)) };
 

@@ -136,7 +136,10 @@ export class OfflineModelServer {
 	}
 
 	/** The next `times` requests to `route` meet `fault` instead of (or, for delay, before) the normal answer. */
-	fail(fault: Fault, { route = 'chat', times = 1 }: { route?: Route | 'any'; times?: number } = {}): this {
+	fail(
+		fault: Fault,
+		{ route = 'chat', times = 1 }: { route?: Route | 'any'; times?: number } = {},
+	): this {
 		this.faults.push({ fault, route, remaining: times });
 		return this;
 	}
@@ -160,7 +163,13 @@ export class OfflineModelServer {
 	private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
 		const path = (req.url ?? '/').split('?')[0].replace(/^\/v1(?=\/)/, '');
 		const route: RequestLogEntry['route'] =
-			path === '/chat/completions' ? 'chat' : path === '/embeddings' ? 'embeddings' : path === '/models' ? 'models' : 'unknown';
+			path === '/chat/completions'
+				? 'chat'
+				: path === '/embeddings'
+					? 'embeddings'
+					: path === '/models'
+						? 'models'
+						: 'unknown';
 		const raw = await readBody(req);
 		let body: unknown;
 		try {
@@ -186,12 +195,21 @@ export class OfflineModelServer {
 		};
 
 		try {
-			if (this.options.apiKey !== undefined && req.headers.authorization !== `Bearer ${this.options.apiKey}`) {
-				return send(401, openAiError('Incorrect API key provided.', 'invalid_request_error', 'invalid_api_key'));
+			if (
+				this.options.apiKey !== undefined &&
+				req.headers.authorization !== `Bearer ${this.options.apiKey}`
+			) {
+				return send(
+					401,
+					openAiError('Incorrect API key provided.', 'invalid_request_error', 'invalid_api_key'),
+				);
 			}
-			if (route === 'unknown') return send(404, openAiError(`Unknown path ${path}`, 'invalid_request_error'));
-			if (route !== 'models' && req.method !== 'POST') return send(405, openAiError('Use POST', 'invalid_request_error'));
-			if (raw && body === undefined) return send(400, openAiError('Request body is not valid JSON.', 'invalid_request_error'));
+			if (route === 'unknown')
+				return send(404, openAiError(`Unknown path ${path}`, 'invalid_request_error'));
+			if (route !== 'models' && req.method !== 'POST')
+				return send(405, openAiError('Use POST', 'invalid_request_error'));
+			if (raw && body === undefined)
+				return send(400, openAiError('Request body is not valid JSON.', 'invalid_request_error'));
 
 			const fault = this.takeFault(route);
 			if (fault) {
@@ -208,33 +226,56 @@ export class OfflineModelServer {
 			}
 			const request = body as ChatRequest;
 			if (!Array.isArray(request?.messages) || request.messages.length === 0) {
-				return send(400, openAiError("'messages' must be a non-empty array.", 'invalid_request_error', null, 'messages'));
+				return send(
+					400,
+					openAiError(
+						"'messages' must be a non-empty array.",
+						'invalid_request_error',
+						null,
+						'messages',
+					),
+				);
 			}
 			if (this.latencyMs) await sleep(this.latencyMs);
 			const reply = await this.nextReply(request);
 			if (entry.stream) return this.stream(request, reply, res, entry);
 			return send(200, this.completion(request, reply));
 		} catch (error) {
-			if (!res.headersSent) send(500, openAiError(`Offline model server error: ${(error as Error).message}`, 'server_error'));
+			if (!res.headersSent)
+				send(
+					500,
+					openAiError(`Offline model server error: ${(error as Error).message}`, 'server_error'),
+				);
 		}
 	}
 
 	private takeFault(route: Route): Fault | undefined {
-		const scheduled = this.faults.find((f) => f.remaining > 0 && (f.route === route || f.route === 'any'));
+		const scheduled = this.faults.find(
+			(f) => f.remaining > 0 && (f.route === route || f.route === 'any'),
+		);
 		if (!scheduled) return undefined;
 		scheduled.remaining--;
 		this.faults = this.faults.filter((f) => f.remaining > 0);
 		return scheduled.fault;
 	}
 
-	private applyFault(fault: Exclude<Fault, { type: 'delay' }>, entry: RequestLogEntry, req: IncomingMessage, res: ServerResponse) {
+	private applyFault(
+		fault: Exclude<Fault, { type: 'delay' }>,
+		entry: RequestLogEntry,
+		req: IncomingMessage,
+		res: ServerResponse,
+	) {
 		switch (fault.type) {
 			case 'status': {
 				entry.status = fault.status;
 				const headers: Record<string, string> = { 'content-type': 'application/json' };
 				if (fault.retryAfter !== undefined) headers['retry-after'] = String(fault.retryAfter);
 				res.writeHead(fault.status, headers);
-				res.end(JSON.stringify(openAiError(fault.message ?? `Injected HTTP ${fault.status}`, statusType(fault.status))));
+				res.end(
+					JSON.stringify(
+						openAiError(fault.message ?? `Injected HTTP ${fault.status}`, statusType(fault.status)),
+					),
+				);
 				return;
 			}
 			case 'drop':
@@ -250,10 +291,20 @@ export class OfflineModelServer {
 				entry.status = 200;
 				if (entry.stream) {
 					res.writeHead(200, { 'content-type': 'text/event-stream' });
-					res.write(`data: ${JSON.stringify(this.chunk(this.chatModel, { role: 'assistant', content: 'Partial ' }))}\n\n`);
+					res.write(
+						`data: ${JSON.stringify(this.chunk(this.chatModel, { role: 'assistant', content: 'Partial ' }))}\n\n`,
+					);
 				} else {
-					const full = JSON.stringify(this.completion({ model: this.chatModel, messages: [] }, { content: 'truncated reply' }));
-					res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(full.length) });
+					const full = JSON.stringify(
+						this.completion(
+							{ model: this.chatModel, messages: [] },
+							{ content: 'truncated reply' },
+						),
+					);
+					res.writeHead(200, {
+						'content-type': 'application/json',
+						'content-length': String(full.length),
+					});
 					res.write(full.slice(0, Math.floor(full.length / 2)));
 				}
 				setTimeout(() => res.socket?.destroy(), 10);
@@ -276,16 +327,24 @@ export class OfflineModelServer {
 			type: 'function' as const,
 			function: {
 				name: call.name,
-				arguments: typeof call.arguments === 'string' ? call.arguments : JSON.stringify(call.arguments ?? {}),
+				arguments:
+					typeof call.arguments === 'string'
+						? call.arguments
+						: JSON.stringify(call.arguments ?? {}),
 			},
 		}));
 	}
 
 	private usage(request: ChatRequest, reply: ModelReply, toolCalls?: ToolCall[]) {
-		const promptText = request.messages.map((m) => textOf(m.content) + JSON.stringify(m.tool_calls ?? '')).join('\n');
+		const promptText = request.messages
+			.map((m) => textOf(m.content) + JSON.stringify(m.tool_calls ?? ''))
+			.join('\n');
 		const toolsText = JSON.stringify(request.tools ?? '');
-		const prompt_tokens = estimateTokens(promptText) + (request.tools ? estimateTokens(toolsText) : 0);
-		const completion_tokens = estimateTokens((reply.content ?? '') + JSON.stringify(toolCalls ?? ''));
+		const prompt_tokens =
+			estimateTokens(promptText) + (request.tools ? estimateTokens(toolsText) : 0);
+		const completion_tokens = estimateTokens(
+			(reply.content ?? '') + JSON.stringify(toolCalls ?? ''),
+		);
 		return { prompt_tokens, completion_tokens, total_tokens: prompt_tokens + completion_tokens };
 	}
 
@@ -300,7 +359,12 @@ export class OfflineModelServer {
 			choices: [
 				{
 					index: 0,
-					message: { role: 'assistant', content: reply.content ?? null, refusal: null, ...(tool_calls ? { tool_calls } : {}) },
+					message: {
+						role: 'assistant',
+						content: reply.content ?? null,
+						refusal: null,
+						...(tool_calls ? { tool_calls } : {}),
+					},
 					logprobs: null,
 					finish_reason: tool_calls ? 'tool_calls' : 'stop',
 				},
@@ -309,7 +373,12 @@ export class OfflineModelServer {
 		};
 	}
 
-	private chunk(model: string, delta: Record<string, unknown>, finish: string | null = null, id = 'chatcmpl-offline-stream') {
+	private chunk(
+		model: string,
+		delta: Record<string, unknown>,
+		finish: string | null = null,
+		id = 'chatcmpl-offline-stream',
+	) {
 		return {
 			id,
 			object: 'chat.completion.chunk',
@@ -321,34 +390,83 @@ export class OfflineModelServer {
 	}
 
 	/** Server-sent events as OpenAI sends them: role, content pieces, tool-call deltas, finish, usage, [DONE]. */
-	private stream(request: ChatRequest, reply: ModelReply, res: ServerResponse, entry: RequestLogEntry) {
+	private stream(
+		request: ChatRequest,
+		reply: ModelReply,
+		res: ServerResponse,
+		entry: RequestLogEntry,
+	) {
 		entry.status = 200;
 		const id = `chatcmpl-offline-${randomUUID()}`;
 		const write = (payload: unknown) => res.write(`data: ${JSON.stringify(payload)}\n\n`);
-		res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+		res.writeHead(200, {
+			'content-type': 'text/event-stream',
+			'cache-control': 'no-cache',
+			connection: 'keep-alive',
+		});
 		write(this.chunk(request.model, { role: 'assistant', content: '' }, null, id));
-		for (const piece of (reply.content ?? '').match(/\S+\s*|\s+/g) ?? []) write(this.chunk(request.model, { content: piece }, null, id));
+		for (const piece of (reply.content ?? '').match(/\S+\s*|\s+/g) ?? [])
+			write(this.chunk(request.model, { content: piece }, null, id));
 		const toolCalls = this.toolCalls(reply);
 		toolCalls?.forEach((call, index) => {
 			const half = Math.ceil(call.function.arguments.length / 2);
-			write(this.chunk(request.model, { tool_calls: [{ index, id: call.id, type: 'function', function: { name: call.function.name, arguments: call.function.arguments.slice(0, half) } }] }, null, id));
-			write(this.chunk(request.model, { tool_calls: [{ index, function: { arguments: call.function.arguments.slice(half) } }] }, null, id));
+			write(
+				this.chunk(
+					request.model,
+					{
+						tool_calls: [
+							{
+								index,
+								id: call.id,
+								type: 'function',
+								function: {
+									name: call.function.name,
+									arguments: call.function.arguments.slice(0, half),
+								},
+							},
+						],
+					},
+					null,
+					id,
+				),
+			);
+			write(
+				this.chunk(
+					request.model,
+					{ tool_calls: [{ index, function: { arguments: call.function.arguments.slice(half) } }] },
+					null,
+					id,
+				),
+			);
 		});
 		write(this.chunk(request.model, {}, toolCalls ? 'tool_calls' : 'stop', id));
 		if (request.stream_options?.include_usage) {
-			write({ ...this.chunk(request.model, {}, null, id), choices: [], usage: this.usage(request, reply, toolCalls) });
+			write({
+				...this.chunk(request.model, {}, null, id),
+				choices: [],
+				usage: this.usage(request, reply, toolCalls),
+			});
 		}
 		res.end('data: [DONE]\n\n');
 	}
 
 	private embeddings(body: Record<string, unknown>) {
 		const input = body?.input;
-		const inputs: unknown[] = Array.isArray(input) && input.length && typeof input[0] !== 'number' ? input : [input];
+		const inputs: unknown[] =
+			Array.isArray(input) && input.length && typeof input[0] !== 'number' ? input : [input];
 		const texts = inputs.map((item) => (Array.isArray(item) ? item.join(' ') : item));
 		if (texts.some((t) => typeof t !== 'string' || t.length === 0)) {
-			return openAiError("'input' must be a non-empty string or an array of non-empty strings.", 'invalid_request_error', null, 'input');
+			return openAiError(
+				"'input' must be a non-empty string or an array of non-empty strings.",
+				'invalid_request_error',
+				null,
+				'input',
+			);
 		}
-		const dimensions = typeof body.dimensions === 'number' ? body.dimensions : (this.options.embeddingDimensions ?? DEFAULT_EMBEDDING_DIMENSIONS);
+		const dimensions =
+			typeof body.dimensions === 'number'
+				? body.dimensions
+				: (this.options.embeddingDimensions ?? DEFAULT_EMBEDDING_DIMENSIONS);
 		const base64 = body.encoding_format === 'base64';
 		const tokens = (texts as string[]).reduce((sum, t) => sum + estimateTokens(t), 0);
 		return {
@@ -364,12 +482,22 @@ export class OfflineModelServer {
 
 	private models() {
 		const created = 1_700_000_000;
-		const model = (id: string) => ({ id, object: 'model', created, owned_by: 'openagents-offline-stand-in' });
+		const model = (id: string) => ({
+			id,
+			object: 'model',
+			created,
+			owned_by: 'openagents-offline-stand-in',
+		});
 		return { object: 'list', data: [model(this.chatModel), model(this.embeddingModel)] };
 	}
 }
 
-function openAiError(message: string, type: string, code: string | null = null, param: string | null = null) {
+function openAiError(
+	message: string,
+	type: string,
+	code: string | null = null,
+	param: string | null = null,
+) {
 	return { error: { message, type, param, code } };
 }
 

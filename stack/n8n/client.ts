@@ -23,10 +23,26 @@ export interface Execution {
 	workflowId: string;
 	/** Execution metadata ($execution.customData), with includeData. */
 	customData?: Record<string, string>;
-	data?: { resultData: { runData: Record<string, Array<{ data?: { main: Array<Array<{ json: Record<string, unknown> }>> }; error?: { message: string } }>>; error?: { message: string } } };
+	data?: {
+		resultData: {
+			runData: Record<
+				string,
+				Array<{
+					data?: { main: Array<Array<{ json: Record<string, unknown> }>> };
+					error?: { message: string };
+				}>
+			>;
+			error?: { message: string };
+		};
+	};
 }
 
-export const DEFAULT_OWNER = { email: 'owner@openagents.local', firstName: 'Open', lastName: 'Agents', password: 'OpenAgents-Demo-1' };
+export const DEFAULT_OWNER = {
+	email: 'owner@openagents.local',
+	firstName: 'Open',
+	lastName: 'Agents',
+	password: 'OpenAgents-Demo-1',
+};
 
 async function parse(res: Response, what: string): Promise<unknown> {
 	const text = await res.text();
@@ -51,11 +67,19 @@ export class N8nClient {
 	 * Sets up the owner account on a fresh instance (or logs in when it already has one) and creates an API key
 	 * with every scope. Retries while the REST API is still starting.
 	 */
-	static async bootstrap(url: string, owner = DEFAULT_OWNER, timeoutMs = 60_000): Promise<N8nClient> {
+	static async bootstrap(
+		url: string,
+		owner = DEFAULT_OWNER,
+		timeoutMs = 60_000,
+	): Promise<N8nClient> {
 		const deadline = Date.now() + timeoutMs;
 		let res: Response;
 		while (true) {
-			res = await fetch(`${url}/rest/owner/setup`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(owner) });
+			res = await fetch(`${url}/rest/owner/setup`, {
+				method: 'POST',
+				headers: { 'content-type': 'application/json' },
+				body: JSON.stringify(owner),
+			});
 			if (res.ok || res.status === 400 || Date.now() > deadline) break;
 			await res.body?.cancel();
 			await sleep(500);
@@ -75,7 +99,11 @@ export class N8nClient {
 		}
 		const rest = new N8nClient({ url, apiKey: '', cookie, owner });
 		const scopes = await rest.rest<string[]>('GET', '/api-keys/scopes');
-		const key = await rest.rest<{ rawApiKey: string }>('POST', '/api-keys', { label: `openagents-${Date.now()}`, scopes, expiresAt: null });
+		const key = await rest.rest<{ rawApiKey: string }>('POST', '/api-keys', {
+			label: `openagents-${Date.now()}`,
+			scopes,
+			expiresAt: null,
+		});
 		return new N8nClient({ ...rest.connection, apiKey: key.rawApiKey });
 	}
 
@@ -83,7 +111,10 @@ export class N8nClient {
 	async api<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
 		const res = await fetch(`${this.url}/api/v1${path}`, {
 			method,
-			headers: { 'X-N8N-API-KEY': this.connection.apiKey, ...(body ? { 'content-type': 'application/json' } : {}) },
+			headers: {
+				'X-N8N-API-KEY': this.connection.apiKey,
+				...(body ? { 'content-type': 'application/json' } : {}),
+			},
 			body: body ? JSON.stringify(body) : undefined,
 		});
 		return (await parse(res, `${method} /api/v1${path}`)) as T;
@@ -93,19 +124,33 @@ export class N8nClient {
 	async rest<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
 		const res = await fetch(`${this.url}/rest${path}`, {
 			method,
-			headers: { cookie: this.connection.cookie, ...(body ? { 'content-type': 'application/json' } : {}) },
+			headers: {
+				cookie: this.connection.cookie,
+				...(body ? { 'content-type': 'application/json' } : {}),
+			},
 			body: body ? JSON.stringify(body) : undefined,
 		});
 		return ((await parse(res, `${method} /rest${path}`)) as { data: T }).data;
 	}
 
-	async createCredential(name: string, type: string, data: Record<string, unknown>): Promise<{ id: string; name: string }> {
+	async createCredential(
+		name: string,
+		type: string,
+		data: Record<string, unknown>,
+	): Promise<{ id: string; name: string }> {
 		return this.api('POST', '/credentials', { name, type, data });
 	}
 
 	/** Creates the credential, replacing any stored credential of the same name and type (so re-runs stay current). */
-	async upsertCredential(name: string, type: string, data: Record<string, unknown>): Promise<{ id: string; name: string }> {
-		const existing = await this.rest<Array<{ id: string; name: string; type: string }>>('GET', '/credentials');
+	async upsertCredential(
+		name: string,
+		type: string,
+		data: Record<string, unknown>,
+	): Promise<{ id: string; name: string }> {
+		const existing = await this.rest<Array<{ id: string; name: string; type: string }>>(
+			'GET',
+			'/credentials',
+		);
 		for (const credential of existing.filter((c) => c.name === name && c.type === type)) {
 			await this.api('DELETE', `/credentials/${credential.id}`);
 		}
@@ -116,18 +161,30 @@ export class N8nClient {
 	 * Runs n8n's credential test on unsaved credential data, as the editor's "Test" button does
 	 * (an empty id is how the owner tests data that is not stored): `{ status: 'OK' | 'Error', message }`.
 	 */
-	async testCredential(type: string, data: Record<string, unknown>): Promise<{ status: string; message: string }> {
-		return this.rest('POST', '/credentials/test', { credentials: { id: '', name: `test ${type}`, type, data } });
+	async testCredential(
+		type: string,
+		data: Record<string, unknown>,
+	): Promise<{ status: string; message: string }> {
+		return this.rest('POST', '/credentials/test', {
+			credentials: { id: '', name: `test ${type}`, type, data },
+		});
 	}
 
 	/** Names of every credential type this n8n has loaded. */
 	async credentialTypeNames(): Promise<string[]> {
-		const res = await fetch(`${this.url}/types/credentials.json`, { headers: { cookie: this.connection.cookie } });
+		const res = await fetch(`${this.url}/types/credentials.json`, {
+			headers: { cookie: this.connection.cookie },
+		});
 		const types = (await parse(res, 'GET /types/credentials.json')) as Array<{ name: string }>;
 		return types.map((t) => t.name);
 	}
 
-	async createWorkflow(workflow: { name: string; nodes: unknown[]; connections: unknown; settings?: unknown }): Promise<{ id: string }> {
+	async createWorkflow(workflow: {
+		name: string;
+		nodes: unknown[];
+		connections: unknown;
+		settings?: unknown;
+	}): Promise<{ id: string }> {
 		return this.api('POST', '/workflows', { settings: { executionOrder: 'v1' }, ...workflow });
 	}
 
@@ -135,7 +192,11 @@ export class N8nClient {
 	 * Activates a workflow. n8n registers production webhooks shortly after the API call returns, so this also
 	 * waits until each of `webhookPaths` answers a CORS preflight (204), which runs no execution.
 	 */
-	async activateWorkflow(id: string, webhookPaths: string[] = [], timeoutMs = 30_000): Promise<void> {
+	async activateWorkflow(
+		id: string,
+		webhookPaths: string[] = [],
+		timeoutMs = 30_000,
+	): Promise<void> {
 		await this.api('POST', `/workflows/${id}/activate`);
 		const deadline = Date.now() + timeoutMs;
 		for (const path of webhookPaths) {
@@ -146,7 +207,8 @@ export class N8nClient {
 				});
 				await res.body?.cancel();
 				if (res.status === 204 || res.status === 200) break;
-				if (Date.now() > deadline) throw new Error(`Webhook ${path} of workflow ${id} not registered after ${timeoutMs} ms`);
+				if (Date.now() > deadline)
+					throw new Error(`Webhook ${path} of workflow ${id} not registered after ${timeoutMs} ms`);
 				await sleep(200);
 			}
 		}
@@ -161,8 +223,12 @@ export class N8nClient {
 		});
 	}
 
-	async executions(query: { workflowId?: string; status?: string; limit?: number; includeData?: boolean } = {}): Promise<Execution[]> {
-		const qs = new URLSearchParams(Object.entries(query).map(([k, v]): [string, string] => [k, String(v)]));
+	async executions(
+		query: { workflowId?: string; status?: string; limit?: number; includeData?: boolean } = {},
+	): Promise<Execution[]> {
+		const qs = new URLSearchParams(
+			Object.entries(query).map(([k, v]): [string, string] => [k, String(v)]),
+		);
 		return (await this.api<{ data: Execution[] }>('GET', `/executions?${qs}`)).data;
 	}
 
@@ -171,12 +237,21 @@ export class N8nClient {
 	}
 
 	/** Polls until the workflow has `count` finished executions (any final status); returns them with data. */
-	async waitForExecutions(workflowId: string, count: number, timeoutMs = 60_000): Promise<Execution[]> {
+	async waitForExecutions(
+		workflowId: string,
+		count: number,
+		timeoutMs = 60_000,
+	): Promise<Execution[]> {
 		const deadline = Date.now() + timeoutMs;
 		while (true) {
-			const done = (await this.executions({ workflowId, limit: 250 })).filter((e) => !['new', 'running', 'waiting'].includes(e.status));
+			const done = (await this.executions({ workflowId, limit: 250 })).filter(
+				(e) => !['new', 'running', 'waiting'].includes(e.status),
+			);
 			if (done.length >= count) return Promise.all(done.map((e) => this.execution(e.id)));
-			if (Date.now() > deadline) throw new Error(`Only ${done.length} of ${count} executions of workflow ${workflowId} finished in ${timeoutMs} ms`);
+			if (Date.now() > deadline)
+				throw new Error(
+					`Only ${done.length} of ${count} executions of workflow ${workflowId} finished in ${timeoutMs} ms`,
+				);
 			await sleep(300);
 		}
 	}

@@ -13,7 +13,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { freePort, ManagedProcess, waitForHttp } from '../process';
-import { createDatabaseIfMissing, deleteKeys, dropDatabase, postgresFromEnv, redisFromEnv, type PostgresConfig, type RedisConfig } from '../services';
+import {
+	createDatabaseIfMissing,
+	deleteKeys,
+	dropDatabase,
+	postgresFromEnv,
+	redisFromEnv,
+	type PostgresConfig,
+	type RedisConfig,
+} from '../services';
 import { N8nClient, type N8nConnection } from './client';
 import { installCommunityPackage, packPackage } from './community-package';
 import { ensureN8nInstalled } from './install';
@@ -109,7 +117,8 @@ export class N8nCluster {
 			...opts.env,
 		};
 		// A kept user folder keeps the key n8n generated there on first start; a throwaway one gets a fresh key.
-		const encryptionKey = opts.encryptionKey ?? (opts.userFolder ? undefined : `openagents-${name}-${suffix}`);
+		const encryptionKey =
+			opts.encryptionKey ?? (opts.userFolder ? undefined : `openagents-${name}-${suffix}`);
 		if (encryptionKey) env.N8N_ENCRYPTION_KEY = encryptionKey;
 
 		let database: string | undefined;
@@ -143,14 +152,28 @@ export class N8nCluster {
 		const logDir = join(userFolder, 'logs');
 		log(`Starting n8n main (${mode} mode) on ${url} ...`);
 		const main = ManagedProcess.spawn('n8n main', process.execPath, [install.bin, 'start'], {
-			env: { ...env, OPENAGENTS_PROCESS_NAME: 'main', N8N_RUNNERS_BROKER_PORT: String(await freePort()) },
+			env: {
+				...env,
+				OPENAGENTS_PROCESS_NAME: 'main',
+				N8N_RUNNERS_BROKER_PORT: String(await freePort()),
+			},
 			logFile: join(logDir, 'main.log'),
 		});
-		const cluster = new N8nCluster({ ...opts, mode, name }, userFolder, env, main, createdDatabase, database, queuePrefix);
+		const cluster = new N8nCluster(
+			{ ...opts, mode, name },
+			userFolder,
+			env,
+			main,
+			createdDatabase,
+			database,
+			queuePrefix,
+		);
 		try {
 			await waitForHttp(`${url}/healthz/readiness`, { timeoutMs: 180_000, process: main });
 			if (mode === 'queue') {
-				await Promise.all(Array.from({ length: opts.workers ?? 2 }, (_, i) => cluster.startWorker(i + 1)));
+				await Promise.all(
+					Array.from({ length: opts.workers ?? 2 }, (_, i) => cluster.startWorker(i + 1)),
+				);
 			}
 			cluster.client = await N8nClient.bootstrap(url);
 			log(`n8n is ready at ${url}`);
@@ -171,7 +194,11 @@ export class N8nCluster {
 		await this.main.stop('SIGKILL', 5_000);
 		const install = await ensureN8nInstalled();
 		this.main = ManagedProcess.spawn('n8n main', process.execPath, [install.bin, 'start'], {
-			env: { ...this.baseEnv, OPENAGENTS_PROCESS_NAME: 'main', N8N_RUNNERS_BROKER_PORT: String(await freePort()) },
+			env: {
+				...this.baseEnv,
+				OPENAGENTS_PROCESS_NAME: 'main',
+				N8N_RUNNERS_BROKER_PORT: String(await freePort()),
+			},
 			logFile: join(this.userFolder, 'logs', 'main.log'),
 		});
 		await waitForHttp(`${this.url}/healthz/readiness`, { timeoutMs: 180_000, process: this.main });
@@ -181,19 +208,27 @@ export class N8nCluster {
 		const name = `worker-${index}`;
 		const healthPort = await freePort();
 		const install = await ensureN8nInstalled();
-		const proc = ManagedProcess.spawn(`n8n ${name}`, process.execPath, [install.bin, 'worker', `--concurrency=${this.options.workerConcurrency ?? 5}`], {
-			env: {
-				...this.baseEnv,
-				OPENAGENTS_PROCESS_NAME: name,
-				QUEUE_HEALTH_CHECK_PORT: String(healthPort),
-				N8N_RUNNERS_BROKER_PORT: String(await freePort()),
+		const proc = ManagedProcess.spawn(
+			`n8n ${name}`,
+			process.execPath,
+			[install.bin, 'worker', `--concurrency=${this.options.workerConcurrency ?? 5}`],
+			{
+				env: {
+					...this.baseEnv,
+					OPENAGENTS_PROCESS_NAME: name,
+					QUEUE_HEALTH_CHECK_PORT: String(healthPort),
+					N8N_RUNNERS_BROKER_PORT: String(await freePort()),
+				},
+				logFile: join(this.userFolder, 'logs', `${name}.log`),
 			},
-			logFile: join(this.userFolder, 'logs', `${name}.log`),
-		});
+		);
 		const existing = this.workers.findIndex((w) => w.name === name);
 		if (existing >= 0) this.workers.splice(existing, 1);
 		this.workers.push({ name, process: proc, healthPort });
-		await waitForHttp(`http://127.0.0.1:${healthPort}/healthz/readiness`, { timeoutMs: 120_000, process: proc });
+		await waitForHttp(`http://127.0.0.1:${healthPort}/healthz/readiness`, {
+			timeoutMs: 120_000,
+			process: proc,
+		});
 		return proc;
 	}
 
@@ -205,7 +240,11 @@ export class N8nCluster {
 			queuePrefix: this.queuePrefix,
 			userFolder: this.userFolder,
 			main: { pid: this.main.pid },
-			workers: this.workers.map((w) => ({ name: w.name, pid: w.process.pid, healthPort: w.healthPort })),
+			workers: this.workers.map((w) => ({
+				name: w.name,
+				pid: w.process.pid,
+				healthPort: w.healthPort,
+			})),
 		};
 	}
 
@@ -213,8 +252,10 @@ export class N8nCluster {
 		await Promise.all(this.workers.map((w) => w.process.stop('SIGTERM', 15_000)));
 		await this.main.stop('SIGTERM', 15_000);
 		if (this.options.mode === 'queue') {
-			if (this.createdDatabase && this.database) await dropDatabase(this.options.postgres ?? postgresFromEnv(), this.database);
-			if (this.queuePrefix) await deleteKeys(this.options.redis ?? redisFromEnv(), `${this.queuePrefix}:*`);
+			if (this.createdDatabase && this.database)
+				await dropDatabase(this.options.postgres ?? postgresFromEnv(), this.database);
+			if (this.queuePrefix)
+				await deleteKeys(this.options.redis ?? redisFromEnv(), `${this.queuePrefix}:*`);
 		}
 		if (!this.options.userFolder) rmSync(this.userFolder, { recursive: true, force: true });
 	}
@@ -223,7 +264,10 @@ export class N8nCluster {
 /** Reads the ClusterInfo that the e2e global setup exported. */
 export function clusterFromEnv(): { info: ClusterInfo; client: N8nClient } {
 	const raw = process.env[CLUSTER_ENV];
-	if (!raw) throw new Error(`${CLUSTER_ENV} is not set: run e2e tests through jest's e2e project (global setup starts the cluster)`);
+	if (!raw)
+		throw new Error(
+			`${CLUSTER_ENV} is not set: run e2e tests through jest's e2e project (global setup starts the cluster)`,
+		);
 	const info = JSON.parse(raw) as ClusterInfo;
 	return { info, client: new N8nClient(info.connection) };
 }

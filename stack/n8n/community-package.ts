@@ -14,31 +14,64 @@ import { npm } from './install';
 const run = promisify(execFile);
 
 export const REPO_ROOT = resolve(__dirname, '..', '..');
-export const PACKAGE_NAME: string = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')).name;
+export const PACKAGE_NAME: string = JSON.parse(
+	readFileSync(join(REPO_ROOT, 'package.json'), 'utf8'),
+).name;
 
 /** Builds dist/, then `npm pack`s the repo into `outDir`; returns the tarball path. */
 export async function packPackage(outDir: string): Promise<string> {
 	mkdirSync(outDir, { recursive: true });
 	await npm(['run', 'build', '--silent'], REPO_ROOT);
-	const out = await npm(['pack', '--ignore-scripts', '--pack-destination', outDir, '--json', '--loglevel=error'], REPO_ROOT);
+	const out = await npm(
+		['pack', '--ignore-scripts', '--pack-destination', outDir, '--json', '--loglevel=error'],
+		REPO_ROOT,
+	);
 	const [{ filename }] = JSON.parse(out) as Array<{ filename: string }>;
 	return join(outDir, filename);
 }
 
 /** Installs `tarball` into `<n8nUserFolder>/.n8n/nodes` as a community package; returns the package directory. */
-export async function installCommunityPackage(tarball: string, n8nUserFolder: string): Promise<string> {
+export async function installCommunityPackage(
+	tarball: string,
+	n8nUserFolder: string,
+): Promise<string> {
 	const nodesDir = join(n8nUserFolder, '.n8n', 'nodes');
 	const packageDir = join(nodesDir, 'node_modules', PACKAGE_NAME);
 	mkdirSync(packageDir, { recursive: true });
 	await run('tar', ['-xzf', tarball, '-C', packageDir, '--strip-components=1']);
 
 	const manifestPath = join(packageDir, 'package.json');
-	const { devDependencies: _d, peerDependencies: _p, optionalDependencies: _o, ...manifest } = JSON.parse(readFileSync(manifestPath, 'utf8'));
+	const {
+		devDependencies: _d,
+		peerDependencies: _p,
+		optionalDependencies: _o,
+		...manifest
+	} = JSON.parse(readFileSync(manifestPath, 'utf8'));
 	writeFileSync(manifestPath, JSON.stringify(manifest, null, 2));
 	await npm(
-		['install', '--audit=false', '--fund=false', '--bin-links=false', '--install-strategy=shallow', '--ignore-scripts=true', '--package-lock=false', '--loglevel=error'],
+		[
+			'install',
+			'--audit=false',
+			'--fund=false',
+			'--bin-links=false',
+			'--install-strategy=shallow',
+			'--ignore-scripts=true',
+			'--package-lock=false',
+			'--loglevel=error',
+		],
 		packageDir,
 	);
-	writeFileSync(join(nodesDir, 'package.json'), JSON.stringify({ name: 'installed-nodes', private: true, dependencies: { [PACKAGE_NAME]: manifest.version } }, null, 2));
+	writeFileSync(
+		join(nodesDir, 'package.json'),
+		JSON.stringify(
+			{
+				name: 'installed-nodes',
+				private: true,
+				dependencies: { [PACKAGE_NAME]: manifest.version },
+			},
+			null,
+			2,
+		),
+	);
 	return packageDir;
 }

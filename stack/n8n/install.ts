@@ -34,28 +34,41 @@ export interface N8nInstall {
  */
 export function npmEnv(): NodeJS.ProcessEnv {
 	const nodeRoot = dirname(dirname(process.execPath));
-	const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}` };
+	const env: NodeJS.ProcessEnv = {
+		...process.env,
+		PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}`,
+	};
 	if (existsSync(join(nodeRoot, 'include', 'node', 'node.h'))) env.npm_config_nodedir = nodeRoot;
 	return env;
 }
 
 export async function npm(args: string[], cwd: string, timeoutMs = 15 * 60_000): Promise<string> {
 	try {
-		const { stdout } = await run('npm', args, { cwd, env: npmEnv(), timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 });
+		const { stdout } = await run('npm', args, {
+			cwd,
+			env: npmEnv(),
+			timeout: timeoutMs,
+			maxBuffer: 64 * 1024 * 1024,
+		});
 		return stdout;
 	} catch (error) {
 		const e = error as { stderr?: string; message: string };
-		throw new Error(`npm ${args.join(' ')} failed in ${cwd}: ${e.message}\n${(e.stderr ?? '').split('\n').slice(-20).join('\n')}`);
+		throw new Error(
+			`npm ${args.join(' ')} failed in ${cwd}: ${e.message}\n${(e.stderr ?? '').split('\n').slice(-20).join('\n')}`,
+		);
 	}
 }
 
 /** Returns the cached install, installing it first when missing. Concurrent callers wait for one install. */
-export async function ensureN8nInstalled(log: (line: string) => void = () => {}): Promise<N8nInstall> {
+export async function ensureN8nInstalled(
+	log: (line: string) => void = () => {},
+): Promise<N8nInstall> {
 	const dir = join(cacheRoot(), `n8n-${N8N_VERSION}`);
 	const marker = join(dir, '.openagents-installed');
 	const bin = join(dir, 'node_modules', 'n8n', 'bin', 'n8n');
 	const started = Date.now();
-	if (existsSync(marker) && existsSync(bin)) return { dir, bin, installedNow: false, durationMs: Date.now() - started };
+	if (existsSync(marker) && existsSync(bin))
+		return { dir, bin, installedNow: false, durationMs: Date.now() - started };
 
 	const lock = `${dir}.lock`;
 	mkdirSync(cacheRoot(), { recursive: true });
@@ -64,27 +77,37 @@ export async function ensureN8nInstalled(log: (line: string) => void = () => {})
 			mkdirSync(lock);
 			break;
 		} catch {
-			if (existsSync(marker)) return { dir, bin, installedNow: false, durationMs: Date.now() - started };
+			if (existsSync(marker))
+				return { dir, bin, installedNow: false, durationMs: Date.now() - started };
 			await sleep(2000); // another process is installing
 		}
 	}
 	try {
-		if (existsSync(marker)) return { dir, bin, installedNow: false, durationMs: Date.now() - started };
+		if (existsSync(marker))
+			return { dir, bin, installedNow: false, durationMs: Date.now() - started };
 		log(`Installing n8n ${N8N_VERSION} into ${dir} (once; about 5 minutes)...`);
 		rmSync(dir, { recursive: true, force: true });
 		mkdirSync(dir, { recursive: true });
 		writeFileSync(
 			join(dir, 'package.json'),
 			JSON.stringify(
-				{ name: 'openagents-n8n-runtime', private: true, dependencies: { n8n: N8N_VERSION }, overrides: { linkedom: '0.18.14' } },
+				{
+					name: 'openagents-n8n-runtime',
+					private: true,
+					dependencies: { n8n: N8N_VERSION },
+					overrides: { linkedom: '0.18.14' },
+				},
 				null,
 				2,
 			),
 		);
 		await npm(['install', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], dir);
 		await npm(['rebuild', 'isolated-vm', 'sqlite3'], dir);
-		const version = JSON.parse(readFileSync(join(dir, 'node_modules', 'n8n', 'package.json'), 'utf8')).version;
-		if (version !== N8N_VERSION) throw new Error(`Expected n8n ${N8N_VERSION}, installed ${version}`);
+		const version = JSON.parse(
+			readFileSync(join(dir, 'node_modules', 'n8n', 'package.json'), 'utf8'),
+		).version;
+		if (version !== N8N_VERSION)
+			throw new Error(`Expected n8n ${N8N_VERSION}, installed ${version}`);
 		writeFileSync(marker, new Date().toISOString());
 		log(`n8n ${N8N_VERSION} installed in ${Math.round((Date.now() - started) / 1000)} s`);
 		return { dir, bin, installedNow: true, durationMs: Date.now() - started };

@@ -20,9 +20,18 @@ afterAll(async () => {
 	await deleteKeys(redisFromEnv(), `${prefix}:*`);
 });
 
-it('n8n\'s AI Agent holds a two-turn conversation in our memory, per session', async () => {
-	const openAi = await client.createCredential('offline stand-in (OpenAI API)', 'openAiApi', { apiKey: 'sk-offline', url: model.baseUrl });
-	const store = await client.createCredential('e2e chat memory', 'openAgentsMemoryStore', { backend: 'redis', host: '127.0.0.1', redisPort: 6379, redisDatabase: 0, prefix });
+it("n8n's AI Agent holds a two-turn conversation in our memory, per session", async () => {
+	const openAi = await client.createCredential('offline stand-in (OpenAI API)', 'openAiApi', {
+		apiKey: 'sk-offline',
+		url: model.baseUrl,
+	});
+	const store = await client.createCredential('e2e chat memory', 'openAgentsMemoryStore', {
+		backend: 'redis',
+		host: '127.0.0.1',
+		redisPort: 6379,
+		redisDatabase: 0,
+		prefix,
+	});
 	const path = `e2e-chat-${randomUUID()}`;
 	const { id } = await client.createWorkflow({
 		name: 'e2e: n8n AI Agent with OpenAgents Chat Memory',
@@ -36,13 +45,22 @@ it('n8n\'s AI Agent holds a two-turn conversation in our memory, per session', a
 				type: 'n8n-nodes-openagents.openAgentsMemoryChat',
 				typeVersion: 1,
 				position: [360, 200],
-				parameters: { store: 'credential', scope: 'session', scopeId: '={{ $json.body.sessionId }}', isolationKey: 'e2e', key: 'chat_history', maxMessages: 20 },
+				parameters: {
+					store: 'credential',
+					scope: 'session',
+					scopeId: '={{ $json.body.sessionId }}',
+					isolationKey: 'e2e',
+					key: 'chat_history',
+					maxMessages: 20,
+				},
 				credentials: { openAgentsMemoryStore: { id: store.id, name: store.name } },
 			},
 		],
 		connections: {
 			Webhook: { main: [[{ node: 'AI Agent', type: 'main', index: 0 }]] },
-			'Chat Model': { ai_languageModel: [[{ node: 'AI Agent', type: 'ai_languageModel', index: 0 }]] },
+			'Chat Model': {
+				ai_languageModel: [[{ node: 'AI Agent', type: 'ai_languageModel', index: 0 }]],
+			},
 			'Chat Memory': { ai_memory: [[{ node: 'AI Agent', type: 'ai_memory', index: 0 }]] },
 		},
 	});
@@ -54,7 +72,10 @@ it('n8n\'s AI Agent holds a two-turn conversation in our memory, per session', a
 		expect({ status: res.status, body }).toMatchObject({ status: 200 });
 		return JSON.parse(body) as { output: string };
 	};
-	const contents = (request: { body: unknown }) => (request.body as ChatRequest).messages.map((m) => (typeof m.content === 'string' ? m.content : ''));
+	const contents = (request: { body: unknown }) =>
+		(request.body as ChatRequest).messages.map((m) =>
+			typeof m.content === 'string' ? m.content : '',
+		);
 
 	const first = await say('session-a', 'My name is Ada.');
 	expect(first.output).toContain('My name is Ada.');
@@ -63,7 +84,9 @@ it('n8n\'s AI Agent holds a two-turn conversation in our memory, per session', a
 
 	const [turn1, turn2, other] = model.requestsTo('chat');
 	expect(contents(turn1)).not.toContain('What is my name?');
-	expect(contents(turn2)).toEqual(expect.arrayContaining(['My name is Ada.', first.output, 'What is my name?']));
+	expect(contents(turn2)).toEqual(
+		expect.arrayContaining(['My name is Ada.', first.output, 'What is my name?']),
+	);
 	expect(contents(other)).not.toContain('My name is Ada.');
 	expect(contents(other)).toContain('Who am I?');
 

@@ -9,7 +9,12 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { NodeHelpers, type INodeParameters, type INodeProperties, type INodeTypeDescription } from 'n8n-workflow';
+import {
+	NodeHelpers,
+	type INodeParameters,
+	type INodeProperties,
+	type INodeTypeDescription,
+} from 'n8n-workflow';
 
 import { openEditor, type EditorSession } from '../../stack/browser';
 import { clusterFromEnv } from '../../stack/n8n/cluster';
@@ -17,14 +22,22 @@ import { REPO_ROOT } from '../../stack/n8n/community-package';
 import { credentialTypesOfPackage, nodeTypesOfPackage } from '../support/workflow-runner';
 
 const { client, info } = clusterFromEnv();
-const SHOTS_DIR = process.env.OPENAGENTS_DOCS_SCREENSHOTS === '1' ? join(REPO_ROOT, 'docs', 'nodes', 'images') : join(info.userFolder, 'screenshots');
+const SHOTS_DIR =
+	process.env.OPENAGENTS_DOCS_SCREENSHOTS === '1'
+		? join(REPO_ROOT, 'docs', 'nodes', 'images')
+		: join(info.userFolder, 'screenshots');
 
 /** The parameters that pick what a panel shows; every combination of their values is one variant. */
 const SWITCHES = ['resource', 'operation', 'template'];
 
 /** Per node: parameters that open optional sections, applied as a second variant of each combination. */
 const SECTIONS: Record<string, INodeParameters> = {
-	openAgentsAgent: { knowledgeBaseSearch: true, memoryTools: true, outputFormat: 'fields', stepExecution: 'parallel' },
+	openAgentsAgent: {
+		knowledgeBaseSearch: true,
+		memoryTools: true,
+		outputFormat: 'fields',
+		stepExecution: 'parallel',
+	},
 	openAgentsKnowledgeBase: { inputType: 'binary', format: 'json', deleteBy: 'filter' },
 	openAgentsMemory: { store: 'inProcess' },
 	openAgentsJobMonitor: { queueSource: 'metrics' },
@@ -32,14 +45,24 @@ const SECTIONS: Record<string, INodeParameters> = {
 };
 
 /** The class name (file name) of a node type, e.g. openAgentsKnowledgeBase → KnowledgeBase. */
-const className = (description: INodeTypeDescription) => description.name.replace(/^openAgents/, '');
+const className = (description: INodeTypeDescription) =>
+	description.name.replace(/^openAgents/, '');
 
 function variantsOf(description: INodeTypeDescription): INodeParameters[] {
 	let combos: INodeParameters[] = [{}];
 	for (const name of SWITCHES) {
 		combos = combos.flatMap((combo) => {
 			const values = description.properties
-				.filter((p) => p.name === name && NodeHelpers.displayParameter(withDefaults(description, combo), p, { typeVersion: 1 }, description))
+				.filter(
+					(p) =>
+						p.name === name &&
+						NodeHelpers.displayParameter(
+							withDefaults(description, combo),
+							p,
+							{ typeVersion: 1 },
+							description,
+						),
+				)
 				.flatMap((p) => (p.options ?? []).map((o) => (o as { value: string }).value));
 			return values.length ? values.map((value) => ({ ...combo, [name]: value })) : [combo];
 		});
@@ -48,22 +71,48 @@ function variantsOf(description: INodeTypeDescription): INodeParameters[] {
 	return sections ? combos.flatMap((combo) => [combo, { ...combo, ...sections }]) : combos;
 }
 
-function withDefaults(description: INodeTypeDescription, parameters: INodeParameters): INodeParameters {
-	return NodeHelpers.getNodeParameters(description.properties, parameters, true, false, { typeVersion: 1 }, description) ?? {};
+function withDefaults(
+	description: INodeTypeDescription,
+	parameters: INodeParameters,
+): INodeParameters {
+	return (
+		NodeHelpers.getNodeParameters(
+			description.properties,
+			parameters,
+			true,
+			false,
+			{ typeVersion: 1 },
+			description,
+		) ?? {}
+	);
 }
 
 /** Top-level parameters n8n must show for these values (its own display rules, read from the description). */
-function expectedParameters(description: INodeTypeDescription, parameters: INodeParameters): INodeProperties[] {
+function expectedParameters(
+	description: INodeTypeDescription,
+	parameters: INodeParameters,
+): INodeProperties[] {
 	const values = withDefaults(description, parameters);
-	return description.properties.filter((p) => p.type !== 'hidden' && NodeHelpers.displayParameter(values, p, { typeVersion: 1 }, description));
+	return description.properties.filter(
+		(p) =>
+			p.type !== 'hidden' &&
+			NodeHelpers.displayParameter(values, p, { typeVersion: 1 }, description),
+	);
 }
 
-function expectedCredentials(description: INodeTypeDescription, parameters: INodeParameters): string[] {
+function expectedCredentials(
+	description: INodeTypeDescription,
+	parameters: INodeParameters,
+): string[] {
 	const values = withDefaults(description, parameters);
-	return (description.credentials ?? []).filter((c) => NodeHelpers.displayParameter(values, c, { typeVersion: 1 }, description)).map((c) => c.name);
+	return (description.credentials ?? [])
+		.filter((c) => NodeHelpers.displayParameter(values, c, { typeVersion: 1 }, description))
+		.map((c) => c.name);
 }
 
-const descriptions = Object.values(nodeTypesOfPackage()).map((type) => type.description as INodeTypeDescription);
+const descriptions = Object.values(nodeTypesOfPackage()).map(
+	(type) => type.description as INodeTypeDescription,
+);
 /** One credential of each type, by type; a panel must show its name. */
 const credentials: Record<string, { id: string; name: string }> = {};
 let editor: EditorSession;
@@ -71,19 +120,45 @@ const browserErrors: string[] = [];
 
 beforeAll(async () => {
 	const data: Record<string, Record<string, unknown>> = {
-		openAgentsLlmApi: { baseUrl: 'http://127.0.0.1:9/v1', apiKey: 'sk-editor', chatModel: 'm', embeddingModel: 'e' },
-		openAgentsChromaApi: { url: 'http://127.0.0.1:9', authentication: 'none', tenant: 'default_tenant', database: 'default_database' },
-		openAgentsMemoryStore: { backend: 'redis', host: '127.0.0.1', redisPort: 6379, redisDatabase: 0, prefix: 'openagents-editor' },
+		openAgentsLlmApi: {
+			baseUrl: 'http://127.0.0.1:9/v1',
+			apiKey: 'sk-editor',
+			chatModel: 'm',
+			embeddingModel: 'e',
+		},
+		openAgentsChromaApi: {
+			url: 'http://127.0.0.1:9',
+			authentication: 'none',
+			tenant: 'default_tenant',
+			database: 'default_database',
+		},
+		openAgentsMemoryStore: {
+			backend: 'redis',
+			host: '127.0.0.1',
+			redisPort: 6379,
+			redisDatabase: 0,
+			prefix: 'openagents-editor',
+		},
 		openAgentsN8nApi: { baseUrl: `${client.connection.url}/api/v1`, apiKey: 'n8n-editor' },
 	};
 	for (const [type, { displayName }] of credentialTypesOfPackage()) {
-		const credential = await client.upsertCredential(`${displayName} (editor check)`, type, data[type]);
+		const credential = await client.upsertCredential(
+			`${displayName} (editor check)`,
+			type,
+			data[type],
+		);
 		credentials[type] = { id: credential.id, name: credential.name };
 	}
 	mkdirSync(SHOTS_DIR, { recursive: true });
 	editor = await openEditor(client);
-	editor.page.on('console', (message) => void (message.type() === 'error' && browserErrors.push(message.text())));
-	editor.page.on('pageerror', (error) => void browserErrors.push(`${error.message}\n${error.stack ?? ''}`));
+	editor.page.on(
+		'console',
+		(message) => void (message.type() === 'error' && browserErrors.push(message.text())),
+	);
+	editor.page.on(
+		'pageerror',
+		(error) => void browserErrors.push(`${error.message}\n${error.stack ?? ''}`),
+	);
 }, 120_000);
 afterAll(() => editor?.close());
 
@@ -97,9 +172,15 @@ describe.each(descriptions.map((d) => [className(d), d] as const))('%s', (name, 
 			typeVersion: 1,
 			position: [(i % 6) * 240, Math.floor(i / 6) * 240],
 			parameters,
-			credentials: Object.fromEntries((description.credentials ?? []).map((c) => [c.name, credentials[c.name]])),
+			credentials: Object.fromEntries(
+				(description.credentials ?? []).map((c) => [c.name, credentials[c.name]]),
+			),
 		}));
-		const { id } = await client.createWorkflow({ name: `Editor check: ${name}`, nodes, connections: {} });
+		const { id } = await client.createWorkflow({
+			name: `Editor check: ${name}`,
+			nodes,
+			connections: {},
+		});
 		await editor.openWorkflow(id);
 		await editor.page.keyboard.press('1'); // zoom to fit: every node on screen
 		browserErrors.length = 0;
@@ -111,15 +192,25 @@ describe.each(descriptions.map((d) => [className(d), d] as const))('%s', (name, 
 			const shown = await panel.evaluate((root) => ({
 				labels: [...root.querySelectorAll('label[for]')].map((l) => l.getAttribute('for')!),
 				notices: [...root.querySelectorAll('.notice')].map((n) => n.textContent?.trim() ?? ''),
-				credentials: [...root.querySelectorAll('[data-test-id="node-credentials-select"] input')].map((input) => (input as unknown as { value: string }).value),
+				credentials: [
+					...root.querySelectorAll('[data-test-id="node-credentials-select"] input'),
+				].map((input) => (input as unknown as { value: string }).value),
 			}));
 			for (const p of expectedParameters(description, parameters)) {
-				const present = p.type === 'notice' ? shown.notices.some((text) => text.includes(p.displayName)) : shown.labels.includes(p.name);
-				if (!present) problems.push(`${where}: parameter "${p.displayName}" (${p.name}) is not in the panel`);
+				const present =
+					p.type === 'notice'
+						? shown.notices.some((text) => text.includes(p.displayName))
+						: shown.labels.includes(p.name);
+				if (!present)
+					problems.push(`${where}: parameter "${p.displayName}" (${p.name}) is not in the panel`);
 			}
-			const expected = expectedCredentials(description, parameters).map((type) => credentials[type].name).sort();
+			const expected = expectedCredentials(description, parameters)
+				.map((type) => credentials[type].name)
+				.sort();
 			if (JSON.stringify([...shown.credentials].sort()) !== JSON.stringify(expected)) {
-				problems.push(`${where}: credential selects show ${JSON.stringify(shown.credentials)}, expected the names ${JSON.stringify(expected)}`);
+				problems.push(
+					`${where}: credential selects show ${JSON.stringify(shown.credentials)}, expected the names ${JSON.stringify(expected)}`,
+				);
 			}
 			if (i === 0) await editor.page.screenshot({ path: join(SHOTS_DIR, `${name}.png`) });
 			await editor.page.keyboard.press('Escape');

@@ -7,7 +7,14 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 
-import { activateExample, importExample, loadExample, webhookPath, type CredentialRefs, type ExampleWorkflow } from '../../stack/examples';
+import {
+	activateExample,
+	importExample,
+	loadExample,
+	webhookPath,
+	type CredentialRefs,
+	type ExampleWorkflow,
+} from '../../stack/examples';
 import type { ResearchReport } from '../../scripts/report';
 import { startChroma, type ChromaServer } from '../../stack/chroma';
 import { OfflineModelServer, type ChatRequest } from '../../stack/model-server';
@@ -25,10 +32,37 @@ let credentials: CredentialRefs;
 beforeAll(async () => {
 	[chroma] = await Promise.all([startChroma(), model.start()]);
 	credentials = {
-		openAgentsLlmApi: await client.createCredential('e2e examples model', 'openAgentsLlmApi', { baseUrl: model.baseUrl, apiKey: '', chatModel: 'offline-chat', embeddingModel: 'offline-embedding' }),
-		openAgentsChromaApi: await client.createCredential('e2e examples chroma', 'openAgentsChromaApi', { url: chroma.url, authentication: 'none', tenant: 'default_tenant', database: 'default_database' }),
-		openAgentsMemoryStore: await client.createCredential('e2e examples memory', 'openAgentsMemoryStore', { backend: 'redis', host: '127.0.0.1', redisPort: 6379, redisDatabase: 0, prefix: redisPrefix }),
-		openAgentsN8nApi: await client.createCredential('e2e examples n8n API', 'openAgentsN8nApi', { baseUrl: `${client.url}/api/v1`, apiKey: client.connection.apiKey }),
+		openAgentsLlmApi: await client.createCredential('e2e examples model', 'openAgentsLlmApi', {
+			baseUrl: model.baseUrl,
+			apiKey: '',
+			chatModel: 'offline-chat',
+			embeddingModel: 'offline-embedding',
+		}),
+		openAgentsChromaApi: await client.createCredential(
+			'e2e examples chroma',
+			'openAgentsChromaApi',
+			{
+				url: chroma.url,
+				authentication: 'none',
+				tenant: 'default_tenant',
+				database: 'default_database',
+			},
+		),
+		openAgentsMemoryStore: await client.createCredential(
+			'e2e examples memory',
+			'openAgentsMemoryStore',
+			{
+				backend: 'redis',
+				host: '127.0.0.1',
+				redisPort: 6379,
+				redisDatabase: 0,
+				prefix: redisPrefix,
+			},
+		),
+		openAgentsN8nApi: await client.createCredential('e2e examples n8n API', 'openAgentsN8nApi', {
+			baseUrl: `${client.url}/api/v1`,
+			apiKey: client.connection.apiKey,
+		}),
 	};
 }, 60_000);
 afterAll(async () => {
@@ -47,37 +81,62 @@ async function activeExample(file: string, edit?: (workflow: ExampleWorkflow) =>
 async function post<T>(path: string, body: object): Promise<T> {
 	const res = await client.webhook(path, body);
 	const text = await res.text();
-	expect({ status: res.status, text: res.status === 200 ? '' : text }).toEqual({ status: 200, text: '' });
+	expect({ status: res.status, text: res.status === 200 ? '' : text }).toEqual({
+		status: 200,
+		text: '',
+	});
 	return JSON.parse(text) as T;
 }
 
-const QUESTION = 'After how many retry attempts are pending commands flushed with an error when the Redis connection is down?';
+const QUESTION =
+	'After how many retry attempts are pending commands flushed with an error when the Redis connection is down?';
 
 describe('example workflows', () => {
 	it('1 ingests documents read from disk into a knowledge base', async () => {
 		const { workflow } = await activeExample('01-ingest-knowledge-base.json');
-		const files = join(REPO_ROOT, 'node_modules', '{ioredis,pg,zod,chromadb,@langchain/core}/README.md');
-		const items = await post<Array<{ source: string; chunks: number; added: number; error?: string }>>(webhookPath(workflow, 'Ingest Request'), { files });
-		expect(items.map((i) => i.source).sort()).toEqual(['@langchain/core/README.md', 'chromadb/README.md', 'ioredis/README.md', 'pg/README.md', 'zod/README.md']);
+		const files = join(
+			REPO_ROOT,
+			'node_modules',
+			'{ioredis,pg,zod,chromadb,@langchain/core}/README.md',
+		);
+		const items = await post<
+			Array<{ source: string; chunks: number; added: number; error?: string }>
+		>(webhookPath(workflow, 'Ingest Request'), { files });
+		expect(items.map((i) => i.source).sort()).toEqual([
+			'@langchain/core/README.md',
+			'chromadb/README.md',
+			'ioredis/README.md',
+			'pg/README.md',
+			'zod/README.md',
+		]);
 		expect(items.every((i) => !i.error && i.added === i.chunks && i.chunks > 0)).toBe(true);
 	}, 180_000);
 
 	it('3 (the flagship) plans, researches in the knowledge base and answers with citations', async () => {
 		const { workflow } = await activeExample('03-plan-and-research.json');
 		model.reset();
-		const report = await post<ResearchReport>(webhookPath(workflow, 'Research Request'), { question: QUESTION });
+		const report = await post<ResearchReport>(webhookPath(workflow, 'Research Request'), {
+			question: QUESTION,
+		});
 		const cited = report.citations.find((c) => c.source === 'ioredis/README.md');
 		expect(cited).toBeDefined();
 		expect(report.answer).toContain(`every 20 retry attempts [${cited!.n}]`);
 		expect(report.planStatus).toBe('completed');
-		expect(report.plan.map((t) => [t.wave, t.status])).toEqual([[0, 'completed'], [0, 'completed'], [1, 'completed'], [2, 'completed']]);
+		expect(report.plan.map((t) => [t.wave, t.status])).toEqual([
+			[0, 'completed'],
+			[0, 'completed'],
+			[1, 'completed'],
+			[2, 'completed'],
+		]);
 		expect(report.usage.modelCalls).toBeGreaterThan(5);
 		// The researcher tasks searched the knowledge base through the Knowledge Base Tool.
-		const searches = model.requestsTo('chat').filter((r) => (r.body as ChatRequest).messages.some((m) => m.role === 'tool'));
+		const searches = model
+			.requestsTo('chat')
+			.filter((r) => (r.body as ChatRequest).messages.some((m) => m.role === 'tool'));
 		expect(searches.length).toBeGreaterThan(0);
 	}, 180_000);
 
-	it('2 chats with the knowledge base, streaming the answer and keeping the session\'s history in the memory store', async () => {
+	it("2 chats with the knowledge base, streaming the answer and keeping the session's history in the memory store", async () => {
 		const { workflow } = await activeExample('02-chat-with-knowledge-base.json');
 		const path = webhookPath(workflow, 'Chat');
 		const sessionId = randomUUID();
@@ -85,8 +144,17 @@ describe('example workflows', () => {
 		const chat = async (chatInput: string) => {
 			const res = await client.webhook(path, { action: 'sendMessage', sessionId, chatInput });
 			expect(res.status).toBe(200);
-			const chunks = (await res.text()).split('\n').filter(Boolean).map((line) => JSON.parse(line) as { type: string; content?: string });
-			return { chunks, text: chunks.filter((c) => c.type === 'item').map((c) => c.content).join('') };
+			const chunks = (await res.text())
+				.split('\n')
+				.filter(Boolean)
+				.map((line) => JSON.parse(line) as { type: string; content?: string });
+			return {
+				chunks,
+				text: chunks
+					.filter((c) => c.type === 'item')
+					.map((c) => c.content)
+					.join(''),
+			};
 		};
 		model.reset();
 		const first = await chat(QUESTION);
@@ -97,11 +165,18 @@ describe('example workflows', () => {
 		expect(first.text).toContain('ioredis/README.md');
 		await chat('Thanks! Which package was that?');
 		const last = model.requestsTo('chat').at(-1)!.body as ChatRequest;
-		expect(last.messages.filter((m) => m.role === 'user').map((m) => m.content)).toEqual([QUESTION, 'Thanks! Which package was that?']);
+		expect(last.messages.filter((m) => m.role === 'user').map((m) => m.content)).toEqual([
+			QUESTION,
+			'Thanks! Which package was that?',
+		]);
 	}, 180_000);
 
 	it('4 alerts on a failed job that its retries do not recover', async () => {
-		const alerts: Array<{ executionId: string; workflowId: string; retry: { attempts?: unknown[] } }> = [];
+		const alerts: Array<{
+			executionId: string;
+			workflowId: string;
+			retry: { attempts?: unknown[] };
+		}> = [];
 		const receiver: Server = createServer((req, res) => {
 			let body = '';
 			req.on('data', (chunk) => (body += chunk));
@@ -116,8 +191,28 @@ describe('example workflows', () => {
 			const { id: failingId } = await client.createWorkflow({
 				name: 'e2e: examples, fails on purpose',
 				nodes: [
-					{ id: randomUUID(), name: 'Webhook', type: 'n8n-nodes-base.webhook', typeVersion: 2, position: [0, 0], webhookId: randomUUID(), parameters: { httpMethod: 'POST', path: failPath, responseMode: 'lastNode', options: {} } },
-					{ id: randomUUID(), name: 'Fail', type: 'n8n-nodes-base.stopAndError', typeVersion: 1, position: [220, 0], parameters: { errorMessage: 'Planned failure' } },
+					{
+						id: randomUUID(),
+						name: 'Webhook',
+						type: 'n8n-nodes-base.webhook',
+						typeVersion: 2,
+						position: [0, 0],
+						webhookId: randomUUID(),
+						parameters: {
+							httpMethod: 'POST',
+							path: failPath,
+							responseMode: 'lastNode',
+							options: {},
+						},
+					},
+					{
+						id: randomUUID(),
+						name: 'Fail',
+						type: 'n8n-nodes-base.stopAndError',
+						typeVersion: 1,
+						position: [220, 0],
+						parameters: { errorMessage: 'Planned failure' },
+					},
 				],
 				connections: { Webhook: { main: [[{ node: 'Fail', type: 'main', index: 0 }]] } },
 			});

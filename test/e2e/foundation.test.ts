@@ -17,7 +17,14 @@ const { info, client } = clusterFromEnv();
 describe('credential types', () => {
 	it('are all four loaded by n8n', async () => {
 		const names = await client.credentialTypeNames();
-		expect(names).toEqual(expect.arrayContaining(['openAgentsLlmApi', 'openAgentsChromaApi', 'openAgentsMemoryStore', 'openAgentsN8nApi']));
+		expect(names).toEqual(
+			expect.arrayContaining([
+				'openAgentsLlmApi',
+				'openAgentsChromaApi',
+				'openAgentsMemoryStore',
+				'openAgentsN8nApi',
+			]),
+		);
 	});
 
 	describe('credential tests run by n8n', () => {
@@ -33,26 +40,51 @@ describe('credential types', () => {
 		});
 
 		it('LLM API: accepts the right key via GET /models, rejects a wrong one without showing it', async () => {
-			const ok = await client.testCredential('openAgentsLlmApi', { baseUrl: model.baseUrl, apiKey: 'sk-e2e-secret-key' });
+			const ok = await client.testCredential('openAgentsLlmApi', {
+				baseUrl: model.baseUrl,
+				apiKey: 'sk-e2e-secret-key',
+			});
 			expect(ok.status).toBe('OK');
 			expect(model.requestsTo('models')).toHaveLength(1);
 
-			const bad = await client.testCredential('openAgentsLlmApi', { baseUrl: model.baseUrl, apiKey: 'sk-wrong-e2e-key' });
+			const bad = await client.testCredential('openAgentsLlmApi', {
+				baseUrl: model.baseUrl,
+				apiKey: 'sk-wrong-e2e-key',
+			});
 			expect(bad.status).toBe('Error');
 			expect(bad.message).not.toContain('sk-wrong-e2e-key');
 		});
 
 		it('Chroma: finds the configured database, reports a missing one', async () => {
 			const base = { url: chroma.url, authentication: 'none', tenant: 'default_tenant' };
-			expect((await client.testCredential('openAgentsChromaApi', { ...base, database: 'default_database' })).status).toBe('OK');
-			const missing = await client.testCredential('openAgentsChromaApi', { ...base, database: 'no_such_db' });
+			expect(
+				(
+					await client.testCredential('openAgentsChromaApi', {
+						...base,
+						database: 'default_database',
+					})
+				).status,
+			).toBe('OK');
+			const missing = await client.testCredential('openAgentsChromaApi', {
+				...base,
+				database: 'no_such_db',
+			});
 			expect(missing.status).toBe('Error');
 		});
 
 		it('n8n API: lists workflows with the key, rejects a wrong key', async () => {
 			const baseUrl = `${info.connection.url}/api/v1`;
-			expect((await client.testCredential('openAgentsN8nApi', { baseUrl, apiKey: info.connection.apiKey })).status).toBe('OK');
-			expect((await client.testCredential('openAgentsN8nApi', { baseUrl, apiKey: 'not-a-key' })).status).toBe('Error');
+			expect(
+				(
+					await client.testCredential('openAgentsN8nApi', {
+						baseUrl,
+						apiKey: info.connection.apiKey,
+					})
+				).status,
+			).toBe('OK');
+			expect(
+				(await client.testCredential('openAgentsN8nApi', { baseUrl, apiKey: 'not-a-key' })).status,
+			).toBe('Error');
 		});
 	});
 });
@@ -67,8 +99,12 @@ describe('queue mode', () => {
 		});
 		await client.activateWorkflow(id, [path]);
 
-		const responses = await Promise.all(Array.from({ length: 4 }, () => client.webhook(path, { hello: 'world' })));
-		const bodies = await Promise.all(responses.map((r) => r.json() as Promise<{ processName: string }>));
+		const responses = await Promise.all(
+			Array.from({ length: 4 }, () => client.webhook(path, { hello: 'world' })),
+		);
+		const bodies = await Promise.all(
+			responses.map((r) => r.json() as Promise<{ processName: string }>),
+		);
 		expect(responses.map((r) => r.status)).toEqual([200, 200, 200, 200]);
 		for (const body of bodies) expect(body.processName).toMatch(/^worker-\d$/);
 
@@ -78,7 +114,9 @@ describe('queue mode', () => {
 			expect(nodeOutput(execution, 'Where')[0].processName).toMatch(/^worker-\d$/);
 		}
 
-		const workerLogs = info.workers.map((w) => readFileSync(join(info.userFolder, 'logs', `${w.name}.log`), 'utf8')).join('\n');
+		const workerLogs = info.workers
+			.map((w) => readFileSync(join(info.userFolder, 'logs', `${w.name}.log`), 'utf8'))
+			.join('\n');
 		const mainLog = readFileSync(join(info.userFolder, 'logs', 'main.log'), 'utf8');
 		for (const execution of executions) {
 			expect(workerLogs).toMatch(new RegExp(`Worker started execution ${execution.id}\\b`));

@@ -12,5 +12,7 @@ export default async function globalSetup(): Promise<void> {
 	const cluster = await N8nCluster.start({ mode: 'queue', workers: 2, name: 'e2e', log, env });
 	(globalThis as Record<string, unknown>).__openAgentsCluster = cluster;
 	process.env[CLUSTER_ENV] = JSON.stringify(cluster.info());
-	log(`cluster up in ${Math.round((Date.now() - started) / 1000)} s (logs: ${cluster.userFolder}/logs)`);
+	log(
+		`cluster up in ${Math.round((Date.now() - started) / 1000)} s (logs: ${cluster.userFolder}/logs)`,
+	);
 }

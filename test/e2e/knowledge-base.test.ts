@@ -12,7 +12,12 @@ import { startChroma, type ChromaServer } from '../../stack/chroma';
 import { OfflineModelServer } from '../../stack/model-server';
 import { clusterFromEnv } from '../../stack/n8n/cluster';
 import { REPO_ROOT } from '../../stack/n8n/community-package';
-import { aiAgentNode, openAiChatModelNode, webhookNode, whereNode } from '../../stack/n8n/workflow-nodes';
+import {
+	aiAgentNode,
+	openAiChatModelNode,
+	webhookNode,
+	whereNode,
+} from '../../stack/n8n/workflow-nodes';
 
 const { client } = clusterFromEnv();
 const model = new OfflineModelServer();
@@ -25,8 +30,18 @@ const knowledgeBase = `npm-readmes-${randomUUID().slice(0, 8)}`;
 beforeAll(async () => {
 	[chroma] = await Promise.all([startChroma(), model.start()]);
 	const [chromaCredential, llmCredential] = await Promise.all([
-		client.createCredential('e2e chroma', 'openAgentsChromaApi', { url: chroma.url, authentication: 'none', tenant: 'default_tenant', database: 'default_database' }),
-		client.createCredential('e2e offline model', 'openAgentsLlmApi', { baseUrl: model.baseUrl, apiKey: '', chatModel: 'offline-chat', embeddingModel: 'offline-embedding' }),
+		client.createCredential('e2e chroma', 'openAgentsChromaApi', {
+			url: chroma.url,
+			authentication: 'none',
+			tenant: 'default_tenant',
+			database: 'default_database',
+		}),
+		client.createCredential('e2e offline model', 'openAgentsLlmApi', {
+			baseUrl: model.baseUrl,
+			apiKey: '',
+			chatModel: 'offline-chat',
+			embeddingModel: 'offline-embedding',
+		}),
 	]);
 	credentials = { chroma: chromaCredential, llm: llmCredential };
 }, 60_000);
@@ -34,7 +49,11 @@ afterAll(async () => {
 	await Promise.all([chroma?.stop(), model.stop()]);
 });
 
-function kbNode(parameters: Record<string, unknown>, position: [number, number], name = 'Knowledge Base') {
+function kbNode(
+	parameters: Record<string, unknown>,
+	position: [number, number],
+	name = 'Knowledge Base',
+) {
 	return {
 		id: randomUUID(),
 		name,
@@ -47,11 +66,30 @@ function kbNode(parameters: Record<string, unknown>, position: [number, number],
 }
 
 /** Webhook → nodes in a chain; the webhook answers with every item of the last node. */
-async function webhookWorkflow(name: string, nodes: Array<{ name: string } & Record<string, unknown>>): Promise<string> {
+async function webhookWorkflow(
+	name: string,
+	nodes: Array<{ name: string } & Record<string, unknown>>,
+): Promise<string> {
 	const path = `e2e-kb-${randomUUID()}`;
-	const webhook = { ...webhookNode(path), parameters: { httpMethod: 'POST', path, responseMode: 'lastNode', responseData: 'allEntries', options: {} } };
+	const webhook = {
+		...webhookNode(path),
+		parameters: {
+			httpMethod: 'POST',
+			path,
+			responseMode: 'lastNode',
+			responseData: 'allEntries',
+			options: {},
+		},
+	};
 	const chain = [webhook, ...nodes];
-	const connections = Object.fromEntries(chain.slice(0, -1).map((node, i) => [node.name, { main: [[{ node: chain[i + 1].name, type: 'main', index: 0 }]] }]));
+	const connections = Object.fromEntries(
+		chain
+			.slice(0, -1)
+			.map((node, i) => [
+				node.name,
+				{ main: [[{ node: chain[i + 1].name, type: 'main', index: 0 }]] },
+			]),
+	);
 	const { id } = await client.createWorkflow({ name, nodes: chain, connections });
 	await client.activateWorkflow(id, [path]);
 	return path;
@@ -63,8 +101,15 @@ async function call<T>(path: string, body: object = {}): Promise<T> {
 	const text = await res.text();
 	if (res.status !== 200) {
 		const [latest] = await client.executions({ limit: 1, includeData: true });
-		const nodeErrors = Object.entries(latest?.data?.resultData.runData ?? {}).flatMap(([node, runs]) => runs.filter((r) => r.error).map((r) => `${node}: ${r.error!.message}`));
-		expect({ status: res.status, text, error: latest?.data?.resultData.error?.message, nodeErrors }).toEqual({ status: 200 });
+		const nodeErrors = Object.entries(latest?.data?.resultData.runData ?? {}).flatMap(
+			([node, runs]) => runs.filter((r) => r.error).map((r) => `${node}: ${r.error!.message}`),
+		);
+		expect({
+			status: res.status,
+			text,
+			error: latest?.data?.resultData.error?.message,
+			nodeErrors,
+		}).toEqual({ status: 200 });
 	}
 	return JSON.parse(text) as T;
 }
@@ -93,7 +138,11 @@ describe('Knowledge Base in queue-mode n8n', () => {
 				type: 'n8n-nodes-base.readWriteFile',
 				typeVersion: 1.1,
 				position: [220, 0],
-				parameters: { operation: 'read', fileSelector: join(REPO_ROOT, 'node_modules', README_GLOB), options: {} },
+				parameters: {
+					operation: 'read',
+					fileSelector: join(REPO_ROOT, 'node_modules', README_GLOB),
+					options: {},
+				},
 			},
 			kbNode(
 				{
@@ -101,7 +150,8 @@ describe('Knowledge Base in queue-mode n8n', () => {
 					inputType: 'binary',
 					binaryPropertyName: 'data',
 					// e.g. "ioredis/README.md": unique per package, unlike the file name.
-					sourceId: '={{ $binary.data.directory.split("node_modules/").pop() + "/" + $binary.data.fileName }}',
+					sourceId:
+						'={{ $binary.data.directory.split("node_modules/").pop() + "/" + $binary.data.fileName }}',
 					format: 'markdown',
 					options: {},
 				},
@@ -125,24 +175,44 @@ describe('Knowledge Base in queue-mode n8n', () => {
 		const again = await call<IngestItem[]>(ingestPath);
 		expect(again).toHaveLength(firstRun.length);
 		expect(again.reduce((n, item) => n + item.added + item.removed, 0)).toBe(0);
-		expect(again.reduce((n, item) => n + item.unchanged, 0)).toBe(firstRun.reduce((n, item) => n + item.chunks, 0));
+		expect(again.reduce((n, item) => n + item.unchanged, 0)).toBe(
+			firstRun.reduce((n, item) => n + item.chunks, 0),
+		);
 		expect(again.every((item) => item.batch.embeddingCalls === 0)).toBe(true);
 		expect(model.requestsTo('embeddings')).toHaveLength(0);
 	}, 600_000);
 
 	it('answers a question from the one README that holds the answer, citing that file', async () => {
-		const answerPath = await webhookWorkflow('e2e: answer from npm READMEs', [kbNode({ operation: 'answer', question: '={{ $json.body.question }}', topK: 4, options: {} }, [220, 0])]);
-		const [answer] = await call<Array<{ answer: string; found: boolean; sources: string[]; citations: Array<{ n: number; source: string; text: string }> }>>(answerPath, {
-			question: 'After how many retry attempts are pending commands flushed with an error when the Redis connection is down?',
+		const answerPath = await webhookWorkflow('e2e: answer from npm READMEs', [
+			kbNode(
+				{ operation: 'answer', question: '={{ $json.body.question }}', topK: 4, options: {} },
+				[220, 0],
+			),
+		]);
+		const [answer] = await call<
+			Array<{
+				answer: string;
+				found: boolean;
+				sources: string[];
+				citations: Array<{ n: number; source: string; text: string }>;
+			}>
+		>(answerPath, {
+			question:
+				'After how many retry attempts are pending commands flushed with an error when the Redis connection is down?',
 		});
 		expect(answer.found).toBe(true);
-		const cited = answer.citations.find((c) => c.text.includes('flushed with an error every 20 retry attempts'));
+		const cited = answer.citations.find((c) =>
+			c.text.includes('flushed with an error every 20 retry attempts'),
+		);
 		expect(cited?.source).toBe('ioredis/README.md');
 		expect(answer.answer).toContain(`every 20 retry attempts [${cited!.n}]`);
 	}, 120_000);
 
 	it("n8n's AI Agent searches the knowledge base through the Knowledge Base Tool and cites what it found", async () => {
-		const openAi = await client.createCredential('e2e offline model (OpenAI API)', 'openAiApi', { apiKey: 'sk-offline', url: model.baseUrl });
+		const openAi = await client.createCredential('e2e offline model (OpenAI API)', 'openAiApi', {
+			apiKey: 'sk-offline',
+			url: model.baseUrl,
+		});
 		const path = `e2e-kb-agent-${randomUUID()}`;
 		const { id } = await client.createWorkflow({
 			name: 'e2e: n8n AI Agent with the Knowledge Base Tool',
@@ -158,19 +228,27 @@ describe('Knowledge Base in queue-mode n8n', () => {
 					typeVersion: 1,
 					position: [360, 200],
 					parameters: { knowledgeBase, toolName: 'search_knowledge_base', topK: 3, options: {} },
-					credentials: { openAgentsChromaApi: credentials.chroma, openAgentsLlmApi: credentials.llm },
+					credentials: {
+						openAgentsChromaApi: credentials.chroma,
+						openAgentsLlmApi: credentials.llm,
+					},
 				},
 			],
 			connections: {
 				Webhook: { main: [[{ node: 'AI Agent', type: 'main', index: 0 }]] },
 				'AI Agent': { main: [[{ node: 'Where', type: 'main', index: 0 }]] },
-				'Chat Model': { ai_languageModel: [[{ node: 'AI Agent', type: 'ai_languageModel', index: 0 }]] },
+				'Chat Model': {
+					ai_languageModel: [[{ node: 'AI Agent', type: 'ai_languageModel', index: 0 }]],
+				},
 				'Search READMEs': { ai_tool: [[{ node: 'AI Agent', type: 'ai_tool', index: 0 }]] },
 			},
 		});
 		await client.activateWorkflow(id, [path]);
 		model.reset();
-		const reply = await call<{ output: string; processName: string }>(path, { question: 'After how many retry attempts are pending commands flushed with an error when the Redis connection is down?' });
+		const reply = await call<{ output: string; processName: string }>(path, {
+			question:
+				'After how many retry attempts are pending commands flushed with an error when the Redis connection is down?',
+		});
 		expect(reply.processName).toMatch(/^worker-/);
 		expect(reply.output).toMatch(/every 20 retry attempts \[\d\]/);
 		expect(reply.output).toContain('ioredis/README.md');

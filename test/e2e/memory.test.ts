@@ -10,12 +10,23 @@ import { deleteKeys, redisFromEnv } from '../../stack/services';
 
 const { client } = clusterFromEnv();
 const prefix = `openagents-e2e-mem-${randomBytes(4).toString('hex')}`;
-const storeData = { backend: 'redis', host: '127.0.0.1', redisPort: 6379, redisDatabase: 0, prefix };
+const storeData = {
+	backend: 'redis',
+	host: '127.0.0.1',
+	redisPort: 6379,
+	redisDatabase: 0,
+	prefix,
+};
 
 afterAll(() => deleteKeys(redisFromEnv(), `${prefix}:*`));
 
 /** Webhook → Memory (parameters) → "Where" (which process ran it, and the Memory output). */
-function memoryWorkflow(name: string, path: string, credentialId: string, parameters: Record<string, unknown>) {
+function memoryWorkflow(
+	name: string,
+	path: string,
+	credentialId: string,
+	parameters: Record<string, unknown>,
+) {
 	return {
 		name,
 		nodes: [
@@ -26,45 +37,86 @@ function memoryWorkflow(name: string, path: string, credentialId: string, parame
 				type: 'n8n-nodes-openagents.openAgentsMemory',
 				typeVersion: 1,
 				position: [220, 0],
-				parameters: { store: 'credential', scope: 'custom', scopeId: 'e2e-shared', isolationKey: '={{ $json.body.tenant }}', ...parameters },
+				parameters: {
+					store: 'credential',
+					scope: 'custom',
+					scopeId: 'e2e-shared',
+					isolationKey: '={{ $json.body.tenant }}',
+					...parameters,
+				},
 				credentials: { openAgentsMemoryStore: { id: credentialId, name: 'e2e memory' } },
 			},
 			whereNode([440, 0], true),
 		],
-		connections: { Webhook: { main: [[{ node: 'Memory', type: 'main', index: 0 }]] }, Memory: { main: [[{ node: 'Where', type: 'main', index: 0 }]] } },
+		connections: {
+			Webhook: { main: [[{ node: 'Memory', type: 'main', index: 0 }]] },
+			Memory: { main: [[{ node: 'Where', type: 'main', index: 0 }]] },
+		},
 	};
 }
 
-it('n8n tests the Memory Store credential with the node\'s credentialTest', async () => {
-	expect(await client.testCredential('openAgentsMemoryStore', storeData)).toMatchObject({ status: 'OK' });
+it("n8n tests the Memory Store credential with the node's credentialTest", async () => {
+	expect(await client.testCredential('openAgentsMemoryStore', storeData)).toMatchObject({
+		status: 'OK',
+	});
 	const down = await client.testCredential('openAgentsMemoryStore', { ...storeData, redisPort: 1 });
 	expect(down.status).toBe('Error');
 	expect(down.message).toMatch(/Cannot reach the Redis server/);
 });
 
 it('a value written on one worker is read back on the other worker', async () => {
-	const { id: credentialId } = await client.createCredential('e2e memory', 'openAgentsMemoryStore', storeData);
+	const { id: credentialId } = await client.createCredential(
+		'e2e memory',
+		'openAgentsMemoryStore',
+		storeData,
+	);
 	const writePath = `e2e-mem-write-${randomUUID()}`;
 	const readPath = `e2e-mem-read-${randomUUID()}`;
-	const writer = await client.createWorkflow(memoryWorkflow('e2e: memory write', writePath, credentialId, { operation: 'set', key: 'greeting', value: '={{ $json.body.value }}' }));
-	const reader = await client.createWorkflow(memoryWorkflow('e2e: memory read', readPath, credentialId, { operation: 'get', key: 'greeting' }));
+	const writer = await client.createWorkflow(
+		memoryWorkflow('e2e: memory write', writePath, credentialId, {
+			operation: 'set',
+			key: 'greeting',
+			value: '={{ $json.body.value }}',
+		}),
+	);
+	const reader = await client.createWorkflow(
+		memoryWorkflow('e2e: memory read', readPath, credentialId, {
+			operation: 'get',
+			key: 'greeting',
+		}),
+	);
 	await client.activateWorkflow(writer.id, [writePath]);
 	await client.activateWorkflow(reader.id, [readPath]);
 
-	const written = (await (await client.webhook(writePath, { tenant: 'acme', value: { text: 'hello from a worker' } })).json()) as { version: number; processName: string };
+	const written = (await (
+		await client.webhook(writePath, { tenant: 'acme', value: { text: 'hello from a worker' } })
+	).json()) as { version: number; processName: string };
 	expect(written.version).toBe(1);
 	expect(written.processName).toMatch(/^worker-\d$/);
 
 	// Reads go to whichever worker takes the job: send them in rounds until one runs on the other worker.
 	const reads: Array<{ found: boolean; value: unknown; processName: string }> = [];
-	for (let round = 0; round < 5 && !reads.some((r) => r.processName !== written.processName); round++) {
-		const batch = await Promise.all(Array.from({ length: 8 }, () => client.webhook(readPath, { tenant: 'acme' }).then((r) => r.json())));
+	for (
+		let round = 0;
+		round < 5 && !reads.some((r) => r.processName !== written.processName);
+		round++
+	) {
+		const batch = await Promise.all(
+			Array.from({ length: 8 }, () =>
+				client.webhook(readPath, { tenant: 'acme' }).then((r) => r.json()),
+			),
+		);
 		reads.push(...(batch as typeof reads));
 	}
-	expect(reads.some((r) => r.processName !== written.processName && /^worker-\d$/.test(r.processName))).toBe(true);
-	for (const read of reads) expect(read).toMatchObject({ found: true, value: { text: 'hello from a worker' } });
+	expect(
+		reads.some((r) => r.processName !== written.processName && /^worker-\d$/.test(r.processName)),
+	).toBe(true);
+	for (const read of reads)
+		expect(read).toMatchObject({ found: true, value: { text: 'hello from a worker' } });
 
 	// Another tenant sees nothing under the same scope and key.
-	const other = (await (await client.webhook(readPath, { tenant: 'globex' })).json()) as { found: boolean };
+	const other = (await (await client.webhook(readPath, { tenant: 'globex' })).json()) as {
+		found: boolean;
+	};
 	expect(other.found).toBe(false);
 }, 120_000);

@@ -8,7 +8,13 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { lastUserText, OfflineModelServer, systemText, type ChatRequest, type ModelReply } from '../../stack/model-server';
+import {
+	lastUserText,
+	OfflineModelServer,
+	systemText,
+	type ChatRequest,
+	type ModelReply,
+} from '../../stack/model-server';
 import { nodeOutput } from '../../stack/n8n/client';
 import { N8nCluster } from '../../stack/n8n/cluster';
 import { webhookNode, whereNode } from '../../stack/n8n/workflow-nodes';
@@ -21,8 +27,24 @@ let cluster: N8nCluster;
 const REDIS_PREFIX = `openagents-e2e-planner-${randomUUID()}`;
 
 const TASK_MS = 2_000;
-const task = (id: string, dependsOn: string[] = []) => ({ id, title: `Do ${id}`, description: `Produce ${id}`, agent: 'worker', dependsOn });
-const PLAN = { goal: 'Survive a crash', tasks: [task('t1'), task('t2'), task('t3', ['t1']), task('t4', ['t2']), task('t5', ['t3', 't4']), task('t6', ['t5'])] };
+const task = (id: string, dependsOn: string[] = []) => ({
+	id,
+	title: `Do ${id}`,
+	description: `Produce ${id}`,
+	agent: 'worker',
+	dependsOn,
+});
+const PLAN = {
+	goal: 'Survive a crash',
+	tasks: [
+		task('t1'),
+		task('t2'),
+		task('t3', ['t1']),
+		task('t4', ['t2']),
+		task('t5', ['t3', 't4']),
+		task('t6', ['t5']),
+	],
+};
 
 const userText = (request: ChatRequest) => lastUserText(request.messages);
 const taskOf = (request: ChatRequest) => /Your task \(([^)]+)\)/.exec(userText(request))?.[1];
@@ -31,7 +53,8 @@ const taskRequests = (id: string) => chat().filter((r) => taskOf(r) === id).leng
 
 /** Plans PLAN, answers each task after TASK_MS, and synthesises. */
 async function scriptedModel(request: ChatRequest): Promise<ModelReply> {
-	if (/You are a planner/.test(systemText(request.messages))) return { content: JSON.stringify(PLAN) };
+	if (/You are a planner/.test(systemText(request.messages)))
+		return { content: JSON.stringify(PLAN) };
 	const id = taskOf(request);
 	if (id) {
 		await sleep(TASK_MS);
@@ -43,7 +66,13 @@ async function scriptedModel(request: ChatRequest): Promise<ModelReply> {
 beforeAll(async () => {
 	await model.start();
 	model.setHandler(scriptedModel);
-	cluster = await N8nCluster.start({ mode: 'queue', workers: 2, workerConcurrency: 2, name: 'planner', log: (line) => process.stdout.write(`[e2e planner] ${line}\n`) });
+	cluster = await N8nCluster.start({
+		mode: 'queue',
+		workers: 2,
+		workerConcurrency: 2,
+		name: 'planner',
+		log: (line) => process.stdout.write(`[e2e planner] ${line}\n`),
+	});
 }, 300_000);
 afterAll(async () => {
 	await cluster?.stop();
@@ -54,32 +83,65 @@ it('a plan interrupted by a worker crash resumes on the other worker without re-
 	const { client } = cluster;
 	const runId = `crash-${randomUUID()}`;
 	const [llm, store] = await Promise.all([
-		client.createCredential('e2e planner offline model', 'openAgentsLlmApi', { baseUrl: model.baseUrl, apiKey: '', chatModel: 'offline-chat', embeddingModel: 'offline-embedding' }),
-		client.createCredential('e2e planner checkpoints', 'openAgentsMemoryStore', { backend: 'redis', host: '127.0.0.1', redisPort: 6379, redisDatabase: 0, prefix: `${REDIS_PREFIX}-crash` }),
+		client.createCredential('e2e planner offline model', 'openAgentsLlmApi', {
+			baseUrl: model.baseUrl,
+			apiKey: '',
+			chatModel: 'offline-chat',
+			embeddingModel: 'offline-embedding',
+		}),
+		client.createCredential('e2e planner checkpoints', 'openAgentsMemoryStore', {
+			backend: 'redis',
+			host: '127.0.0.1',
+			redisPort: 6379,
+			redisDatabase: 0,
+			prefix: `${REDIS_PREFIX}-crash`,
+		}),
 	]);
 	const path = `e2e-planner-${randomUUID()}`;
-	const webhook = { ...webhookNode(path), parameters: { httpMethod: 'POST', path, responseMode: 'onReceived', options: {} } };
+	const webhook = {
+		...webhookNode(path),
+		parameters: { httpMethod: 'POST', path, responseMode: 'onReceived', options: {} },
+	};
 	const planner = {
 		id: randomUUID(),
 		name: 'Planner',
 		type: 'n8n-nodes-openagents.openAgentsPlanner',
 		typeVersion: 1,
 		position: [220, 0],
-		parameters: { operation: 'planAndExecute', goal: '={{ $json.body.goal }}', store: 'credential', planRunId: '={{ $json.body.runId }}', options: { concurrency: 2 }, retryPolicy: { type: 'none' } },
+		parameters: {
+			operation: 'planAndExecute',
+			goal: '={{ $json.body.goal }}',
+			store: 'credential',
+			planRunId: '={{ $json.body.runId }}',
+			options: { concurrency: 2 },
+			retryPolicy: { type: 'none' },
+		},
 		credentials: { openAgentsLlmApi: llm, openAgentsMemoryStore: store },
 	};
 	const { id: workflowId } = await client.createWorkflow({
 		name: 'e2e: Planner crash and resume',
 		nodes: [webhook, planner, whereNode([440, 0], true)],
-		connections: { Webhook: { main: [[{ node: 'Planner', type: 'main', index: 0 }]] }, Planner: { main: [[{ node: 'Where', type: 'main', index: 0 }]] } },
+		connections: {
+			Webhook: { main: [[{ node: 'Planner', type: 'main', index: 0 }]] },
+			Planner: { main: [[{ node: 'Where', type: 'main', index: 0 }]] },
+		},
 	});
 	await client.activateWorkflow(workflowId, [path]);
 
 	// Run 1: wait until the first wave is done and the second has started, then kill the worker running it.
 	expect((await client.webhook(path, { goal: PLAN.goal, runId })).status).toBe(200);
-	await waitFor('tasks t3 and t4 to start', () => (taskRequests('t3') && taskRequests('t4') ? true : undefined), 60_000, 100);
+	await waitFor(
+		'tasks t3 and t4 to start',
+		() => (taskRequests('t3') && taskRequests('t4') ? true : undefined),
+		60_000,
+		100,
+	);
 	const [first] = await client.executions({ workflowId, status: 'running' });
-	const worker = cluster.workers.find((w) => readFileSync(join(cluster.userFolder, 'logs', `${w.name}.log`), 'utf8').includes(`Worker started execution ${first.id} `));
+	const worker = cluster.workers.find((w) =>
+		readFileSync(join(cluster.userFolder, 'logs', `${w.name}.log`), 'utf8').includes(
+			`Worker started execution ${first.id} `,
+		),
+	);
 	expect(worker).toBeDefined();
 	process.kill(worker!.process.pid, 'SIGKILL');
 	const survivor = cluster.workers.find((w) => w !== worker)!;
@@ -89,16 +151,35 @@ it('a plan interrupted by a worker crash resumes on the other worker without re-
 	expect((await client.webhook(path, { goal: PLAN.goal, runId })).status).toBe(200);
 	const finished = await waitFor(
 		'the re-run to finish',
-		async () => (await client.executions({ workflowId, limit: 5 })).find((e) => e.id !== first.id && e.status !== 'running' && e.status !== 'new'),
+		async () =>
+			(await client.executions({ workflowId, limit: 5 })).find(
+				(e) => e.id !== first.id && e.status !== 'running' && e.status !== 'new',
+			),
 		120_000,
 		1000,
 	);
 	const execution = await client.execution(finished.id);
-	const nodeErrors = Object.entries(execution.data?.resultData.runData ?? {}).flatMap(([node, runs]) => runs.filter((r) => r.error).map((r) => `${node}: ${r.error!.message}`));
-	expect({ status: execution.status, error: execution.data?.resultData.error?.message, nodeErrors }).toEqual({ status: 'success', error: undefined, nodeErrors: [] });
-	const [result] = nodeOutput(execution, 'Where') as Array<{ processName: string; status: string; resumed: number; output: string; tasks: Array<{ id: string; status: string; resumed?: boolean; output: string }> }>;
+	const nodeErrors = Object.entries(execution.data?.resultData.runData ?? {}).flatMap(
+		([node, runs]) => runs.filter((r) => r.error).map((r) => `${node}: ${r.error!.message}`),
+	);
+	expect({
+		status: execution.status,
+		error: execution.data?.resultData.error?.message,
+		nodeErrors,
+	}).toEqual({ status: 'success', error: undefined, nodeErrors: [] });
+	const [result] = nodeOutput(execution, 'Where') as Array<{
+		processName: string;
+		status: string;
+		resumed: number;
+		output: string;
+		tasks: Array<{ id: string; status: string; resumed?: boolean; output: string }>;
+	}>;
 	expect(result.processName).toBe(survivor.name);
-	expect(result).toMatchObject({ status: 'completed', resumed: 2, output: 'All six tasks are done.' });
+	expect(result).toMatchObject({
+		status: 'completed',
+		resumed: 2,
+		output: 'All six tasks are done.',
+	});
 	expect(result.tasks.map((t) => [t.id, t.status, t.resumed ?? false, t.output])).toEqual([
 		['t1', 'completed', true, 't1 done'],
 		['t2', 'completed', true, 't2 done'],
@@ -116,14 +197,32 @@ it('a plan interrupted by a worker crash resumes on the other worker without re-
 it("runs a role's tasks in its sub-workflow, with the other tasks by the chat model", async () => {
 	const { client } = cluster;
 	const [llm, store] = await Promise.all([
-		client.createCredential('e2e planner roles model', 'openAgentsLlmApi', { baseUrl: model.baseUrl, apiKey: '', chatModel: 'offline-chat', embeddingModel: 'offline-embedding' }),
-		client.createCredential('e2e planner roles checkpoints', 'openAgentsMemoryStore', { backend: 'redis', host: '127.0.0.1', redisPort: 6379, redisDatabase: 0, prefix: `${REDIS_PREFIX}-roles` }),
+		client.createCredential('e2e planner roles model', 'openAgentsLlmApi', {
+			baseUrl: model.baseUrl,
+			apiKey: '',
+			chatModel: 'offline-chat',
+			embeddingModel: 'offline-embedding',
+		}),
+		client.createCredential('e2e planner roles checkpoints', 'openAgentsMemoryStore', {
+			backend: 'redis',
+			host: '127.0.0.1',
+			redisPort: 6379,
+			redisDatabase: 0,
+			prefix: `${REDIS_PREFIX}-roles`,
+		}),
 	]);
 	// The sub-workflow answers with the task id and how many dependency results it received.
 	const { id: subWorkflowId } = await client.createWorkflow({
 		name: 'e2e: Planner role sub-workflow',
 		nodes: [
-			{ id: randomUUID(), name: 'Start', type: 'n8n-nodes-base.executeWorkflowTrigger', typeVersion: 1.1, position: [0, 0], parameters: { inputSource: 'passthrough' } },
+			{
+				id: randomUUID(),
+				name: 'Start',
+				type: 'n8n-nodes-base.executeWorkflowTrigger',
+				typeVersion: 1.1,
+				position: [0, 0],
+				parameters: { inputSource: 'passthrough' },
+			},
 			{
 				id: randomUUID(),
 				name: 'Answer',
@@ -131,7 +230,17 @@ it("runs a role's tasks in its sub-workflow, with the other tasks by the chat mo
 				typeVersion: 3.4,
 				position: [220, 0],
 				parameters: {
-					assignments: { assignments: [{ id: randomUUID(), name: 'output', value: '={{ "sub-workflow did " + $json.task.id + " with " + Object.keys($json.dependencies).length + " input(s)" }}', type: 'string' }] },
+					assignments: {
+						assignments: [
+							{
+								id: randomUUID(),
+								name: 'output',
+								value:
+									'={{ "sub-workflow did " + $json.task.id + " with " + Object.keys($json.dependencies).length + " input(s)" }}',
+								type: 'string',
+							},
+						],
+					},
 					options: {},
 				},
 			},
@@ -140,7 +249,10 @@ it("runs a role's tasks in its sub-workflow, with the other tasks by the chat mo
 	});
 	await client.activateWorkflow(subWorkflowId);
 	const path = `e2e-planner-roles-${randomUUID()}`;
-	const plan = { goal: 'Mixed roles', tasks: [task('t1'), { ...task('calc', ['t1']), agent: 'calculator' }] };
+	const plan = {
+		goal: 'Mixed roles',
+		tasks: [task('t1'), { ...task('calc', ['t1']), agent: 'calculator' }],
+	};
 	const { id } = await client.createWorkflow({
 		name: 'e2e: Planner with a sub-workflow role',
 		nodes: [
@@ -168,7 +280,10 @@ it("runs a role's tasks in its sub-workflow, with the other tasks by the chat mo
 	const res = await client.webhook(path, { plan });
 	const text = await res.text();
 	expect({ status: res.status, text }).toMatchObject({ status: 200 });
-	const result = JSON.parse(text) as { status: string; tasks: Array<{ id: string; status: string; output: string }> };
+	const result = JSON.parse(text) as {
+		status: string;
+		tasks: Array<{ id: string; status: string; output: string }>;
+	};
 	expect(result.tasks.map((t) => [t.id, t.status, t.output])).toEqual([
 		['t1', 'completed', 't1 done'],
 		['calc', 'completed', 'sub-workflow did calc with 1 input(s)'],

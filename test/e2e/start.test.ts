@@ -20,9 +20,26 @@ afterAll(async () => {
 });
 
 it('starts the stack, creates our credentials, runs the flagship flow in n8n, and stops cleanly on Ctrl-C', async () => {
-	const env: NodeJS.ProcessEnv = { ...process.env, OPENAGENTS_STATE_DIR: stateDir, N8N_PORT: String(await freePort()) };
-	for (const key of ['DB_POSTGRESDB_HOST', 'QUEUE_BULL_REDIS_HOST', 'OPENAI_API_KEY', 'OPENAI_BASE_URL', 'OPENAGENTS_LLM_BASE_URL', 'OPENAGENTS_LLM_API_KEY']) delete env[key];
-	stack = ManagedProcess.spawn('npm start', process.execPath, [require.resolve('tsx/cli'), 'scripts/start.ts'], { cwd: REPO_ROOT, env, logFile: join(stateDir, 'start.log') });
+	const env: NodeJS.ProcessEnv = {
+		...process.env,
+		OPENAGENTS_STATE_DIR: stateDir,
+		N8N_PORT: String(await freePort()),
+	};
+	for (const key of [
+		'DB_POSTGRESDB_HOST',
+		'QUEUE_BULL_REDIS_HOST',
+		'OPENAI_API_KEY',
+		'OPENAI_BASE_URL',
+		'OPENAGENTS_LLM_BASE_URL',
+		'OPENAGENTS_LLM_API_KEY',
+	])
+		delete env[key];
+	stack = ManagedProcess.spawn(
+		'npm start',
+		process.execPath,
+		[require.resolve('tsx/cli'), 'scripts/start.ts'],
+		{ cwd: REPO_ROOT, env, logFile: join(stateDir, 'start.log') },
+	);
 	await stack.waitForOutput(/READY\. Press Ctrl-C to stop\./, 300_000);
 
 	const output = stack.tail(200);
@@ -39,12 +56,32 @@ it('starts the stack, creates our credentials, runs the flagship flow in n8n, an
 	expect(editor).toBeDefined();
 	expect(login).not.toBeNull();
 
-	const client = await N8nClient.bootstrap(editor!, { email: login![1], password: login![2], firstName: 'x', lastName: 'y' });
+	const client = await N8nClient.bootstrap(editor!, {
+		email: login![1],
+		password: login![2],
+		firstName: 'x',
+		lastName: 'y',
+	});
 	const types = await client.credentialTypeNames();
-	expect(types).toEqual(expect.arrayContaining(['openAgentsLlmApi', 'openAgentsChromaApi', 'openAgentsMemoryStore', 'openAgentsN8nApi']));
+	expect(types).toEqual(
+		expect.arrayContaining([
+			'openAgentsLlmApi',
+			'openAgentsChromaApi',
+			'openAgentsMemoryStore',
+			'openAgentsN8nApi',
+		]),
+	);
 	const stored = await client.rest<Array<{ name: string; type: string }>>('GET', '/credentials');
-	expect(stored.map((c) => c.type).sort()).toEqual(['openAgentsChromaApi', 'openAgentsLlmApi', 'openAgentsMemoryStore', 'openAgentsN8nApi']);
-	const workflows = await client.api<{ data: Array<{ name: string; active: boolean }> }>('GET', '/workflows');
+	expect(stored.map((c) => c.type).sort()).toEqual([
+		'openAgentsChromaApi',
+		'openAgentsLlmApi',
+		'openAgentsMemoryStore',
+		'openAgentsN8nApi',
+	]);
+	const workflows = await client.api<{ data: Array<{ name: string; active: boolean }> }>(
+		'GET',
+		'/workflows',
+	);
 	expect(workflows.data.map((w) => [w.name.slice(0, 27), w.active]).sort()).toEqual([
 		['OpenAgents example 1: inges', true],
 		['OpenAgents example 2: chat ', true],

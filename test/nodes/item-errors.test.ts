@@ -24,13 +24,33 @@ beforeAll(async () => {
 	[chroma, llmUrl] = await Promise.all([startChroma(), model.start()]);
 }, 60_000);
 afterAll(async () => {
-	await Promise.all([chroma?.stop(), model.stop(), deleteKeys(redisFromEnv(), `${memoryPrefix}:*`)]);
+	await Promise.all([
+		chroma?.stop(),
+		model.stop(),
+		deleteKeys(redisFromEnv(), `${memoryPrefix}:*`),
+	]);
 });
 
 const credentialData = () => ({
-	openAgentsLlmApi: { baseUrl: llmUrl, apiKey: '', chatModel: 'offline-chat', embeddingModel: 'offline-embedding' },
-	openAgentsChromaApi: { url: chroma.url, authentication: 'none', tenant: 'default_tenant', database: 'default_database' },
-	openAgentsMemoryStore: { backend: 'redis', host: '127.0.0.1', redisPort: 6379, redisDatabase: 0, prefix: memoryPrefix },
+	openAgentsLlmApi: {
+		baseUrl: llmUrl,
+		apiKey: '',
+		chatModel: 'offline-chat',
+		embeddingModel: 'offline-embedding',
+	},
+	openAgentsChromaApi: {
+		url: chroma.url,
+		authentication: 'none',
+		tenant: 'default_tenant',
+		database: 'default_database',
+	},
+	openAgentsMemoryStore: {
+		backend: 'redis',
+		host: '127.0.0.1',
+		redisPort: 6379,
+		redisDatabase: 0,
+		prefix: memoryPrefix,
+	},
 	// Nothing listens on port 9: every call fails at once with ECONNREFUSED.
 	openAgentsN8nApi: { baseUrl: 'http://127.0.0.1:9/api/v1', apiKey: 'n8n-key' },
 });
@@ -66,7 +86,12 @@ const CASES: Record<string, Case> = {
 			{ plan: { goal: 'g', tasks: [{ id: 'a', title: 'A', agent: 'worker', dependsOn: [] }] } },
 			{ plan: { goal: 'g', tasks: [{ id: 'a', title: 'A', agent: 'worker', dependsOn: ['a'] }] } },
 		],
-		parameters: { operation: 'executePlan', plan: '={{ $json.plan }}', store: 'credential', options: { synthesize: false } },
+		parameters: {
+			operation: 'executePlan',
+			plan: '={{ $json.plan }}',
+			store: 'credential',
+			options: { synthesize: false },
+		},
 		cause: /^Item 1: .*depends on itself/i,
 		code: 'invalid_plan',
 		hint: /could not produce a valid plan/,
@@ -74,7 +99,14 @@ const CASES: Record<string, Case> = {
 	KnowledgeBase: {
 		type: 'openAgentsKnowledgeBase',
 		items: [{ text: 'Pools keep ten idle connections.' }, { text: '' }],
-		parameters: { operation: 'ingest', knowledgeBase: KB, inputType: 'text', text: '={{ $json.text }}', sourceId: '={{ "doc-" + $itemIndex }}', metadata: '{}' },
+		parameters: {
+			operation: 'ingest',
+			knowledgeBase: KB,
+			inputType: 'text',
+			text: '={{ $json.text }}',
+			sourceId: '={{ "doc-" + $itemIndex }}',
+			metadata: '{}',
+		},
 		cause: /^Item 1: Document "doc-1" has no text/,
 		code: 'EMPTY_DOCUMENT',
 		hint: /Knowledge Base "ingest" failed/,
@@ -82,7 +114,13 @@ const CASES: Record<string, Case> = {
 	Memory: {
 		type: 'openAgentsMemory',
 		items: [{ key: 'plan' }, { key: '' }],
-		parameters: { store: 'credential', operation: 'get', scope: 'custom', scopeId: 'item-errors', key: '={{ $json.key }}' },
+		parameters: {
+			store: 'credential',
+			operation: 'get',
+			scope: 'custom',
+			scopeId: 'item-errors',
+			key: '={{ $json.key }}',
+		},
 		cause: /^Item 1: The key must be a non-empty string/,
 		code: 'invalid_address',
 		hint: /Check Scope, Scope ID, Isolation Key and Key/,
@@ -92,18 +130,38 @@ const CASES: Record<string, Case> = {
 		// No item of Get Job can succeed without an n8n API, so the one item is the bad one: its Retry Policy is invalid,
 		// and the error raised for that carries its own description, which must survive.
 		items: [{ initialDelay: 5000 }],
-		parameters: { resource: 'job', operation: 'getJob', executionId: '1', retryPolicy: { type: 'exponential', maxRetries: 0, initialDelay: '={{ $json.initialDelay }}', maxDelay: 100 } },
-		cause: /^Item 0: Invalid Retry Policy: .*initialDelay \(5000 ms\) must not exceed maxDelay \(100 ms\)/,
+		parameters: {
+			resource: 'job',
+			operation: 'getJob',
+			executionId: '1',
+			retryPolicy: {
+				type: 'exponential',
+				maxRetries: 0,
+				initialDelay: '={{ $json.initialDelay }}',
+				maxDelay: 100,
+			},
+		},
+		cause:
+			/^Item 0: Invalid Retry Policy: .*initialDelay \(5000 ms\) must not exceed maxDelay \(100 ms\)/,
 		code: null,
 		hint: /^Check the values under Options > Retry Policy\.$/,
 	},
 };
 
 const exec = (c: Case, continueOnFail: boolean) =>
-	runWorkflow(itemsInto(c.items, { name: 'Node', type: c.type, parameters: { retryPolicy: { type: 'none' }, ...c.parameters }, credentials, continueOnFail }), {
-		nodeTypes: testNodeTypes,
-		credentials: credentialData(),
-	});
+	runWorkflow(
+		itemsInto(c.items, {
+			name: 'Node',
+			type: c.type,
+			parameters: { retryPolicy: { type: 'none' }, ...c.parameters },
+			credentials,
+			continueOnFail,
+		}),
+		{
+			nodeTypes: testNodeTypes,
+			credentials: credentialData(),
+		},
+	);
 
 describe.each(Object.entries(CASES))('%s', (_name, c) => {
 	const bad = c.items.length - 1;
@@ -133,5 +191,8 @@ it('Job Monitor: an unreachable n8n API is the item error, with the hint for API
 	const thrown = (await exec(c, false)).nodeErrors.Node as NodeOperationError;
 	expect(thrown.message).toMatch(/^Item 0: /);
 	expect(thrown.description).toMatch(/Check the Base URL of the OpenAgents n8n API credential/);
-	expect((await exec(c, true)).outputs.Node[0][0].json).toMatchObject({ error: expect.stringMatching(/^Item 0: /), code: 'API_UNAVAILABLE' });
+	expect((await exec(c, true)).outputs.Node[0][0].json).toMatchObject({
+		error: expect.stringMatching(/^Item 0: /),
+		code: 'API_UNAVAILABLE',
+	});
 });

@@ -15,7 +15,11 @@ let llmUrl: string;
 let narrowUrl: string;
 
 beforeAll(async () => {
-	[chroma, llmUrl, narrowUrl] = await Promise.all([startChroma(), model.start(), narrowModel.start()]);
+	[chroma, llmUrl, narrowUrl] = await Promise.all([
+		startChroma(),
+		model.start(),
+		narrowModel.start(),
+	]);
 }, 60_000);
 afterAll(async () => {
 	await Promise.all([chroma?.stop(), model.stop(), narrowModel.stop()]);
@@ -25,31 +29,67 @@ beforeEach(() => model.reset());
 const NO_RETRY = { retryPolicy: { type: 'none' } };
 
 function flow(items: object[], parameters: INodeParameters, continueOnFail = false): WorkflowJson {
-	const credentials = { openAgentsChromaApi: { id: '1', name: 'chroma' }, openAgentsLlmApi: { id: '2', name: 'llm' } };
-	return itemsInto(items, { name: 'KB', type: 'openAgentsKnowledgeBase', parameters: { ...NO_RETRY, ...parameters }, credentials, continueOnFail });
+	const credentials = {
+		openAgentsChromaApi: { id: '1', name: 'chroma' },
+		openAgentsLlmApi: { id: '2', name: 'llm' },
+	};
+	return itemsInto(items, {
+		name: 'KB',
+		type: 'openAgentsKnowledgeBase',
+		parameters: { ...NO_RETRY, ...parameters },
+		credentials,
+		continueOnFail,
+	});
 }
 
-function exec(items: object[], parameters: INodeParameters, { continueOnFail = false, chromaUrl = chroma.url, embeddingsUrl = llmUrl } = {}) {
+function exec(
+	items: object[],
+	parameters: INodeParameters,
+	{ continueOnFail = false, chromaUrl = chroma.url, embeddingsUrl = llmUrl } = {},
+) {
 	return runWorkflow(flow(items, parameters, continueOnFail), {
 		nodeTypes: testNodeTypes,
 		credentials: {
-			openAgentsChromaApi: { url: chromaUrl, authentication: 'none', tenant: 'default_tenant', database: 'default_database' },
-			openAgentsLlmApi: { baseUrl: embeddingsUrl, apiKey: 'sk-kb-nodes-secret', chatModel: 'offline-chat', embeddingModel: 'offline-embedding' },
+			openAgentsChromaApi: {
+				url: chromaUrl,
+				authentication: 'none',
+				tenant: 'default_tenant',
+				database: 'default_database',
+			},
+			openAgentsLlmApi: {
+				baseUrl: embeddingsUrl,
+				apiKey: 'sk-kb-nodes-secret',
+				chatModel: 'offline-chat',
+				embeddingModel: 'offline-embedding',
+			},
 		},
 	});
 }
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- output shapes are asserted field by field below
-const json = (result: Awaited<ReturnType<typeof exec>>) => result.outputs.KB[0].map((i) => i.json as Record<string, any>);
+const json = (result: Awaited<ReturnType<typeof exec>>) =>
+	// eslint-disable-next-line @typescript-eslint/no-explicit-any -- output shapes are asserted field by field below
+	result.outputs.KB[0].map((i) => i.json as Record<string, any>);
 const file = (content: string | Buffer, mimeType: string, fileName: string) => ({
 	$binary: { data: { base64: Buffer.from(content).toString('base64'), mimeType, fileName } },
 });
 
 const guide = `# Retry guide\n\n## Backoff\n\nThe client waits 500 ms before the first retry and doubles the wait each time.\n\n## Limits\n\nAt most three retries are made; then the call fails with RetryExhaustedError.`;
 const page = `<html><body><nav>Home | Docs</nav><main><h1>Pools</h1><p>The pool keeps at most ten idle connections.</p><script>analytics()</script></main></body></html>`;
-const faq = JSON.stringify([{ q: 'Where are logs kept?', a: 'Logs are kept for thirty days in the archive bucket.', internal: 'ignore me' }]);
+const faq = JSON.stringify([
+	{
+		q: 'Where are logs kept?',
+		a: 'Logs are kept for thirty days in the archive bucket.',
+		internal: 'ignore me',
+	},
+]);
 const manual = makePdf([
-	['Manual page one: install the agent with the package manager of your system,', 'then start it as a service.'],
-	['Manual page two: once started, the agent listens on port 5678', 'and writes its log to the system journal.'],
+	[
+		'Manual page one: install the agent with the package manager of your system,',
+		'then start it as a service.',
+	],
+	[
+		'Manual page two: once started, the agent listens on port 5678',
+		'and writes its log to the system journal.',
+	],
 ]);
 
 const ingestItems = [
@@ -75,16 +115,31 @@ describe('Ingest', () => {
 		const first = await exec(ingestItems, ingestParams('kb-nodes'));
 		expect(first.status).toBe('success');
 		const out = json(first);
-		expect(out.map((o) => [o.source, o.format])).toEqual([['guide.md', 'markdown'], ['pools.html', 'html'], ['faq.json', 'json'], ['manual.pdf', 'pdf']]);
-		for (const o of out) expect(o).toMatchObject({ knowledgeBase: 'kb-nodes', unchanged: 0, removed: 0, added: o.chunks });
+		expect(out.map((o) => [o.source, o.format])).toEqual([
+			['guide.md', 'markdown'],
+			['pools.html', 'html'],
+			['faq.json', 'json'],
+			['manual.pdf', 'pdf'],
+		]);
+		for (const o of out)
+			expect(o).toMatchObject({
+				knowledgeBase: 'kb-nodes',
+				unchanged: 0,
+				removed: 0,
+				added: o.chunks,
+			});
 		expect(out[0].chunks).toBeGreaterThanOrEqual(2);
 		expect(out[0].batch).toEqual({ documents: 4, embeddingCalls: 1, upsertRequests: 1 });
-		expect(first.outputs.KB[0].map((i) => i.pairedItem)).toEqual([0, 1, 2, 3].map((item) => ({ item })));
+		expect(first.outputs.KB[0].map((i) => i.pairedItem)).toEqual(
+			[0, 1, 2, 3].map((item) => ({ item })),
+		);
 		expect(model.requestsTo('embeddings')).toHaveLength(1);
 
 		model.reset();
 		const again = await exec(ingestItems, ingestParams('kb-nodes'));
-		expect(json(again).map((o) => [o.added, o.unchanged, o.removed])).toEqual(out.map((o) => [0, o.chunks, 0]));
+		expect(json(again).map((o) => [o.added, o.unchanged, o.removed])).toEqual(
+			out.map((o) => [0, o.chunks, 0]),
+		);
 		expect(json(again)[0].batch.embeddingCalls).toBe(0);
 		expect(model.requestsTo('embeddings')).toHaveLength(0);
 	});
@@ -98,39 +153,96 @@ describe('Ingest', () => {
 			{ text: 'x'.repeat(2000), sourceId: 'too-big' },
 			{ text: 'Postgres writes ahead.', sourceId: 'good-2' },
 		];
-		const result = await exec(items, { ...ingestParams('kb-bad-input'), metadata: '{}', options: { maxDocumentSizeMb: 0.001 } }, { continueOnFail: true });
+		const result = await exec(
+			items,
+			{ ...ingestParams('kb-bad-input'), metadata: '{}', options: { maxDocumentSizeMb: 0.001 } },
+			{ continueOnFail: true },
+		);
 		expect(result.status).toBe('success');
 		const out = json(result);
-		expect(out.map((o) => o.code ?? o.source)).toEqual(['good-1', 'EMPTY_DOCUMENT', 'UNSUPPORTED_FORMAT', 'PDF_WITHOUT_TEXT', 'DOCUMENT_TOO_LARGE', 'good-2']);
+		expect(out.map((o) => o.code ?? o.source)).toEqual([
+			'good-1',
+			'EMPTY_DOCUMENT',
+			'UNSUPPORTED_FORMAT',
+			'PDF_WITHOUT_TEXT',
+			'DOCUMENT_TOO_LARGE',
+			'good-2',
+		]);
 		expect(out[1].error).toBe('Item 1: Document "empty" has no text');
 		expect(out[2].error).toMatch(/Item 2: .*unsupported file type "image\/png" \(photo\.png\)/);
 		expect(out[3].error).toMatch(/Item 3: Document "scan\.pdf" is a PDF without a text layer/);
-		expect(out[4].error).toMatch(/Item 4: Document "too-big" is 2000 bytes, over the limit of 1049 bytes/);
-		expect(result.outputs.KB[0].map((i) => i.pairedItem)).toEqual([0, 1, 2, 3, 4, 5].map((item) => ({ item })));
+		expect(out[4].error).toMatch(
+			/Item 4: Document "too-big" is 2000 bytes, over the limit of 1049 bytes/,
+		);
+		expect(result.outputs.KB[0].map((i) => i.pairedItem)).toEqual(
+			[0, 1, 2, 3, 4, 5].map((item) => ({ item })),
+		);
 
-		const stats = await exec([{}], { operation: 'stats', knowledgeBase: 'kb-bad-input', includeSources: true });
-		expect(json(stats)[0]).toMatchObject({ chunks: 2, sources: 2, sourceCounts: [{ source: 'good-1', chunks: 1 }, { source: 'good-2', chunks: 1 }] });
+		const stats = await exec([{}], {
+			operation: 'stats',
+			knowledgeBase: 'kb-bad-input',
+			includeSources: true,
+		});
+		expect(json(stats)[0]).toMatchObject({
+			chunks: 2,
+			sources: 2,
+			sourceCounts: [
+				{ source: 'good-1', chunks: 1 },
+				{ source: 'good-2', chunks: 1 },
+			],
+		});
 	});
 
 	it('without Continue On Fail, the first bad item fails the run with its index', async () => {
-		const result = await exec([{ text: 'fine', sourceId: 'a' }, { text: '', sourceId: 'b' }], { ...ingestParams('kb-fail'), metadata: '{}' });
+		const result = await exec(
+			[
+				{ text: 'fine', sourceId: 'a' },
+				{ text: '', sourceId: 'b' },
+			],
+			{ ...ingestParams('kb-fail'), metadata: '{}' },
+		);
 		expect(result.status).toBe('error');
 		expect(result.error?.message).toBe('Item 1: Document "b" has no text');
 		expect((result.error as { context?: { itemIndex?: number } }).context?.itemIndex).toBe(1);
 	});
 
 	it('refuses an embedding model whose vectors differ from the stored ones, and keeps what is stored', async () => {
-		await exec([{ text: 'Stored with 256 dimensions.', sourceId: 'a' }], { ...ingestParams('kb-dims'), metadata: '{}' });
-		const result = await exec([{ text: 'Another document.', sourceId: 'b' }], { ...ingestParams('kb-dims'), metadata: '{}' }, { continueOnFail: true, embeddingsUrl: narrowUrl });
-		expect(json(result)[0]).toMatchObject({ code: 'DIMENSION_MISMATCH', error: expect.stringMatching(/holds 256-dimensional vectors, but the embedding model "offline-embedding" returned 64/) });
+		await exec([{ text: 'Stored with 256 dimensions.', sourceId: 'a' }], {
+			...ingestParams('kb-dims'),
+			metadata: '{}',
+		});
+		const result = await exec(
+			[{ text: 'Another document.', sourceId: 'b' }],
+			{ ...ingestParams('kb-dims'), metadata: '{}' },
+			{ continueOnFail: true, embeddingsUrl: narrowUrl },
+		);
+		expect(json(result)[0]).toMatchObject({
+			code: 'DIMENSION_MISMATCH',
+			error: expect.stringMatching(
+				/holds 256-dimensional vectors, but the embedding model "offline-embedding" returned 64/,
+			),
+		});
 		const stats = await exec([{}], { operation: 'stats', knowledgeBase: 'kb-dims' });
 		expect(json(stats)[0]).toMatchObject({ chunks: 1, sources: 1, dimension: 256 });
 	});
 
 	it('reports Chroma down per item, with the URL and the attempts made', async () => {
 		const down = `http://127.0.0.1:${await freePort()}`;
-		const result = await exec([{ text: 'a', sourceId: 'a' }], { ...ingestParams('kb-down'), metadata: '{}', retryPolicy: { type: 'fixed', maxRetries: 1, delay: 10 } }, { continueOnFail: true, chromaUrl: down });
-		expect(json(result)[0]).toMatchObject({ code: 'STORE_UNAVAILABLE', error: expect.stringContaining(`Cannot reach Chroma at ${down} to create knowledge base "kb-down" after 2 attempts`) });
+		const result = await exec(
+			[{ text: 'a', sourceId: 'a' }],
+			{
+				...ingestParams('kb-down'),
+				metadata: '{}',
+				retryPolicy: { type: 'fixed', maxRetries: 1, delay: 10 },
+			},
+			{ continueOnFail: true, chromaUrl: down },
+		);
+		expect(json(result)[0]).toMatchObject({
+			code: 'STORE_UNAVAILABLE',
+			error: expect.stringContaining(
+				`Cannot reach Chroma at ${down} to create knowledge base "kb-down" after 2 attempts`,
+			),
+		});
 		expect(JSON.stringify(json(result))).not.toContain('sk-kb-nodes-secret');
 	});
 });
@@ -142,18 +254,43 @@ describe('Query, Answer, Stats, Delete', () => {
 	});
 
 	it('Query returns ranked chunks with source, position and heading path, filtered by metadata', async () => {
-		const result = await exec([{ q: 'How long does the client wait before the first retry?' }], { operation: 'query', knowledgeBase: 'kb-search', query: '={{ $json.q }}', topK: 2 });
+		const result = await exec([{ q: 'How long does the client wait before the first retry?' }], {
+			operation: 'query',
+			knowledgeBase: 'kb-search',
+			query: '={{ $json.q }}',
+			topK: 2,
+		});
 		const [out] = json(result);
 		expect(out.results).toHaveLength(2);
-		expect(out.results[0]).toMatchObject({ source: 'guide.md', headingPath: 'Retry guide > Backoff', metadata: expect.objectContaining({ team: 'platform' }) });
+		expect(out.results[0]).toMatchObject({
+			source: 'guide.md',
+			headingPath: 'Retry guide > Backoff',
+			metadata: expect.objectContaining({ team: 'platform' }),
+		});
 		expect(out.results[0].score).toBeGreaterThanOrEqual(out.results[1].score);
 
-		const filtered = await exec([{}], { operation: 'query', knowledgeBase: 'kb-search', query: 'retry wait', topK: 5, options: { metadataFilter: '{"format": "pdf"}' } });
-		expect(json(filtered)[0].results.map((r: { source: string; page: number }) => [r.source, r.page])).toEqual([['manual.pdf', 1], ['manual.pdf', 2]]);
+		const filtered = await exec([{}], {
+			operation: 'query',
+			knowledgeBase: 'kb-search',
+			query: 'retry wait',
+			topK: 5,
+			options: { metadataFilter: '{"format": "pdf"}' },
+		});
+		expect(
+			json(filtered)[0].results.map((r: { source: string; page: number }) => [r.source, r.page]),
+		).toEqual([
+			['manual.pdf', 1],
+			['manual.pdf', 2],
+		]);
 	});
 
 	it('Answer cites the passage that holds the answer and names its source', async () => {
-		const result = await exec([{ question: 'Which port does the agent listen on?' }], { operation: 'answer', knowledgeBase: 'kb-search', question: '={{ $json.question }}', topK: 3 });
+		const result = await exec([{ question: 'Which port does the agent listen on?' }], {
+			operation: 'answer',
+			knowledgeBase: 'kb-search',
+			question: '={{ $json.question }}',
+			topK: 3,
+		});
 		const [out] = json(result);
 		expect(out.found).toBe(true);
 		expect(out.answer).toMatch(/port 5678[^[]*\[1\]/);
@@ -164,29 +301,69 @@ describe('Query, Answer, Stats, Delete', () => {
 	});
 
 	it('an unknown knowledge base is a clear per-item error', async () => {
-		const result = await exec([{}], { operation: 'query', knowledgeBase: 'kb-nope', query: 'x' }, { continueOnFail: true });
-		expect(json(result)[0]).toMatchObject({ code: 'UNKNOWN_KNOWLEDGE_BASE', error: expect.stringMatching(/^Item 0: Knowledge base "kb-nope" does not exist/) });
+		const result = await exec(
+			[{}],
+			{ operation: 'query', knowledgeBase: 'kb-nope', query: 'x' },
+			{ continueOnFail: true },
+		);
+		expect(json(result)[0]).toMatchObject({
+			code: 'UNKNOWN_KNOWLEDGE_BASE',
+			error: expect.stringMatching(/^Item 0: Knowledge base "kb-nope" does not exist/),
+		});
 		const failed = await exec([{}], { operation: 'stats', knowledgeBase: 'kb-nope' });
 		expect(failed.status).toBe('error');
 		expect((failed.error as { description?: string }).description).toMatch(/run Ingest first/);
 	});
 
 	it('Delete by source and by filter, then Stats counts what is left', async () => {
-		const before = json(await exec([{}], { operation: 'stats', knowledgeBase: 'kb-search', includeSources: true }))[0];
-		const chunksOf = Object.fromEntries(before.sourceCounts.map((s: { source: string; chunks: number }) => [s.source, s.chunks]));
+		const before = json(
+			await exec([{}], { operation: 'stats', knowledgeBase: 'kb-search', includeSources: true }),
+		)[0];
+		const chunksOf = Object.fromEntries(
+			before.sourceCounts.map((s: { source: string; chunks: number }) => [s.source, s.chunks]),
+		);
 		expect(Object.keys(chunksOf)).toEqual(['faq.json', 'guide.md', 'manual.pdf', 'pools.html']);
-		const bySource = json(await exec([{}], { operation: 'delete', knowledgeBase: 'kb-search', deleteBy: 'source', sourceIds: 'pools.html, nothing.md' }))[0];
+		const bySource = json(
+			await exec([{}], {
+				operation: 'delete',
+				knowledgeBase: 'kb-search',
+				deleteBy: 'source',
+				sourceIds: 'pools.html, nothing.md',
+			}),
+		)[0];
 		expect(bySource.deleted).toBe(chunksOf['pools.html']);
-		const byFilter = json(await exec([{}], { operation: 'delete', knowledgeBase: 'kb-search', deleteBy: 'filter', filter: '{"team": "platform"}' }))[0];
+		const byFilter = json(
+			await exec([{}], {
+				operation: 'delete',
+				knowledgeBase: 'kb-search',
+				deleteBy: 'filter',
+				filter: '{"team": "platform"}',
+			}),
+		)[0];
 		expect(byFilter.deleted).toBe(chunksOf['guide.md']);
-		const after = json(await exec([{}], { operation: 'stats', knowledgeBase: 'kb-search', includeSources: true }))[0];
+		const after = json(
+			await exec([{}], { operation: 'stats', knowledgeBase: 'kb-search', includeSources: true }),
+		)[0];
 		const left = chunksOf['faq.json'] + chunksOf['manual.pdf'];
 		expect(after).toMatchObject({ chunks: left, sources: 2 });
-		expect(after.sourceCounts.map((s: { source: string }) => s.source)).toEqual(['faq.json', 'manual.pdf']);
+		expect(after.sourceCounts.map((s: { source: string }) => s.source)).toEqual([
+			'faq.json',
+			'manual.pdf',
+		]);
 
-		const empty = await exec([{}], { operation: 'delete', knowledgeBase: 'kb-search', deleteBy: 'filter', filter: '{}' }, { continueOnFail: true });
+		const empty = await exec(
+			[{}],
+			{ operation: 'delete', knowledgeBase: 'kb-search', deleteBy: 'filter', filter: '{}' },
+			{ continueOnFail: true },
+		);
 		expect(json(empty)[0].code).toBe('INVALID_FILTER');
-		const dropped = json(await exec([{}], { operation: 'delete', knowledgeBase: 'kb-search', deleteBy: 'knowledgeBase' }))[0];
+		const dropped = json(
+			await exec([{}], {
+				operation: 'delete',
+				knowledgeBase: 'kb-search',
+				deleteBy: 'knowledgeBase',
+			}),
+		)[0];
 		expect(dropped).toMatchObject({ deleted: left, knowledgeBaseDeleted: true });
 	});
 });

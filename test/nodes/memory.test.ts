@@ -4,15 +4,34 @@ import { randomBytes } from 'node:crypto';
 import type { INodeParameters } from 'n8n-workflow';
 
 import { memoryStoreCredentialTest } from '../../nodes/shared/memoryStore';
-import { createDatabaseIfMissing, deleteKeys, dropDatabase, postgresFromEnv, redisFromEnv } from '../../stack/services';
+import {
+	createDatabaseIfMissing,
+	deleteKeys,
+	dropDatabase,
+	postgresFromEnv,
+	redisFromEnv,
+} from '../../stack/services';
 import { testNodeTypes } from '../support/test-nodes';
 import { itemsInto, runWorkflow, type WorkflowJson } from '../support/workflow-runner';
 
 const run = randomBytes(4).toString('hex');
 const database = `openagents_nodes_${run}`;
 const credentials = {
-	redis: { backend: 'redis', host: '127.0.0.1', redisPort: 6379, redisDatabase: 0, prefix: `openagents-nodes-${run}` },
-	postgres: { backend: 'postgres', host: '127.0.0.1', postgresPort: 5432, postgresDatabase: database, user: postgresFromEnv().user, prefix: 'oa_nodes' },
+	redis: {
+		backend: 'redis',
+		host: '127.0.0.1',
+		redisPort: 6379,
+		redisDatabase: 0,
+		prefix: `openagents-nodes-${run}`,
+	},
+	postgres: {
+		backend: 'postgres',
+		host: '127.0.0.1',
+		postgresPort: 5432,
+		postgresDatabase: database,
+		user: postgresFromEnv().user,
+		prefix: 'oa_nodes',
+	},
 };
 
 beforeAll(() => createDatabaseIfMissing(postgresFromEnv(), database));
@@ -23,20 +42,42 @@ afterAll(async () => {
 
 /** Items → one Memory node with `parameters`. */
 function flow(items: object[], parameters: INodeParameters, continueOnFail = false): WorkflowJson {
-	return itemsInto(items, { name: 'Memory', type: 'openAgentsMemory', parameters, credentials: { openAgentsMemoryStore: { id: '1', name: 'store' } }, continueOnFail });
+	return itemsInto(items, {
+		name: 'Memory',
+		type: 'openAgentsMemory',
+		parameters,
+		credentials: { openAgentsMemoryStore: { id: '1', name: 'store' } },
+		continueOnFail,
+	});
 }
 
 describe.each(['redis', 'postgres'] as const)('on %s', (backend) => {
 	const exec = (items: object[], parameters: INodeParameters, continueOnFail = false) =>
-		runWorkflow(flow(items, { store: 'credential', scope: 'custom', scopeId: `ns-${backend}`, ...parameters }, continueOnFail), {
-			nodeTypes: testNodeTypes,
-			credentials: { openAgentsMemoryStore: credentials[backend] },
-		});
-	const json = (result: Awaited<ReturnType<typeof exec>>) => result.outputs.Memory[0].map((i) => i.json);
+		runWorkflow(
+			flow(
+				items,
+				{ store: 'credential', scope: 'custom', scopeId: `ns-${backend}`, ...parameters },
+				continueOnFail,
+			),
+			{
+				nodeTypes: testNodeTypes,
+				credentials: { openAgentsMemoryStore: credentials[backend] },
+			},
+		);
+	const json = (result: Awaited<ReturnType<typeof exec>>) =>
+		result.outputs.Memory[0].map((i) => i.json);
 
 	it('sets values per item (isolation key from an expression) and reads each back only under its own key', async () => {
-		const customers = [{ customer: 'acme', plan: 'gold' }, { customer: 'globex', plan: 'free' }];
-		const written = await exec(customers, { operation: 'set', isolationKey: '={{ $json.customer }}', key: 'plan', value: '={{ $json.plan }}' });
+		const customers = [
+			{ customer: 'acme', plan: 'gold' },
+			{ customer: 'globex', plan: 'free' },
+		];
+		const written = await exec(customers, {
+			operation: 'set',
+			isolationKey: '={{ $json.customer }}',
+			key: 'plan',
+			value: '={{ $json.plan }}',
+		});
 		expect(written.status).toBe('success');
 		expect(json(written)).toEqual([
 			{ key: 'plan', version: 1, scope: 'custom', scopeId: `ns-${backend}` },
@@ -44,12 +85,25 @@ describe.each(['redis', 'postgres'] as const)('on %s', (backend) => {
 		]);
 		expect(written.outputs.Memory[0].map((i) => i.pairedItem)).toEqual([{ item: 0 }, { item: 1 }]);
 
-		const read = await exec([{ customer: 'globex' }, { customer: 'acme' }, { customer: 'initech' }], { operation: 'get', isolationKey: '={{ $json.customer }}', key: 'plan' });
-		expect(json(read).map((j) => [j.found, j.value])).toEqual([[true, 'free'], [true, 'gold'], [false, null]]);
+		const read = await exec(
+			[{ customer: 'globex' }, { customer: 'acme' }, { customer: 'initech' }],
+			{ operation: 'get', isolationKey: '={{ $json.customer }}', key: 'plan' },
+		);
+		expect(json(read).map((j) => [j.found, j.value])).toEqual([
+			[true, 'free'],
+			[true, 'gold'],
+			[false, null],
+		]);
 	});
 
 	it('defaults the workflow scope ID to the workflow ID and counts atomically', async () => {
-		const result = await exec([{}, {}, {}], { operation: 'increment', scope: 'workflow', scopeId: '', key: 'runs', by: 2 });
+		const result = await exec([{}, {}, {}], {
+			operation: 'increment',
+			scope: 'workflow',
+			scopeId: '',
+			key: 'runs',
+			by: 2,
+		});
 		expect(json(result).map((j) => j.value)).toEqual([2, 4, 6]);
 		expect(json(result)[0].scopeId).toBe('in-process');
 	});
@@ -61,25 +115,60 @@ describe.each(['redis', 'postgres'] as const)('on %s', (backend) => {
 			{ role: 'user', content: 'what is n8n?' },
 			{ role: 'assistant', content: 'a workflow tool' },
 		];
-		await exec(messages, { resource: 'conversation', operation: 'appendMessage', scope: 'session', scopeId: 'user-7', key: 'chat', role: '={{ $json.role }}', content: '={{ $json.content }}' });
-		const result = await exec([{}], { resource: 'conversation', operation: 'getMessages', scope: 'session', scopeId: 'user-7', key: 'chat', maxMessages: 3 });
+		await exec(messages, {
+			resource: 'conversation',
+			operation: 'appendMessage',
+			scope: 'session',
+			scopeId: 'user-7',
+			key: 'chat',
+			role: '={{ $json.role }}',
+			content: '={{ $json.content }}',
+		});
+		const result = await exec([{}], {
+			resource: 'conversation',
+			operation: 'getMessages',
+			scope: 'session',
+			scopeId: 'user-7',
+			key: 'chat',
+			maxMessages: 3,
+		});
 		expect(json(result)[0].count).toBe(2);
-		expect((json(result)[0].messages as Array<{ content: string }>).map((m) => m.content)).toEqual(['what is n8n?', 'a workflow tool']);
+		expect((json(result)[0].messages as Array<{ content: string }>).map((m) => m.content)).toEqual([
+			'what is n8n?',
+			'a workflow tool',
+		]);
 	});
 
 	it('refuses a scope the access policy does not allow, per item, and reports it with continueOnFail', async () => {
-		const params = { operation: 'set', scope: 'global', key: 'k', value: '1', options: { writeScopes: ['session'] } };
+		const params = {
+			operation: 'set',
+			scope: 'global',
+			key: 'k',
+			value: '1',
+			options: { writeScopes: ['session'] },
+		};
 		const failed = await exec([{}], params);
 		expect(failed.status).toBe('error');
-		expect(failed.error?.message).toMatch(/may not write the global scope \(allowed to write: session\)/);
+		expect(failed.error?.message).toMatch(
+			/may not write the global scope \(allowed to write: session\)/,
+		);
 		const continued = await exec([{}], params, true);
-		expect(json(continued)).toEqual([{ error: expect.stringMatching(/may not write the global scope/), code: 'access_denied' }]);
+		expect(json(continued)).toEqual([
+			{ error: expect.stringMatching(/may not write the global scope/), code: 'access_denied' },
+		]);
 	});
 
 	it('rejects a compare-and-set on a stale version without writing', async () => {
 		await exec([{}], { operation: 'set', key: 'cas', value: '"v1"' });
-		const stale = await exec([{}], { operation: 'set', key: 'cas', value: '"v2"', ifVersion: 5 }, true);
-		expect(json(stale)[0]).toMatchObject({ code: 'version_conflict', error: expect.stringMatching(/expected version 5, found 1/) });
+		const stale = await exec(
+			[{}],
+			{ operation: 'set', key: 'cas', value: '"v2"', ifVersion: 5 },
+			true,
+		);
+		expect(json(stale)[0]).toMatchObject({
+			code: 'version_conflict',
+			error: expect.stringMatching(/expected version 5, found 1/),
+		});
 		const read = await exec([{}], { operation: 'get', key: 'cas' });
 		expect(json(read)[0]).toMatchObject({ value: 'v1', version: 1 });
 	});
@@ -87,28 +176,50 @@ describe.each(['redis', 'postgres'] as const)('on %s', (backend) => {
 
 describe('bad input', () => {
 	const exec = (parameters: INodeParameters) =>
-		runWorkflow(flow([{ n: 1 }, { n: 2 }], { store: 'credential', scope: 'custom', scopeId: 'bad', ...parameters }, true), {
-			nodeTypes: testNodeTypes,
-			credentials: { openAgentsMemoryStore: credentials.redis },
-		});
+		runWorkflow(
+			flow(
+				[{ n: 1 }, { n: 2 }],
+				{ store: 'credential', scope: 'custom', scopeId: 'bad', ...parameters },
+				true,
+			),
+			{
+				nodeTypes: testNodeTypes,
+				credentials: { openAgentsMemoryStore: credentials.redis },
+			},
+		);
 
 	it('names invalid JSON, empty keys and missing scope IDs per item, losing no item', async () => {
 		const badJson = await exec({ operation: 'set', key: 'k', value: '{not json' });
-		expect(badJson.outputs.Memory[0].map((i) => i.json.error)).toEqual([expect.stringMatching(/"value" is not valid JSON/), expect.stringMatching(/not valid JSON/)]);
+		expect(badJson.outputs.Memory[0].map((i) => i.json.error)).toEqual([
+			expect.stringMatching(/"value" is not valid JSON/),
+			expect.stringMatching(/not valid JSON/),
+		]);
 		const emptyKey = await exec({ operation: 'get', key: '={{ "" }}' });
 		expect(emptyKey.outputs.Memory[0][0].json.error).toMatch(/key must be a non-empty string/);
 		const noScopeId = await exec({ operation: 'get', scope: 'session', scopeId: '', key: 'k' });
 		expect(noScopeId.outputs.Memory[0][1].json.error).toMatch(/session scope needs a scope ID/);
-		expect(noScopeId.outputs.Memory[0].map((i) => i.pairedItem)).toEqual([{ item: 0 }, { item: 1 }]);
+		expect(noScopeId.outputs.Memory[0].map((i) => i.pairedItem)).toEqual([
+			{ item: 0 },
+			{ item: 1 },
+		]);
 	});
 
 	it('refuses the in-process store in queue mode, and uses it otherwise', async () => {
-		const params = { store: 'inProcess', operation: 'set', scope: 'custom', scopeId: 'x', key: 'k', value: '1' };
+		const params = {
+			store: 'inProcess',
+			operation: 'set',
+			scope: 'custom',
+			scopeId: 'x',
+			key: 'k',
+			value: '1',
+		};
 		const previous = process.env.EXECUTIONS_MODE;
 		process.env.EXECUTIONS_MODE = 'queue';
 		try {
 			const refused = await runWorkflow(flow([{}], params), { nodeTypes: testNodeTypes });
-			expect(refused.error?.message).toMatch(/Cannot open the memory store: .*queue mode.*Choose the Redis or Postgres store/);
+			expect(refused.error?.message).toMatch(
+				/Cannot open the memory store: .*queue mode.*Choose the Redis or Postgres store/,
+			);
 		} finally {
 			process.env.EXECUTIONS_MODE = previous;
 		}
@@ -117,23 +228,42 @@ describe('bad input', () => {
 	});
 
 	it('fails clearly when the store is unreachable', async () => {
-		const result = await runWorkflow(flow([{}], { store: 'credential', operation: 'get', scope: 'global', key: 'k' }), {
-			nodeTypes: testNodeTypes,
-			credentials: { openAgentsMemoryStore: { ...credentials.redis, redisPort: 1 } },
-		});
+		const result = await runWorkflow(
+			flow([{}], { store: 'credential', operation: 'get', scope: 'global', key: 'k' }),
+			{
+				nodeTypes: testNodeTypes,
+				credentials: { openAgentsMemoryStore: { ...credentials.redis, redisPort: 1 } },
+			},
+		);
 		// n8n words ECONNREFUSED its own way ("The service refused the connection - perhaps it is offline").
-		expect(result.error?.message).toMatch(/Cannot open the memory store: .*ECONNREFUSED|refused the connection/);
+		expect(result.error?.message).toMatch(
+			/Cannot open the memory store: .*ECONNREFUSED|refused the connection/,
+		);
 		expect(result.status).toBe('error');
 	});
 });
 
 describe('credential test', () => {
-	const test = (data: object) => memoryStoreCredentialTest.call({} as never, { id: '1', name: 'x', type: 'openAgentsMemoryStore', data } as never);
+	const test = (data: object) =>
+		memoryStoreCredentialTest.call(
+			{} as never,
+			{ id: '1', name: 'x', type: 'openAgentsMemoryStore', data } as never,
+		);
 
-	it.each(['redis', 'postgres'] as const)('%s: OK when reachable, a clear error otherwise', async (backend) => {
-		expect(await test(credentials[backend])).toEqual({ status: 'OK', message: 'Connection successful' });
-		const bad = await test({ ...credentials[backend], redisPort: 1, postgresPort: 1 });
-		expect(bad.status).toBe('Error');
-		expect(bad.message).toMatch(new RegExp(`Cannot reach the ${backend === 'redis' ? 'Redis' : 'Postgres'} server: .*ECONNREFUSED`));
-	});
+	it.each(['redis', 'postgres'] as const)(
+		'%s: OK when reachable, a clear error otherwise',
+		async (backend) => {
+			expect(await test(credentials[backend])).toEqual({
+				status: 'OK',
+				message: 'Connection successful',
+			});
+			const bad = await test({ ...credentials[backend], redisPort: 1, postgresPort: 1 });
+			expect(bad.status).toBe('Error');
+			expect(bad.message).toMatch(
+				new RegExp(
+					`Cannot reach the ${backend === 'redis' ? 'Redis' : 'Postgres'} server: .*ECONNREFUSED`,
+				),
+			);
+		},
+	);
 });

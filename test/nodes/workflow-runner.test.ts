@@ -11,7 +11,14 @@ beforeEach(() => model.reset());
 
 const workflow = (continueOnFail = false, retryPolicy: INodeParameters = {}): WorkflowJson => ({
 	nodes: [
-		{ id: '1', name: 'Items', type: 'test.items', typeVersion: 1, position: [0, 0], parameters: { items: '[{"n":1},{"n":2}]' } },
+		{
+			id: '1',
+			name: 'Items',
+			type: 'test.items',
+			typeVersion: 1,
+			position: [0, 0],
+			parameters: { items: '[{"n":1},{"n":2}]' },
+		},
 		{
 			id: '2',
 			name: 'Models',
@@ -26,7 +33,7 @@ const workflow = (continueOnFail = false, retryPolicy: INodeParameters = {}): Wo
 	connections: { Items: { main: [[{ node: 'Models', type: 'main', index: 0 }]] } },
 });
 
-it('runs nodes in order, authenticating with the credential type\'s generic auth', async () => {
+it("runs nodes in order, authenticating with the credential type's generic auth", async () => {
 	const result = await runWorkflow(workflow(), {
 		nodeTypes: testNodeTypes,
 		credentials: { openAgentsLlmApi: { baseUrl: model.baseUrl, apiKey: 'sk-runner-secret' } },
@@ -65,29 +72,47 @@ it('turns a node error into error items with continueOnFail', async () => {
 });
 
 describe('Retry Policy option', () => {
-	const credentials = () => ({ openAgentsLlmApi: { baseUrl: model.baseUrl, apiKey: 'sk-runner-secret' } });
+	const credentials = () => ({
+		openAgentsLlmApi: { baseUrl: model.baseUrl, apiKey: 'sk-runner-secret' },
+	});
 
 	it('defaults to exponential backoff (3 retries, 500 ms, 30 s, ×2, 0.2) and reports it in the output', async () => {
 		model.fail({ type: 'status', status: 503 }, { route: 'models', times: 2 });
-		const result = await runWorkflow(workflow(), { nodeTypes: testNodeTypes, credentials: credentials() });
+		const result = await runWorkflow(workflow(), {
+			nodeTypes: testNodeTypes,
+			credentials: credentials(),
+		});
 		expect(result.status).toBe('success');
 		const [first, second] = result.outputs.Models[0].map((i) => i.json);
 		expect(first.attempts).toBe(3);
 		expect(second.attempts).toBe(1);
-		expect(first.retryPolicy).toEqual({ type: 'exponential', maxRetries: 3, initialDelay: 500, maxDelay: 30000, multiplier: 2, jitter: 0.2 });
+		expect(first.retryPolicy).toEqual({
+			type: 'exponential',
+			maxRetries: 3,
+			initialDelay: 500,
+			maxDelay: 30000,
+			multiplier: 2,
+			jitter: 0.2,
+		});
 		expect(model.requestsTo('models').map((r) => r.status)).toEqual([503, 503, 200, 200]);
 	});
 
-	it('honours Retry-After from n8n\'s own request helper errors', async () => {
+	it("honours Retry-After from n8n's own request helper errors", async () => {
 		model.fail({ type: 'status', status: 429, retryAfter: 1 }, { route: 'models' });
-		await runWorkflow(workflow(false, { type: 'fixed', delay: 10, maxRetries: 1 }), { nodeTypes: testNodeTypes, credentials: credentials() });
+		await runWorkflow(workflow(false, { type: 'fixed', delay: 10, maxRetries: 1 }), {
+			nodeTypes: testNodeTypes,
+			credentials: credentials(),
+		});
 		const [a, b] = model.requestsTo('models');
 		expect(b.receivedAt - a.receivedAt).toBeGreaterThanOrEqual(990);
 	});
 
 	it('fails the item on the first error with policy None', async () => {
 		model.fail({ type: 'status', status: 503 }, { route: 'models' });
-		const result = await runWorkflow(workflow(true, { type: 'none' }), { nodeTypes: testNodeTypes, credentials: credentials() });
+		const result = await runWorkflow(workflow(true, { type: 'none' }), {
+			nodeTypes: testNodeTypes,
+			credentials: credentials(),
+		});
 		const [first, second] = result.outputs.Models[0];
 		expect(first.json.error).toBeDefined();
 		expect(first.pairedItem).toEqual({ item: 0 });
@@ -96,9 +121,14 @@ describe('Retry Policy option', () => {
 	});
 
 	it('rejects an invalid policy with a per-item error naming the problem', async () => {
-		const result = await runWorkflow(workflow(false, { initialDelay: 5000, maxDelay: 100 }), { nodeTypes: testNodeTypes, credentials: credentials() });
+		const result = await runWorkflow(workflow(false, { initialDelay: 5000, maxDelay: 100 }), {
+			nodeTypes: testNodeTypes,
+			credentials: credentials(),
+		});
 		expect(result.status).toBe('error');
-		expect(result.error?.message).toMatch(/Invalid Retry Policy: .*initialDelay \(5000 ms\) must not exceed maxDelay \(100 ms\)/);
+		expect(result.error?.message).toMatch(
+			/Invalid Retry Policy: .*initialDelay \(5000 ms\) must not exceed maxDelay \(100 ms\)/,
+		);
 		expect(model.requestsTo('models')).toHaveLength(0);
 	});
 });

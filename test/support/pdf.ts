@@ -5,17 +5,21 @@
  */
 export function makePdf(pages: string[][]): Buffer {
 	const objects: string[] = [];
-	const add = (body: string) => objects.push(body) ;
+	const add = (body: string) => objects.push(body);
 	const escape = (s: string) => s.replace(/[\\()]/g, (c) => `\\${c}`);
 	add('<< /Type /Catalog /Pages 2 0 R >>');
 	const pageIds = pages.map((_, i) => 4 + i * 2);
-	add(`<< /Type /Pages /Kids [${pageIds.map((id) => `${id} 0 R`).join(' ')}] /Count ${pages.length} >>`);
+	add(
+		`<< /Type /Pages /Kids [${pageIds.map((id) => `${id} 0 R`).join(' ')}] /Count ${pages.length} >>`,
+	);
 	add('<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>');
 	for (const [i, lines] of pages.entries()) {
 		const stream = lines.length
 			? `BT /F1 12 Tf 72 720 Td 14 TL ${lines.map((line) => `(${escape(line)}) Tj T*`).join(' ')} ET`
 			: '';
-		add(`<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> /Contents ${pageIds[i] + 1} 0 R >>`);
+		add(
+			`<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> /Contents ${pageIds[i] + 1} 0 R >>`,
+		);
 		add(`<< /Length ${Buffer.byteLength(stream, 'latin1')} >>\nstream\n${stream}\nendstream`);
 	}
 	let pdf = '%PDF-1.4\n';

@@ -33,14 +33,24 @@ export class TestItems implements INodeType {
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		const raw = this.getNodeParameter('items', 0) as string | object[];
-		const items = (typeof raw === 'string' ? JSON.parse(raw) : raw) as Array<Record<string, unknown>>;
+		const items = (typeof raw === 'string' ? JSON.parse(raw) : raw) as Array<
+			Record<string, unknown>
+		>;
 		return [
 			items.map(({ $binary, ...json }) => {
-				const files = ($binary ?? {}) as Record<string, { base64: string; mimeType: string; fileName?: string }>;
+				const files = ($binary ?? {}) as Record<
+					string,
+					{ base64: string; mimeType: string; fileName?: string }
+				>;
 				const binary = Object.fromEntries(
 					Object.entries(files).map(([property, file]) => [
 						property,
-						{ data: file.base64, mimeType: file.mimeType, fileName: file.fileName, bytes: Buffer.from(file.base64, 'base64').length },
+						{
+							data: file.base64,
+							mimeType: file.mimeType,
+							fileName: file.fileName,
+							bytes: Buffer.from(file.base64, 'base64').length,
+						},
 					]),
 				);
 				return { json: json as never, ...(Object.keys(binary).length ? { binary } : {}) };
@@ -75,11 +85,24 @@ export class TestListModels implements INodeType {
 				const policy = getRetryPolicy(this, itemIndex);
 				let attempts = 0;
 				const body = await withRetry(
-					() => (attempts++, this.helpers.httpRequestWithAuthentication.call(this, 'openAgentsLlmApi', { url: `${baseUrl}/models`, json: true })),
+					() => (
+						attempts++,
+						this.helpers.httpRequestWithAuthentication.call(this, 'openAgentsLlmApi', {
+							url: `${baseUrl}/models`,
+							json: true,
+						})
+					),
 					policy,
 					{ signal: this.getExecutionCancelSignal() },
 				);
-				out.push({ json: { models: body.data.map((m: { id: string }) => m.id), attempts, retryPolicy: policy.toJSON() }, pairedItem: { item: itemIndex } });
+				out.push({
+					json: {
+						models: body.data.map((m: { id: string }) => m.id),
+						attempts,
+						retryPolicy: policy.toJSON(),
+					},
+					pairedItem: { item: itemIndex },
+				});
 			} catch (error) {
 				const last = error instanceof RetryExhaustedError ? error.lastError : error;
 				if (!this.continueOnFail()) {
@@ -127,7 +150,8 @@ export class TestTool implements INodeType {
 			func: async ({ input }: { input: string }) => {
 				testToolCalls.push(`${name}:${input}`);
 				calls++;
-				if (behaviour === 'fail' || (behaviour === 'failOnce' && calls === 1)) throw new Error(`${name} backend unavailable (call ${calls})`);
+				if (behaviour === 'fail' || (behaviour === 'failOnce' && calls === 1))
+					throw new Error(`${name} backend unavailable (call ${calls})`);
 				return `${name} got ${input}`;
 			},
 		});

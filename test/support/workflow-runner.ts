@@ -42,7 +42,9 @@ function loadPackageClasses<T>(files: string[]): Map<string, T> {
 		const className = source.split('/').pop()!.split('.')[0];
 		// Loaded by path at run time, as n8n itself loads a package's node files.
 		// eslint-disable-next-line @typescript-eslint/no-require-imports
-		const Class = require(existsSync(source) ? source : join(REPO_ROOT, file))[className] as new () => T;
+		const Class = require(existsSync(source) ? source : join(REPO_ROOT, file))[
+			className
+		] as new () => T;
 		classes.set(className, new Class());
 	}
 	return classes;
@@ -54,13 +56,20 @@ let packageCredentialTypes: Map<string, ICredentialType> | undefined;
 /** This package's node types by full type name (`n8n-nodes-openagents.<name>`), loaded from source. */
 export function nodeTypesOfPackage(): Record<string, INodeType | IVersionedNodeType> {
 	packageNodeTypes ??= Object.fromEntries(
-		[...loadPackageClasses<INodeType | IVersionedNodeType>(manifest.n8n.nodes).values()].map((type) => [`${PACKAGE_PREFIX}.${type.description.name}`, type]),
+		[...loadPackageClasses<INodeType | IVersionedNodeType>(manifest.n8n.nodes).values()].map(
+			(type) => [`${PACKAGE_PREFIX}.${type.description.name}`, type],
+		),
 	);
 	return packageNodeTypes;
 }
 
 export function credentialTypesOfPackage(): Map<string, ICredentialType> {
-	packageCredentialTypes ??= new Map([...loadPackageClasses<ICredentialType>(manifest.n8n.credentials).values()].map((t) => [t.name, t]));
+	packageCredentialTypes ??= new Map(
+		[...loadPackageClasses<ICredentialType>(manifest.n8n.credentials).values()].map((t) => [
+			t.name,
+			t,
+		]),
+	);
 	return packageCredentialTypes;
 }
 
@@ -69,7 +78,8 @@ class NodeTypes implements INodeTypes {
 
 	getByName(name: string) {
 		const type = this.types[name];
-		if (!type) throw new Error(`Unknown node type "${name}" (known: ${Object.keys(this.types).join(', ')})`);
+		if (!type)
+			throw new Error(`Unknown node type "${name}" (known: ${Object.keys(this.types).join(', ')})`);
 		return type;
 	}
 
@@ -102,17 +112,31 @@ class CredentialsHelper extends ICredentialsHelper {
 		// Generic authentication: resolve each property's expression against $credentials, as n8n's own helper does.
 		const resolve = (value: unknown) =>
 			workflow && node && typeof value === 'string'
-				? workflow.expression.getSimpleParameterValue(node, value, 'internal', { $credentials: credentials }, undefined, '')
+				? workflow.expression.getSimpleParameterValue(
+						node,
+						value,
+						'internal',
+						{ $credentials: credentials },
+						undefined,
+						'',
+					)
 				: value;
 		const out = { ...requestOptions } as unknown as Record<string, IDataObject>;
-		for (const [target, values] of Object.entries(authenticate.properties) as Array<[string, IDataObject]>) {
+		for (const [target, values] of Object.entries(authenticate.properties) as Array<
+			[string, IDataObject]
+		>) {
 			out[target] = { ...(out[target] ?? {}) };
-			for (const [key, value] of Object.entries(values)) out[target][key] = resolve(value) as IDataObject;
+			for (const [key, value] of Object.entries(values))
+				out[target][key] = resolve(value) as IDataObject;
 		}
 		return out as unknown as IHttpRequestOptions;
 	}
 
-	async getDecrypted(_a: IWorkflowExecuteAdditionalData, _n: unknown, type: string): Promise<ICredentialDataDecryptedObject> {
+	async getDecrypted(
+		_a: IWorkflowExecuteAdditionalData,
+		_n: unknown,
+		type: string,
+	): Promise<ICredentialDataDecryptedObject> {
 		const data = this.credentials[type];
 		if (!data) throw new Error(`No credentials of type "${type}" were given to runWorkflow`);
 		return data;
@@ -160,11 +184,24 @@ export interface WorkflowJson {
  */
 export function itemsInto(
 	items: object[],
-	node: { name: string; type: string; parameters: INode['parameters']; credentials?: INode['credentials']; continueOnFail?: boolean },
+	node: {
+		name: string;
+		type: string;
+		parameters: INode['parameters'];
+		credentials?: INode['credentials'];
+		continueOnFail?: boolean;
+	},
 ): WorkflowJson {
 	return {
 		nodes: [
-			{ id: '1', name: 'Items', type: 'test.items', typeVersion: 1, position: [0, 0], parameters: { items: JSON.stringify(items) } },
+			{
+				id: '1',
+				name: 'Items',
+				type: 'test.items',
+				typeVersion: 1,
+				position: [0, 0],
+				parameters: { items: JSON.stringify(items) },
+			},
 			{
 				id: '2',
 				name: node.name,
@@ -210,13 +247,20 @@ export interface RunResult {
 
 function firstNodeWithoutInput(workflow: WorkflowJson): string | undefined {
 	const fed = new Set(
-		Object.values(workflow.connections).flatMap((byType) => Object.values(byType).flat(2).map((c) => c?.node)),
+		Object.values(workflow.connections).flatMap((byType) =>
+			Object.values(byType)
+				.flat(2)
+				.map((c) => c?.node),
+		),
 	);
 	return workflow.nodes.find((n) => !n.disabled && !fed.has(n.name))?.name;
 }
 
 /** Runs `workflow` to the end and returns every node's output. */
-export async function runWorkflow(workflow: WorkflowJson, options: RunOptions = {}): Promise<RunResult> {
+export async function runWorkflow(
+	workflow: WorkflowJson,
+	options: RunOptions = {},
+): Promise<RunResult> {
 	const nodeTypes = new NodeTypes({ ...nodeTypesOfPackage(), ...options.nodeTypes });
 	const instance = new Workflow({
 		id: 'in-process',
@@ -229,7 +273,11 @@ export async function runWorkflow(workflow: WorkflowJson, options: RunOptions = 
 	});
 	const mode = options.mode ?? 'manual';
 	const executionId = options.executionId ?? String(Date.now());
-	const hooks = new ExecutionLifecycleHooks(mode, executionId, { ...workflow, id: 'in-process', active: false } as never);
+	const hooks = new ExecutionLifecycleHooks(mode, executionId, {
+		...workflow,
+		id: 'in-process',
+		active: false,
+	} as never);
 	const executionOrder: string[] = [];
 	hooks.addHandler('nodeExecuteAfter', (nodeName: string) => void executionOrder.push(nodeName));
 	const finished = Promise.withResolvers<IRun>();
@@ -260,10 +308,16 @@ export async function runWorkflow(workflow: WorkflowJson, options: RunOptions = 
 	const start = instance.getNode(options.startNode ?? firstNodeWithoutInput(workflow) ?? '');
 	if (!start) throw new Error('The workflow has no start node');
 	const runExecutionData = createRunExecutionData({
-		executionData: { nodeExecutionStack: [{ node: start, data: { main: [options.input ?? [{ json: {} }]] }, source: null }] },
+		executionData: {
+			nodeExecutionStack: [
+				{ node: start, data: { main: [options.input ?? [{ json: {} }]] }, source: null },
+			],
+		},
 	});
 
-	await new WorkflowExecute(additionalData, mode, runExecutionData).processRunExecutionData(instance);
+	await new WorkflowExecute(additionalData, mode, runExecutionData).processRunExecutionData(
+		instance,
+	);
 	const run = await finished.promise;
 	const outputs: Record<string, INodeExecutionData[][]> = {};
 	const nodeErrors: Record<string, Error> = {};
@@ -271,5 +325,13 @@ export async function runWorkflow(workflow: WorkflowJson, options: RunOptions = 
 		outputs[name] = (runs[0]?.data?.main ?? []).map((items) => items ?? []);
 		if (runs[0]?.error) nodeErrors[name] = runs[0].error;
 	}
-	return { status: run.status, error: run.data.resultData.error, outputs, nodeErrors, runData: run.data.resultData.runData, executionOrder, run };
+	return {
+		status: run.status,
+		error: run.data.resultData.error,
+		outputs,
+		nodeErrors,
+		runData: run.data.resultData.runData,
+		executionOrder,
+		run,
+	};
 }

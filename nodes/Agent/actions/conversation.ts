@@ -1,10 +1,24 @@
 /** Conversation template: system message + history + user message → tool-calling loop → answer (text or structured). */
 import { jsonSchemaToZod } from '@n8n/json-schema-to-zod';
 import { HumanMessage, SystemMessage } from '@langchain/core/messages';
-import { updateDisplayOptions, NodeOperationError, type IDataObject, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
+import {
+	updateDisplayOptions,
+	NodeOperationError,
+	type IDataObject,
+	type IExecuteFunctions,
+	type INodeProperties,
+} from 'n8n-workflow';
 import type { ZodType } from 'zod';
 
-import { AgentError, repairStructured, runAgent, schemaFromFields, structuredInstruction, type AgentResult, type OutputField } from '../../../lib/llm';
+import {
+	AgentError,
+	repairStructured,
+	runAgent,
+	schemaFromFields,
+	structuredInstruction,
+	type AgentResult,
+	type OutputField,
+} from '../../../lib/llm';
 import { connectedMemory, loadHistory } from '../../shared/connections';
 import { itemAgent } from './itemAgent';
 import { AgentRunError, type TemplateRun } from './types';
@@ -25,11 +39,20 @@ const properties: INodeProperties[] = [
 		type: 'options',
 		options: [
 			{ name: 'Text', value: 'text', description: "The model's answer as text" },
-			{ name: 'Structured (Fields)', value: 'fields', description: 'A JSON object with the fields you list, validated' },
-			{ name: 'Structured (JSON Schema)', value: 'jsonSchema', description: 'JSON that matches your JSON Schema, validated' },
+			{
+				name: 'Structured (Fields)',
+				value: 'fields',
+				description: 'A JSON object with the fields you list, validated',
+			},
+			{
+				name: 'Structured (JSON Schema)',
+				value: 'jsonSchema',
+				description: 'JSON that matches your JSON Schema, validated',
+			},
 		],
 		default: 'text',
-		description: 'Structured output is validated; an invalid answer is sent back once with the errors, and still invalid fails the item',
+		description:
+			'Structured output is validated; an invalid answer is sent back once with the errors, and still invalid fails the item',
 	},
 	{
 		displayName: 'Output Fields',
@@ -49,10 +72,19 @@ const properties: INodeProperties[] = [
 						displayName: 'Type',
 						name: 'type',
 						type: 'options',
-						options: ['string', 'number', 'boolean', 'object', 'array'].map((t) => ({ name: t[0].toUpperCase() + t.slice(1), value: t })),
+						options: ['string', 'number', 'boolean', 'object', 'array'].map((t) => ({
+							name: t[0].toUpperCase() + t.slice(1),
+							value: t,
+						})),
 						default: 'string',
 					},
-					{ displayName: 'Description', name: 'description', type: 'string', default: '', description: 'Tells the model what to put in the field' },
+					{
+						displayName: 'Description',
+						name: 'description',
+						type: 'string',
+						default: '',
+						description: 'Tells the model what to put in the field',
+					},
 					{ displayName: 'Required', name: 'required', type: 'boolean', default: true },
 				],
 			},
@@ -62,19 +94,24 @@ const properties: INodeProperties[] = [
 		displayName: 'JSON Schema',
 		name: 'jsonSchema',
 		type: 'json',
-		default: '{\n  "type": "object",\n  "properties": {\n    "answer": { "type": "string" },\n    "confidence": { "type": "number" }\n  },\n  "required": ["answer"]\n}',
+		default:
+			'{\n  "type": "object",\n  "properties": {\n    "answer": { "type": "string" },\n    "confidence": { "type": "number" }\n  },\n  "required": ["answer"]\n}',
 		displayOptions: { show: { template: ['conversation'], outputFormat: ['jsonSchema'] } },
 	},
 ];
 
-export const description = updateDisplayOptions({ show: { template: ['conversation'] } }, properties);
+export const description = updateDisplayOptions(
+	{ show: { template: ['conversation'] } },
+	properties,
+);
 
 /** The zod schema of the item's Output Format, or undefined for text. Throws NodeOperationError for an invalid schema. */
 function outputSchema(fn: IExecuteFunctions, itemIndex: number): ZodType | undefined {
 	const format = fn.getNodeParameter('outputFormat', itemIndex, 'text') as string;
 	try {
 		if (format === 'fields') {
-			const fields = (fn.getNodeParameter('outputFields.field', itemIndex, []) as OutputField[]) ?? [];
+			const fields =
+				(fn.getNodeParameter('outputFields.field', itemIndex, []) as OutputField[]) ?? [];
 			if (!fields.length) throw new Error('add at least one output field');
 			return schemaFromFields(fields);
 		}
@@ -83,14 +120,23 @@ function outputSchema(fn: IExecuteFunctions, itemIndex: number): ZodType | undef
 			return jsonSchemaToZod(typeof raw === 'string' ? JSON.parse(raw) : raw) as ZodType;
 		}
 	} catch (error) {
-		throw new NodeOperationError(fn.getNode(), `The output format is invalid: ${(error as Error).message}`, { itemIndex });
+		throw new NodeOperationError(
+			fn.getNode(),
+			`The output format is invalid: ${(error as Error).message}`,
+			{ itemIndex },
+		);
 	}
 	return undefined;
 }
 
 /** The item JSON of a run (steps without the raw messages). */
 export function runSummary(result: AgentResult): IDataObject {
-	return { status: result.status, iterations: result.iterations, steps: result.steps as unknown as IDataObject[], ...(result.reason ? { reason: result.reason } : {}) };
+	return {
+		status: result.status,
+		iterations: result.iterations,
+		steps: result.steps as unknown as IDataObject[],
+		...(result.reason ? { reason: result.reason } : {}),
+	};
 }
 
 /**
@@ -101,13 +147,21 @@ export function runSummary(result: AgentResult): IDataObject {
 export const execute: TemplateRun = async (run, itemIndex, usage) => {
 	const { fn } = run;
 	const prompt = String(fn.getNodeParameter('prompt', itemIndex, '') ?? '');
-	if (!prompt.trim()) throw new AgentError('EMPTY_PROMPT', 'The prompt is empty: set "Prompt (User Message)", e.g. {{ $json.chatInput }}');
+	if (!prompt.trim())
+		throw new AgentError(
+			'EMPTY_PROMPT',
+			'The prompt is empty: set "Prompt (User Message)", e.g. {{ $json.chatInput }}',
+		);
 	const schema = outputSchema(fn, itemIndex);
 	const agent = await itemAgent(run, itemIndex, usage);
 	const memory = await connectedMemory(fn, itemIndex);
 	const system = String(fn.getNodeParameter('systemMessage', itemIndex, '') ?? '');
 	const messages = [
-		new SystemMessage(schema ? `${system}\n\nWhen you give your final answer, ${structuredInstruction(schema).replace(/^Reply/, 'reply')}` : system),
+		new SystemMessage(
+			schema
+				? `${system}\n\nWhen you give your final answer, ${structuredInstruction(schema).replace(/^Reply/, 'reply')}`
+				: system,
+		),
 		...(memory ? await loadHistory(memory) : []),
 		new HumanMessage(prompt),
 	];
@@ -115,24 +169,45 @@ export const execute: TemplateRun = async (run, itemIndex, usage) => {
 	// Streams text answers to a Chat Trigger / Webhook whose response streams; structured output is validated first.
 	const stream = !schema && agent.options.enableStreaming !== false && fn.isStreaming?.() === true;
 	if (stream) fn.sendChunk('begin', itemIndex);
-	const result = await runAgent(agent.model, messages, agent.tools, { ...agent.agentOptions, ...(stream ? { onText: (delta: string) => fn.sendChunk('item', itemIndex, delta) } : {}) }).finally(
-		() => stream && fn.sendChunk('end', itemIndex),
-	);
+	const result = await runAgent(agent.model, messages, agent.tools, {
+		...agent.agentOptions,
+		...(stream ? { onText: (delta: string) => fn.sendChunk('item', itemIndex, delta) } : {}),
+	}).finally(() => stream && fn.sendChunk('end', itemIndex));
 	if (result.status === 'max_iterations' || result.status === 'tool_errors') {
-		throw new AgentRunError(result.reason!, result.status, { output: result.output, ...runSummary(result) });
+		throw new AgentRunError(result.reason!, result.status, {
+			output: result.output,
+			...runSummary(result),
+		});
 	}
 	let output: unknown = result.output;
 	let structuredRepairs: number | undefined;
 	if (schema && result.status === 'completed') {
 		// The repair continues the same conversation, so the tool definitions go with it (some APIs require them).
-		const model = agent.tools.length && agent.model.bindTools ? agent.model.bindTools(agent.tools) : agent.model;
-		const structured = await repairStructured(model, result.messages, result.output, schema, agent.callOptions).catch((error: Error) => error);
+		const model =
+			agent.tools.length && agent.model.bindTools
+				? agent.model.bindTools(agent.tools)
+				: agent.model;
+		const structured = await repairStructured(
+			model,
+			result.messages,
+			result.output,
+			schema,
+			agent.callOptions,
+		).catch((error: Error) => error);
 		if (structured instanceof Error) {
-			throw new AgentRunError(structured.message, 'invalid_output', { output: result.output, ...runSummary(result), issues: (structured as { issues?: string[] }).issues ?? [] });
+			throw new AgentRunError(structured.message, 'invalid_output', {
+				output: result.output,
+				...runSummary(result),
+				issues: (structured as { issues?: string[] }).issues ?? [],
+			});
 		}
 		({ value: output, repairs: structuredRepairs } = structured);
 	}
-	if (memory) await memory.saveContext({ input: prompt }, { output: typeof output === 'string' ? output : JSON.stringify(output) });
+	if (memory)
+		await memory.saveContext(
+			{ input: prompt },
+			{ output: typeof output === 'string' ? output : JSON.stringify(output) },
+		);
 	return {
 		output: output as IDataObject,
 		...runSummary(result),

@@ -2,8 +2,17 @@
 import type { StructuredToolInterface } from '@langchain/core/tools';
 import { NodeOperationError, type IDataObject } from 'n8n-workflow';
 
-import { type AgentOptions, type CallOptions, type ToolCallingChatModel, type UsageTracker } from '../../../lib/llm';
-import { knowledgeBaseSearcher, knowledgeBaseSearchTool, DEFAULT_SEARCH_TOOL_DESCRIPTION } from '../../shared/knowledgeBaseSearch';
+import {
+	type AgentOptions,
+	type CallOptions,
+	type ToolCallingChatModel,
+	type UsageTracker,
+} from '../../../lib/llm';
+import {
+	knowledgeBaseSearcher,
+	knowledgeBaseSearchTool,
+	DEFAULT_SEARCH_TOOL_DESCRIPTION,
+} from '../../shared/knowledgeBaseSearch';
 import { memoryFor, resolveNamespace } from '../../shared/memoryContext';
 import { memoryTools } from '../../../lib/memory';
 import { budgetFromOptions } from '../../shared/llm';
@@ -22,24 +31,39 @@ export interface ItemAgent {
 
 const seconds = (value: unknown) => (Number(value) > 0 ? Number(value) * 1000 : undefined);
 
-export async function itemAgent(run: RunContext, itemIndex: number, usage: UsageTracker): Promise<ItemAgent> {
+export async function itemAgent(
+	run: RunContext,
+	itemIndex: number,
+	usage: UsageTracker,
+): Promise<ItemAgent> {
 	const { fn } = run;
 	const { model, llm, callOptions, options } = await itemModel(fn, itemIndex, usage);
 	const tools = [...run.connectedTools];
 
 	if (fn.getNodeParameter('knowledgeBaseSearch', itemIndex, false)) {
 		if (!llm) {
-			throw new NodeOperationError(fn.getNode(), 'Knowledge Base Search needs an OpenAgents LLM API credential: it embeds the query with the credential\'s embedding model', { itemIndex });
+			throw new NodeOperationError(
+				fn.getNode(),
+				"Knowledge Base Search needs an OpenAgents LLM API credential: it embeds the query with the credential's embedding model",
+				{ itemIndex },
+			);
 		}
 		const search = await knowledgeBaseSearcher(fn, itemIndex, llm, {
 			knowledgeBase: fn.getNodeParameter('knowledgeBase', itemIndex) as string,
 			topK: fn.getNodeParameter('topK', itemIndex, 4) as number,
 			options: {},
 		});
-		tools.push(knowledgeBaseSearchTool('search_knowledge_base', DEFAULT_SEARCH_TOOL_DESCRIPTION, search));
+		tools.push(
+			knowledgeBaseSearchTool('search_knowledge_base', DEFAULT_SEARCH_TOOL_DESCRIPTION, search),
+		);
 	}
 	if (fn.getNodeParameter('memoryTools', itemIndex, false)) {
-		tools.push(...memoryTools(memoryFor(fn, await run.memoryStore(), itemIndex), resolveNamespace(fn, itemIndex)));
+		tools.push(
+			...memoryTools(
+				memoryFor(fn, await run.memoryStore(), itemIndex),
+				resolveNamespace(fn, itemIndex),
+			),
+		);
 	}
 
 	const agentOptions: AgentOptions = {

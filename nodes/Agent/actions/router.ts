@@ -15,19 +15,29 @@ import * as conversation from './conversation';
 import * as task from './task';
 import { AgentRunError, type RunContext, type TemplateRun } from './types';
 
-const templates: Record<string, TemplateRun> = { conversation: conversation.execute, task: task.execute };
+const templates: Record<string, TemplateRun> = {
+	conversation: conversation.execute,
+	task: task.execute,
+};
 
 const ERRORS: ErrorRule = {
 	fallback: 'The agent run failed.',
 	hints: {
-	NO_MODEL: 'Connect a chat model sub-node (e.g. OpenAI Chat Model) or select an OpenAgents LLM API credential.',
-	EMPTY_PROMPT: "Map the user's message into Prompt, e.g. {{ $json.chatInput }} after a Chat Trigger.",
-	TOOL_NAME_COLLISION: 'Rename one of the tools (tool sub-nodes have a name or description field).',
-	TOOLS_UNSUPPORTED: 'Use a chat model that supports tool calling (function calling).',
-	max_iterations: 'Raise Options → Max Iterations, or make the system message tell the model when to stop.',
-	tool_errors: 'See the steps in the error output for the failing tool calls; raise Options → Max Tool Errors to let the model try longer.',
-	invalid_output: 'Simplify the output fields or JSON Schema, or describe them in the system message.',
-		step_failed: 'Turn Strict Mode off to run the other steps anyway, or raise the step\'s timeout or retries.',
+		NO_MODEL:
+			'Connect a chat model sub-node (e.g. OpenAI Chat Model) or select an OpenAgents LLM API credential.',
+		EMPTY_PROMPT:
+			"Map the user's message into Prompt, e.g. {{ $json.chatInput }} after a Chat Trigger.",
+		TOOL_NAME_COLLISION:
+			'Rename one of the tools (tool sub-nodes have a name or description field).',
+		TOOLS_UNSUPPORTED: 'Use a chat model that supports tool calling (function calling).',
+		max_iterations:
+			'Raise Options → Max Iterations, or make the system message tell the model when to stop.',
+		tool_errors:
+			'See the steps in the error output for the failing tool calls; raise Options → Max Tool Errors to let the model try longer.',
+		invalid_output:
+			'Simplify the output fields or JSON Schema, or describe them in the system message.',
+		step_failed:
+			"Turn Strict Mode off to run the other steps anyway, or raise the step's timeout or retries.",
 	},
 };
 
@@ -42,7 +52,11 @@ export async function route(this: IExecuteFunctions): Promise<INodeExecutionData
 	const items = this.getInputData();
 	const secrets = [(await optionalLlmConfig(this))?.apiKey ?? ''].filter(Boolean);
 	let store: Promise<MemoryStore> | undefined;
-	const run: RunContext = { fn: this, connectedTools: await connectedTools(this), memoryStore: () => (store ??= openStore(this)) };
+	const run: RunContext = {
+		fn: this,
+		connectedTools: await connectedTools(this),
+		memoryStore: () => (store ??= openStore(this)),
+	};
 	const total = new UsageTracker();
 	const out: INodeExecutionData[] = [];
 	try {
@@ -59,7 +73,11 @@ export async function route(this: IExecuteFunctions): Promise<INodeExecutionData
 					failedItem(this, error, itemIndex, ERRORS, {
 						code: codeOf(error as Error),
 						note: `Usage so far: ${usageSoFar.modelCalls} model calls, ${usageSoFar.totalTokens} tokens.`,
-						details: { ...(error instanceof AgentRunError ? error.partial : {}), usage: { ...usageSoFar }, durationMs: Date.now() - started },
+						details: {
+							...(error instanceof AgentRunError ? error.partial : {}),
+							usage: { ...usageSoFar },
+							durationMs: Date.now() - started,
+						},
 						secrets,
 					}),
 				);

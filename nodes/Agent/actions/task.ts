@@ -5,7 +5,13 @@
 import { HumanMessage, SystemMessage } from '@langchain/core/messages';
 import { updateDisplayOptions, type IDataObject, type INodeProperties } from 'n8n-workflow';
 
-import { runAgent, runTask, taskStepPrompt, TASK_STEP_INSTRUCTION, type AgentResult } from '../../../lib/llm';
+import {
+	runAgent,
+	runTask,
+	taskStepPrompt,
+	TASK_STEP_INSTRUCTION,
+	type AgentResult,
+} from '../../../lib/llm';
 import { getRetryPolicy } from '../../shared/retryPolicy';
 import { itemAgent } from './itemAgent';
 import { AgentRunError, type TemplateRun } from './types';
@@ -33,10 +39,41 @@ const properties: INodeProperties[] = [
 				displayName: 'Step',
 				name: 'step',
 				values: [
-					{ displayName: 'Name', name: 'name', type: 'string', default: '', required: true, placeholder: 'e.g. summary', description: 'Unique; the field of this step in structured output' },
-					{ displayName: 'Instruction', name: 'instruction', type: 'string', typeOptions: { rows: 3 }, default: '', required: true, placeholder: 'e.g. Summarise the ticket in two sentences' },
-					{ displayName: 'Timeout (Seconds)', name: 'timeoutSeconds', type: 'number', typeOptions: { minValue: 1 }, default: 120, description: 'Per attempt of this step' },
-					{ displayName: 'Retries', name: 'retries', type: 'number', typeOptions: { minValue: 0, maxValue: 10 }, default: 1, description: 'Attempts after the first when the step fails or times out; waits follow the Retry Policy' },
+					{
+						displayName: 'Name',
+						name: 'name',
+						type: 'string',
+						default: '',
+						required: true,
+						placeholder: 'e.g. summary',
+						description: 'Unique; the field of this step in structured output',
+					},
+					{
+						displayName: 'Instruction',
+						name: 'instruction',
+						type: 'string',
+						typeOptions: { rows: 3 },
+						default: '',
+						required: true,
+						placeholder: 'e.g. Summarise the ticket in two sentences',
+					},
+					{
+						displayName: 'Timeout (Seconds)',
+						name: 'timeoutSeconds',
+						type: 'number',
+						typeOptions: { minValue: 1 },
+						default: 120,
+						description: 'Per attempt of this step',
+					},
+					{
+						displayName: 'Retries',
+						name: 'retries',
+						type: 'number',
+						typeOptions: { minValue: 0, maxValue: 10 },
+						default: 1,
+						description:
+							'Attempts after the first when the step fails or times out; waits follow the Retry Policy',
+					},
 				],
 			},
 		],
@@ -46,8 +83,17 @@ const properties: INodeProperties[] = [
 		name: 'stepExecution',
 		type: 'options',
 		options: [
-			{ name: 'In Order', value: 'sequential', description: "One after another; each step sees the earlier steps' results" },
-			{ name: 'In Parallel', value: 'parallel', description: 'All at once (up to "Parallel Steps at Most"); steps are independent of each other' },
+			{
+				name: 'In Order',
+				value: 'sequential',
+				description: "One after another; each step sees the earlier steps' results",
+			},
+			{
+				name: 'In Parallel',
+				value: 'parallel',
+				description:
+					'All at once (up to "Parallel Steps at Most"); steps are independent of each other',
+			},
 		],
 		default: 'sequential',
 	},
@@ -56,15 +102,24 @@ const properties: INodeProperties[] = [
 		name: 'strict',
 		type: 'boolean',
 		default: true,
-		description: 'Whether to stop at the first failed step and fail the item; otherwise every step runs and the item reports each step\'s status',
+		description:
+			"Whether to stop at the first failed step and fail the item; otherwise every step runs and the item reports each step's status",
 	},
 	{
 		displayName: 'Output Format',
 		name: 'taskOutputFormat',
 		type: 'options',
 		options: [
-			{ name: 'Structured (One Field per Step)', value: 'structured', description: '{ "<step name>": "<its result>", … }' },
-			{ name: 'Text', value: 'text', description: 'The step results as one text, a heading per step' },
+			{
+				name: 'Structured (One Field per Step)',
+				value: 'structured',
+				description: '{ "<step name>": "<its result>", … }',
+			},
+			{
+				name: 'Text',
+				value: 'text',
+				description: 'The step results as one text, a heading per step',
+			},
 		],
 		default: 'structured',
 	},
@@ -86,13 +141,17 @@ interface StepParams {
  */
 export const execute: TemplateRun = async (run, itemIndex, usage) => {
 	const { fn } = run;
-	const steps = ((fn.getNodeParameter('steps.step', itemIndex, []) as StepParams[]) ?? []).map((s) => ({
-		name: String(s.name ?? '').trim(),
-		instruction: String(s.instruction ?? ''),
-		timeoutMs: Number(s.timeoutSeconds ?? 120) * 1000,
-		retries: Number(s.retries ?? 1),
-	}));
-	const taskInput = String(fn.getNodeParameter('taskInput', itemIndex, '') ?? '').trim() || JSON.stringify(fn.getInputData()[itemIndex].json);
+	const steps = ((fn.getNodeParameter('steps.step', itemIndex, []) as StepParams[]) ?? []).map(
+		(s) => ({
+			name: String(s.name ?? '').trim(),
+			instruction: String(s.instruction ?? ''),
+			timeoutMs: Number(s.timeoutSeconds ?? 120) * 1000,
+			retries: Number(s.retries ?? 1),
+		}),
+	);
+	const taskInput =
+		String(fn.getNodeParameter('taskInput', itemIndex, '') ?? '').trim() ||
+		JSON.stringify(fn.getInputData()[itemIndex].json);
 	const system = String(fn.getNodeParameter('systemMessage', itemIndex, '') ?? '');
 	const agent = await itemAgent(run, itemIndex, usage);
 	const started = Date.now();
@@ -101,10 +160,21 @@ export const execute: TemplateRun = async (run, itemIndex, usage) => {
 	const result = await runTask<AgentResult>(
 		steps,
 		async ({ index, previous, signal }) => {
-			const budget = { ...agent.agentOptions.budget, ...(wallBudget ? { maxWallTimeMs: Math.max(1, wallBudget - (Date.now() - started)) } : {}) };
-			const messages = [new SystemMessage(`${system}\n\n${TASK_STEP_INSTRUCTION}`), new HumanMessage(taskStepPrompt(taskInput, steps, index, previous))];
-			const outcome = await runAgent(agent.model, messages, agent.tools, { ...agent.agentOptions, budget, signal });
-			if (outcome.status !== 'completed') throw Object.assign(new Error(outcome.reason), { outcome });
+			const budget = {
+				...agent.agentOptions.budget,
+				...(wallBudget ? { maxWallTimeMs: Math.max(1, wallBudget - (Date.now() - started)) } : {}),
+			};
+			const messages = [
+				new SystemMessage(`${system}\n\n${TASK_STEP_INSTRUCTION}`),
+				new HumanMessage(taskStepPrompt(taskInput, steps, index, previous)),
+			];
+			const outcome = await runAgent(agent.model, messages, agent.tools, {
+				...agent.agentOptions,
+				budget,
+				signal,
+			});
+			if (outcome.status !== 'completed')
+				throw Object.assign(new Error(outcome.reason), { outcome });
 			return outcome;
 		},
 		{
@@ -114,16 +184,26 @@ export const execute: TemplateRun = async (run, itemIndex, usage) => {
 			retryPolicy: getRetryPolicy(fn, itemIndex),
 			signal: fn.getExecutionCancelSignal(),
 			// A spent budget does not come back on a retry.
-			isRetryable: (error) => (error as { outcome?: AgentResult }).outcome?.status !== 'budget_exceeded',
+			isRetryable: (error) =>
+				(error as { outcome?: AgentResult }).outcome?.status !== 'budget_exceeded',
 		},
 	);
 
-	const taskSteps = result.steps.map(({ value, ...step }) => ({ ...step, ...(value ? { output: value.output } : {}) }));
-	const toolCalls = result.steps.flatMap((step) => (step.value?.steps ?? []).map((call) => ({ taskStep: step.name, ...call })));
+	const taskSteps = result.steps.map(({ value, ...step }) => ({
+		...step,
+		...(value ? { output: value.output } : {}),
+	}));
+	const toolCalls = result.steps.flatMap((step) =>
+		(step.value?.steps ?? []).map((call) => ({ taskStep: step.name, ...call })),
+	);
 	const summary = { status: result.status, taskSteps, steps: toolCalls } as unknown as IDataObject;
 	if (result.status === 'failed') {
 		const failed = result.steps.find((s) => s.status === 'failed')!;
-		throw new AgentRunError(`Step "${failed.name}" failed: ${failed.error}`, 'step_failed', summary);
+		throw new AgentRunError(
+			`Step "${failed.name}" failed: ${failed.error}`,
+			'step_failed',
+			summary,
+		);
 	}
 	const completed = result.steps.filter((s) => s.status === 'completed');
 	const output =

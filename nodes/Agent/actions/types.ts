@@ -14,7 +14,11 @@ export interface RunContext {
 }
 
 /** A template's work for one item: returns the item's output JSON; `usage` collects its model calls (also on failure). */
-export type TemplateRun = (run: RunContext, itemIndex: number, usage: UsageTracker) => Promise<IDataObject>;
+export type TemplateRun = (
+	run: RunContext,
+	itemIndex: number,
+	usage: UsageTracker,
+) => Promise<IDataObject>;
 
 /**
  * A run that stopped without a result (max iterations, too many tool errors, a failed step in strict mode, output

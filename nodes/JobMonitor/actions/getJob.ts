@@ -12,7 +12,8 @@ const properties: INodeProperties[] = [
 		type: 'string',
 		default: '',
 		placeholder: 'e.g. Summarize, HTTP Request',
-		description: 'Comma-separated node names whose output items to return under "output"; the error and last node are always returned',
+		description:
+			'Comma-separated node names whose output items to return under "output"; the error and last node are always returned',
 	},
 ];
 
@@ -21,9 +22,15 @@ export const description = updateDisplayOptions({ show: { operation: ['getJob'] 
 /** Output: Job { id, workflowId, status, finished, mode, startedAt, stoppedAt, durationMs, retryOf, retrySuccessId, error?, lastNode, output? }. */
 export const execute: OperationExecute = async (fn, itemIndex) => {
 	const id = String(fn.getNodeParameter('executionId', itemIndex)).trim();
-	const names = String(fn.getNodeParameter('nodeNames', itemIndex, '')).split(',').map((n) => n.trim()).filter(Boolean);
+	const names = String(fn.getNodeParameter('nodeNames', itemIndex, ''))
+		.split(',')
+		.map((n) => n.trim())
+		.filter(Boolean);
 	const execution = await (await apiClient(fn, itemIndex)).getExecution(id, { includeData: true });
 	const job: IDataObject = { ...toJob(execution) };
-	if (names.length) job.output = Object.fromEntries(names.map((name) => [name, nodeOutput(execution, name) ?? null])) as IDataObject;
+	if (names.length)
+		job.output = Object.fromEntries(
+			names.map((name) => [name, nodeOutput(execution, name) ?? null]),
+		) as IDataObject;
 	return job;
 };

@@ -1,10 +1,17 @@
 import { updateDisplayOptions, type IDataObject, type INodeProperties } from 'n8n-workflow';
 
-import { EXECUTION_STATUSES, toJob, type ExecutionFilter, type ExecutionStatus } from '../../../lib/jobs';
+import {
+	EXECUTION_STATUSES,
+	toJob,
+	type ExecutionFilter,
+	type ExecutionStatus,
+} from '../../../lib/jobs';
 import { apiClient } from '../../shared/n8nApi';
 import type { OperationExecute } from './types';
 
-export const statusOptions = EXECUTION_STATUSES.filter((s) => s !== 'unknown' && s !== 'new').map((value) => ({ name: value[0].toUpperCase() + value.slice(1), value }));
+export const statusOptions = EXECUTION_STATUSES.filter((s) => s !== 'unknown' && s !== 'new').map(
+	(value) => ({ name: value[0].toUpperCase() + value.slice(1), value }),
+);
 
 /** Workflow and time-window filters shared by List Jobs and Stats. */
 export const filterFields = (operation: string): INodeProperties[] => [
@@ -51,15 +58,22 @@ const properties: INodeProperties[] = [
 export const description = updateDisplayOptions({ show: { operation: ['listJobs'] } }, properties);
 
 /** The API filter for an item's Workflow ID and Started Within (Minutes). */
-export function filterOf(fn: Parameters<OperationExecute>[0], itemIndex: number): ExecutionFilter & { startedAfter?: string } {
+export function filterOf(
+	fn: Parameters<OperationExecute>[0],
+	itemIndex: number,
+): ExecutionFilter & { startedAfter?: string } {
 	const workflowId = String(fn.getNodeParameter('workflowId', itemIndex, '')).trim() || undefined;
 	const minutes = fn.getNodeParameter('windowMinutes', itemIndex, 60) as number;
-	return { workflowId, ...(minutes > 0 ? { startedAfter: new Date(Date.now() - minutes * 60_000).toISOString() } : {}) };
+	return {
+		workflowId,
+		...(minutes > 0 ? { startedAfter: new Date(Date.now() - minutes * 60_000).toISOString() } : {}),
+	};
 }
 
 /** Output: one item per job, newest first. */
 export const execute: OperationExecute = async (fn, itemIndex) => {
-	const status = (fn.getNodeParameter('status', itemIndex, '') as ExecutionStatus | '') || undefined;
+	const status =
+		(fn.getNodeParameter('status', itemIndex, '') as ExecutionStatus | '') || undefined;
 	const limit = fn.getNodeParameter('limit', itemIndex, 50) as number;
 	const client = await apiClient(fn, itemIndex);
 	const executions = await client.listExecutions({ ...filterOf(fn, itemIndex), status }, limit);

@@ -10,11 +10,16 @@ const properties: INodeProperties[] = [
 		name: 'queueSource',
 		type: 'options',
 		options: [
-			{ name: 'Redis (Live)', value: 'redis', description: 'The Bull queue in the Redis of your n8n cluster; also lists the active jobs' },
+			{
+				name: 'Redis (Live)',
+				value: 'redis',
+				description: 'The Bull queue in the Redis of your n8n cluster; also lists the active jobs',
+			},
 			{
 				name: 'n8n Metrics Endpoint',
 				value: 'metrics',
-				description: "Main's /metrics (needs N8N_METRICS=true and N8N_METRICS_INCLUDE_QUEUE_METRICS=true); refreshed every few seconds",
+				description:
+					"Main's /metrics (needs N8N_METRICS=true and N8N_METRICS_INCLUDE_QUEUE_METRICS=true); refreshed every few seconds",
 			},
 		],
 		default: 'redis',
@@ -34,11 +39,18 @@ export const description = updateDisplayOptions({ show: { operation: ['queue'] }
 /** Output: { source, waiting, active, delayed?, paused?, completed, failed, activeJobs?: [{ jobId, executionId, workflowId }] }. */
 export const execute: OperationExecute = async (fn, itemIndex) => {
 	if (fn.getNodeParameter('queueSource', itemIndex) === 'metrics') {
-		return { ...queueStatsFromMetrics(await (await apiClient(fn, itemIndex)).metricsText()) } as IDataObject;
+		return {
+			...queueStatsFromMetrics(await (await apiClient(fn, itemIndex)).metricsText()),
+		} as IDataObject;
 	}
 	const redis = await queueRedis(fn);
 	try {
-		return { ...(await queueStatsFromRedis(redis, fn.getNodeParameter('bullPrefix', itemIndex, 'bull') as string)) } as unknown as IDataObject;
+		return {
+			...(await queueStatsFromRedis(
+				redis,
+				fn.getNodeParameter('bullPrefix', itemIndex, 'bull') as string,
+			)),
+		} as unknown as IDataObject;
 	} finally {
 		redis.disconnect();
 	}

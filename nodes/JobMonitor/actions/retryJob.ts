@@ -14,7 +14,12 @@ const properties: INodeProperties[] = [
 		type: 'options',
 		options: [
 			{ name: 'Once, Now', value: 'once' },
-			{ name: 'Under the Retry Policy', value: 'policy', description: 'Up to Max Retries + 1 attempts, waiting the policy’s delay before each; stops at the first success' },
+			{
+				name: 'Under the Retry Policy',
+				value: 'policy',
+				description:
+					'Up to Max Retries + 1 attempts, waiting the policy’s delay before each; stops at the first success',
+			},
 		],
 		default: 'once',
 	},
@@ -23,7 +28,8 @@ const properties: INodeProperties[] = [
 		name: 'loadWorkflow',
 		type: 'boolean',
 		default: false,
-		description: 'Whether to retry with the workflow as saved now instead of as it was when the execution ran',
+		description:
+			'Whether to retry with the workflow as saved now instead of as it was when the execution ran',
 	},
 	{
 		displayName: 'Execution Timeout (Seconds)',
@@ -43,12 +49,16 @@ export const description = updateDisplayOptions({ show: { operation: ['retryJob'
  */
 export const execute: OperationExecute = async (fn, itemIndex) => {
 	const id = String(fn.getNodeParameter('executionId', itemIndex)).trim();
-	const policy = fn.getNodeParameter('retryMode', itemIndex) === 'policy' ? getRetryPolicy(fn, itemIndex) : new NoRetryPolicy();
+	const policy =
+		fn.getNodeParameter('retryMode', itemIndex) === 'policy'
+			? getRetryPolicy(fn, itemIndex)
+			: new NoRetryPolicy();
 	const result = await retryJob(await apiClient(fn, itemIndex), id, {
 		policy,
 		loadWorkflow: fn.getNodeParameter('loadWorkflow', itemIndex, false) as boolean,
 		signal: fn.getExecutionCancelSignal(),
-		executionTimeoutMs: (fn.getNodeParameter('executionTimeoutSeconds', itemIndex, 600) as number) * 1000,
+		executionTimeoutMs:
+			(fn.getNodeParameter('executionTimeoutSeconds', itemIndex, 600) as number) * 1000,
 	});
 	return { ...result, policy: policy.toJSON() } as unknown as IDataObject;
 };

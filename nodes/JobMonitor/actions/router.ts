@@ -24,11 +24,14 @@ const operations: Record<string, OperationExecute> = {
 };
 
 const HINTS: Partial<Record<JobsErrorCode, string>> = {
-	UNAUTHORIZED: 'Create an API key in n8n (Settings → n8n API) and put it in the OpenAgents n8n API credential.',
+	UNAUTHORIZED:
+		'Create an API key in n8n (Settings → n8n API) and put it in the OpenAgents n8n API credential.',
 	API_UNAVAILABLE: 'Check the Base URL of the OpenAgents n8n API credential: it ends in /api/v1.',
-	NOT_FOUND: 'Check the execution or workflow ID, and that the API key’s owner can see that workflow.',
+	NOT_FOUND:
+		'Check the execution or workflow ID, and that the API key’s owner can see that workflow.',
 	FORBIDDEN: 'The API key lacks the scope for this call, or its owner cannot access the workflow.',
-	QUEUE_UNAVAILABLE: 'Queue depth needs the Redis of the n8n cluster, or main’s /metrics with queue metrics on. Other operations still work.',
+	QUEUE_UNAVAILABLE:
+		'Queue depth needs the Redis of the n8n cluster, or main’s /metrics with queue metrics on. Other operations still work.',
 	WAIT_TIMEOUT: 'Raise the timeout, or check that workers are running.',
 };
 
@@ -39,9 +42,15 @@ export async function route(this: IExecuteFunctions): Promise<INodeExecutionData
 	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
 		try {
 			const result = await operations[operation](this, itemIndex);
-			for (const json of Array.isArray(result) ? result : [result]) out.push({ json, pairedItem: { item: itemIndex } });
+			for (const json of Array.isArray(result) ? result : [result])
+				out.push({ json, pairedItem: { item: itemIndex } });
 		} catch (error) {
-			out.push(failedItem(this, error, itemIndex, { hints: HINTS, fallback: `Job Monitor "${operation}" failed.` }));
+			out.push(
+				failedItem(this, error, itemIndex, {
+					hints: HINTS,
+					fallback: `Job Monitor "${operation}" failed.`,
+				}),
+			);
 		}
 	}
 	return [out];

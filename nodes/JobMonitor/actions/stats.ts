@@ -20,7 +20,8 @@ const properties: INodeProperties[] = [
 		name: 'groupFailures',
 		type: 'boolean',
 		default: true,
-		description: 'Whether to read the data of failed executions (up to 250) to group them by node and error message',
+		description:
+			'Whether to read the data of failed executions (up to 250) to group them by node and error message',
 	},
 ];
 
@@ -33,17 +34,32 @@ export const description = updateDisplayOptions({ show: { operation: ['stats'] }
 export const execute: OperationExecute = async (fn, itemIndex) => {
 	const client = await apiClient(fn, itemIndex);
 	const filter = filterOf(fn, itemIndex);
-	const jobs: Job[] = (await client.listExecutions(filter, fn.getNodeParameter('maxExecutions', itemIndex, 1000) as number)).map(toJob);
-	if (fn.getNodeParameter('groupFailures', itemIndex, true) && jobs.some((j) => FAILED_STATUSES.has(j.status))) {
+	const jobs: Job[] = (
+		await client.listExecutions(
+			filter,
+			fn.getNodeParameter('maxExecutions', itemIndex, 1000) as number,
+		)
+	).map(toJob);
+	if (
+		fn.getNodeParameter('groupFailures', itemIndex, true) &&
+		jobs.some((j) => FAILED_STATUSES.has(j.status))
+	) {
 		const byId = new Map(jobs.map((j) => [j.id, j]));
 		for (const status of FAILED_STATUSES) {
-			for (const failed of await client.listExecutions({ ...filter, status, includeData: true }, 250)) {
+			for (const failed of await client.listExecutions(
+				{ ...filter, status, includeData: true },
+				250,
+			)) {
 				const job = byId.get(String(failed.id));
 				if (job) Object.assign(job, toJob(failed));
 			}
 		}
 	}
 	const windowMinutes = fn.getNodeParameter('windowMinutes', itemIndex, 60) as number;
-	const window = windowMinutes > 0 ? { from: filter.startedAfter, to: new Date().toISOString() } : {};
-	return { workflowId: filter.workflowId ?? null, ...jobStats(jobs, window) } as unknown as IDataObject;
+	const window =
+		windowMinutes > 0 ? { from: filter.startedAfter, to: new Date().toISOString() } : {};
+	return {
+		workflowId: filter.workflowId ?? null,
+		...jobStats(jobs, window),
+	} as unknown as IDataObject;
 };

@@ -1,7 +1,10 @@
 import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
 
 /** An operation's output for one item: one JSON object, or several (List Jobs: one item per job). */
-export type OperationExecute = (fn: IExecuteFunctions, itemIndex: number) => Promise<IDataObject | IDataObject[]>;
+export type OperationExecute = (
+	fn: IExecuteFunctions,
+	itemIndex: number,
+) => Promise<IDataObject | IDataObject[]>;
 
 export const executionIdField = {
 	displayName: 'Execution ID',

@@ -23,7 +23,10 @@ const properties: INodeProperties[] = [
 	},
 ];
 
-export const description = updateDisplayOptions({ show: { operation: ['waitForJob'] } }, properties);
+export const description = updateDisplayOptions(
+	{ show: { operation: ['waitForJob'] } },
+	properties,
+);
 
 /** Output: the finished Job, with its error when it failed. Stops at once when this execution is cancelled. */
 export const execute: OperationExecute = async (fn, itemIndex) => {

@@ -16,7 +16,8 @@ const properties: INodeProperties[] = [
 		default: '',
 		required: true,
 		placeholder: 'e.g. What is the default connect timeout?',
-		description: 'Answered by the chat model from the retrieved chunks only, with numbered citations',
+		description:
+			'Answered by the chat model from the retrieved chunks only, with numbered citations',
 	},
 	{ ...topKField },
 	{
@@ -39,7 +40,8 @@ const properties: INodeProperties[] = [
 				type: 'string',
 				typeOptions: { rows: 3 },
 				default: '',
-				description: 'Extra instructions for the answer (tone, length, language); the rules about context and citations always apply',
+				description:
+					'Extra instructions for the answer (tone, length, language); the rules about context and citations always apply',
 			},
 			{
 				displayName: 'Temperature',
@@ -65,7 +67,10 @@ export const execute: ItemOperation = async (run, itemIndex) => {
 	const options = fn.getNodeParameter('options', itemIndex, {}) as IDataObject;
 	const chunks = await retrieveForItem({ ...run, llm: run.llm! }, itemIndex, question);
 	const usage = new UsageTracker();
-	const model = createChatModel(run.llm!, { model: (options.chatModel as string) || undefined, temperature: (options.temperature as number) ?? 0 });
+	const model = createChatModel(run.llm!, {
+		model: (options.chatModel as string) || undefined,
+		temperature: (options.temperature as number) ?? 0,
+	});
 	const answer = await answerFromChunks(model, question, chunks, {
 		...llmCallOptions(fn, itemIndex, run.llm!),
 		usage,

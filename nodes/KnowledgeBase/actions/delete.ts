@@ -13,8 +13,16 @@ const properties: INodeProperties[] = [
 		noDataExpression: true,
 		options: [
 			{ name: 'Source', value: 'source', description: 'Every chunk of the given sources' },
-			{ name: 'Metadata Filter', value: 'filter', description: 'Every chunk matching a Chroma "where" filter' },
-			{ name: 'Entire Knowledge Base', value: 'knowledgeBase', description: 'The knowledge base itself, with all its chunks' },
+			{
+				name: 'Metadata Filter',
+				value: 'filter',
+				description: 'Every chunk matching a Chroma "where" filter',
+			},
+			{
+				name: 'Entire Knowledge Base',
+				value: 'knowledgeBase',
+				description: 'The knowledge base itself, with all its chunks',
+			},
 		],
 		default: 'source',
 	},
@@ -61,7 +69,11 @@ export const execute: ItemOperation = async (run, itemIndex) => {
 	let ids: string[];
 	if (deleteBy === 'filter') {
 		const where = jsonObject(fn.getNodeParameter('filter', itemIndex), 'Metadata Filter');
-		if (!where) throw new RagError('INVALID_FILTER', 'The metadata filter is empty: it would match every chunk. Use "Entire Knowledge Base" to delete everything.');
+		if (!where)
+			throw new RagError(
+				'INVALID_FILTER',
+				'The metadata filter is empty: it would match every chunk. Use "Entire Knowledge Base" to delete everything.',
+			);
 		ids = await kb.idsWhere(where as never);
 	} else {
 		const sources = sourceList(fn.getNodeParameter('sourceIds', itemIndex));

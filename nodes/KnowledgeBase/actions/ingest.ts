@@ -3,10 +3,23 @@
  * (a bad item fails alone), then ingested in batches: one existing-chunk lookup, batched embeddings of new chunks
  * only, batched upserts, stale chunks deleted.
  */
-import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
+import {
+	updateDisplayOptions,
+	type IDataObject,
+	type IExecuteFunctions,
+	type INodeProperties,
+} from 'n8n-workflow';
 
 import { createEmbeddings } from '../../../lib/llm';
-import { DEFAULT_CHUNKING, DEFAULT_UPSERT_BATCH_SIZE, documentTooLarge, ingestDocuments, loadDocument, type DocumentInput, type LoadedDocument } from '../../../lib/rag';
+import {
+	DEFAULT_CHUNKING,
+	DEFAULT_UPSERT_BATCH_SIZE,
+	documentTooLarge,
+	ingestDocuments,
+	loadDocument,
+	type DocumentInput,
+	type LoadedDocument,
+} from '../../../lib/rag';
 import { llmCallOptions } from '../../shared/llm';
 import { jsonObject } from '../../shared/knowledgeBaseFields';
 import { chromaStore } from '../../shared/chroma';
@@ -19,7 +32,11 @@ const properties: INodeProperties[] = [
 		type: 'options',
 		options: [
 			{ name: 'Text', value: 'text', description: 'Text from a field or expression' },
-			{ name: 'Binary File', value: 'binary', description: 'A file in the item’s binary data (text, Markdown, HTML, PDF, JSON)' },
+			{
+				name: 'Binary File',
+				value: 'binary',
+				description: 'A file in the item’s binary data (text, Markdown, HTML, PDF, JSON)',
+			},
 		],
 		default: 'text',
 	},
@@ -56,10 +73,22 @@ const properties: INodeProperties[] = [
 		name: 'format',
 		type: 'options',
 		options: [
-			{ name: 'Auto-Detect', value: 'auto', description: 'From the file’s MIME type or extension; text input is plain text' },
-			{ name: 'HTML', value: 'html', description: 'Main text of the page; scripts, styles and navigation left out' },
+			{
+				name: 'Auto-Detect',
+				value: 'auto',
+				description: 'From the file’s MIME type or extension; text input is plain text',
+			},
+			{
+				name: 'HTML',
+				value: 'html',
+				description: 'Main text of the page; scripts, styles and navigation left out',
+			},
 			{ name: 'JSON', value: 'json', description: 'Chosen fields as "field: value" lines' },
-			{ name: 'Markdown', value: 'markdown', description: 'Split at headings first; chunks keep their heading path' },
+			{
+				name: 'Markdown',
+				value: 'markdown',
+				description: 'Split at headings first; chunks keep their heading path',
+			},
 			{ name: 'PDF', value: 'pdf', description: 'The text layer (no OCR); chunks keep their page' },
 			{ name: 'Plain Text', value: 'text' },
 		],
@@ -71,7 +100,8 @@ const properties: INodeProperties[] = [
 		type: 'string',
 		default: '',
 		placeholder: 'e.g. title, body.text',
-		description: 'Comma-separated dot paths of the fields to index; empty indexes every text and number field',
+		description:
+			'Comma-separated dot paths of the fields to index; empty indexes every text and number field',
 		displayOptions: { show: { format: ['json'] } },
 	},
 	{
@@ -79,7 +109,8 @@ const properties: INodeProperties[] = [
 		name: 'metadata',
 		type: 'json',
 		default: '{}',
-		description: 'Stored on every chunk of the document and usable in metadata filters; string, number and boolean values, e.g. {"team": "billing", "year": 2026}',
+		description:
+			'Stored on every chunk of the document and usable in metadata filters; string, number and boolean values, e.g. {"team": "billing", "year": 2026}',
 	},
 	{
 		displayName: 'Options',
@@ -110,7 +141,11 @@ const properties: INodeProperties[] = [
 				type: 'options',
 				options: [
 					{ name: 'Characters', value: 'characters' },
-					{ name: 'Tokens', value: 'tokens', description: 'Counted with cl100k_base (GPT-4, text-embedding-3)' },
+					{
+						name: 'Tokens',
+						value: 'tokens',
+						description: 'Counted with cl100k_base (GPT-4, text-embedding-3)',
+					},
 				],
 				default: 'characters',
 			},
@@ -120,7 +155,8 @@ const properties: INodeProperties[] = [
 				type: 'number',
 				typeOptions: { minValue: 1 },
 				default: 50,
-				description: 'Items ingested together (one lookup, shared embedding and upsert batches); a failure fails the whole batch',
+				description:
+					'Items ingested together (one lookup, shared embedding and upsert batches); a failure fails the whole batch',
 			},
 			{
 				displayName: 'Embedding Batch Size',
@@ -135,7 +171,8 @@ const properties: INodeProperties[] = [
 				name: 'embeddingModel',
 				type: 'string',
 				default: '',
-				description: "Overrides the credential's embedding model. A knowledge base must keep one model: vectors of another size are refused.",
+				description:
+					"Overrides the credential's embedding model. A knowledge base must keep one model: vectors of another size are refused.",
 			},
 			{
 				displayName: 'Max Document Size (MB)',
@@ -160,12 +197,22 @@ const properties: INodeProperties[] = [
 export const description = updateDisplayOptions({ show: { operation: ['ingest'] } }, properties);
 
 /** The item's document as lib/rag's loader input. */
-async function documentInput(fn: IExecuteFunctions, itemIndex: number, options: IDataObject): Promise<DocumentInput> {
+async function documentInput(
+	fn: IExecuteFunctions,
+	itemIndex: number,
+	options: IDataObject,
+): Promise<DocumentInput> {
 	const format = fn.getNodeParameter('format', itemIndex, 'auto') as DocumentInput['format'];
 	const common = {
 		source: String(fn.getNodeParameter('sourceId', itemIndex, '') ?? '').trim(),
 		format,
-		jsonFields: format === 'json' ? String(fn.getNodeParameter('jsonFields', itemIndex, '')).split(',').map((f) => f.trim()).filter(Boolean) : [],
+		jsonFields:
+			format === 'json'
+				? String(fn.getNodeParameter('jsonFields', itemIndex, ''))
+						.split(',')
+						.map((f) => f.trim())
+						.filter(Boolean)
+				: [],
 		metadata: jsonObject(fn.getNodeParameter('metadata', itemIndex, '{}'), 'Metadata'),
 		maxBytes: Math.round(((options.maxDocumentSizeMb as number) ?? 10) * 1024 * 1024),
 	};
@@ -175,9 +222,20 @@ async function documentInput(fn: IExecuteFunctions, itemIndex: number, options: 
 	const property = fn.getNodeParameter('binaryPropertyName', itemIndex) as string;
 	const binary = fn.helpers.assertBinaryData(itemIndex, property);
 	// Refuse before reading the whole file into memory.
-	if ((binary.bytes ?? 0) > common.maxBytes) throw documentTooLarge(common.source || binary.fileName || property, binary.bytes!, common.maxBytes);
+	if ((binary.bytes ?? 0) > common.maxBytes)
+		throw documentTooLarge(
+			common.source || binary.fileName || property,
+			binary.bytes!,
+			common.maxBytes,
+		);
 	const content = await fn.helpers.getBinaryDataBuffer(itemIndex, property);
-	return { ...common, source: common.source || binary.fileName || '', content, fileName: binary.fileName, mimeType: binary.mimeType };
+	return {
+		...common,
+		source: common.source || binary.fileName || '',
+		content,
+		fileName: binary.fileName,
+		mimeType: binary.mimeType,
+	};
 }
 
 interface Pending {
@@ -217,7 +275,12 @@ export const execute: BatchOperation = async (run, itemCount) => {
 			const document = await loadDocument(await documentInput(fn, itemIndex, options));
 			const itemKey = batchKey(fn, itemIndex, options);
 			const limit = (options.documentsPerBatch as number) || 50;
-			if (itemKey !== key || batch.length >= limit || batch.some((p) => p.document.source === document.source)) await flush();
+			if (
+				itemKey !== key ||
+				batch.length >= limit ||
+				batch.some((p) => p.document.source === document.source)
+			)
+				await flush();
 			key = itemKey;
 			batch.push({ itemIndex, document });
 		} catch (error) {
@@ -236,17 +299,31 @@ async function ingestBatch(run: RunContext, pending: Pending[]): Promise<IDataOb
 	const knowledgeBase = fn.getNodeParameter('knowledgeBase', first) as string;
 	const kb = await chromaStore(fn, run.connection, first).open(knowledgeBase, { create: true });
 	const embeddingModel = (options.embeddingModel as string) || run.llm!.embeddingModel;
-	const result = await ingestDocuments(kb, createEmbeddings(run.llm!, { model: embeddingModel }), pending.map((p) => p.document), {
-		chunkSize: options.chunkSize as number | undefined,
-		chunkOverlap: options.chunkOverlap as number | undefined,
-		unit: options.chunkUnit as 'characters' | 'tokens' | undefined,
-		upsertBatchSize: options.upsertBatchSize as number | undefined,
-		embedding: {
-			...llmCallOptions(fn, first, run.llm!),
-			batchSize: options.embeddingBatchSize as number | undefined,
-			model: embeddingModel,
+	const result = await ingestDocuments(
+		kb,
+		createEmbeddings(run.llm!, { model: embeddingModel }),
+		pending.map((p) => p.document),
+		{
+			chunkSize: options.chunkSize as number | undefined,
+			chunkOverlap: options.chunkOverlap as number | undefined,
+			unit: options.chunkUnit as 'characters' | 'tokens' | undefined,
+			upsertBatchSize: options.upsertBatchSize as number | undefined,
+			embedding: {
+				...llmCallOptions(fn, first, run.llm!),
+				batchSize: options.embeddingBatchSize as number | undefined,
+				model: embeddingModel,
+			},
 		},
-	});
-	const batchSummary = { documents: pending.length, embeddingCalls: result.embeddingCalls, upsertRequests: result.upsertRequests };
-	return result.sources.map((source, i) => ({ knowledgeBase, format: pending[i].document.format, ...source, batch: batchSummary }));
+	);
+	const batchSummary = {
+		documents: pending.length,
+		embeddingCalls: result.embeddingCalls,
+		upsertRequests: result.upsertRequests,
+	};
+	return result.sources.map((source, i) => ({
+		knowledgeBase,
+		format: pending[i].document.format,
+		...source,
+		batch: batchSummary,
+	}));
 }

@@ -15,7 +15,14 @@ const properties: INodeProperties[] = [
 		description: 'Text to search for; chunks are ranked by cosine similarity of their embeddings',
 	},
 	{ ...topKField },
-	{ displayName: 'Options', name: 'options', type: 'collection', placeholder: 'Add Option', default: {}, options: retrievalOptions },
+	{
+		displayName: 'Options',
+		name: 'options',
+		type: 'collection',
+		placeholder: 'Add Option',
+		default: {},
+		options: retrievalOptions,
+	},
 ];
 
 export const description = updateDisplayOptions({ show: { operation: ['query'] } }, properties);
@@ -24,5 +31,8 @@ export const description = updateDisplayOptions({ show: { operation: ['query'] }
 export const execute: ItemOperation = async (run, itemIndex) => {
 	const query = run.fn.getNodeParameter('query', itemIndex) as string;
 	const results = await retrieveForItem({ ...run, llm: run.llm! }, itemIndex, query);
-	return { query, results: results.map(({ id: _id, ...chunk }) => chunk) as unknown as IDataObject[] };
+	return {
+		query,
+		results: results.map(({ id: _id, ...chunk }) => chunk) as unknown as IDataObject[],
+	};
 };

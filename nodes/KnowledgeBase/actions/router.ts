@@ -15,17 +15,25 @@ import * as query from './query';
 import * as stats from './stats';
 import type { BatchOperation, ItemOperation, RunContext } from './types';
 
-const perItem: Record<string, ItemOperation> = { query: query.execute, answer: answer.execute, delete: del.execute, stats: stats.execute };
+const perItem: Record<string, ItemOperation> = {
+	query: query.execute,
+	answer: answer.execute,
+	delete: del.execute,
+	stats: stats.execute,
+};
 const batched: Record<string, BatchOperation> = { ingest: ingest.execute };
 const USES_LLM = new Set(['ingest', 'query', 'answer']);
 
 const HINTS: Partial<Record<RagErrorCode, string>> = {
 	UNKNOWN_KNOWLEDGE_BASE: 'Check the name, or run Ingest first: it creates the knowledge base.',
-	STORE_UNAVAILABLE: 'Check the OpenAgents Chroma credential URL and that the Chroma server is running.',
+	STORE_UNAVAILABLE:
+		'Check the OpenAgents Chroma credential URL and that the Chroma server is running.',
 	DIMENSION_MISMATCH: 'A knowledge base keeps the embedding model it was built with.',
 	PDF_WITHOUT_TEXT: 'Scanned PDFs need OCR before they can be ingested.',
-	UNSUPPORTED_FORMAT: 'Supported: plain text, Markdown, HTML, PDF (with a text layer) and JSON. Set "Document Format" if the type is not detected.',
-	INVALID_FILTER: 'Filters use Chroma\'s "where" syntax: {"field": value}, {"field": {"$in": [...]}}, {"$and": [...]}.',
+	UNSUPPORTED_FORMAT:
+		'Supported: plain text, Markdown, HTML, PDF (with a text layer) and JSON. Set "Document Format" if the type is not detected.',
+	INVALID_FILTER:
+		'Filters use Chroma\'s "where" syntax: {"field": value}, {"field": {"$in": [...]}}, {"$and": [...]}.',
 };
 
 export async function route(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
@@ -56,7 +64,9 @@ export async function route(this: IExecuteFunctions): Promise<INodeExecutionData
 	const rule = { hints: HINTS, fallback: `Knowledge Base "${operation}" failed.` };
 	return [
 		results.map((result, itemIndex) =>
-			result instanceof Error ? failedItem(this, result, itemIndex, rule) : { json: result, pairedItem: { item: itemIndex } },
+			result instanceof Error
+				? failedItem(this, result, itemIndex, rule)
+				: { json: result, pairedItem: { item: itemIndex } },
 		),
 	];
 }

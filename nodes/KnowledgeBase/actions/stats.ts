@@ -23,6 +23,8 @@ export const execute: ItemOperation = async (run, itemIndex) => {
 	const chunks = [...counts.values()].reduce((a, b) => a + b, 0);
 	const out = { knowledgeBase, chunks, sources: counts.size, dimension: dimension ?? null };
 	if (!fn.getNodeParameter('includeSources', itemIndex, false)) return out;
-	const sourceCounts = [...counts].sort(([a], [b]) => a.localeCompare(b)).map(([source, n]) => ({ source, chunks: n }));
+	const sourceCounts = [...counts]
+		.sort(([a], [b]) => a.localeCompare(b))
+		.map(([source, n]) => ({ source, chunks: n }));
 	return { ...out, sourceCounts };
 };

@@ -16,4 +16,7 @@ export interface RunContext {
 export type ItemOperation = (run: RunContext, itemIndex: number) => Promise<IDataObject>;
 
 /** Batch operations (Ingest) return per input item its output JSON or the Error it failed with, in item order; without continueOnFail they stop at the first failure (later items unset). */
-export type BatchOperation = (run: RunContext, itemCount: number) => Promise<Array<IDataObject | Error>>;
+export type BatchOperation = (
+	run: RunContext,
+	itemCount: number,
+) => Promise<Array<IDataObject | Error>>;

@@ -20,5 +20,8 @@ export const description = updateDisplayOptions({ show: { operation: ['append'] 
 /** Atomic across workers. Output: { key, length, version }. A missing key counts as an empty list. */
 export const execute: OperationExecute = async ({ fn, memory, ns, itemIndex }) => {
 	const key = fn.getNodeParameter('key', itemIndex) as string;
-	return { key, ...(await memory.append(ns, key, [jsonParameter(fn, 'item', itemIndex)], ttlMs(fn, itemIndex))) };
+	return {
+		key,
+		...(await memory.append(ns, key, [jsonParameter(fn, 'item', itemIndex)], ttlMs(fn, itemIndex))),
+	};
 };

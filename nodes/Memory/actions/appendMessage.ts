@@ -10,7 +10,8 @@ export const conversationKeyField: INodeProperties = {
 	type: 'string',
 	default: 'chat_history',
 	required: true,
-	description: 'The key the conversation is kept under (one conversation per key and scope; use the Session scope per user)',
+	description:
+		'The key the conversation is kept under (one conversation per key and scope; use the Session scope per user)',
 };
 
 const properties: INodeProperties[] = [
@@ -26,11 +27,21 @@ const properties: INodeProperties[] = [
 		],
 		default: 'user',
 	},
-	{ displayName: 'Content', name: 'content', type: 'string', typeOptions: { rows: 3 }, default: '', required: true },
+	{
+		displayName: 'Content',
+		name: 'content',
+		type: 'string',
+		typeOptions: { rows: 3 },
+		default: '',
+		required: true,
+	},
 	{ ...ttlField },
 ];
 
-export const description = updateDisplayOptions({ show: { operation: ['appendMessage'] } }, properties);
+export const description = updateDisplayOptions(
+	{ show: { operation: ['appendMessage'] } },
+	properties,
+);
 
 /** Output: { key, length, version } — length is the number of messages after appending. */
 export const execute: OperationExecute = async ({ fn, memory, ns, itemIndex }) => {

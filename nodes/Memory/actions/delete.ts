@@ -3,7 +3,9 @@ import type { INodeProperties } from 'n8n-workflow';
 import { keyField } from '../../shared/memoryFields';
 import type { OperationExecute } from './types';
 
-export const description: INodeProperties[] = [{ ...keyField, displayOptions: { show: { operation: ['delete'] } } }];
+export const description: INodeProperties[] = [
+	{ ...keyField, displayOptions: { show: { operation: ['delete'] } } },
+];
 
 /** Output: { key, deleted } — deleted is false when the key did not exist. */
 export const execute: OperationExecute = async ({ fn, memory, ns, itemIndex }) => {

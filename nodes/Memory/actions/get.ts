@@ -3,11 +3,18 @@ import type { INodeProperties } from 'n8n-workflow';
 import { keyField } from '../../shared/memoryFields';
 import type { OperationExecute } from './types';
 
-export const description: INodeProperties[] = [{ ...keyField, displayOptions: { show: { operation: ['get'] } } }];
+export const description: INodeProperties[] = [
+	{ ...keyField, displayOptions: { show: { operation: ['get'] } } },
+];
 
 /** Output: { key, found, value, version } (value null and version 0 when the key does not exist). */
 export const execute: OperationExecute = async ({ fn, memory, ns, itemIndex }) => {
 	const key = fn.getNodeParameter('key', itemIndex) as string;
 	const stored = await memory.get(ns, key);
-	return { key, found: stored !== undefined, value: stored?.value ?? null, version: stored?.version ?? 0 };
+	return {
+		key,
+		found: stored !== undefined,
+		value: stored?.value ?? null,
+		version: stored?.version ?? 0,
+	};
 };

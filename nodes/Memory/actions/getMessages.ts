@@ -11,7 +11,8 @@ const properties: INodeProperties[] = [
 		type: 'number',
 		typeOptions: { minValue: 0 },
 		default: 20,
-		description: 'Return at most this many of the latest messages (0 = no limit). Cut at whole turns: a tool call stays with its result.',
+		description:
+			'Return at most this many of the latest messages (0 = no limit). Cut at whole turns: a tool call stays with its result.',
 	},
 	{
 		displayName: 'Max Tokens',
@@ -23,13 +24,19 @@ const properties: INodeProperties[] = [
 	},
 ];
 
-export const description = updateDisplayOptions({ show: { operation: ['getMessages'] } }, properties);
+export const description = updateDisplayOptions(
+	{ show: { operation: ['getMessages'] } },
+	properties,
+);
 
 /** Output: { key, messages, count }. */
 export const execute: OperationExecute = async ({ fn, memory, ns, itemIndex }) => {
 	const key = fn.getNodeParameter('key', itemIndex) as string;
 	const maxMessages = fn.getNodeParameter('maxMessages', itemIndex, 20) as number;
 	const maxTokens = fn.getNodeParameter('maxTokens', itemIndex, 0) as number;
-	const messages = await memory.readMessages(ns, key, { maxMessages: maxMessages || undefined, maxTokens: maxTokens || undefined });
+	const messages = await memory.readMessages(ns, key, {
+		maxMessages: maxMessages || undefined,
+		maxTokens: maxTokens || undefined,
+	});
 	return { key, messages: messages as never, count: messages.length };
 };

@@ -5,7 +5,13 @@ import { ttlMs, type OperationExecute } from './types';
 
 const properties: INodeProperties[] = [
 	{ ...keyField },
-	{ displayName: 'By', name: 'by', type: 'number', default: 1, description: 'Amount to add (negative to subtract)' },
+	{
+		displayName: 'By',
+		name: 'by',
+		type: 'number',
+		default: 1,
+		description: 'Amount to add (negative to subtract)',
+	},
 	{ ...ttlField },
 ];
 
@@ -14,6 +20,11 @@ export const description = updateDisplayOptions({ show: { operation: ['increment
 /** Atomic across workers. Output: { key, value, version }. A missing key counts as 0. */
 export const execute: OperationExecute = async ({ fn, memory, ns, itemIndex }) => {
 	const key = fn.getNodeParameter('key', itemIndex) as string;
-	const result = await memory.increment(ns, key, fn.getNodeParameter('by', itemIndex, 1) as number, ttlMs(fn, itemIndex));
+	const result = await memory.increment(
+		ns,
+		key,
+		fn.getNodeParameter('by', itemIndex, 1) as number,
+		ttlMs(fn, itemIndex),
+	);
 	return { key, ...result };
 };

@@ -3,7 +3,13 @@ import { updateDisplayOptions, type INodeProperties } from 'n8n-workflow';
 import type { OperationExecute } from './types';
 
 const properties: INodeProperties[] = [
-	{ displayName: 'Prefix', name: 'prefix', type: 'string', default: '', description: 'Only keys starting with this text' },
+	{
+		displayName: 'Prefix',
+		name: 'prefix',
+		type: 'string',
+		default: '',
+		description: 'Only keys starting with this text',
+	},
 	{
 		displayName: 'Limit',
 		name: 'limit',

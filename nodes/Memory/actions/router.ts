@@ -16,13 +16,26 @@ import * as listKeys from './listKeys';
 import * as set from './set';
 import type { OperationExecute } from './types';
 
-export const operations: Record<string, { execute: OperationExecute }> = { append, appendMessage, delete: del, get, getMessages, increment, listKeys, set };
+export const operations: Record<string, { execute: OperationExecute }> = {
+	append,
+	appendMessage,
+	delete: del,
+	get,
+	getMessages,
+	increment,
+	listKeys,
+	set,
+};
 
 const HINTS: ErrorRule['hints'] = {
-	invalid_address: 'Check Scope, Scope ID, Isolation Key and Key: see the message for which one and why.',
-	access_denied: "This node's Options → Readable Scopes / Writable Scopes / Require Isolation Key do not allow it.",
-	invalid_value: 'Values must be JSON (objects, arrays, text, numbers, booleans, null) within the size limit.',
-	version_conflict: 'Another execution changed the key first: read it again (Get) and retry with its version in Only If Version.',
+	invalid_address:
+		'Check Scope, Scope ID, Isolation Key and Key: see the message for which one and why.',
+	access_denied:
+		"This node's Options → Readable Scopes / Writable Scopes / Require Isolation Key do not allow it.",
+	invalid_value:
+		'Values must be JSON (objects, arrays, text, numbers, booleans, null) within the size limit.',
+	version_conflict:
+		'Another execution changed the key first: read it again (Get) and retry with its version in Only If Version.',
 	wrong_type: 'Increment needs a number and Append a list: the key holds something else.',
 };
 
@@ -36,10 +49,23 @@ export async function route(this: IExecuteFunctions): Promise<INodeExecutionData
 			try {
 				const memory = memoryFor(this, store, itemIndex);
 				const ns = resolveNamespace(this, itemIndex);
-				const json: IDataObject = await operations[operation].execute({ fn: this, memory, ns, itemIndex });
-				out.push({ json: { ...json, scope: ns.scope, scopeId: ns.scopeId }, pairedItem: { item: itemIndex } });
+				const json: IDataObject = await operations[operation].execute({
+					fn: this,
+					memory,
+					ns,
+					itemIndex,
+				});
+				out.push({
+					json: { ...json, scope: ns.scope, scopeId: ns.scopeId },
+					pairedItem: { item: itemIndex },
+				});
 			} catch (error) {
-				out.push(failedItem(this, error, itemIndex, { hints: HINTS, fallback: `Memory "${operation}" failed.` }));
+				out.push(
+					failedItem(this, error, itemIndex, {
+						hints: HINTS,
+						fallback: `Memory "${operation}" failed.`,
+					}),
+				);
 			}
 		}
 	} finally {

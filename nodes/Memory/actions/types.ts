@@ -30,6 +30,10 @@ export function jsonParameter(fn: IExecuteFunctions, name: string, itemIndex: nu
 	} catch {
 		const definition = fn.getNode().parameters[name];
 		if (typeof definition === 'string' && definition.startsWith('=')) return raw;
-		throw new NodeOperationError(fn.getNode(), `"${name}" is not valid JSON: ${raw.length > 80 ? `${raw.slice(0, 80)}…` : raw}`, { itemIndex });
+		throw new NodeOperationError(
+			fn.getNode(),
+			`"${name}" is not valid JSON: ${raw.length > 80 ? `${raw.slice(0, 80)}…` : raw}`,
+			{ itemIndex },
+		);
 	}
 }

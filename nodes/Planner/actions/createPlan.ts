@@ -13,8 +13,16 @@ export const description: INodeProperties[] = [
 		name: 'planOutput',
 		type: 'options',
 		options: [
-			{ name: 'One Item per Task', value: 'perTask', description: '{ goal, id, title, description, agent, dependsOn, wave } per task' },
-			{ name: 'Whole Plan', value: 'whole', description: '{ plan, waves }: what Execute Plan takes' },
+			{
+				name: 'One Item per Task',
+				value: 'perTask',
+				description: '{ goal, id, title, description, agent, dependsOn, wave } per task',
+			},
+			{
+				name: 'Whole Plan',
+				value: 'whole',
+				description: '{ plan, waves }: what Execute Plan takes',
+			},
 		],
 		default: 'whole',
 		displayOptions: { show: { operation: ['createPlan'] } },
@@ -25,17 +33,31 @@ export const description: INodeProperties[] = [
  * The plan for the item's goal, or { clarification } with the model's questions. Throws PlanValidationError when the
  * model's plan stays invalid after the repairs.
  */
-export async function planForItem(run: RunContext, itemIndex: number, usage: UsageTracker): Promise<{ plan: Plan; repairs: number } | { questions: string[] }> {
+export async function planForItem(
+	run: RunContext,
+	itemIndex: number,
+	usage: UsageTracker,
+): Promise<{ plan: Plan; repairs: number } | { questions: string[] }> {
 	const { fn } = run;
 	const goal = String(fn.getNodeParameter('goal', itemIndex, '') ?? '').trim();
 	if (!goal) throw new Error('The goal is empty: set "Goal", e.g. {{ $json.chatInput }}');
 	const { model, callOptions, options } = await itemModel(fn, itemIndex, usage);
-	const result = await createPlan(model, goal, { ...callOptions, maxTasks: (options.maxTasks as number) ?? 10, roles: rolesOf(fn, itemIndex).map((r) => r.name) });
-	return result.kind === 'plan' ? { plan: result.plan, repairs: result.repairs } : { questions: result.questions };
+	const result = await createPlan(model, goal, {
+		...callOptions,
+		maxTasks: (options.maxTasks as number) ?? 10,
+		roles: rolesOf(fn, itemIndex).map((r) => r.name),
+	});
+	return result.kind === 'plan'
+		? { plan: result.plan, repairs: result.repairs }
+		: { questions: result.questions };
 }
 
 export function clarificationItem(goal: string, questions: string[]): IDataObject {
-	return { goal, questions, message: `The goal needs clarification before it can be planned:\n${questions.map((q) => `- ${q}`).join('\n')}` };
+	return {
+		goal,
+		questions,
+		message: `The goal needs clarification before it can be planned:\n${questions.map((q) => `- ${q}`).join('\n')}`,
+	};
 }
 
 export const execute: PlannerOperation = async (run, itemIndex, usage) => {
@@ -45,7 +67,15 @@ export const execute: PlannerOperation = async (run, itemIndex, usage) => {
 	const waves = planWaves(planned.plan);
 	const waveOf = new Map(waves.flatMap((ids, wave) => ids.map((id) => [id, wave] as const)));
 	if (run.fn.getNodeParameter('planOutput', itemIndex, 'whole') === 'perTask') {
-		return { result: planned.plan.tasks.map((task) => ({ goal: planned.plan.goal, ...task, wave: waveOf.get(task.id)! })) };
+		return {
+			result: planned.plan.tasks.map((task) => ({
+				goal: planned.plan.goal,
+				...task,
+				wave: waveOf.get(task.id)!,
+			})),
+		};
 	}
-	return { result: [{ plan: planned.plan as unknown as IDataObject, waves, repairs: planned.repairs }] };
+	return {
+		result: [{ plan: planned.plan as unknown as IDataObject, waves, repairs: planned.repairs }],
+	};
 };

@@ -18,7 +18,10 @@ function parsePlan(raw: unknown): Plan {
 	const value = typeof raw === 'string' ? parseJson(raw) : raw;
 	if (value === NOT_JSON) throw new Error('The plan is not valid JSON');
 	const parsed = planSchema.safeParse(value);
-	if (!parsed.success) throw new Error(`The plan does not have the plan format: ${describeIssues(parsed.error.issues).join('; ')}`);
+	if (!parsed.success)
+		throw new Error(
+			`The plan does not have the plan format: ${describeIssues(parsed.error.issues).join('; ')}`,
+		);
 	return parsed.data;
 }
 

@@ -15,11 +15,17 @@ import * as executePlan from './executePlan';
 import * as planAndExecute from './planAndExecute';
 import type { PlannerOperation, RunContext } from './types';
 
-const operations: Record<string, PlannerOperation> = { createPlan: createPlan.execute, executePlan: executePlan.execute, planAndExecute: planAndExecute.execute };
+const operations: Record<string, PlannerOperation> = {
+	createPlan: createPlan.execute,
+	executePlan: executePlan.execute,
+	planAndExecute: planAndExecute.execute,
+};
 
 const hints = {
-	NO_MODEL: 'Connect a chat model sub-node (e.g. OpenAI Chat Model) or select an OpenAgents LLM API credential.',
-	invalid_plan: 'The model could not produce a valid plan; make the goal more specific, raise Max Tasks, or list the roles.',
+	NO_MODEL:
+		'Connect a chat model sub-node (e.g. OpenAI Chat Model) or select an OpenAgents LLM API credential.',
+	invalid_plan:
+		'The model could not produce a valid plan; make the goal more specific, raise Max Tasks, or list the roles.',
 };
 
 export async function route(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
@@ -35,15 +41,31 @@ export async function route(this: IExecuteFunctions): Promise<INodeExecutionData
 			const usage = new UsageTracker();
 			try {
 				const outcome = await operations[operation](run, itemIndex, usage);
-				if ('clarification' in outcome) clarifications.push({ json: { ...outcome.clarification, usage: { ...usage.get() } }, pairedItem: { item: itemIndex } });
-				else results.push(...outcome.result.map((json) => ({ json: { ...json, usage: { ...usage.get() } }, pairedItem: { item: itemIndex } })));
+				if ('clarification' in outcome)
+					clarifications.push({
+						json: { ...outcome.clarification, usage: { ...usage.get() } },
+						pairedItem: { item: itemIndex },
+					});
+				else
+					results.push(
+						...outcome.result.map((json) => ({
+							json: { ...json, usage: { ...usage.get() } },
+							pairedItem: { item: itemIndex },
+						})),
+					);
 			} catch (error) {
-				const rule: ErrorRule = { hints, fallback: `Planner "${operation}" failed for item ${itemIndex}.` };
+				const rule: ErrorRule = {
+					hints,
+					fallback: `Planner "${operation}" failed for item ${itemIndex}.`,
+				};
 				const invalidPlan = error instanceof PlanValidationError;
 				results.push(
 					failedItem(this, error, itemIndex, rule, {
 						code: invalidPlan ? 'invalid_plan' : undefined,
-						details: { ...(invalidPlan ? { problems: error.problems as unknown as IDataObject[] } : {}), usage: { ...usage.get() } },
+						details: {
+							...(invalidPlan ? { problems: error.problems as unknown as IDataObject[] } : {}),
+							usage: { ...usage.get() },
+						},
 						secrets,
 					}),
 				);

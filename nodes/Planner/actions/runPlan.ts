@@ -8,7 +8,13 @@ import { createHash } from 'node:crypto';
 import { HumanMessage, SystemMessage } from '@langchain/core/messages';
 import type { IDataObject } from 'n8n-workflow';
 
-import { budgetSpent, invokeChatModel, messageText, runAgent, type UsageTracker } from '../../../lib/llm';
+import {
+	budgetSpent,
+	invokeChatModel,
+	messageText,
+	runAgent,
+	type UsageTracker,
+} from '../../../lib/llm';
 import {
 	defaultRoleInstructions,
 	executePlan,
@@ -32,7 +38,10 @@ export function planRunIdFor(run: RunContext, itemIndex: number, what: string): 
 	const given = String(run.fn.getNodeParameter('planRunId', itemIndex, '') ?? '').trim();
 	if (given) return given;
 	const item = JSON.stringify(run.fn.getInputData()[itemIndex]?.json ?? {});
-	return createHash('sha256').update([run.fn.getWorkflow().id ?? '', what, item].join('\u0000')).digest('hex').slice(0, 32);
+	return createHash('sha256')
+		.update([run.fn.getWorkflow().id ?? '', what, item].join('\u0000'))
+		.digest('hex')
+		.slice(0, 32);
 }
 
 /** One task: by the role's sub-workflow when it has one, else a tool-calling run of the chat model. */
@@ -41,14 +50,35 @@ function taskRunner(run: RunContext, goal: string, roles: Role[], model: ItemMod
 		const role = roles.find((r) => r.name === context.task.agent);
 		if (role?.workflowId) {
 			const { fn } = run;
-			const result = await fn.executeWorkflow({ id: role.workflowId }, [{ json: { task: context.task, goal, dependencies: context.dependencies } as unknown as IDataObject }], undefined, {
-				parentExecution: { executionId: fn.getExecutionId(), workflowId: String(fn.getWorkflow().id ?? '') },
-			});
+			const result = await fn.executeWorkflow(
+				{ id: role.workflowId },
+				[
+					{
+						json: {
+							task: context.task,
+							goal,
+							dependencies: context.dependencies,
+						} as unknown as IDataObject,
+					},
+				],
+				undefined,
+				{
+					parentExecution: {
+						executionId: fn.getExecutionId(),
+						workflowId: String(fn.getWorkflow().id ?? ''),
+					},
+				},
+			);
 			const json = result.data?.[0]?.[0]?.json ?? {};
 			return typeof json.output === 'string' ? json.output : JSON.stringify(json);
 		}
 		const system = role?.instructions || defaultRoleInstructions(context.task.agent);
-		const outcome = await runAgent(model.model, [new SystemMessage(system), new HumanMessage(taskPrompt(context, goal))], run.connectedTools, { ...model.callOptions, signal: context.signal });
+		const outcome = await runAgent(
+			model.model,
+			[new SystemMessage(system), new HumanMessage(taskPrompt(context, goal))],
+			run.connectedTools,
+			{ ...model.callOptions, signal: context.signal },
+		);
 		if (outcome.status !== 'completed') throw new Error(outcome.reason);
 		return outcome.output;
 	};
@@ -57,7 +87,11 @@ function taskRunner(run: RunContext, goal: string, roles: Role[], model: ItemMod
 async function synthesize(model: ItemModel, plan: Plan, result: PlanRunResult): Promise<string> {
 	const prompt = synthesisPrompt(plan, result);
 	if (!prompt) return '';
-	const reply = await invokeChatModel(model.model, [new SystemMessage(prompt.system), new HumanMessage(prompt.user)], model.callOptions);
+	const reply = await invokeChatModel(
+		model.model,
+		[new SystemMessage(prompt.system), new HumanMessage(prompt.user)],
+		model.callOptions,
+	);
 	return messageText(reply);
 }
 
@@ -82,14 +116,18 @@ export async function runPlanForItem(
 		const model = await itemModel(fn, itemIndex, usage);
 		// The run's budget: checked before each task starts.
 		const budget = budgetFromOptions(model.options);
-		const result = await executePlan(plan, taskRunner(run, plan.goal, rolesOf(fn, itemIndex), model), {
-			concurrency: (model.options.concurrency as number) ?? 4,
-			retryPolicy: getRetryPolicy(fn, itemIndex),
-			taskTimeoutMs: ((model.options.taskTimeoutSeconds as number) ?? 300) * 1000,
-			signal: fn.getExecutionCancelSignal(),
-			checkpoints,
-			budgetExhausted: () => budgetSpent(budget, usage.get(), Date.now() - started),
-		});
+		const result = await executePlan(
+			plan,
+			taskRunner(run, plan.goal, rolesOf(fn, itemIndex), model),
+			{
+				concurrency: (model.options.concurrency as number) ?? 4,
+				retryPolicy: getRetryPolicy(fn, itemIndex),
+				taskTimeoutMs: ((model.options.taskTimeoutSeconds as number) ?? 300) * 1000,
+				signal: fn.getExecutionCancelSignal(),
+				checkpoints,
+				budgetExhausted: () => budgetSpent(budget, usage.get(), Date.now() - started),
+			},
+		);
 		const waves = planWaves(plan);
 		const waveOf = new Map(waves.flatMap((ids, wave) => ids.map((id) => [id, wave] as const)));
 		const output = model.options.synthesize === false ? '' : await synthesize(model, plan, result);

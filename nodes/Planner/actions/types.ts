@@ -12,4 +12,8 @@ export interface RunContext {
 /** An item's outcome: result items (first output), or the model's questions (second output, Needs Clarification). */
 export type PlannerOutput = { result: IDataObject[] } | { clarification: IDataObject };
 
-export type PlannerOperation = (run: RunContext, itemIndex: number, usage: UsageTracker) => Promise<PlannerOutput>;
+export type PlannerOperation = (
+	run: RunContext,
+	itemIndex: number,
+	usage: UsageTracker,
+) => Promise<PlannerOutput>;

@@ -5,8 +5,20 @@
 import { HumanMessage } from '@langchain/core/messages';
 
 import { mapWithConcurrency } from '../../../lib/concurrency';
-import { createChatModel, createEmbeddings, embedTexts, invokeChatModel, UsageTracker, type LlmConfig } from '../../../lib/llm';
-import { ExponentialBackoffRetryPolicy, FixedDelayRetryPolicy, NoRetryPolicy, RetryExhaustedError } from '../../../lib/retry';
+import {
+	createChatModel,
+	createEmbeddings,
+	embedTexts,
+	invokeChatModel,
+	UsageTracker,
+	type LlmConfig,
+} from '../../../lib/llm';
+import {
+	ExponentialBackoffRetryPolicy,
+	FixedDelayRetryPolicy,
+	NoRetryPolicy,
+	RetryExhaustedError,
+} from '../../../lib/retry';
 import { cosine, embed, OfflineModelServer } from '../../../stack/model-server';
 
 const API_KEY = 'sk-llm-test-0123456789abcdef';
@@ -14,19 +26,30 @@ const server = new OfflineModelServer({ apiKey: API_KEY });
 let config: LlmConfig;
 
 beforeAll(async () => {
-	config = { baseUrl: await server.start(), apiKey: API_KEY, chatModel: 'offline-chat', embeddingModel: 'offline-embedding' };
+	config = {
+		baseUrl: await server.start(),
+		apiKey: API_KEY,
+		chatModel: 'offline-chat',
+		embeddingModel: 'offline-embedding',
+	};
 });
 afterAll(() => server.stop());
 beforeEach(() => server.reset());
 
-const policy = (maxRetries = 3) => new ExponentialBackoffRetryPolicy({ maxRetries, initialDelay: 50, maxDelay: 500, multiplier: 2 });
+const policy = (maxRetries = 3) =>
+	new ExponentialBackoffRetryPolicy({ maxRetries, initialDelay: 50, maxDelay: 500, multiplier: 2 });
 
 describe('invokeChatModel', () => {
 	it('waits out two 429s with Retry-After: 1, then succeeds; three requests, spaced ≥ 1 s', async () => {
 		server.fail({ type: 'status', status: 429, retryAfter: 1 }, { times: 2 });
 		const usage = new UsageTracker();
 		const log: string[] = [];
-		const reply = await invokeChatModel(createChatModel(config), 'Say hi', { policy: policy(), usage, secrets: [API_KEY], log: (l) => log.push(l) });
+		const reply = await invokeChatModel(createChatModel(config), 'Say hi', {
+			policy: policy(),
+			usage,
+			secrets: [API_KEY],
+			log: (l) => log.push(l),
+		});
 
 		expect(reply.content).toContain('Say hi');
 		const requests = server.requestsTo('chat');
@@ -42,7 +65,9 @@ describe('invokeChatModel', () => {
 
 	it('does not retry a 400: one request, the error as is', async () => {
 		server.fail({ type: 'status', status: 400, message: 'Unsupported parameter: temperature' });
-		const error = await invokeChatModel(createChatModel(config), 'x', { policy: policy() }).catch((e: unknown) => e);
+		const error = await invokeChatModel(createChatModel(config), 'x', { policy: policy() }).catch(
+			(e: unknown) => e,
+		);
 		expect(error).not.toBeInstanceOf(RetryExhaustedError);
 		expect((error as Error).message).toMatch(/400.*Unsupported parameter/);
 		expect(server.requestsTo('chat')).toHaveLength(1);
@@ -50,20 +75,26 @@ describe('invokeChatModel', () => {
 
 	it('retries a dropped connection when the policy allows it', async () => {
 		server.fail({ type: 'drop' });
-		const reply = await invokeChatModel(createChatModel(config), 'after a drop', { policy: new FixedDelayRetryPolicy({ maxRetries: 1, delay: 10 }) });
+		const reply = await invokeChatModel(createChatModel(config), 'after a drop', {
+			policy: new FixedDelayRetryPolicy({ maxRetries: 1, delay: 10 }),
+		});
 		expect(reply.content).toContain('after a drop');
 		expect(server.requestsTo('chat').map((r) => r.status)).toEqual(['dropped', 200]);
 	});
 
 	it('fails on a dropped connection with NoRetryPolicy, after one request', async () => {
 		server.fail({ type: 'drop' });
-		await expect(invokeChatModel(createChatModel(config), 'x', { policy: new NoRetryPolicy() })).rejects.toBeInstanceOf(RetryExhaustedError);
+		await expect(
+			invokeChatModel(createChatModel(config), 'x', { policy: new NoRetryPolicy() }),
+		).rejects.toBeInstanceOf(RetryExhaustedError);
 		expect(server.requestsTo('chat')).toHaveLength(1);
 	});
 
 	it('gives up after maxRetries on persistent 503s, recording every attempt', async () => {
 		server.fail({ type: 'status', status: 503 }, { times: 10 });
-		const error = (await invokeChatModel(createChatModel(config), 'x', { policy: policy(2) }).catch((e: unknown) => e)) as RetryExhaustedError;
+		const error = (await invokeChatModel(createChatModel(config), 'x', { policy: policy(2) }).catch(
+			(e: unknown) => e,
+		)) as RetryExhaustedError;
 		expect(error).toBeInstanceOf(RetryExhaustedError);
 		expect(error.attempts).toHaveLength(3);
 		expect(error.attempts.map((a) => a.delayMs)).toEqual([50, 100, undefined]);
@@ -72,7 +103,10 @@ describe('invokeChatModel', () => {
 
 	it('retries a timed-out attempt and aborts the request', async () => {
 		server.fail({ type: 'delay', ms: 2000 });
-		const reply = await invokeChatModel(createChatModel(config), 'slow then fast', { policy: policy(1), timeoutMs: 300 });
+		const reply = await invokeChatModel(createChatModel(config), 'slow then fast', {
+			policy: policy(1),
+			timeoutMs: 300,
+		});
 		expect(reply.content).toContain('slow then fast');
 		expect(server.requestsTo('chat')).toHaveLength(2);
 	});
@@ -82,16 +116,35 @@ describe('invokeChatModel', () => {
 		const controller = new AbortController();
 		setTimeout(() => controller.abort(new Error('execution cancelled')), 100);
 		const started = Date.now();
-		await expect(invokeChatModel(createChatModel(config), 'x', { policy: policy(), signal: controller.signal })).rejects.toThrow('execution cancelled');
+		await expect(
+			invokeChatModel(createChatModel(config), 'x', {
+				policy: policy(),
+				signal: controller.signal,
+			}),
+		).rejects.toThrow('execution cancelled');
 		expect(Date.now() - started).toBeLessThan(5000);
 		expect(server.requestsTo('chat')).toHaveLength(1);
 	});
 
 	it('never shows the API key in thrown errors or log lines, even when the server echoes it', async () => {
-		server.fail({ type: 'status', status: 503, message: `Upstream rejected key ${API_KEY}` }, { times: 2 });
+		server.fail(
+			{ type: 'status', status: 503, message: `Upstream rejected key ${API_KEY}` },
+			{ times: 2 },
+		);
 		const log: string[] = [];
-		const error = (await invokeChatModel(createChatModel(config), 'x', { policy: policy(1), secrets: [API_KEY], log: (l) => log.push(l) }).catch((e: unknown) => e)) as Error;
-		const everything = [error.message, error.stack, ...(error as RetryExhaustedError).attempts.map((a) => `${(a.error as Error).message} ${(a.error as Error).stack}`), ...log].join('\n');
+		const error = (await invokeChatModel(createChatModel(config), 'x', {
+			policy: policy(1),
+			secrets: [API_KEY],
+			log: (l) => log.push(l),
+		}).catch((e: unknown) => e)) as Error;
+		const everything = [
+			error.message,
+			error.stack,
+			...(error as RetryExhaustedError).attempts.map(
+				(a) => `${(a.error as Error).message} ${(a.error as Error).stack}`,
+			),
+			...log,
+		].join('\n');
 		expect(everything).toContain('[redacted]');
 		expect(everything).not.toContain(API_KEY);
 		expect(log).toHaveLength(1);
@@ -99,7 +152,10 @@ describe('invokeChatModel', () => {
 
 	it('does not leak a wrong key on 401', async () => {
 		const wrong = { ...config, apiKey: 'sk-wrong-key-abcdefghijkl' };
-		const error = (await invokeChatModel(createChatModel(wrong), 'x', { policy: policy(), secrets: [wrong.apiKey] }).catch((e: unknown) => e)) as Error;
+		const error = (await invokeChatModel(createChatModel(wrong), 'x', {
+			policy: policy(),
+			secrets: [wrong.apiKey],
+		}).catch((e: unknown) => e)) as Error;
 		expect(error.message).toMatch(/401/);
 		expect(`${error.message}${error.stack}`).not.toContain('sk-wrong-key-abcdefghijkl');
 		expect(server.requestsTo('chat')).toHaveLength(1);
@@ -110,16 +166,31 @@ describe('embedTexts', () => {
 	const texts = Array.from({ length: 25 }, (_, i) => `document number ${i} about topic ${i % 4}`);
 
 	it('sends one request per batch and keeps the input order', async () => {
-		const result = await embedTexts(createEmbeddings(config), texts, { policy: policy(), batchSize: 10, concurrency: 2 });
+		const result = await embedTexts(createEmbeddings(config), texts, {
+			policy: policy(),
+			batchSize: 10,
+			concurrency: 2,
+		});
 		expect(result.calls).toBe(3);
-		expect(server.requestsTo('embeddings').map((r) => ((r.body as { input: string[] }).input).length).sort()).toEqual([10, 10, 5]);
+		expect(
+			server
+				.requestsTo('embeddings')
+				.map((r) => (r.body as { input: string[] }).input.length)
+				.sort(),
+		).toEqual([10, 10, 5]);
 		expect(result.vectors).toHaveLength(25);
-		result.vectors.forEach((vector, i) => expect(cosine(vector, embed(texts[i]))).toBeCloseTo(1, 5));
+		result.vectors.forEach((vector, i) =>
+			expect(cosine(vector, embed(texts[i]))).toBeCloseTo(1, 5),
+		);
 	});
 
 	it('retries a failing batch without repeating the others', async () => {
 		server.fail({ type: 'status', status: 500 }, { route: 'embeddings' });
-		const result = await embedTexts(createEmbeddings(config), texts, { policy: policy(), batchSize: 10, concurrency: 1 });
+		const result = await embedTexts(createEmbeddings(config), texts, {
+			policy: policy(),
+			batchSize: 10,
+			concurrency: 1,
+		});
 		expect(result.calls).toBe(3);
 		expect(server.requestsTo('embeddings').map((r) => r.status)).toEqual([500, 200, 200, 200]);
 	});
@@ -144,7 +215,9 @@ describe('embedTexts', () => {
 	});
 
 	it('fails on an empty text (400) without retrying', async () => {
-		await expect(embedTexts(createEmbeddings(config), ['ok', ''], { policy: policy() })).rejects.toThrow(/400/);
+		await expect(
+			embedTexts(createEmbeddings(config), ['ok', ''], { policy: policy() }),
+		).rejects.toThrow(/400/);
 		expect(server.requestsTo('embeddings')).toHaveLength(1);
 	});
 });
@@ -152,11 +225,21 @@ describe('embedTexts', () => {
 describe('mapWithConcurrency', () => {
 	it('rejects a bad limit and keeps order', async () => {
 		await expect(mapWithConcurrency([1], 0, async (x) => x)).rejects.toThrow(RangeError);
-		await expect(mapWithConcurrency([3, 1, 2], 2, async (x) => new Promise((r) => setTimeout(() => r(x * 10), x * 10)))).resolves.toEqual([30, 10, 20]);
+		await expect(
+			mapWithConcurrency(
+				[3, 1, 2],
+				2,
+				async (x) => new Promise((r) => setTimeout(() => r(x * 10), x * 10)),
+			),
+		).resolves.toEqual([30, 10, 20]);
 	});
 
 	it('passes through a HumanMessage input unchanged', async () => {
-		const reply = await invokeChatModel(createChatModel(config), [new HumanMessage('message input')], { policy: policy() });
+		const reply = await invokeChatModel(
+			createChatModel(config),
+			[new HumanMessage('message input')],
+			{ policy: policy() },
+		);
 		expect(reply.content).toContain('message input');
 	});
 });

@@ -2,8 +2,17 @@
 import { taskStepPrompt, type StepResult, type TaskStep } from '../../../lib/llm';
 import { synthesisPrompt, taskPrompt, type Plan } from '../../../lib/planning';
 
-const step = (name: string, instruction: string): TaskStep => ({ name, instruction, timeoutMs: 1000, retries: 0 });
-const result = (name: string, status: StepResult<{ output: string }>['status'], output?: string): StepResult<{ output: string }> => ({
+const step = (name: string, instruction: string): TaskStep => ({
+	name,
+	instruction,
+	timeoutMs: 1000,
+	retries: 0,
+});
+const result = (
+	name: string,
+	status: StepResult<{ output: string }>['status'],
+	output?: string,
+): StepResult<{ output: string }> => ({
 	name,
 	status,
 	...(output !== undefined ? { value: { output } } : {}),
@@ -12,10 +21,17 @@ const result = (name: string, status: StepResult<{ output: string }>['status'], 
 });
 
 describe('taskStepPrompt', () => {
-	const steps = [step('facts', 'List the facts'), step('summary', 'Summarise them'), step('title', 'Give it a title')];
+	const steps = [
+		step('facts', 'List the facts'),
+		step('summary', 'Summarise them'),
+		step('title', 'Give it a title'),
+	];
 
 	it('gives the input, the completed earlier results under their names, and the step with its position', () => {
-		const prompt = taskStepPrompt('TICKET-1 text', steps, 2, [result('facts', 'completed', 'F1, F2'), result('summary', 'failed')]);
+		const prompt = taskStepPrompt('TICKET-1 text', steps, 2, [
+			result('facts', 'completed', 'F1, F2'),
+			result('summary', 'failed'),
+		]);
 		expect(prompt.indexOf('Task input:\nTICKET-1 text')).toBe(0);
 		expect(prompt).toContain('### facts\nF1, F2');
 		expect(prompt).not.toContain('### summary'); // a failed step has no result to pass on
@@ -32,20 +48,45 @@ describe('Planner prompts', () => {
 	const plan: Plan = {
 		goal: 'Compare Redis and Postgres',
 		tasks: [
-			{ id: 'redis', title: 'Study Redis', description: 'Latency and persistence', agent: 'researcher', dependsOn: [] },
-			{ id: 'postgres', title: 'Study Postgres', description: '', agent: 'researcher', dependsOn: [] },
-			{ id: 'compare', title: 'Compare', description: '', agent: 'analyst', dependsOn: ['redis', 'postgres'] },
+			{
+				id: 'redis',
+				title: 'Study Redis',
+				description: 'Latency and persistence',
+				agent: 'researcher',
+				dependsOn: [],
+			},
+			{
+				id: 'postgres',
+				title: 'Study Postgres',
+				description: '',
+				agent: 'researcher',
+				dependsOn: [],
+			},
+			{
+				id: 'compare',
+				title: 'Compare',
+				description: '',
+				agent: 'analyst',
+				dependsOn: ['redis', 'postgres'],
+			},
 		],
 	};
 
 	it('a task sees the goal, itself and the outputs of its dependencies', () => {
-		const prompt = taskPrompt({ task: plan.tasks[2], dependencies: { redis: 'R-notes', postgres: 'P-notes' } }, plan.goal);
+		const prompt = taskPrompt(
+			{ task: plan.tasks[2], dependencies: { redis: 'R-notes', postgres: 'P-notes' } },
+			plan.goal,
+		);
 		expect(prompt).toContain('Overall goal: Compare Redis and Postgres');
 		expect(prompt).toContain('Your task (compare): Compare');
 		expect(prompt).toContain('### redis\nR-notes');
 		expect(prompt).toContain('### postgres\nP-notes');
-		expect(taskPrompt({ task: plan.tasks[0], dependencies: {} }, plan.goal)).toContain('Latency and persistence');
-		expect(taskPrompt({ task: plan.tasks[0], dependencies: {} }, plan.goal)).not.toContain('Results of the tasks');
+		expect(taskPrompt({ task: plan.tasks[0], dependencies: {} }, plan.goal)).toContain(
+			'Latency and persistence',
+		);
+		expect(taskPrompt({ task: plan.tasks[0], dependencies: {} }, plan.goal)).not.toContain(
+			'Results of the tasks',
+		);
 	});
 
 	it('synthesis lists the completed tasks in plan order, and is skipped when none completed', () => {

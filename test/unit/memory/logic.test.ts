@@ -27,12 +27,28 @@ describe('key encoding', () => {
 	});
 
 	it('property: distinct namespaces never share an id', () => {
-		const scope = fc.constantFrom('workflow', 'execution', 'session', 'agent', 'custom') as fc.Arbitrary<'workflow'>;
+		const scope = fc.constantFrom(
+			'workflow',
+			'execution',
+			'session',
+			'agent',
+			'custom',
+		) as fc.Arbitrary<'workflow'>;
 		fc.assert(
-			fc.property(fc.string(), scope, fc.string({ minLength: 1 }), fc.string(), scope, fc.string({ minLength: 1 }), (t1, s1, id1, t2, s2, id2) => {
-				const same = t1 === t2 && s1 === s2 && id1 === id2;
-				expect(namespaceId(namespace(t1, s1, id1)) === namespaceId(namespace(t2, s2, id2))).toBe(same);
-			}),
+			fc.property(
+				fc.string(),
+				scope,
+				fc.string({ minLength: 1 }),
+				fc.string(),
+				scope,
+				fc.string({ minLength: 1 }),
+				(t1, s1, id1, t2, s2, id2) => {
+					const same = t1 === t2 && s1 === s2 && id1 === id2;
+					expect(namespaceId(namespace(t1, s1, id1)) === namespaceId(namespace(t2, s2, id2))).toBe(
+						same,
+					);
+				},
+			),
 			{ numRuns: 5000 },
 		);
 	});
@@ -79,18 +95,40 @@ describe('values', () => {
 
 	it('accepts plain JSON, including shared (non-circular) references', () => {
 		const shared = { a: 1 };
-		expect(serializeValue({ x: shared, y: shared, z: [null, true, 'ü'] })).toBe('{"x":{"a":1},"y":{"a":1},"z":[null,true,"ü"]}');
+		expect(serializeValue({ x: shared, y: shared, z: [null, true, 'ü'] })).toBe(
+			'{"x":{"a":1},"y":{"a":1},"z":[null,true,"ü"]}',
+		);
 	});
 });
 
 describe('access policy', () => {
-	const policy = { read: ['session', 'global'] as const, write: ['session'] as const, requireTenant: true };
+	const policy = {
+		read: ['session', 'global'] as const,
+		write: ['session'] as const,
+		requireTenant: true,
+	};
 	it('allows what it lists and names what it refuses', () => {
-		expect(() => checkAccess({ ...policy, read: [...policy.read], write: [...policy.write] }, 'read', namespace('t', 'global'))).not.toThrow();
-		expect(() => checkAccess({ ...policy, read: [...policy.read], write: [...policy.write] }, 'write', namespace('t', 'global'))).toThrow(
-			/may not write the global scope \(allowed to write: session\)/,
-		);
-		expect(() => checkAccess({ ...policy, read: [...policy.read], write: [...policy.write] }, 'read', namespace('', 'session', 's'))).toThrow(/isolation key .* is required/);
+		expect(() =>
+			checkAccess(
+				{ ...policy, read: [...policy.read], write: [...policy.write] },
+				'read',
+				namespace('t', 'global'),
+			),
+		).not.toThrow();
+		expect(() =>
+			checkAccess(
+				{ ...policy, read: [...policy.read], write: [...policy.write] },
+				'write',
+				namespace('t', 'global'),
+			),
+		).toThrow(/may not write the global scope \(allowed to write: session\)/);
+		expect(() =>
+			checkAccess(
+				{ ...policy, read: [...policy.read], write: [...policy.write] },
+				'read',
+				namespace('', 'session', 's'),
+			),
+		).toThrow(/isolation key .* is required/);
 	});
 
 	it('refuses the in-process store in queue mode', () => {
@@ -100,7 +138,11 @@ describe('access policy', () => {
 });
 
 describe('selectRecent', () => {
-	const m = (role: ConversationMessage['role'], content: string, extra: Partial<ConversationMessage> = {}): ConversationMessage => ({ role, content, ...extra });
+	const m = (
+		role: ConversationMessage['role'],
+		content: string,
+		extra: Partial<ConversationMessage> = {},
+	): ConversationMessage => ({ role, content, ...extra });
 	const history = [
 		m('user', 'q1'),
 		m('assistant', 'a1'),
@@ -111,12 +153,21 @@ describe('selectRecent', () => {
 	];
 
 	it('keeps whole turns only', () => {
-		expect(selectRecent(history, { maxMessages: 5 }).map((x) => x.content)).toEqual(['q2', '', 'result', 'a2']);
+		expect(selectRecent(history, { maxMessages: 5 }).map((x) => x.content)).toEqual([
+			'q2',
+			'',
+			'result',
+			'a2',
+		]);
 		expect(selectRecent(history, { maxMessages: 6 })).toHaveLength(6);
 	});
 
 	it('falls back to whole blocks of the last turn, never splitting a tool call from its result', () => {
-		expect(selectRecent(history, { maxMessages: 3 }).map((x) => x.content)).toEqual(['', 'result', 'a2']);
+		expect(selectRecent(history, { maxMessages: 3 }).map((x) => x.content)).toEqual([
+			'',
+			'result',
+			'a2',
+		]);
 		expect(selectRecent(history, { maxMessages: 2 }).map((x) => x.content)).toEqual(['a2']);
 	});
 
@@ -127,15 +178,24 @@ describe('selectRecent', () => {
 	});
 
 	it('property: never exceeds the budget and always returns a suffix of the history', () => {
-		const message = fc.oneof(fc.constant(m('user', 'u')), fc.constant(m('assistant', 'a')), fc.constant(m('tool', 't')), fc.constant(m('system', 's')));
+		const message = fc.oneof(
+			fc.constant(m('user', 'u')),
+			fc.constant(m('assistant', 'a')),
+			fc.constant(m('tool', 't')),
+			fc.constant(m('system', 's')),
+		);
 		fc.assert(
-			fc.property(fc.array(message, { maxLength: 40 }), fc.integer({ min: 0, max: 45 }), (messages, max) => {
-				const out = selectRecent(messages, { maxMessages: max });
-				expect(out.length).toBeLessThanOrEqual(max);
-				expect(out).toEqual(messages.slice(messages.length - out.length));
-				// A cut never lands right before a tool result: a leading tool message can only be the history's own first.
-				if (out[0]?.role === 'tool') expect(out.length).toBe(messages.length);
-			}),
+			fc.property(
+				fc.array(message, { maxLength: 40 }),
+				fc.integer({ min: 0, max: 45 }),
+				(messages, max) => {
+					const out = selectRecent(messages, { maxMessages: max });
+					expect(out.length).toBeLessThanOrEqual(max);
+					expect(out).toEqual(messages.slice(messages.length - out.length));
+					// A cut never lands right before a tool result: a leading tool message can only be the history's own first.
+					if (out[0]?.role === 'tool') expect(out.length).toBe(messages.length);
+				},
+			),
 			{ numRuns: 3000 },
 		);
 	});
@@ -144,12 +204,21 @@ describe('selectRecent', () => {
 describe('LangChain chat memory', () => {
 	it('round-trips user, assistant (with tool calls), tool and system messages', async () => {
 		const { ScopedChatMemory, InProcessMemoryStore, Memory } = await import('../../../lib/memory');
-		const { AIMessage, HumanMessage, SystemMessage, ToolMessage } = await import('@langchain/core/messages');
-		const chat = new ScopedChatMemory({ memory: new Memory({ store: new InProcessMemoryStore() }), ns: namespace('t', 'session', 's1'), key: 'chat', maxMessages: 10 });
+		const { AIMessage, HumanMessage, SystemMessage, ToolMessage } =
+			await import('@langchain/core/messages');
+		const chat = new ScopedChatMemory({
+			memory: new Memory({ store: new InProcessMemoryStore() }),
+			ns: namespace('t', 'session', 's1'),
+			key: 'chat',
+			maxMessages: 10,
+		});
 		await chat.chatHistory.addMessages([
 			new SystemMessage('be brief'),
 			new HumanMessage('find x'),
-			new AIMessage({ content: '', tool_calls: [{ id: 'c1', name: 'search', args: { q: 'x' }, type: 'tool_call' }] }),
+			new AIMessage({
+				content: '',
+				tool_calls: [{ id: 'c1', name: 'search', args: { q: 'x' }, type: 'tool_call' }],
+			}),
 			new ToolMessage({ content: 'x is 1', tool_call_id: 'c1' }),
 			new AIMessage('x is 1'),
 		]);
@@ -164,7 +233,11 @@ describe('LangChain chat memory', () => {
 			['human', 'thanks'],
 			['ai', 'you are welcome'],
 		]);
-		expect((history[2] as InstanceType<typeof AIMessage>).tool_calls?.[0]).toMatchObject({ id: 'c1', name: 'search', args: { q: 'x' } });
+		expect((history[2] as InstanceType<typeof AIMessage>).tool_calls?.[0]).toMatchObject({
+			id: 'c1',
+			name: 'search',
+			args: { q: 'x' },
+		});
 		expect((history[3] as InstanceType<typeof ToolMessage>).tool_call_id).toBe('c1');
 		await chat.clear();
 		expect((await chat.loadMemoryVariables()).chat_history).toEqual([]);
@@ -191,7 +264,13 @@ describe('Memory retries transient store errors only', () => {
 				return store.increment(...args);
 			},
 		});
-		return { memory: new Memory({ store: flaky, retry: new FixedDelayRetryPolicy({ maxRetries: 2, delay: 1 }) }), calls };
+		return {
+			memory: new Memory({
+				store: flaky,
+				retry: new FixedDelayRetryPolicy({ maxRetries: 2, delay: 1 }),
+			}),
+			calls,
+		};
 	};
 	const ns = namespace('t', 'custom', 'retry');
 	const err = (props: object) => Object.assign(new Error('store failure'), props);

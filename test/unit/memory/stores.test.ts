@@ -19,7 +19,13 @@ import {
 	type MemoryStore,
 	type Namespace,
 } from '../../../lib/memory';
-import { createDatabaseIfMissing, deleteKeys, dropDatabase, postgresFromEnv, redisFromEnv } from '../../../stack/services';
+import {
+	createDatabaseIfMissing,
+	deleteKeys,
+	dropDatabase,
+	postgresFromEnv,
+	redisFromEnv,
+} from '../../../stack/services';
 
 const run = randomBytes(4).toString('hex');
 const redisPrefix = `openagents-test-${run}`;
@@ -64,12 +70,18 @@ describe.each(['in-process', 'redis', 'postgres'])('%s store', (kind) => {
 	it('compare-and-set: writes on the expected version, conflicts otherwise; 0 means create only', async () => {
 		const ns = freshNs();
 		expect(await store().set(ns, 'c', '1', { ifVersion: 0 })).toBe(1);
-		await expect(store().set(ns, 'c', '2', { ifVersion: 0 })).rejects.toBeInstanceOf(VersionConflictError);
+		await expect(store().set(ns, 'c', '2', { ifVersion: 0 })).rejects.toBeInstanceOf(
+			VersionConflictError,
+		);
 		expect(await store().set(ns, 'c', '2', { ifVersion: 1 })).toBe(2);
-		const conflict = (await store().set(ns, 'c', '3', { ifVersion: 1 }).catch((e: unknown) => e)) as VersionConflictError;
+		const conflict = (await store()
+			.set(ns, 'c', '3', { ifVersion: 1 })
+			.catch((e: unknown) => e)) as VersionConflictError;
 		expect(conflict).toBeInstanceOf(VersionConflictError);
 		expect([conflict.expectedVersion, conflict.actualVersion]).toEqual([1, 2]);
-		await expect(store().set(ns, 'missing', '1', { ifVersion: 3 })).rejects.toBeInstanceOf(VersionConflictError);
+		await expect(store().set(ns, 'missing', '1', { ifVersion: 3 })).rejects.toBeInstanceOf(
+			VersionConflictError,
+		);
 		expect(await store().get(ns, 'missing')).toBeUndefined();
 		expect((await store().get(ns, 'c'))?.value).toBe(2);
 	});
@@ -109,7 +121,11 @@ describe.each(['in-process', 'redis', 'postgres'])('%s store', (kind) => {
 			cursor = page.nextCursor;
 		} while (cursor);
 		expect(all).toEqual(['Z', 'a', 'b', 'user', 'user:1', 'user:10', 'user:2', 'ümlaut']);
-		expect((await store().list(ns, { prefix: 'user:' })).keys).toEqual(['user:1', 'user:10', 'user:2']);
+		expect((await store().list(ns, { prefix: 'user:' })).keys).toEqual([
+			'user:1',
+			'user:10',
+			'user:2',
+		]);
 		expect((await store().list(ns, { prefix: 'user:', limit: 2 })).nextCursor).toBe('user:10');
 	});
 
@@ -145,16 +161,42 @@ describe.each(['in-process', 'redis', 'postgres'])('%s store', (kind) => {
 
 // Hostile strings: separators, glob and LIKE wildcards, slashes, percent signs, unicode, empty, very long.
 const hostile = fc.oneof(
-	fc.constantFrom('', ':', '*', '?', '[a]', '%', '_', '\\', '/', '..', 'a:b', '%3A', '*:*', 'kv', 'ix', '\u0000', '🙂', 'ä', 'A', 'a'),
+	fc.constantFrom(
+		'',
+		':',
+		'*',
+		'?',
+		'[a]',
+		'%',
+		'_',
+		'\\',
+		'/',
+		'..',
+		'a:b',
+		'%3A',
+		'*:*',
+		'kv',
+		'ix',
+		'\u0000',
+		'🙂',
+		'ä',
+		'A',
+		'a',
+	),
 	fc.string({ maxLength: 8, unit: 'grapheme' }),
 	fc.string({ minLength: 200, maxLength: 240 }),
 );
 
 describe.each(['redis', 'postgres'])('isolation on %s', (kind) => {
-	it('property: no read, list or delete in one namespace ever returns or touches another namespace\'s data', async () => {
+	it("property: no read, list or delete in one namespace ever returns or touches another namespace's data", async () => {
 		const store = stores[kind];
 		const scopes = ['global', 'workflow', 'execution', 'session', 'agent', 'custom'] as const;
-		const address = fc.record({ tenant: hostile, scope: fc.constantFrom(...scopes), scopeId: hostile.filter((s) => s.length > 0), key: hostile.filter((s) => s.length > 0 && !s.includes('\u0000')) });
+		const address = fc.record({
+			tenant: hostile,
+			scope: fc.constantFrom(...scopes),
+			scopeId: hostile.filter((s) => s.length > 0),
+			key: hostile.filter((s) => s.length > 0 && !s.includes('\u0000')),
+		});
 		await fc.assert(
 			fc.asyncProperty(address, address, async (a, b) => {
 				const nsA = namespace(`${run}${a.tenant}`, a.scope, a.scope === 'global' ? '' : a.scopeId);
@@ -170,7 +212,8 @@ describe.each(['redis', 'postgres'])('isolation on %s', (kind) => {
 				// Deleting A's key (and a wildcard-looking key) never removes B's.
 				await store.delete(nsA, a.key);
 				await store.delete(nsA, '*');
-				if (!same || a.key !== b.key) expect((await store.get(nsB, b.key))?.value).toEqual({ owner: 'B' });
+				if (!same || a.key !== b.key)
+					expect((await store.get(nsB, b.key))?.value).toEqual({ owner: 'B' });
 				await store.delete(nsB, b.key);
 			}),
 			{ numRuns: 1000 },
@@ -185,7 +228,10 @@ describe('postgres store and server-side disconnects', () => {
 		const admin = new Pool({ ...postgresFromEnv(), database, max: 1 });
 		try {
 			// Terminates every other session on this run's own database: the store pool's idle clients.
-			const { rows } = await admin.query('SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [database]);
+			const { rows } = await admin.query(
+				'SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+				[database],
+			);
 			expect(rows[0].n).toBeGreaterThan(0);
 		} finally {
 			await admin.end();
@@ -202,18 +248,27 @@ describe.each(['redis', 'postgres'])('concurrency on %s', (kind) => {
 		const second =
 			kind === 'redis'
 				? new RedisMemoryStore(new Redis({ ...redisFromEnv() }), redisPrefix, true)
-				: new PostgresMemoryStore(new Pool({ ...postgresFromEnv(), database, max: 20 }), 'oa_test', true);
+				: new PostgresMemoryStore(
+						new Pool({ ...postgresFromEnv(), database, max: 20 }),
+						'oa_test',
+						true,
+					);
 		const clients = [new Memory({ store: stores[kind] }), new Memory({ store: second })];
 		try {
 			await Promise.all(
 				Array.from({ length: 500 }, (_, i) =>
-					Promise.all([clients[i % 2].increment(ns, 'counter', 1), clients[(i + 1) % 2].append(ns, 'log', [{ i }])]),
+					Promise.all([
+						clients[i % 2].increment(ns, 'counter', 1),
+						clients[(i + 1) % 2].append(ns, 'log', [{ i }]),
+					]),
 				),
 			);
 			expect(await clients[0].get(ns, 'counter')).toEqual({ value: 500, version: 500 });
 			const log = (await clients[1].get(ns, 'log'))!;
 			expect(log.version).toBe(500);
-			expect((log.value as Array<{ i: number }>).map((e) => e.i).sort((x, y) => x - y)).toEqual(Array.from({ length: 500 }, (_, i) => i));
+			expect((log.value as Array<{ i: number }>).map((e) => e.i).sort((x, y) => x - y)).toEqual(
+				Array.from({ length: 500 }, (_, i) => i),
+			);
 		} finally {
 			await second.close();
 		}

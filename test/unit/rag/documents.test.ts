@@ -22,7 +22,10 @@ import { makePdf } from '../../support/pdf';
 const utf8 = (s: string) => new TextEncoder().encode(s);
 
 async function loadError(input: Parameters<typeof loadDocument>[0]): Promise<RagError> {
-	const error = await loadDocument(input).then(() => undefined, (e: unknown) => e);
+	const error = await loadDocument(input).then(
+		() => undefined,
+		(e: unknown) => e,
+	);
 	expect(error).toBeInstanceOf(RagError);
 	return error as RagError;
 }
@@ -47,8 +50,17 @@ describe('detectFormat', () => {
 
 describe('loadDocument', () => {
 	it('takes text as given and keeps metadata', async () => {
-		const doc = await loadDocument({ source: ' notes ', content: 'Hello\nworld', metadata: { team: 'core', year: 2026, draft: false, skip: null } });
-		expect(doc).toEqual({ source: 'notes', format: 'text', text: 'Hello\nworld', metadata: { team: 'core', year: 2026, draft: false } });
+		const doc = await loadDocument({
+			source: ' notes ',
+			content: 'Hello\nworld',
+			metadata: { team: 'core', year: 2026, draft: false, skip: null },
+		});
+		expect(doc).toEqual({
+			source: 'notes',
+			format: 'text',
+			text: 'Hello\nworld',
+			metadata: { team: 'core', year: 2026, draft: false },
+		});
 	});
 
 	it('keeps the main text of HTML: no scripts, styles, navigation; <main> preferred over the page chrome', async () => {
@@ -59,17 +71,29 @@ describe('loadDocument', () => {
 		expect(doc.format).toBe('html');
 		expect(doc.text).toContain('Install guide');
 		expect(doc.text).toContain('Run npm i to install.');
-		for (const absent of ['secret', 'color:red', 'track()', 'Menu', 'Copyright', 'https://x']) expect(doc.text).not.toContain(absent);
+		for (const absent of ['secret', 'color:red', 'track()', 'Menu', 'Copyright', 'https://x'])
+			expect(doc.text).not.toContain(absent);
 	});
 
 	it('falls back to <body> when there is no <main> or <article>', async () => {
-		const doc = await loadDocument({ source: 'p', content: '<body><p>Plain body</p><script>x()</script></body>', format: 'html' });
+		const doc = await loadDocument({
+			source: 'p',
+			content: '<body><p>Plain body</p><script>x()</script></body>',
+			format: 'html',
+		});
 		expect(doc.text).toBe('Plain body');
 	});
 
 	it('reads the text layer of a PDF and records where each page starts', async () => {
-		const pdf = makePdf([['Chapter one', 'Redis keeps data in memory.'], ['Chapter two', 'Postgres writes a WAL.']]);
-		const doc = await loadDocument({ source: 'book.pdf', content: pdf, mimeType: 'application/pdf' });
+		const pdf = makePdf([
+			['Chapter one', 'Redis keeps data in memory.'],
+			['Chapter two', 'Postgres writes a WAL.'],
+		]);
+		const doc = await loadDocument({
+			source: 'book.pdf',
+			content: pdf,
+			mimeType: 'application/pdf',
+		});
 		expect(doc.format).toBe('pdf');
 		expect(doc.metadata.pages).toBe(2);
 		expect(doc.pageStarts).toHaveLength(2);
@@ -79,24 +103,82 @@ describe('loadDocument', () => {
 	});
 
 	it('indexes chosen JSON fields, one record per array element', async () => {
-		const json = JSON.stringify([{ title: 'A', body: { text: 'first' }, id: 1 }, { title: 'B', body: { text: 'second' }, id: 2 }]);
-		const doc = await loadDocument({ source: 'faq.json', content: utf8(json), fileName: 'faq.json', jsonFields: ['title', 'body.text'] });
+		const json = JSON.stringify([
+			{ title: 'A', body: { text: 'first' }, id: 1 },
+			{ title: 'B', body: { text: 'second' }, id: 2 },
+		]);
+		const doc = await loadDocument({
+			source: 'faq.json',
+			content: utf8(json),
+			fileName: 'faq.json',
+			jsonFields: ['title', 'body.text'],
+		});
 		expect(doc.text).toBe('title: A\nbody.text: first\n\ntitle: B\nbody.text: second');
 		expect(jsonToText({ a: { b: [1, 'x'] }, c: null })).toBe('a.b[0]: 1\na.b[1]: x');
 	});
 
 	it.each<[string, Parameters<typeof loadDocument>[0], string, RegExp]>([
 		['empty text', { source: 's', content: '  \n ' }, 'EMPTY_DOCUMENT', /Document "s" has no text/],
-		['JSON without the fields', { source: 'j', content: '{"a":1}', format: 'json', jsonFields: ['b'] }, 'EMPTY_DOCUMENT', /no text in fields b/],
-		['an image', { source: 'p.png', content: new Uint8Array([137, 80, 78, 71]), mimeType: 'image/png', fileName: 'p.png' }, 'UNSUPPORTED_FORMAT', /unsupported file type "image\/png" \(p\.png\)/],
-		['non-UTF-8 bytes as text', { source: 'b', content: new Uint8Array([0xff, 0xfe, 0x00, 0xc3]), format: 'text' }, 'UNSUPPORTED_FORMAT', /not UTF-8 text/],
-		['a PDF without text', { source: 'scan.pdf', content: makePdf([[], []]), format: 'pdf' }, 'PDF_WITHOUT_TEXT', /without a text layer \(2 page\(s\)/],
-		['a broken PDF', { source: 'x.pdf', content: utf8('%PDF-1.4 nonsense'), format: 'pdf' }, 'INVALID_DOCUMENT', /Not a readable PDF/],
-		['invalid JSON', { source: 'j', content: '{oops', format: 'json' }, 'INVALID_DOCUMENT', /not valid JSON/],
-		['an oversize item', { source: 'big', content: 'x'.repeat(101), maxBytes: 100 }, 'DOCUMENT_TOO_LARGE', /101 bytes, over the limit of 100 bytes/],
+		[
+			'JSON without the fields',
+			{ source: 'j', content: '{"a":1}', format: 'json', jsonFields: ['b'] },
+			'EMPTY_DOCUMENT',
+			/no text in fields b/,
+		],
+		[
+			'an image',
+			{
+				source: 'p.png',
+				content: new Uint8Array([137, 80, 78, 71]),
+				mimeType: 'image/png',
+				fileName: 'p.png',
+			},
+			'UNSUPPORTED_FORMAT',
+			/unsupported file type "image\/png" \(p\.png\)/,
+		],
+		[
+			'non-UTF-8 bytes as text',
+			{ source: 'b', content: new Uint8Array([0xff, 0xfe, 0x00, 0xc3]), format: 'text' },
+			'UNSUPPORTED_FORMAT',
+			/not UTF-8 text/,
+		],
+		[
+			'a PDF without text',
+			{ source: 'scan.pdf', content: makePdf([[], []]), format: 'pdf' },
+			'PDF_WITHOUT_TEXT',
+			/without a text layer \(2 page\(s\)/,
+		],
+		[
+			'a broken PDF',
+			{ source: 'x.pdf', content: utf8('%PDF-1.4 nonsense'), format: 'pdf' },
+			'INVALID_DOCUMENT',
+			/Not a readable PDF/,
+		],
+		[
+			'invalid JSON',
+			{ source: 'j', content: '{oops', format: 'json' },
+			'INVALID_DOCUMENT',
+			/not valid JSON/,
+		],
+		[
+			'an oversize item',
+			{ source: 'big', content: 'x'.repeat(101), maxBytes: 100 },
+			'DOCUMENT_TOO_LARGE',
+			/101 bytes, over the limit of 100 bytes/,
+		],
 		['no source id', { source: ' ', content: 'text' }, 'INVALID_DOCUMENT', /no source id/],
-		['a reserved metadata key', { source: 's', content: 't', metadata: { source: 'other' } }, 'INVALID_DOCUMENT', /"source" is reserved/],
-		['an object as metadata', { source: 's', content: 't', metadata: { tags: ['a'] } }, 'INVALID_DOCUMENT', /"tags" must be a string, finite number or boolean, got an array/],
+		[
+			'a reserved metadata key',
+			{ source: 's', content: 't', metadata: { source: 'other' } },
+			'INVALID_DOCUMENT',
+			/"source" is reserved/,
+		],
+		[
+			'an object as metadata',
+			{ source: 's', content: 't', metadata: { tags: ['a'] } },
+			'INVALID_DOCUMENT',
+			/"tags" must be a string, finite number or boolean, got an array/,
+		],
 	])('rejects %s with a clear error', async (_, input, code, message) => {
 		const error = await loadError(input);
 		expect(error.code).toBe(code);
@@ -124,13 +206,23 @@ Use the package manager. ${'Linux details. '.repeat(20)}
 Call the API. ${'Usage details. '.repeat(20)}
 `;
 
-const doc = (text: string, format: LoadedDocument['format'] = 'text'): LoadedDocument => ({ source: 's', format, text, metadata: {} });
+const doc = (text: string, format: LoadedDocument['format'] = 'text'): LoadedDocument => ({
+	source: 's',
+	format,
+	text,
+	metadata: {},
+});
 
 describe('chunkDocument', () => {
 	it('gives every chunk its exact character offsets, in document order, within the size limit', async () => {
 		await fc.assert(
 			fc.asyncProperty(
-				fc.array(fc.oneof(fc.lorem({ maxCount: 30 }), fc.constantFrom('\n\n', '\n', '. ', '  ')), { minLength: 1, maxLength: 40 }).map((parts) => parts.join(' ')),
+				fc
+					.array(fc.oneof(fc.lorem({ maxCount: 30 }), fc.constantFrom('\n\n', '\n', '. ', '  ')), {
+						minLength: 1,
+						maxLength: 40,
+					})
+					.map((parts) => parts.join(' ')),
 				fc.integer({ min: 20, max: 300 }),
 				fc.integer({ min: 0, max: 19 }),
 				async (text, chunkSize, chunkOverlap) => {
@@ -164,8 +256,16 @@ describe('chunkDocument', () => {
 	});
 
 	it('records the Markdown heading path, ignoring "#" lines in code fences', async () => {
-		expect(markdownHeadings(markdown).map((h) => `${h.level}:${h.title}`)).toEqual(['1:Guide', '2:Install', '3:Linux', '2:Usage']);
-		const chunks = await chunkDocument(doc(markdown, 'markdown'), { chunkSize: 200, chunkOverlap: 0 });
+		expect(markdownHeadings(markdown).map((h) => `${h.level}:${h.title}`)).toEqual([
+			'1:Guide',
+			'2:Install',
+			'3:Linux',
+			'2:Usage',
+		]);
+		const chunks = await chunkDocument(doc(markdown, 'markdown'), {
+			chunkSize: 200,
+			chunkOverlap: 0,
+		});
 		const pathOf = (needle: string) => chunks.find((c) => c.text.includes(needle))?.headingPath;
 		expect(pathOf('Intro paragraph')).toBe('Guide');
 		expect(pathOf('Use the package manager')).toBe('Guide > Install > Linux');
@@ -174,21 +274,36 @@ describe('chunkDocument', () => {
 
 	it('counts size in cl100k_base tokens when asked', async () => {
 		const text = Array.from({ length: 300 }, (_, i) => `token${i} and more`).join(' ');
-		const chunks = await chunkDocument(doc(text), { chunkSize: 50, chunkOverlap: 10, unit: 'tokens' });
+		const chunks = await chunkDocument(doc(text), {
+			chunkSize: 50,
+			chunkOverlap: 10,
+			unit: 'tokens',
+		});
 		expect(chunks.length).toBeGreaterThan(5);
 		for (const chunk of chunks) expect(countTokens(chunk.text)).toBeLessThanOrEqual(50);
 		expect(Math.max(...chunks.map((c) => c.text.length))).toBeGreaterThan(50); // characters would have cut smaller
 	});
 
 	it('gives PDF chunks their page', async () => {
-		const loaded = await loadDocument({ source: 'b.pdf', content: makePdf([['Alpha page text.'], ['Beta page text.'], ['Gamma page text.']]), format: 'pdf' });
+		const loaded = await loadDocument({
+			source: 'b.pdf',
+			content: makePdf([['Alpha page text.'], ['Beta page text.'], ['Gamma page text.']]),
+			format: 'pdf',
+		});
 		const chunks = await chunkDocument(loaded, { chunkSize: 20, chunkOverlap: 0 });
-		expect(chunks.map((c) => [c.text, c.page])).toEqual([['Alpha page text.', 1], ['Beta page text.', 2], ['Gamma page text.', 3]]);
+		expect(chunks.map((c) => [c.text, c.page])).toEqual([
+			['Alpha page text.', 1],
+			['Beta page text.', 2],
+			['Gamma page text.', 3],
+		]);
 	});
 
 	it.each([
 		[{ chunkSize: 0 }, /Chunk size must be a whole number ≥ 1, got 0/],
-		[{ chunkSize: 100, chunkOverlap: 100 }, /Chunk overlap must be a whole number from 0 to chunk size − 1 \(99\), got 100/],
+		[
+			{ chunkSize: 100, chunkOverlap: 100 },
+			/Chunk overlap must be a whole number from 0 to chunk size − 1 \(99\), got 100/,
+		],
 		[{ chunkOverlap: -1 }, /got -1/],
 		[{ unit: 'words' as never }, /"characters" or "tokens"/],
 	])('rejects %j', (options, message) => {
@@ -201,7 +316,14 @@ describe('chunkId', () => {
 		const id = chunkId('kb', 'a.md', 'text');
 		expect(id).toMatch(/^[0-9a-f]{64}$/);
 		expect(chunkId('kb', 'a.md', 'text')).toBe(id);
-		expect(new Set([id, chunkId('kb2', 'a.md', 'text'), chunkId('kb', 'b.md', 'text'), chunkId('kb', 'a.md', 'text2')]).size).toBe(4);
+		expect(
+			new Set([
+				id,
+				chunkId('kb2', 'a.md', 'text'),
+				chunkId('kb', 'b.md', 'text'),
+				chunkId('kb', 'a.md', 'text2'),
+			]).size,
+		).toBe(4);
 		// The separator keeps boundaries: ("ab", "c") and ("a", "bc") differ.
 		expect(chunkId('kb', 'ab', 'c')).not.toBe(chunkId('kb', 'a', 'bc'));
 	});
@@ -223,18 +345,41 @@ describe('mmrSelect', () => {
 
 	it('never returns more than it was given, nor the same index twice', () => {
 		fc.assert(
-			fc.property(fc.array(fc.array(fc.double({ min: -1, max: 1, noNaN: true }), { minLength: 3, maxLength: 3 }), { maxLength: 12 }), fc.integer({ min: 1, max: 20 }), fc.double({ min: 0, max: 1, noNaN: true }), (vectors, k, lambda) => {
-				const picked = mmrSelect(query, vectors.map((v) => v.map((x) => x + 1e-3)), lambda, k);
-				expect(picked.length).toBe(Math.min(k, vectors.length));
-				expect(new Set(picked).size).toBe(picked.length);
-			}),
+			fc.property(
+				fc.array(
+					fc.array(fc.double({ min: -1, max: 1, noNaN: true }), { minLength: 3, maxLength: 3 }),
+					{ maxLength: 12 },
+				),
+				fc.integer({ min: 1, max: 20 }),
+				fc.double({ min: 0, max: 1, noNaN: true }),
+				(vectors, k, lambda) => {
+					const picked = mmrSelect(
+						query,
+						vectors.map((v) => v.map((x) => x + 1e-3)),
+						lambda,
+						k,
+					);
+					expect(picked.length).toBe(Math.min(k, vectors.length));
+					expect(new Set(picked).size).toBe(picked.length);
+				},
+			),
 			{ numRuns: 300 },
 		);
 	});
 });
 
 describe('citations', () => {
-	const chunk = (source: string, n: number): RetrievedChunk => ({ id: `${n}`, text: `text ${n}`, source, chunkIndex: n, start: 0, end: 6, headingPath: '', score: 0.9, metadata: {} });
+	const chunk = (source: string, n: number): RetrievedChunk => ({
+		id: `${n}`,
+		text: `text ${n}`,
+		source,
+		chunkIndex: n,
+		start: 0,
+		end: 6,
+		headingPath: '',
+		score: 0.9,
+		metadata: {},
+	});
 	const chunks = [chunk('a.md', 0), chunk('b.md', 1), chunk('a.md', 2)];
 
 	it('reads [n], [n, m] and [n][m] in order of first use', () => {
@@ -245,7 +390,10 @@ describe('citations', () => {
 		const resolved = resolveCitations('Redis is fast [1][7]. Pools [2, 9]. Nothing [0].', chunks);
 		expect(resolved.answer).toBe('Redis is fast [1]. Pools [2]. Nothing.');
 		expect(resolved.invalidCitations).toEqual([7, 9, 0]);
-		expect(resolved.citations.map((c) => [c.n, c.source])).toEqual([[1, 'a.md'], [2, 'b.md']]);
+		expect(resolved.citations.map((c) => [c.n, c.source])).toEqual([
+			[1, 'a.md'],
+			[2, 'b.md'],
+		]);
 		expect(resolved.sources).toEqual(['a.md', 'b.md']);
 	});
 });

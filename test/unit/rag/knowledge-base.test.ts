@@ -26,7 +26,12 @@ let store: ChromaKnowledgeStore;
 beforeAll(async () => {
 	[chroma, llm] = await Promise.all([
 		startChroma(),
-		model.start().then((baseUrl) => ({ baseUrl, apiKey: '', chatModel: 'offline-chat', embeddingModel: 'offline-embedding' })),
+		model.start().then((baseUrl) => ({
+			baseUrl,
+			apiKey: '',
+			chatModel: 'offline-chat',
+			embeddingModel: 'offline-embedding',
+		})),
 	]);
 	store = new ChromaKnowledgeStore({ url: chroma.url }, { policy: new NoRetryPolicy() });
 }, 60_000);
@@ -36,15 +41,28 @@ afterAll(async () => {
 beforeEach(() => model.reset());
 
 const policy = new NoRetryPolicy();
-const options = (extra: Partial<IngestOptions> = {}): IngestOptions => ({ chunkSize: 120, chunkOverlap: 20, embedding: { policy, batchSize: 8 }, ...extra });
+const options = (extra: Partial<IngestOptions> = {}): IngestOptions => ({
+	chunkSize: 120,
+	chunkOverlap: 20,
+	embedding: { policy, batchSize: 8 },
+	...extra,
+});
 const embeddings = () => createEmbeddings(llm);
 
 const paragraphs = (topic: string, n: number) =>
-	Array.from({ length: n }, (_, i) => `Paragraph ${i} about ${topic}: ${topic} setting number ${i} changes how the ${topic} client behaves.`).join('\n\n');
+	Array.from(
+		{ length: n },
+		(_, i) =>
+			`Paragraph ${i} about ${topic}: ${topic} setting number ${i} changes how the ${topic} client behaves.`,
+	).join('\n\n');
 
 async function docs(): Promise<LoadedDocument[]> {
 	return Promise.all([
-		loadDocument({ source: 'redis.md', content: `# Redis\n\n${paragraphs('redis', 12)}`, format: 'markdown' }),
+		loadDocument({
+			source: 'redis.md',
+			content: `# Redis\n\n${paragraphs('redis', 12)}`,
+			format: 'markdown',
+		}),
 		loadDocument({ source: 'postgres.txt', content: paragraphs('postgres', 10) }),
 	]);
 }
@@ -67,7 +85,13 @@ describe('ingestDocuments', () => {
 
 		model.reset();
 		const again = await ingestDocuments(kb, embeddings(), await docs(), options());
-		expect(again).toMatchObject({ added: 0, unchanged: first.added, removed: 0, embeddingCalls: 0, upsertRequests: 0 });
+		expect(again).toMatchObject({
+			added: 0,
+			unchanged: first.added,
+			removed: 0,
+			embeddingCalls: 0,
+			upsertRequests: 0,
+		});
 		expect(model.requestsTo('embeddings')).toHaveLength(0);
 		expect(await kb.count()).toBe(first.added);
 	});
@@ -78,7 +102,12 @@ describe('ingestDocuments', () => {
 		const first = await ingestDocuments(kb, embeddings(), [redis, postgres], options());
 		const redisBefore = first.sources[0].chunks;
 
-		const edited = { ...redis, text: redis.text.replace('Paragraph 3 about redis', 'Paragraph 3 (rewritten) about redis').replace(/\n\nParagraph 11[^\n]*$/, '') };
+		const edited = {
+			...redis,
+			text: redis.text
+				.replace('Paragraph 3 about redis', 'Paragraph 3 (rewritten) about redis')
+				.replace(/\n\nParagraph 11[^\n]*$/, ''),
+		};
 		const second = await ingestDocuments(kb, embeddings(), [edited], options());
 		expect(second.sources[0].added).toBeGreaterThanOrEqual(1);
 		expect(second.sources[0].removed).toBeGreaterThanOrEqual(2); // the rewritten chunk's old version + the dropped paragraph
@@ -88,7 +117,9 @@ describe('ingestDocuments', () => {
 		const stored = await kb.collection.get({ include: ['documents', 'metadatas'] as never });
 		expect(stored.documents.some((d) => d?.includes('Paragraph 11 about redis'))).toBe(false);
 		expect(stored.documents.some((d) => d?.includes('(rewritten)'))).toBe(true);
-		expect(stored.metadatas.filter((m) => m?.source === 'postgres.txt')).toHaveLength(first.sources[1].chunks);
+		expect(stored.metadatas.filter((m) => m?.source === 'postgres.txt')).toHaveLength(
+			first.sources[1].chunks,
+		);
 	});
 
 	it('after a failure midway through the upserts, a re-run completes without duplicates or losses', async () => {
@@ -96,16 +127,29 @@ describe('ingestDocuments', () => {
 		const upsert = kb.collection.upsert.bind(kb.collection);
 		let calls = 0;
 		jest.spyOn(kb.collection, 'upsert').mockImplementation(async (args) => {
-			if (++calls === 3) throw Object.assign(new Error('Chroma write failed'), { name: 'ChromaValueError' });
+			if (++calls === 3)
+				throw Object.assign(new Error('Chroma write failed'), { name: 'ChromaValueError' });
 			return upsert(args);
 		});
-		const error = await ingestDocuments(kb, embeddings(), await docs(), options({ upsertBatchSize: 5 })).catch((e: unknown) => e);
+		const error = await ingestDocuments(
+			kb,
+			embeddings(),
+			await docs(),
+			options({ upsertBatchSize: 5 }),
+		).catch((e: unknown) => e);
 		expect(error).toBeInstanceOf(RagError);
-		expect((error as RagError).message).toMatch(/Chroma failed to upsert 5 chunks in knowledge base "kb-midway": Chroma write failed/);
+		expect((error as RagError).message).toMatch(
+			/Chroma failed to upsert 5 chunks in knowledge base "kb-midway": Chroma write failed/,
+		);
 		expect(await kb.count()).toBe(10); // two batches landed
 		jest.restoreAllMocks();
 
-		const rerun = await ingestDocuments(kb, embeddings(), await docs(), options({ upsertBatchSize: 5 }));
+		const rerun = await ingestDocuments(
+			kb,
+			embeddings(),
+			await docs(),
+			options({ upsertBatchSize: 5 }),
+		);
 		expect(rerun.unchanged).toBe(10);
 		expect(rerun.added + rerun.unchanged).toBe(rerun.sources.reduce((n, s) => n + s.chunks, 0));
 		const ids = await storedIds('kb-midway');
@@ -118,16 +162,28 @@ describe('ingestDocuments', () => {
 		const [redis, postgres] = await docs();
 		await ingestDocuments(kb, embeddings(), [redis], options());
 		const count = await kb.count();
-		const error = await ingestDocuments(kb, createEmbeddings(llm, { dimensions: 64 }), [postgres], options({ embedding: { policy, model: 'small-model' } })).catch((e: unknown) => e);
+		const error = await ingestDocuments(
+			kb,
+			createEmbeddings(llm, { dimensions: 64 }),
+			[postgres],
+			options({ embedding: { policy, model: 'small-model' } }),
+		).catch((e: unknown) => e);
 		expect(error).toMatchObject({ code: 'DIMENSION_MISMATCH' });
-		expect((error as Error).message).toMatch(/"kb-dimension" holds 256-dimensional vectors, but the embedding model "small-model" returned 64/);
+		expect((error as Error).message).toMatch(
+			/"kb-dimension" holds 256-dimensional vectors, but the embedding model "small-model" returned 64/,
+		);
 		expect(await kb.count()).toBe(count);
 	});
 
 	it('refuses the same source twice in one call', async () => {
 		const kb = await store.open('kb-twice', { create: true });
 		const [redis] = await docs();
-		await expect(ingestDocuments(kb, embeddings(), [redis, redis], options())).rejects.toMatchObject({ code: 'INVALID_DOCUMENT', message: expect.stringMatching(/"redis.md" is given twice/) });
+		await expect(
+			ingestDocuments(kb, embeddings(), [redis, redis], options()),
+		).rejects.toMatchObject({
+			code: 'INVALID_DOCUMENT',
+			message: expect.stringMatching(/"redis.md" is given twice/),
+		});
 	});
 });
 
@@ -136,20 +192,33 @@ describe('store errors', () => {
 		await store.open('kb-exists', { create: true });
 		const error = await store.open('kb-missing').catch((e: unknown) => e);
 		expect(error).toMatchObject({ code: 'UNKNOWN_KNOWLEDGE_BASE' });
-		expect((error as Error).message).toMatch(/Knowledge base "kb-missing" does not exist in tenant "default_tenant", database "default_database" \(existing: .*kb-exists/);
+		expect((error as Error).message).toMatch(
+			/Knowledge base "kb-missing" does not exist in tenant "default_tenant", database "default_database" \(existing: .*kb-exists/,
+		);
 	});
 
 	it('rejects invalid names before calling Chroma', async () => {
-		await expect(store.open('a', { create: true })).rejects.toMatchObject({ code: 'INVALID_NAME', message: expect.stringMatching(/3 to 512/) });
-		await expect(store.open('my kb!', { create: true })).rejects.toMatchObject({ code: 'INVALID_NAME', message: expect.stringMatching(/only letters, digits/) });
+		await expect(store.open('a', { create: true })).rejects.toMatchObject({
+			code: 'INVALID_NAME',
+			message: expect.stringMatching(/3 to 512/),
+		});
+		await expect(store.open('my kb!', { create: true })).rejects.toMatchObject({
+			code: 'INVALID_NAME',
+			message: expect.stringMatching(/only letters, digits/),
+		});
 	});
 
 	it('reports Chroma down after the retries, naming the URL', async () => {
 		const url = `http://127.0.0.1:${await freePort()}`;
-		const down = new ChromaKnowledgeStore({ url }, { policy: new FixedDelayRetryPolicy({ maxRetries: 2, delay: 10 }) });
+		const down = new ChromaKnowledgeStore(
+			{ url },
+			{ policy: new FixedDelayRetryPolicy({ maxRetries: 2, delay: 10 }) },
+		);
 		const error = await down.open('kb-any', { create: true }).catch((e: unknown) => e);
 		expect(error).toMatchObject({ code: 'STORE_UNAVAILABLE' });
-		expect((error as Error).message).toContain(`Cannot reach Chroma at ${url} to create knowledge base "kb-any" after 3 attempts`);
+		expect((error as Error).message).toContain(
+			`Cannot reach Chroma at ${url} to create knowledge base "kb-any" after 3 attempts`,
+		);
 	});
 });
 
@@ -157,16 +226,33 @@ describe('retrieve and answer', () => {
 	beforeAll(async () => {
 		const kb = await store.open('kb-search', { create: true });
 		const documents = await Promise.all([
-			loadDocument({ source: 'ioredis.md', content: '# ioredis\n\n## Timeouts\n\nThe connectTimeout option sets how long ioredis waits for the TCP connection, in milliseconds. The default connectTimeout is 10000.' , format: 'markdown' }),
-			loadDocument({ source: 'pg.md', content: '# pg\n\nThe max option sets the maximum number of clients in a pg Pool. The idleTimeoutMillis option closes idle clients.', format: 'markdown' }),
-			loadDocument({ source: 'copy.md', content: 'The connectTimeout option sets how long ioredis waits for the TCP connection, in milliseconds.' }),
+			loadDocument({
+				source: 'ioredis.md',
+				content:
+					'# ioredis\n\n## Timeouts\n\nThe connectTimeout option sets how long ioredis waits for the TCP connection, in milliseconds. The default connectTimeout is 10000.',
+				format: 'markdown',
+			}),
+			loadDocument({
+				source: 'pg.md',
+				content:
+					'# pg\n\nThe max option sets the maximum number of clients in a pg Pool. The idleTimeoutMillis option closes idle clients.',
+				format: 'markdown',
+			}),
+			loadDocument({
+				source: 'copy.md',
+				content:
+					'The connectTimeout option sets how long ioredis waits for the TCP connection, in milliseconds.',
+			}),
 		]);
 		await ingestDocuments(kb, embeddings(), documents, options({ chunkSize: 400 }));
 	}, 30_000);
 
 	it('returns the closest chunks with source, position and cosine score, best first', async () => {
 		const kb = await store.open('kb-search');
-		const results = await retrieve(kb, embeddings(), 'ioredis connectTimeout milliseconds', { topK: 2, embedding: { policy } });
+		const results = await retrieve(kb, embeddings(), 'ioredis connectTimeout milliseconds', {
+			topK: 2,
+			embedding: { policy },
+		});
 		expect(results).toHaveLength(2);
 		expect(results.map((r) => r.source).sort()).toEqual(['copy.md', 'ioredis.md']);
 		expect(results[0].score).toBeGreaterThanOrEqual(results[1].score);
@@ -177,17 +263,32 @@ describe('retrieve and answer', () => {
 
 	it('applies a metadata filter and a minimum score', async () => {
 		const kb = await store.open('kb-search');
-		const filtered = await retrieve(kb, embeddings(), 'ioredis connectTimeout', { topK: 3, where: { source: 'pg.md' }, embedding: { policy } });
+		const filtered = await retrieve(kb, embeddings(), 'ioredis connectTimeout', {
+			topK: 3,
+			where: { source: 'pg.md' },
+			embedding: { policy },
+		});
 		expect(filtered.map((r) => r.source)).toEqual(['pg.md']);
-		const strict = await retrieve(kb, embeddings(), 'ioredis connectTimeout', { topK: 3, minScore: 0.3, embedding: { policy } });
+		const strict = await retrieve(kb, embeddings(), 'ioredis connectTimeout', {
+			topK: 3,
+			minScore: 0.3,
+			embedding: { policy },
+		});
 		expect(strict.length).toBeGreaterThan(0);
 		expect(strict.every((r) => r.score >= 0.3 && r.source !== 'pg.md')).toBe(true);
 	});
 
 	it('with MMR, a near-duplicate gives way to a different source', async () => {
 		const kb = await store.open('kb-search');
-		const plain = await retrieve(kb, embeddings(), 'connectTimeout option ioredis', { topK: 2, embedding: { policy } });
-		const diverse = await retrieve(kb, embeddings(), 'connectTimeout option ioredis', { topK: 2, mmr: { lambda: 0.3, fetchK: 3 }, embedding: { policy } });
+		const plain = await retrieve(kb, embeddings(), 'connectTimeout option ioredis', {
+			topK: 2,
+			embedding: { policy },
+		});
+		const diverse = await retrieve(kb, embeddings(), 'connectTimeout option ioredis', {
+			topK: 2,
+			mmr: { lambda: 0.3, fetchK: 3 },
+			embedding: { policy },
+		});
 		expect(plain.map((r) => r.source).sort()).toEqual(['copy.md', 'ioredis.md']);
 		expect(diverse.map((r) => r.source)).toContain('pg.md');
 	});

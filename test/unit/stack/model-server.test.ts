@@ -15,7 +15,13 @@ afterAll(() => server.stop());
 beforeEach(() => server.reset());
 
 const chat = (extra: Record<string, unknown> = {}) =>
-	new ChatOpenAI({ model: 'offline-chat', apiKey: 'sk-test-secret-123', configuration: { baseURL }, maxRetries: 0, ...extra });
+	new ChatOpenAI({
+		model: 'offline-chat',
+		apiKey: 'sk-test-secret-123',
+		configuration: { baseURL },
+		maxRetries: 0,
+		...extra,
+	});
 
 const post = (path: string, body: unknown, key = 'sk-test-secret-123') =>
 	fetch(`${baseURL}${path}`, {
@@ -36,14 +42,23 @@ const searchTool = tool(async ({ query }) => query, {
 
 describe('models and auth', () => {
 	it('lists the chat and embedding models', async () => {
-		const res = await fetch(`${baseURL}/models`, { headers: { authorization: 'Bearer sk-test-secret-123' } });
+		const res = await fetch(`${baseURL}/models`, {
+			headers: { authorization: 'Bearer sk-test-secret-123' },
+		});
 		const body = await json(res);
 		expect(res.status).toBe(200);
-		expect(body.data.map((m: { id: string }) => m.id)).toEqual(['offline-chat', 'offline-embedding']);
+		expect(body.data.map((m: { id: string }) => m.id)).toEqual([
+			'offline-chat',
+			'offline-embedding',
+		]);
 	});
 
 	it('rejects a wrong key with 401 and never echoes a key', async () => {
-		const res = await post('/chat/completions', { model: 'x', messages: [{ role: 'user', content: 'hi' }] }, 'sk-wrong-key');
+		const res = await post(
+			'/chat/completions',
+			{ model: 'x', messages: [{ role: 'user', content: 'hi' }] },
+			'sk-wrong-key',
+		);
 		const text = await res.text();
 		expect(res.status).toBe(401);
 		expect(text).not.toContain('sk-wrong-key');
@@ -67,11 +82,17 @@ describe('chat completions', () => {
 		const question = 'How do I configure the Redis connection timeout?';
 		const first = (await model.invoke([new HumanMessage(question)])) as AIMessage;
 		expect(first.tool_calls).toHaveLength(1);
-		expect(first.tool_calls?.[0]).toMatchObject({ name: 'search_knowledge_base', args: { query: question } });
+		expect(first.tool_calls?.[0]).toMatchObject({
+			name: 'search_knowledge_base',
+			args: { query: question },
+		});
 
 		const result = JSON.stringify([
 			{ text: 'Bananas are rich in potassium.', source: 'fruit.md' },
-			{ text: 'Set connectTimeout to configure the Redis connection timeout in milliseconds.', source: 'ioredis/README.md' },
+			{
+				text: 'Set connectTimeout to configure the Redis connection timeout in milliseconds.',
+				source: 'ioredis/README.md',
+			},
 		]);
 		const second = await model.invoke([
 			new HumanMessage(question),
@@ -85,21 +106,37 @@ describe('chat completions', () => {
 	});
 
 	it('says so when the tool result does not contain the answer', async () => {
-		const first = (await chat().bindTools([searchTool]).invoke('What is the capital of Peru?')) as AIMessage;
+		const first = (await chat()
+			.bindTools([searchTool])
+			.invoke('What is the capital of Peru?')) as AIMessage;
 		const second = await chat().invoke([
 			new HumanMessage('What is the capital of Peru?'),
 			first,
 			new ToolMessage({ content: '[]', tool_call_id: first.tool_calls![0].id! }),
 		]);
-		expect(second.content).toBe('The provided context does not contain the answer to this question.');
+		expect(second.content).toBe(
+			'The provided context does not contain the answer to this question.',
+		);
 	});
 
 	it('returns a valid plan for a structured planning request', async () => {
 		const Plan = z.object({
 			goal: z.string(),
-			tasks: z.array(z.object({ id: z.string(), title: z.string(), description: z.string(), agent: z.string(), dependsOn: z.array(z.string()) })).min(1),
+			tasks: z
+				.array(
+					z.object({
+						id: z.string(),
+						title: z.string(),
+						description: z.string(),
+						agent: z.string(),
+						dependsOn: z.array(z.string()),
+					}),
+				)
+				.min(1),
 		});
-		const plan = await chat().withStructuredOutput(Plan, { method: 'jsonSchema' }).invoke('Goal: compare vector databases');
+		const plan = await chat()
+			.withStructuredOutput(Plan, { method: 'jsonSchema' })
+			.invoke('Goal: compare vector databases');
 		expect(plan.goal).toBe('compare vector databases');
 		const ids = new Set(plan.tasks.map((t) => t.id));
 		for (const t of plan.tasks) for (const d of t.dependsOn) expect(ids.has(d)).toBe(true);
@@ -108,7 +145,9 @@ describe('chat completions', () => {
 
 	it('fills a forced function call (tool_choice) with schema-valid arguments', async () => {
 		const Answer = z.object({ answer: z.string(), confidence: z.number() });
-		const out = await chat().withStructuredOutput(Answer, { method: 'functionCalling' }).invoke('Is the sky blue?');
+		const out = await chat()
+			.withStructuredOutput(Answer, { method: 'functionCalling' })
+			.invoke('Is the sky blue?');
 		expect(Answer.safeParse(out).success).toBe(true);
 	});
 
@@ -121,10 +160,17 @@ describe('chat completions', () => {
 	});
 
 	it('passes malformed tool-call arguments through untouched', async () => {
-		server.reply({ toolCalls: [{ name: 'search_knowledge_base', arguments: '{"query": "unterminated' }] });
-		const res = await post('/chat/completions', { model: 'm', messages: [{ role: 'user', content: 'x' }] });
+		server.reply({
+			toolCalls: [{ name: 'search_knowledge_base', arguments: '{"query": "unterminated' }],
+		});
+		const res = await post('/chat/completions', {
+			model: 'm',
+			messages: [{ role: 'user', content: 'x' }],
+		});
 		const body = await json(res);
-		expect(body.choices[0].message.tool_calls[0].function.arguments).toBe('{"query": "unterminated');
+		expect(body.choices[0].message.tool_calls[0].function.arguments).toBe(
+			'{"query": "unterminated',
+		);
 		expect(body.choices[0].finish_reason).toBe('tool_calls');
 	});
 
@@ -141,7 +187,9 @@ describe('streaming', () => {
 		let text = '';
 		let usage;
 		let chunks = 0;
-		for await (const chunk of await chat({ streaming: true, streamUsage: true }).stream('Stream this sentence please.')) {
+		for await (const chunk of await chat({ streaming: true, streamUsage: true }).stream(
+			'Stream this sentence please.',
+		)) {
 			text += chunk.content;
 			chunks++;
 			if (chunk.usage_metadata) usage = chunk.usage_metadata;
@@ -154,14 +202,25 @@ describe('streaming', () => {
 
 	it('streams tool calls as deltas that reassemble into the arguments', async () => {
 		let merged: AIMessage | undefined;
-		for await (const chunk of await chat({ streaming: true }).bindTools([searchTool]).stream('Where is the retry policy documented?')) {
-			merged = merged ? (merged as never as { concat(c: unknown): AIMessage }).concat(chunk) : chunk;
+		for await (const chunk of await chat({ streaming: true })
+			.bindTools([searchTool])
+			.stream('Where is the retry policy documented?')) {
+			merged = merged
+				? (merged as never as { concat(c: unknown): AIMessage }).concat(chunk)
+				: chunk;
 		}
-		expect(merged?.tool_calls?.[0]).toMatchObject({ name: 'search_knowledge_base', args: { query: 'Where is the retry policy documented?' } });
+		expect(merged?.tool_calls?.[0]).toMatchObject({
+			name: 'search_knowledge_base',
+			args: { query: 'Where is the retry policy documented?' },
+		});
 	});
 
 	it('ends the raw SSE stream with [DONE]', async () => {
-		const res = await post('/chat/completions', { model: 'm', stream: true, messages: [{ role: 'user', content: 'hi' }] });
+		const res = await post('/chat/completions', {
+			model: 'm',
+			stream: true,
+			messages: [{ role: 'user', content: 'hi' }],
+		});
 		const text = await res.text();
 		expect(res.headers.get('content-type')).toBe('text/event-stream');
 		expect(text.trim().endsWith('data: [DONE]')).toBe(true);
@@ -170,10 +229,18 @@ describe('streaming', () => {
 
 describe('embeddings', () => {
 	const embeddings = () =>
-		new OpenAIEmbeddings({ model: 'offline-embedding', apiKey: 'sk-test-secret-123', configuration: { baseURL }, maxRetries: 0 });
+		new OpenAIEmbeddings({
+			model: 'offline-embedding',
+			apiKey: 'sk-test-secret-123',
+			configuration: { baseURL },
+			maxRetries: 0,
+		});
 
 	it('returns unit-length vectors of the configured dimension, deterministically', async () => {
-		const [a, b] = await embeddings().embedDocuments(['Redis is an in-memory store', 'Redis is an in-memory store']);
+		const [a, b] = await embeddings().embedDocuments([
+			'Redis is an in-memory store',
+			'Redis is an in-memory store',
+		]);
 		expect(a).toHaveLength(256);
 		expect(Math.hypot(...a)).toBeCloseTo(1, 5);
 		expect(a).toEqual(b);
@@ -188,12 +255,20 @@ describe('embeddings', () => {
 		];
 		const [query] = await embeddings().embedDocuments(['redis connection timeout']);
 		const vectors = await embeddings().embedDocuments(docs);
-		const ranked = docs.map((d, i) => ({ d, s: cosine(query, vectors[i]) })).sort((x, y) => y.s - x.s).map((r) => r.d);
+		const ranked = docs
+			.map((d, i) => ({ d, s: cosine(query, vectors[i]) }))
+			.sort((x, y) => y.s - x.s)
+			.map((r) => r.d);
 		expect(ranked.slice(0, 2)).toEqual([docs[1], docs[2]]);
 	});
 
 	it('honours dimensions and float encoding on the wire', async () => {
-		const res = await post('/embeddings', { model: 'e', input: ['a b c'], dimensions: 64, encoding_format: 'float' });
+		const res = await post('/embeddings', {
+			model: 'e',
+			input: ['a b c'],
+			dimensions: 64,
+			encoding_format: 'float',
+		});
 		const body = await json(res);
 		expect(body.data[0].embedding).toHaveLength(64);
 		expect(body.usage.total_tokens).toBeGreaterThan(0);
@@ -206,7 +281,8 @@ describe('embeddings', () => {
 });
 
 describe('fault injection', () => {
-	const ask = () => post('/chat/completions', { model: 'm', messages: [{ role: 'user', content: 'hi' }] });
+	const ask = () =>
+		post('/chat/completions', { model: 'm', messages: [{ role: 'user', content: 'hi' }] });
 
 	it('answers 429 with Retry-After the given number of times, then normally', async () => {
 		server.fail({ type: 'status', status: 429, retryAfter: 1 }, { times: 2 });
@@ -216,7 +292,11 @@ describe('fault injection', () => {
 			statuses.push([res.status, res.headers.get('retry-after')]);
 			await res.text();
 		}
-		expect(statuses).toEqual([[429, '1'], [429, '1'], [200, null]]);
+		expect(statuses).toEqual([
+			[429, '1'],
+			[429, '1'],
+			[200, null],
+		]);
 		expect(server.requests.map((r) => r.fault)).toEqual(['status', 'status', undefined]);
 	});
 
@@ -249,7 +329,11 @@ describe('fault injection', () => {
 
 	it('truncates a stream before [DONE]', async () => {
 		server.fail({ type: 'truncate' });
-		const res = await post('/chat/completions', { model: 'm', stream: true, messages: [{ role: 'user', content: 'hi' }] });
+		const res = await post('/chat/completions', {
+			model: 'm',
+			stream: true,
+			messages: [{ role: 'user', content: 'hi' }],
+		});
 		const text = await res.text().catch((e: Error) => `error: ${e.message}`);
 		expect(text).not.toContain('[DONE]');
 	});
@@ -273,12 +357,22 @@ describe('fault injection', () => {
 });
 
 describe('tool results the stand-in reads', () => {
-	it('reads passages from JSON results, from n8n 2.x\'s [{ response }] envelope, and from [n] blocks', () => {
-		const results = JSON.stringify({ results: [{ n: 1, source: 'a.md', text: 'Alpha text.' }, { n: 2, source: 'b.md', text: 'Beta text.' }] });
-		const expected = [{ source: 'a.md', text: 'Alpha text.' }, { source: 'b.md', text: 'Beta text.' }];
+	it("reads passages from JSON results, from n8n 2.x's [{ response }] envelope, and from [n] blocks", () => {
+		const results = JSON.stringify({
+			results: [
+				{ n: 1, source: 'a.md', text: 'Alpha text.' },
+				{ n: 2, source: 'b.md', text: 'Beta text.' },
+			],
+		});
+		const expected = [
+			{ source: 'a.md', text: 'Alpha text.' },
+			{ source: 'b.md', text: 'Beta text.' },
+		];
 		expect(parsePassages(results)).toEqual(expected);
 		expect(parsePassages(JSON.stringify([{ response: results }]))).toEqual(expected);
-		expect(parsePassages('[1] (source: a.md) Alpha text.\n[2] (source: b.md) Beta text.')).toEqual(expected);
+		expect(parsePassages('[1] (source: a.md) Alpha text.\n[2] (source: b.md) Beta text.')).toEqual(
+			expected,
+		);
 		expect(parsePassages(JSON.stringify([{ unrelated: true }]))).toEqual([]);
 	});
 });

@@ -5,10 +5,16 @@ const machine = { cpus: 2, cpu: 'Test CPU', memoryGiB: 24, node: 'v24.0.0' };
 
 it('lists every figure with the command and machine that produced it, and charts the comparisons', () => {
 	const { markdown, charts } = renderReport({
-		planner: { at: '2026-01-01T00:00:00.000Z', machine, result: { parallel: { wallMs: 600 }, sequential: { wallMs: 4200 }, speedUp: 7 } },
+		planner: {
+			at: '2026-01-01T00:00:00.000Z',
+			machine,
+			result: { parallel: { wallMs: 600 }, sequential: { wallMs: 4200 }, speedUp: 7 },
+		},
 		other: { at: '2026-01-02T00:00:00.000Z', machine, result: { ops: { perSecond: 1234.5678 } } },
 	});
-	expect(markdown).toContain('Command: `BENCH_ONLY=planner npm run bench` · measured 2026-01-01T00:00:00.000Z · 2 × Test CPU, 24 GiB, Node v24.0.0');
+	expect(markdown).toContain(
+		'Command: `BENCH_ONLY=planner npm run bench` · measured 2026-01-01T00:00:00.000Z · 2 × Test CPU, 24 GiB, Node v24.0.0',
+	);
 	expect(markdown).toContain('| parallel.wallMs | 600 |');
 	expect(markdown).toContain('| speedUp | 7 |');
 	expect(markdown).toContain('| ops.perSecond | 1,234.568 |');
@@ -17,17 +23,35 @@ it('lists every figure with the command and machine that produced it, and charts
 });
 
 it('draws bars to scale', () => {
-	const svg = barChart('t', 'ms', [{ label: 'a', value: 50 }, { label: 'b', value: 100 }]);
-	const widths = [...svg.matchAll(/<rect x="\d+" y="\d+" width="([\d.]+)"/g)].map((m) => Number(m[1]));
+	const svg = barChart('t', 'ms', [
+		{ label: 'a', value: 50 },
+		{ label: 'b', value: 100 },
+	]);
+	const widths = [...svg.matchAll(/<rect x="\d+" y="\d+" width="([\d.]+)"/g)].map((m) =>
+		Number(m[1]),
+	);
 	expect(widths).toHaveLength(2);
 	expect(widths[1] / widths[0]).toBeCloseTo(2, 5);
 });
 
 it('quotes each side-by-side comparison with its ratio, and leaves out those not measured', () => {
 	const { markdown } = renderReport({
-		agent: { at: '2026-01-01T00:00:00.000Z', machine, result: { n8n: { openAgentsAgent: { executionsPerSecond: 9, latencyMs: { p50: 400, p95: 500 } }, n8nAiAgent: { executionsPerSecond: 6, latencyMs: { p50: 500, p95: 500 } } } } },
+		agent: {
+			at: '2026-01-01T00:00:00.000Z',
+			machine,
+			result: {
+				n8n: {
+					openAgentsAgent: { executionsPerSecond: 9, latencyMs: { p50: 400, p95: 500 } },
+					n8nAiAgent: { executionsPerSecond: 6, latencyMs: { p50: 500, p95: 500 } },
+				},
+			},
+		},
 	});
-	expect(markdown).toContain("| Agent vs n8n's AI Agent: throughput | 9 executions/s | 6 executions/s | 1.50 (higher is better) | [agent](#agent) |");
-	expect(markdown).toContain("| Agent vs n8n's AI Agent: latency p50 | 400 ms | 500 ms | 0.80 (lower is better) | [agent](#agent) |");
+	expect(markdown).toContain(
+		"| Agent vs n8n's AI Agent: throughput | 9 executions/s | 6 executions/s | 1.50 (higher is better) | [agent](#agent) |",
+	);
+	expect(markdown).toContain(
+		"| Agent vs n8n's AI Agent: latency p50 | 400 ms | 500 ms | 0.80 (lower is better) | [agent](#agent) |",
+	);
 	expect(markdown).not.toContain('Chroma Vector Store');
 });

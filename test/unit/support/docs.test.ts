@@ -4,8 +4,11 @@ import { join } from 'node:path';
 
 import { nodePages } from '../../../scripts/node-docs';
 
-it.each(Object.entries(nodePages()))('docs/nodes/%s is up to date (run npm run docs)', (file, page) => {
-	const path = join(__dirname, '..', '..', '..', 'docs', 'nodes', file);
-	expect(existsSync(path)).toBe(true);
-	expect(readFileSync(path, 'utf8')).toBe(page);
-});
+it.each(Object.entries(nodePages()))(
+	'docs/nodes/%s is up to date (run npm run docs)',
+	(file, page) => {
+		const path = join(__dirname, '..', '..', '..', 'docs', 'nodes', file);
+		expect(existsSync(path)).toBe(true);
+		expect(readFileSync(path, 'utf8')).toBe(page);
+	},
+);
