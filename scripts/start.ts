@@ -28,7 +28,7 @@ import {
 	loadExample,
 	type CredentialRefs,
 } from '../stack/examples';
-import { printResearch, type ResearchReport } from './report';
+import { printResearch, type ResearchResponse } from './report';
 
 const env = process.env;
 const stateDir = resolve(env.OPENAGENTS_STATE_DIR ?? '.openagents');
@@ -254,7 +254,7 @@ async function runFlagship(
 	// requestedAt makes each demo run a new plan run; re-posting the same body would resume the earlier one.
 	const report = await withProgress(
 		'researching',
-		post<ResearchReport>(client, 'openagents-research', {
+		post<ResearchResponse>(client, 'openagents-research', {
 			question,
 			requestedAt: new Date().toISOString(),
 		}),

@@ -54,3 +54,4 @@ export {
 	type StepStatus,
 	type StepContext,
 } from './task';
+export { rerankWithApi, RerankHttpError, type RerankOptions } from './rerank';

@@ -14,7 +14,7 @@ import {
 	withRetry,
 	type RetryPolicy,
 } from '../retry';
-import type { CheckpointStore, TaskRunResult } from './run-state';
+import type { CheckpointStore, TaskOutput, TaskRunResult } from './run-state';
 import type { Plan, PlanTask } from './schema';
 import { assertValidPlan } from './validate';
 
@@ -58,12 +58,12 @@ function failureText(error: unknown, timeoutMs: number): string {
 }
 
 /**
- * Executes `plan` with `run` (a task's work; its returned text is the task's output). Throws PlanValidationError
+ * Executes `plan` with `run` (a task's work: its output text, or the text with the passages it retrieved). Throws PlanValidationError
  * for an invalid plan, the signal's reason on cancellation, and checkpoint store errors (after the store's retries).
  */
 export async function executePlan(
 	plan: Plan,
-	run: (context: TaskContext) => Promise<string>,
+	run: (context: TaskContext) => Promise<TaskOutput>,
 	options: ExecuteOptions = {},
 ): Promise<PlanRunResult> {
 	assertValidPlan(plan);
@@ -93,7 +93,7 @@ export async function executePlan(
 			durationMs: Date.now() - t0,
 		});
 		try {
-			const output = await withRetry(
+			const value = await withRetry(
 				({ attempt, signal }) => (
 					(attempts = attempt),
 					run({ task, dependencies, attempt, signal })
@@ -105,7 +105,15 @@ export async function executePlan(
 					isRetryable: () => true,
 				},
 			);
-			return { id: task.id, status: 'completed', output, ...timing() };
+			const { output, passages } =
+				typeof value === 'string' ? { output: value, passages: undefined } : value;
+			return {
+				id: task.id,
+				status: 'completed',
+				output,
+				...(passages?.length ? { passages } : {}),
+				...timing(),
+			};
 		} catch (error) {
 			if (options.signal?.aborted) throw error;
 			return { id: task.id, status: 'failed', error: failureText(error, timeoutMs), ...timing() };

@@ -17,7 +17,13 @@ export {
 } from './validate';
 export { planWaves } from './waves';
 export { executePlan, type ExecuteOptions, type PlanRunResult, type TaskContext } from './executor';
-export type { CheckpointStore, TaskRunResult, TaskRunStatus } from './run-state';
+export type { CheckpointStore, TaskOutput, TaskRunResult, TaskRunStatus } from './run-state';
+export {
+	PassageCatalog,
+	passagesInToolOutput,
+	type NumberedPassage,
+	type ResearchPassage,
+} from './research';
 export { MemoryCheckpointStore } from './checkpoints';
 export {
 	createPlan,
@@ -31,3 +37,4 @@ export {
 	taskPrompt,
 	SYNTHESIS_INSTRUCTIONS,
 } from './prompts';
+export { numberPassages, synthesizeAnswer, type GroundedSynthesis } from './synthesis';

@@ -1,4 +1,5 @@
 /** What a plan run records about its tasks, and where it keeps them: shared by the executor and the checkpoint stores. */
+import type { ResearchPassage } from './research';
 import type { Plan } from './schema';
 
 export type TaskRunStatus = 'completed' | 'failed' | 'skipped' | 'not_run';
@@ -16,7 +17,12 @@ export interface TaskRunResult {
 	durationMs: number;
 	/** True when the result comes from a checkpoint of an earlier run. */
 	resumed?: boolean;
+	/** Knowledge-base passages the task retrieved (checkpointed with it, so a resumed run can still cite them). */
+	passages?: ResearchPassage[];
 }
+
+/** What a task's work returns: its output text, and the passages it retrieved when it searched a knowledge base. */
+export type TaskOutput = string | { output: string; passages?: ResearchPassage[] };
 
 export interface CheckpointStore {
 	/** The plan saved for this run, if any. */

@@ -38,18 +38,27 @@ export interface Answer {
 	invalidCitations: number[];
 }
 
+/** One context passage as the model reads it: "[n] (source: s § heading, page p) text". */
+export function formatPassage(
+	n: number,
+	p: { source: string; headingPath?: string; page?: number; text: string },
+): string {
+	return `[${n}] (source: ${p.source}${p.headingPath ? ` § ${p.headingPath}` : ''}${p.page ? `, page ${p.page}` : ''}) ${p.text}`;
+}
+
+/** How the model must cite numbered passages. */
+export const CITATION_RULE =
+	'Cite the passage numbers in square brackets after each statement they support, e.g. "… is configured in YAML [2].".';
+
 /** The system prompt: rules, then passages as "[n] (source: …) text" blocks. */
 export function answerPrompt(chunks: readonly RetrievedChunk[], instructions = ''): string {
 	const rules = [
 		'Answer the question using only the numbered context passages below; do not use outside knowledge.',
-		'Cite the passage numbers in square brackets after each statement they support, e.g. "… is configured in YAML [2].".',
+		CITATION_RULE,
 		`If the passages do not contain the answer, reply exactly: "${NOT_FOUND_ANSWER}"`,
 		instructions.trim(),
 	].filter(Boolean);
-	const passages = chunks.map(
-		(c, i) =>
-			`[${i + 1}] (source: ${c.source}${c.headingPath ? ` § ${c.headingPath}` : ''}${c.page ? `, page ${c.page}` : ''}) ${c.text}`,
-	);
+	const passages = chunks.map((c, i) => formatPassage(i + 1, c));
 	return `${rules.join('\n')}\n\nContext passages:\n\n${passages.join('\n\n')}`;
 }
 
@@ -63,13 +72,16 @@ export function citationNumbers(answer: string): number[] {
 	return numbers;
 }
 
-/** Maps the answer's citations to `chunks`; strips numbers that match no chunk. */
-export function resolveCitations(
+/**
+ * Checks an answer's citations against `count` numbered passages (1…count): numbers outside that range are removed
+ * from the text. Returns the text, the valid numbers (order of first use) and the invalid ones.
+ */
+export function checkCitations(
 	answer: string,
-	chunks: readonly RetrievedChunk[],
-): Omit<Answer, 'found'> {
+	count: number,
+): { answer: string; cited: number[]; invalid: number[] } {
 	const used = citationNumbers(answer);
-	const invalid = used.filter((n) => n < 1 || n > chunks.length);
+	const invalid = used.filter((n) => n < 1 || n > count);
 	let text = answer;
 	if (invalid.length) {
 		text = answer
@@ -82,8 +94,16 @@ export function resolveCitations(
 			})
 			.replace(/ +([.,;:])/g, '$1');
 	}
-	const valid = used.filter((n) => !invalid.includes(n));
-	const citations = [...valid]
+	return { answer: text.trim(), cited: used.filter((n) => !invalid.includes(n)), invalid };
+}
+
+/** Maps the answer's citations to `chunks`; strips numbers that match no chunk. */
+export function resolveCitations(
+	answer: string,
+	chunks: readonly RetrievedChunk[],
+): Omit<Answer, 'found'> {
+	const checked = checkCitations(answer, chunks.length);
+	const citations = [...checked.cited]
 		.sort((a, b) => a - b)
 		.map((n) => {
 			const c = chunks[n - 1];
@@ -97,8 +117,8 @@ export function resolveCitations(
 				text: c.text,
 			};
 		});
-	const sources = [...new Set(valid.map((n) => chunks[n - 1].source))];
-	return { answer: text.trim(), citations, sources, invalidCitations: invalid };
+	const sources = [...new Set(checked.cited.map((n) => chunks[n - 1].source))];
+	return { answer: checked.answer, citations, sources, invalidCitations: checked.invalid };
 }
 
 /**

@@ -3,6 +3,8 @@
  * official `chromadb` client. Every request runs under the caller's retry policy, abort signal and timeout, and
  * failures become RagErrors that name the knowledge base and the cause.
  */
+import { randomUUID } from 'node:crypto';
+
 import { ChromaClient, type Collection, type Where } from 'chromadb';
 
 import {
@@ -207,6 +209,17 @@ export class ChromaKnowledgeStore {
 	}
 }
 
+/** Collection metadata key of the knowledge base's revision: a random token every write of ours replaces. */
+export const REVISION_KEY = 'openagents:revision';
+
+/** A stored chunk read back by id. */
+export interface StoredChunk {
+	id: string;
+	text: string;
+	metadata: Metadata;
+	embedding?: number[];
+}
+
 /** One knowledge base: chunk records with our ids, our embeddings and metadata `source`. */
 export class KnowledgeBaseCollection {
 	constructor(
@@ -217,6 +230,68 @@ export class KnowledgeBaseCollection {
 
 	private call<T>(what: string, fn: () => Promise<T>): Promise<T> {
 		return this.store.call(`${what} in knowledge base "${this.name}"`, fn);
+	}
+
+	/** Identifies this collection across processes: server, tenant, database and collection id. */
+	cacheKey(): string {
+		const { url, tenant, database } = this.store.connection;
+		return [url, tenant ?? '', database ?? '', this.collection.id].join('|');
+	}
+
+	/**
+	 * The knowledge base's revision as of opening it: the token the last write of ours left, or, for a collection
+	 * written only by other tools, its chunk count (so additions and deletions still show).
+	 */
+	async revision(): Promise<string> {
+		const token = this.collection.metadata?.[REVISION_KEY];
+		return typeof token === 'string' ? token : `count:${await this.count()}`;
+	}
+
+	/** Records that the chunks changed (call after every write), so every process's keyword index re-syncs. */
+	async markChanged(): Promise<void> {
+		const metadata = { ...(this.collection.metadata ?? {}), [REVISION_KEY]: randomUUID() };
+		await this.call('record a change', () => this.collection.modify({ metadata }));
+	}
+
+	/** Every chunk id, in pages. */
+	async allIds(): Promise<string[]> {
+		const ids: string[] = [];
+		await this.forEachPage('list chunks', undefined, [], (page) => ids.push(...page));
+		return ids;
+	}
+
+	/**
+	 * The chunks with these ids that exist (and match `where`, when given), with their metadata, and their text and
+	 * embeddings when asked for; in no particular order. One request per 1000 ids.
+	 */
+	async getByIds(
+		ids: readonly string[],
+		{
+			where,
+			documents = false,
+			embeddings = false,
+		}: { where?: Where; documents?: boolean; embeddings?: boolean } = {},
+	): Promise<StoredChunk[]> {
+		const include = [
+			'metadatas',
+			...(documents ? ['documents'] : []),
+			...(embeddings ? ['embeddings'] : []),
+		];
+		const out: StoredChunk[] = [];
+		for (let i = 0; i < ids.length; i += PAGE_SIZE) {
+			const page = await this.call('read chunks', () =>
+				this.collection.get({ ids: ids.slice(i, i + PAGE_SIZE), where, include: include as never }),
+			);
+			page.ids.forEach((id, j) =>
+				out.push({
+					id,
+					text: page.documents?.[j] ?? '',
+					metadata: (page.metadatas?.[j] ?? {}) as Metadata,
+					...(embeddings ? { embedding: Array.from(page.embeddings?.[j] ?? []) } : {}),
+				}),
+			);
+		}
+		return out;
 	}
 
 	/** Dimension of the stored vectors (read from one record), or undefined while the knowledge base is empty. */
@@ -279,7 +354,10 @@ export class KnowledgeBaseCollection {
 		}
 	}
 
-	/** Upserts records in batches of `batchSize` (each batch one request, retried as a whole: upsert is idempotent). */
+	/**
+	 * Upserts records in batches of `batchSize` (each batch one request, retried as a whole: upsert is idempotent),
+	 * then marks the knowledge base changed.
+	 */
 	async upsert(
 		records: readonly ChunkRecord[],
 		batchSize = DEFAULT_UPSERT_BATCH_SIZE,
@@ -297,10 +375,11 @@ export class KnowledgeBaseCollection {
 			);
 			requests++;
 		}
+		if (requests) await this.markChanged();
 		return requests;
 	}
 
-	/** Deletes records by id in batches. */
+	/** Deletes records by id in batches, then marks the knowledge base changed. */
 	async deleteIds(ids: readonly string[], batchSize = DEFAULT_UPSERT_BATCH_SIZE): Promise<void> {
 		for (let i = 0; i < ids.length; i += batchSize) {
 			const batch = ids.slice(i, i + batchSize);
@@ -308,6 +387,7 @@ export class KnowledgeBaseCollection {
 				this.collection.delete({ ids: batch }),
 			);
 		}
+		if (ids.length) await this.markChanged();
 	}
 
 	/** Nearest `n` chunks to `embedding` by cosine distance, optionally filtered; closest first. */

@@ -30,10 +30,12 @@ export {
 	KnowledgeBaseCollection,
 	checkKnowledgeBaseName,
 	DEFAULT_UPSERT_BATCH_SIZE,
+	REVISION_KEY,
 	type ChromaConnection,
 	type ChunkRecord,
 	type QueryMatch,
 	type StoreCallOptions,
+	type StoredChunk,
 } from './chroma-store';
 export {
 	ingestDocuments,
@@ -46,14 +48,30 @@ export {
 	retrieve,
 	mmrSelect,
 	checkRetrieval,
+	reciprocalRankFusion,
+	SEARCH_MODES,
+	DEFAULT_RRF_K,
+	type Reranker,
 	type RetrievalOptions,
 	type RetrievedChunk,
+	type SearchMode,
 } from './retrieval';
+export {
+	keywordIndexFor,
+	keywordTerms,
+	KeywordIndex,
+	BM25,
+	type KeywordHit,
+} from './keyword-index';
+export { decodeDocument, charsetOf, type DecodeOptions } from './encoding';
 export {
 	answerFromChunks,
 	answerPrompt,
 	citationNumbers,
 	resolveCitations,
+	checkCitations,
+	formatPassage,
+	CITATION_RULE,
 	NOT_FOUND_ANSWER,
 	type Answer,
 	type Citation,

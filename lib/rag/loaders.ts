@@ -4,6 +4,7 @@
  */
 import { convert, type HtmlToTextOptions } from 'html-to-text';
 
+import { decodeDocument } from './encoding';
 import { RagError } from './errors';
 import { checkMetadata, type Metadata } from './metadata';
 
@@ -81,14 +82,6 @@ export function detectFormat(mimeType?: string, fileName?: string): DocumentForm
 	}
 	for (const [pattern, format] of MIME_FORMATS) if (pattern.test(mime)) return format;
 	return extension ? EXTENSION_FORMATS[extension] : undefined;
-}
-
-function decodeUtf8(bytes: Uint8Array, what: string): string {
-	try {
-		return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
-	} catch {
-		throw new RagError('UNSUPPORTED_FORMAT', `${what} is not UTF-8 text (is it a binary file?)`);
-	}
 }
 
 const SKIPPED_HTML = [
@@ -204,8 +197,9 @@ function byteLength(content: string | Uint8Array): number {
 }
 
 /**
- * Loads one document. Throws RagError: DOCUMENT_TOO_LARGE (over maxBytes), UNSUPPORTED_FORMAT (unknown type,
- * non-UTF-8 text), INVALID_DOCUMENT (bad JSON, unreadable PDF, bad metadata, empty source id), PDF_WITHOUT_TEXT
+ * Loads one document; file bytes are decoded in their declared or detected character encoding (see decodeDocument).
+ * Throws RagError: DOCUMENT_TOO_LARGE (over maxBytes), UNSUPPORTED_FORMAT (unknown type), INVALID_ENCODING (bytes
+ * that are no text in any encoding), INVALID_DOCUMENT (bad JSON, unreadable PDF, bad metadata, empty source id), PDF_WITHOUT_TEXT
  * (no text layer, e.g. a scan), EMPTY_DOCUMENT (no text after loading).
  */
 export async function loadDocument(input: DocumentInput): Promise<LoadedDocument> {
@@ -232,7 +226,13 @@ export async function loadDocument(input: DocumentInput): Promise<LoadedDocument
 		);
 	}
 	const raw = () =>
-		typeof input.content === 'string' ? input.content : decodeUtf8(input.content, name);
+		typeof input.content === 'string'
+			? input.content
+			: decodeDocument(input.content, {
+					markup: format === 'html',
+					mimeType: input.mimeType,
+					what: name,
+				});
 
 	let text: string;
 	let pageStarts: number[] | undefined;

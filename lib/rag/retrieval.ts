@@ -1,22 +1,44 @@
 /**
- * Retrieval: top-k cosine similarity in Chroma with optional metadata filter, minimum score and MMR re-ranking
- * (Carbonell & Goldstein, 1998, via LangChain's maximalMarginalRelevance).
+ * Retrieval in three modes — vector (cosine similarity in Chroma), keyword (BM25, see keyword-index) and hybrid
+ * (both lists fused with Reciprocal Rank Fusion, Cormack, Clarke & Büttcher, SIGIR 2009) — with a metadata filter
+ * applied in every mode, an optional minimum cosine similarity, optional reranking of the candidates (a
+ * cross-encoder behind a /rerank API, or any reranker), and optional MMR re-ranking for diversity (Carbonell &
+ * Goldstein, 1998, via LangChain's maximalMarginalRelevance).
  */
 import { maximalMarginalRelevance } from '@langchain/core/utils/math';
 import type { Where } from 'chromadb';
 
 import { embedTexts, type CallOptions, type DocumentEmbedder } from '../llm';
-import type { KnowledgeBaseCollection, QueryMatch } from './chroma-store';
+import type { KnowledgeBaseCollection, StoredChunk } from './chroma-store';
 import { RagError } from './errors';
+import { keywordIndexFor } from './keyword-index';
 import type { Metadata } from './metadata';
+
+export const SEARCH_MODES = ['hybrid', 'vector', 'keyword'] as const;
+export type SearchMode = (typeof SEARCH_MODES)[number];
+
+/** Reciprocal Rank Fusion's k: 60, as in Cormack et al. (2009). */
+export const DEFAULT_RRF_K = 60;
+
+/** Scores documents for a query; a higher score is more relevant. */
+export interface Reranker {
+	/** One score per document, in the documents' order. */
+	rerank(query: string, documents: string[]): Promise<number[]>;
+}
 
 export interface RetrievalOptions {
 	/** Chunks to return (default 4). */
 	topK?: number;
-	/** Chroma metadata filter, e.g. { source: "guide.md" } or { $and: [...] }. */
+	/** 'hybrid' (default), 'vector' or 'keyword'. */
+	mode?: SearchMode;
+	/** Hybrid only: the keyword list's share of the fused score, 0…1 (default 0.5), and RRF's k (default 60). */
+	hybrid?: { keywordWeight?: number; rrfK?: number };
+	/** Chroma metadata filter, e.g. { source: "guide.md" } or { $and: [...] }; applies in every mode. */
 	where?: Where;
-	/** Drop chunks whose cosine similarity is below this (−1…1, default none). */
+	/** Drop chunks whose cosine similarity to the query is below this (−1…1, default none); applies in every mode. */
 	minScore?: number;
+	/** Reorders the best `candidates` chunks (default max(20, 4 × topK)) by the reranker's scores. */
+	rerank?: { reranker: Reranker; candidates?: number };
 	/** Re-rank for diversity: λ = 1 pure relevance, 0 pure diversity; fetchK candidates (default 4 × topK, ≥ 20). */
 	mmr?: { lambda?: number; fetchK?: number };
 }
@@ -30,52 +52,46 @@ export interface RetrievedChunk {
 	end: number;
 	headingPath: string;
 	page?: number;
-	/** Cosine similarity to the query, −1…1 (higher is closer). */
+	/**
+	 * The score the chunks are ranked by, higher is better: cosine similarity (vector), BM25 (keyword), the RRF score
+	 * (hybrid), or the reranker's score when reranked.
+	 */
 	score: number;
+	/** Cosine similarity to the query, −1…1, when the query was embedded. */
+	vectorScore?: number;
+	/** BM25 score, when the chunk matched query terms. */
+	keywordScore?: number;
+	/** The reranker's score, when reranked. */
+	rerankScore?: number;
 	/** All stored metadata, including user metadata. */
 	metadata: Metadata;
 }
 
-function toRetrieved(match: QueryMatch): RetrievedChunk {
-	const m = match.metadata;
-	return {
-		id: match.id,
-		text: match.text,
-		source: String(m.source ?? ''),
-		chunkIndex: Number(m.chunkIndex ?? 0),
-		start: Number(m.start ?? 0),
-		end: Number(m.end ?? 0),
-		headingPath: String(m.headingPath ?? ''),
-		...(m.page !== undefined ? { page: Number(m.page) } : {}),
-		score: match.score,
-		metadata: m,
-	};
-}
-
 /** Throws RagError INVALID_OPTIONS for out-of-range settings. */
 export function checkRetrieval(options: RetrievalOptions): void {
-	const { topK = 4, minScore, mmr } = options;
+	const { topK = 4, minScore, mmr, mode = 'hybrid', hybrid, rerank } = options;
+	const fail = (message: string) => {
+		throw new RagError('INVALID_OPTIONS', message);
+	};
 	if (!Number.isInteger(topK) || topK < 1 || topK > 1000)
-		throw new RagError(
-			'INVALID_OPTIONS',
-			`Top K must be a whole number from 1 to 1000, got ${topK}`,
-		);
+		fail(`Top K must be a whole number from 1 to 1000, got ${topK}`);
+	if (!SEARCH_MODES.includes(mode))
+		fail(`Search mode must be one of ${SEARCH_MODES.join(', ')}, got "${mode}"`);
 	if (minScore !== undefined && !(minScore >= -1 && minScore <= 1))
-		throw new RagError(
-			'INVALID_OPTIONS',
-			`Minimum score must be between -1 and 1, got ${minScore}`,
-		);
+		fail(`Minimum score must be between -1 and 1, got ${minScore}`);
 	if (mmr?.lambda !== undefined && !(mmr.lambda >= 0 && mmr.lambda <= 1))
-		throw new RagError(
-			'INVALID_OPTIONS',
-			`MMR diversity (lambda) must be between 0 and 1, got ${mmr.lambda}`,
-		);
-	if (mmr?.fetchK !== undefined && (!Number.isInteger(mmr.fetchK) || mmr.fetchK < topK)) {
-		throw new RagError(
-			'INVALID_OPTIONS',
-			`MMR fetch K must be a whole number ≥ top K (${topK}), got ${mmr.fetchK}`,
-		);
-	}
+		fail(`MMR diversity (lambda) must be between 0 and 1, got ${mmr.lambda}`);
+	if (mmr?.fetchK !== undefined && (!Number.isInteger(mmr.fetchK) || mmr.fetchK < topK))
+		fail(`MMR fetch K must be a whole number ≥ top K (${topK}), got ${mmr.fetchK}`);
+	const weight = hybrid?.keywordWeight;
+	if (weight !== undefined && !(weight >= 0 && weight <= 1))
+		fail(`Keyword weight must be between 0 and 1, got ${weight}`);
+	const rrfK = hybrid?.rrfK;
+	if (rrfK !== undefined && !(Number.isFinite(rrfK) && rrfK >= 0))
+		fail(`RRF k must be a number ≥ 0, got ${rrfK}`);
+	const candidates = rerank?.candidates;
+	if (candidates !== undefined && (!Number.isInteger(candidates) || candidates < topK))
+		fail(`Rerank candidates must be a whole number ≥ top K (${topK}), got ${candidates}`);
 }
 
 /**
@@ -97,7 +113,71 @@ export function mmrSelect(
 	);
 }
 
-/** Embeds the query (under options.embedding's retry policy) and returns the best chunks, best first. */
+/**
+ * Reciprocal Rank Fusion of ranked id lists: score(d) = Σ weightᵢ / (k + rankᵢ(d)), ranks from 1. Returns ids with
+ * their fused score, best first (ties keep the order of first appearance).
+ */
+export function reciprocalRankFusion(
+	lists: ReadonlyArray<{ ids: readonly string[]; weight: number }>,
+	k = DEFAULT_RRF_K,
+): Array<{ id: string; score: number }> {
+	const scores = new Map<string, number>();
+	for (const { ids, weight } of lists) {
+		ids.forEach((id, rank) => scores.set(id, (scores.get(id) ?? 0) + weight / (k + rank + 1)));
+	}
+	return [...scores].map(([id, score]) => ({ id, score })).sort((a, b) => b.score - a.score);
+}
+
+function cosine(a: readonly number[], b: readonly number[]): number {
+	let dot = 0;
+	let na = 0;
+	let nb = 0;
+	for (let i = 0; i < a.length; i++) {
+		dot += a[i] * b[i];
+		na += a[i] * a[i];
+		nb += b[i] * b[i];
+	}
+	return na && nb ? dot / Math.sqrt(na * nb) : 0;
+}
+
+interface Candidate extends StoredChunk {
+	score: number;
+	vectorScore?: number;
+	keywordScore?: number;
+	rerankScore?: number;
+}
+
+function toRetrieved({
+	id,
+	text,
+	metadata: m,
+	score,
+	vectorScore,
+	keywordScore,
+	rerankScore,
+}: Candidate): RetrievedChunk {
+	return {
+		id,
+		text,
+		source: String(m.source ?? ''),
+		chunkIndex: Number(m.chunkIndex ?? 0),
+		start: Number(m.start ?? 0),
+		end: Number(m.end ?? 0),
+		headingPath: String(m.headingPath ?? ''),
+		...(m.page !== undefined ? { page: Number(m.page) } : {}),
+		score,
+		...(vectorScore !== undefined ? { vectorScore } : {}),
+		...(keywordScore !== undefined ? { keywordScore } : {}),
+		...(rerankScore !== undefined ? { rerankScore } : {}),
+		metadata: m,
+	};
+}
+
+/**
+ * The best chunks for `query`, best first. Embeds the query (under options.embedding's retry policy) unless the
+ * mode is keyword without a minimum score or MMR. Throws RagError INVALID_OPTIONS for bad options or an empty
+ * query, STORE_* for Chroma failures; reranker and embedding errors as they are thrown.
+ */
 export async function retrieve(
 	kb: KnowledgeBaseCollection,
 	embedder: DocumentEmbedder,
@@ -106,20 +186,86 @@ export async function retrieve(
 ): Promise<RetrievedChunk[]> {
 	checkRetrieval(options);
 	if (!query.trim()) throw new RagError('INVALID_OPTIONS', 'The query is empty');
-	const topK = options.topK ?? 4;
-	const { vectors } = await embedTexts(embedder, [query], options.embedding);
-	const queryEmbedding = vectors[0];
-	const fetchK = options.mmr ? (options.mmr.fetchK ?? Math.max(20, 4 * topK)) : topK;
-	let matches = await kb.query(queryEmbedding, fetchK, options.where, !!options.mmr);
-	if (options.minScore !== undefined) matches = matches.filter((m) => m.score >= options.minScore!);
-	if (options.mmr) {
+	const { mode = 'hybrid', topK = 4, where, mmr, rerank } = options;
+	// How many candidates the later steps choose from, and how deep each ranked list goes.
+	const candidates = Math.max(
+		topK,
+		mmr ? (mmr.fetchK ?? Math.max(20, 4 * topK)) : 0,
+		rerank ? (rerank.candidates ?? Math.max(20, 4 * topK)) : 0,
+	);
+	const depth = mode === 'hybrid' ? Math.max(2 * candidates, 40) : candidates;
+	const needsVectors = mode !== 'keyword' || options.minScore !== undefined || !!mmr;
+	const queryEmbedding = needsVectors
+		? (await embedTexts(embedder, [query], options.embedding)).vectors[0]
+		: undefined;
+
+	const [vectorMatches, keywordHits] = await Promise.all([
+		mode === 'keyword' ? [] : kb.query(queryEmbedding!, depth, where, !!mmr),
+		mode === 'vector'
+			? []
+			: keywordIndexFor(kb).then((index) => index.search(query, where ? 5 * depth : depth)),
+	]);
+	const keywordScores = new Map(keywordHits.map((hit) => [hit.id, hit.score]));
+	const vectorIds = vectorMatches.map((m) => m.id);
+	const known = new Map<string, StoredChunk>(vectorMatches.map((m) => [m.id, m]));
+
+	// Keyword hits the vector list did not bring: read them from Chroma, which also applies the metadata filter.
+	const unread = keywordHits.map((hit) => hit.id).filter((id) => !known.has(id));
+	if (unread.length) {
+		const read = await kb.getByIds(unread, { where, documents: true, embeddings: needsVectors });
+		for (const chunk of read) known.set(chunk.id, chunk);
+	}
+	const keywordIds = keywordHits
+		.map((hit) => hit.id)
+		.filter((id) => known.has(id))
+		.slice(0, depth);
+
+	let ranked: Array<{ id: string; score: number }>;
+	if (mode === 'vector') ranked = vectorMatches.map((m) => ({ id: m.id, score: m.score }));
+	else if (mode === 'keyword')
+		ranked = keywordIds.map((id) => ({ id, score: keywordScores.get(id)! }));
+	else {
+		const weight = options.hybrid?.keywordWeight ?? 0.5;
+		ranked = reciprocalRankFusion(
+			[
+				{ ids: vectorIds, weight: 1 - weight },
+				{ ids: keywordIds, weight },
+			],
+			options.hybrid?.rrfK ?? DEFAULT_RRF_K,
+		);
+	}
+
+	const vectorScores = new Map(vectorMatches.map((m) => [m.id, m.score]));
+	let pool: Candidate[] = ranked.map(({ id, score }) => {
+		const chunk = known.get(id)!;
+		const vectorScore =
+			vectorScores.get(id) ??
+			(queryEmbedding && chunk.embedding?.length
+				? cosine(queryEmbedding, chunk.embedding)
+				: undefined);
+		return { ...chunk, score, vectorScore, keywordScore: keywordScores.get(id) };
+	});
+	if (options.minScore !== undefined)
+		pool = pool.filter((c) => (c.vectorScore ?? -Infinity) >= options.minScore!);
+	pool = pool.slice(0, candidates);
+
+	if (rerank && pool.length) {
+		const scores = await rerank.reranker.rerank(
+			query,
+			pool.map((c) => c.text),
+		);
+		pool = pool
+			.map((c, i) => ({ ...c, score: scores[i], rerankScore: scores[i] }))
+			.sort((a, b) => b.score - a.score);
+	}
+	if (mmr && queryEmbedding) {
 		const picked = mmrSelect(
 			queryEmbedding,
-			matches.map((m) => m.embedding ?? []),
-			options.mmr.lambda ?? 0.5,
+			pool.map((c) => c.embedding ?? []),
+			mmr.lambda ?? 0.5,
 			topK,
 		);
-		matches = picked.map((i) => matches[i]);
+		pool = picked.map((i) => pool[i]);
 	}
-	return matches.slice(0, topK).map(toRetrieved);
+	return pool.slice(0, topK).map(toRetrieved);
 }

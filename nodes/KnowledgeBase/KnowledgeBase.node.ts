@@ -12,7 +12,7 @@ import * as ingest from './actions/ingest';
 import * as query from './actions/query';
 import { route } from './actions/router';
 import * as stats from './actions/stats';
-import { knowledgeBaseField } from '../shared/knowledgeBaseFields';
+import { knowledgeBaseField, RERANKER_INPUT } from '../shared/knowledgeBaseFields';
 import { retryPolicyProperty } from '../shared/retryPolicy';
 
 // Not usableAsTool: agents search through the Knowledge Base Tool sub-node, and n8n would name this node's generated
@@ -29,7 +29,8 @@ export class KnowledgeBase implements INodeType {
 		description:
 			'RAG on ChromaDB: ingest documents idempotently, search them, and answer questions with citations',
 		defaults: { name: 'Knowledge Base' },
-		inputs: [NodeConnectionTypes.Main],
+		// Query and Answer take a reranker sub-node when Rerank Results asks for one.
+		inputs: `={{ ['query', 'answer'].includes($parameter.operation) && $parameter.reranker === 'subNode' ? ['main', ${RERANKER_INPUT}] : ['main'] }}`,
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [
 			{ name: 'openAgentsChromaApi', displayName: 'Chroma', required: true },

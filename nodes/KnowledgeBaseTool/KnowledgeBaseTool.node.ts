@@ -8,7 +8,14 @@ import {
 	type SupplyData,
 } from 'n8n-workflow';
 
-import { knowledgeBaseField, retrievalOptions, topKField } from '../shared/knowledgeBaseFields';
+import {
+	knowledgeBaseField,
+	RERANKER_INPUT,
+	rerankerField,
+	retrievalOptions,
+	searchModeField,
+	topKField,
+} from '../shared/knowledgeBaseFields';
 import { llmConfigFromCredential } from '../shared/llm';
 import { recordCall } from '../shared/recordCalls';
 import { retryPolicyProperty } from '../shared/retryPolicy';
@@ -22,6 +29,8 @@ import {
  * "Search knowledge base" for AI agents (n8n's AI Agent or ours): the agent calls it with a query and gets the
  * top-k chunks as numbered passages with their sources, ready to cite.
  */
+// A tool sub-node (its output is ai_tool); the rule takes its computed inputs for a regular node's.
+// eslint-disable-next-line @n8n/community-nodes/node-usable-as-tool
 export class KnowledgeBaseTool implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'OpenAgents Knowledge Base Tool',
@@ -33,7 +42,8 @@ export class KnowledgeBaseTool implements INodeType {
 		description: 'Lets an AI agent search a knowledge base (ChromaDB) and cite what it finds',
 		defaults: { name: 'Knowledge Base Tool' },
 		codex: { categories: ['AI'], subcategories: { AI: ['Tools'] } },
-		inputs: [],
+		// A reranker sub-node when Rerank Results asks for one.
+		inputs: `={{ $parameter.reranker === 'subNode' ? [${RERANKER_INPUT}] : [] }}`,
 		outputs: [NodeConnectionTypes.AiTool],
 		outputNames: ['Tool'],
 		credentials: [
@@ -58,7 +68,9 @@ export class KnowledgeBaseTool implements INodeType {
 				default: DEFAULT_SEARCH_TOOL_DESCRIPTION,
 				description: 'Tells the model when to use the tool; name what the knowledge base contains',
 			},
+			searchModeField,
 			topKField,
+			rerankerField,
 			{
 				displayName: 'Options',
 				name: 'options',

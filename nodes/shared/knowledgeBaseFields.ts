@@ -1,7 +1,7 @@
 /** Parameters shared by several Knowledge Base operations (and the Knowledge Base Tool sub-node). */
 import type { IDataObject, INodeProperties } from 'n8n-workflow';
 
-import { RagError, type RetrievalOptions } from '../../lib/rag';
+import { RagError, type RetrievalOptions, type SearchMode } from '../../lib/rag';
 
 export const knowledgeBaseField: INodeProperties = {
 	displayName: 'Knowledge Base',
@@ -23,7 +23,57 @@ export const topKField: INodeProperties = {
 	description: 'How many chunks to retrieve',
 };
 
-/** Options of Query, Answer and the tool: filter, minimum score, MMR, embedding model. */
+export const searchModeField: INodeProperties = {
+	displayName: 'Search Mode',
+	name: 'searchMode',
+	type: 'options',
+	options: [
+		{
+			name: 'Hybrid',
+			value: 'hybrid',
+			description:
+				'Both rankings fused (Reciprocal Rank Fusion): finds exact terms and paraphrases',
+		},
+		{
+			name: 'Keyword (BM25)',
+			value: 'keyword',
+			description: 'Chunks containing the query words; exact names, options and error codes',
+		},
+		{
+			name: 'Vector',
+			value: 'vector',
+			description: 'Chunks whose embedding is closest to the query',
+		},
+	],
+	default: 'hybrid',
+	description:
+		'How chunks are found. Hybrid suits most questions; every mode applies the metadata filter.',
+};
+
+export const rerankerField: INodeProperties = {
+	displayName: 'Rerank Results',
+	name: 'reranker',
+	type: 'options',
+	options: [
+		{ name: 'No', value: 'none' },
+		{
+			name: 'With a Reranker Sub-Node',
+			value: 'subNode',
+			description: "A reranker connected to the Reranker input (e.g. n8n's Reranker Cohere)",
+		},
+		{
+			name: 'With the LLM API (/Rerank)',
+			value: 'api',
+			description:
+				"The credential's server /rerank endpoint (vLLM, Infinity, Jina, Cohere-compatible); set Options → Rerank Model",
+		},
+	],
+	default: 'none',
+	description:
+		'Whether a reranker (cross-encoder) reorders the best candidates before the top K are taken',
+};
+
+/** Options of Query, Answer and the tool: search tuning, filter, minimum score, reranking, MMR, embedding model. */
 export const retrievalOptions: INodeProperties[] = [
 	{
 		displayName: 'Embedding Model',
@@ -32,6 +82,44 @@ export const retrievalOptions: INodeProperties[] = [
 		default: '',
 		description:
 			"Overrides the credential's embedding model. Must be the model the knowledge base was built with.",
+	},
+	{
+		displayName: 'Keyword Weight (Hybrid)',
+		name: 'keywordWeight',
+		type: 'number',
+		typeOptions: { minValue: 0, maxValue: 1, numberPrecision: 2 },
+		default: 0.5,
+		description:
+			"Hybrid only: the keyword ranking's share of the fused score (0 = vector only, 1 = keyword only)",
+		displayOptions: { show: { '/searchMode': ['hybrid'] } },
+	},
+	{
+		displayName: 'RRF K (Hybrid)',
+		name: 'rrfK',
+		type: 'number',
+		typeOptions: { minValue: 0 },
+		default: 60,
+		description:
+			'Hybrid only: Reciprocal Rank Fusion constant; a chunk at rank r of a list adds weight / (k + r). Higher k flattens the difference between top ranks.',
+		displayOptions: { show: { '/searchMode': ['hybrid'] } },
+	},
+	{
+		displayName: 'Rerank Candidates',
+		name: 'rerankCandidates',
+		type: 'number',
+		typeOptions: { minValue: 1 },
+		default: 20,
+		description: 'How many of the best chunks the reranker scores (at least Top K)',
+		displayOptions: { hide: { '/reranker': ['none'] } },
+	},
+	{
+		displayName: 'Rerank Model',
+		name: 'rerankModel',
+		type: 'string',
+		default: '',
+		placeholder: 'e.g. BAAI/bge-reranker-v2-m3',
+		description: "The reranking model of the LLM API credential's server",
+		displayOptions: { show: { '/reranker': ['api'] } },
 	},
 	{
 		displayName: 'Fetch K (MMR)',
@@ -57,7 +145,7 @@ export const retrievalOptions: INodeProperties[] = [
 		typeOptions: { minValue: -1, maxValue: 1, numberPrecision: 2 },
 		default: 0,
 		description:
-			'Leave out chunks whose cosine similarity to the query is lower (−1 to 1; 0 keeps all related chunks)',
+			'Leave out chunks whose cosine similarity to the query is lower (−1 to 1; 0 keeps all related chunks), in every search mode',
 	},
 	{
 		displayName: 'MMR Diversity (Lambda)',
@@ -97,10 +185,19 @@ export function jsonObject(value: unknown, what: string): IDataObject | undefine
 	return Object.keys(parsed).length ? (parsed as IDataObject) : undefined;
 }
 
-/** lib/rag retrieval options from the node's Top K and Options values. */
-export function toRetrievalOptions(topK: number, options: IDataObject): RetrievalOptions {
+/** lib/rag retrieval options from the node's Search Mode, Top K and Options values (reranking is added by the caller). */
+export function toRetrievalOptions(
+	topK: number,
+	options: IDataObject,
+	mode: SearchMode = 'hybrid',
+): RetrievalOptions {
 	return {
 		topK,
+		mode,
+		hybrid: {
+			keywordWeight: options.keywordWeight as number | undefined,
+			rrfK: options.rrfK as number | undefined,
+		},
 		where: jsonObject(options.metadataFilter, 'Metadata Filter') as RetrievalOptions['where'],
 		minScore: typeof options.minScore === 'number' ? options.minScore : undefined,
 		mmr: options.useMmr
@@ -111,3 +208,11 @@ export function toRetrievalOptions(topK: number, options: IDataObject): Retrieva
 			: undefined,
 	};
 }
+
+/** The Reranker input of Query, Answer and the tool (n8n expression text), present when Rerank Results asks for it. */
+export const RERANKER_INPUT = JSON.stringify({
+	type: 'ai_reranker',
+	displayName: 'Reranker',
+	maxConnections: 1,
+	required: true,
+});

@@ -1,18 +1,38 @@
-/** Per-item retrieval from a knowledge base: Knowledge Base Query and Answer, the Knowledge Base Tool, the Agent's built-in search. */
-import type { IDataObject, IExecuteFunctions, ISupplyDataFunctions } from 'n8n-workflow';
+/**
+ * Per-item retrieval from a knowledge base: Knowledge Base Query and Answer, the Knowledge Base Tool, the Agent's
+ * built-in search. Reads the item's Knowledge Base, Search Mode, Top K, Rerank Results and Options.
+ */
+import {
+	NodeConnectionTypes,
+	NodeOperationError,
+	type IDataObject,
+	type IExecuteFunctions,
+	type ISupplyDataFunctions,
+} from 'n8n-workflow';
 
-import { createEmbeddings, type LlmConfig } from '../../lib/llm';
-import { retrieve, type ChromaConnection, type RetrievedChunk } from '../../lib/rag';
+import { createEmbeddings, rerankWithApi, type LlmConfig, type UsageTracker } from '../../lib/llm';
+import {
+	RagError,
+	retrieve,
+	type ChromaConnection,
+	type Reranker,
+	type RetrievalOptions,
+	type RetrievedChunk,
+	type SearchMode,
+} from '../../lib/rag';
 import { chromaStore } from './chroma';
 import { toRetrievalOptions } from './knowledgeBaseFields';
 import { llmCallOptions } from './llm';
 
 type Fn = IExecuteFunctions | ISupplyDataFunctions;
 
-/** Which knowledge base to search, and how: by default the item's Knowledge Base, Top K and Options parameters. */
+/** Which knowledge base to search, and how: by default the item's parameters. */
 export interface RetrievalParams {
 	knowledgeBase: string;
 	topK: number;
+	mode: SearchMode;
+	/** 'none', 'subNode' (the connected reranker) or 'api' (the LLM API's /rerank). */
+	reranker: string;
 	options: IDataObject;
 }
 
@@ -20,6 +40,8 @@ export function retrievalParamsOf(fn: Fn, itemIndex: number): RetrievalParams {
 	return {
 		knowledgeBase: fn.getNodeParameter('knowledgeBase', itemIndex) as string,
 		topK: fn.getNodeParameter('topK', itemIndex, 4) as number,
+		mode: fn.getNodeParameter('searchMode', itemIndex, 'hybrid') as SearchMode,
+		reranker: fn.getNodeParameter('reranker', itemIndex, 'none') as string,
 		options: fn.getNodeParameter('options', itemIndex, {}) as IDataObject,
 	};
 }
@@ -29,21 +51,89 @@ export interface RetrievalContext {
 	fn: Fn;
 	connection: ChromaConnection;
 	llm: LlmConfig;
+	/** Counts the rerank API's calls. */
+	usage?: UsageTracker;
+}
+
+/** A LangChain document compressor, as n8n's reranker sub-nodes supply it (Reranker Cohere, …). */
+interface DocumentCompressor {
+	compressDocuments(
+		documents: Array<{ pageContent: string; metadata: Record<string, unknown> }>,
+		query: string,
+	): Promise<Array<{ pageContent: string; metadata: Record<string, unknown> }>>;
+}
+
+/**
+ * The reranker the item asks for, or undefined. A sub-node's compressor scores what it returns by
+ * metadata.relevanceScore (else by its order); documents it leaves out rank last.
+ */
+async function rerankerFor(
+	{ fn, llm, usage }: RetrievalContext,
+	itemIndex: number,
+	params: RetrievalParams,
+): Promise<RetrievalOptions['rerank']> {
+	const candidates = Math.max(params.topK, Number(params.options.rerankCandidates ?? 20));
+	if (params.reranker === 'api') {
+		const model = String(params.options.rerankModel ?? '').trim();
+		if (!model)
+			throw new RagError(
+				'INVALID_OPTIONS',
+				'Rerank Results is "With the LLM API": set Options → Rerank Model',
+			);
+		const options = { ...llmCallOptions(fn, itemIndex, llm), usage };
+		const reranker: Reranker = {
+			rerank: (query, documents) => rerankWithApi(llm, model, query, documents, options),
+		};
+		return { reranker, candidates };
+	}
+	if (params.reranker !== 'subNode') return undefined;
+	const connected = (await fn.getInputConnectionData(NodeConnectionTypes.AiReranker, itemIndex)) as
+		DocumentCompressor | undefined;
+	if (typeof connected?.compressDocuments !== 'function') {
+		throw new NodeOperationError(
+			fn.getNode(),
+			'Rerank Results is "With a Reranker Sub-Node", but no reranker is connected',
+			{
+				itemIndex,
+				description:
+					'Connect a reranker sub-node (e.g. Reranker Cohere) to the Reranker input, or set Rerank Results to No.',
+			},
+		);
+	}
+	const reranker: Reranker = {
+		async rerank(query, documents) {
+			const kept = await connected.compressDocuments(
+				documents.map((pageContent, index) => ({ pageContent, metadata: { index } })),
+				query,
+			);
+			const scores = documents.map(() => -Infinity);
+			kept.forEach((document, rank) => {
+				const score = Number(document.metadata.relevanceScore);
+				scores[Number(document.metadata.index)] = Number.isFinite(score)
+					? score
+					: kept.length - rank;
+			});
+			return scores;
+		},
+	};
+	return { reranker, candidates };
 }
 
 /** Chunks for `query`, best first, under the item's Retry Policy; throws RagError (e.g. UNKNOWN_KNOWLEDGE_BASE). */
 export async function retrieveForItem(
-	{ fn, connection, llm }: RetrievalContext,
+	context: RetrievalContext,
 	itemIndex: number,
 	query: string,
-	{ knowledgeBase, topK, options }: RetrievalParams = retrievalParamsOf(fn, itemIndex),
+	params: RetrievalParams = retrievalParamsOf(context.fn, itemIndex),
 ): Promise<RetrievedChunk[]> {
-	const kb = await chromaStore(fn, connection, itemIndex).open(knowledgeBase);
+	const { fn, connection, llm } = context;
+	const kb = await chromaStore(fn, connection, itemIndex).open(params.knowledgeBase);
 	const embeddings = createEmbeddings(llm, {
-		model: (options.embeddingModel as string) || undefined,
+		model: (params.options.embeddingModel as string) || undefined,
 	});
 	return retrieve(kb, embeddings, query, {
-		...toRetrievalOptions(topK, options),
+		...toRetrievalOptions(params.topK, params.options, params.mode),
+		rerank: await rerankerFor(context, itemIndex, params),
 		embedding: llmCallOptions(fn, itemIndex, llm),
 	});
 }

@@ -118,42 +118,81 @@ export function fitToSchema(
 	return value === undefined ? valueForSchema(schema, hint, name) : value;
 }
 
-/** A four-task research plan for `goal`: two independent tasks, then analysis, then writing. */
-export function planFor(goal: string) {
+/**
+ * The aspects of a goal a plan researches: its clauses (split at "?", ";", ",", " and ", " vs ", sentence ends)
+ * that hold a content word; the whole goal when none does; at most four.
+ */
+export function goalAspects(goal: string): string[] {
+	const clauses = goal
+		.split(/\?|;|,|\.\s|\s+(?:and|vs\.?|versus|or)\s+/i)
+		.map((c) => c.trim().replace(/[.!]+$/, ''))
+		.filter((c) => contentWords(c).size >= 1);
+	return (clauses.length ? clauses : [goal.trim() || 'the goal']).slice(0, 4);
+}
+
+/** A short task id from a text's first content words, unique among `taken`. */
+function taskId(text: string, taken: Set<string>): string {
+	const ascii = [...contentWords(text)].filter((w) => /^[a-z0-9]+$/.test(w));
+	const base = ascii.slice(0, 3).join('-').slice(0, 40) || 'task';
+	let id = base;
+	for (let n = 2; taken.has(id); n++) id = `${base}-${n}`;
+	taken.add(id);
+	return id;
+}
+
+/**
+ * A research plan derived from `goal`: one research task per aspect of the goal (see goalAspects), in parallel,
+ * then one task that answers the goal from their results. Agents come from `roles` when the prompt lists them.
+ */
+export function planFor(goal: string, roles: readonly string[] = []) {
 	const subject = goal.trim() || 'the goal';
+	const researcher = roles.find((r) => /research|search|find/i.test(r)) ?? roles[0] ?? 'researcher';
+	const writer =
+		roles.find((r) => /writ|answer|author|report/i.test(r)) ?? roles.at(-1) ?? 'writer';
+	const taken = new Set<string>(['answer']);
+	const research = goalAspects(subject).map((aspect) => ({
+		id: taskId(aspect, taken),
+		title: `Research: ${aspect}`.slice(0, 200),
+		description: `Find what the sources say about: ${aspect}`,
+		agent: researcher,
+		dependsOn: [] as string[],
+	}));
 	return {
 		goal: subject,
 		tasks: [
-			{
-				id: 'research',
-				title: 'Research the question',
-				description: `Find sources relevant to: ${subject}`,
-				agent: 'researcher',
-				dependsOn: [],
-			},
-			{
-				id: 'examples',
-				title: 'Collect concrete examples',
-				description: `Collect examples that illustrate: ${subject}`,
-				agent: 'researcher',
-				dependsOn: [],
-			},
-			{
-				id: 'analyse',
-				title: 'Analyse the findings',
-				description: 'Compare the sources and examples and extract the key points',
-				agent: 'analyst',
-				dependsOn: ['research', 'examples'],
-			},
+			...research,
 			{
 				id: 'answer',
-				title: 'Write the answer',
+				title: 'Answer the goal',
 				description: `Write a concise answer to: ${subject}`,
-				agent: 'writer',
-				dependsOn: ['analyse'],
+				agent: writer,
+				dependsOn: research.map((t) => t.id),
 			},
 		],
 	};
+}
+
+/**
+ * The reply to a planning request: a plan derived from the goal, or — when the goal has fewer than two content
+ * words (e.g. "redis?") — no tasks and a clarifying question.
+ */
+function planningReply(request: ChatRequest) {
+	const goal = goalOf(request);
+	if (contentWords(goal).size < 2) {
+		return { goal, tasks: [], clarifyingQuestions: [`What do you want to know about "${goal}"?`] };
+	}
+	return planFor(goal, rolesIn(request));
+}
+
+/** The roles a planning prompt allows ("Assign each task to one of these agents: a, b, c."). */
+function rolesIn(request: ChatRequest): string[] {
+	const line = /one of these agents:\s*([^\n]+?)\.?\s*$/im.exec(systemText(request.messages))?.[1];
+	return line
+		? line
+				.split(',')
+				.map((r) => r.trim())
+				.filter(Boolean)
+		: [];
 }
 
 /** The latest "Goal: …" line of the user's messages (a repair request comes after it), else the last user text. */
@@ -189,7 +228,7 @@ function wantsPlan(schema: JsonSchema | undefined, request: ChatRequest): boolea
 
 function structuredValue(schema: JsonSchema | undefined, request: ChatRequest): unknown {
 	const question = lastUserText(request.messages);
-	if (wantsPlan(schema, request)) return fitToSchema(planFor(goalOf(request)), schema, question);
+	if (wantsPlan(schema, request)) return fitToSchema(planningReply(request), schema, question);
 	if (!schema) return { answer: textAnswer(request) };
 	return valueForSchema(schema, question);
 }
@@ -332,7 +371,7 @@ export function offlineModel(request: ChatRequest): ModelReply {
 		const parameters = tool.function.parameters;
 		const args =
 			forced && wantsPlan(parameters, request)
-				? fitToSchema(planFor(goalOf(request)), parameters, question)
+				? fitToSchema(planningReply(request), parameters, question)
 				: valueForSchema(
 						parameters ?? { type: 'object', properties: { input: { type: 'string' } } },
 						question,

@@ -1,7 +1,8 @@
 /**
  * A small OpenAI-compatible HTTP server that stands in for a real LLM in tests and the offline demo.
  * Endpoints (with or without the /v1 prefix): POST /chat/completions (tools, tool_choice, response_format,
- * stream with a final usage chunk), POST /embeddings (float or base64, `dimensions`), GET /models.
+ * stream with a final usage chunk), POST /embeddings (float or base64, `dimensions`), GET /models, and POST /rerank
+ * (Cohere's request shape, as vLLM, Infinity and Jina serve it).
  *
  * Per test: queue canned replies (`reply`), install a handler (`setHandler`), inject faults (`fail`) and read
  * the request log (`requests`). Without a script it answers as the offline stand-in model (offline-model.ts).
@@ -11,12 +12,12 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-import { DEFAULT_EMBEDDING_DIMENSIONS, embed, toBase64Float32 } from './embeddings';
+import { DEFAULT_EMBEDDING_DIMENSIONS, embed, toBase64Float32, words } from './embeddings';
 import { offlineModel, textOf } from './offline-model';
 import { estimateTokens } from './tokens';
 import type { ChatRequest, ModelReply, ReplyHandler, ToolCall } from './types';
 
-export type Route = 'chat' | 'embeddings' | 'models';
+export type Route = 'chat' | 'embeddings' | 'models' | 'rerank';
 
 /** An injected failure. `status` answers with that HTTP status (and Retry-After when given, seconds or HTTP date). */
 export type Fault =
@@ -169,7 +170,9 @@ export class OfflineModelServer {
 					? 'embeddings'
 					: path === '/models'
 						? 'models'
-						: 'unknown';
+						: path === '/rerank'
+							? 'rerank'
+							: 'unknown';
 		const raw = await readBody(req);
 		let body: unknown;
 		try {
@@ -219,6 +222,10 @@ export class OfflineModelServer {
 			}
 
 			if (route === 'models') return send(200, this.models());
+			if (route === 'rerank') {
+				const result = rerank(body as Record<string, unknown>);
+				return 'error' in result ? send(400, result) : send(200, result);
+			}
 			if (route === 'embeddings') {
 				if (this.embeddingLatencyMs) await sleep(this.embeddingLatencyMs);
 				const result = this.embeddings(body as Record<string, unknown>);
@@ -514,4 +521,33 @@ function readBody(req: IncomingMessage): Promise<string> {
 		req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
 		req.on('error', reject);
 	});
+}
+
+/**
+ * The stand-in reranker: a document scores the share of the query's words (letters and digits, lower-cased) it
+ * contains, plus a little for matching query words in order; { results: [{ index, relevance_score }] }, best first,
+ * top_n of them. Deterministic; not a cross-encoder.
+ */
+function rerank(body: Record<string, unknown>) {
+	const { query, documents, top_n: topN } = body ?? {};
+	if (
+		typeof query !== 'string' ||
+		!Array.isArray(documents) ||
+		documents.some((d) => typeof d !== 'string')
+	) {
+		return openAiError(
+			"'query' must be a string and 'documents' an array of strings.",
+			'invalid_request_error',
+		);
+	}
+	const asked = [...new Set(words(query))];
+	const results = (documents as string[]).map((document, index) => {
+		const text = words(document).join(' ');
+		const have = new Set(words(document));
+		const share = asked.length ? asked.filter((w) => have.has(w)).length / asked.length : 0;
+		const pairs = asked.slice(1).filter((w, i) => text.includes(`${asked[i]} ${w}`)).length;
+		return { index, relevance_score: share + (0.1 * pairs) / Math.max(1, asked.length - 1) };
+	});
+	results.sort((a, b) => b.relevance_score - a.relevance_score || a.index - b.index);
+	return { results: results.slice(0, typeof topN === 'number' ? topN : results.length) };
 }

@@ -68,8 +68,15 @@ function exec(
 const json = (result: Awaited<ReturnType<typeof exec>>) =>
 	// eslint-disable-next-line @typescript-eslint/no-explicit-any -- output shapes are asserted field by field below
 	result.outputs.KB[0].map((i) => i.json as Record<string, any>);
-const file = (content: string | Buffer, mimeType: string, fileName: string) => ({
-	$binary: { data: { base64: Buffer.from(content).toString('base64'), mimeType, fileName } },
+const file = (
+	content: string | Buffer,
+	mimeType: string,
+	fileName: string,
+	directory?: string,
+) => ({
+	$binary: {
+		data: { base64: Buffer.from(content).toString('base64'), mimeType, fileName, directory },
+	},
 });
 
 const guide = `# Retry guide\n\n## Backoff\n\nThe client waits 500 ms before the first retry and doubles the wait each time.\n\n## Limits\n\nAt most three retries are made; then the call fails with RetryExhaustedError.`;
@@ -193,17 +200,130 @@ describe('Ingest', () => {
 		});
 	});
 
-	it('without Continue On Fail, the first bad item fails the run with its index', async () => {
+	it('without Continue On Fail, the first bad item fails the run with its index, after the good ones are ingested', async () => {
 		const result = await exec(
 			[
 				{ text: 'fine', sourceId: 'a' },
 				{ text: '', sourceId: 'b' },
+				{ text: 'also fine', sourceId: 'c' },
 			],
 			{ ...ingestParams('kb-fail'), metadata: '{}' },
 		);
 		expect(result.status).toBe('error');
 		expect(result.error?.message).toBe('Item 1: Document "b" has no text');
 		expect((result.error as { context?: { itemIndex?: number } }).context?.itemIndex).toBe(1);
+		const stats = await exec([{}], {
+			operation: 'stats',
+			knowledgeBase: 'kb-fail',
+			includeSources: true,
+		});
+		expect(json(stats)[0].sourceCounts.map((s: { source: string }) => s.source)).toEqual([
+			'a',
+			'c',
+		]);
+	});
+
+	describe('character encodings', () => {
+		const latin1Html = Buffer.from(
+			'<?xml version="1.0" encoding="ISO-8859-1"?>\n<html><head><meta http-equiv="Content-Type" content="text/html; charset=ISO-8859-1"></head>' +
+				'<body><main><p>Le caf\xe9 cr\xe8me co\xfbte deux euros \xe0 la cantine.</p></main></body></html>',
+			'latin1',
+		);
+		const metaOnly = Buffer.from(
+			'<html><head><meta charset="windows-1252"></head><body><p>\x93Smart quotes\x94 \x96 from Windows.</p></body></html>',
+			'latin1',
+		);
+		const utf16 = Buffer.concat([
+			Buffer.from([0xff, 0xfe]),
+			Buffer.from('Grüße: UTF-16 text with a byte order mark.', 'utf16le'),
+		]);
+		const latin1Text = Buffer.from(
+			"Les \xe9l\xe8ves ont r\xe9vis\xe9 leurs le\xe7ons pour l'examen de fran\xe7ais ce matin.",
+			'latin1',
+		);
+		const binary = Buffer.from([
+			0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0xff, 0xd8,
+		]);
+		const items = [
+			file(latin1Html, 'text/html', 'cafe.html'),
+			file(metaOnly, 'text/html', 'quotes.html'),
+			file(utf16, 'text/plain', 'utf16.txt'),
+			file(latin1Text, 'text/plain', 'latin1.txt'),
+			file(binary, 'text/plain', 'image.txt'),
+			file(
+				'# Still here\n\nThe document after the bad one is ingested too.',
+				'text/markdown',
+				'after.md',
+			),
+		];
+		const params = { ...ingestParams('kb-charsets'), metadata: '{}' };
+		const queried = async (query: string) =>
+			json(
+				await exec([{}], { operation: 'query', knowledgeBase: 'kb-charsets', query, topK: 10 }),
+			)[0].results as Array<{ source: string; text: string }>;
+
+		it('decodes each file in its declared or detected encoding; an undecodable one is its item error only', async () => {
+			const result = await exec(items, params, { continueOnFail: true });
+			const out = json(result);
+			expect(out.map((o) => o.error ?? o.source)).toEqual([
+				'cafe.html',
+				'quotes.html',
+				'utf16.txt',
+				'latin1.txt',
+				expect.stringMatching(
+					/^Item 4: Document "image\.txt" is not text in any known character encoding/,
+				),
+				'after.md',
+			]);
+			expect(out[4].code).toBe('INVALID_ENCODING');
+			const texts = (await queried('café crème élèves Grüße smart quotes'))
+				.map((r) => r.text)
+				.join('\n');
+			expect(texts).toContain('Le café crème coûte deux euros à la cantine.');
+			expect(texts).toContain('\u201cSmart quotes\u201d \u2013 from Windows.');
+			expect(texts).toContain('Grüße: UTF-16 text with a byte order mark.');
+			expect(texts).toContain(
+				"Les élèves ont révisé leurs leçons pour l'examen de français ce matin.",
+			);
+			expect(texts).not.toMatch(/\uFFFD|Ã©/); // no replacement characters, no UTF-8 misreadings
+		});
+
+		it('without Continue On Fail the good documents are ingested too, then the run fails naming the file', async () => {
+			await exec([{}], {
+				operation: 'delete',
+				knowledgeBase: 'kb-charsets',
+				deleteBy: 'knowledgeBase',
+			});
+			const result = await exec(items, params);
+			expect(result.status).toBe('error');
+			expect(result.error?.message).toMatch(/^Item 4: Document "image\.txt"/);
+			const stats = await exec([{}], {
+				operation: 'stats',
+				knowledgeBase: 'kb-charsets',
+				includeSources: true,
+			});
+			expect(json(stats)[0].sources).toBe(5);
+		});
+	});
+
+	it('defaults the source ID to the file path when n8n knows the folder, so equal file names stay apart', async () => {
+		const readmes = [
+			file('# alpha\n\nAlpha retries three times.', 'text/markdown', 'README.md', '/docs/alpha'),
+			file('# beta\n\nBeta never retries.', 'text/markdown', 'README.md', '/docs/beta/'),
+			file('# gamma\n\nGamma came over HTTP, without a folder.', 'text/markdown', 'README.md'),
+		];
+		const result = await exec(readmes, {
+			...ingestParams('kb-paths'),
+			sourceId: '',
+			metadata: '{}',
+		});
+		expect(json(result).map((o) => o.source)).toEqual([
+			'/docs/alpha/README.md',
+			'/docs/beta/README.md',
+			'README.md',
+		]);
+		const stats = await exec([{}], { operation: 'stats', knowledgeBase: 'kb-paths' });
+		expect(json(stats)[0]).toMatchObject({ sources: 3 });
 	});
 
 	it('refuses an embedding model whose vectors differ from the stored ones, and keeps what is stored', async () => {

@@ -88,10 +88,30 @@ const task = (id: string, dependsOn: string[] = []) => ({
 	dependsOn,
 });
 
-/** Answers task prompts with "<id> done" (task `slow` takes 1.5 s), the synthesis with a summary, other prompts as the offline model. */
+/**
+ * The plan these tests script for planning requests (the offline model derives its own from the goal, so a test
+ * that needs a known shape says which): two independent tasks, then an analysis of both, then the answer.
+ */
+const scriptedPlan = (goal: string) => ({
+	goal,
+	clarifyingQuestions: [],
+	tasks: [
+		task('research'),
+		task('examples'),
+		task('analyse', ['research', 'examples']),
+		task('answer', ['analyse']),
+	],
+});
+const goalOf = (request: ChatRequest) => /^Goal: (.*)$/m.exec(userText(request))?.[1] ?? '';
+
+/**
+ * Answers planning requests with scriptedPlan, task prompts with "<id> done" (task `slow` takes 1.5 s), the
+ * synthesis with a summary, other prompts as the offline model.
+ */
 const taskModel =
 	(slow = 'none') =>
 	async (request: ChatRequest): Promise<ModelReply> => {
+		if (isPlanning(request)) return { content: JSON.stringify(scriptedPlan(goalOf(request))) };
 		const id = /Your task \(([^)]+)\)/.exec(userText(request))?.[1];
 		if (id) {
 			if (id === slow) await new Promise((r) => setTimeout(r, 1_500));
@@ -139,6 +159,7 @@ describe('Planner', () => {
 	});
 
 	it('creates a plan as one item per task with its wave, or as the whole plan', async () => {
+		model.setHandler(taskModel());
 		const perTask = outputs(
 			await exec([{}], { operation: 'createPlan', goal: 'Write a report', planOutput: 'perTask' }),
 		).result;

@@ -16,7 +16,7 @@ import {
 
 /**
  * Emits the items given in its `items` parameter (a JSON array of objects); the start node of test workflows.
- * An item's `$binary` field ({ property: { base64, mimeType, fileName } }) becomes its binary data.
+ * An item's `$binary` field ({ property: { base64, mimeType, fileName, directory? } }) becomes its binary data.
  */
 export class TestItems implements INodeType {
 	description: INodeTypeDescription = {
@@ -40,7 +40,7 @@ export class TestItems implements INodeType {
 			items.map(({ $binary, ...json }) => {
 				const files = ($binary ?? {}) as Record<
 					string,
-					{ base64: string; mimeType: string; fileName?: string }
+					{ base64: string; mimeType: string; fileName?: string; directory?: string }
 				>;
 				const binary = Object.fromEntries(
 					Object.entries(files).map(([property, file]) => [
@@ -49,6 +49,7 @@ export class TestItems implements INodeType {
 							data: file.base64,
 							mimeType: file.mimeType,
 							fileName: file.fileName,
+							...(file.directory ? { directory: file.directory } : {}),
 							bytes: Buffer.from(file.base64, 'base64').length,
 						},
 					]),

@@ -51,6 +51,8 @@ export async function itemAgent(
 		const search = await knowledgeBaseSearcher(fn, itemIndex, llm, {
 			knowledgeBase: fn.getNodeParameter('knowledgeBase', itemIndex) as string,
 			topK: fn.getNodeParameter('topK', itemIndex, 4) as number,
+			mode: 'hybrid',
+			reranker: 'none',
 			options: {},
 		});
 		tools.push(

@@ -4,7 +4,12 @@ import { createChatModel, UsageTracker } from '../../../lib/llm';
 import { answerFromChunks } from '../../../lib/rag';
 import { llmCallOptions } from '../../shared/llm';
 import { sortedByName } from '../../shared/descriptions';
-import { retrievalOptions, topKField } from '../../shared/knowledgeBaseFields';
+import {
+	rerankerField,
+	retrievalOptions,
+	searchModeField,
+	topKField,
+} from '../../shared/knowledgeBaseFields';
 import { retrieveForItem } from '../../shared/retrieval';
 import type { ItemOperation } from './types';
 
@@ -19,7 +24,9 @@ const properties: INodeProperties[] = [
 		description:
 			'Answered by the chat model from the retrieved chunks only, with numbered citations',
 	},
-	{ ...topKField },
+	searchModeField,
+	topKField,
+	rerankerField,
 	{
 		displayName: 'Options',
 		name: 'options',
@@ -65,8 +72,8 @@ export const execute: ItemOperation = async (run, itemIndex) => {
 	const { fn } = run;
 	const question = fn.getNodeParameter('question', itemIndex) as string;
 	const options = fn.getNodeParameter('options', itemIndex, {}) as IDataObject;
-	const chunks = await retrieveForItem({ ...run, llm: run.llm! }, itemIndex, question);
 	const usage = new UsageTracker();
+	const chunks = await retrieveForItem({ ...run, llm: run.llm!, usage }, itemIndex, question);
 	const model = createChatModel(run.llm!, {
 		model: (options.chatModel as string) || undefined,
 		temperature: (options.temperature as number) ?? 0,

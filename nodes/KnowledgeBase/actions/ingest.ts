@@ -66,7 +66,7 @@ const properties: INodeProperties[] = [
 		default: '',
 		placeholder: 'e.g. {{ $json.url }}',
 		description:
-			'Stable ID of the document (file name, URL, record ID). Ingesting the same source again replaces its chunks: unchanged chunks are kept, changed ones re-embedded, removed ones deleted. Empty: the file name of binary input.',
+			'Stable ID of the document (file name, URL, record ID). Ingesting the same source again replaces its chunks: unchanged chunks are kept, changed ones re-embedded, removed ones deleted. Empty: for a file, its path when n8n knows its folder (Read Files from Disk), else its file name.',
 	},
 	{
 		displayName: 'Document Format',
@@ -231,11 +231,21 @@ async function documentInput(
 	const content = await fn.helpers.getBinaryDataBuffer(itemIndex, property);
 	return {
 		...common,
-		source: common.source || binary.fileName || '',
+		source: common.source || defaultSource(binary),
 		content,
 		fileName: binary.fileName,
 		mimeType: binary.mimeType,
 	};
+}
+
+/**
+ * The default source ID of a file: its path when n8n knows its folder (Read Files from Disk), else its name. Two
+ * README.md files of different folders must never be one source: ingesting one would replace the other's chunks.
+ */
+export function defaultSource(binary: { fileName?: string; directory?: string }): string {
+	const name = binary.fileName ?? '';
+	if (!name || !binary.directory) return name;
+	return `${binary.directory.replace(/[\\/]+$/, '')}/${name}`;
 }
 
 interface Pending {
@@ -248,13 +258,17 @@ function batchKey(fn: IExecuteFunctions, itemIndex: number, options: IDataObject
 	return JSON.stringify([fn.getNodeParameter('knowledgeBase', itemIndex), options]);
 }
 
-/** Results in item order; without continueOnFail it stops at the first failure (later items stay unset). */
+/**
+ * Results in item order. A document that cannot be loaded (bad encoding, unsupported type, empty, too large) is its
+ * item's error and never keeps the other documents out: they are ingested either way. A failed write (Chroma or the
+ * embeddings API down) fails its batch; without Continue On Fail nothing more is tried after it (later items unset).
+ */
 export const execute: BatchOperation = async (run, itemCount) => {
 	const { fn } = run;
 	const results: Array<IDataObject | Error> = [];
 	let batch: Pending[] = [];
 	let key = '';
-	let failed = false;
+	let writeFailed = false;
 
 	const flush = async () => {
 		const pending = batch;
@@ -265,11 +279,12 @@ export const execute: BatchOperation = async (run, itemCount) => {
 			pending.forEach((p, i) => (results[p.itemIndex] = outcome[i]));
 		} catch (error) {
 			for (const p of pending) results[p.itemIndex] = error as Error;
-			failed = true;
+			writeFailed = true;
 		}
 	};
 
-	for (let itemIndex = 0; itemIndex < itemCount && !(failed && !run.continueOnFail); itemIndex++) {
+	const stopped = () => writeFailed && !run.continueOnFail;
+	for (let itemIndex = 0; itemIndex < itemCount && !stopped(); itemIndex++) {
 		try {
 			const options = fn.getNodeParameter('options', itemIndex, {}) as IDataObject;
 			const document = await loadDocument(await documentInput(fn, itemIndex, options));
@@ -285,10 +300,9 @@ export const execute: BatchOperation = async (run, itemCount) => {
 			batch.push({ itemIndex, document });
 		} catch (error) {
 			results[itemIndex] = error as Error;
-			failed = true;
 		}
 	}
-	if (!failed || run.continueOnFail) await flush();
+	if (!stopped()) await flush();
 	return results;
 };
 

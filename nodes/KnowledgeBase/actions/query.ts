@@ -1,6 +1,11 @@
 import { updateDisplayOptions, type IDataObject, type INodeProperties } from 'n8n-workflow';
 
-import { retrievalOptions, topKField } from '../../shared/knowledgeBaseFields';
+import {
+	rerankerField,
+	retrievalOptions,
+	searchModeField,
+	topKField,
+} from '../../shared/knowledgeBaseFields';
 import { retrieveForItem } from '../../shared/retrieval';
 import type { ItemOperation } from './types';
 
@@ -12,9 +17,11 @@ const properties: INodeProperties[] = [
 		default: '',
 		required: true,
 		placeholder: 'e.g. How do I set a connection timeout?',
-		description: 'Text to search for; chunks are ranked by cosine similarity of their embeddings',
+		description: 'What to search for: words, names or a question',
 	},
-	{ ...topKField },
+	searchModeField,
+	topKField,
+	rerankerField,
 	{
 		displayName: 'Options',
 		name: 'options',
@@ -27,7 +34,10 @@ const properties: INodeProperties[] = [
 
 export const description = updateDisplayOptions({ show: { operation: ['query'] } }, properties);
 
-/** Output: { query, results: [{ text, source, chunkIndex, start, end, headingPath, page?, score, metadata }] }, best first. */
+/**
+ * Output: { query, results: [{ text, source, chunkIndex, start, end, headingPath, page?, score, vectorScore?,
+ * keywordScore?, rerankScore?, metadata }] }, best first (`score` is the one the chunks are ranked by).
+ */
 export const execute: ItemOperation = async (run, itemIndex) => {
 	const query = run.fn.getNodeParameter('query', itemIndex) as string;
 	const results = await retrieveForItem({ ...run, llm: run.llm! }, itemIndex, query);

@@ -8,23 +8,19 @@ import { createHash } from 'node:crypto';
 import { HumanMessage, SystemMessage } from '@langchain/core/messages';
 import type { IDataObject } from 'n8n-workflow';
 
-import {
-	budgetSpent,
-	invokeChatModel,
-	messageText,
-	runAgent,
-	type UsageTracker,
-} from '../../../lib/llm';
+import { budgetSpent, runAgent, type UsageTracker } from '../../../lib/llm';
 import {
 	defaultRoleInstructions,
 	executePlan,
 	MemoryCheckpointStore,
+	numberPassages,
+	passagesInToolOutput,
 	planWaves,
-	synthesisPrompt,
+	synthesizeAnswer,
 	taskPrompt,
 	type Plan,
-	type PlanRunResult,
 	type TaskContext,
+	type TaskOutput,
 } from '../../../lib/planning';
 import { closeStore, memoryFor, openStore } from '../../shared/memoryContext';
 import { budgetFromOptions } from '../../shared/llm';
@@ -44,9 +40,12 @@ export function planRunIdFor(run: RunContext, itemIndex: number, what: string): 
 		.slice(0, 32);
 }
 
-/** One task: by the role's sub-workflow when it has one, else a tool-calling run of the chat model. */
+/**
+ * One task: by the role's sub-workflow when it has one, else a tool-calling run of the chat model; the passages its
+ * knowledge-base searches returned come back with its output.
+ */
 function taskRunner(run: RunContext, goal: string, roles: Role[], model: ItemModel) {
-	return async (context: TaskContext): Promise<string> => {
+	return async (context: TaskContext): Promise<TaskOutput> => {
 		const role = roles.find((r) => r.name === context.task.agent);
 		if (role?.workflowId) {
 			const { fn } = run;
@@ -80,24 +79,18 @@ function taskRunner(run: RunContext, goal: string, roles: Role[], model: ItemMod
 			{ ...model.callOptions, signal: context.signal },
 		);
 		if (outcome.status !== 'completed') throw new Error(outcome.reason);
-		return outcome.output;
+		return {
+			output: outcome.output,
+			passages: outcome.steps.flatMap((step) => passagesInToolOutput(step.output)),
+		};
 	};
 }
 
-async function synthesize(model: ItemModel, plan: Plan, result: PlanRunResult): Promise<string> {
-	const prompt = synthesisPrompt(plan, result);
-	if (!prompt) return '';
-	const reply = await invokeChatModel(
-		model.model,
-		[new SystemMessage(prompt.system), new HumanMessage(prompt.user)],
-		model.callOptions,
-	);
-	return messageText(reply);
-}
-
 /**
- * Output: { goal, planRunId, status: completed | partial, output (the synthesis), tasks: [{ id, title, agent, wave,
- * status, output?, error?, attempts, startedAt?, finishedAt?, durationMs, resumed? }], waves, resumed, durationMs }.
+ * Output: { goal, planRunId, status: completed | partial, output (the synthesis, citing passages as [n]), citations
+ * (the cited passages: { n, source, headingPath, page?, text, score? }), sources, invalidCitations, passages (every
+ * passage the tasks retrieved, numbered across the run), tasks: [{ id, title, agent, wave, status, output?, error?,
+ * attempts, startedAt?, finishedAt?, durationMs, resumed?, passages: [n…] }], waves, resumed, durationMs }.
  * `loadPlan` gives the plan: it receives the checkpoint store so a resumed run reuses its saved plan.
  */
 export async function runPlanForItem(
@@ -130,15 +123,29 @@ export async function runPlanForItem(
 		);
 		const waves = planWaves(plan);
 		const waveOf = new Map(waves.flatMap((ids, wave) => ids.map((id) => [id, wave] as const)));
-		const output = model.options.synthesize === false ? '' : await synthesize(model, plan, result);
+		const synthesis =
+			model.options.synthesize === false
+				? {
+						output: '',
+						citations: [],
+						sources: [],
+						invalidCitations: [],
+						...numberPassages(result),
+					}
+				: await synthesizeAnswer(model.model, plan, result, model.callOptions);
 		return {
 			goal: plan.goal,
 			planRunId,
 			status: result.status,
-			output,
-			tasks: result.tasks.map((t) => {
+			output: synthesis.output,
+			citations: synthesis.citations as unknown as IDataObject[],
+			sources: synthesis.sources,
+			invalidCitations: synthesis.invalidCitations,
+			passages: synthesis.passages as unknown as IDataObject[],
+			tasks: result.tasks.map(({ passages: _retrieved, ...t }) => {
 				const task = plan.tasks.find((p) => p.id === t.id)!;
-				return { title: task.title, agent: task.agent, wave: waveOf.get(t.id)!, ...t };
+				const passages = synthesis.taskPassages[t.id] ?? [];
+				return { title: task.title, agent: task.agent, wave: waveOf.get(t.id)!, ...t, passages };
 			}) as unknown as IDataObject[],
 			waves,
 			resumed: result.resumed,

@@ -6,6 +6,7 @@ import {
 	chunkDocument,
 	chunkId,
 	citationNumbers,
+	decodeDocument,
 	countTokens,
 	detectFormat,
 	jsonToText,
@@ -137,10 +138,10 @@ describe('loadDocument', () => {
 			/unsupported file type "image\/png" \(p\.png\)/,
 		],
 		[
-			'non-UTF-8 bytes as text',
-			{ source: 'b', content: new Uint8Array([0xff, 0xfe, 0x00, 0xc3]), format: 'text' },
-			'UNSUPPORTED_FORMAT',
-			/not UTF-8 text/,
+			'binary bytes as text',
+			{ source: 'b', content: new Uint8Array([0x89, 0x50, 0x00, 0xc3, 0x28]), format: 'text' },
+			'INVALID_ENCODING',
+			/Document "b" is not text in any known character encoding/,
 		],
 		[
 			'a PDF without text',
@@ -395,5 +396,90 @@ describe('citations', () => {
 			[2, 'b.md'],
 		]);
 		expect(resolved.sources).toEqual(['a.md', 'b.md']);
+	});
+});
+
+describe('decodeDocument (character encodings)', () => {
+	const latin1 = (text: string) => new Uint8Array(Buffer.from(text, 'latin1'));
+	const what = 'Document "d"';
+
+	it.each<[string, Uint8Array, { markup: boolean; mimeType?: string }, string]>([
+		[
+			'UTF-8 with a byte order mark',
+			new Uint8Array([0xef, 0xbb, 0xbf, ...Buffer.from('héllo')]),
+			{ markup: false },
+			'héllo',
+		],
+		[
+			'UTF-16 LE with a byte order mark',
+			new Uint8Array([0xff, 0xfe, ...Buffer.from('Grüße', 'utf16le')]),
+			{ markup: false },
+			'Grüße',
+		],
+		[
+			'UTF-16 BE with a byte order mark',
+			new Uint8Array([0xfe, 0xff, ...Buffer.from('Grüße', 'utf16le').swap16()]),
+			{ markup: false },
+			'Grüße',
+		],
+		[
+			'the transport charset',
+			latin1('caf\xe9'),
+			{ markup: false, mimeType: 'text/plain; charset=ISO-8859-1' },
+			'café',
+		],
+		[
+			'detected Latin-1 text',
+			latin1("Les \xe9l\xe8ves ont r\xe9vis\xe9 leurs le\xe7ons d'histoire et de fran\xe7ais."),
+			{ markup: false },
+			"Les élèves ont révisé leurs leçons d'histoire et de français.",
+		],
+		[
+			'an XML declaration',
+			latin1('<?xml version="1.0" encoding="ISO-8859-1"?><p>na\xefve</p>'),
+			{ markup: true },
+			'<p>naïve</p>',
+		],
+		[
+			'<meta charset>',
+			latin1('<meta charset="windows-1252"><p>\x93q\x94</p>'),
+			{ markup: true },
+			'<p>\u201cq\u201d</p>',
+		],
+		[
+			'<meta http-equiv>',
+			latin1('<meta http-equiv="Content-Type" content="text/html; charset=iso-8859-1"><p>\xe0</p>'),
+			{ markup: true },
+			'<p>à</p>',
+		],
+		[
+			'undeclared UTF-8 markup',
+			new Uint8Array(Buffer.from('<p>日本語</p>')),
+			{ markup: true },
+			'<p>日本語</p>',
+		],
+	])('decodes %s', (_name, bytes, options, expected) => {
+		expect(decodeDocument(bytes, { ...options, what })).toContain(expected);
+	});
+
+	it('refuses bytes that are no text, naming the document', () => {
+		expect(() =>
+			decodeDocument(new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0, 0, 0, 13]), {
+				markup: false,
+				what,
+			}),
+		).toThrow(
+			expect.objectContaining({
+				code: 'INVALID_ENCODING',
+				message: expect.stringContaining('Document "d"'),
+			}),
+		);
+		expect(() =>
+			decodeDocument(latin1('caf\xe9'), {
+				markup: false,
+				mimeType: 'text/plain; charset=utf-8',
+				what,
+			}),
+		).toThrow(expect.objectContaining({ code: 'INVALID_ENCODING' }));
 	});
 });

@@ -275,7 +275,7 @@ describe('retrieve and answer', () => {
 			embedding: { policy },
 		});
 		expect(strict.length).toBeGreaterThan(0);
-		expect(strict.every((r) => r.score >= 0.3 && r.source !== 'pg.md')).toBe(true);
+		expect(strict.every((r) => r.vectorScore! >= 0.3 && r.source !== 'pg.md')).toBe(true);
 	});
 
 	it('with MMR, a near-duplicate gives way to a different source', async () => {

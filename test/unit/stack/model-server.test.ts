@@ -3,7 +3,7 @@ import { tool } from '@langchain/core/tools';
 import { ChatOpenAI, OpenAIEmbeddings } from '@langchain/openai';
 import { z } from 'zod';
 
-import { cosine, OfflineModelServer, parsePassages } from '../../../stack/model-server';
+import { cosine, OfflineModelServer, parsePassages, planFor } from '../../../stack/model-server';
 
 const server = new OfflineModelServer({ apiKey: 'sk-test-secret-123' });
 let baseURL: string;
@@ -140,7 +140,23 @@ describe('chat completions', () => {
 		expect(plan.goal).toBe('compare vector databases');
 		const ids = new Set(plan.tasks.map((t) => t.id));
 		for (const t of plan.tasks) for (const d of t.dependsOn) expect(ids.has(d)).toBe(true);
-		expect(plan.tasks.filter((t) => t.dependsOn.length === 0).length).toBeGreaterThanOrEqual(2);
+		expect(plan.tasks.filter((t) => t.dependsOn.length === 0).length).toBeGreaterThanOrEqual(1);
+	});
+
+	it('derives the plan from the goal: one research task per aspect, then an answer that builds on them', () => {
+		const two = planFor('How does ioredis reconnect, and what does maxRetriesPerRequest do?');
+		const roots = two.tasks.filter((t) => !t.dependsOn.length);
+		expect(roots.map((t) => t.title)).toEqual([
+			'Research: How does ioredis reconnect',
+			'Research: what does maxRetriesPerRequest do',
+		]);
+		expect(two.tasks.at(-1)!.dependsOn).toEqual(roots.map((t) => t.id));
+		const one = planFor('Explain the pg connection pool');
+		expect(one.tasks).toHaveLength(2);
+		expect(JSON.stringify(one.tasks)).not.toEqual(JSON.stringify(two.tasks));
+		expect(
+			planFor('Compare Redis with Postgres', ['scout', 'author']).tasks.map((t) => t.agent),
+		).toEqual(['scout', 'author']);
 	});
 
 	it('fills a forced function call (tool_choice) with schema-valid arguments', async () => {

@@ -1,0 +1,104 @@
+/**
+ * A reranker (cross-encoder) behind a `/rerank` endpoint of an OpenAI-compatible server, in the request shape
+ * Cohere introduced and vLLM, Infinity and Jina serve: POST {baseUrl}/rerank { model, query, documents, top_n } →
+ * { results: [{ index, relevance_score }] }. Every request runs under the caller's retry policy, signal and
+ * per-attempt timeout; the API key goes in the Authorization header only and is redacted from errors.
+ */
+import { messageOf, withRetry } from '../retry';
+import type { CallOptions } from './calls';
+import type { LlmConfig } from './config';
+import { redactError, redactText } from './redact';
+import type { UsageTracker } from './usage';
+
+/** An HTTP error answer of the rerank endpoint; `status` and `headers` let lib/retry classify it (429, Retry-After). */
+export class RerankHttpError extends Error {
+	override name = 'RerankHttpError';
+
+	constructor(
+		readonly status: number,
+		readonly headers: Headers,
+		message: string,
+	) {
+		super(message);
+	}
+}
+
+interface RerankResponse {
+	results?: Array<{ index: number; relevance_score?: number; score?: number }>;
+}
+
+export interface RerankOptions extends CallOptions {
+	/** Counts one model call per request. */
+	usage?: UsageTracker;
+}
+
+/**
+ * Scores `documents` for `query` with `model`: one score per document, in the documents' order (documents the
+ * server leaves out score −Infinity). Throws RerankHttpError for an error answer (after retries for 429/5xx),
+ * Error for a malformed answer; the API key is redacted.
+ */
+export async function rerankWithApi(
+	llm: LlmConfig,
+	model: string,
+	query: string,
+	documents: readonly string[],
+	options: RerankOptions,
+): Promise<number[]> {
+	if (!documents.length) return [];
+	const secrets = options.secrets ?? [llm.apiKey];
+	const url = `${llm.baseUrl.replace(/\/+$/, '')}/rerank`;
+	try {
+		const body = await withRetry(
+			async ({ signal }) => {
+				const response = await fetch(url, {
+					method: 'POST',
+					signal,
+					headers: {
+						'content-type': 'application/json',
+						...(llm.apiKey ? { authorization: `Bearer ${llm.apiKey}` } : {}),
+					},
+					body: JSON.stringify({ model, query, documents, top_n: documents.length }),
+				});
+				const text = await response.text();
+				if (!response.ok) {
+					throw new RerankHttpError(
+						response.status,
+						response.headers,
+						`Rerank request failed: HTTP ${response.status} ${text.slice(0, 300)}`,
+					);
+				}
+				return JSON.parse(text) as RerankResponse;
+			},
+			options.policy,
+			{
+				signal: options.signal,
+				timeoutMs: options.timeoutMs,
+				onRetry: ({ attempt, error, delayMs }) =>
+					options.log?.(
+						redactText(
+							`rerank call failed (attempt ${attempt}), retrying in ${Math.round(delayMs)} ms: ${messageOf(error)}`,
+							secrets,
+						),
+					),
+			},
+		);
+		options.usage?.record();
+		if (!Array.isArray(body.results))
+			throw new Error(`The rerank endpoint ${url} answered without "results"`);
+		const scores = documents.map(() => -Infinity);
+		for (const result of body.results) {
+			const score = result.relevance_score ?? result.score;
+			if (
+				Number.isInteger(result.index) &&
+				result.index >= 0 &&
+				result.index < documents.length &&
+				typeof score === 'number'
+			) {
+				scores[result.index] = score;
+			}
+		}
+		return scores;
+	} catch (error) {
+		throw redactError(error, secrets);
+	}
+}
