@@ -114,8 +114,8 @@ export function mmrSelect(
 }
 
 /**
- * Reciprocal Rank Fusion of ranked id lists: score(d) = Σ weightᵢ / (k + rankᵢ(d)), ranks from 1. Returns ids with
- * their fused score, best first (ties keep the order of first appearance).
+ * Reciprocal Rank Fusion of ranked id lists: score(d) = Σ weightᵢ / (k + rankᵢ(d)), ranks from 1; lists of weight 0
+ * are left out. Returns ids with their fused score, best first (ties keep the order of first appearance).
  */
 export function reciprocalRankFusion(
 	lists: ReadonlyArray<{ ids: readonly string[]; weight: number }>,
@@ -123,6 +123,7 @@ export function reciprocalRankFusion(
 ): Array<{ id: string; score: number }> {
 	const scores = new Map<string, number>();
 	for (const { ids, weight } of lists) {
+		if (weight <= 0) continue; // a list with no weight contributes nothing, not even its members
 		ids.forEach((id, rank) => scores.set(id, (scores.get(id) ?? 0) + weight / (k + rank + 1)));
 	}
 	return [...scores].map(([id, score]) => ({ id, score })).sort((a, b) => b.score - a.score);
@@ -194,16 +195,20 @@ export async function retrieve(
 		rerank ? (rerank.candidates ?? Math.max(20, 4 * topK)) : 0,
 	);
 	const depth = mode === 'hybrid' ? Math.max(2 * candidates, 40) : candidates;
-	const needsVectors = mode !== 'keyword' || options.minScore !== undefined || !!mmr;
+	const keywordWeight =
+		mode === 'hybrid' ? (options.hybrid?.keywordWeight ?? 0.5) : mode === 'keyword' ? 1 : 0;
+	// A ranking with no weight in the result is not searched at all.
+	const [useVector, useKeyword] = [keywordWeight < 1, keywordWeight > 0];
+	const needsVectors = useVector || options.minScore !== undefined || !!mmr;
 	const queryEmbedding = needsVectors
 		? (await embedTexts(embedder, [query], options.embedding)).vectors[0]
 		: undefined;
 
 	const [vectorMatches, keywordHits] = await Promise.all([
-		mode === 'keyword' ? [] : kb.query(queryEmbedding!, depth, where, !!mmr),
-		mode === 'vector'
-			? []
-			: keywordIndexFor(kb).then((index) => index.search(query, where ? 5 * depth : depth)),
+		useVector ? kb.query(queryEmbedding!, depth, where, !!mmr) : [],
+		useKeyword
+			? keywordIndexFor(kb).then((index) => index.search(query, where ? 5 * depth : depth))
+			: [],
 	]);
 	const keywordScores = new Map(keywordHits.map((hit) => [hit.id, hit.score]));
 	const vectorIds = vectorMatches.map((m) => m.id);
@@ -225,11 +230,10 @@ export async function retrieve(
 	else if (mode === 'keyword')
 		ranked = keywordIds.map((id) => ({ id, score: keywordScores.get(id)! }));
 	else {
-		const weight = options.hybrid?.keywordWeight ?? 0.5;
 		ranked = reciprocalRankFusion(
 			[
-				{ ids: vectorIds, weight: 1 - weight },
-				{ ids: keywordIds, weight },
+				{ ids: vectorIds, weight: 1 - keywordWeight },
+				{ ids: keywordIds, weight: keywordWeight },
 			],
 			options.hybrid?.rrfK ?? DEFAULT_RRF_K,
 		);

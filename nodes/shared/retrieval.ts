@@ -89,16 +89,11 @@ async function rerankerFor(
 	if (params.reranker !== 'subNode') return undefined;
 	const connected = (await fn.getInputConnectionData(NodeConnectionTypes.AiReranker, itemIndex)) as
 		DocumentCompressor | undefined;
+	// n8n itself refuses a missing one (the input is required); anything else on that input is not a reranker.
 	if (typeof connected?.compressDocuments !== 'function') {
-		throw new NodeOperationError(
-			fn.getNode(),
-			'Rerank Results is "With a Reranker Sub-Node", but no reranker is connected',
-			{
-				itemIndex,
-				description:
-					'Connect a reranker sub-node (e.g. Reranker Cohere) to the Reranker input, or set Rerank Results to No.',
-			},
-		);
+		throw new NodeOperationError(fn.getNode(), 'The node connected to Reranker is not a reranker', {
+			itemIndex,
+		});
 	}
 	const reranker: Reranker = {
 		async rerank(query, documents) {

@@ -5,7 +5,7 @@ import { startChroma, type ChromaServer } from '../../stack/chroma';
 import { OfflineModelServer } from '../../stack/model-server';
 import { makePdf } from '../support/pdf';
 import { freePort } from '../../stack/process';
-import { testNodeTypes } from '../support/test-nodes';
+import { testNodeTypes, testRerankerCalls } from '../support/test-nodes';
 import { itemsInto, runWorkflow, type WorkflowJson } from '../support/workflow-runner';
 
 const model = new OfflineModelServer({ apiKey: 'sk-kb-nodes-secret' });
@@ -364,6 +364,134 @@ describe('Ingest', () => {
 			),
 		});
 		expect(JSON.stringify(json(result))).not.toContain('sk-kb-nodes-secret');
+	});
+});
+
+describe('Search Mode and reranking', () => {
+	const KB = 'kb-modes';
+	const docs = [
+		{
+			text: '# Retries\n\nThe client retries a failed request three times before giving up.',
+			sourceId: 'retries.md',
+			format: 'markdown',
+		},
+		{
+			text: '# Timeouts\n\nSet socketTimeoutMs to end a request that hangs; the client then retries it.',
+			sourceId: 'timeouts.md',
+			format: 'markdown',
+		},
+		{
+			text: '# Logging\n\nThe client logs each request and its response when debug is enabled.',
+			sourceId: 'logging.md',
+			format: 'markdown',
+		},
+	];
+	const query = (extra: INodeParameters, subNodes = false) => {
+		const workflow = flow([{}], {
+			operation: 'query',
+			knowledgeBase: KB,
+			query: 'socketTimeoutMs',
+			topK: 3,
+			...extra,
+		});
+		if (subNodes) {
+			workflow.nodes.push({
+				id: 'r',
+				name: 'Reranker',
+				type: 'test.reranker',
+				typeVersion: 1,
+				position: [200, 200],
+				parameters: { prefer: 'logs' },
+			});
+			workflow.connections.Reranker = {
+				ai_reranker: [[{ node: 'KB', type: 'ai_reranker', index: 0 }]],
+			};
+		}
+		return runWorkflow(workflow, {
+			nodeTypes: testNodeTypes,
+			credentials: {
+				openAgentsChromaApi: {
+					url: chroma.url,
+					authentication: 'none',
+					tenant: 'default_tenant',
+					database: 'default_database',
+				},
+				openAgentsLlmApi: {
+					baseUrl: llmUrl,
+					apiKey: 'sk-kb-nodes-secret',
+					chatModel: 'offline-chat',
+					embeddingModel: 'offline-embedding',
+				},
+			},
+		});
+	};
+	const results = (result: Awaited<ReturnType<typeof query>>) =>
+		json(result)[0].results as Array<{
+			source: string;
+			score: number;
+			keywordScore?: number;
+			vectorScore?: number;
+			rerankScore?: number;
+		}>;
+
+	beforeAll(async () => {
+		expect((await exec(docs, { ...ingestParams(KB), metadata: '{}' })).status).toBe('success');
+	});
+
+	it('Keyword finds the chunk that names the option and reports its BM25 score; Hybrid (the default) fuses both', async () => {
+		const keyword = results(await query({ searchMode: 'keyword' }));
+		expect(keyword.map((r) => r.source)).toEqual(['timeouts.md']);
+		expect(keyword[0].keywordScore).toBeGreaterThan(0);
+		const hybrid = results(await query({}));
+		expect(hybrid[0].source).toBe('timeouts.md');
+		expect(hybrid[0]).toMatchObject({
+			keywordScore: expect.any(Number),
+			vectorScore: expect.any(Number),
+		});
+		const vector = results(await query({ searchMode: 'vector' }));
+		expect(vector.every((r) => r.keywordScore === undefined)).toBe(true);
+	});
+
+	it('reranks with the LLM API: the Rerank Model and the Rerank Candidates go to /rerank, the order follows its scores', async () => {
+		model.reset();
+		const reranked = results(
+			await query({
+				query: 'client logs request debug',
+				reranker: 'api',
+				options: { rerankModel: 'offline-reranker', rerankCandidates: 3 },
+			}),
+		);
+		const [request] = model.requestsTo('rerank');
+		expect(request.body).toMatchObject({
+			model: 'offline-reranker',
+			query: 'client logs request debug',
+		});
+		expect((request.body as { documents: string[] }).documents).toHaveLength(3);
+		expect(reranked[0].source).toBe('logging.md');
+		const scores = reranked.map((r) => r.rerankScore!);
+		expect(scores).toEqual([...scores].sort((a, b) => b - a));
+		const missing = await exec(
+			[{}],
+			{ operation: 'query', knowledgeBase: KB, query: 'x', reranker: 'api' },
+			{ continueOnFail: true },
+		);
+		expect(json(missing)[0]).toMatchObject({
+			code: 'INVALID_OPTIONS',
+			error: expect.stringMatching(/set Options → Rerank Model/),
+		});
+	});
+
+	it('reranks with a connected reranker sub-node, and says so when none is connected', async () => {
+		testRerankerCalls.length = 0;
+		const reranked = results(
+			await query({ reranker: 'subNode', options: { rerankCandidates: 3 } }, true),
+		);
+		expect(reranked[0].source).toBe('logging.md'); // the sub-node prefers chunks that mention "logs"
+		expect(reranked[0].rerankScore).toBe(1);
+		expect(testRerankerCalls).toEqual([{ query: 'socketTimeoutMs', documents: 3 }]);
+		const unconnected = await query({ reranker: 'subNode' });
+		expect(unconnected.status).toBe('error');
+		expect(unconnected.error?.message).toMatch(/Reranker sub-node must be connected/);
 	});
 });
 

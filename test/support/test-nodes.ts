@@ -160,7 +160,44 @@ export class TestTool implements INodeType {
 	}
 }
 
+/**
+ * A reranker sub-node as n8n's own supply them (a LangChain document compressor): keeps the documents containing
+ * the word in its Prefer parameter, that word's documents first, each with metadata.relevanceScore. Its calls are
+ * counted in testRerankerCalls.
+ */
+export const testRerankerCalls: Array<{ query: string; documents: number }> = [];
+
+export class TestReranker implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'Test Reranker',
+		name: 'testReranker',
+		group: ['transform'],
+		version: 1,
+		description: 'A scripted reranker',
+		defaults: { name: 'Test Reranker' },
+		inputs: [],
+		outputs: [NodeConnectionTypes.AiReranker],
+		properties: [{ displayName: 'Prefer', name: 'prefer', type: 'string', default: '' }],
+	};
+
+	async supplyData(this: ISupplyDataFunctions, itemIndex: number): Promise<SupplyData> {
+		const prefer = (this.getNodeParameter('prefer', itemIndex) as string).toLowerCase();
+		type Document = { pageContent: string; metadata: Record<string, unknown> };
+		const compressor = {
+			compressDocuments: async (documents: Document[], query: string) => {
+				testRerankerCalls.push({ query, documents: documents.length });
+				const score = (d: Document) => (d.pageContent.toLowerCase().includes(prefer) ? 1 : 0.5);
+				return [...documents]
+					.sort((a, b) => score(b) - score(a))
+					.map((d) => ({ ...d, metadata: { ...d.metadata, relevanceScore: score(d) } }));
+			},
+		};
+		return { response: compressor };
+	}
+}
+
 export const testNodeTypes = {
+	'test.reranker': new TestReranker(),
 	'test.tool': new TestTool(),
 	'test.items': new TestItems(),
 	'test.listModels': new TestListModels(),

@@ -1,0 +1,246 @@
+/**
+ * Keyword and hybrid retrieval on a real Chroma server: BM25 terms, Reciprocal Rank Fusion, each search mode and
+ * option, the keyword index kept in step with Chroma across writes and processes, reranking (a reranker function
+ * and the offline server's /rerank).
+ */
+import { createEmbeddings, rerankWithApi, type LlmConfig } from '../../../lib/llm';
+import {
+	ChromaKnowledgeStore,
+	ingestDocuments,
+	KeywordIndex,
+	keywordTerms,
+	loadDocument,
+	reciprocalRankFusion,
+	retrieve,
+	type RetrievalOptions,
+} from '../../../lib/rag';
+import { NoRetryPolicy } from '../../../lib/retry';
+import { startChroma, type ChromaServer } from '../../../stack/chroma';
+import { OfflineModelServer } from '../../../stack/model-server';
+
+const model = new OfflineModelServer();
+const policy = new NoRetryPolicy();
+let chroma: ChromaServer;
+let llm: LlmConfig;
+let store: ChromaKnowledgeStore;
+
+/** Sources whose text names an option once, among sources that talk about the same subject in general words. */
+const DOCS: Record<string, string> = {
+	'reconnect.md':
+		'# Reconnecting\n\nThe client reconnects after the connection to the server is lost, waiting a little longer after each failed attempt.',
+	'queue.md':
+		'# Offline queue\n\nWhen the connection is lost, commands wait in a queue and are sent once the client has reconnected to the server.',
+	'options.md':
+		'# Options\n\nSet maxRetriesPerRequest to null to let commands wait forever instead of failing.',
+	'cluster.md':
+		'# Cluster\n\nA cluster client connects to every node of the cluster and follows MOVED redirections between servers.',
+	'tls.md': '# TLS\n\nPass tls options to connect to a server over an encrypted connection.',
+};
+const KB = 'kb-hybrid';
+const embeddings = () => createEmbeddings(llm);
+const search = (query: string, options: RetrievalOptions = {}) =>
+	store
+		.open(KB)
+		.then((kb) =>
+			retrieve(kb, embeddings(), query, { topK: 5, embedding: { policy }, ...options }),
+		);
+const sources = (chunks: Array<{ source: string }>) => chunks.map((c) => c.source);
+
+async function ingest(docs: Record<string, string>) {
+	const kb = await store.open(KB, { create: true });
+	const loaded = await Promise.all(
+		Object.entries(docs).map(([source, content]) =>
+			loadDocument({ source, content, format: 'markdown' }),
+		),
+	);
+	return ingestDocuments(kb, embeddings(), loaded, {
+		chunkSize: 400,
+		chunkOverlap: 0,
+		embedding: { policy },
+	});
+}
+
+beforeAll(async () => {
+	[chroma, llm] = await Promise.all([
+		startChroma(),
+		model
+			.start()
+			.then((baseUrl) => ({
+				baseUrl,
+				apiKey: '',
+				chatModel: 'offline-chat',
+				embeddingModel: 'offline-embedding',
+			})),
+	]);
+	store = new ChromaKnowledgeStore({ url: chroma.url }, { policy });
+	await ingest(DOCS);
+}, 60_000);
+afterAll(async () => {
+	await Promise.all([chroma?.stop(), model.stop()]);
+});
+beforeEach(() => model.reset());
+
+describe('keywordTerms', () => {
+	it('keeps identifiers whole and adds their parts, lower-cased, without stop words', () => {
+		expect(keywordTerms('Set maxRetriesPerRequest to the node-fetch URL')).toEqual([
+			'set',
+			'maxretriesperrequest',
+			'max',
+			'retries',
+			'per',
+			'request',
+			'node-fetch',
+			'node',
+			'fetch',
+			'url',
+		]);
+		expect(keywordTerms('CircleCI, HTTPServer v2.1 über')).toEqual([
+			'circleci',
+			'circle',
+			'ci',
+			'httpserver',
+			'http',
+			'server',
+			'v2.1',
+			'v2',
+			'1',
+			'über',
+		]);
+	});
+});
+
+describe('reciprocalRankFusion', () => {
+	it('sums weight / (k + rank) over the lists, best first', () => {
+		const fused = reciprocalRankFusion(
+			[
+				{ ids: ['a', 'b', 'c'], weight: 0.5 },
+				{ ids: ['c', 'a'], weight: 0.5 },
+			],
+			60,
+		);
+		expect(fused.map((f) => f.id)).toEqual(['a', 'c', 'b']);
+		expect(fused[0].score).toBeCloseTo(0.5 / 61 + 0.5 / 62, 12);
+		expect(fused[2].score).toBeCloseTo(0.5 / 62, 12);
+	});
+});
+
+describe('search modes', () => {
+	it('keyword mode ranks the one source that names the option first, with its BM25 score, and embeds nothing', async () => {
+		const results = await search('maxRetriesPerRequest', { mode: 'keyword' });
+		expect(sources(results)).toEqual(['options.md']);
+		expect(results[0].keywordScore).toBeGreaterThan(0);
+		expect(results[0].score).toBe(results[0].keywordScore);
+		expect(results[0].vectorScore).toBeUndefined();
+		expect(model.requestsTo('embeddings')).toHaveLength(0);
+	});
+
+	it('hybrid fuses both rankings: it finds the named option and the paraphrases, each with the scores it has', async () => {
+		const query = 'what does maxRetriesPerRequest do when the connection is lost';
+		const [vector, keyword, hybrid] = await Promise.all(
+			(['vector', 'keyword', 'hybrid'] as const).map((mode) => search(query, { mode, topK: 3 })),
+		);
+		expect(sources(hybrid)).toContain('options.md');
+		for (const chunk of hybrid) expect(chunk.vectorScore).toEqual(expect.any(Number));
+		const expected = reciprocalRankFusion([
+			{ ids: (await search(query, { mode: 'vector', topK: 40 })).map((c) => c.id), weight: 0.5 },
+			{ ids: (await search(query, { mode: 'keyword', topK: 40 })).map((c) => c.id), weight: 0.5 },
+		]);
+		expect(hybrid.map((c) => c.id)).toEqual(expected.slice(0, 3).map((f) => f.id));
+		expect(hybrid.map((c) => c.score)).toEqual(expected.slice(0, 3).map((f) => f.score));
+		expect(vector.length + keyword.length).toBeGreaterThan(0);
+	});
+
+	it('keyword weight 0 gives the vector order, 1 the keyword order; RRF k changes the scores', async () => {
+		const query = 'client reconnects server connection';
+		const ids = (chunks: Array<{ id: string }>) => chunks.map((c) => c.id);
+		expect(ids(await search(query, { hybrid: { keywordWeight: 0 } }))).toEqual(
+			ids(await search(query, { mode: 'vector' })),
+		);
+		expect(ids(await search(query, { hybrid: { keywordWeight: 1 } }))).toEqual(
+			ids(await search(query, { mode: 'keyword' })),
+		);
+		const [k60, k1] = [
+			await search(query, { hybrid: { rrfK: 60 } }),
+			await search(query, { hybrid: { rrfK: 1 } }),
+		];
+		expect(k1[0].score).toBeGreaterThan(k60[0].score);
+	});
+
+	it('applies the metadata filter in keyword and hybrid mode too', async () => {
+		for (const mode of ['keyword', 'hybrid'] as const) {
+			const results = await search('maxRetriesPerRequest connection', {
+				mode,
+				where: { source: { $ne: 'options.md' } },
+			});
+			expect(sources(results)).not.toContain('options.md');
+		}
+	});
+
+	it('applies the minimum score to the cosine similarity in every mode', async () => {
+		for (const mode of ['keyword', 'hybrid', 'vector'] as const) {
+			const results = await search('client connection server', { mode, minScore: 0.2 });
+			for (const chunk of results) expect(chunk.vectorScore).toBeGreaterThanOrEqual(0.2);
+		}
+	});
+});
+
+describe('the keyword index follows Chroma', () => {
+	it('sees chunks added and removed by any writer, in this process and in a fresh one', async () => {
+		expect(sources(await search('zstd', { mode: 'keyword' }))).toEqual([]);
+		await ingest({
+			'compression.md': '# Compression\n\nEnable zstd compression for large values.',
+		});
+		expect(sources(await search('zstd', { mode: 'keyword' }))).toEqual(['compression.md']);
+		const kb = await store.open(KB);
+		await kb.deleteIds(await kb.idsWhere({ source: 'compression.md' }));
+		expect(sources(await search('zstd', { mode: 'keyword' }))).toEqual([]);
+		// Another process (a worker that just started) builds its index from Chroma: same chunks.
+		const fresh = new KeywordIndex();
+		await fresh.sync(await store.open(KB));
+		expect(fresh.size).toBe(await (await store.open(KB)).count());
+		expect(fresh.search('maxRetriesPerRequest', 5).length).toBe(1);
+	});
+
+	it('reads nothing from Chroma when the knowledge base has not changed', async () => {
+		const kb = await store.open(KB);
+		const index = new KeywordIndex();
+		await index.sync(kb);
+		const reads = jest.spyOn(kb, 'getByIds');
+		await index.sync(await store.open(KB));
+		await index.sync(kb);
+		expect(reads).not.toHaveBeenCalled();
+	});
+});
+
+describe('reranking', () => {
+	it('reorders the candidates by the reranker scores and reports them', async () => {
+		const byLength = {
+			rerank: async (_query: string, documents: string[]) => documents.map((d) => -d.length),
+		};
+		const results = await search('connection client', {
+			rerank: { reranker: byLength, candidates: 5 },
+		});
+		const lengths = results.map((r) => r.text.length);
+		expect(lengths).toEqual([...lengths].sort((a, b) => a - b));
+		expect(results.map((r) => r.rerankScore)).toEqual(lengths.map((l) => -l));
+	});
+
+	it('scores through an OpenAI-style /rerank endpoint: model, query and documents sent, scores in document order', async () => {
+		const scores = await rerankWithApi(
+			llm,
+			'offline-reranker',
+			'zstd compression',
+			['nothing here', 'enable zstd compression'],
+			{
+				policy,
+			},
+		);
+		expect(scores[1]).toBeGreaterThan(scores[0]);
+		const [request] = model.requestsTo('rerank');
+		expect(request.body).toMatchObject({
+			model: 'offline-reranker',
+			query: 'zstd compression',
+			documents: ['nothing here', 'enable zstd compression'],
+		});
+	});
+});
