@@ -3,7 +3,7 @@
  * SVG bar charts of the side-by-side comparisons, from bench/results/latest.json. `npm run bench` writes it after
  * each run; `npx tsx bench/report.ts` rewrites it from the JSON alone.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 interface Entry {
@@ -304,7 +304,68 @@ function comparisonTable(results: Record<string, Entry>): string[] {
 	];
 }
 
-export function renderReport(results: Record<string, Entry>): {
+/** What `npm run eval` writes (bench/eval.ts). */
+export interface EvalResult {
+	corpus: { documents: number; chunks: number; ingestChunksPerSecond: number };
+	questions: { count: number; files: number; topK: number };
+	modes: Record<
+		string,
+		{
+			hitAt1: number;
+			hitAt4: number;
+			hitAt10: number;
+			mrr: number;
+			latencyMs: { p50: number; p95: number; firstQueryMs: number };
+		}
+	>;
+	large?: {
+		chunks: number;
+		keywordIndex: { buildMs: number; heapMiB: number };
+		latencyMs: Record<string, { p50: number; p95: number }>;
+	};
+}
+
+/** The retrieval evaluation's table: quality per search mode, and query latency at both sizes. */
+export function evalTable(result: EvalResult): string[] {
+	const { modes, large } = result;
+	return [
+		`| search mode | hit@1 | hit@4 | hit@10 | MRR | query p50 / p95, ms (${result.corpus.chunks} chunks) |${large ? ` query p50 / p95, ms (${large.chunks} chunks) |` : ''}`,
+		`|---|---|---|---|---|---|${large ? '---|' : ''}`,
+		...Object.entries(modes).map(
+			([mode, m]) =>
+				`| ${mode} | ${m.hitAt1} | ${m.hitAt4} | ${m.hitAt10} | ${m.mrr} | ${m.latencyMs.p50} / ${m.latencyMs.p95} |${large ? ` ${large.latencyMs[mode].p50} / ${large.latencyMs[mode].p95} |` : ''}`,
+		),
+	];
+}
+
+function evalSection(evaluation: {
+	at: string;
+	machine: Entry['machine'];
+	result: EvalResult;
+}): string[] {
+	const { result, machine: m } = evaluation;
+	return [
+		'## Retrieval evaluation',
+		'',
+		`Command: \`npm run eval\` · measured ${evaluation.at} · ${m.cpus} × ${m.cpu ?? 'CPU'}, ${m.memoryGiB} GiB, Node ${m.node}`,
+		'',
+		`${result.questions.count} questions written by reading the READMEs of the installed npm packages (bench/eval/questions.json), each answered in one of ${result.questions.files} files; a knowledge base of those READMEs (${result.corpus.documents} documents, ${result.corpus.chunks} chunks); offline model server embeddings (word hashing, no semantics) and reranker (word overlap); top ${result.questions.topK}. A question hits at k when a chunk of its file is among the first k; MRR is the mean of 1 / that rank (0 beyond ${result.questions.topK}). Latency is one query without the embedding call.`,
+		'',
+		...evalTable(result),
+		'',
+		...(result.large
+			? [
+					`Keyword index of the ${result.large.chunks}-chunk knowledge base: built in ${result.large.keywordIndex.buildMs} ms on first use, ${result.large.keywordIndex.heapMiB} MiB of heap.`,
+					'',
+				]
+			: []),
+	];
+}
+
+export function renderReport(
+	results: Record<string, Entry>,
+	evaluation?: { at: string; machine: Entry['machine']; result: EvalResult },
+): {
 	markdown: string;
 	charts: Record<string, string>;
 } {
@@ -336,6 +397,7 @@ export function renderReport(results: Record<string, Entry>): {
 		'server in place of an LLM. Comparisons run both variants alternately in one run.',
 		'',
 		...comparisonTable(results),
+		...(evaluation ? evalSection(evaluation) : []),
 		...sections,
 	].join('\n');
 	return { markdown, charts };
@@ -345,7 +407,9 @@ export function writeReport(dir = join(__dirname, 'results')): void {
 	const { results } = JSON.parse(readFileSync(join(dir, 'latest.json'), 'utf8')) as {
 		results: Record<string, Entry>;
 	};
-	const { markdown, charts } = renderReport(results);
+	const evalFile = join(dir, 'eval.json');
+	const evaluation = existsSync(evalFile) ? JSON.parse(readFileSync(evalFile, 'utf8')) : undefined;
+	const { markdown, charts } = renderReport(results, evaluation);
 	mkdirSync(dir, { recursive: true });
 	writeFileSync(join(dir, 'REPORT.md'), markdown);
 	for (const [file, svg] of Object.entries(charts)) writeFileSync(join(dir, file), svg);

@@ -253,6 +253,23 @@ export class KnowledgeBaseCollection {
 		await this.call('record a change', () => this.collection.modify({ metadata }));
 	}
 
+	/** Visits every chunk (text and metadata), a page of 1000 at a time. */
+	async forEachChunk(visit: (chunks: StoredChunk[]) => void): Promise<void> {
+		await this.forEachPage(
+			'read chunks',
+			undefined,
+			['documents', 'metadatas'],
+			(ids, metadatas, documents) =>
+				visit(
+					ids.map((id, j) => ({
+						id,
+						text: documents?.[j] ?? '',
+						metadata: (metadatas?.[j] ?? {}) as Metadata,
+					})),
+				),
+		);
+	}
+
 	/** Every chunk id, in pages. */
 	async allIds(): Promise<string[]> {
 		const ids: string[] = [];
@@ -343,13 +360,21 @@ export class KnowledgeBaseCollection {
 		what: string,
 		where: Where | undefined,
 		include: string[],
-		visit: (ids: string[], metadatas: Array<Record<string, unknown> | null> | undefined) => void,
+		visit: (
+			ids: string[],
+			metadatas: Array<Record<string, unknown> | null> | undefined,
+			documents: Array<string | null> | undefined,
+		) => void,
 	): Promise<void> {
 		for (let offset = 0; ; offset += PAGE_SIZE) {
 			const page = await this.call(what, () =>
 				this.collection.get({ where, limit: PAGE_SIZE, offset, include: include as never }),
 			);
-			visit(page.ids, page.metadatas as Array<Record<string, unknown> | null> | undefined);
+			visit(
+				page.ids,
+				page.metadatas as Array<Record<string, unknown> | null> | undefined,
+				page.documents as Array<string | null> | undefined,
+			);
 			if (page.ids.length < PAGE_SIZE) return;
 		}
 	}

@@ -56,13 +56,8 @@ export {
 	type RetrievedChunk,
 	type SearchMode,
 } from './retrieval';
-export {
-	keywordIndexFor,
-	keywordTerms,
-	KeywordIndex,
-	BM25,
-	type KeywordHit,
-} from './keyword-index';
+export { keywordIndexFor, keywordTerms, KeywordIndex, type KeywordHit } from './keyword-index';
+export { Bm25Index, BM25_PARAMETERS } from './bm25';
 export { decodeDocument, charsetOf, type DecodeOptions } from './encoding';
 export {
 	answerFromChunks,

@@ -1,7 +1,5 @@
 /**
- * Keyword search: Okapi BM25 (Robertson & Zaragoza, "The Probabilistic Relevance Framework: BM25 and Beyond", 2009)
- * with k1 = 1.2, b = 0.75 and Lucene's idf log(1 + (N − n + 0.5) / (n + 0.5)), over each chunk's source, heading
- * path and text, using MiniSearch's inverted index.
+ * Keyword search: Okapi BM25 (see bm25.ts) over each chunk's source, heading path and text.
  *
  * Where the index lives: Chroma holds every chunk and stays the only copy that matters. Each process keeps an
  * in-memory index per knowledge base, built from Chroma on first use and brought up to date (chunks added or
@@ -10,12 +8,8 @@
  * so every queue-mode worker searches the same chunks, a restart loses nothing, and an unchanged knowledge base
  * costs no reads.
  */
-import MiniSearch from 'minisearch';
-
+import { Bm25Index } from './bm25';
 import type { KnowledgeBaseCollection } from './chroma-store';
-
-/** BM25 parameters (MiniSearch's `d` = 0 turns its BM25+ into classic BM25). */
-export const BM25 = { k: 1.2, b: 0.75, d: 0 } as const;
 
 /** Lucene's English stop words (StandardAnalyzer's default set). */
 const STOP_WORDS = new Set(
@@ -58,15 +52,7 @@ function indexedText(document: string, metadata: Record<string, unknown> | null)
 
 /** One knowledge base's BM25 index in this process, kept in step with Chroma by sync(). */
 export class KeywordIndex {
-	private readonly index = new MiniSearch<{ id: string; text: string }>({
-		fields: ['text'],
-		tokenize: keywordTerms,
-		processTerm: (term) => term,
-		searchOptions: { bm25: BM25 },
-	});
-
-	/** Ids of the indexed chunks. */
-	private readonly ids = new Set<string>();
+	private readonly index = new Bm25Index();
 
 	/** The revision the index reflects; undefined before the first sync. */
 	private revision?: string;
@@ -75,7 +61,7 @@ export class KeywordIndex {
 
 	/** Chunks indexed. */
 	get size(): number {
-		return this.ids.size;
+		return this.index.size;
 	}
 
 	/**
@@ -91,35 +77,25 @@ export class KeywordIndex {
 	}
 
 	private async load(kb: KnowledgeBaseCollection, revision: string): Promise<void> {
-		const current = new Set(await kb.allIds());
-		for (const id of this.ids) {
-			if (current.has(id)) continue;
-			this.index.discard(id);
-			this.ids.delete(id);
+		const add = (chunk: { id: string; text: string; metadata: Record<string, unknown> }) =>
+			this.index.add(chunk.id, keywordTerms(indexedText(chunk.text, chunk.metadata)));
+		if (!this.index.size) {
+			// First build: read every chunk once, page by page.
+			await kb.forEachChunk((chunks) => chunks.forEach(add));
+		} else {
+			const current = new Set(await kb.allIds());
+			for (const id of this.index.ids()) if (!current.has(id)) this.index.remove(id);
+			const missing = [...current].filter((id) => !this.index.has(id));
+			for (let i = 0; i < missing.length; i += 500) {
+				(await kb.getByIds(missing.slice(i, i + 500), { documents: true })).forEach(add);
+			}
 		}
-		const missing = [...current].filter((id) => !this.ids.has(id));
-		for (let i = 0; i < missing.length; i += 500) {
-			const records = await kb.getByIds(missing.slice(i, i + 500), { documents: true });
-			this.index.addAll(records.map((r) => ({ id: r.id, text: indexedText(r.text, r.metadata) })));
-			for (const r of records) this.ids.add(r.id);
-		}
-		if (this.index.dirtCount > 1000 && this.index.dirtFactor > 0.1) await this.index.vacuum();
 		this.revision = revision;
 	}
 
 	/** The best `limit` chunks for `query`, best first; [] when no query term occurs in the knowledge base. */
 	search(query: string, limit: number): KeywordHit[] {
-		return (
-			this.index
-				.search(query, { combineWith: 'OR' })
-				// MiniSearch multiplies by the number of matched query terms; BM25 is the plain sum.
-				.map((hit) => ({
-					id: String(hit.id),
-					score: hit.score / Math.max(1, hit.queryTerms.length),
-				}))
-				.sort((a, b) => b.score - a.score)
-				.slice(0, limit)
-		);
+		return this.index.search(keywordTerms(query), limit);
 	}
 }
 

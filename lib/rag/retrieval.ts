@@ -194,6 +194,7 @@ export async function retrieve(
 		mmr ? (mmr.fetchK ?? Math.max(20, 4 * topK)) : 0,
 		rerank ? (rerank.candidates ?? Math.max(20, 4 * topK)) : 0,
 	);
+	// Hybrid fuses deeper lists than it returns: a chunk ranked lower in both lists can still rise (RRF's point).
 	const depth = mode === 'hybrid' ? Math.max(2 * candidates, 40) : candidates;
 	const keywordWeight =
 		mode === 'hybrid' ? (options.hybrid?.keywordWeight ?? 0.5) : mode === 'keyword' ? 1 : 0;

@@ -3,8 +3,12 @@
  * option, the keyword index kept in step with Chroma across writes and processes, reranking (a reranker function
  * and the offline server's /rerank).
  */
+import fc from 'fast-check';
+
 import { createEmbeddings, rerankWithApi, type LlmConfig } from '../../../lib/llm';
+
 import {
+	Bm25Index,
 	ChromaKnowledgeStore,
 	ingestDocuments,
 	KeywordIndex,
@@ -63,14 +67,12 @@ async function ingest(docs: Record<string, string>) {
 beforeAll(async () => {
 	[chroma, llm] = await Promise.all([
 		startChroma(),
-		model
-			.start()
-			.then((baseUrl) => ({
-				baseUrl,
-				apiKey: '',
-				chatModel: 'offline-chat',
-				embeddingModel: 'offline-embedding',
-			})),
+		model.start().then((baseUrl) => ({
+			baseUrl,
+			apiKey: '',
+			chatModel: 'offline-chat',
+			embeddingModel: 'offline-embedding',
+		})),
 	]);
 	store = new ChromaKnowledgeStore({ url: chroma.url }, { policy });
 	await ingest(DOCS);
@@ -106,6 +108,80 @@ describe('keywordTerms', () => {
 			'1',
 			'über',
 		]);
+	});
+});
+
+describe('Bm25Index', () => {
+	/** BM25 straight from the formula (Lucene idf, k1 1.2, b 0.75), over every document. */
+	function reference(docs: Map<string, string[]>, query: string[], limit: number) {
+		const N = docs.size;
+		const avgdl = [...docs.values()].reduce((sum, d) => sum + d.length, 0) / N;
+		const scored = [...docs].map(([id, terms]) => {
+			let score = 0;
+			for (const t of new Set(query)) {
+				const df = [...docs.values()].filter((d) => d.includes(t)).length;
+				const tf = terms.filter((x) => x === t).length;
+				if (!tf) continue;
+				const idf = Math.log(1 + (N - df + 0.5) / (df + 0.5));
+				score += (idf * tf * 2.2) / (tf + 1.2 * (0.25 + (0.75 * terms.length) / avgdl));
+			}
+			return { id, score };
+		});
+		return scored
+			.filter((s) => s.score > 0)
+			.sort((a, b) => b.score - a.score)
+			.slice(0, limit);
+	}
+	const word = fc.constantFrom(
+		'redis',
+		'pool',
+		'retry',
+		'queue',
+		'timeout',
+		'cluster',
+		'tls',
+		'node',
+	);
+	const doc = fc.array(word, { minLength: 1, maxLength: 12 });
+
+	it('scores as the BM25 formula does, after adds, replacements and removals', () => {
+		fc.assert(
+			fc.property(
+				fc.array(fc.tuple(fc.integer({ min: 0, max: 30 }), doc), { minLength: 1, maxLength: 60 }),
+				fc.array(fc.integer({ min: 0, max: 30 }), { maxLength: 20 }),
+				fc.array(word, { minLength: 1, maxLength: 4 }),
+				(adds, removals, query) => {
+					const index = new Bm25Index();
+					const docs = new Map<string, string[]>();
+					for (const [n, terms] of adds) {
+						index.add(`d${n}`, terms);
+						docs.set(`d${n}`, terms);
+					}
+					for (const n of removals) {
+						index.remove(`d${n}`);
+						docs.delete(`d${n}`);
+					}
+					expect(index.size).toBe(docs.size);
+					const got = index.search(query, 5);
+					const want = reference(docs, query, 5);
+					expect(got.map((g) => g.score)).toEqual(want.map((w) => expect.closeTo(w.score, 9)));
+					// Same ids up to ties: each returned document has its reference score.
+					const scoreOf = new Map(reference(docs, query, Infinity).map((r) => [r.id, r.score]));
+					for (const g of got) expect(g.score).toBeCloseTo(scoreOf.get(g.id)!, 9);
+				},
+			),
+			{ numRuns: 200 },
+		);
+	});
+
+	it('compacts after many removals and keeps answering the same', () => {
+		const index = new Bm25Index();
+		for (let i = 0; i < 3000; i++) index.add(`d${i}`, i % 2 ? ['odd', `n${i}`] : ['even', `n${i}`]);
+		for (let i = 0; i < 3000; i += 2) index.remove(`d${i}`);
+		expect(index.size).toBe(1500);
+		expect(index.search(['even'], 10)).toEqual([]);
+		expect(index.search(['n2999'], 10).map((h) => h.id)).toEqual(['d2999']);
+		expect(index.search(['odd'], 3)).toHaveLength(3);
 	});
 });
 
@@ -205,10 +281,14 @@ describe('the keyword index follows Chroma', () => {
 		const kb = await store.open(KB);
 		const index = new KeywordIndex();
 		await index.sync(kb);
-		const reads = jest.spyOn(kb, 'getByIds');
-		await index.sync(await store.open(KB));
-		await index.sync(kb);
-		expect(reads).not.toHaveBeenCalled();
+		const again = await store.open(KB);
+		const reads = [
+			jest.spyOn(again, 'getByIds'),
+			jest.spyOn(again, 'allIds'),
+			jest.spyOn(again, 'forEachChunk'),
+		];
+		await index.sync(again);
+		for (const read of reads) expect(read).not.toHaveBeenCalled();
 	});
 });
 

@@ -55,3 +55,35 @@ it('quotes each side-by-side comparison with its ratio, and leaves out those not
 	);
 	expect(markdown).not.toContain('Chroma Vector Store');
 });
+
+it('puts the retrieval evaluation (npm run eval) in the report as one row per search mode', () => {
+	const mode = (hitAt1: number) => ({
+		hitAt1,
+		hitAt4: 0.9,
+		hitAt10: 1,
+		mrr: 0.8,
+		latencyMs: { p50: 3, p95: 5, firstQueryMs: 40 },
+	});
+	const { markdown } = renderReport(
+		{},
+		{
+			at: '2026-01-01T00:00:00.000Z',
+			machine,
+			result: {
+				corpus: { documents: 10, chunks: 100, ingestChunksPerSecond: 500 },
+				questions: { count: 4, files: 4, topK: 10 },
+				modes: { vector: mode(0.5), hybrid: mode(0.75) },
+				large: {
+					chunks: 100_000,
+					keywordIndex: { buildMs: 9000, heapMiB: 300 },
+					latencyMs: { vector: { p50: 6, p95: 9 }, hybrid: { p50: 20, p95: 30 } },
+				},
+			},
+		},
+	);
+	expect(markdown).toContain('## Retrieval evaluation');
+	expect(markdown).toContain('| vector | 0.5 | 0.9 | 1 | 0.8 | 3 / 5 | 6 / 9 |');
+	expect(markdown).toContain('| hybrid | 0.75 | 0.9 | 1 | 0.8 | 3 / 5 | 20 / 30 |');
+	expect(markdown).toContain('built in 9000 ms on first use, 300 MiB of heap');
+	expect(renderReport({}).markdown).not.toContain('Retrieval evaluation');
+});
