@@ -71,9 +71,11 @@ export class KeywordIndex {
 	async sync(kb: KnowledgeBaseCollection): Promise<void> {
 		// Read before listing the chunks: a write that lands during the sync changes the revision again.
 		const revision = await kb.revision();
-		if (revision === this.revision) return;
-		this.syncing ??= this.load(kb, revision).finally(() => (this.syncing = undefined));
-		await this.syncing;
+		// A sync already under way may be for an older revision: then another one follows it.
+		while (this.revision !== revision) {
+			this.syncing ??= this.load(kb, revision).finally(() => (this.syncing = undefined));
+			await this.syncing;
+		}
 	}
 
 	private async load(kb: KnowledgeBaseCollection, revision: string): Promise<void> {

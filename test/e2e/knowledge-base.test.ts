@@ -208,6 +208,57 @@ describe('Knowledge Base in queue-mode n8n', () => {
 		expect(answer.answer).toContain(`every 20 retry attempts [${cited!.n}]`);
 	}, 120_000);
 
+	it('keyword search finds an exact option name on every worker, and no longer finds a removed source', async () => {
+		const queryPath = await webhookWorkflow('e2e: keyword search', [
+			kbNode(
+				{
+					operation: 'query',
+					searchMode: 'keyword',
+					query: '={{ $json.body.query }}',
+					topK: 3,
+					options: {},
+				},
+				[220, 0],
+			),
+			whereNode([440, 0], true),
+		]);
+		type Found = { results: Array<{ source: string; keywordScore: number }>; processName: string };
+		// Queries go to whichever worker takes the job: send them in rounds until both workers answered.
+		const answers: Found[] = [];
+		for (let round = 0; round < 5 && new Set(answers.map((a) => a.processName)).size < 2; round++) {
+			answers.push(
+				...(await Promise.all(
+					Array.from({ length: 6 }, () =>
+						call<Found[]>(queryPath, { query: 'maxRetriesPerRequest' }).then(([a]) => a),
+					),
+				)),
+			);
+		}
+		expect(new Set(answers.map((a) => a.processName))).toEqual(new Set(['worker-1', 'worker-2']));
+		for (const answer of answers)
+			expect(answer.results[0]).toMatchObject({
+				source: 'ioredis/README.md',
+				keywordScore: expect.any(Number),
+			});
+
+		const deletePath = await webhookWorkflow('e2e: delete a source', [
+			kbNode(
+				{ operation: 'delete', deleteBy: 'source', sourceIds: '={{ $json.body.source }}' },
+				[220, 0],
+			),
+		]);
+		await call(deletePath, { source: 'ioredis/README.md' });
+		const after = await Promise.all(
+			Array.from({ length: 6 }, () =>
+				call<Found[]>(queryPath, { query: 'maxRetriesPerRequest' }).then(([a]) => a),
+			),
+		);
+		for (const answer of after)
+			expect(answer.results.map((r) => r.source)).not.toContain('ioredis/README.md');
+		// Put it back for the tests below (re-ingesting embeds only its chunks).
+		await call(ingestPath);
+	}, 180_000);
+
 	it("n8n's AI Agent searches the knowledge base through the Knowledge Base Tool and cites what it found", async () => {
 		const openAi = await client.createCredential('e2e offline model (OpenAI API)', 'openAiApi', {
 			apiKey: 'sk-offline',
