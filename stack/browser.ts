@@ -25,6 +25,8 @@ export interface EditorSession {
 	page: Page;
 	/** Opens a workflow in the editor and waits until its nodes are on the canvas. */
 	openWorkflow(id: string): Promise<void>;
+	/** Opens a workflow with one node's panel open (the editor's /workflow/<id>/<node id> route); resolves when it shows. */
+	openNode(workflowId: string, nodeId: string): Promise<void>;
 	close(): Promise<void>;
 }
 
@@ -55,6 +57,23 @@ export async function openEditor(
 			await page.goto(`${url}/workflow/${id}`, { waitUntil: 'networkidle' });
 			await page.waitForSelector('[data-test-id="canvas-node"]', { timeout: 60_000 });
 			await page.keyboard.press('Escape'); // closes any welcome or "what's new" dialog
+		},
+		async openNode(workflowId, nodeId) {
+			const path = `/workflow/${workflowId}/${nodeId}`;
+			if (page.url().startsWith(`${url}/workflow/${workflowId}`)) {
+				// Already in this workflow: route inside the editor (Vue Router), without reloading the app.
+				await page.evaluate(async (to) => {
+					type Router = { push(path: string): Promise<unknown> };
+					type App = { __vue_app__: { config: { globalProperties: { $router: Router } } } };
+					const root = (
+						globalThis as unknown as { document: { querySelector(selector: string): App } }
+					).document;
+					await root.querySelector('#app').__vue_app__.config.globalProperties.$router.push(to);
+				}, path);
+			} else {
+				await page.goto(`${url}${path}`, { waitUntil: 'networkidle' });
+			}
+			await page.waitForSelector('[data-test-id="node-parameters"]', { timeout: 60_000 });
 		},
 		close: () => browser.close(),
 	};

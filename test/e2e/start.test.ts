@@ -51,11 +51,12 @@ it('starts the stack, creates our credentials, runs the flagship flow in n8n, an
 	expect(output).toMatch(/Plan \(\d+ tasks, completed\):/);
 	const answer = output.slice(output.indexOf('Answer:'), output.indexOf('Citations'));
 	const citationsBlock = output.slice(output.indexOf('Citations'), output.indexOf('Token usage'));
-	const listed = [...citationsBlock.matchAll(/^\s+\[(\d+)\] (\S+)/gm)].map((m) => ({
+	const listed = [...citationsBlock.matchAll(/^\[openagents\]\s+\[(\d+)\] (\S+)/gm)].map((m) => ({
 		n: Number(m[1]),
 		source: m[2],
 	}));
 	expect(citationNumbers(answer).sort()).toEqual(listed.map((c) => c.n).sort());
+	expect(listed.length).toBeGreaterThan(0);
 	expect(listed.map((c) => c.source)).toContain('ioredis/README.md');
 	expect(output).toMatch(/Citations \(of \d+ passages the tasks retrieved\)/);
 	expect(output).toMatch(/Token usage: \d+ tokens in \d+ model calls/);
