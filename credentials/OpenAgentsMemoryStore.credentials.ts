@@ -80,6 +80,44 @@ export class OpenAgentsMemoryStore implements ICredentialType {
 			name: 'ssl',
 			type: 'boolean',
 			default: false,
+			description: "Whether to connect over TLS; the server's certificate is verified",
+		},
+		{
+			displayName: 'CA Certificate',
+			name: 'ca',
+			type: 'string',
+			typeOptions: { rows: 4 },
+			default: '',
+			placeholder: '-----BEGIN CERTIFICATE-----',
+			description:
+				"PEM certificate of the authority that signed the server's certificate, when it is not a public one",
+			displayOptions: { show: { ssl: [true] } },
+		},
+		{
+			displayName: 'Allow Self-Signed Certificates',
+			name: 'allowSelfSigned',
+			type: 'boolean',
+			default: false,
+			description:
+				'Whether to accept a certificate that cannot be verified. Only for tests: anyone on the network path could read the traffic.',
+			displayOptions: { show: { ssl: [true] } },
+		},
+		{
+			displayName: 'Tenant',
+			name: 'tenant',
+			type: 'string',
+			default: '',
+			placeholder: 'e.g. acme',
+			description:
+				'Everything read or written with this credential belongs to this tenant; no workflow using it can reach another tenant. Give each customer or team its own credential.',
+		},
+		{
+			displayName: 'Allow Isolation Keys',
+			name: 'allowIsolationKeys',
+			type: 'boolean',
+			default: false,
+			description:
+				"Whether nodes may split the tenant's data further with an Isolation Key (e.g. one per end user). Either way they stay inside the tenant.",
 		},
 		{
 			displayName: 'Key Prefix',

@@ -2,7 +2,13 @@ import type { BaseLanguageModelInput } from '@langchain/core/language_models/bas
 import type { AIMessage, AIMessageChunk } from '@langchain/core/messages';
 
 import { mapWithConcurrency } from '../concurrency';
-import { isRetryableError, messageOf, withRetry, type RetryPolicy } from '../retry';
+import {
+	isRetryableError,
+	messageOf,
+	withAttemptSignal,
+	withRetry,
+	type RetryPolicy,
+} from '../retry';
 import { redactError, redactText } from './redact';
 import type { UsageTracker } from './usage';
 
@@ -142,11 +148,15 @@ export async function embedTexts(
 			batches,
 			options.concurrency ?? 2,
 			async (batch, index) => {
-				const vectors = await withRetry(() => embeddings.embedDocuments(batch), options.policy, {
-					signal: options.signal,
-					timeoutMs: options.timeoutMs,
-					onRetry: retryLogger(`embedding batch ${index + 1}/${batches.length}`, options),
-				});
+				const vectors = await withRetry(
+					({ signal }) => withAttemptSignal(signal, () => embeddings.embedDocuments(batch)),
+					options.policy,
+					{
+						signal: options.signal,
+						timeoutMs: options.timeoutMs,
+						onRetry: retryLogger(`embedding batch ${index + 1}/${batches.length}`, options),
+					},
+				);
 				if (vectors.length !== batch.length)
 					throw new Error(
 						`The embeddings API returned ${vectors.length} vectors for ${batch.length} texts`,

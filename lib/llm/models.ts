@@ -1,15 +1,19 @@
 import { ChatOpenAI, OpenAIEmbeddings } from '@langchain/openai';
 
+import { signalAwareFetch } from '../retry/attempt-signal';
 import type { LlmConfig } from './config';
 
 /** The OpenAI SDK refuses an empty key; servers without auth (Ollama, vLLM) ignore this placeholder. */
 const NO_KEY = 'not-needed';
 
-/** Client fields both LangChain classes share; maxRetries 0 because our retry policy does the retrying. */
+/**
+ * Client fields both LangChain classes share: maxRetries 0 because our retry policy does the retrying, and a fetch
+ * that aborts with the current attempt (calls such as embedDocuments take no signal of their own).
+ */
 function clientFields(config: LlmConfig) {
 	return {
 		apiKey: config.apiKey || NO_KEY,
-		configuration: { baseURL: config.baseUrl },
+		configuration: { baseURL: config.baseUrl, fetch: signalAwareFetch() },
 		maxRetries: 0,
 	};
 }

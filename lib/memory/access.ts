@@ -1,13 +1,13 @@
 import { MemoryError } from './errors';
-import { SCOPES, type Namespace, type Scope } from './scope';
+import { SCOPES, type InternalScope, type Namespace, type Scope } from './scope';
 
 /**
  * What one node instance may do: the scopes it may read and write, and whether it must name a tenant
  * (isolation key) for every call. A violation throws MemoryError('access_denied') naming the scope.
  */
 export interface AccessPolicy {
-	read: readonly Scope[];
-	write: readonly Scope[];
+	read: readonly (Scope | InternalScope)[];
+	write: readonly (Scope | InternalScope)[];
 	requireTenant: boolean;
 }
 

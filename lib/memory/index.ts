@@ -1,4 +1,15 @@
-export { SCOPES, LIMITS, namespace, checkKey, type Scope, type Namespace } from './scope';
+export {
+	SCOPES,
+	INTERNAL_SCOPES,
+	LIMITS,
+	namespace,
+	internalNamespace,
+	tenantPath,
+	checkKey,
+	type Scope,
+	type InternalScope,
+	type Namespace,
+} from './scope';
 export { encodeComponent, decodeComponent, namespaceId } from './keys';
 export { checkAccess, FULL_ACCESS, type AccessPolicy } from './access';
 export { serializeValue, DEFAULT_MAX_VALUE_BYTES, type JsonValue } from './values';

@@ -20,6 +20,8 @@ export interface MemoryOptions {
 	/** Default: no retries. */
 	retry?: RetryPolicy;
 	signal?: AbortSignal;
+	/** Per attempt of a store call, ms: a slower attempt is abandoned and counts as failed (default none). */
+	timeoutMs?: number;
 	/** Per stored value, bytes of JSON (default 1 MiB). */
 	maxValueBytes?: number;
 }
@@ -75,7 +77,7 @@ export class Memory {
 		return this.options.store;
 	}
 
-	private run<T>(
+	private async run<T>(
 		mode: 'read' | 'write',
 		ns: Namespace,
 		op: () => Promise<T>,
@@ -84,6 +86,7 @@ export class Memory {
 		checkAccess(this.policy, mode, ns);
 		return withRetry(op, this.retryPolicy, {
 			signal: this.options.signal,
+			timeoutMs: this.options.timeoutMs,
 			isRetryable: idempotent ? isTransientStoreError : notSent,
 		});
 	}

@@ -32,10 +32,15 @@ export class PostgresMemoryStore implements MemoryStore {
 
 	private ready?: Promise<void>;
 
+	/**
+	 * onIdleError: receives the errors of idle connections (a server restart, an administrator terminating the
+	 * session); the pool drops such a client and the next query reconnects.
+	 */
 	constructor(
 		private readonly pool: Pool,
 		prefix: string,
 		private readonly ownsPool = false,
+		onIdleError?: (error: Error) => void,
 	) {
 		if (!/^[A-Za-z_][A-Za-z0-9_]{0,48}$/.test(prefix)) {
 			throw new MemoryError(
@@ -44,10 +49,9 @@ export class PostgresMemoryStore implements MemoryStore {
 			);
 		}
 		this.table = `${prefix}_memory`;
-		// pg emits an idle client's connection loss (server restart, admin termination) on the pool; without a
-		// listener that 'error' event would crash the whole n8n process. The pool drops the client itself and the
-		// next query reconnects, so there is nothing else to do here.
-		if (pool.listenerCount('error') === 0) pool.on('error', () => {});
+		// pg emits an idle client's connection loss on the pool; without a listener that 'error' event would crash
+		// the whole n8n process. It is reported to onIdleError; the pool replaces the client by itself.
+		pool.on('error', (error: Error) => onIdleError?.(error));
 	}
 
 	/** Creates the table and index once; an advisory lock keeps concurrent first uses (several workers) from colliding. */

@@ -1,4 +1,5 @@
 import { MemoryError } from './errors';
+import { encodeComponent } from './keys';
 
 /**
  * Where a value lives. `global`: the whole tenant; `workflow`: one workflow (scope id = workflow id);
@@ -8,15 +9,44 @@ import { MemoryError } from './errors';
 export const SCOPES = ['global', 'workflow', 'execution', 'session', 'agent', 'custom'] as const;
 export type Scope = (typeof SCOPES)[number];
 
+/**
+ * Scopes this package keeps for itself (Planner checkpoints): namespace() refuses them, so no node parameter or
+ * expression can address them; only internalNamespace() builds one.
+ */
+export const INTERNAL_SCOPES = ['plan-run'] as const;
+export type InternalScope = (typeof INTERNAL_SCOPES)[number];
+
 /** A namespace: every key lives in exactly one. `scopeId` is '' for `global`. */
 export interface Namespace {
 	tenant: string;
-	scope: Scope;
+	scope: Scope | InternalScope;
 	scopeId: string;
 }
 
 /** Length limits, in characters. */
-export const LIMITS = { tenant: 256, scopeId: 512, key: 512 } as const;
+export const LIMITS = { tenant: 1024, scopeId: 1024, key: 512 } as const;
+
+/**
+ * The tenant of a namespace built from a credential's tenant and, below it, an isolation key (either may be empty).
+ * Injective: each part is encoded (see encodeComponent), so no pair of values can produce another pair's tenant.
+ */
+export function tenantPath(credentialTenant: string, isolationKey = ''): string {
+	return `${encodeComponent(credentialTenant)}/${encodeComponent(isolationKey)}`;
+}
+
+/** A namespace in one of the internal scopes; `scopeId` is required. Throws MemoryError('invalid_address'). */
+export function internalNamespace(
+	tenant: string,
+	scope: InternalScope,
+	scopeId: string,
+): Namespace {
+	if (!INTERNAL_SCOPES.includes(scope))
+		throw new MemoryError(`Unknown internal scope "${scope}"`, 'invalid_address');
+	checkLength('The tenant', tenant, LIMITS.tenant);
+	checkLength('The scope ID', scopeId, LIMITS.scopeId);
+	if (!scopeId) throw new MemoryError(`The ${scope} scope needs a scope ID`, 'invalid_address');
+	return { tenant, scope, scopeId };
+}
 
 function checkLength(what: string, value: string, max: number) {
 	if (value.length > max)
@@ -34,7 +64,7 @@ function checkLength(what: string, value: string, max: number) {
 export function namespace(tenant: string, scope: Scope, scopeId = ''): Namespace {
 	if (typeof tenant !== 'string')
 		throw new MemoryError('The isolation key (tenant) must be a string', 'invalid_address');
-	if (!SCOPES.includes(scope))
+	if (!(SCOPES as readonly string[]).includes(scope))
 		throw new MemoryError(
 			`Unknown scope "${String(scope)}" (use one of ${SCOPES.join(', ')})`,
 			'invalid_address',

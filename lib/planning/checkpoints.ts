@@ -3,22 +3,42 @@
  * result. Running the same plan run id again (a retried or re-triggered execution, after a worker crash) reuses the
  * plan and skips the completed tasks.
  */
-import { namespace, type Memory, type Namespace } from '../memory';
+import {
+	encodeComponent,
+	internalNamespace,
+	type AccessPolicy,
+	type Memory,
+	type Namespace,
+} from '../memory';
 import type { CheckpointStore, TaskRunResult } from './run-state';
 import type { Plan } from './schema';
 
-/** Checkpoints under scope "custom", scope ID `plan-run:<runId>`, in the given isolation key (tenant). */
+/** Identifies one plan run: its workflow and plan run ID, under the memory store's tenant. */
+export interface PlanRunKey {
+	workflowId: string;
+	runId: string;
+	tenant?: string;
+}
+
+/**
+ * Checkpoints in the internal scope "plan-run" (which no Memory node can address), one namespace per workflow and
+ * plan run ID: the same plan run ID in another workflow sees nothing. The Memory given must be allowed to read and
+ * write that scope (see CHECKPOINT_ACCESS).
+ */
 export class MemoryCheckpointStore implements CheckpointStore {
 	readonly ns: Namespace;
 
 	constructor(
 		private readonly memory: Memory,
-		runId: string,
-		tenant = '',
+		{ workflowId, runId, tenant = '' }: PlanRunKey,
 		/** Checkpoints expire after this long, ms (default 7 days): a run id reused later starts afresh. */
 		private readonly ttlMs = 7 * 24 * 60 * 60 * 1000,
 	) {
-		this.ns = namespace(tenant, 'custom', `plan-run:${runId}`);
+		this.ns = internalNamespace(
+			tenant,
+			'plan-run',
+			`${encodeComponent(workflowId)}/${encodeComponent(runId)}`,
+		);
 	}
 
 	async loadPlan(): Promise<Plan | undefined> {
@@ -40,3 +60,10 @@ export class MemoryCheckpointStore implements CheckpointStore {
 		await this.memory.set(this.ns, `task:${result.id}`, result, { ttlMs: this.ttlMs });
 	}
 }
+
+/** The access a checkpoint store's Memory needs: the internal plan-run scope only. */
+export const CHECKPOINT_ACCESS: AccessPolicy = {
+	read: ['plan-run'],
+	write: ['plan-run'],
+	requireTenant: false,
+};

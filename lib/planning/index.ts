@@ -24,7 +24,7 @@ export {
 	type NumberedPassage,
 	type ResearchPassage,
 } from './research';
-export { MemoryCheckpointStore } from './checkpoints';
+export { MemoryCheckpointStore, CHECKPOINT_ACCESS, type PlanRunKey } from './checkpoints';
 export {
 	createPlan,
 	planningSchema,

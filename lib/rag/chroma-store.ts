@@ -12,14 +12,24 @@ import {
 	isRetryableError,
 	messageOf,
 	RetryExhaustedError,
+	signalAwareFetch,
+	withAttemptSignal,
 	withRetry,
 	type RetryPolicy,
 } from '../retry';
 import { RagError } from './errors';
 import type { Metadata } from './metadata';
 
+/** The part of the Chroma client's HTTP client (hey-api) that sets its fetch; pinned chromadb 3.5.0. */
+interface ChromaApiClient {
+	getConfig(): { fetch: typeof fetch };
+	setConfig(config: {
+		fetch: (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
+	}): void;
+}
+
 export interface ChromaConnection {
-	/** Server root, e.g. http://127.0.0.1:8000 */
+	/** Server root, e.g. http://127.0.0.1:8000, or with the path it is served under, e.g. https://proxy.example/chroma */
 	url: string;
 	/** Auth headers (Authorization: Bearer … or X-Chroma-Token). */
 	headers?: Record<string, string>;
@@ -97,12 +107,25 @@ export class ChromaKnowledgeStore {
 			tenant: connection.tenant || undefined,
 			database: connection.database || undefined,
 		});
+		// The client takes no signal per call and keeps only host and port: its requests go through a fetch that
+		// aborts with the current attempt (see call) and puts back a path the server sits under (behind a proxy).
+		const api = (this.client as unknown as { apiClient: ChromaApiClient }).apiClient;
+		const origin = url.origin;
+		const path = url.pathname.replace(/\/+$/, '');
+		api.setConfig({
+			fetch: signalAwareFetch(
+				api.getConfig().fetch,
+				path
+					? (u) => (u.startsWith(origin) ? origin + path + u.slice(origin.length) : u)
+					: undefined,
+			),
+		});
 	}
 
 	/** Runs one Chroma request under the retry policy; errors become RagErrors (`what` names the action). */
 	async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
 		try {
-			return await withRetry(() => fn(), this.options.policy, {
+			return await withRetry(({ signal }) => withAttemptSignal(signal, fn), this.options.policy, {
 				signal: this.options.signal,
 				timeoutMs: this.options.timeoutMs ?? 60_000,
 				onRetry: ({ attempt, error, delayMs }) =>

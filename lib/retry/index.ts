@@ -26,3 +26,4 @@ export {
 	RETRYABLE_CODES,
 } from './classify';
 export { seededRandom, type RandomSource } from './random';
+export { withAttemptSignal, attemptSignal, signalAwareFetch } from './attempt-signal';

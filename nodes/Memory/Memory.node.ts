@@ -15,6 +15,7 @@ import * as increment from './actions/increment';
 import * as listKeys from './actions/listKeys';
 import { route } from './actions/router';
 import * as set from './actions/set';
+import { retryPolicyProperty } from '../shared/retryPolicy';
 import { addressFields, optionsField, storeField } from '../shared/memoryFields';
 import { memoryStoreCredentialTest } from '../shared/memoryStore';
 
@@ -116,6 +117,7 @@ export class Memory implements INodeType {
 			...appendMessage.description,
 			...getMessages.description,
 			optionsField,
+			retryPolicyProperty,
 		],
 	};
 

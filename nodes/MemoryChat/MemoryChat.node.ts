@@ -9,6 +9,7 @@ import {
 import { ScopedChatMemory } from '../../lib/memory';
 import { closeStore, memoryFor, openStore, resolveNamespace } from '../shared/memoryContext';
 import { recordMemoryCalls } from '../shared/recordCalls';
+import { retryPolicyProperty } from '../shared/retryPolicy';
 import { addressFields, optionsField, storeField, ttlField } from '../shared/memoryFields';
 import { memoryStoreCredentialTest } from '../shared/memoryStore';
 
@@ -68,6 +69,7 @@ export class MemoryChat implements INodeType {
 			},
 			ttlField,
 			optionsField,
+			retryPolicyProperty,
 		],
 	};
 
@@ -78,7 +80,7 @@ export class MemoryChat implements INodeType {
 		const ttlSeconds = this.getNodeParameter('ttlSeconds', itemIndex, 0) as number;
 		const memory = new ScopedChatMemory({
 			memory: memoryFor(this, store, itemIndex),
-			ns: resolveNamespace(this, itemIndex),
+			ns: resolveNamespace(this, store, itemIndex),
 			key: this.getNodeParameter('key', itemIndex, 'chat_history') as string,
 			maxMessages: this.getNodeParameter('maxMessages', itemIndex, 20) as number,
 			ttlMs: ttlSeconds > 0 ? ttlSeconds * 1000 : undefined,

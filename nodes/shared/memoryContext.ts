@@ -1,70 +1,141 @@
-/** Turns a Memory node's parameters into lib/memory objects; shared by the Memory node and the Chat Memory sub-node. */
+/**
+ * Turns a node's memory parameters into lib/memory objects: the store of its credential (or the in-process one),
+ * the item's namespace inside the credential's tenant, and a Memory with the item's access and retry policies.
+ * Shared by the Memory node, the Chat Memory sub-node, the Agent's memory tools and the Planner's checkpoints.
+ */
 import {
 	NodeOperationError,
+	type IDataObject,
 	type IExecuteFunctions,
 	type ISupplyDataFunctions,
 } from 'n8n-workflow';
 
 import {
 	Memory,
+	MemoryError,
 	namespace,
 	SCOPES,
+	tenantPath,
+	type AccessPolicy,
 	type MemoryStore,
 	type Namespace,
 	type Scope,
 } from '../../lib/memory';
 import { getRetryPolicy } from './retryPolicy';
-import { inProcessStore, storeFromCredential } from './memoryStore';
+import { DEFAULT_STORE_TIMEOUT_MS, inProcessStore, storeFromCredential } from './memoryStore';
 
 type Context = IExecuteFunctions | ISupplyDataFunctions;
 
+/** A store and the boundary its credential draws: every namespace of this node run lies inside `tenant`. */
+export interface OpenedStore {
+	store: MemoryStore;
+	/** The credential's tenant ('' for none, and for the in-process store). */
+	tenant: string;
+	/** Whether items may use an Isolation Key below the tenant (the credential's "Allow Isolation Keys"). */
+	allowIsolationKeys: boolean;
+	/** Per store call, ms (the node's Options → Timeout, default 10 s). */
+	timeoutMs: number;
+}
+
+/** The node's store timeout: Options → Timeout (Seconds), where the node has it. */
+function timeoutOf(fn: Context, itemIndex: number): number {
+	const seconds = Number(
+		(fn.getNodeParameter('options', itemIndex, {}) as IDataObject).timeoutSeconds,
+	);
+	return seconds > 0 ? seconds * 1000 : DEFAULT_STORE_TIMEOUT_MS;
+}
+
+/** Logs through n8n's logger, naming the execution and node, for errors that arrive between calls. */
+export function storeLog(fn: Context): (line: string) => void {
+	return (line) =>
+		fn.logger.warn(line, { executionId: fn.getExecutionId(), nodeName: fn.getNode().name });
+}
+
 /** The store chosen by the "Store" parameter. Throws NodeOperationError when it cannot be opened. */
-export async function openStore(fn: Context): Promise<MemoryStore> {
+export async function openStore(fn: Context): Promise<OpenedStore> {
+	const timeoutMs = timeoutOf(fn, 0);
 	try {
-		if (fn.getNodeParameter('store', 0) === 'inProcess') return inProcessStore();
-		return await storeFromCredential(await fn.getCredentials('openAgentsMemoryStore'));
+		if (fn.getNodeParameter('store', 0) === 'inProcess') {
+			return { store: inProcessStore(), tenant: '', allowIsolationKeys: true, timeoutMs };
+		}
+		const c = await fn.getCredentials('openAgentsMemoryStore');
+		return {
+			store: await storeFromCredential(c, { timeoutMs, log: storeLog(fn) }),
+			tenant: String(c.tenant ?? ''),
+			allowIsolationKeys: c.allowIsolationKeys === true,
+			timeoutMs,
+		};
 	} catch (error) {
 		throw new NodeOperationError(
 			fn.getNode(),
 			`Cannot open the memory store: ${(error as Error).message}`,
 			{
 				description:
-					'Check the OpenAgents Memory Store credential (host, port, password) or choose another store.',
+					'Check the OpenAgents Memory Store credential (host, port, password, TLS) or choose another store.',
 			},
 		);
 	}
 }
 
 /** Closes a store opened by openStore (the shared in-process store stays open). */
-export async function closeStore(store: MemoryStore): Promise<void> {
+export async function closeStore({ store }: OpenedStore): Promise<void> {
 	if (store.kind !== 'in-process') await store.close();
 }
 
-/** The item's namespace; an empty scope ID means the current workflow or execution for those scopes. */
-export function resolveNamespace(fn: Context, itemIndex: number): Namespace {
+/**
+ * The item's namespace, always inside the credential's tenant; an empty scope ID means the current workflow or
+ * execution for those scopes. Throws MemoryError access_denied for an Isolation Key the credential does not allow,
+ * or a missing one the node's options require.
+ */
+export function resolveNamespace(fn: Context, opened: OpenedStore, itemIndex: number): Namespace {
 	const scope = fn.getNodeParameter('scope', itemIndex) as Scope;
 	let scopeId =
 		scope === 'global' ? '' : String(fn.getNodeParameter('scopeId', itemIndex, '') ?? '').trim();
 	if (!scopeId && scope === 'workflow') scopeId = String(fn.getWorkflow().id ?? '');
 	if (!scopeId && scope === 'execution') scopeId = fn.getExecutionId();
-	return namespace(fn.getNodeParameter('isolationKey', itemIndex, '') as string, scope, scopeId);
+	const isolationKey = fn.getNodeParameter('isolationKey', itemIndex, '');
+	if (typeof isolationKey !== 'string') {
+		throw new MemoryError('The isolation key must be text', 'invalid_address');
+	}
+	if (isolationKey && !opened.allowIsolationKeys) {
+		throw new MemoryError(
+			'This memory store credential does not allow isolation keys: turn on "Allow Isolation Keys" in it, or leave Isolation Key empty',
+			'access_denied',
+		);
+	}
+	const options = fn.getNodeParameter('options', itemIndex, {}) as IDataObject;
+	if (options.requireIsolationKey === true && !isolationKey) {
+		throw new MemoryError(
+			"An isolation key is required by this node's options, but it is empty",
+			'access_denied',
+		);
+	}
+	return namespace(tenantPath(opened.tenant, isolationKey), scope, scopeId);
 }
 
-/** A Memory with the item's access policy and retry policy, cancelled with the execution. */
-export function memoryFor(fn: Context, store: MemoryStore, itemIndex: number): Memory {
+/**
+ * A Memory with the item's retry policy and store timeout, cancelled with the execution. Its access policy is the
+ * node's Options (Readable / Writable Scopes) unless `access` is given (the Planner's checkpoints).
+ */
+export function memoryFor(
+	fn: Context,
+	opened: OpenedStore,
+	itemIndex: number,
+	access?: AccessPolicy,
+): Memory {
 	const options = fn.getNodeParameter('options', itemIndex, {}) as {
 		readScopes?: Scope[];
 		writeScopes?: Scope[];
-		requireIsolationKey?: boolean;
 	};
 	return new Memory({
-		store,
+		store: opened.store,
 		retry: getRetryPolicy(fn, itemIndex),
 		signal: fn.getExecutionCancelSignal(),
-		policy: {
+		timeoutMs: timeoutOf(fn, itemIndex),
+		policy: access ?? {
 			read: options.readScopes ?? SCOPES,
 			write: options.writeScopes ?? SCOPES,
-			requireTenant: options.requireIsolationKey ?? false,
+			requireTenant: false,
 		},
 	});
 }

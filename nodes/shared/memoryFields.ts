@@ -2,7 +2,6 @@
 import type { INodeProperties } from 'n8n-workflow';
 
 import { SCOPES } from '../../lib/memory';
-import { retryPolicyProperty } from './retryPolicy';
 
 const scopeOptions = [
 	{ name: 'Agent', value: 'agent', description: 'One agent of a workflow (scope ID = agent name)' },
@@ -118,7 +117,15 @@ export const optionsField: INodeProperties = {
 			description:
 				'Whether an empty isolation key is an error (recommended for multi-tenant flows)',
 		},
-		retryPolicyProperty,
+		{
+			displayName: 'Timeout (Seconds)',
+			name: 'timeoutSeconds',
+			type: 'number',
+			typeOptions: { minValue: 0.1, numberPrecision: 1 },
+			default: 10,
+			description:
+				'Per store call: a call the store has not answered by then fails (and is retried under the Retry Policy)',
+		},
 		{
 			displayName: 'Writable Scopes',
 			name: 'writeScopes',

@@ -23,12 +23,14 @@ const credentials = {
 		redisPort: 6379,
 		redisDatabase: 0,
 		prefix: `openagents-nodes-${run}`,
+		allowIsolationKeys: true,
 	},
 	postgres: {
 		backend: 'postgres',
 		host: '127.0.0.1',
 		postgresPort: 5432,
 		postgresDatabase: database,
+		allowIsolationKeys: true,
 		user: postgresFromEnv().user,
 		prefix: 'oa_nodes',
 	},
@@ -171,6 +173,78 @@ describe.each(['redis', 'postgres'] as const)('on %s', (backend) => {
 		});
 		const read = await exec([{}], { operation: 'get', key: 'cas' });
 		expect(json(read)[0]).toMatchObject({ value: 'v1', version: 1 });
+	});
+});
+
+describe('the credential draws the tenant boundary', () => {
+	const exec = (
+		credential: Record<string, unknown>,
+		items: object[],
+		parameters: INodeParameters,
+	) =>
+		runWorkflow(
+			flow(items, { store: 'credential', scope: 'custom', scopeId: 'shared', ...parameters }, true),
+			{
+				nodeTypes: testNodeTypes,
+				credentials: { openAgentsMemoryStore: { ...credentials.redis, ...credential } },
+			},
+		);
+	const out = (result: Awaited<ReturnType<typeof exec>>) =>
+		result.outputs.Memory[0].map((i) => i.json);
+
+	it('no node parameter reaches another tenant: same scope, key and isolation key, other credential tenant', async () => {
+		const acme = { tenant: 'acme' };
+		const globex = { tenant: 'globex' };
+		await exec(acme, [{ customer: 'c1' }], {
+			operation: 'set',
+			key: 'plan',
+			value: '"gold"',
+			isolationKey: '={{ $json.customer }}',
+		});
+		const fromGlobex = await exec(globex, [{ customer: 'c1' }, { customer: 'acme' }], {
+			operation: 'get',
+			key: 'plan',
+			isolationKey: '={{ $json.customer }}',
+		});
+		expect(out(fromGlobex).map((j) => j.found)).toEqual([false, false]);
+		const fromAcme = await exec(acme, [{ customer: 'c1' }], {
+			operation: 'get',
+			key: 'plan',
+			isolationKey: '={{ $json.customer }}',
+		});
+		expect(out(fromAcme)[0]).toMatchObject({ found: true, value: 'gold' });
+		// A tenant named like "tenant/isolation key" is still another tenant.
+		const lookalike = await exec({ tenant: 'acme/c1' }, [{}], { operation: 'get', key: 'plan' });
+		expect(out(lookalike)[0].found).toBe(false);
+	});
+
+	it('refuses an isolation key unless the credential allows them, per item', async () => {
+		const result = await exec(
+			{ tenant: 'acme', allowIsolationKeys: false },
+			[{ c: '' }, { c: 'bob' }],
+			{
+				operation: 'get',
+				key: 'plan',
+				isolationKey: '={{ $json.c }}',
+			},
+		);
+		expect(out(result)[0]).toMatchObject({ found: false });
+		expect(out(result)[1]).toMatchObject({
+			code: 'access_denied',
+			error: expect.stringMatching(/does not allow isolation keys/),
+		});
+	});
+
+	it("cannot address the Planner's checkpoints, even through an expression", async () => {
+		const result = await exec({}, [{ s: 'plan-run' }], {
+			operation: 'listKeys',
+			scope: '={{ $json.s }}',
+			scopeId: 'in-process/x',
+		});
+		expect(out(result)[0]).toMatchObject({
+			code: 'invalid_address',
+			error: expect.stringMatching(/Unknown scope "plan-run"/),
+		});
 	});
 });
 

@@ -39,7 +39,12 @@ const credentials = {
 	openAgentsLlmApi: { id: '1', name: 'llm' },
 	openAgentsMemoryStore: { id: '2', name: 'memory' },
 };
-const exec = (items: object[], parameters: INodeParameters, continueOnFail = false) =>
+const exec = (
+	items: object[],
+	parameters: INodeParameters,
+	continueOnFail = false,
+	workflowId?: string,
+) =>
 	runWorkflow(
 		itemsInto(items, {
 			name: 'Planner',
@@ -50,6 +55,7 @@ const exec = (items: object[], parameters: INodeParameters, continueOnFail = fal
 		}),
 		{
 			nodeTypes: testNodeTypes,
+			workflowId,
 			credentials: {
 				openAgentsLlmApi: {
 					baseUrl: llmUrl,
@@ -246,6 +252,13 @@ describe('Planner', () => {
 		expect(['a', 'b', 'c', 'd'].map((id) => taskRequests(id).length)).toEqual([0, 0, 1, 0]);
 		expect(second.tasks.map((t: Json) => t.resumed ?? false)).toEqual([true, true, false, true]);
 		expect(userText(taskRequests('c')[0].body as ChatRequest)).toContain('### b\nb done');
+
+		// The same plan run ID in another workflow is another run: nothing of this one is visible there.
+		model.reset();
+		model.setHandler(taskModel());
+		const [elsewhere] = outputs(await exec([{}], params, false, 'another-workflow')).result;
+		expect(elsewhere).toMatchObject({ status: 'completed', resumed: 0 });
+		expect(['a', 'b', 'c', 'd'].map((id) => taskRequests(id).length)).toEqual([1, 1, 1, 1]);
 	});
 
 	it('Plan and Execute reuses the saved plan on a re-run of the same input (the model is not asked to plan again)', async () => {

@@ -228,6 +228,8 @@ export interface RunOptions {
 	startNode?: string;
 	mode?: WorkflowExecuteMode;
 	executionId?: string;
+	/** The workflow's ID (default "in-process"). */
+	workflowId?: string;
 }
 
 export interface RunResult {
@@ -262,8 +264,9 @@ export async function runWorkflow(
 	options: RunOptions = {},
 ): Promise<RunResult> {
 	const nodeTypes = new NodeTypes({ ...nodeTypesOfPackage(), ...options.nodeTypes });
+	const workflowId = options.workflowId ?? 'in-process';
 	const instance = new Workflow({
-		id: 'in-process',
+		id: workflowId,
 		name: workflow.name ?? 'in-process',
 		nodes: workflow.nodes,
 		connections: workflow.connections,
@@ -275,7 +278,7 @@ export async function runWorkflow(
 	const executionId = options.executionId ?? String(Date.now());
 	const hooks = new ExecutionLifecycleHooks(mode, executionId, {
 		...workflow,
-		id: 'in-process',
+		id: workflowId,
 		active: false,
 	} as never);
 	const executionOrder: string[] = [];

@@ -63,7 +63,7 @@ export async function itemAgent(
 		tools.push(
 			...memoryTools(
 				memoryFor(fn, await run.memoryStore(), itemIndex),
-				resolveNamespace(fn, itemIndex),
+				resolveNamespace(fn, await run.memoryStore(), itemIndex),
 			),
 		);
 	}

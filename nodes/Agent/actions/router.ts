@@ -6,8 +6,7 @@
 import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 
 import { AgentError, StructuredOutputError, TaskError, UsageTracker } from '../../../lib/llm';
-import type { MemoryStore } from '../../../lib/memory';
-import { closeStore, openStore } from '../../shared/memoryContext';
+import { closeStore, openStore, type OpenedStore } from '../../shared/memoryContext';
 import { failedItem, type ErrorRule } from '../../shared/itemError';
 import { addUsageToExecution } from '../../shared/llm';
 import { connectedTools, optionalLlmConfig } from '../../shared/connections';
@@ -51,7 +50,7 @@ function codeOf(error: Error): string | undefined {
 export async function route(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const items = this.getInputData();
 	const secrets = [(await optionalLlmConfig(this))?.apiKey ?? ''].filter(Boolean);
-	let store: Promise<MemoryStore> | undefined;
+	let store: Promise<OpenedStore> | undefined;
 	const run: RunContext = {
 		fn: this,
 		connectedTools: await connectedTools(this),
@@ -87,7 +86,8 @@ export async function route(this: IExecuteFunctions): Promise<INodeExecutionData
 		}
 	} finally {
 		addUsageToExecution(this, total.get());
-		await store?.then(closeStore).catch(() => {}); // a store that failed to open has nothing to close
+		// A store that failed to open has nothing to close (its error was the item's).
+		await store?.then(closeStore, () => undefined);
 	}
 	return [out];
 }

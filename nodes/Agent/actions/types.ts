@@ -2,7 +2,7 @@ import type { StructuredToolInterface } from '@langchain/core/tools';
 import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
 
 import type { UsageTracker } from '../../../lib/llm';
-import type { MemoryStore } from '../../../lib/memory';
+import type { OpenedStore } from '../../shared/memoryContext';
 
 /** What the router prepares once per node run. */
 export interface RunContext {
@@ -10,7 +10,7 @@ export interface RunContext {
 	/** Tools of the connected tool sub-nodes (the same for every item). */
 	connectedTools: StructuredToolInterface[];
 	/** The memory store of the built-in memory tools, opened on first use and closed after the run. */
-	memoryStore(): Promise<MemoryStore>;
+	memoryStore(): Promise<OpenedStore>;
 }
 
 /** A template's work for one item: returns the item's output JSON; `usage` collects its model calls (also on failure). */

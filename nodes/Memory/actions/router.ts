@@ -48,7 +48,7 @@ export async function route(this: IExecuteFunctions): Promise<INodeExecutionData
 		for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
 			try {
 				const memory = memoryFor(this, store, itemIndex);
-				const ns = resolveNamespace(this, itemIndex);
+				const ns = resolveNamespace(this, store, itemIndex);
 				const json: IDataObject = await operations[operation].execute({
 					fn: this,
 					memory,

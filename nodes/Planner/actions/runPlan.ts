@@ -9,7 +9,9 @@ import { HumanMessage, SystemMessage } from '@langchain/core/messages';
 import type { IDataObject } from 'n8n-workflow';
 
 import { budgetSpent, runAgent, type UsageTracker } from '../../../lib/llm';
+import { tenantPath } from '../../../lib/memory';
 import {
+	CHECKPOINT_ACCESS,
 	defaultRoleInstructions,
 	executePlan,
 	MemoryCheckpointStore,
@@ -104,7 +106,14 @@ export async function runPlanForItem(
 	const started = Date.now();
 	const store = await openStore(fn);
 	try {
-		const checkpoints = new MemoryCheckpointStore(memoryFor(fn, store, itemIndex), planRunId);
+		const checkpoints = new MemoryCheckpointStore(
+			memoryFor(fn, store, itemIndex, CHECKPOINT_ACCESS),
+			{
+				workflowId: String(fn.getWorkflow().id ?? ''),
+				runId: planRunId,
+				tenant: tenantPath(store.tenant),
+			},
+		);
 		const plan = await loadPlan(checkpoints);
 		const model = await itemModel(fn, itemIndex, usage);
 		// The run's budget: checked before each task starts.

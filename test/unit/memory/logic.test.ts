@@ -6,10 +6,12 @@ import {
 	checkKey,
 	decodeComponent,
 	encodeComponent,
+	LIMITS,
 	namespace,
 	namespaceId,
 	selectRecent,
 	serializeValue,
+	tenantPath,
 	type ConversationMessage,
 } from '../../../lib/memory';
 
@@ -60,12 +62,31 @@ describe('key encoding', () => {
 	});
 });
 
+describe('tenantPath', () => {
+	it("is injective over (credential tenant, isolation key): no pair reaches another pair's tenant", () => {
+		const text = fc.string({
+			unit: fc.constantFrom('a', '/', '%', ':', '2F', 'é', ''),
+			maxLength: 6,
+		});
+		fc.assert(
+			fc.property(text, text, text, text, (t1, k1, t2, k2) => {
+				if (t1 === t2 && k1 === k2) return;
+				expect(tenantPath(t1, k1)).not.toBe(tenantPath(t2, k2));
+			}),
+			{ numRuns: 2000 },
+		);
+		// e.g. a tenant named "acme/bob" is not tenant "acme" with isolation key "bob".
+		expect(tenantPath('acme/bob')).not.toBe(tenantPath('acme', 'bob'));
+	});
+});
+
 describe('addresses', () => {
 	it.each([
 		[() => namespace('t', 'global', 'x'), /global scope takes no scope ID/],
 		[() => namespace('t', 'session', ''), /session scope needs a scope ID/],
 		[() => namespace('t', 'planet' as never, 'x'), /Unknown scope "planet"/],
-		[() => namespace('x'.repeat(257), 'global'), /at most 256/],
+		[() => namespace('x'.repeat(LIMITS.tenant + 1), 'global'), /at most 1024/],
+		[() => namespace('t', 'plan-run' as never, 'x'), /Unknown scope "plan-run"/],
 		[() => checkKey(''), /non-empty/],
 		[() => checkKey('k'.repeat(513)), /at most 512/],
 		[() => checkKey('a\u0000b'), /NUL/],

@@ -7,10 +7,11 @@ import { HumanMessage } from '@langchain/core/messages';
 import fc from 'fast-check';
 
 import { createChatModel, UsageTracker } from '../../../lib/llm';
-import { InProcessMemoryStore, Memory } from '../../../lib/memory';
+import { InProcessMemoryStore, Memory, namespace, SCOPES } from '../../../lib/memory';
 import {
 	createPlan,
 	executePlan,
+	CHECKPOINT_ACCESS,
 	MemoryCheckpointStore,
 	planWaves,
 	PlanValidationError,
@@ -255,7 +256,7 @@ describe('executePlan', () => {
 	});
 
 	it('checkpoints completed tasks and, run again with the same run id, resumes without running them again', async () => {
-		const memory = new Memory({ store: new InProcessMemoryStore() });
+		const memory = new Memory({ store: new InProcessMemoryStore(), policy: CHECKPOINT_ACCESS });
 		const p = plan(task('a'), task('b', ['a']), task('c', ['b']), task('d'));
 		const runs: string[] = [];
 		// First run: the process "dies" when c starts (the execution is cancelled).
@@ -274,7 +275,7 @@ describe('executePlan', () => {
 				{
 					concurrency: 1,
 					signal: crash.signal,
-					checkpoints: new MemoryCheckpointStore(memory, 'run-1'),
+					checkpoints: new MemoryCheckpointStore(memory, { workflowId: 'wf', runId: 'run-1' }),
 				},
 			),
 		).rejects.toThrow('worker crashed');
@@ -288,7 +289,7 @@ describe('executePlan', () => {
 				`${t.id} done after ${Object.values(dependencies).join(', ')}`
 			),
 			{
-				checkpoints: new MemoryCheckpointStore(memory, 'run-1'),
+				checkpoints: new MemoryCheckpointStore(memory, { workflowId: 'wf', runId: 'run-1' }),
 			},
 		);
 		expect(runs).toEqual(['c', 'd']);
@@ -303,9 +304,40 @@ describe('executePlan', () => {
 		// Another run id starts afresh.
 		runs.length = 0;
 		await executePlan(p, async ({ task: t }) => (runs.push(t.id), 'x'), {
-			checkpoints: new MemoryCheckpointStore(memory, 'run-2'),
+			checkpoints: new MemoryCheckpointStore(memory, { workflowId: 'wf', runId: 'run-2' }),
 		});
 		expect(runs.sort()).toEqual(['a', 'b', 'c', 'd']);
+		// The same run id in another workflow starts afresh too.
+		runs.length = 0;
+		await executePlan(p, async ({ task: t }) => (runs.push(t.id), 'x'), {
+			checkpoints: new MemoryCheckpointStore(memory, { workflowId: 'other-wf', runId: 'run-1' }),
+		});
+		expect(runs.sort()).toEqual(['a', 'b', 'c', 'd']);
+	});
+
+	it('keeps checkpoints where no Memory of user scopes can read or write them', async () => {
+		const store = new InProcessMemoryStore();
+		const checkpoints = new MemoryCheckpointStore(
+			new Memory({ store, policy: CHECKPOINT_ACCESS }),
+			{
+				workflowId: 'wf',
+				runId: 'secret-run',
+			},
+		);
+		await checkpoints.savePlan(plan(task('a')));
+		const userMemory = new Memory({ store });
+		await expect(userMemory.get(checkpoints.ns, 'plan')).rejects.toMatchObject({
+			code: 'access_denied',
+		});
+		expect(() => namespace('', 'plan-run' as never, checkpoints.ns.scopeId)).toThrow(
+			/Unknown scope "plan-run"/,
+		);
+		for (const scope of SCOPES) {
+			const page = await userMemory.list(
+				namespace('', scope, scope === 'global' ? '' : checkpoints.ns.scopeId),
+			);
+			expect(page.keys).toEqual([]);
+		}
 	});
 
 	it('refuses an invalid plan with every problem', async () => {
