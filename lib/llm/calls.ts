@@ -3,6 +3,8 @@ import type { AIMessage, AIMessageChunk } from '@langchain/core/messages';
 
 import { mapWithConcurrency } from '../concurrency';
 import {
+	errorChain,
+	httpStatusOf,
 	isRetryableError,
 	messageOf,
 	withAttemptSignal,
@@ -169,4 +171,19 @@ export async function embedTexts(
 	} catch (error) {
 		throw redactError(error, options.secrets ?? []);
 	}
+}
+
+/**
+ * What a failed model call came to, for error codes: `model_timeout` (no answer within the per-attempt timeout),
+ * `model_unavailable` (the connection failed or was dropped), `model_error` (the server answered with an error
+ * status), or undefined for anything else (bad request, our own errors).
+ */
+export function modelFailureCode(
+	error: unknown,
+): 'model_timeout' | 'model_unavailable' | 'model_error' | undefined {
+	const chain = errorChain(error);
+	if (chain.some((e) => e.name === 'AttemptTimeoutError')) return 'model_timeout';
+	const status = httpStatusOf(error);
+	if (status !== undefined) return status >= 500 || status === 429 ? 'model_error' : undefined;
+	return isRetryableError(error) ? 'model_unavailable' : undefined;
 }

@@ -7,6 +7,7 @@ export {
 } from './models';
 export {
 	invokeChatModel,
+	modelFailureCode,
 	embedTexts,
 	messageText,
 	type CallOptions,

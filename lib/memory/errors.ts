@@ -8,9 +8,12 @@ export class MemoryError extends Error {
 			| 'invalid_value'
 			| 'version_conflict'
 			| 'wrong_type'
-			| 'unsupported',
+			| 'unsupported'
+			| 'store_timeout'
+			| 'store_unavailable',
+		options?: { cause?: unknown },
 	) {
-		super(message);
+		super(message, options);
 		this.name = 'MemoryError';
 	}
 }

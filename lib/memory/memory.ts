@@ -2,7 +2,9 @@ import {
 	errorChain,
 	httpStatusOf,
 	isRetryableError,
+	messageOf,
 	NoRetryPolicy,
+	RetryExhaustedError,
 	withRetry,
 	type RetryPolicy,
 } from '../retry';
@@ -40,10 +42,47 @@ function isTransientStoreError(error: unknown): boolean {
 	if (error instanceof MemoryError || httpStatusOf(error) !== undefined) return false;
 	return (
 		isRetryableError(error) ||
+		isStoreTimeout(error) ||
 		errorChain(error).some(
 			(e) => PG_TRANSIENT.test(String(e.code)) || /Connection is closed/i.test(String(e.message)),
 		)
 	);
+}
+
+/** A store that did not answer in time: our attempt timeout, ioredis's command timeout, pg's query or statement timeout. */
+function isStoreTimeout(error: unknown): boolean {
+	return errorChain(error).some(
+		(e) =>
+			e.name === 'AttemptTimeoutError' ||
+			e.code === '57014' ||
+			/Command timed out|Query read timeout|statement timeout/i.test(String(e.message)),
+	);
+}
+
+/**
+ * The error a store call ends with, named for what happened: MemoryError store_timeout (the store did not answer in
+ * time) or store_unavailable (the connection failed), with the attempts made; our own errors and cancellation as they are.
+ */
+function storeFailure(error: unknown, signal?: AbortSignal): unknown {
+	if (error instanceof MemoryError || signal?.aborted) return error;
+	const last = error instanceof RetryExhaustedError ? error.lastError : error;
+	const attempts = error instanceof RetryExhaustedError ? error.attempts.length : 1;
+	const tries = `${attempts} attempt${attempts === 1 ? '' : 's'}`;
+	if (isStoreTimeout(last)) {
+		return new MemoryError(
+			`The memory store did not answer in time (${tries}): ${messageOf(last)}`,
+			'store_timeout',
+			{ cause: error },
+		);
+	}
+	if (isTransientStoreError(last)) {
+		return new MemoryError(
+			`The memory store could not be reached (${tries}): ${messageOf(last)}`,
+			'store_unavailable',
+			{ cause: error },
+		);
+	}
+	return error;
 }
 
 function checkTtl(ttlMs: number | undefined): void {
@@ -84,11 +123,15 @@ export class Memory {
 		idempotent = true,
 	): Promise<T> {
 		checkAccess(this.policy, mode, ns);
-		return withRetry(op, this.retryPolicy, {
-			signal: this.options.signal,
-			timeoutMs: this.options.timeoutMs,
-			isRetryable: idempotent ? isTransientStoreError : notSent,
-		});
+		try {
+			return await withRetry(op, this.retryPolicy, {
+				signal: this.options.signal,
+				timeoutMs: this.options.timeoutMs,
+				isRetryable: idempotent ? isTransientStoreError : notSent,
+			});
+		} catch (error) {
+			throw storeFailure(error, this.options.signal);
+		}
 	}
 
 	get(ns: Namespace, key: string): Promise<StoredValue | undefined> {

@@ -57,9 +57,26 @@ function failureText(error: unknown, timeoutMs: number): string {
 		: messageOf(last);
 }
 
+/** A completed task's checkpoint could not be saved (after the store's retries); the run stopped. */
+export class CheckpointError extends Error {
+	override name = 'CheckpointError';
+
+	constructor(
+		readonly taskId: string,
+		cause: unknown,
+	) {
+		super(
+			`Saving the checkpoint of task "${taskId}" failed, so the plan run stopped: ${messageOf(cause)}`,
+			{ cause },
+		);
+	}
+}
+
 /**
- * Executes `plan` with `run` (a task's work: its output text, or the text with the passages it retrieved). Throws PlanValidationError
- * for an invalid plan, the signal's reason on cancellation, and checkpoint store errors (after the store's retries).
+ * Executes `plan` with `run` (a task's work: its output text, or the text with the passages it retrieved). Throws
+ * PlanValidationError for an invalid plan, the signal's reason on cancellation, and CheckpointError when a
+ * completed task's checkpoint cannot be saved: then every running task is aborted (through one controller) and
+ * the run ends once they have stopped, so no task keeps calling the model for a run that has failed.
  */
 export async function executePlan(
 	plan: Plan,
@@ -78,6 +95,11 @@ export async function executePlan(
 	}
 	const resumed = results.size;
 	const pending = plan.tasks.filter((t) => !results.has(t.id)).map((t) => t.id);
+	// One controller for every task of this run: the caller's cancellation, or a failed checkpoint save, stops them all.
+	const controller = new AbortController();
+	const cancel = () => controller.abort(options.signal!.reason);
+	if (options.signal?.aborted) cancel();
+	else options.signal?.addEventListener('abort', cancel, { once: true });
 	const running = new Map<string, Promise<void>>();
 
 	const runOne = async (task: PlanTask): Promise<TaskRunResult> => {
@@ -100,7 +122,7 @@ export async function executePlan(
 				),
 				policy,
 				{
-					signal: options.signal,
+					signal: controller.signal,
 					timeoutMs,
 					isRetryable: () => true,
 				},
@@ -115,7 +137,7 @@ export async function executePlan(
 				...timing(),
 			};
 		} catch (error) {
-			if (options.signal?.aborted) throw error;
+			if (controller.signal.aborted) throw error;
 			return { id: task.id, status: 'failed', error: failureText(error, timeoutMs), ...timing() };
 		}
 	};
@@ -124,7 +146,15 @@ export async function executePlan(
 		pending.splice(pending.indexOf(id), 1);
 		const promise = (async () => {
 			const result = await runOne(byId.get(id)!);
-			if (result.status === 'completed') await options.checkpoints?.saveCompleted(result);
+			if (result.status === 'completed') {
+				try {
+					await options.checkpoints?.saveCompleted(result);
+				} catch (error) {
+					const failure = new CheckpointError(id, error);
+					controller.abort(failure);
+					throw failure;
+				}
+			}
 			results.set(id, result);
 		})().finally(() => running.delete(id));
 		running.set(id, promise);
@@ -159,7 +189,13 @@ export async function executePlan(
 			for (const id of ready.slice(0, Math.max(0, concurrency - running.size))) start(id);
 		}
 		if (!running.size) break;
-		await Promise.race(running.values());
+		try {
+			await Promise.race(running.values());
+		} catch (error) {
+			await Promise.allSettled(running.values());
+			options.signal?.removeEventListener('abort', cancel);
+			throw error;
+		}
 	}
 	for (const id of pending) {
 		results.set(id, {
@@ -170,6 +206,7 @@ export async function executePlan(
 			durationMs: 0,
 		});
 	}
+	options.signal?.removeEventListener('abort', cancel);
 	const tasks = plan.tasks.map((t) => results.get(t.id)!);
 	return {
 		status: tasks.every((t) => t.status === 'completed') ? 'completed' : 'partial',

@@ -16,7 +16,13 @@ export {
 	type PlanProblemCode,
 } from './validate';
 export { planWaves } from './waves';
-export { executePlan, type ExecuteOptions, type PlanRunResult, type TaskContext } from './executor';
+export {
+	executePlan,
+	CheckpointError,
+	type ExecuteOptions,
+	type PlanRunResult,
+	type TaskContext,
+} from './executor';
 export type { CheckpointStore, TaskOutput, TaskRunResult, TaskRunStatus } from './run-state';
 export {
 	PassageCatalog,

@@ -2,7 +2,7 @@
 import type { INodeProperties } from 'n8n-workflow';
 
 import { sortedByName } from '../shared/descriptions';
-import { budgetOptions } from '../shared/llm';
+import { budgetOptions, modelTimeoutOption } from '../shared/llm';
 
 import { knowledgeBaseField, topKField } from '../shared/knowledgeBaseFields';
 import { addressFields, storeField } from '../shared/memoryFields';
@@ -81,6 +81,7 @@ export const optionsField: INodeProperties = {
 			description:
 				'Model turns at most per run (per step in Task); each turn may call several tools',
 		},
+		modelTimeoutOption,
 		...budgetOptions(
 			'Per item',
 			'no further model call is made and the result so far is returned with status budget_exceeded',

@@ -2,7 +2,7 @@
 import type { INodeProperties } from 'n8n-workflow';
 
 import { sortedByName } from '../shared/descriptions';
-import { budgetOptions } from '../shared/llm';
+import { budgetOptions, modelTimeoutOption } from '../shared/llm';
 
 import { storeField } from '../shared/memoryFields';
 
@@ -118,6 +118,7 @@ export const optionsField: INodeProperties = {
 			default: 4,
 			description: 'Tasks running at the same time at most',
 		},
+		modelTimeoutOption,
 		...budgetOptions('For the whole run', 'no new task starts'),
 		{
 			displayName: 'Max Tasks',

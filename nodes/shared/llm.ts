@@ -17,8 +17,29 @@ import { getRetryPolicy } from './retryPolicy';
 
 type Context = IExecuteFunctions | ISupplyDataFunctions;
 
-/** Per-attempt limit for one model or embeddings request, ms; a slower attempt is aborted and retried. */
+/** Default per-attempt limit for one model, embeddings or rerank request, ms; a slower attempt is aborted and retried. */
 export const LLM_CALL_TIMEOUT_MS = 120_000;
+
+/** Hints for the codes of lib/llm's modelFailureCode. */
+export const MODEL_FAILURE_HINTS = {
+	model_timeout:
+		'The model did not answer in time: raise Options → Model Call Timeout, or check the model server.',
+	model_unavailable:
+		'The model server could not be reached or dropped the connection: check the LLM API credential and the server.',
+	model_error:
+		'The model server answered with an error (rate limit or server error) after the retries: see the message.',
+};
+
+/** The Options field that sets that limit, on nodes that call the model (read by llmCallOptions). */
+export const modelTimeoutOption: INodeProperties = {
+	displayName: 'Model Call Timeout (Seconds)',
+	name: 'modelTimeoutSeconds',
+	type: 'number',
+	typeOptions: { minValue: 1 },
+	default: LLM_CALL_TIMEOUT_MS / 1000,
+	description:
+		'Per attempt of a model call: a call the model has not answered by then is aborted, and retried under the Retry Policy',
+};
 
 export async function llmConfigFromCredential(fn: Context): Promise<LlmConfig> {
 	const c = await fn.getCredentials('openAgentsLlmApi');
@@ -30,12 +51,18 @@ export async function llmConfigFromCredential(fn: Context): Promise<LlmConfig> {
 	};
 }
 
-/** lib/llm call options for an item: its Retry Policy, n8n's cancel signal, the timeout, the key to redact (when `llm` is given), n8n's log. */
+/**
+ * lib/llm call options for an item: its Retry Policy, n8n's cancel signal, the per-attempt timeout (Options → Model
+ * Call Timeout where the node has it, else 120 s), the key to redact (when `llm` is given), n8n's log.
+ */
 export function llmCallOptions(fn: Context, itemIndex: number, llm?: LlmConfig): CallOptions {
+	const seconds = Number(
+		(fn.getNodeParameter('options', itemIndex, {}) as IDataObject).modelTimeoutSeconds,
+	);
 	return {
 		policy: getRetryPolicy(fn, itemIndex),
 		signal: fn.getExecutionCancelSignal(),
-		timeoutMs: LLM_CALL_TIMEOUT_MS,
+		timeoutMs: seconds > 0 ? seconds * 1000 : LLM_CALL_TIMEOUT_MS,
 		secrets: llm ? secretsOf(llm) : [],
 		log: (line) => fn.logger.warn(line),
 	};

@@ -5,10 +5,16 @@
  */
 import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 
-import { AgentError, StructuredOutputError, TaskError, UsageTracker } from '../../../lib/llm';
+import {
+	AgentError,
+	modelFailureCode,
+	StructuredOutputError,
+	TaskError,
+	UsageTracker,
+} from '../../../lib/llm';
 import { closeStore, openStore, type OpenedStore } from '../../shared/memoryContext';
 import { failedItem, type ErrorRule } from '../../shared/itemError';
-import { addUsageToExecution } from '../../shared/llm';
+import { addUsageToExecution, MODEL_FAILURE_HINTS } from '../../shared/llm';
 import { connectedTools, optionalLlmConfig } from '../../shared/connections';
 import * as conversation from './conversation';
 import * as task from './task';
@@ -44,7 +50,7 @@ function codeOf(error: Error): string | undefined {
 	if (error instanceof AgentError || error instanceof AgentRunError) return error.code;
 	if (error instanceof StructuredOutputError) return 'invalid_output';
 	if (error instanceof TaskError) return 'invalid_steps';
-	return undefined;
+	return modelFailureCode(error);
 }
 
 export async function route(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {

@@ -37,6 +37,10 @@ const HINTS: ErrorRule['hints'] = {
 	version_conflict:
 		'Another execution changed the key first: read it again (Get) and retry with its version in Only If Version.',
 	wrong_type: 'Increment needs a number and Append a list: the key holds something else.',
+	store_timeout:
+		'The store was too slow: check its load, or raise Options → Timeout and the Retry Policy.',
+	store_unavailable:
+		'Check that the Redis or Postgres server of the OpenAgents Memory Store credential is up and reachable.',
 };
 
 export async function route(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {

@@ -5,11 +5,11 @@
  */
 import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 
-import { UsageTracker } from '../../../lib/llm';
-import { PlanValidationError } from '../../../lib/planning';
+import { modelFailureCode, UsageTracker } from '../../../lib/llm';
+import { CheckpointError, PlanValidationError } from '../../../lib/planning';
 import { connectedTools, optionalLlmConfig } from '../../shared/connections';
 import { failedItem, type ErrorRule } from '../../shared/itemError';
-import { addUsageToExecution } from '../../shared/llm';
+import { addUsageToExecution, MODEL_FAILURE_HINTS } from '../../shared/llm';
 import * as createPlan from './createPlan';
 import * as executePlan from './executePlan';
 import * as planAndExecute from './planAndExecute';
@@ -26,6 +26,9 @@ const hints = {
 		'Connect a chat model sub-node (e.g. OpenAI Chat Model) or select an OpenAgents LLM API credential.',
 	invalid_plan:
 		'The model could not produce a valid plan; make the goal more specific, raise Max Tasks, or list the roles.',
+	checkpoint_failed:
+		'A completed task could not be saved to the Checkpoint Store, so the run stopped: check the memory store, then run the same input again to resume.',
+	...MODEL_FAILURE_HINTS,
 };
 
 export async function route(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
@@ -61,7 +64,11 @@ export async function route(this: IExecuteFunctions): Promise<INodeExecutionData
 				const invalidPlan = error instanceof PlanValidationError;
 				results.push(
 					failedItem(this, error, itemIndex, rule, {
-						code: invalidPlan ? 'invalid_plan' : undefined,
+						code: invalidPlan
+							? 'invalid_plan'
+							: error instanceof CheckpointError
+								? 'checkpoint_failed'
+								: modelFailureCode(error),
 						details: {
 							...(invalidPlan ? { problems: error.problems as unknown as IDataObject[] } : {}),
 							usage: { ...usage.get() },

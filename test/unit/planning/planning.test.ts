@@ -11,6 +11,7 @@ import { InProcessMemoryStore, Memory, namespace, SCOPES } from '../../../lib/me
 import {
 	createPlan,
 	executePlan,
+	CheckpointError,
 	CHECKPOINT_ACCESS,
 	MemoryCheckpointStore,
 	planWaves,
@@ -313,6 +314,40 @@ describe('executePlan', () => {
 			checkpoints: new MemoryCheckpointStore(memory, { workflowId: 'other-wf', runId: 'run-1' }),
 		});
 		expect(runs.sort()).toEqual(['a', 'b', 'c', 'd']);
+	});
+
+	it('stops every running task when a checkpoint cannot be saved, and names the task', async () => {
+		const saves: string[] = [];
+		const failingStore = {
+			loadPlan: async () => undefined,
+			savePlan: async () => undefined,
+			loadCompleted: async () => new Map(),
+			saveCompleted: async (result: TaskRunResult) => {
+				saves.push(result.id);
+				if (result.id === 'quick') throw new Error('store down');
+			},
+		};
+		let slowAborted = false;
+		const started = Date.now();
+		const error = await executePlan(
+			plan(task('quick'), task('slow'), task('after', ['quick'])),
+			async ({ task: t, signal }) => {
+				if (t.id === 'slow') {
+					await sleep(10_000, signal).catch((e: unknown) => {
+						slowAborted = true;
+						throw e;
+					});
+				}
+				return `${t.id} done`;
+			},
+			{ concurrency: 2, checkpoints: failingStore },
+		).catch((e: unknown) => e);
+		expect(error).toBeInstanceOf(CheckpointError);
+		expect((error as CheckpointError).taskId).toBe('quick');
+		expect((error as Error).message).toMatch(/checkpoint of task "quick" failed.*store down/);
+		expect(slowAborted).toBe(true);
+		expect(Date.now() - started).toBeLessThan(5_000);
+		expect(saves).toEqual(['quick']); // "after" never started
 	});
 
 	it('keeps checkpoints where no Memory of user scopes can read or write them', async () => {
