@@ -43,6 +43,7 @@ const ERRORS: ErrorRule = {
 			'Simplify the output fields or JSON Schema, or describe them in the system message.',
 		step_failed:
 			"Turn Strict Mode off to run the other steps anyway, or raise the step's timeout or retries.",
+		...MODEL_FAILURE_HINTS,
 	},
 };
 
