@@ -27,14 +27,35 @@ export async function startRedis(): Promise<PrivateRedis> {
 	const host = '127.0.0.1';
 	const port = await freePort();
 	const dir = mkdtempSync(join(tmpdir(), 'openagents-redis-'));
-	const args = ['--bind', host, '--port', String(port), '--dir', dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always'];
+	const args = [
+		'--bind',
+		host,
+		'--port',
+		String(port),
+		'--dir',
+		dir,
+		'--save',
+		'',
+		'--appendonly',
+		'yes',
+		'--appendfsync',
+		'always',
+	];
 	let server: ManagedProcess;
 	const launch = async () => {
-		server = ManagedProcess.spawn('redis', 'redis-server', args, { logFile: join(dir, 'redis.log') });
+		server = ManagedProcess.spawn('redis', 'redis-server', args, {
+			logFile: join(dir, 'redis.log'),
+		});
 		await waitFor(
 			`redis-server on port ${port}`,
 			async () => {
-				const probe = new Redis({ host, port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+				const probe = new Redis({
+					host,
+					port,
+					lazyConnect: true,
+					maxRetriesPerRequest: 0,
+					retryStrategy: () => null,
+				});
 				probe.on('error', () => undefined); // not up yet: the next probe tries again
 				try {
 					await probe.connect();
