@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { startChroma, type ChromaServer } from '../stack/chroma';
 import { OfflineModelServer } from '../stack/model-server';
 import type { N8nClient } from '../stack/n8n/client';
+import { upsertExampleCredentials, type CredentialRefs } from '../stack/examples';
 import { N8nCluster } from '../stack/n8n/cluster';
 import { deleteKeys, redisFromEnv } from '../stack/services';
 
@@ -22,15 +23,10 @@ export interface BenchCluster {
 	model: OfflineModelServer;
 	/** Prefix of every Redis key the benchmarks write outside n8n's queue (deleted on stop). */
 	redisPrefix: string;
-	credentials: {
-		openAgentsLlmApi: { id: string; name: string };
-		openAgentsChromaApi: { id: string; name: string };
-		openAgentsMemoryStore: { id: string; name: string };
-		openAgentsN8nApi: { id: string; name: string };
-		openAiApi: { id: string; name: string };
-		chromaSelfHostedApi: { id: string; name: string };
-		redis: { id: string; name: string };
-	};
+	/** Ours (as the examples use them, with their webhook key credential) and n8n's own. */
+	credentials: CredentialRefs & Record<'openAiApi' | 'chromaSelfHostedApi' | 'redis', { id: string; name: string }>;
+	/** The examples' webhook key (header WEBHOOK_KEY_HEADER). */
+	webhookKey: string;
 }
 
 let shared: Promise<BenchCluster> | undefined;
@@ -48,30 +44,14 @@ async function start(): Promise<BenchCluster> {
 	});
 	const { client } = cluster;
 	const redisPrefix = `openagents-bench-${randomUUID().slice(0, 8)}`;
+	const ours = await upsertExampleCredentials(client, {
+		llm: { baseUrl: model.baseUrl, apiKey: '', chatModel: 'offline-chat', embeddingModel: 'offline-embedding' },
+		chromaUrl: chroma.url,
+		redis: { host: '127.0.0.1', port: 6379, prefix: redisPrefix },
+		namePrefix: 'bench: ',
+	});
 	const credentials = {
-		openAgentsLlmApi: await client.createCredential('bench model', 'openAgentsLlmApi', {
-			baseUrl: model.baseUrl,
-			apiKey: '',
-			chatModel: 'offline-chat',
-			embeddingModel: 'offline-embedding',
-		}),
-		openAgentsChromaApi: await client.createCredential('bench chroma', 'openAgentsChromaApi', {
-			url: chroma.url,
-			authentication: 'none',
-			tenant: 'default_tenant',
-			database: 'default_database',
-		}),
-		openAgentsMemoryStore: await client.createCredential('bench memory', 'openAgentsMemoryStore', {
-			backend: 'redis',
-			host: '127.0.0.1',
-			redisPort: 6379,
-			redisDatabase: 0,
-			prefix: redisPrefix,
-		}),
-		openAgentsN8nApi: await client.createCredential('bench n8n API', 'openAgentsN8nApi', {
-			baseUrl: `${client.url}/api/v1`,
-			apiKey: client.connection.apiKey,
-		}),
+		...ours.credentials,
 		openAiApi: await client.createCredential('bench offline model (OpenAI)', 'openAiApi', {
 			apiKey: 'sk-offline',
 			url: model.baseUrl,
@@ -88,7 +68,7 @@ async function start(): Promise<BenchCluster> {
 			password: '',
 		}),
 	};
-	return { cluster, client, chroma, model, redisPrefix, credentials };
+	return { cluster, client, chroma, model, redisPrefix, credentials, webhookKey: ours.webhookKey };
 }
 
 /** The shared servers, started on first use. */

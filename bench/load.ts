@@ -85,13 +85,14 @@ export async function postJson<T = unknown>(
 	path: string,
 	body: unknown,
 	check: (value: T) => boolean = () => true,
+	headers: Record<string, string> = {},
 ): Promise<T> {
 	let text: string;
 	let res: Response;
 	try {
 		res = await fetch(`${client.url}/webhook/${path}`, {
 			method: 'POST',
-			headers: { 'content-type': 'application/json' },
+			headers: { ...headers, 'content-type': 'application/json' },
 			body: JSON.stringify(body),
 			signal: AbortSignal.timeout(RESPONSE_TIMEOUT_MS),
 		});

@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { createEmbeddings } from '../lib/llm';
 import { ChromaKnowledgeStore, ingestDocuments, loadDocument } from '../lib/rag';
 import { NoRetryPolicy } from '../lib/retry';
-import { activateExample, importExample, loadExample, webhookPath } from '../stack/examples';
+import { activateExample, importExample, loadExample, webhookPath, WEBHOOK_KEY_HEADER } from '../stack/examples';
 import type { ResearchReport } from '../scripts/report';
 import { benchCluster, WORKER_CONCURRENCY, type BenchCluster } from './cluster';
 import { readmes } from './knowledge-base-vs-n8n';
@@ -67,6 +67,7 @@ export async function queueScaling(
 			path,
 			{ question: 'How does the client reconnect when the connection is lost?', run: run++ },
 			(r) => r.planStatus === 'completed' && r.answer.length > 0,
+			{ [WEBHOOK_KEY_HEADER]: bench.webhookKey },
 		);
 	const measure = async () => {
 		await pool(inFlight, inFlight, research); // warm-up, not measured

@@ -23,10 +23,12 @@ import { N8nCluster } from '../stack/n8n/cluster';
 import { REPO_ROOT } from '../stack/n8n/community-package';
 import {
 	activateExample,
+	setIngestSettings,
+	upsertExampleCredentials,
+	WEBHOOK_KEY_HEADER,
 	exampleFiles,
 	importExample,
 	loadExample,
-	type CredentialRefs,
 } from '../stack/examples';
 import { printResearch, type ResearchResponse } from './report';
 
@@ -106,13 +108,8 @@ async function main() {
 			name: 'demo',
 			userFolder: join(stateDir, 'n8n'),
 			port: Number(env.N8N_PORT ?? 5678),
-			// The demo reads the READMEs in node_modules with n8n's Read Files from Disk node.
-			env: {
-				N8N_RESTRICT_FILE_ACCESS_TO: [
-					join(REPO_ROOT, 'node_modules'),
-					join(stateDir, 'files'),
-				].join(';'),
-			},
+			// n8n's file nodes may read only the folder example 1 ingests.
+			env: { N8N_RESTRICT_FILE_ACCESS_TO: README_FOLDER },
 			...(queue
 				? {
 						database: env.DB_POSTGRESDB_DATABASE ?? 'openagents_demo',
@@ -135,44 +132,33 @@ async function main() {
 		const client = cluster.client;
 
 		say('Creating credentials...');
-		const credentials: CredentialRefs = {
-			openAgentsLlmApi: await client.upsertCredential('OpenAgents LLM', 'openAgentsLlmApi', {
+		const { credentials, webhookKey } = await upsertExampleCredentials(client, {
+			llm: {
 				baseUrl: llm.baseUrl,
 				apiKey: llm.apiKey,
 				chatModel: llm.chatModel,
 				embeddingModel: llm.embeddingModel,
-			}),
-			openAgentsChromaApi: await client.upsertCredential(
-				'OpenAgents Chroma',
-				'openAgentsChromaApi',
-				{
-					url: chroma.url,
-					authentication: 'none',
-					tenant: 'default_tenant',
-					database: 'default_database',
-				},
-			),
-			openAgentsMemoryStore: await client.upsertCredential(
-				'OpenAgents Memory (Redis)',
-				'openAgentsMemoryStore',
-				{
-					backend: 'redis',
-					host: env.REDIS_HOST ?? env.QUEUE_BULL_REDIS_HOST ?? '127.0.0.1',
-					redisPort: Number(env.REDIS_PORT ?? env.QUEUE_BULL_REDIS_PORT ?? 6379),
-					redisDatabase: 0,
-					prefix: 'openagents_demo',
-				},
-			),
-			openAgentsN8nApi: await client.upsertCredential('OpenAgents n8n API', 'openAgentsN8nApi', {
-				baseUrl: `${client.url}/api/v1`,
-				apiKey: client.connection.apiKey,
-			}),
-		};
+			},
+			chromaUrl: chroma.url,
+			redis: {
+				host: env.REDIS_HOST ?? env.QUEUE_BULL_REDIS_HOST ?? '127.0.0.1',
+				port: Number(env.REDIS_PORT ?? env.QUEUE_BULL_REDIS_PORT ?? 6379),
+				prefix: 'openagents_demo',
+			},
+			webhookKey: env.OPENAGENTS_WEBHOOK_KEY,
+		});
 
 		say('Importing the example workflows...');
 		const ids: Record<string, string> = {};
 		for (const file of exampleFiles()) {
 			const workflow = loadExample(file, credentials);
+			// Example 1 reads only its Settings folder: here, the READMEs of the installed npm packages.
+			if (file.startsWith('01'))
+				setIngestSettings(workflow, {
+					folder: README_FOLDER,
+					pattern: README_PATTERN,
+					knowledgeBase: 'npm-readmes',
+				});
 			const id = (ids[file] = await importExample(client, workflow));
 			// Example 4 retries every failed execution of this n8n once active: the user switches it on.
 			const activate = !file.startsWith('04');
@@ -182,13 +168,24 @@ async function main() {
 			);
 		}
 
-		if (env.OPENAGENTS_DEMO !== '0') await runFlagship(client, ids['03-plan-and-research.json']);
+		if (env.OPENAGENTS_DEMO !== '0')
+			await runFlagship(client, webhookKey, ids['03-plan-and-research.json']);
 
 		say('');
 		say(`n8n is ready (${queue ? 'queue mode: main + 1 worker' : 'single-process mode, SQLite'}).`);
 		say(`  Editor:   ${client.url}`);
 		say(`  Login:    ${DEFAULT_OWNER.email} / ${DEFAULT_OWNER.password}`);
 		say(`  Model:    ${llm.offline ? 'offline stand-in' : 'real API'} at ${llm.baseUrl}`);
+		say(
+			`  Webhooks: send the header ${WEBHOOK_KEY_HEADER}: ${webhookKey} (n8n credential "OpenAgents webhook key"), e.g.`,
+		);
+		say(
+			`    curl -X POST -H '${WEBHOOK_KEY_HEADER}: ${webhookKey}' -H 'content-type: application/json' \\`,
+		);
+		say(
+			`      -d '{"question": "How does ioredis reconnect?"}' ${client.url}/webhook/openagents-research`,
+		);
+		say(`  Chat:     example 2 is not public: open it in the editor and use "Open chat"`);
 		say(`  Chroma:   ${chroma.url}`);
 		say(`  State:    ${stateDir}`);
 		say('READY. Press Ctrl-C to stop.');
@@ -212,8 +209,18 @@ async function withProgress<T>(what: string, work: Promise<T>): Promise<T> {
 	}
 }
 
-async function post<T>(client: N8nCluster['client'], path: string, body: object): Promise<T> {
-	const res = await client.webhook(path, body);
+/** The folder example 1 reads in the demo, and the files in it: the READMEs of the installed npm packages. */
+const README_FOLDER = join(REPO_ROOT, 'node_modules');
+const README_PATTERN = '{*,@*/*}/README.md';
+
+/** Calls an example's webhook with its Header Auth key. */
+async function post<T>(
+	client: N8nCluster['client'],
+	webhookKey: string,
+	path: string,
+	body: object,
+): Promise<T> {
+	const res = await client.webhook(path, body, 'POST', { [WEBHOOK_KEY_HEADER]: webhookKey });
 	const text = await res.text();
 	if (res.status !== 200)
 		throw new Error(
@@ -225,10 +232,10 @@ async function post<T>(client: N8nCluster['client'], path: string, body: object)
 /** Example 1 on the READMEs in node_modules, then example 3 with the question; prints what came back. */
 async function runFlagship(
 	client: N8nCluster['client'],
+	webhookKey: string,
 	researchWorkflowId: string,
 ): Promise<void> {
-	const pattern = '{*,@*/*}/README.md';
-	const count = globSync(pattern, { cwd: join(REPO_ROOT, 'node_modules') }).length;
+	const count = globSync(README_PATTERN, { cwd: README_FOLDER }).length;
 	say('');
 	say(
 		`Flagship flow, step 1: ingesting the ${count} Markdown READMEs of the installed npm packages into knowledge base "npm-readmes" (example 1)...`,
@@ -237,7 +244,7 @@ async function runFlagship(
 		'ingesting',
 		post<
 			Array<{ chunks: number; added: number; unchanged: number; removed: number; error?: string }>
-		>(client, 'openagents-ingest', { files: join(REPO_ROOT, 'node_modules', pattern) }),
+		>(client, webhookKey, 'openagents-ingest', {}),
 	);
 	const sum = (field: 'chunks' | 'added' | 'unchanged' | 'removed') =>
 		ingested.reduce((n, item) => n + (item[field] ?? 0), 0);
@@ -254,7 +261,7 @@ async function runFlagship(
 	// requestedAt makes each demo run a new plan run; re-posting the same body would resume the earlier one.
 	const report = await withProgress(
 		'researching',
-		post<ResearchResponse>(client, 'openagents-research', {
+		post<ResearchResponse>(client, webhookKey, 'openagents-research', {
 			question,
 			requestedAt: new Date().toISOString(),
 		}),

@@ -2,6 +2,7 @@
  * The example workflows in examples/: loading them with credentials filled in, and importing them into an n8n
  * (used by `npm start` and by the tests that run each example).
  */
+import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -24,6 +25,94 @@ export interface ExampleWorkflow {
 
 /** Credentials by credential type, as n8n stores them ({ id, name }). */
 export type CredentialRefs = Record<string, { id: string; name: string }>;
+
+/** The header examples 1 and 3 require on every webhook call (n8n's Header Auth credential). */
+export const WEBHOOK_KEY_HEADER = 'X-OpenAgents-Key';
+
+/** Where the examples' services are. */
+export interface ExampleServices {
+	llm: { baseUrl: string; apiKey: string; chatModel: string; embeddingModel: string };
+	chromaUrl: string;
+	redis: { host: string; port: number; prefix: string };
+	/** Header Auth value for the examples' webhooks; a random one when not given. */
+	webhookKey?: string;
+	/** Credential names start with this (e.g. "e2e "), so runs that share an n8n do not collide. */
+	namePrefix?: string;
+}
+
+/**
+ * Creates (or replaces, by name) every credential the examples use: the four of this package, and the Header Auth
+ * credential of their webhooks. Returns the references loadExample takes and the webhook key to send.
+ */
+export async function upsertExampleCredentials(
+	client: N8nClient,
+	services: ExampleServices,
+): Promise<{ credentials: CredentialRefs; webhookKey: string }> {
+	const name = (base: string) => `${services.namePrefix ?? ''}${base}`;
+	const webhookKey = services.webhookKey ?? randomBytes(24).toString('base64url');
+	const credentials: CredentialRefs = {
+		openAgentsLlmApi: await client.upsertCredential(
+			name('OpenAgents LLM'),
+			'openAgentsLlmApi',
+			services.llm,
+		),
+		openAgentsChromaApi: await client.upsertCredential(
+			name('OpenAgents Chroma'),
+			'openAgentsChromaApi',
+			{
+				url: services.chromaUrl,
+				authentication: 'none',
+				tenant: 'default_tenant',
+				database: 'default_database',
+			},
+		),
+		openAgentsMemoryStore: await client.upsertCredential(
+			name('OpenAgents Memory (Redis)'),
+			'openAgentsMemoryStore',
+			{
+				backend: 'redis',
+				host: services.redis.host,
+				redisPort: services.redis.port,
+				redisDatabase: 0,
+				prefix: services.redis.prefix,
+			},
+		),
+		openAgentsN8nApi: await client.upsertCredential(
+			name('OpenAgents n8n API'),
+			'openAgentsN8nApi',
+			{
+				baseUrl: `${client.url}/api/v1`,
+				apiKey: client.connection.apiKey,
+			},
+		),
+		httpHeaderAuth: await client.upsertCredential(
+			name('OpenAgents webhook key'),
+			'httpHeaderAuth',
+			{
+				name: WEBHOOK_KEY_HEADER,
+				value: webhookKey,
+			},
+		),
+	};
+	return { credentials, webhookKey };
+}
+
+/** Example 1's Settings: the one folder it reads, which files in it, and the knowledge base it fills. */
+export function setIngestSettings(
+	workflow: ExampleWorkflow,
+	settings: { folder: string; pattern: string; knowledgeBase?: string },
+): void {
+	const node = workflow.nodes.find((n) => n.name === 'Settings');
+	if (!node) throw new Error(`${workflow.name} has no Settings node`);
+	const assignments = (
+		node.parameters.assignments as { assignments: Array<{ name: string; value: unknown }> }
+	).assignments;
+	for (const [key, value] of Object.entries(settings)) {
+		const field = assignments.find((a) => a.name === key);
+		if (!field) throw new Error(`The Settings node has no field "${key}"`);
+		if (value !== undefined) field.value = value;
+	}
+}
 
 export function exampleFiles(): string[] {
 	return readdirSync(EXAMPLES_DIR)

@@ -215,10 +215,18 @@ export class N8nClient {
 	}
 
 	/** Calls a production webhook of an active workflow. */
-	async webhook(path: string, body?: unknown, method = 'POST'): Promise<Response> {
+	async webhook(
+		path: string,
+		body?: unknown,
+		method = 'POST',
+		headers: Record<string, string> = {},
+	): Promise<Response> {
 		return fetch(`${this.url}/webhook/${path}`, {
 			method,
-			headers: body === undefined ? {} : { 'content-type': 'application/json' },
+			headers: {
+				...headers,
+				...(body === undefined ? {} : { 'content-type': 'application/json' }),
+			},
 			body: body === undefined ? undefined : JSON.stringify(body),
 		});
 	}

@@ -31,6 +31,7 @@ it("n8n's AI Agent holds a two-turn conversation in our memory, per session", as
 		redisPort: 6379,
 		redisDatabase: 0,
 		prefix,
+		allowIsolationKeys: true,
 	});
 	const path = `e2e-chat-${randomUUID()}`;
 	const { id } = await client.createWorkflow({

@@ -11,7 +11,10 @@ import {
 	activateExample,
 	importExample,
 	loadExample,
+	setIngestSettings,
+	upsertExampleCredentials,
 	webhookPath,
+	WEBHOOK_KEY_HEADER,
 	type CredentialRefs,
 	type ExampleWorkflow,
 } from '../../stack/examples';
@@ -29,42 +32,27 @@ const model = new OfflineModelServer();
 const redisPrefix = `openagents-e2e-examples-${randomUUID()}`;
 let chroma: ChromaServer;
 let credentials: CredentialRefs;
+let webhookKey: string;
+const chatLogin = { user: 'e2e-chat', password: randomUUID() };
 
 beforeAll(async () => {
 	[chroma] = await Promise.all([startChroma(), model.start()]);
-	credentials = {
-		openAgentsLlmApi: await client.createCredential('e2e examples model', 'openAgentsLlmApi', {
+	({ credentials, webhookKey } = await upsertExampleCredentials(client, {
+		llm: {
 			baseUrl: model.baseUrl,
 			apiKey: '',
 			chatModel: 'offline-chat',
 			embeddingModel: 'offline-embedding',
-		}),
-		openAgentsChromaApi: await client.createCredential(
-			'e2e examples chroma',
-			'openAgentsChromaApi',
-			{
-				url: chroma.url,
-				authentication: 'none',
-				tenant: 'default_tenant',
-				database: 'default_database',
-			},
-		),
-		openAgentsMemoryStore: await client.createCredential(
-			'e2e examples memory',
-			'openAgentsMemoryStore',
-			{
-				backend: 'redis',
-				host: '127.0.0.1',
-				redisPort: 6379,
-				redisDatabase: 0,
-				prefix: redisPrefix,
-			},
-		),
-		openAgentsN8nApi: await client.createCredential('e2e examples n8n API', 'openAgentsN8nApi', {
-			baseUrl: `${client.url}/api/v1`,
-			apiKey: client.connection.apiKey,
-		}),
-	};
+		},
+		chromaUrl: chroma.url,
+		redis: { host: '127.0.0.1', port: 6379, prefix: redisPrefix },
+		namePrefix: 'e2e examples: ',
+	}));
+	credentials.httpBasicAuth = await client.upsertCredential(
+		'e2e examples: chat login',
+		'httpBasicAuth',
+		chatLogin,
+	);
 }, 60_000);
 afterAll(async () => {
 	await Promise.all([chroma?.stop(), model.stop(), deleteKeys(redisFromEnv(), `${redisPrefix}:*`)]);
@@ -79,8 +67,9 @@ async function activeExample(file: string, edit?: (workflow: ExampleWorkflow) =>
 	return { id, workflow };
 }
 
+/** Calls an example's webhook with its key (examples 1 and 3 authenticate with n8n's Header Auth). */
 async function post<T>(path: string, body: object): Promise<T> {
-	const res = await client.webhook(path, body);
+	const res = await client.webhook(path, body, 'POST', { [WEBHOOK_KEY_HEADER]: webhookKey });
 	const text = await res.text();
 	expect({ status: res.status, text: res.status === 200 ? '' : text }).toEqual({
 		status: 200,
@@ -101,18 +90,31 @@ const QUESTION =
 	'After how many retry attempts are pending commands flushed with an error when the Redis connection is down?';
 
 describe('example workflows', () => {
-	it('1 ingests documents read from disk into a knowledge base', async () => {
-		const { workflow } = await activeExample('01-ingest-knowledge-base.json');
-		const files = join(
-			REPO_ROOT,
-			'node_modules',
-			'{ioredis,pg,zod,chromadb,@langchain/core}/README.md',
+	it('1 ingests the files of its one Settings folder into a knowledge base, for callers that send the key', async () => {
+		const { workflow } = await activeExample('01-ingest-knowledge-base.json', (w) =>
+			setIngestSettings(w, {
+				folder: join(REPO_ROOT, 'node_modules'),
+				pattern: '{ioredis,pg,zod,chromadb,@langchain/core}/README.md',
+				knowledgeBase: 'npm-readmes',
+			}),
 		);
+		const path = webhookPath(workflow, 'Ingest Request');
+		// Without the key n8n refuses the call; the body cannot choose files or the knowledge base.
+		expect((await client.webhook(path, {})).status).toBe(403);
 		const items = await post<
 			Array<{ source: string; chunks: number; added: number; error?: string }>
-		>(webhookPath(workflow, 'Ingest Request'), { files });
+		>(path, {
+			files: '/etc/**',
+			pattern: '../../**',
+			knowledgeBase: 'someone-elses',
+		});
 		expect(items.map((i) => i.source).sort()).toEqual(INGESTED);
 		expect(items.every((i) => !i.error && i.added === i.chunks && i.chunks > 0)).toBe(true);
+		expect(
+			items.every(
+				(i) => (i as unknown as { knowledgeBase: string }).knowledgeBase === 'npm-readmes',
+			),
+		).toBe(true);
 	}, 180_000);
 
 	it('3 (the flagship) plans, researches in the knowledge base and answers from its research, with citations', async () => {
@@ -141,18 +143,36 @@ describe('example workflows', () => {
 			.filter((r) => (r.body as ChatRequest).messages.some((m) => m.role === 'tool'));
 		expect(searches.length).toBeGreaterThan(0);
 
+		expect((await client.webhook(path, { question: QUESTION })).status).toBe(403); // no key
 		// A goal too vague to plan comes back as the Planner's clarifying questions.
 		const vague = await post<ClarificationRequest>(path, { question: 'redis?' });
 		expect(vague).toMatchObject({ needsClarification: true, questions: [expect.any(String)] });
 	}, 180_000);
 
 	it("2 chats with the knowledge base, streaming the answer and keeping the session's history in the memory store", async () => {
-		const { workflow } = await activeExample('02-chat-with-knowledge-base.json');
+		// Not public as shipped; made public with a login, as the README says to before exposing it.
+		const { workflow } = await activeExample('02-chat-with-knowledge-base.json', (w) => {
+			const trigger = w.nodes.find((n) => n.name === 'Chat')!;
+			expect(trigger.parameters.public).toBe(false);
+			Object.assign(trigger.parameters, { public: true, authentication: 'basicAuth' });
+			trigger.credentials = { httpBasicAuth: credentials.httpBasicAuth };
+		});
 		const path = webhookPath(workflow, 'Chat');
 		const sessionId = randomUUID();
+		const login = {
+			authorization: `Basic ${Buffer.from(`${chatLogin.user}:${chatLogin.password}`).toString('base64')}`,
+		};
+		expect(
+			(await client.webhook(path, { action: 'sendMessage', sessionId, chatInput: 'hi' })).status,
+		).not.toBe(200);
 		/** The Chat Trigger streams newline-delimited JSON chunks: begin, item (text deltas), end. */
 		const chat = async (chatInput: string) => {
-			const res = await client.webhook(path, { action: 'sendMessage', sessionId, chatInput });
+			const res = await client.webhook(
+				path,
+				{ action: 'sendMessage', sessionId, chatInput },
+				'POST',
+				login,
+			);
 			expect(res.status).toBe(200);
 			const chunks = (await res.text())
 				.split('\n')

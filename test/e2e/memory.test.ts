@@ -16,6 +16,7 @@ const storeData = {
 	redisPort: 6379,
 	redisDatabase: 0,
 	prefix,
+	allowIsolationKeys: true,
 };
 
 afterAll(() => deleteKeys(redisFromEnv(), `${prefix}:*`));
