@@ -24,7 +24,8 @@ export interface BenchCluster {
 	/** Prefix of every Redis key the benchmarks write outside n8n's queue (deleted on stop). */
 	redisPrefix: string;
 	/** Ours (as the examples use them, with their webhook key credential) and n8n's own. */
-	credentials: CredentialRefs & Record<'openAiApi' | 'chromaSelfHostedApi' | 'redis', { id: string; name: string }>;
+	credentials: CredentialRefs &
+		Record<'openAiApi' | 'chromaSelfHostedApi' | 'redis', { id: string; name: string }>;
 	/** The examples' webhook key (header WEBHOOK_KEY_HEADER). */
 	webhookKey: string;
 }
@@ -45,7 +46,12 @@ async function start(): Promise<BenchCluster> {
 	const { client } = cluster;
 	const redisPrefix = `openagents-bench-${randomUUID().slice(0, 8)}`;
 	const ours = await upsertExampleCredentials(client, {
-		llm: { baseUrl: model.baseUrl, apiKey: '', chatModel: 'offline-chat', embeddingModel: 'offline-embedding' },
+		llm: {
+			baseUrl: model.baseUrl,
+			apiKey: '',
+			chatModel: 'offline-chat',
+			embeddingModel: 'offline-embedding',
+		},
 		chromaUrl: chroma.url,
 		redis: { host: '127.0.0.1', port: 6379, prefix: redisPrefix },
 		namePrefix: 'bench: ',

@@ -11,7 +11,13 @@ import { randomUUID } from 'node:crypto';
 import { createEmbeddings } from '../lib/llm';
 import { ChromaKnowledgeStore, ingestDocuments, loadDocument } from '../lib/rag';
 import { NoRetryPolicy } from '../lib/retry';
-import { activateExample, importExample, loadExample, webhookPath, WEBHOOK_KEY_HEADER } from '../stack/examples';
+import {
+	activateExample,
+	importExample,
+	loadExample,
+	webhookPath,
+	WEBHOOK_KEY_HEADER,
+} from '../stack/examples';
 import type { ResearchReport } from '../scripts/report';
 import { benchCluster, WORKER_CONCURRENCY, type BenchCluster } from './cluster';
 import { readmes } from './knowledge-base-vs-n8n';
