@@ -3,7 +3,8 @@
  * stop or restart a server: the shared one on 6379 is never touched. Data is kept in an append-only file
  * (fsync always), so a restart loses nothing that was acknowledged.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -14,6 +15,8 @@ import { freePort, ManagedProcess, waitFor } from './process';
 export interface PrivateRedis {
 	host: string;
 	port: number;
+	/** With `tls`: the PEM certificate of the authority that signed the server's certificate (for 127.0.0.1). */
+	ca?: string;
 	/** Stops the server (SIGTERM) and starts it again on the same port and data. */
 	restart(): Promise<void>;
 	/** Makes the server hold every client's commands for `ms` (CLIENT PAUSE ALL): they run when the pause ends. */
@@ -23,15 +26,92 @@ export interface PrivateRedis {
 	stop(): Promise<void>;
 }
 
-export async function startRedis(): Promise<PrivateRedis> {
+/** A CA and a server certificate it signed for 127.0.0.1 (openssl), written into dir; returns the CA's PEM. */
+function makeCertificates(dir: string): { ca: string; cert: string; key: string; caFile: string } {
+	const file = (name: string) => join(dir, name);
+	const openssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
+	openssl(
+		'req',
+		'-x509',
+		'-newkey',
+		'rsa:2048',
+		'-nodes',
+		'-days',
+		'1',
+		'-subj',
+		'/CN=OpenAgents test CA',
+		'-keyout',
+		file('ca.key'),
+		'-out',
+		file('ca.pem'),
+	);
+	openssl(
+		'req',
+		'-newkey',
+		'rsa:2048',
+		'-nodes',
+		'-subj',
+		'/CN=127.0.0.1',
+		'-keyout',
+		file('server.key'),
+		'-out',
+		file('server.csr'),
+	);
+	writeFileSync(file('san.ext'), 'subjectAltName=IP:127.0.0.1\n');
+	openssl(
+		'x509',
+		'-req',
+		'-in',
+		file('server.csr'),
+		'-CA',
+		file('ca.pem'),
+		'-CAkey',
+		file('ca.key'),
+		'-CAcreateserial',
+		'-days',
+		'1',
+		'-extfile',
+		file('san.ext'),
+		'-out',
+		file('server.pem'),
+	);
+	return {
+		ca: readFileSync(file('ca.pem'), 'utf8'),
+		cert: file('server.pem'),
+		key: file('server.key'),
+		caFile: file('ca.pem'),
+	};
+}
+
+/**
+ * Starts the server. With `tls`, it speaks only TLS (no client certificates), its certificate signed by a CA made
+ * for the occasion (`ca` on the result): a client that does not trust that CA cannot connect.
+ */
+export async function startRedis(options: { tls?: boolean } = {}): Promise<PrivateRedis> {
 	const host = '127.0.0.1';
 	const port = await freePort();
 	const dir = mkdtempSync(join(tmpdir(), 'openagents-redis-'));
+	const certificates = options.tls ? makeCertificates(dir) : undefined;
+	const listen = certificates
+		? [
+				'--port',
+				'0',
+				'--tls-port',
+				String(port),
+				'--tls-cert-file',
+				certificates.cert,
+				'--tls-key-file',
+				certificates.key,
+				'--tls-ca-cert-file',
+				certificates.caFile,
+				'--tls-auth-clients',
+				'no',
+			]
+		: ['--port', String(port)];
 	const args = [
 		'--bind',
 		host,
-		'--port',
-		String(port),
+		...listen,
 		'--dir',
 		dir,
 		'--save',
@@ -52,6 +132,7 @@ export async function startRedis(): Promise<PrivateRedis> {
 				const probe = new Redis({
 					host,
 					port,
+					tls: certificates ? { ca: certificates.ca } : undefined,
 					lazyConnect: true,
 					maxRetriesPerRequest: 0,
 					retryStrategy: () => null,
@@ -71,10 +152,12 @@ export async function startRedis(): Promise<PrivateRedis> {
 		);
 	};
 	await launch();
-	const client = () => new Redis({ host, port });
+	const client = () =>
+		new Redis({ host, port, tls: certificates ? { ca: certificates.ca } : undefined });
 	return {
 		host,
 		port,
+		ca: certificates?.ca,
 		client,
 		async restart() {
 			await server.stop('SIGTERM', 5000);

@@ -14,6 +14,7 @@ import {
 	withRetry,
 	type RetryPolicy,
 } from '../retry';
+import { modelFailureCode } from '../llm/calls';
 import type { CheckpointStore, TaskOutput, TaskRunResult } from './run-state';
 import type { Plan, PlanTask } from './schema';
 import { assertValidPlan } from './validate';
@@ -50,11 +51,14 @@ export interface PlanRunResult {
 	durationMs: number;
 }
 
-function failureText(error: unknown, timeoutMs: number): string {
+/** A failed task's reason and code: task_timeout (the task's own limit), a model failure code, or the error's code. */
+function failureOf(error: unknown, timeoutMs: number): Pick<TaskRunResult, 'error' | 'code'> {
 	const last = error instanceof RetryExhaustedError ? error.lastError : error;
-	return last instanceof AttemptTimeoutError
-		? `timed out after ${timeoutMs / 1000} s`
-		: messageOf(last);
+	if (last instanceof AttemptTimeoutError)
+		return { error: `timed out after ${timeoutMs / 1000} s`, code: 'task_timeout' };
+	const own = (last as { code?: unknown } | undefined)?.code;
+	const code = modelFailureCode(last) ?? (typeof own === 'string' ? own : undefined);
+	return { error: messageOf(last), ...(code ? { code } : {}) };
 }
 
 /** A completed task's checkpoint could not be saved (after the store's retries); the run stopped. */
@@ -138,7 +142,7 @@ export async function executePlan(
 			};
 		} catch (error) {
 			if (controller.signal.aborted) throw error;
-			return { id: task.id, status: 'failed', error: failureText(error, timeoutMs), ...timing() };
+			return { id: task.id, status: 'failed', ...failureOf(error, timeoutMs), ...timing() };
 		}
 	};
 

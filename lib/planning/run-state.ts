@@ -10,6 +10,8 @@ export interface TaskRunResult {
 	output?: string;
 	/** Why the task failed, was skipped or did not run. */
 	error?: string;
+	/** Failed tasks: task_timeout, model_timeout, model_unavailable, model_error, or the error's own code. */
+	code?: string;
 	attempts: number;
 	/** ISO 8601, for tasks that ran. */
 	startedAt?: string;

@@ -1,0 +1,565 @@
+/**
+ * Fault injection on real servers this file starts itself (a private redis-server, a private Chroma, the offline
+ * model server; Postgres faults stay inside a database of its own on the shared server). For each fault the node
+ * ends within its configured timeout with a per-item error code naming the fault (or rides it out), and reading the
+ * data afterwards shows nothing lost or duplicated. Each test adds a row to the README's "Fault tolerance" table
+ * (OPENAGENTS_FAULT_TABLE=1 writes it).
+ */
+import { randomBytes } from 'node:crypto';
+
+import type { INode, INodeParameters } from 'n8n-workflow';
+import { Client } from 'pg';
+
+import { startChroma, type ChromaServer } from '../../stack/chroma';
+import {
+	lastUserText,
+	OfflineModelServer,
+	systemText,
+	type ChatRequest,
+} from '../../stack/model-server';
+import { waitFor } from '../../stack/process';
+import { startRedis, type PrivateRedis } from '../../stack/redis';
+import { startTcpProxy } from '../../stack/tcp-proxy';
+import { createDatabaseIfMissing, dropDatabase, postgresFromEnv } from '../../stack/services';
+import { FaultTable } from '../support/fault-table';
+import { testNodeTypes } from '../support/test-nodes';
+import {
+	itemsInto,
+	PACKAGE_PREFIX,
+	runWorkflow,
+	type RunResult,
+	type WorkflowJson,
+} from '../support/workflow-runner';
+
+const run = randomBytes(4).toString('hex');
+const database = `openagents_faults_${run}`;
+const table = new FaultTable('nodes');
+const model = new OfflineModelServer();
+let redis: PrivateRedis;
+let chroma: ChromaServer;
+let llmUrl: string;
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- outputs are asserted field by field
+type Json = Record<string, any>;
+
+const CREDENTIALS = {
+	openAgentsMemoryStore: { id: '1', name: 'memory' },
+	openAgentsLlmApi: { id: '2', name: 'llm' },
+	openAgentsChromaApi: { id: '3', name: 'chroma' },
+};
+
+const redisStore = () => ({
+	backend: 'redis',
+	host: redis.host,
+	redisPort: redis.port,
+	redisDatabase: 0,
+	prefix: `faults-${run}`,
+	allowIsolationKeys: true,
+});
+const postgresStore = () => ({
+	backend: 'postgres',
+	host: '127.0.0.1',
+	postgresPort: 5432,
+	postgresDatabase: database,
+	user: postgresFromEnv().user,
+	prefix: 'faults',
+	allowIsolationKeys: true,
+});
+
+/** Runs a workflow with this file's servers behind the credentials (`store`: the memory store's data). */
+function exec(workflow: WorkflowJson, store: object = redisStore()): Promise<RunResult> {
+	return runWorkflow(workflow, {
+		nodeTypes: testNodeTypes,
+		credentials: {
+			openAgentsMemoryStore: store as never,
+			openAgentsLlmApi: {
+				baseUrl: llmUrl,
+				apiKey: '',
+				chatModel: 'offline-chat',
+				embeddingModel: 'offline-embedding',
+			},
+			openAgentsChromaApi: {
+				url: chroma.url,
+				authentication: 'none',
+				tenant: 'default_tenant',
+				database: 'default_database',
+			},
+		},
+	});
+}
+const out = (result: RunResult, node: string, output = 0): Json[] =>
+	(result.outputs[node]?.[output] ?? []).map((i) => i.json as Json);
+
+/** One Memory node (continue on fail), store from the credential, custom scope `faults`. */
+const memoryFlow = (parameters: INodeParameters) =>
+	itemsInto([{}], {
+		name: 'Memory',
+		type: 'openAgentsMemory',
+		parameters: { store: 'credential', scope: 'custom', scopeId: 'faults', ...parameters },
+		credentials: CREDENTIALS,
+		continueOnFail: true,
+	});
+const memory = async (parameters: INodeParameters, store?: object) => {
+	const result = await exec(memoryFlow(parameters), store);
+	return out(result, 'Memory')[0];
+};
+
+/** Agent (Conversation) with a Chat Memory sub-node on `store`'s credential, session `session`. */
+function agentFlow(session: string, parameters: INodeParameters = {}): WorkflowJson {
+	const flow = itemsInto([{ chatInput: `Hello from ${session}`, sessionId: session }], {
+		name: 'Agent',
+		type: 'openAgentsAgent',
+		parameters: { template: 'conversation', retryPolicy: { type: 'none' }, ...parameters },
+		credentials: CREDENTIALS,
+		continueOnFail: true,
+	});
+	flow.nodes.push({
+		id: 'chat-memory',
+		name: 'Chat Memory',
+		type: `${PACKAGE_PREFIX}.openAgentsMemoryChat`,
+		typeVersion: 1,
+		position: [200, 200],
+		parameters: { store: 'credential', scope: 'session', scopeId: '={{ $json.sessionId }}' },
+		credentials: CREDENTIALS as INode['credentials'],
+	});
+	flow.connections['Chat Memory'] = {
+		ai_memory: [[{ node: 'Agent', type: 'ai_memory', index: 0 }]],
+	};
+	return flow;
+}
+/** The messages stored for `session` (Chat Memory's default key), read with the Memory node. */
+const storedMessages = async (session: string, store?: object): Promise<Json[]> =>
+	(
+		await memory(
+			{
+				resource: 'conversation',
+				operation: 'getMessages',
+				scope: 'session',
+				scopeId: session,
+				key: 'chat_history',
+				maxMessages: 1000,
+			},
+			store,
+		)
+	).messages;
+
+/** The number of script calls (EVALSHA and EVAL: every write of the Redis store is a script) the server ran. */
+async function scriptCalls(): Promise<number> {
+	const admin = redis.client();
+	try {
+		const info = await admin.info('commandstats');
+		return [...info.matchAll(/cmdstat_eval(?:sha)?:calls=(\d+)/g)].reduce(
+			(sum, m) => sum + Number(m[1]),
+			0,
+		);
+	} finally {
+		admin.disconnect();
+	}
+}
+
+/** Holds every write of the private Redis for `ms` (reads and connecting go on), then runs the held writes. */
+async function pauseWrites(ms: number): Promise<void> {
+	const admin = redis.client();
+	try {
+		await admin.call('CLIENT', 'PAUSE', String(ms), 'WRITE');
+	} finally {
+		admin.disconnect();
+	}
+}
+
+beforeAll(async () => {
+	[redis, chroma, llmUrl] = await Promise.all([
+		startRedis(),
+		startChroma(),
+		model.start(),
+		createDatabaseIfMissing(postgresFromEnv(), database),
+	]).then(([r, c, u]) => [r, c, u] as const);
+}, 60_000);
+afterAll(async () => {
+	table.writeIfAsked();
+	await Promise.all([redis?.stop(), chroma?.stop(), model.stop()]);
+	await dropDatabase(postgresFromEnv(), database);
+}, 60_000);
+beforeEach(() => {
+	model.reset();
+	model.setHandler(undefined);
+});
+
+describe('Redis', () => {
+	it('paused mid-write: the node ends at its timeout with store_timeout, and the increment is not repeated', async () => {
+		await memory({ operation: 'set', key: 'counter', value: '0' });
+		const before = await scriptCalls();
+		await pauseWrites(3000);
+		const { value: failed, ms } = await FaultTable.timed(() =>
+			memory({ operation: 'increment', key: 'counter', by: 1, options: { timeoutSeconds: 1 } }),
+		);
+		expect(failed).toMatchObject({
+			code: 'store_timeout',
+			error: expect.stringMatching(/did not answer in time \(1 attempt\)/),
+		});
+		expect(ms).toBeLessThan(2500);
+		// The increment reached the server before the pause held it, so the default policy must not send it again
+		// (the caller cannot know whether it ran). After the pause: the server ran the script at most once, and the
+		// counter shows exactly the increments the server ran.
+		await new Promise((resolve) => setTimeout(resolve, 2500));
+		const ran = (await scriptCalls()) - before;
+		expect(ran).toBeLessThanOrEqual(1);
+		expect((await memory({ operation: 'get', key: 'counter' })).value).toBe(ran);
+		table.record({
+			fault: 'Redis paused (CLIENT PAUSE WRITE, 3 s) during an Increment',
+			node: 'Memory (Timeout 1 s, default Retry Policy)',
+			outcome: '`store_timeout`, 1 attempt (an increment that was sent is not retried)',
+			ms,
+			dataCheck: `counter = increments the server ran (${ran}), never doubled`,
+		});
+	});
+
+	it('not answering: Retry Policy None sends the Set once, Fixed with 2 retries three times', async () => {
+		const proxy = await startTcpProxy(redis.port);
+		const store = { ...redisStore(), redisPort: proxy.port };
+		try {
+			await memory({ operation: 'set', key: 'retried', value: '"warm"' }, store); // loads the scripts
+			const sendsWith = async (retryPolicy: object) => {
+				const before = proxy.count('eval');
+				proxy.hold('eval');
+				const { value, ms } = await FaultTable.timed(() =>
+					memory(
+						{
+							operation: 'set',
+							key: 'retried',
+							value: '"new"',
+							retryPolicy,
+							options: { timeoutSeconds: 0.5 },
+						},
+						store,
+					),
+				);
+				proxy.release();
+				return { value, ms, sends: proxy.count('eval') - before };
+			};
+			const none = await sendsWith({ type: 'none' });
+			expect(none.value).toMatchObject({
+				code: 'store_timeout',
+				error: expect.stringMatching(/\(1 attempt\)/),
+			});
+			expect(none.sends).toBe(1);
+			const fixed = await sendsWith({ type: 'fixed', maxRetries: 2, delay: 100, jitter: 0 });
+			expect(fixed.value).toMatchObject({
+				code: 'store_timeout',
+				error: expect.stringMatching(/\(3 attempts\)/),
+			});
+			expect(fixed.sends).toBe(3);
+			table.record({
+				fault: 'Redis not answering (a proxy holds every request)',
+				node: 'Memory Set (Timeout 0.5 s, Retry Policy None)',
+				outcome: '`store_timeout` after 1 attempt',
+				ms: none.ms,
+				dataCheck: 'the request went out once (3 times with Fixed, 2 retries)',
+			});
+		} finally {
+			await proxy.close();
+		}
+	});
+
+	it('restarted between loading and saving a conversation: Chat Memory reconnects and saves the turn once', async () => {
+		const session = `restart-${run}`;
+		let restarted = false;
+		model.setHandler(async () => {
+			await redis.restart();
+			restarted = true;
+			return { content: 'Answered while Redis restarted.' };
+		});
+		const { value: result, ms } = await FaultTable.timed(() => exec(agentFlow(session)));
+		expect(restarted).toBe(true);
+		expect(out(result, 'Agent')[0]).toMatchObject({ output: 'Answered while Redis restarted.' });
+		const messages = await storedMessages(session);
+		expect(messages.map((m) => [m.role, m.content])).toEqual([
+			['user', `Hello from ${session}`],
+			['assistant', 'Answered while Redis restarted.'],
+		]);
+		table.record({
+			fault: 'Redis restarted between Chat Memory load and save',
+			node: 'Agent + Chat Memory',
+			outcome: 'success (the client reconnected)',
+			ms,
+			dataCheck: 'the turn stored once: 2 messages',
+		});
+	});
+
+	it('a TLS server is trusted only with its CA or when self-signed is allowed', async () => {
+		const secure = await startRedis({ tls: true });
+		try {
+			const store = {
+				...redisStore(),
+				redisPort: secure.port,
+				ssl: true,
+			};
+			const set = { operation: 'set', key: 'tls', value: '"secret"' };
+			const unverified = await exec(memoryFlow(set), store);
+			expect(unverified.error?.message).toMatch(
+				/Cannot open the memory store: .*(self[- ]signed|unable to verify|certificate)/i,
+			);
+			expect(await memory(set, { ...store, ca: secure.ca })).toMatchObject({ version: 1 });
+			expect(
+				await memory({ operation: 'get', key: 'tls' }, { ...store, allowSelfSigned: true }),
+			).toMatchObject({ value: 'secret' });
+		} finally {
+			await secure.stop();
+		}
+	});
+});
+
+describe('Postgres', () => {
+	const admin = () => new Client({ ...postgresFromEnv(), database });
+
+	it('a row locked by another session: the Set ends at its timeout with store_timeout and the value is unchanged', async () => {
+		const store = postgresStore();
+		await memory({ operation: 'set', key: 'locked', value: '"before"' }, store);
+		const locker = admin();
+		await locker.connect();
+		try {
+			await locker.query('BEGIN');
+			await locker.query(`SELECT * FROM faults_memory WHERE key = 'locked' FOR UPDATE`);
+			const { value: failed, ms } = await FaultTable.timed(() =>
+				memory(
+					{
+						operation: 'set',
+						key: 'locked',
+						value: '"after"',
+						retryPolicy: { type: 'none' },
+						options: { timeoutSeconds: 1 },
+					},
+					store,
+				),
+			);
+			expect(failed).toMatchObject({
+				code: 'store_timeout',
+				error: expect.stringMatching(/did not answer in time \(1 attempt\)/),
+			});
+			expect(ms).toBeLessThan(2500);
+			await locker.query('ROLLBACK');
+			expect(await memory({ operation: 'get', key: 'locked' }, store)).toMatchObject({
+				value: 'before',
+				version: 1,
+			});
+			table.record({
+				fault: 'Postgres row locked by another session (SELECT … FOR UPDATE)',
+				node: 'Memory (Timeout 1 s, Retry Policy None)',
+				outcome: '`store_timeout` (statement timeout)',
+				ms,
+				dataCheck: 'value and version unchanged after the lock is released',
+			});
+		} finally {
+			await locker.end();
+		}
+	});
+
+	it("its connections terminated between loading and saving a conversation: Chat Memory's pool reconnects", async () => {
+		const store = postgresStore();
+		const session = `terminated-${run}`;
+		let terminated = 0;
+		model.setHandler(async () => {
+			const killer = admin();
+			await killer.connect();
+			try {
+				const { rowCount } = await killer.query(
+					'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+					[database],
+				);
+				terminated = rowCount ?? 0;
+			} finally {
+				await killer.end();
+			}
+			return { content: 'Answered after the connections were cut.' };
+		});
+		const { value: result, ms } = await FaultTable.timed(() => exec(agentFlow(session), store));
+		expect(terminated).toBeGreaterThan(0);
+		expect(out(result, 'Agent')[0]).toMatchObject({
+			output: 'Answered after the connections were cut.',
+		});
+		const messages = await storedMessages(session, store);
+		expect(messages.map((m) => m.role)).toEqual(['user', 'assistant']);
+		table.record({
+			fault: "Postgres sessions terminated (pg_terminate_backend) between Chat Memory's load and save",
+			node: 'Agent + Chat Memory',
+			outcome: 'success (the pool opened a new connection)',
+			ms,
+			dataCheck: 'the turn stored once: 2 messages',
+		});
+	});
+});
+
+describe('Chroma', () => {
+	const docs = Array.from({ length: 40 }, (_, i) => ({
+		sourceId: `doc-${i}.md`,
+		text: `# Topic ${i}\n\nParagraph one of document ${i} about subject ${i}.\n\n## Details\n\nMore about ${i}: ${'detail '.repeat(60)}`,
+	}));
+	const ingest = (knowledgeBase: string) =>
+		itemsInto(docs, {
+			name: 'KB',
+			type: 'openAgentsKnowledgeBase',
+			parameters: {
+				operation: 'ingest',
+				knowledgeBase,
+				inputType: 'text',
+				text: '={{ $json.text }}',
+				sourceId: '={{ $json.sourceId }}',
+				format: 'markdown',
+				retryPolicy: { type: 'none' },
+				options: { documentsPerBatch: 5 },
+			},
+			credentials: CREDENTIALS,
+			continueOnFail: true,
+		});
+	const stats = async (knowledgeBase: string) =>
+		out(
+			await exec(
+				itemsInto([{}], {
+					name: 'KB',
+					type: 'openAgentsKnowledgeBase',
+					parameters: { operation: 'stats', knowledgeBase },
+					credentials: CREDENTIALS,
+				}),
+			),
+			'KB',
+		)[0];
+
+	it('killed mid-ingest and restarted on its data: the batches after the kill fail with STORE_UNAVAILABLE, and re-running the ingest completes without a duplicate chunk', async () => {
+		const kb = `faults-${run}`;
+		model.embeddingLatencyMs = 300;
+		const running = FaultTable.timed(() => exec(ingest(kb)));
+		await waitFor(
+			'three batches embedded',
+			async () => (model.requestsTo('embeddings').length >= 3 ? true : undefined),
+			30_000,
+			20,
+		);
+		await chroma.process.stop('SIGKILL', 5000);
+		const { value: broken, ms } = await running;
+		const items = out(broken, 'KB');
+		expect(items).toHaveLength(docs.length);
+		const failed = items.filter((i) => i.code);
+		expect(failed.length).toBeGreaterThan(0);
+		expect(new Set(failed.map((i) => i.code))).toEqual(new Set(['STORE_UNAVAILABLE']));
+		const storedBefore = items.filter((i) => !i.code).reduce((n, i) => n + i.added, 0);
+
+		chroma = await startChroma({ port: chroma.port, dataDir: chroma.dataDir });
+		model.embeddingLatencyMs = 0;
+		const again = out(await exec(ingest(kb)), 'KB');
+		expect(again.filter((i) => i.code)).toEqual([]);
+		// What survived the kill is found unchanged; the rest is added; nothing is there twice.
+		expect(again.reduce((n, i) => n + i.unchanged, 0)).toBe(storedBefore);
+		const reference = `faults-clean-${run}`;
+		await exec(ingest(reference));
+		const [recovered, clean] = [await stats(kb), await stats(reference)];
+		expect(recovered).toMatchObject({ chunks: clean.chunks, sources: docs.length });
+		table.record({
+			fault: 'Chroma killed (SIGKILL) mid-ingest, restarted on the same data',
+			node: 'Knowledge Base Ingest (Continue On Fail)',
+			outcome: `\`STORE_UNAVAILABLE\` on the ${failed.length} items after the kill; re-run succeeds`,
+			ms,
+			dataCheck: `${clean.chunks} chunks, as many as a clean ingest: no duplicate`,
+		});
+	}, 120_000);
+});
+
+describe('model server', () => {
+	const faults = [
+		{
+			name: 'stalls (no answer for 5 s)',
+			fault: { type: 'delay', ms: 5000 },
+			code: 'model_timeout',
+		},
+		{ name: 'drops the connection', fault: { type: 'drop' }, code: 'model_unavailable' },
+		{
+			name: 'answers 500',
+			fault: { type: 'status', status: 500, message: 'upstream failed' },
+			code: 'model_error',
+		},
+		{
+			name: 'cuts its answer off halfway',
+			fault: { type: 'truncate' },
+			code: 'model_unavailable',
+		},
+	] as const;
+
+	it.each(faults)(
+		'$name during an Agent run: the item fails with $code, and no half turn is stored',
+		async ({ name, fault, code }) => {
+			const session = `agent-${code}-${fault.type}-${run}`;
+			model.fail(fault);
+			const { value: result, ms } = await FaultTable.timed(() =>
+				exec(agentFlow(session, { options: { modelTimeoutSeconds: 1 } })),
+			);
+			expect(out(result, 'Agent')[0]).toMatchObject({ code });
+			expect(ms).toBeLessThan(4000);
+			expect(await storedMessages(session)).toEqual([]);
+			table.record({
+				fault: `Model server ${name}`,
+				node: 'Agent + Chat Memory (Model Call Timeout 1 s, Retry Policy None)',
+				outcome: `\`${code}\``,
+				ms,
+				dataCheck: 'no message stored for the failed turn',
+			});
+		},
+	);
+
+	it.each(faults)(
+		'$name during a Planner task: that task fails with $code, its dependent is skipped, the rest completes and is checkpointed',
+		async ({ name, fault, code }) => {
+			const task = (id: string, dependsOn: string[] = []) => ({
+				id,
+				title: `Do ${id}`,
+				description: '',
+				agent: 'worker',
+				dependsOn,
+			});
+			// Concurrency 1 in plan order: b meets the fault (the first model request), a completes, c is skipped.
+			const plan = { goal: 'g', tasks: [task('b'), task('a'), task('c', ['b'])] };
+			const planner = (planRunId: string) =>
+				itemsInto([{}], {
+					name: 'Planner',
+					type: 'openAgentsPlanner',
+					parameters: {
+						operation: 'executePlan',
+						plan: JSON.stringify(plan),
+						planRunId,
+						store: 'credential',
+						retryPolicy: { type: 'none' },
+						options: { concurrency: 1, modelTimeoutSeconds: 1 },
+					},
+					credentials: CREDENTIALS,
+					continueOnFail: true,
+				});
+			const planRunId = `planner-${fault.type}-${run}`;
+			const sent: string[] = [];
+			model.setHandler((request: ChatRequest) => {
+				if (/Combine the results/.test(systemText(request.messages))) return { content: 'done' };
+				const id = /Your task \(([^)]+)\)/.exec(lastUserText(request.messages))?.[1] ?? '';
+				sent.push(id);
+				return { content: `${id} done` };
+			});
+			model.fail(fault);
+			const { value: result, ms } = await FaultTable.timed(() => exec(planner(planRunId)));
+			const [item] = out(result, 'Planner');
+			expect(item.tasks.map((t: Json) => [t.id, t.status, t.code])).toEqual([
+				['b', 'failed', code],
+				['a', 'completed', undefined],
+				['c', 'skipped', undefined],
+			]);
+			expect(ms).toBeLessThan(4000);
+			// The checkpoint holds a (and only a): a re-run does not ask for it again and completes b and c.
+			sent.length = 0;
+			const [again] = out(await exec(planner(planRunId)), 'Planner');
+			expect(again).toMatchObject({ status: 'completed', resumed: 1 });
+			expect(sent).toEqual(['b', 'c']);
+			table.record({
+				fault: `Model server ${name}`,
+				node: 'Planner task (Model Call Timeout 1 s, Retry Policy None)',
+				outcome: `task \`${code}\`, its dependent skipped`,
+				ms,
+				dataCheck: 'checkpoint holds only the completed task; the re-run resumes it',
+			});
+		},
+	);
+});
