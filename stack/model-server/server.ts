@@ -64,7 +64,8 @@ interface ScheduledFault {
 	remaining: number;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Unref'd: a reply still waiting when a test ends (its client gone) does not keep the process alive. */
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
 
 export class OfflineModelServer {
 	readonly requests: RequestLogEntry[] = [];

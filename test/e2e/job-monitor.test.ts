@@ -1,8 +1,10 @@
 /**
  * The Job Monitor in real queue-mode n8n, on a cluster of its own (main + 2 workers, 2 jobs each) because it kills
- * a worker: Stats reports exactly what n8n's API holds; Queue Depth shows jobs waiting while the workers are busy;
- * a machine failure mid-execution (its worker and main killed) leaves a crashed execution that Retry brings to
- * success on the surviving worker; the Trigger fires once per failed execution and never for successful ones.
+ * a worker. Every test creates the workflows and executions it reads and runs the node inside n8n: Stats reports
+ * exactly what n8n's API holds; Queue Depth, run by a job among the others, shows jobs waiting while the workers are
+ * busy; bad credentials and a Redis that is down give per-item codes; the Trigger fires once per failed execution;
+ * a machine failure mid-Agent-execution leaves a crashed execution that Retry brings to success on the surviving
+ * worker.
  *
  * Crash handling is n8n's own. When only a worker dies, Bull's stalled-job check hands the execution to main, which
  * after 30 s saves it as "error" with its data discarded — nothing can replay it (the unit tests cover how Retry
@@ -11,19 +13,23 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { OfflineModelServer } from '../../stack/model-server';
 import { N8nCluster } from '../../stack/n8n/cluster';
 import { nodeOutput, type Execution, type N8nClient } from '../../stack/n8n/client';
 import { webhookNode, whereNode } from '../../stack/n8n/workflow-nodes';
 import { sleep, waitFor } from '../../stack/process';
-import { testNodeTypes } from '../support/test-nodes';
-import { itemsInto, runWorkflow } from '../support/workflow-runner';
+import { FaultTable } from '../support/fault-table';
 
+type Credential = { id: string; name: string };
 let cluster: N8nCluster;
 let client: N8nClient;
-let credentials: { api: { id: string; name: string }; redis: { id: string; name: string } };
-let apiData: { baseUrl: string; apiKey: string };
-const workflows: Record<'ok' | 'fail' | 'slow' | 'trigger', { id: string; path: string }> =
-	{} as never;
+let credentials: Record<
+	'api' | 'wrongKey' | 'wrongUrl' | 'redis' | 'redisDown' | 'llm',
+	Credential
+>;
+const WRONG_KEY = 'n8n_wrong_key_e2e_0123456789';
+const model = new OfflineModelServer();
+const table = new FaultTable('e2e');
 
 const node = (
 	name: string,
@@ -40,29 +46,41 @@ const node = (
 	parameters,
 	...extra,
 });
-const jobMonitor = (parameters: Record<string, unknown>, continueOnFail = false) =>
-	node('Job Monitor', 'n8n-nodes-openagents.openAgentsJobMonitor', parameters, [220, 0], {
-		credentials: { openAgentsN8nApi: credentials.api, openAgentsMemoryStore: credentials.redis },
+const jobMonitor = (
+	parameters: Record<string, unknown>,
+	continueOnFail = false,
+	api: Credential = credentials.api,
+	redis: Credential = credentials.redis,
+) =>
+	node('Job Monitor', 'n8n-nodes-openagents.openAgentsJobMonitor', parameters, [440, 0], {
+		credentials: { openAgentsN8nApi: api, openAgentsMemoryStore: redis },
 		...(continueOnFail ? { onError: 'continueRegularOutput' } : {}),
 	});
+const waitNode = (seconds: number) =>
+	node(
+		'Wait',
+		'n8n-nodes-base.wait',
+		{ resume: 'timeInterval', amount: seconds, unit: 'seconds' },
+		[220, 0],
+		{
+			typeVersion: 1.1,
+			webhookId: randomUUID(),
+		},
+	);
+
+type AnyNode = { name: string } & Record<string, unknown>;
 
 /** Webhook → nodes in a chain, activated; the webhook answers with every item of the last node (or at once). */
 async function webhookWorkflow(
 	name: string,
-	nodes: Array<ReturnType<typeof node> | ReturnType<typeof whereNode>>,
+	nodes: AnyNode[],
 	respond: 'lastNode' | 'onReceived' = 'lastNode',
 ) {
 	const path = `e2e-jobs-${randomUUID()}`;
-	const webhook = {
-		...webhookNode(path),
-		parameters: {
-			httpMethod: 'POST',
-			path,
-			responseMode: respond,
-			...(respond === 'lastNode' ? { responseData: 'allEntries' } : {}),
-			options: {},
-		},
-	};
+	const webhook = webhookNode(path, [0, 0], {
+		responseMode: respond,
+		...(respond === 'lastNode' ? { responseData: 'allEntries' } : {}),
+	});
 	const chain = [webhook, ...nodes];
 	const connections = Object.fromEntries(
 		chain
@@ -74,14 +92,37 @@ async function webhookWorkflow(
 	return { id, path };
 }
 
+/** Workflows a test owns: one that succeeds, one that fails on purpose, one that waits `seconds` (answers at once). */
+const succeeding = (label: string) =>
+	webhookWorkflow(`e2e ${label}: succeeds`, [whereNode([220, 0])]);
+const failing = (label: string) =>
+	webhookWorkflow(`e2e ${label}: fails on purpose`, [
+		node(
+			'Stop and Error',
+			'n8n-nodes-base.stopAndError',
+			{ errorMessage: 'Planned failure' },
+			[220, 0],
+		),
+	]);
+const slow = (label: string, seconds = 8) =>
+	webhookWorkflow(`e2e ${label}: slow`, [waitNode(seconds), whereNode([440, 0])], 'onReceived');
+
+/** Calls a workflow `times` times, expecting `status`, and waits for its executions to finish. */
+async function runs(workflow: { id: string; path: string }, times: number, status: number) {
+	for (let i = 0; i < times; i++)
+		expect((await client.webhook(workflow.path, {})).status).toBe(status);
+	return client.waitForExecutions(workflow.id, times);
+}
+
+/** A workflow Webhook → Job Monitor (`parameters`) in n8n, called once with `body`; the node's output items. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- outputs are asserted field by field
 async function monitor<T = Record<string, any>>(
 	parameters: Record<string, unknown>,
 	body: object = {},
-	continueOnFail = false,
+	{ continueOnFail = false, api = credentials.api, redis = credentials.redis } = {},
 ): Promise<T[]> {
 	const { path } = await webhookWorkflow(`e2e: job monitor ${String(parameters.operation)}`, [
-		jobMonitor(parameters, continueOnFail),
+		jobMonitor(parameters, continueOnFail, api, redis),
 	]);
 	const res = await client.webhook(path, body);
 	const text = await res.text();
@@ -93,6 +134,7 @@ async function monitor<T = Record<string, any>>(
 }
 
 beforeAll(async () => {
+	const llmUrl = await model.start();
 	cluster = await N8nCluster.start({
 		mode: 'queue',
 		workers: 2,
@@ -107,89 +149,66 @@ beforeAll(async () => {
 		},
 	});
 	client = cluster.client;
-	apiData = { baseUrl: `${cluster.url}/api/v1`, apiKey: client.connection.apiKey };
-	const [api, redis] = await Promise.all([
+	const apiData = { baseUrl: `${cluster.url}/api/v1`, apiKey: client.connection.apiKey };
+	const redisData = {
+		backend: 'redis',
+		host: '127.0.0.1',
+		redisPort: 6379,
+		redisDatabase: 0,
+		prefix: 'unused',
+	};
+	const [api, wrongKey, wrongUrl, redis, redisDown, llm] = await Promise.all([
 		client.createCredential('e2e n8n API', 'openAgentsN8nApi', apiData),
-		client.createCredential('e2e queue redis', 'openAgentsMemoryStore', {
-			backend: 'redis',
-			host: '127.0.0.1',
-			redisPort: 6379,
-			redisDatabase: 0,
-			prefix: 'unused',
+		client.createCredential('e2e n8n API, wrong key', 'openAgentsN8nApi', {
+			...apiData,
+			apiKey: WRONG_KEY,
+		}),
+		client.createCredential('e2e n8n API, wrong URL', 'openAgentsN8nApi', {
+			...apiData,
+			baseUrl: 'http://127.0.0.1:1/api/v1',
+		}),
+		client.createCredential('e2e queue redis', 'openAgentsMemoryStore', redisData),
+		client.createCredential('e2e redis down', 'openAgentsMemoryStore', {
+			...redisData,
+			redisPort: 1,
+		}),
+		client.createCredential('e2e offline model', 'openAgentsLlmApi', {
+			baseUrl: llmUrl,
+			apiKey: '',
+			chatModel: 'offline-chat',
+			embeddingModel: 'offline-embedding',
 		}),
 	]);
-	credentials = { api, redis };
-
-	workflows.ok = await webhookWorkflow('e2e: succeeds', [whereNode([220, 0])]);
-	workflows.fail = await webhookWorkflow('e2e: fails on purpose', [
-		node(
-			'Stop and Error',
-			'n8n-nodes-base.stopAndError',
-			{ errorMessage: 'Planned failure' },
-			[220, 0],
-		),
-	]);
-	workflows.slow = await webhookWorkflow(
-		'e2e: slow',
-		[
-			node(
-				'Wait',
-				'n8n-nodes-base.wait',
-				{ resume: 'timeInterval', amount: 8, unit: 'seconds' },
-				[220, 0],
-				{ typeVersion: 1.1, webhookId: randomUUID() },
-			),
-			whereNode([440, 0]),
-		],
-		'onReceived',
-	);
-
-	const trigger = node(
-		'Job Monitor Trigger',
-		'n8n-nodes-openagents.openAgentsJobMonitorTrigger',
-		{
-			pollTimes: { item: [{ mode: 'everyMinute' }] },
-			workflowIds: `${workflows.ok.id},${workflows.fail.id}`,
-			statuses: ['error', 'crashed'],
-			lookBackMinutes: 60,
-		},
-		[0, 0],
-		{ credentials: { openAgentsN8nApi: credentials.api } },
-	);
-	const { id } = await client.createWorkflow({
-		name: 'e2e: on failure',
-		nodes: [trigger, whereNode([220, 0], true)],
-		connections: { 'Job Monitor Trigger': { main: [[{ node: 'Where', type: 'main', index: 0 }]] } },
-	});
-	await client.activateWorkflow(id);
-	workflows.trigger = { id, path: '' };
+	credentials = { api, wrongKey, wrongUrl, redis, redisDown, llm };
 }, 300_000);
 
-afterAll(() => cluster?.stop(), 60_000);
+afterAll(async () => {
+	table.writeIfAsked();
+	await Promise.all([cluster?.stop(), model.stop()]);
+}, 60_000);
 
 const statusesOf = (executions: Execution[]) => executions.map((e) => e.status).sort();
 
 it('Stats reports the counts and success rate n8n holds, and groups failures by node and message', async () => {
-	for (let i = 0; i < 3; i++)
-		expect((await client.webhook(workflows.ok.path, {})).status).toBe(200);
-	for (let i = 0; i < 2; i++)
-		expect((await client.webhook(workflows.fail.path, {})).status).toBe(500);
-	const okRuns = await client.waitForExecutions(workflows.ok.id, 3);
-	const failRuns = await client.waitForExecutions(workflows.fail.id, 2);
+	const [ok, fail] = await Promise.all([succeeding('stats'), failing('stats')]);
+	const okRuns = await runs(ok, 3, 200);
+	const failRuns = await runs(fail, 2, 500);
 	expect(statusesOf(okRuns)).toEqual(['success', 'success', 'success']);
 	expect(statusesOf(failRuns)).toEqual(['error', 'error']);
 
-	const [failStats] = await monitor(
-		{
-			resource: 'metric',
-			operation: 'stats',
-			workflowId: '={{ $json.body.workflowId }}',
-			windowMinutes: 60,
-		},
-		{ workflowId: workflows.fail.id },
-	);
+	const stats = (workflowId: string) =>
+		monitor(
+			{
+				resource: 'metric',
+				operation: 'stats',
+				workflowId: '={{ $json.body.workflowId }}',
+				windowMinutes: 60,
+			},
+			{ workflowId },
+		);
+	const [failStats] = await stats(fail.id);
 	expect(failStats).toMatchObject({
-		workflowId: workflows.fail.id,
+		workflowId: fail.id,
 		total: 2,
 		ended: 2,
 		successRate: 0,
@@ -204,15 +223,7 @@ it('Stats reports the counts and success rate n8n holds, and groups failures by 
 		},
 	]);
 
-	const [okStats] = await monitor(
-		{
-			resource: 'metric',
-			operation: 'stats',
-			workflowId: '={{ $json.body.workflowId }}',
-			windowMinutes: 60,
-		},
-		{ workflowId: workflows.ok.id },
-	);
+	const [okStats] = await stats(ok.id);
 	expect(okStats).toMatchObject({
 		total: 3,
 		ended: 3,
@@ -235,163 +246,156 @@ it('Stats reports the counts and success rate n8n holds, and groups failures by 
 			status: 'error',
 			limit: 10,
 		},
-		{ workflowId: workflows.fail.id },
+		{ workflowId: fail.id },
 	);
 	expect(listed.map((j) => j.id).sort()).toEqual(failRuns.map((e) => e.id).sort());
 }, 120_000);
 
-it('Queue Depth shows jobs waiting while every worker is busy', async () => {
-	// 2 workers × 2 jobs at once: six 8-second executions leave two waiting.
-	for (let i = 0; i < 6; i++)
-		expect((await client.webhook(workflows.slow.path, {})).status).toBe(200);
-	const queueDepth = async () => {
-		const result = await runWorkflow(
-			itemsInto([{}], {
-				name: 'Job Monitor',
-				type: 'openAgentsJobMonitor',
-				parameters: {
-					resource: 'metric',
-					operation: 'queue',
-					queueSource: 'redis',
-					bullPrefix: cluster.queuePrefix!,
-				},
-				credentials: {
-					openAgentsN8nApi: { id: '1', name: 'api' },
-					openAgentsMemoryStore: { id: '2', name: 'redis' },
-				},
-			}),
-			{
-				nodeTypes: testNodeTypes,
-				credentials: {
-					openAgentsN8nApi: apiData,
-					openAgentsMemoryStore: {
-						backend: 'redis',
-						host: '127.0.0.1',
-						redisPort: 6379,
-						redisDatabase: 0,
-					},
-				},
-			},
-		);
-		return result.outputs['Job Monitor'][0][0].json as {
-			waiting: number;
-			active: number;
-			activeJobs: Array<{ workflowId: string }>;
-		};
-	};
-	const busy = await waitFor(
-		'four active jobs',
-		async () => {
-			const depth = await queueDepth();
-			return depth.active === 4 ? depth : undefined;
-		},
-		20_000,
-		200,
-	);
-	expect(busy.waiting).toBe(2);
-	expect(busy.activeJobs.map((j) => j.workflowId)).toEqual(Array(4).fill(workflows.slow.id));
-
-	await client.waitForExecutions(workflows.slow.id, 6, 90_000);
-	expect(await queueDepth()).toMatchObject({ waiting: 0, active: 0 });
-}, 150_000);
-
-it('bad input gives clear per-item errors: wrong key (never shown), wrong URL, unknown id, Redis down, retry while running', async () => {
-	const run = async (parameters: Record<string, unknown>, api = apiData, redisPort = 6379) => {
-		const result = await runWorkflow(
-			itemsInto([{}], {
-				name: 'Job Monitor',
-				type: 'openAgentsJobMonitor',
-				parameters: { retryPolicy: { type: 'none' }, ...parameters },
-				credentials: {
-					openAgentsN8nApi: { id: '1', name: 'api' },
-					openAgentsMemoryStore: { id: '2', name: 'redis' },
-				},
-				continueOnFail: true,
-			}),
-			{
-				nodeTypes: testNodeTypes,
-				credentials: {
-					openAgentsN8nApi: api,
-					openAgentsMemoryStore: {
-						backend: 'redis',
-						host: '127.0.0.1',
-						redisPort,
-						redisDatabase: 0,
-					},
-				},
-			},
-		);
-		return result.outputs['Job Monitor'][0][0].json as {
-			code?: string;
-			error?: string;
-			total?: number;
-		};
-	};
-	const getJob = { resource: 'job', operation: 'getJob', executionId: '1' };
-	const wrongKey = 'n8n_wrong_key_e2e_0123456789';
-	const unauthorized = await run(getJob, { ...apiData, apiKey: wrongKey });
-	expect(unauthorized).toMatchObject({
-		code: 'UNAUTHORIZED',
-		error: expect.stringMatching(/rejected the API key \(401\)/),
-	});
-	expect(JSON.stringify(unauthorized)).not.toContain(wrongKey);
-	expect(await run(getJob, { ...apiData, baseUrl: 'http://127.0.0.1:1/api/v1' })).toMatchObject({
-		code: 'API_UNAVAILABLE',
-		error: expect.stringContaining('Cannot reach the n8n API at http://127.0.0.1:1/api/v1'),
-	});
-	expect(await run({ ...getJob, executionId: '999999' })).toMatchObject({ code: 'NOT_FOUND' });
-
-	expect(
-		await run(
-			{
+it('Queue Depth, run by a job among the others, shows jobs waiting while every worker is busy', async () => {
+	// 2 workers × 2 jobs: the probe (waiting 4 s in its Wait node) and five 8-second jobs leave two waiting when
+	// the probe's Job Monitor runs.
+	const busy = await slow('queue depth');
+	const probe = await webhookWorkflow(
+		'e2e queue depth: probe',
+		[
+			waitNode(4),
+			jobMonitor({
 				resource: 'metric',
 				operation: 'queue',
 				queueSource: 'redis',
 				bullPrefix: cluster.queuePrefix!,
-			},
-			apiData,
-			1,
-		),
-	).toMatchObject({ code: 'QUEUE_UNAVAILABLE' });
-	expect(
-		await run({ resource: 'metric', operation: 'stats', workflowId: workflows.ok.id }, apiData, 1),
-	).toMatchObject({ total: 3 });
+			}),
+		],
+		'onReceived',
+	);
+	expect((await client.webhook(probe.path, {})).status).toBe(200);
+	await waitFor(
+		'the probe to run',
+		async () => (await client.executions({ workflowId: probe.id, status: 'running' }))[0],
+		10_000,
+		100,
+	);
+	for (let i = 0; i < 5; i++) expect((await client.webhook(busy.path, {})).status).toBe(200);
 
-	const before = (await client.executions({ workflowId: workflows.slow.id, limit: 100 })).length;
-	expect((await client.webhook(workflows.slow.path, {})).status).toBe(200);
+	const [probed] = await client.waitForExecutions(probe.id, 1, 30_000);
+	const [depth] = nodeOutput(probed, 'Job Monitor') as Array<{
+		waiting: number;
+		active: number;
+		activeJobs: Array<{ workflowId: string }>;
+	}>;
+	expect(depth).toMatchObject({ waiting: 2, active: 4 });
+	expect(depth.activeJobs.map((j) => j.workflowId).sort()).toEqual(
+		[probe.id, busy.id, busy.id, busy.id].sort(),
+	);
+	await client.waitForExecutions(busy.id, 5, 90_000);
+	const [after] = await monitor({
+		resource: 'metric',
+		operation: 'queue',
+		queueSource: 'redis',
+		bullPrefix: cluster.queuePrefix!,
+	});
+	// Only the job that asks is active now.
+	expect(after).toMatchObject({ waiting: 0, active: 1 });
+}, 150_000);
+
+it('bad input gives clear per-item errors: wrong key (never shown), wrong URL, unknown id, Redis down, retry while running', async () => {
+	const noRetry = { retryPolicy: { type: 'none' } };
+	const getJob = { ...noRetry, resource: 'job', operation: 'getJob', executionId: '1' };
+	const [unauthorized] = await monitor(
+		getJob,
+		{},
+		{ continueOnFail: true, api: credentials.wrongKey },
+	);
+	expect(unauthorized).toMatchObject({
+		code: 'UNAUTHORIZED',
+		error: expect.stringMatching(/rejected the API key \(401\)/),
+	});
+	expect(JSON.stringify(unauthorized)).not.toContain(WRONG_KEY);
+	expect(
+		(await monitor(getJob, {}, { continueOnFail: true, api: credentials.wrongUrl }))[0],
+	).toMatchObject({
+		code: 'API_UNAVAILABLE',
+		error: expect.stringContaining('Cannot reach the n8n API at http://127.0.0.1:1/api/v1'),
+	});
+	expect(
+		(await monitor({ ...getJob, executionId: '999999' }, {}, { continueOnFail: true }))[0],
+	).toMatchObject({ code: 'NOT_FOUND' });
+
+	// Redis down: Queue Depth (which reads Bull's Redis) fails; Stats (n8n's API only) still works.
+	const queueDown = await monitor(
+		{
+			...noRetry,
+			resource: 'metric',
+			operation: 'queue',
+			queueSource: 'redis',
+			bullPrefix: cluster.queuePrefix!,
+		},
+		{},
+		{ continueOnFail: true, redis: credentials.redisDown },
+	);
+	expect(queueDown[0]).toMatchObject({ code: 'QUEUE_UNAVAILABLE' });
+	const ok = await succeeding('bad input');
+	await runs(ok, 2, 200);
+	const [stats] = await monitor(
+		{ ...noRetry, resource: 'metric', operation: 'stats', workflowId: ok.id },
+		{},
+		{ redis: credentials.redisDown },
+	);
+	expect(stats).toMatchObject({ total: 2 });
+
+	const waiting = await slow('bad input');
+	expect((await client.webhook(waiting.path, {})).status).toBe(200);
 	// n8n's API lists running executions only when asked for them.
-	const fresh = await waitFor(
+	const running = await waitFor(
 		'the slow execution to run',
-		async () => (await client.executions({ workflowId: workflows.slow.id, status: 'running' }))[0],
+		async () => (await client.executions({ workflowId: waiting.id, status: 'running' }))[0],
 		10_000,
 		200,
 	);
-	const refused = await run({
-		resource: 'job',
-		operation: 'retryJob',
-		executionId: fresh.id,
-		retryMode: 'once',
-	});
+	const [refused] = await monitor(
+		{
+			...noRetry,
+			resource: 'job',
+			operation: 'retryJob',
+			executionId: running.id,
+			retryMode: 'once',
+		},
+		{},
+		{ continueOnFail: true },
+	);
 	expect(refused).toMatchObject({
 		code: 'NOT_RETRYABLE',
 		error: expect.stringMatching(/still "running": wait for it to finish/),
 	});
-	await client.waitForExecutions(workflows.slow.id, before + 1, 60_000);
+	await client.waitForExecutions(waiting.id, 1, 60_000);
 }, 120_000);
 
-// Before the machine failure below: across a main crash a poll's state can be lost and a failure reported again.
-it('the Trigger fired once per failed execution and never for successful ones', async () => {
-	const failed = (await client.executions({ workflowId: workflows.fail.id, limit: 100 }))
-		.map((e) => e.id)
-		.sort();
+it('the Trigger fires once per failed execution and never for successful ones', async () => {
+	const [ok, fail] = await Promise.all([succeeding('trigger'), failing('trigger')]);
+	const trigger = node(
+		'Job Monitor Trigger',
+		'n8n-nodes-openagents.openAgentsJobMonitorTrigger',
+		{
+			pollTimes: { item: [{ mode: 'everyMinute' }] },
+			workflowIds: `${ok.id},${fail.id}`,
+			statuses: ['error', 'crashed'],
+			lookBackMinutes: 60,
+		},
+		[0, 0],
+		{ credentials: { openAgentsN8nApi: credentials.api } },
+	);
+	const { id: triggerId } = await client.createWorkflow({
+		name: 'e2e trigger: on failure',
+		nodes: [trigger, whereNode([220, 0], true)],
+		connections: { 'Job Monitor Trigger': { main: [[{ node: 'Where', type: 'main', index: 0 }]] } },
+	});
+	await client.activateWorkflow(triggerId);
+	await runs(ok, 2, 200);
+	const failed = (await runs(fail, 2, 500)).map((e) => e.id).sort();
 	const fired = async () => {
-		const runs = await client.executions({
-			workflowId: workflows.trigger.id,
-			limit: 100,
-			includeData: true,
-		});
-		return runs.flatMap((run) =>
-			nodeOutput(run, 'Job Monitor Trigger').map((item) => String(item.id)),
+		const polls = await client.executions({ workflowId: triggerId, limit: 100, includeData: true });
+		return polls.flatMap((poll) =>
+			nodeOutput(poll, 'Job Monitor Trigger').map((item) => String(item.id)),
 		);
 	};
 	const ids = await waitFor(
@@ -409,12 +413,29 @@ it('the Trigger fired once per failed execution and never for successful ones', 
 	expect((await fired()).sort()).toEqual(failed);
 }, 300_000);
 
-it('a machine failure mid-execution (worker and main killed) leaves a crashed job n8n never re-runs; Retry brings it to success on the other worker', async () => {
-	expect((await client.webhook(workflows.slow.path, {})).status).toBe(200);
+it('a machine failure mid-Agent-execution (worker and main killed) leaves a crashed job n8n never re-runs; Retry brings it to success on the other worker', async () => {
+	const agent = node(
+		'Agent',
+		'n8n-nodes-openagents.openAgentsAgent',
+		{ template: 'conversation', prompt: '={{ $json.body.chatInput }}' },
+		[220, 0],
+		{ credentials: { openAgentsLlmApi: credentials.llm } },
+	);
+	const agentFlow = await webhookWorkflow(
+		'e2e machine failure: agent',
+		[agent, whereNode([440, 0], true)],
+		'onReceived',
+	);
+	// The model holds its first answer long enough for the crash to happen mid-call.
+	model.latencyMs = 60_000;
+	expect(
+		(await client.webhook(agentFlow.path, { chatInput: 'Summarise the incident.' })).status,
+	).toBe(200);
 	const running = await waitFor(
-		'the slow execution to start on a worker',
+		'the Agent to call the model on a worker',
 		async () => {
-			const [fresh] = await client.executions({ workflowId: workflows.slow.id, status: 'running' });
+			if (!model.requestsTo('chat').length) return undefined;
+			const [fresh] = await client.executions({ workflowId: agentFlow.id, status: 'running' });
 			if (!fresh) return undefined;
 			const worker = cluster.workers.find((w) =>
 				readFileSync(join(cluster.userFolder, 'logs', `${w.name}.log`), 'utf8').includes(
@@ -450,22 +471,32 @@ it('a machine failure mid-execution (worker and main killed) leaves a crashed jo
 	});
 	expect(crashed.status).toBe('crashed');
 
-	const [retry] = await monitor(
-		{
-			resource: 'job',
-			operation: 'retryJob',
-			executionId: '={{ $json.body.executionId }}',
-			retryMode: 'policy',
-			retryPolicy: { type: 'fixed', maxRetries: 2, delay: 1000 },
-		},
-		{ executionId: running.id },
+	model.latencyMs = 0;
+	model.setHandler(() => ({ content: 'Incident summarised after the retry.' }));
+	const {
+		value: [retry],
+		ms,
+	} = await FaultTable.timed(() =>
+		monitor(
+			{
+				resource: 'job',
+				operation: 'retryJob',
+				executionId: '={{ $json.body.executionId }}',
+				retryMode: 'policy',
+				retryPolicy: { type: 'fixed', maxRetries: 2, delay: 1000 },
+			},
+			{ executionId: running.id },
+		),
 	);
 	expect({ retry }).toMatchObject({
 		retry: { originalExecutionId: running.id, succeeded: true, finalStatus: 'success' },
 	});
 	expect(retry.attempts).toHaveLength(1);
 	const retried = await client.execution(retry.finalExecutionId);
-	expect(nodeOutput(retried, 'Where')[0].processName).toBe(survivor.name);
+	expect(nodeOutput(retried, 'Where')[0]).toMatchObject({
+		processName: survivor.name,
+		output: 'Incident summarised after the retry.',
+	});
 
 	const [again] = await monitor(
 		{
@@ -475,10 +506,18 @@ it('a machine failure mid-execution (worker and main killed) leaves a crashed jo
 			retryMode: 'once',
 		},
 		{ executionId: running.id },
-		true,
+		{ continueOnFail: true },
 	);
 	expect(again).toMatchObject({
 		code: 'NOT_RETRYABLE',
 		error: `Item 0: Execution ${running.id} was already retried successfully as execution ${retry.finalExecutionId}`,
+	});
+	table.record({
+		fault: `n8n worker (${running.worker.name}) and main killed (SIGKILL) while the Agent waited for the model`,
+		node: 'Job Monitor Retry (Fixed, 2 retries)',
+		outcome: `n8n marks it \`crashed\`; Retry succeeds on ${survivor.name} in 1 attempt`,
+		ms,
+		dataCheck:
+			"the retried execution holds the Agent's answer; a second Retry is refused (`NOT_RETRYABLE`)",
 	});
 }, 240_000);

@@ -219,7 +219,7 @@ describe('Redis', () => {
 		const store = { ...redisStore(), redisPort: proxy.port };
 		try {
 			await memory({ operation: 'set', key: 'retried', value: '"warm"' }, store); // loads the scripts
-			const sendsWith = async (retryPolicy: object) => {
+			const sendsWith = async (retryPolicy: INodeParameters) => {
 				const before = proxy.count('eval');
 				proxy.hold('eval');
 				const { value, ms } = await FaultTable.timed(() =>
