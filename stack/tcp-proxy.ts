@@ -18,7 +18,10 @@ export interface TcpProxy {
 	close(): Promise<void>;
 }
 
-export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
+export async function startTcpProxy(
+	targetPort: number,
+	targetHost = '127.0.0.1',
+): Promise<TcpProxy> {
 	let sent = '';
 	let holding: string | undefined;
 	const waiting: Array<() => void> = [];

@@ -17,6 +17,35 @@ export interface ConversationMessage {
 	at?: string;
 }
 
+/** A user or system message starts a turn; the assistant's messages and tool results belong to the turn before. */
+export function startsTurn(role: unknown): boolean {
+	return role === 'user' || role === 'system';
+}
+
+/**
+ * How many of the oldest messages to remove so that at most `max` remain, cutting only where a turn starts. The
+ * latest turn is never cut: when it alone is longer than `max`, only the turns before it are removed.
+ * roles: the messages' roles, oldest first. (The Redis and Postgres stores apply the same rule in their own code.)
+ */
+export function messagesToTrim(roles: readonly unknown[], max: number): number {
+	const excess = roles.length - max;
+	if (excess <= 0) return 0;
+	for (let i = excess; i < roles.length; i++) if (startsTurn(roles[i])) return i;
+	for (let i = excess - 1; i > 0; i--) if (startsTurn(roles[i])) return i;
+	return 0;
+}
+
+/**
+ * A window read from the end of a conversation may begin inside a turn: drops the messages before the first turn
+ * start, or (when the window holds no turn start) the tool results whose call was cut off.
+ */
+export function fromTurnStart<T extends { role: unknown }>(window: readonly T[]): T[] {
+	const start = window.findIndex((m) => startsTurn(m.role));
+	if (start >= 0) return window.slice(start);
+	const firstCall = window.findIndex((m) => m.role !== 'tool');
+	return firstCall >= 0 ? window.slice(firstCall) : [];
+}
+
 /** Rough token count of a message (≈ 4 characters per token, content plus tool-call arguments). */
 export function estimateMessageTokens(message: ConversationMessage): number {
 	const text = message.content + (message.toolCalls ? JSON.stringify(message.toolCalls) : '');
@@ -27,7 +56,7 @@ export function estimateMessageTokens(message: ConversationMessage): number {
 function turns(messages: readonly ConversationMessage[]): ConversationMessage[][] {
 	const out: ConversationMessage[][] = [];
 	for (const message of messages) {
-		if (!out.length || message.role === 'user' || message.role === 'system') out.push([]);
+		if (!out.length || startsTurn(message.role)) out.push([]);
 		out[out.length - 1].push(message);
 	}
 	return out;

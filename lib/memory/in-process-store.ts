@@ -1,3 +1,4 @@
+import { messagesToTrim } from './conversation';
 import { MemoryError, VersionConflictError } from './errors';
 import { namespaceId } from './keys';
 import type { Namespace } from './scope';
@@ -6,6 +7,7 @@ import {
 	pageSize,
 	type ListOptions,
 	type ListPage,
+	type AppendMessagesOptions,
 	type MemoryStore,
 	type SetOptions,
 	type StoredValue,
@@ -18,6 +20,11 @@ interface Entry {
 	expiresAt?: number;
 }
 
+interface Conversation {
+	messages: JsonValue[];
+	expiresAt?: number;
+}
+
 /**
  * Keeps values in this process's memory: for a single n8n instance only (not shared between queue-mode workers;
  * see assertSingleInstance). Entries are kept per namespace in separate maps.
@@ -26,6 +33,8 @@ export class InProcessMemoryStore implements MemoryStore {
 	readonly kind = 'in-process' as const;
 
 	private readonly namespaces = new Map<string, Map<string, Entry>>();
+
+	private readonly conversations = new Map<string, Map<string, Conversation>>();
 
 	constructor(private readonly now: () => number = Date.now) {}
 
@@ -75,9 +84,47 @@ export class InProcessMemoryStore implements MemoryStore {
 	}
 
 	async delete(ns: Namespace, key: string): Promise<boolean> {
-		const existed = this.live(ns, key) !== undefined;
+		const existed = this.live(ns, key) !== undefined || this.conversation(ns, key) !== undefined;
 		this.entries(ns).delete(key);
+		this.conversations.get(namespaceId(ns))?.delete(key);
 		return existed;
+	}
+
+	/** The live conversation at key, if any (an expired one is removed). */
+	private conversation(ns: Namespace, key: string): Conversation | undefined {
+		const map = this.conversations.get(namespaceId(ns));
+		const found = map?.get(key);
+		if (found?.expiresAt !== undefined && found.expiresAt <= this.now()) {
+			map!.delete(key);
+			return undefined;
+		}
+		return found;
+	}
+
+	async appendMessages(
+		ns: Namespace,
+		key: string,
+		messagesJson: string[],
+		options: AppendMessagesOptions = {},
+	): Promise<{ length: number }> {
+		const id = namespaceId(ns);
+		if (!this.conversations.has(id)) this.conversations.set(id, new Map());
+		const conversation = this.conversation(ns, key) ?? { messages: [] };
+		conversation.messages.push(...messagesJson.map((j) => JSON.parse(j) as JsonValue));
+		if (options.maxStored !== undefined) {
+			const roles = conversation.messages.map((m) => (m as { role?: unknown } | null)?.role);
+			conversation.messages.splice(0, messagesToTrim(roles, options.maxStored));
+		}
+		if (options.ttlMs !== undefined) conversation.expiresAt = this.now() + options.ttlMs;
+		this.conversations.get(id)!.set(key, conversation);
+		return { length: conversation.messages.length };
+	}
+
+	async readMessages(ns: Namespace, key: string, limit?: number): Promise<JsonValue[]> {
+		const messages = this.conversation(ns, key)?.messages ?? [];
+		return structuredClone(
+			limit === undefined ? messages : messages.slice(Math.max(0, messages.length - limit)),
+		);
 	}
 
 	async list(ns: Namespace, options: ListOptions = {}): Promise<ListPage> {
@@ -129,6 +176,7 @@ export class InProcessMemoryStore implements MemoryStore {
 
 	async close(): Promise<void> {
 		this.namespaces.clear();
+		this.conversations.clear();
 	}
 }
 

@@ -21,12 +21,15 @@ export {
 	type SetOptions,
 	type ListOptions,
 	type ListPage,
+	type AppendMessagesOptions,
 } from './store';
 export { InProcessMemoryStore, assertSingleInstance } from './in-process-store';
 export { RedisMemoryStore } from './redis-store';
 export { PostgresMemoryStore } from './postgres-store';
 export {
 	selectRecent,
+	messagesToTrim,
+	fromTurnStart,
 	estimateMessageTokens,
 	type ConversationMessage,
 	type ToolCallRecord,
@@ -38,6 +41,7 @@ export {
 	ChatMessageHistory,
 	toConversationMessage,
 	toLangChainMessage,
+	turnMessages,
 	type ChatMemoryOptions,
 } from './langchain-memory';
 export { memoryTools } from './tools';

@@ -1,7 +1,8 @@
 /**
  * A LangChain-style chat memory over lib/memory, for agents (n8n's AI Agent and ours): the shape they use —
  * `loadMemoryVariables()` → { chat_history: BaseMessage[] }, `saveContext()`, and `chatHistory.getMessages /
- * addMessages / clear` — stored as a conversation list, so every queue-mode worker sees the same history.
+ * addMessages / clear` — stored as a conversation, so every queue-mode worker sees the same history; plus
+ * `saveTurn()`, which keeps a turn's tool calls with their results.
  */
 import {
 	AIMessage,
@@ -59,6 +60,30 @@ export function toLangChainMessage(message: ConversationMessage): BaseMessage {
 	}
 }
 
+/**
+ * The messages of one agent turn to store: the user's prompt, the steps the agent produced (assistant tool calls
+ * and their results, in order), and the final answer. A tool call whose results are not all there (a run stopped
+ * mid-step) is left out with everything after it, so the stored history always replays as a valid conversation.
+ */
+export function turnMessages(
+	prompt: string,
+	produced: BaseMessage[],
+	answer: string,
+): BaseMessage[] {
+	const steps: BaseMessage[] = [];
+	for (let i = 0; i < produced.length; i++) {
+		const message = produced[i];
+		const calls = message.getType() === 'ai' ? ((message as AIMessage).tool_calls ?? []) : [];
+		if (!calls.length) continue; // the final answer (added below) or stray text between steps
+		const results: BaseMessage[] = [];
+		while (produced[i + 1]?.getType() === 'tool') results.push(produced[++i]);
+		const answered = new Set(results.map((r) => (r as ToolMessage).tool_call_id));
+		if (!calls.every((c) => answered.has(c.id ?? ''))) break;
+		steps.push(message, ...results);
+	}
+	return [new HumanMessage(prompt), ...steps, new AIMessage(answer)];
+}
+
 export interface ChatMemoryOptions {
 	memory: Memory;
 	ns: Namespace;
@@ -68,6 +93,8 @@ export interface ChatMemoryOptions {
 	maxMessages?: number;
 	/** Expiry of the conversation, ms, renewed on every save. */
 	ttlMs?: number;
+	/** Messages kept in the store at most; the oldest whole turns are removed (default: all kept). */
+	maxStored?: number;
 }
 
 export class ChatMessageHistory {
@@ -82,12 +109,11 @@ export class ChatMessageHistory {
 
 	async addMessages(messages: BaseMessage[]): Promise<void> {
 		if (!messages.length) return;
-		await this.options.memory.appendMessages(
-			this.options.ns,
-			this.options.key,
-			messages.map(toConversationMessage),
-			this.options.ttlMs,
-		);
+		const { memory, ns, key, ttlMs, maxStored } = this.options;
+		await memory.appendMessages(ns, key, messages.map(toConversationMessage), {
+			ttlMs,
+			maxStored,
+		});
 	}
 
 	async addMessage(message: BaseMessage): Promise<void> {
@@ -140,6 +166,14 @@ export class ScopedChatMemory {
 			new HumanMessage(String(input.input ?? '')),
 			new AIMessage(String(output.output ?? '')),
 		]);
+	}
+
+	/**
+	 * Stores a whole turn in one append: the user's message, the assistant's tool calls with their results, in the
+	 * order they happened, and the answer. Agents that know their tool calls (ours) use this instead of saveContext.
+	 */
+	async saveTurn(messages: BaseMessage[]): Promise<void> {
+		await this.chatHistory.addMessages(messages);
 	}
 
 	async clear(): Promise<void> {

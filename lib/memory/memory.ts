@@ -9,10 +9,21 @@ import {
 	type RetryPolicy,
 } from '../retry';
 import { checkAccess, FULL_ACCESS, type AccessPolicy } from './access';
-import { selectRecent, type ConversationMessage, type RecentOptions } from './conversation';
+import {
+	fromTurnStart,
+	selectRecent,
+	type ConversationMessage,
+	type RecentOptions,
+} from './conversation';
 import { MemoryError } from './errors';
 import { checkKey, type Namespace } from './scope';
-import type { ListOptions, ListPage, MemoryStore, StoredValue } from './store';
+import type {
+	AppendMessagesOptions,
+	ListOptions,
+	ListPage,
+	MemoryStore,
+	StoredValue,
+} from './store';
 import { DEFAULT_MAX_VALUE_BYTES, serializeValue } from './values';
 
 export interface MemoryOptions {
@@ -193,32 +204,53 @@ export class Memory {
 		return this.run('write', ns, () => this.store.append(ns, key, json, ttlMs), false);
 	}
 
-	/** Adds messages to a conversation (a list at `sessionKey`), stamping `at` when missing. */
+	/**
+	 * Adds messages to the conversation at `sessionKey`, stamping `at` when missing; O(1) per message in every store.
+	 * ttlMs: expiry of the conversation, renewed; maxStored: keep at most this many messages, removing the oldest
+	 * whole turns (see AppendMessagesOptions). Returns the number of messages kept.
+	 */
 	appendMessages(
 		ns: Namespace,
 		sessionKey: string,
 		messages: ConversationMessage[],
-		ttlMs?: number,
-	) {
+		options: AppendMessagesOptions = {},
+	): Promise<{ length: number }> {
+		checkKey(sessionKey);
+		checkTtl(options.ttlMs);
+		const { maxStored } = options;
+		if (maxStored !== undefined && (!Number.isInteger(maxStored) || maxStored < 1))
+			throw new MemoryError(
+				`Max Stored Messages must be a whole number ≥ 1, got ${maxStored}`,
+				'invalid_value',
+			);
+		if (!messages.length)
+			throw new MemoryError('Append needs at least one message', 'invalid_value');
 		const at = new Date().toISOString();
-		return this.append(
+		const json = messages.map((m) => serializeValue({ at, ...m }, this.maxValueBytes));
+		return this.run(
+			'write',
 			ns,
-			sessionKey,
-			messages.map((m) => ({ at, ...m })),
-			ttlMs,
+			() => this.store.appendMessages(ns, sessionKey, json, options),
+			false,
 		);
 	}
 
-	/** The recent part of a conversation within the budget, cut at whole turns (see selectRecent). */
+	/**
+	 * The recent part of a conversation within the budget, cut at whole turns (see selectRecent). With maxMessages
+	 * only that many messages are read from the store, however long the conversation.
+	 */
 	async readMessages(
 		ns: Namespace,
 		sessionKey: string,
 		options: RecentOptions = {},
 	): Promise<ConversationMessage[]> {
-		const stored = await this.get(ns, sessionKey);
-		if (!stored) return [];
-		if (!Array.isArray(stored.value))
-			throw new MemoryError(`"${sessionKey}" does not hold a conversation`, 'wrong_type');
-		return selectRecent(stored.value as unknown as ConversationMessage[], options);
+		checkKey(sessionKey);
+		const limit = Number.isFinite(options.maxMessages) ? options.maxMessages : undefined;
+		const read = (await this.run('read', ns, () =>
+			this.store.readMessages(ns, sessionKey, limit),
+		)) as unknown as ConversationMessage[];
+		// A full window may begin inside a turn; a shorter one is the whole conversation.
+		const window = limit !== undefined && read.length >= limit ? fromTurnStart(read) : read;
+		return selectRecent(window, options);
 	}
 }

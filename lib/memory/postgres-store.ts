@@ -1,4 +1,4 @@
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 
 import { MemoryError, VersionConflictError } from './errors';
 import { namespaceId } from './keys';
@@ -7,6 +7,7 @@ import {
 	pageSize,
 	type ListOptions,
 	type ListPage,
+	type AppendMessagesOptions,
 	type MemoryStore,
 	type SetOptions,
 	type StoredValue,
@@ -19,16 +20,25 @@ const EXPIRES = `CASE WHEN $4::bigint IS NULL THEN NULL ELSE now() + $4::bigint 
 /** increment/append: a given TTL replaces the expiry; otherwise a live key keeps its own. */
 const KEEP_OR_NEW_EXPIRY = `CASE WHEN $4::bigint IS NOT NULL THEN EXCLUDED.expires_at WHEN ${EXPIRED} THEN NULL ELSE m.expires_at END`;
 
+/** Conversation headers (kept messages are seq first_seq … next_seq − 1) and their messages, one row each. */
+const CONVERSATIONS = '$CONVERSATIONS';
+const MESSAGES = '$MESSAGES';
+const STARTS_TURN = `message->>'role' IN ('user', 'system')`;
+
 /**
- * Memory in Postgres (pg Pool): one table `<prefix>_memory` (namespace, key, value jsonb, version, updated_at,
- * expires_at), created on first use. Every write is one statement (INSERT … ON CONFLICT … DO UPDATE), atomic per
- * row under concurrent workers; every statement filters on the namespace. Expired rows count as absent and are
- * removed by purgeExpired().
+ * Memory in Postgres (pg Pool): table `<prefix>_memory` (namespace, key, value jsonb, version, updated_at,
+ * expires_at) for values; `<prefix>_conversations` (namespace, key, first_seq, next_seq, expires_at) and
+ * `<prefix>_messages` (namespace, key, seq, message jsonb) for conversations; created on first use. Every value
+ * write is one statement (INSERT … ON CONFLICT … DO UPDATE), atomic per row under concurrent workers; a
+ * conversation append is one transaction that locks its header row. Every statement filters on the namespace.
+ * Expired rows count as absent and are removed by purgeExpired().
  */
 export class PostgresMemoryStore implements MemoryStore {
 	readonly kind = 'postgres' as const;
 
 	readonly table: string;
+
+	private readonly prefix: string;
 
 	private ready?: Promise<void>;
 
@@ -49,6 +59,7 @@ export class PostgresMemoryStore implements MemoryStore {
 			);
 		}
 		this.table = `${prefix}_memory`;
+		this.prefix = prefix;
 		// pg emits an idle client's connection loss on the pool; without a listener that 'error' event would crash
 		// the whole n8n process. It is reported to onIdleError; the pool replaces the client by itself.
 		pool.on('error', (error: Error) => onIdleError?.(error));
@@ -72,6 +83,19 @@ export class PostgresMemoryStore implements MemoryStore {
 				await client.query(
 					`CREATE INDEX IF NOT EXISTS "${this.table}_expires_at" ON "${this.table}" (expires_at) WHERE expires_at IS NOT NULL`,
 				);
+				await client.query(`CREATE TABLE IF NOT EXISTS "${this.prefix}_conversations" (
+					namespace text NOT NULL,
+					key text COLLATE "C" NOT NULL,
+					first_seq bigint NOT NULL,
+					next_seq bigint NOT NULL,
+					expires_at timestamptz,
+					PRIMARY KEY (namespace, key))`);
+				await client.query(`CREATE TABLE IF NOT EXISTS "${this.prefix}_messages" (
+					namespace text NOT NULL,
+					key text COLLATE "C" NOT NULL,
+					seq bigint NOT NULL,
+					message jsonb NOT NULL,
+					PRIMARY KEY (namespace, key, seq))`);
 				await client.query('COMMIT');
 			} catch (error) {
 				await client.query('ROLLBACK').catch(() => {});
@@ -84,10 +108,22 @@ export class PostgresMemoryStore implements MemoryStore {
 		return this.ready;
 	}
 
-	private async query<R extends object>(sql: string, params: unknown[]): Promise<R[]> {
+	/** The statement with its table placeholders ($TABLE, $CONVERSATIONS, $MESSAGES) filled in. */
+	private sql(text: string): string {
+		return text
+			.replaceAll('$TABLE', `"${this.table}"`)
+			.replaceAll(CONVERSATIONS, `"${this.prefix}_conversations"`)
+			.replaceAll(MESSAGES, `"${this.prefix}_messages"`);
+	}
+
+	private async query<R extends object>(
+		sql: string,
+		params: unknown[],
+		client: Pool | PoolClient = this.pool,
+	): Promise<R[]> {
 		await this.ensureTable();
 		try {
-			return (await this.pool.query<R>(sql.replaceAll('$TABLE', `"${this.table}"`), params)).rows;
+			return (await client.query<R>(this.sql(sql), params)).rows;
 		} catch (error) {
 			// 22P05 untranslatable character, 22021 invalid byte sequence: Postgres text and jsonb cannot hold NUL.
 			if (['22P05', '22021'].includes((error as { code?: string }).code ?? '')) {
@@ -135,10 +171,92 @@ export class PostgresMemoryStore implements MemoryStore {
 
 	async delete(ns: Namespace, key: string): Promise<boolean> {
 		const rows = await this.query<{ live: boolean }>(
-			`DELETE FROM $TABLE m WHERE namespace = $1 AND key = $2 RETURNING ${LIVE} AS live`,
+			`WITH kv AS (DELETE FROM $TABLE m WHERE namespace = $1 AND key = $2 RETURNING ${LIVE} AS live),
+			   cv AS (DELETE FROM ${CONVERSATIONS} m WHERE namespace = $1 AND key = $2 RETURNING ${LIVE} AS live),
+			   ms AS (DELETE FROM ${MESSAGES} WHERE namespace = $1 AND key = $2)
+			 SELECT EXISTS (SELECT 1 FROM kv WHERE live) OR EXISTS (SELECT 1 FROM cv WHERE live) AS live`,
 			[namespaceId(ns), key],
 		);
 		return rows[0]?.live === true;
+	}
+
+	async appendMessages(
+		ns: Namespace,
+		key: string,
+		messagesJson: string[],
+		options: AppendMessagesOptions = {},
+	): Promise<{ length: number }> {
+		await this.ensureTable();
+		const id = namespaceId(ns);
+		const client = await this.pool.connect();
+		const run = <R extends object>(sql: string, params: unknown[]) =>
+			this.query<R>(sql, [id, key, ...params], client);
+		try {
+			await client.query('BEGIN');
+			// The header row is the conversation's lock: concurrent appends to it take turns, others go on.
+			await run(
+				`INSERT INTO ${CONVERSATIONS} (namespace, key, first_seq, next_seq) VALUES ($1, $2, 0, 0) ON CONFLICT DO NOTHING`,
+				[],
+			);
+			const [header] = await run<{ first: string; next: string; expired: boolean }>(
+				`SELECT first_seq AS first, next_seq AS next, ${EXPIRED} AS expired FROM ${CONVERSATIONS} m
+				 WHERE namespace = $1 AND key = $2 FOR UPDATE`,
+				[],
+			);
+			let first = Number(header.first);
+			let next = Number(header.next);
+			if (header.expired) {
+				await run(`DELETE FROM ${MESSAGES} WHERE namespace = $1 AND key = $2`, []);
+				first = next;
+			}
+			await run(
+				`INSERT INTO ${MESSAGES} (namespace, key, seq, message)
+				 SELECT $1, $2, $3::bigint + ord - 1, m FROM unnest($4::jsonb[]) WITH ORDINALITY AS t(m, ord)`,
+				[next, messagesJson],
+			);
+			next += messagesJson.length;
+			const max = options.maxStored;
+			if (max !== undefined && next - first > max) {
+				// messagesToTrim (conversation.ts): the first turn start among the last `max`, else the latest turn's start.
+				const [cut] = await run<{ seq: string | null }>(
+					`SELECT COALESCE(
+					   (SELECT min(seq) FROM ${MESSAGES} WHERE namespace = $1 AND key = $2 AND seq >= $3 AND ${STARTS_TURN}),
+					   (SELECT max(seq) FROM ${MESSAGES} WHERE namespace = $1 AND key = $2 AND seq < $3 AND seq > $4 AND ${STARTS_TURN})
+					 ) AS seq`,
+					[next - max, first],
+				);
+				if (cut.seq !== null) {
+					first = Number(cut.seq);
+					await run(`DELETE FROM ${MESSAGES} WHERE namespace = $1 AND key = $2 AND seq < $3`, [
+						first,
+					]);
+				}
+			}
+			await run(
+				`UPDATE ${CONVERSATIONS} m SET first_seq = $3, next_seq = $4,
+				   expires_at = CASE WHEN $5::bigint IS NOT NULL THEN now() + $5::bigint * interval '1 millisecond'
+				                     WHEN ${EXPIRED} THEN NULL ELSE m.expires_at END
+				 WHERE namespace = $1 AND key = $2`,
+				[first, next, options.ttlMs ?? null],
+			);
+			await client.query('COMMIT');
+			return { length: next - first };
+		} catch (error) {
+			await client.query('ROLLBACK').catch(() => {});
+			throw error;
+		} finally {
+			client.release();
+		}
+	}
+
+	async readMessages(ns: Namespace, key: string, limit?: number): Promise<JsonValue[]> {
+		const rows = await this.query<{ message: JsonValue }>(
+			`SELECT s.message FROM ${MESSAGES} s JOIN ${CONVERSATIONS} m USING (namespace, key)
+			 WHERE s.namespace = $1 AND s.key = $2 AND s.seq >= m.first_seq AND ${LIVE}
+			 ORDER BY s.seq DESC LIMIT $3`,
+			[namespaceId(ns), key, limit ?? null],
+		);
+		return rows.map((r) => r.message).reverse();
 	}
 
 	async list(ns: Namespace, options: ListOptions = {}): Promise<ListPage> {
@@ -188,7 +306,10 @@ export class PostgresMemoryStore implements MemoryStore {
 	/** Deletes expired rows of every namespace; returns how many. */
 	async purgeExpired(): Promise<number> {
 		const rows = await this.query<{ n: string }>(
-			`WITH d AS (DELETE FROM $TABLE m WHERE ${EXPIRED} RETURNING 1) SELECT count(*) AS n FROM d`,
+			`WITH d AS (DELETE FROM $TABLE m WHERE ${EXPIRED} RETURNING 1),
+			   c AS (DELETE FROM ${CONVERSATIONS} m WHERE ${EXPIRED} RETURNING namespace, key),
+			   s AS (DELETE FROM ${MESSAGES} s USING c WHERE s.namespace = c.namespace AND s.key = c.key)
+			 SELECT (SELECT count(*) FROM d) + (SELECT count(*) FROM c) AS n`,
 			[],
 		);
 		return Number(rows[0].n);

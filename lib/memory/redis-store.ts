@@ -7,6 +7,7 @@ import {
 	pageSize,
 	type ListOptions,
 	type ListPage,
+	type AppendMessagesOptions,
 	type MemoryStore,
 	type SetOptions,
 	type StoredValue,
@@ -17,6 +18,7 @@ import type { JsonValue } from './values';
  * Layout: each key is a hash `<prefix>:kv:<namespace id>:<encoded key>` with fields v (JSON text), ver (version)
  * and n (list length, -1 when the value is not a list); each namespace has a sorted set `<prefix>:ix:<namespace id>`
  * of its keys (score 0, so ordered by bytes), which makes listing ordered, paged and confined to the namespace.
+ * A conversation is a list `<prefix>:cv:<namespace id>:<encoded key>`, one JSON message per element.
  * Writes are Lua scripts, so each is atomic under any number of concurrent workers. Expired hashes leave index
  * entries behind; list() removes them as it meets them.
  */
@@ -59,9 +61,31 @@ redis.call('ZADD', KEYS[2], 0, ARGV[4])
 return {n, ver + 1}`;
 
 const DELETE = `
-local existed = redis.call('DEL', KEYS[1])
+local existed = redis.call('DEL', KEYS[1], KEYS[3])
 redis.call('ZREM', KEYS[2], ARGV[1])
 return existed`;
+
+/*
+ * KEYS[1]: the conversation's list; ARGV[1]: TTL ms ('' keeps the expiry); ARGV[2]: max stored ('' no cap); ARGV[3..]:
+ * messages. Trimming follows messagesToTrim (conversation.ts): cut where a turn starts, never inside the latest turn.
+ * Only the head of the list is read (LINDEX from the front), so an append costs O(messages removed), not O(length).
+ */
+const APPEND_MESSAGES = `
+for i = 3, #ARGV do redis.call('RPUSH', KEYS[1], ARGV[i]) end
+local len = redis.call('LLEN', KEYS[1])
+local max = tonumber(ARGV[2])
+if max and len > max then
+  local function starts(i)
+    local ok, m = pcall(cjson.decode, redis.call('LINDEX', KEYS[1], i))
+    return ok and type(m) == 'table' and (m.role == 'user' or m.role == 'system')
+  end
+  local cut = 0
+  for i = len - max, len - 1 do if starts(i) then cut = i break end end
+  if cut == 0 then for i = len - max - 1, 1, -1 do if starts(i) then cut = i break end end end
+  if cut > 0 then redis.call('LTRIM', KEYS[1], cut, -1) len = len - cut end
+end
+if ARGV[1] ~= '' then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return len`;
 
 type Scripts = {
 	oaSet(
@@ -88,7 +112,8 @@ type Scripts = {
 		ttl: string,
 		member: string,
 	): Promise<[number, number]>;
-	oaDelete(hash: string, index: string, member: string): Promise<number>;
+	oaDelete(hash: string, index: string, conversation: string, member: string): Promise<number>;
+	oaAppendMessages(list: string, ttl: string, max: string, ...messages: string[]): Promise<number>;
 };
 
 function wrongType(error: unknown, key: string): never {
@@ -120,7 +145,8 @@ export class RedisMemoryStore implements MemoryStore {
 		redis.defineCommand('oaSet', { numberOfKeys: 2, lua: SET });
 		redis.defineCommand('oaIncrement', { numberOfKeys: 2, lua: INCREMENT });
 		redis.defineCommand('oaAppend', { numberOfKeys: 2, lua: APPEND });
-		redis.defineCommand('oaDelete', { numberOfKeys: 2, lua: DELETE });
+		redis.defineCommand('oaDelete', { numberOfKeys: 3, lua: DELETE });
+		redis.defineCommand('oaAppendMessages', { numberOfKeys: 1, lua: APPEND_MESSAGES });
 		this.redis = redis as Redis & Scripts;
 	}
 
@@ -128,6 +154,7 @@ export class RedisMemoryStore implements MemoryStore {
 		const id = namespaceId(ns);
 		return {
 			hash: key === undefined ? '' : `${this.prefix}:kv:${id}:${encodeComponent(key)}`,
+			conversation: key === undefined ? '' : `${this.prefix}:cv:${id}:${encodeComponent(key)}`,
 			index: `${this.prefix}:ix:${id}`,
 		};
 	}
@@ -157,8 +184,33 @@ export class RedisMemoryStore implements MemoryStore {
 	}
 
 	async delete(ns: Namespace, key: string): Promise<boolean> {
-		const { hash, index } = this.keys(ns, key);
-		return (await this.redis.oaDelete(hash, index, key)) === 1;
+		const { hash, index, conversation } = this.keys(ns, key);
+		return (await this.redis.oaDelete(hash, index, conversation, key)) > 0;
+	}
+
+	async appendMessages(
+		ns: Namespace,
+		key: string,
+		messagesJson: string[],
+		options: AppendMessagesOptions = {},
+	): Promise<{ length: number }> {
+		const max = options.maxStored === undefined ? '' : String(options.maxStored);
+		const length = await this.redis.oaAppendMessages(
+			this.keys(ns, key).conversation,
+			ttlArg(options.ttlMs),
+			max,
+			...messagesJson,
+		);
+		return { length };
+	}
+
+	async readMessages(ns: Namespace, key: string, limit?: number): Promise<JsonValue[]> {
+		const texts = await this.redis.lrange(
+			this.keys(ns, key).conversation,
+			limit === undefined ? 0 : -limit,
+			-1,
+		);
+		return texts.map((t) => JSON.parse(t) as JsonValue);
 	}
 
 	async list(ns: Namespace, options: ListOptions = {}): Promise<ListPage> {

@@ -52,7 +52,30 @@ export interface MemoryStore {
 		itemsJson: string[],
 		ttlMs?: number,
 	): Promise<{ length: number; version: number }>;
+	/**
+	 * Conversations, kept apart from values (Get, Set and List Keys do not see them; Delete removes both): messages
+	 * (JSON texts of objects with a `role`) appended in O(1) — a Redis list, one Postgres row each — and read from
+	 * the end. Returns the number of messages kept.
+	 */
+	appendMessages(
+		ns: Namespace,
+		key: string,
+		messagesJson: string[],
+		options?: AppendMessagesOptions,
+	): Promise<{ length: number }>;
+	/** The last `limit` messages of a conversation (all when undefined), oldest first; [] when there is none. */
+	readMessages(ns: Namespace, key: string, limit?: number): Promise<JsonValue[]>;
 	close(): Promise<void>;
+}
+
+export interface AppendMessagesOptions {
+	/** Expiry of the whole conversation, ms, renewed by this append; without it the conversation keeps its expiry. */
+	ttlMs?: number;
+	/**
+	 * Keep at most this many messages by removing the oldest whole turns (a turn starts at a user or system message).
+	 * The latest turn is never cut, so a single turn longer than this is kept whole.
+	 */
+	maxStored?: number;
 }
 
 export const MAX_PAGE = 1000;

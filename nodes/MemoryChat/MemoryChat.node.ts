@@ -10,8 +10,17 @@ import { ScopedChatMemory } from '../../lib/memory';
 import { closeStore, memoryFor, openStore, resolveNamespace } from '../shared/memoryContext';
 import { recordMemoryCalls } from '../shared/recordCalls';
 import { retryPolicyProperty } from '../shared/retryPolicy';
-import { addressFields, optionsField, storeField, ttlField } from '../shared/memoryFields';
+import {
+	addressFields,
+	maxStoredMessagesField,
+	optionsField,
+	storeField,
+	ttlField,
+} from '../shared/memoryFields';
 import { memoryStoreCredentialTest } from '../shared/memoryStore';
+
+/** A conversation keeps its latest 1 000 messages unless the node says otherwise (50 context windows of 20). */
+const DEFAULT_MAX_STORED = 1000;
 
 /** Chat history for AI agents (n8n's AI Agent or ours), kept in the scoped, tenant-isolated memory store. */
 export class MemoryChat implements INodeType {
@@ -67,6 +76,7 @@ export class MemoryChat implements INodeType {
 				default: 20,
 				description: 'How many of the latest messages the agent sees, cut at whole turns',
 			},
+			{ ...maxStoredMessagesField, default: DEFAULT_MAX_STORED },
 			ttlField,
 			optionsField,
 			retryPolicyProperty,
@@ -84,6 +94,9 @@ export class MemoryChat implements INodeType {
 			key: this.getNodeParameter('key', itemIndex, 'chat_history') as string,
 			maxMessages: this.getNodeParameter('maxMessages', itemIndex, 20) as number,
 			ttlMs: ttlSeconds > 0 ? ttlSeconds * 1000 : undefined,
+			maxStored:
+				(this.getNodeParameter('maxStoredMessages', itemIndex, DEFAULT_MAX_STORED) as number) ||
+				undefined,
 		});
 		return { response: recordMemoryCalls(this, memory), closeFunction: () => closeStore(store) };
 	}

@@ -27,6 +27,8 @@ export interface ChatMemoryLike {
 	memoryKey?: string;
 	loadMemoryVariables(values: Record<string, unknown>): Promise<Record<string, unknown>>;
 	saveContext(input: Record<string, unknown>, output: Record<string, unknown>): Promise<void>;
+	/** OpenAgents Chat Memory only: stores a whole turn, tool calls and their results included. */
+	saveTurn?(messages: BaseMessage[]): Promise<void>;
 }
 
 export interface ModelSource {

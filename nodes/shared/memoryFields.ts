@@ -73,6 +73,17 @@ export const addressFields: INodeProperties[] = [
 	},
 ];
 
+/** How many messages a conversation keeps in the store (Memory's Append Message, Chat Memory). */
+export const maxStoredMessagesField: INodeProperties = {
+	displayName: 'Max Stored Messages',
+	name: 'maxStoredMessages',
+	type: 'number',
+	typeOptions: { minValue: 0 },
+	default: 0,
+	description:
+		'Keep at most this many messages in the store, removing the oldest whole turns (0 = keep all). The latest turn is always kept whole.',
+};
+
 export const keyField: INodeProperties = {
 	displayName: 'Key',
 	name: 'key',

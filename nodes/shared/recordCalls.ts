@@ -37,13 +37,15 @@ export async function recordCall<T>(
 interface ChatMemory {
 	loadMemoryVariables(values: Record<string, unknown>): Promise<Record<string, unknown>>;
 	saveContext(input: Record<string, unknown>, output: Record<string, unknown>): Promise<void>;
+	saveTurn?(messages: unknown[]): Promise<void>;
 	chatHistory: { getMessages(): Promise<unknown[]> };
 }
 
 /**
  * The memory with each load and save recorded: `{ action: 'loadMemoryVariables', values }` → `{ action,
- * chatHistory }`, `{ action: 'saveContext', input, output }` → `{ action, chatHistory }` (the history after the save,
- * as n8n's memory nodes show it), errors too. Everything else passes through unchanged.
+ * chatHistory }`, `{ action: 'saveContext', input, output }` or `{ action: 'saveTurn', messages }` → `{ action,
+ * chatHistory }` (the history after the save, as n8n's memory nodes show it), errors too. Everything else passes
+ * through unchanged.
  */
 export function recordMemoryCalls<M extends ChatMemory>(fn: ISupplyDataFunctions, memory: M): M {
 	const type = NodeConnectionTypes.AiMemory;
@@ -76,6 +78,16 @@ export function recordMemoryCalls<M extends ChatMemory>(fn: ISupplyDataFunctions
 							action: 'saveContext',
 							...(await history()),
 						}),
+					);
+			}
+			if (property === 'saveTurn' && target.saveTurn) {
+				return (messages: unknown[]) =>
+					recordCall(
+						fn,
+						type,
+						{ action: 'saveTurn', messages: messages as IDataObject[] },
+						() => target.saveTurn!(messages),
+						async () => ({ action: 'saveTurn', ...(await history()) }),
 					);
 			}
 			return Reflect.get(target, property, receiver);

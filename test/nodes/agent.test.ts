@@ -397,6 +397,73 @@ describe('Agent, Conversation template', () => {
 		]);
 	});
 
+	it('stores tool calls with their results in Chat Memory and replays them in order; Max Stored Messages trims whole turns', async () => {
+		const memory = {
+			name: 'Chat Memory',
+			type: 'openAgentsMemoryChat',
+			parameters: {
+				store: 'credential',
+				scope: 'session',
+				scopeId: '={{ $json.sessionId }}',
+				maxStoredMessages: 6,
+			},
+			connection: 'ai_memory' as const,
+			credentials: ALL_CREDENTIALS,
+		};
+		const session = `tools-${run}`;
+		const turn = (chatInput: string) =>
+			exec(
+				flow(
+					[{ chatInput, sessionId: session }],
+					{ template: 'conversation', knowledgeBaseSearch: true, knowledgeBase: KB, topK: 1 },
+					{ subNodes: [memory] },
+				),
+			);
+		model.reply(
+			{ toolCalls: [{ name: 'search_knowledge_base', arguments: { query: 'idle connections' } }] },
+			{ content: 'At most ten [1].' },
+		);
+		expect(json(await turn('How many idle connections?'))[0].output).toBe('At most ten [1].');
+		model.reply({ content: 'You asked about idle connections.' });
+		await turn('What did I ask?');
+		// The second turn's request replays the first turn whole: question, tool call, its result, answer.
+		const replayed = chatRequests()[2].messages.slice(1);
+		expect(replayed.map((m) => m.role)).toEqual(['user', 'assistant', 'tool', 'assistant', 'user']);
+		const call = replayed[1].tool_calls![0];
+		expect(call.function.name).toBe('search_knowledge_base');
+		expect(replayed[2].tool_call_id).toBe(call.id);
+		expect(JSON.parse(String(replayed[2].content)).results[0]).toMatchObject({
+			source: 'pools.md',
+		});
+
+		// 4 + 2 messages are stored; a third turn makes 8 > 6: the first turn (4 messages) goes, whole.
+		model.reply({ content: 'Bye.' });
+		await turn('Thanks');
+		const stored = await exec(
+			itemsInto([{}], {
+				name: 'Read',
+				type: 'openAgentsMemory',
+				parameters: {
+					store: 'credential',
+					resource: 'conversation',
+					operation: 'getMessages',
+					scope: 'session',
+					scopeId: session,
+					key: 'chat_history',
+					maxMessages: 0,
+				},
+				credentials: ALL_CREDENTIALS,
+			}),
+		);
+		const messages = stored.outputs.Read[0][0].json.messages as Array<{ content: string }>;
+		expect(messages.map((m) => m.content)).toEqual([
+			'What did I ask?',
+			'You asked about idle connections.',
+			'Thanks',
+			'Bye.',
+		]);
+	});
+
 	it("shows each load and save of the Chat Memory sub-node in n8n's run data, errors too", async () => {
 		const session = `runData-${run}`;
 		const memory = {
@@ -424,17 +491,14 @@ describe('Agent, Conversation template', () => {
 		}));
 		expect(calls.map((c) => [c.input?.action, c.output?.action])).toEqual([
 			['loadMemoryVariables', 'loadMemoryVariables'],
-			['saveContext', 'saveContext'],
+			['saveTurn', 'saveTurn'],
 			['loadMemoryVariables', 'loadMemoryVariables'],
-			['saveContext', 'saveContext'],
+			['saveTurn', 'saveTurn'],
 		]);
 		const contents = (history: unknown) =>
 			(history as Array<{ content: string }>).map((m) => m.content);
 		expect(contents(calls[0].output?.chatHistory)).toEqual([]);
-		expect(calls[1].input).toMatchObject({
-			input: { input: 'I am Ada.' },
-			output: { output: 'Hello Ada.' },
-		});
+		expect(contents(calls[1].input?.messages)).toEqual(['I am Ada.', 'Hello Ada.']);
 		expect(contents(calls[2].output?.chatHistory)).toEqual(['I am Ada.', 'Hello Ada.']);
 		expect(contents(calls[3].output?.chatHistory)).toEqual([
 			'I am Ada.',
@@ -443,27 +507,10 @@ describe('Agent, Conversation template', () => {
 			'You are Ada.',
 		]);
 
-		// A key that holds something else than a conversation: the failed load is in the run data as an error.
-		const stored = await runWorkflow(
-			itemsInto([{}], {
-				name: 'Memory',
-				type: 'openAgentsMemory',
-				parameters: {
-					store: 'credential',
-					operation: 'set',
-					scope: 'session',
-					scopeId: session,
-					key: 'not-a-chat',
-					value: '5',
-				},
-				credentials: ALL_CREDENTIALS,
-			}),
-			{ nodeTypes: testNodeTypes, credentials: credentialData() },
-		);
-		expect(stored.status).toBe('success');
+		// An empty conversation key: the failed load is in the run data as an error.
 		const failed = await exec(
 			flow(
-				[{ chatInput: 'hi', sessionId: session, key: 'not-a-chat' }],
+				[{ chatInput: 'hi', sessionId: session, key: '' }],
 				{ template: 'conversation' },
 				{ subNodes: [memory] },
 			),
@@ -473,7 +520,7 @@ describe('Agent, Conversation template', () => {
 		expect(load.inputOverride?.ai_memory?.[0]?.[0]?.json).toMatchObject({
 			action: 'loadMemoryVariables',
 		});
-		expect(load.error?.message).toMatch(/does not hold a conversation/);
+		expect(load.error?.message).toMatch(/key must be a non-empty string/);
 	});
 
 	it('tells the model about malformed tool-call arguments and goes on when it fixes them', async () => {

@@ -380,7 +380,8 @@ describe('Postgres', () => {
 		const messages = await storedMessages(session, store);
 		expect(messages.map((m) => m.role)).toEqual(['user', 'assistant']);
 		table.record({
-			fault: "Postgres sessions terminated (pg_terminate_backend) between Chat Memory's load and save",
+			fault:
+				"Postgres sessions terminated (pg_terminate_backend) between Chat Memory's load and save",
 			node: 'Agent + Chat Memory',
 			outcome: 'success (the pool opened a new connection)',
 			ms,

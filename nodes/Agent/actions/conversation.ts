@@ -19,6 +19,7 @@ import {
 	type AgentResult,
 	type OutputField,
 } from '../../../lib/llm';
+import { turnMessages } from '../../../lib/memory';
 import { connectedMemory, loadHistory } from '../../shared/connections';
 import { itemAgent } from './itemAgent';
 import { AgentRunError, type TemplateRun } from './types';
@@ -203,11 +204,13 @@ export const execute: TemplateRun = async (run, itemIndex, usage) => {
 		}
 		({ value: output, repairs: structuredRepairs } = structured);
 	}
-	if (memory)
-		await memory.saveContext(
-			{ input: prompt },
-			{ output: typeof output === 'string' ? output : JSON.stringify(output) },
-		);
+	if (memory) {
+		const answer = typeof output === 'string' ? output : JSON.stringify(output);
+		// Our Chat Memory keeps the tool calls with their results; any other memory gets LangChain's input/output.
+		if (typeof memory.saveTurn === 'function')
+			await memory.saveTurn(turnMessages(prompt, result.messages.slice(messages.length), answer));
+		else await memory.saveContext({ input: prompt }, { output: answer });
+	}
 	return {
 		output: output as IDataObject,
 		...runSummary(result),

@@ -1,7 +1,7 @@
 import { updateDisplayOptions, type INodeProperties } from 'n8n-workflow';
 
 import type { ConversationMessage } from '../../../lib/memory';
-import { ttlField } from '../../shared/memoryFields';
+import { maxStoredMessagesField, ttlField } from '../../shared/memoryFields';
 import { ttlMs, type OperationExecute } from './types';
 
 export const conversationKeyField: INodeProperties = {
@@ -36,6 +36,7 @@ const properties: INodeProperties[] = [
 		required: true,
 	},
 	{ ...ttlField },
+	{ ...maxStoredMessagesField },
 ];
 
 export const description = updateDisplayOptions(
@@ -43,12 +44,19 @@ export const description = updateDisplayOptions(
 	properties,
 );
 
-/** Output: { key, length, version } — length is the number of messages after appending. */
+/** Output: { key, length } — length is the number of messages the conversation keeps after appending. */
 export const execute: OperationExecute = async ({ fn, memory, ns, itemIndex }) => {
 	const key = fn.getNodeParameter('key', itemIndex) as string;
 	const message: ConversationMessage = {
 		role: fn.getNodeParameter('role', itemIndex) as ConversationMessage['role'],
 		content: fn.getNodeParameter('content', itemIndex) as string,
 	};
-	return { key, ...(await memory.appendMessages(ns, key, [message], ttlMs(fn, itemIndex))) };
+	const maxStored = fn.getNodeParameter('maxStoredMessages', itemIndex, 0) as number;
+	return {
+		key,
+		...(await memory.appendMessages(ns, key, [message], {
+			ttlMs: ttlMs(fn, itemIndex),
+			maxStored: maxStored || undefined,
+		})),
+	};
 };

@@ -12,6 +12,7 @@ import {
 	InProcessMemoryStore,
 	Memory,
 	MemoryError,
+	messagesToTrim,
 	namespace,
 	PostgresMemoryStore,
 	RedisMemoryStore,
@@ -151,6 +152,113 @@ describe.each(['in-process', 'redis', 'postgres'])('%s store', (kind) => {
 		expect((await store().get(ns, 'obj'))?.value).toEqual({ a: 1 });
 	});
 
+	describe('conversations', () => {
+		const msg = (role: string, content: string) => JSON.stringify({ role, content });
+		const contents = async (ns: Namespace, key: string, limit?: number) =>
+			(await store().readMessages(ns, key, limit)).map((m) => (m as { content: string }).content);
+
+		it('append in order and read from the end; kept apart from values; deleted with the key', async () => {
+			const ns = freshNs();
+			expect(await store().readMessages(ns, 'chat')).toEqual([]);
+			expect(
+				await store().appendMessages(ns, 'chat', [msg('user', 'u1'), msg('assistant', 'a1')]),
+			).toEqual({
+				length: 2,
+			});
+			expect(await store().appendMessages(ns, 'chat', [msg('user', 'u2')])).toEqual({ length: 3 });
+			expect(await contents(ns, 'chat')).toEqual(['u1', 'a1', 'u2']);
+			expect(await contents(ns, 'chat', 2)).toEqual(['a1', 'u2']);
+			expect(await contents(ns, 'chat', 10)).toEqual(['u1', 'a1', 'u2']);
+			// A value under the same key is another thing: neither sees nor changes the conversation.
+			expect(await store().get(ns, 'chat')).toBeUndefined();
+			await store().set(ns, 'chat', '"value"');
+			expect(await contents(ns, 'chat')).toEqual(['u1', 'a1', 'u2']);
+			expect(await contents(freshNs(), 'chat')).toEqual([]);
+			expect(await store().delete(ns, 'chat')).toBe(true);
+			expect(await contents(ns, 'chat')).toEqual([]);
+			expect(await store().get(ns, 'chat')).toBeUndefined();
+			await store().appendMessages(ns, 'only', [msg('user', 'x')]);
+			expect(await store().delete(ns, 'only')).toBe(true);
+			expect(await store().delete(ns, 'only')).toBe(false);
+		});
+
+		it('Max Stored removes the oldest whole turns, never the latest one', async () => {
+			const ns = freshNs();
+			const turn = (n: number, tools = 0) => [
+				msg('user', `u${n}`),
+				...Array.from({ length: tools }, (_, i) => msg('tool', `t${n}.${i}`)),
+				msg('assistant', `a${n}`),
+			];
+			await store().appendMessages(ns, 'c', turn(1), { maxStored: 5 });
+			await store().appendMessages(ns, 'c', turn(2), { maxStored: 5 });
+			// 7 messages: the first turn goes (cutting inside turn 2 would leave its answer without its question).
+			expect(await store().appendMessages(ns, 'c', turn(3, 1), { maxStored: 5 })).toEqual({
+				length: 5,
+			});
+			expect(await contents(ns, 'c')).toEqual(['u2', 'a2', 'u3', 't3.0', 'a3']);
+			// A turn longer than the cap is kept whole; the turns before it go.
+			expect(await store().appendMessages(ns, 'c', turn(4, 6), { maxStored: 5 })).toEqual({
+				length: 8,
+			});
+			expect((await contents(ns, 'c'))[0]).toBe('u4');
+		});
+
+		it('trims exactly as messagesToTrim says, for any roles and cap', async () => {
+			await fc.assert(
+				fc.asyncProperty(
+					fc.array(
+						fc.array(fc.constantFrom('user', 'assistant', 'tool', 'system'), {
+							minLength: 1,
+							maxLength: 4,
+						}),
+						{
+							minLength: 1,
+							maxLength: 6,
+						},
+					),
+					fc.integer({ min: 1, max: 8 }),
+					async (batches, max) => {
+						const ns = freshNs();
+						let kept: Array<{ role: string; content: string }> = [];
+						let n = 0;
+						for (const roles of batches) {
+							const batch = roles.map((role) => ({ role, content: String(n++) }));
+							await store().appendMessages(
+								ns,
+								'p',
+								batch.map((m) => JSON.stringify(m)),
+								{ maxStored: max },
+							);
+							const all = [...kept, ...batch];
+							kept = all.slice(
+								messagesToTrim(
+									all.map((m) => m.role),
+									max,
+								),
+							);
+						}
+						const expected = kept.map((m) => m.content);
+						expect(await contents(ns, 'p')).toEqual(expected);
+					},
+				),
+				{ numRuns: 25 },
+			);
+		});
+
+		it('expires with its TTL, renewed by each append', async () => {
+			const ns = freshNs();
+			await store().appendMessages(ns, 't', [msg('user', 'old')], { ttlMs: 300 });
+			await sleep(150);
+			await store().appendMessages(ns, 't', [msg('assistant', 'renewed')], { ttlMs: 300 });
+			await sleep(200);
+			expect(await contents(ns, 't')).toEqual(['old', 'renewed']);
+			await sleep(250);
+			expect(await contents(ns, 't')).toEqual([]);
+			await store().appendMessages(ns, 't', [msg('user', 'new')]);
+			expect(await contents(ns, 't')).toEqual(['new']);
+		});
+	});
+
 	it('stores NUL inside values where the backend can, and says so clearly where it cannot', async () => {
 		const ns = freshNs();
 		const write = store().set(ns, 'nul', JSON.stringify('a\u0000b'));
@@ -242,7 +350,7 @@ describe('postgres store and server-side disconnects', () => {
 });
 
 describe.each(['redis', 'postgres'])('concurrency on %s', (kind) => {
-	it('500 concurrent increments and appends from separate clients lose no update', async () => {
+	it('500 concurrent increments, appends and conversation appends from separate clients lose no update', async () => {
 		const ns = freshNs();
 		// Two independent clients stand in for two workers.
 		const second =
@@ -260,8 +368,13 @@ describe.each(['redis', 'postgres'])('concurrency on %s', (kind) => {
 					Promise.all([
 						clients[i % 2].increment(ns, 'counter', 1),
 						clients[(i + 1) % 2].append(ns, 'log', [{ i }]),
+						clients[i % 2].appendMessages(ns, 'chat', [{ role: 'user', content: String(i) }]),
 					]),
 				),
+			);
+			const chat = await clients[0].readMessages(ns, 'chat', {});
+			expect(chat.map((m) => Number(m.content)).sort((x, y) => x - y)).toEqual(
+				Array.from({ length: 500 }, (_, i) => i),
 			);
 			expect(await clients[0].get(ns, 'counter')).toEqual({ value: 500, version: 500 });
 			const log = (await clients[1].get(ns, 'log'))!;
