@@ -265,6 +265,36 @@ describe('LangChain chat memory', () => {
 	});
 });
 
+describe('turnMessages', () => {
+	it('keeps answered tool calls with their results in order, and drops a step whose results are missing', async () => {
+		const { turnMessages } = await import('../../../lib/memory');
+		const { AIMessage, ToolMessage } = await import('@langchain/core/messages');
+		const call = (id: string) =>
+			new AIMessage({
+				content: '',
+				tool_calls: [{ id, name: 'search', args: {}, type: 'tool_call' }],
+			});
+		const result = (id: string) => new ToolMessage({ content: `result ${id}`, tool_call_id: id });
+		const produced = [
+			call('a'),
+			result('a'),
+			call('b'),
+			result('b'),
+			call('c'),
+			new AIMessage('final'),
+		];
+		const turn = turnMessages('question', produced, 'answer');
+		expect(turn.map((m) => [m.getType(), m.content])).toEqual([
+			['human', 'question'],
+			['ai', ''],
+			['tool', 'result a'],
+			['ai', ''],
+			['tool', 'result b'],
+			['ai', 'answer'],
+		]);
+	});
+});
+
 describe('Memory retries transient store errors only', () => {
 	const failing = async (errors: unknown[]) => {
 		const { InProcessMemoryStore, Memory } = await import('../../../lib/memory');
