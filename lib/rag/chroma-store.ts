@@ -345,19 +345,72 @@ export class KnowledgeBaseCollection {
 	/** Ids of the stored chunks of each given source (sources without chunks are absent). */
 	async idsBySource(sources: readonly string[]): Promise<Map<string, string[]>> {
 		const out = new Map<string, string[]>();
+		for (const [source, chunks] of await this.chunksBySource(sources))
+			out.set(source, [...chunks.keys()]);
+		return out;
+	}
+
+	/** The stored chunks of each given source: id → metadata (sources without chunks are absent). */
+	async chunksBySource(
+		sources: readonly string[],
+	): Promise<Map<string, Map<string, Record<string, unknown>>>> {
+		const out = new Map<string, Map<string, Record<string, unknown>>>();
 		for (let i = 0; i < sources.length; i += SOURCES_PER_LOOKUP) {
 			const batch = sources.slice(i, i + SOURCES_PER_LOOKUP);
 			const where: Where = batch.length === 1 ? { source: batch[0] } : { source: { $in: batch } };
 			await this.forEachPage('look up existing chunks', where, ['metadatas'], (ids, metadatas) => {
 				ids.forEach((id, j) => {
-					const source = String(metadatas?.[j]?.source ?? '');
-					const list = out.get(source);
-					if (list) list.push(id);
-					else out.set(source, [id]);
+					const metadata = metadatas?.[j] ?? {};
+					const source = String(metadata.source ?? '');
+					if (!out.has(source)) out.set(source, new Map());
+					out.get(source)!.set(id, metadata);
 				});
 			});
 		}
 		return out;
+	}
+
+	/**
+	 * Replaces the metadata of stored chunks, keeping their text and vector, in batches; then marks the knowledge base
+	 * changed. Chroma merges metadata on update and upsert, so a chunk that loses a key is read, deleted and written
+	 * again (a failure in between leaves it missing until the next ingest of its source adds it back).
+	 */
+	async replaceMetadata(
+		records: ReadonlyArray<{ id: string; metadata: Metadata; previous: Record<string, unknown> }>,
+		batchSize = DEFAULT_UPSERT_BATCH_SIZE,
+	): Promise<void> {
+		const losesKey = (r: (typeof records)[number]) =>
+			Object.keys(r.previous).some((key) => !(key in r.metadata));
+		const merged = records.filter((r) => !losesKey(r));
+		for (let i = 0; i < merged.length; i += batchSize) {
+			const batch = merged.slice(i, i + batchSize);
+			await this.call(`update the metadata of ${batch.length} chunks`, () =>
+				this.collection.update({
+					ids: batch.map((r) => r.id),
+					metadatas: batch.map((r) => r.metadata),
+				}),
+			);
+		}
+		const rewritten = records.filter(losesKey);
+		const next = new Map(rewritten.map((r) => [r.id, r.metadata]));
+		for (let i = 0; i < rewritten.length; i += batchSize) {
+			const stored = await this.getByIds(
+				rewritten.slice(i, i + batchSize).map((r) => r.id),
+				{ documents: true, embeddings: true },
+			);
+			await this.call(`delete ${stored.length} chunks to rewrite their metadata`, () =>
+				this.collection.delete({ ids: stored.map((c) => c.id) }),
+			);
+			await this.call(`rewrite ${stored.length} chunks`, () =>
+				this.collection.add({
+					ids: stored.map((c) => c.id),
+					embeddings: stored.map((c) => c.embedding!),
+					documents: stored.map((c) => c.text),
+					metadatas: stored.map((c) => next.get(c.id)!),
+				}),
+			);
+		}
+		if (records.length) await this.markChanged();
 	}
 
 	/** Ids of all chunks matching a metadata filter (Chroma `where`). */

@@ -1,6 +1,7 @@
 /**
  * Idempotent ingest: chunk ids are content hashes (see chunkId), so for each source only chunks that are new get
- * embedded and written, and chunks the source no longer has are deleted. New chunks are written before stale ones
+ * embedded and written, chunks whose metadata changed get their metadata rewritten (not re-embedded), and chunks
+ * the source no longer has are deleted. New chunks are written before stale ones
  * are deleted: a run that fails midway loses nothing, and a re-run finishes the job without duplicates.
  */
 import { embedTexts, type DocumentEmbedder } from '../llm';
@@ -23,7 +24,10 @@ export interface SourceResult {
 	source: string;
 	/** Distinct chunks the source has now. */
 	chunks: number;
+	/** New chunks (embedded and written). */
 	added: number;
+	/** Chunks whose text is unchanged but whose metadata (user metadata, offsets, page, format) changed: rewritten, not re-embedded. */
+	updated: number;
 	unchanged: number;
 	removed: number;
 }
@@ -31,6 +35,7 @@ export interface SourceResult {
 export interface IngestResult {
 	sources: SourceResult[];
 	added: number;
+	updated: number;
 	unchanged: number;
 	removed: number;
 	/** Embedding API requests made (0 when nothing changed). */
@@ -50,6 +55,12 @@ function chunkMetadata(document: LoadedDocument, chunk: Chunk): Metadata {
 		headingPath: chunk.headingPath,
 		...(chunk.page !== undefined ? { page: chunk.page } : {}),
 	};
+}
+
+/** Whether stored metadata (as Chroma returns it) equals the metadata a chunk would be written with now. */
+function sameMetadata(stored: Record<string, unknown>, now: Metadata): boolean {
+	const keys = new Set([...Object.keys(stored), ...Object.keys(now)]);
+	return [...keys].every((key) => (stored[key] ?? null) === (now[key] ?? null));
 }
 
 /**
@@ -77,31 +88,39 @@ export async function ingestDocuments(
 		documents.map(async (document) => {
 			const records = new Map<string, { chunk: Chunk; metadata: Metadata }>();
 			for (const chunk of await chunkDocument(document, options)) {
-				const id = chunkId(kb.name, document.source, chunk.text);
+				const id = chunkId(kb.name, document.source, chunk.text, chunk.headingPath);
 				if (!records.has(id)) records.set(id, { chunk, metadata: chunkMetadata(document, chunk) }); // repeated text in one source: stored once
 			}
 			return { document, records };
 		}),
 	);
-	const existing = await kb.idsBySource(documents.map((d) => d.source));
+	const existing = await kb.chunksBySource(documents.map((d) => d.source));
 
 	const toAdd: Array<{ id: string; text: string; metadata: Metadata }> = [];
+	const toUpdate: Array<{ id: string; metadata: Metadata; previous: Record<string, unknown> }> = [];
 	const toRemove: string[] = [];
 	const sources: SourceResult[] = planned.map(({ document, records }) => {
-		const stored = new Set(existing.get(document.source) ?? []);
+		const stored = existing.get(document.source) ?? new Map<string, Record<string, unknown>>();
 		let added = 0;
+		let updated = 0;
 		for (const [id, { chunk, metadata }] of records) {
-			if (stored.has(id)) continue;
-			toAdd.push({ id, text: chunk.text, metadata });
-			added++;
+			const previous = stored.get(id);
+			if (!previous) {
+				toAdd.push({ id, text: chunk.text, metadata });
+				added++;
+			} else if (!sameMetadata(previous, metadata)) {
+				toUpdate.push({ id, metadata, previous });
+				updated++;
+			}
 		}
-		const stale = [...stored].filter((id) => !records.has(id));
+		const stale = [...stored.keys()].filter((id) => !records.has(id));
 		toRemove.push(...stale);
 		return {
 			source: document.source,
 			chunks: records.size,
 			added,
-			unchanged: records.size - added,
+			updated,
+			unchanged: records.size - added - updated,
 			removed: stale.length,
 		};
 	});
@@ -119,13 +138,15 @@ export async function ingestDocuments(
 		const records: ChunkRecord[] = toAdd.map((r, i) => ({ ...r, embedding: vectors[i] }));
 		upsertRequests = await kb.upsert(records, options.upsertBatchSize);
 	}
+	await kb.replaceMetadata(toUpdate, options.upsertBatchSize);
 	await kb.deleteIds(toRemove, options.upsertBatchSize);
 
-	const sum = (key: 'added' | 'unchanged' | 'removed') =>
+	const sum = (key: 'added' | 'updated' | 'unchanged' | 'removed') =>
 		sources.reduce((total, s) => total + s[key], 0);
 	return {
 		sources,
 		added: sum('added'),
+		updated: sum('updated'),
 		unchanged: sum('unchanged'),
 		removed: sum('removed'),
 		embeddingCalls,

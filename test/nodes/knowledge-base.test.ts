@@ -1,4 +1,6 @@
 /** The Knowledge Base node in workflows run in-process, on a real Chroma server with the offline model server. */
+import { createServer, request as httpRequest } from 'node:http';
+
 import type { INodeParameters } from 'n8n-workflow';
 
 import { startChroma, type ChromaServer } from '../../stack/chroma';
@@ -344,6 +346,84 @@ describe('Ingest', () => {
 		});
 		const stats = await exec([{}], { operation: 'stats', knowledgeBase: 'kb-dims' });
 		expect(json(stats)[0]).toMatchObject({ chunks: 1, sources: 1, dimension: 256 });
+	});
+
+	it('a re-run whose metadata changed rewrites that metadata without re-embedding; a key left out is removed', async () => {
+		const doc = (metadata: string) =>
+			exec(
+				[{ text: '# Tiers\n\nGold customers get a reply within one hour.', sourceId: 'tiers.md' }],
+				{
+					...ingestParams('kb-metadata'),
+					metadata,
+				},
+			);
+		const teamOf = async () => {
+			const found = async (filter: string) =>
+				json(
+					await exec([{}], {
+						operation: 'query',
+						knowledgeBase: 'kb-metadata',
+						query: 'gold reply',
+						options: { metadataFilter: filter },
+					}),
+				)[0].results.length;
+			return {
+				support: await found('{"team": "support"}'),
+				sales: await found('{"team": "sales"}'),
+				region: await found('{"region": "eu"}'),
+			};
+		};
+		const [first] = json(await doc('{"team": "support", "region": "eu"}'));
+		expect(await teamOf()).toEqual({ support: 1, sales: 0, region: 1 });
+
+		model.reset();
+		const [second] = json(await doc('{"team": "sales"}'));
+		expect(second).toMatchObject({ added: 0, updated: first.chunks, unchanged: 0, removed: 0 });
+		expect(second.batch.embeddingCalls).toBe(0);
+		expect(model.requestsTo('embeddings').filter((r) => r.path === '/embeddings')).toHaveLength(0);
+		expect(await teamOf()).toEqual({ support: 0, sales: 1, region: 0 });
+
+		const [third] = json(await doc('{"team": "sales"}'));
+		expect(third).toMatchObject({ added: 0, updated: 0, unchanged: first.chunks });
+	});
+
+	it('works with Chroma behind a reverse proxy under a path prefix', async () => {
+		// The proxy serves Chroma under /vector-db/ only: a request that drops the prefix gets 404.
+		const proxy = createServer((req, res) => {
+			if (!req.url?.startsWith('/vector-db/')) return void res.writeHead(404).end('not here');
+			const upstream = httpRequest(
+				{
+					host: chroma.host,
+					port: chroma.port,
+					path: req.url.slice('/vector-db'.length),
+					method: req.method,
+					headers: req.headers,
+				},
+				(answer) => {
+					res.writeHead(answer.statusCode ?? 502, answer.headers);
+					answer.pipe(res);
+				},
+			);
+			req.pipe(upstream);
+		});
+		await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+		const chromaUrl = `http://127.0.0.1:${(proxy.address() as { port: number }).port}/vector-db`;
+		try {
+			const ingested = await exec(
+				[{ text: 'Proxies forward requests under a path prefix.', sourceId: 'proxy.md' }],
+				{ ...ingestParams('kb-behind-proxy'), metadata: '{}' },
+				{ chromaUrl },
+			);
+			expect(json(ingested)[0]).toMatchObject({ source: 'proxy.md', added: 1 });
+			const found = await exec(
+				[{}],
+				{ operation: 'query', knowledgeBase: 'kb-behind-proxy', query: 'path prefix' },
+				{ chromaUrl },
+			);
+			expect(json(found)[0].results[0]).toMatchObject({ source: 'proxy.md' });
+		} finally {
+			await new Promise<void>((resolve) => proxy.close(() => resolve()));
+		}
 	});
 
 	it('reports Chroma down per item, with the URL and the attempts made', async () => {

@@ -66,7 +66,7 @@ const properties: INodeProperties[] = [
 		default: '',
 		placeholder: 'e.g. {{ $json.url }}',
 		description:
-			'Stable ID of the document (file name, URL, record ID). Ingesting the same source again replaces its chunks: unchanged chunks are kept, changed ones re-embedded, removed ones deleted. Empty: for a file, its path when n8n knows its folder (Read Files from Disk), else its file name.',
+			'Stable ID of the document (file name, URL, record ID). Ingesting the same source again replaces its chunks: unchanged chunks are kept, chunks whose metadata changed are rewritten without re-embedding, new ones embedded, removed ones deleted. Empty: for a file, its path when n8n knows its folder (Read Files from Disk), else its file name.',
 	},
 	{
 		displayName: 'Document Format',
