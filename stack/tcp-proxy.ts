@@ -9,6 +9,8 @@ export interface TcpProxy {
 	port: number;
 	/** How often `text` appeared in what clients sent (case-insensitive; RESP commands, SQL, …). */
 	count(text: string): number;
+	/** Client connections open now. */
+	connections(): number;
 	/**
 	 * From now on, a connection whose client sends `text` (any, when not given) is held from that chunk on: nothing
 	 * more it sends is forwarded until release(), so a request is cut off mid-operation, after connecting.
@@ -27,7 +29,10 @@ export async function startTcpProxy(
 	const waiting: Array<() => void> = [];
 	const sockets = new Set<Socket>();
 	const released = new Set<() => void>();
+	let open = 0;
 	const server: Server = createServer((client) => {
+		open++;
+		client.on('close', () => open--);
 		const upstream = connect(targetPort, targetHost);
 		for (const s of [client, upstream]) {
 			sockets.add(s);
@@ -53,6 +58,7 @@ export async function startTcpProxy(
 	return {
 		port: (server.address() as { port: number }).port,
 		count: (text) => sent.split(text.toLowerCase()).length - 1,
+		connections: () => open,
 		hold: (text = '') => {
 			holding = text.toLowerCase();
 		},

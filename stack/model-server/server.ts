@@ -41,6 +41,8 @@ export interface RequestLogEntry {
 	status: number | 'dropped';
 	fault?: Fault['type'];
 	stream: boolean;
+	/** True when the client closed the connection before the answer was complete (e.g. it aborted the request). */
+	abandoned?: boolean;
 }
 
 export interface ModelServerOptions {
@@ -192,6 +194,9 @@ export class OfflineModelServer {
 			stream: route === 'chat' && (body as ChatRequest | undefined)?.stream === true,
 		};
 		this.requests.push(entry);
+		res.on('close', () => {
+			if (!res.writableFinished) entry.abandoned = true;
+		});
 		const send = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
 			entry.status = status;
 			res.writeHead(status, { 'content-type': 'application/json', ...headers });

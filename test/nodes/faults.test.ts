@@ -67,9 +67,14 @@ const postgresStore = () => ({
 });
 
 /** Runs a workflow with this file's servers behind the credentials (`store`: the memory store's data). */
-function exec(workflow: WorkflowJson, store: object = redisStore()): Promise<RunResult> {
+function exec(
+	workflow: WorkflowJson,
+	store: object = redisStore(),
+	cancelAfterMs?: number,
+): Promise<RunResult> {
 	return runWorkflow(workflow, {
 		nodeTypes: testNodeTypes,
+		cancelAfterMs,
 		credentials: {
 			openAgentsMemoryStore: store as never,
 			openAgentsLlmApi: {
@@ -563,4 +568,67 @@ describe('model server', () => {
 			});
 		},
 	);
+});
+
+describe('an execution cancelled in n8n', () => {
+	it('stops the model call it is waiting for', async () => {
+		model.fail({ type: 'delay', ms: 20_000 });
+		const { value: result, ms } = await FaultTable.timed(() =>
+			exec(agentFlow(`cancel-${run}`, { options: { modelTimeoutSeconds: 60 } }), redisStore(), 500),
+		);
+		expect(result.status).toBe('canceled');
+		expect(model.requestsTo('chat')).toHaveLength(1);
+		// The request itself was aborted (its connection closed before the answer), not left running.
+		await waitFor(
+			'the model request to be abandoned',
+			async () => (model.requestsTo('chat')[0].abandoned ? true : undefined),
+			2000,
+			20,
+		);
+		table.record({
+			fault: 'Execution cancelled while the model stalls (20 s)',
+			node: 'Agent (Model Call Timeout 60 s)',
+			outcome: 'run `canceled`; the model request aborted (its connection closed)',
+			ms,
+			dataCheck: 'one model request made, none after the cancel',
+		});
+	});
+
+	it('stops the store call it is waiting for', async () => {
+		const proxy = await startTcpProxy(redis.port);
+		try {
+			proxy.hold('eval');
+			const { value: result, ms } = await FaultTable.timed(() =>
+				exec(
+					memoryFlow({
+						operation: 'set',
+						key: 'cancelled',
+						value: '1',
+						options: { timeoutSeconds: 30 },
+					}),
+					{ ...redisStore(), redisPort: proxy.port },
+					500,
+				),
+			);
+			expect(result.status).toBe('canceled');
+			expect(proxy.count('eval')).toBe(1);
+			// The node let go of the call and closed its connection, instead of waiting 30 s for the timeout.
+			await waitFor(
+				'the store connection to close',
+				async () => (proxy.connections() === 0 ? true : undefined),
+				2000,
+				20,
+			);
+			table.record({
+				fault: 'Execution cancelled while Redis does not answer',
+				node: 'Memory Set (Timeout 30 s)',
+				outcome: 'run `canceled`; the store connection closed without waiting for the timeout',
+				ms,
+				dataCheck: 'the write was sent once, never retried',
+			});
+		} finally {
+			proxy.release();
+			await proxy.close();
+		}
+	});
 });

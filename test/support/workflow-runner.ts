@@ -230,6 +230,8 @@ export interface RunOptions {
 	executionId?: string;
 	/** The workflow's ID (default "in-process"). */
 	workflowId?: string;
+	/** Cancels the execution this long after it starts, ms (as the editor's Stop button does). */
+	cancelAfterMs?: number;
 }
 
 export interface RunResult {
@@ -318,9 +320,18 @@ export async function runWorkflow(
 		},
 	});
 
-	await new WorkflowExecute(additionalData, mode, runExecutionData).processRunExecutionData(
-		instance,
-	);
+	const execution = new WorkflowExecute(
+		additionalData,
+		mode,
+		runExecutionData,
+	).processRunExecutionData(instance);
+	const timer =
+		options.cancelAfterMs === undefined
+			? undefined
+			: setTimeout(() => execution.cancel(), options.cancelAfterMs);
+	// A cancelled execution rejects; its run (status "canceled") still reaches workflowExecuteAfter.
+	await execution.catch(() => undefined);
+	clearTimeout(timer);
 	const run = await finished.promise;
 	const outputs: Record<string, INodeExecutionData[][]> = {};
 	const nodeErrors: Record<string, Error> = {};
