@@ -19,8 +19,11 @@ export interface PrivateRedis {
 	ca?: string;
 	/** Stops the server (SIGTERM) and starts it again on the same port and data. */
 	restart(): Promise<void>;
-	/** Makes the server hold every client's commands for `ms` (CLIENT PAUSE ALL): they run when the pause ends. */
-	pause(ms: number): Promise<void>;
+	/**
+	 * Makes the server hold clients' commands for `ms` (CLIENT PAUSE): every command (`ALL`) or only writes (`WRITE`,
+	 * so connecting and reading go on); held commands run when the pause ends, unless their client has gone.
+	 */
+	pause(ms: number, mode?: 'ALL' | 'WRITE'): Promise<void>;
 	/** A client of this server (the caller quits it). */
 	client(): Redis;
 	stop(): Promise<void>;
@@ -163,10 +166,10 @@ export async function startRedis(options: { tls?: boolean } = {}): Promise<Priva
 			await server.stop('SIGTERM', 5000);
 			await launch();
 		},
-		async pause(ms) {
+		async pause(ms, mode = 'ALL') {
 			const admin = client();
 			try {
-				await admin.call('CLIENT', 'PAUSE', String(ms), 'ALL');
+				await admin.call('CLIENT', 'PAUSE', String(ms), mode);
 			} finally {
 				admin.disconnect();
 			}

@@ -384,14 +384,15 @@ it('the Trigger fires once per failed execution and never for successful ones', 
 		[0, 0],
 		{ credentials: { openAgentsN8nApi: credentials.api } },
 	);
+	// The failures happen first: the trigger's first poll reports those within its look-back window.
+	await runs(ok, 2, 200);
+	const failed = (await runs(fail, 2, 500)).map((e) => e.id).sort();
 	const { id: triggerId } = await client.createWorkflow({
 		name: 'e2e trigger: on failure',
 		nodes: [trigger, whereNode([220, 0], true)],
 		connections: { 'Job Monitor Trigger': { main: [[{ node: 'Where', type: 'main', index: 0 }]] } },
 	});
 	await client.activateWorkflow(triggerId);
-	await runs(ok, 2, 200);
-	const failed = (await runs(fail, 2, 500)).map((e) => e.id).sort();
 	const fired = async () => {
 		const polls = await client.executions({ workflowId: triggerId, limit: 100, includeData: true });
 		return polls.flatMap((poll) =>
@@ -404,14 +405,14 @@ it('the Trigger fires once per failed execution and never for successful ones', 
 			const seen = await fired();
 			return seen.length >= failed.length ? seen : undefined;
 		},
-		150_000,
+		200_000,
 		3000,
 	);
 	expect(ids.sort()).toEqual(failed);
 	// One more poll (every minute) must not report them again.
 	await sleep(65_000);
 	expect((await fired()).sort()).toEqual(failed);
-}, 300_000);
+}, 400_000);
 
 it('a machine failure mid-Agent-execution (worker and main killed) leaves a crashed job n8n never re-runs; Retry brings it to success on the other worker', async () => {
 	const agent = node(

@@ -81,7 +81,9 @@ it('starts the stack, creates our credentials, runs the flagship flow in n8n, an
 		]),
 	);
 	const stored = await client.rest<Array<{ name: string; type: string }>>('GET', '/credentials');
+	// Ours, and the Header Auth key every example webhook checks.
 	expect(stored.map((c) => c.type).sort()).toEqual([
+		'httpHeaderAuth',
 		'openAgentsChromaApi',
 		'openAgentsLlmApi',
 		'openAgentsMemoryStore',

@@ -6,6 +6,7 @@
  * (OPENAGENTS_FAULT_TABLE=1 writes it).
  */
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 
 import type { INode, INodeParameters } from 'n8n-workflow';
 import { Client } from 'pg';
@@ -162,16 +163,6 @@ async function scriptCalls(): Promise<number> {
 	}
 }
 
-/** Holds every write of the private Redis for `ms` (reads and connecting go on), then runs the held writes. */
-async function pauseWrites(ms: number): Promise<void> {
-	const admin = redis.client();
-	try {
-		await admin.call('CLIENT', 'PAUSE', String(ms), 'WRITE');
-	} finally {
-		admin.disconnect();
-	}
-}
-
 beforeAll(async () => {
 	[redis, chroma, llmUrl] = await Promise.all([
 		startRedis(),
@@ -183,6 +174,8 @@ beforeAll(async () => {
 afterAll(async () => {
 	table.writeIfAsked();
 	await Promise.all([redis?.stop(), chroma?.stop(), model.stop()]);
+	// The Chroma test restarts the server on its data directory, which then is no longer a temporary one of stop()'s.
+	if (chroma) rmSync(chroma.dataDir, { recursive: true, force: true });
 	await dropDatabase(postgresFromEnv(), database);
 }, 60_000);
 beforeEach(() => {
@@ -194,7 +187,7 @@ describe('Redis', () => {
 	it('paused mid-write: the node ends at its timeout with store_timeout, and the increment is not repeated', async () => {
 		await memory({ operation: 'set', key: 'counter', value: '0' });
 		const before = await scriptCalls();
-		await pauseWrites(3000);
+		await redis.pause(3000, 'WRITE');
 		const { value: failed, ms } = await FaultTable.timed(() =>
 			memory({ operation: 'increment', key: 'counter', by: 1, options: { timeoutSeconds: 1 } }),
 		);

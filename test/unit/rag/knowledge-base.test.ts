@@ -111,12 +111,21 @@ describe('ingestDocuments', () => {
 		const second = await ingestDocuments(kb, embeddings(), [edited], options());
 		expect(second.sources[0].added).toBeGreaterThanOrEqual(1);
 		expect(second.sources[0].removed).toBeGreaterThanOrEqual(2); // the rewritten chunk's old version + the dropped paragraph
-		expect(second.sources[0].unchanged).toBe(redisBefore - second.sources[0].removed);
+		// Chunks after the rewritten paragraph kept their text but moved: their offsets are updated, not re-embedded.
+		expect(second.sources[0].updated).toBeGreaterThanOrEqual(1);
+		expect(second.sources[0].unchanged + second.sources[0].updated).toBe(
+			redisBefore - second.sources[0].removed,
+		);
 		expect(await kb.count()).toBe(first.added + second.added - second.removed);
 
 		const stored = await kb.collection.get({ include: ['documents', 'metadatas'] as never });
 		expect(stored.documents.some((d) => d?.includes('Paragraph 11 about redis'))).toBe(false);
 		expect(stored.documents.some((d) => d?.includes('(rewritten)'))).toBe(true);
+		// Every stored chunk of the edited source points at where its text is in the edited document.
+		stored.metadatas.forEach((m, i) => {
+			if (m?.source !== 'redis.md') return;
+			expect(edited.text.slice(Number(m.start), Number(m.end))).toBe(stored.documents[i]);
+		});
 		expect(stored.metadatas.filter((m) => m?.source === 'postgres.txt')).toHaveLength(
 			first.sources[1].chunks,
 		);
