@@ -46,15 +46,32 @@ const formatDefault = (value: unknown) =>
 		? ''
 		: `\`${cell(typeof value === 'string' ? value : JSON.stringify(value))}\``;
 
+/** A display condition value: 1, or a condition such as { _cnd: { gte: 1.1 } } as "≥ 1.1". */
+function conditionText(value: unknown): string {
+	const condition = (value as { _cnd?: Record<string, unknown> } | null)?._cnd;
+	if (!condition) return JSON.stringify(value);
+	const symbols: Record<string, string> = { gte: '≥', lte: '≤', gt: '>', lt: '<', eq: '=' };
+	return Object.entries(condition)
+		.map(([op, operand]) => `${symbols[op] ?? op} ${JSON.stringify(operand)}`)
+		.join(' and ');
+}
+
 function shownWhen(property: INodeProperties): string {
 	const show = property.displayOptions?.show ?? {};
 	return Object.entries(show)
-		.filter(([key]) => !key.startsWith('@'))
 		.map(
 			([key, values]) =>
-				`${key}: ${(values as unknown[]).map((v) => JSON.stringify(v)).join(' or ')}`,
+				`${key === '@version' ? 'node version' : key}: ${(values as unknown[]).map(conditionText).join(' or ')}`,
 		)
 		.join('; ');
+}
+
+/** The type, with a picker's modes (e.g. "resourceLocator: From List, By Name"). */
+function typeText(p: INodeProperties): string {
+	if (p.type === 'resourceLocator' && p.modes?.length)
+		return `${p.type}: ${p.modes.map((m) => m.displayName).join(', ')}`;
+	if (p.type === 'workflowSelector') return `${p.type}: From List, By ID (n8n's workflow selector)`;
+	return p.type;
 }
 
 function rows(properties: readonly INodeProperties[], prefix = ''): string[] {
@@ -65,7 +82,7 @@ function rows(properties: readonly INodeProperties[], prefix = ''): string[] {
 			p.type === 'options' || p.type === 'multiOptions'
 				? ` Values: ${(p.options as Array<{ name: string }>).map((o) => o.name).join(', ')}.`
 				: '';
-		const own = `| ${cell(name)} | \`${p.name}\` | ${p.type} | ${formatDefault(p.default)} | ${cell(shownWhen(p))} | ${cell((p.description ?? '') + options)} |`;
+		const own = `| ${cell(name)} | \`${p.name}\` | ${cell(typeText(p))} | ${formatDefault(p.default)} | ${cell(shownWhen(p))} | ${cell((p.description ?? '') + options)} |`;
 		if (p.type === 'collection')
 			return [own, ...rows(p.options as INodeProperties[], `${name} → `)];
 		if (p.type === 'fixedCollection')

@@ -121,8 +121,12 @@ export function exampleFiles(): string[] {
 }
 
 /** An example with each node's credentials pointed at `credentials` (by type); throws when one is not given. */
-export function loadExample(file: string, credentials: CredentialRefs): ExampleWorkflow {
-	const workflow = JSON.parse(readFileSync(join(EXAMPLES_DIR, file), 'utf8')) as ExampleWorkflow;
+export function loadExample(
+	file: string,
+	credentials: CredentialRefs,
+	dir = EXAMPLES_DIR,
+): ExampleWorkflow {
+	const workflow = JSON.parse(readFileSync(join(dir, file), 'utf8')) as ExampleWorkflow;
 	for (const node of workflow.nodes) {
 		for (const type of Object.keys(node.credentials ?? {})) {
 			if (!credentials[type])

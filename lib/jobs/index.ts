@@ -14,6 +14,7 @@ export {
 	type N8nApiConfig,
 	type N8nApiOptions,
 	type ExecutionFilter,
+	type WorkflowSummary,
 } from './n8n-api';
 export { jobStats, type JobStats, type FailureGroup } from './metrics';
 export {

@@ -39,6 +39,12 @@ export interface ExecutionFilter {
 	includeData?: boolean;
 }
 
+export interface WorkflowSummary {
+	id: string;
+	name: string;
+	active: boolean;
+}
+
 interface Page<T> {
 	data: T[];
 	nextCursor?: string | null;
@@ -113,15 +119,44 @@ export class N8nApiClient {
 	}
 
 	/** GET /workflows/{id}: { id, name, active, … }. */
-	async getWorkflow(id: string): Promise<{ id: string; name: string; active: boolean }> {
+	async getWorkflow(id: string): Promise<WorkflowSummary> {
 		return this.request('GET', `/workflows/${encodeURIComponent(id)}`);
 	}
 
-	/** n8n's Prometheus metrics text (GET <origin>/metrics; needs N8N_METRICS=true on main). */
+	/**
+	 * GET /workflows: one page of the workflows the API key can see, { data: [{ id, name, active }], nextCursor }.
+	 * `name` keeps those whose name contains it (n8n's filter: SQL LIKE, case-sensitive on Postgres).
+	 */
+	async listWorkflows({
+		name,
+		cursor,
+		limit = 100,
+	}: { name?: string; cursor?: string; limit?: number } = {}): Promise<{
+		data: WorkflowSummary[];
+		nextCursor?: string;
+	}> {
+		const page: Page<WorkflowSummary> = await this.request('GET', '/workflows', {
+			query: {
+				name: name?.trim(),
+				cursor,
+				limit: Math.min(limit, MAX_PAGE),
+				excludePinnedData: true,
+			},
+		});
+		return {
+			data: page.data.map(({ id, name, active }) => ({ id: String(id), name, active })),
+			nextCursor: page.nextCursor ?? undefined,
+		};
+	}
+
+	/** Where n8n itself is served: the API root without /api/v1, e.g. https://n8n.example.com (for editor links). */
+	n8nUrl(): string {
+		return this.baseUrl.replace(/\/api\/v\d+$/, '');
+	}
+
+	/** n8n's Prometheus metrics text (GET <n8n URL>/metrics; needs N8N_METRICS=true on main). */
 	async metricsText(): Promise<string> {
-		const url = new URL(this.baseUrl);
-		const metricsUrl = `${url.origin}${url.pathname.replace(/\/api\/v\d+$/, '')}/metrics`;
-		return this.send('GET', metricsUrl, { text: true });
+		return this.send('GET', `${this.n8nUrl()}/metrics`, { text: true });
 	}
 
 	private request<T>(

@@ -56,3 +56,4 @@ export {
 	type StepContext,
 } from './task';
 export { rerankWithApi, RerankHttpError, type RerankOptions } from './rerank';
+export { listModels, ModelListError, type ListedModel, type ListModelsOptions } from './model-list';

@@ -209,14 +209,36 @@ export class ChromaKnowledgeStore {
 
 	/** Names of the knowledge bases (collections) in this tenant/database, sorted. */
 	async list(): Promise<string[]> {
-		const names: string[] = [];
+		return (await this.collections()).map((c) => c.name).sort();
+	}
+
+	private async collections(): Promise<Collection[]> {
+		const all: Collection[] = [];
 		for (let offset = 0; ; offset += 100) {
 			const page = await this.call('list knowledge bases', () =>
 				this.client.listCollections({ limit: 100, offset }),
 			);
-			names.push(...page.map((c) => c.name));
-			if (page.length < 100) return names.sort();
+			all.push(...page);
+			if (page.length < 100) return all;
 		}
+	}
+
+	/**
+	 * Knowledge bases whose name contains `filter` (case-insensitive), sorted by name, each with its chunk count:
+	 * { name, chunks }[]. One count request per listed knowledge base; `limit` caps how many are counted.
+	 */
+	async summaries(filter = '', limit = 100): Promise<Array<{ name: string; chunks: number }>> {
+		const needle = filter.trim().toLowerCase();
+		const matches = (await this.collections())
+			.filter((c) => c.name.toLowerCase().includes(needle))
+			.sort((a, b) => a.name.localeCompare(b.name))
+			.slice(0, limit);
+		return Promise.all(
+			matches.map(async (c) => ({
+				name: c.name,
+				chunks: await this.call(`count the chunks of "${c.name}"`, () => c.count()),
+			})),
+		);
 	}
 
 	/** Deletes a knowledge base with all its chunks. */

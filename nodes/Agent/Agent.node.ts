@@ -6,6 +6,8 @@ import {
 	type INodeTypeDescription,
 } from 'n8n-workflow';
 
+import { searchKnowledgeBases, searchChatModels } from '../shared/listSearch';
+import { PICKER_NODE_VERSIONS } from '../shared/locators';
 import { retryPolicyProperty } from '../shared/retryPolicy';
 import { memoryStoreCredentialTest } from '../shared/memoryStore';
 import * as conversation from './actions/conversation';
@@ -19,7 +21,7 @@ export class Agent implements INodeType {
 		name: 'openAgentsAgent',
 		icon: { light: 'file:agent.svg', dark: 'file:agent.dark.svg' },
 		group: ['transform'],
-		version: [1],
+		version: PICKER_NODE_VERSIONS,
 		subtitle: '={{ $parameter["template"] }}',
 		description:
 			'Tool-calling LLM agent: conversation or ordered task steps, with retries, budgets, structured output and token usage',
@@ -96,7 +98,10 @@ export class Agent implements INodeType {
 		],
 	};
 
-	methods = { credentialTest: { openAgentsMemoryStoreTest: memoryStoreCredentialTest } };
+	methods = {
+		credentialTest: { openAgentsMemoryStoreTest: memoryStoreCredentialTest },
+		listSearch: { searchKnowledgeBases, searchChatModels },
+	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		return route.call(this);

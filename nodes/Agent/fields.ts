@@ -1,10 +1,10 @@
 /** Parameters the Agent's templates share: instructions, built-in tools, limits and budget. */
-import type { INodeProperties } from 'n8n-workflow';
+import { updateDisplayOptions, type INodeProperties } from 'n8n-workflow';
 
 import { sortedByName } from '../shared/descriptions';
 import { budgetOptions, modelTimeoutOption } from '../shared/llm';
-
-import { knowledgeBaseField, topKField } from '../shared/knowledgeBaseFields';
+import { chatModelOption } from '../shared/locators';
+import { knowledgeBaseFields, topKField } from '../shared/knowledgeBaseFields';
 import { addressFields, storeField } from '../shared/memoryFields';
 
 export const systemMessageField: INodeProperties = {
@@ -31,7 +31,7 @@ export const builtInToolFields: INodeProperties[] = [
 		description:
 			'Whether to give the agent the tool search_knowledge_base over a knowledge base of the OpenAgents Chroma credential, without a Knowledge Base Tool node',
 	},
-	{ ...knowledgeBaseField, displayOptions: showKnowledgeBase },
+	...updateDisplayOptions(showKnowledgeBase, knowledgeBaseFields),
 	{ ...topKField, displayOptions: showKnowledgeBase },
 	{
 		displayName: 'Built-In Memory Tools',
@@ -56,14 +56,9 @@ export const optionsField: INodeProperties = {
 	placeholder: 'Add Option',
 	default: {},
 	options: sortedByName([
-		{
-			displayName: 'Chat Model',
-			name: 'chatModel',
-			type: 'string',
-			default: '',
-			description:
-				"Overrides the credential's chat model (ignored when a chat model sub-node is connected)",
-		},
+		...chatModelOption(
+			"Overrides the credential's chat model (ignored when a chat model sub-node is connected)",
+		),
 		{
 			displayName: 'Enable Streaming',
 			name: 'enableStreaming',

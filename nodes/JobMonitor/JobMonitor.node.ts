@@ -14,6 +14,8 @@ import { route } from './actions/router';
 import * as stats from './actions/stats';
 import * as waitForJob from './actions/waitForJob';
 import { memoryStoreCredentialTest } from '../shared/memoryStore';
+import { searchWorkflows } from '../shared/listSearch';
+import { PICKER_NODE_VERSIONS } from '../shared/locators';
 import { retryPolicyProperty } from '../shared/retryPolicy';
 
 /** n8n executions as jobs: status, stats, queue depth, waiting, and retrying failed or crashed executions. */
@@ -23,7 +25,7 @@ export class JobMonitor implements INodeType {
 		name: 'openAgentsJobMonitor',
 		icon: { light: 'file:jobMonitor.svg', dark: 'file:jobMonitor.dark.svg' },
 		group: ['transform'],
-		version: [1],
+		version: PICKER_NODE_VERSIONS,
 		subtitle: '={{ $parameter["operation"] }}',
 		description:
 			'Watch and steer n8n executions as jobs: status, stats, queue depth, wait, retry failed or crashed runs',
@@ -124,7 +126,10 @@ export class JobMonitor implements INodeType {
 		],
 	};
 
-	methods = { credentialTest: { openAgentsMemoryStoreTest: memoryStoreCredentialTest } };
+	methods = {
+		credentialTest: { openAgentsMemoryStoreTest: memoryStoreCredentialTest },
+		listSearch: { searchWorkflows },
+	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		return route.call(this);

@@ -12,7 +12,13 @@ import * as ingest from './actions/ingest';
 import * as query from './actions/query';
 import { route } from './actions/router';
 import * as stats from './actions/stats';
-import { knowledgeBaseField, RERANKER_INPUT } from '../shared/knowledgeBaseFields';
+import { knowledgeBaseFields, RERANKER_INPUT } from '../shared/knowledgeBaseFields';
+import {
+	searchKnowledgeBases,
+	searchChatModels,
+	searchEmbeddingModels,
+} from '../shared/listSearch';
+import { PICKER_NODE_VERSIONS } from '../shared/locators';
 import { retryPolicyProperty } from '../shared/retryPolicy';
 
 // Not usableAsTool: agents search through the Knowledge Base Tool sub-node, and n8n would name this node's generated
@@ -24,8 +30,10 @@ export class KnowledgeBase implements INodeType {
 		name: 'openAgentsKnowledgeBase',
 		icon: { light: 'file:knowledgeBase.svg', dark: 'file:knowledgeBase.dark.svg' },
 		group: ['transform'],
-		version: [1],
-		subtitle: '={{ $parameter["operation"] + ": " + $parameter["knowledgeBase"] }}',
+		version: PICKER_NODE_VERSIONS,
+		// A picked knowledge base is { value, … } (version 1.1), a typed one a string (version 1)
+		subtitle:
+			'={{ $parameter["operation"] + ": " + ($parameter["knowledgeBase"].value ?? $parameter["knowledgeBase"]) }}',
 		description:
 			'RAG on ChromaDB: ingest documents idempotently, search them, and answer questions with citations',
 		defaults: { name: 'Knowledge Base' },
@@ -82,7 +90,7 @@ export class KnowledgeBase implements INodeType {
 				],
 				default: 'ingest',
 			},
-			knowledgeBaseField,
+			...knowledgeBaseFields,
 			...ingest.description,
 			...query.description,
 			...answer.description,
@@ -91,6 +99,8 @@ export class KnowledgeBase implements INodeType {
 			retryPolicyProperty,
 		],
 	};
+
+	methods = { listSearch: { searchKnowledgeBases, searchChatModels, searchEmbeddingModels } };
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		return route.call(this);

@@ -9,7 +9,7 @@ import {
 } from 'n8n-workflow';
 
 import {
-	knowledgeBaseField,
+	knowledgeBaseFields,
 	RERANKER_INPUT,
 	rerankerField,
 	retrievalOptions,
@@ -18,6 +18,8 @@ import {
 } from '../shared/knowledgeBaseFields';
 import { llmConfigFromCredential } from '../shared/llm';
 import { recordCall } from '../shared/recordCalls';
+import { searchKnowledgeBases, searchEmbeddingModels } from '../shared/listSearch';
+import { PICKER_NODE_VERSIONS } from '../shared/locators';
 import { retryPolicyProperty } from '../shared/retryPolicy';
 import {
 	DEFAULT_SEARCH_TOOL_DESCRIPTION,
@@ -37,8 +39,10 @@ export class KnowledgeBaseTool implements INodeType {
 		name: 'openAgentsKnowledgeBaseTool',
 		icon: { light: 'file:knowledgeBaseTool.svg', dark: 'file:knowledgeBaseTool.dark.svg' },
 		group: ['transform'],
-		version: [1],
-		subtitle: '={{ "search: " + $parameter["knowledgeBase"] }}',
+		version: PICKER_NODE_VERSIONS,
+		// A picked knowledge base is { value, … } (version 1.1), a typed one a string (version 1)
+		subtitle:
+			'={{ "search: " + ($parameter["knowledgeBase"].value ?? $parameter["knowledgeBase"]) }}',
 		description: 'Lets an AI agent search a knowledge base (ChromaDB) and cite what it finds',
 		defaults: { name: 'Knowledge Base Tool' },
 		codex: { categories: ['AI'], subcategories: { AI: ['Tools'] } },
@@ -51,7 +55,7 @@ export class KnowledgeBaseTool implements INodeType {
 			{ name: 'openAgentsLlmApi', displayName: 'LLM API (Embeddings)', required: true },
 		],
 		properties: [
-			knowledgeBaseField,
+			...knowledgeBaseFields,
 			{
 				displayName: 'Tool Name',
 				name: 'toolName',
@@ -82,6 +86,8 @@ export class KnowledgeBaseTool implements INodeType {
 			retryPolicyProperty,
 		],
 	};
+
+	methods = { listSearch: { searchKnowledgeBases, searchEmbeddingModels } };
 
 	/** For n8n's AI Agent: a LangChain tool; each call is shown in the editor as this node's input and output. */
 	async supplyData(this: ISupplyDataFunctions, itemIndex: number): Promise<SupplyData> {

@@ -7,6 +7,8 @@ import {
 } from 'n8n-workflow';
 
 import { memoryStoreCredentialTest } from '../shared/memoryStore';
+import { searchChatModels } from '../shared/listSearch';
+import { PICKER_NODE_VERSIONS } from '../shared/locators';
 import { retryPolicyProperty } from '../shared/retryPolicy';
 import * as createPlan from './actions/createPlan';
 import { route } from './actions/router';
@@ -18,7 +20,7 @@ export class Planner implements INodeType {
 		name: 'openAgentsPlanner',
 		icon: { light: 'file:planner.svg', dark: 'file:planner.dark.svg' },
 		group: ['transform'],
-		version: [1],
+		version: PICKER_NODE_VERSIONS,
 		subtitle: '={{ $parameter["operation"] }}',
 		description:
 			'Turns a goal into a validated task plan and runs it: parallel tasks, checkpoints, resume after a crash',
@@ -87,7 +89,10 @@ export class Planner implements INodeType {
 		],
 	};
 
-	methods = { credentialTest: { openAgentsMemoryStoreTest: memoryStoreCredentialTest } };
+	methods = {
+		credentialTest: { openAgentsMemoryStoreTest: memoryStoreCredentialTest },
+		listSearch: { searchChatModels },
+	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		return route.call(this);

@@ -3,6 +3,7 @@ import type { INodeProperties } from 'n8n-workflow';
 
 import { sortedByName } from '../shared/descriptions';
 import { budgetOptions, modelTimeoutOption } from '../shared/llm';
+import { chatModelOption, versionedPicker } from '../shared/locators';
 
 import { storeField } from '../shared/memoryFields';
 
@@ -28,6 +29,9 @@ export const planField: INodeProperties = {
 		'The plan to run: { "goal": "…", "tasks": [{ "id", "title", "description", "agent", "dependsOn": [] }] }, e.g. the output of Create Plan with Output: Whole Plan',
 	displayOptions: { show: { operation: ['executePlan'] } },
 };
+
+const SUB_WORKFLOW_DESCRIPTION =
+	'Run this role\'s tasks in this workflow (it starts with an Execute Workflow Trigger and receives { task, goal, dependencies }; its last node\'s first item is the result, its "output" field if present). Leave empty to use the chat model.';
 
 export const rolesField: INodeProperties = {
 	displayName: 'Roles',
@@ -60,14 +64,22 @@ export const rolesField: INodeProperties = {
 					default: '',
 					description: 'System message for the tasks of this role',
 				},
-				{
-					displayName: 'Sub-Workflow ID',
-					name: 'workflowId',
-					type: 'string',
-					default: '',
-					description:
-						'Run this role\'s tasks in this workflow (it starts with an Execute Workflow Trigger and receives { task, goal, dependencies }; its last node\'s first item is the result, its "output" field if present). Leave empty to use the chat model.',
-				},
+				...versionedPicker(
+					{
+						displayName: 'Sub-Workflow ID',
+						name: 'workflowId',
+						type: 'string',
+						default: '',
+						description: SUB_WORKFLOW_DESCRIPTION,
+					},
+					{
+						displayName: 'Sub-Workflow',
+						name: 'workflowId',
+						type: 'workflowSelector',
+						default: '',
+						description: SUB_WORKFLOW_DESCRIPTION,
+					},
+				),
 			],
 		},
 	],
@@ -102,14 +114,9 @@ export const optionsField: INodeProperties = {
 	placeholder: 'Add Option',
 	default: {},
 	options: sortedByName([
-		{
-			displayName: 'Chat Model',
-			name: 'chatModel',
-			type: 'string',
-			default: '',
-			description:
-				"Overrides the credential's chat model (ignored when a chat model sub-node is connected)",
-		},
+		...chatModelOption(
+			"Overrides the credential's chat model (ignored when a chat model sub-node is connected)",
+		),
 		{
 			displayName: 'Concurrency',
 			name: 'concurrency',

@@ -1,5 +1,5 @@
 /** A lib/rag Chroma store from the `OpenAgents Chroma` credential, with the item's retry policy and n8n's cancel signal. */
-import type { IExecuteFunctions, ISupplyDataFunctions } from 'n8n-workflow';
+import type { IExecuteFunctions, ILoadOptionsFunctions, ISupplyDataFunctions } from 'n8n-workflow';
 
 import { ChromaKnowledgeStore, type ChromaConnection } from '../../lib/rag';
 import { chromaAuthHeaders } from '../../lib/rag/chroma-auth';
@@ -7,7 +7,9 @@ import { getRetryPolicy } from './retryPolicy';
 
 type Context = IExecuteFunctions | ISupplyDataFunctions;
 
-export async function chromaConnection(fn: Context): Promise<ChromaConnection> {
+export async function chromaConnection(
+	fn: Context | ILoadOptionsFunctions,
+): Promise<ChromaConnection> {
 	const c = await fn.getCredentials('openAgentsChromaApi');
 	return {
 		url: String(c.url ?? '').replace(/\/+$/, ''),

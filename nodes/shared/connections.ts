@@ -21,6 +21,7 @@ import {
 	type UsageTracker,
 } from '../../lib/llm';
 import { llmCallOptions, llmConfigFromCredential } from './llm';
+import { locatorValue } from './locators';
 
 /** LangChain's BaseChatMemory as n8n's memory sub-nodes supply it. */
 export interface ChatMemoryLike {
@@ -77,7 +78,7 @@ export async function itemModel(
 ): Promise<ItemModel> {
 	const options = fn.getNodeParameter('options', itemIndex, {}) as IDataObject;
 	const source = await chatModelFor(fn, {
-		chatModel: options.chatModel as string,
+		chatModel: locatorValue(options.chatModel),
 		temperature: options.temperature as number,
 	});
 	return {

@@ -2,8 +2,9 @@
 import type { IDataObject, INodeProperties } from 'n8n-workflow';
 
 import { RagError, type RetrievalOptions, type SearchMode } from '../../lib/rag';
+import { embeddingModelOption, knowledgeBasePicker, versionedPicker } from './locators';
 
-export const knowledgeBaseField: INodeProperties = {
+const knowledgeBaseText: INodeProperties = {
 	displayName: 'Knowledge Base',
 	name: 'knowledgeBase',
 	type: 'string',
@@ -13,6 +14,12 @@ export const knowledgeBaseField: INodeProperties = {
 	description:
 		'Name of the knowledge base (a Chroma collection): 3–512 letters, digits, ".", "_" or "-". Ingest creates it.',
 };
+
+/** Knowledge Base: typed at version 1, picked from the Chroma credential's collections from 1.1 (read with locatorValue). */
+export const knowledgeBaseFields: INodeProperties[] = versionedPicker(
+	knowledgeBaseText,
+	knowledgeBasePicker(knowledgeBaseText),
+);
 
 export const topKField: INodeProperties = {
 	displayName: 'Top K',
@@ -75,14 +82,9 @@ export const rerankerField: INodeProperties = {
 
 /** Options of Query, Answer and the tool: search tuning, filter, minimum score, reranking, MMR, embedding model. */
 export const retrievalOptions: INodeProperties[] = [
-	{
-		displayName: 'Embedding Model',
-		name: 'embeddingModel',
-		type: 'string',
-		default: '',
-		description:
-			"Overrides the credential's embedding model. Must be the model the knowledge base was built with.",
-	},
+	...embeddingModelOption(
+		"Overrides the credential's embedding model. Must be the model the knowledge base was built with.",
+	),
 	{
 		displayName: 'Keyword Weight (Hybrid)',
 		name: 'keywordWeight',

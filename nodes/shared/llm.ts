@@ -2,6 +2,7 @@
 import type {
 	IDataObject,
 	IExecuteFunctions,
+	ILoadOptionsFunctions,
 	INodeProperties,
 	ISupplyDataFunctions,
 } from 'n8n-workflow';
@@ -41,7 +42,9 @@ export const modelTimeoutOption: INodeProperties = {
 		'Per attempt of a model call: a call the model has not answered by then is aborted, and retried under the Retry Policy',
 };
 
-export async function llmConfigFromCredential(fn: Context): Promise<LlmConfig> {
+export async function llmConfigFromCredential(
+	fn: Context | ILoadOptionsFunctions,
+): Promise<LlmConfig> {
 	const c = await fn.getCredentials('openAgentsLlmApi');
 	return {
 		baseUrl: String(c.baseUrl ?? '').replace(/\/+$/, ''),

@@ -1,31 +1,34 @@
 /** lib/jobs clients from the node's credentials: the n8n API (OpenAgents n8n API) and, for queue depth, Redis. */
 import type Redis from 'ioredis';
-import type { IExecuteFunctions, IPollFunctions } from 'n8n-workflow';
+import type { IExecuteFunctions, ILoadOptionsFunctions, IPollFunctions } from 'n8n-workflow';
 
-import { JobsError, N8nApiClient } from '../../lib/jobs';
-import { NoRetryPolicy, type RetryPolicy } from '../../lib/retry';
+import { JobsError, N8nApiClient, type N8nApiOptions } from '../../lib/jobs';
+import { NoRetryPolicy } from '../../lib/retry';
 import { redisClient } from './memoryStore';
 import { getRetryPolicy } from './retryPolicy';
 
 /** The item's API client: its Retry Policy, n8n's cancel signal, retries logged to n8n's log. */
 export async function apiClient(fn: IExecuteFunctions, itemIndex: number): Promise<N8nApiClient> {
-	return clientWith(fn, getRetryPolicy(fn, itemIndex), fn.getExecutionCancelSignal());
+	return n8nApiClientWith(fn, {
+		policy: getRetryPolicy(fn, itemIndex),
+		signal: fn.getExecutionCancelSignal(),
+	});
 }
 
 /** For the polling trigger: no retries (the next poll is the retry). */
 export async function pollClient(fn: IPollFunctions): Promise<N8nApiClient> {
-	return clientWith(fn, new NoRetryPolicy());
+	return n8nApiClientWith(fn, { policy: new NoRetryPolicy() });
 }
 
-async function clientWith(
-	fn: IExecuteFunctions | IPollFunctions,
-	policy: RetryPolicy,
-	signal?: AbortSignal,
+/** A client from the OpenAgents n8n API credential with these call options (retries logged to n8n's log). */
+export async function n8nApiClientWith(
+	fn: IExecuteFunctions | IPollFunctions | ILoadOptionsFunctions,
+	options: Omit<N8nApiOptions, 'log'>,
 ): Promise<N8nApiClient> {
 	const c = await fn.getCredentials('openAgentsN8nApi');
 	return new N8nApiClient(
 		{ baseUrl: String(c.baseUrl ?? ''), apiKey: String(c.apiKey ?? '') },
-		{ policy, signal, log: (line) => fn.logger.warn(line) },
+		{ ...options, log: (line) => fn.logger.warn(line) },
 	);
 }
 

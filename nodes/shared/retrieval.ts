@@ -22,6 +22,7 @@ import {
 } from '../../lib/rag';
 import { chromaStore } from './chroma';
 import { toRetrievalOptions } from './knowledgeBaseFields';
+import { locatorValue } from './locators';
 import { llmCallOptions } from './llm';
 
 type Fn = IExecuteFunctions | ISupplyDataFunctions;
@@ -38,7 +39,7 @@ export interface RetrievalParams {
 
 export function retrievalParamsOf(fn: Fn, itemIndex: number): RetrievalParams {
 	return {
-		knowledgeBase: fn.getNodeParameter('knowledgeBase', itemIndex) as string,
+		knowledgeBase: locatorValue(fn.getNodeParameter('knowledgeBase', itemIndex)),
 		topK: fn.getNodeParameter('topK', itemIndex, 4) as number,
 		mode: fn.getNodeParameter('searchMode', itemIndex, 'hybrid') as SearchMode,
 		reranker: fn.getNodeParameter('reranker', itemIndex, 'none') as string,
@@ -124,7 +125,7 @@ export async function retrieveForItem(
 	const { fn, connection, llm } = context;
 	const kb = await chromaStore(fn, connection, itemIndex).open(params.knowledgeBase);
 	const embeddings = createEmbeddings(llm, {
-		model: (params.options.embeddingModel as string) || undefined,
+		model: locatorValue(params.options.embeddingModel) || undefined,
 	});
 	return retrieve(kb, embeddings, query, {
 		...toRetrievalOptions(params.topK, params.options, params.mode),

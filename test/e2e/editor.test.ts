@@ -64,7 +64,7 @@ function expectsReranker(description: INodeTypeDescription, parameters: INodePar
 const className = (description: INodeTypeDescription) =>
 	description.name.replace(/^openAgents/, '');
 
-function variantsOf(description: INodeTypeDescription): INodeParameters[] {
+function variantsOf(description: INodeTypeDescription, typeVersion: number): INodeParameters[] {
 	let combos: INodeParameters[] = [{}];
 	for (const name of SWITCHES) {
 		combos = combos.flatMap((combo) => {
@@ -73,9 +73,9 @@ function variantsOf(description: INodeTypeDescription): INodeParameters[] {
 					(p) =>
 						p.name === name &&
 						NodeHelpers.displayParameter(
-							withDefaults(description, combo),
+							withDefaults(description, combo, typeVersion),
 							p,
-							{ typeVersion: 1 },
+							{ typeVersion },
 							description,
 						),
 				)
@@ -90,6 +90,7 @@ function variantsOf(description: INodeTypeDescription): INodeParameters[] {
 function withDefaults(
 	description: INodeTypeDescription,
 	parameters: INodeParameters,
+	typeVersion: number,
 ): INodeParameters {
 	return (
 		NodeHelpers.getNodeParameters(
@@ -97,7 +98,7 @@ function withDefaults(
 			parameters,
 			true,
 			false,
-			{ typeVersion: 1 },
+			{ typeVersion },
 			description,
 		) ?? {}
 	);
@@ -107,27 +108,34 @@ function withDefaults(
 function expectedParameters(
 	description: INodeTypeDescription,
 	parameters: INodeParameters,
+	typeVersion: number,
 ): INodeProperties[] {
-	const values = withDefaults(description, parameters);
+	const values = withDefaults(description, parameters, typeVersion);
 	return description.properties.filter(
 		(p) =>
-			p.type !== 'hidden' &&
-			NodeHelpers.displayParameter(values, p, { typeVersion: 1 }, description),
+			p.type !== 'hidden' && NodeHelpers.displayParameter(values, p, { typeVersion }, description),
 	);
 }
 
 function expectedCredentials(
 	description: INodeTypeDescription,
 	parameters: INodeParameters,
-): string[] {
-	const values = withDefaults(description, parameters);
-	return (description.credentials ?? [])
-		.filter((c) => NodeHelpers.displayParameter(values, c, { typeVersion: 1 }, description))
-		.map((c) => c.name);
+	typeVersion: number,
+): Array<{ name: string; displayName?: string }> {
+	const values = withDefaults(description, parameters, typeVersion);
+	return (description.credentials ?? []).filter((c) =>
+		NodeHelpers.displayParameter(values, c, { typeVersion }, description),
+	);
 }
 
 const descriptions = Object.values(nodeTypesOfPackage()).map(
 	(type) => type.description as INodeTypeDescription,
+);
+const versionsOf = (d: INodeTypeDescription) =>
+	Array.isArray(d.version) ? d.version : [d.version];
+/** Every node at every version it has (version 1 nodes stay in saved workflows). */
+const panels = descriptions.flatMap((d) =>
+	versionsOf(d).map((version) => [`${className(d)} v${version}`, d, version] as const),
 );
 /** One credential of each type, by type; a panel must show its name. */
 const credentials: Record<string, { id: string; name: string }> = {};
@@ -178,14 +186,15 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(() => editor?.close());
 
-describe.each(descriptions.map((d) => [className(d), d] as const))('%s', (name, description) => {
-	it('shows every parameter and credential its display rules call for, credentials by name, and no browser error of ours', async () => {
-		const variants = variantsOf(description);
+describe.each(panels)('%s', (name, description, typeVersion) => {
+	const latest = typeVersion === Math.max(...versionsOf(description));
+	it('shows every parameter and credential its display rules call for, credentials by name and labelled by purpose, and no browser error of ours', async () => {
+		const variants = variantsOf(description, typeVersion);
 		const nodes = variants.map((parameters, i) => ({
 			id: randomUUID(),
 			name: i ? `${description.defaults.name} ${i + 1}` : String(description.defaults.name),
 			type: `n8n-nodes-openagents.${description.name}`,
-			typeVersion: 1,
+			typeVersion,
 			position: [(i % 6) * 240, Math.floor(i / 6) * 240],
 			parameters,
 			credentials: Object.fromEntries(
@@ -211,8 +220,14 @@ describe.each(descriptions.map((d) => [className(d), d] as const))('%s', (name, 
 				credentials: [
 					...root.querySelectorAll('[data-test-id="node-credentials-select"] input'),
 				].map((input) => (input as unknown as { value: string }).value),
+				credentialLabels: [
+					...root.querySelectorAll('[data-test-id="node-credentials-select"]'),
+				].map(
+					(select) =>
+						select.closest('.n8n-input-label')?.querySelector('label')?.textContent?.trim() ?? '',
+				),
 			}));
-			for (const p of expectedParameters(description, parameters)) {
+			for (const p of expectedParameters(description, parameters, typeVersion)) {
 				const present =
 					p.type === 'notice'
 						? shown.notices.some((text) => text.includes(p.displayName))
@@ -220,15 +235,25 @@ describe.each(descriptions.map((d) => [className(d), d] as const))('%s', (name, 
 				if (!present)
 					problems.push(`${where}: parameter "${p.displayName}" (${p.name}) is not in the panel`);
 			}
-			const expected = expectedCredentials(description, parameters)
-				.map((type) => credentials[type].name)
-				.sort();
+			const shownCredentials = expectedCredentials(description, parameters, typeVersion);
+			const expected = shownCredentials.map((c) => credentials[c.name].name).sort();
 			if (JSON.stringify([...shown.credentials].sort()) !== JSON.stringify(expected)) {
 				problems.push(
 					`${where}: credential selects show ${JSON.stringify(shown.credentials)}, expected the names ${JSON.stringify(expected)}`,
 				);
 			}
-			if (i === 0) await editor.page.screenshot({ path: join(SHOTS_DIR, `${name}.png`) });
+			// Each credential select is labelled with what it is for (its display name on the node), never twice alike.
+			const labels = shownCredentials.map((c) => c.displayName ?? '');
+			if (
+				JSON.stringify([...shown.credentialLabels].sort()) !== JSON.stringify([...labels].sort()) ||
+				new Set(labels).size !== labels.length
+			) {
+				problems.push(
+					`${where}: credential labels ${JSON.stringify(shown.credentialLabels)}, expected ${JSON.stringify(labels)}`,
+				);
+			}
+			if (i === 0 && latest)
+				await editor.page.screenshot({ path: join(SHOTS_DIR, `${className(description)}.png`) });
 		}
 		// Inputs computed from the parameters (the Reranker input) as the canvas draws them.
 		await editor.page.keyboard.press('Escape');

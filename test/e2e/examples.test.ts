@@ -8,6 +8,7 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 
 import {
+	EXAMPLES_DIR,
 	activateExample,
 	importExample,
 	loadExample,
@@ -19,7 +20,8 @@ import {
 	type ExampleWorkflow,
 } from '../../stack/examples';
 import type { ClarificationRequest, ResearchReport } from '../../scripts/report';
-import { citationNumbers } from '../../lib/rag';
+import { ChromaKnowledgeStore, citationNumbers } from '../../lib/rag';
+import { NoRetryPolicy } from '../../lib/retry';
 import { startChroma, type ChromaServer } from '../../stack/chroma';
 import { OfflineModelServer, type ChatRequest } from '../../stack/model-server';
 import { clusterFromEnv } from '../../stack/n8n/cluster';
@@ -58,9 +60,16 @@ afterAll(async () => {
 	await Promise.all([chroma?.stop(), model.stop(), deleteKeys(redisFromEnv(), `${redisPrefix}:*`)]);
 });
 
-/** Imports and activates an example; returns the workflow (with its id) for its webhook paths. */
+/** The examples as shipped, and as they were before the pickers (node version 1, typed values): both must run. */
+const EXAMPLE_SETS = [
+	['as shipped', EXAMPLES_DIR],
+	['before the pickers, node version 1', join(REPO_ROOT, 'test', 'fixtures', 'examples-node-v1')],
+] as const;
+let examplesDir: string = EXAMPLES_DIR;
+
+/** Imports and activates an example of the current set; returns the workflow (with its id) for its webhook paths. */
 async function activeExample(file: string, edit?: (workflow: ExampleWorkflow) => void) {
-	const workflow = loadExample(file, credentials);
+	const workflow = loadExample(file, credentials, examplesDir);
 	edit?.(workflow);
 	const id = await importExample(client, workflow);
 	await activateExample(client, id, workflow);
@@ -89,7 +98,14 @@ const INGESTED = [
 const QUESTION =
 	'After how many retry attempts are pending commands flushed with an error when the Redis connection is down?';
 
-describe('example workflows', () => {
+describe.each(EXAMPLE_SETS)('example workflows (%s)', (_set, dir) => {
+	beforeAll(async () => {
+		examplesDir = dir;
+		// Each set ingests from scratch, so that example 1 adds every chunk.
+		const store = new ChromaKnowledgeStore({ url: chroma.url }, { policy: new NoRetryPolicy() });
+		if ((await store.list()).includes('npm-readmes')) await store.drop('npm-readmes');
+	});
+
 	it('1 ingests the files of its one Settings folder into a knowledge base, for callers that send the key', async () => {
 		const { workflow } = await activeExample('01-ingest-knowledge-base.json', (w) =>
 			setIngestSettings(w, {

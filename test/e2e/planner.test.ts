@@ -194,98 +194,112 @@ it('a plan interrupted by a worker crash resumes on the other worker without re-
 	expect(chat().filter((r) => /You are a planner/.test(systemText(r.messages)))).toHaveLength(1);
 }, 240_000);
 
-it("runs a role's tasks in its sub-workflow, with the other tasks by the chat model", async () => {
-	const { client } = cluster;
-	const [llm, store] = await Promise.all([
-		client.createCredential('e2e planner roles model', 'openAgentsLlmApi', {
-			baseUrl: model.baseUrl,
-			apiKey: '',
-			chatModel: 'offline-chat',
-			embeddingModel: 'offline-embedding',
-		}),
-		client.createCredential('e2e planner roles checkpoints', 'openAgentsMemoryStore', {
-			backend: 'redis',
-			host: '127.0.0.1',
-			redisPort: 6379,
-			redisDatabase: 0,
-			prefix: `${REDIS_PREFIX}-roles`,
-		}),
-	]);
-	// The sub-workflow answers with the task id and how many dependency results it received.
-	const { id: subWorkflowId } = await client.createWorkflow({
-		name: 'e2e: Planner role sub-workflow',
-		nodes: [
-			{
-				id: randomUUID(),
-				name: 'Start',
-				type: 'n8n-nodes-base.executeWorkflowTrigger',
-				typeVersion: 1.1,
-				position: [0, 0],
-				parameters: { inputSource: 'passthrough' },
-			},
-			{
-				id: randomUUID(),
-				name: 'Answer',
-				type: 'n8n-nodes-base.set',
-				typeVersion: 3.4,
-				position: [220, 0],
-				parameters: {
-					assignments: {
-						assignments: [
-							{
-								id: randomUUID(),
-								name: 'output',
-								value:
-									'={{ "sub-workflow did " + $json.task.id + " with " + Object.keys($json.dependencies).length + " input(s)" }}',
-								type: 'string',
-							},
-						],
+/** The role's sub-workflow as node version 1 typed it (an ID) and as version 1.1's workflow selector stores it. */
+const SUB_WORKFLOW_VALUES = [
+	[1, (id: string) => id],
+	[1.1, (id: string) => ({ __rl: true, mode: 'list', value: id, cachedResultName: 'role' })],
+] as const;
+
+it.each(SUB_WORKFLOW_VALUES)(
+	"runs a role's tasks in its sub-workflow (node version %s), with the other tasks by the chat model",
+	async (typeVersion, workflowValue) => {
+		const { client } = cluster;
+		const [llm, store] = await Promise.all([
+			client.createCredential('e2e planner roles model', 'openAgentsLlmApi', {
+				baseUrl: model.baseUrl,
+				apiKey: '',
+				chatModel: 'offline-chat',
+				embeddingModel: 'offline-embedding',
+			}),
+			client.createCredential('e2e planner roles checkpoints', 'openAgentsMemoryStore', {
+				backend: 'redis',
+				host: '127.0.0.1',
+				redisPort: 6379,
+				redisDatabase: 0,
+				prefix: `${REDIS_PREFIX}-roles`,
+			}),
+		]);
+		// The sub-workflow answers with the task id and how many dependency results it received.
+		const { id: subWorkflowId } = await client.createWorkflow({
+			name: 'e2e: Planner role sub-workflow',
+			nodes: [
+				{
+					id: randomUUID(),
+					name: 'Start',
+					type: 'n8n-nodes-base.executeWorkflowTrigger',
+					typeVersion: 1.1,
+					position: [0, 0],
+					parameters: { inputSource: 'passthrough' },
+				},
+				{
+					id: randomUUID(),
+					name: 'Answer',
+					type: 'n8n-nodes-base.set',
+					typeVersion: 3.4,
+					position: [220, 0],
+					parameters: {
+						assignments: {
+							assignments: [
+								{
+									id: randomUUID(),
+									name: 'output',
+									value:
+										'={{ "sub-workflow did " + $json.task.id + " with " + Object.keys($json.dependencies).length + " input(s)" }}',
+									type: 'string',
+								},
+							],
+						},
+						options: {},
 					},
-					options: {},
 				},
-			},
-		],
-		connections: { Start: { main: [[{ node: 'Answer', type: 'main', index: 0 }]] } },
-	});
-	await client.activateWorkflow(subWorkflowId);
-	const path = `e2e-planner-roles-${randomUUID()}`;
-	const plan = {
-		goal: 'Mixed roles',
-		tasks: [task('t1'), { ...task('calc', ['t1']), agent: 'calculator' }],
-	};
-	const { id } = await client.createWorkflow({
-		name: 'e2e: Planner with a sub-workflow role',
-		nodes: [
-			webhookNode(path),
-			{
-				id: randomUUID(),
-				name: 'Planner',
-				type: 'n8n-nodes-openagents.openAgentsPlanner',
-				typeVersion: 1,
-				position: [220, 0],
-				parameters: {
-					operation: 'executePlan',
-					plan: '={{ $json.body.plan }}',
-					roles: { role: [{ name: 'calculator', instructions: '', workflowId: subWorkflowId }] },
-					store: 'credential',
-					options: { synthesize: false },
-					retryPolicy: { type: 'none' },
+			],
+			connections: { Start: { main: [[{ node: 'Answer', type: 'main', index: 0 }]] } },
+		});
+		await client.activateWorkflow(subWorkflowId);
+		const path = `e2e-planner-roles-${randomUUID()}`;
+		const plan = {
+			goal: 'Mixed roles',
+			tasks: [task('t1'), { ...task('calc', ['t1']), agent: 'calculator' }],
+		};
+		const { id } = await client.createWorkflow({
+			name: 'e2e: Planner with a sub-workflow role',
+			nodes: [
+				webhookNode(path),
+				{
+					id: randomUUID(),
+					name: 'Planner',
+					type: 'n8n-nodes-openagents.openAgentsPlanner',
+					typeVersion,
+					position: [220, 0],
+					parameters: {
+						operation: 'executePlan',
+						plan: '={{ $json.body.plan }}',
+						roles: {
+							role: [
+								{ name: 'calculator', instructions: '', workflowId: workflowValue(subWorkflowId) },
+							],
+						},
+						store: 'credential',
+						options: { synthesize: false },
+						retryPolicy: { type: 'none' },
+					},
+					credentials: { openAgentsLlmApi: llm, openAgentsMemoryStore: store },
 				},
-				credentials: { openAgentsLlmApi: llm, openAgentsMemoryStore: store },
-			},
-		],
-		connections: { Webhook: { main: [[{ node: 'Planner', type: 'main', index: 0 }]] } },
-	});
-	await client.activateWorkflow(id, [path]);
-	const res = await client.webhook(path, { plan });
-	const text = await res.text();
-	expect({ status: res.status, text }).toMatchObject({ status: 200 });
-	const result = JSON.parse(text) as {
-		status: string;
-		tasks: Array<{ id: string; status: string; output: string }>;
-	};
-	expect(result.tasks.map((t) => [t.id, t.status, t.output])).toEqual([
-		['t1', 'completed', 't1 done'],
-		['calc', 'completed', 'sub-workflow did calc with 1 input(s)'],
-	]);
-}, 120_000);
+			],
+			connections: { Webhook: { main: [[{ node: 'Planner', type: 'main', index: 0 }]] } },
+		});
+		await client.activateWorkflow(id, [path]);
+		const res = await client.webhook(path, { plan });
+		const text = await res.text();
+		expect({ status: res.status, text }).toMatchObject({ status: 200 });
+		const result = JSON.parse(text) as {
+			status: string;
+			tasks: Array<{ id: string; status: string; output: string }>;
+		};
+		expect(result.tasks.map((t) => [t.id, t.status, t.output])).toEqual([
+			['t1', 'completed', 't1 done'],
+			['calc', 'completed', 'sub-workflow did calc with 1 input(s)'],
+		]);
+	},
+	120_000,
+);

@@ -190,6 +190,8 @@ export function itemsInto(
 		parameters: INode['parameters'];
 		credentials?: INode['credentials'];
 		continueOnFail?: boolean;
+		/** Default 1. */
+		typeVersion?: number;
 	},
 ): WorkflowJson {
 	return {
@@ -206,7 +208,7 @@ export function itemsInto(
 				id: '2',
 				name: node.name,
 				type: `${PACKAGE_PREFIX}.${node.type}`,
-				typeVersion: 1,
+				typeVersion: node.typeVersion ?? 1,
 				position: [200, 0],
 				parameters: node.parameters,
 				credentials: node.credentials,

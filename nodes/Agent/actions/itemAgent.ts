@@ -17,6 +17,7 @@ import { memoryFor, resolveNamespace } from '../../shared/memoryContext';
 import { memoryTools } from '../../../lib/memory';
 import { budgetFromOptions } from '../../shared/llm';
 import { itemModel } from '../../shared/connections';
+import { locatorValue } from '../../shared/locators';
 import type { RunContext } from './types';
 
 export interface ItemAgent {
@@ -49,7 +50,7 @@ export async function itemAgent(
 			);
 		}
 		const search = await knowledgeBaseSearcher(fn, itemIndex, llm, {
-			knowledgeBase: fn.getNodeParameter('knowledgeBase', itemIndex) as string,
+			knowledgeBase: locatorValue(fn.getNodeParameter('knowledgeBase', itemIndex)),
 			topK: fn.getNodeParameter('topK', itemIndex, 4) as number,
 			mode: 'hybrid',
 			reranker: 'none',

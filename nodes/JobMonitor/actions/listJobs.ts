@@ -6,6 +6,7 @@ import {
 	type ExecutionFilter,
 	type ExecutionStatus,
 } from '../../../lib/jobs';
+import { locatorValue, versionedPicker, workflowPicker } from '../../shared/locators';
 import { apiClient } from '../../shared/n8nApi';
 import type { OperationExecute } from './types';
 
@@ -13,17 +14,21 @@ export const statusOptions = EXECUTION_STATUSES.filter((s) => s !== 'unknown' &&
 	(value) => ({ name: value[0].toUpperCase() + value.slice(1), value }),
 );
 
+const workflowIdText: INodeProperties = {
+	displayName: 'Workflow ID',
+	name: 'workflowId',
+	type: 'string',
+	default: '',
+	placeholder: 'e.g. {{ $workflow.id }}',
+	description: 'Only executions of this workflow; empty = all workflows the API key can see',
+};
+
 /** Workflow and time-window filters shared by List Jobs and Stats. */
 export const filterFields = (operation: string): INodeProperties[] => [
-	{
-		displayName: 'Workflow ID',
-		name: 'workflowId',
-		type: 'string',
-		default: '',
-		placeholder: 'e.g. {{ $workflow.id }}',
-		description: 'Only executions of this workflow; empty = all workflows the API key can see',
-		displayOptions: { show: { operation: [operation] } },
-	},
+	...updateDisplayOptions(
+		{ show: { operation: [operation] } },
+		versionedPicker(workflowIdText, workflowPicker(workflowIdText)),
+	),
 	{
 		displayName: 'Started Within (Minutes)',
 		name: 'windowMinutes',
@@ -62,7 +67,7 @@ export function filterOf(
 	fn: Parameters<OperationExecute>[0],
 	itemIndex: number,
 ): ExecutionFilter & { startedAfter?: string } {
-	const workflowId = String(fn.getNodeParameter('workflowId', itemIndex, '')).trim() || undefined;
+	const workflowId = locatorValue(fn.getNodeParameter('workflowId', itemIndex, '')) || undefined;
 	const minutes = fn.getNodeParameter('windowMinutes', itemIndex, 60) as number;
 	return {
 		workflowId,

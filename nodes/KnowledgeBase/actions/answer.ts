@@ -3,6 +3,7 @@ import { updateDisplayOptions, type IDataObject, type INodeProperties } from 'n8
 import { createChatModel, UsageTracker } from '../../../lib/llm';
 import { answerFromChunks } from '../../../lib/rag';
 import { llmCallOptions } from '../../shared/llm';
+import { chatModelOption, locatorValue } from '../../shared/locators';
 import { sortedByName } from '../../shared/descriptions';
 import {
 	rerankerField,
@@ -34,13 +35,7 @@ const properties: INodeProperties[] = [
 		placeholder: 'Add Option',
 		default: {},
 		options: sortedByName([
-			{
-				displayName: 'Chat Model',
-				name: 'chatModel',
-				type: 'string',
-				default: '',
-				description: "Overrides the credential's chat model",
-			},
+			...chatModelOption("Overrides the credential's chat model"),
 			{
 				displayName: 'Instructions',
 				name: 'instructions',
@@ -75,7 +70,7 @@ export const execute: ItemOperation = async (run, itemIndex) => {
 	const usage = new UsageTracker();
 	const chunks = await retrieveForItem({ ...run, llm: run.llm!, usage }, itemIndex, question);
 	const model = createChatModel(run.llm!, {
-		model: (options.chatModel as string) || undefined,
+		model: locatorValue(options.chatModel) || undefined,
 		temperature: (options.temperature as number) ?? 0,
 	});
 	const answer = await answerFromChunks(model, question, chunks, {

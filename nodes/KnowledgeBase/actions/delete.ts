@@ -2,6 +2,7 @@ import { updateDisplayOptions, type INodeProperties } from 'n8n-workflow';
 
 import { RagError } from '../../../lib/rag';
 import { jsonObject } from '../../shared/knowledgeBaseFields';
+import { locatorValue } from '../../shared/locators';
 import { chromaStore } from '../../shared/chroma';
 import type { ItemOperation } from './types';
 
@@ -57,7 +58,7 @@ function sourceList(value: unknown): string[] {
 /** Output: { knowledgeBase, deleted } (chunks removed; for the entire knowledge base, its chunk count before). */
 export const execute: ItemOperation = async (run, itemIndex) => {
 	const { fn } = run;
-	const knowledgeBase = fn.getNodeParameter('knowledgeBase', itemIndex) as string;
+	const knowledgeBase = locatorValue(fn.getNodeParameter('knowledgeBase', itemIndex));
 	const deleteBy = fn.getNodeParameter('deleteBy', itemIndex) as string;
 	const store = chromaStore(fn, run.connection, itemIndex);
 	const kb = await store.open(knowledgeBase);

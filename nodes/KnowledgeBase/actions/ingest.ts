@@ -22,6 +22,7 @@ import {
 } from '../../../lib/rag';
 import { llmCallOptions } from '../../shared/llm';
 import { jsonObject } from '../../shared/knowledgeBaseFields';
+import { embeddingModelOption, locatorValue } from '../../shared/locators';
 import { chromaStore } from '../../shared/chroma';
 import type { BatchOperation, RunContext } from './types';
 
@@ -166,14 +167,9 @@ const properties: INodeProperties[] = [
 				default: 100,
 				description: 'Chunks per embeddings API request',
 			},
-			{
-				displayName: 'Embedding Model',
-				name: 'embeddingModel',
-				type: 'string',
-				default: '',
-				description:
-					"Overrides the credential's embedding model. A knowledge base must keep one model: vectors of another size are refused.",
-			},
+			...embeddingModelOption(
+				"Overrides the credential's embedding model. A knowledge base must keep one model: vectors of another size are refused.",
+			),
 			{
 				displayName: 'Max Document Size (MB)',
 				name: 'maxDocumentSizeMb',
@@ -255,7 +251,7 @@ interface Pending {
 
 /** Items with equal settings and distinct sources are ingested together. */
 function batchKey(fn: IExecuteFunctions, itemIndex: number, options: IDataObject): string {
-	return JSON.stringify([fn.getNodeParameter('knowledgeBase', itemIndex), options]);
+	return JSON.stringify([locatorValue(fn.getNodeParameter('knowledgeBase', itemIndex)), options]);
 }
 
 /**
@@ -310,9 +306,9 @@ async function ingestBatch(run: RunContext, pending: Pending[]): Promise<IDataOb
 	const { fn } = run;
 	const first = pending[0].itemIndex;
 	const options = fn.getNodeParameter('options', first, {}) as IDataObject;
-	const knowledgeBase = fn.getNodeParameter('knowledgeBase', first) as string;
+	const knowledgeBase = locatorValue(fn.getNodeParameter('knowledgeBase', first));
 	const kb = await chromaStore(fn, run.connection, first).open(knowledgeBase, { create: true });
-	const embeddingModel = (options.embeddingModel as string) || run.llm!.embeddingModel;
+	const embeddingModel = locatorValue(options.embeddingModel) || run.llm!.embeddingModel;
 	const result = await ingestDocuments(
 		kb,
 		createEmbeddings(run.llm!, { model: embeddingModel }),

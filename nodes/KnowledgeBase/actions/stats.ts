@@ -1,6 +1,7 @@
 import type { INodeProperties } from 'n8n-workflow';
 
 import { chromaStore } from '../../shared/chroma';
+import { locatorValue } from '../../shared/locators';
 import type { ItemOperation } from './types';
 
 export const description: INodeProperties[] = [
@@ -17,7 +18,7 @@ export const description: INodeProperties[] = [
 /** Output: { knowledgeBase, chunks, sources, dimension, sourceCounts? } (dimension null while empty). */
 export const execute: ItemOperation = async (run, itemIndex) => {
 	const { fn } = run;
-	const knowledgeBase = fn.getNodeParameter('knowledgeBase', itemIndex) as string;
+	const knowledgeBase = locatorValue(fn.getNodeParameter('knowledgeBase', itemIndex));
 	const kb = await chromaStore(fn, run.connection, itemIndex).open(knowledgeBase);
 	const [counts, dimension] = await Promise.all([kb.sourceCounts(), kb.dimension()]);
 	const chunks = [...counts.values()].reduce((a, b) => a + b, 0);

@@ -1,0 +1,145 @@
+/**
+ * Pickers (resource locators: From List with search, By Name / By ID, or an expression) for knowledge bases,
+ * workflows and models, and the node version that introduced them.
+ *
+ * Version 1 nodes typed these as plain strings. Nodes saved at version 1 keep their string fields (shown and run as
+ * before); new nodes are version 1.1 and get the pickers. n8n does the same for Execute Workflow's workflow.
+ */
+import type { INodeProperties, INodePropertyMode } from 'n8n-workflow';
+
+/** The first version of each node with pickers. */
+export const PICKER_VERSION = 1.1;
+
+/** The versions of every node that has pickers. */
+export const PICKER_NODE_VERSIONS = [1, PICKER_VERSION];
+
+const onlyVersion1 = { '@version': [1] };
+const fromPickerVersion = { '@version': [{ _cnd: { gte: PICKER_VERSION } }] };
+
+function showWith(field: INodeProperties, show: Record<string, unknown>): INodeProperties {
+	const displayOptions = field.displayOptions ?? {};
+	return {
+		...field,
+		displayOptions: { ...displayOptions, show: { ...displayOptions.show, ...show } },
+	} as INodeProperties;
+}
+
+/** The version 1 text field and, from version 1.1, its picker (same parameter name, so one value is read). */
+export function versionedPicker(text: INodeProperties, picker: INodeProperties): INodeProperties[] {
+	return [showWith(text, onlyVersion1), showWith(picker, fromPickerVersion)];
+}
+
+/**
+ * A picker's value as a string: the `value` of a resource locator ({ __rl, mode, value }), or the string itself
+ * (version 1 nodes, expressions that produce a plain ID). Trimmed; '' when unset.
+ */
+export function locatorValue(value: unknown): string {
+	if (value && typeof value === 'object' && 'value' in value)
+		return String((value as { value: unknown }).value ?? '').trim();
+	return typeof value === 'string' || typeof value === 'number' ? String(value).trim() : '';
+}
+
+function listMode(searchListMethod: string, placeholder: string): INodePropertyMode {
+	return {
+		displayName: 'From List',
+		name: 'list',
+		type: 'list',
+		placeholder,
+		typeOptions: { searchListMethod, searchable: true },
+	};
+}
+
+/** Knowledge base: the Chroma credential's collections (with chunk counts), or a name (Ingest creates new ones). */
+export function knowledgeBasePicker(text: INodeProperties): INodeProperties {
+	return {
+		displayName: text.displayName,
+		name: text.name,
+		type: 'resourceLocator',
+		default: { mode: 'list', value: '' },
+		required: text.required,
+		description: text.description,
+		modes: [
+			listMode('searchKnowledgeBases', 'Select a knowledge base...'),
+			{
+				displayName: 'By Name',
+				name: 'name',
+				type: 'string',
+				placeholder: 'e.g. product-docs',
+				validation: [
+					{
+						type: 'regex',
+						properties: {
+							regex: '^[A-Za-z0-9][A-Za-z0-9._-]{1,510}[A-Za-z0-9]$',
+							errorMessage:
+								'3–512 letters, digits, ".", "_" or "-", starting and ending with a letter or digit',
+						},
+					},
+				],
+			},
+		],
+	};
+}
+
+/** A model of the LLM API credential's server (GET /models), or a name typed for servers that do not list theirs. */
+export function modelPicker(text: INodeProperties, kind: 'chat' | 'embedding'): INodeProperties {
+	return {
+		displayName: text.displayName,
+		name: text.name,
+		type: 'resourceLocator',
+		default: { mode: 'list', value: '' },
+		description: text.description,
+		modes: [
+			listMode(kind === 'chat' ? 'searchChatModels' : 'searchEmbeddingModels', 'Select a model...'),
+			{
+				displayName: 'By Name',
+				name: 'name',
+				type: 'string',
+				placeholder: kind === 'chat' ? 'e.g. gpt-4o-mini' : 'e.g. text-embedding-3-small',
+			},
+		],
+	};
+}
+
+/** A workflow the n8n API credential can see, or its ID (e.g. {{ $workflow.id }}). */
+export function workflowPicker(text: INodeProperties): INodeProperties {
+	return {
+		displayName: text.displayName.replace(/ ID$/, ''),
+		name: text.name,
+		type: 'resourceLocator',
+		default: { mode: 'list', value: '' },
+		description: text.description,
+		modes: [
+			listMode('searchWorkflows', 'Select a workflow...'),
+			{
+				displayName: 'By ID',
+				name: 'id',
+				type: 'string',
+				placeholder: 'e.g. {{ $workflow.id }}',
+			},
+		],
+	};
+}
+
+/** Options → Chat Model (text at version 1, picker from 1.1); read with locatorValue. */
+export function chatModelOption(description: string): INodeProperties[] {
+	const text: INodeProperties = {
+		displayName: 'Chat Model',
+		name: 'chatModel',
+		type: 'string',
+		default: '',
+		description,
+	};
+	return versionedPicker(text, modelPicker(text, 'chat'));
+}
+
+/** Options → Embedding Model (text at version 1, picker from 1.1); read with locatorValue. */
+export function embeddingModelOption(description: string): INodeProperties[] {
+	const text: INodeProperties = {
+		displayName: 'Embedding Model',
+		name: 'embeddingModel',
+		type: 'string',
+		default: '',
+		description,
+	};
+	return versionedPicker(text, modelPicker(text, 'embedding'));
+}
