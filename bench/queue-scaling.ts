@@ -49,7 +49,8 @@ async function ingestCorpus(bench: BenchCluster, knowledgeBase: string) {
 async function flagshipWorkflow(bench: BenchCluster, knowledgeBase: string) {
 	const workflow = loadExample('03-plan-and-research.json', bench.credentials);
 	for (const node of workflow.nodes)
-		if ('knowledgeBase' in node.parameters) node.parameters.knowledgeBase = knowledgeBase;
+		if ('knowledgeBase' in node.parameters)
+			node.parameters.knowledgeBase = { __rl: true, mode: 'name', value: knowledgeBase };
 	const id = await importExample(bench.client, workflow);
 	await activateExample(bench.client, id, workflow);
 	return webhookPath(workflow, 'Research Request');

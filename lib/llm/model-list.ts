@@ -1,9 +1,10 @@
 /**
- * The models an OpenAI-compatible server lists (GET /models), through the OpenAI SDK, for pickers in the editor.
- * Servers that list nothing useful (some proxies answer 404) get a ModelListError saying to type the name instead.
+ * The models an OpenAI-compatible server lists (GET /models: `{ data: [{ id, owned_by }] }`), for pickers in the
+ * editor. Servers that list nothing (some proxies answer 404) get a ModelListError saying to type the name instead.
+ *
+ * A plain request rather than the OpenAI SDK: the SDK as a direct dependency conflicts with a peer dependency of
+ * @langchain/community, and n8n's community-package install (npm without --legacy-peer-deps) then fails.
  */
-import OpenAI from 'openai';
-
 import {
 	httpStatusOf,
 	messageOf,
@@ -46,20 +47,31 @@ export async function listModels(
 	config: Pick<LlmConfig, 'baseUrl' | 'apiKey'>,
 	options: ListModelsOptions,
 ): Promise<ListedModel[]> {
-	const client = new OpenAI({
-		apiKey: config.apiKey || 'not-needed',
-		baseURL: config.baseUrl,
-		maxRetries: 0,
-	});
+	const url = `${config.baseUrl.replace(/\/+$/, '')}/models`;
 	try {
 		const models = await withRetry(
 			async ({ signal }) => {
-				const out: ListedModel[] = [];
-				for await (const model of client.models.list({ signal })) {
-					const ownedBy = (model as { owned_by?: unknown }).owned_by;
-					out.push({ id: model.id, ...(typeof ownedBy === 'string' ? { ownedBy } : {}) });
-				}
-				return out;
+				const response = await fetch(url, {
+					signal,
+					headers: {
+						accept: 'application/json',
+						...(config.apiKey ? { authorization: `Bearer ${config.apiKey}` } : {}),
+					},
+				});
+				const text = await response.text();
+				if (!response.ok)
+					throw Object.assign(new Error(`${response.status} ${text.slice(0, 200)}`.trim()), {
+						status: response.status,
+					});
+				const listed = (JSON.parse(text) as { data?: unknown }).data;
+				if (!Array.isArray(listed))
+					throw new Error('the answer has no "data" list (not an OpenAI-compatible /models)');
+				return listed
+					.filter((m): m is { id: string; owned_by?: unknown } => typeof m?.id === 'string')
+					.map((m) => ({
+						id: m.id,
+						...(typeof m.owned_by === 'string' ? { ownedBy: m.owned_by } : {}),
+					}));
 			},
 			options.policy,
 			{ signal: options.signal, timeoutMs: options.timeoutMs ?? 15_000 },

@@ -178,23 +178,29 @@ async function workflowWith(name: string, node: Record<string, unknown>) {
 }
 
 /**
- * In the open panel: opens the picker of `parameter` (the `nth` one of that name), types `filter` into its search,
- * checks what the list shows, and picks `entry`. Returns the entries the search left.
+ * In the open panel: opens the picker of `parameter`, types `filter` into its search, waits until the list shows only
+ * matching entries, and picks `entry`. Returns the entries the search left.
  */
-async function pick(parameter: string, filter: string, entry: string, nth = 0): Promise<string[]> {
+async function pick(parameter: string, filter: string, entry: string): Promise<string[]> {
 	const { page } = editor;
 	await page
-		.locator(`[data-test-id="resource-locator-${parameter}"]`)
-		.nth(nth)
-		.locator('[data-test-id="rlc-input"]')
+		.locator(`[data-test-id="resource-locator-${parameter}"] [data-test-id="rlc-input"]`)
 		.click();
 	await page
 		.locator('[data-test-id="rlc-search"]:visible input, input[data-test-id="rlc-search"]:visible')
 		.first()
 		.fill(filter);
 	const items = page.locator('[data-test-id="rlc-item"]:visible');
-	await items.filter({ hasText: entry }).first().waitFor({ timeout: 30_000 });
-	const shown = (await items.allInnerTexts()).map((text) => text.trim());
+	// The list follows the search after a debounce: wait until every entry it shows matches.
+	const deadline = Date.now() + 30_000;
+	let shown: string[] = [];
+	for (;;) {
+		shown = (await items.allInnerTexts()).map((text) => text.trim());
+		if (shown.length && shown.every((t) => t.toLowerCase().includes(filter.toLowerCase()))) break;
+		if (Date.now() > deadline)
+			throw new Error(`The ${parameter} list shows ${JSON.stringify(shown)} for "${filter}"`);
+		await page.waitForTimeout(200);
+	}
 	await items.filter({ hasText: entry }).first().click();
 	return shown;
 }

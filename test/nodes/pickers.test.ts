@@ -132,7 +132,7 @@ describe('knowledge base picker', () => {
 		const query = { operation: 'query', query: 'How many replicas?', topK: 1 };
 		const v1 = await runKnowledgeBase({ ...query, knowledgeBase: 'pick-alpha' }, 1);
 		const v11 = await runKnowledgeBase({ ...query, knowledgeBase: picked('pick-alpha') });
-		const sourceOf = (r: typeof v1) => (firstJson(r).chunks as Array<{ source: string }>)[0];
+		const sourceOf = (r: typeof v1) => (firstJson(r).results as Array<{ source: string }>)[0];
 		expect(sourceOf(v1)).toMatchObject({ source: 'a.txt' });
 		expect(sourceOf(v11)).toEqual(sourceOf(v1));
 	});
@@ -168,7 +168,7 @@ describe('model pickers', () => {
 	});
 
 	it('say to type the name when the server lists no models, and never show the API key', async () => {
-		model.fail({ type: 'status', status: 404 }, 'models');
+		model.fail({ type: 'status', status: 404 }, { route: 'models' });
 		const context = pickerContext({ openAgentsLlmApi: llmCredential() });
 		await expect(searchChatModels.call(context)).rejects.toThrow(
 			/does not list its models .*choose "By Name"/,
