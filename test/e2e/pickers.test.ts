@@ -14,6 +14,7 @@ import { OfflineModelServer } from '../../stack/model-server';
 import { nodeOutput } from '../../stack/n8n/client';
 import { clusterFromEnv } from '../../stack/n8n/cluster';
 import { freePort } from '../../stack/process';
+import { deleteKeys, redisFromEnv } from '../../stack/services';
 
 const { client } = clusterFromEnv();
 const PICKED_CHAT_MODEL = 'picker-chat';
@@ -26,6 +27,7 @@ let editor: EditorSession;
 const credentials: Record<string, { id: string; name: string }> = {};
 
 const PACKAGE = 'n8n-nodes-openagents';
+const REDIS_PREFIX = `openagents-e2e-pickers-${run}`;
 
 beforeAll(async () => {
 	[chroma] = await Promise.all([startChroma(), model.start()]);
@@ -57,6 +59,16 @@ beforeAll(async () => {
 		chroma: ['openAgentsChromaApi', { url: chroma.url, authentication: 'none' }],
 		chromaDown: ['openAgentsChromaApi', { url: closed, authentication: 'none' }],
 		llm: ['openAgentsLlmApi', llm],
+		store: [
+			'openAgentsMemoryStore',
+			{
+				backend: 'redis',
+				host: '127.0.0.1',
+				redisPort: 6379,
+				redisDatabase: 0,
+				prefix: REDIS_PREFIX,
+			},
+		],
 		n8n: [
 			'openAgentsN8nApi',
 			{ baseUrl: `${client.connection.url}/api/v1`, apiKey: client.connection.apiKey },
@@ -67,7 +79,12 @@ beforeAll(async () => {
 	editor = await openEditor(client);
 }, 120_000);
 afterAll(async () => {
-	await Promise.all([editor?.close(), chroma?.stop(), model.stop()]);
+	await Promise.all([
+		editor?.close(),
+		chroma?.stop(),
+		model.stop(),
+		deleteKeys(redisFromEnv(), `${REDIS_PREFIX}:*`),
+	]);
 });
 
 interface ListResult {
@@ -81,13 +98,14 @@ function listSearch(
 	methodName: string,
 	nodeCredentials: Record<string, { id: string; name: string }>,
 	filter?: string,
+	currentNodeParameters: Record<string, unknown> = {},
 ): Promise<ListResult> {
 	return client.rest('POST', '/dynamic-node-parameters/resource-locator-results', {
 		nodeTypeAndVersion: { name: `${PACKAGE}.${node}`, version: 1.1 },
 		path: 'parameters.picked',
 		methodName,
 		filter,
-		currentNodeParameters: {},
+		currentNodeParameters,
 		credentials: nodeCredentials,
 	});
 }
@@ -117,9 +135,14 @@ describe('list searches through n8n', () => {
 			openAgentsLlmApi: credentials.llm,
 		});
 		expect(chat.results.map((r) => r.value)).toEqual([PICKED_CHAT_MODEL, 'offline-embedding']);
-		const embedding = await listSearch('openAgentsKnowledgeBase', 'searchEmbeddingModels', {
-			openAgentsLlmApi: credentials.llm,
-		});
+		// The Knowledge Base shows its LLM credential for Ingest, Query and Answer: the panel sends its operation.
+		const embedding = await listSearch(
+			'openAgentsKnowledgeBase',
+			'searchEmbeddingModels',
+			{ openAgentsLlmApi: credentials.llm },
+			undefined,
+			{ operation: 'query' },
+		);
 		expect(embedding.results[0]).toMatchObject({
 			name: 'offline-embedding (credential default)',
 			value: 'offline-embedding',
@@ -211,6 +234,10 @@ async function executeStep(workflowId: string, nodeName: string) {
 	await editor.page.locator('[data-test-id="node-execute-button"]').first().click();
 	const executions = await client.waitForExecutions(workflowId, before + 1);
 	const execution = await client.execution(executions[0].id);
+	expect([execution.status, execution.data?.resultData.error?.message]).toEqual([
+		'success',
+		undefined,
+	]);
 	return { execution, output: nodeOutput(execution, nodeName) };
 }
 
@@ -294,7 +321,7 @@ describe('in the editor', () => {
 	}, 180_000);
 
 	it("Planner: picks a role's sub-workflow with n8n's workflow selector and runs the role's task there", async () => {
-		await client.createWorkflow({
+		const { id: subWorkflow } = await client.createWorkflow({
 			name: `e2e pickers: role sub-workflow ${run}`,
 			nodes: [
 				{
@@ -341,16 +368,23 @@ describe('in the editor', () => {
 				operation: 'executePlan',
 				plan: JSON.stringify(plan),
 				roles: { role: [{ name: 'calculator', instructions: '' }] },
-				store: 'inProcess',
+				store: 'credential',
 				options: { synthesize: false },
 				retryPolicy: { type: 'none' },
 			},
-			credentials: { openAgentsLlmApi: credentials.llm },
+			credentials: { openAgentsLlmApi: credentials.llm, openAgentsMemoryStore: credentials.store },
 		});
 		await editor.openNode(id, nodeId);
 		await pick('workflowId', `role sub-workflow ${run}`, `role sub-workflow ${run}`);
+		type Task = { id: string; status: string; output?: string; error?: string };
+		// n8n runs only active sub-workflows: until it is activated, the task fails and says why.
+		const inactive = (await executeStep(id, 'Planner')).output[0].tasks as Task[];
+		expect(inactive.map((t) => [t.id, t.status, t.error])).toEqual([
+			['calc', 'failed', expect.stringMatching(/not active/)],
+		]);
+		await client.activateWorkflow(subWorkflow);
 		const { output } = await executeStep(id, 'Planner');
-		const tasks = output[0].tasks as Array<{ id: string; status: string; output: string }>;
+		const tasks = output[0].tasks as Task[];
 		expect(tasks.map((t) => [t.id, t.status, t.output])).toEqual([
 			['calc', 'completed', 'sub-workflow did calc'],
 		]);
