@@ -221,11 +221,10 @@ describe.each(panels)('%s', (name, description, typeVersion) => {
 					...root.querySelectorAll('[data-test-id="node-credentials-select"] input'),
 				].map((input) => (input as unknown as { value: string }).value),
 				credentialLabels: [
-					...root.querySelectorAll('[data-test-id="node-credentials-select"]'),
-				].map(
-					(select) =>
-						select.closest('.n8n-input-label')?.querySelector('label')?.textContent?.trim() ?? '',
-				),
+					...root.querySelectorAll(
+						'[data-test-id="node-credentials-slot"] [data-test-id="credentials-label"] label',
+					),
+				].map((label) => label.textContent?.trim() ?? ''),
 			}));
 			for (const p of expectedParameters(description, parameters, typeVersion)) {
 				const present =

@@ -4,6 +4,7 @@
  * the editor (headless Chromium): open each picker, search, select an entry, run the node with it.
  */
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 
 import { createEmbeddings } from '../../lib/llm';
 import { ChromaKnowledgeStore, ingestDocuments, loadDocument } from '../../lib/rag';
@@ -13,6 +14,7 @@ import { startChroma, type ChromaServer } from '../../stack/chroma';
 import { OfflineModelServer } from '../../stack/model-server';
 import { nodeOutput } from '../../stack/n8n/client';
 import { clusterFromEnv } from '../../stack/n8n/cluster';
+import { REPO_ROOT } from '../../stack/n8n/community-package';
 import { freePort } from '../../stack/process';
 import { deleteKeys, redisFromEnv } from '../../stack/services';
 
@@ -202,9 +204,15 @@ async function workflowWith(name: string, node: Record<string, unknown>) {
 
 /**
  * In the open panel: opens the picker of `parameter`, types `filter` into its search, waits until the list shows only
- * matching entries, and picks `entry`. Returns the entries the search left.
+ * matching entries, and picks `entry`. Returns the entries the search left. With OPENAGENTS_DOCS_SCREENSHOTS=1 the
+ * open list is saved as docs/nodes/images/<screenshot>.
  */
-async function pick(parameter: string, filter: string, entry: string): Promise<string[]> {
+async function pick(
+	parameter: string,
+	filter: string,
+	entry: string,
+	screenshot?: string,
+): Promise<string[]> {
 	const { page } = editor;
 	await page
 		.locator(`[data-test-id="resource-locator-${parameter}"] [data-test-id="rlc-input"]`)
@@ -224,6 +232,8 @@ async function pick(parameter: string, filter: string, entry: string): Promise<s
 			throw new Error(`The ${parameter} list shows ${JSON.stringify(shown)} for "${filter}"`);
 		await page.waitForTimeout(200);
 	}
+	if (screenshot && process.env.OPENAGENTS_DOCS_SCREENSHOTS === '1')
+		await page.screenshot({ path: join(REPO_ROOT, 'docs', 'nodes', 'images', screenshot) });
 	await items.filter({ hasText: entry }).first().click();
 	return shown;
 }
@@ -257,7 +267,9 @@ describe('in the editor', () => {
 			credentials: { openAgentsChromaApi: credentials.chroma, openAgentsLlmApi: credentials.llm },
 		});
 		await editor.openNode(id, nodeId);
-		expect(await pick('knowledgeBase', `beta-${run}`, KB_BETA)).toEqual([`${KB_BETA} (2 chunks)`]);
+		expect(await pick('knowledgeBase', 'picker-', KB_BETA, 'picker-knowledge-base.png')).toEqual(
+			expect.arrayContaining([`${KB_ALPHA} (1 chunk)`, `${KB_BETA} (2 chunks)`]),
+		);
 		await pick('chatModel', 'picker', PICKED_CHAT_MODEL);
 		await pick('embeddingModel', 'embed', 'offline-embedding');
 		model.reset();
