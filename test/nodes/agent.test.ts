@@ -117,6 +117,7 @@ function flow(
 		subNodes = [] as SubNode[],
 		continueOnFail = false,
 		credentials = ALL_CREDENTIALS as INode['credentials'],
+		typeVersion = 1,
 	} = {},
 ): WorkflowJson {
 	const base = itemsInto(items, {
@@ -125,6 +126,7 @@ function flow(
 		parameters: { ...NO_RETRY, ...parameters },
 		credentials,
 		continueOnFail,
+		typeVersion,
 	});
 	for (const [i, sub] of subNodes.entries()) {
 		base.nodes.push({
@@ -310,6 +312,30 @@ describe('Agent, Conversation template', () => {
 			value: 10,
 			version: 1,
 		});
+	});
+
+	it('at node version 1.1 searches the picked knowledge base with the picked chat model', async () => {
+		model.reply(
+			{ toolCalls: [{ name: 'search_knowledge_base', arguments: { query: 'idle connections' } }] },
+			{ content: 'At most ten [1].' },
+		);
+		const result = await exec(
+			flow(
+				[{ chatInput: 'How many idle connections does the pool keep?' }],
+				{
+					template: 'conversation',
+					knowledgeBaseSearch: true,
+					knowledgeBase: { __rl: true, mode: 'list', value: KB, cachedResultName: KB },
+					topK: 1,
+					options: { chatModel: { __rl: true, mode: 'name', value: 'picked-chat' } },
+				},
+				{ typeVersion: 1.1 },
+			),
+		);
+		expect(result.status).toBe('success');
+		const [item] = json(result);
+		expect(JSON.parse(item.steps[0].output).results[0]).toMatchObject({ n: 1, source: 'pools.md' });
+		expect(chatRequests().map((r) => r.model)).toEqual(['picked-chat', 'picked-chat']);
 	});
 
 	it("uses connected tool sub-nodes (ours and any other) and returns a failing tool's error to the model, which recovers", async () => {
