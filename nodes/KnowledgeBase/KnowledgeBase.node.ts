@@ -18,7 +18,7 @@ import {
 	searchChatModels,
 	searchEmbeddingModels,
 } from '../shared/listSearch';
-import { PICKER_NODE_VERSIONS } from '../shared/locators';
+import { KNOWLEDGE_BASE_IN_SUBTITLE, PICKER_NODE_VERSIONS } from '../shared/locators';
 import { retryPolicyProperty } from '../shared/retryPolicy';
 
 // Not usableAsTool: agents search through the Knowledge Base Tool sub-node, and n8n would name this node's generated
@@ -31,9 +31,7 @@ export class KnowledgeBase implements INodeType {
 		icon: { light: 'file:knowledgeBase.svg', dark: 'file:knowledgeBase.dark.svg' },
 		group: ['transform'],
 		version: PICKER_NODE_VERSIONS,
-		// A picked knowledge base is { value, … } (version 1.1), a typed one a string (version 1)
-		subtitle:
-			'={{ $parameter["operation"] + ": " + ($parameter["knowledgeBase"].value ?? $parameter["knowledgeBase"]) }}',
+		subtitle: `={{ $parameter["operation"] + ": " + ${KNOWLEDGE_BASE_IN_SUBTITLE} }}`,
 		description:
 			'RAG on ChromaDB: ingest documents idempotently, search them, and answer questions with citations',
 		defaults: { name: 'Knowledge Base' },

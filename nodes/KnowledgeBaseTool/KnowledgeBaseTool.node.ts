@@ -19,7 +19,7 @@ import {
 import { llmConfigFromCredential } from '../shared/llm';
 import { recordCall } from '../shared/recordCalls';
 import { searchKnowledgeBases, searchEmbeddingModels } from '../shared/listSearch';
-import { PICKER_NODE_VERSIONS } from '../shared/locators';
+import { KNOWLEDGE_BASE_IN_SUBTITLE, PICKER_NODE_VERSIONS } from '../shared/locators';
 import { retryPolicyProperty } from '../shared/retryPolicy';
 import {
 	DEFAULT_SEARCH_TOOL_DESCRIPTION,
@@ -40,9 +40,7 @@ export class KnowledgeBaseTool implements INodeType {
 		icon: { light: 'file:knowledgeBaseTool.svg', dark: 'file:knowledgeBaseTool.dark.svg' },
 		group: ['transform'],
 		version: PICKER_NODE_VERSIONS,
-		// A picked knowledge base is { value, … } (version 1.1), a typed one a string (version 1)
-		subtitle:
-			'={{ "search: " + ($parameter["knowledgeBase"].value ?? $parameter["knowledgeBase"]) }}',
+		subtitle: `={{ "search: " + ${KNOWLEDGE_BASE_IN_SUBTITLE} }}`,
 		description: 'Lets an AI agent search a knowledge base (ChromaDB) and cite what it finds',
 		defaults: { name: 'Knowledge Base Tool' },
 		codex: { categories: ['AI'], subcategories: { AI: ['Tools'] } },

@@ -7,6 +7,13 @@
  */
 import type { INodeProperties, INodePropertyMode } from 'n8n-workflow';
 
+/**
+ * For a node's subtitle expression: the Knowledge Base parameter as text, a picked one ({ value, … }, version 1.1) or a
+ * typed one (a string, version 1).
+ */
+export const KNOWLEDGE_BASE_IN_SUBTITLE =
+	'($parameter["knowledgeBase"].value ?? $parameter["knowledgeBase"])';
+
 /** The first version of each node with pickers. */
 export const PICKER_VERSION = 1.1;
 
@@ -49,75 +56,67 @@ function listMode(searchListMethod: string, placeholder: string): INodePropertyM
 	};
 }
 
-/** Knowledge base: the Chroma credential's collections (with chunk counts), or a name (Ingest creates new ones). */
-export function knowledgeBasePicker(text: INodeProperties): INodeProperties {
+/** The picker that replaces the text field `text`: same name, label, description and requiredness; these modes. */
+function pickerFor(text: INodeProperties, modes: INodePropertyMode[]): INodeProperties {
 	return {
 		displayName: text.displayName,
 		name: text.name,
 		type: 'resourceLocator',
 		default: { mode: 'list', value: '' },
-		required: text.required,
+		...(text.required ? { required: true } : {}),
 		description: text.description,
-		modes: [
-			listMode('searchKnowledgeBases', 'Select a knowledge base...'),
-			{
-				displayName: 'By Name',
-				name: 'name',
-				type: 'string',
-				placeholder: 'e.g. product-docs',
-				validation: [
-					{
-						type: 'regex',
-						properties: {
-							regex: '^[A-Za-z0-9][A-Za-z0-9._-]{1,510}[A-Za-z0-9]$',
-							errorMessage:
-								'3–512 letters, digits, ".", "_" or "-", starting and ending with a letter or digit',
-						},
-					},
-				],
-			},
-		],
+		modes,
 	};
+}
+
+/** Knowledge base: the Chroma credential's collections (with chunk counts), or a name (Ingest creates new ones). */
+export function knowledgeBasePicker(text: INodeProperties): INodeProperties {
+	return pickerFor(text, [
+		listMode('searchKnowledgeBases', 'Select a knowledge base...'),
+		{
+			displayName: 'By Name',
+			name: 'name',
+			type: 'string',
+			placeholder: 'e.g. product-docs',
+			validation: [
+				{
+					type: 'regex',
+					properties: {
+						regex: '^[A-Za-z0-9][A-Za-z0-9._-]{1,510}[A-Za-z0-9]$',
+						errorMessage:
+							'3–512 letters, digits, ".", "_" or "-", starting and ending with a letter or digit',
+					},
+				},
+			],
+		},
+	]);
 }
 
 /** A model of the LLM API credential's server (GET /models), or a name typed for servers that do not list theirs. */
 export function modelPicker(text: INodeProperties, kind: 'chat' | 'embedding'): INodeProperties {
-	return {
-		displayName: text.displayName,
-		name: text.name,
-		type: 'resourceLocator',
-		default: { mode: 'list', value: '' },
-		description: text.description,
-		modes: [
-			listMode(kind === 'chat' ? 'searchChatModels' : 'searchEmbeddingModels', 'Select a model...'),
-			{
-				displayName: 'By Name',
-				name: 'name',
-				type: 'string',
-				placeholder: kind === 'chat' ? 'e.g. gpt-4o-mini' : 'e.g. text-embedding-3-small',
-			},
-		],
-	};
+	return pickerFor(text, [
+		listMode(kind === 'chat' ? 'searchChatModels' : 'searchEmbeddingModels', 'Select a model...'),
+		{
+			displayName: 'By Name',
+			name: 'name',
+			type: 'string',
+			placeholder: kind === 'chat' ? 'e.g. gpt-4o-mini' : 'e.g. text-embedding-3-small',
+		},
+	]);
 }
 
 /** A workflow the n8n API credential can see, or its ID (e.g. {{ $workflow.id }}). */
 export function workflowPicker(text: INodeProperties): INodeProperties {
-	return {
-		displayName: text.displayName.replace(/ ID$/, ''),
-		name: text.name,
-		type: 'resourceLocator',
-		default: { mode: 'list', value: '' },
-		description: text.description,
-		modes: [
-			listMode('searchWorkflows', 'Select a workflow...'),
-			{
-				displayName: 'By ID',
-				name: 'id',
-				type: 'string',
-				placeholder: 'e.g. {{ $workflow.id }}',
-			},
-		],
-	};
+	// "Workflow ID" typed, "Workflow" picked (as n8n's Execute Workflow names them)
+	return pickerFor({ ...text, displayName: text.displayName.replace(/ ID$/, '') }, [
+		listMode('searchWorkflows', 'Select a workflow...'),
+		{
+			displayName: 'By ID',
+			name: 'id',
+			type: 'string',
+			placeholder: 'e.g. {{ $workflow.id }}',
+		},
+	]);
 }
 
 /** Options → Chat Model (text at version 1, picker from 1.1); read with locatorValue. */
