@@ -19,6 +19,11 @@ import {
 import { deleteKeys, redisFromEnv } from '../../stack/services';
 import { testNodeTypes, testToolCalls } from '../support/test-nodes';
 import {
+	chromaCredential,
+	offlineLlmCredential,
+	redisStoreCredential,
+} from '../support/credentials';
+import {
 	itemsInto,
 	PACKAGE_PREFIX,
 	runWorkflow,
@@ -33,25 +38,9 @@ const KB = `agent-nodes-${run}`;
 const memoryPrefix = `openagents-agent-nodes-${run}`;
 
 const credentialData = () => ({
-	openAgentsChromaApi: {
-		url: chroma.url,
-		authentication: 'none',
-		tenant: 'default_tenant',
-		database: 'default_database',
-	},
-	openAgentsLlmApi: {
-		baseUrl: llmUrl,
-		apiKey: 'sk-agent-nodes-secret',
-		chatModel: 'offline-chat',
-		embeddingModel: 'offline-embedding',
-	},
-	openAgentsMemoryStore: {
-		backend: 'redis',
-		host: '127.0.0.1',
-		redisPort: 6379,
-		redisDatabase: 0,
-		prefix: memoryPrefix,
-	},
+	openAgentsChromaApi: chromaCredential(chroma.url),
+	openAgentsLlmApi: offlineLlmCredential(llmUrl, 'sk-agent-nodes-secret'),
+	openAgentsMemoryStore: redisStoreCredential(memoryPrefix),
 });
 const ALL_CREDENTIALS = {
 	openAgentsLlmApi: { id: '1', name: 'llm' },

@@ -24,6 +24,7 @@ import { startTcpProxy } from '../../stack/tcp-proxy';
 import { createDatabaseIfMissing, dropDatabase, postgresFromEnv } from '../../stack/services';
 import { FaultTable } from '../support/fault-table';
 import { testNodeTypes } from '../support/test-nodes';
+import { chromaCredential, offlineLlmCredential } from '../support/credentials';
 import {
 	itemsInto,
 	PACKAGE_PREFIX,
@@ -78,18 +79,8 @@ function exec(
 		cancelAfterMs,
 		credentials: {
 			openAgentsMemoryStore: store as never,
-			openAgentsLlmApi: {
-				baseUrl: llmUrl,
-				apiKey: '',
-				chatModel: 'offline-chat',
-				embeddingModel: 'offline-embedding',
-			},
-			openAgentsChromaApi: {
-				url: chroma.url,
-				authentication: 'none',
-				tenant: 'default_tenant',
-				database: 'default_database',
-			},
+			openAgentsLlmApi: offlineLlmCredential(llmUrl),
+			openAgentsChromaApi: chromaCredential(chroma.url),
 		},
 	});
 }

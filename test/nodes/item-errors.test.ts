@@ -11,6 +11,11 @@ import { startChroma, type ChromaServer } from '../../stack/chroma';
 import { OfflineModelServer } from '../../stack/model-server';
 import { deleteKeys, redisFromEnv } from '../../stack/services';
 import { testNodeTypes } from '../support/test-nodes';
+import {
+	chromaCredential,
+	offlineLlmCredential,
+	redisStoreCredential,
+} from '../support/credentials';
 import { itemsInto, runWorkflow } from '../support/workflow-runner';
 
 const run = randomBytes(4).toString('hex');
@@ -32,25 +37,9 @@ afterAll(async () => {
 });
 
 const credentialData = () => ({
-	openAgentsLlmApi: {
-		baseUrl: llmUrl,
-		apiKey: '',
-		chatModel: 'offline-chat',
-		embeddingModel: 'offline-embedding',
-	},
-	openAgentsChromaApi: {
-		url: chroma.url,
-		authentication: 'none',
-		tenant: 'default_tenant',
-		database: 'default_database',
-	},
-	openAgentsMemoryStore: {
-		backend: 'redis',
-		host: '127.0.0.1',
-		redisPort: 6379,
-		redisDatabase: 0,
-		prefix: memoryPrefix,
-	},
+	openAgentsLlmApi: offlineLlmCredential(llmUrl),
+	openAgentsChromaApi: chromaCredential(chroma.url),
+	openAgentsMemoryStore: redisStoreCredential(memoryPrefix),
 	// Nothing listens on port 9: every call fails at once with ECONNREFUSED.
 	openAgentsN8nApi: { baseUrl: 'http://127.0.0.1:9/api/v1', apiKey: 'n8n-key' },
 });

@@ -8,6 +8,7 @@ import { OfflineModelServer } from '../../stack/model-server';
 import { makePdf } from '../support/pdf';
 import { freePort } from '../../stack/process';
 import { testNodeTypes, testRerankerCalls } from '../support/test-nodes';
+import { chromaCredential, offlineLlmCredential } from '../support/credentials';
 import { itemsInto, runWorkflow, type WorkflowJson } from '../support/workflow-runner';
 
 const model = new OfflineModelServer({ apiKey: 'sk-kb-nodes-secret' });
@@ -52,18 +53,8 @@ function exec(
 	return runWorkflow(flow(items, parameters, continueOnFail), {
 		nodeTypes: testNodeTypes,
 		credentials: {
-			openAgentsChromaApi: {
-				url: chromaUrl,
-				authentication: 'none',
-				tenant: 'default_tenant',
-				database: 'default_database',
-			},
-			openAgentsLlmApi: {
-				baseUrl: embeddingsUrl,
-				apiKey: 'sk-kb-nodes-secret',
-				chatModel: 'offline-chat',
-				embeddingModel: 'offline-embedding',
-			},
+			openAgentsChromaApi: chromaCredential(chromaUrl),
+			openAgentsLlmApi: offlineLlmCredential(embeddingsUrl, 'sk-kb-nodes-secret'),
 		},
 	});
 }
@@ -490,18 +481,8 @@ describe('Search Mode and reranking', () => {
 		return runWorkflow(workflow, {
 			nodeTypes: testNodeTypes,
 			credentials: {
-				openAgentsChromaApi: {
-					url: chroma.url,
-					authentication: 'none',
-					tenant: 'default_tenant',
-					database: 'default_database',
-				},
-				openAgentsLlmApi: {
-					baseUrl: llmUrl,
-					apiKey: 'sk-kb-nodes-secret',
-					chatModel: 'offline-chat',
-					embeddingModel: 'offline-embedding',
-				},
+				openAgentsChromaApi: chromaCredential(chroma.url),
+				openAgentsLlmApi: offlineLlmCredential(llmUrl, 'sk-kb-nodes-secret'),
 			},
 		});
 	};

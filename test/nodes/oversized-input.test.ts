@@ -27,6 +27,7 @@ import {
 	redisFromEnv,
 } from '../../stack/services';
 import { testNodeTypes } from '../support/test-nodes';
+import { chromaCredential, offlineLlmCredential } from '../support/credentials';
 import { itemsInto, runWorkflow, type RunResult } from '../support/workflow-runner';
 
 const run = randomBytes(4).toString('hex');
@@ -55,18 +56,8 @@ const memoryStores = {
 	},
 };
 const credentials = (backend: keyof typeof memoryStores) => ({
-	openAgentsChromaApi: {
-		url: chroma.url,
-		authentication: 'none',
-		tenant: 'default_tenant',
-		database: 'default_database',
-	},
-	openAgentsLlmApi: {
-		baseUrl: llmUrl,
-		apiKey: '',
-		chatModel: 'offline-chat',
-		embeddingModel: 'offline-embedding',
-	},
+	openAgentsChromaApi: chromaCredential(chroma.url),
+	openAgentsLlmApi: offlineLlmCredential(llmUrl),
 	openAgentsMemoryStore: memoryStores[backend],
 });
 const CREDENTIALS = {

@@ -12,6 +12,7 @@ import {
 	searchEmbeddingModels,
 	searchKnowledgeBases,
 } from '../../nodes/shared/listSearch';
+import { chromaCredential, offlineLlmCredential } from '../support/credentials';
 import { testNodeTypes } from '../support/test-nodes';
 import { itemsInto, runWorkflow } from '../support/workflow-runner';
 
@@ -27,18 +28,7 @@ afterAll(async () => {
 });
 beforeEach(() => model.reset());
 
-const chromaCredential = (url = chroma.url) => ({
-	url,
-	authentication: 'none',
-	tenant: 'default_tenant',
-	database: 'default_database',
-});
-const llmCredential = (apiKey = API_KEY) => ({
-	baseUrl: model.baseUrl,
-	apiKey,
-	chatModel: 'offline-chat',
-	embeddingModel: 'offline-embedding',
-});
+const llmCredential = (apiKey = API_KEY) => offlineLlmCredential(model.baseUrl, apiKey);
 
 /** What a list search method uses of n8n's load-options context: the node's credentials and the node. */
 function pickerContext(credentials: Record<string, object>): ILoadOptionsFunctions {
@@ -75,7 +65,10 @@ function runKnowledgeBase(parameters: INodeParameters, typeVersion = 1.1) {
 		}),
 		{
 			nodeTypes: testNodeTypes,
-			credentials: { openAgentsChromaApi: chromaCredential(), openAgentsLlmApi: llmCredential() },
+			credentials: {
+				openAgentsChromaApi: chromaCredential(chroma.url),
+				openAgentsLlmApi: llmCredential(),
+			},
 		},
 	);
 }
@@ -108,7 +101,7 @@ beforeAll(async () => {
 
 describe('knowledge base picker', () => {
 	it('lists the credential’s knowledge bases with their chunk counts, filtered by name', async () => {
-		const context = pickerContext({ openAgentsChromaApi: chromaCredential() });
+		const context = pickerContext({ openAgentsChromaApi: chromaCredential(chroma.url) });
 		const all = await searchKnowledgeBases.call(context);
 		const counts = await Promise.all(
 			['pick-alpha', 'pick-beta'].map(

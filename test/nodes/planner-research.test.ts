@@ -18,6 +18,11 @@ import {
 import { deleteKeys, redisFromEnv } from '../../stack/services';
 import { testNodeTypes } from '../support/test-nodes';
 import {
+	chromaCredential,
+	offlineLlmCredential,
+	redisStoreCredential,
+} from '../support/credentials';
+import {
 	itemsInto,
 	PACKAGE_PREFIX,
 	runWorkflow,
@@ -36,25 +41,9 @@ const credentials = {
 	openAgentsMemoryStore: { id: '3', name: 'memory' },
 };
 const credentialData = () => ({
-	openAgentsLlmApi: {
-		baseUrl: llmUrl,
-		apiKey: '',
-		chatModel: 'offline-chat',
-		embeddingModel: 'offline-embedding',
-	},
-	openAgentsChromaApi: {
-		url: chroma.url,
-		authentication: 'none',
-		tenant: 'default_tenant',
-		database: 'default_database',
-	},
-	openAgentsMemoryStore: {
-		backend: 'redis',
-		host: '127.0.0.1',
-		redisPort: 6379,
-		redisDatabase: 0,
-		prefix: memoryPrefix,
-	},
+	openAgentsLlmApi: offlineLlmCredential(llmUrl),
+	openAgentsChromaApi: chromaCredential(chroma.url),
+	openAgentsMemoryStore: redisStoreCredential(memoryPrefix),
 });
 
 /** Two knowledge bases on the same subject that disagree on the facts. */
