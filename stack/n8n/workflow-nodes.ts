@@ -81,3 +81,36 @@ export function openAiChatModelNode(
 		credentials: { openAiApi: { id: credential.id, name: credential.name } },
 	};
 }
+
+/**
+ * The nodes and connections of a sub-workflow for a Planner role: an Execute Workflow Trigger passing its input
+ * ({ task, goal, dependencies }) through, then a Set node "Answer" whose `output` field is the expression `output`.
+ */
+export function roleSubWorkflow(output: string) {
+	return {
+		nodes: [
+			{
+				id: randomUUID(),
+				name: 'Start',
+				type: 'n8n-nodes-base.executeWorkflowTrigger',
+				typeVersion: 1.1,
+				position: [0, 0],
+				parameters: { inputSource: 'passthrough' },
+			},
+			{
+				id: randomUUID(),
+				name: 'Answer',
+				type: 'n8n-nodes-base.set',
+				typeVersion: 3.4,
+				position: [220, 0],
+				parameters: {
+					assignments: {
+						assignments: [{ id: randomUUID(), name: 'output', value: output, type: 'string' }],
+					},
+					options: {},
+				},
+			},
+		],
+		connections: { Start: { main: [[{ node: 'Answer', type: 'main', index: 0 }]] } },
+	};
+}

@@ -68,11 +68,14 @@ const EXAMPLE_SETS = [
 	['as shipped', EXAMPLES_DIR],
 	['before the pickers, node version 1', join(REPO_ROOT, 'test', 'fixtures', 'examples-node-v1')],
 ] as const;
-let examplesDir: string = EXAMPLES_DIR;
 
-/** Imports and activates an example of the current set; returns the workflow (with its id) for its webhook paths. */
-async function activeExample(file: string, edit?: (workflow: ExampleWorkflow) => void) {
-	const workflow = loadExample(file, credentials, examplesDir);
+/** Imports and activates the example `file` from `dir`; returns the workflow (with its id) for its webhook paths. */
+async function activeExample(
+	dir: string,
+	file: string,
+	edit?: (workflow: ExampleWorkflow) => void,
+) {
+	const workflow = loadExample(file, credentials, dir);
 	edit?.(workflow);
 	const id = await importExample(client, workflow);
 	await activateExample(client, id, workflow);
@@ -103,7 +106,6 @@ const QUESTION =
 
 describe.each(EXAMPLE_SETS)('example workflows (%s)', (_set, dir) => {
 	beforeAll(async () => {
-		examplesDir = dir;
 		// Each set starts from scratch: example 1 adds every chunk, and the flagship researches instead of resuming
 		// the previous set's plan (the workflows keep their IDs, so their plan run IDs are the same).
 		const store = new ChromaKnowledgeStore({ url: chroma.url }, { policy: new NoRetryPolicy() });
@@ -112,7 +114,7 @@ describe.each(EXAMPLE_SETS)('example workflows (%s)', (_set, dir) => {
 	});
 
 	it('1 ingests the files of its one Settings folder into a knowledge base, for callers that send the key', async () => {
-		const { workflow } = await activeExample('01-ingest-knowledge-base.json', (w) =>
+		const { workflow } = await activeExample(dir, '01-ingest-knowledge-base.json', (w) =>
 			setIngestSettings(w, {
 				folder: join(REPO_ROOT, 'node_modules'),
 				pattern: '{ioredis,pg,zod,chromadb,@langchain/core}/README.md',
@@ -139,7 +141,7 @@ describe.each(EXAMPLE_SETS)('example workflows (%s)', (_set, dir) => {
 	}, 180_000);
 
 	it('3 (the flagship) plans, researches in the knowledge base and answers from its research, with citations', async () => {
-		const { workflow } = await activeExample('03-plan-and-research.json');
+		const { workflow } = await activeExample(dir, '03-plan-and-research.json');
 		const path = webhookPath(workflow, 'Research Request');
 		model.reset();
 		const report = await post<ResearchReport>(path, { question: QUESTION });
@@ -172,7 +174,7 @@ describe.each(EXAMPLE_SETS)('example workflows (%s)', (_set, dir) => {
 
 	it("2 chats with the knowledge base, streaming the answer and keeping the session's history in the memory store", async () => {
 		// Not public as shipped; made public with a login, as the README says to before exposing it.
-		const { workflow } = await activeExample('02-chat-with-knowledge-base.json', (w) => {
+		const { workflow } = await activeExample(dir, '02-chat-with-knowledge-base.json', (w) => {
 			const trigger = w.nodes.find((n) => n.name === 'Chat')!;
 			expect(trigger.parameters.public).toBe(false);
 			Object.assign(trigger.parameters, { public: true, authentication: 'basicAuth' });
@@ -225,10 +227,6 @@ describe.each(EXAMPLE_SETS)('example workflows (%s)', (_set, dir) => {
 
 // Example 4's nodes have no picker (Job Monitor Retry takes an execution ID): it runs once, as shipped.
 describe('example 4 (as shipped)', () => {
-	beforeAll(() => {
-		examplesDir = EXAMPLES_DIR;
-	});
-
 	it('4 alerts on a failed job that its retries do not recover', async () => {
 		const alerts: Array<{
 			executionId: string;
@@ -276,7 +274,7 @@ describe('example 4 (as shipped)', () => {
 			});
 			await client.activateWorkflow(failingId, [failPath]);
 			const { port } = receiver.address() as { port: number };
-			await activeExample('04-job-alerting-and-retry.json', (workflow) => {
+			await activeExample(EXAMPLES_DIR, '04-job-alerting-and-retry.json', (workflow) => {
 				// Watch only this test's workflow, retry quickly, and alert this test's receiver.
 				const node = (name: string) => workflow.nodes.find((n) => n.name === name)!;
 				node('On Failed Job').parameters.workflowIds = failingId;

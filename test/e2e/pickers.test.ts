@@ -17,6 +17,8 @@ import { clusterFromEnv } from '../../stack/n8n/cluster';
 import { REPO_ROOT } from '../../stack/n8n/community-package';
 import { freePort } from '../../stack/process';
 import { deleteKeys, redisFromEnv } from '../../stack/services';
+import { roleSubWorkflow, webhookNode } from '../../stack/n8n/workflow-nodes';
+import { offlineLlmCredential, redisStoreCredential } from '../support/credentials';
 
 const { client } = clusterFromEnv();
 const PICKED_CHAT_MODEL = 'picker-chat';
@@ -33,12 +35,7 @@ const REDIS_PREFIX = `openagents-e2e-pickers-${run}`;
 
 beforeAll(async () => {
 	[chroma] = await Promise.all([startChroma(), model.start()]);
-	const llm = {
-		baseUrl: model.baseUrl,
-		apiKey: '',
-		chatModel: 'offline-chat',
-		embeddingModel: 'offline-embedding',
-	};
+	const llm = offlineLlmCredential(model.baseUrl);
 	// Two knowledge bases with 1 and 2 chunks, written as Ingest writes them.
 	const store = new ChromaKnowledgeStore({ url: chroma.url }, { policy: new NoRetryPolicy() });
 	const texts: Record<string, string[]> = {
@@ -61,16 +58,7 @@ beforeAll(async () => {
 		chroma: ['openAgentsChromaApi', { url: chroma.url, authentication: 'none' }],
 		chromaDown: ['openAgentsChromaApi', { url: closed, authentication: 'none' }],
 		llm: ['openAgentsLlmApi', llm],
-		store: [
-			'openAgentsMemoryStore',
-			{
-				backend: 'redis',
-				host: '127.0.0.1',
-				redisPort: 6379,
-				redisDatabase: 0,
-				prefix: REDIS_PREFIX,
-			},
-		],
+		store: ['openAgentsMemoryStore', redisStoreCredential(REDIS_PREFIX)],
 		n8n: [
 			'openAgentsN8nApi',
 			{ baseUrl: `${client.connection.url}/api/v1`, apiKey: client.connection.apiKey },
@@ -297,17 +285,7 @@ describe('in the editor', () => {
 		const path = `e2e-pickers-${run}`;
 		const { id: watched } = await client.createWorkflow({
 			name: `e2e pickers: job source ${run}`,
-			nodes: [
-				{
-					id: randomUUID(),
-					name: 'Webhook',
-					type: 'n8n-nodes-base.webhook',
-					typeVersion: 2,
-					position: [0, 0],
-					webhookId: randomUUID(),
-					parameters: { httpMethod: 'POST', path, options: {} },
-				},
-			],
+			nodes: [webhookNode(path, [0, 0], { responseMode: 'onReceived' })],
 			connections: {},
 		});
 		await client.activateWorkflow(watched, [path]);
@@ -335,37 +313,7 @@ describe('in the editor', () => {
 	it("Planner: picks a role's sub-workflow with n8n's workflow selector and runs the role's task there", async () => {
 		const { id: subWorkflow } = await client.createWorkflow({
 			name: `e2e pickers: role sub-workflow ${run}`,
-			nodes: [
-				{
-					id: randomUUID(),
-					name: 'Start',
-					type: 'n8n-nodes-base.executeWorkflowTrigger',
-					typeVersion: 1.1,
-					position: [0, 0],
-					parameters: { inputSource: 'passthrough' },
-				},
-				{
-					id: randomUUID(),
-					name: 'Answer',
-					type: 'n8n-nodes-base.set',
-					typeVersion: 3.4,
-					position: [220, 0],
-					parameters: {
-						assignments: {
-							assignments: [
-								{
-									id: randomUUID(),
-									name: 'output',
-									value: '={{ "sub-workflow did " + $json.task.id }}',
-									type: 'string',
-								},
-							],
-						},
-						options: {},
-					},
-				},
-			],
-			connections: { Start: { main: [[{ node: 'Answer', type: 'main', index: 0 }]] } },
+			...roleSubWorkflow('={{ "sub-workflow did " + $json.task.id }}'),
 		});
 		const plan = {
 			goal: 'One task in a sub-workflow',

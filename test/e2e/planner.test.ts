@@ -17,7 +17,7 @@ import {
 } from '../../stack/model-server';
 import { nodeOutput } from '../../stack/n8n/client';
 import { N8nCluster } from '../../stack/n8n/cluster';
-import { webhookNode, whereNode } from '../../stack/n8n/workflow-nodes';
+import { roleSubWorkflow, webhookNode, whereNode } from '../../stack/n8n/workflow-nodes';
 import { sleep, waitFor } from '../../stack/process';
 import { deleteKeys, redisFromEnv } from '../../stack/services';
 
@@ -222,38 +222,9 @@ it.each(SUB_WORKFLOW_VALUES)(
 		// The sub-workflow answers with the task id and how many dependency results it received.
 		const { id: subWorkflowId } = await client.createWorkflow({
 			name: 'e2e: Planner role sub-workflow',
-			nodes: [
-				{
-					id: randomUUID(),
-					name: 'Start',
-					type: 'n8n-nodes-base.executeWorkflowTrigger',
-					typeVersion: 1.1,
-					position: [0, 0],
-					parameters: { inputSource: 'passthrough' },
-				},
-				{
-					id: randomUUID(),
-					name: 'Answer',
-					type: 'n8n-nodes-base.set',
-					typeVersion: 3.4,
-					position: [220, 0],
-					parameters: {
-						assignments: {
-							assignments: [
-								{
-									id: randomUUID(),
-									name: 'output',
-									value:
-										'={{ "sub-workflow did " + $json.task.id + " with " + Object.keys($json.dependencies).length + " input(s)" }}',
-									type: 'string',
-								},
-							],
-						},
-						options: {},
-					},
-				},
-			],
-			connections: { Start: { main: [[{ node: 'Answer', type: 'main', index: 0 }]] } },
+			...roleSubWorkflow(
+				'={{ "sub-workflow did " + $json.task.id + " with " + Object.keys($json.dependencies).length + " input(s)" }}',
+			),
 		});
 		await client.activateWorkflow(subWorkflowId);
 		const path = `e2e-planner-roles-${randomUUID()}`;
