@@ -18,6 +18,7 @@ import {
 import { nodeOutput } from '../../stack/n8n/client';
 import { N8nCluster } from '../../stack/n8n/cluster';
 import { roleSubWorkflow, webhookNode, whereNode } from '../../stack/n8n/workflow-nodes';
+import { offlineLlmCredential, redisStoreCredential } from '../support/credentials';
 import { sleep, waitFor } from '../../stack/process';
 import { deleteKeys, redisFromEnv } from '../../stack/services';
 
@@ -83,19 +84,16 @@ it('a plan interrupted by a worker crash resumes on the other worker without re-
 	const { client } = cluster;
 	const runId = `crash-${randomUUID()}`;
 	const [llm, store] = await Promise.all([
-		client.createCredential('e2e planner offline model', 'openAgentsLlmApi', {
-			baseUrl: model.baseUrl,
-			apiKey: '',
-			chatModel: 'offline-chat',
-			embeddingModel: 'offline-embedding',
-		}),
-		client.createCredential('e2e planner checkpoints', 'openAgentsMemoryStore', {
-			backend: 'redis',
-			host: '127.0.0.1',
-			redisPort: 6379,
-			redisDatabase: 0,
-			prefix: `${REDIS_PREFIX}-crash`,
-		}),
+		client.createCredential(
+			'e2e planner offline model',
+			'openAgentsLlmApi',
+			offlineLlmCredential(model.baseUrl),
+		),
+		client.createCredential(
+			'e2e planner checkpoints',
+			'openAgentsMemoryStore',
+			redisStoreCredential(`${REDIS_PREFIX}-crash`),
+		),
 	]);
 	const path = `e2e-planner-${randomUUID()}`;
 	const webhook = {
@@ -205,19 +203,16 @@ it.each(SUB_WORKFLOW_VALUES)(
 	async (typeVersion, workflowValue) => {
 		const { client } = cluster;
 		const [llm, store] = await Promise.all([
-			client.createCredential('e2e planner roles model', 'openAgentsLlmApi', {
-				baseUrl: model.baseUrl,
-				apiKey: '',
-				chatModel: 'offline-chat',
-				embeddingModel: 'offline-embedding',
-			}),
-			client.createCredential('e2e planner roles checkpoints', 'openAgentsMemoryStore', {
-				backend: 'redis',
-				host: '127.0.0.1',
-				redisPort: 6379,
-				redisDatabase: 0,
-				prefix: `${REDIS_PREFIX}-roles`,
-			}),
+			client.createCredential(
+				'e2e planner roles model',
+				'openAgentsLlmApi',
+				offlineLlmCredential(model.baseUrl),
+			),
+			client.createCredential(
+				'e2e planner roles checkpoints',
+				'openAgentsMemoryStore',
+				redisStoreCredential(`${REDIS_PREFIX}-roles`),
+			),
 		]);
 		// The sub-workflow answers with the task id and how many dependency results it received.
 		const { id: subWorkflowId } = await client.createWorkflow({
