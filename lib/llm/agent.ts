@@ -9,6 +9,14 @@ import type { StructuredToolInterface } from '@langchain/core/tools';
 
 import { AttemptTimeoutError, messageOf, withTimeout } from '../retry';
 import { invokeChatModel, messageText, type CallOptions, type InvokableChatModel } from './calls';
+import {
+	contentAttribute,
+	GEN_AI,
+	GEN_AI_OPERATION,
+	inSpan,
+	markFailed,
+	recordsContent,
+} from '../tracing';
 import { redactText } from './redact';
 import { UsageTracker, type UsageTotals } from './usage';
 
@@ -105,6 +113,53 @@ export function checkToolNames(tools: readonly StructuredToolInterface[]): void 
 }
 
 /**
+ * One tool call under the tool time limit, traced as an `execute_tool {name}` span. Returns the tool's output as the
+ * model will see it, or for a failure `Error: …` with `error` (secrets redacted); rethrows only on cancellation.
+ */
+async function callTool(
+	byName: ReadonlyMap<string, StructuredToolInterface>,
+	call: { id?: string; name: string; args: unknown },
+	options: AgentOptions,
+): Promise<{ output: string; error?: string }> {
+	return inSpan(
+		`${GEN_AI_OPERATION.executeTool} ${call.name}`,
+		{
+			[GEN_AI.operationName]: GEN_AI_OPERATION.executeTool,
+			[GEN_AI.toolName]: call.name,
+			[GEN_AI.toolType]: 'function',
+			...(call.id ? { [GEN_AI.toolCallId]: call.id } : {}),
+		},
+		async (span) => {
+			if (recordsContent())
+				span.setAttribute(GEN_AI.toolCallArguments, contentAttribute(call.args));
+			const tool = byName.get(call.name);
+			try {
+				if (!tool)
+					throw new Error(
+						`There is no tool named "${call.name}"; available: ${[...byName.keys()].join(', ') || 'none'}`,
+					);
+				const value: unknown = await withTimeout(
+					(signal) => tool.invoke(call.args, { signal }),
+					options.toolTimeoutMs ?? 60_000,
+					options.signal,
+				);
+				const output = typeof value === 'string' ? value : JSON.stringify(value);
+				if (recordsContent()) span.setAttribute(GEN_AI.toolCallResult, contentAttribute(output));
+				return { output };
+			} catch (e) {
+				if (options.signal?.aborted) throw e;
+				const error =
+					e instanceof AttemptTimeoutError
+						? `Tool "${call.name}" timed out after ${e.timeoutMs} ms`
+						: redactText(messageOf(e), options.secrets ?? []);
+				markFailed(span, new Error(error));
+				return { output: `Error: ${error}`, error };
+			}
+		},
+	);
+}
+
+/**
  * Runs the loop over `messages` (system, history, user) with `tools`. Returns the result with status 'completed', or a
  * partial result with status 'max_iterations' / 'budget_exceeded' / 'tool_errors' and `reason`. Throws AgentError for
  * tool name collisions or a model without tool support, and model errors as invokeChatModel throws them (after
@@ -129,7 +184,6 @@ export async function runAgent(
 	const maxIterations = options.maxIterations ?? 10;
 	const maxToolErrors = options.maxToolErrors ?? 3;
 	const budget = options.budget ?? {};
-	const secrets = options.secrets ?? [];
 	const history = [...messages];
 	const steps: AgentStep[] = [];
 	let lastText = '';
@@ -174,30 +228,9 @@ export async function runAgent(
 			toolErrors++;
 		}
 		for (const call of calls) {
-			const tool = byName.get(call.name);
 			const t0 = Date.now();
-			let output: string;
-			let error: string | undefined;
-			try {
-				if (!tool)
-					throw new Error(
-						`There is no tool named "${call.name}"; available: ${[...byName.keys()].join(', ') || 'none'}`,
-					);
-				const value: unknown = await withTimeout(
-					(signal) => tool.invoke(call.args, { signal }),
-					options.toolTimeoutMs ?? 60_000,
-					options.signal,
-				);
-				output = typeof value === 'string' ? value : JSON.stringify(value);
-			} catch (e) {
-				if (options.signal?.aborted) throw e;
-				error =
-					e instanceof AttemptTimeoutError
-						? `Tool "${call.name}" timed out after ${e.timeoutMs} ms`
-						: redactText(messageOf(e), secrets);
-				output = `Error: ${error}`;
-				toolErrors++;
-			}
+			const { output, error } = await callTool(byName, call, options);
+			if (error) toolErrors++;
 			history.push(
 				new ToolMessage({
 					tool_call_id: call.id ?? '',

@@ -11,6 +11,16 @@ import {
 	withRetry,
 	type RetryPolicy,
 } from '../retry';
+import {
+	contentAttribute,
+	EVENTS,
+	GEN_AI,
+	GEN_AI_OPERATION,
+	inSpan,
+	OPENAGENTS,
+	recordsContent,
+} from '../tracing';
+import type { Span } from '@opentelemetry/api';
 import { redactError, redactText } from './redact';
 import type { UsageTracker } from './usage';
 
@@ -63,22 +73,74 @@ async function streamReply(
 	return reply;
 }
 
-function retryLogger(what: string, options: CallOptions) {
+/** Logs a retry (secrets redacted) and records it as a `retry` event on the call's span. */
+function retryLogger(what: string, options: CallOptions, span: Span) {
 	const secrets = options.secrets ?? [];
-	return ({ attempt, error, delayMs }: { attempt: number; error: unknown; delayMs: number }) =>
+	return ({ attempt, error, delayMs }: { attempt: number; error: unknown; delayMs: number }) => {
+		const message = redactText(messageOf(error), secrets);
+		span.addEvent(EVENTS.retry, { attempt, delay_ms: Math.round(delayMs), error: message });
 		options.log?.(
-			redactText(
-				`${what} failed (attempt ${attempt}), retrying in ${Math.round(delayMs)} ms: ${messageOf(error)}`,
-				secrets,
-			),
+			`${what} failed (attempt ${attempt}), retrying in ${Math.round(delayMs)} ms: ${message}`,
 		);
+	};
+}
+
+/** The model name a LangChain model was configured with (also through bindTools' RunnableBinding), if any. */
+export function modelNameOf(model: unknown): string | undefined {
+	const m = model as { model?: unknown; modelName?: unknown; bound?: unknown } | undefined;
+	if (typeof m?.model === 'string' && m.model) return m.model;
+	if (typeof m?.modelName === 'string' && m.modelName) return m.modelName;
+	return m?.bound ? modelNameOf(m.bound) : undefined;
+}
+
+const ROLES: Record<string, string> = { human: 'user', ai: 'assistant' };
+
+/** Chat input as GenAI semantic conventions' message list ({ role, parts }), for Record Content. */
+function messagesAttribute(input: BaseLanguageModelInput): string {
+	const list = Array.isArray(input) ? input : [input];
+	return contentAttribute(
+		list.map((message) => {
+			const m = message as {
+				getType?: () => string;
+				content?: unknown;
+				tool_calls?: Array<{ id?: string; name: string; args: unknown }>;
+			};
+			const type = typeof m.getType === 'function' ? m.getType() : 'user';
+			return {
+				role: ROLES[type] ?? type,
+				parts: [
+					{ type: 'text', content: typeof m.content === 'string' ? m.content : (m.content ?? m) },
+					...(m.tool_calls ?? []).map((call) => ({
+						type: 'tool_call',
+						id: call.id,
+						name: call.name,
+						arguments: call.args,
+					})),
+				],
+			};
+		}),
+	);
+}
+
+/** Records a successful chat reply on its span: response model, finish reason, tokens, and (Record Content) text. */
+function recordReply(span: Span, message: AIMessage): void {
+	const metadata = (message.response_metadata ?? {}) as Record<string, unknown>;
+	const model = metadata.model_name ?? metadata.model;
+	if (typeof model === 'string') span.setAttribute(GEN_AI.responseModel, model);
+	if (typeof metadata.finish_reason === 'string')
+		span.setAttribute(GEN_AI.finishReasons, [metadata.finish_reason]);
+	if (message.id) span.setAttribute(GEN_AI.responseId, message.id);
+	span.setAttribute(GEN_AI.inputTokens, message.usage_metadata?.input_tokens ?? 0);
+	span.setAttribute(GEN_AI.outputTokens, message.usage_metadata?.output_tokens ?? 0);
+	if (recordsContent()) span.setAttribute(GEN_AI.outputMessages, messagesAttribute([message]));
 }
 
 /**
  * One chat completion under the retry policy; records token usage of the successful attempt in `usage`. With
  * `onText` and a model that can stream, the reply is streamed and each text delta passed on as it arrives; an
- * attempt that already passed text on is not retried (the receiver cannot take it back).
- * Throws the last error (non-retryable) or RetryExhaustedError, with secrets redacted.
+ * attempt that already passed text on is not retried (the receiver cannot take it back). Traced as a
+ * `chat {model}` span (GenAI semantic conventions; retries as events). Throws the last error (non-retryable)
+ * or RetryExhaustedError, with secrets redacted.
  */
 export async function invokeChatModel(
 	model: InvokableChatModel,
@@ -86,29 +148,44 @@ export async function invokeChatModel(
 	options: CallOptions & { usage?: UsageTracker; onText?: (delta: string) => void },
 ): Promise<AIMessage> {
 	const { onText } = options;
+	const modelName = modelNameOf(model);
 	let streamed = false;
-	try {
-		const message = await withRetry(
-			({ signal }) =>
-				onText && model.stream
-					? streamReply(model, input, signal, (delta) => {
-							streamed = true;
-							onText(delta);
-						})
-					: model.invoke(input, { signal }),
-			options.policy,
-			{
-				signal: options.signal,
-				timeoutMs: options.timeoutMs,
-				onRetry: retryLogger('chat model call', options),
-				isRetryable: (error) => !streamed && isRetryableError(error),
-			},
-		);
-		options.usage?.record(message.usage_metadata);
-		return message;
-	} catch (error) {
-		throw redactError(error, options.secrets ?? []);
-	}
+	return inSpan(
+		modelName ? `${GEN_AI_OPERATION.chat} ${modelName}` : GEN_AI_OPERATION.chat,
+		{
+			[GEN_AI.operationName]: GEN_AI_OPERATION.chat,
+			[GEN_AI.providerName]: 'openai',
+			...(modelName ? { [GEN_AI.requestModel]: modelName } : {}),
+		},
+		async (span) => {
+			if (recordsContent()) span.setAttribute(GEN_AI.inputMessages, messagesAttribute(input));
+			try {
+				const message = await withRetry(
+					({ signal, attempt }) => (
+						span.setAttribute(OPENAGENTS.attempts, attempt),
+						onText && model.stream
+							? streamReply(model, input, signal, (delta) => {
+									streamed = true;
+									onText(delta);
+								})
+							: model.invoke(input, { signal })
+					),
+					options.policy,
+					{
+						signal: options.signal,
+						timeoutMs: options.timeoutMs,
+						onRetry: retryLogger('chat model call', options, span),
+						isRetryable: (error) => !streamed && isRetryableError(error),
+					},
+				);
+				options.usage?.record(message.usage_metadata);
+				recordReply(span, message);
+				return message;
+			} catch (error) {
+				throw redactError(error, options.secrets ?? []);
+			}
+		},
+	);
 }
 
 export interface EmbedOptions extends CallOptions {
@@ -132,7 +209,7 @@ export interface DocumentEmbedder {
 
 /**
  * Embeds `texts` in batches of `batchSize`, at most `concurrency` batches at once, each batch retried under the
- * policy. Results keep the input order. Throws the first failing batch's error (secrets redacted).
+ * policy and traced as an `embeddings {model}` span. Results keep the input order. Throws the first failing batch's error (secrets redacted).
  */
 export async function embedTexts(
 	embeddings: DocumentEmbedder,
@@ -144,28 +221,39 @@ export async function embedTexts(
 		throw new RangeError(`batchSize must be a whole number ≥ 1, got ${batchSize}`);
 	const batches: string[][] = [];
 	for (let i = 0; i < texts.length; i += batchSize) batches.push(texts.slice(i, i + batchSize));
+	const modelName = modelNameOf(embeddings);
 	let calls = 0;
 	try {
-		const results = await mapWithConcurrency(
-			batches,
-			options.concurrency ?? 2,
-			async (batch, index) => {
-				const vectors = await withRetry(
-					({ signal }) => withAttemptSignal(signal, () => embeddings.embedDocuments(batch)),
-					options.policy,
-					{
-						signal: options.signal,
-						timeoutMs: options.timeoutMs,
-						onRetry: retryLogger(`embedding batch ${index + 1}/${batches.length}`, options),
-					},
-				);
-				if (vectors.length !== batch.length)
-					throw new Error(
-						`The embeddings API returned ${vectors.length} vectors for ${batch.length} texts`,
+		const results = await mapWithConcurrency(batches, options.concurrency ?? 2, (batch, index) =>
+			inSpan(
+				modelName ? `${GEN_AI_OPERATION.embeddings} ${modelName}` : GEN_AI_OPERATION.embeddings,
+				{
+					[GEN_AI.operationName]: GEN_AI_OPERATION.embeddings,
+					[GEN_AI.providerName]: 'openai',
+					...(modelName ? { [GEN_AI.requestModel]: modelName } : {}),
+					[OPENAGENTS.embeddingTexts]: batch.length,
+				},
+				async (span) => {
+					const vectors = await withRetry(
+						({ signal, attempt }) => (
+							span.setAttribute(OPENAGENTS.attempts, attempt),
+							withAttemptSignal(signal, () => embeddings.embedDocuments(batch))
+						),
+						options.policy,
+						{
+							signal: options.signal,
+							timeoutMs: options.timeoutMs,
+							onRetry: retryLogger(`embedding batch ${index + 1}/${batches.length}`, options, span),
+						},
 					);
-				calls++;
-				return vectors;
-			},
+					if (vectors.length !== batch.length)
+						throw new Error(
+							`The embeddings API returned ${vectors.length} vectors for ${batch.length} texts`,
+						);
+					calls++;
+					return vectors;
+				},
+			),
 		);
 		return { vectors: results.flat(), calls };
 	} catch (error) {

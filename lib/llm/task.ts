@@ -3,6 +3,7 @@
  * tool-calling loop per step) under its own timeout and retry count. Sequential steps see the earlier steps'
  * results; parallel steps are independent and run with a concurrency limit. Strict mode stops at the first failed
  * step (parallel: running steps are cancelled, unstarted ones skipped); otherwise every step runs and is reported.
+ * Each step that starts is traced as a `step {name}` span.
  */
 import { mapWithConcurrency } from '../concurrency';
 import {
@@ -13,6 +14,7 @@ import {
 	RetryPolicy,
 	withRetry,
 } from '../retry';
+import { inSpan, markFailed, OPENAGENTS } from '../tracing';
 
 export interface TaskStep {
 	/** Unique within the task; the key of the step's result in structured output. */
@@ -134,6 +136,15 @@ export async function runTask<T>(
 
 	const runStep = async (step: TaskStep, index: number): Promise<void> => {
 		if (stopped) return;
+		await inSpan(`step ${step.name}`, { [OPENAGENTS.stepName]: step.name }, async (span) => {
+			await attemptStep(step, index);
+			const { status, attempts, error } = results[index];
+			span.setAttributes({ [OPENAGENTS.status]: status, [OPENAGENTS.attempts]: attempts });
+			if (status === 'failed') markFailed(span, new Error(error));
+		});
+	};
+
+	const attemptStep = async (step: TaskStep, index: number): Promise<void> => {
 		const result = results[index];
 		const t0 = Date.now();
 		result.startedAt = new Date(t0).toISOString();

@@ -4,7 +4,8 @@
  * and a per-attempt timeout. A failed task marks its dependents (transitively) `skipped`; independent branches go on.
  * Each completed task is checkpointed before any task that depends on it starts; completed tasks found in the
  * checkpoints are not run again. When the budget says stop, no new task starts, running ones finish, and the rest
- * are reported `not_run` with the reason.
+ * are reported `not_run` with the reason. Every task of the plan is traced as a `task {id}` span linked to the spans
+ * of its dependencies (resumed, skipped and not-run tasks as instant spans saying so).
  */
 import {
 	AttemptTimeoutError,
@@ -15,6 +16,8 @@ import {
 	type RetryPolicy,
 } from '../retry';
 import { modelFailureCode } from '../llm/calls';
+import { EVENTS, inSpan, markFailed, OPENAGENTS, recordInstant } from '../tracing';
+import type { Link, SpanContext } from '@opentelemetry/api';
 import type { CheckpointStore, TaskOutput, TaskRunResult } from './run-state';
 import type { Plan, PlanTask } from './schema';
 import { assertValidPlan } from './validate';
@@ -106,7 +109,62 @@ export async function executePlan(
 	else options.signal?.addEventListener('abort', cancel, { once: true });
 	const running = new Map<string, Promise<void>>();
 
-	const runOne = async (task: PlanTask): Promise<TaskRunResult> => {
+	// Each task's span, so a task's span links to the spans of the tasks it depends on.
+	const spans = new Map<string, SpanContext>();
+	const taskAttributes = (task: PlanTask) => ({
+		[OPENAGENTS.taskId]: task.id,
+		[OPENAGENTS.taskAgent]: task.agent,
+		[OPENAGENTS.taskDependsOn]: task.dependsOn,
+	});
+	const dependencyLinks = (task: PlanTask): Link[] =>
+		task.dependsOn.flatMap((d) => {
+			const context = spans.get(d);
+			return context ? [{ context, attributes: { [OPENAGENTS.taskId]: d } }] : [];
+		});
+	/** A span for a task that did no work now: resumed from its checkpoint, skipped, or not run. */
+	const recordTask = (id: string, result: TaskRunResult) => {
+		const task = byId.get(id)!;
+		const context = recordInstant(
+			`task ${id}`,
+			{
+				...taskAttributes(task),
+				[OPENAGENTS.status]: result.status,
+				[OPENAGENTS.taskResumed]: result.resumed === true,
+			},
+			dependencyLinks(task),
+		);
+		if (context) spans.set(id, context);
+	};
+	for (const task of plan.tasks)
+		if (results.has(task.id)) recordTask(task.id, results.get(task.id)!);
+
+	const runOne = (task: PlanTask): Promise<TaskRunResult> =>
+		inSpan(
+			`task ${task.id}`,
+			{ ...taskAttributes(task), [OPENAGENTS.taskResumed]: false },
+			async (span) => {
+				spans.set(task.id, span.spanContext());
+				const result = await attemptTask(task, (info) =>
+					span.addEvent(EVENTS.retry, {
+						attempt: info.attempt,
+						delay_ms: Math.round(info.delayMs),
+						error: messageOf(info.error),
+					}),
+				);
+				span.setAttributes({
+					[OPENAGENTS.status]: result.status,
+					[OPENAGENTS.attempts]: result.attempts,
+				});
+				if (result.status === 'failed') markFailed(span, new Error(result.error));
+				return result;
+			},
+			{ links: dependencyLinks(task) },
+		);
+
+	const attemptTask = async (
+		task: PlanTask,
+		onRetry: (info: { attempt: number; error: unknown; delayMs: number }) => void,
+	): Promise<TaskRunResult> => {
 		const t0 = Date.now();
 		const dependencies = Object.fromEntries(
 			task.dependsOn.map((d) => [d, results.get(d)!.output ?? '']),
@@ -129,6 +187,7 @@ export async function executePlan(
 					signal: controller.signal,
 					timeoutMs,
 					isRetryable: () => true,
+					onRetry,
 				},
 			);
 			const { output, passages } =
@@ -182,6 +241,7 @@ export async function executePlan(
 					attempts: 0,
 					durationMs: 0,
 				});
+				recordTask(id, results.get(id)!);
 				changed = true;
 			}
 		}
@@ -209,6 +269,7 @@ export async function executePlan(
 			attempts: 0,
 			durationMs: 0,
 		});
+		recordTask(id, results.get(id)!);
 	}
 	options.signal?.removeEventListener('abort', cancel);
 	const tasks = plan.tasks.map((t) => results.get(t.id)!);

@@ -13,6 +13,7 @@ import {
 	type InvokableChatModel,
 	type UsageTracker,
 } from '../llm';
+import { inSpan, OPENAGENTS } from '../tracing';
 import { PLAN_LIMITS, planningReplySchema, type Plan, type PlanningReply } from './schema';
 import { PlanValidationError, validatePlan, type PlanProblem } from './validate';
 
@@ -82,11 +83,27 @@ function instructions(maxTasks: number, roles: readonly string[], context?: stri
 }
 
 /**
- * Returns { kind: 'plan', plan, repairs } or { kind: 'clarification', questions, repairs }. Throws
+ * Traced as a `create_plan` span. Returns { kind: 'plan', plan, repairs } or { kind: 'clarification', questions,
+ * repairs }. Throws
  * PlanValidationError listing the problems when the model's last plan is still invalid, and model errors as
  * invokeChatModel throws them.
  */
-export async function createPlan(
+export function createPlan(
+	model: InvokableChatModel,
+	goal: string,
+	options: CreatePlanOptions,
+): Promise<CreatePlanResult> {
+	return inSpan('create_plan', {}, async (span) => {
+		const result = await planGoal(model, goal, options);
+		span.setAttributes({
+			[OPENAGENTS.planTasks]: result.kind === 'plan' ? result.plan.tasks.length : 0,
+			[OPENAGENTS.status]: result.kind,
+		});
+		return result;
+	});
+}
+
+async function planGoal(
 	model: InvokableChatModel,
 	goal: string,
 	options: CreatePlanOptions,

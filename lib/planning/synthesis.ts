@@ -12,6 +12,7 @@ import {
 	type InvokableChatModel,
 	type UsageTracker,
 } from '../llm';
+import { inSpan } from '../tracing';
 import { checkCitations } from '../rag/answer';
 import type { PlanRunResult } from './executor';
 import { synthesisPrompt } from './prompts';
@@ -49,6 +50,7 @@ export function numberPassages(result: Pick<PlanRunResult, 'tasks'>): {
 
 /**
  * One model call (under options' retry policy; usage recorded in options.usage), none when no task completed.
+ * Traced as a `synthesize` span.
  * Throws what invokeChatModel throws.
  */
 export async function synthesizeAnswer(
@@ -69,10 +71,12 @@ export async function synthesizeAnswer(
 	const prompt = synthesisPrompt(plan, result, passages);
 	if (!prompt) return empty;
 	const reply = messageText(
-		await invokeChatModel(
-			model,
-			[new SystemMessage(prompt.system), new HumanMessage(prompt.user)],
-			options,
+		await inSpan('synthesize', {}, () =>
+			invokeChatModel(
+				model,
+				[new SystemMessage(prompt.system), new HumanMessage(prompt.user)],
+				options,
+			),
 		),
 	);
 	if (!passages.length) return { ...empty, output: reply };

@@ -5,6 +5,7 @@
  * are deleted: a run that fails midway loses nothing, and a re-run finishes the job without duplicates.
  */
 import { embedTexts, type DocumentEmbedder } from '../llm';
+import { GEN_AI, inSpan, OPENAGENTS } from '../tracing';
 import type { CallOptions } from '../llm';
 import { chunkDocument, type Chunk, type ChunkingOptions } from './chunking';
 import type { ChunkRecord, KnowledgeBaseCollection } from './chroma-store';
@@ -64,11 +65,35 @@ function sameMetadata(stored: Record<string, unknown>, now: Metadata): boolean {
 }
 
 /**
- * Ingests `documents` (distinct sources) into `kb`. Throws RagError INVALID_DOCUMENT on a repeated source,
+ * Ingests `documents` (distinct sources) into `kb`, traced as an `ingest {knowledge base}` span (documents, chunks,
+ * added/updated/removed, embedding calls; one `embeddings` span per batch). Throws RagError INVALID_DOCUMENT on a repeated source,
  * DIMENSION_MISMATCH (before writing anything) when the embedding model's vectors differ in length from the ones
  * stored, STORE_* for Chroma failures, and embedding errors as lib/llm throws them.
  */
-export async function ingestDocuments(
+export function ingestDocuments(
+	kb: KnowledgeBaseCollection,
+	embedder: DocumentEmbedder,
+	documents: readonly LoadedDocument[],
+	options: IngestOptions,
+): Promise<IngestResult> {
+	return inSpan(
+		`ingest ${kb.name}`,
+		{ [GEN_AI.dataSourceId]: kb.name, [OPENAGENTS.kbDocuments]: documents.length },
+		async (span) => {
+			const result = await ingest(kb, embedder, documents, options);
+			span.setAttributes({
+				[OPENAGENTS.kbChunks]: result.sources.reduce((n, s) => n + s.chunks, 0),
+				[OPENAGENTS.kbAdded]: result.added,
+				[OPENAGENTS.kbUpdated]: result.updated,
+				[OPENAGENTS.kbRemoved]: result.removed,
+				[OPENAGENTS.kbEmbeddingCalls]: result.embeddingCalls,
+			});
+			return result;
+		},
+	);
+}
+
+async function ingest(
 	kb: KnowledgeBaseCollection,
 	embedder: DocumentEmbedder,
 	documents: readonly LoadedDocument[],

@@ -9,6 +9,14 @@ import { maximalMarginalRelevance } from '@langchain/core/utils/math';
 import type { Where } from 'chromadb';
 
 import { embedTexts, type CallOptions, type DocumentEmbedder } from '../llm';
+import {
+	contentAttribute,
+	GEN_AI,
+	GEN_AI_OPERATION,
+	inSpan,
+	OPENAGENTS,
+	recordsContent,
+} from '../tracing';
 import type { KnowledgeBaseCollection, StoredChunk } from './chroma-store';
 import { RagError } from './errors';
 import { keywordIndexFor } from './keyword-index';
@@ -175,11 +183,38 @@ function toRetrieved({
 }
 
 /**
- * The best chunks for `query`, best first. Embeds the query (under options.embedding's retry policy) unless the
+ * The best chunks for `query`, best first, traced as a `retrieval {knowledge base}` span (mode, top-k, scores,
+ * sources; the query only with Record Content). Embeds the query (under options.embedding's retry policy) unless the
  * mode is keyword without a minimum score or MMR. Throws RagError INVALID_OPTIONS for bad options or an empty
  * query, STORE_* for Chroma failures; reranker and embedding errors as they are thrown.
  */
-export async function retrieve(
+export function retrieve(
+	kb: KnowledgeBaseCollection,
+	embedder: DocumentEmbedder,
+	query: string,
+	options: RetrievalOptions & { embedding: CallOptions },
+): Promise<RetrievedChunk[]> {
+	return inSpan(
+		`${GEN_AI_OPERATION.retrieval} ${kb.name}`,
+		{
+			[GEN_AI.operationName]: GEN_AI_OPERATION.retrieval,
+			[GEN_AI.dataSourceId]: kb.name,
+			[OPENAGENTS.kbMode]: options.mode ?? 'hybrid',
+			[OPENAGENTS.kbTopK]: options.topK ?? 4,
+		},
+		async (span) => {
+			if (recordsContent()) span.setAttribute(GEN_AI.retrievalQueryText, contentAttribute(query));
+			const chunks = await retrieveChunks(kb, embedder, query, options);
+			span.setAttributes({
+				[OPENAGENTS.kbScores]: chunks.map((c) => c.score),
+				[OPENAGENTS.kbSources]: chunks.map((c) => c.source),
+			});
+			return chunks;
+		},
+	);
+}
+
+async function retrieveChunks(
 	kb: KnowledgeBaseCollection,
 	embedder: DocumentEmbedder,
 	query: string,

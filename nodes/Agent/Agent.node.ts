@@ -12,6 +12,7 @@ import { retryPolicyProperty } from '../shared/retryPolicy';
 import { memoryStoreCredentialTest } from '../shared/memoryStore';
 import * as conversation from './actions/conversation';
 import { route } from './actions/router';
+import { traced, tracingCredential } from '../shared/tracing';
 import * as task from './actions/task';
 import { builtInToolFields, optionsField, systemMessageField } from './fields';
 
@@ -46,6 +47,7 @@ export class Agent implements INodeType {
 		],
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [
+			tracingCredential,
 			{ name: 'openAgentsLlmApi', displayName: 'LLM API (Optional)', required: false },
 			{
 				name: 'openAgentsChromaApi',
@@ -104,6 +106,6 @@ export class Agent implements INodeType {
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		return route.call(this);
+		return traced(this, () => route.call(this));
 	}
 }

@@ -11,6 +11,7 @@ import * as del from './actions/delete';
 import * as ingest from './actions/ingest';
 import * as query from './actions/query';
 import { route } from './actions/router';
+import { traced, tracingCredential } from '../shared/tracing';
 import * as stats from './actions/stats';
 import { knowledgeBaseFields, RERANKER_INPUT } from '../shared/knowledgeBaseFields';
 import {
@@ -39,6 +40,7 @@ export class KnowledgeBase implements INodeType {
 		inputs: `={{ ['query', 'answer'].includes($parameter.operation) && $parameter.reranker === 'subNode' ? ['main', ${RERANKER_INPUT}] : ['main'] }}`,
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [
+			tracingCredential,
 			{ name: 'openAgentsChromaApi', displayName: 'Chroma', required: true },
 			{
 				name: 'openAgentsLlmApi',
@@ -101,6 +103,6 @@ export class KnowledgeBase implements INodeType {
 	methods = { listSearch: { searchKnowledgeBases, searchChatModels, searchEmbeddingModels } };
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		return route.call(this);
+		return traced(this, () => route.call(this));
 	}
 }

@@ -14,6 +14,7 @@ import * as getMessages from './actions/getMessages';
 import * as increment from './actions/increment';
 import * as listKeys from './actions/listKeys';
 import { route } from './actions/router';
+import { traced, tracingCredential } from '../shared/tracing';
 import * as set from './actions/set';
 import { retryPolicyProperty } from '../shared/retryPolicy';
 import { addressFields, optionsField, storeField } from '../shared/memoryFields';
@@ -35,6 +36,7 @@ export class Memory implements INodeType {
 		outputs: [NodeConnectionTypes.Main],
 		// Written out here (not shared) so that n8n's linter can see which method tests the credential.
 		credentials: [
+			tracingCredential,
 			{
 				name: 'openAgentsMemoryStore',
 				displayName: 'Memory Store',
@@ -121,9 +123,11 @@ export class Memory implements INodeType {
 		],
 	};
 
-	methods = { credentialTest: { openAgentsMemoryStoreTest: memoryStoreCredentialTest } };
+	methods = {
+		credentialTest: { openAgentsMemoryStoreTest: memoryStoreCredentialTest },
+	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		return route.call(this);
+		return traced(this, () => route.call(this));
 	}
 }

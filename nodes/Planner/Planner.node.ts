@@ -12,6 +12,7 @@ import { PICKER_NODE_VERSIONS } from '../shared/locators';
 import { retryPolicyProperty } from '../shared/retryPolicy';
 import * as createPlan from './actions/createPlan';
 import { route } from './actions/router';
+import { traced, tracingCredential } from '../shared/tracing';
 import { checkpointFields, goalField, optionsField, planField, rolesField } from './fields';
 
 export class Planner implements INodeType {
@@ -40,6 +41,7 @@ export class Planner implements INodeType {
 		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main],
 		outputNames: ['Result', 'Needs Clarification'],
 		credentials: [
+			tracingCredential,
 			{ name: 'openAgentsLlmApi', displayName: 'LLM API (Optional)', required: false },
 			{
 				name: 'openAgentsMemoryStore',
@@ -95,6 +97,6 @@ export class Planner implements INodeType {
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		return route.call(this);
+		return traced(this, () => route.call(this));
 	}
 }

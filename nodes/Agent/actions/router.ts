@@ -16,6 +16,8 @@ import { closeStore, openStore, type OpenedStore } from '../../shared/memoryCont
 import { failedItem, type ErrorRule } from '../../shared/itemError';
 import { addUsageToExecution, MODEL_FAILURE_HINTS } from '../../shared/llm';
 import { connectedTools, optionalLlmConfig } from '../../shared/connections';
+import { traceItem } from '../../shared/tracing';
+import { GEN_AI, GEN_AI_OPERATION, OPENAGENTS } from '../../../lib/tracing';
 import * as conversation from './conversation';
 import * as task from './task';
 import { AgentRunError, type RunContext, type TemplateRun } from './types';
@@ -71,7 +73,17 @@ export async function route(this: IExecuteFunctions): Promise<INodeExecutionData
 			const started = Date.now();
 			try {
 				const template = this.getNodeParameter('template', itemIndex) as string;
-				const json = await templates[template](run, itemIndex, usage);
+				const json = await traceItem(
+					itemIndex,
+					`${GEN_AI_OPERATION.invokeAgent} ${this.getNode().name}`,
+					{
+						[GEN_AI.operationName]: GEN_AI_OPERATION.invokeAgent,
+						[GEN_AI.agentName]: this.getNode().name,
+						[OPENAGENTS.template]: template,
+					},
+					() => templates[template](run, itemIndex, usage),
+					usage,
+				);
 				out.push({ json: { ...json, usage: { ...usage.get() } }, pairedItem: { item: itemIndex } });
 			} catch (error) {
 				const usageSoFar = usage.get();

@@ -5,6 +5,8 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 
 import type { RagErrorCode } from '../../../lib/rag';
+import { OPENAGENTS } from '../../../lib/tracing';
+import { traceItem } from '../../shared/tracing';
 import { failedItem } from '../../shared/itemError';
 import { llmConfigFromCredential } from '../../shared/llm';
 import { chromaConnection } from '../../shared/chroma';
@@ -53,7 +55,14 @@ export async function route(this: IExecuteFunctions): Promise<INodeExecutionData
 		results = [];
 		for (let itemIndex = 0; itemIndex < itemCount; itemIndex++) {
 			try {
-				results.push(await perItem[operation](run, itemIndex));
+				results.push(
+					await traceItem(
+						itemIndex,
+						`${operation} ${this.getNode().name}`,
+						{ [OPENAGENTS.operation]: operation },
+						() => perItem[operation](run, itemIndex),
+					),
+				);
 			} catch (error) {
 				results.push(error as Error);
 				if (!run.continueOnFail) break;

@@ -5,6 +5,8 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 
 import { closeStore, memoryFor, openStore, resolveNamespace } from '../../shared/memoryContext';
+import { OPENAGENTS } from '../../../lib/tracing';
+import { traceItem } from '../../shared/tracing';
 import { failedItem, type ErrorRule } from '../../shared/itemError';
 import * as append from './append';
 import * as appendMessage from './appendMessage';
@@ -53,12 +55,12 @@ export async function route(this: IExecuteFunctions): Promise<INodeExecutionData
 			try {
 				const memory = memoryFor(this, store, itemIndex);
 				const ns = resolveNamespace(this, store, itemIndex);
-				const json: IDataObject = await operations[operation].execute({
-					fn: this,
-					memory,
-					ns,
+				const json: IDataObject = await traceItem(
 					itemIndex,
-				});
+					`memory ${operation}`,
+					{ [OPENAGENTS.memoryOperation]: operation, [OPENAGENTS.memoryScope]: ns.scope },
+					() => operations[operation].execute({ fn: this, memory, ns, itemIndex }),
+				);
 				out.push({
 					json: { ...json, scope: ns.scope, scopeId: ns.scopeId },
 					pairedItem: { item: itemIndex },

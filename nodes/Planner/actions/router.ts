@@ -8,6 +8,8 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-wor
 import { modelFailureCode, UsageTracker } from '../../../lib/llm';
 import { CheckpointError, PlanValidationError } from '../../../lib/planning';
 import { connectedTools, optionalLlmConfig } from '../../shared/connections';
+import { traceItem } from '../../shared/tracing';
+import { OPENAGENTS } from '../../../lib/tracing';
 import { failedItem, type ErrorRule } from '../../shared/itemError';
 import { addUsageToExecution, MODEL_FAILURE_HINTS } from '../../shared/llm';
 import * as createPlan from './createPlan';
@@ -43,7 +45,13 @@ export async function route(this: IExecuteFunctions): Promise<INodeExecutionData
 		for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
 			const usage = new UsageTracker();
 			try {
-				const outcome = await operations[operation](run, itemIndex, usage);
+				const outcome = await traceItem(
+					itemIndex,
+					`${operation} ${this.getNode().name}`,
+					{ [OPENAGENTS.operation]: operation },
+					() => operations[operation](run, itemIndex, usage),
+					usage,
+				);
 				if ('clarification' in outcome)
 					clarifications.push({
 						json: { ...outcome.clarification, usage: { ...usage.get() } },

@@ -1,0 +1,21 @@
+export { GEN_AI, GEN_AI_OPERATION, N8N, OPENAGENTS, EVENTS } from './attributes';
+export {
+	activeSpanContext,
+	contentAttribute,
+	ensureContextManager,
+	inSpan,
+	markFailed,
+	recordInstant,
+	recordsContent,
+	type Tracing,
+} from './spans';
+export {
+	EXPORT_LIMITS,
+	executionTraceId,
+	parseHeaders,
+	traceExportFor,
+	tracesUrl,
+	TraceExport,
+	type ExportConfig,
+} from './export';
+export { traceNodeRun, type NodeRunInfo } from './run';

@@ -1,0 +1,162 @@
+/**
+ * Tracing for a node run: from the node's OpenAgents Tracing credential, else from the standard OTEL_EXPORTER_OTLP_*
+ * environment variables of the n8n process, else off. A traced run gets a span named after the node (joined to
+ * n8n's own node span when n8n's tracing is on), each item a span of its own, and every output item the trace ID.
+ */
+import type { Attributes } from '@opentelemetry/api';
+import type {
+	IExecuteFunctions,
+	INodeCredentialDescription,
+	INodeExecutionData,
+} from 'n8n-workflow';
+
+import {
+	inSpan,
+	N8N,
+	OPENAGENTS,
+	parseHeaders,
+	traceExportFor,
+	traceNodeRun,
+	type ExportConfig,
+	type TraceExport,
+} from '../../lib/tracing';
+import type { UsageTracker } from '../../lib/llm';
+
+const CREDENTIAL = 'openAgentsTracingApi';
+
+/** The optional credential entry of every traced node. */
+export const tracingCredential: INodeCredentialDescription = {
+	name: CREDENTIAL,
+	displayName: 'Tracing (Optional)',
+	required: false,
+};
+
+function exportConfigOf(data: Record<string, unknown>): ExportConfig {
+	const headers = String(data.headers ?? '').trim();
+	return {
+		endpoint: String(data.endpoint ?? ''),
+		...(headers ? { headers: parseHeaders(headers) } : {}),
+		serviceName: String(data.serviceName ?? '') || undefined,
+	};
+}
+
+interface NodeTracing {
+	target: TraceExport;
+	recordContent: boolean;
+}
+
+/** Whether the n8n process's environment turns OpenTelemetry export on (and not off through the SDK's switches). */
+function environmentTracing(env = process.env): NodeTracing | undefined {
+	if (!(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT))
+		return undefined;
+	if (env.OTEL_SDK_DISABLED === 'true' || env.OTEL_TRACES_EXPORTER === 'none') return undefined;
+	return {
+		// No endpoint or headers: the OTLP exporter reads OTEL_EXPORTER_OTLP_* itself.
+		target: traceExportFor({ serviceName: env.OTEL_SERVICE_NAME }),
+		recordContent: env.OPENAGENTS_TRACING_RECORD_CONTENT === 'true',
+	};
+}
+
+async function nodeTracing(fn: IExecuteFunctions): Promise<NodeTracing | undefined> {
+	if (!fn.getNode().credentials?.[CREDENTIAL]) return environmentTracing();
+	const data = await fn.getCredentials(CREDENTIAL);
+	return {
+		target: traceExportFor(exportConfigOf(data)),
+		recordContent: data.recordContent === true,
+	};
+}
+
+/**
+ * The W3C trace context of n8n's own span for this node, when n8n's tracing is on (N8N_OTEL_ENABLED, n8n ≥ 2.19).
+ * n8n does not make that span active while a node runs; it exposes it only to its HTTP helpers, through
+ * `additionalData.otel.injectTraceHeaders` (n8n 2.41), which we call the same way. Undefined otherwise.
+ */
+function n8nTraceContext(
+	fn: IExecuteFunctions,
+): { traceparent: string; tracestate?: string } | undefined {
+	const otel = (
+		fn as unknown as {
+			additionalData?: {
+				otel?: {
+					injectTraceHeaders?: (
+						executionId: string,
+						nodeName: string,
+						headers: Record<string, string>,
+					) => void;
+				};
+			};
+		}
+	).additionalData?.otel;
+	if (typeof otel?.injectTraceHeaders !== 'function') return undefined;
+	const headers: Record<string, string> = {};
+	try {
+		otel.injectTraceHeaders(fn.getExecutionId(), fn.getNode().name, headers);
+	} catch (error) {
+		fn.logger.warn(`Tracing: n8n's trace context is not available: ${(error as Error).message}`);
+		return undefined;
+	}
+	return headers.traceparent
+		? { traceparent: headers.traceparent, tracestate: headers.tracestate }
+		: undefined;
+}
+
+/**
+ * Runs the node's `run` traced when tracing is configured (see the file comment), else as is. Traced: every output
+ * item gets `traceId`; the spans are flushed before this returns; an export failure is logged, never thrown.
+ */
+export async function traced(
+	fn: IExecuteFunctions,
+	run: () => Promise<INodeExecutionData[][]>,
+): Promise<INodeExecutionData[][]> {
+	const tracing = await nodeTracing(fn);
+	if (!tracing) return run();
+	tracing.target.reporter.report = (message) => fn.logger.warn(message);
+	const node = fn.getNode();
+	return traceNodeRun(
+		tracing.target,
+		{
+			executionId: fn.getExecutionId(),
+			workflowId: String(fn.getWorkflow().id ?? ''),
+			nodeName: node.name,
+			nodeType: node.type,
+			parent: n8nTraceContext(fn),
+			recordContent: tracing.recordContent,
+		},
+		async (traceId, span) => {
+			const outputs = await run();
+			span.setAttribute(
+				'n8n.node.items.output',
+				outputs.reduce((n, items) => n + items.length, 0),
+			);
+			for (const item of outputs.flat()) item.json = { ...item.json, traceId };
+			return outputs;
+		},
+	);
+}
+
+/**
+ * Runs one item's work in a span `name` with the item's index (a plain call when not traced); with `usage`, the
+ * item's token totals go on the span when the work ends, failed or not.
+ */
+export function traceItem<T>(
+	itemIndex: number,
+	name: string,
+	attributes: Attributes,
+	run: () => Promise<T>,
+	usage?: UsageTracker,
+): Promise<T> {
+	return inSpan(name, { [N8N.itemIndex]: itemIndex, ...attributes }, async (span) => {
+		try {
+			return await run();
+		} finally {
+			if (usage) {
+				const totals = usage.get();
+				span.setAttributes({
+					[OPENAGENTS.usagePromptTokens]: totals.promptTokens,
+					[OPENAGENTS.usageCompletionTokens]: totals.completionTokens,
+					[OPENAGENTS.usageModelCalls]: totals.modelCalls,
+				});
+			}
+		}
+	});
+}
