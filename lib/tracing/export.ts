@@ -175,9 +175,11 @@ export class TraceExport {
 	async flush(): Promise<void> {
 		const flushing = this.provider
 			.forceFlush({ timeoutMillis: EXPORT_LIMITS.flushTimeoutMillis })
-			.catch((error: Error) =>
-				this.reporter.report(`Tracing: flushing spans failed: ${error.message}`),
-			);
+			.catch((error: unknown) => {
+				// A failed export was reported by the exporter already; anything else is reported here.
+				if (!this.exporter.failing)
+					this.reporter.report(`Tracing: flushing spans failed: ${String(error)}`);
+			});
 		if (!this.exporter.failing) await flushing;
 	}
 
@@ -186,7 +188,7 @@ export class TraceExport {
 	}
 }
 
-const exports = new Map<string, TraceExport>();
+const traceExports = new Map<string, TraceExport>();
 
 /** The process's TraceExport for `config` (created on first use, then reused by every node run). */
 export function traceExportFor(config: ExportConfig): TraceExport {
@@ -195,8 +197,8 @@ export function traceExportFor(config: ExportConfig): TraceExport {
 		config.headers ?? {},
 		config.serviceName ?? '',
 	]);
-	let found = exports.get(key);
-	if (!found) exports.set(key, (found = new TraceExport(config)));
+	let found = traceExports.get(key);
+	if (!found) traceExports.set(key, (found = new TraceExport(config)));
 	return found;
 }
 

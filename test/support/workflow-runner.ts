@@ -234,6 +234,14 @@ export interface RunOptions {
 	workflowId?: string;
 	/** Cancels the execution this long after it starts, ms (as the editor's Stop button does). */
 	cancelAfterMs?: number;
+	/** What n8n ≥ 2.19 puts in additionalData.otel when its own tracing is on (N8N_OTEL_ENABLED). */
+	otel?: {
+		injectTraceHeaders(
+			executionId: string,
+			nodeName: string,
+			headers: Record<string, string>,
+		): void;
+	};
 }
 
 export interface RunResult {
@@ -310,6 +318,7 @@ export async function runWorkflow(
 		setExecutionStatus: () => {},
 		sendDataToUI: () => {},
 		logAiEvent: () => {},
+		...(options.otel ? { otel: options.otel } : {}),
 	} as unknown as IWorkflowExecuteAdditionalData;
 
 	const start = instance.getNode(options.startNode ?? firstNodeWithoutInput(workflow) ?? '');
