@@ -222,6 +222,48 @@ describe('Tracing: Agent', () => {
 		expect([...ends].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))).toEqual(ends);
 	});
 
+	it('Task template: one span per step, each holding its model call; a failed step in error', async () => {
+		model.setHandler((request: ChatRequest): ModelReply => {
+			if (lastUserText(request.messages).includes('"check"')) throw new Error('check failed');
+			return { content: 'done' };
+		});
+		const workflow = agentWithTools('');
+		workflow.nodes[1].parameters = {
+			template: 'task',
+			taskInput: 'the report',
+			steps: {
+				step: ['summary', 'check'].map((name) => ({
+					name,
+					instruction: `Do ${name}`,
+					timeoutSeconds: 10,
+					retries: 1,
+				})),
+			},
+			stepExecution: 'sequential',
+			strict: false,
+			retryPolicy: { type: 'none' },
+		};
+		const result = await exec(workflow);
+		expect(result.status).toBe('success');
+		const spans = receiver.spans();
+		const agent = one(spans, 'invoke_agent Agent');
+		expect(agent.attributes['openagents.agent.template']).toBe('task');
+		const summary = one(spans, 'step summary');
+		const check = one(spans, 'step check');
+		for (const step of [summary, check]) expect(step.parentSpanId).toBe(agent.spanId);
+		expect(summary.attributes).toMatchObject({
+			'openagents.status': 'completed',
+			'openagents.attempts': 1,
+		});
+		expect(check.attributes).toMatchObject({
+			'openagents.status': 'failed',
+			'openagents.attempts': 2,
+		});
+		expect(check.status.code).toBe(ERROR);
+		expect(childrenOf(spans, summary).map((s) => s.name)).toEqual(['chat offline-chat']);
+		expect(childrenOf(spans, check).map((s) => s.status.code)).toEqual([ERROR, ERROR]);
+	});
+
 	it('sends no prompt, completion or tool argument, and no API key, unless Record Content is on', async () => {
 		twoToolCalls();
 		expect((await exec(agentWithTools(SECRET_PROMPT))).status).toBe('success');
