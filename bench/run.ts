@@ -19,6 +19,7 @@ import { memoryOps } from './memory-ops';
 import { memoryVsN8n } from './memory-vs-n8n';
 import { planner } from './planner';
 import { queueScaling } from './queue-scaling';
+import { tracing } from './tracing';
 import { writeReport } from './report';
 
 /** In report order. The n8n ones share one queue-mode cluster (bench/cluster.ts), started by the first of them. */
@@ -31,6 +32,7 @@ const benchmarks: Record<string, () => Promise<unknown>> = {
 	'memory-vs-n8n': memoryVsN8n,
 	planner,
 	'queue-scaling': queueScaling,
+	tracing,
 	jobs,
 	floors,
 };

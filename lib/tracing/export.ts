@@ -89,7 +89,7 @@ class ReportingExporter implements SpanExporter {
 
 	constructor(
 		private readonly inner: SpanExporter,
-		private readonly destination: string,
+		readonly destination: string,
 		readonly reporter: { report: (message: string) => void },
 	) {}
 
@@ -129,7 +129,15 @@ export class TraceExport {
 	/** Receives export failures (the latest node run's logger). */
 	readonly reporter = { report: (_message: string): void => undefined };
 
-	constructor(config: ExportConfig, inner?: SpanExporter) {
+	private readonly flushTimeoutMillis: number;
+
+	/** `inner` and `flushTimeoutMillis` replace the OTLP exporter and the flush limit (tests). */
+	constructor(
+		config: ExportConfig,
+		inner?: SpanExporter,
+		flushTimeoutMillis: number = EXPORT_LIMITS.flushTimeoutMillis,
+	) {
+		this.flushTimeoutMillis = flushTimeoutMillis;
 		const url = config.endpoint ? tracesUrl(config.endpoint) : undefined;
 		this.exporter = new ReportingExporter(
 			inner ??
@@ -168,17 +176,19 @@ export class TraceExport {
 	}
 
 	/**
-	 * Sends the spans ended so far, waiting at most EXPORT_LIMITS.flushTimeoutMillis. While exports are failing it
-	 * does not wait (the spans stay queued, bounded by maxQueueSize), so a down endpoint does not slow nodes down.
-	 * Never throws: a failure is reported.
+	 * Sends the spans ended so far, waiting at most EXPORT_LIMITS.flushTimeoutMillis. While exports are failing (or
+	 * once one took longer than that) it does not wait: the spans stay queued, bounded by maxQueueSize, and go out on
+	 * the batch schedule, so a down or hanging endpoint does not slow nodes down. Never throws: a failure is reported.
 	 */
 	async flush(): Promise<void> {
 		const flushing = this.provider
-			.forceFlush({ timeoutMillis: EXPORT_LIMITS.flushTimeoutMillis })
+			.forceFlush({ timeoutMillis: this.flushTimeoutMillis })
 			.catch((error: unknown) => {
-				// A failed export was reported by the exporter already; anything else is reported here.
-				if (!this.exporter.failing)
-					this.reporter.report(`Tracing: flushing spans failed: ${String(error)}`);
+				if (this.exporter.failing) return; // the exporter has reported it
+				this.exporter.failing = true;
+				this.reporter.report(
+					`Tracing: sending spans to ${this.exporter.destination} did not finish (${String(error)}); nodes stop waiting for it until an export succeeds`,
+				);
 			});
 		if (!this.exporter.failing) await flushing;
 	}

@@ -1,7 +1,8 @@
 import type { N8nCluster } from '../../stack/n8n/cluster';
+import type { OtlpReceiver } from '../support/otlp-receiver';
 
 export default async function globalTeardown(): Promise<void> {
-	const cluster = (globalThis as Record<string, unknown>).__openAgentsCluster as
-		N8nCluster | undefined;
-	await cluster?.stop();
+	const shared = globalThis as Record<string, unknown>;
+	await (shared.__openAgentsCluster as N8nCluster | undefined)?.stop();
+	await (shared.__openAgentsOtlpReceiver as OtlpReceiver | undefined)?.stop();
 }

@@ -13,6 +13,9 @@ import type {
 } from '@opentelemetry/otlp-transformer/build/src/common/internal-types';
 import type { IExportTraceServiceRequest } from '@opentelemetry/otlp-transformer/build/src/trace/internal-types';
 
+/** The environment variable that tells e2e test files the URL of the receiver the global setup started. */
+export const OTLP_RECEIVER_ENV = 'OPENAGENTS_E2E_OTLP_RECEIVER';
+
 export interface ReceivedRequest {
 	path: string;
 	contentType: string;

@@ -171,4 +171,24 @@ describe('a failing endpoint', () => {
 		expect(reports).toHaveLength(1);
 		await target.shutdown();
 	});
+
+	it('stops waiting for an endpoint that does not answer once a flush has timed out, and says so once', async () => {
+		const hanging: SpanExporter = {
+			export: () => undefined, // never answers
+			shutdown: async () => undefined,
+		};
+		const target = new TraceExport({ endpoint: 'http://blackhole:4318' }, hanging, 100);
+		const reports: string[] = [];
+		target.reporter.report = (message) => void reports.push(message);
+		await traceNodeRun(target, info(), async () => undefined);
+		expect(reports).toEqual([
+			expect.stringContaining('sending spans to http://blackhole:4318/v1/traces did not finish'),
+		]);
+		const outcome = await Promise.race([
+			traceNodeRun(target, info(), async () => undefined).then(() => 'returned'),
+			tick(50).then(() => 'still waiting'),
+		]);
+		expect(outcome).toBe('returned');
+		expect(reports).toHaveLength(1);
+	});
 });
