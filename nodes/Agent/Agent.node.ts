@@ -47,7 +47,6 @@ export class Agent implements INodeType {
 		],
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [
-			tracingCredential,
 			{ name: 'openAgentsLlmApi', displayName: 'LLM API (Optional)', required: false },
 			{
 				name: 'openAgentsChromaApi',
@@ -62,6 +61,7 @@ export class Agent implements INodeType {
 				testedBy: 'openAgentsMemoryStoreTest',
 				displayOptions: { show: { memoryTools: [true], store: ['credential'] } },
 			},
+			tracingCredential,
 		],
 		properties: [
 			{

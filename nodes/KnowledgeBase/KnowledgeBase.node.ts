@@ -40,7 +40,6 @@ export class KnowledgeBase implements INodeType {
 		inputs: `={{ ['query', 'answer'].includes($parameter.operation) && $parameter.reranker === 'subNode' ? ['main', ${RERANKER_INPUT}] : ['main'] }}`,
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [
-			tracingCredential,
 			{ name: 'openAgentsChromaApi', displayName: 'Chroma', required: true },
 			{
 				name: 'openAgentsLlmApi',
@@ -48,6 +47,7 @@ export class KnowledgeBase implements INodeType {
 				required: true,
 				displayOptions: { show: { operation: ['ingest', 'query', 'answer'] } },
 			},
+			tracingCredential,
 		],
 		properties: [
 			{

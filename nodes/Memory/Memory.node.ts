@@ -36,7 +36,6 @@ export class Memory implements INodeType {
 		outputs: [NodeConnectionTypes.Main],
 		// Written out here (not shared) so that n8n's linter can see which method tests the credential.
 		credentials: [
-			tracingCredential,
 			{
 				name: 'openAgentsMemoryStore',
 				displayName: 'Memory Store',
@@ -44,6 +43,7 @@ export class Memory implements INodeType {
 				testedBy: 'openAgentsMemoryStoreTest',
 				displayOptions: { show: { store: ['credential'] } },
 			},
+			tracingCredential,
 		],
 		properties: [
 			storeField,

@@ -41,7 +41,6 @@ export class Planner implements INodeType {
 		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main],
 		outputNames: ['Result', 'Needs Clarification'],
 		credentials: [
-			tracingCredential,
 			{ name: 'openAgentsLlmApi', displayName: 'LLM API (Optional)', required: false },
 			{
 				name: 'openAgentsMemoryStore',
@@ -52,6 +51,7 @@ export class Planner implements INodeType {
 					show: { operation: ['executePlan', 'planAndExecute'], store: ['credential'] },
 				},
 			},
+			tracingCredential,
 		],
 		properties: [
 			{

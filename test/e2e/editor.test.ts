@@ -164,6 +164,12 @@ beforeAll(async () => {
 			prefix: 'openagents-editor',
 		},
 		openAgentsN8nApi: { baseUrl: `${client.connection.url}/api/v1`, apiKey: 'n8n-editor' },
+		openAgentsTracingApi: {
+			endpoint: 'http://127.0.0.1:9',
+			headers: '',
+			serviceName: 'n8n-nodes-openagents',
+			recordContent: false,
+		},
 	};
 	for (const [type, { displayName }] of credentialTypesOfPackage()) {
 		const credential = await client.upsertCredential(

@@ -174,6 +174,7 @@ describe('Tracing: Agent', () => {
 			'n8n.workflow.id': `wf-${run}`,
 			'n8n.node.name': 'Agent',
 			'n8n.node.type': 'n8n-nodes-openagents.openAgentsAgent',
+			'n8n.node.items.output': 1,
 		});
 		expect(root.resource['service.name']).toBe('tracing-tests');
 		expect(spans.every((s) => s.traceId === root.traceId)).toBe(true);
@@ -293,6 +294,10 @@ describe('Tracing: Agent', () => {
 				}),
 			]),
 		);
+		const lastChat = byName(spans, 'chat offline-chat')[2];
+		expect(String(lastChat.attributes['gen_ai.output.messages'])).toContain(
+			'Found the record; the other backend is down.',
+		);
 		expect(one(spans, 'execute_tool lookup').attributes).toMatchObject({
 			'gen_ai.tool.call.arguments': '{"input":"zebra-crossing-7"}',
 			'gen_ai.tool.call.result': 'lookup got zebra-crossing-7',
@@ -329,6 +334,27 @@ describe('Tracing: Agent', () => {
 		expect(result.status).toBe('success');
 		expect(jsonOf(result, 'Agent')[0]).not.toHaveProperty('traceId');
 		expect(receiver.requests).toEqual([]);
+	});
+});
+
+describe('Tracing: retries', () => {
+	it('records a retried model call as one chat span with a retry event', async () => {
+		model.fail({ type: 'status', status: 503, message: 'overloaded' });
+		model.reply({ content: 'Hello.' });
+		const workflow = agentWithTools('Say hello');
+		workflow.nodes[1].parameters.retryPolicy = {
+			type: 'fixed',
+			maxRetries: 1,
+			delay: 0,
+		};
+		const result = await exec(workflow);
+		expect(result.status).toBe('success');
+		const chat = one(receiver.spans(), 'chat offline-chat');
+		expect(chat.events.map((e) => e.name)).toEqual(['retry']);
+		expect(chat.events[0].attributes).toMatchObject({ attempt: 1 });
+		expect(String(chat.events[0].attributes.error)).toContain('503');
+		expect(chat.attributes['openagents.attempts']).toBe(2);
+		expect(chat.status.code).not.toBe(ERROR);
 	});
 });
 
@@ -426,6 +452,33 @@ describe('Tracing: Planner', () => {
 		expect(one(again, 'task d').attributes['openagents.task.resumed']).toBe(true);
 		expect(childrenOf(again, one(again, 'task a'))).toEqual([]);
 	});
+
+	it('Plan and Execute: the planning call has its own span, before the tasks', async () => {
+		const result = await exec(
+			itemsInto([{ goal: 'Compare Redis and Postgres for a job queue' }], {
+				name: 'Planner',
+				type: 'openAgentsPlanner',
+				parameters: {
+					operation: 'planAndExecute',
+					goal: '={{ $json.goal }}',
+					store: 'credential',
+					retryPolicy: { type: 'none' },
+				},
+				credentials: CREDENTIALS as INode['credentials'],
+			}),
+		);
+		expect(result.status).toBe('success');
+		const [item] = jsonOf(result, 'Planner');
+		const spans = receiver.spans();
+		const planRun = one(spans, 'planAndExecute Planner');
+		const planning = one(spans, 'create_plan');
+		expect(planning.parentSpanId).toBe(planRun.spanId);
+		expect(planning.attributes['openagents.plan.tasks']).toBe(item.tasks.length);
+		expect(childrenOf(spans, planning).map((s) => s.name)).toEqual(['chat offline-chat']);
+		const tasks = spans.filter((s) => s.name.startsWith('task '));
+		expect(tasks).toHaveLength(item.tasks.length);
+		for (const task of tasks) expect(task.startNs >= planning.endNs - 1_000_000n).toBe(true);
+	});
 });
 
 describe('Tracing: Knowledge Base and Memory', () => {
@@ -494,36 +547,83 @@ describe('Tracing: Knowledge Base and Memory', () => {
 		expect(retrieval.attributes).not.toHaveProperty('gen_ai.retrieval.query.text');
 	});
 
-	it('Memory: one span per operation; tracing from OTEL_EXPORTER_OTLP_* variables when no credential is set', async () => {
+	it('Memory: one span per operation; two traced nodes of one execution share its trace', async () => {
+		const workflow = itemsInto([{ v: 1 }], {
+			name: 'Write',
+			type: 'openAgentsMemory',
+			parameters: {
+				operation: 'set',
+				store: 'credential',
+				scope: 'global',
+				key: 'k',
+				value: '={{ $json.v }}',
+			},
+			credentials: {
+				openAgentsMemoryStore: CREDENTIALS.openAgentsMemoryStore,
+				openAgentsTracingApi: CREDENTIALS.openAgentsTracingApi,
+			},
+		});
+		workflow.nodes.push({
+			...workflow.nodes[1],
+			id: '3',
+			name: 'Read',
+			position: [400, 0],
+			parameters: { operation: 'get', store: 'credential', scope: 'global', key: 'k' },
+		});
+		workflow.connections.Write = { main: [[{ node: 'Read', type: 'main', index: 0 }]] };
+		const result = await exec(workflow);
+		expect(result.status).toBe('success');
+		const spans = receiver.spans();
+		const [write, read] = [one(spans, 'Write'), one(spans, 'Read')];
+		expect(write.traceId).toBe(executionTraceId(`wf-${run}`, result.executionId));
+		expect(read.traceId).toBe(write.traceId);
+		expect(jsonOf(result, 'Read')[0]).toMatchObject({ value: 1, traceId: write.traceId });
+		const set = one(spans, 'memory set');
+		expect(set.parentSpanId).toBe(write.spanId);
+		expect(set.attributes).toMatchObject({
+			'openagents.memory.operation': 'set',
+			'openagents.memory.scope': 'global',
+			'n8n.item.index': 0,
+		});
+		expect(one(spans, 'memory get').parentSpanId).toBe(read.spanId);
+	});
+
+	it('without a credential: traced from OTEL_EXPORTER_OTLP_* variables, unless the SDK is disabled', async () => {
 		const saved = { ...process.env };
-		process.env.OTEL_EXPORTER_OTLP_ENDPOINT = endpoint;
-		process.env.OTEL_SERVICE_NAME = 'from-environment';
-		try {
-			const result = await exec(
-				itemsInto([{ v: 1 }], {
-					name: 'Memory',
-					type: 'openAgentsMemory',
-					parameters: {
-						operation: 'set',
-						store: 'credential',
-						scope: 'global',
-						key: 'k',
-						value: '={{ $json.v }}',
+		const query = () =>
+			exec(
+				itemsInto([{ q: 'thirty days' }], {
+					name: 'KB',
+					type: 'openAgentsKnowledgeBase',
+					parameters: { operation: 'query', knowledgeBase: kb, query: '={{ $json.q }}' },
+					credentials: {
+						openAgentsLlmApi: CREDENTIALS.openAgentsLlmApi,
+						openAgentsChromaApi: CREDENTIALS.openAgentsChromaApi,
 					},
-					credentials: { openAgentsMemoryStore: CREDENTIALS.openAgentsMemoryStore },
 				}),
 			);
-			expect(result.status).toBe('success');
+		try {
+			Object.assign(process.env, {
+				OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+				OTEL_EXPORTER_OTLP_HEADERS: 'x-env-key=from-env',
+				OTEL_SERVICE_NAME: 'from-environment',
+				OPENAGENTS_TRACING_RECORD_CONTENT: 'true',
+			});
+			expect((await query()).status).toBe('success');
+			const retrieval = one(receiver.spans(), `retrieval ${kb}`);
+			expect(retrieval.resource['service.name']).toBe('from-environment');
+			expect(retrieval.attributes['gen_ai.retrieval.query.text']).toBe('thirty days');
+			expect(receiver.requests[0].headers['x-env-key']).toBe('from-env');
+
+			receiver.reset();
+			process.env.OTEL_SDK_DISABLED = 'true';
+			const untraced = await query();
+			expect(untraced.status).toBe('success');
+			expect(jsonOf(untraced, 'KB')[0]).not.toHaveProperty('traceId');
+			expect(receiver.requests).toEqual([]);
 		} finally {
 			process.env = saved;
 		}
-		const spans = receiver.spans();
-		const span = one(spans, 'memory set');
-		expect(span.attributes).toMatchObject({
-			'openagents.memory.operation': 'set',
-			'openagents.memory.scope': 'global',
-		});
-		expect(span.resource['service.name']).toBe('from-environment');
 	});
 });
 
