@@ -108,6 +108,21 @@ const CHARTS: Record<string, (r: Record<string, unknown>) => Array<{ file: strin
 				]),
 			},
 		],
+		tracing: (r) => [
+			{
+				file: 'tracing.svg',
+				svg: barChart(
+					'Agent loop (2 model round-trips, 1 tool call), no model latency: p50',
+					'ms',
+					[
+						{ label: 'untraced', value: num(get(r, 'off.p50')) },
+						{ label: 'traced, endpoint up', value: num(get(r, 'on.p50')) },
+						{ label: 'traced, endpoint down', value: num(get(r, 'endpointDown.p50')) },
+						{ label: 'traced, endpoint hanging', value: num(get(r, 'endpointHanging.p50')) },
+					],
+				),
+			},
+		],
 		'knowledge-base-vs-n8n': (r) => [
 			{
 				file: 'knowledge-base-ingest.svg',

@@ -4,7 +4,8 @@
  * runs it (traceNodeRun, spans flushed before it returns), in four set-ups whose runs interleave so machine noise hits
  * all alike: untraced; exported to a local OTLP/HTTP receiver; endpoint down (connection refused); endpoint that
  * accepts connections and never answers. The last also measures memory: the heap after many runs stays bounded by
- * the export queue's limit (EXPORT_LIMITS.maxQueueSize spans) instead of growing with the runs.
+ * the export queue's limit (EXPORT_LIMITS.maxQueueSize spans) instead of growing with the runs. Then untraced vs
+ * exported once more with model latency (default 100 ms per call), as against a real provider.
  */
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
@@ -34,7 +35,9 @@ async function listen(server: {
 
 export async function tracing(
 	runs = Number(process.env.BENCH_TRACING_RUNS ?? 400),
-	memoryRuns = Number(process.env.BENCH_TRACING_MEMORY_RUNS ?? 3000),
+	memoryRuns = Number(process.env.BENCH_TRACING_MEMORY_RUNS ?? 6000),
+	latencyMs = Number(process.env.BENCH_TRACING_MODEL_LATENCY_MS ?? 100),
+	latencyRuns = Number(process.env.BENCH_TRACING_LATENCY_RUNS ?? 60),
 ) {
 	const model = new OfflineModelServer();
 	await model.start();
@@ -47,8 +50,12 @@ export async function tracing(
 			res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
 		});
 	});
-	const sockets: Socket[] = [];
-	const blackhole = createTcpServer((socket) => void sockets.push(socket)); // accepts, never answers
+	const sockets = new Set<Socket>();
+	const blackhole = createTcpServer((socket) => {
+		// Accepts, never answers; forgets a connection once the exporter gives up on it.
+		sockets.add(socket);
+		socket.on('close', () => sockets.delete(socket));
+	});
 	const closed = createTcpServer();
 	const [up, hanging, downUrl] = await Promise.all([
 		listen(receiver),
@@ -110,13 +117,19 @@ export async function tracing(
 	};
 
 	try {
+		const heap = () => {
+			// The model server's request log grows with every request; it is not what is measured.
+			model.reset();
+			model.setHandler(oneToolCall);
+			gc();
+			return Math.round((process.memoryUsage().heapUsed / 2 ** 20) * 10) / 10;
+		};
 		// Warm-up (not measured); it also lets the hanging endpoint's first flush time out once.
 		for (let i = 0; i < 20; i++) for (const run of Object.values(variants)) await run();
 		const times: Record<string, number[]> = Object.fromEntries(
 			Object.keys(variants).map((name) => [name, []]),
 		);
-		gc();
-		const heapBefore = process.memoryUsage().heapUsed;
+		const heapBefore = heap();
 		for (let i = 0; i < runs; i++) {
 			for (const [name, run] of Object.entries(variants)) {
 				const t = performance.now();
@@ -124,15 +137,33 @@ export async function tracing(
 				times[name].push(performance.now() - t);
 			}
 		}
-		// Memory: many more runs (4 spans each) against the hanging endpoint alone: its queue fills, then drops spans.
-		for (let i = 0; i < memoryRuns; i++) await variants.endpointHanging();
-		gc();
-		const heapAfter = process.memoryUsage().heapUsed;
+		// Memory: many more runs (4 spans each) against the hanging endpoint alone: its queue fills, then drops spans,
+		// so the heap after the second half is about what it was after the first.
+		// Control: the same number of untraced runs, for what the loop itself leaves on the heap.
+		const controlBefore = heap();
+		for (let i = 0; i < memoryRuns / 2; i++) await variants.off();
+		const controlAfter = heap();
+		for (let i = 0; i < memoryRuns / 2; i++) await variants.endpointHanging();
+		const heapAfterHalf = heap();
+		for (let i = 0; i < memoryRuns / 2; i++) await variants.endpointHanging();
+		const heapAfter = heap();
+
+		// The same loop with model latency, as against a real provider: off and on only.
+		model.latencyMs = latencyMs;
+		const slow: Record<string, number[]> = { off: [], on: [] };
+		for (let i = 0; i < latencyRuns; i++) {
+			for (const name of ['off', 'on'] as const) {
+				const t = performance.now();
+				await variants[name]();
+				slow[name].push(performance.now() - t);
+			}
+		}
 		const stats = Object.fromEntries(
 			Object.entries(times).map(([name, values]) => [name, summary(values)]),
 		);
 		const pct = (name: string) =>
 			Math.round(((stats[name].p50 - stats.off.p50) / stats.off.p50) * 1000) / 10;
+		const [slowOff, slowOn] = [summary(slow.off), summary(slow.on)];
 		return {
 			unit: 'ms per Agent loop run (2 model round-trips + 1 tool call, offline model, no latency)',
 			runs,
@@ -143,20 +174,34 @@ export async function tracing(
 				endpointHanging: pct('endpointHanging'),
 			},
 			exportRequests: exported,
+			withModelLatency: {
+				modelLatencyMs: latencyMs,
+				runs: latencyRuns,
+				off: slowOff,
+				on: slowOn,
+				overheadP50Pct: Math.round(((slowOn.p50 - slowOff.p50) / slowOff.p50) * 1000) / 10,
+			},
 			memory: {
-				unit: 'MiB of heap in use after GC',
-				runsAgainstHangingEndpoint: 20 + runs + memoryRuns,
-				spansCreated: 4 * (20 + runs + memoryRuns),
+				unit: 'MiB of heap in use after GC, endpoint hanging',
 				queueLimitSpans: EXPORT_LIMITS.maxQueueSize,
-				heapBefore: Math.round((heapBefore / 2 ** 20) * 10) / 10,
-				heapAfter: Math.round((heapAfter / 2 ** 20) * 10) / 10,
+				heapBefore,
+				[`heapAfter${20 + runs + memoryRuns / 2}Runs`]: heapAfterHalf,
+				[`heapAfter${20 + runs + memoryRuns}Runs`]: heapAfter,
+				untracedControl: {
+					runs: memoryRuns / 2,
+					heapBefore: controlBefore,
+					heapAfter: controlAfter,
+				},
+				spansCreated: 4 * (20 + runs + memoryRuns),
 			},
 			failureReports: reports.length,
 		};
 	} finally {
-		// Refuse the hanging endpoint's connections first, so its exporter's shutdown fails fast instead of timing out.
-		await new Promise((resolve) => blackhole.close(resolve));
+		// Refuse the hanging endpoint's connections first, so its exporter's shutdown fails fast instead of timing out
+		// (close() resolves once the open connections are gone).
+		const blackholeClosed = new Promise((resolve) => blackhole.close(resolve));
 		for (const socket of sockets) socket.destroy();
+		await blackholeClosed;
 		await Promise.all([
 			...Object.values(targets).map((t) => t.shutdown().catch(() => undefined)),
 			model.stop(),
