@@ -34,7 +34,8 @@ export function oneToolCall(request: ChatRequest): ModelReply {
 	return { toolCalls: [{ name: request.tools![0].function.name, arguments: { input: 'x' } }] };
 }
 
-async function loopOverhead(server: OfflineModelServer, runs: number) {
+/** The in-process Agent loop benchmarks run: a chat model on `server`, one tool, and the opening messages. */
+export function benchLoopParts(server: OfflineModelServer) {
 	const model = createChatModel({
 		baseUrl: server.baseUrl,
 		apiKey: 'bench',
@@ -52,8 +53,13 @@ async function loopOverhead(server: OfflineModelServer, runs: number) {
 		} as const,
 		func: async () => 'value',
 	});
-	const bound = model.bindTools([tool]);
 	const messages = [new SystemMessage('You are a bench agent.'), new HumanMessage('Look it up')];
+	return { model, tool, messages };
+}
+
+async function loopOverhead(server: OfflineModelServer, runs: number) {
+	const { model, tool, messages } = benchLoopParts(server);
+	const bound = model.bindTools([tool]);
 	const direct = async () => {
 		const first = await bound.invoke(messages);
 		await bound.invoke([

@@ -12,14 +12,11 @@ import { createServer as createTcpServer, type AddressInfo, type Socket } from '
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
-import { HumanMessage, SystemMessage } from '@langchain/core/messages';
-import { DynamicStructuredTool } from '@langchain/core/tools';
-
-import { createChatModel, runAgent, UsageTracker } from '../lib/llm';
+import { runAgent, UsageTracker } from '../lib/llm';
 import { NoRetryPolicy } from '../lib/retry';
 import { EXPORT_LIMITS, TraceExport, traceNodeRun } from '../lib/tracing';
 import { OfflineModelServer } from '../stack/model-server';
-import { oneToolCall } from './agent';
+import { benchLoopParts, oneToolCall } from './agent';
 import { summary } from './stats';
 
 setFlagsFromString('--expose-gc');
@@ -72,23 +69,7 @@ export async function tracing(
 	for (const target of Object.values(targets))
 		target.reporter.report = (message) => void reports.push(message);
 
-	const chat = createChatModel({
-		baseUrl: model.baseUrl,
-		apiKey: 'bench',
-		chatModel: 'offline-chat',
-		embeddingModel: 'offline-embedding',
-	});
-	const tool = new DynamicStructuredTool({
-		name: 'lookup',
-		description: 'Looks up',
-		schema: {
-			type: 'object',
-			properties: { input: { type: 'string' } },
-			required: ['input'],
-		} as const,
-		func: async () => 'value',
-	});
-	const messages = [new SystemMessage('You are a bench agent.'), new HumanMessage('Look it up')];
+	const { model: chat, tool, messages } = benchLoopParts(model);
 	const loop = async () => {
 		const result = await runAgent(chat, messages, [tool], {
 			policy: new NoRetryPolicy(),

@@ -20,7 +20,7 @@ import {
 	OPENAGENTS,
 	recordsContent,
 } from '../tracing';
-import type { Span } from '@opentelemetry/api';
+import type { Attributes, Span } from '@opentelemetry/api';
 import { redactError, redactText } from './redact';
 import type { UsageTracker } from './usage';
 
@@ -93,6 +93,18 @@ export function modelNameOf(model: unknown): string | undefined {
 	return m?.bound ? modelNameOf(m.bound) : undefined;
 }
 
+/** The span name and attributes of one model request (GenAI semantic conventions: "{operation} {model}"). */
+function modelSpan(operation: string, modelName: string | undefined): [string, Attributes] {
+	return [
+		modelName ? `${operation} ${modelName}` : operation,
+		{
+			[GEN_AI.operationName]: operation,
+			[GEN_AI.providerName]: 'openai', // every server we call speaks the OpenAI API
+			...(modelName ? { [GEN_AI.requestModel]: modelName } : {}),
+		},
+	];
+}
+
 const ROLES: Record<string, string> = { human: 'user', ai: 'assistant' };
 
 /** Chat input as GenAI semantic conventions' message list ({ role, parts }), for Record Content. */
@@ -109,6 +121,7 @@ function messagesAttribute(input: BaseLanguageModelInput): string {
 			return {
 				role: ROLES[type] ?? type,
 				parts: [
+					// A plain string input is its own content.
 					{ type: 'text', content: typeof m.content === 'string' ? m.content : (m.content ?? m) },
 					...(m.tool_calls ?? []).map((call) => ({
 						type: 'tool_call',
@@ -150,42 +163,35 @@ export async function invokeChatModel(
 	const { onText } = options;
 	const modelName = modelNameOf(model);
 	let streamed = false;
-	return inSpan(
-		modelName ? `${GEN_AI_OPERATION.chat} ${modelName}` : GEN_AI_OPERATION.chat,
-		{
-			[GEN_AI.operationName]: GEN_AI_OPERATION.chat,
-			[GEN_AI.providerName]: 'openai',
-			...(modelName ? { [GEN_AI.requestModel]: modelName } : {}),
-		},
-		async (span) => {
-			if (recordsContent()) span.setAttribute(GEN_AI.inputMessages, messagesAttribute(input));
-			try {
-				const message = await withRetry(
-					({ signal, attempt }) => (
-						span.setAttribute(OPENAGENTS.attempts, attempt),
-						onText && model.stream
-							? streamReply(model, input, signal, (delta) => {
-									streamed = true;
-									onText(delta);
-								})
-							: model.invoke(input, { signal })
-					),
-					options.policy,
-					{
-						signal: options.signal,
-						timeoutMs: options.timeoutMs,
-						onRetry: retryLogger('chat model call', options, span),
-						isRetryable: (error) => !streamed && isRetryableError(error),
-					},
-				);
-				options.usage?.record(message.usage_metadata);
-				recordReply(span, message);
-				return message;
-			} catch (error) {
-				throw redactError(error, options.secrets ?? []);
-			}
-		},
-	);
+	const [name, attributes] = modelSpan(GEN_AI_OPERATION.chat, modelName);
+	return inSpan(name, attributes, async (span) => {
+		if (recordsContent()) span.setAttribute(GEN_AI.inputMessages, messagesAttribute(input));
+		try {
+			const message = await withRetry(
+				({ signal, attempt }) => (
+					span.setAttribute(OPENAGENTS.attempts, attempt),
+					onText && model.stream
+						? streamReply(model, input, signal, (delta) => {
+								streamed = true;
+								onText(delta);
+							})
+						: model.invoke(input, { signal })
+				),
+				options.policy,
+				{
+					signal: options.signal,
+					timeoutMs: options.timeoutMs,
+					onRetry: retryLogger('chat model call', options, span),
+					isRetryable: (error) => !streamed && isRetryableError(error),
+				},
+			);
+			options.usage?.record(message.usage_metadata);
+			recordReply(span, message);
+			return message;
+		} catch (error) {
+			throw redactError(error, options.secrets ?? []);
+		}
+	});
 }
 
 export interface EmbedOptions extends CallOptions {
@@ -209,7 +215,8 @@ export interface DocumentEmbedder {
 
 /**
  * Embeds `texts` in batches of `batchSize`, at most `concurrency` batches at once, each batch retried under the
- * policy and traced as an `embeddings {model}` span. Results keep the input order. Throws the first failing batch's error (secrets redacted).
+ * policy and traced as an `embeddings {model}` span. Results keep the input order. Throws the first failing batch's
+ * error (secrets redacted).
  */
 export async function embedTexts(
 	embeddings: DocumentEmbedder,
@@ -221,18 +228,13 @@ export async function embedTexts(
 		throw new RangeError(`batchSize must be a whole number ≥ 1, got ${batchSize}`);
 	const batches: string[][] = [];
 	for (let i = 0; i < texts.length; i += batchSize) batches.push(texts.slice(i, i + batchSize));
-	const modelName = modelNameOf(embeddings);
+	const embeddingSpan = modelSpan(GEN_AI_OPERATION.embeddings, modelNameOf(embeddings));
 	let calls = 0;
 	try {
 		const results = await mapWithConcurrency(batches, options.concurrency ?? 2, (batch, index) =>
 			inSpan(
-				modelName ? `${GEN_AI_OPERATION.embeddings} ${modelName}` : GEN_AI_OPERATION.embeddings,
-				{
-					[GEN_AI.operationName]: GEN_AI_OPERATION.embeddings,
-					[GEN_AI.providerName]: 'openai',
-					...(modelName ? { [GEN_AI.requestModel]: modelName } : {}),
-					[OPENAGENTS.embeddingTexts]: batch.length,
-				},
+				embeddingSpan[0],
+				{ ...embeddingSpan[1], [OPENAGENTS.embeddingTexts]: batch.length },
 				async (span) => {
 					const vectors = await withRetry(
 						({ signal, attempt }) => (

@@ -377,20 +377,22 @@ describe('Tracing: Planner', () => {
 			return offlineModel(request);
 		});
 		const plan = { goal: 'g', tasks: [task('a'), task('b'), task('c', ['b']), task('d', ['a'])] };
-		const result = await exec(
-			itemsInto([{}], {
-				name: 'Planner',
-				type: 'openAgentsPlanner',
-				parameters: {
-					operation: 'executePlan',
-					plan: JSON.stringify(plan),
-					planRunId: `trace-${run}`,
-					store: 'credential',
-					retryPolicy: { type: 'none' },
-				},
-				credentials: CREDENTIALS as INode['credentials'],
-			}),
-		);
+		const executePlan = () =>
+			exec(
+				itemsInto([{}], {
+					name: 'Planner',
+					type: 'openAgentsPlanner',
+					parameters: {
+						operation: 'executePlan',
+						plan: JSON.stringify(plan),
+						planRunId: `trace-${run}`,
+						store: 'credential',
+						retryPolicy: { type: 'none' },
+					},
+					credentials: CREDENTIALS as INode['credentials'],
+				}),
+			);
+		const result = await executePlan();
 		expect(result.status).toBe('success');
 		const [item] = jsonOf(result, 'Planner');
 		expect(item.tasks.map((t: Json) => t.status)).toEqual([
@@ -433,20 +435,7 @@ describe('Tracing: Planner', () => {
 
 		// A re-run with the same plan run ID resumes a and d from their checkpoints: their spans say so.
 		receiver.reset();
-		await exec(
-			itemsInto([{}], {
-				name: 'Planner',
-				type: 'openAgentsPlanner',
-				parameters: {
-					operation: 'executePlan',
-					plan: JSON.stringify(plan),
-					planRunId: `trace-${run}`,
-					store: 'credential',
-					retryPolicy: { type: 'none' },
-				},
-				credentials: CREDENTIALS as INode['credentials'],
-			}),
-		);
+		await executePlan();
 		const again = receiver.spans();
 		expect(one(again, 'task a').attributes['openagents.task.resumed']).toBe(true);
 		expect(one(again, 'task d').attributes['openagents.task.resumed']).toBe(true);
