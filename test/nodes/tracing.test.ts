@@ -536,6 +536,22 @@ describe('Tracing: Knowledge Base and Memory', () => {
 		expect(retrieval.attributes).not.toHaveProperty('gen_ai.retrieval.query.text');
 	});
 
+	it("a search by the Agent's built-in knowledge base tool nests under its tool call span", async () => {
+		model.reply(
+			{ toolCalls: [{ name: 'search_knowledge_base', arguments: { query: 'idle connections' } }] },
+			{ content: 'Ten [1].' },
+		);
+		const workflow = agentWithTools('How many idle connections?');
+		Object.assign(workflow.nodes[1].parameters, { knowledgeBaseSearch: true, knowledgeBase: kb });
+		const result = await exec(workflow);
+		expect(result.status).toBe('success');
+		const spans = receiver.spans();
+		const tool = one(spans, 'execute_tool search_knowledge_base');
+		const retrieval = one(spans, `retrieval ${kb}`);
+		expect(retrieval.parentSpanId).toBe(tool.spanId);
+		expect(one(spans, 'embeddings offline-embedding').parentSpanId).toBe(retrieval.spanId);
+	});
+
 	it('Memory: one span per operation; two traced nodes of one execution share its trace', async () => {
 		const workflow = itemsInto([{ v: 1 }], {
 			name: 'Write',
