@@ -15,6 +15,7 @@ import {
 import type { ConversationMessage } from './conversation';
 import type { Memory } from './memory';
 import type { Namespace } from './scope';
+import { inSpan, OPENAGENTS } from '../tracing';
 
 function textOf(content: BaseMessage['content']): string {
 	return typeof content === 'string'
@@ -100,20 +101,34 @@ export interface ChatMemoryOptions {
 export class ChatMessageHistory {
 	constructor(private readonly options: ChatMemoryOptions) {}
 
+	/** The latest messages (a `memory read_messages` span in a traced run). */
 	async getMessages(): Promise<BaseMessage[]> {
 		const { memory, ns, key, maxMessages } = this.options;
-		return (await memory.readMessages(ns, key, { maxMessages: maxMessages ?? 20 })).map(
-			toLangChainMessage,
+		return inSpan(
+			'memory read_messages',
+			{ [OPENAGENTS.memoryOperation]: 'read_messages', [OPENAGENTS.memoryScope]: ns.scope },
+			async (span) => {
+				const messages = await memory.readMessages(ns, key, { maxMessages: maxMessages ?? 20 });
+				span.setAttribute(OPENAGENTS.memoryMessages, messages.length);
+				return messages.map(toLangChainMessage);
+			},
 		);
 	}
 
+	/** Appends `messages` in one write (a `memory append_messages` span in a traced run). */
 	async addMessages(messages: BaseMessage[]): Promise<void> {
 		if (!messages.length) return;
 		const { memory, ns, key, ttlMs, maxStored } = this.options;
-		await memory.appendMessages(ns, key, messages.map(toConversationMessage), {
-			ttlMs,
-			maxStored,
-		});
+		await inSpan(
+			'memory append_messages',
+			{
+				[OPENAGENTS.memoryOperation]: 'append_messages',
+				[OPENAGENTS.memoryScope]: ns.scope,
+				[OPENAGENTS.memoryMessages]: messages.length,
+			},
+			() =>
+				memory.appendMessages(ns, key, messages.map(toConversationMessage), { ttlMs, maxStored }),
+		);
 	}
 
 	async addMessage(message: BaseMessage): Promise<void> {

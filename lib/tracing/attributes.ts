@@ -76,6 +76,8 @@ export const OPENAGENTS = {
 	usageModelCalls: 'openagents.usage.model_calls',
 	memoryOperation: 'openagents.memory.operation',
 	memoryScope: 'openagents.memory.scope',
+	/** Messages read or appended by a conversation memory. */
+	memoryMessages: 'openagents.memory.messages',
 } as const;
 
 /** Span event names. */

@@ -593,6 +593,39 @@ describe('Tracing: Knowledge Base and Memory', () => {
 		expect(one(spans, 'memory get').parentSpanId).toBe(read.spanId);
 	});
 
+	it("Chat Memory: the agent's history read and its turn saved, as spans inside the agent run", async () => {
+		model.reply({ content: 'Hello again.' });
+		const workflow = agentWithTools('Hello');
+		workflow.nodes.push({
+			id: 'memory',
+			name: 'Chat Memory',
+			type: 'n8n-nodes-openagents.openAgentsMemoryChat',
+			typeVersion: 1,
+			position: [200, 300],
+			parameters: { store: 'credential', scope: 'session', scopeId: `chat-${run}`, key: 'chat' },
+			credentials: { openAgentsMemoryStore: CREDENTIALS.openAgentsMemoryStore },
+		});
+		workflow.connections['Chat Memory'] = {
+			ai_memory: [[{ node: 'Agent', type: 'ai_memory', index: 0 }]],
+		};
+		const result = await exec(workflow);
+		expect(result.status).toBe('success');
+		const spans = receiver.spans();
+		const agent = one(spans, 'invoke_agent Agent');
+		// The history is read for the model, the turn appended, and the history read again for n8n's execution view.
+		const [read, reread] = byName(spans, 'memory read_messages');
+		const append = one(spans, 'memory append_messages');
+		for (const span of [read, append, reread]) expect(span.parentSpanId).toBe(agent.spanId);
+		expect(read.attributes).toMatchObject({
+			'openagents.memory.scope': 'session',
+			'openagents.memory.messages': 0,
+		});
+		expect(append.attributes['openagents.memory.messages']).toBe(2);
+		expect(reread.attributes['openagents.memory.messages']).toBe(2);
+		const chat = one(spans, 'chat offline-chat');
+		expect(read.endNs <= chat.endNs && chat.endNs <= append.endNs).toBe(true);
+	});
+
 	it('without a credential: traced from OTEL_EXPORTER_OTLP_* variables, unless the SDK is disabled', async () => {
 		const saved = { ...process.env };
 		const query = () =>
