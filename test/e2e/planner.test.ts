@@ -21,6 +21,7 @@ import { roleSubWorkflow, webhookNode, whereNode } from '../../stack/n8n/workflo
 import { offlineLlmCredential, redisStoreCredential } from '../support/credentials';
 import { sleep, waitFor } from '../../stack/process';
 import { deleteKeys, redisFromEnv } from '../../stack/services';
+import { planTask } from '../support/plans';
 
 const model = new OfflineModelServer();
 let cluster: N8nCluster;
@@ -28,13 +29,8 @@ let cluster: N8nCluster;
 const REDIS_PREFIX = `openagents-e2e-planner-${randomUUID()}`;
 
 const TASK_MS = 2_000;
-const task = (id: string, dependsOn: string[] = []) => ({
-	id,
-	title: `Do ${id}`,
-	description: `Produce ${id}`,
-	agent: 'worker',
-	dependsOn,
-});
+const task = (id: string, dependsOn: string[] = []) =>
+	planTask(id, dependsOn, { description: `Produce ${id}` });
 const PLAN = {
 	goal: 'Survive a crash',
 	tasks: [

@@ -32,6 +32,7 @@ import {
 	type RunResult,
 	type WorkflowJson,
 } from '../support/workflow-runner';
+import { planTask } from '../support/plans';
 
 const run = randomBytes(4).toString('hex');
 const database = `openagents_faults_${run}`;
@@ -497,15 +498,8 @@ describe('model server', () => {
 	it.each(faults)(
 		'$name during a Planner task: that task fails with $code, its dependent is skipped, the rest completes and is checkpointed',
 		async ({ name, fault, code }) => {
-			const task = (id: string, dependsOn: string[] = []) => ({
-				id,
-				title: `Do ${id}`,
-				description: '',
-				agent: 'worker',
-				dependsOn,
-			});
 			// Concurrency 1 in plan order: b meets the fault (the first model request), a completes, c is skipped.
-			const plan = { goal: 'g', tasks: [task('b'), task('a'), task('c', ['b'])] };
+			const plan = { goal: 'g', tasks: [planTask('b'), planTask('a'), planTask('c', ['b'])] };
 			const planner = (planRunId: string) =>
 				itemsInto([{}], {
 					name: 'Planner',

@@ -17,6 +17,7 @@ import {
 import { deleteKeys, redisFromEnv } from '../../stack/services';
 import { testNodeTypes } from '../support/test-nodes';
 import { itemsInto, runWorkflow } from '../support/workflow-runner';
+import { planTask } from '../support/plans';
 
 const run = randomBytes(4).toString('hex');
 const model = new OfflineModelServer();
@@ -86,13 +87,6 @@ const taskRequests = (id: string) =>
 	model
 		.requestsTo('chat')
 		.filter((r) => userText(r.body as ChatRequest).includes(`Your task (${id})`));
-const task = (id: string, dependsOn: string[] = []) => ({
-	id,
-	title: `Do ${id}`,
-	description: '',
-	agent: 'worker',
-	dependsOn,
-});
 
 /**
  * The plan these tests script for planning requests (the offline model derives its own from the goal, so a test
@@ -102,10 +96,10 @@ const scriptedPlan = (goal: string) => ({
 	goal,
 	clarifyingQuestions: [],
 	tasks: [
-		task('research'),
-		task('examples'),
-		task('analyse', ['research', 'examples']),
-		task('answer', ['analyse']),
+		planTask('research'),
+		planTask('examples'),
+		planTask('analyse', ['research', 'examples']),
+		planTask('answer', ['analyse']),
 	],
 });
 const goalOf = (request: ChatRequest) => /^Goal: (.*)$/m.exec(userText(request))?.[1] ?? '';
@@ -206,7 +200,13 @@ describe('Planner', () => {
 		model.setHandler(taskModel('b'));
 		const plan = {
 			goal: 'g',
-			tasks: [task('a'), task('b'), task('c', ['b']), task('d', ['c']), task('e', ['a'])],
+			tasks: [
+				planTask('a'),
+				planTask('b'),
+				planTask('c', ['b']),
+				planTask('d', ['c']),
+				planTask('e', ['a']),
+			],
 		};
 		const [item] = outputs(
 			await exec([{}], {
@@ -229,7 +229,10 @@ describe('Planner', () => {
 	});
 
 	it('resumes a run with the same plan run ID: completed tasks are not executed again', async () => {
-		const plan = { goal: 'g', tasks: [task('a'), task('b', ['a']), task('c', ['b']), task('d')] };
+		const plan = {
+			goal: 'g',
+			tasks: [planTask('a'), planTask('b', ['a']), planTask('c', ['b']), planTask('d')],
+		};
 		const params = {
 			operation: 'executePlan',
 			plan: JSON.stringify(plan),
@@ -289,7 +292,7 @@ describe('Planner', () => {
 	it('runs independent tasks in parallel: 8 tasks with 300 ms model latency overlap in time', async () => {
 		model.setHandler(taskModel());
 		model.latencyMs = 300;
-		const plan = { goal: 'g', tasks: Array.from({ length: 8 }, (_, i) => task(`t${i}`)) };
+		const plan = { goal: 'g', tasks: Array.from({ length: 8 }, (_, i) => planTask(`t${i}`)) };
 		const [item] = outputs(
 			await exec([{}], {
 				operation: 'executePlan',
@@ -325,7 +328,10 @@ describe('Planner', () => {
 	});
 
 	it('rejects an invalid plan with every problem, per item', async () => {
-		const cyclic = { goal: 'g', tasks: [task('a', ['b']), task('b', ['a']), task('c', ['ghost'])] };
+		const cyclic = {
+			goal: 'g',
+			tasks: [planTask('a', ['b']), planTask('b', ['a']), planTask('c', ['ghost'])],
+		};
 		const result = await exec(
 			[{}, {}],
 			{

@@ -33,6 +33,7 @@ import {
 	type RunOptions,
 	type WorkflowJson,
 } from '../support/workflow-runner';
+import { planTask } from '../support/plans';
 
 const run = randomBytes(4).toString('hex');
 const model = new OfflineModelServer({ apiKey: 'sk-tracing-secret-key' });
@@ -359,14 +360,6 @@ describe('Tracing: retries', () => {
 });
 
 describe('Tracing: Planner', () => {
-	const task = (id: string, dependsOn: string[] = []) => ({
-		id,
-		title: `Do ${id}`,
-		description: '',
-		agent: 'worker',
-		dependsOn,
-	});
-
 	it('one span per task with its dependencies as links; a failed task in error, its dependent skipped; synthesis', async () => {
 		model.setHandler(async (request: ChatRequest): Promise<ModelReply> => {
 			const id = /Your task \(([^)]+)\)/.exec(lastUserText(request.messages))?.[1];
@@ -376,7 +369,10 @@ describe('Tracing: Planner', () => {
 				return { content: 'Summary of a and d.' };
 			return offlineModel(request);
 		});
-		const plan = { goal: 'g', tasks: [task('a'), task('b'), task('c', ['b']), task('d', ['a'])] };
+		const plan = {
+			goal: 'g',
+			tasks: [planTask('a'), planTask('b'), planTask('c', ['b']), planTask('d', ['a'])],
+		};
 		const executePlan = () =>
 			exec(
 				itemsInto([{}], {
