@@ -214,15 +214,17 @@ export class N8nClient {
 		}
 	}
 
-	/** Calls a production webhook of an active workflow. */
+	/** Calls a production webhook of an active workflow; `signal` gives up on it (e.g. AbortSignal.timeout). */
 	async webhook(
 		path: string,
 		body?: unknown,
 		method = 'POST',
 		headers: Record<string, string> = {},
+		signal?: AbortSignal,
 	): Promise<Response> {
 		return fetch(`${this.url}/webhook/${path}`, {
 			method,
+			signal,
 			headers: {
 				...headers,
 				...(body === undefined ? {} : { 'content-type': 'application/json' }),
