@@ -13,11 +13,11 @@ import {
 } from '../retry';
 import {
 	contentAttribute,
-	EVENTS,
 	GEN_AI,
 	GEN_AI_OPERATION,
 	inSpan,
 	OPENAGENTS,
+	recordRetry,
 	recordsContent,
 } from '../tracing';
 import type { Attributes, Span } from '@opentelemetry/api';
@@ -78,7 +78,7 @@ function retryLogger(what: string, options: CallOptions, span: Span) {
 	const secrets = options.secrets ?? [];
 	return ({ attempt, error, delayMs }: { attempt: number; error: unknown; delayMs: number }) => {
 		const message = redactText(messageOf(error), secrets);
-		span.addEvent(EVENTS.retry, { attempt, delay_ms: Math.round(delayMs), error: message });
+		recordRetry(span, { attempt, delayMs, message });
 		options.log?.(
 			`${what} failed (attempt ${attempt}), retrying in ${Math.round(delayMs)} ms: ${message}`,
 		);
@@ -86,7 +86,7 @@ function retryLogger(what: string, options: CallOptions, span: Span) {
 }
 
 /** The model name a LangChain model was configured with (also through bindTools' RunnableBinding), if any. */
-export function modelNameOf(model: unknown): string | undefined {
+function modelNameOf(model: unknown): string | undefined {
 	const m = model as { model?: unknown; modelName?: unknown; bound?: unknown } | undefined;
 	if (typeof m?.model === 'string' && m.model) return m.model;
 	if (typeof m?.modelName === 'string' && m.modelName) return m.modelName;

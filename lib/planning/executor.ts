@@ -16,7 +16,7 @@ import {
 	type RetryPolicy,
 } from '../retry';
 import { modelFailureCode } from '../llm/calls';
-import { EVENTS, inSpan, markFailed, OPENAGENTS, recordInstant } from '../tracing';
+import { inSpan, markFailed, OPENAGENTS, recordInstant, recordRetry } from '../tracing';
 import type { Link, SpanContext } from '@opentelemetry/api';
 import type { CheckpointStore, TaskOutput, TaskRunResult } from './run-state';
 import type { Plan, PlanTask } from './schema';
@@ -144,12 +144,8 @@ export async function executePlan(
 			{ ...taskAttributes(task), [OPENAGENTS.taskResumed]: false },
 			async (span) => {
 				spans.set(task.id, span.spanContext());
-				const result = await attemptTask(task, (info) =>
-					span.addEvent(EVENTS.retry, {
-						attempt: info.attempt,
-						delay_ms: Math.round(info.delayMs),
-						error: messageOf(info.error),
-					}),
+				const result = await attemptTask(task, ({ attempt, delayMs, error }) =>
+					recordRetry(span, { attempt, delayMs, message: messageOf(error) }),
 				);
 				span.setAttributes({
 					[OPENAGENTS.status]: result.status,

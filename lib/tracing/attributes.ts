@@ -45,6 +45,7 @@ export const N8N = {
 	nodeName: 'n8n.node.name',
 	nodeType: 'n8n.node.type',
 	itemIndex: 'n8n.item.index',
+	nodeItemsOutput: 'n8n.node.items.output',
 } as const;
 
 export const OPENAGENTS = {
@@ -58,7 +59,6 @@ export const OPENAGENTS = {
 	taskDependsOn: 'openagents.task.depends_on',
 	taskResumed: 'openagents.task.resumed',
 	planTasks: 'openagents.plan.tasks',
-	planResumed: 'openagents.plan.resumed',
 	kbDocuments: 'openagents.kb.documents',
 	kbChunks: 'openagents.kb.chunks',
 	kbAdded: 'openagents.kb.added',

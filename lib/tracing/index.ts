@@ -1,11 +1,10 @@
 export { GEN_AI, GEN_AI_OPERATION, N8N, OPENAGENTS, EVENTS } from './attributes';
 export {
-	activeSpanContext,
 	contentAttribute,
-	ensureContextManager,
 	inSpan,
 	markFailed,
 	recordInstant,
+	recordRetry,
 	recordsContent,
 	type Tracing,
 } from './spans';

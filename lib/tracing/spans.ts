@@ -18,6 +18,8 @@ import {
 } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 
+import { EVENTS } from './attributes';
+
 /** What a traced run gives the spans below it. */
 export interface Tracing {
 	tracer: Tracer;
@@ -58,13 +60,6 @@ function activeTracing(): Tracing | undefined {
 /** Whether the current traced run may record prompts and other content (false when not traced). */
 export function recordsContent(): boolean {
 	return activeTracing()?.recordContent === true;
-}
-
-/** The span context of the active span of a traced run, for links; undefined when not traced. */
-export function activeSpanContext(): SpanContext | undefined {
-	if (!activeTracing()) return undefined;
-	const spanContext = trace.getActiveSpan()?.spanContext();
-	return spanContext && trace.isSpanContextValid(spanContext) ? spanContext : undefined;
 }
 
 /** Marks `span` failed with the error's type and message (no stack: it can hold request details). */
@@ -118,6 +113,14 @@ export function recordInstant(
 	const span = tracing.tracer.startSpan(name, { attributes, ...(links.length ? { links } : {}) });
 	span.end();
 	return span.spanContext();
+}
+
+/** Records a failed attempt that will be retried as a `retry` event (attempt, delay_ms, error) on `span`. */
+export function recordRetry(
+	span: Span,
+	{ attempt, delayMs, message }: { attempt: number; delayMs: number; message: string },
+): void {
+	span.addEvent(EVENTS.retry, { attempt, delay_ms: Math.round(delayMs), error: message });
 }
 
 /** JSON of `value` for a content attribute, cut at `maxChars` characters (default 16 000). */

@@ -125,7 +125,7 @@ export async function traced(
 		async (traceId, span) => {
 			const outputs = await run();
 			span.setAttribute(
-				'n8n.node.items.output',
+				N8N.nodeItemsOutput,
 				outputs.reduce((n, items) => n + items.length, 0),
 			);
 			for (const item of outputs.flat()) item.json = { ...item.json, traceId };
