@@ -25,6 +25,7 @@ import { NoRetryPolicy } from '../../lib/retry';
 import { startChroma, type ChromaServer } from '../../stack/chroma';
 import { OfflineModelServer, type ChatRequest } from '../../stack/model-server';
 import { clusterFromEnv } from '../../stack/n8n/cluster';
+import { webhookNode } from '../../stack/n8n/workflow-nodes';
 import { REPO_ROOT } from '../../stack/n8n/community-package';
 import { sleep } from '../../stack/process';
 import { deleteKeys, redisFromEnv } from '../../stack/services';
@@ -247,20 +248,7 @@ describe('example 4 (as shipped)', () => {
 			const { id: failingId } = await client.createWorkflow({
 				name: 'e2e: examples, fails on purpose',
 				nodes: [
-					{
-						id: randomUUID(),
-						name: 'Webhook',
-						type: 'n8n-nodes-base.webhook',
-						typeVersion: 2,
-						position: [0, 0],
-						webhookId: randomUUID(),
-						parameters: {
-							httpMethod: 'POST',
-							path: failPath,
-							responseMode: 'lastNode',
-							options: {},
-						},
-					},
+					webhookNode(failPath),
 					{
 						id: randomUUID(),
 						name: 'Fail',
