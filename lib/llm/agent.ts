@@ -32,6 +32,8 @@ export interface AgentBudget {
 	maxTotalTokens?: number;
 	/** Stop once this much time has passed since the start, ms. */
 	maxWallTimeMs?: number;
+	/** Stop once the cost of the calls reaches this, in the usage tracker's currency. */
+	maxCost?: number;
 }
 
 export interface AgentOptions extends CallOptions {
@@ -42,7 +44,6 @@ export interface AgentOptions extends CallOptions {
 	/** Failed tool calls returned to the model before the run stops (default 3). */
 	maxToolErrors?: number;
 	budget?: AgentBudget;
-	usage?: UsageTracker;
 	/** Receives the model's text as it is generated (every turn's), when the model can stream. */
 	onText?: (delta: string) => void;
 }
@@ -54,6 +55,8 @@ export interface AgentStep {
 	output: string;
 	error?: string;
 	durationMs: number;
+	/** The model whose turn called the tool (a fallback model when the primary failed). */
+	model?: string;
 }
 
 export type AgentStatus = 'completed' | 'max_iterations' | 'budget_exceeded' | 'tool_errors';
@@ -94,6 +97,8 @@ export function budgetSpent(
 		return `the budget of ${budget.maxModelCalls} model calls is used up`;
 	if (budget.maxTotalTokens !== undefined && spent.totalTokens >= budget.maxTotalTokens)
 		return `the budget of ${budget.maxTotalTokens} tokens is used up (${spent.totalTokens} used)`;
+	if (budget.maxCost !== undefined && spent.cost >= budget.maxCost)
+		return `the budget of ${budget.maxCost} ${spent.currency} is used up (${spent.cost} spent)`;
 	if (budget.maxWallTimeMs !== undefined && elapsedMs >= budget.maxWallTimeMs)
 		return `the time budget of ${budget.maxWallTimeMs / 1000} s is used up`;
 	return undefined;
@@ -177,7 +182,17 @@ export async function runAgent(
 			'TOOLS_UNSUPPORTED',
 			'This chat model cannot call tools; connect one that supports tool calling, or remove the tools',
 		);
-	const bound = tools.length ? model.bindTools!(tools) : model;
+	const bind = (m: ToolCallingChatModel): InvokableChatModel => {
+		if (!tools.length) return m;
+		if (!m.bindTools)
+			throw new AgentError(
+				'TOOLS_UNSUPPORTED',
+				'A fallback chat model cannot call tools; connect one that supports tool calling',
+			);
+		return m.bindTools(tools);
+	};
+	const bound = bind(model);
+	const fallbacks = (options.fallbacks as ToolCallingChatModel[] | undefined)?.map(bind);
 	const byName = new Map(tools.map((t) => [t.name, t]));
 	const usage = options.usage ?? new UsageTracker();
 	const started = Date.now();
@@ -206,7 +221,8 @@ export async function runAgent(
 		const stop = overBudget();
 		if (stop) return result('budget_exceeded', `Stopped: ${stop}`);
 		iterations++;
-		const reply = await invokeChatModel(bound, history, { ...options, usage });
+		const reply = await invokeChatModel(bound, history, { ...options, usage, fallbacks });
+		const answeredBy = usage.get().model;
 		history.push(reply);
 		lastText = messageText(reply) || lastText;
 		const calls = reply.tool_calls ?? [];
@@ -224,6 +240,7 @@ export async function runAgent(
 				output: error,
 				error,
 				durationMs: 0,
+				...(answeredBy ? { model: answeredBy } : {}),
 			});
 			toolErrors++;
 		}
@@ -244,6 +261,7 @@ export async function runAgent(
 				output,
 				...(error ? { error } : {}),
 				durationMs: Date.now() - t0,
+				...(answeredBy ? { model: answeredBy } : {}),
 			});
 		}
 		if (toolErrors > maxToolErrors)

@@ -21,6 +21,7 @@ import {
 	recordsContent,
 } from '../tracing';
 import type { Attributes, Span } from '@opentelemetry/api';
+import { estimateTokens, rateLimitGate, type RateLimit } from './limit';
 import { redactError, redactText } from './redact';
 import type { UsageTracker } from './usage';
 
@@ -34,6 +35,15 @@ export interface CallOptions {
 	secrets?: readonly string[];
 	/** Receives one line per retry, e.g. "chat model call failed (attempt 1), retrying in 1000 ms: 429 ...". */
 	log?: (line: string) => void;
+	/** The provider limit every worker shares; each attempt waits for a slot first (at most timeoutMs). */
+	rateLimit?: RateLimit;
+	/** Receives tokens, cost, the answering model and rate-limit waits. */
+	usage?: UsageTracker;
+	/**
+	 * Chat models tried in order when the model keeps failing after its retries (timeouts, connection failures, 429,
+	 * 5xx, no rate-limit slot in time); each under the same retry policy and rate limit.
+	 */
+	fallbacks?: readonly InvokableChatModel[];
 }
 
 /** The text of a model reply: its string content, or its text parts joined (tool-call and image parts skipped). */
@@ -148,49 +158,109 @@ function recordReply(span: Span, message: AIMessage): void {
 	if (recordsContent()) span.setAttribute(GEN_AI.outputMessages, messagesAttribute([message]));
 }
 
+/** Characters of a chat input (message contents and tool-call arguments), for the rate limiter's token estimate. */
+function inputCharacters(input: BaseLanguageModelInput): number {
+	const list = Array.isArray(input) ? input : [input];
+	return list.reduce<number>((sum, message) => {
+		const m = message as { content?: unknown; tool_calls?: unknown };
+		const content = typeof message === 'string' ? message : m.content;
+		return (
+			sum +
+			(typeof content === 'string' ? content.length : JSON.stringify(content ?? '').length) +
+			(m.tool_calls ? JSON.stringify(m.tool_calls).length : 0)
+		);
+	}, 0);
+}
+
+/** The name the provider answered with (e.g. a dated snapshot), else the requested one. */
+function answeringModel(message: AIMessage, requested: string | undefined): string | undefined {
+	const metadata = (message.response_metadata ?? {}) as Record<string, unknown>;
+	const name = metadata.model_name ?? metadata.model;
+	return typeof name === 'string' && name ? name : requested;
+}
+
+/** Whether a failure of one model (after its retries) is a reason to try the next: the provider, not the request. */
+function fallbackWorthy(error: unknown, options: CallOptions): boolean {
+	if (options.signal?.aborted) return false;
+	if (errorChain(error).some((e) => e.name === 'RateLimitWaitError')) return true;
+	return modelFailureCode(error) !== undefined;
+}
+
 /**
- * One chat completion under the retry policy; records token usage of the successful attempt in `usage`. With
- * `onText` and a model that can stream, the reply is streamed and each text delta passed on as it arrives; an
- * attempt that already passed text on is not retried (the receiver cannot take it back). Traced as a
- * `chat {model}` span (GenAI semantic conventions; retries as events). Throws the last error (non-retryable)
- * or RetryExhaustedError, with secrets redacted.
+ * One chat completion under the retry policy and rate limit; records tokens, cost and the answering model in
+ * `options.usage`. When the model keeps failing for reasons of the provider (see `fallbacks`), the fallback models are
+ * tried in order. With `onText` and a model that can stream, the reply is streamed and each text delta passed on as it
+ * arrives; once text was passed on, the call is neither retried nor handed to a fallback (the receiver cannot take it
+ * back). Each model's request is traced as a `chat {model}` span (GenAI semantic conventions; retries as events).
+ * Throws the last model's error (non-retryable, RetryExhaustedError, or RateLimitWaitError), secrets redacted.
  */
 export async function invokeChatModel(
 	model: InvokableChatModel,
 	input: BaseLanguageModelInput,
-	options: CallOptions & { usage?: UsageTracker; onText?: (delta: string) => void },
+	options: CallOptions & { onText?: (delta: string) => void },
+): Promise<AIMessage> {
+	const models = [model, ...(options.fallbacks ?? [])];
+	const state = { streamed: false };
+	for (let i = 0; ; i++) {
+		try {
+			return await invokeOne(models[i], input, options, state);
+		} catch (error) {
+			if (i === models.length - 1 || state.streamed || !fallbackWorthy(error, options))
+				throw redactError(error, options.secrets ?? []);
+			options.log?.(
+				`chat model ${modelNameOf(models[i]) ?? i + 1} failed, trying fallback model ${modelNameOf(models[i + 1]) ?? i + 2}: ${redactText(messageOf(error), options.secrets ?? [])}`,
+			);
+		}
+	}
+}
+
+async function invokeOne(
+	model: InvokableChatModel,
+	input: BaseLanguageModelInput,
+	options: CallOptions & { onText?: (delta: string) => void },
+	state: { streamed: boolean },
 ): Promise<AIMessage> {
 	const { onText } = options;
 	const modelName = modelNameOf(model);
-	let streamed = false;
 	const [name, attributes] = modelSpan(GEN_AI_OPERATION.chat, modelName);
 	return inSpan(name, attributes, async (span) => {
 		if (recordsContent()) span.setAttribute(GEN_AI.inputMessages, messagesAttribute(input));
-		try {
-			const message = await withRetry(
-				({ signal, attempt }) => (
-					span.setAttribute(OPENAGENTS.attempts, attempt),
-					onText && model.stream
-						? streamReply(model, input, signal, (delta) => {
-								streamed = true;
-								onText(delta);
-							})
-						: model.invoke(input, { signal })
-				),
-				options.policy,
-				{
-					signal: options.signal,
-					timeoutMs: options.timeoutMs,
-					onRetry: retryLogger('chat model call', options, span),
-					isRetryable: (error) => !streamed && isRetryableError(error),
-				},
-			);
-			options.usage?.record(message.usage_metadata);
-			recordReply(span, message);
-			return message;
-		} catch (error) {
-			throw redactError(error, options.secrets ?? []);
-		}
+		const gate = rateLimitGate(
+			options.rateLimit,
+			modelName,
+			estimateTokens(inputCharacters(input)),
+			{
+				signal: options.signal,
+				maxWaitMs: options.timeoutMs,
+				usage: options.usage,
+			},
+		);
+		const message = await withRetry(
+			({ signal, attempt }) => (
+				span.setAttribute(OPENAGENTS.attempts, attempt),
+				gate.run(
+					() =>
+						onText && model.stream
+							? streamReply(model, input, signal, (delta) => {
+									state.streamed = true;
+									onText(delta);
+								})
+							: model.invoke(input, { signal }),
+					(reply) => reply.usage_metadata?.total_tokens,
+				)
+			),
+			options.policy,
+			{
+				signal: options.signal,
+				timeoutMs: options.timeoutMs,
+				onRetry: retryLogger('chat model call', options, span),
+				isRetryable: (error) => !state.streamed && isRetryableError(error),
+				beforeAttempt: gate.beforeAttempt,
+			},
+		);
+		options.usage?.record(message.usage_metadata, answeringModel(message, modelName));
+		recordReply(span, message);
+		return message;
 	});
 }
 
@@ -228,7 +298,8 @@ export async function embedTexts(
 		throw new RangeError(`batchSize must be a whole number ≥ 1, got ${batchSize}`);
 	const batches: string[][] = [];
 	for (let i = 0; i < texts.length; i += batchSize) batches.push(texts.slice(i, i + batchSize));
-	const embeddingSpan = modelSpan(GEN_AI_OPERATION.embeddings, modelNameOf(embeddings));
+	const modelName = modelNameOf(embeddings);
+	const embeddingSpan = modelSpan(GEN_AI_OPERATION.embeddings, modelName);
 	let calls = 0;
 	try {
 		const results = await mapWithConcurrency(batches, options.concurrency ?? 2, (batch, index) =>
@@ -236,18 +307,27 @@ export async function embedTexts(
 				embeddingSpan[0],
 				{ ...embeddingSpan[1], [OPENAGENTS.embeddingTexts]: batch.length },
 				async (span) => {
+					// Embedding APIs bill input tokens only, and LangChain does not pass their count on: estimated.
+					const tokens = estimateTokens(batch.reduce((sum, text) => sum + text.length, 0));
+					const gate = rateLimitGate(options.rateLimit, modelName, tokens, {
+						signal: options.signal,
+						maxWaitMs: options.timeoutMs,
+						usage: options.usage,
+					});
 					const vectors = await withRetry(
 						({ signal, attempt }) => (
 							span.setAttribute(OPENAGENTS.attempts, attempt),
-							withAttemptSignal(signal, () => embeddings.embedDocuments(batch))
+							gate.run(() => withAttemptSignal(signal, () => embeddings.embedDocuments(batch)))
 						),
 						options.policy,
 						{
 							signal: options.signal,
 							timeoutMs: options.timeoutMs,
 							onRetry: retryLogger(`embedding batch ${index + 1}/${batches.length}`, options, span),
+							beforeAttempt: gate.beforeAttempt,
 						},
 					);
+					options.usage?.recordEmbedding(tokens, modelName);
 					if (vectors.length !== batch.length)
 						throw new Error(
 							`The embeddings API returned ${vectors.length} vectors for ${batch.length} texts`,

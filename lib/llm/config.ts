@@ -1,3 +1,17 @@
+import type { ProviderLimits } from '../ratelimit';
+import type { PriceTable } from './prices';
+
+/** A provider rate limit as configured on the credential. */
+export interface RateLimitConfig {
+	/** 'process': counted in each n8n process alone; 'shared': in the store at storeUrl, across every worker. */
+	store: 'process' | 'shared';
+	/** redis://, rediss://, postgres:// or postgresql:// URL of the shared store. */
+	storeUrl?: string;
+	limits: ProviderLimits;
+	/** One limit for every model under this name; empty: one limit per base URL and model. */
+	name?: string;
+}
+
 /** The fields of the `OpenAgents LLM API` credential, as lib/llm needs them. */
 export interface LlmConfig {
 	/** API root serving /chat/completions, /embeddings and /models, e.g. https://api.openai.com/v1 */
@@ -6,9 +20,16 @@ export interface LlmConfig {
 	apiKey: string;
 	chatModel: string;
 	embeddingModel: string;
+	/** Chat models tried in order when the chat model keeps failing after its retries (see CallOptions.fallbacks). */
+	fallbackChatModels?: string[];
+	/** Per million tokens, in `currency`; with USD they are merged over DEFAULT_PRICES. */
+	prices?: PriceTable;
+	/** Currency of the prices (default USD). */
+	currency?: string;
+	rateLimit?: RateLimitConfig;
 }
 
-/** The credential's secrets, for redaction. */
-export function secretsOf(config: Pick<LlmConfig, 'apiKey'>): string[] {
-	return config.apiKey ? [config.apiKey] : [];
+/** The credential's secrets, for redaction: the API key, and the rate-limit store URL (it may hold a password). */
+export function secretsOf(config: Pick<LlmConfig, 'apiKey' | 'rateLimit'>): string[] {
+	return [config.apiKey, config.rateLimit?.storeUrl ?? ''].filter(Boolean);
 }

@@ -1,4 +1,21 @@
-export { type LlmConfig, secretsOf } from './config';
+export { type LlmConfig, type RateLimitConfig, secretsOf } from './config';
+export {
+	DEFAULT_PRICES,
+	DEFAULT_PRICES_AS_OF,
+	DEFAULT_CURRENCY,
+	parsePriceTable,
+	priceOf,
+	costOf,
+	type ModelPrice,
+	type PriceTable,
+} from './prices';
+export {
+	rateLimitKey,
+	rateLimitGate,
+	estimateTokens,
+	DEFAULT_COOL_DOWN_MS,
+	type RateLimit,
+} from './limit';
 export {
 	createChatModel,
 	createEmbeddings,
@@ -16,7 +33,7 @@ export {
 	type InvokableChatModel,
 	type DocumentEmbedder,
 } from './calls';
-export { UsageTracker, type TokenUsage, type UsageTotals } from './usage';
+export { UsageTracker, type TokenUsage, type UsageTotals, type ReportedUsage } from './usage';
 export { redactError, redactText } from './redact';
 export {
 	runAgent,

@@ -7,8 +7,8 @@
 import { messageOf, withRetry } from '../retry';
 import type { CallOptions } from './calls';
 import type { LlmConfig } from './config';
+import { estimateTokens, rateLimitGate } from './limit';
 import { redactError, redactText } from './redact';
-import type { UsageTracker } from './usage';
 
 /** An HTTP error answer of the rerank endpoint; `status` and `headers` let lib/retry classify it (429, Retry-After). */
 export class RerankHttpError extends Error {
@@ -27,10 +27,8 @@ interface RerankResponse {
 	results?: Array<{ index: number; relevance_score?: number; score?: number }>;
 }
 
-export interface RerankOptions extends CallOptions {
-	/** Counts one model call per request. */
-	usage?: UsageTracker;
-}
+/** `usage` counts one model call per request; `rateLimit` gates each attempt under the rerank model's key. */
+export type RerankOptions = CallOptions;
 
 /**
  * Scores `documents` for `query` with `model`: one score per document, in the documents' order (documents the
@@ -47,32 +45,40 @@ export async function rerankWithApi(
 	if (!documents.length) return [];
 	const secrets = options.secrets ?? [llm.apiKey];
 	const url = `${llm.baseUrl.replace(/\/+$/, '')}/rerank`;
+	const characters = documents.reduce((sum, d) => sum + d.length, query.length);
+	const gate = rateLimitGate(options.rateLimit, model, estimateTokens(characters), {
+		signal: options.signal,
+		maxWaitMs: options.timeoutMs,
+		usage: options.usage,
+	});
 	try {
 		const body = await withRetry(
-			async ({ signal }) => {
-				const response = await fetch(url, {
-					method: 'POST',
-					signal,
-					headers: {
-						'content-type': 'application/json',
-						...(llm.apiKey ? { authorization: `Bearer ${llm.apiKey}` } : {}),
-					},
-					body: JSON.stringify({ model, query, documents, top_n: documents.length }),
-				});
-				const text = await response.text();
-				if (!response.ok) {
-					throw new RerankHttpError(
-						response.status,
-						response.headers,
-						`Rerank request failed: HTTP ${response.status} ${text.slice(0, 300)}`,
-					);
-				}
-				return JSON.parse(text) as RerankResponse;
-			},
+			({ signal }) =>
+				gate.run(async () => {
+					const response = await fetch(url, {
+						method: 'POST',
+						signal,
+						headers: {
+							'content-type': 'application/json',
+							...(llm.apiKey ? { authorization: `Bearer ${llm.apiKey}` } : {}),
+						},
+						body: JSON.stringify({ model, query, documents, top_n: documents.length }),
+					});
+					const text = await response.text();
+					if (!response.ok) {
+						throw new RerankHttpError(
+							response.status,
+							response.headers,
+							`Rerank request failed: HTTP ${response.status} ${text.slice(0, 300)}`,
+						);
+					}
+					return JSON.parse(text) as RerankResponse;
+				}),
 			options.policy,
 			{
 				signal: options.signal,
 				timeoutMs: options.timeoutMs,
+				beforeAttempt: gate.beforeAttempt,
 				onRetry: ({ attempt, error, delayMs }) =>
 					options.log?.(
 						redactText(
@@ -82,7 +88,7 @@ export async function rerankWithApi(
 					),
 			},
 		);
-		options.usage?.record();
+		options.usage?.record(undefined, model);
 		if (!Array.isArray(body.results))
 			throw new Error(`The rerank endpoint ${url} answered without "results"`);
 		const scores = documents.map(() => -Infinity);

@@ -1,3 +1,5 @@
+import { costOf, DEFAULT_CURRENCY, DEFAULT_PRICES, priceOf, type PriceTable } from './prices';
+
 /** Token counts as reported by the API (prompt = input, completion = output). */
 export interface TokenUsage {
 	promptTokens: number;
@@ -8,40 +10,99 @@ export interface TokenUsage {
 export interface UsageTotals extends TokenUsage {
 	/** Successful model calls (retried failures are not counted). */
 	modelCalls: number;
+	/** Prompt tokens the provider served from its prompt cache (part of promptTokens). */
+	cachedPromptTokens: number;
+	/** Money spent on calls whose model has a price, in `currency`; calls without one are counted in unpricedCalls. */
+	cost: number;
+	currency: string;
+	/** Successful calls whose model has no price (their cost is missing from `cost`). */
+	unpricedCalls: number;
+	/** Time spent waiting for rate-limit slots, ms. */
+	rateLimitWaitMs: number;
+	/** The model that answered the latest call (the provider's name for it when it sends one). */
+	model?: string;
+	/** Set when the shared rate-limit store failed and calls were limited in this process only. */
+	rateLimitWarning?: string;
 }
 
-/** Accumulates token usage over the calls of one item, node run or plan. */
+/** LangChain's usage_metadata (input/output/total tokens, cache reads) as an API reports it. */
+export interface ReportedUsage {
+	input_tokens?: number;
+	output_tokens?: number;
+	total_tokens?: number;
+	input_token_details?: { cache_read?: number };
+}
+
+/** Accumulates token usage, cost and rate-limit waits over the calls of one item, node run or plan. */
 export class UsageTracker {
 	private totals: UsageTotals = {
 		promptTokens: 0,
 		completionTokens: 0,
 		totalTokens: 0,
 		modelCalls: 0,
+		cachedPromptTokens: 0,
+		cost: 0,
+		currency: DEFAULT_CURRENCY,
+		unpricedCalls: 0,
+		rateLimitWaitMs: 0,
 	};
 
-	/** Adds one successful call; `usage` is LangChain's usage_metadata (input/output/total tokens) when the API sent it. */
-	record(usage?: { input_tokens?: number; output_tokens?: number; total_tokens?: number }): void {
+	/** `prices`: per million tokens (default: DEFAULT_PRICES); `currency`: theirs. */
+	constructor(
+		private readonly prices: PriceTable = DEFAULT_PRICES,
+		currency: string = DEFAULT_CURRENCY,
+	) {
+		this.totals.currency = currency;
+	}
+
+	/**
+	 * Adds one successful call of `model` (the name the provider answered with, else the requested one); `usage` is
+	 * LangChain's usage_metadata when the API sent it. The call's cost is added when the model has a price.
+	 */
+	record(usage?: ReportedUsage, model?: string): void {
 		const prompt = usage?.input_tokens ?? 0;
 		const completion = usage?.output_tokens ?? 0;
-		this.totals = {
-			promptTokens: this.totals.promptTokens + prompt,
-			completionTokens: this.totals.completionTokens + completion,
-			totalTokens: this.totals.totalTokens + (usage?.total_tokens ?? prompt + completion),
-			modelCalls: this.totals.modelCalls + 1,
-		};
+		const cached = usage?.input_token_details?.cache_read ?? 0;
+		const price = priceOf(model, this.prices);
+		const t = this.totals;
+		t.promptTokens += prompt;
+		t.completionTokens += completion;
+		t.totalTokens += usage?.total_tokens ?? prompt + completion;
+		t.cachedPromptTokens += cached;
+		t.modelCalls += 1;
+		if (price) t.cost += costOf(price, { input: prompt, output: completion, cachedInput: cached });
+		else t.unpricedCalls += 1;
+		if (model) t.model = model;
+	}
+
+	/** Adds input tokens an API does not report (embeddings: counted or estimated by the caller) to cost only. */
+	recordEmbedding(tokens: number, model?: string): void {
+		const price = priceOf(model, this.prices);
+		if (price) this.totals.cost += costOf(price, { input: tokens, output: 0 });
+	}
+
+	/** Adds a rate-limit wait, ms, and the store's warning if it failed. */
+	recordRateLimitWait(waitMs: number, warning?: string): void {
+		this.totals.rateLimitWaitMs += waitMs;
+		if (warning) this.totals.rateLimitWarning = warning;
 	}
 
 	/** Adds another tracker's totals (e.g. an item's to the node run's). */
 	add(totals: UsageTotals): void {
-		this.totals = {
-			promptTokens: this.totals.promptTokens + totals.promptTokens,
-			completionTokens: this.totals.completionTokens + totals.completionTokens,
-			totalTokens: this.totals.totalTokens + totals.totalTokens,
-			modelCalls: this.totals.modelCalls + totals.modelCalls,
-		};
+		const t = this.totals;
+		t.promptTokens += totals.promptTokens;
+		t.completionTokens += totals.completionTokens;
+		t.totalTokens += totals.totalTokens;
+		t.modelCalls += totals.modelCalls;
+		t.cachedPromptTokens += totals.cachedPromptTokens;
+		t.cost += totals.cost;
+		t.unpricedCalls += totals.unpricedCalls;
+		t.rateLimitWaitMs += totals.rateLimitWaitMs;
+		if (totals.model) t.model = totals.model;
+		if (totals.rateLimitWarning) t.rateLimitWarning = totals.rateLimitWarning;
 	}
 
 	get(): UsageTotals {
-		return { ...this.totals };
+		return { ...this.totals, cost: Math.round(this.totals.cost * 1e8) / 1e8 };
 	}
 }

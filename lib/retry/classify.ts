@@ -121,3 +121,31 @@ export function retryAfterMs(error: unknown, now: number = Date.now()): number |
 	}
 	return undefined;
 }
+
+/** A reset duration as OpenAI's x-ratelimit-reset-* headers give it ("20ms", "1.5s", "6m0s", "1h2m3s"), in ms. */
+export function parseResetDuration(value: string): number | undefined {
+	const parts = [...value.trim().matchAll(/(\d+(?:\.\d+)?)(ms|h|m|s)/g)];
+	if (!parts.length || parts.map((p) => p[0]).join('') !== value.trim()) return undefined;
+	const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
+	return parts.reduce((ms, [, n, u]) => ms + Number(n) * unit[u as keyof typeof unit], 0);
+}
+
+/**
+ * How long a provider's rate limit holds, ms: its Retry-After (see retryAfterMs), else the later of its
+ * `x-ratelimit-reset-requests` / `x-ratelimit-reset-tokens` headers (OpenAI's, also sent by Groq, vLLM routers and
+ * others); undefined when the error says neither.
+ */
+export function rateLimitResetMs(error: unknown): number | undefined {
+	const retryAfter = retryAfterMs(error);
+	if (retryAfter !== undefined) return retryAfter;
+	let latest: number | undefined;
+	for (const e of errorChain(error)) {
+		const headers = e.headers ?? e.response?.headers;
+		for (const name of ['x-ratelimit-reset-requests', 'x-ratelimit-reset-tokens']) {
+			const value = header(headers, name);
+			const ms = value === undefined ? undefined : parseResetDuration(value);
+			if (ms !== undefined) latest = Math.max(latest ?? 0, ms);
+		}
+	}
+	return latest;
+}

@@ -22,6 +22,8 @@ export {
 	httpStatusOf,
 	errorChain,
 	retryAfterMs,
+	rateLimitResetMs,
+	parseResetDuration,
 	RETRYABLE_STATUSES,
 	RETRYABLE_CODES,
 } from './classify';

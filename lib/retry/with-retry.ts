@@ -52,6 +52,11 @@ export interface RetryOptions {
 	timeoutMs?: number;
 	/** Upper bound for a server's Retry-After, ms (default 60 000). */
 	maxRetryAfterMs?: number;
+	/**
+	 * Awaited before each attempt, outside its time limit (e.g. waiting for a rate-limit slot); what it throws ends the
+	 * call without a retry.
+	 */
+	beforeAttempt?: (attempt: number) => Promise<void>;
 }
 
 export function messageOf(error: unknown): string {
@@ -134,6 +139,7 @@ export async function withRetry<T>(
 	const attempts: AttemptRecord[] = [];
 	for (let attempt = 1; ; attempt++) {
 		if (signal?.aborted) throw abortReason(signal);
+		await options.beforeAttempt?.(attempt);
 		try {
 			return await attemptOnce(fn, attempt, options);
 		} catch (error) {

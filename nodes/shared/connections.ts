@@ -70,7 +70,10 @@ export interface ItemModel extends ModelSource {
 	options: IDataObject;
 }
 
-/** The item's chat model (from chatModelFor, with its Options' Chat Model and Temperature) and call options. */
+/**
+ * The item's chat model (from chatModelFor, with its Options' Chat Model and Temperature) and call options: the
+ * credential's rate limit and fallback chat models (tried after the chat model, whether a sub-node or the credential's).
+ */
 export async function itemModel(
 	fn: IExecuteFunctions,
 	itemIndex: number,
@@ -83,7 +86,16 @@ export async function itemModel(
 	});
 	return {
 		...source,
-		callOptions: { ...llmCallOptions(fn, itemIndex, source.llm), usage },
+		callOptions: {
+			...llmCallOptions(fn, itemIndex, source.llm),
+			usage,
+			fallbacks: source.llm?.fallbackChatModels?.map((name) =>
+				createChatModel(source.llm!, {
+					model: name,
+					temperature: (options.temperature as number) ?? 0,
+				}),
+			),
+		},
 		options,
 	};
 }

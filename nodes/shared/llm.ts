@@ -1,5 +1,6 @@
 /** The `OpenAgents LLM API` credential as lib/llm's LlmConfig. */
 import type {
+	ICredentialDataDecryptedObject,
 	IDataObject,
 	IExecuteFunctions,
 	ILoadOptionsFunctions,
@@ -8,12 +9,25 @@ import type {
 } from 'n8n-workflow';
 
 import {
+	DEFAULT_CURRENCY,
+	DEFAULT_PRICES,
+	parsePriceTable,
+	rateLimitKey,
 	secretsOf,
+	UsageTracker,
 	type AgentBudget,
 	type CallOptions,
 	type LlmConfig,
+	type RateLimit,
+	type RateLimitConfig,
 	type UsageTotals,
 } from '../../lib/llm';
+import {
+	checkLimits,
+	hasLimits,
+	processRateLimiter,
+	RateLimitConfigError,
+} from '../../lib/ratelimit';
 import { getRetryPolicy } from './retryPolicy';
 
 type Context = IExecuteFunctions | ISupplyDataFunctions;
@@ -42,6 +56,26 @@ export const modelTimeoutOption: INodeProperties = {
 		'Per attempt of a model call: a call the model has not answered by then is aborted, and retried under the Retry Policy',
 };
 
+/** A credential number field: 0 when empty (credentials saved before the field existed). */
+const limitField = (value: unknown) => (value === undefined || value === '' ? 0 : Number(value));
+
+/** The credential's rate limit, or undefined when it is off. */
+function rateLimitConfig(c: ICredentialDataDecryptedObject): RateLimitConfig | undefined {
+	const store = c.rateLimitStore;
+	if (store !== 'process' && store !== 'shared') return undefined;
+	return {
+		store,
+		storeUrl: store === 'shared' ? String(c.rateLimitStoreUrl ?? '') : undefined,
+		name: String(c.rateLimitName ?? '') || undefined,
+		limits: {
+			requestsPerMinute: limitField(c.requestsPerMinute),
+			tokensPerMinute: limitField(c.tokensPerMinute),
+			maxConcurrent: limitField(c.maxConcurrentRequests),
+		},
+	};
+}
+
+/** Throws Error naming what is wrong with the Model Prices JSON. */
 export async function llmConfigFromCredential(
 	fn: Context | ILoadOptionsFunctions,
 ): Promise<LlmConfig> {
@@ -51,6 +85,41 @@ export async function llmConfigFromCredential(
 		apiKey: String(c.apiKey ?? ''),
 		chatModel: String(c.chatModel ?? ''),
 		embeddingModel: String(c.embeddingModel ?? ''),
+		fallbackChatModels: String(c.fallbackChatModels ?? '')
+			.split(',')
+			.map((m) => m.trim())
+			.filter(Boolean),
+		prices: parsePriceTable(c.prices ?? {}),
+		currency: String(c.currency ?? '').trim() || DEFAULT_CURRENCY,
+		rateLimit: rateLimitConfig(c),
+	};
+}
+
+/** A usage tracker pricing calls with the credential's prices (over the built-in ones for USD), else the built-in. */
+export function usageTracker(llm?: LlmConfig): UsageTracker {
+	if (!llm) return new UsageTracker();
+	const currency = llm.currency ?? DEFAULT_CURRENCY;
+	const base = currency === DEFAULT_CURRENCY ? DEFAULT_PRICES : {};
+	return new UsageTracker({ ...base, ...llm.prices }, currency);
+}
+
+/**
+ * The credential's rate limit for lib/llm calls, or undefined when it is off. Throws RateLimitConfigError for
+ * negative limits and Error for a store URL that is missing or of another scheme, at the first call.
+ */
+function rateLimitFor(llm: LlmConfig, log: (line: string) => void): RateLimit | undefined {
+	const config = llm.rateLimit;
+	if (!config || !hasLimits(config.limits)) {
+		if (config) checkLimits(config.limits);
+		return undefined;
+	}
+	if (config.store === 'shared' && !config.storeUrl)
+		throw new RateLimitConfigError(
+			'The LLM API credential shares its rate limit, but its Rate Limit Store URL is empty',
+		);
+	return {
+		limiter: processRateLimiter(config.storeUrl, config.limits, log),
+		keyFor: (model) => rateLimitKey(llm.baseUrl, model, config.name),
 	};
 }
 
@@ -62,12 +131,14 @@ export function llmCallOptions(fn: Context, itemIndex: number, llm?: LlmConfig):
 	const seconds = Number(
 		(fn.getNodeParameter('options', itemIndex, {}) as IDataObject).modelTimeoutSeconds,
 	);
+	const log = (line: string) => fn.logger.warn(line);
 	return {
 		policy: getRetryPolicy(fn, itemIndex),
 		signal: fn.getExecutionCancelSignal(),
 		timeoutMs: seconds > 0 ? seconds * 1000 : LLM_CALL_TIMEOUT_MS,
 		secrets: llm ? secretsOf(llm) : [],
-		log: (line) => fn.logger.warn(line),
+		log,
+		rateLimit: llm && rateLimitFor(llm, log),
 	};
 }
 
@@ -78,6 +149,13 @@ export function llmCallOptions(fn: Context, itemIndex: number, llm?: LlmConfig):
 export function budgetOptions(covers: string, stop: string): INodeProperties[] {
 	const number = { type: 'number' as const, typeOptions: { minValue: 0 }, default: 0 };
 	return [
+		{
+			displayName: 'Max Cost (Budget)',
+			name: 'maxCost',
+			...number,
+			typeOptions: { minValue: 0, numberPrecision: 4 },
+			description: `${covers}: once the model calls cost this much (in the LLM credential's currency, USD by default), ${stop}. 0 = no limit.`,
+		},
 		{
 			displayName: 'Max Model Calls (Budget)',
 			name: 'maxModelCalls',
@@ -99,23 +177,28 @@ export function budgetOptions(covers: string, stop: string): INodeProperties[] {
 	];
 }
 
-/** The budget in a node's Options (Max Model Calls, Max Tokens, Max Wall Time in seconds); 0 or empty = no limit. */
+/** The budget in a node's Options (Max Cost, Max Model Calls, Max Tokens, Max Wall Time in seconds); 0 or empty = no limit. */
 export function budgetFromOptions(options: IDataObject): AgentBudget {
 	const limit = (value: unknown) => (Number(value) > 0 ? Number(value) : undefined);
 	const seconds = limit(options.maxWallTimeSeconds);
 	return {
+		maxCost: limit(options.maxCost),
 		maxModelCalls: limit(options.maxModelCalls),
 		maxTotalTokens: limit(options.maxTotalTokens),
 		maxWallTimeMs: seconds && seconds * 1000,
 	};
 }
 
-/** Custom data keys (n8n allows 10 per execution, values as strings) with the totals of every Agent and Planner node in the execution. */
-export const USAGE_KEYS: Record<keyof UsageTotals, string> = {
+/** The usage totals summed over every Agent, Planner and Knowledge Base node of an execution. */
+type SummedUsage = 'promptTokens' | 'completionTokens' | 'totalTokens' | 'modelCalls' | 'cost';
+
+/** Custom data keys (n8n allows 10 per execution, values as strings) with the totals of every Agent, Planner and Knowledge Base node in the execution; cost in the credential's currency. */
+export const USAGE_KEYS: Record<SummedUsage, string> = {
 	promptTokens: 'openagents_prompt_tokens',
 	completionTokens: 'openagents_completion_tokens',
 	totalTokens: 'openagents_total_tokens',
 	modelCalls: 'openagents_model_calls',
+	cost: 'openagents_cost',
 };
 
 /** Adds `usage` to the execution's custom data totals (no-op where there is no execution data). */
@@ -126,7 +209,8 @@ export function addUsageToExecution(fn: IExecuteFunctions, usage: UsageTotals): 
 	} catch {
 		return; // no execution data (e.g. the node runs as a tool of another agent)
 	}
-	for (const [field, key] of Object.entries(USAGE_KEYS) as Array<[keyof UsageTotals, string]>) {
-		customData.set(key, String(Number(customData.get(key) ?? 0) + usage[field]));
+	for (const [field, key] of Object.entries(USAGE_KEYS) as Array<[SummedUsage, string]>) {
+		const sum = Number(customData.get(key) ?? 0) + usage[field];
+		customData.set(key, String(field === 'cost' ? Math.round(sum * 1e8) / 1e8 : sum));
 	}
 }

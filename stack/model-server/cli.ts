@@ -1,5 +1,5 @@
 /**
- * Runs the offline model server on its own: `npx tsx stack/model-server/cli.ts [--port 8787] [--latency 0]`.
+ * Runs the offline model server on its own: `npx tsx stack/model-server/cli.ts [--port 8787] [--latency 0] [--rpm 600]`.
  * It is a deterministic stand-in for a real LLM, for demos and tests without network access.
  */
 import { OfflineModelServer } from './server';
@@ -13,6 +13,7 @@ async function main() {
 	const server = new OfflineModelServer({
 		port: flag('port', 8787),
 		latencyMs: flag('latency', 0),
+		rateLimit: flag('rpm', 0) ? { requestsPerMinute: flag('rpm', 0) } : undefined,
 	});
 	const baseUrl = await server.start();
 	console.log(

@@ -43,6 +43,8 @@ export interface RequestLogEntry {
 	stream: boolean;
 	/** True when the client closed the connection before the answer was complete (e.g. it aborted the request). */
 	abandoned?: boolean;
+	/** True when the request was refused with 429 by the server's rate limit. */
+	rateLimited?: boolean;
 }
 
 export interface ModelServerOptions {
@@ -58,6 +60,18 @@ export interface ModelServerOptions {
 	embeddingDimensions?: number;
 	chatModel?: string;
 	embeddingModel?: string;
+	/** A provider-style request limit per API key (see ProviderLimit); off when absent. */
+	rateLimit?: ProviderLimit;
+}
+
+/**
+ * A token bucket per API key, as providers enforce request limits: `requestsPerMinute` refill continuously, at most
+ * `burst` (default: one second's worth) are available at once. Beyond it: 429 with Retry-After, retry-after-ms and
+ * OpenAI's x-ratelimit-* headers. Counts chat, embeddings and rerank requests.
+ */
+export interface ProviderLimit {
+	requestsPerMinute: number;
+	burst?: number;
 }
 
 interface ScheduledFault {
@@ -84,6 +98,11 @@ export class OfflineModelServer {
 
 	private faults: ScheduledFault[] = [];
 
+	/** The request limit in force (settable between tests); undefined = none. */
+	rateLimit?: ProviderLimit;
+
+	private buckets = new Map<string, { tokens: number; at: number }>();
+
 	private seq = 0;
 
 	private callSeq = 0;
@@ -91,6 +110,7 @@ export class OfflineModelServer {
 	constructor(private readonly options: ModelServerOptions = {}) {
 		this.latencyMs = options.latencyMs ?? 0;
 		this.embeddingLatencyMs = options.embeddingLatencyMs ?? 0;
+		this.rateLimit = options.rateLimit;
 	}
 
 	get chatModel() {
@@ -148,11 +168,13 @@ export class OfflineModelServer {
 		return this;
 	}
 
-	/** Clears replies, handler, faults and the request log; restores the configured latencies. */
+	/** Clears replies, handler, faults, rate-limit buckets and the request log; restores the configured latencies and limit. */
 	reset(): void {
 		this.replies = [];
 		this.handler = undefined;
 		this.faults = [];
+		this.buckets.clear();
+		this.rateLimit = this.options.rateLimit;
 		this.requests.length = 0;
 		this.latencyMs = this.options.latencyMs ?? 0;
 		this.embeddingLatencyMs = this.options.embeddingLatencyMs ?? 0;
@@ -220,6 +242,21 @@ export class OfflineModelServer {
 			if (raw && body === undefined)
 				return send(400, openAiError('Request body is not valid JSON.', 'invalid_request_error'));
 
+			if (route !== 'models') {
+				const limited = this.takeToken(req.headers.authorization ?? '');
+				if (limited) {
+					entry.rateLimited = true;
+					return send(
+						429,
+						openAiError(
+							`Rate limit reached for requests: limit ${this.rateLimit!.requestsPerMinute} per minute. Please try again in ${limited['retry-after-ms']}ms.`,
+							'requests',
+							'rate_limit_exceeded',
+						),
+						limited,
+					);
+				}
+			}
 			const fault = this.takeFault(route);
 			if (fault) {
 				entry.fault = fault.type;
@@ -260,6 +297,31 @@ export class OfflineModelServer {
 					openAiError(`Offline model server error: ${(error as Error).message}`, 'server_error'),
 				);
 		}
+	}
+
+	/** Takes one request from the key's bucket; returns the 429's headers when the bucket is empty. */
+	private takeToken(key: string): Record<string, string> | undefined {
+		const limit = this.rateLimit;
+		if (!limit) return undefined;
+		const perMs = limit.requestsPerMinute / 60_000;
+		const burst = limit.burst ?? Math.max(1, Math.ceil(limit.requestsPerMinute / 60));
+		const now = Date.now();
+		const bucket = this.buckets.get(key) ?? { tokens: burst, at: now };
+		bucket.tokens = Math.min(burst, bucket.tokens + (now - bucket.at) * perMs);
+		bucket.at = now;
+		this.buckets.set(key, bucket);
+		if (bucket.tokens >= 1) {
+			bucket.tokens -= 1;
+			return undefined;
+		}
+		const waitMs = Math.ceil((1 - bucket.tokens) / perMs);
+		return {
+			'retry-after': String(Math.ceil(waitMs / 1000)),
+			'retry-after-ms': String(waitMs),
+			'x-ratelimit-limit-requests': String(limit.requestsPerMinute),
+			'x-ratelimit-remaining-requests': '0',
+			'x-ratelimit-reset-requests': `${waitMs}ms`,
+		};
 	}
 
 	private takeFault(route: Route): Fault | undefined {

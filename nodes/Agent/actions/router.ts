@@ -10,11 +10,11 @@ import {
 	modelFailureCode,
 	StructuredOutputError,
 	TaskError,
-	UsageTracker,
+	secretsOf,
 } from '../../../lib/llm';
 import { closeStore, openStore, type OpenedStore } from '../../shared/memoryContext';
 import { failedItem, type ErrorRule } from '../../shared/itemError';
-import { addUsageToExecution, MODEL_FAILURE_HINTS } from '../../shared/llm';
+import { addUsageToExecution, MODEL_FAILURE_HINTS, usageTracker } from '../../shared/llm';
 import { connectedTools, optionalLlmConfig } from '../../shared/connections';
 import { traceItem } from '../../shared/tracing';
 import { GEN_AI, GEN_AI_OPERATION, OPENAGENTS } from '../../../lib/tracing';
@@ -58,18 +58,19 @@ function codeOf(error: Error): string | undefined {
 
 export async function route(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const items = this.getInputData();
-	const secrets = [(await optionalLlmConfig(this))?.apiKey ?? ''].filter(Boolean);
+	const llm = await optionalLlmConfig(this);
+	const secrets = llm ? secretsOf(llm) : [];
 	let store: Promise<OpenedStore> | undefined;
 	const run: RunContext = {
 		fn: this,
 		connectedTools: await connectedTools(this),
 		memoryStore: () => (store ??= openStore(this)),
 	};
-	const total = new UsageTracker();
+	const total = usageTracker(llm);
 	const out: INodeExecutionData[] = [];
 	try {
 		for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
-			const usage = new UsageTracker();
+			const usage = usageTracker(llm);
 			const started = Date.now();
 			try {
 				const template = this.getNodeParameter('template', itemIndex) as string;

@@ -1,8 +1,8 @@
 import { updateDisplayOptions, type IDataObject, type INodeProperties } from 'n8n-workflow';
 
-import { createChatModel, UsageTracker } from '../../../lib/llm';
+import { createChatModel } from '../../../lib/llm';
 import { answerFromChunks } from '../../../lib/rag';
-import { llmCallOptions } from '../../shared/llm';
+import { addUsageToExecution, llmCallOptions, usageTracker } from '../../shared/llm';
 import { chatModelOption, locatorValue } from '../../shared/locators';
 import { sortedByName } from '../../shared/descriptions';
 import {
@@ -61,13 +61,13 @@ export const description = updateDisplayOptions({ show: { operation: ['answer'] 
 
 /**
  * Output: { question, answer, found, citations: [{ n, source, chunkIndex, headingPath, page?, score, text }],
- * sources, invalidCitations, usage: { promptTokens, completionTokens, totalTokens, modelCalls } }.
+ * sources, invalidCitations, usage: { promptTokens, completionTokens, totalTokens, modelCalls, cost, currency, model, rateLimitWaitMs, ... } }.
  */
 export const execute: ItemOperation = async (run, itemIndex) => {
 	const { fn } = run;
 	const question = fn.getNodeParameter('question', itemIndex) as string;
 	const options = fn.getNodeParameter('options', itemIndex, {}) as IDataObject;
-	const usage = new UsageTracker();
+	const usage = usageTracker(run.llm);
 	const chunks = await retrieveForItem({ ...run, llm: run.llm!, usage }, itemIndex, question);
 	const model = createChatModel(run.llm!, {
 		model: locatorValue(options.chatModel) || undefined,
@@ -78,5 +78,6 @@ export const execute: ItemOperation = async (run, itemIndex) => {
 		usage,
 		instructions: options.instructions as string | undefined,
 	});
+	addUsageToExecution(fn, usage.get());
 	return { question, ...answer, usage: { ...usage.get() } } as unknown as IDataObject;
 };

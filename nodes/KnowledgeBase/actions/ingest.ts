@@ -20,7 +20,7 @@ import {
 	type DocumentInput,
 	type LoadedDocument,
 } from '../../../lib/rag';
-import { llmCallOptions } from '../../shared/llm';
+import { addUsageToExecution, llmCallOptions, usageTracker } from '../../shared/llm';
 import { jsonObject } from '../../shared/knowledgeBaseFields';
 import { embeddingModelOption, locatorValue } from '../../shared/locators';
 import { chromaStore } from '../../shared/chroma';
@@ -309,6 +309,7 @@ async function ingestBatch(run: RunContext, pending: Pending[]): Promise<IDataOb
 	const knowledgeBase = locatorValue(fn.getNodeParameter('knowledgeBase', first));
 	const kb = await chromaStore(fn, run.connection, first).open(knowledgeBase, { create: true });
 	const embeddingModel = locatorValue(options.embeddingModel) || run.llm!.embeddingModel;
+	const usage = usageTracker(run.llm);
 	const result = await ingestDocuments(
 		kb,
 		createEmbeddings(run.llm!, { model: embeddingModel }),
@@ -322,13 +323,18 @@ async function ingestBatch(run: RunContext, pending: Pending[]): Promise<IDataOb
 				...llmCallOptions(fn, first, run.llm!),
 				batchSize: options.embeddingBatchSize as number | undefined,
 				model: embeddingModel,
+				usage,
 			},
 		},
 	);
+	const { cost, currency, rateLimitWaitMs, rateLimitWarning } = usage.get();
+	addUsageToExecution(fn, usage.get());
 	const batchSummary = {
 		documents: pending.length,
 		embeddingCalls: result.embeddingCalls,
 		upsertRequests: result.upsertRequests,
+		// Embedding tokens estimated at 4 characters each: LangChain does not pass the API's count on.
+		usage: { cost, currency, rateLimitWaitMs, ...(rateLimitWarning ? { rateLimitWarning } : {}) },
 	};
 	return result.sources.map((source, i) => ({
 		knowledgeBase,

@@ -5,13 +5,13 @@
  */
 import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 
-import { modelFailureCode, UsageTracker } from '../../../lib/llm';
+import { modelFailureCode, secretsOf } from '../../../lib/llm';
 import { CheckpointError, PlanValidationError } from '../../../lib/planning';
 import { connectedTools, optionalLlmConfig } from '../../shared/connections';
 import { traceItem } from '../../shared/tracing';
 import { OPENAGENTS } from '../../../lib/tracing';
 import { failedItem, type ErrorRule } from '../../shared/itemError';
-import { addUsageToExecution, MODEL_FAILURE_HINTS } from '../../shared/llm';
+import { addUsageToExecution, MODEL_FAILURE_HINTS, usageTracker } from '../../shared/llm';
 import * as createPlan from './createPlan';
 import * as executePlan from './executePlan';
 import * as planAndExecute from './planAndExecute';
@@ -36,14 +36,15 @@ const hints = {
 export async function route(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const items = this.getInputData();
 	const operation = this.getNodeParameter('operation', 0) as string;
-	const secrets = [(await optionalLlmConfig(this))?.apiKey ?? ''].filter(Boolean);
+	const llm = await optionalLlmConfig(this);
+	const secrets = llm ? secretsOf(llm) : [];
 	const run: RunContext = { fn: this, connectedTools: await connectedTools(this) };
 	const results: INodeExecutionData[] = [];
 	const clarifications: INodeExecutionData[] = [];
-	const total = new UsageTracker();
+	const total = usageTracker(llm);
 	try {
 		for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
-			const usage = new UsageTracker();
+			const usage = usageTracker(llm);
 			try {
 				const outcome = await traceItem(
 					itemIndex,
