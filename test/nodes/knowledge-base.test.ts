@@ -129,7 +129,7 @@ describe('Ingest', () => {
 				added: o.chunks,
 			});
 		expect(out[0].chunks).toBeGreaterThanOrEqual(2);
-		expect(out[0].batch).toEqual({ documents: 4, embeddingCalls: 1, upsertRequests: 1 });
+		expect(out[0].batch).toMatchObject({ documents: 4, embeddingCalls: 1, upsertRequests: 1 });
 		expect(first.outputs.KB[0].map((i) => i.pairedItem)).toEqual(
 			[0, 1, 2, 3].map((item) => ({ item })),
 		);
