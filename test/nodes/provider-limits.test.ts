@@ -1,0 +1,208 @@
+/**
+ * Provider limits in workflows run in-process: the LLM credential's rate limit (counted in real Redis) keeps an
+ * Agent under a provider's request limit that refuses the same flow without it; fallback chat models answer when the
+ * chat model keeps failing; every item carries its cost from the price table, the execution sums it, and Max Cost
+ * stops a run. The model server enforces a provider-style token bucket (429 + Retry-After beyond it).
+ */
+import { randomBytes } from 'node:crypto';
+
+import type { INodeParameters } from 'n8n-workflow';
+
+import { closeProcessRateLimiters } from '../../lib/ratelimit';
+import { OfflineModelServer, type ChatRequest } from '../../stack/model-server';
+import { deleteKeys, redisFromEnv } from '../../stack/services';
+import { offlineLlmCredential } from '../support/credentials';
+import { testNodeTypes } from '../support/test-nodes';
+import { itemsInto, runWorkflow } from '../support/workflow-runner';
+
+const run = randomBytes(4).toString('hex');
+const model = new OfflineModelServer();
+const redis = redisFromEnv();
+const REDIS_URL = `redis://${redis.password ? `:${encodeURIComponent(redis.password)}@` : ''}${redis.host}:${redis.port}/0`;
+let llmUrl: string;
+
+beforeAll(async () => {
+	llmUrl = await model.start();
+});
+afterAll(async () => {
+	await closeProcessRateLimiters();
+	await model.stop();
+	await deleteKeys(redis, `openagents:rl:*${run}*`);
+});
+beforeEach(() => model.reset());
+
+type Credential = Record<string, unknown>;
+
+/** An Agent (Conversation template) over `items`, its model from the LLM credential `credential` adds fields to. */
+async function agent(
+	items: object[],
+	credential: Credential,
+	parameters: INodeParameters = {},
+	continueOnFail = false,
+) {
+	const workflow = itemsInto(items, {
+		name: 'Agent',
+		type: 'openAgentsAgent',
+		parameters: { template: 'conversation', retryPolicy: { type: 'none' }, ...parameters },
+		credentials: { openAgentsLlmApi: { id: '1', name: 'llm' } },
+		continueOnFail,
+	});
+	const result = await runWorkflow(workflow, {
+		nodeTypes: testNodeTypes,
+		credentials: { openAgentsLlmApi: { ...offlineLlmCredential(llmUrl), ...credential } },
+	});
+	// eslint-disable-next-line @typescript-eslint/no-explicit-any -- output shapes are asserted field by field below
+	const json = (result.outputs.Agent?.[0] ?? []).map((i) => i.json as Record<string, any>);
+	return { result, json };
+}
+
+const questions = (n: number) => Array.from({ length: n }, (_, i) => ({ chatInput: `q${i}` }));
+const refused = () => model.requests.filter((r) => r.rateLimited).length;
+const FIXED_RETRY = { retryPolicy: { type: 'fixed', delay: 200, maxRetries: 20 } };
+
+describe('rate limit on the LLM credential', () => {
+	it('keeps the requests under a provider limit that refuses the same flow without it', async () => {
+		model.rateLimit = { requestsPerMinute: 240, burst: 4 }; // 4 per second, bucket of 4
+
+		const without = await agent(questions(12), {}, FIXED_RETRY);
+		expect(without.result.status).toBe('success');
+		expect(refused()).toBeGreaterThan(0);
+
+		model.reset();
+		model.rateLimit = { requestsPerMinute: 240, burst: 4 };
+		const limited = await agent(
+			questions(12),
+			{
+				rateLimitStore: 'shared',
+				rateLimitStoreUrl: REDIS_URL,
+				requestsPerMinute: 240,
+				rateLimitName: `limit-${run}`,
+			},
+			FIXED_RETRY,
+		);
+		expect(limited.result.status).toBe('success');
+		expect(limited.json.every((item) => item.status === 'completed')).toBe(true);
+		expect(refused()).toBe(0);
+		const waits = limited.json.map((item) => item.usage.rateLimitWaitMs as number);
+		expect(waits.reduce((a, b) => a + b, 0)).toBeGreaterThan(1_000); // 12 requests at 4/s
+		expect(limited.json.every((item) => item.usage.rateLimitWarning === undefined)).toBe(true);
+	}, 60_000);
+
+	it('rejects a negative limit with a clear item error before any request', async () => {
+		const { json } = await agent(
+			[{ chatInput: 'hi' }],
+			{ rateLimitStore: 'process', requestsPerMinute: -5 },
+			{},
+			true,
+		);
+		expect(json[0].error).toMatch(/requestsPerMinute must be a whole number ≥ 0/);
+		expect(model.requestsTo('chat')).toHaveLength(0);
+	});
+
+	it('limits in this process, with a warning on the item, when the shared store cannot be reached', async () => {
+		const { json } = await agent([{ chatInput: 'hi' }], {
+			rateLimitStore: 'shared',
+			rateLimitStoreUrl: 'redis://127.0.0.1:1/0',
+			requestsPerMinute: 600,
+		});
+		expect(json[0].status).toBe('completed');
+		expect(json[0].usage.rateLimitWarning).toMatch(/this n8n process only/);
+		expect(JSON.stringify(json[0])).not.toContain('127.0.0.1:1'); // the store URL is a secret
+	}, 30_000);
+});
+
+describe('fallback chat models', () => {
+	it('answers with the next model when the chat model keeps failing, and says which one answered', async () => {
+		model.fail({ type: 'status', status: 503 }, { times: 2 });
+		const { json } = await agent([{ chatInput: 'hi' }], {
+			fallbackChatModels: 'backup-a, backup-b',
+		});
+		expect(json[0].status).toBe('completed');
+		expect(model.requestsTo('chat').map((r) => (r.body as ChatRequest).model)).toEqual([
+			'offline-chat',
+			'backup-a',
+			'backup-b',
+		]);
+		expect(json[0].usage.model).toBe('backup-b');
+	});
+
+	it('does not fall back on a request the provider rejects as invalid (400)', async () => {
+		model.fail({ type: 'status', status: 400 }, { times: 1 });
+		const { json } = await agent(
+			[{ chatInput: 'hi' }],
+			{ fallbackChatModels: 'backup-a' },
+			{},
+			true,
+		);
+		expect(json[0].error).toBeDefined();
+		expect(model.requestsTo('chat')).toHaveLength(1);
+	});
+});
+
+describe('cost', () => {
+	it('prices every item with the credential prices and sums the execution cost', async () => {
+		const { result, json } = await agent(questions(2), {
+			prices: JSON.stringify({ 'offline-chat': { input: 1000, output: 2000 } }),
+		});
+		for (const item of json) {
+			const { promptTokens, completionTokens, cost, currency } = item.usage;
+			expect(promptTokens).toBeGreaterThan(0);
+			expect(cost).toBeCloseTo((promptTokens * 1000 + completionTokens * 2000) / 1e6, 8);
+			expect(currency).toBe('USD');
+		}
+		const metadata = result.run.data.resultData.metadata ?? {};
+		expect(Number(metadata.openagents_cost)).toBeCloseTo(
+			json[0].usage.cost + json[1].usage.cost,
+			8,
+		);
+	});
+
+	it('uses the built-in OpenAI price for a known model and counts calls of unpriced models', async () => {
+		const known = await agent([{ chatInput: 'hi' }], { chatModel: 'gpt-4o-mini-2024-07-18' });
+		const { promptTokens, completionTokens, cost, unpricedCalls } = known.json[0].usage;
+		expect(cost).toBeCloseTo((promptTokens * 0.15 + completionTokens * 0.6) / 1e6, 10);
+		expect(unpricedCalls).toBe(0);
+		const unknown = await agent([{ chatInput: 'hi' }], {});
+		expect(unknown.json[0].usage).toMatchObject({ cost: 0, unpricedCalls: 1 });
+	});
+
+	it('stops a run once Max Cost is spent, as the other budgets do', async () => {
+		model.setHandler(() => ({
+			content: 'Looking it up.',
+			toolCalls: [{ name: 'lookup', arguments: { input: 'x' } }],
+		}));
+		const workflow = itemsInto([{ chatInput: 'go' }], {
+			name: 'Agent',
+			type: 'openAgentsAgent',
+			parameters: {
+				template: 'conversation',
+				retryPolicy: { type: 'none' },
+				options: { maxCost: 0.001 },
+			},
+			credentials: { openAgentsLlmApi: { id: '1', name: 'llm' } },
+		});
+		workflow.nodes.push({
+			id: 't',
+			name: 'Lookup',
+			type: 'test.tool',
+			typeVersion: 1,
+			position: [200, 200],
+			parameters: {},
+		});
+		workflow.connections.Lookup = { ai_tool: [[{ node: 'Agent', type: 'ai_tool', index: 0 }]] };
+		const result = await runWorkflow(workflow, {
+			nodeTypes: testNodeTypes,
+			credentials: {
+				openAgentsLlmApi: {
+					...offlineLlmCredential(llmUrl),
+					// 1 USD per token in: the first call alone spends far more than 0.001.
+					prices: { 'offline-chat': { input: 1_000_000, output: 0 } },
+				},
+			},
+		});
+		const item = result.outputs.Agent[0][0].json as Record<string, unknown>;
+		expect(item.status).toBe('budget_exceeded');
+		expect(item.reason).toMatch(/budget of 0.001 USD/);
+		expect(model.requestsTo('chat')).toHaveLength(1);
+	});
+});
