@@ -45,10 +45,15 @@ describe('a 429 cools every call of its key down', () => {
 	async function secondCallDelay(rateLimit: RateLimit | undefined): Promise<number> {
 		server.fail({ type: 'status', status: 429, retryAfter: 2 }, { times: 1 });
 		const chat = createChatModel(config);
-		const first = invokeChatModel(chat, [new HumanMessage('one')], { ...policy, rateLimit });
-		while (!server.requests.some((r) => r.status === 429))
-			await new Promise((r) => setTimeout(r, 5));
-		const refusedAt = Date.now();
+		const refusal = Promise.withResolvers<void>();
+		// The first call logs its retry once it has handled the 429: the second starts after that.
+		const first = invokeChatModel(chat, [new HumanMessage('one')], {
+			...policy,
+			rateLimit,
+			log: () => refusal.resolve(),
+		});
+		await refusal.promise;
+		const refusedAt = server.requests.find((r) => r.status === 429)!.receivedAt;
 		await invokeChatModel(chat, [new HumanMessage('two')], { ...policy, rateLimit });
 		await first;
 		const second = server.requests.find(
