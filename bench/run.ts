@@ -18,6 +18,7 @@ import { llmCallOverhead } from './llm-call-overhead';
 import { memoryOps } from './memory-ops';
 import { memoryVsN8n } from './memory-vs-n8n';
 import { planner } from './planner';
+import { providerLimits } from './provider-limits';
 import { queueScaling } from './queue-scaling';
 import { tracing } from './tracing';
 import { writeReport } from './report';
@@ -32,6 +33,7 @@ const benchmarks: Record<string, () => Promise<unknown>> = {
 	'memory-vs-n8n': memoryVsN8n,
 	planner,
 	'queue-scaling': queueScaling,
+	'provider-limits': providerLimits,
 	tracing,
 	jobs,
 	floors,
