@@ -181,9 +181,7 @@ function answeringModel(message: AIMessage, requested: string | undefined): stri
 
 /** Whether a failure of one model (after its retries) is a reason to try the next: the provider, not the request. */
 function fallbackWorthy(error: unknown, options: CallOptions): boolean {
-	if (options.signal?.aborted) return false;
-	if (errorChain(error).some((e) => e.name === 'RateLimitWaitError')) return true;
-	return modelFailureCode(error) !== undefined;
+	return !options.signal?.aborted && modelFailureCode(error) !== undefined;
 }
 
 /**
@@ -344,14 +342,16 @@ export async function embedTexts(
 }
 
 /**
- * What a failed model call came to, for error codes: `model_timeout` (no answer within the per-attempt timeout),
- * `model_unavailable` (the connection failed or was dropped), `model_error` (the server answered with an error
- * status), or undefined for anything else (bad request, our own errors).
+ * What a failed model call came to, for error codes: `rate_limited` (no rate-limit slot within the timeout),
+ * `model_timeout` (no answer within the per-attempt timeout), `model_unavailable` (the connection failed or was
+ * dropped), `model_error` (the server answered with an error status), or undefined for anything else (bad request,
+ * our own errors).
  */
 export function modelFailureCode(
 	error: unknown,
-): 'model_timeout' | 'model_unavailable' | 'model_error' | undefined {
+): 'rate_limited' | 'model_timeout' | 'model_unavailable' | 'model_error' | undefined {
 	const chain = errorChain(error);
+	if (chain.some((e) => e.name === 'RateLimitWaitError')) return 'rate_limited';
 	if (chain.some((e) => e.name === 'AttemptTimeoutError')) return 'model_timeout';
 	const status = httpStatusOf(error);
 	if (status !== undefined) return status >= 500 || status === 429 ? 'model_error' : undefined;

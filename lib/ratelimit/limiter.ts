@@ -54,11 +54,12 @@ interface Counters {
 
 /** A slot held by a worker that died is freed after this long, s (longer than any request we allow). */
 const SLOT_TTL_SECONDS = 600;
+/** After the store failed, how long counting stays in this process before the store is tried again, ms. */
+const STORE_RETRY_AFTER_MS = 5_000;
 /** How often a waiter for a concurrency slot looks again, ms (jittered ± half). */
 const SLOT_POLL_MS = 50;
 
-/** A try that got its counts: the lease, and how long to wait for its evenly spaced place in the window, ms. */
-type Attempt = { lease: Lease; paceMs: number } | { retryInMs: number };
+type Attempt = { lease: Lease } | { retryInMs: number };
 
 function isRejection(value: unknown): value is RateLimiterRes {
 	return value instanceof RateLimiterRes;
@@ -67,6 +68,12 @@ function isRejection(value: unknown): value is RateLimiterRes {
 /** A store key: the name as is when short, else its SHA-256 (Postgres keys are ≤ 255 characters). */
 function storeKey(name: string): string {
 	return name.length <= 120 ? name : createHash('sha256').update(name).digest('hex');
+}
+
+/** The clock-aligned window `now` falls in (window n covers [n × ms, (n + 1) × ms)), the same in every worker. */
+function windowAt(window: Window, now: number) {
+	const index = Math.floor(now / window.ms);
+	return { index, endsAt: (index + 1) * window.ms };
 }
 
 export interface ProviderRateLimiterOptions {
@@ -83,7 +90,8 @@ export class ProviderRateLimiter {
 	private readonly local: Counters;
 	private readonly requestWindow?: Window;
 	private readonly tokenWindow?: Window;
-	private storeFailing = false;
+	/** While the store is failing: its warning, and until when counting stays local (ms since the epoch). */
+	private failure?: { warning: string; until: number };
 
 	/** Throws RateLimitConfigError when a limit is negative or fractional. */
 	constructor(
@@ -100,19 +108,20 @@ export class ProviderRateLimiter {
 
 	private counters(store: LimiterStore): Counters {
 		const prefix = this.options.prefix ?? 'openagents:rl';
+		// Each window is its own key (see windowAt), kept a little longer than the window itself (whole seconds).
 		const counter = (name: string, window: Window) =>
 			store.counter({
 				keyPrefix: `${prefix}:${name}`,
 				points: window.points,
-				duration: window.seconds,
+				duration: Math.max(1, Math.ceil((2 * window.ms) / 1000)),
 			});
 		return {
 			requests: this.requestWindow && counter('rpm', this.requestWindow),
 			tokens: this.tokenWindow && counter('tpm', this.tokenWindow),
 			slots: this.limits.maxConcurrent
-				? counter('slot', { points: 1, seconds: SLOT_TTL_SECONDS })
+				? store.counter({ keyPrefix: `${prefix}:slot`, points: 1, duration: SLOT_TTL_SECONDS })
 				: undefined,
-			coolDown: counter('cool', { points: 1, seconds: 1 }),
+			coolDown: store.counter({ keyPrefix: `${prefix}:cool`, points: 1, duration: 1 }),
 		};
 	}
 
@@ -128,24 +137,20 @@ export class ProviderRateLimiter {
 		for (;;) {
 			options.signal?.throwIfAborted();
 			let attempt: Attempt;
-			let warning: string | undefined;
-			try {
-				await this.store.ready();
-				attempt = await this.tryAcquire(this.shared, id, options.tokens ?? 0, started, undefined);
-				this.storeFailing = false;
-			} catch (error) {
-				if (isRejection(error)) throw error; // not expected: tryAcquire turns rejections into waits
-				warning = this.storeFailed(error);
-				attempt = await this.tryAcquire(this.local, id, options.tokens ?? 0, started, warning);
+			const tokens = options.tokens ?? 0;
+			if (this.failure && Date.now() < this.failure.until) {
+				attempt = await this.tryAcquire(this.local, id, tokens, started, this.failure.warning);
+			} else {
+				try {
+					await this.store.ready();
+					attempt = await this.tryAcquire(this.shared, id, tokens, started, undefined);
+					this.failure = undefined;
+				} catch (error) {
+					const warning = this.storeFailed(error);
+					attempt = await this.tryAcquire(this.local, id, tokens, started, warning);
+				}
 			}
-			if ('lease' in attempt) {
-				if (attempt.paceMs > 0)
-					await sleep(attempt.paceMs, options.signal).catch((error: unknown) => {
-						attempt.lease.release();
-						throw error;
-					});
-				return { ...attempt.lease, waitMs: Date.now() - started };
-			}
+			if ('lease' in attempt) return attempt.lease;
 			const waited = Date.now() - started;
 			if (waited + attempt.retryInMs > maxWaitMs)
 				throw new RateLimitWaitError(
@@ -174,14 +179,22 @@ export class ProviderRateLimiter {
 		await this.store.close();
 	}
 
+	/**
+	 * Notes a store failure: counting stays local for STORE_RETRY_AFTER_MS (no call waits for a failing store meanwhile),
+	 * and the first failure of a streak is logged. Returns the warning for the leases.
+	 */
 	private storeFailed(error: unknown): string {
 		const warning = `The rate limit store (${this.store.kind}) failed, so this request was limited in this n8n process only: ${(error as Error)?.message ?? String(error)}`;
-		if (!this.storeFailing) this.options.log?.(warning);
-		this.storeFailing = true;
+		if (!this.failure) this.options.log?.(warning);
+		this.failure = { warning, until: Date.now() + STORE_RETRY_AFTER_MS };
 		return warning;
 	}
 
-	/** One try: a lease, or how long to wait before the next try (rejections from the counters are waits, not errors). */
+	/**
+	 * One try: a lease, or how long to wait before the next try (rejections from the counters are waits, not errors).
+	 * The cool-down check and the request and token counts go to the store at once (one round trip); what was
+	 * counted is taken back when another part refused.
+	 */
 	private async tryAcquire(
 		counters: Counters,
 		key: string,
@@ -189,58 +202,62 @@ export class ProviderRateLimiter {
 		started: number,
 		warning: string | undefined,
 	): Promise<Attempt> {
-		const jitter = (ms: number) => ms + ms * 0.1 * (this.options.random ?? Math.random)();
-		const blocked = await counters.coolDown.get(key);
-		if (blocked && blocked.consumedPoints > 1 && blocked.msBeforeNext > 0)
-			return { retryInMs: jitter(blocked.msBeforeNext) };
-
 		const slot = await this.takeSlot(counters, key);
-		if (slot === null) return { retryInMs: SLOT_POLL_MS / 2 + jitter(SLOT_POLL_MS / 2) };
+		if (slot === null) return { retryInMs: SLOT_POLL_MS / 2 + this.jitter(SLOT_POLL_MS / 2) };
 		const freeSlot = () => {
 			if (slot !== undefined) void counters.slots!.delete(`${key}:${slot}`).catch(() => {});
 		};
-		let paceMs = 0;
-		try {
-			if (counters.requests) {
-				const res = await counters.requests.consume(key, 1);
-				paceMs = this.pace(res);
-			}
-		} catch (rejection) {
-			freeSlot();
-			if (!isRejection(rejection)) throw rejection;
-			return { retryInMs: jitter(rejection.msBeforeNext) };
-		}
+		const now = Date.now();
+		const requests = this.requestWindow && windowAt(this.requestWindow, now);
+		const tokenWindow = this.tokenWindow && windowAt(this.tokenWindow, now);
 		const charged = Math.min(Math.max(0, Math.round(tokens)), this.tokenWindow?.points ?? 0);
-		let windowEndsAt = 0;
-		if (counters.tokens && charged > 0) {
-			try {
-				const res = await counters.tokens.consume(key, charged);
-				windowEndsAt = Date.now() + res.msBeforeNext;
-			} catch (rejection) {
+		const requestKey = requests && `${key}:${requests.index}`;
+		const tokenKey = tokenWindow && charged > 0 ? `${key}:${tokenWindow.index}` : undefined;
+		const [blocked, counted, tokensCounted] = await Promise.allSettled([
+			counters.coolDown.get(key),
+			requestKey ? counters.requests!.consume(requestKey, 1) : undefined,
+			tokenKey ? counters.tokens!.consume(tokenKey, charged) : undefined,
+		]);
+		for (const result of [blocked, counted, tokensCounted])
+			if (result.status === 'rejected' && !isRejection(result.reason)) {
 				freeSlot();
-				if (!isRejection(rejection)) throw rejection;
-				// A refused count still adds up in the store: take it back, with the request's, so a large refused
-				// request does not hold back smaller ones for the rest of the window.
-				void counters.tokens.reward(key, charged).catch(() => {});
-				if (counters.requests) void counters.requests.reward(key, 1).catch(() => {});
-				return { retryInMs: jitter(rejection.msBeforeNext) };
+				throw result.reason;
 			}
+		const coolingMs =
+			blocked.status === 'fulfilled' && blocked.value && blocked.value.consumedPoints > 1
+				? blocked.value.msBeforeNext
+				: 0;
+		const requestRefused = counted.status === 'rejected';
+		const tokensRefused = tokensCounted.status === 'rejected';
+		if (coolingMs > 0 || requestRefused || tokensRefused) {
+			freeSlot();
+			// A refused count still adds up in the store: take back this try's counts, refused or not, so a refused
+			// request does not hold back others for the rest of the window.
+			if (requestKey) void counters.requests!.reward(requestKey, 1).catch(() => {});
+			if (tokenKey) void counters.tokens!.reward(tokenKey, charged).catch(() => {});
+			const waits = [coolingMs];
+			if (requestRefused) waits.push(requests!.endsAt - now);
+			if (tokensRefused) waits.push(tokenWindow!.endsAt - now);
+			return { retryInMs: this.jitter(Math.max(...waits)) };
 		}
+		// The tokens of a request charged nothing (no estimate) are charged after the call, in the current window.
+		const settleKey = () =>
+			tokenKey ?? (tokenWindow && `${key}:${windowAt(this.tokenWindow!, Date.now()).index}`);
 		let released = false;
 		return {
-			paceMs,
 			lease: {
 				waitMs: Date.now() - started,
 				...(warning ? { warning } : {}),
 				settle: async (actual) => {
 					const difference = Math.round(actual) - charged;
-					if (!counters.tokens || difference === 0) return;
+					const target = settleKey();
+					if (!target || difference === 0) return;
 					// After the window rolled over, the correction would land in a window the request was not in.
-					if (charged > 0 && Date.now() >= windowEndsAt) return;
+					if (tokenKey && Date.now() >= tokenWindow!.endsAt) return;
 					await (
 						difference > 0
-							? counters.tokens.penalty(key, difference)
-							: counters.tokens.reward(key, -difference)
+							? counters.tokens!.penalty(target, difference)
+							: counters.tokens!.reward(target, -difference)
 					).catch(() => {});
 				},
 				release: () => {
@@ -252,16 +269,9 @@ export class ProviderRateLimiter {
 		};
 	}
 
-	/**
-	 * The wait that puts the n-th request of a window at its evenly spaced place (window start + (n − 1) × window ÷
-	 * points), so requests flow at the provider's rate instead of a window's worth at once: providers refill their
-	 * buckets continuously (a leaky bucket accepts an even flow, not bursts at window boundaries).
-	 */
-	private pace(res: RateLimiterRes): number {
-		const window = this.requestWindow!;
-		const windowMs = window.seconds * 1000;
-		const start = Date.now() + res.msBeforeNext - windowMs;
-		return Math.max(0, start + ((res.consumedPoints - 1) * windowMs) / window.points - Date.now());
+	/** A wait plus up to 10 ms, so waiters for the same moment do not all reach the store in the same instant. */
+	private jitter(ms: number): number {
+		return ms + 10 * (this.options.random ?? Math.random)();
 	}
 
 	/**

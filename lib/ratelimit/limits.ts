@@ -30,21 +30,22 @@ export function hasLimits(limits: ProviderLimits): boolean {
 }
 
 export interface Window {
-	/** Window length, whole seconds (the stores count in whole seconds). */
-	seconds: number;
+	/** Window length, ms. Windows are aligned to the clock: window n covers [n × ms, (n + 1) × ms). */
+	ms: number;
 	/** What may be consumed in one window. */
 	points: number;
 }
 
 /**
- * The window a requests-per-minute limit is enforced in: one second (or the shortest whole-second window holding one
- * request), with the per-minute allowance spread evenly, so no burst ever exceeds one second's share. Providers
- * enforce per-minute limits in short sub-windows too (OpenAI: "60,000 requests/minute may be enforced as 1,000
- * requests/second"), so a whole minute's requests sent at once would be refused even though the minute allows them.
+ * The window a requests-per-minute limit is enforced in: a tenth of a second's share (or the window holding one
+ * request, when that is longer), so requests flow at the provider's rate instead of a minute's worth at once.
+ * Providers refill continuously and enforce per-minute limits in short sub-windows too (OpenAI: "60,000
+ * requests/minute may be enforced as 1,000 requests/second"); with 100 ms windows no burst exceeds two tenths of a
+ * second's share.
  */
 export function requestWindow(perMinute: number): Window {
-	const seconds = Math.max(1, Math.ceil(60 / perMinute));
-	return { seconds, points: Math.max(1, Math.floor((perMinute * seconds) / 60)) };
+	const points = Math.max(1, Math.floor(perMinute / 600));
+	return { ms: (60_000 * points) / perMinute, points };
 }
 
 /**
@@ -53,5 +54,5 @@ export function requestWindow(perMinute: number): Window {
  * whole window: it waits for an empty window, then takes it).
  */
 export function tokenWindow(perMinute: number): Window {
-	return { seconds: 10, points: Math.max(1, Math.floor(perMinute / 6)) };
+	return { ms: 10_000, points: Math.max(1, Math.floor(perMinute / 6)) };
 }

@@ -15,6 +15,7 @@ import { route } from './actions/router';
 import { traced, tracingCredential } from '../shared/tracing';
 import * as task from './actions/task';
 import { builtInToolFields, optionsField, systemMessageField } from './fields';
+import { chatModelInputs } from '../shared/connections';
 
 export class Agent implements INodeType {
 	description: INodeTypeDescription = {
@@ -31,12 +32,7 @@ export class Agent implements INodeType {
 		usableAsTool: true,
 		inputs: [
 			NodeConnectionTypes.Main,
-			{
-				type: NodeConnectionTypes.AiLanguageModel,
-				displayName: 'Chat Model',
-				maxConnections: 1,
-				required: false,
-			},
+			...chatModelInputs,
 			{
 				type: NodeConnectionTypes.AiMemory,
 				displayName: 'Memory',

@@ -14,6 +14,7 @@ import * as createPlan from './actions/createPlan';
 import { route } from './actions/router';
 import { traced, tracingCredential } from '../shared/tracing';
 import { checkpointFields, goalField, optionsField, planField, rolesField } from './fields';
+import { chatModelInputs } from '../shared/connections';
 
 export class Planner implements INodeType {
 	description: INodeTypeDescription = {
@@ -30,12 +31,7 @@ export class Planner implements INodeType {
 		usableAsTool: true,
 		inputs: [
 			NodeConnectionTypes.Main,
-			{
-				type: NodeConnectionTypes.AiLanguageModel,
-				displayName: 'Chat Model',
-				maxConnections: 1,
-				required: false,
-			},
+			...chatModelInputs,
 			{ type: NodeConnectionTypes.AiTool, displayName: 'Tool', required: false },
 		],
 		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main],

@@ -10,6 +10,7 @@ import {
 	NodeOperationError,
 	type IDataObject,
 	type IExecuteFunctions,
+	type INodeInputConfiguration,
 } from 'n8n-workflow';
 
 import {
@@ -32,8 +33,29 @@ export interface ChatMemoryLike {
 	saveTurn?(messages: BaseMessage[]): Promise<void>;
 }
 
+/**
+ * The Chat Model and Fallback Model inputs of the Agent and the Planner. n8n hands both models over in one list,
+ * the later input first (as its AI Agent's fallback input relies on), so a list of two is [fallback, chat model].
+ */
+export const chatModelInputs: INodeInputConfiguration[] = [
+	{
+		type: NodeConnectionTypes.AiLanguageModel,
+		displayName: 'Chat Model',
+		maxConnections: 1,
+		required: false,
+	},
+	{
+		type: NodeConnectionTypes.AiLanguageModel,
+		displayName: 'Fallback Model',
+		maxConnections: 1,
+		required: false,
+	},
+];
+
 export interface ModelSource {
 	model: ToolCallingChatModel;
+	/** The model on the Fallback Model input (only with one on Chat Model too). */
+	fallback?: ToolCallingChatModel;
 	/** The credential's config when one is selected (the model's source without a sub-node; embeddings; the key to redact). */
 	llm?: LlmConfig;
 }
@@ -45,9 +67,9 @@ export async function chatModelFor(
 ): Promise<ModelSource> {
 	const connected = (await fn.getInputConnectionData(NodeConnectionTypes.AiLanguageModel, 0)) as
 		ToolCallingChatModel | ToolCallingChatModel[] | undefined;
-	const subNode = Array.isArray(connected) ? connected[0] : connected;
+	const models = Array.isArray(connected) ? connected : connected ? [connected] : [];
 	const llm = await optionalLlmConfig(fn);
-	if (subNode) return { model: subNode, llm };
+	if (models.length) return { model: models.at(-1)!, fallback: models.at(-2), llm };
 	if (!llm) {
 		throw new AgentError(
 			'NO_MODEL',
@@ -72,7 +94,8 @@ export interface ItemModel extends ModelSource {
 
 /**
  * The item's chat model (from chatModelFor, with its Options' Chat Model and Temperature) and call options: the
- * credential's rate limit and fallback chat models (tried after the chat model, whether a sub-node or the credential's).
+ * credential's rate limit, and the fallbacks tried after the chat model: the Fallback Model sub-node, then the
+ * credential's Fallback Chat Models.
  */
 export async function itemModel(
 	fn: IExecuteFunctions,
@@ -89,12 +112,15 @@ export async function itemModel(
 		callOptions: {
 			...llmCallOptions(fn, itemIndex, source.llm),
 			usage,
-			fallbacks: source.llm?.fallbackChatModels?.map((name) =>
-				createChatModel(source.llm!, {
-					model: name,
-					temperature: (options.temperature as number) ?? 0,
-				}),
-			),
+			fallbacks: [
+				...(source.fallback ? [source.fallback] : []),
+				...(source.llm?.fallbackChatModels ?? []).map((name) =>
+					createChatModel(source.llm!, {
+						model: name,
+						temperature: (options.temperature as number) ?? 0,
+					}),
+				),
+			],
 		},
 		options,
 	};

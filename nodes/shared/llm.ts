@@ -37,6 +37,8 @@ export const LLM_CALL_TIMEOUT_MS = 120_000;
 
 /** Hints for the codes of lib/llm's modelFailureCode. */
 export const MODEL_FAILURE_HINTS = {
+	rate_limited:
+		'No rate-limit slot within the Model Call Timeout: raise the limits on the LLM API credential (if the provider allows), the timeout, or spread the work.',
 	model_timeout:
 		'The model did not answer in time: raise Options → Model Call Timeout, or check the model server.',
 	model_unavailable:

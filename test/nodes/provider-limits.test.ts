@@ -13,6 +13,7 @@ import { OfflineModelServer, type ChatRequest } from '../../stack/model-server';
 import { deleteKeys, redisFromEnv } from '../../stack/services';
 import { offlineLlmCredential } from '../support/credentials';
 import { testNodeTypes } from '../support/test-nodes';
+import { roomInWindow } from '../support/windows';
 import { itemsInto, runWorkflow } from '../support/workflow-runner';
 
 const run = randomBytes(4).toString('hex');
@@ -84,9 +85,33 @@ describe('rate limit on the LLM credential', () => {
 		expect(limited.json.every((item) => item.status === 'completed')).toBe(true);
 		expect(refused()).toBe(0);
 		const waits = limited.json.map((item) => item.usage.rateLimitWaitMs as number);
-		expect(waits.reduce((a, b) => a + b, 0)).toBeGreaterThan(1_000); // 12 requests at 4/s
+		expect(waits.reduce((a, b) => a + b, 0)).toBeGreaterThan(1_000); // 12 requests, one per 250 ms
 		expect(limited.json.every((item) => item.usage.rateLimitWarning === undefined)).toBe(true);
 	}, 60_000);
+
+	it('fails the item with rate_limited when no slot comes within the Model Call Timeout', async () => {
+		await roomInWindow(60_000, 5_000); // one request per minute: the next slot is far beyond 1 s
+		const { json } = await agent(
+			questions(3),
+			{ rateLimitStore: 'process', requestsPerMinute: 1, rateLimitName: `slow-${run}` },
+			{ options: { modelTimeoutSeconds: 1 } },
+			true,
+		);
+		expect(json[0].status).toBe('completed');
+		expect(json.slice(1).map((item) => item.code)).toEqual(['rate_limited', 'rate_limited']);
+		expect(model.requestsTo('chat')).toHaveLength(1);
+	}, 20_000);
+
+	it('rejects a shared limit without a store URL with a clear item error', async () => {
+		const { json } = await agent(
+			[{ chatInput: 'hi' }],
+			{ rateLimitStore: 'shared', requestsPerMinute: 60 },
+			{},
+			true,
+		);
+		expect(json[0].error).toMatch(/Rate Limit Store URL is empty/);
+		expect(model.requestsTo('chat')).toHaveLength(0);
+	});
 
 	it('rejects a negative limit with a clear item error before any request', async () => {
 		const { json } = await agent(
@@ -124,6 +149,49 @@ describe('fallback chat models', () => {
 			'backup-b',
 		]);
 		expect(json[0].usage.model).toBe('backup-b');
+	});
+
+	it('tries the Fallback Model sub-node first, then the credential fallbacks', async () => {
+		const modelNode = (name: string, modelName: string) => ({
+			id: name,
+			name,
+			type: 'test.chatModel',
+			typeVersion: 1,
+			position: [200, 200] as [number, number],
+			parameters: { baseUrl: llmUrl, model: modelName },
+		});
+		const flow = () => {
+			const workflow = itemsInto([{ chatInput: 'hi' }], {
+				name: 'Agent',
+				type: 'openAgentsAgent',
+				parameters: { template: 'conversation', retryPolicy: { type: 'none' } },
+				credentials: { openAgentsLlmApi: { id: '1', name: 'llm' } },
+			});
+			workflow.nodes.push(modelNode('Primary', 'primary-x'), modelNode('Fallback', 'fallback-y'));
+			workflow.connections.Primary = {
+				ai_languageModel: [[{ node: 'Agent', type: 'ai_languageModel', index: 0 }]],
+			};
+			workflow.connections.Fallback = {
+				ai_languageModel: [[{ node: 'Agent', type: 'ai_languageModel', index: 1 }]],
+			};
+			return runWorkflow(workflow, {
+				nodeTypes: testNodeTypes,
+				credentials: {
+					openAgentsLlmApi: { ...offlineLlmCredential(llmUrl), fallbackChatModels: 'backup-z' },
+				},
+			});
+		};
+		const models = () => model.requestsTo('chat').map((r) => (r.body as ChatRequest).model);
+
+		const healthy = await flow();
+		expect(healthy.outputs.Agent[0][0].json.status).toBe('completed');
+		expect(models()).toEqual(['primary-x']);
+
+		model.reset();
+		model.fail({ type: 'status', status: 503 }, { times: 2 });
+		const failing = await flow();
+		expect(models()).toEqual(['primary-x', 'fallback-y', 'backup-z']);
+		expect(failing.outputs.Agent[0][0].json.usage).toMatchObject({ model: 'backup-z' });
 	});
 
 	it('does not fall back on a request the provider rejects as invalid (400)', async () => {
@@ -166,6 +234,21 @@ describe('cost', () => {
 		expect(unknown.json[0].usage).toMatchObject({ cost: 0, unpricedCalls: 1 });
 	});
 
+	it('prices in another currency with the credential prices only (the built-in ones are USD)', async () => {
+		const { json } = await agent([{ chatInput: 'hi' }], {
+			chatModel: 'gpt-4o-mini',
+			currency: 'EUR',
+		});
+		expect(json[0].usage).toMatchObject({ cost: 0, currency: 'EUR', unpricedCalls: 1 });
+		const priced = await agent([{ chatInput: 'hi' }], {
+			chatModel: 'gpt-4o-mini',
+			currency: 'EUR',
+			prices: { 'gpt-4o-mini': { input: 100, output: 100 } },
+		});
+		const { totalTokens, cost } = priced.json[0].usage;
+		expect(cost).toBeCloseTo((totalTokens * 100) / 1e6, 8);
+	});
+
 	it('stops a run once Max Cost is spent, as the other budgets do', async () => {
 		model.setHandler(() => ({
 			content: 'Looking it up.',
@@ -204,5 +287,67 @@ describe('cost', () => {
 		expect(item.status).toBe('budget_exceeded');
 		expect(item.reason).toMatch(/budget of 0.001 USD/);
 		expect(model.requestsTo('chat')).toHaveLength(1);
+	});
+});
+
+describe('Planner', () => {
+	const plan = {
+		goal: 'g',
+		tasks: ['a', 'b', 'c', 'd'].map((id) => ({
+			id,
+			title: `Do ${id}`,
+			description: '',
+			agent: 'worker',
+			dependsOn: [],
+		})),
+	};
+	const planner = (credential: Credential, options: INodeParameters) =>
+		runWorkflow(
+			itemsInto([{}], {
+				name: 'Planner',
+				type: 'openAgentsPlanner',
+				parameters: {
+					operation: 'executePlan',
+					plan: JSON.stringify(plan),
+					planRunId: `limits-${run}-${Math.random()}`,
+					store: 'inProcess',
+					retryPolicy: { type: 'none' },
+					options: { concurrency: 4, synthesize: false, ...options },
+				},
+				credentials: { openAgentsLlmApi: { id: '1', name: 'llm' } },
+			}),
+			{
+				nodeTypes: testNodeTypes,
+				credentials: { openAgentsLlmApi: { ...offlineLlmCredential(llmUrl), ...credential } },
+			},
+		);
+
+	it('runs parallel tasks under the limit the provider enforces', async () => {
+		model.rateLimit = { requestsPerMinute: 120 };
+		const result = await planner(
+			{ rateLimitStore: 'process', requestsPerMinute: 120, rateLimitName: `plan-${run}` },
+			{},
+		);
+		// eslint-disable-next-line @typescript-eslint/no-explicit-any -- output shape asserted below
+		const item = result.outputs.Planner[0][0].json as Record<string, any>;
+		expect(item.tasks.map((t: { status: string }) => t.status)).toEqual(Array(4).fill('completed'));
+		expect(refused()).toBe(0);
+		expect(item.usage.rateLimitWaitMs).toBeGreaterThan(1_000);
+	}, 30_000);
+
+	it('stops starting tasks once Max Cost is spent', async () => {
+		const result = await planner(
+			{ prices: { 'offline-chat': { input: 1_000_000, output: 0 } } },
+			{ concurrency: 1, maxCost: 0.5 },
+		);
+		// eslint-disable-next-line @typescript-eslint/no-explicit-any -- output shape asserted below
+		const item = result.outputs.Planner[0][0].json as Record<string, any>;
+		expect(item.tasks.map((t: { status: string }) => t.status)).toEqual([
+			'completed',
+			'not_run',
+			'not_run',
+			'not_run',
+		]);
+		expect(item.tasks[1].error).toMatch(/budget of 0.5 USD is used up/);
 	});
 });

@@ -32,10 +32,12 @@ async function main() {
 		Array.from({ length: config.loops }, async () => {
 			while (Date.now() < until) {
 				const tokens = 1 + Math.floor(random() * config.maxTokens);
-				const lease = await limiter.acquire(config.key, {
-					tokens,
-					maxWaitMs: until - Date.now() + 5_000,
-				}).catch(() => undefined);
+				const lease = await limiter
+					.acquire(config.key, {
+						tokens,
+						maxWaitMs: until - Date.now() + 5_000,
+					})
+					.catch(() => undefined);
 				if (!lease) return;
 				const at = Date.now();
 				await new Promise((r) => setTimeout(r, random() * config.maxHoldMs));

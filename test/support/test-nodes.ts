@@ -1,6 +1,7 @@
 /** Node types used only by tests of the in-process runner. */
 import { getRetryPolicy, retryPolicyProperty } from '../../nodes/shared/retryPolicy';
 import { withRetry, RetryExhaustedError } from '../../lib/retry';
+import { createChatModel } from '../../lib/llm';
 import { DynamicStructuredTool } from '@langchain/core/tools';
 import {
 	NodeApiError,
@@ -196,7 +197,34 @@ export class TestReranker implements INodeType {
 	}
 }
 
+/** A chat model sub-node: LangChain's ChatOpenAI for `model` on the OpenAI-compatible server at `baseUrl`. */
+export class TestChatModel implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'Test Chat Model',
+		name: 'testChatModel',
+		group: ['transform'],
+		version: 1,
+		description: 'A chat model on a given server',
+		defaults: { name: 'Test Chat Model' },
+		inputs: [],
+		outputs: [NodeConnectionTypes.AiLanguageModel],
+		properties: [
+			{ displayName: 'Base URL', name: 'baseUrl', type: 'string', default: '' },
+			{ displayName: 'Model', name: 'model', type: 'string', default: '' },
+		],
+	};
+
+	async supplyData(this: ISupplyDataFunctions, itemIndex: number): Promise<SupplyData> {
+		const model = this.getNodeParameter('model', itemIndex) as string;
+		const baseUrl = this.getNodeParameter('baseUrl', itemIndex) as string;
+		return {
+			response: createChatModel({ baseUrl, apiKey: '', chatModel: model, embeddingModel: '' }),
+		};
+	}
+}
+
 export const testNodeTypes = {
+	'test.chatModel': new TestChatModel(),
 	'test.reranker': new TestReranker(),
 	'test.tool': new TestTool(),
 	'test.items': new TestItems(),

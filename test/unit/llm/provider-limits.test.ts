@@ -3,7 +3,7 @@
  * call of that key honours (not only the one that met it), embeddings and chat share the gate, the token estimate is
  * corrected with the reported usage; prices match dated model names; OpenAI's reset headers are read.
  */
-import { HumanMessage } from '@langchain/core/messages';
+import { AIMessage, AIMessageChunk, HumanMessage } from '@langchain/core/messages';
 
 import {
 	createChatModel,
@@ -13,6 +13,7 @@ import {
 	parsePriceTable,
 	priceOf,
 	rateLimitKey,
+	rerankWithApi,
 	UsageTracker,
 	type LlmConfig,
 	type RateLimit,
@@ -20,6 +21,7 @@ import {
 import { memoryLimiterStore, ProviderRateLimiter } from '../../../lib/ratelimit';
 import { NoRetryPolicy, parseResetDuration, rateLimitResetMs } from '../../../lib/retry';
 import { OfflineModelServer } from '../../../stack/model-server';
+import { roomInWindow } from '../../support/windows';
 
 const server = new OfflineModelServer();
 let config: LlmConfig;
@@ -77,6 +79,7 @@ describe('gate', () => {
 		// 60 per minute = one request per second.
 		const limiter = new ProviderRateLimiter(memoryLimiterStore(), { requestsPerMinute: 60 });
 		const usage = new UsageTracker();
+		await roomInWindow(1_000, 990); // start at a window's start
 		const result = await embedTexts(createEmbeddings(config), ['a', 'b', 'c'], {
 			policy: new NoRetryPolicy(),
 			batchSize: 1,
@@ -90,10 +93,26 @@ describe('gate', () => {
 		expect(usage.get().rateLimitWaitMs).toBeGreaterThanOrEqual(2_700); // waits of ~0, 1 and 2 s
 	}, 20_000);
 
+	it('gates rerank requests under the rerank model of the same credential', async () => {
+		const limiter = new ProviderRateLimiter(memoryLimiterStore(), { requestsPerMinute: 60 });
+		const usage = new UsageTracker();
+		await roomInWindow(1_000, 900);
+		for (let i = 0; i < 2; i++)
+			await rerankWithApi(config, 'offline-rerank', 'pools', ['pool size', 'log files'], {
+				policy: new NoRetryPolicy(),
+				rateLimit: limitOf(limiter),
+				usage,
+			});
+		const [first, second] = server.requestsTo('rerank').map((r) => r.receivedAt);
+		expect(second - first).toBeGreaterThanOrEqual(900);
+		expect(usage.get()).toMatchObject({ modelCalls: 2, model: 'offline-rerank' });
+	}, 20_000);
+
 	it('charges the reported tokens, so a call that used more than its estimate holds the next one back', async () => {
 		// 36 tokens per minute: 6 per 10 s window. The estimate of "hi" is 1 token; the reply reports more.
 		const limiter = new ProviderRateLimiter(memoryLimiterStore(), { tokensPerMinute: 36 });
 		const usage = new UsageTracker();
+		await roomInWindow(10_000, 2_000);
 		await invokeChatModel(createChatModel(config), [new HumanMessage('hi')], {
 			policy: new NoRetryPolicy(),
 			rateLimit: limitOf(limiter),
@@ -150,5 +169,38 @@ describe('reset headers', () => {
 		};
 		expect(rateLimitResetMs(error)).toBe(2_000);
 		expect(rateLimitResetMs({ ...error, headers: { 'retry-after': '3' } })).toBe(3_000);
+	});
+});
+
+describe('fallback models', () => {
+	it('are not tried once the failing model has streamed text (the receiver cannot take it back)', async () => {
+		const failing = {
+			invoke: async () => {
+				throw Object.assign(new Error('overloaded'), { status: 503 });
+			},
+			stream: async () =>
+				(async function* () {
+					yield new AIMessageChunk('partial ');
+					throw Object.assign(new Error('overloaded'), { status: 503 });
+				})(),
+		};
+		const fallback = { invoke: jest.fn(async () => new AIMessage('from the fallback')) };
+		const texts: string[] = [];
+		await expect(
+			invokeChatModel(failing, [new HumanMessage('hi')], {
+				policy: new NoRetryPolicy(),
+				fallbacks: [fallback],
+				onText: (t) => texts.push(t),
+			}),
+		).rejects.toThrow('overloaded');
+		expect(texts).toEqual(['partial ']);
+		expect(fallback.invoke).not.toHaveBeenCalled();
+
+		// The same failure before any text: the fallback answers.
+		const reply = await invokeChatModel(failing, [new HumanMessage('hi')], {
+			policy: new NoRetryPolicy(),
+			fallbacks: [fallback],
+		});
+		expect(reply.content).toBe('from the fallback');
 	});
 });

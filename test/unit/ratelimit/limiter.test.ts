@@ -28,6 +28,7 @@ import {
 	postgresFromEnv,
 	redisFromEnv,
 } from '../../../stack/services';
+import { roomInWindow } from '../../support/windows';
 
 const run = randomBytes(4).toString('hex');
 const prefix = `openagents-test-rl-${run}`;
@@ -128,17 +129,19 @@ function maxOverlap(grants: Grant[]): number {
 }
 
 describe('limits', () => {
-	it('spreads a per-minute request limit over whole-second windows', () => {
-		expect(requestWindow(600)).toEqual({ seconds: 1, points: 10 });
-		expect(requestWindow(90)).toEqual({ seconds: 1, points: 1 });
-		expect(requestWindow(7)).toEqual({ seconds: 9, points: 1 });
-		expect(tokenWindow(60_000)).toEqual({ seconds: 10, points: 10_000 });
+	it("spreads a per-minute request limit over clock-aligned windows of at most a tenth of a second's share", () => {
+		expect(requestWindow(600)).toEqual({ ms: 100, points: 1 });
+		expect(requestWindow(1_200)).toEqual({ ms: 100, points: 2 });
+		expect(requestWindow(60_000)).toEqual({ ms: 100, points: 100 });
+		expect(requestWindow(120)).toEqual({ ms: 500, points: 1 });
+		expect(requestWindow(7).ms).toBeCloseTo(8_571.43, 2);
+		expect(tokenWindow(60_000)).toEqual({ ms: 10_000, points: 10_000 });
 	});
 
 	it('rejects negative or fractional limits at construction, naming the field', () => {
-		expect(
-			() => new ProviderRateLimiter(memoryLimiterStore(), { requestsPerMinute: -1 }),
-		).toThrow(RateLimitConfigError);
+		expect(() => new ProviderRateLimiter(memoryLimiterStore(), { requestsPerMinute: -1 })).toThrow(
+			RateLimitConfigError,
+		);
 		expect(() => new ProviderRateLimiter(memoryLimiterStore(), { maxConcurrent: 1.5 })).toThrow(
 			/maxConcurrent must be a whole number/,
 		);
@@ -163,10 +166,10 @@ describe.each(['redis', 'postgres'])('%s store', (kind) => {
 						maxHoldMs,
 					});
 					expect(grants.length).toBeGreaterThan(0);
-					// Fixed 1 s windows: any 1 s span overlaps at most two windows of 10.
-					expect(maxInSpan(grants, 1_000)).toBeLessThanOrEqual(20);
-					// 2.5 s of grants touch at most 4 request windows and 2 token windows.
-					expect(grants.length).toBeLessThanOrEqual(40);
+					// Windows of 100 ms holding 1 request: any 1 s span overlaps at most 11 of them.
+					expect(maxInSpan(grants, 1_000)).toBeLessThanOrEqual(11);
+					// 2.5 s of grants touch at most 26 request windows and 2 token windows (1 000 tokens each).
+					expect(grants.length).toBeLessThanOrEqual(26);
 					expect(grants.reduce((sum, g) => sum + g.tokens, 0)).toBeLessThanOrEqual(2_000);
 					expect(maxOverlap(grants)).toBeLessThanOrEqual(3);
 				},
@@ -186,7 +189,7 @@ describe.each(['redis', 'postgres'])('%s store', (kind) => {
 				maxHoldMs: 0,
 			},
 		);
-		expect(grants.length).toBeGreaterThan(40);
+		expect(grants.length).toBeGreaterThan(26);
 	}, 60_000);
 
 	it("a provider's cool-down set through one limiter holds back another (a second process's view)", async () => {
@@ -223,6 +226,7 @@ describe.each(['redis', 'postgres'])('%s store', (kind) => {
 
 	it('charges the reported tokens after the call, so the next request waits for them', async () => {
 		const key = freshKey();
+		await roomInWindow(10_000, 2_000);
 		// 600 tokens per 10 s window.
 		const limiter = new ProviderRateLimiter(storeFor(kind), { tokensPerMinute: 3_600 }, { prefix });
 		const first = await limiter.acquire(key, { tokens: 100 });
@@ -248,7 +252,7 @@ describe('store down', () => {
 		const key = freshKey();
 		const first = await limiter.acquire(key);
 		expect(first.warning).toMatch(/rate limit store \(redis\) failed.*this n8n process only/);
-		// Still limited: 2 per second locally.
+		// Still limited: 1 per 500 ms window locally.
 		const second = await limiter.acquire(key);
 		await expect(limiter.acquire(key, { maxWaitMs: 100 })).rejects.toThrow(RateLimitWaitError);
 		expect(second.warning).toBeDefined();

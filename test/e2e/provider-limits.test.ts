@@ -1,0 +1,101 @@
+/**
+ * One provider limit shared by the workers of real queue-mode n8n: jobs submitted at once run on both workers, every
+ * model call waits for a slot counted in Redis, and the provider (the offline model, limited like one) never sees the
+ * limit exceeded: no 429, no more requests in any second than the limit's windows allow.
+ */
+import { randomUUID } from 'node:crypto';
+
+import { requestWindow } from '../../lib/ratelimit';
+import { OfflineModelServer } from '../../stack/model-server';
+import { nodeOutput } from '../../stack/n8n/client';
+import { clusterFromEnv } from '../../stack/n8n/cluster';
+import { webhookNode } from '../../stack/n8n/workflow-nodes';
+import { deleteKeys, redisFromEnv } from '../../stack/services';
+
+const { client } = clusterFromEnv();
+const REQUESTS_PER_MINUTE = 120; // 2 per second
+const model = new OfflineModelServer({
+	rateLimit: { requestsPerMinute: REQUESTS_PER_MINUTE, burst: 2 },
+});
+const name = `e2e-limit-${randomUUID()}`;
+const redis = redisFromEnv();
+
+beforeAll(() => model.start());
+afterAll(async () => {
+	await model.stop();
+	await deleteKeys(redis, `openagents:rl:*${name}*`);
+});
+
+/** Most requests the provider accepted in any span of `ms`. */
+function busiestSpan(times: number[], ms: number): number {
+	const sorted = [...times].sort((a, b) => a - b);
+	let best = 0;
+	for (let i = 0, from = 0; i < sorted.length; i++) {
+		while (sorted[from] <= sorted[i] - ms) from++;
+		best = Math.max(best, i - from + 1);
+	}
+	return best;
+}
+
+it('two workers keep to one limit: the provider never refuses and never sees it exceeded', async () => {
+	const credential = await client.createCredential('e2e llm (shared limit)', 'openAgentsLlmApi', {
+		baseUrl: model.baseUrl,
+		apiKey: '',
+		chatModel: 'offline-chat',
+		embeddingModel: 'offline-embedding',
+		rateLimitStore: 'shared',
+		rateLimitStoreUrl: `redis://${redis.password ? `:${encodeURIComponent(redis.password)}@` : ''}${redis.host}:${redis.port}/0`,
+		requestsPerMinute: REQUESTS_PER_MINUTE,
+		rateLimitName: name,
+	});
+	const path = `e2e-limits-${randomUUID()}`;
+	const { id } = await client.createWorkflow({
+		name: 'e2e: agents sharing a provider limit',
+		nodes: [
+			webhookNode(path, [0, 0], { responseMode: 'onReceived' }),
+			{
+				id: randomUUID(),
+				name: 'Agent',
+				type: 'n8n-nodes-openagents.openAgentsAgent',
+				typeVersion: 1,
+				position: [220, 0],
+				parameters: {
+					template: 'conversation',
+					prompt: '={{ $json.body.question }}',
+					options: {},
+				},
+				credentials: { openAgentsLlmApi: credential },
+			},
+		],
+		connections: { Webhook: { main: [[{ node: 'Agent', type: 'main', index: 0 }]] } },
+	});
+	await client.activateWorkflow(id, [path]);
+
+	const jobs = 14;
+	const answers = await Promise.all(
+		Array.from({ length: jobs }, (_, i) => client.webhook(path, { question: `question ${i}` })),
+	);
+	expect(answers.map((a) => a.status)).toEqual(Array(jobs).fill(200));
+	const executions = await client.waitForExecutions(id, jobs, 90_000);
+	expect(executions.map((e) => e.status)).toEqual(Array(jobs).fill('success'));
+
+	const chat = model.requestsTo('chat');
+	expect(chat.filter((r) => r.rateLimited)).toHaveLength(0);
+	expect(chat).toHaveLength(jobs);
+	const { ms, points } = requestWindow(REQUESTS_PER_MINUTE);
+	// Clock-aligned windows of `ms` holding `points`: any 1 s span overlaps at most ceil(1 000 / ms) + 1 of them.
+	expect(
+		busiestSpan(
+			chat.map((r) => r.receivedAt),
+			1_000,
+		),
+	).toBeLessThanOrEqual((Math.ceil(1_000 / ms) + 1) * points);
+	const times = chat.map((r) => r.receivedAt);
+	expect(Math.max(...times) - Math.min(...times)).toBeGreaterThanOrEqual(
+		(Math.ceil(jobs / points) - 2) * ms,
+	);
+	const waits = executions.map(
+		(e) => (nodeOutput(e, 'Agent')[0].usage as { rateLimitWaitMs: number }).rateLimitWaitMs,
+	);
+	expect(Math.max(...waits)).toBeGreaterThan(2_000);
+}, 180_000);
