@@ -108,6 +108,29 @@ const CHARTS: Record<string, (r: Record<string, unknown>) => Array<{ file: strin
 				]),
 			},
 		],
+		'provider-limits': (r) => [
+			{
+				file: 'provider-limits.svg',
+				svg: barChart(
+					"1 000 agent jobs at a provider's limit: total time ÷ ideal (requests ÷ limit)",
+					'× ideal',
+					[
+						{
+							label: 'OpenAgents, shared limiter',
+							value: num(get(r, 'variants.oursSharedLimiter.timeToIdeal')),
+						},
+						{
+							label: 'OpenAgents, no limiter',
+							value: num(get(r, 'variants.oursNoLimiter.timeToIdeal')),
+						},
+						{
+							label: "n8n's AI Agent, Retry On Fail",
+							value: num(get(r, 'variants.n8nAiAgentRetryOnFail.timeToIdeal')),
+						},
+					],
+				),
+			},
+		],
 		tracing: (r) => [
 			{
 				file: 'tracing.svg',
@@ -214,6 +237,23 @@ const COMPARISONS: Array<{
 	theirs: string;
 	better: 'higher' | 'lower';
 }> = [
+	{
+		bench: 'provider-limits',
+		label: "1 000 agent jobs at a provider's limit vs n8n's AI Agent with Retry On Fail: 429s",
+		unit: '429s',
+		ours: 'variants.oursSharedLimiter.refused429',
+		theirs: 'variants.n8nAiAgentRetryOnFail.refused429',
+		better: 'lower',
+	},
+	{
+		bench: 'provider-limits',
+		label:
+			"1 000 agent jobs at a provider's limit vs n8n's AI Agent with Retry On Fail: total time",
+		unit: 'ms',
+		ours: 'variants.oursSharedLimiter.totalMs',
+		theirs: 'variants.n8nAiAgentRetryOnFail.totalMs',
+		better: 'lower',
+	},
 	{
 		bench: 'knowledge-base-vs-n8n',
 		label: "Ingest vs n8n's Chroma Vector Store + Default Data Loader",

@@ -59,7 +59,18 @@ const STORE_RETRY_AFTER_MS = 5_000;
 /** How often a waiter for a concurrency slot looks again, ms (jittered ± half). */
 const SLOT_POLL_MS = 50;
 
-type Attempt = { lease: Lease } | { retryInMs: number };
+/**
+ * Store options that keep a window's key until the window has ended (plus a second): windows are reserved ahead, so
+ * a key may be written long before its window comes. Whole seconds, as the stores count.
+ */
+function keep(endsAt: number) {
+	return { customDuration: Math.max(1, Math.ceil((endsAt - Date.now()) / 1000) + 1) };
+}
+
+/** A reservation (send at `sendAt`, ms since the epoch; `giveBack` returns its counts), or a wait before trying again. */
+type Attempt =
+	| { lease: Lease; sendAt: number; giveBack: () => void; counters: Counters }
+	| { retryInMs: number };
 
 function isRejection(value: unknown): value is RateLimiterRes {
 	return value instanceof RateLimiterRes;
@@ -68,12 +79,6 @@ function isRejection(value: unknown): value is RateLimiterRes {
 /** A store key: the name as is when short, else its SHA-256 (Postgres keys are ≤ 255 characters). */
 function storeKey(name: string): string {
 	return name.length <= 120 ? name : createHash('sha256').update(name).digest('hex');
-}
-
-/** The clock-aligned window `now` falls in (window n covers [n × ms, (n + 1) × ms)), the same in every worker. */
-function windowAt(window: Window, now: number) {
-	const index = Math.floor(now / window.ms);
-	return { index, endsAt: (index + 1) * window.ms };
 }
 
 export interface ProviderRateLimiterOptions {
@@ -127,37 +132,72 @@ export class ProviderRateLimiter {
 
 	/**
 	 * Waits until `key` (a provider and model, e.g. "https://api.openai.com/v1#gpt-4o-mini") has room for one request
-	 * of `options.tokens` tokens, then counts it. Throws RateLimitWaitError when the wait would exceed maxWaitMs, and
-	 * the signal's reason when it aborts.
+	 * of `options.tokens` tokens, then counts it. The request reserves the first window with room (and its evenly
+	 * spaced place in it) and sleeps until then, so no window goes unused while requests wait, however late a busy
+	 * process wakes. Throws RateLimitWaitError when the wait would exceed maxWaitMs, and the signal's reason when it
+	 * aborts (giving its reservation back).
 	 */
 	async acquire(key: string, options: AcquireOptions = {}): Promise<Lease> {
 		const started = Date.now();
 		const maxWaitMs = options.maxWaitMs ?? 120_000;
 		const id = storeKey(key);
+		const tokens = options.tokens ?? 0;
 		for (;;) {
 			options.signal?.throwIfAborted();
+			const deadline = started + maxWaitMs;
 			let attempt: Attempt;
-			const tokens = options.tokens ?? 0;
 			if (this.failure && Date.now() < this.failure.until) {
-				attempt = await this.tryAcquire(this.local, id, tokens, started, this.failure.warning);
+				attempt = await this.tryAcquire(this.local, id, tokens, deadline, this.failure.warning);
 			} else {
 				try {
 					await this.store.ready();
-					attempt = await this.tryAcquire(this.shared, id, tokens, started, undefined);
+					attempt = await this.tryAcquire(this.shared, id, tokens, deadline, undefined);
 					this.failure = undefined;
 				} catch (error) {
 					const warning = this.storeFailed(error);
-					attempt = await this.tryAcquire(this.local, id, tokens, started, warning);
+					attempt = await this.tryAcquire(this.local, id, tokens, deadline, warning);
 				}
 			}
-			if ('lease' in attempt) return attempt.lease;
-			const waited = Date.now() - started;
-			if (waited + attempt.retryInMs > maxWaitMs)
-				throw new RateLimitWaitError(
-					`No rate-limit slot for "${key}" within ${maxWaitMs} ms (waited ${waited} ms; the next is ${Math.round(attempt.retryInMs)} ms away)`,
-				);
+			if ('lease' in attempt) {
+				const { lease, sendAt, giveBack } = attempt;
+				try {
+					if (sendAt > Date.now()) {
+						await sleep(sendAt - Date.now(), options.signal);
+						// A cool-down set while this request waited for its place holds it back too.
+						const coolingMs = await this.coolingMs(attempt.counters, id);
+						if (coolingMs > 0) {
+							if (Date.now() + coolingMs > deadline)
+								throw this.waitError(key, maxWaitMs, started, coolingMs);
+							await sleep(coolingMs, options.signal);
+						}
+					}
+					options.signal?.throwIfAborted();
+				} catch (error) {
+					giveBack();
+					lease.release();
+					throw error;
+				}
+				return { ...lease, waitMs: Date.now() - started };
+			}
+			if (Date.now() + attempt.retryInMs > deadline)
+				throw this.waitError(key, maxWaitMs, started, attempt.retryInMs);
 			await sleep(attempt.retryInMs, options.signal);
 		}
+	}
+
+	private waitError(key: string, maxWaitMs: number, started: number, nextMs: number) {
+		return new RateLimitWaitError(
+			`No rate-limit slot for "${key}" within ${maxWaitMs} ms (waited ${Date.now() - started} ms; the next is ${Math.round(nextMs)} ms away)`,
+		);
+	}
+
+	/** How long the key's cool-down still holds, ms (0 when none); a store error is thrown. */
+	private async coolingMs(counters: Counters, key: string): Promise<number> {
+		const blocked = await counters.coolDown.get(key).catch((error: unknown) => {
+			if (isRejection(error)) return null;
+			throw error;
+		});
+		return blocked && blocked.consumedPoints > 1 ? blocked.msBeforeNext : 0;
 	}
 
 	/**
@@ -191,15 +231,16 @@ export class ProviderRateLimiter {
 	}
 
 	/**
-	 * One try: a lease, or how long to wait before the next try (rejections from the counters are waits, not errors).
-	 * The cool-down check and the request and token counts go to the store at once (one round trip); what was
-	 * counted is taken back when another part refused.
+	 * One try: a reservation (the lease, when to send, and how to give the reservation back), or how long to wait
+	 * before the next try. The cool-down check and the first window's count go to the store together; when that window
+	 * is full, the next ones are tried in turn (a refused count only ever lands in a full window, so it takes nothing
+	 * from anyone) up to `deadline`. Tokens are counted in the token window the request will be sent in.
 	 */
 	private async tryAcquire(
 		counters: Counters,
 		key: string,
 		tokens: number,
-		started: number,
+		deadline: number,
 		warning: string | undefined,
 	): Promise<Attempt> {
 		const slot = await this.takeSlot(counters, key);
@@ -207,66 +248,116 @@ export class ProviderRateLimiter {
 		const freeSlot = () => {
 			if (slot !== undefined) void counters.slots!.delete(`${key}:${slot}`).catch(() => {});
 		};
-		const now = Date.now();
-		const requests = this.requestWindow && windowAt(this.requestWindow, now);
-		const tokenWindow = this.tokenWindow && windowAt(this.tokenWindow, now);
-		const charged = Math.min(Math.max(0, Math.round(tokens)), this.tokenWindow?.points ?? 0);
-		const requestKey = requests && `${key}:${requests.index}`;
-		const tokenKey = tokenWindow && charged > 0 ? `${key}:${tokenWindow.index}` : undefined;
-		const [blocked, counted, tokensCounted] = await Promise.allSettled([
-			counters.coolDown.get(key),
-			requestKey ? counters.requests!.consume(requestKey, 1) : undefined,
-			tokenKey ? counters.tokens!.consume(tokenKey, charged) : undefined,
-		]);
-		for (const result of [blocked, counted, tokensCounted])
-			if (result.status === 'rejected' && !isRejection(result.reason)) {
+		try {
+			const now = Date.now();
+			const window = this.requestWindow;
+			let index = window ? Math.floor(now / window.ms) : 0;
+			const [cooling, first] = await Promise.all([
+				this.coolingMs(counters, key),
+				window
+					? this.count(counters.requests!, `${key}:${index}`, 1, (index + 1) * window.ms)
+					: undefined,
+			]);
+			if (cooling > 0) {
+				if (first)
+					void counters
+						.requests!.reward(`${key}:${index}`, 1, keep((index + 1) * window!.ms))
+						.catch(() => {});
 				freeSlot();
-				throw result.reason;
+				return { retryInMs: this.jitter(cooling) };
 			}
-		const coolingMs =
-			blocked.status === 'fulfilled' && blocked.value && blocked.value.consumedPoints > 1
-				? blocked.value.msBeforeNext
-				: 0;
-		const requestRefused = counted.status === 'rejected';
-		const tokensRefused = tokensCounted.status === 'rejected';
-		if (coolingMs > 0 || requestRefused || tokensRefused) {
-			freeSlot();
-			// A refused count still adds up in the store: take back this try's counts, refused or not, so a refused
-			// request does not hold back others for the rest of the window.
-			if (requestKey) void counters.requests!.reward(requestKey, 1).catch(() => {});
-			if (tokenKey) void counters.tokens!.reward(tokenKey, charged).catch(() => {});
-			const waits = [coolingMs];
-			if (requestRefused) waits.push(requests!.endsAt - now);
-			if (tokensRefused) waits.push(tokenWindow!.endsAt - now);
-			return { retryInMs: this.jitter(Math.max(...waits)) };
-		}
-		// The tokens of a request charged nothing (no estimate) are charged after the call, in the current window.
-		const settleKey = () =>
-			tokenKey ?? (tokenWindow && `${key}:${windowAt(this.tokenWindow!, Date.now()).index}`);
-		let released = false;
-		return {
-			lease: {
-				waitMs: Date.now() - started,
-				...(warning ? { warning } : {}),
-				settle: async (actual) => {
-					const difference = Math.round(actual) - charged;
-					const target = settleKey();
-					if (!target || difference === 0) return;
-					// After the window rolled over, the correction would land in a window the request was not in.
-					if (tokenKey && Date.now() >= tokenWindow!.endsAt) return;
-					await (
-						difference > 0
-							? counters.tokens!.penalty(target, difference)
-							: counters.tokens!.reward(target, -difference)
-					).catch(() => {});
-				},
-				release: () => {
-					if (released) return;
-					released = true;
+			let position = first;
+			while (window && position === null) {
+				index++;
+				if (index * window.ms > deadline) {
 					freeSlot();
+					return { retryInMs: index * window.ms - now };
+				}
+				position = await this.count(
+					counters.requests!,
+					`${key}:${index}`,
+					1,
+					(index + 1) * window.ms,
+				);
+			}
+			const sendAt = window
+				? Math.max(now, index * window.ms + ((position! - 1) * window.ms) / window.points)
+				: now;
+			const requestKey = window && `${key}:${index}`;
+			const giveBackRequest = () => {
+				if (requestKey)
+					void counters
+						.requests!.reward(requestKey, 1, keep((index + 1) * window!.ms))
+						.catch(() => {});
+			};
+
+			const charged = Math.min(Math.max(0, Math.round(tokens)), this.tokenWindow?.points ?? 0);
+			const tokenIndex = this.tokenWindow && Math.floor(sendAt / this.tokenWindow.ms);
+			const tokenKey = tokenIndex !== undefined ? `${key}:${tokenIndex}` : undefined;
+			const tokensEnd = tokenIndex !== undefined ? (tokenIndex + 1) * this.tokenWindow!.ms : 0;
+			if (
+				tokenKey &&
+				charged > 0 &&
+				(await this.count(counters.tokens!, tokenKey, charged, tokensEnd)) === null
+			) {
+				// Refused: the tokens were still added; give them back with the request's place.
+				void counters.tokens!.reward(tokenKey, charged, keep(tokensEnd)).catch(() => {});
+				giveBackRequest();
+				freeSlot();
+				return { retryInMs: this.jitter(tokensEnd - now) };
+			}
+			let released = false;
+			return {
+				counters,
+				sendAt,
+				giveBack: () => {
+					giveBackRequest();
+					if (tokenKey && charged > 0)
+						void counters.tokens!.reward(tokenKey, charged, keep(tokensEnd)).catch(() => {});
 				},
-			},
-		};
+				lease: {
+					waitMs: 0,
+					...(warning ? { warning } : {}),
+					settle: async (actual) => {
+						const difference = Math.round(actual) - charged;
+						if (!tokenKey || difference === 0) return;
+						// After the window rolled over, the correction would land in a window the request was not in.
+						if (Date.now() >= tokensEnd) return;
+						await (
+							difference > 0
+								? counters.tokens!.penalty(tokenKey, difference, keep(tokensEnd))
+								: counters.tokens!.reward(tokenKey, -difference, keep(tokensEnd))
+						).catch(() => {});
+					},
+					release: () => {
+						if (released) return;
+						released = true;
+						freeSlot();
+					},
+				},
+			};
+		} catch (error) {
+			freeSlot();
+			throw error;
+		}
+	}
+
+	/**
+	 * Counts `points` on a window key (kept until its window ends at `endsAt`): the count after it, or null when the
+	 * window was already full.
+	 */
+	private async count(
+		counter: RateLimiterAbstract,
+		key: string,
+		points: number,
+		endsAt: number,
+	): Promise<number | null> {
+		try {
+			return (await counter.consume(key, points, keep(endsAt))).consumedPoints;
+		} catch (rejection) {
+			if (isRejection(rejection)) return null;
+			throw rejection;
+		}
 	}
 
 	/** A wait plus up to 10 ms, so waiters for the same moment do not all reach the store in the same instant. */

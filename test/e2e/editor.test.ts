@@ -260,8 +260,13 @@ describe.each(panels)('%s', (name, description, typeVersion) => {
 			if (i === 0 && latest)
 				await editor.page.screenshot({ path: join(SHOTS_DIR, `${className(description)}.png`) });
 		}
-		// Inputs computed from the parameters (the Reranker input) as the canvas draws them.
+		// Inputs as the canvas draws them: the Reranker input (computed from the parameters) and Fallback Model.
 		await editor.page.keyboard.press('Escape');
+		const fallbackInput =
+			Array.isArray(description.inputs) &&
+			description.inputs.some(
+				(input) => typeof input === 'object' && input.displayName === 'Fallback Model',
+			);
 		for (const [i, parameters] of variants.entries()) {
 			const wanted = expectsReranker(description, parameters);
 			const label = await editor.page
@@ -273,6 +278,8 @@ describe.each(panels)('%s', (name, description, typeVersion) => {
 					`${name} with ${JSON.stringify(parameters)}: the Reranker input is ${wanted ? 'missing' : 'shown'} on the canvas`,
 				);
 			}
+			if (label.includes('Fallback Model') !== fallbackInput)
+				problems.push(`${name}: the Fallback Model input is not drawn as declared`);
 		}
 		const ours = browserErrors.filter((text) => /openagents|openAgents/i.test(text));
 		expect({ problems, browserErrors: ours }).toEqual({ problems: [], browserErrors: [] });

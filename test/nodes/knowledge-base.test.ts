@@ -1,4 +1,5 @@
 /** The Knowledge Base node in workflows run in-process, on a real Chroma server with the offline model server. */
+import { randomUUID } from 'node:crypto';
 import { createServer, request as httpRequest } from 'node:http';
 
 import type { INodeParameters } from 'n8n-workflow';
@@ -10,6 +11,7 @@ import { freePort } from '../../stack/process';
 import { testNodeTypes, testRerankerCalls } from '../support/test-nodes';
 import { chromaCredential, offlineLlmCredential } from '../support/credentials';
 import { itemsInto, runWorkflow, type WorkflowJson } from '../support/workflow-runner';
+import { roomInWindow } from '../support/windows';
 
 const model = new OfflineModelServer({ apiKey: 'sk-kb-nodes-secret' });
 const narrowModel = new OfflineModelServer({ embeddingDimensions: 64 });
@@ -48,13 +50,18 @@ function flow(items: object[], parameters: INodeParameters, continueOnFail = fal
 function exec(
 	items: object[],
 	parameters: INodeParameters,
-	{ continueOnFail = false, chromaUrl = chroma.url, embeddingsUrl = llmUrl } = {},
+	{
+		continueOnFail = false,
+		chromaUrl = chroma.url,
+		embeddingsUrl = llmUrl,
+		llm = {} as Record<string, unknown>,
+	} = {},
 ) {
 	return runWorkflow(flow(items, parameters, continueOnFail), {
 		nodeTypes: testNodeTypes,
 		credentials: {
 			openAgentsChromaApi: chromaCredential(chromaUrl),
-			openAgentsLlmApi: offlineLlmCredential(embeddingsUrl, 'sk-kb-nodes-secret'),
+			openAgentsLlmApi: { ...offlineLlmCredential(embeddingsUrl, 'sk-kb-nodes-secret'), ...llm },
 		},
 	});
 }
@@ -436,6 +443,42 @@ describe('Ingest', () => {
 		});
 		expect(JSON.stringify(json(result))).not.toContain('sk-kb-nodes-secret');
 	});
+});
+
+describe('Provider limits', () => {
+	it("keeps ingest's embedding requests under the credential's rate limit and reports the batch's wait and cost", async () => {
+		const kb = `kb-limits-${randomUUID()}`;
+		await roomInWindow(1_000, 990); // one request per 1 s window, from a window's start
+		const result = await exec(
+			[{ text: 'Alpha retries three times.' }, { text: 'Beta never retries.' }],
+			{
+				operation: 'ingest',
+				knowledgeBase: kb,
+				inputType: 'text',
+				text: '={{ $json.text }}',
+				sourceId: '={{ $json.text }}',
+				options: { embeddingBatchSize: 1 },
+			},
+			{
+				llm: {
+					rateLimitStore: 'process',
+					requestsPerMinute: 60,
+					rateLimitName: kb,
+					prices: { 'offline-embedding': { input: 1_000, output: 0 } },
+				},
+			},
+		);
+		const [first] = json(result);
+		const times = model.requestsTo('embeddings').map((r) => r.receivedAt);
+		expect(times).toHaveLength(2);
+		expect(Math.max(...times) - Math.min(...times)).toBeGreaterThanOrEqual(900);
+		expect(first.batch.usage.rateLimitWaitMs).toBeGreaterThanOrEqual(900);
+		expect(first.batch.usage.cost).toBeGreaterThan(0);
+		expect(Number(result.run.data.resultData.metadata?.openagents_cost)).toBeCloseTo(
+			first.batch.usage.cost,
+			8,
+		);
+	}, 30_000);
 });
 
 describe('Search Mode and reranking', () => {

@@ -335,6 +335,47 @@ describe('Planner', () => {
 		expect(item.usage.rateLimitWaitMs).toBeGreaterThan(1_000);
 	}, 30_000);
 
+	it('hands a task to the Fallback Model sub-node when the chat model keeps failing', async () => {
+		const workflow = itemsInto([{}], {
+			name: 'Planner',
+			type: 'openAgentsPlanner',
+			parameters: {
+				operation: 'executePlan',
+				plan: JSON.stringify({ goal: 'g', tasks: [plan.tasks[0]] }),
+				planRunId: `fallback-${run}`,
+				store: 'inProcess',
+				retryPolicy: { type: 'none' },
+				options: { synthesize: false },
+			},
+		});
+		for (const [name, index, modelName] of [
+			['Primary', 0, 'primary-x'],
+			['Fallback', 1, 'fallback-y'],
+		] as const) {
+			workflow.nodes.push({
+				id: name,
+				name,
+				type: 'test.chatModel',
+				typeVersion: 1,
+				position: [200, 200],
+				parameters: { baseUrl: llmUrl, model: modelName },
+			});
+			workflow.connections[name] = {
+				ai_languageModel: [[{ node: 'Planner', type: 'ai_languageModel', index }]],
+			};
+		}
+		model.fail({ type: 'status', status: 502 }, { times: 1 });
+		const result = await runWorkflow(workflow, { nodeTypes: testNodeTypes });
+		// eslint-disable-next-line @typescript-eslint/no-explicit-any -- output shape asserted below
+		const item = result.outputs.Planner[0][0].json as Record<string, any>;
+		expect(item.tasks[0].status).toBe('completed');
+		expect(model.requestsTo('chat').map((r) => (r.body as ChatRequest).model)).toEqual([
+			'primary-x',
+			'fallback-y',
+		]);
+		expect(item.usage.model).toBe('fallback-y');
+	});
+
 	it('stops starting tasks once Max Cost is spent', async () => {
 		const result = await planner(
 			{ prices: { 'offline-chat': { input: 1_000_000, output: 0 } } },

@@ -166,15 +166,16 @@ describe.each(['redis', 'postgres'])('%s store', (kind) => {
 						maxHoldMs,
 					});
 					expect(grants.length).toBeGreaterThan(0);
-					// Windows of 100 ms holding 1 request: any 1 s span overlaps at most 11 of them.
-					expect(maxInSpan(grants, 1_000)).toBeLessThanOrEqual(11);
+					// Windows of 100 ms holding 1 request: any 1 s span overlaps at most 11 of them (one more when a busy
+					// process wakes late for its reserved window: lateness only ever moves a request later).
+					expect(maxInSpan(grants, 1_000)).toBeLessThanOrEqual(12);
 					// 2.5 s of grants touch at most 26 request windows and 2 token windows (1 000 tokens each).
 					expect(grants.length).toBeLessThanOrEqual(26);
 					expect(grants.reduce((sum, g) => sum + g.tokens, 0)).toBeLessThanOrEqual(2_000);
 					expect(maxOverlap(grants)).toBeLessThanOrEqual(3);
 				},
 			),
-			{ numRuns: 2 },
+			{ numRuns: 2, endOnFailure: true },
 		);
 	}, 90_000);
 
@@ -204,6 +205,32 @@ describe.each(['redis', 'postgres'])('%s store', (kind) => {
 		expect(lease.warning).toBeUndefined();
 		const other = await b.acquire(freshKey());
 		expect(other.waitMs).toBeLessThan(200); // other keys are not held back
+	}, 20_000);
+
+	it('gives waiting requests evenly spaced places in the coming windows, and takes back the place of one cancelled', async () => {
+		const key = freshKey();
+		const limiter = new ProviderRateLimiter(storeFor(kind), { requestsPerMinute: 600 }, { prefix });
+		const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+		const started = Date.now();
+		const granted = (options = {}) =>
+			limiter.acquire(key, options).then(
+				() => Date.now() - started,
+				() => undefined,
+			);
+		const first = Array.from({ length: 7 }, () => granted()); // one per 100 ms window: 7 windows
+		await sleep(30);
+		const cancelled = new AbortController();
+		const eighth = granted({ signal: cancelled.signal }); // reserves the 8th window, ~700 ms ahead
+		await sleep(30);
+		cancelled.abort();
+		expect(await eighth).toBeUndefined();
+		const ninth = (await granted())!; // takes the place the cancelled one gave back
+		const times = [...((await Promise.all(first)) as number[]), ninth].sort((a, b) => a - b);
+		// 8 requests in 8 windows of 100 ms (from a window already under way): the cancelled place was reused.
+		expect(times.at(-1)!).toBeLessThan(850);
+		// Spaced by the windows (the first may share the moment of the second: the current window is partly gone).
+		for (let i = 2; i < times.length; i++)
+			expect(times[i] - times[i - 1]).toBeGreaterThanOrEqual(60);
 	}, 20_000);
 
 	it('a wait for a slot ends when the signal aborts, and frees nothing it did not take', async () => {
