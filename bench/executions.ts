@@ -39,7 +39,7 @@ export async function settle(
 /**
  * Sends `jobs` requests at once to a webhook that responds immediately, waits for their executions to finish and
  * counts them: accepted (HTTP 200), succeeded, failed, unfinished, lost (accepted without an execution), completion
- * rate (%), time to submit all and total time from the first request to the last execution stopping (ms),
+ * rate (%), when the first request was sent, time to submit all and total time from the first request to the last execution stopping (ms),
  * executions/s over that total.
  */
 export async function submitAtOnce(
@@ -82,6 +82,8 @@ export async function submitAtOnce(
 		lost: accepted - sum(counts),
 		completionRatePercent: Math.round((succeeded / jobs) * 10000) / 100,
 		submitMs,
+		/** When the first request was sent, ms since the epoch. */
+		startedAt: started,
 		totalMs,
 		executionsPerSecond: Math.round((succeeded / (totalMs / 1000)) * 100) / 100,
 	};

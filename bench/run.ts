@@ -18,7 +18,7 @@ import { llmCallOverhead } from './llm-call-overhead';
 import { memoryOps } from './memory-ops';
 import { memoryVsN8n } from './memory-vs-n8n';
 import { planner } from './planner';
-import { providerLimits } from './provider-limits';
+import { providerLimits, rateLimiterOverhead } from './provider-limits';
 import { queueScaling } from './queue-scaling';
 import { tracing } from './tracing';
 import { writeReport } from './report';
@@ -26,6 +26,7 @@ import { writeReport } from './report';
 /** In report order. The n8n ones share one queue-mode cluster (bench/cluster.ts), started by the first of them. */
 const benchmarks: Record<string, () => Promise<unknown>> = {
 	'llm-call-overhead': llmCallOverhead,
+	'rate-limiter-overhead': rateLimiterOverhead,
 	'memory-ops': memoryOps,
 	'knowledge-base': knowledgeBase,
 	'knowledge-base-vs-n8n': knowledgeBaseVsN8n,

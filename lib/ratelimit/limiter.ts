@@ -243,29 +243,48 @@ export class ProviderRateLimiter {
 		deadline: number,
 		warning: string | undefined,
 	): Promise<Attempt> {
-		const slot = await this.takeSlot(counters, key);
-		if (slot === null) return { retryInMs: SLOT_POLL_MS / 2 + this.jitter(SLOT_POLL_MS / 2) };
-		const freeSlot = () => {
-			if (slot !== undefined) void counters.slots!.delete(`${key}:${slot}`).catch(() => {});
+		const now = Date.now();
+		const window = this.requestWindow;
+		let index = window ? Math.floor(now / window.ms) : 0;
+		const requestKey = () => `${key}:${index}`;
+		const giveBackRequest = () => {
+			if (window)
+				void counters
+					.requests!.reward(requestKey(), 1, keep((index + 1) * window.ms))
+					.catch(() => {});
 		};
+		// The common case in one round trip: a free concurrency slot (tried from a random one, so waiters spread), the
+		// cool-down check and the current window's count.
+		const slots = (counters.slots && this.limits.maxConcurrent) || 0;
+		const firstSlot = Math.floor((this.options.random ?? Math.random)() * slots);
+		const [slotTaken, cooling, counted] = await Promise.allSettled([
+			slots ? this.takeSlot(counters, key, firstSlot, 1) : undefined,
+			this.coolingMs(counters, key),
+			window ? this.count(counters.requests!, requestKey(), 1, (index + 1) * window.ms) : undefined,
+		]);
+		let slot = slotTaken.status === 'fulfilled' ? slotTaken.value : null;
+		const freeSlot = () => {
+			if (slot !== null && slot !== undefined)
+				void counters.slots!.delete(`${key}:${slot}`).catch(() => {});
+		};
+		const failed = [slotTaken, cooling, counted].find((r) => r.status === 'rejected');
+		if (failed) {
+			freeSlot();
+			if (counted.status === 'fulfilled' && counted.value) giveBackRequest();
+			throw (failed as PromiseRejectedResult).reason;
+		}
+		const first = (counted as PromiseFulfilledResult<number | null | undefined>).value;
+		if (slots && slot === null) slot = await this.takeSlot(counters, key, firstSlot + 1, slots - 1);
+		const coolingMs = (cooling as PromiseFulfilledResult<number>).value;
+		if (slot === null || coolingMs > 0) {
+			freeSlot();
+			if (first) giveBackRequest();
+			return {
+				retryInMs:
+					coolingMs > 0 ? this.jitter(coolingMs) : SLOT_POLL_MS / 2 + this.jitter(SLOT_POLL_MS / 2),
+			};
+		}
 		try {
-			const now = Date.now();
-			const window = this.requestWindow;
-			let index = window ? Math.floor(now / window.ms) : 0;
-			const [cooling, first] = await Promise.all([
-				this.coolingMs(counters, key),
-				window
-					? this.count(counters.requests!, `${key}:${index}`, 1, (index + 1) * window.ms)
-					: undefined,
-			]);
-			if (cooling > 0) {
-				if (first)
-					void counters
-						.requests!.reward(`${key}:${index}`, 1, keep((index + 1) * window!.ms))
-						.catch(() => {});
-				freeSlot();
-				return { retryInMs: this.jitter(cooling) };
-			}
 			let position = first;
 			while (window && position === null) {
 				index++;
@@ -273,23 +292,11 @@ export class ProviderRateLimiter {
 					freeSlot();
 					return { retryInMs: index * window.ms - now };
 				}
-				position = await this.count(
-					counters.requests!,
-					`${key}:${index}`,
-					1,
-					(index + 1) * window.ms,
-				);
+				position = await this.count(counters.requests!, requestKey(), 1, (index + 1) * window.ms);
 			}
 			const sendAt = window
 				? Math.max(now, index * window.ms + ((position! - 1) * window.ms) / window.points)
 				: now;
-			const requestKey = window && `${key}:${index}`;
-			const giveBackRequest = () => {
-				if (requestKey)
-					void counters
-						.requests!.reward(requestKey, 1, keep((index + 1) * window!.ms))
-						.catch(() => {});
-			};
 
 			const charged = Math.min(Math.max(0, Math.round(tokens)), this.tokenWindow?.points ?? 0);
 			const tokenIndex = this.tokenWindow && Math.floor(sendAt / this.tokenWindow.ms);
@@ -367,21 +374,27 @@ export class ProviderRateLimiter {
 
 	/**
 	 * A concurrency slot: slot i is key "<key>:i" holding 1 point while taken (a second consume is rejected), deleted on
-	 * release, expiring after SLOT_TTL_SECONDS if its holder died. Slots are tried from a random start so waiters
-	 * spread. Returns the slot number, undefined when there is no concurrency limit, null when every slot is taken.
+	 * release, expiring after SLOT_TTL_SECONDS if its holder died. Tries `tries` slots from slot `from`; returns the
+	 * slot number, or null when those are all taken.
 	 */
-	private async takeSlot(counters: Counters, key: string): Promise<number | null | undefined> {
-		const n = this.limits.maxConcurrent;
-		if (!n || !counters.slots) return undefined;
-		const start = Math.floor((this.options.random ?? Math.random)() * n);
-		for (let i = 0; i < n; i++) {
-			const slot = (start + i) % n;
-			try {
-				await counters.slots.consume(`${key}:${slot}`, 1);
+	private async takeSlot(
+		counters: Counters,
+		key: string,
+		from: number,
+		tries: number,
+	): Promise<number | null> {
+		const n = this.limits.maxConcurrent!;
+		for (let i = 0; i < tries; i++) {
+			const slot = (from + i) % n;
+			if (
+				(await this.count(
+					counters.slots!,
+					`${key}:${slot}`,
+					1,
+					Date.now() + SLOT_TTL_SECONDS * 1000,
+				)) !== null
+			)
 				return slot;
-			} catch (rejection) {
-				if (!isRejection(rejection)) throw rejection;
-			}
 		}
 		return null;
 	}

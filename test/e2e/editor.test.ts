@@ -285,3 +285,59 @@ describe.each(panels)('%s', (name, description, typeVersion) => {
 		expect({ problems, browserErrors: ours }).toEqual({ problems: [], browserErrors: [] });
 	}, 300_000);
 });
+
+describe('OpenAgents LLM API credential', () => {
+	/** The field labels of a credential's edit dialog in the editor. */
+	async function credentialLabels(id: string): Promise<string[]> {
+		await editor.page.goto(`${client.connection.url}/home/credentials/${id}`, {
+			waitUntil: 'networkidle',
+		});
+		const dialog = editor.page.locator('[data-test-id="editCredential-modal"]');
+		await dialog.waitFor({ timeout: 60_000 });
+		await editor.page.waitForTimeout(300); // conditional fields render after the first frame
+		return dialog.evaluate((root) =>
+			[...root.querySelectorAll('[data-test-id="credential-connection-parameter"] label')].map(
+				(label) => label.textContent?.replace(/\s+/g, ' ').trim() ?? '',
+			),
+		);
+	}
+
+	it('shows the rate limit fields its Rate Limit choice calls for, with the fallback and price fields', async () => {
+		const shared = await client.upsertCredential(
+			'LLM API with a shared rate limit (editor check)',
+			'openAgentsLlmApi',
+			{
+				baseUrl: 'http://127.0.0.1:9/v1',
+				apiKey: 'sk-editor',
+				chatModel: 'm',
+				embeddingModel: 'e',
+				rateLimitStore: 'shared',
+				rateLimitStoreUrl: 'redis://127.0.0.1:6379/0',
+				requestsPerMinute: 600,
+			},
+		);
+		const has = (labels: string[], name: string) => labels.some((l) => l.startsWith(name));
+		const limitFields = [
+			'Rate Limit Store URL',
+			'Requests per Minute',
+			'Tokens per Minute',
+			'Max Concurrent Requests',
+			'Limit Name',
+		];
+		const sharedLabels = await credentialLabels(shared.id);
+		for (const name of [
+			'Fallback Chat Models',
+			'Rate Limit',
+			...limitFields,
+			'Model Prices',
+			'Currency',
+		])
+			expect({ name, shown: has(sharedLabels, name) }).toEqual({ name, shown: true });
+		await editor.page.screenshot({ path: join(SHOTS_DIR, 'OpenAgentsLlmApi-rate-limit.png') });
+
+		const offLabels = await credentialLabels(credentials.openAgentsLlmApi.id); // Rate Limit: Off
+		expect(has(offLabels, 'Rate Limit')).toBe(true);
+		for (const name of limitFields)
+			expect({ name, shown: has(offLabels, name) }).toEqual({ name, shown: false });
+	}, 120_000);
+});
