@@ -108,29 +108,26 @@ const CHARTS: Record<string, (r: Record<string, unknown>) => Array<{ file: strin
 				]),
 			},
 		],
-		'provider-limits': (r) => [
-			{
-				file: 'provider-limits.svg',
-				svg: barChart(
-					"1 000 agent jobs at a provider's limit: total time ÷ ideal (requests ÷ limit)",
-					'× ideal',
-					[
-						{
-							label: 'OpenAgents, shared limiter',
-							value: num(get(r, 'variants.oursSharedLimiter.timeToIdeal')),
-						},
-						{
-							label: 'OpenAgents, no limiter',
-							value: num(get(r, 'variants.oursNoLimiter.timeToIdeal')),
-						},
-						{
-							label: "n8n's AI Agent, Retry On Fail",
-							value: num(get(r, 'variants.n8nAiAgentRetryOnFail.timeToIdeal')),
-						},
-					],
-				),
-			},
-		],
+		'provider-limits': (r) => {
+			const bar = (label: string, variant: string) => ({
+				label: `${label} (${num(get(r, `variants.${variant}.jobsSucceeded`))} ok)`,
+				value: num(get(r, `variants.${variant}.timeToIdeal`)),
+			});
+			return [
+				{
+					file: 'provider-limits.svg',
+					svg: barChart(
+						`${num(get(r, 'jobs'))} agent jobs at a provider's limit: total time ÷ ideal (all jobs' requests ÷ limit)`,
+						'× ideal',
+						[
+							bar('ours, shared limit', 'oursSharedLimiter'),
+							bar('ours, no limiter', 'oursNoLimiter'),
+							bar('n8n AI Agent', 'n8nAiAgentRetryOnFail'),
+						],
+					),
+				},
+			];
+		},
 		tracing: (r) => [
 			{
 				file: 'tracing.svg',
