@@ -85,6 +85,8 @@ export class OpenAgentsLlmApi implements ICredentialType {
 			description:
 				"Keep model, embedding and rerank requests under the provider's limits, and wait out its 429s",
 		},
+		// The URL may carry the store's password (redis://:password@host), so it is stored and shown as a secret.
+		// eslint-disable-next-line @n8n/community-nodes/credential-unnecessary-password
 		{
 			displayName: 'Rate Limit Store URL',
 			name: 'rateLimitStoreUrl',
@@ -106,6 +108,8 @@ export class OpenAgentsLlmApi implements ICredentialType {
 			description: "The provider's request limit for one model; 0 = no limit",
 			displayOptions: { show: { rateLimitStore: ['process', 'shared'] } },
 		},
+		// A number of model tokens, not an auth token.
+		// eslint-disable-next-line @n8n/community-nodes/credential-password-field
 		{
 			displayName: 'Tokens per Minute',
 			name: 'tokensPerMinute',
