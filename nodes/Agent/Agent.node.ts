@@ -62,7 +62,7 @@ export class Agent implements INodeType {
 		properties: [
 			{
 				displayName:
-					'Model: a chat model sub-node connected to the Chat Model input; without one, the LLM API credential',
+					'Model: a chat model sub-node connected to the Chat Model input (another on Fallback Model answers when it keeps failing); without one, the LLM API credential',
 				name: 'modelNotice',
 				type: 'notice',
 				default: '',

@@ -1,5 +1,5 @@
 /**
- * One provider limit shared by the workers of real queue-mode n8n: jobs submitted at once run on both workers, every
+ * One provider limit shared by the workers of real queue-mode n8n: jobs submitted at once run on the workers, every
  * model call waits for a slot counted in Redis, and the provider (the offline model, limited like one) never sees the
  * limit exceeded: no 429, no more requests in any second than the limit's windows allow.
  */
