@@ -19,7 +19,7 @@ import { closeProcessRateLimiters, processRateLimiter } from '../lib/ratelimit';
 import { NoRetryPolicy } from '../lib/retry';
 import { OfflineModelServer } from '../stack/model-server';
 import { aiAgentNode, webhookNode } from '../stack/n8n/workflow-nodes';
-import { deleteKeys, postgresFromEnv, redisFromEnv } from '../stack/services';
+import { deleteKeys, postgresFromEnv, redisFromEnv, redisUrl } from '../stack/services';
 import { agentWorkflow, oneToolCall, openAgentsAgentNode } from './agent';
 import { benchCluster, WORKER_CONCURRENCY, WORKERS, type BenchCluster } from './cluster';
 import { submitAtOnce } from './executions';
@@ -27,7 +27,7 @@ import { ratio } from './load';
 import { summary } from './stats';
 
 const redis = redisFromEnv();
-const REDIS_URL = `redis://${redis.password ? `:${encodeURIComponent(redis.password)}@` : ''}${redis.host}:${redis.port}/0`;
+const REDIS_URL = redisUrl(redis);
 
 const atOnce = (path: string) => webhookNode(path, [0, 0], { responseMode: 'onReceived' });
 

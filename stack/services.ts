@@ -10,6 +10,12 @@ export function redisFromEnv(): RedisConfig {
 	};
 }
 
+/** The Redis of redisFromEnv() as a redis:// URL (database 0), the form a rate limit store URL takes. */
+export function redisUrl(config: RedisConfig = redisFromEnv()): string {
+	const auth = config.password ? `:${encodeURIComponent(config.password)}@` : '';
+	return `redis://${auth}${config.host}:${config.port}/0`;
+}
+
 export function postgresFromEnv(): PostgresConfig {
 	return {
 		host: process.env.PGHOST ?? '127.0.0.1',

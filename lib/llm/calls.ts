@@ -223,16 +223,7 @@ async function invokeOne(
 	const [name, attributes] = modelSpan(GEN_AI_OPERATION.chat, modelName);
 	return inSpan(name, attributes, async (span) => {
 		if (recordsContent()) span.setAttribute(GEN_AI.inputMessages, messagesAttribute(input));
-		const gate = rateLimitGate(
-			options.rateLimit,
-			modelName,
-			estimateTokens(inputCharacters(input)),
-			{
-				signal: options.signal,
-				maxWaitMs: options.timeoutMs,
-				usage: options.usage,
-			},
-		);
+		const gate = rateLimitGate(options, modelName, estimateTokens(inputCharacters(input)));
 		const message = await withRetry(
 			({ signal, attempt }) => (
 				span.setAttribute(OPENAGENTS.attempts, attempt),
@@ -307,11 +298,7 @@ export async function embedTexts(
 				async (span) => {
 					// Embedding APIs bill input tokens only, and LangChain does not pass their count on: estimated.
 					const tokens = estimateTokens(batch.reduce((sum, text) => sum + text.length, 0));
-					const gate = rateLimitGate(options.rateLimit, modelName, tokens, {
-						signal: options.signal,
-						maxWaitMs: options.timeoutMs,
-						usage: options.usage,
-					});
+					const gate = rateLimitGate(options, modelName, tokens);
 					const vectors = await withRetry(
 						({ signal, attempt }) => (
 							span.setAttribute(OPENAGENTS.attempts, attempt),

@@ -5,7 +5,7 @@
  */
 import type { Lease, ProviderRateLimiter } from '../ratelimit';
 import { httpStatusOf, rateLimitResetMs } from '../retry';
-import type { UsageTracker } from './usage';
+import type { CallOptions } from './calls';
 
 export interface RateLimit {
 	limiter: ProviderRateLimiter;
@@ -27,22 +27,23 @@ export function estimateTokens(characters: number): number {
 }
 
 export interface Gate {
-	/** For withRetry's beforeAttempt: waits for a slot (bounded by maxWaitMs, cancelled by signal). */
+	/** For withRetry's beforeAttempt: waits for a slot (at most the call's timeoutMs, cancelled by its signal). */
 	beforeAttempt?: () => Promise<void>;
 	/** Runs one attempt in the slot: settles its tokens (`reported`), cools down on 429, frees the slot. */
 	run<T>(attempt: () => Promise<T>, reported?: (value: T) => number | undefined): Promise<T>;
 }
 
 /**
- * The per-attempt gate of one model's requests: a no-op without a rate limit. `tokens`: the request's estimate;
- * waits are added to `usage`.
+ * The per-attempt gate of one model's requests under `options.rateLimit` (a no-op without one): each attempt waits
+ * for a slot for `tokens` (the request's estimate), at most options.timeoutMs, cancelled by options.signal; waits go
+ * to options.usage.
  */
 export function rateLimitGate(
-	rateLimit: RateLimit | undefined,
+	options: Pick<CallOptions, 'rateLimit' | 'signal' | 'timeoutMs' | 'usage'>,
 	model: string | undefined,
 	tokens: number,
-	options: { signal?: AbortSignal; maxWaitMs?: number; usage?: UsageTracker },
 ): Gate {
+	const { rateLimit } = options;
 	if (!rateLimit) return { run: (attempt) => attempt() };
 	const key = rateLimit.keyFor(model);
 	let lease: Lease | undefined;
@@ -51,7 +52,7 @@ export function rateLimitGate(
 			lease = await rateLimit.limiter.acquire(key, {
 				tokens,
 				signal: options.signal,
-				maxWaitMs: options.maxWaitMs,
+				maxWaitMs: options.timeoutMs,
 			});
 			options.usage?.recordRateLimitWait(lease.waitMs, lease.warning);
 		},
@@ -64,10 +65,9 @@ export function rateLimitGate(
 				if (current && actual !== undefined) void current.settle(actual);
 				return value;
 			} catch (error) {
+				// coolDown falls back to this process's counters by itself when the store fails.
 				if (httpStatusOf(error) === 429)
-					await rateLimit.limiter
-						.coolDown(key, rateLimitResetMs(error) ?? DEFAULT_COOL_DOWN_MS)
-						.catch(() => {});
+					await rateLimit.limiter.coolDown(key, rateLimitResetMs(error) ?? DEFAULT_COOL_DOWN_MS);
 				throw error;
 			} finally {
 				current?.release();

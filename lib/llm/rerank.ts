@@ -46,11 +46,7 @@ export async function rerankWithApi(
 	const secrets = options.secrets ?? [llm.apiKey];
 	const url = `${llm.baseUrl.replace(/\/+$/, '')}/rerank`;
 	const characters = documents.reduce((sum, d) => sum + d.length, query.length);
-	const gate = rateLimitGate(options.rateLimit, model, estimateTokens(characters), {
-		signal: options.signal,
-		maxWaitMs: options.timeoutMs,
-		usage: options.usage,
-	});
+	const gate = rateLimitGate(options, model, estimateTokens(characters));
 	try {
 		const body = await withRetry(
 			({ signal }) =>

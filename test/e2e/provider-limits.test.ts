@@ -10,7 +10,7 @@ import { OfflineModelServer } from '../../stack/model-server';
 import { nodeOutput } from '../../stack/n8n/client';
 import { clusterFromEnv } from '../../stack/n8n/cluster';
 import { webhookNode } from '../../stack/n8n/workflow-nodes';
-import { deleteKeys, redisFromEnv } from '../../stack/services';
+import { deleteKeys, redisFromEnv, redisUrl } from '../../stack/services';
 
 const { client } = clusterFromEnv();
 const REQUESTS_PER_MINUTE = 120; // 2 per second
@@ -44,7 +44,7 @@ it('two workers keep to one limit: the provider never refuses and never sees it 
 		chatModel: 'offline-chat',
 		embeddingModel: 'offline-embedding',
 		rateLimitStore: 'shared',
-		rateLimitStoreUrl: `redis://${redis.password ? `:${encodeURIComponent(redis.password)}@` : ''}${redis.host}:${redis.port}/0`,
+		rateLimitStoreUrl: redisUrl(redis),
 		requestsPerMinute: REQUESTS_PER_MINUTE,
 		rateLimitName: name,
 	});

@@ -10,7 +10,7 @@ import type { INodeParameters } from 'n8n-workflow';
 
 import { closeProcessRateLimiters } from '../../lib/ratelimit';
 import { OfflineModelServer, type ChatRequest } from '../../stack/model-server';
-import { deleteKeys, redisFromEnv } from '../../stack/services';
+import { deleteKeys, redisFromEnv, redisUrl } from '../../stack/services';
 import { offlineLlmCredential } from '../support/credentials';
 import { testNodeTypes } from '../support/test-nodes';
 import { roomInWindow } from '../support/windows';
@@ -19,7 +19,7 @@ import { itemsInto, runWorkflow } from '../support/workflow-runner';
 const run = randomBytes(4).toString('hex');
 const model = new OfflineModelServer();
 const redis = redisFromEnv();
-const REDIS_URL = `redis://${redis.password ? `:${encodeURIComponent(redis.password)}@` : ''}${redis.host}:${redis.port}/0`;
+const REDIS_URL = redisUrl(redis);
 let llmUrl: string;
 
 beforeAll(async () => {
