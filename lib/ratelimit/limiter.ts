@@ -1,9 +1,9 @@
 /**
  * One provider limit shared by every worker: requests per minute, tokens per minute and requests in flight, counted in
  * a shared store (rate-limiter-flexible on Redis or Postgres), plus a shared cool-down a provider's 429 sets. A caller
- * acquires a lease before each request (waiting while the limit is reached), settles it with the tokens the provider
- * reported, and releases it when the request ends. When the store fails, counting falls back to this process alone
- * and the lease says so.
+ * acquires a lease before each request (reserving the first clock-aligned window with room and waiting for its place
+ * in it), settles it with the tokens the provider reported, and releases it when the request ends. When the store
+ * fails, counting falls back to this process alone and the lease says so.
  */
 import { createHash } from 'node:crypto';
 
@@ -113,7 +113,7 @@ export class ProviderRateLimiter {
 
 	private counters(store: LimiterStore): Counters {
 		const prefix = this.options.prefix ?? 'openagents:rl';
-		// Each window is its own key (see windowAt), kept a little longer than the window itself (whole seconds).
+		// Each window is its own key "<key>:<window number>"; `keep` sets how long it lives (this duration is the default).
 		const counter = (name: string, window: Window) =>
 			store.counter({
 				keyPrefix: `${prefix}:${name}`,
