@@ -160,16 +160,13 @@ export class ProviderRateLimiter {
 			}
 			if ('lease' in attempt) {
 				const { lease, sendAt, giveBack } = attempt;
+				let coolingMs = 0;
 				try {
 					if (sendAt > Date.now()) {
 						await sleep(sendAt - Date.now(), options.signal);
-						// A cool-down set while this request waited for its place holds it back too.
-						const coolingMs = await this.coolingMs(attempt.counters, id);
-						if (coolingMs > 0) {
-							if (Date.now() + coolingMs > deadline)
-								throw this.waitError(key, maxWaitMs, started, coolingMs);
-							await sleep(coolingMs, options.signal);
-						}
+						// A cool-down set while this request waited: give the place back and queue again after it, so
+						// the requests held back do not all go at once when it ends.
+						coolingMs = await this.coolingMs(attempt.counters, id);
 					}
 					options.signal?.throwIfAborted();
 				} catch (error) {
@@ -177,7 +174,13 @@ export class ProviderRateLimiter {
 					lease.release();
 					throw error;
 				}
-				return { ...lease, waitMs: Date.now() - started };
+				if (coolingMs === 0) return { ...lease, waitMs: Date.now() - started };
+				giveBack();
+				lease.release();
+				if (Date.now() + coolingMs > deadline)
+					throw this.waitError(key, maxWaitMs, started, coolingMs);
+				await sleep(this.jitter(coolingMs), options.signal);
+				continue;
 			}
 			if (Date.now() + attempt.retryInMs > deadline)
 				throw this.waitError(key, maxWaitMs, started, attempt.retryInMs);
