@@ -11,6 +11,7 @@ import { nodeOutput } from '../../stack/n8n/client';
 import { clusterFromEnv } from '../../stack/n8n/cluster';
 import { webhookNode } from '../../stack/n8n/workflow-nodes';
 import { deleteKeys, redisFromEnv, redisUrl } from '../../stack/services';
+import { busiestSpan } from '../support/windows';
 
 const { client } = clusterFromEnv();
 const REQUESTS_PER_MINUTE = 120; // 2 per second
@@ -25,17 +26,6 @@ afterAll(async () => {
 	await model.stop();
 	await deleteKeys(redis, `openagents:rl:*${name}*`);
 });
-
-/** Most requests the provider accepted in any span of `ms`. */
-function busiestSpan(times: number[], ms: number): number {
-	const sorted = [...times].sort((a, b) => a - b);
-	let best = 0;
-	for (let i = 0, from = 0; i < sorted.length; i++) {
-		while (sorted[from] <= sorted[i] - ms) from++;
-		best = Math.max(best, i - from + 1);
-	}
-	return best;
-}
 
 /** The finished executions of a workflow once `count` have finished, or whatever has after `timeoutMs`. */
 async function finishedExecutions(workflowId: string, count: number, timeoutMs: number) {

@@ -9,3 +9,14 @@ export async function roomInWindow(windowMs: number, neededMs: number): Promise<
 	if (left >= neededMs) return;
 	await new Promise((resolve) => setTimeout(resolve, left + 10));
 }
+
+/** Most of `times` (ms) falling in any span of `ms` (a sliding window over the sorted times). */
+export function busiestSpan(times: readonly number[], ms: number): number {
+	const sorted = [...times].sort((a, b) => a - b);
+	let best = 0;
+	for (let i = 0, from = 0; i < sorted.length; i++) {
+		while (sorted[from] <= sorted[i] - ms) from++;
+		best = Math.max(best, i - from + 1);
+	}
+	return best;
+}
