@@ -31,3 +31,32 @@ export {
 	type RetryAttempt,
 } from './retry-job';
 export { takeUnreported, sortById, type ReportedExecutions } from './reported';
+export {
+	summarize,
+	usageFromCustomData,
+	type ExecutionSummary,
+	type ExecutionUsage,
+} from './summary';
+export {
+	analyze,
+	bucketFor,
+	type Analytics,
+	type AnalyticsWindow,
+	type SeriesBucket,
+	type WorkflowTotals,
+} from './analytics';
+export {
+	indexedExecutions,
+	type ExecutionIndexOptions,
+	type IndexCoverage,
+	type IndexedExecutions,
+} from './execution-index';
+export { askWorkers, parseAnswer, rememberWorkers, type WorkerStatus } from './workers';
+export { prometheusMetrics, type PrometheusInput } from './prometheus';
+export {
+	dashboardHtml,
+	formatCost,
+	formatDuration,
+	DASHBOARD_RANGES,
+	type DashboardInput,
+} from './dashboard';

@@ -33,6 +33,8 @@ export interface ApiExecution {
 	retryOf?: string | number | null;
 	retrySuccessId?: string | number | null;
 	waitTill?: string | null;
+	/** Execution custom data ($execution.customData), only when read with its data. */
+	customData?: Record<string, string>;
 	data?: {
 		resultData?: {
 			error?: { message?: string; description?: string; node?: { name?: string } };

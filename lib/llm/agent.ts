@@ -243,11 +243,15 @@ export async function runAgent(
 				...(answeredBy ? { model: answeredBy } : {}),
 			});
 			toolErrors++;
+			usage.recordToolError();
 		}
 		for (const call of calls) {
 			const t0 = Date.now();
 			const { output, error } = await callTool(byName, call, options);
-			if (error) toolErrors++;
+			if (error) {
+				toolErrors++;
+				usage.recordToolError();
+			}
 			history.push(
 				new ToolMessage({
 					tool_call_id: call.id ?? '',

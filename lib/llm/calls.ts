@@ -89,6 +89,7 @@ function retryLogger(what: string, options: CallOptions, span: Span) {
 	return ({ attempt, error, delayMs }: { attempt: number; error: unknown; delayMs: number }) => {
 		const message = redactText(messageOf(error), secrets);
 		recordRetry(span, { attempt, delayMs, message });
+		options.usage?.recordRetry();
 		options.log?.(
 			`${what} failed (attempt ${attempt}), retrying in ${Math.round(delayMs)} ms: ${message}`,
 		);

@@ -33,7 +33,14 @@ export {
 	type InvokableChatModel,
 	type DocumentEmbedder,
 } from './calls';
-export { UsageTracker, type TokenUsage, type UsageTotals, type ReportedUsage } from './usage';
+export {
+	EXECUTION_USAGE_KEYS,
+	UsageTracker,
+	type ExecutionUsageField,
+	type TokenUsage,
+	type UsageTotals,
+	type ReportedUsage,
+} from './usage';
 export { redactError, redactText } from './redact';
 export {
 	runAgent,

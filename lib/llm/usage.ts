@@ -19,6 +19,10 @@ export interface UsageTotals extends TokenUsage {
 	unpricedCalls: number;
 	/** Time spent waiting for rate-limit slots, ms. */
 	rateLimitWaitMs: number;
+	/** Model and embedding requests that failed and were tried again (under the Retry Policy). */
+	retries: number;
+	/** Tool calls that failed (the tool threw, or its arguments were invalid); the model saw the error. */
+	toolErrors: number;
 	/** The model that answered the latest call (the provider's name for it when it sends one). */
 	model?: string;
 	/** Set when the shared rate-limit store failed and calls were limited in this process only. */
@@ -45,6 +49,8 @@ export class UsageTracker {
 		currency: DEFAULT_CURRENCY,
 		unpricedCalls: 0,
 		rateLimitWaitMs: 0,
+		retries: 0,
+		toolErrors: 0,
 	};
 
 	/** `prices`: per million tokens (default: DEFAULT_PRICES); `currency`: theirs. */
@@ -87,6 +93,16 @@ export class UsageTracker {
 		if (warning) this.totals.rateLimitWarning = warning;
 	}
 
+	/** Counts one failed request that is tried again. */
+	recordRetry(): void {
+		this.totals.retries += 1;
+	}
+
+	/** Counts one failed tool call. */
+	recordToolError(): void {
+		this.totals.toolErrors += 1;
+	}
+
 	/** Adds another tracker's totals (e.g. an item's to the node run's). */
 	add(totals: UsageTotals): void {
 		const t = this.totals;
@@ -98,6 +114,8 @@ export class UsageTracker {
 		t.cost += totals.cost;
 		t.unpricedCalls += totals.unpricedCalls;
 		t.rateLimitWaitMs += totals.rateLimitWaitMs;
+		t.retries += totals.retries ?? 0;
+		t.toolErrors += totals.toolErrors ?? 0;
 		if (totals.model) t.model = totals.model;
 		if (totals.rateLimitWarning) t.rateLimitWarning = totals.rateLimitWarning;
 	}
@@ -106,3 +124,27 @@ export class UsageTracker {
 		return { ...this.totals, cost: Math.round(this.totals.cost * 1e8) / 1e8 };
 	}
 }
+
+/** The usage totals kept per execution (summed over every Agent, Planner and Knowledge Base node of it). */
+export type ExecutionUsageField =
+	| 'promptTokens'
+	| 'completionTokens'
+	| 'totalTokens'
+	| 'modelCalls'
+	| 'cost'
+	| 'retries'
+	| 'toolErrors';
+
+/**
+ * The execution custom data keys ($execution.customData; n8n keeps up to 10 per execution, values as strings) that
+ * hold an execution's usage totals; cost in the credential's currency. Read back by lib/jobs for stats and metrics.
+ */
+export const EXECUTION_USAGE_KEYS: Record<ExecutionUsageField, string> = {
+	promptTokens: 'openagents_prompt_tokens',
+	completionTokens: 'openagents_completion_tokens',
+	totalTokens: 'openagents_total_tokens',
+	modelCalls: 'openagents_model_calls',
+	cost: 'openagents_cost',
+	retries: 'openagents_retries',
+	toolErrors: 'openagents_tool_errors',
+};

@@ -10,10 +10,10 @@ export const SCOPES = ['global', 'workflow', 'execution', 'session', 'agent', 'c
 export type Scope = (typeof SCOPES)[number];
 
 /**
- * Scopes this package keeps for itself (Planner checkpoints): namespace() refuses them, so no node parameter or
+ * Scopes this package keeps for itself (Planner checkpoints, the Job Monitor's execution index): namespace() refuses them, so no node parameter or
  * expression can address them; only internalNamespace() builds one.
  */
-export const INTERNAL_SCOPES = ['plan-run'] as const;
+export const INTERNAL_SCOPES = ['plan-run', 'job-analytics'] as const;
 export type InternalScope = (typeof INTERNAL_SCOPES)[number];
 
 /** A namespace: every key lives in exactly one. `scopeId` is '' for `global`. */

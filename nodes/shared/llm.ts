@@ -11,12 +11,14 @@ import type {
 import {
 	DEFAULT_CURRENCY,
 	DEFAULT_PRICES,
+	EXECUTION_USAGE_KEYS,
 	parsePriceTable,
 	rateLimitKey,
 	secretsOf,
 	UsageTracker,
 	type AgentBudget,
 	type CallOptions,
+	type ExecutionUsageField,
 	type LlmConfig,
 	type RateLimit,
 	type RateLimitConfig,
@@ -191,18 +193,6 @@ export function budgetFromOptions(options: IDataObject): AgentBudget {
 	};
 }
 
-/** The usage totals summed over every Agent, Planner and Knowledge Base node of an execution. */
-type SummedUsage = 'promptTokens' | 'completionTokens' | 'totalTokens' | 'modelCalls' | 'cost';
-
-/** Custom data keys (n8n allows 10 per execution, values as strings) with the totals of every Agent, Planner and Knowledge Base node in the execution; cost in the credential's currency. */
-export const USAGE_KEYS: Record<SummedUsage, string> = {
-	promptTokens: 'openagents_prompt_tokens',
-	completionTokens: 'openagents_completion_tokens',
-	totalTokens: 'openagents_total_tokens',
-	modelCalls: 'openagents_model_calls',
-	cost: 'openagents_cost',
-};
-
 /** Adds `usage` to the execution's custom data totals (no-op where there is no execution data). */
 export function addUsageToExecution(fn: IExecuteFunctions, usage: UsageTotals): void {
 	let customData;
@@ -211,8 +201,10 @@ export function addUsageToExecution(fn: IExecuteFunctions, usage: UsageTotals): 
 	} catch {
 		return; // no execution data (e.g. the node runs as a tool of another agent)
 	}
-	for (const [field, key] of Object.entries(USAGE_KEYS) as Array<[SummedUsage, string]>) {
-		const sum = Number(customData.get(key) ?? 0) + usage[field];
+	for (const [field, key] of Object.entries(EXECUTION_USAGE_KEYS) as Array<
+		[ExecutionUsageField, string]
+	>) {
+		const sum = Number(customData.get(key) ?? 0) + (usage[field] ?? 0);
 		customData.set(key, String(field === 'cost' ? Math.round(sum * 1e8) / 1e8 : sum));
 	}
 }

@@ -1,0 +1,168 @@
+/**
+ * Analytics over execution summaries for a time window: KPIs (jobStats plus usage totals), time-bucketed series
+ * (executions by status, duration p50/p95, tokens and cost per workflow), totals per workflow, failures.
+ */
+import { percentile } from '../stats';
+import { EXECUTION_STATUSES, type ExecutionStatus } from './job';
+import { jobStats, type JobStats } from './metrics';
+import type { ExecutionSummary, ExecutionUsage } from './summary';
+
+export interface AnalyticsWindow {
+	/** ISO 8601; executions that started in [from, to) are counted. */
+	from: string;
+	to: string;
+	/** Bucket width of the series, ms (≥ 1 000). */
+	bucketMs: number;
+}
+
+export interface UsageTotalsOverWindow extends ExecutionUsage {
+	/** Executions that recorded usage (ran an OpenAgents Agent, Planner or Knowledge Base node). */
+	executions: number;
+}
+
+export interface SeriesBucket {
+	/** ISO start of the bucket. */
+	start: string;
+	byStatus: Record<ExecutionStatus, number>;
+	/** Over executions that ended in this bucket's starts, ms; null when none. */
+	durationP50: number | null;
+	durationP95: number | null;
+	/** Per workflow ID: total tokens and cost of the executions that started in the bucket. */
+	tokensByWorkflow: Record<string, number>;
+	costByWorkflow: Record<string, number>;
+}
+
+export interface WorkflowTotals {
+	workflowId: string;
+	executions: number;
+	success: number;
+	failed: number;
+	durationP95: number | null;
+	totalTokens: number;
+	cost: number;
+	modelCalls: number;
+}
+
+export interface Analytics {
+	window: AnalyticsWindow;
+	stats: JobStats;
+	usage: UsageTotalsOverWindow;
+	series: SeriesBucket[];
+	/** Largest total tokens first. */
+	workflows: WorkflowTotals[];
+}
+
+const ZERO_USAGE = (): UsageTotalsOverWindow => ({
+	executions: 0,
+	promptTokens: 0,
+	completionTokens: 0,
+	totalTokens: 0,
+	modelCalls: 0,
+	cost: 0,
+	retries: 0,
+	toolErrors: 0,
+});
+const emptyByStatus = () =>
+	Object.fromEntries(EXECUTION_STATUSES.map((s) => [s, 0])) as Record<ExecutionStatus, number>;
+const roundCost = (x: number) => Math.round(x * 1e8) / 1e8;
+const ENDED = new Set<ExecutionStatus>(['success', 'error', 'crashed']);
+const FAILED = new Set<ExecutionStatus>(['error', 'crashed']);
+
+/** The window's start time of an execution: startedAt, which n8n's API also filters on. */
+const startOf = (s: ExecutionSummary) => (s.startedAt ? Date.parse(s.startedAt) : NaN);
+
+/**
+ * Aggregates the summaries that started inside `window`. Percentiles are nearest-rank (lib/stats); buckets are aligned
+ * to `window.from`; the last one may be partial. Throws RangeError for an empty or inverted window or bucketMs < 1 000.
+ */
+export function analyze(
+	summaries: readonly ExecutionSummary[],
+	window: AnalyticsWindow,
+): Analytics {
+	const from = Date.parse(window.from);
+	const to = Date.parse(window.to);
+	if (!(to > from)) throw new RangeError(`The window ${window.from} – ${window.to} is empty`);
+	if (!(window.bucketMs >= 1000)) throw new RangeError('bucketMs must be at least 1000');
+	const inWindow = summaries.filter((s) => {
+		const t = startOf(s);
+		return t >= from && t < to;
+	});
+
+	const buckets = Math.ceil((to - from) / window.bucketMs);
+	const durations: number[][] = Array.from({ length: buckets }, () => []);
+	const series: SeriesBucket[] = Array.from({ length: buckets }, (_, i) => ({
+		start: new Date(from + i * window.bucketMs).toISOString(),
+		byStatus: emptyByStatus(),
+		durationP50: null,
+		durationP95: null,
+		tokensByWorkflow: {},
+		costByWorkflow: {},
+	}));
+	const usage = ZERO_USAGE();
+	const workflows = new Map<string, WorkflowTotals & { durations: number[] }>();
+
+	for (const s of inWindow) {
+		const i = Math.floor((startOf(s) - from) / window.bucketMs);
+		const bucket = series[i];
+		bucket.byStatus[s.status]++;
+		const ended = ENDED.has(s.status) && s.durationMs !== null;
+		if (ended) durations[i].push(s.durationMs as number);
+
+		const wf = workflows.get(s.workflowId) ?? {
+			workflowId: s.workflowId,
+			executions: 0,
+			success: 0,
+			failed: 0,
+			durationP95: null,
+			totalTokens: 0,
+			cost: 0,
+			modelCalls: 0,
+			durations: [],
+		};
+		wf.executions++;
+		if (s.status === 'success') wf.success++;
+		if (FAILED.has(s.status)) wf.failed++;
+		if (ended) wf.durations.push(s.durationMs as number);
+		workflows.set(s.workflowId, wf);
+
+		if (!s.usage) continue;
+		usage.executions++;
+		for (const field of Object.keys(s.usage) as Array<keyof ExecutionUsage>)
+			usage[field] += s.usage[field];
+		wf.totalTokens += s.usage.totalTokens;
+		wf.cost += s.usage.cost;
+		wf.modelCalls += s.usage.modelCalls;
+		bucket.tokensByWorkflow[s.workflowId] =
+			(bucket.tokensByWorkflow[s.workflowId] ?? 0) + s.usage.totalTokens;
+		bucket.costByWorkflow[s.workflowId] = roundCost(
+			(bucket.costByWorkflow[s.workflowId] ?? 0) + s.usage.cost,
+		);
+	}
+	series.forEach((bucket, i) => {
+		if (!durations[i].length) return;
+		bucket.durationP50 = percentile(durations[i], 50);
+		bucket.durationP95 = percentile(durations[i], 95);
+	});
+	usage.cost = roundCost(usage.cost);
+
+	return {
+		window,
+		stats: jobStats(inWindow, { from: window.from, to: window.to }),
+		usage,
+		series,
+		workflows: [...workflows.values()]
+			.map(({ durations: d, ...totals }) => ({
+				...totals,
+				cost: roundCost(totals.cost),
+				durationP95: d.length ? percentile(d, 95) : null,
+			}))
+			.sort((a, b) => b.totalTokens - a.totalTokens || b.executions - a.executions),
+	};
+}
+
+/** A bucket width that gives at most `maxBuckets` buckets over `spanMs`: 1, 5, 15, 30 min, 1, 3, 6, 12 h or 1 day. */
+export function bucketFor(spanMs: number, maxBuckets = 60): number {
+	const minute = 60_000;
+	const steps = [1, 5, 15, 30, 60, 180, 360, 720, 1440].map((m) => m * minute);
+	return steps.find((step) => spanMs / step <= maxBuckets) ?? steps[steps.length - 1];
+}
