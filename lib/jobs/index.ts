@@ -60,3 +60,4 @@ export {
 	DASHBOARD_RANGES,
 	type DashboardInput,
 } from './dashboard';
+export { opsSnapshot, type OpsSnapshot, type OpsSnapshotOptions, type Part } from './ops-snapshot';

@@ -33,23 +33,31 @@ export interface WorkerStatus {
 }
 
 /**
- * Publishes `get-worker-status` and collects the answers that arrive within `waitMs` (default 1 000). `redis`: a client
+ * Publishes `get-worker-status` and collects the answers that arrive within `waitMs` (default 1 000), returning early
+ * once `expected` workers have answered (e.g. as many as answered last time). `redis`: a client
  * of the cluster's Redis (a subscriber connection is duplicated from it and closed). Throws JobsError
  * QUEUE_UNAVAILABLE when Redis cannot be used.
  */
 export async function askWorkers(
 	redis: Redis,
-	{ prefix = 'n8n', waitMs = 1000 }: { prefix?: string; waitMs?: number } = {},
+	{
+		prefix = 'n8n',
+		waitMs = 1000,
+		expected = Infinity,
+	}: { prefix?: string; waitMs?: number; expected?: number } = {},
 ): Promise<WorkerStatus[]> {
 	const subscriber = redis.duplicate({ lazyConnect: true, maxRetriesPerRequest: 0 });
 	const answers = new Map<string, WorkerStatus>();
 	const responses = `${prefix}:n8n.worker-response`;
+	let allAnswered = () => {};
+	const enough = new Promise<void>((resolve) => (allAnswered = resolve));
 	try {
 		await subscriber.connect();
 		subscriber.on('message', (channel: string, text: string) => {
 			if (channel !== responses) return;
 			const status = parseAnswer(text);
 			if (status) answers.set(status.id, status);
+			if (answers.size >= expected) allAnswered();
 		});
 		await subscriber.subscribe(responses);
 		await redis.publish(
@@ -62,7 +70,9 @@ export async function askWorkers(
 				debounce: false,
 			}),
 		);
-		await new Promise((resolve) => setTimeout(resolve, waitMs));
+		let timer: NodeJS.Timeout | undefined;
+		await Promise.race([enough, new Promise((resolve) => (timer = setTimeout(resolve, waitMs)))]);
+		clearTimeout(timer);
 		return [...answers.values()].sort((a, b) => a.id.localeCompare(b.id));
 	} catch (error) {
 		throw new JobsError(

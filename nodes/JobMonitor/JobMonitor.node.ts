@@ -8,7 +8,9 @@ import {
 
 import * as getJob from './actions/getJob';
 import * as listJobs from './actions/listJobs';
+import * as prometheus from './actions/prometheus';
 import * as queue from './actions/queue';
+import * as renderDashboard from './actions/renderDashboard';
 import * as retryJob from './actions/retryJob';
 import { route } from './actions/router';
 import * as stats from './actions/stats';
@@ -41,7 +43,11 @@ export class JobMonitor implements INodeType {
 				displayName: 'Redis of the n8n Queue',
 				required: true,
 				testedBy: 'openAgentsMemoryStoreTest',
-				displayOptions: { show: { operation: ['queue'], queueSource: ['redis'] } },
+				// Get Queue Depth from Redis; the dashboard and metrics also keep their shared cache there.
+				displayOptions: {
+					show: { operation: ['queue', 'renderDashboard', 'prometheus'] },
+					hide: { queueSource: ['metrics'] },
+				},
 			},
 		],
 		properties: [
@@ -102,6 +108,13 @@ export class JobMonitor implements INodeType {
 				displayOptions: { show: { resource: ['metric'] } },
 				options: [
 					{
+						name: 'Get Prometheus Metrics',
+						value: 'prometheus',
+						action: 'Get prometheus metrics',
+						description:
+							'Executions, durations, tokens, cost, tool errors, retries, queue depth as a scrape target',
+					},
+					{
 						name: 'Get Queue Depth',
 						value: 'queue',
 						action: 'Get queue depth',
@@ -113,6 +126,13 @@ export class JobMonitor implements INodeType {
 						action: 'Get job stats',
 						description: 'Success rate, duration p50/p95, throughput, failures by node',
 					},
+					{
+						name: 'Render Dashboard',
+						value: 'renderDashboard',
+						action: 'Render the operations dashboard',
+						description:
+							'An HTML page with KPIs, charts, failures, queue and workers, for Respond to Webhook',
+					},
 				],
 				default: 'stats',
 			},
@@ -120,6 +140,8 @@ export class JobMonitor implements INodeType {
 			...listJobs.description,
 			...stats.description,
 			...queue.description,
+			...renderDashboard.description,
+			...prometheus.description,
 			...waitForJob.description,
 			...retryJob.description,
 			retryPolicyProperty,

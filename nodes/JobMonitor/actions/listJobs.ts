@@ -23,12 +23,16 @@ const workflowIdText: INodeProperties = {
 	description: 'Only executions of this workflow; empty = all workflows the API key can see',
 };
 
-/** Workflow and time-window filters shared by List Jobs and Stats. */
-export const filterFields = (operation: string): INodeProperties[] => [
-	...updateDisplayOptions(
+/** The Workflow filter (text at version 1, picker from 1.1), read with locatorValue. */
+export const workflowFields = (operation: string): INodeProperties[] =>
+	updateDisplayOptions(
 		{ show: { operation: [operation] } },
 		versionedPicker(workflowIdText, workflowPicker(workflowIdText)),
-	),
+	);
+
+/** Workflow and time-window filters shared by List Jobs and Stats. */
+export const filterFields = (operation: string): INodeProperties[] => [
+	...workflowFields(operation),
 	{
 		displayName: 'Started Within (Minutes)',
 		name: 'windowMinutes',

@@ -8,7 +8,9 @@ import type { JobsErrorCode } from '../../../lib/jobs';
 import { failedItem } from '../../shared/itemError';
 import * as getJob from './getJob';
 import * as listJobs from './listJobs';
+import * as prometheus from './prometheus';
 import * as queue from './queue';
+import * as renderDashboard from './renderDashboard';
 import * as retryJob from './retryJob';
 import * as stats from './stats';
 import type { OperationExecute } from './types';
@@ -19,6 +21,8 @@ const operations: Record<string, OperationExecute> = {
 	listJobs: listJobs.execute,
 	stats: stats.execute,
 	queue: queue.execute,
+	renderDashboard: renderDashboard.execute,
+	prometheus: prometheus.execute,
 	waitForJob: waitForJob.execute,
 	retryJob: retryJob.execute,
 };

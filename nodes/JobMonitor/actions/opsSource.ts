@@ -1,0 +1,130 @@
+/** What Render Dashboard and Get Prometheus Metrics share: their options, and the snapshot from the credentials. */
+import { createHash } from 'node:crypto';
+
+import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
+
+import { opsSnapshot, type OpsSnapshot, type Part } from '../../../lib/jobs';
+import { InProcessMemoryStore, internalNamespace, type MemoryStore } from '../../../lib/memory';
+import { redisClient, storeFromCredential } from '../../shared/memoryStore';
+import { storeLog } from '../../shared/memoryContext';
+import { apiClient } from '../../shared/n8nApi';
+
+/** Options of both operations (alphabetical), shown for `operation`. */
+export function snapshotOptions(operation: string, extra: INodeProperties[] = []): INodeProperties {
+	return {
+		displayName: 'Options',
+		name: 'options',
+		type: 'collection',
+		placeholder: 'Add Option',
+		default: {},
+		displayOptions: { show: { operation: [operation] } },
+		options: [
+			{
+				displayName: 'Cache Seconds',
+				name: 'cacheSeconds',
+				type: 'number',
+				typeOptions: { minValue: 0 },
+				default: 10,
+				description:
+					'Viewers and scrapes within this many seconds of the last refresh share it, without asking n8n again',
+			},
+			{
+				displayName: 'Currency',
+				name: 'currency',
+				type: 'string',
+				default: 'USD',
+				description:
+					'ISO 4217 code of the costs your OpenAgents LLM API credentials record (their Currency field)',
+			},
+			...extra,
+			{
+				displayName: 'Max Executions',
+				name: 'maxExecutions',
+				type: 'number',
+				typeOptions: { minValue: 1 },
+				default: 10000,
+				description:
+					'Most executions kept in the shared index (newest first); the page says when the window holds more',
+			},
+			{
+				displayName: 'n8n Redis Key Prefix',
+				name: 'redisPrefix',
+				type: 'string',
+				default: 'n8n',
+				description:
+					"N8N_REDIS_KEY_PREFIX of your n8n: workers are asked on n8n's pub/sub channels",
+			},
+			{
+				displayName: 'Queue Prefix',
+				name: 'bullPrefix',
+				type: 'string',
+				default: 'bull',
+				description: 'QUEUE_BULL_PREFIX of your n8n (default "bull")',
+			},
+			{
+				displayName: 'Worker Answer Wait (Ms)',
+				name: 'workerWaitMs',
+				type: 'number',
+				typeOptions: { minValue: 50 },
+				default: 500,
+				description: 'Longest wait for the workers to answer the status request',
+			},
+		],
+	};
+}
+
+/**
+ * The snapshot for the item: executions since `from`, queue, workers, workflows. The shared index lives in the Memory
+ * Store credential's tenant, in a namespace of its own per n8n URL and API key (a key never sees another key's cache).
+ */
+export async function snapshotFor(
+	fn: IExecuteFunctions,
+	itemIndex: number,
+	{ from, workflowId }: { from: string; workflowId?: string },
+): Promise<{ snapshot: OpsSnapshot; n8nUrl: string; cacheError?: string }> {
+	const options = fn.getNodeParameter('options', itemIndex, {}) as IDataObject;
+	const api = await fn.getCredentials('openAgentsN8nApi');
+	const c = await fn.getCredentials('openAgentsMemoryStore');
+	const client = await apiClient(fn, itemIndex);
+	const identity = createHash('sha256')
+		.update(`${String(api.baseUrl)}\n${String(api.apiKey)}`)
+		.digest('hex')
+		.slice(0, 32);
+	const log = storeLog(fn);
+	let cacheError: string | undefined;
+	// Without the shared store the view still works, unshared: each call reads n8n's API itself.
+	const store: MemoryStore = await storeFromCredential(c, { log }).catch((error: Error) => {
+		cacheError = `The shared cache (Memory Store) cannot be reached, so nothing is shared between viewers: ${error.message}`;
+		log(cacheError);
+		return new InProcessMemoryStore();
+	});
+	const redis = c.backend === 'redis' ? redisClient(c, 5_000) : undefined;
+	let reported = false;
+	redis?.on('error', (error: Error) => {
+		if (!reported) log(`Redis of the n8n queue: ${error.message}`);
+		reported = true;
+	});
+	try {
+		const snapshot = await opsSnapshot({
+			client,
+			store,
+			namespace: internalNamespace(String(c.tenant ?? ''), 'job-analytics', identity),
+			redis,
+			queuePrefix: String(options.bullPrefix ?? 'bull'),
+			redisPrefix: String(options.redisPrefix ?? 'n8n'),
+			workflowId,
+			from,
+			maxExecutions: Number(options.maxExecutions ?? 10000),
+			cacheMs: Number(options.cacheSeconds ?? 10) * 1000,
+			workerWaitMs: Number(options.workerWaitMs ?? 500),
+			signal: fn.getExecutionCancelSignal(),
+		});
+		return { snapshot, n8nUrl: client.n8nUrl(), cacheError };
+	} finally {
+		redis?.disconnect();
+		await store.close();
+	}
+}
+
+/** 'ok', or the message of why a part of the snapshot is missing (for the item's `panels`). */
+export const partStatus = (part: Part<unknown>): string => ('error' in part ? part.error : 'ok');

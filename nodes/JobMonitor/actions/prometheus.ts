@@ -1,0 +1,59 @@
+import { updateDisplayOptions, type IDataObject, type INodeProperties } from 'n8n-workflow';
+
+import { prometheusMetrics } from '../../../lib/jobs';
+import { locatorValue } from '../../shared/locators';
+import { workflowFields } from './listJobs';
+import { partStatus, snapshotFor, snapshotOptions } from './opsSource';
+import type { OperationExecute } from './types';
+
+const properties: INodeProperties[] = [
+	...workflowFields('prometheus'),
+	{
+		displayName: 'Count From (Days Ago)',
+		name: 'countDays',
+		type: 'number',
+		typeOptions: { minValue: 1 },
+		default: 7,
+		description:
+			'The counters start with the executions of this many days ago, and keep counting from there on every scrape',
+	},
+	snapshotOptions('prometheus'),
+];
+
+export const description = updateDisplayOptions(
+	{ show: { operation: ['prometheus'] } },
+	properties,
+);
+
+/**
+ * Output: { metrics (Prometheus text exposition format 0.0.4), contentType, executions, panels }. Answer the scrape
+ * with Respond to Webhook (Text, {{ $json.metrics }}, header Content-Type {{ $json.contentType }}). A part that failed
+ * (queue, workers) is left out of the metrics and named under `panels`; failing to read executions fails the item.
+ */
+export const execute: OperationExecute = async (fn, itemIndex) => {
+	const workflowId = locatorValue(fn.getNodeParameter('workflowId', itemIndex, '')) || undefined;
+	const days = fn.getNodeParameter('countDays', itemIndex, 7) as number;
+	const options = fn.getNodeParameter('options', itemIndex, {}) as IDataObject;
+	const from = new Date(Date.now() - days * 86_400_000).toISOString();
+	const { snapshot } = await snapshotFor(fn, itemIndex, { from, workflowId });
+	const { executions, queue, workers, workflows } = snapshot;
+	if ('error' in executions) throw executions.cause;
+	const { text, contentType } = await prometheusMetrics({
+		summaries: executions.data.summaries,
+		indexFrom: executions.data.coverage.from,
+		workflowNames: new Map('data' in workflows ? workflows.data.map((w) => [w.id, w.name]) : []),
+		queue: 'data' in queue ? queue.data : undefined,
+		workers: 'data' in workers ? workers.data : undefined,
+		currency: String(options.currency || 'USD'),
+	});
+	return {
+		metrics: text,
+		contentType,
+		executions: executions.data.summaries.length,
+		panels: {
+			queue: partStatus(queue),
+			workers: partStatus(workers),
+			workflows: partStatus(workflows),
+		},
+	} as IDataObject;
+};

@@ -1,0 +1,149 @@
+import {
+	NodeOperationError,
+	updateDisplayOptions,
+	type IDataObject,
+	type INodeProperties,
+} from 'n8n-workflow';
+
+import { analyze, bucketFor, DASHBOARD_RANGES, dashboardHtml } from '../../../lib/jobs';
+import { locatorValue } from '../../shared/locators';
+import { workflowFields } from './listJobs';
+import { partStatus, snapshotFor, snapshotOptions } from './opsSource';
+import type { OperationExecute } from './types';
+
+const properties: INodeProperties[] = [
+	{
+		displayName: 'Time Range',
+		name: 'range',
+		type: 'options',
+		options: [
+			...Object.entries(DASHBOARD_RANGES).map(([value, { label }]) => ({ name: label, value })),
+			{ name: 'Custom (From – To)', value: 'custom' },
+		],
+		default: '24h',
+		description:
+			'The window shown. The page’s filter sends it as the query parameter "range" (with "from" and "to" for Custom): set this to {{ $json.query.range }} to follow it.',
+	},
+	{
+		displayName: 'From',
+		name: 'from',
+		type: 'string',
+		default: '',
+		placeholder: 'e.g. 2026-12-01T00:00 or {{ $json.query.from }}',
+		description: 'Start of a Custom range (ISO 8601; without a zone, UTC)',
+		displayOptions: { show: { range: ['custom'] } },
+	},
+	{
+		displayName: 'To',
+		name: 'to',
+		type: 'string',
+		default: '',
+		placeholder: 'e.g. 2026-12-02T00:00 or {{ $json.query.to }}',
+		description: 'End of a Custom range (ISO 8601; without a zone, UTC); empty = now',
+		displayOptions: { show: { range: ['custom'] } },
+	},
+	...workflowFields('renderDashboard'),
+	snapshotOptions('renderDashboard', [
+		{
+			displayName: 'Title',
+			name: 'title',
+			type: 'string',
+			default: 'Agent operations',
+			description: 'Heading and browser tab title of the page',
+		},
+	]),
+];
+
+export const description = updateDisplayOptions(
+	{ show: { operation: ['renderDashboard'] } },
+	properties,
+);
+
+/** A time given without a zone is UTC (the page's From/To fields send local-looking values). */
+function parseTime(value: string): number {
+	const text = value.trim();
+	return Date.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(text) ? text : `${text}Z`);
+}
+
+/** The window for the item: a preset range up to now, or Custom From – To. Throws NodeOperationError when invalid. */
+function windowOf(fn: Parameters<OperationExecute>[0], itemIndex: number) {
+	const range = String(fn.getNodeParameter('range', itemIndex, '24h') || '24h');
+	const now = Date.now();
+	if (range !== 'custom') {
+		const preset = DASHBOARD_RANGES[range];
+		if (!preset)
+			throw new NodeOperationError(fn.getNode(), `Unknown Time Range "${range}"`, {
+				itemIndex,
+				description: `Use one of ${Object.keys(DASHBOARD_RANGES).join(', ')} or custom.`,
+			});
+		return { from: now - preset.ms, to: now, range };
+	}
+	const fromText = String(fn.getNodeParameter('from', itemIndex, ''));
+	const toText = String(fn.getNodeParameter('to', itemIndex, ''));
+	const from = parseTime(fromText);
+	const to = toText.trim() ? parseTime(toText) : now;
+	if (!Number.isFinite(from) || !Number.isFinite(to) || to <= from)
+		throw new NodeOperationError(
+			fn.getNode(),
+			`The Custom range "${fromText}" – "${toText}" is not a valid window`,
+			{ itemIndex, description: 'Give From and To as ISO 8601 times, From before To.' },
+		);
+	return { from, to, range };
+}
+
+/**
+ * Output: { html (the complete page), contentType, window { from, to, range }, coverage, panels { executions, queue,
+ * workers, workflows: 'ok' or the error shown } }. Answer a webhook with it via Respond to Webhook (Text, {{ $json.html }}).
+ */
+export const execute: OperationExecute = async (fn, itemIndex) => {
+	const window = windowOf(fn, itemIndex);
+	const workflowId = locatorValue(fn.getNodeParameter('workflowId', itemIndex, '')) || undefined;
+	const options = fn.getNodeParameter('options', itemIndex, {}) as IDataObject;
+	const from = new Date(window.from).toISOString();
+	const to = new Date(window.to).toISOString();
+	const { snapshot, n8nUrl, cacheError } = await snapshotFor(fn, itemIndex, { from, workflowId });
+
+	const { executions, queue, workers, workflows } = snapshot;
+	let analytics: Parameters<typeof dashboardHtml>[0]['analytics'];
+	let notice = cacheError;
+	if ('data' in executions) {
+		const bucketMs = bucketFor(window.to - window.from);
+		analytics = {
+			data: analyze(executions.data.summaries, { from, to, bucketMs }),
+			coverage: executions.data.coverage,
+		};
+	} else {
+		analytics = { error: executions.error };
+		if (workflowId && /not found|404/i.test(executions.error))
+			notice = `Unknown workflow "${workflowId}", or the API key cannot see it: choose another in the filter.`;
+	}
+	const executionWorkflows = new Map(
+		'data' in executions ? executions.data.summaries.map((s) => [s.id, s.workflowId]) : [],
+	);
+	const html = dashboardHtml({
+		title: String(options.title ?? 'Agent operations'),
+		window: { from, to, range: window.range },
+		workflowId: workflowId ?? '',
+		workflows: 'data' in workflows ? workflows.data : [],
+		n8nUrl,
+		executionWorkflows,
+		currency: String(options.currency || 'USD'),
+		analytics,
+		queue,
+		workers,
+		notice,
+		generatedAt: new Date().toISOString(),
+	});
+	return {
+		html,
+		contentType: 'text/html; charset=utf-8',
+		window: { from, to, range: window.range },
+		coverage: 'data' in executions ? { ...executions.data.coverage } : null,
+		panels: {
+			executions: partStatus(executions),
+			queue: partStatus(queue),
+			workers: partStatus(workers),
+			workflows: partStatus(workflows),
+		},
+	} as unknown as IDataObject;
+};
