@@ -132,7 +132,7 @@ async function main() {
 		const client = cluster.client;
 
 		say('Creating credentials...');
-		const { credentials, webhookKey } = await upsertExampleCredentials(client, {
+		const { credentials, webhookKey, dashboardLogin } = await upsertExampleCredentials(client, {
 			llm: {
 				baseUrl: llm.baseUrl,
 				apiKey: llm.apiKey,
@@ -146,6 +146,7 @@ async function main() {
 				prefix: 'openagents_demo',
 			},
 			webhookKey: env.OPENAGENTS_WEBHOOK_KEY,
+			dashboardPassword: env.OPENAGENTS_DASHBOARD_PASSWORD,
 		});
 
 		say('Importing the example workflows...');
@@ -174,6 +175,10 @@ async function main() {
 		say('');
 		say(`n8n is ready (${queue ? 'queue mode: main + 1 worker' : 'single-process mode, SQLite'}).`);
 		say(`  Editor:   ${client.url}`);
+		say(
+			`  Dashboard: ${client.url}/webhook/openagents-ops (example 5; login ${dashboardLogin.user} / ${dashboardLogin.password})`,
+		);
+		say(`  Metrics:  ${client.url}/webhook/openagents-metrics (Prometheus, same login)`);
 		say(`  Login:    ${DEFAULT_OWNER.email} / ${DEFAULT_OWNER.password}`);
 		say(`  Model:    ${llm.offline ? 'offline stand-in' : 'real API'} at ${llm.baseUrl}`);
 		say(

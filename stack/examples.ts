@@ -29,6 +29,9 @@ export type CredentialRefs = Record<string, { id: string; name: string }>;
 /** The header examples 1 and 3 require on every webhook call (n8n's Header Auth credential). */
 export const WEBHOOK_KEY_HEADER = 'X-OpenAgents-Key';
 
+/** The Basic Auth user of example 5's dashboard and metrics webhooks. */
+export const DASHBOARD_USER = 'ops';
+
 /** Where the examples' services are. */
 export interface ExampleServices {
 	llm: { baseUrl: string; apiKey: string; chatModel: string; embeddingModel: string };
@@ -36,20 +39,31 @@ export interface ExampleServices {
 	redis: { host: string; port: number; prefix: string };
 	/** Header Auth value for the examples' webhooks; a random one when not given. */
 	webhookKey?: string;
+	/** Basic Auth password of example 5's dashboard and metrics (user "ops"); a random one when not given. */
+	dashboardPassword?: string;
 	/** Credential names start with this (e.g. "e2e "), so runs that share an n8n do not collide. */
 	namePrefix?: string;
 }
 
 /**
- * Creates (or replaces, by name) every credential the examples use: the four of this package, and the Header Auth
- * credential of their webhooks. Returns the references loadExample takes and the webhook key to send.
+ * Creates (or replaces, by name) every credential the examples use: the four of this package, the Header Auth
+ * credential of their webhooks and the Basic Auth login of the dashboard. Returns the references loadExample takes,
+ * the webhook key to send and the dashboard login.
  */
 export async function upsertExampleCredentials(
 	client: N8nClient,
 	services: ExampleServices,
-): Promise<{ credentials: CredentialRefs; webhookKey: string }> {
+): Promise<{
+	credentials: CredentialRefs;
+	webhookKey: string;
+	dashboardLogin: { user: string; password: string };
+}> {
 	const name = (base: string) => `${services.namePrefix ?? ''}${base}`;
 	const webhookKey = services.webhookKey ?? randomBytes(24).toString('base64url');
+	const dashboardLogin = {
+		user: DASHBOARD_USER,
+		password: services.dashboardPassword ?? randomBytes(18).toString('base64url'),
+	};
 	const credentials: CredentialRefs = {
 		openAgentsLlmApi: await client.upsertCredential(
 			name('OpenAgents LLM'),
@@ -93,8 +107,13 @@ export async function upsertExampleCredentials(
 				value: webhookKey,
 			},
 		),
+		httpBasicAuth: await client.upsertCredential(
+			name('OpenAgents dashboard login'),
+			'httpBasicAuth',
+			dashboardLogin,
+		),
 	};
-	return { credentials, webhookKey };
+	return { credentials, webhookKey, dashboardLogin };
 }
 
 /** Example 1's Settings: the one folder it reads, which files in it, and the knowledge base it fills. */
@@ -190,6 +209,9 @@ export async function activateExample(
 ): Promise<void> {
 	const paths = workflow.nodes
 		.filter((n) => WEBHOOK_TYPES.has(n.type))
-		.map((n) => webhookPath(workflow, n.name));
+		.map((n) => ({
+			path: webhookPath(workflow, n.name),
+			method: String(n.parameters.httpMethod ?? 'POST'),
+		}));
 	await whenSettled(() => client.activateWorkflow(id, paths));
 }

@@ -278,7 +278,7 @@ function workersPanel(input: DashboardInput): string {
 	const rows = input.workers.data
 		.map(
 			(w) =>
-				`<tr data-worker="${escapeHtml(w.id)}"><td>${escapeHtml(w.hostname ?? w.id)}<br><span class="muted">${escapeHtml(w.id)}</span></td><td>${w.answered ? '<span class="ok">answering</span>' : `<span class="warn">last seen ${escapeHtml(w.lastSeen)}</span>`}</td><td class="num">${w.running.length}</td><td class="num">${w.memoryRssBytes === null ? '–' : `${Math.round(w.memoryRssBytes / 1048576)} MB`}</td><td class="num">${w.uptimeSeconds === null ? '–' : `${Math.round(w.uptimeSeconds / 60)} min`}</td></tr>`,
+				`<tr data-worker="${escapeHtml(w.id)}"><td>${escapeHtml(w.hostname ?? w.hostId)}<br><span class="muted">${escapeHtml(w.hostId)}${w.startedAt ? `, started ${escapeHtml(w.startedAt)}` : ''}</span></td><td>${w.answered ? '<span class="ok">answering</span>' : `<span class="warn">last seen ${escapeHtml(w.lastSeen)}</span>`}</td><td class="num">${w.running.length}</td><td class="num">${w.memoryRssBytes === null ? '–' : `${Math.round(w.memoryRssBytes / 1048576)} MB`}</td><td class="num">${w.uptimeSeconds === null ? '–' : `${Math.round(w.uptimeSeconds / 60)} min`}</td></tr>`,
 		)
 		.join('');
 	return `<section class="panel" data-panel="workers"><h2>Workers <span class="muted">(seen in the last 10 minutes)</span></h2>

@@ -10,8 +10,16 @@ import type { MemoryStore, Namespace } from '../memory';
 import { JobsError } from './errors';
 
 export interface WorkerStatus {
-	/** n8n's host ID of the worker process. */
+	/**
+	 * The worker process: n8n's host ID, with `#2`, `#3`, … for further processes answering under the same host ID
+	 * (n8n's host ID is `worker-<hostname>` in a container, the same for every worker process of that host, and its
+	 * answers carry nothing else that tells two processes apart).
+	 */
 	id: string;
+	/** n8n's host ID of the worker process. */
+	hostId: string;
+	/** ISO start of the worker process (now − its uptime); null when it did not say. */
+	startedAt: string | null;
 	hostname: string | null;
 	version: string | null;
 	/** Executions it is running now. */
@@ -47,7 +55,7 @@ export async function askWorkers(
 	}: { prefix?: string; waitMs?: number; expected?: number } = {},
 ): Promise<WorkerStatus[]> {
 	const subscriber = redis.duplicate({ lazyConnect: true, maxRetriesPerRequest: 0 });
-	const answers = new Map<string, WorkerStatus>();
+	const answers: WorkerStatus[] = [];
 	const responses = `${prefix}:n8n.worker-response`;
 	let allAnswered = () => {};
 	const enough = new Promise<void>((resolve) => (allAnswered = resolve));
@@ -56,8 +64,8 @@ export async function askWorkers(
 		subscriber.on('message', (channel: string, text: string) => {
 			if (channel !== responses) return;
 			const status = parseAnswer(text);
-			if (status) answers.set(status.id, status);
-			if (answers.size >= expected) allAnswered();
+			if (status) answers.push(status);
+			if (answers.length >= expected) allAnswered();
 		});
 		await subscriber.subscribe(responses);
 		await redis.publish(
@@ -73,7 +81,7 @@ export async function askWorkers(
 		let timer: NodeJS.Timeout | undefined;
 		await Promise.race([enough, new Promise((resolve) => (timer = setTimeout(resolve, waitMs)))]);
 		clearTimeout(timer);
-		return [...answers.values()].sort((a, b) => a.id.localeCompare(b.id));
+		return numberSameHost(answers);
 	} catch (error) {
 		throw new JobsError(
 			'QUEUE_UNAVAILABLE',
@@ -85,6 +93,20 @@ export async function askWorkers(
 	} finally {
 		subscriber.disconnect();
 	}
+}
+
+/** Gives the second and later processes answering under one host ID the IDs `<host ID>#2`, … (oldest process first). */
+function numberSameHost(answers: WorkerStatus[]): WorkerStatus[] {
+	const seen = new Map<string, number>();
+	return [...answers]
+		.sort(
+			(a, b) => a.hostId.localeCompare(b.hostId) || (b.uptimeSeconds ?? 0) - (a.uptimeSeconds ?? 0),
+		)
+		.map((worker) => {
+			const n = (seen.get(worker.hostId) ?? 0) + 1;
+			seen.set(worker.hostId, n);
+			return n === 1 ? worker : { ...worker, id: `${worker.hostId}#${n}` };
+		});
 }
 
 /** One worker's answer, or undefined for any other message on the channel. */
@@ -109,8 +131,14 @@ export function parseAnswer(text: string, now = new Date()): WorkerStatus | unde
 	const jobs = Array.isArray(p.runningJobsSummary)
 		? (p.runningJobsSummary as Array<Record<string, unknown>>)
 		: [];
+	const uptime = num(p.uptime);
 	return {
 		id: message.senderId,
+		hostId: message.senderId,
+		startedAt:
+			uptime === null
+				? null
+				: new Date(Math.round(now.getTime() / 1000 - uptime) * 1000).toISOString(),
 		hostname: str(p.hostname),
 		version: str(p.version),
 		running: jobs.map((job) => ({
@@ -119,7 +147,7 @@ export function parseAnswer(text: string, now = new Date()): WorkerStatus | unde
 			workflowName: str(job.workflowName),
 			startedAt: job.startedAt ? new Date(job.startedAt as string).toISOString() : null,
 		})),
-		uptimeSeconds: num(p.uptime),
+		uptimeSeconds: uptime,
 		memoryRssBytes: num(memory?.rss),
 		load1: Array.isArray(p.loadAvg) ? num(p.loadAvg[0]) : null,
 		lastSeen: now.toISOString(),

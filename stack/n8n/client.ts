@@ -190,20 +190,23 @@ export class N8nClient {
 
 	/**
 	 * Activates a workflow. n8n registers production webhooks shortly after the API call returns, so this also
-	 * waits until each of `webhookPaths` answers a CORS preflight (204), which runs no execution.
+	 * waits until each of `webhookPaths` answers a CORS preflight (204), which runs no execution. A path is the webhook's
+	 * path (a POST webhook) or { path, method }.
 	 */
 	async activateWorkflow(
 		id: string,
-		webhookPaths: string[] = [],
+		webhookPaths: Array<string | { path: string; method: string }> = [],
 		timeoutMs = 30_000,
 	): Promise<void> {
 		await this.api('POST', `/workflows/${id}/activate`);
 		const deadline = Date.now() + timeoutMs;
-		for (const path of webhookPaths) {
+		for (const webhook of webhookPaths) {
+			const { path, method } =
+				typeof webhook === 'string' ? { path: webhook, method: 'POST' } : webhook;
 			while (true) {
 				const res = await fetch(`${this.url}/webhook/${path}`, {
 					method: 'OPTIONS',
-					headers: { origin: this.url, 'access-control-request-method': 'POST' },
+					headers: { origin: this.url, 'access-control-request-method': method },
 				});
 				await res.body?.cancel();
 				if (res.status === 204 || res.status === 200) break;

@@ -81,8 +81,9 @@ it('starts the stack, creates our credentials, runs the flagship flow in n8n, an
 		]),
 	);
 	const stored = await client.rest<Array<{ name: string; type: string }>>('GET', '/credentials');
-	// Ours, and the Header Auth key every example webhook checks.
+	// Ours, the Header Auth key every example webhook checks, and the dashboard's Basic Auth login.
 	expect(stored.map((c) => c.type).sort()).toEqual([
+		'httpBasicAuth',
 		'httpHeaderAuth',
 		'openAgentsChromaApi',
 		'openAgentsLlmApi',
@@ -98,7 +99,22 @@ it('starts the stack, creates our credentials, runs the flagship flow in n8n, an
 		['OpenAgents example 2: chat ', true],
 		['OpenAgents example 3: plan ', true],
 		['OpenAgents example 4: alert', false],
+		['OpenAgents example 5: agent', true],
 	]);
+
+	// Example 5 answers at the printed URLs with the printed login, and only with it.
+	const dashboard = output.match(/Dashboard:\s+(http:\/\/\S+) \(example 5; login (\S+) \/ (\S+)\)/);
+	const metricsUrl = output.match(/Metrics:\s+(http:\/\/\S+)/)?.[1];
+	expect(dashboard).not.toBeNull();
+	const authorization = `Basic ${Buffer.from(`${dashboard![2]}:${dashboard![3]}`).toString('base64')}`;
+	expect((await fetch(dashboard![1])).status).toBe(401);
+	const page = await fetch(dashboard![1], { headers: { authorization } });
+	expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+	const html = await page.text();
+	expect(html).toContain('data-kpi="executions"');
+	const metrics = await fetch(metricsUrl!, { headers: { authorization } });
+	expect(metrics.headers.get('content-type')).toMatch(/^text\/plain;.*version=0\.0\.4/);
+	expect(await metrics.text()).toMatch(/^openagents_executions_total\{.*status="success"\} \d+$/m);
 
 	await stack.stop('SIGINT', 60_000);
 	expect(await stack.exited).toBe(0);

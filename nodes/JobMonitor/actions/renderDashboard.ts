@@ -30,8 +30,7 @@ const properties: INodeProperties[] = [
 		type: 'string',
 		default: '',
 		placeholder: 'e.g. 2026-12-01T00:00 or {{ $json.query.from }}',
-		description: 'Start of a Custom range (ISO 8601; without a zone, UTC)',
-		displayOptions: { show: { range: ['custom'] } },
+		description: 'Start of the window when Time Range is Custom (ISO 8601; without a zone, UTC)',
 	},
 	{
 		displayName: 'To',
@@ -39,8 +38,8 @@ const properties: INodeProperties[] = [
 		type: 'string',
 		default: '',
 		placeholder: 'e.g. 2026-12-02T00:00 or {{ $json.query.to }}',
-		description: 'End of a Custom range (ISO 8601; without a zone, UTC); empty = now',
-		displayOptions: { show: { range: ['custom'] } },
+		description:
+			'End of the window when Time Range is Custom (ISO 8601; without a zone, UTC); empty = now',
 	},
 	...workflowFields('renderDashboard'),
 	snapshotOptions('renderDashboard', [

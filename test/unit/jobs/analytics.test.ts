@@ -14,6 +14,7 @@ import {
 	type ApiExecution,
 	type DashboardInput,
 	type ExecutionSummary,
+	type IndexCoverage,
 } from '../../../lib/jobs';
 import { percentile } from '../../../lib/stats';
 import { parsePrometheusText } from '../../support/prometheus-parser';
@@ -254,6 +255,7 @@ describe('parseAnswer', () => {
 			}),
 		);
 		expect(answer).toMatchObject({
+			hostId: 'worker-abc',
 			id: 'worker-abc',
 			hostname: 'host1',
 			memoryRssBytes: 104857600,
@@ -335,7 +337,7 @@ describe('dashboardHtml', () => {
 			...base(),
 			analytics: {
 				data: analyze([], { from: iso(T0), to: iso(T0 + 60_000), bucketMs: 60_000 }),
-				coverage: base().analytics && (base().analytics as { coverage: never }).coverage,
+				coverage: (base().analytics as { coverage: IndexCoverage }).coverage,
 			},
 		});
 		expect(html).toContain('data-panel="empty"');

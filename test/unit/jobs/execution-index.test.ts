@@ -1,0 +1,227 @@
+/**
+ * The shared execution index (lib/jobs/execution-index) in a real Redis Memory Store, against a local server with
+ * n8n's public API shapes (cursor pages; startedAfter, workflowId, status and includeData filters; running executions
+ * only when asked for): a first call reads the window once with data, a call within maxAge reads nothing, a later one
+ * lists only what started since and reads the data of the newly finished, pending executions are re-read, concurrent
+ * viewers share one refresh, and maxExecutions truncates and says so. Workers asked on n8n's pub/sub channels.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
+
+import {
+	askWorkers,
+	indexedExecutions,
+	N8nApiClient,
+	rememberWorkers,
+	type ApiExecution,
+} from '../../../lib/jobs';
+import { internalNamespace, RedisMemoryStore } from '../../../lib/memory';
+import { NoRetryPolicy } from '../../../lib/retry';
+import { deleteKeys, redisFromEnv } from '../../../stack/services';
+import Redis from 'ioredis';
+
+const KEY = 'n8n_api_index_test';
+const prefix = `openagents-test-index-${randomUUID()}`;
+const T0 = Date.now() - 3600_000;
+const iso = (ms: number) => new Date(ms).toISOString();
+
+class ExecutionsApi {
+	executions = new Map<number, ApiExecution & { customData?: Record<string, string> }>();
+	/** Every request: its path and query. */
+	requests: URL[] = [];
+	server: Server = createServer((req, res) => {
+		const url = new URL(req.url!, 'http://x');
+		this.requests.push(url);
+		const send = (status: number, body: unknown) =>
+			res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+		if (req.headers['x-n8n-api-key'] !== KEY) return send(401, { message: 'unauthorized' });
+		const withData = url.searchParams.get('includeData') === 'true';
+		const view = (e: ApiExecution & { customData?: Record<string, string> }) => {
+			const { customData, ...rest } = e;
+			return withData ? { ...rest, customData, data: { resultData: {} } } : rest;
+		};
+		const one = /^\/api\/v1\/executions\/(\d+)$/.exec(url.pathname);
+		if (one) {
+			const found = this.executions.get(Number(one[1]));
+			return found ? send(200, view(found)) : send(404, { message: 'Not Found' });
+		}
+		const status = url.searchParams.get('status');
+		const after = url.searchParams.get('startedAfter');
+		const all = [...this.executions.values()]
+			.filter((e) => (status ? e.status === status : e.status !== 'running'))
+			.filter((e) => !after || (e.startedAt && e.startedAt >= after))
+			.sort((a, b) => Number(b.id) - Number(a.id));
+		const offset = Number(url.searchParams.get('cursor') ?? 0);
+		const limit = Number(url.searchParams.get('limit') ?? 100);
+		send(200, {
+			data: all.slice(offset, offset + limit).map(view),
+			nextCursor: offset + limit < all.length ? String(offset + limit) : null,
+		});
+	});
+
+	add(id: number, status: ApiExecution['status'], startOffsetMs: number, tokens = 10) {
+		this.executions.set(id, {
+			id,
+			workflowId: 'wf1',
+			status,
+			mode: 'webhook',
+			startedAt: iso(T0 + startOffsetMs),
+			stoppedAt: status === 'running' ? null : iso(T0 + startOffsetMs + 100),
+			customData: { openagents_total_tokens: String(tokens), openagents_model_calls: '1' },
+		});
+	}
+
+	/** Requests since the last call: listings and single reads, and how many asked for data. */
+	take() {
+		const requests = this.requests.splice(0);
+		return {
+			total: requests.length,
+			withData: requests.filter((u) => u.searchParams.get('includeData') === 'true').length,
+			single: requests.filter((u) => /\/executions\/\d+$/.test(u.pathname)).length,
+		};
+	}
+}
+
+const api = new ExecutionsApi();
+let client: N8nApiClient;
+let redis: Redis;
+let store: RedisMemoryStore;
+
+beforeAll(async () => {
+	await new Promise<void>((resolve) => api.server.listen(0, '127.0.0.1', resolve));
+	const port = (api.server.address() as AddressInfo).port;
+	client = new N8nApiClient(
+		{ baseUrl: `http://127.0.0.1:${port}/api/v1`, apiKey: KEY },
+		{ policy: new NoRetryPolicy() },
+	);
+	redis = new Redis({ ...redisFromEnv() });
+	store = new RedisMemoryStore(redis, prefix, false);
+});
+afterAll(async () => {
+	api.server.closeAllConnections();
+	await new Promise((resolve) => api.server.close(resolve));
+	await deleteKeys(redisFromEnv(), `${prefix}*`);
+	redis.disconnect();
+});
+
+const ns = () => internalNamespace('', 'job-analytics', randomUUID());
+const from = iso(T0 - 60_000);
+
+it('reads the window once, serves it from the store, then reads only what changed', async () => {
+	api.executions.clear();
+	for (let id = 1; id <= 120; id++) api.add(id, id % 10 ? 'success' : 'error', id * 1000);
+	api.add(121, 'running', 121_000);
+	const namespace = ns();
+	const options = { client, store, namespace, maxAgeMs: 60_000 };
+
+	const first = await indexedExecutions(from, options);
+	expect(first.coverage).toMatchObject({ source: 'refreshed', executions: 121, truncated: false });
+	expect(first.summaries.filter((s) => s.usage?.totalTokens === 10)).toHaveLength(120);
+	expect(first.summaries.find((s) => s.id === '121')).toMatchObject({ status: 'running' });
+	api.take();
+
+	const cached = await indexedExecutions(from, options);
+	expect(cached.coverage.source).toBe('cache');
+	expect(api.take().total).toBe(0);
+
+	// Later: two new executions started, the running one finished.
+	api.add(122, 'success', Date.now() - T0, 30);
+	api.add(123, 'error', Date.now() - T0 + 1, 40);
+	api.add(121, 'success', 121_000, 50);
+	const later = await indexedExecutions(from, { ...options, maxAgeMs: 0 });
+	expect(later.coverage.source).toBe('refreshed');
+	expect(later.summaries.map((s) => s.id).slice(0, 3)).toEqual(['123', '122', '121']);
+	expect(later.summaries.find((s) => s.id === '121')).toMatchObject({
+		status: 'success',
+		usage: { totalTokens: 50 },
+	});
+	expect(later.summaries.find((s) => s.id === '123')?.usage?.totalTokens).toBe(40);
+	expect(later.summaries).toHaveLength(123);
+	const reads = api.take();
+	// Listed only what started since the previous refresh (two listings: finished and running), re-read the
+	// pending one, read the data of the three newly finished ones one by one.
+	expect(later.coverage.listed).toBeLessThan(10);
+	expect(reads.single).toBe(1 + 3);
+	expect(reads.total).toBeLessThan(10);
+});
+
+it('lets concurrent viewers share one refresh', async () => {
+	api.executions.clear();
+	for (let id = 1; id <= 60; id++) api.add(id, 'success', id * 1000);
+	const namespace = ns();
+	const results = await Promise.all(
+		Array.from({ length: 10 }, () => indexedExecutions(from, { client, store, namespace })),
+	);
+	const sources = results.map((r) => r.coverage.source);
+	expect(sources.filter((s) => s === 'refreshed')).toHaveLength(1);
+	expect(sources.filter((s) => s === 'shared')).toHaveLength(9);
+	expect(results.every((r) => r.summaries.length === 60)).toBe(true);
+});
+
+it('keeps at most maxExecutions, newest first, and says the window held more', async () => {
+	api.executions.clear();
+	for (let id = 1; id <= 50; id++) api.add(id, 'success', id * 1000);
+	const result = await indexedExecutions(from, {
+		client,
+		store,
+		namespace: ns(),
+		maxExecutions: 20,
+	});
+	expect(result.coverage).toMatchObject({ truncated: true, executions: 20 });
+	expect(result.summaries[0].id).toBe('50');
+	expect(result.summaries.at(-1)!.id).toBe('31');
+	expect(result.coverage.from).toBe(api.executions.get(31)!.startedAt);
+});
+
+describe('workers', () => {
+	/** Two worker processes of one host answering every get-worker-status command on `channelPrefix`. */
+	async function fakeWorkers(channelPrefix: string) {
+		const sub = new Redis({ ...redisFromEnv() });
+		const pub = new Redis({ ...redisFromEnv() });
+		await sub.subscribe(`${channelPrefix}:n8n.commands`);
+		sub.on('message', (_channel: string, text: string) => {
+			if (JSON.parse(text).command !== 'get-worker-status') return;
+			for (const uptime of [100, 50])
+				void pub.publish(
+					`${channelPrefix}:n8n.worker-response`,
+					JSON.stringify({
+						senderId: 'worker-host',
+						response: 'response-to-get-worker-status',
+						payload: { hostname: 'host', uptime, runningJobsSummary: [] },
+					}),
+				);
+		});
+		return () => {
+			sub.disconnect();
+			pub.disconnect();
+		};
+	}
+
+	it('collects every answer, tells processes of one host apart, and stops waiting once all expected answered', async () => {
+		const channelPrefix = `${prefix}-pubsub`;
+		const stop = await fakeWorkers(channelPrefix);
+		try {
+			const started = Date.now();
+			const answers = await askWorkers(redis, {
+				prefix: channelPrefix,
+				waitMs: 10_000,
+				expected: 2,
+			});
+			expect(Date.now() - started).toBeLessThan(5_000);
+			expect(answers.map((w) => w.id)).toEqual(['worker-host', 'worker-host#2']);
+			expect(answers[0].uptimeSeconds).toBe(100);
+
+			// Remembered: a worker that stops answering is still listed, as not answering, with its last answer.
+			const namespace = ns();
+			await rememberWorkers(store, namespace, answers);
+			const later = await rememberWorkers(store, namespace, answers.slice(0, 1));
+			expect(later.map((w) => [w.id, w.answered])).toEqual([
+				['worker-host', true],
+				['worker-host#2', false],
+			]);
+		} finally {
+			stop();
+		}
+	});
+});
