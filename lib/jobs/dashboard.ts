@@ -299,7 +299,8 @@ const STYLE = `
 header{display:flex;flex-wrap:wrap;gap:12px;align-items:center;justify-content:space-between;padding:16px 20px;border-bottom:1px solid var(--border);background:var(--panel)}
 h1{font-size:20px;margin:0}h2{font-size:15px;margin:0 0 10px}h3{font-size:13px;margin:12px 0 6px}
 main{padding:16px 20px;display:flex;flex-direction:column;gap:16px;max-width:1600px;margin:0 auto}
-.filters{display:flex;flex-wrap:wrap;gap:8px;align-items:end}.filters label{display:flex;flex-direction:column;font-size:12px;color:var(--muted);gap:2px}
+.filters{display:flex;flex-wrap:wrap;gap:8px;align-items:end;min-width:0;max-width:100%}.filters label{display:flex;flex-direction:column;font-size:12px;color:var(--muted);gap:2px;min-width:0;max-width:100%}
+.filters select,.filters input{max-width:min(340px,calc(100vw - 40px))}
 select,input,button{font:inherit;color:var(--text);background:var(--panel);border:1px solid var(--border);border-radius:6px;padding:6px 8px}
 button{cursor:pointer;background:var(--accent);border-color:var(--accent);color:#fff}
 .kpis{display:grid;grid-template-columns:repeat(auto-fit,minmax(140px,1fr));gap:12px}

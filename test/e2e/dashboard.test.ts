@@ -40,7 +40,7 @@ const SCREENSHOTS = join(REPO_ROOT, 'docs', 'screenshots');
 let browser: Browser;
 let mixed: { id: string; path: string };
 let executions: Execution[];
-let paths: { ops: string; metrics: string; opsRedisDown: string };
+let paths: { ops: string; metrics: string; opsRedisDown: string; stats: string };
 
 const uid = () => randomUUID();
 
@@ -153,7 +153,34 @@ beforeAll(async () => {
 		dashboardExample({ ...refs, openAgentsMemoryStore: redis }, 'live'),
 		dashboardExample({ ...refs, openAgentsMemoryStore: redisDown }, 'redis down'),
 	]);
-	paths = { ops: main.ops, metrics: main.metrics, opsRedisDown: down.ops };
+	const statsPath = `e2e-dashboard-stats-${uid()}`;
+	const statsFlow = await client.createWorkflow({
+		name: `e2e dashboard: stats ${statsPath}`,
+		nodes: [
+			webhookNode(statsPath),
+			{
+				id: uid(),
+				name: 'Job Monitor',
+				type: 'n8n-nodes-openagents.openAgentsJobMonitor',
+				typeVersion: 1.1,
+				position: [220, 0],
+				parameters: {
+					resource: 'metric',
+					operation: 'stats',
+					workflowId: { __rl: true, mode: 'id', value: '={{ $json.body.workflowId }}' },
+					windowMinutes: 60,
+					includeUsage: '={{ $json.body.includeUsage }}',
+					bucketMinutes: '={{ $json.body.bucketMinutes }}',
+				},
+				credentials: { openAgentsN8nApi: api },
+			},
+		],
+		connections: {
+			Webhook: { main: [[{ node: 'Job Monitor', type: 'main', index: 0 }]] },
+		},
+	});
+	await client.activateWorkflow(statsFlow.id, [statsPath]);
+	paths = { ops: main.ops, metrics: main.metrics, opsRedisDown: down.ops, stats: statsPath };
 
 	const path = `e2e-dashboard-mixed-${uid()}`;
 	const { id } = await client.createWorkflow(mixedWorkflow(path, llm));
@@ -215,6 +242,10 @@ it('shows the KPIs n8n holds, draws its charts, follows the range filter and exp
 				),
 		);
 	expect(await kpis()).toEqual(expected);
+	expect(await page.title()).toBe('Agent operations');
+	// A reload within Cache Seconds is served from the shared index without asking n8n.
+	await page.reload();
+	expect(await page.locator('[data-coverage]').textContent()).toMatch(/, (cache|shared)$/);
 
 	// Every chart drew: Chart.js holds data for it and its canvas has painted pixels.
 	const charts = (await page.evaluate(`
@@ -290,10 +321,13 @@ it('shows the KPIs n8n holds, draws its charts, follows the range filter and exp
 	// Phone width: the page stays within the screen.
 	await page.setViewportSize({ width: 390, height: 844 });
 	await page.goto(`${client.url}/webhook/${paths.ops}?range=1h&workflow=${mixed.id}`);
-	const overflow = (await page.evaluate(
-		'document.documentElement.scrollWidth - document.documentElement.clientWidth',
-	)) as number;
-	expect(overflow).toBeLessThanOrEqual(0);
+	const overflowing = (await page.evaluate(`
+		[...document.querySelectorAll('body *')]
+			.filter((e) => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+			.filter((e) => !e.closest('.panel')) // tables scroll inside their panel
+			.map((e) => e.tagName + '.' + e.className)
+	`)) as string[];
+	expect(overflowing).toEqual([]);
 	expect(errors).toEqual([]);
 	await context.close();
 }, 180_000);
@@ -320,6 +354,34 @@ it('serves Prometheus metrics that a parser reads back as the executions n8n hol
 	expect(families.get('openagents_execution_duration_seconds')?.type).toBe('HISTOGRAM');
 	expect(value('openagents_workers', {})).toBeGreaterThanOrEqual(2);
 	expect(families.get('openagents_queue_jobs')?.metrics.length).toBeGreaterThan(0);
+}, 60_000);
+
+it('Get Stats adds usage totals and a series only when asked', async () => {
+	const stats = async (body: object) =>
+		(await (await client.webhook(paths.stats, { workflowId: mixed.id, ...body })).json()) as {
+			total: number;
+			usage?: Record<string, number>;
+			series?: Array<{
+				byStatus: Record<string, number>;
+				tokensByWorkflow: Record<string, number>;
+			}>;
+		};
+	const plain = await stats({ includeUsage: false, bucketMinutes: 0 });
+	expect(plain.total).toBe(8);
+	expect(plain.usage).toBeUndefined();
+	expect(plain.series).toBeUndefined();
+
+	const full = await stats({ includeUsage: true, bucketMinutes: 5 });
+	expect(full.usage).toMatchObject({
+		executions: 2,
+		modelCalls: 2,
+		totalTokens: sum(executions.map((e) => custom(e, 'openagents_total_tokens'))),
+	});
+	expect(full.series!.length).toBeGreaterThanOrEqual(12); // 60 min in 5 min steps (+ a partial one)
+	expect(sum(full.series!.map((b) => sum(Object.values(b.byStatus))))).toBe(8);
+	expect(sum(full.series!.map((b) => b.tokensByWorkflow[mixed.id] ?? 0))).toBe(
+		full.usage!.totalTokens,
+	);
 }, 60_000);
 
 it('says what is missing in place of the affected panel and renders the rest', async () => {

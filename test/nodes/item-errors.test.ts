@@ -114,6 +114,20 @@ const CASES: Record<string, Case> = {
 		code: 'invalid_address',
 		hint: /Check Scope, Scope ID, Isolation Key and Key/,
 	},
+	JobMonitorDashboard: {
+		type: 'openAgentsJobMonitor',
+		// The good item renders a page even though no n8n API answers: the executions panel says why.
+		items: [{ range: '1h' }, { range: 'yesterday' }],
+		parameters: {
+			resource: 'metric',
+			operation: 'renderDashboard',
+			range: '={{ $json.range }}',
+			options: { workerWaitMs: 50 },
+		},
+		cause: /Unknown Time Range "yesterday"/,
+		code: null,
+		hint: /Use one of 15m, 1h, 6h, 24h, 7d, 30d or custom/,
+	},
 	JobMonitor: {
 		type: 'openAgentsJobMonitor',
 		// No item of Get Job can succeed without an n8n API, so the one item is the bad one: its Retry Policy is invalid,

@@ -33,8 +33,9 @@ class ExecutionsApi {
 	server: Server = createServer((req, res) => {
 		const url = new URL(req.url!, 'http://x');
 		this.requests.push(url);
-		const send = (status: number, body: unknown) =>
+		const send = (status: number, body: unknown): void => {
 			res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+		};
 		if (req.headers['x-n8n-api-key'] !== KEY) return send(401, { message: 'unauthorized' });
 		const withData = url.searchParams.get('includeData') === 'true';
 		const view = (e: ApiExecution & { customData?: Record<string, string> }) => {
