@@ -28,6 +28,8 @@ export interface BenchCluster {
 		Record<'openAiApi' | 'chromaSelfHostedApi' | 'redis', { id: string; name: string }>;
 	/** The examples' webhook key (header WEBHOOK_KEY_HEADER). */
 	webhookKey: string;
+	/** Basic Auth login of example 5's dashboard and metrics. */
+	dashboardLogin: { user: string; password: string };
 }
 
 let shared: Promise<BenchCluster> | undefined;
@@ -74,7 +76,16 @@ async function start(): Promise<BenchCluster> {
 			password: '',
 		}),
 	};
-	return { cluster, client, chroma, model, redisPrefix, credentials, webhookKey: ours.webhookKey };
+	return {
+		cluster,
+		client,
+		chroma,
+		model,
+		redisPrefix,
+		credentials,
+		webhookKey: ours.webhookKey,
+		dashboardLogin: ours.dashboardLogin,
+	};
 }
 
 /** The shared servers, started on first use. */

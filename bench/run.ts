@@ -10,6 +10,7 @@ import { join } from 'node:path';
 
 import { agent } from './agent';
 import { stopBenchCluster } from './cluster';
+import { dashboard } from './dashboard';
 import { floors } from './floors';
 import { jobs } from './jobs';
 import { knowledgeBase } from './knowledge-base';
@@ -37,6 +38,7 @@ const benchmarks: Record<string, () => Promise<unknown>> = {
 	'provider-limits': providerLimits,
 	tracing,
 	jobs,
+	dashboard,
 	floors,
 };
 

@@ -114,3 +114,69 @@ export function roleSubWorkflow(output: string) {
 		connections: { Start: { main: [[{ node: 'Answer', type: 'main', index: 0 }]] } },
 	};
 }
+
+/**
+ * A workflow whose outcome the request picks (body.kind): Webhook → "Fail?" (fail → Stop and Error) → "Agent?" (agent →
+ * OpenAgents Agent with `llm`, which records usage in custom data; anything else → Where).
+ */
+export function mixedOutcomeWorkflow(
+	name: string,
+	path: string,
+	llm: { id: string; name: string },
+) {
+	const ifKind = (name: string, kind: string, position: [number, number]) => ({
+		id: randomUUID(),
+		name,
+		type: 'n8n-nodes-base.if',
+		typeVersion: 2.2,
+		position,
+		parameters: {
+			conditions: {
+				options: { caseSensitive: true, leftValue: '', typeValidation: 'loose', version: 2 },
+				conditions: [
+					{
+						id: randomUUID(),
+						leftValue: '={{ $json.body.kind }}',
+						rightValue: kind,
+						operator: { type: 'string', operation: 'equals' },
+					},
+				],
+				combinator: 'and',
+			},
+			options: {},
+		},
+	});
+	const nodes = [
+		webhookNode(path),
+		ifKind('Fail?', 'fail', [200, 0]),
+		{
+			id: randomUUID(),
+			name: 'Stop and Error',
+			type: 'n8n-nodes-base.stopAndError',
+			typeVersion: 1,
+			position: [400, -120],
+			parameters: { errorMessage: 'Planned failure' },
+		},
+		ifKind('Agent?', 'agent', [400, 80]),
+		{
+			id: randomUUID(),
+			name: 'Agent',
+			type: 'n8n-nodes-openagents.openAgentsAgent',
+			typeVersion: 1,
+			position: [600, 0],
+			parameters: { template: 'conversation', prompt: '={{ $json.body.question }}', options: {} },
+			credentials: { openAgentsLlmApi: llm },
+		},
+		whereNode([600, 160]),
+	];
+	const to = (node: string) => [{ node, type: 'main', index: 0 }];
+	return {
+		name,
+		nodes,
+		connections: {
+			Webhook: { main: [to('Fail?')] },
+			'Fail?': { main: [to('Stop and Error'), to('Agent?')] },
+			'Agent?': { main: [to('Agent'), to('Where')] },
+		},
+	};
+}

@@ -27,7 +27,7 @@ import { OfflineModelServer } from '../../stack/model-server';
 import { clusterFromEnv } from '../../stack/n8n/cluster';
 import { REPO_ROOT } from '../../stack/n8n/community-package';
 import type { Execution } from '../../stack/n8n/client';
-import { webhookNode, whereNode } from '../../stack/n8n/workflow-nodes';
+import { mixedOutcomeWorkflow, webhookNode } from '../../stack/n8n/workflow-nodes';
 import { deleteKeys, redisFromEnv } from '../../stack/services';
 import { parsePrometheusText } from '../support/prometheus-parser';
 
@@ -43,65 +43,6 @@ let executions: Execution[];
 let paths: { ops: string; metrics: string; opsRedisDown: string; stats: string };
 
 const uid = () => randomUUID();
-
-/** Webhook → "Fail?" (kind = fail → Stop and Error) → "Agent?" (kind = agent → OpenAgents Agent, else Where). */
-function mixedWorkflow(path: string, llm: { id: string; name: string }) {
-	const ifKind = (name: string, kind: string, position: [number, number]) => ({
-		id: uid(),
-		name,
-		type: 'n8n-nodes-base.if',
-		typeVersion: 2.2,
-		position,
-		parameters: {
-			conditions: {
-				options: { caseSensitive: true, leftValue: '', typeValidation: 'loose', version: 2 },
-				conditions: [
-					{
-						id: uid(),
-						leftValue: '={{ $json.body.kind }}',
-						rightValue: kind,
-						operator: { type: 'string', operation: 'equals' },
-					},
-				],
-				combinator: 'and',
-			},
-			options: {},
-		},
-	});
-	const nodes = [
-		webhookNode(path),
-		ifKind('Fail?', 'fail', [200, 0]),
-		{
-			id: uid(),
-			name: 'Stop and Error',
-			type: 'n8n-nodes-base.stopAndError',
-			typeVersion: 1,
-			position: [400, -120],
-			parameters: { errorMessage: 'Planned failure' },
-		},
-		ifKind('Agent?', 'agent', [400, 80]),
-		{
-			id: uid(),
-			name: 'Agent',
-			type: 'n8n-nodes-openagents.openAgentsAgent',
-			typeVersion: 1,
-			position: [600, 0],
-			parameters: { template: 'conversation', prompt: '={{ $json.body.question }}', options: {} },
-			credentials: { openAgentsLlmApi: llm },
-		},
-		whereNode([600, 160]),
-	];
-	const to = (node: string) => [{ node, type: 'main', index: 0 }];
-	return {
-		name: `e2e dashboard: mixed ${path}`,
-		nodes,
-		connections: {
-			Webhook: { main: [to('Fail?')] },
-			'Fail?': { main: [to('Stop and Error'), to('Agent?')] },
-			'Agent?': { main: [to('Agent'), to('Where')] },
-		},
-	};
-}
 
 /** Example 5 with its webhooks moved to paths of this test and the given Memory Store credential. */
 async function dashboardExample(credentials: CredentialRefs, label: string) {
@@ -183,7 +124,9 @@ beforeAll(async () => {
 	paths = { ops: main.ops, metrics: main.metrics, opsRedisDown: down.ops, stats: statsPath };
 
 	const path = `e2e-dashboard-mixed-${uid()}`;
-	const { id } = await client.createWorkflow(mixedWorkflow(path, llm));
+	const { id } = await client.createWorkflow(
+		mixedOutcomeWorkflow(`e2e dashboard: mixed ${path}`, path, llm),
+	);
 	await client.activateWorkflow(id, [path]);
 	mixed = { id, path };
 	const kinds = ['ok', 'ok', 'ok', 'fail', 'agent', 'fail', 'agent', 'ok'];
