@@ -36,8 +36,12 @@ const WORKFLOWS = 5;
 
 /** Resident memory of a process, bytes (Linux /proc). */
 function rssOf(pid: number): number {
-	const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-	return match ? Number(match[1]) * 1024 : 0;
+	try {
+		const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+		return match ? Number(match[1]) * 1024 : 0;
+	} catch {
+		return 0; // the process has ended
+	}
 }
 
 /** Samples the workers' resident memory every 100 ms until stopped; returns the peak per worker, MiB. */
@@ -51,7 +55,7 @@ function sampleWorkers(bench: BenchCluster) {
 	);
 	const mib = (bytes: number) => Math.round(bytes / 1048576);
 	return () => {
-		clearInterval(timer);
+		clearInterval(timer); // idempotent: also called when the benchmark fails
 		return { beforeMiB: before.map(mib), peakMiB: peak.map(mib) };
 	};
 }
@@ -148,6 +152,7 @@ async function dashboardVariant(bench: BenchCluster, cacheSeconds: number): Prom
 export async function dashboard() {
 	const bench = await benchCluster();
 	const db = new Pool({ ...postgresFromEnv(), database: bench.cluster.database, max: 2 });
+	let stopSampling: (() => unknown) | undefined;
 	const authorization = `Basic ${Buffer.from(`${bench.dashboardLogin.user}:${bench.dashboardLogin.password}`).toString('base64')}`;
 	/** One view: ms from request to the whole page, and the executions the page says it counted. */
 	const view = async (url: string) => {
@@ -156,7 +161,9 @@ export async function dashboard() {
 		const html = await res.text();
 		const ms = performance.now() - started;
 		if (res.status !== 200 || !html.includes('data-kpi="executions"'))
-			throw new Error(`Dashboard answered ${res.status}: ${html.slice(0, 300)}`);
+			throw new Error(
+				`Dashboard answered ${res.status} without its figures: ${/role="alert">(.*?)<\/section>/s.exec(html)?.[1] ?? html.slice(0, 300)}`,
+			);
 		const covered = /(\d[\d,]*) executions in /.exec(html)?.[1]?.replace(/,/g, '');
 		return { ms, executions: Number(covered), bytes: html.length };
 	};
@@ -165,7 +172,7 @@ export async function dashboard() {
 		const noCache = await dashboardVariant(bench, 0);
 		const cached = await dashboardVariant(bench, 10);
 		const memory = sampleWorkers(bench);
-
+		stopSampling = memory;
 		const cold = await view(noCache);
 		const sequential = async (url: string, n: number) => {
 			const times: number[] = [];
@@ -198,6 +205,7 @@ export async function dashboard() {
 			},
 		};
 	} finally {
+		stopSampling?.();
 		await db.end();
 	}
 }

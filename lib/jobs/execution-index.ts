@@ -9,8 +9,15 @@
  * The index holds at most `maxExecutions` summaries, newest first; `truncated` says when older ones in the window
  * were left out.
  */
+import { createHash } from 'node:crypto';
+
 import { mapWithConcurrency } from '../concurrency';
-import { VersionConflictError, type MemoryStore, type Namespace } from '../memory';
+import {
+	internalNamespace,
+	VersionConflictError,
+	type MemoryStore,
+	type Namespace,
+} from '../memory';
 import type { ExecutionFilter, N8nApiClient } from './n8n-api';
 import { summarize, type ExecutionSummary } from './summary';
 
@@ -60,6 +67,19 @@ interface StoredIndex {
 	summaries: ExecutionSummary[];
 }
 
+/**
+ * The namespace of the execution index (and the workers seen) for one n8n API and API key, inside the Memory Store
+ * credential's `tenant`: a hash of the URL and key, so a key never reads the cache another key filled (and the key
+ * itself is never stored).
+ */
+export function indexNamespace(tenant: string, baseUrl: string, apiKey: string): Namespace {
+	const identity = createHash('sha256')
+		.update(`${baseUrl.replace(/\/+$/, '')}\n${apiKey}`)
+		.digest('hex')
+		.slice(0, 32);
+	return internalNamespace(tenant, 'job-analytics', identity);
+}
+
 /** Executions that start after a refresh's listing may become visible a little later (commit lag, clock skew). */
 const OVERLAP_MS = 60_000;
 /** Below this many executions to read with data, one request each; above, pages of the listing with data. */
@@ -84,19 +104,24 @@ export async function indexedExecutions(
 		Date.now() - Date.parse(index.refreshedAt) < Math.max(maxAgeMs, 1);
 
 	let stored = await load(store, ns, key);
+	// A refresh another viewer finishes while this one waits is taken as it is, whatever maxAgeMs says.
+	const seen = stored.index?.refreshedAt;
 	if (fresh(stored.index)) return result(stored.index, 'cache', 0, 0);
+	const refreshedMeanwhile = (index: StoredIndex | undefined): index is StoredIndex =>
+		!!index && index.refreshedAt !== seen && index.from <= from;
 
 	const lockKey = `lock:${key}`;
 	const deadline = Date.now() + (options.lockWaitMs ?? 60_000);
-	while (!(await tryLock(store, ns, lockKey))) {
+	let held: boolean;
+	// Waiting polls the small lock key only; the index is read once the lock is free.
+	while (!(held = await tryLock(store, ns, lockKey))) {
 		if (Date.now() > deadline || options.signal?.aborted) break; // the holder died or is slow: refresh anyway
 		await sleep(100);
-		stored = await load(store, ns, key);
-		if (fresh(stored.index)) return result(stored.index, 'shared', 0, 0);
 	}
 	try {
 		stored = await load(store, ns, key);
-		if (fresh(stored.index)) return result(stored.index, 'shared', 0, 0);
+		if (fresh(stored.index) || refreshedMeanwhile(stored.index))
+			return result(stored.index, 'shared', 0, 0);
 		const refreshed = await refresh(stored.index, from, options);
 		const json = JSON.stringify(refreshed.index);
 		try {
@@ -106,7 +131,7 @@ export async function indexedExecutions(
 		}
 		return result(refreshed.index, 'refreshed', refreshed.listed, refreshed.detailed);
 	} finally {
-		await store.delete(ns, lockKey).catch(() => undefined);
+		if (held) await store.delete(ns, lockKey).catch(() => undefined);
 	}
 }
 

@@ -46,6 +46,7 @@ export {
 	type WorkflowTotals,
 } from './analytics';
 export {
+	indexNamespace,
 	indexedExecutions,
 	type ExecutionIndexOptions,
 	type IndexCoverage,

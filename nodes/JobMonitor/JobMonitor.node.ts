@@ -20,7 +20,10 @@ import { searchWorkflows } from '../shared/listSearch';
 import { PICKER_NODE_VERSIONS } from '../shared/locators';
 import { retryPolicyProperty } from '../shared/retryPolicy';
 
-/** n8n executions as jobs: status, stats, queue depth, waiting, and retrying failed or crashed executions. */
+/**
+ * n8n executions as jobs: status, stats, queue depth, waiting, retrying failed or crashed executions, the operations
+ * dashboard and Prometheus metrics.
+ */
 export class JobMonitor implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'OpenAgents Job Monitor',
@@ -30,7 +33,7 @@ export class JobMonitor implements INodeType {
 		version: PICKER_NODE_VERSIONS,
 		subtitle: '={{ $parameter["operation"] }}',
 		description:
-			'Watch and steer n8n executions as jobs: status, stats, queue depth, wait, retry failed or crashed runs',
+			'Watch and steer n8n executions as jobs: status, stats, queue depth, wait, retry failed or crashed runs, an operations dashboard and Prometheus metrics',
 		defaults: { name: 'Job Monitor' },
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
@@ -61,7 +64,8 @@ export class JobMonitor implements INodeType {
 					{
 						name: 'Metric',
 						value: 'metric',
-						description: 'Success rate, durations, failures, queue depth',
+						description:
+							'Success rate, durations, failures, queue depth, dashboard, Prometheus metrics',
 					},
 				],
 				default: 'job',

@@ -172,6 +172,12 @@ it('shows the KPIs n8n holds, draws its charts, follows the range filter and exp
 	const page = await context.newPage();
 	const errors: string[] = [];
 	page.on('pageerror', (error) => errors.push(error.message));
+	// The page loads nothing from anywhere but n8n (Chart.js is inlined).
+	const elsewhere: string[] = [];
+	page.on('request', (request) => {
+		if (!request.url().startsWith(client.url) && !/^(data|blob):/.test(request.url()))
+			elsewhere.push(request.url());
+	});
 	await page.goto(`${client.url}/webhook/${paths.ops}?range=1h&workflow=${mixed.id}`);
 	const kpis = async () =>
 		Object.fromEntries(
@@ -217,8 +223,12 @@ it('shows the KPIs n8n holds, draws its charts, follows the range filter and exp
 	expect(links.sort()).toEqual(
 		failedIds.map((id) => `${client.url}/workflow/${mixed.id}/executions/${id}`).sort(),
 	);
-	// Queue and workers of the queue-mode cluster: both workers answer.
+	// Queue and workers of the queue-mode cluster (read with this cluster's Queue Prefix: the page's own execution is
+	// an active job while it renders), and both workers answer.
 	await expect(page.locator('[data-panel="queue"][role="alert"]').count()).resolves.toBe(0);
+	expect(
+		Number(await page.locator('[data-queue="active"] .value').textContent()),
+	).toBeGreaterThanOrEqual(1);
 	await expect(page.locator('[data-worker]').count()).resolves.toBeGreaterThanOrEqual(2);
 
 	mkdirSync(SCREENSHOTS, { recursive: true });
@@ -247,6 +257,15 @@ it('shows the KPIs n8n holds, draws its charts, follows the range filter and exp
 	});
 	expect(exported).toEqual(shown);
 	expect(exported).toEqual([[mixed.id, '8', '6', '2']]);
+	// JSON export: every figure shown.
+	const [jsonDownload] = await Promise.all([
+		page.waitForEvent('download'),
+		page.click('#export-json'),
+	]);
+	const exportedJson = JSON.parse(readFileSync((await jsonDownload.path())!, 'utf8'));
+	expect(exportedJson.analytics.stats.total).toBe(8);
+	expect(exportedJson.analytics.usage.modelCalls).toBe(2);
+	expect(exportedJson.workflows).toHaveLength(1);
 
 	// A custom range that ends before these executions started: the numbers change to none.
 	await page.selectOption('#range', 'custom');
@@ -272,7 +291,24 @@ it('shows the KPIs n8n holds, draws its charts, follows the range filter and exp
 	`)) as string[];
 	expect(overflowing).toEqual([]);
 	expect(errors).toEqual([]);
+	expect(elsewhere).toEqual([]);
 	await context.close();
+
+	// Dark mode follows the browser's setting.
+	const background = async (colorScheme: 'light' | 'dark') => {
+		const themed = await browser.newContext({
+			httpCredentials: { username: login.user, password: login.password },
+			colorScheme,
+		});
+		const p = await themed.newPage();
+		await p.goto(`${client.url}/webhook/${paths.ops}?range=1h&workflow=${mixed.id}`);
+		const color = (await p.evaluate('getComputedStyle(document.body).backgroundColor')) as string;
+		await themed.close();
+		const [r, g, b] = color.match(/\d+/g)!.map(Number);
+		return (r + g + b) / 3;
+	};
+	expect(await background('dark')).toBeLessThan(80);
+	expect(await background('light')).toBeGreaterThan(200);
 }, 180_000);
 
 it('serves Prometheus metrics that a parser reads back as the executions n8n holds', async () => {
@@ -297,6 +333,9 @@ it('serves Prometheus metrics that a parser reads back as the executions n8n hol
 	expect(families.get('openagents_execution_duration_seconds')?.type).toBe('HISTOGRAM');
 	expect(value('openagents_workers', {})).toBeGreaterThanOrEqual(2);
 	expect(families.get('openagents_queue_jobs')?.metrics.length).toBeGreaterThan(0);
+	// Counted from 7 days ago (Count From (Days Ago), the example's setting).
+	const start = value('openagents_index_start_timestamp_seconds', {});
+	expect(Math.abs(start - (Date.now() / 1000 - 7 * 86_400))).toBeLessThan(3600);
 }, 60_000);
 
 it('Get Stats adds usage totals and a series only when asked', async () => {

@@ -1,10 +1,8 @@
 /** What Render Dashboard and Get Prometheus Metrics share: their options, and the snapshot from the credentials. */
-import { createHash } from 'node:crypto';
-
 import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 
-import { opsSnapshot, type OpsSnapshot, type Part } from '../../../lib/jobs';
-import { InProcessMemoryStore, internalNamespace, type MemoryStore } from '../../../lib/memory';
+import { indexNamespace, opsSnapshot, type OpsSnapshot, type Part } from '../../../lib/jobs';
+import { InProcessMemoryStore, type MemoryStore } from '../../../lib/memory';
 import { redisClient, storeFromCredential } from '../../shared/memoryStore';
 import { storeLog } from '../../shared/memoryContext';
 import { apiClient } from '../../shared/n8nApi';
@@ -86,10 +84,6 @@ export async function snapshotFor(
 	const api = await fn.getCredentials('openAgentsN8nApi');
 	const c = await fn.getCredentials('openAgentsMemoryStore');
 	const client = await apiClient(fn, itemIndex);
-	const identity = createHash('sha256')
-		.update(`${String(api.baseUrl)}\n${String(api.apiKey)}`)
-		.digest('hex')
-		.slice(0, 32);
 	const log = storeLog(fn);
 	let cacheError: string | undefined;
 	// Without the shared store the view still works, unshared: each call reads n8n's API itself.
@@ -108,7 +102,7 @@ export async function snapshotFor(
 		const snapshot = await opsSnapshot({
 			client,
 			store,
-			namespace: internalNamespace(String(c.tenant ?? ''), 'job-analytics', identity),
+			namespace: indexNamespace(String(c.tenant ?? ''), String(api.baseUrl), String(api.apiKey)),
 			redis,
 			queuePrefix: String(options.bullPrefix ?? 'bull'),
 			redisPrefix: String(options.redisPrefix ?? 'n8n'),

@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import {
 	askWorkers,
 	indexedExecutions,
+	indexNamespace,
 	N8nApiClient,
 	rememberWorkers,
 	type ApiExecution,
@@ -147,12 +148,25 @@ it('reads the window once, serves it from the store, then reads only what change
 	expect(reads.total).toBeLessThan(10);
 });
 
+it('keeps one index per n8n API and key, inside the credential tenant, without the key in it', () => {
+	const a = indexNamespace('team-a', 'http://n8n:5678/api/v1', 'key-1');
+	expect(indexNamespace('team-a', 'http://n8n:5678/api/v1/', 'key-1')).toEqual(a);
+	expect(indexNamespace('team-a', 'http://n8n:5678/api/v1', 'key-2')).not.toEqual(a);
+	expect(indexNamespace('team-a', 'http://other:5678/api/v1', 'key-1')).not.toEqual(a);
+	expect(indexNamespace('team-b', 'http://n8n:5678/api/v1', 'key-1').tenant).toBe('team-b');
+	expect(a).toMatchObject({ tenant: 'team-a', scope: 'job-analytics' });
+	expect(JSON.stringify(a)).not.toContain('key-1');
+});
+
 it('lets concurrent viewers share one refresh', async () => {
 	api.executions.clear();
 	for (let id = 1; id <= 60; id++) api.add(id, 'success', id * 1000);
 	const namespace = ns();
 	const results = await Promise.all(
-		Array.from({ length: 10 }, () => indexedExecutions(from, { client, store, namespace })),
+		// maxAgeMs 0: even then a refresh finished while a viewer waited is taken, not repeated.
+		Array.from({ length: 10 }, () =>
+			indexedExecutions(from, { client, store, namespace, maxAgeMs: 0 }),
+		),
 	);
 	const sources = results.map((r) => r.coverage.source);
 	expect(sources.filter((s) => s === 'refreshed')).toHaveLength(1);
