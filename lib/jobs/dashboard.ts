@@ -27,7 +27,7 @@ export interface DashboardInput {
 	/** n8n's own URL (editor links to executions). */
 	n8nUrl: string;
 	/** Execution ID → workflow ID, for links to failed executions. */
-	executionWorkflows?: ReadonlyMap<string, string>;
+	executionWorkflows?: Readonly<Record<string, string>>;
 	currency: string;
 	/** Each panel's data, or the reason it is missing (shown in the panel's place). */
 	analytics: { data: Analytics; coverage: IndexCoverage } | { error: string };
@@ -35,6 +35,8 @@ export interface DashboardInput {
 	workers: { data: WorkerStatus[] } | { error: string };
 	/** A message above the panels, e.g. an unknown workflow. */
 	notice?: string;
+	/** How the figures were obtained: computed for this view, served as stored, or another viewer's (footer). */
+	source?: 'cache' | 'refreshed' | 'shared';
 	generatedAt: string;
 }
 
@@ -246,7 +248,7 @@ function executionLink(
 	executionId: string,
 	workflowId?: string | null,
 ): string {
-	const wf = workflowId ?? input.executionWorkflows?.get(executionId);
+	const wf = workflowId ?? input.executionWorkflows?.[executionId];
 	const href = wf
 		? `${input.n8nUrl}/workflow/${encodeURIComponent(wf)}/executions/${encodeURIComponent(executionId)}`
 		: `${input.n8nUrl}/home/executions`;
@@ -289,7 +291,7 @@ function workersPanel(input: DashboardInput): string {
 function coverageLine(input: DashboardInput): string {
 	if (!('data' in input.analytics)) return '';
 	const c = input.analytics.coverage;
-	return `<span data-coverage>${integer(input.analytics.data.stats.total)} executions in ${escapeHtml(input.window.from)} – ${escapeHtml(input.window.to)}; index of ${integer(c.executions)} since ${escapeHtml(c.from)}${c.truncated ? ' (truncated: raise Max Executions)' : ''}, ${c.source}</span>`;
+	return `<span data-coverage>${integer(input.analytics.data.stats.total)} executions in ${escapeHtml(input.window.from)} – ${escapeHtml(input.window.to)}; index of ${integer(c.executions)} since ${escapeHtml(c.from)}${c.truncated ? ' (truncated: raise Max Executions)' : ''}, ${input.source ?? c.source}</span>`;
 }
 
 const STYLE = `

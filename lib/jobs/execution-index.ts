@@ -12,14 +12,12 @@
 import { createHash } from 'node:crypto';
 
 import { mapWithConcurrency } from '../concurrency';
-import {
-	internalNamespace,
-	VersionConflictError,
-	type MemoryStore,
-	type Namespace,
-} from '../memory';
+import { EXECUTION_USAGE_KEYS } from '../llm';
+import { internalNamespace, type MemoryStore, type Namespace } from '../memory';
+import { EXECUTION_STATUSES, FINAL_STATUSES } from './job';
 import type { ExecutionFilter, N8nApiClient } from './n8n-api';
-import { summarize, type ExecutionSummary } from './summary';
+import { sharedRefresh } from './shared-refresh';
+import { summarize, type ExecutionSummary, type ExecutionUsage } from './summary';
 
 export interface ExecutionIndexOptions {
 	client: N8nApiClient;
@@ -59,9 +57,9 @@ export interface IndexedExecutions {
 }
 
 interface StoredIndex {
-	v: 1;
 	/** The start time asked for: the index holds every execution since, up to maxExecutions. */
 	from: string;
+	/** When the refresh that produced it started (the next one lists what started since). */
 	refreshedAt: string;
 	truncated: boolean;
 	summaries: ExecutionSummary[];
@@ -95,52 +93,26 @@ export async function indexedExecutions(
 	from: string,
 	options: ExecutionIndexOptions,
 ): Promise<IndexedExecutions> {
-	const { store, namespace: ns } = options;
-	const key = `executions:${options.workflowId ?? '*'}`;
-	const maxAgeMs = options.maxAgeMs ?? 10_000;
-	const fresh = (index: StoredIndex | undefined): index is StoredIndex =>
-		!!index &&
-		index.from <= from &&
-		Date.now() - Date.parse(index.refreshedAt) < Math.max(maxAgeMs, 1);
-
-	let stored = await load(store, ns, key);
-	// A refresh another viewer finishes while this one waits is taken as it is, whatever maxAgeMs says.
-	const seen = stored.index?.refreshedAt;
-	if (fresh(stored.index)) return result(stored.index, 'cache', 0, 0);
-	const refreshedMeanwhile = (index: StoredIndex | undefined): index is StoredIndex =>
-		!!index && index.refreshedAt !== seen && index.from <= from;
-
-	const lockKey = `lock:${key}`;
-	const deadline = Date.now() + (options.lockWaitMs ?? 60_000);
-	let held: boolean;
-	// Waiting polls the small lock key only; the index is read once the lock is free.
-	while (!(held = await tryLock(store, ns, lockKey))) {
-		if (Date.now() > deadline || options.signal?.aborted) break; // the holder died or is slow: refresh anyway
-		await sleep(100);
-	}
-	try {
-		stored = await load(store, ns, key);
-		if (fresh(stored.index) || refreshedMeanwhile(stored.index))
-			return result(stored.index, 'shared', 0, 0);
-		const refreshed = await refresh(stored.index, from, options);
-		const json = JSON.stringify(refreshed.index);
-		try {
-			await store.set(ns, key, json, { ttlMs: 24 * 3600_000, ifVersion: stored.version });
-		} catch (error) {
-			if (!(error instanceof VersionConflictError)) throw error; // another refresh won: ours is as good
-		}
-		return result(refreshed.index, 'refreshed', refreshed.listed, refreshed.detailed);
-	} finally {
-		if (held) await store.delete(ns, lockKey).catch(() => undefined);
-	}
-}
-
-function result(
-	index: StoredIndex,
-	source: IndexCoverage['source'],
-	listed: number,
-	detailed: number,
-): IndexedExecutions {
+	let reads = { listed: 0, detailed: 0 };
+	const shared = await sharedRefresh<StoredIndex>(
+		options.store,
+		options.namespace,
+		`executions:${options.workflowId ?? '*'}`,
+		{
+			maxAgeMs: options.maxAgeMs ?? 10_000,
+			lockWaitMs: options.lockWaitMs,
+			usable: (index) => index.from <= from,
+			encode: packIndex,
+			decode: unpackIndex,
+			signal: options.signal,
+		},
+		async (previous) => {
+			const refreshed = await refresh(previous, from, options);
+			reads = { listed: refreshed.listed, detailed: refreshed.detailed };
+			return refreshed.index;
+		},
+	);
+	const index = shared.value;
 	return {
 		summaries: index.summaries,
 		coverage: {
@@ -148,34 +120,118 @@ function result(
 			executions: index.summaries.length,
 			truncated: index.truncated,
 			refreshedAt: index.refreshedAt,
-			source,
-			listed,
-			detailed,
+			source: shared.source,
+			...reads,
 		},
 	};
 }
 
-async function load(
-	store: MemoryStore,
-	ns: Namespace,
-	key: string,
-): Promise<{ index?: StoredIndex; version: number }> {
-	const stored = await store.get(ns, key);
-	const index = stored?.value as StoredIndex | undefined;
+/**
+ * The stored form of the index: workflow IDs, statuses and modes as positions in lists, times as epoch ms, one array
+ * per execution (about a fifth of the JSON of the summaries as objects, and as much faster to read and write).
+ */
+interface PackedIndex {
+	v: 2;
+	from: string;
+	refreshedAt: string;
+	truncated: boolean;
+	workflows: string[];
+	modes: string[];
+	/** [id, workflow, status, mode, startedAt, stoppedAt, retryOf, retrySuccessId, detailed, usage, error] */
+	rows: Array<
+		[
+			string,
+			number,
+			number,
+			number,
+			number | null,
+			number | null,
+			string | null,
+			string | null,
+			0 | 1,
+			number[] | null,
+			[string | null, string] | null,
+		]
+	>;
+}
+
+const USAGE_FIELDS = Object.keys(EXECUTION_USAGE_KEYS) as Array<keyof ExecutionUsage>;
+
+function packIndex(index: StoredIndex): PackedIndex {
+	const workflows: string[] = [];
+	const modes: string[] = [];
+	const position = (list: string[], value: string) => {
+		const at = list.indexOf(value);
+		return at >= 0 ? at : list.push(value) - 1;
+	};
+	const ms = (iso: string | null) => (iso ? Date.parse(iso) : null);
 	return {
-		index: index?.v === 1 && Array.isArray(index.summaries) ? index : undefined,
-		version: stored?.version ?? 0,
+		v: 2,
+		from: index.from,
+		refreshedAt: index.refreshedAt,
+		truncated: index.truncated,
+		workflows,
+		modes,
+		rows: index.summaries.map((s) => [
+			s.id,
+			position(workflows, s.workflowId),
+			EXECUTION_STATUSES.indexOf(s.status),
+			position(modes, s.mode),
+			ms(s.startedAt),
+			ms(s.stoppedAt),
+			s.retryOf,
+			s.retrySuccessId,
+			s.detailed ? 1 : 0,
+			s.usage ? USAGE_FIELDS.map((field) => s.usage![field]) : null,
+			s.error ? [s.error.node, s.error.message] : null,
+		]),
 	};
 }
 
-async function tryLock(store: MemoryStore, ns: Namespace, key: string): Promise<boolean> {
-	try {
-		await store.set(ns, key, '1', { ttlMs: 60_000, ifVersion: 0 });
-		return true;
-	} catch (error) {
-		if (error instanceof VersionConflictError) return false;
-		throw error;
-	}
+function unpackIndex(stored: unknown): StoredIndex | undefined {
+	const packed = stored as PackedIndex | undefined;
+	if (packed?.v !== 2 || !Array.isArray(packed.rows)) return undefined;
+	const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+	return {
+		from: packed.from,
+		refreshedAt: packed.refreshedAt,
+		truncated: packed.truncated,
+		summaries: packed.rows.map(
+			([
+				id,
+				wf,
+				status,
+				mode,
+				started,
+				stopped,
+				retryOf,
+				retrySuccessId,
+				detailed,
+				usage,
+				error,
+			]) => {
+				const s: ExecutionSummary = {
+					id,
+					workflowId: packed.workflows[wf],
+					status: EXECUTION_STATUSES[status],
+					finished: FINAL_STATUSES.has(EXECUTION_STATUSES[status]),
+					mode: packed.modes[mode],
+					startedAt: iso(started),
+					stoppedAt: iso(stopped),
+					durationMs: started !== null && stopped !== null ? Math.max(0, stopped - started) : null,
+					retryOf,
+					retrySuccessId,
+				};
+				if (detailed) s.detailed = true;
+				if (usage)
+					s.usage = Object.fromEntries(
+						USAGE_FIELDS.map((field, i) => [field, usage[i]]),
+					) as ExecutionUsage;
+				if (error) s.error = { node: error[0], message: error[1] };
+				return s;
+			},
+		),
+	};
 }
 
 async function refresh(
@@ -225,7 +281,6 @@ async function refresh(
 		.sort((a, b) => Number(b.id) - Number(a.id) || b.id.localeCompare(a.id));
 	return {
 		index: {
-			v: 1,
 			from: bound,
 			refreshedAt,
 			truncated: summaries.length > maxExecutions || listed.length >= maxExecutions,
@@ -265,5 +320,3 @@ async function readDetails(
 		if (!wanted.size || Number(id) < oldest) break;
 	}
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

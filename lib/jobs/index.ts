@@ -61,4 +61,13 @@ export {
 	DASHBOARD_RANGES,
 	type DashboardInput,
 } from './dashboard';
-export { opsSnapshot, type OpsSnapshot, type OpsSnapshotOptions, type Part } from './ops-snapshot';
+export {
+	dashboardView,
+	opsSnapshot,
+	type DashboardView,
+	type DashboardViewOptions,
+	type OpsSnapshot,
+	type OpsSnapshotOptions,
+	type Part,
+} from './ops-snapshot';
+export { sharedRefresh, type Shared, type SharedRefreshOptions } from './shared-refresh';

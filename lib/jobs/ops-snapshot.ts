@@ -7,9 +7,11 @@ import type Redis from 'ioredis';
 
 import { messageOf } from '../retry';
 import type { MemoryStore, Namespace } from '../memory';
-import { indexedExecutions, type IndexedExecutions } from './execution-index';
+import { analyze, bucketFor, type Analytics } from './analytics';
+import { indexedExecutions, type IndexCoverage, type IndexedExecutions } from './execution-index';
 import type { N8nApiClient } from './n8n-api';
 import { queueStatsFromMetrics, queueStatsFromRedis, type QueueStats } from './queue';
+import { sharedRefresh } from './shared-refresh';
 import { askWorkers, rememberWorkers, type WorkerStatus } from './workers';
 
 /** A part of the snapshot: its data, or the message (and the error) of why it is missing. */
@@ -98,4 +100,89 @@ export async function opsSnapshot(options: OpsSnapshotOptions): Promise<OpsSnaps
 		}),
 	]);
 	return { executions, queue, workers, workflows };
+}
+
+export interface DashboardViewOptions extends OpsSnapshotOptions {
+	/** End of the window (ISO); `from` is its start. */
+	to: string;
+	/** The filter's range key ('1h', '24h', … or 'custom'): views of one range and workflow are shared. */
+	range: string;
+}
+
+/** What the dashboard page shows, JSON-safe: each panel's data or the reason it is missing. */
+export interface DashboardView {
+	window: { from: string; to: string; range: string };
+	analytics: { data: Analytics; coverage: IndexCoverage } | { error: string };
+	queue: { data: QueueStats } | { error: string };
+	workers: { data: WorkerStatus[] } | { error: string };
+	workflows: Array<{ id: string; name: string }>;
+	/** Workflow ID of each execution the failures table links to. */
+	executionWorkflows: Record<string, string>;
+	/** Said above the panels, e.g. an unknown workflow. */
+	notice?: string;
+	/** How this view was obtained (see sharedRefresh): computed here, served as stored, or another viewer's. */
+	source: 'cache' | 'refreshed' | 'shared';
+}
+
+const messageOnly = <T>(part: Part<T>): { data: T } | { error: string } =>
+	'data' in part ? { data: part.data } : { error: part.error };
+
+/**
+ * The dashboard's view of a window, shared by every viewer of the same range and workflow for `cacheMs` (one viewer
+ * computes it, the others wait for it: see sharedRefresh); the executions come from the shared execution index.
+ */
+export async function dashboardView(options: DashboardViewOptions): Promise<DashboardView> {
+	const key = `view:${options.workflowId ?? '*'}:${options.range === 'custom' ? `${options.from}/${options.to}` : options.range}`;
+	const shared = await sharedRefresh<Omit<DashboardView, 'source'>>(
+		options.store,
+		options.namespace,
+		key,
+		{ maxAgeMs: options.cacheMs ?? 10_000, ttlMs: 3600_000, signal: options.signal },
+		async () => {
+			const now = Date.now();
+			// A preset range ends now; a custom one where it was asked to.
+			const to = options.range === 'custom' ? options.to : new Date(now).toISOString();
+			const from =
+				options.range === 'custom'
+					? options.from
+					: new Date(now - (Date.parse(options.to) - Date.parse(options.from))).toISOString();
+			const snapshot = await opsSnapshot({ ...options, from });
+			const { executions } = snapshot;
+			let notice: string | undefined;
+			if (
+				'error' in executions &&
+				options.workflowId &&
+				/not found|\(404\)/i.test(executions.error)
+			)
+				notice = `Unknown workflow "${options.workflowId}", or the API key cannot see it: choose another in the filter.`;
+			const analytics: DashboardView['analytics'] =
+				'data' in executions
+					? {
+							data: analyze(executions.data.summaries, {
+								from,
+								to,
+								bucketMs: bucketFor(Date.parse(to) - Date.parse(from)),
+							}),
+							coverage: executions.data.coverage,
+						}
+					: { error: executions.error };
+			const linked = new Set(
+				'data' in analytics ? analytics.data.stats.failures.flatMap((f) => f.executionIds) : [],
+			);
+			const executionWorkflows: Record<string, string> = {};
+			if ('data' in executions)
+				for (const s of executions.data.summaries)
+					if (linked.has(s.id)) executionWorkflows[s.id] = s.workflowId;
+			return {
+				window: { from, to, range: options.range },
+				analytics,
+				queue: messageOnly(snapshot.queue),
+				workers: messageOnly(snapshot.workers),
+				workflows: 'data' in snapshot.workflows ? snapshot.workflows.data : [],
+				executionWorkflows,
+				...(notice ? { notice } : {}),
+			};
+		},
+	);
+	return { ...shared.value, source: shared.source };
 }

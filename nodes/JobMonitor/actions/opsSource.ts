@@ -1,7 +1,7 @@
 /** What Render Dashboard and Get Prometheus Metrics share: their options, and the snapshot from the credentials. */
 import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 
-import { indexNamespace, opsSnapshot, type OpsSnapshot, type Part } from '../../../lib/jobs';
+import { indexNamespace, type OpsSnapshotOptions, type Part } from '../../../lib/jobs';
 import { InProcessMemoryStore, type MemoryStore } from '../../../lib/memory';
 import { redisClient, storeFromCredential } from '../../shared/memoryStore';
 import { storeLog } from '../../shared/memoryContext';
@@ -71,22 +71,30 @@ export function snapshotOptions(operation: string, extra: INodeProperties[] = []
 	};
 }
 
+/** What the operations read, opened from the item's credentials and options (see withOpsSources). */
+export type OpsSources = Omit<OpsSnapshotOptions, 'from' | 'workflowId'> & {
+	/** n8n's own URL, for links into the editor. */
+	n8nUrl: string;
+	/** Set when the Memory Store could not be opened and the view is not shared. */
+	cacheError?: string;
+};
+
 /**
- * The snapshot for the item: executions since `from`, queue, workers, workflows. The shared index lives in the Memory
- * Store credential's tenant, in a namespace of its own per n8n URL and API key (a key never sees another key's cache).
+ * Runs `work` with the item's n8n API client, shared cache and queue Redis, and closes them after. The shared index
+ * lives in the Memory Store credential's tenant, in a namespace of its own per n8n URL and API key (a key never sees
+ * another key's cache). A Memory Store that cannot be opened leaves the view working, unshared.
  */
-export async function snapshotFor(
+export async function withOpsSources<T>(
 	fn: IExecuteFunctions,
 	itemIndex: number,
-	{ from, workflowId }: { from: string; workflowId?: string },
-): Promise<{ snapshot: OpsSnapshot; n8nUrl: string; cacheError?: string }> {
+	work: (sources: OpsSources) => Promise<T>,
+): Promise<T> {
 	const options = fn.getNodeParameter('options', itemIndex, {}) as IDataObject;
 	const api = await fn.getCredentials('openAgentsN8nApi');
 	const c = await fn.getCredentials('openAgentsMemoryStore');
 	const client = await apiClient(fn, itemIndex);
 	const log = storeLog(fn);
 	let cacheError: string | undefined;
-	// Without the shared store the view still works, unshared: each call reads n8n's API itself.
 	const store: MemoryStore = await storeFromCredential(c, { log }).catch((error: Error) => {
 		cacheError = `The shared cache (Memory Store) cannot be reached, so nothing is shared between viewers: ${error.message}`;
 		log(cacheError);
@@ -99,26 +107,26 @@ export async function snapshotFor(
 		reported = true;
 	});
 	try {
-		const snapshot = await opsSnapshot({
+		return await work({
 			client,
 			store,
 			namespace: indexNamespace(String(c.tenant ?? ''), String(api.baseUrl), String(api.apiKey)),
 			redis,
 			queuePrefix: String(options.bullPrefix ?? 'bull'),
 			redisPrefix: String(options.redisPrefix ?? 'n8n'),
-			workflowId,
-			from,
 			maxExecutions: Number(options.maxExecutions ?? 10000),
 			cacheMs: Number(options.cacheSeconds ?? 10) * 1000,
 			workerWaitMs: Number(options.workerWaitMs ?? 500),
 			signal: fn.getExecutionCancelSignal(),
+			n8nUrl: client.n8nUrl(),
+			cacheError,
 		});
-		return { snapshot, n8nUrl: client.n8nUrl(), cacheError };
 	} finally {
 		redis?.disconnect();
 		await store.close();
 	}
 }
 
-/** 'ok', or the message of why a part of the snapshot is missing (for the item's `panels`). */
-export const partStatus = (part: Part<unknown>): string => ('error' in part ? part.error : 'ok');
+/** 'ok', or the message of why a part is missing (for the item's `panels`). */
+export const partStatus = (part: Part<unknown> | { error: string } | { data: unknown }): string =>
+	'error' in part ? part.error : 'ok';

@@ -1,9 +1,9 @@
 import { updateDisplayOptions, type IDataObject, type INodeProperties } from 'n8n-workflow';
 
-import { prometheusMetrics } from '../../../lib/jobs';
+import { opsSnapshot, prometheusMetrics } from '../../../lib/jobs';
 import { locatorValue } from '../../shared/locators';
 import { workflowFields } from './listJobs';
-import { partStatus, snapshotFor, snapshotOptions } from './opsSource';
+import { partStatus, snapshotOptions, withOpsSources } from './opsSource';
 import type { OperationExecute } from './types';
 
 const properties: INodeProperties[] = [
@@ -35,8 +35,12 @@ export const execute: OperationExecute = async (fn, itemIndex) => {
 	const days = fn.getNodeParameter('countDays', itemIndex, 7) as number;
 	const options = fn.getNodeParameter('options', itemIndex, {}) as IDataObject;
 	const from = new Date(Date.now() - days * 86_400_000).toISOString();
-	const { snapshot } = await snapshotFor(fn, itemIndex, { from, workflowId });
-	const { executions, queue, workers, workflows } = snapshot;
+	const { executions, queue, workers, workflows } = await withOpsSources(
+		fn,
+		itemIndex,
+		({ n8nUrl: _n8nUrl, cacheError: _cacheError, ...sources }) =>
+			opsSnapshot({ ...sources, from, workflowId }),
+	);
 	if ('error' in executions) throw executions.cause;
 	const { text, contentType } = await prometheusMetrics({
 		summaries: executions.data.summaries,

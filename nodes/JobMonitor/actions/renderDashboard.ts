@@ -5,10 +5,10 @@ import {
 	type INodeProperties,
 } from 'n8n-workflow';
 
-import { analyze, bucketFor, DASHBOARD_RANGES, dashboardHtml } from '../../../lib/jobs';
+import { DASHBOARD_RANGES, dashboardHtml, dashboardView } from '../../../lib/jobs';
 import { locatorValue } from '../../shared/locators';
 import { workflowFields } from './listJobs';
-import { partStatus, snapshotFor, snapshotOptions } from './opsSource';
+import { partStatus, snapshotOptions, withOpsSources } from './opsSource';
 import type { OperationExecute } from './types';
 
 const properties: INodeProperties[] = [
@@ -91,58 +91,41 @@ function windowOf(fn: Parameters<OperationExecute>[0], itemIndex: number) {
 }
 
 /**
- * Output: { html (the complete page), contentType, window { from, to, range }, coverage, panels { executions, queue,
- * workers, workflows: 'ok' or the error shown } }. Answer a webhook with it via Respond to Webhook (Text, {{ $json.html }}).
+ * Output: { html (the complete page), contentType, window { from, to, range }, coverage (of the execution index),
+ * viewSource (cache, refreshed or shared), panels { executions, queue, workers: 'ok' or the error shown } }. Answer a webhook with it via Respond to Webhook (Text, {{ $json.html }}).
  */
 export const execute: OperationExecute = async (fn, itemIndex) => {
 	const window = windowOf(fn, itemIndex);
 	const workflowId = locatorValue(fn.getNodeParameter('workflowId', itemIndex, '')) || undefined;
 	const options = fn.getNodeParameter('options', itemIndex, {}) as IDataObject;
-	const from = new Date(window.from).toISOString();
-	const to = new Date(window.to).toISOString();
-	const { snapshot, n8nUrl, cacheError } = await snapshotFor(fn, itemIndex, { from, workflowId });
-
-	const { executions, queue, workers, workflows } = snapshot;
-	let analytics: Parameters<typeof dashboardHtml>[0]['analytics'];
-	let notice = cacheError;
-	if ('data' in executions) {
-		const bucketMs = bucketFor(window.to - window.from);
-		analytics = {
-			data: analyze(executions.data.summaries, { from, to, bucketMs }),
-			coverage: executions.data.coverage,
-		};
-	} else {
-		analytics = { error: executions.error };
-		if (workflowId && /not found|404/i.test(executions.error))
-			notice = `Unknown workflow "${workflowId}", or the API key cannot see it: choose another in the filter.`;
-	}
-	const executionWorkflows = new Map(
-		'data' in executions ? executions.data.summaries.map((s) => [s.id, s.workflowId]) : [],
-	);
-	const html = dashboardHtml({
-		title: String(options.title ?? 'Agent operations'),
-		window: { from, to, range: window.range },
-		workflowId: workflowId ?? '',
-		workflows: 'data' in workflows ? workflows.data : [],
-		n8nUrl,
-		executionWorkflows,
-		currency: String(options.currency || 'USD'),
-		analytics,
-		queue,
-		workers,
-		notice,
-		generatedAt: new Date().toISOString(),
+	return withOpsSources(fn, itemIndex, async ({ n8nUrl, cacheError, ...sources }) => {
+		const view = await dashboardView({
+			...sources,
+			workflowId,
+			from: new Date(window.from).toISOString(),
+			to: new Date(window.to).toISOString(),
+			range: window.range,
+		});
+		const html = dashboardHtml({
+			...view,
+			title: String(options.title ?? 'Agent operations'),
+			workflowId: workflowId ?? '',
+			n8nUrl,
+			currency: String(options.currency || 'USD'),
+			notice: cacheError ?? view.notice,
+			generatedAt: new Date().toISOString(),
+		});
+		return {
+			html,
+			contentType: 'text/html; charset=utf-8',
+			window: view.window,
+			coverage: 'data' in view.analytics ? { ...view.analytics.coverage } : null,
+			viewSource: view.source,
+			panels: {
+				executions: partStatus(view.analytics),
+				queue: partStatus(view.queue),
+				workers: partStatus(view.workers),
+			},
+		} as unknown as IDataObject;
 	});
-	return {
-		html,
-		contentType: 'text/html; charset=utf-8',
-		window: { from, to, range: window.range },
-		coverage: 'data' in executions ? { ...executions.data.coverage } : null,
-		panels: {
-			executions: partStatus(executions),
-			queue: partStatus(queue),
-			workers: partStatus(workers),
-			workflows: partStatus(workflows),
-		},
-	} as unknown as IDataObject;
 };

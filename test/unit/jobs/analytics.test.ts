@@ -303,7 +303,7 @@ describe('dashboardHtml', () => {
 		},
 		queue: { error: 'Cannot read the queue from Redis: connect ECONNREFUSED' },
 		workers: { data: [] },
-		executionWorkflows: new Map([['7', 'wfA']]),
+		executionWorkflows: { '7': 'wfA' },
 		generatedAt: iso(T0),
 	});
 

@@ -41,7 +41,9 @@ class ExecutionsApi {
 		const withData = url.searchParams.get('includeData') === 'true';
 		const view = (e: ApiExecution & { customData?: Record<string, string> }) => {
 			const { customData, ...rest } = e;
-			return withData ? { ...rest, customData, data: { resultData: {} } } : rest;
+			const resultData =
+				e.status === 'error' ? { error: { message: 'boom', node: { name: 'Step 2' } } } : {};
+			return withData ? { ...rest, customData, data: { resultData } } : rest;
 		};
 		const one = /^\/api\/v1\/executions\/(\d+)$/.exec(url.pathname);
 		if (one) {
@@ -126,6 +128,12 @@ it('reads the window once, serves it from the store, then reads only what change
 	const cached = await indexedExecutions(from, options);
 	expect(cached.coverage.source).toBe('cache');
 	expect(api.take().total).toBe(0);
+	// What the store gave back is what was read: status, times, usage, error and failing node.
+	expect(cached.summaries).toEqual(first.summaries);
+	expect(cached.summaries.find((s) => s.id === '10')?.error).toEqual({
+		message: 'boom',
+		node: 'Step 2',
+	});
 
 	// Later: two new executions started, the running one finished.
 	api.add(122, 'success', Date.now() - T0, 30);
