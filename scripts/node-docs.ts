@@ -34,7 +34,14 @@ function readmeSection(title: string): string {
 	const start = readme.indexOf(`## ${title}\n`);
 	if (start < 0) throw new Error(`README.md has no "## ${title}" section`);
 	const end = readme.indexOf('\n## ', start + 3);
-	return readme.slice(start + title.length + 4, end < 0 ? undefined : end).trim();
+	return fromDocsFolder(readme.slice(start + title.length + 4, end < 0 ? undefined : end).trim());
+}
+
+/** README links, relative to the repository root, made relative to docs/nodes/ (anchors point into the README). */
+function fromDocsFolder(markdown: string): string {
+	return markdown.replace(/\]\((?!https?:|\/|mailto:)([^)\s]+)\)/g, (_, target: string) =>
+		target.startsWith('#') ? `](../../README.md${target}` + ')' : `](../../${target})`,
+	);
 }
 
 const cell = (value: unknown) =>

@@ -36,7 +36,7 @@ const model = new OfflineModelServer();
 const prefix = `openagents-e2e-dashboard-${randomUUID()}`;
 const login = { user: 'ops', password: randomUUID() };
 const authorization = `Basic ${Buffer.from(`${login.user}:${login.password}`).toString('base64')}`;
-const SCREENSHOTS = join(REPO_ROOT, 'docs', 'screenshots');
+const SCREENSHOTS = join(REPO_ROOT, 'docs', 'images');
 let browser: Browser;
 let mixed: { id: string; path: string };
 let executions: Execution[];
