@@ -6,10 +6,27 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-interface Entry {
+export interface Entry {
 	at: string;
 	machine: { cpus: number; cpu?: string; memoryGiB: number; node: string };
 	result: Record<string, unknown>;
+	/** Set when a later run of this benchmark failed: the figures are the earlier ones, of `at`. */
+	stale?: { failedAt: string; error: string };
+}
+
+/**
+ * latest.json's results after a run: the earlier entries, each benchmark that ran replaced by its new entry, each
+ * that failed keeping its earlier figures marked stale (with when and why it failed), or left out if it had none.
+ */
+export function mergeResults(
+	earlier: Record<string, Entry>,
+	ran: Record<string, Entry>,
+	failed: Record<string, { failedAt: string; error: string }>,
+): Record<string, Entry> {
+	const merged: Record<string, Entry> = { ...earlier, ...ran };
+	for (const [name, failure] of Object.entries(failed))
+		if (earlier[name]) merged[name] = { ...earlier[name], stale: failure };
+	return merged;
 }
 
 interface Bar {
@@ -225,7 +242,10 @@ const CHARTS: Record<string, (r: Record<string, unknown>) => Array<{ file: strin
 		],
 	};
 
-/** The side-by-side ratios, quoted at the top of the report: ours, the alternative, ours ÷ alternative. */
+/**
+ * The side-by-side ratios, quoted at the top of the report: ours, the other side, ours ÷ other. `other` names the
+ * other side; `measures` says what the ratio measures where the two sides do not do the same work.
+ */
 const COMPARISONS: Array<{
 	bench: string;
 	label: string;
@@ -233,6 +253,8 @@ const COMPARISONS: Array<{
 	ours: string;
 	theirs: string;
 	better: 'higher' | 'lower';
+	other?: string;
+	measures?: string;
 }> = [
 	{
 		bench: 'provider-limits',
@@ -262,6 +284,8 @@ const COMPARISONS: Array<{
 	{
 		bench: 'knowledge-base-vs-n8n',
 		label: 'Re-ingest of unchanged documents: time',
+		measures:
+			"ours skips the unchanged documents; n8n's Chroma Vector Store inserts them again, duplicating every chunk: the time of a no-op against a re-insert",
 		unit: 'ms',
 		ours: 'reingestUnchanged.openAgentsKnowledgeBase.ms',
 		theirs: 'reingestUnchanged.n8nChromaVectorStore.ms',
@@ -326,6 +350,9 @@ const COMPARISONS: Array<{
 	{
 		bench: 'queue-scaling',
 		label: 'Flagship RAG flow: 2 workers vs 1 worker',
+		other: 'OpenAgents, 1 worker',
+		measures:
+			"both sides are ours: how n8n's queue mode scales our flow, not a comparison with n8n",
 		unit: 'executions/s',
 		ours: 'twoWorkers.executionsPerSecond',
 		theirs: 'oneWorker.executionsPerSecond',
@@ -341,15 +368,18 @@ function comparisonTable(results: Record<string, Entry>): string[] {
 		if (!Number.isFinite(ours) || !Number.isFinite(theirs)) return [];
 		const format = (x: number) => x.toLocaleString('en-US', { maximumFractionDigits: 2 });
 		const ratioText = theirs === 0 ? '—' : (ours / theirs).toFixed(2);
+		const entry = results[c.bench];
+		const stale = entry.stale ? ` (stale: figures of ${entry.at.slice(0, 10)})` : '';
+		const measures = c.measures ? ` — ${c.measures}` : '';
 		return [
-			`| ${c.label} | ${format(ours)} ${c.unit} | ${format(theirs)} ${c.unit} | ${ratioText} (${c.better} is better) | [${c.bench}](#${c.bench}) |`,
+			`| ${c.label}${stale}${measures} | ${format(ours)} ${c.unit} | ${c.other ?? "n8n's built-in"}: ${format(theirs)} ${c.unit} | ${ratioText} (${c.better} is better) | [${c.bench}](#${c.bench}) |`,
 		];
 	});
 	if (!rows.length) return [];
 	return [
 		'## Side by side',
 		'',
-		'| comparison | OpenAgents (or 2 workers) | alternative (or 1 worker) | ratio | section |',
+		'| comparison | OpenAgents | other side | ratio, ours ÷ other | section |',
 		'|---|---|---|---|---|',
 		...rows,
 		'',
@@ -431,6 +461,12 @@ export function renderReport(
 			'',
 			`Command: \`BENCH_ONLY=${name} npm run bench\` · measured ${entry.at} · ${m.cpus} × ${m.cpu ?? 'CPU'}, ${m.memoryGiB} GiB, Node ${m.node}`,
 			'',
+			...(entry.stale
+				? [
+						`**Stale**: the run of ${entry.stale.failedAt} failed (${entry.stale.error.split('\n')[0].replace(/\|/g, '\\|')}); these are the figures of ${entry.at}.`,
+						'',
+					]
+				: []),
 			...figures.map((c) => `![${c.file}](${c.file})`),
 			...(figures.length ? [''] : []),
 			'| figure | value |',

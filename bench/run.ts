@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: runs every benchmark and writes bench/results/latest.json (also printed) and the report
  * (bench/results/REPORT.md with SVG charts, see report.ts).
- * Select some with BENCH_ONLY=name1,name2: their results replace those in latest.json, the others are kept.
+ * Select some with BENCH_ONLY=name1,name2: their results replace those in latest.json, the others are kept. A
+ * benchmark that fails keeps its earlier figures, marked stale with the date and error of the failed run.
  * Figures depend on the machine: the JSON records it.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -22,7 +23,7 @@ import { planner } from './planner';
 import { providerLimits, rateLimiterOverhead } from './provider-limits';
 import { queueScaling } from './queue-scaling';
 import { tracing } from './tracing';
-import { writeReport } from './report';
+import { mergeResults, writeReport, type Entry } from './report';
 
 /** In report order. The n8n ones share one queue-mode cluster (bench/cluster.ts), started by the first of them. */
 const benchmarks: Record<string, () => Promise<unknown>> = {
@@ -44,20 +45,29 @@ const benchmarks: Record<string, () => Promise<unknown>> = {
 
 async function main() {
 	const only = process.env.BENCH_ONLY?.split(',').filter(Boolean);
-	const results: Record<string, unknown> = {};
+	const machine = {
+		cpus: cpus().length,
+		cpu: cpus()[0]?.model,
+		memoryGiB: Math.round(totalmem() / 2 ** 30),
+		node: process.version,
+	};
+	const ran: Record<string, Entry> = {};
+	const failed: Record<string, { failedAt: string; error: string }> = {};
 	try {
 		for (const [name, run] of Object.entries(benchmarks)) {
 			if (only && !only.includes(name)) continue;
 			process.stderr.write(`bench: ${name}...\n`);
 			const started = performance.now();
 			try {
-				results[name] = await run();
+				const result = (await run()) as Record<string, unknown>;
+				ran[name] = { at: new Date().toISOString(), machine, result };
 				process.stderr.write(
 					`bench: ${name} done in ${Math.round((performance.now() - started) / 1000)} s\n`,
 				);
 			} catch (error) {
-				// The others still run; the failed one keeps its earlier figures and the command exits non-zero.
+				// The others still run; the failed one keeps its earlier figures, marked stale, and the command exits non-zero.
 				process.stderr.write(`bench: ${name} FAILED: ${(error as Error).stack ?? String(error)}\n`);
+				failed[name] = { failedAt: new Date().toISOString(), error: (error as Error).message };
 				process.exitCode = 1;
 			}
 		}
@@ -66,21 +76,11 @@ async function main() {
 	}
 	const dir = join(__dirname, 'results');
 	const file = join(dir, 'latest.json');
-	const kept =
-		only && existsSync(file)
-			? (JSON.parse(readFileSync(file, 'utf8')) as { results?: Record<string, unknown> }).results
-			: {};
-	const machine = {
-		cpus: cpus().length,
-		cpu: cpus()[0]?.model,
-		memoryGiB: Math.round(totalmem() / 2 ** 30),
-		node: process.version,
-	};
-	const at = new Date().toISOString();
-	const stamped = Object.fromEntries(
-		Object.entries(results).map(([name, result]) => [name, { at, machine, result }]),
-	);
-	const report = { command: 'npm run bench', results: { ...kept, ...stamped } };
+	const earlier = existsSync(file)
+		? ((JSON.parse(readFileSync(file, 'utf8')) as { results?: Record<string, Entry> }).results ??
+			{})
+		: {};
+	const report = { command: 'npm run bench', results: mergeResults(earlier, ran, failed) };
 	mkdirSync(dir, { recursive: true });
 	writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
 	writeReport(dir);

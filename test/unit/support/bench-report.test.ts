@@ -1,5 +1,5 @@
 /** bench/report.ts: every figure of latest.json reaches the report with its command and machine; bars are to scale. */
-import { barChart, renderReport } from '../../../bench/report';
+import { barChart, mergeResults, renderReport } from '../../../bench/report';
 
 const machine = { cpus: 2, cpu: 'Test CPU', memoryGiB: 24, node: 'v24.0.0' };
 
@@ -48,12 +48,25 @@ it('quotes each side-by-side comparison with its ratio, and leaves out those not
 		},
 	});
 	expect(markdown).toContain(
-		"| Agent vs n8n's AI Agent: throughput | 9 executions/s | 6 executions/s | 1.50 (higher is better) | [agent](#agent) |",
+		"| Agent vs n8n's AI Agent: throughput | 9 executions/s | n8n's built-in: 6 executions/s | 1.50 (higher is better) | [agent](#agent) |",
 	);
 	expect(markdown).toContain(
-		"| Agent vs n8n's AI Agent: latency p50 | 400 ms | 500 ms | 0.80 (lower is better) | [agent](#agent) |",
+		"| Agent vs n8n's AI Agent: latency p50 | 400 ms | n8n's built-in: 500 ms | 0.80 (lower is better) | [agent](#agent) |",
 	);
 	expect(markdown).not.toContain('Chroma Vector Store');
+});
+
+it('names the other side and what the ratio measures where the two sides do different work', () => {
+	const { markdown } = renderReport({
+		'queue-scaling': {
+			at: '2026-01-01T00:00:00.000Z',
+			machine,
+			result: { oneWorker: { executionsPerSecond: 4 }, twoWorkers: { executionsPerSecond: 6 } },
+		},
+	});
+	expect(markdown).toContain(
+		"| Flagship RAG flow: 2 workers vs 1 worker — both sides are ours: how n8n's queue mode scales our flow, not a comparison with n8n | 6 executions/s | OpenAgents, 1 worker: 4 executions/s | 1.50 (higher is better) |",
+	);
 });
 
 it('puts the retrieval evaluation (npm run eval) in the report as one row per search mode', () => {
@@ -86,4 +99,45 @@ it('puts the retrieval evaluation (npm run eval) in the report as one row per se
 	expect(markdown).toContain('| hybrid | 0.75 | 0.9 | 1 | 0.8 | 3 / 5 | 20 / 30 |');
 	expect(markdown).toContain('built in 9000 ms on first use, 300 MiB of heap');
 	expect(renderReport({}).markdown).not.toContain('Retrieval evaluation');
+});
+
+it('keeps the earlier figures of a benchmark that failed, marked stale with the failed run, in the JSON and the report', () => {
+	const earlier = {
+		agent: {
+			at: '2026-01-01T00:00:00.000Z',
+			machine,
+			result: {
+				n8n: {
+					openAgentsAgent: { executionsPerSecond: 9, latencyMs: { p50: 400, p95: 500 } },
+					n8nAiAgent: { executionsPerSecond: 6, latencyMs: { p50: 500, p95: 500 } },
+				},
+			},
+		},
+		planner: { at: '2026-01-01T00:00:00.000Z', machine, result: { speedUp: 7 } },
+		memory: { at: '2026-01-01T00:00:00.000Z', machine, result: { ops: 1 } },
+	};
+	const merged = mergeResults(
+		earlier,
+		{ planner: { at: '2026-02-01T00:00:00.000Z', machine, result: { speedUp: 8 } } },
+		{
+			agent: { failedAt: '2026-02-01T00:05:00.000Z', error: 'n8n did not start | timeout\nstack' },
+			newOne: { failedAt: '2026-02-01T00:06:00.000Z', error: 'boom' },
+		},
+	);
+	expect(merged.planner.result).toEqual({ speedUp: 8 });
+	expect(merged.memory).toEqual(earlier.memory); // not run: kept as it was, not stale
+	expect(merged.agent).toEqual({
+		...earlier.agent,
+		stale: { failedAt: '2026-02-01T00:05:00.000Z', error: 'n8n did not start | timeout\nstack' },
+	});
+	expect(merged.newOne).toBeUndefined(); // failed without earlier figures: nothing to show
+
+	const { markdown } = renderReport(merged);
+	expect(markdown).toContain(
+		'**Stale**: the run of 2026-02-01T00:05:00.000Z failed (n8n did not start \\| timeout); these are the figures of 2026-01-01T00:00:00.000Z.',
+	);
+	expect(markdown).toContain(
+		"| Agent vs n8n's AI Agent: throughput (stale: figures of 2026-01-01) |",
+	);
+	expect(markdown).not.toMatch(/## planner\n\nCommand[^\n]*\n\n\*\*Stale/);
 });
