@@ -122,6 +122,10 @@ const CHARTS: Record<string, (r: Record<string, unknown>) => Array<{ file: strin
 						label: 'n8n branches (LLM Chain)',
 						value: num(get(r, 'n8n.n8nBranches.latencyMs.p50')),
 					},
+					{
+						label: 'n8n LLM Chain, batch of 8',
+						value: num(get(r, 'n8n.n8nBatchedChain.latencyMs.p50')),
+					},
 				]),
 			},
 		],
@@ -341,7 +345,17 @@ const COMPARISONS: Array<{
 	},
 	{
 		bench: 'planner',
-		label: '8 tasks: Planner vs n8n branches (Basic LLM Chain), wall time p50',
+		label:
+			'8 tasks: Planner vs the 8 tasks as items of one Basic LLM Chain with Batch Processing (batch size 8), wall time p50',
+		unit: 'ms',
+		ours: 'n8n.openAgentsPlanner.latencyMs.p50',
+		theirs: 'n8n.n8nBatchedChain.latencyMs.p50',
+		better: 'lower',
+	},
+	{
+		bench: 'planner',
+		label: '8 tasks: Planner vs 8 n8n branches of Basic LLM Chain, wall time p50',
+		measures: 'n8n runs branches one after another',
 		unit: 'ms',
 		ours: 'n8n.openAgentsPlanner.latencyMs.p50',
 		theirs: 'n8n.n8nBranches.latencyMs.p50',
