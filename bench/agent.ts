@@ -23,6 +23,9 @@ import {
 	WORKER_CONCURRENCY,
 	WORKERS,
 	type BenchCluster,
+	REALISTIC_LATENCY,
+	resetModelKeepingLatency,
+	withProviderLatency,
 } from './cluster';
 import { alternating, postJson, ratio } from './load';
 import { summary } from './stats';
@@ -157,7 +160,7 @@ export async function agentWorkflow(
 
 async function n8nComparison(requests: number, concurrency: number) {
 	const bench = await benchCluster();
-	bench.model.reset();
+	resetModelKeepingLatency(bench);
 	bench.model.setHandler(oneToolCall);
 	const paths = {
 		openAgentsAgent: (await agentWorkflow(bench, 'openagents-agent', openAgentsAgentNode())).path,
@@ -194,9 +197,16 @@ export async function agent(
 	await server.start();
 	server.setHandler(oneToolCall);
 	try {
+		const bench = await benchCluster();
 		return {
 			loopOverhead: await loopOverhead(server, runs),
 			n8n: await n8nComparison(requests, concurrency),
+			// The same comparison with the model answering in REALISTIC_LATENCY.modelMs.
+			n8nRealisticLatency: await withProviderLatency(
+				bench,
+				{ modelMs: REALISTIC_LATENCY.modelMs, embeddingMs: 0 },
+				() => n8nComparison(Number(process.env.BENCH_AGENT_REALISTIC_REQUESTS ?? 100), concurrency),
+			),
 		};
 	} finally {
 		await server.stop();

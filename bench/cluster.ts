@@ -14,6 +14,40 @@ import { N8nCluster } from '../stack/n8n/cluster';
 import { deleteKeys, redisFromEnv } from '../stack/services';
 
 export const WORKERS = 2;
+
+/**
+ * The "realistic" provider latency the comparisons also run at, beside 0 ms: a chat model answering in 500 ms and
+ * embeddings in 100 ms per request (real providers: 300–1 500 ms and 50–200 ms). BENCH_MODEL_LATENCY_MS and
+ * BENCH_EMBEDDING_LATENCY_MS change them.
+ */
+export const REALISTIC_LATENCY = {
+	modelMs: Number(process.env.BENCH_MODEL_LATENCY_MS ?? 500),
+	embeddingMs: Number(process.env.BENCH_EMBEDDING_LATENCY_MS ?? 100),
+};
+
+/** Resets the offline model (handler, request log, faults) but keeps the latencies a benchmark variant set. */
+export function resetModelKeepingLatency(bench: BenchCluster): void {
+	const { latencyMs, embeddingLatencyMs } = bench.model;
+	bench.model.reset();
+	bench.model.latencyMs = latencyMs;
+	bench.model.embeddingLatencyMs = embeddingLatencyMs;
+}
+
+/** Runs `work` with the offline model answering after the given latencies, then restores 0 ms. */
+export async function withProviderLatency<T>(
+	bench: BenchCluster,
+	latency: { modelMs: number; embeddingMs: number },
+	work: () => Promise<T>,
+): Promise<T & { providerLatency: { modelMs: number; embeddingMs: number } }> {
+	bench.model.latencyMs = latency.modelMs;
+	bench.model.embeddingLatencyMs = latency.embeddingMs;
+	try {
+		return { ...(await work()), providerLatency: latency };
+	} finally {
+		bench.model.latencyMs = 0;
+		bench.model.embeddingLatencyMs = 0;
+	}
+}
 export const WORKER_CONCURRENCY = 10;
 
 export interface BenchCluster {

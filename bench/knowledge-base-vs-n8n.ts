@@ -23,6 +23,9 @@ import {
 	WORKER_CONCURRENCY,
 	WORKERS,
 	type BenchCluster,
+	REALISTIC_LATENCY,
+	resetModelKeepingLatency,
+	withProviderLatency,
 } from './cluster';
 import { postJson, ratio } from './load';
 
@@ -158,7 +161,19 @@ export async function knowledgeBaseVsN8n(
 	perRequest = Number(process.env.BENCH_KB_N8N_PER_REQUEST ?? 20),
 ) {
 	const bench = await benchCluster();
-	bench.model.reset();
+	return {
+		...(await compare(bench, documentCount, perRequest)),
+		// The same comparison, with embeddings answering in REALISTIC_LATENCY.embeddingMs per request.
+		realisticLatency: await withProviderLatency(
+			bench,
+			{ modelMs: 0, embeddingMs: REALISTIC_LATENCY.embeddingMs },
+			() => compare(bench, documentCount, perRequest),
+		),
+	};
+}
+
+async function compare(bench: BenchCluster, documentCount: number, perRequest: number) {
+	resetModelKeepingLatency(bench);
 	const run = randomUUID().slice(0, 8);
 	const names = { ours: `bench-ours-${run}`, theirs: `bench-n8n-${run}` };
 	const paths = {
@@ -185,7 +200,7 @@ export async function knowledgeBaseVsN8n(
 
 	/** One pass over all documents, alternating which side goes first per batch; ms and chunks per side. */
 	const pass = async () => {
-		bench.model.reset();
+		resetModelKeepingLatency(bench);
 		const ms = { ours: 0, theirs: 0 };
 		const ourTotals = { chunks: 0, added: 0, unchanged: 0 };
 		let theirChunks = 0;
