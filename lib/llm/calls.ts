@@ -259,6 +259,12 @@ export interface EmbedOptions extends CallOptions {
 	batchSize?: number;
 	/** Requests in flight at once (default 2). */
 	concurrency?: number;
+	/**
+	 * Called with each batch's vectors as soon as they arrive (`start`: index of the batch's first text), without
+	 * holding up the next requests, so a caller can write one batch while the next is embedded. embedTexts resolves
+	 * once every call has settled and rejects with the first that failed.
+	 */
+	onBatch?: (vectors: number[][], start: number) => Promise<void>;
 }
 
 export interface EmbedResult {
@@ -291,6 +297,7 @@ export async function embedTexts(
 	const modelName = modelNameOf(embeddings);
 	const embeddingSpan = modelSpan(GEN_AI_OPERATION.embeddings, modelName);
 	let calls = 0;
+	const handled: Array<Promise<void>> = [];
 	try {
 		const results = await mapWithConcurrency(batches, options.concurrency ?? 2, (batch, index) =>
 			inSpan(
@@ -319,10 +326,16 @@ export async function embedTexts(
 							`The embeddings API returned ${vectors.length} vectors for ${batch.length} texts`,
 						);
 					calls++;
+					if (options.onBatch) {
+						const done = options.onBatch(vectors, index * batchSize);
+						done.catch(() => undefined); // awaited below, after the other batches
+						handled.push(done);
+					}
 					return vectors;
 				},
 			),
 		);
+		await Promise.all(handled);
 		return { vectors: results.flat(), calls };
 	} catch (error) {
 		throw redactError(error, options.secrets ?? []);

@@ -484,6 +484,7 @@ export class KnowledgeBaseCollection {
 	async upsert(
 		records: readonly ChunkRecord[],
 		batchSize = DEFAULT_UPSERT_BATCH_SIZE,
+		{ markChanged = true }: { markChanged?: boolean } = {},
 	): Promise<number> {
 		let requests = 0;
 		for (let i = 0; i < records.length; i += batchSize) {
@@ -498,7 +499,7 @@ export class KnowledgeBaseCollection {
 			);
 			requests++;
 		}
-		if (requests) await this.markChanged();
+		if (requests && markChanged) await this.markChanged();
 		return requests;
 	}
 

@@ -153,15 +153,38 @@ async function ingest(
 	let embeddingCalls = 0;
 	let upsertRequests = 0;
 	if (toAdd.length) {
-		const { vectors, calls } = await embedTexts(
-			embedder,
-			toAdd.map((r) => r.text),
-			options.embedding,
-		);
-		embeddingCalls = calls;
-		await checkDimension(kb, vectors[0].length, options.embedding.model);
-		const records: ChunkRecord[] = toAdd.map((r, i) => ({ ...r, embedding: vectors[i] }));
-		upsertRequests = await kb.upsert(records, options.upsertBatchSize);
+		// Each embedded batch is written while the next ones are embedded (one write at a time: Chroma gains nothing
+		// from concurrent writes); the dimension is checked before the first write.
+		let writes: Promise<void> = Promise.resolve();
+		let checked = false;
+		try {
+			const { calls } = await embedTexts(
+				embedder,
+				toAdd.map((r) => r.text),
+				{
+					...options.embedding,
+					onBatch: (vectors, start) =>
+						(writes = writes.then(async () => {
+							if (!checked) {
+								await checkDimension(kb, vectors[0].length, options.embedding.model);
+								checked = true;
+							}
+							const records: ChunkRecord[] = vectors.map((embedding, i) => ({
+								...toAdd[start + i],
+								embedding,
+							}));
+							upsertRequests += await kb.upsert(records, options.upsertBatchSize, {
+								markChanged: false,
+							});
+						})),
+				},
+			);
+			embeddingCalls = calls;
+		} finally {
+			// Written batches stay (upserts are idempotent); the keyword indexes of other processes must see them.
+			await writes.catch(() => undefined);
+			if (upsertRequests) await kb.markChanged();
+		}
 	}
 	await kb.replaceMetadata(toUpdate, options.upsertBatchSize);
 	await kb.deleteIds(toRemove, options.upsertBatchSize);

@@ -214,6 +214,49 @@ describe('embedTexts', () => {
 		expect(peak).toBe(2);
 	});
 
+	it('hands each batch to onBatch as it arrives, embeds on while it is handled, and waits for every handler', async () => {
+		server.embeddingLatencyMs = 50;
+		const handled: Array<{ start: number; count: number; requestsSoFar: number }> = [];
+		let release!: () => void;
+		const firstHeld = new Promise<void>((resolve) => (release = resolve));
+		const result = await embedTexts(createEmbeddings(config), texts, {
+			policy: policy(),
+			batchSize: 10,
+			concurrency: 1,
+			onBatch: async (vectors, start) => {
+				handled.push({
+					start,
+					count: vectors.length,
+					requestsSoFar: server.requestsTo('embeddings').length,
+				});
+				vectors.forEach((vector, i) =>
+					expect(cosine(vector, embed(texts[start + i]))).toBeCloseTo(1, 5),
+				);
+				if (start === 0) {
+					// The first handler is held until the last batch was requested: embedding did not wait for it.
+					setTimeout(release, 200);
+					await firstHeld;
+					expect(server.requestsTo('embeddings')).toHaveLength(3);
+				}
+			},
+		});
+		expect(handled.map((h) => [h.start, h.count]).sort((a, b) => a[0] - b[0])).toEqual([
+			[0, 10],
+			[10, 10],
+			[20, 5],
+		]);
+		expect(result.vectors).toHaveLength(25);
+
+		const failing = embedTexts(createEmbeddings(config), texts, {
+			policy: policy(),
+			batchSize: 10,
+			onBatch: async (_vectors, start) => {
+				if (start === 10) throw new Error('write failed');
+			},
+		});
+		await expect(failing).rejects.toThrow('write failed');
+	});
+
 	it('fails on an empty text (400) without retrying', async () => {
 		await expect(
 			embedTexts(createEmbeddings(config), ['ok', ''], { policy: policy() }),

@@ -135,10 +135,12 @@ describe('ingestDocuments', () => {
 		const kb = await store.open('kb-midway', { create: true });
 		const upsert = kb.collection.upsert.bind(kb.collection);
 		let calls = 0;
+		let landed = 0;
 		jest.spyOn(kb.collection, 'upsert').mockImplementation(async (args) => {
 			if (++calls === 3)
 				throw Object.assign(new Error('Chroma write failed'), { name: 'ChromaValueError' });
-			return upsert(args);
+			await upsert(args);
+			landed += args.ids.length;
 		});
 		const error = await ingestDocuments(
 			kb,
@@ -150,7 +152,8 @@ describe('ingestDocuments', () => {
 		expect((error as RagError).message).toMatch(
 			/Chroma failed to upsert 5 chunks in knowledge base "kb-midway": Chroma write failed/,
 		);
-		expect(await kb.count()).toBe(10); // two batches landed
+		expect(landed).toBeGreaterThan(0); // two upserts landed before the failure
+		expect(await kb.count()).toBe(landed);
 		jest.restoreAllMocks();
 
 		const rerun = await ingestDocuments(
@@ -159,7 +162,8 @@ describe('ingestDocuments', () => {
 			await docs(),
 			options({ upsertBatchSize: 5 }),
 		);
-		expect(rerun.unchanged).toBe(10);
+		expect(rerun.unchanged).toBe(landed);
+		expect(rerun.added).toBeGreaterThan(0);
 		expect(rerun.added + rerun.unchanged).toBe(rerun.sources.reduce((n, s) => n + s.chunks, 0));
 		const ids = await storedIds('kb-midway');
 		expect(new Set(ids).size).toBe(ids.length);
