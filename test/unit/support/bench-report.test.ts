@@ -2,6 +2,17 @@
 import { barChart, mergeResults, renderReport } from '../../../bench/report';
 
 const machine = { cpus: 2, cpu: 'Test CPU', memoryGiB: 24, node: 'v24.0.0' };
+/** The agent benchmark's entry: ours 9 executions/s at p50 400 ms, n8n's 6 at 500 ms. */
+const agentEntry = {
+	at: '2026-01-01T00:00:00.000Z',
+	machine,
+	result: {
+		n8n: {
+			openAgentsAgent: { executionsPerSecond: 9, latencyMs: { p50: 400, p95: 500 } },
+			n8nAiAgent: { executionsPerSecond: 6, latencyMs: { p50: 500, p95: 500 } },
+		},
+	},
+};
 
 it('lists every figure with the command and machine that produced it, and charts the comparisons', () => {
 	const { markdown, charts } = renderReport({
@@ -36,16 +47,7 @@ it('draws bars to scale', () => {
 
 it('quotes each side-by-side comparison with its ratio, and leaves out those not measured', () => {
 	const { markdown } = renderReport({
-		agent: {
-			at: '2026-01-01T00:00:00.000Z',
-			machine,
-			result: {
-				n8n: {
-					openAgentsAgent: { executionsPerSecond: 9, latencyMs: { p50: 400, p95: 500 } },
-					n8nAiAgent: { executionsPerSecond: 6, latencyMs: { p50: 500, p95: 500 } },
-				},
-			},
-		},
+		agent: agentEntry,
 	});
 	expect(markdown).toContain(
 		"| Agent vs n8n's AI Agent: throughput | 9 executions/s | n8n's built-in: 6 executions/s | 1.50 (higher is better) | [agent](#agent) |",
@@ -103,16 +105,7 @@ it('puts the retrieval evaluation (npm run eval) in the report as one row per se
 
 it('keeps the earlier figures of a benchmark that failed, marked stale with the failed run, in the JSON and the report', () => {
 	const earlier = {
-		agent: {
-			at: '2026-01-01T00:00:00.000Z',
-			machine,
-			result: {
-				n8n: {
-					openAgentsAgent: { executionsPerSecond: 9, latencyMs: { p50: 400, p95: 500 } },
-					n8nAiAgent: { executionsPerSecond: 6, latencyMs: { p50: 500, p95: 500 } },
-				},
-			},
-		},
+		agent: agentEntry,
 		planner: { at: '2026-01-01T00:00:00.000Z', machine, result: { speedUp: 7 } },
 		memory: { at: '2026-01-01T00:00:00.000Z', machine, result: { ops: 1 } },
 	};
