@@ -42,6 +42,43 @@ async function measure(ops: Record<string, Op>, rounds: number) {
 	);
 }
 
+/**
+ * Get and set on random keys of a namespace holding BENCH_MEMORY_SCALE_KEYS keys (default 1 000 000), written through
+ * the Memory API 2 000 at a time; also the fill rate and Redis' memory for them.
+ */
+async function atScale(
+	memory: Memory,
+	redis: Redis,
+	value: Record<string, unknown>,
+	rounds: number,
+	keys = Number(process.env.BENCH_MEMORY_SCALE_KEYS ?? 1_000_000),
+) {
+	const ns = namespace('bench-tenant', 'custom', 'scale');
+	const usedMemory = async () =>
+		Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1] ?? 0);
+	const before = await usedMemory();
+	const started = performance.now();
+	for (let i = 0; i < keys; i += 2000)
+		await Promise.all(
+			Array.from({ length: Math.min(2000, keys - i) }, (_, j) =>
+				memory.set(ns, `key-${i + j}`, value),
+			),
+		);
+	const fillMs = performance.now() - started;
+	const after = await usedMemory();
+	const random = () => `key-${Math.floor(Math.random() * keys)}`;
+	const r = await measure(
+		{ get: () => memory.get(ns, random()), set: () => memory.set(ns, random(), value) },
+		rounds,
+	);
+	return {
+		keys,
+		fillSetsPerSecond: Math.round(keys / (fillMs / 1000)),
+		redisMemoryMiB: Math.round((after - before) / 1048576),
+		...r,
+	};
+}
+
 export async function memoryOps(rounds = Number(process.env.BENCH_MEMORY_ROUNDS ?? 2000)) {
 	const run = randomBytes(4).toString('hex');
 	const ns = namespace('bench-tenant', 'session', 'bench');
@@ -69,6 +106,7 @@ export async function memoryOps(rounds = Number(process.env.BENCH_MEMORY_ROUNDS 
 			ratioGetP50: +(r.get.p50 / r.rawGet.p50).toFixed(2),
 			ratioSetP50: +(r.set.p50 / r.rawSet.p50).toFixed(2),
 		};
+		out.redisAtScale = await atScale(memory, redis, value, rounds);
 	} finally {
 		redis.disconnect();
 		await deleteKeys(redisFromEnv(), `${prefix}:*`);

@@ -172,6 +172,41 @@ async function n8nComparison(latencyMs: number, requests: number) {
 	}
 }
 
+const WAVES = 10;
+const PER_WAVE = 5;
+
+/**
+ * 50 tasks in 10 waves of 5, each task depending on every task of the wave before: the critical path is 10 model
+ * calls, so the ideal wall time is 10 × the model latency; what is over it is the Planner's own time.
+ */
+async function deepPlan(
+	run: (args: { task: { title: string }; signal: AbortSignal }) => Promise<string>,
+) {
+	const id = (wave: number, i: number) => `w${wave}t${i}`;
+	const plan = {
+		goal: 'bench goal in waves',
+		tasks: Array.from({ length: WAVES * PER_WAVE }, (_, n) => {
+			const wave = Math.floor(n / PER_WAVE);
+			return {
+				id: id(wave, n % PER_WAVE),
+				title: `Task ${n + 1}`,
+				description: '',
+				agent: 'worker',
+				dependsOn: wave ? Array.from({ length: PER_WAVE }, (_, i) => id(wave - 1, i)) : [],
+			};
+		}),
+	};
+	const start = performance.now();
+	const result = await executePlan(plan, run, { concurrency: PER_WAVE });
+	if (result.status !== 'completed') throw new Error('a bench task failed');
+	return {
+		tasks: plan.tasks.length,
+		waves: WAVES,
+		concurrency: PER_WAVE,
+		wallMs: Math.round(performance.now() - start),
+	};
+}
+
 export async function planner(
 	latencyMs = Number(process.env.BENCH_PLANNER_LATENCY_MS ?? 500),
 	requests = Number(process.env.BENCH_PLANNER_REQUESTS ?? 10),
@@ -212,6 +247,7 @@ export async function planner(
 		};
 		const parallel = await timed(TASKS);
 		const sequential = await timed(1);
+		const waves = await deepPlan(run);
 		t = Math.round(planningMs);
 		return {
 			n8n: await n8nComparison(latencyMs, requests),
@@ -221,6 +257,11 @@ export async function planner(
 			sequential: { concurrency: 1, ...sequential },
 			speedUp: Math.round((sequential.wallMs / parallel.wallMs) * 100) / 100,
 			parallelOverOneTask: Math.round((parallel.wallMs / latencyMs) * 100) / 100,
+			fiftyTasksTenWaves: {
+				...waves,
+				idealMs: WAVES * latencyMs,
+				overheadMs: waves.wallMs - WAVES * latencyMs,
+			},
 		};
 	} finally {
 		await server.stop();
