@@ -15,6 +15,7 @@ import { dashboard } from './dashboard';
 import { floors } from './floors';
 import { jobs } from './jobs';
 import { knowledgeBase } from './knowledge-base';
+import { knowledgeBaseScale } from './knowledge-base-scale';
 import { knowledgeBaseVsN8n } from './knowledge-base-vs-n8n';
 import { llmCallOverhead } from './llm-call-overhead';
 import { memoryOps } from './memory-ops';
@@ -31,6 +32,7 @@ const benchmarks: Record<string, () => Promise<unknown>> = {
 	'rate-limiter-overhead': rateLimiterOverhead,
 	'memory-ops': memoryOps,
 	'knowledge-base': knowledgeBase,
+	'knowledge-base-scale': knowledgeBaseScale,
 	'knowledge-base-vs-n8n': knowledgeBaseVsN8n,
 	agent,
 	'memory-vs-n8n': memoryVsN8n,
