@@ -16,7 +16,6 @@
  * Targets, with the default options (Cache Seconds 10): p95 ≤ 1 s for one viewer, ≤ 2 s with ten.
  */
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 
 import { Pool } from 'pg';
 
@@ -29,28 +28,18 @@ import {
 import { mixedOutcomeWorkflow } from '../stack/n8n/workflow-nodes';
 import { postgresFromEnv } from '../stack/services';
 import { benchCluster, type BenchCluster } from './cluster';
-import { summary } from './stats';
+import { rssBytes, summary } from './stats';
 
 const EXECUTIONS = 10_000;
 const WORKFLOWS = 5;
 
-/** Resident memory of a process, bytes (Linux /proc). */
-function rssOf(pid: number): number {
-	try {
-		const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-		return match ? Number(match[1]) * 1024 : 0;
-	} catch {
-		return 0; // the process has ended
-	}
-}
-
 /** Samples the workers' resident memory every 100 ms until stopped; returns the peak per worker, MiB. */
 function sampleWorkers(bench: BenchCluster) {
 	const pids = bench.cluster.workers.map((w) => w.process.pid).filter((p): p is number => !!p);
-	const before = pids.map(rssOf);
+	const before = pids.map(rssBytes);
 	const peak = [...before];
 	const timer = setInterval(
-		() => pids.forEach((pid, i) => (peak[i] = Math.max(peak[i], rssOf(pid)))),
+		() => pids.forEach((pid, i) => (peak[i] = Math.max(peak[i], rssBytes(pid)))),
 		100,
 	);
 	const mib = (bytes: number) => Math.round(bytes / 1048576);

@@ -8,19 +8,14 @@
 import { globSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { createEmbeddings } from '../lib/llm';
 import {
 	ChromaKnowledgeStore,
 	ingestDocuments,
 	loadDocument,
-	retrieve,
 	type LoadedDocument,
 	type RetrievalOptions,
 } from '../lib/rag';
-import { NoRetryPolicy } from '../lib/retry';
-import { startChroma } from '../stack/chroma';
-import { OfflineModelServer } from '../stack/model-server';
-import { summary } from './stats';
+import { firstHybridQueryMs, localRag, queryLatencies } from './local-rag';
 
 const ROOT = join(__dirname, '..');
 const DOCUMENTS_PER_BATCH = 50;
@@ -29,15 +24,8 @@ export async function knowledgeBase(
 	chunkSize = Number(process.env.BENCH_KB_CHUNK_SIZE ?? 400),
 	queries = Number(process.env.BENCH_KB_QUERIES ?? 300),
 ) {
-	const [chroma, model] = [await startChroma(), new OfflineModelServer()];
-	const baseUrl = await model.start();
-	const policy = new NoRetryPolicy();
-	const embeddings = createEmbeddings({
-		baseUrl,
-		apiKey: '',
-		chatModel: 'offline-chat',
-		embeddingModel: 'offline-embedding',
-	});
+	const rag = await localRag();
+	const { chroma, model, policy, embeddings } = rag;
 	try {
 		const files = globSync('node_modules/{*,@*/*}/README.md', { cwd: ROOT }).sort();
 		const documents: LoadedDocument[] = [];
@@ -97,25 +85,11 @@ export async function knowledgeBase(
 					?.slice(0, 200) ?? text.slice(0, 200)
 			);
 		});
-		const latencies = async (options: RetrievalOptions) => {
-			const samples: number[] = [];
-			for (const question of questions) {
-				const t = performance.now();
-				await retrieve(kb, embeddings, question, { topK: 4, ...options, embedding: { policy } });
-				samples.push(performance.now() - t);
-			}
-			return summary(samples);
-		};
+		const latencies = (retrieval: RetrievalOptions) =>
+			queryLatencies(rag, kb, questions, retrieval);
 		const query = await latencies({ mode: 'vector' });
 		const queryMmr = await latencies({ mode: 'vector', mmr: { lambda: 0.5, fetchK: 20 } });
-		// Hybrid builds this process's keyword index on its first query: timed apart, then warm queries.
-		const buildStarted = performance.now();
-		await retrieve(kb, embeddings, questions[0], {
-			topK: 4,
-			mode: 'hybrid',
-			embedding: { policy },
-		});
-		const firstHybridMs = Math.round(performance.now() - buildStarted);
+		const firstHybridMs = await firstHybridQueryMs(rag, kb, questions[0]);
 		const queryHybrid = await latencies({ mode: 'hybrid' });
 
 		return {
@@ -153,6 +127,6 @@ export async function knowledgeBase(
 			},
 		};
 	} finally {
-		await Promise.all([chroma.stop(), model.stop()]);
+		await rag.stop();
 	}
 }

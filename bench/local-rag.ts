@@ -1,0 +1,67 @@
+/**
+ * What the in-process Knowledge Base benchmarks share: a local Chroma server with the offline model server's
+ * embeddings, and timing retrieve() over a list of questions.
+ */
+import { createEmbeddings } from '../lib/llm';
+import { retrieve, type KnowledgeBaseCollection, type RetrievalOptions } from '../lib/rag';
+import { NoRetryPolicy } from '../lib/retry';
+import { startChroma } from '../stack/chroma';
+import { OfflineModelServer } from '../stack/model-server';
+import { summary } from './stats';
+
+/** Starts Chroma and the offline model; `stop` ends both. */
+export async function localRag() {
+	const [chroma, model] = [await startChroma(), new OfflineModelServer()];
+	const baseUrl = await model.start();
+	const policy = new NoRetryPolicy();
+	const embeddings = createEmbeddings({
+		baseUrl,
+		apiKey: '',
+		chatModel: 'offline-chat',
+		embeddingModel: 'offline-embedding',
+	});
+	return {
+		chroma,
+		model,
+		policy,
+		embeddings,
+		stop: () => Promise.all([chroma.stop(), model.stop()]),
+	};
+}
+
+type Rag = Awaited<ReturnType<typeof localRag>>;
+
+/** Latency summary (ms) of top-4 retrieve() calls with `retrieval`, one question at a time. */
+export async function queryLatencies(
+	rag: Rag,
+	kb: KnowledgeBaseCollection,
+	questions: readonly string[],
+	retrieval: RetrievalOptions,
+) {
+	const samples: number[] = [];
+	for (const question of questions) {
+		const t = performance.now();
+		await retrieve(kb, rag.embeddings, question, {
+			topK: 4,
+			...retrieval,
+			embedding: { policy: rag.policy },
+		});
+		samples.push(performance.now() - t);
+	}
+	return summary(samples);
+}
+
+/** ms of the first hybrid query of this process, which builds the keyword index (warm queries are timed apart). */
+export async function firstHybridQueryMs(
+	rag: Rag,
+	kb: KnowledgeBaseCollection,
+	question: string,
+): Promise<number> {
+	const started = performance.now();
+	await retrieve(kb, rag.embeddings, question, {
+		topK: 4,
+		mode: 'hybrid',
+		embedding: { policy: rag.policy },
+	});
+	return Math.round(performance.now() - started);
+}
