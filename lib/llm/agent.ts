@@ -2,7 +2,8 @@
  * The tool-calling loop: the chat model answers or calls tools; tool results go back to it until it answers, a
  * limit is reached, or the budget runs out. Model calls go through invokeChatModel (retry policy, timeout, usage);
  * each tool call gets its own time limit; a tool that fails, or arguments the model garbled, come back to the model
- * as the tool result (so it can recover) until `maxToolErrors`.
+ * as the tool result (so it can recover) until `maxToolErrors`. Calls that need a reviewer (`needsApproval`) stop the
+ * run with status 'awaiting_approval'; `resume` continues it once the reviewer has decided.
  */
 import { ToolMessage, type BaseMessage } from '@langchain/core/messages';
 import type { StructuredToolInterface } from '@langchain/core/tools';
@@ -46,7 +47,31 @@ export interface AgentOptions extends CallOptions {
 	budget?: AgentBudget;
 	/** Receives the model's text as it is generated (every turn's), when the model can stream. */
 	onText?: (delta: string) => void;
+	/**
+	 * True for a tool call that must wait for a reviewer. The other calls of the same model turn run at once; the run
+	 * then stops with status 'awaiting_approval' and `pending` (the waiting calls).
+	 */
+	needsApproval?: (call: { name: string; args: unknown }) => boolean;
+	/** Continues a run that stopped with 'awaiting_approval': its result and the reviewer's decision per pending call. */
+	resume?: { paused: AgentResult; decisions: ToolCallDecision[] };
 }
+
+/** A tool call the model made, waiting for a reviewer. */
+export interface PendingToolCall {
+	/** The model's tool call ID. */
+	id: string;
+	name: string;
+	args: Record<string, unknown>;
+}
+
+/**
+ * A reviewer's decision on one pending call: approve (run with the model's arguments), edit (run with `args`),
+ * reject (the model gets `message` as the tool result), or timed_out (nobody decided in time; treated as a rejection).
+ */
+export type ToolCallDecision =
+	| { id: string; action: 'approve' }
+	| { id: string; action: 'edit'; args: Record<string, unknown> }
+	| { id: string; action: 'reject' | 'timed_out'; message?: string };
 
 export interface AgentStep {
 	tool: string;
@@ -57,9 +82,16 @@ export interface AgentStep {
 	durationMs: number;
 	/** The model whose turn called the tool (a fallback model when the primary failed). */
 	model?: string;
+	/** For a call that needed approval: the decision, and the model's arguments when the reviewer edited them. */
+	approval?: { decision: 'approved' | 'edited' | 'rejected' | 'timed_out'; modelInput?: unknown };
 }
 
-export type AgentStatus = 'completed' | 'max_iterations' | 'budget_exceeded' | 'tool_errors';
+export type AgentStatus =
+	| 'completed'
+	| 'max_iterations'
+	| 'budget_exceeded'
+	| 'tool_errors'
+	| 'awaiting_approval';
 
 export interface AgentResult {
 	status: AgentStatus;
@@ -69,11 +101,14 @@ export interface AgentResult {
 	usage: UsageTotals;
 	/** Model turns made. */
 	iterations: number;
+	/** Time the run worked, ms (a wait for approval not counted). */
 	durationMs: number;
 	/** The conversation including tool calls and results, for memory. */
 	messages: BaseMessage[];
 	/** Why the run stopped early. */
 	reason?: string;
+	/** With status 'awaiting_approval': the calls waiting for a reviewer (the other calls of that turn have run). */
+	pending?: PendingToolCall[];
 }
 
 export class AgentError extends Error {
@@ -195,27 +230,100 @@ export async function runAgent(
 	const fallbacks = (options.fallbacks as ToolCallingChatModel[] | undefined)?.map(bind);
 	const byName = new Map(tools.map((t) => [t.name, t]));
 	const usage = options.usage ?? new UsageTracker();
-	const started = Date.now();
+	const paused = options.resume?.paused;
+	// A resumed run goes on from where it paused: its usage and working time count against the budget.
+	const before = paused?.usage;
+	const started = Date.now() - (paused?.durationMs ?? 0);
 	const maxIterations = options.maxIterations ?? 10;
 	const maxToolErrors = options.maxToolErrors ?? 3;
 	const budget = options.budget ?? {};
-	const history = [...messages];
-	const steps: AgentStep[] = [];
-	let lastText = '';
-	let toolErrors = 0;
-	let iterations = 0;
+	const history = paused ? [...paused.messages] : [...messages];
+	const steps: AgentStep[] = paused ? [...paused.steps] : [];
+	let lastText = paused?.output ?? '';
+	let toolErrors = steps.filter((step) => step.error).length;
+	let iterations = paused?.iterations ?? 0;
 
+	const spent = (): UsageTotals => {
+		if (!before) return usage.get();
+		const sum = new UsageTracker();
+		sum.add(before);
+		sum.add(usage.get());
+		return sum.get();
+	};
 	const result = (status: AgentStatus, reason?: string): AgentResult => ({
 		status,
 		output: lastText,
 		steps,
-		usage: usage.get(),
+		usage: spent(),
 		iterations,
 		durationMs: Date.now() - started,
 		messages: history,
 		...(reason ? { reason } : {}),
 	});
-	const overBudget = () => budgetSpent(budget, usage.get(), Date.now() - started);
+	const overBudget = () => budgetSpent(budget, spent(), Date.now() - started);
+	const runCall = async (
+		call: { id?: string; name: string; args: unknown },
+		answeredBy: string | undefined,
+		approval?: AgentStep['approval'],
+	) => {
+		const t0 = Date.now();
+		const { output, error } = await callTool(byName, call, options);
+		if (error) {
+			toolErrors++;
+			usage.recordToolError();
+		}
+		history.push(
+			new ToolMessage({
+				tool_call_id: call.id ?? '',
+				content: output,
+				...(error ? { status: 'error' as const } : {}),
+			}),
+		);
+		steps.push({
+			tool: call.name,
+			input: call.args,
+			output,
+			...(error ? { error } : {}),
+			durationMs: Date.now() - t0,
+			...(answeredBy ? { model: answeredBy } : {}),
+			...(approval ? { approval } : {}),
+		});
+	};
+	const tooManyErrors = () =>
+		toolErrors > maxToolErrors
+			? result('tool_errors', `Stopped: ${toolErrors} failed tool calls (limit ${maxToolErrors})`)
+			: undefined;
+
+	if (options.resume) {
+		const answeredBy = paused!.usage.model;
+		for (const call of paused!.pending ?? []) {
+			const decision = options.resume.decisions.find((d) => d.id === call.id);
+			if (decision?.action === 'approve') {
+				await runCall(call, answeredBy, { decision: 'approved' });
+			} else if (decision?.action === 'edit') {
+				await runCall({ ...call, args: decision.args }, answeredBy, {
+					decision: 'edited',
+					modelInput: call.args,
+				});
+			} else {
+				const timedOut = !decision || decision.action === 'timed_out';
+				const output = timedOut
+					? `Not run: no reviewer approved this call in time.${decision?.message ? ` ${decision.message}` : ''}`
+					: `Not run: the reviewer rejected this call.${decision.message ? ` Reviewer's message: ${decision.message}` : ''}`;
+				history.push(new ToolMessage({ tool_call_id: call.id, content: output }));
+				steps.push({
+					tool: call.name,
+					input: call.args,
+					output,
+					durationMs: 0,
+					...(answeredBy ? { model: answeredBy } : {}),
+					approval: { decision: timedOut ? 'timed_out' : 'rejected' },
+				});
+			}
+		}
+		const stop = tooManyErrors();
+		if (stop) return stop;
+	}
 
 	while (iterations < maxIterations) {
 		const stop = overBudget();
@@ -245,34 +353,24 @@ export async function runAgent(
 			toolErrors++;
 			usage.recordToolError();
 		}
+		const pending: PendingToolCall[] = [];
 		for (const call of calls) {
-			const t0 = Date.now();
-			const { output, error } = await callTool(byName, call, options);
-			if (error) {
-				toolErrors++;
-				usage.recordToolError();
+			// A call to a tool that does not exist fails at once (nothing to approve).
+			if (byName.has(call.name) && options.needsApproval?.(call)) {
+				pending.push({ id: call.id ?? '', name: call.name, args: call.args });
+				continue;
 			}
-			history.push(
-				new ToolMessage({
-					tool_call_id: call.id ?? '',
-					content: output,
-					...(error ? { status: 'error' as const } : {}),
-				}),
-			);
-			steps.push({
-				tool: call.name,
-				input: call.args,
-				output,
-				...(error ? { error } : {}),
-				durationMs: Date.now() - t0,
-				...(answeredBy ? { model: answeredBy } : {}),
-			});
+			await runCall(call, answeredBy);
 		}
-		if (toolErrors > maxToolErrors)
-			return result(
-				'tool_errors',
-				`Stopped: ${toolErrors} failed tool calls (limit ${maxToolErrors})`,
-			);
+		const stopped = tooManyErrors();
+		if (stopped) return stopped;
+		if (pending.length) {
+			const names = [...new Set(pending.map((call) => call.name))].join(', ');
+			return {
+				...result('awaiting_approval', `Waiting for a reviewer to approve: ${names}`),
+				pending,
+			};
+		}
 	}
 	return result(
 		'max_iterations',

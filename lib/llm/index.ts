@@ -53,7 +53,10 @@ export {
 	type AgentStatus,
 	type AgentBudget,
 	type ToolCallingChatModel,
+	type PendingToolCall,
+	type ToolCallDecision,
 } from './agent';
+export { savePausedRun, restorePausedRun, type SavedAgentRun } from './paused-run';
 export {
 	invokeStructured,
 	repairStructured,

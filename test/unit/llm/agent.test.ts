@@ -3,7 +3,15 @@ import { HumanMessage, SystemMessage } from '@langchain/core/messages';
 import { tool } from '@langchain/core/tools';
 import { z } from 'zod';
 
-import { AgentError, createChatModel, runAgent, type LlmConfig } from '../../../lib/llm';
+import {
+	AgentError,
+	createChatModel,
+	restorePausedRun,
+	runAgent,
+	savePausedRun,
+	type LlmConfig,
+	type ToolCallDecision,
+} from '../../../lib/llm';
 import { NoRetryPolicy } from '../../../lib/retry';
 import { OfflineModelServer, type ChatRequest } from '../../../stack/model-server';
 
@@ -253,5 +261,107 @@ describe('streaming', () => {
 		});
 		expect(result.status).toBe('completed');
 		expect(server.requestsTo('chat')).toHaveLength(2);
+	});
+});
+
+describe('runAgent with approval', () => {
+	const needsApproval = (call: { name: string }) => call.name === 'remember';
+	beforeEach(() =>
+		server.reply(
+			{
+				toolCalls: [
+					{ name: 'search_docs', arguments: { query: 'redis' } },
+					{ name: 'remember', arguments: { key: 'db', value: 'redis' } },
+				],
+			},
+			{ content: 'Done.' },
+		),
+	);
+
+	it('runs the calls that need no approval at once and stops with the pending one', async () => {
+		const model = createChatModel(config);
+		const paused = await runAgent(model, prompt('Look up redis and remember it'), [search, remember], {
+			policy,
+			needsApproval,
+		});
+		expect(paused.status).toBe('awaiting_approval');
+		expect(paused.pending).toEqual([
+			{ id: expect.any(String), name: 'remember', args: { key: 'db', value: 'redis' } },
+		]);
+		expect(calls).toEqual(['search:redis']);
+		expect(server.requestsTo('chat')).toHaveLength(1);
+	});
+
+	it.each([
+		['approve', { action: 'approve' }, ['search:redis', 'remember:db=redis'], 'stored', 'approved'],
+		[
+			'edit',
+			{ action: 'edit', args: { key: 'db', value: 'valkey' } },
+			['search:redis', 'remember:db=valkey'],
+			'stored',
+			'edited',
+		],
+		[
+			'reject',
+			{ action: 'reject', message: 'not this one' },
+			['search:redis'],
+			"Not run: the reviewer rejected this call. Reviewer's message: not this one",
+			'rejected',
+		],
+		[
+			'time out',
+			{ action: 'timed_out' },
+			['search:redis'],
+			'Not run: no reviewer approved this call in time.',
+			'timed_out',
+		],
+	] as const)(
+		'%s: continues from a JSON copy of the paused run, and the model sees the result',
+		async (_name, decision, expectedCalls, toolResult, recorded) => {
+			const model = createChatModel(config);
+			const paused = await runAgent(model, prompt('Look up redis and remember it'), [search, remember], {
+				policy,
+				needsApproval,
+			});
+			const resumed = await runAgent(model, [], [search, remember], {
+				policy,
+				needsApproval,
+				resume: {
+					paused: restorePausedRun(savePausedRun(paused)),
+					decisions: [{ id: paused.pending![0].id, ...decision } as ToolCallDecision],
+				},
+			});
+			expect(resumed).toMatchObject({ status: 'completed', output: 'Done.', iterations: 2 });
+			expect(calls).toEqual(expectedCalls);
+			expect(resumed.steps.map((s) => [s.tool, s.approval?.decision])).toEqual([
+				['search_docs', undefined],
+				['remember', recorded],
+			]);
+			if (decision.action === 'edit')
+				expect(resumed.steps[1]).toMatchObject({
+					input: { key: 'db', value: 'valkey' },
+					approval: { modelInput: { key: 'db', value: 'redis' } },
+				});
+			const second = server.requestsTo('chat')[1];
+			expect(toolMessages(second)).toEqual(['Redis keeps data in memory (redis)', toolResult]);
+			// Usage carries across the wait: both model calls are counted.
+			expect(resumed.usage.modelCalls).toBe(2);
+		},
+	);
+
+	it('counts usage from before the wait against the budget', async () => {
+		const model = createChatModel(config);
+		const paused = await runAgent(model, prompt('Look up redis and remember it'), [search, remember], {
+			policy,
+			needsApproval,
+		});
+		const resumed = await runAgent(model, [], [search, remember], {
+			policy,
+			budget: { maxModelCalls: 1 },
+			resume: { paused, decisions: [{ id: paused.pending![0].id, action: 'approve' }] },
+		});
+		expect(resumed.status).toBe('budget_exceeded');
+		expect(calls).toEqual(['search:redis', 'remember:db=redis']);
+		expect(server.requestsTo('chat')).toHaveLength(1);
 	});
 });
