@@ -15,6 +15,7 @@ import type { IndexCoverage } from './execution-index';
 import type { ExecutionStatus } from './job';
 import type { QueueStats } from './queue';
 import type { WorkerStatus } from './workers';
+import { escapeHtml } from '../html';
 
 export interface DashboardInput {
 	title: string;
@@ -67,12 +68,6 @@ function chartLibrary(): string {
 	chartJs ??= readFileSync(join(dirname(require.resolve('chart.js')), 'chart.umd.min.js'), 'utf8');
 	return chartJs;
 }
-
-const escapeHtml = (value: unknown) =>
-	String(value ?? '').replace(
-		/[&<>"']/g,
-		(c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string,
-	);
 
 /** JSON safe inside a <script> element. */
 const scriptJson = (value: unknown) =>

@@ -87,11 +87,7 @@ export interface AgentStep {
 }
 
 export type AgentStatus =
-	| 'completed'
-	| 'max_iterations'
-	| 'budget_exceeded'
-	| 'tool_errors'
-	| 'awaiting_approval';
+	'completed' | 'max_iterations' | 'budget_exceeded' | 'tool_errors' | 'awaiting_approval';
 
 export interface AgentResult {
 	status: AgentStatus;

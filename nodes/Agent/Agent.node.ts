@@ -1,5 +1,7 @@
 import {
 	NodeConnectionTypes,
+	type EngineRequest,
+	type EngineResponse,
 	type IExecuteFunctions,
 	type INodeExecutionData,
 	type INodeType,
@@ -101,7 +103,11 @@ export class Agent implements INodeType {
 		listSearch: { searchKnowledgeBases, searchChatModels },
 	};
 
-	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		return traced(this, () => route.call(this));
+	/** `response`: set by n8n when it calls the node again after an approval wait (see actions/approval.ts). */
+	async execute(
+		this: IExecuteFunctions,
+		response?: EngineResponse,
+	): Promise<INodeExecutionData[][] | EngineRequest> {
+		return traced(this, () => route.call(this, response));
 	}
 }

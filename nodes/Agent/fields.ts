@@ -56,6 +56,42 @@ export const optionsField: INodeProperties = {
 	placeholder: 'Add Option',
 	default: {},
 	options: sortedByName([
+		{
+			displayName: 'Approval Timeout (Minutes)',
+			name: 'approvalTimeoutMinutes',
+			type: 'number',
+			typeOptions: { minValue: 0 },
+			default: 1440,
+			description:
+				'With Require Approval For: how long the execution waits for a reviewer; 0 waits until someone decides. A decision after it is refused.',
+		},
+		{
+			displayName: 'On Approval Timeout',
+			name: 'onApprovalTimeout',
+			type: 'options',
+			options: [
+				{
+					name: 'Reject the Calls',
+					value: 'reject',
+					description: 'The model is told the calls were not approved in time and continues',
+				},
+				{
+					name: 'Fail the Item',
+					value: 'fail',
+					description: 'The item fails with code approval_timeout',
+				},
+			],
+			default: 'reject',
+		},
+		{
+			displayName: 'Require Approval For',
+			name: 'requireApproval',
+			type: 'string',
+			default: '',
+			placeholder: 'send_email, Delete Record',
+			description:
+				'Tool calls a reviewer must approve, edit or reject before they run: tool names, or names of tool sub-nodes (all their tools), separated by commas; * for every tool. Needs an OpenAgents Approval sub-node on the Tool input; Conversation template.',
+		},
 		...chatModelOption(
 			"Overrides the credential's chat model (ignored when a chat model sub-node is connected)",
 		),

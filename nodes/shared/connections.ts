@@ -23,6 +23,7 @@ import {
 } from '../../lib/llm';
 import { llmCallOptions, llmConfigFromCredential } from './llm';
 import { locatorValue } from './locators';
+import { isApprovalGate } from './approval';
 
 /** LangChain's BaseChatMemory as n8n's memory sub-nodes supply it. */
 export interface ChatMemoryLike {
@@ -137,6 +138,7 @@ export async function connectedTools(fn: IExecuteFunctions): Promise<StructuredT
 	const connected = ((await fn.getInputConnectionData(NodeConnectionTypes.AiTool, 0)) ??
 		[]) as unknown[];
 	return (Array.isArray(connected) ? connected : [connected]).flatMap((entry) => {
+		if (isApprovalGate(entry)) return [];
 		const toolkit = entry as { getTools?: () => StructuredToolInterface[] };
 		return typeof toolkit.getTools === 'function'
 			? toolkit.getTools()

@@ -7,6 +7,7 @@ import type { Attributes } from '@opentelemetry/api';
 import type {
 	IExecuteFunctions,
 	INodeCredentialDescription,
+	EngineRequest,
 	INodeExecutionData,
 } from 'n8n-workflow';
 
@@ -104,10 +105,10 @@ function n8nTraceContext(
  * Runs the node's `run` traced when tracing is configured (see the file comment), else as is. Traced: every output
  * item gets `traceId`; the spans are flushed before this returns; an export failure is logged, never thrown.
  */
-export async function traced(
+export async function traced<T extends INodeExecutionData[][] | EngineRequest>(
 	fn: IExecuteFunctions,
-	run: () => Promise<INodeExecutionData[][]>,
-): Promise<INodeExecutionData[][]> {
+	run: () => Promise<T>,
+): Promise<T> {
 	const tracing = await nodeTracing(fn);
 	if (!tracing) return run();
 	tracing.target.reporter.report = (message) => fn.logger.warn(message);
@@ -124,6 +125,8 @@ export async function traced(
 		},
 		async (traceId, span) => {
 			const outputs = await run();
+			// A run waiting for approval has no items yet (its EngineRequest goes to n8n as it is).
+			if (!Array.isArray(outputs)) return outputs;
 			span.setAttribute(
 				N8N.nodeItemsOutput,
 				outputs.reduce((n, items) => n + items.length, 0),

@@ -270,10 +270,55 @@ function firstNodeWithoutInput(workflow: WorkflowJson): string | undefined {
 	return workflow.nodes.find((n) => !n.disabled && !fed.has(n.name))?.name;
 }
 
-/** Runs `workflow` to the end and returns every node's output. */
+/** Runs `workflow` to the end (or until it waits) and returns every node's output. */
 export async function runWorkflow(
 	workflow: WorkflowJson,
 	options: RunOptions = {},
+): Promise<RunResult> {
+	const start = workflow.nodes.find(
+		(node) => node.name === (options.startNode ?? firstNodeWithoutInput(workflow)),
+	);
+	if (!start) throw new Error('The workflow has no start node');
+	const runExecutionData = createRunExecutionData({
+		executionData: {
+			nodeExecutionStack: [
+				{ node: start, data: { main: [options.input ?? [{ json: {} }]] }, source: null },
+			],
+		},
+	});
+	return executeWorkflow(workflow, runExecutionData, options);
+}
+
+/**
+ * Resumes a run that ended waiting (status "waiting"), as n8n does when its resume URL is called: the execution
+ * data goes through JSON (as it is saved to the database), the waiting node gets `webhookItems` (what its webhook
+ * returned) and is passed through; without `webhookItems`, as when the wait times out, it passes its input on.
+ */
+export async function resumeWorkflow(
+	workflow: WorkflowJson,
+	waiting: RunResult,
+	webhookItems: INodeExecutionData[] | undefined,
+	options: RunOptions = {},
+): Promise<RunResult> {
+	if (waiting.status !== 'waiting') throw new Error(`The run is ${waiting.status}, not waiting`);
+	const data = JSON.parse(JSON.stringify(waiting.run.data)) as IRun['data'];
+	if (webhookItems) {
+		const entry = data.executionData!.nodeExecutionStack[0];
+		entry.data.main = [webhookItems];
+		entry.metadata = { ...entry.metadata, forwardAllOutputs: true };
+	}
+	return executeWorkflow(workflow, data, options);
+}
+
+/** The items the waiting node was given (its input), as its webhook sees them when the execution is resumed. */
+export function waitingNodeInput(waiting: RunResult): INodeExecutionData[] {
+	return waiting.run.data.executionData!.nodeExecutionStack[0].data.main[0] ?? [];
+}
+
+async function executeWorkflow(
+	workflow: WorkflowJson,
+	runExecutionData: IRun['data'],
+	options: RunOptions,
 ): Promise<RunResult> {
 	const nodeTypes = new NodeTypes({ ...nodeTypesOfPackage(), ...options.nodeTypes });
 	const workflowId = options.workflowId ?? 'in-process';
@@ -320,16 +365,6 @@ export async function runWorkflow(
 		logAiEvent: () => {},
 		...(options.otel ? { otel: options.otel } : {}),
 	} as unknown as IWorkflowExecuteAdditionalData;
-
-	const start = instance.getNode(options.startNode ?? firstNodeWithoutInput(workflow) ?? '');
-	if (!start) throw new Error('The workflow has no start node');
-	const runExecutionData = createRunExecutionData({
-		executionData: {
-			nodeExecutionStack: [
-				{ node: start, data: { main: [options.input ?? [{ json: {} }]] }, source: null },
-			],
-		},
-	});
 
 	const execution = new WorkflowExecute(
 		additionalData,

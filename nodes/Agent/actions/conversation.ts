@@ -21,6 +21,7 @@ import {
 } from '../../../lib/llm';
 import { turnMessages } from '../../../lib/memory';
 import { connectedMemory, loadHistory } from '../../shared/connections';
+import { approvalGate, approvalRequest, ApprovalNeeded } from './approval';
 import { itemAgent } from './itemAgent';
 import { AgentRunError, type TemplateRun } from './types';
 
@@ -155,25 +156,49 @@ export const execute: TemplateRun = async (run, itemIndex, usage) => {
 		);
 	const schema = outputSchema(fn, itemIndex);
 	const agent = await itemAgent(run, itemIndex, usage);
+	const gate = approvalGate(run, itemIndex, agent.tools, agent.options);
+	const resumed = run.resumed?.state.itemIndex === itemIndex ? run.resumed : undefined;
+	if (resumed?.timedOut && resumed.state.request.onTimeout === 'fail') {
+		const names = resumed.state.request.calls.map((call) => call.name).join(', ');
+		throw new AgentRunError(
+			`No reviewer decided on ${names} before ${resumed.state.request.expiresAt} (On Approval Timeout: Fail)`,
+			'approval_timeout',
+			{ output: resumed.paused.output, ...runSummary(resumed.paused) },
+		);
+	}
 	const memory = await connectedMemory(fn, itemIndex);
 	const system = String(fn.getNodeParameter('systemMessage', itemIndex, '') ?? '');
-	const messages = [
-		new SystemMessage(
-			schema
-				? `${system}\n\nWhen you give your final answer, ${structuredInstruction(schema).replace(/^Reply/, 'reply')}`
-				: system,
-		),
-		...(memory ? await loadHistory(memory) : []),
-		new HumanMessage(prompt),
-	];
+	// A resumed run continues its saved conversation; the history is not read again.
+	const messages = resumed
+		? []
+		: [
+				new SystemMessage(
+					schema
+						? `${system}\n\nWhen you give your final answer, ${structuredInstruction(schema).replace(/^Reply/, 'reply')}`
+						: system,
+				),
+				...(memory ? await loadHistory(memory) : []),
+				new HumanMessage(prompt),
+			];
+	const promptMessages = resumed?.state.promptMessages ?? messages.length;
 
 	// Streams text answers to a Chat Trigger / Webhook whose response streams; structured output is validated first.
 	const stream = !schema && agent.options.enableStreaming !== false && fn.isStreaming?.() === true;
 	if (stream) fn.sendChunk('begin', itemIndex);
 	const result = await runAgent(agent.model, messages, agent.tools, {
 		...agent.agentOptions,
+		...(gate ? { needsApproval: gate.needsApproval } : {}),
+		...(resumed ? { resume: { paused: resumed.paused, decisions: resumed.decisions } } : {}),
 		...(stream ? { onText: (delta: string) => fn.sendChunk('item', itemIndex, delta) } : {}),
 	}).finally(() => stream && fn.sendChunk('end', itemIndex));
+	if (result.status === 'awaiting_approval') {
+		throw new ApprovalNeeded(
+			result,
+			approvalRequest(result, agent.tools, gate!, fn.getNode().name),
+			gate!.approvalNode,
+			promptMessages,
+		);
+	}
 	if (result.status === 'max_iterations' || result.status === 'tool_errors') {
 		throw new AgentRunError(result.reason!, result.status, {
 			output: result.output,
@@ -208,7 +233,7 @@ export const execute: TemplateRun = async (run, itemIndex, usage) => {
 		const answer = typeof output === 'string' ? output : JSON.stringify(output);
 		// Our Chat Memory keeps the tool calls with their results; any other memory gets LangChain's input/output.
 		if (typeof memory.saveTurn === 'function')
-			await memory.saveTurn(turnMessages(prompt, result.messages.slice(messages.length), answer));
+			await memory.saveTurn(turnMessages(prompt, result.messages.slice(promptMessages), answer));
 		else await memory.saveContext({ input: prompt }, { output: answer });
 	}
 	return {

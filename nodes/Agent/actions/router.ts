@@ -3,7 +3,12 @@
  * or with continueOnFail an error item { error, code, usage, …partial result }; every output item has pairedItem.
  * Token usage of all items is added to the execution's custom data ($execution.customData).
  */
-import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
+import type {
+	EngineRequest,
+	EngineResponse,
+	IExecuteFunctions,
+	INodeExecutionData,
+} from 'n8n-workflow';
 
 import {
 	AgentError,
@@ -11,6 +16,7 @@ import {
 	StructuredOutputError,
 	TaskError,
 	secretsOf,
+	type UsageTotals,
 } from '../../../lib/llm';
 import { closeStore, openStore, type OpenedStore } from '../../shared/memoryContext';
 import { failedItem, type ErrorRule } from '../../shared/itemError';
@@ -18,6 +24,7 @@ import { addUsageToExecution, MODEL_FAILURE_HINTS, usageTracker } from '../../sh
 import { connectedTools, optionalLlmConfig } from '../../shared/connections';
 import { traceItem } from '../../shared/tracing';
 import { GEN_AI, GEN_AI_OPERATION, OPENAGENTS } from '../../../lib/tracing';
+import { ApprovalNeeded, approvalEngineRequest, resumedRun } from './approval';
 import * as conversation from './conversation';
 import * as task from './task';
 import { AgentRunError, type RunContext, type TemplateRun } from './types';
@@ -45,6 +52,8 @@ const ERRORS: ErrorRule = {
 			'Simplify the output fields or JSON Schema, or describe them in the system message.',
 		step_failed:
 			"Turn Strict Mode off to run the other steps anyway, or raise the step's timeout or retries.",
+		approval_timeout:
+			'Raise Options → Approval Timeout (Minutes), or set On Approval Timeout to Reject to let the agent continue without the call.',
 		...MODEL_FAILURE_HINTS,
 	},
 };
@@ -56,22 +65,42 @@ function codeOf(error: Error): string | undefined {
 	return modelFailureCode(error);
 }
 
-export async function route(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+/** `usage` plus what the item spent before it waited for approval (undefined: nothing before). */
+function withEarlier(usage: UsageTotals, before: UsageTotals | undefined): UsageTotals {
+	if (!before) return usage;
+	const sum = usageTracker(undefined);
+	sum.add(before);
+	sum.add(usage);
+	return sum.get();
+}
+
+/**
+ * `response`: n8n's EngineResponse when it calls the node again after an approval wait; the items done before the
+ * wait are taken from it, and the waiting item continues. Returns an EngineRequest when an item waits for approval.
+ */
+export async function route(
+	this: IExecuteFunctions,
+	response?: EngineResponse,
+): Promise<INodeExecutionData[][] | EngineRequest> {
 	const items = this.getInputData();
 	const llm = await optionalLlmConfig(this);
 	const secrets = llm ? secretsOf(llm) : [];
+	const resumed = resumedRun(response);
 	let store: Promise<OpenedStore> | undefined;
 	const run: RunContext = {
 		fn: this,
 		connectedTools: await connectedTools(this),
 		memoryStore: () => (store ??= openStore(this)),
+		...(resumed ? { resumed } : {}),
 	};
+	// Usage reported to the execution in this call only (what an earlier call spent was reported then).
 	const total = usageTracker(llm);
-	const out: INodeExecutionData[] = [];
+	const out: INodeExecutionData[] = resumed ? [...resumed.state.outputs] : [];
 	try {
-		for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
+		for (let itemIndex = resumed?.state.itemIndex ?? 0; itemIndex < items.length; itemIndex++) {
 			const usage = usageTracker(llm);
-			const started = Date.now();
+			const before = itemIndex === resumed?.state.itemIndex ? resumed.paused.usage : undefined;
+			const started = Date.now() - (before ? resumed!.paused.durationMs : 0);
 			try {
 				const template = this.getNodeParameter('template', itemIndex) as string;
 				const json = await traceItem(
@@ -85,9 +114,13 @@ export async function route(this: IExecuteFunctions): Promise<INodeExecutionData
 					() => templates[template](run, itemIndex, usage),
 					usage,
 				);
-				out.push({ json: { ...json, usage: { ...usage.get() } }, pairedItem: { item: itemIndex } });
+				out.push({
+					json: { ...json, usage: { ...withEarlier(usage.get(), before) } },
+					pairedItem: { item: itemIndex },
+				});
 			} catch (error) {
-				const usageSoFar = usage.get();
+				if (error instanceof ApprovalNeeded) return approvalEngineRequest(error, itemIndex, out);
+				const usageSoFar = withEarlier(usage.get(), before);
 				out.push(
 					failedItem(this, error, itemIndex, ERRORS, {
 						code: codeOf(error as Error),

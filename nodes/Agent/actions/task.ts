@@ -3,7 +3,12 @@
  * steps see the earlier steps' results; parallel steps are independent. Strict mode stops at the first failed step.
  */
 import { HumanMessage, SystemMessage } from '@langchain/core/messages';
-import { updateDisplayOptions, type IDataObject, type INodeProperties } from 'n8n-workflow';
+import {
+	NodeOperationError,
+	updateDisplayOptions,
+	type IDataObject,
+	type INodeProperties,
+} from 'n8n-workflow';
 
 import {
 	runAgent,
@@ -154,6 +159,15 @@ export const execute: TemplateRun = async (run, itemIndex, usage) => {
 		JSON.stringify(fn.getInputData()[itemIndex].json);
 	const system = String(fn.getNodeParameter('systemMessage', itemIndex, '') ?? '');
 	const agent = await itemAgent(run, itemIndex, usage);
+	if (String(agent.options.requireApproval ?? '').trim())
+		throw new NodeOperationError(
+			fn.getNode(),
+			'Require Approval For works with the Conversation template only',
+			{
+				itemIndex,
+				description: 'Clear Options → Require Approval For, or use the Conversation template.',
+			},
+		);
 	const started = Date.now();
 	const wallBudget = agent.agentOptions.budget?.maxWallTimeMs;
 

@@ -3,6 +3,7 @@ import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
 
 import type { UsageTracker } from '../../../lib/llm';
 import type { OpenedStore } from '../../shared/memoryContext';
+import type { ResumedRun } from './approval';
 
 /** What the router prepares once per node run. */
 export interface RunContext {
@@ -11,6 +12,8 @@ export interface RunContext {
 	connectedTools: StructuredToolInterface[];
 	/** The memory store of the built-in memory tools, opened on first use and closed after the run. */
 	memoryStore(): Promise<OpenedStore>;
+	/** Set when n8n resumed the execution after an approval: the item that waited and the reviewer's decisions. */
+	resumed?: ResumedRun;
 }
 
 /** A template's work for one item: returns the item's output JSON; `usage` collects its model calls (also on failure). */

@@ -280,10 +280,15 @@ describe('runAgent with approval', () => {
 
 	it('runs the calls that need no approval at once and stops with the pending one', async () => {
 		const model = createChatModel(config);
-		const paused = await runAgent(model, prompt('Look up redis and remember it'), [search, remember], {
-			policy,
-			needsApproval,
-		});
+		const paused = await runAgent(
+			model,
+			prompt('Look up redis and remember it'),
+			[search, remember],
+			{
+				policy,
+				needsApproval,
+			},
+		);
 		expect(paused.status).toBe('awaiting_approval');
 		expect(paused.pending).toEqual([
 			{ id: expect.any(String), name: 'remember', args: { key: 'db', value: 'redis' } },
@@ -319,10 +324,15 @@ describe('runAgent with approval', () => {
 		'%s: continues from a JSON copy of the paused run, and the model sees the result',
 		async (_name, decision, expectedCalls, toolResult, recorded) => {
 			const model = createChatModel(config);
-			const paused = await runAgent(model, prompt('Look up redis and remember it'), [search, remember], {
-				policy,
-				needsApproval,
-			});
+			const paused = await runAgent(
+				model,
+				prompt('Look up redis and remember it'),
+				[search, remember],
+				{
+					policy,
+					needsApproval,
+				},
+			);
 			const resumed = await runAgent(model, [], [search, remember], {
 				policy,
 				needsApproval,
@@ -351,10 +361,15 @@ describe('runAgent with approval', () => {
 
 	it('counts usage from before the wait against the budget', async () => {
 		const model = createChatModel(config);
-		const paused = await runAgent(model, prompt('Look up redis and remember it'), [search, remember], {
-			policy,
-			needsApproval,
-		});
+		const paused = await runAgent(
+			model,
+			prompt('Look up redis and remember it'),
+			[search, remember],
+			{
+				policy,
+				needsApproval,
+			},
+		);
 		const resumed = await runAgent(model, [], [search, remember], {
 			policy,
 			budget: { maxModelCalls: 1 },

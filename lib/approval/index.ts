@@ -1,0 +1,14 @@
+export {
+	newApprovalId,
+	sameApprovalId,
+	checkDecidable,
+	parseDecision,
+	type ApprovalCall,
+	type ApprovalRequest,
+	type ApprovalDecision,
+	type CallDecision,
+	type OnTimeout,
+	type Refusal,
+} from './request';
+export { approvalPage, messagePage, type ApprovalPageOptions } from './page';
+export { approvalNotification, type ApprovalNotification } from './notification';

@@ -1,0 +1,187 @@
+/**
+ * What a reviewer is asked to decide while an execution waits, and the checks on the answer. The request travels in
+ * n8n's execution data (JSON); the answer comes from the approval page's form or any HTTP client (JSON body).
+ */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+
+import { jsonSchemaToZod } from '@n8n/json-schema-to-zod';
+import { z, type ZodType } from 'zod';
+
+/** One tool call waiting for a decision. `schema`: the tool's arguments as JSON Schema (draft 7), when known. */
+export interface ApprovalCall {
+	id: string;
+	name: string;
+	description?: string;
+	args: Record<string, unknown>;
+	schema?: Record<string, unknown>;
+}
+
+export type OnTimeout = 'reject' | 'fail';
+
+export interface ApprovalRequest {
+	/** Unguessable, new for every wait: a decision must carry it (an earlier or forged link cannot decide). */
+	approvalId: string;
+	kind: 'tool_calls';
+	/** Who asks, e.g. the node name. */
+	requestedBy: string;
+	/** The model's text in the turn that made the calls (its reasoning), if any. */
+	reasoning?: string;
+	calls: ApprovalCall[];
+	/** ISO 8601; no decision is taken after it. Absent: waits until someone decides. */
+	expiresAt?: string;
+	onTimeout: OnTimeout;
+}
+
+/** A reviewer's decision per call (the shape the Agent's loop takes). */
+export type CallDecision =
+	| { id: string; action: 'approve' }
+	| { id: string; action: 'edit'; args: Record<string, unknown> }
+	| { id: string; action: 'reject'; message?: string };
+
+export interface ApprovalDecision {
+	approvalId: string;
+	/** ISO 8601. */
+	decidedAt: string;
+	decisions: CallDecision[];
+}
+
+/** 128 random bits, URL-safe. */
+export const newApprovalId = (): string => randomBytes(16).toString('base64url');
+
+/** Constant-time comparison of a presented approval ID with the expected one. */
+export function sameApprovalId(presented: unknown, expected: string): boolean {
+	if (typeof presented !== 'string') return false;
+	const a = Buffer.from(presented);
+	const b = Buffer.from(expected);
+	return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** A refused decision: HTTP status and what to tell the reviewer; the execution keeps waiting (or has moved on). */
+export interface Refusal {
+	status: 400 | 403 | 409 | 410 | 422;
+	message: string;
+	/** Per-field problems, e.g. `remember (call 1): value: Expected string, received number`. */
+	issues?: string[];
+}
+
+/** Why the request can no longer be decided (403 wrong ID, 410 expired), or undefined when it can. */
+export function checkDecidable(
+	request: ApprovalRequest,
+	presentedId: unknown,
+	now = new Date(),
+): Refusal | undefined {
+	if (!sameApprovalId(presentedId, request.approvalId))
+		return {
+			status: 403,
+			message:
+				'This approval link is not valid: it is for an earlier request or was altered. Open the latest approval link.',
+		};
+	if (request.expiresAt && now.getTime() >= Date.parse(request.expiresAt))
+		return {
+			status: 410,
+			message: `This approval request timed out at ${request.expiresAt}; it can no longer be decided.`,
+		};
+	return undefined;
+}
+
+const decisionSchema = z.object({
+	id: z.string(),
+	action: z.enum(['approve', 'edit', 'reject']),
+	args: z.unknown().optional(),
+	message: z.string().max(2000).optional(),
+});
+const bodySchema = z.object({ decisions: z.array(decisionSchema).min(1) });
+
+/**
+ * The decisions in an HTTP body: JSON `{ decisions: [{ id, action, args?, message? }] }`, or the approval page's form
+ * fields `decision_<i>`, `args_<i>` (JSON text), `message_<i>` per call i (0-based). Returns the checked decision, or
+ * a Refusal: 400 for a malformed body, 422 for a decision on a call that is not pending, a missing decision, or edited
+ * arguments that are not JSON or do not match the tool's schema (every problem listed).
+ */
+export function parseDecision(
+	request: ApprovalRequest,
+	body: unknown,
+	now = new Date(),
+): { decision: ApprovalDecision } | Refusal {
+	const raw = formToDecisions(request, body) ?? body;
+	const parsed = bodySchema.safeParse(raw);
+	if (!parsed.success)
+		return {
+			status: 400,
+			message:
+				'The decision is malformed: send { "decisions": [{ "id": "<tool call id>", "action": "approve" | "edit" | "reject", "args"?: {…}, "message"?: "…" }] }',
+			issues: parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`),
+		};
+	const issues: string[] = [];
+	const decisions: CallDecision[] = [];
+	const pendingIds = new Set(request.calls.map((call) => call.id));
+	for (const d of parsed.data.decisions) {
+		if (!pendingIds.has(d.id)) issues.push(`There is no pending tool call "${d.id}".`);
+	}
+	request.calls.forEach((call, index) => {
+		const label = `${call.name} (call ${index + 1})`;
+		const d = parsed.data.decisions.find((x) => x.id === call.id);
+		if (!d) return void issues.push(`${label}: no decision.`);
+		if (d.action === 'approve') return void decisions.push({ id: call.id, action: 'approve' });
+		if (d.action === 'reject')
+			return void decisions.push({
+				id: call.id,
+				action: 'reject',
+				...(d.message?.trim() ? { message: d.message.trim() } : {}),
+			});
+		const args = typeof d.args === 'string' ? parseJson(d.args) : d.args;
+		if (args instanceof Error)
+			return void issues.push(`${label}: the arguments are not valid JSON (${args.message}).`);
+		const problems = argumentProblems(call, args);
+		if (problems.length) return void issues.push(...problems.map((p) => `${label}: ${p}`));
+		decisions.push({ id: call.id, action: 'edit', args: args as Record<string, unknown> });
+	});
+	if (issues.length)
+		return {
+			status: 422,
+			message: 'The decision was not accepted; nothing has run. Correct it and send it again.',
+			issues,
+		};
+	return {
+		decision: { approvalId: request.approvalId, decidedAt: now.toISOString(), decisions },
+	};
+}
+
+function parseJson(text: string): unknown {
+	try {
+		return JSON.parse(text) as unknown;
+	} catch (error) {
+		return error as Error;
+	}
+}
+
+/** Problems of edited arguments against the call's JSON Schema (an object is required in any case). */
+function argumentProblems(call: ApprovalCall, args: unknown): string[] {
+	if (typeof args !== 'object' || args === null || Array.isArray(args))
+		return ['the arguments must be a JSON object.'];
+	if (!call.schema) return [];
+	let schema: ZodType;
+	try {
+		schema = jsonSchemaToZod(call.schema as never) as ZodType;
+	} catch {
+		return []; // a schema zod cannot express: the tool itself still validates when it runs
+	}
+	const result = schema.safeParse(args);
+	return result.success
+		? []
+		: result.error.issues.map((i) => `${i.path.join('.') || 'arguments'}: ${i.message}`);
+}
+
+/** The approval page's form fields as a JSON decision body, or undefined when `body` is not that form. */
+function formToDecisions(request: ApprovalRequest, body: unknown): unknown {
+	if (typeof body !== 'object' || body === null || !('decision_0' in body)) return undefined;
+	const form = body as Record<string, unknown>;
+	return {
+		decisions: request.calls.map((call, i) => ({
+			id: call.id,
+			action: form[`decision_${i}`],
+			...(form[`decision_${i}`] === 'edit' ? { args: form[`args_${i}`] } : {}),
+			...(typeof form[`message_${i}`] === 'string' ? { message: form[`message_${i}`] } : {}),
+		})),
+	};
+}
