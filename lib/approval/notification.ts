@@ -1,3 +1,4 @@
+import type { Plan } from '../planning';
 import type { ApprovalRequest } from './request';
 
 /**
@@ -7,9 +8,13 @@ import type { ApprovalRequest } from './request';
 export interface ApprovalNotification {
 	text: string;
 	approvalId: string;
+	kind: ApprovalRequest['kind'];
 	requestedBy: string;
-	calls: Array<{ id: string; name: string; args: Record<string, unknown> }>;
+	/** For tool calls. */
+	calls?: Array<{ id: string; name: string; args: Record<string, unknown> }>;
 	reasoning?: string;
+	/** For a plan. */
+	plan?: Plan;
 	expiresAt?: string;
 	/** The approval page (GET) — it also accepts the decision as JSON (POST). */
 	approvalUrl: string;
@@ -21,15 +26,23 @@ export function approvalNotification(
 	approvalUrl: string,
 	executionUrl?: string,
 ): ApprovalNotification {
-	const names = request.calls.map((call) => call.name).join(', ');
+	const what =
+		request.kind === 'plan'
+			? `run a plan of ${request.plan.tasks.length} tasks for "${request.plan.goal}"`
+			: `call ${request.calls.map((call) => call.name).join(', ')}`;
 	return {
-		text: `Approval needed: ${request.requestedBy} wants to call ${names}. Review it: ${approvalUrl}${
+		text: `Approval needed: ${request.requestedBy} wants to ${what}. Review it: ${approvalUrl}${
 			request.expiresAt ? ` (before ${request.expiresAt})` : ''
 		}`,
 		approvalId: request.approvalId,
+		kind: request.kind,
 		requestedBy: request.requestedBy,
-		calls: request.calls.map(({ id, name, args }) => ({ id, name, args })),
-		...(request.reasoning ? { reasoning: request.reasoning } : {}),
+		...(request.kind === 'plan'
+			? { plan: request.plan }
+			: {
+					calls: request.calls.map(({ id, name, args }) => ({ id, name, args })),
+					...(request.reasoning ? { reasoning: request.reasoning } : {}),
+				}),
 		...(request.expiresAt ? { expiresAt: request.expiresAt } : {}),
 		approvalUrl,
 		...(executionUrl ? { executionUrl } : {}),

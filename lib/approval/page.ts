@@ -3,7 +3,7 @@
  * edited arguments, or reject with a message), no scripts, posting back to the same URL. Light and dark themes.
  */
 import { escapeHtml } from '../html';
-import type { ApprovalRequest, Refusal } from './request';
+import type { ApprovalRequest, PlanApproval, Refusal, ToolCallsApproval } from './request';
 
 const STYLE = `
 :root { color-scheme: light dark; --fg: #1f2328; --muted: #59636e; --bg: #f6f8fa; --panel: #fff; --line: #d1d9e0;
@@ -27,6 +27,9 @@ label { cursor: pointer; }
 button { font: inherit; padding: 8px 20px; border-radius: 6px; border: 0; background: var(--accent); color: #fff;
 	cursor: pointer; }
 code { font: 13px ui-monospace, monospace; }
+table { border-collapse: collapse; width: 100%; }
+th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid var(--line); vertical-align: top; }
+.scroll { overflow-x: auto; }
 blockquote { margin: 0; padding-left: 12px; border-left: 3px solid var(--line); white-space: pre-wrap; }
 `;
 
@@ -44,8 +47,34 @@ export interface ApprovalPageOptions {
 	executionUrl?: string;
 }
 
+const radio = (name: string, chosen: string, value: string, label: string) =>
+	`<label><input type="radio" name="${name}" value="${value}"${chosen === value ? ' checked' : ''}> ${label}</label>`;
+
+function refusalPanel(refusal: Refusal | undefined): string {
+	if (!refusal) return '';
+	const issues = refusal.issues?.length
+		? `<ul>${refusal.issues.map((i) => `<li>${escapeHtml(i)}</li>`).join('')}</ul>`
+		: '';
+	return `<section class="panel alert" role="alert"><strong>${escapeHtml(refusal.message)}</strong>${issues}</section>`;
+}
+
+function deadline(request: ApprovalRequest, executionUrl?: string): string {
+	const until = request.expiresAt
+		? ` Decide before <time datetime="${escapeHtml(request.expiresAt)}">${escapeHtml(request.expiresAt.replace('T', ' ').replace(/\.\d+Z$/, ' UTC'))}</time>, then the request is ${request.onTimeout === 'fail' ? 'failed' : 'rejected'}.`
+		: '';
+	const link = executionUrl
+		? ` <a href="${escapeHtml(executionUrl)}" target="_blank" rel="noopener">Open the execution</a>.`
+		: '';
+	return until + link;
+}
+
 /** The form for `request`. */
 export function approvalPage(request: ApprovalRequest, options: ApprovalPageOptions = {}): string {
+	const body = request.kind === 'plan' ? planForm(request, options) : callsForm(request, options);
+	return document('Approval needed', `<h1>Approval needed</h1>\n${body}`);
+}
+
+function callsForm(request: ToolCallsApproval, options: ApprovalPageOptions): string {
 	const form = options.submitted ?? {};
 	const calls = request.calls
 		.map((call, i) => {
@@ -54,41 +83,53 @@ export function approvalPage(request: ApprovalRequest, options: ApprovalPageOpti
 				typeof form[`args_${i}`] === 'string'
 					? String(form[`args_${i}`])
 					: JSON.stringify(call.args, null, 2);
-			const radio = (value: string, label: string) =>
-				`<label><input type="radio" name="decision_${i}" value="${value}"${chosen === value ? ' checked' : ''}> ${label}</label>`;
+			const name = `decision_${i}`;
 			return `<section class="panel" data-call="${escapeHtml(call.id)}">
 <h2>${request.calls.length > 1 ? `${i + 1}. ` : ''}<code>${escapeHtml(call.name)}</code></h2>
 ${call.description ? `<p class="muted">${escapeHtml(call.description)}</p>` : ''}
 <label for="args_${i}">Arguments (JSON; edit them and choose “Approve with my edits” to change the call)</label>
 <textarea id="args_${i}" name="args_${i}" spellcheck="false">${escapeHtml(args)}</textarea>
-<fieldset><legend class="muted">Decision</legend>${radio('approve', 'Approve')}${radio('edit', 'Approve with my edits')}${radio('reject', 'Reject')}</fieldset>
+<fieldset><legend class="muted">Decision</legend>${radio(name, chosen, 'approve', 'Approve')}${radio(name, chosen, 'edit', 'Approve with my edits')}${radio(name, chosen, 'reject', 'Reject')}</fieldset>
 <label for="message_${i}">Message to the agent if rejected (optional)</label>
 <input type="text" id="message_${i}" name="message_${i}" value="${escapeHtml(form[`message_${i}`] ?? '')}" maxlength="2000">
 </section>`;
 		})
 		.join('\n');
-	const refusal = options.refusal
-		? `<section class="panel alert" role="alert"><strong>${escapeHtml(options.refusal.message)}</strong>${
-				options.refusal.issues?.length
-					? `<ul>${options.refusal.issues.map((i) => `<li>${escapeHtml(i)}</li>`).join('')}</ul>`
-					: ''
-			}</section>`
-		: '';
-	return document(
-		'Approval needed',
-		`<h1>Approval needed</h1>
-<p class="muted">${escapeHtml(request.requestedBy)} wants to call ${request.calls.length === 1 ? 'a tool' : `${request.calls.length} tools`}; nothing runs until you decide.${
-			request.expiresAt
-				? ` Decide before <time datetime="${escapeHtml(request.expiresAt)}">${escapeHtml(request.expiresAt.replace('T', ' ').replace(/\.\d+Z$/, ' UTC'))}</time>, then the request is ${request.onTimeout === 'fail' ? 'failed' : 'rejected'}.`
-				: ''
-		}${options.executionUrl ? ` <a href="${escapeHtml(options.executionUrl)}" target="_blank" rel="noopener">Open the execution</a>.` : ''}</p>
+	const count = request.calls.length === 1 ? 'a tool' : `${request.calls.length} tools`;
+	return `<p class="muted">${escapeHtml(request.requestedBy)} wants to call ${count}; nothing runs until you decide.${deadline(request, options.executionUrl)}</p>
 ${request.reasoning ? `<section class="panel"><h2>The agent's reasoning</h2><blockquote>${escapeHtml(request.reasoning)}</blockquote></section>` : ''}
-${refusal}
+${refusalPanel(options.refusal)}
 <form method="post" action="">
 ${calls}
 <button type="submit">Submit decision</button>
-</form>`,
-	);
+</form>`;
+}
+
+function planForm(request: PlanApproval, options: ApprovalPageOptions): string {
+	const form = options.submitted ?? {};
+	const chosen = String(form.decision ?? 'approve');
+	const planJson =
+		typeof form.plan === 'string' ? String(form.plan) : JSON.stringify(request.plan, null, 2);
+	const rows = request.plan.tasks
+		.map(
+			(task) =>
+				`<tr data-task="${escapeHtml(task.id)}"><td><code>${escapeHtml(task.id)}</code></td><td>${escapeHtml(task.title)}</td><td>${escapeHtml(task.agent)}</td><td>${escapeHtml(task.dependsOn.join(', ') || '–')}</td></tr>`,
+		)
+		.join('');
+	return `<p class="muted">${escapeHtml(request.requestedBy)} planned ${request.plan.tasks.length} tasks; none runs until you decide.${deadline(request, options.executionUrl)}</p>
+<section class="panel"><h2>Goal</h2><blockquote>${escapeHtml(request.plan.goal)}</blockquote>
+<div class="scroll"><table><thead><tr><th>Task</th><th>Title</th><th>Role</th><th>Depends on</th></tr></thead><tbody>${rows}</tbody></table></div></section>
+${refusalPanel(options.refusal)}
+<form method="post" action="">
+<section class="panel">
+<label for="plan">Plan (JSON: goal, tasks with id, title, description, agent, dependsOn; edit it and choose “Run my edited plan”)</label>
+<textarea id="plan" name="plan" spellcheck="false" rows="16">${escapeHtml(planJson)}</textarea>
+<fieldset><legend class="muted">Decision</legend>${radio('decision', chosen, 'approve', 'Run this plan')}${radio('decision', chosen, 'edit', 'Run my edited plan')}${radio('decision', chosen, 'reject', 'Do not run it')}</fieldset>
+<label for="message">Message if rejected (optional)</label>
+<input type="text" id="message" name="message" value="${escapeHtml(form.message ?? '')}" maxlength="2000">
+</section>
+<button type="submit">Submit decision</button>
+</form>`;
 }
 
 /** A page with one message: the decision was recorded, or why this link cannot decide (`alert`). */

@@ -7,6 +7,8 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { jsonSchemaToZod } from '@n8n/json-schema-to-zod';
 import { z, type ZodType } from 'zod';
 
+import { planningSchema, type Plan } from '../planning';
+
 /** One tool call waiting for a decision. `schema`: the tool's arguments as JSON Schema (draft 7), when known. */
 export interface ApprovalCall {
 	id: string;
@@ -18,19 +20,34 @@ export interface ApprovalCall {
 
 export type OnTimeout = 'reject' | 'fail';
 
-export interface ApprovalRequest {
+interface RequestBase {
 	/** Unguessable, new for every wait: a decision must carry it (an earlier or forged link cannot decide). */
 	approvalId: string;
-	kind: 'tool_calls';
 	/** Who asks, e.g. the node name. */
 	requestedBy: string;
-	/** The model's text in the turn that made the calls (its reasoning), if any. */
-	reasoning?: string;
-	calls: ApprovalCall[];
 	/** ISO 8601; no decision is taken after it. Absent: waits until someone decides. */
 	expiresAt?: string;
 	onTimeout: OnTimeout;
 }
+
+/** An agent's tool calls of one model turn, reviewed together. */
+export interface ToolCallsApproval extends RequestBase {
+	kind: 'tool_calls';
+	/** The model's text in the turn that made the calls (its reasoning), if any. */
+	reasoning?: string;
+	calls: ApprovalCall[];
+}
+
+/** A plan before it runs; an edited plan must pass the checks a planning reply passes (`maxTasks`, `roles`). */
+export interface PlanApproval extends RequestBase {
+	kind: 'plan';
+	plan: Plan;
+	maxTasks: number;
+	/** The allowed roles (empty: any). */
+	roles: string[];
+}
+
+export type ApprovalRequest = ToolCallsApproval | PlanApproval;
 
 /** A reviewer's decision per call (the shape the Agent's loop takes). */
 export type CallDecision =
@@ -38,11 +55,18 @@ export type CallDecision =
 	| { id: string; action: 'edit'; args: Record<string, unknown> }
 	| { id: string; action: 'reject'; message?: string };
 
+/** A reviewer's decision on a plan: run it, run the edited plan, or do not run it. */
+export type PlanDecision =
+	{ action: 'approve' } | { action: 'edit'; plan: Plan } | { action: 'reject'; message?: string };
+
 export interface ApprovalDecision {
 	approvalId: string;
 	/** ISO 8601. */
 	decidedAt: string;
-	decisions: CallDecision[];
+	/** For tool calls: one per pending call. */
+	decisions?: CallDecision[];
+	/** For a plan. */
+	plan?: PlanDecision;
 }
 
 /** 128 random bits, URL-safe. */
@@ -90,28 +114,70 @@ const decisionSchema = z.object({
 	args: z.unknown().optional(),
 	message: z.string().max(2000).optional(),
 });
-const bodySchema = z.object({ decisions: z.array(decisionSchema).min(1) });
+const callsBodySchema = z.object({ decisions: z.array(decisionSchema).min(1) });
+const planBodySchema = z.object({
+	action: z.enum(['approve', 'edit', 'reject']),
+	plan: z.unknown().optional(),
+	message: z.string().max(2000).optional(),
+});
+
+const NOT_ACCEPTED =
+	'The decision was not accepted; nothing has run. Correct it and send it again.';
 
 /**
- * The decisions in an HTTP body: JSON `{ decisions: [{ id, action, args?, message? }] }`, or the approval page's form
- * fields `decision_<i>`, `args_<i>` (JSON text), `message_<i>` per call i (0-based). Returns the checked decision, or
- * a Refusal: 400 for a malformed body, 422 for a decision on a call that is not pending, a missing decision, or edited
- * arguments that are not JSON or do not match the tool's schema (every problem listed).
+ * The decision in an HTTP body, for tool calls JSON `{ decisions: [{ id, action, args?, message? }] }` or the
+ * approval page's fields `decision_<i>`, `args_<i>` (JSON text), `message_<i>` per call i (0-based); for a plan JSON
+ * `{ action, plan?, message? }` or the fields `decision`, `plan` (JSON text), `message`. Returns the checked decision,
+ * or a Refusal: 400 for a malformed body, 422 for a decision on a call that is not pending, a missing decision, or an
+ * edit that is not JSON or does not pass the tool's schema / the plan checks (every problem listed).
  */
 export function parseDecision(
 	request: ApprovalRequest,
 	body: unknown,
 	now = new Date(),
 ): { decision: ApprovalDecision } | Refusal {
-	const raw = formToDecisions(request, body) ?? body;
-	const parsed = bodySchema.safeParse(raw);
+	const decided = (part: Pick<ApprovalDecision, 'decisions' | 'plan'>) => ({
+		decision: { approvalId: request.approvalId, decidedAt: now.toISOString(), ...part },
+	});
+	if (request.kind === 'plan') {
+		const parsed = planBodySchema.safeParse(formToPlanDecision(body) ?? body);
+		if (!parsed.success)
+			return malformed(
+				'{ "action": "approve" | "edit" | "reject", "plan"?: {…}, "message"?: "…" }',
+				parsed.error,
+			);
+		const { action, message } = parsed.data;
+		if (action === 'approve') return decided({ plan: { action } });
+		if (action === 'reject')
+			return decided({ plan: { action, ...(message?.trim() ? { message: message.trim() } : {}) } });
+		const plan =
+			typeof parsed.data.plan === 'string' ? parseJson(parsed.data.plan) : parsed.data.plan;
+		if (plan instanceof Error)
+			return {
+				status: 422,
+				message: NOT_ACCEPTED,
+				issues: [`The plan is not valid JSON (${plan.message}).`],
+			};
+		const checked = planningSchema(request.maxTasks, request.roles).safeParse(plan);
+		const issues = checked.success
+			? checked.data.tasks.length
+				? []
+				: ['tasks: a plan needs at least one task']
+			: checked.error.issues.map((i) => `${i.path.join('.') || 'plan'}: ${i.message}`);
+		if (issues.length || !checked.success) return { status: 422, message: NOT_ACCEPTED, issues };
+		return decided({
+			plan: {
+				action,
+				plan: { goal: checked.data.goal.trim() || request.plan.goal, tasks: checked.data.tasks },
+			},
+		});
+	}
+	const parsed = callsBodySchema.safeParse(formToDecisions(request, body) ?? body);
 	if (!parsed.success)
-		return {
-			status: 400,
-			message:
-				'The decision is malformed: send { "decisions": [{ "id": "<tool call id>", "action": "approve" | "edit" | "reject", "args"?: {…}, "message"?: "…" }] }',
-			issues: parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`),
-		};
+		return malformed(
+			'{ "decisions": [{ "id": "<tool call id>", "action": "approve" | "edit" | "reject", "args"?: {…}, "message"?: "…" }] }',
+			parsed.error,
+		);
 	const issues: string[] = [];
 	const decisions: CallDecision[] = [];
 	const pendingIds = new Set(request.calls.map((call) => call.id));
@@ -136,14 +202,15 @@ export function parseDecision(
 		if (problems.length) return void issues.push(...problems.map((p) => `${label}: ${p}`));
 		decisions.push({ id: call.id, action: 'edit', args: args as Record<string, unknown> });
 	});
-	if (issues.length)
-		return {
-			status: 422,
-			message: 'The decision was not accepted; nothing has run. Correct it and send it again.',
-			issues,
-		};
+	if (issues.length) return { status: 422, message: NOT_ACCEPTED, issues };
+	return decided({ decisions });
+}
+
+function malformed(shape: string, error: z.ZodError): Refusal {
 	return {
-		decision: { approvalId: request.approvalId, decidedAt: now.toISOString(), decisions },
+		status: 400,
+		message: `The decision is malformed: send ${shape}`,
+		issues: error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`),
 	};
 }
 
@@ -172,8 +239,20 @@ function argumentProblems(call: ApprovalCall, args: unknown): string[] {
 		: result.error.issues.map((i) => `${i.path.join('.') || 'arguments'}: ${i.message}`);
 }
 
-/** The approval page's form fields as a JSON decision body, or undefined when `body` is not that form. */
-function formToDecisions(request: ApprovalRequest, body: unknown): unknown {
+/** The plan form's fields as a JSON decision body, or undefined when `body` is not that form. */
+function formToPlanDecision(body: unknown): unknown {
+	if (typeof body !== 'object' || body === null || !('decision' in body) || 'action' in body)
+		return undefined;
+	const form = body as Record<string, unknown>;
+	return {
+		action: form.decision,
+		...(form.decision === 'edit' ? { plan: form.plan } : {}),
+		...(typeof form.message === 'string' ? { message: form.message } : {}),
+	};
+}
+
+/** The tool-call form's fields as a JSON decision body, or undefined when `body` is not that form. */
+function formToDecisions(request: ToolCallsApproval, body: unknown): unknown {
 	if (typeof body !== 'object' || body === null || !('decision_0' in body)) return undefined;
 	const form = body as Record<string, unknown>;
 	return {

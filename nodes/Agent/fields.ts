@@ -6,6 +6,7 @@ import { budgetOptions, modelTimeoutOption } from '../shared/llm';
 import { chatModelOption } from '../shared/locators';
 import { knowledgeBaseFields, topKField } from '../shared/knowledgeBaseFields';
 import { addressFields, storeField } from '../shared/memoryFields';
+import { approvalTimeoutOptions } from '../shared/approval';
 
 export const systemMessageField: INodeProperties = {
 	displayName: 'System Message',
@@ -56,33 +57,7 @@ export const optionsField: INodeProperties = {
 	placeholder: 'Add Option',
 	default: {},
 	options: sortedByName([
-		{
-			displayName: 'Approval Timeout (Minutes)',
-			name: 'approvalTimeoutMinutes',
-			type: 'number',
-			typeOptions: { minValue: 0 },
-			default: 1440,
-			description:
-				'With Require Approval For: how long the execution waits for a reviewer; 0 waits until someone decides. A decision after it is refused.',
-		},
-		{
-			displayName: 'On Approval Timeout',
-			name: 'onApprovalTimeout',
-			type: 'options',
-			options: [
-				{
-					name: 'Reject the Calls',
-					value: 'reject',
-					description: 'The model is told the calls were not approved in time and continues',
-				},
-				{
-					name: 'Fail the Item',
-					value: 'fail',
-					description: 'The item fails with code approval_timeout',
-				},
-			],
-			default: 'reject',
-		},
+		...approvalTimeoutOptions('Require Approval For'),
 		{
 			displayName: 'Require Approval For',
 			name: 'requireApproval',

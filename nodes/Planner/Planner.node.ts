@@ -1,5 +1,7 @@
 import {
 	NodeConnectionTypes,
+	type EngineRequest,
+	type EngineResponse,
 	type IExecuteFunctions,
 	type INodeExecutionData,
 	type INodeType,
@@ -92,7 +94,11 @@ export class Planner implements INodeType {
 		listSearch: { searchChatModels },
 	};
 
-	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		return traced(this, () => route.call(this));
+	/** `response`: set by n8n when it calls the node again after a plan approval wait (see actions/approval.ts). */
+	async execute(
+		this: IExecuteFunctions,
+		response?: EngineResponse,
+	): Promise<INodeExecutionData[][] | EngineRequest> {
+		return traced(this, () => route.call(this, response));
 	}
 }

@@ -6,6 +6,7 @@ import { budgetOptions, modelTimeoutOption } from '../shared/llm';
 import { chatModelOption, versionedPicker } from '../shared/locators';
 
 import { storeField } from '../shared/memoryFields';
+import { approvalTimeoutOptions } from '../shared/approval';
 
 export const goalField: INodeProperties = {
 	displayName: 'Goal',
@@ -114,6 +115,15 @@ export const optionsField: INodeProperties = {
 	placeholder: 'Add Option',
 	default: {},
 	options: sortedByName([
+		{
+			displayName: 'Approve Plan Before Running',
+			name: 'approvePlan',
+			type: 'boolean',
+			default: false,
+			description:
+				'Whether Plan and Execute waits for a reviewer to approve, edit or reject the plan before any task runs (the execution waits; needs an OpenAgents Approval sub-node on the Tool input)',
+		},
+		...approvalTimeoutOptions('Approve Plan Before Running'),
 		...chatModelOption(
 			"Overrides the credential's chat model (ignored when a chat model sub-node is connected)",
 		),

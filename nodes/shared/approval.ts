@@ -1,37 +1,146 @@
 /**
- * How an OpenAgents Agent and the OpenAgents Approval sub-node talk through n8n's engine: the Agent returns an
+ * How a node (Agent, Planner) and the OpenAgents Approval sub-node talk through n8n's engine: the node returns an
  * EngineRequest whose action runs the Approval node with the request under APPROVAL_REQUEST_KEY; the Approval node
  * puts the execution into n8n's waiting state; the reviewer's decision (APPROVAL_DECISION_KEY) becomes the Approval
- * node's output when a webhook call resumes the execution, and n8n hands it back to the Agent as an EngineResponse.
+ * node's output when a webhook call resumes the execution, and n8n calls the node again with it as an
+ * EngineResponse, together with the metadata the node put in its request (its state, saved with the execution).
  */
-import type { EngineResponse, IDataObject, IExecuteFunctions } from 'n8n-workflow';
+import {
+	NodeOperationError,
+	type EngineRequest,
+	type EngineResponse,
+	type IDataObject,
+	type IExecuteFunctions,
+	type INodeProperties,
+} from 'n8n-workflow';
 
-import type { ApprovalDecision, ApprovalRequest } from '../../lib/approval';
+import type { ApprovalDecision, ApprovalRequest, OnTimeout } from '../../lib/approval';
 
 export const APPROVAL_NODE_TYPE_SUFFIX = '.openAgentsApproval';
 export const APPROVAL_REQUEST_KEY = 'openagentsApproval';
 export const APPROVAL_DECISION_KEY = 'openagentsApprovalDecision';
 
-/** What the Approval node supplies on the Tool input: not a tool (the model never sees it), a marker the Agent skips. */
+/** What the Approval node supplies on the Tool input: not a tool (the model never sees it), a marker nodes skip. */
 export const APPROVAL_GATE = Object.freeze({ openagentsApprovalGate: true });
 
 export const isApprovalGate = (value: unknown): boolean =>
 	typeof value === 'object' && value !== null && 'openagentsApprovalGate' in value;
 
-/** The name of the Approval sub-node connected to the node's Tool input, or undefined. */
-export function connectedApprovalNode(fn: IExecuteFunctions): string | undefined {
-	return fn
-		.getParentNodes(fn.getNode().name, { connectionType: 'ai_tool', depth: 1 })
-		.find((node) => node.type.endsWith(APPROVAL_NODE_TYPE_SUFFIX))?.name;
+/** The Approval Timeout and On Approval Timeout options (alphabetical place is up to the node). */
+export const approvalTimeoutOptions = (what: string): INodeProperties[] => [
+	{
+		displayName: 'Approval Timeout (Minutes)',
+		name: 'approvalTimeoutMinutes',
+		type: 'number',
+		typeOptions: { minValue: 0 },
+		default: 1440,
+		description: `With ${what}: how long the execution waits for a reviewer; 0 waits until someone decides. A decision after it is refused.`,
+	},
+	{
+		displayName: 'On Approval Timeout',
+		name: 'onApprovalTimeout',
+		type: 'options',
+		options: [
+			{
+				name: 'Reject',
+				value: 'reject',
+				description: 'Go on as if the reviewer had rejected it',
+			},
+			{
+				name: 'Fail the Item',
+				value: 'fail',
+				description: 'The item fails with code approval_timeout',
+			},
+		],
+		default: 'reject',
+	},
+];
+
+export interface ApprovalSettings {
+	/** The Approval sub-node's name. */
+	approvalNode: string;
+	expiresAt?: string;
+	onTimeout: OnTimeout;
 }
 
-/** The item the Approval node outputs: the decision when a reviewer decided, its input again when the wait timed out. */
-export function approvalOutcome(
+/**
+ * The item's approval settings from its options (approvalTimeoutMinutes, onApprovalTimeout). Throws
+ * NodeOperationError when no Approval sub-node is connected to the Tool input (`setting`: the option that asked).
+ */
+export function approvalSettings(
+	fn: IExecuteFunctions,
+	itemIndex: number,
+	options: IDataObject,
+	setting: string,
+): ApprovalSettings {
+	const approvalNode = fn
+		.getParentNodes(fn.getNode().name, { connectionType: 'ai_tool', depth: 1 })
+		.find((node) => node.type.endsWith(APPROVAL_NODE_TYPE_SUFFIX))?.name;
+	if (!approvalNode)
+		throw new NodeOperationError(
+			fn.getNode(),
+			`${setting} needs an OpenAgents Approval sub-node connected to the Tool input`,
+			{
+				itemIndex,
+				description: 'Add "OpenAgents Approval" and connect it to this node\'s Tool input.',
+			},
+		);
+	const minutes = Number(options.approvalTimeoutMinutes ?? 1440);
+	return {
+		approvalNode,
+		...(minutes > 0 ? { expiresAt: new Date(Date.now() + minutes * 60_000).toISOString() } : {}),
+		onTimeout: (options.onApprovalTimeout as OnTimeout) ?? 'reject',
+	};
+}
+
+/** Node state kept while the execution waits: `tag` names the node kind, `request` what the reviewer was asked. */
+export interface WaitingState<R extends ApprovalRequest = ApprovalRequest> extends IDataObject {
+	openagents: string;
+	itemIndex: number;
+	request: R & IDataObject;
+}
+
+/** Asks n8n to run the Approval node (the execution waits there), then to call the node again with the outcome. */
+export function approvalEngineRequest<S extends WaitingState>(
+	approvalNode: string,
+	state: S,
+): EngineRequest<S> {
+	return {
+		actions: [
+			{
+				actionType: 'ExecutionNodeAction',
+				nodeName: approvalNode,
+				input: { [APPROVAL_REQUEST_KEY]: state.request as IDataObject },
+				type: 'ai_tool',
+				id: state.request.approvalId,
+				metadata: state,
+			},
+		],
+		metadata: state,
+	};
+}
+
+/**
+ * When n8n calls the node again after an approval wait: its saved state and the reviewer's decision (undefined when
+ * nobody decided before the timeout: the Approval node then passes its input on). Undefined for any other call.
+ */
+export function resumedApproval<S extends WaitingState>(
 	response: EngineResponse | undefined,
-	request: ApprovalRequest,
-): ApprovalDecision | undefined {
-	const data = response?.actionResponses[0]?.data?.data;
+	tag: string,
+): { state: S; decision?: ApprovalDecision } | undefined {
+	const state = response?.metadata as S | undefined;
+	if (state?.openagents !== tag) return undefined;
+	const data = response!.actionResponses[0]?.data?.data;
 	const json = (data?.ai_tool ?? data?.main)?.[0]?.[0]?.json as IDataObject | undefined;
 	const decision = json?.[APPROVAL_DECISION_KEY] as ApprovalDecision | undefined;
-	return decision?.approvalId === request.approvalId ? decision : undefined;
+	return {
+		state,
+		...(decision?.approvalId === state.request.approvalId ? { decision } : {}),
+	};
+}
+
+/** Nobody decided before the Approval Timeout and On Approval Timeout is "Fail the Item" (code approval_timeout). */
+export class ApprovalTimeoutError extends Error {
+	override name = 'ApprovalTimeoutError';
+	readonly code = 'approval_timeout';
 }

@@ -166,34 +166,35 @@ async function startAndWait(options: Record<string, unknown> = {}) {
 		500,
 	);
 	const execution = await cluster.client.execution(waiting.id);
-	const [shown] = nodeOutput(execution, 'Approval') as Array<{
-		approvalUrl: string;
-		approvalId: string;
-	}>;
-	return { workflowId: id, execution, approvalUrl: new URL(shown.approvalUrl) };
+	return { workflowId: id, execution, approvalUrl: new URL(approvalOutput(execution).approvalUrl) };
+}
+
+/** The Approval node's output while it waits (n8n keeps a sub-node's run under its connection type, ai_tool). */
+function approvalOutput(execution: Execution) {
+	const run = execution.data!.resultData.runData.Approval[0] as unknown as {
+		data: Record<string, Array<Array<{ json: { approvalUrl: string; expiresAt?: string } }>>>;
+	};
+	return (run.data.ai_tool ?? run.data.main)[0][0].json;
 }
 
 /** The public URL of the page: the cluster's, with the path and query n8n generated. */
 const pageUrl = (approvalUrl: URL) =>
 	`${cluster.client.url}${approvalUrl.pathname}${approvalUrl.search}`;
 
-async function finished(workflowId: string, executionId: string): Promise<Execution> {
-	await waitFor(
+async function finished(executionId: string): Promise<Execution> {
+	return waitFor(
 		'the resumed execution to finish',
 		async () => {
-			const [e] = await cluster.client.executions({ workflowId, limit: 1 });
-			return e.id === executionId && !['running', 'waiting', 'new'].includes(e.status)
-				? e
-				: undefined;
+			const execution = await cluster.client.execution(executionId);
+			return ['running', 'waiting', 'new'].includes(execution.status) ? undefined : execution;
 		},
 		120_000,
 		500,
 	);
-	return cluster.client.execution(executionId);
 }
 
 it("waits for approval, survives a worker kill and a main restart, and runs the call once with the reviewer's edit", async () => {
-	const { workflowId, execution, approvalUrl } = await startAndWait();
+	const { execution, approvalUrl } = await startAndWait();
 	expect(execution.status).toBe('waiting');
 	expect(received).toHaveLength(0);
 	expect(chat()).toHaveLength(1);
@@ -246,7 +247,7 @@ it("waits for approval, survives a worker kill and a main restart, and runs the 
 	expect(await page.locator('h1').textContent()).toBe('Decision recorded');
 	await page.close();
 
-	const done = await finished(workflowId, execution.id);
+	const done = await finished(execution.id);
 	expect({ status: done.status, error: done.data?.resultData.error?.message }).toEqual({
 		status: 'success',
 		error: undefined,
@@ -288,7 +289,7 @@ it("waits for approval, survives a worker kill and a main restart, and runs the 
 }, 420_000);
 
 it('refuses a forged approval ID, an edit for a call that is not pending, and a decision after the timeout', async () => {
-	const { workflowId, execution, approvalUrl } = await startAndWait({
+	const { execution, approvalUrl } = await startAndWait({
 		approvalTimeoutMinutes: 0.25,
 	});
 	const post = (url: URL, body: unknown) =>
@@ -316,15 +317,13 @@ it('refuses a forged approval ID, an edit for a call that is not pending, and a 
 	expect(received).toHaveLength(0);
 
 	// After Approval Timeout (15 s here) the link is refused; n8n resumes the wait itself and the model is told.
-	const expiresAt = Date.parse(
-		(nodeOutput(execution, 'Approval')[0] as { expiresAt: string }).expiresAt,
-	);
+	const expiresAt = Date.parse(approvalOutput(execution).expiresAt!);
 	await new Promise((resolve) => setTimeout(resolve, Math.max(0, expiresAt - Date.now()) + 500));
 	const late = await post(approvalUrl, {
 		decisions: [{ id: 'x', action: 'approve' }],
 	});
 	expect([410, 409]).toContain(late.status);
-	const done = await finished(workflowId, execution.id);
+	const done = await finished(execution.id);
 	expect(done.status).toBe('success');
 	expect(received).toHaveLength(0);
 	expect(toolResults(chat()[1])[0]).toMatch(/no reviewer approved this call in time/);

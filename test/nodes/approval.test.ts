@@ -4,11 +4,20 @@
  * decision is parsed from the request found in the waiting node's input, as the Approval node's webhook does; the
  * webhook itself and the approval page are covered end to end (test/e2e/approval.test.ts).
  */
+import { randomBytes } from 'node:crypto';
+
 import type { IDataObject, INode } from 'n8n-workflow';
 
-import { parseDecision, type ApprovalRequest } from '../../lib/approval';
-import { OfflineModelServer, type ChatRequest } from '../../stack/model-server';
-import { offlineLlmCredential } from '../support/credentials';
+import { parseDecision, type PlanApproval, type ToolCallsApproval } from '../../lib/approval';
+import {
+	lastUserText,
+	OfflineModelServer,
+	systemText,
+	type ChatRequest,
+} from '../../stack/model-server';
+import { deleteKeys, redisFromEnv } from '../../stack/services';
+import { offlineLlmCredential, redisStoreCredential } from '../support/credentials';
+import { planTask } from '../support/plans';
 import { testNodeTypes, testToolCalls } from '../support/test-nodes';
 import {
 	PACKAGE_PREFIX,
@@ -21,14 +30,18 @@ import {
 
 const model = new OfflineModelServer();
 let llmUrl: string;
+const memoryPrefix = `openagents-approval-nodes-${randomBytes(4).toString('hex')}`;
 beforeAll(async () => (llmUrl = await model.start()));
-afterAll(() => model.stop());
+afterAll(() => Promise.all([model.stop(), deleteKeys(redisFromEnv(), `${memoryPrefix}:*`)]));
 beforeEach(() => {
 	model.reset();
 	testToolCalls.length = 0;
 });
 
-const credentials = () => ({ openAgentsLlmApi: offlineLlmCredential(llmUrl) });
+const credentials = () => ({
+	openAgentsLlmApi: offlineLlmCredential(llmUrl),
+	openAgentsMemoryStore: redisStoreCredential(memoryPrefix),
+});
 
 function workflow(options: IDataObject, prompts = ['Tidy up']): WorkflowJson {
 	const node = (name: string, type: string, parameters: INode['parameters'] = {}): INode => ({
@@ -74,12 +87,12 @@ const resume = (wf: WorkflowJson, waiting: RunResult, items?: IDataObject[]) =>
 
 /** The request the waiting Approval node holds. */
 const pendingRequest = (waiting: RunResult) =>
-	waitingNodeInput(waiting)[0].json.openagentsApproval as unknown as ApprovalRequest;
+	waitingNodeInput(waiting)[0].json.openagentsApproval as unknown as ToolCallsApproval;
 
 /** The reviewer's decision as the Approval node's webhook outputs it (checked by parseDecision). */
-function decide(waiting: RunResult, decisions: IDataObject[]): IDataObject[] {
+function decide(waiting: RunResult, decisions: IDataObject[] | IDataObject): IDataObject[] {
 	const request = pendingRequest(waiting);
-	const parsed = parseDecision(request, { decisions });
+	const parsed = parseDecision(request, Array.isArray(decisions) ? { decisions } : decisions);
 	if ('status' in parsed) throw new Error(`${parsed.message} ${parsed.issues?.join('; ')}`);
 	return [{ openagentsApprovalDecision: parsed.decision as unknown as IDataObject }];
 }
@@ -254,7 +267,7 @@ describe('Agent → Require Approval For', () => {
 	});
 
 	it('refuses a decision that does not fit the request, and the execution keeps waiting', () => {
-		const request: ApprovalRequest = {
+		const request: ToolCallsApproval = {
 			approvalId: 'a'.repeat(22),
 			kind: 'tool_calls',
 			requestedBy: 'Agent',
@@ -307,5 +320,172 @@ describe('Agent → Require Approval For', () => {
 			/"delete_recrd", which is neither a tool nor a tool sub-node/,
 		);
 		expect(model.requestsTo('chat')).toHaveLength(0);
+	});
+});
+
+describe('Planner → Approve Plan Before Running', () => {
+	const PLAN = {
+		goal: 'Ship the release',
+		tasks: [planTask('build'), planTask('notes', ['build'])],
+	};
+	const taskOf = (request: ChatRequest) =>
+		/Your task \(([^)]+)\)/.exec(lastUserText(request.messages))?.[1];
+	const chat = () => model.requestsTo('chat').map((r) => r.body as ChatRequest);
+	const planning = () => chat().filter((r) => /You are a planner/.test(systemText(r.messages)));
+	const tasksRun = () => chat().map(taskOf).filter(Boolean);
+
+	beforeEach(() =>
+		model.setHandler((request: ChatRequest) => {
+			if (/You are a planner/.test(systemText(request.messages)))
+				return { content: JSON.stringify(PLAN) };
+			const id = taskOf(request);
+			return { content: id ? `${id} done` : 'Release shipped.' };
+		}),
+	);
+
+	function plannerWorkflow(options: IDataObject = {}): WorkflowJson {
+		const runId = `approval-${randomBytes(4).toString('hex')}`;
+		return {
+			settings: { executionOrder: 'v1' },
+			nodes: [
+				{
+					id: 'i',
+					name: 'Items',
+					type: 'test.items',
+					typeVersion: 1,
+					position: [0, 0],
+					parameters: { items: JSON.stringify([{ goal: PLAN.goal }]) },
+				},
+				{
+					id: 'p',
+					name: 'Planner',
+					type: `${PACKAGE_PREFIX}.openAgentsPlanner`,
+					typeVersion: 1,
+					position: [200, 0],
+					parameters: {
+						operation: 'planAndExecute',
+						goal: '={{ $json.goal }}',
+						store: 'credential',
+						planRunId: runId,
+						retryPolicy: { type: 'none' },
+						options: { approvePlan: true, ...options },
+					} as INode['parameters'],
+					credentials: {
+						openAgentsLlmApi: { id: '1', name: 'llm' },
+						openAgentsMemoryStore: { id: '2', name: 'memory' },
+					},
+				},
+				{
+					id: 'a',
+					name: 'Approval',
+					type: `${PACKAGE_PREFIX}.openAgentsApproval`,
+					typeVersion: 1,
+					position: [200, 200],
+					parameters: {},
+				},
+			],
+			connections: {
+				Items: { main: [[{ node: 'Planner', type: 'main', index: 0 }]] },
+				Approval: { ai_tool: [[{ node: 'Planner', type: 'ai_tool', index: 0 }]] },
+			},
+		};
+	}
+	const plannerOutput = (result: RunResult) => {
+		const runs = result.runData.Planner;
+		return runs[runs.length - 1].data!.main[0]![0].json;
+	};
+	const planRequest = (waiting: RunResult) =>
+		waitingNodeInput(waiting)[0].json.openagentsApproval as unknown as PlanApproval;
+
+	it('waits with the plan before any task runs, then runs the approved plan', async () => {
+		const wf = plannerWorkflow();
+		const waiting = await run(wf);
+		expect(waiting.status).toBe('waiting');
+		expect(planRequest(waiting)).toMatchObject({
+			kind: 'plan',
+			requestedBy: 'Planner',
+			plan: PLAN,
+			maxTasks: 10,
+		});
+		expect(tasksRun()).toEqual([]);
+		const resumed = await resume(wf, waiting, decide(waiting, { action: 'approve' }));
+		expect(resumed.status).toBe('success');
+		expect(plannerOutput(resumed)).toMatchObject({
+			status: 'completed',
+			output: 'Release shipped.',
+		});
+		expect(tasksRun()).toEqual(['build', 'notes']);
+		expect(planning()).toHaveLength(1);
+		// Planning before the wait is part of the item's usage: 1 planning + 2 tasks + 1 synthesis.
+		expect((plannerOutput(resumed).usage as IDataObject).modelCalls).toBe(4);
+	});
+
+	it('runs an edited plan, after refusing an edit with a cycle (every problem listed)', async () => {
+		const wf = plannerWorkflow();
+		const waiting = await run(wf);
+		const request = planRequest(waiting);
+		const cyclic = {
+			goal: PLAN.goal,
+			tasks: [planTask('build', ['test']), planTask('test', ['build'])],
+		};
+		const refused = parseDecision(request, { action: 'edit', plan: cyclic });
+		expect(refused).toMatchObject({ status: 422 });
+		expect((refused as { issues: string[] }).issues.join('\n')).toMatch(/cycle/i);
+		const edited = {
+			goal: PLAN.goal,
+			tasks: [planTask('build'), planTask('changelog', ['build'])],
+		};
+		const resumed = await resume(
+			wf,
+			waiting,
+			decide(waiting, { action: 'edit', plan: JSON.stringify(edited) }),
+		);
+		expect(resumed.status).toBe('success');
+		expect(tasksRun()).toEqual(['build', 'changelog']);
+		expect((plannerOutput(resumed).tasks as IDataObject[]).map((t) => t.id)).toEqual([
+			'build',
+			'changelog',
+		]);
+	});
+
+	it('does not run a rejected plan and says why', async () => {
+		const wf = plannerWorkflow();
+		const waiting = await run(wf);
+		const resumed = await resume(
+			wf,
+			waiting,
+			decide(waiting, { action: 'reject', message: 'Wait for QA' }),
+		);
+		expect(resumed.status).toBe('success');
+		expect(plannerOutput(resumed)).toMatchObject({
+			status: 'rejected',
+			reason: 'The reviewer rejected the plan: Wait for QA',
+			plan: PLAN,
+		});
+		expect(tasksRun()).toEqual([]);
+	});
+
+	it('on timeout rejects the plan, or fails the item with approval_timeout', async () => {
+		const rejecting = plannerWorkflow();
+		const timedOut = await resume(rejecting, await run(rejecting));
+		expect(plannerOutput(timedOut)).toMatchObject({
+			status: 'rejected',
+			reason: expect.stringMatching(/^No reviewer approved the plan before/),
+		});
+		const failing = plannerWorkflow({ onApprovalTimeout: 'fail' });
+		const failed = await resume(failing, await run(failing));
+		expect(failed.status).toBe('error');
+		expect(failed.error?.message).toMatch(/No reviewer decided on the plan/);
+		expect(tasksRun()).toEqual([]);
+	});
+
+	it('asks for an Approval sub-node', async () => {
+		const wf = plannerWorkflow();
+		wf.nodes = wf.nodes.filter((n) => n.name !== 'Approval');
+		delete wf.connections.Approval;
+		const result = await run(wf);
+		expect(result.error?.message).toMatch(
+			/Approve Plan Before Running needs an OpenAgents Approval sub-node/,
+		);
 	});
 });

@@ -8,13 +8,12 @@ import type { StructuredToolInterface } from '@langchain/core/tools';
 import { toJsonSchema } from '@langchain/core/utils/json_schema';
 import {
 	NodeOperationError,
-	type EngineRequest,
 	type EngineResponse,
 	type IDataObject,
 	type INodeExecutionData,
 } from 'n8n-workflow';
 
-import { newApprovalId, type ApprovalRequest, type OnTimeout } from '../../../lib/approval';
+import { newApprovalId, type ToolCallsApproval } from '../../../lib/approval';
 import {
 	messageText,
 	restorePausedRun,
@@ -24,17 +23,18 @@ import {
 	type ToolCallDecision,
 } from '../../../lib/llm';
 import {
-	APPROVAL_REQUEST_KEY,
-	approvalOutcome,
-	connectedApprovalNode,
+	approvalEngineRequest,
+	approvalSettings,
+	resumedApproval,
+	type ApprovalSettings,
+	type WaitingState,
 } from '../../shared/approval';
 import type { RunContext } from './types';
 
-export interface ApprovalGate {
+const TAG = 'agent-approval';
+
+export interface ApprovalGate extends ApprovalSettings {
 	needsApproval(call: { name: string }): boolean;
-	approvalNode: string;
-	timeoutMs?: number;
-	onTimeout: OnTimeout;
 }
 
 /** The item's approval settings, or undefined when Require Approval For is empty. Throws NodeOperationError. */
@@ -50,16 +50,7 @@ export function approvalGate(
 		.map((name) => name.trim())
 		.filter(Boolean);
 	if (!names.length) return undefined;
-	const approvalNode = connectedApprovalNode(fn);
-	if (!approvalNode)
-		throw new NodeOperationError(
-			fn.getNode(),
-			'Require Approval For needs an OpenAgents Approval sub-node connected to the Tool input',
-			{
-				itemIndex,
-				description: 'Add "OpenAgents Approval" and connect it to this Agent\'s Tool input.',
-			},
-		);
+	const settings = approvalSettings(fn, itemIndex, options, 'Require Approval For');
 	const sourceOf = (tool: StructuredToolInterface) =>
 		(tool as { metadata?: { sourceNodeName?: string } }).metadata?.sourceNodeName;
 	const all = names.includes('*');
@@ -80,13 +71,7 @@ export function approvalGate(
 			.filter((t) => all || names.includes(t.name) || names.includes(sourceOf(t) ?? ''))
 			.map((t) => t.name),
 	);
-	const minutes = Number(options.approvalTimeoutMinutes ?? 1440);
-	return {
-		needsApproval: (call) => gated.has(call.name),
-		approvalNode,
-		...(minutes > 0 ? { timeoutMs: minutes * 60_000 } : {}),
-		onTimeout: (options.onApprovalTimeout as OnTimeout) ?? 'reject',
-	};
+	return { ...settings, needsApproval: (call) => gated.has(call.name) };
 }
 
 /** The request for the pending calls of `paused` (status 'awaiting_approval'). */
@@ -95,7 +80,7 @@ export function approvalRequest(
 	tools: StructuredToolInterface[],
 	gate: ApprovalGate,
 	requestedBy: string,
-): ApprovalRequest {
+): ToolCallsApproval {
 	const byName = new Map(tools.map((t) => [t.name, t]));
 	// The turn that made the calls (tool results of the calls that ran may follow it).
 	const turn = paused.messages.findLast((message) => message.type === 'ai') as
@@ -114,7 +99,7 @@ export function approvalRequest(
 				...(tool ? { schema: jsonSchemaOf(tool) } : {}),
 			};
 		}),
-		...(gate.timeoutMs ? { expiresAt: new Date(Date.now() + gate.timeoutMs).toISOString() } : {}),
+		...(gate.expiresAt ? { expiresAt: gate.expiresAt } : {}),
 		onTimeout: gate.onTimeout,
 	};
 }
@@ -127,14 +112,11 @@ function jsonSchemaOf(tool: StructuredToolInterface): Record<string, unknown> | 
 	}
 }
 
-/** What the Agent keeps in the EngineRequest's metadata while the execution waits (JSON, saved by n8n). */
-export interface WaitingState extends IDataObject {
-	openagents: 'agent-approval';
-	itemIndex: number;
+/** What the Agent keeps while the execution waits (JSON, saved by n8n with the execution). */
+export interface AgentWaitingState extends WaitingState<ToolCallsApproval> {
 	/** Output items of the items before `itemIndex` (already done). */
 	outputs: INodeExecutionData[];
 	paused: SavedAgentRun & IDataObject;
-	request: ApprovalRequest & IDataObject;
 	/** Messages before the run's own (system, history, prompt): where the turn to save in memory starts. */
 	promptMessages: number;
 }
@@ -145,7 +127,7 @@ export class ApprovalNeeded extends Error {
 
 	constructor(
 		readonly paused: AgentResult,
-		readonly request: ApprovalRequest,
+		readonly request: ToolCallsApproval,
 		readonly approvalNode: string,
 		readonly promptMessages: number,
 	) {
@@ -153,54 +135,40 @@ export class ApprovalNeeded extends Error {
 	}
 }
 
-/** Asks n8n to run the Approval node (the execution waits there), then to call this node again with the outcome. */
-export function approvalEngineRequest(
+/** The EngineRequest that makes n8n wait for the reviewer and then call the Agent again. */
+export function agentApprovalRequest(
 	waiting: ApprovalNeeded,
 	itemIndex: number,
 	outputs: INodeExecutionData[],
-): EngineRequest<WaitingState> {
-	const metadata: WaitingState = {
-		openagents: 'agent-approval',
+) {
+	return approvalEngineRequest<AgentWaitingState>(waiting.approvalNode, {
+		openagents: TAG,
 		itemIndex,
 		outputs,
 		paused: savePausedRun(waiting.paused) as SavedAgentRun & IDataObject,
-		request: waiting.request as ApprovalRequest & IDataObject,
+		request: waiting.request as ToolCallsApproval & IDataObject,
 		promptMessages: waiting.promptMessages,
-	};
-	return {
-		actions: [
-			{
-				actionType: 'ExecutionNodeAction',
-				nodeName: waiting.approvalNode,
-				input: { [APPROVAL_REQUEST_KEY]: waiting.request as unknown as IDataObject },
-				type: 'ai_tool',
-				id: waiting.request.approvalId,
-				metadata,
-			},
-		],
-		metadata,
-	};
+	});
 }
 
-/** A run resumed after approval: where it stopped and the reviewer's decisions (timed_out for everyone when nobody decided). */
+/** A run resumed after approval: where it stopped and the reviewer's decisions (timed_out for all when nobody decided). */
 export interface ResumedRun {
-	state: WaitingState;
+	state: AgentWaitingState;
 	paused: AgentResult;
 	decisions: ToolCallDecision[];
 	timedOut: boolean;
 }
 
 export function resumedRun(response: EngineResponse | undefined): ResumedRun | undefined {
-	const state = response?.metadata as WaitingState | undefined;
-	if (state?.openagents !== 'agent-approval') return undefined;
-	const decision = approvalOutcome(response, state.request);
-	const decisions: ToolCallDecision[] = decision
-		? decision.decisions
-		: state.request.calls.map((call) => ({ id: call.id, action: 'timed_out' as const }));
+	const resumed = resumedApproval<AgentWaitingState>(response, TAG);
+	if (!resumed) return undefined;
+	const { state, decision } = resumed;
 	return {
 		state,
 		paused: restorePausedRun(state.paused),
-		decisions,
-		timedOut: !decision,
+		decisions:
+			decision?.decisions ??
+			state.request.calls.map((call) => ({ id: call.id, action: 'timed_out' as const })),
+		timedOut: !decision?.decisions,
 	};
 }

@@ -16,15 +16,19 @@ import {
 	StructuredOutputError,
 	TaskError,
 	secretsOf,
-	type UsageTotals,
 } from '../../../lib/llm';
 import { closeStore, openStore, type OpenedStore } from '../../shared/memoryContext';
 import { failedItem, type ErrorRule } from '../../shared/itemError';
-import { addUsageToExecution, MODEL_FAILURE_HINTS, usageTracker } from '../../shared/llm';
+import {
+	addUsageToExecution,
+	MODEL_FAILURE_HINTS,
+	usageTracker,
+	withEarlier,
+} from '../../shared/llm';
 import { connectedTools, optionalLlmConfig } from '../../shared/connections';
 import { traceItem } from '../../shared/tracing';
 import { GEN_AI, GEN_AI_OPERATION, OPENAGENTS } from '../../../lib/tracing';
-import { ApprovalNeeded, approvalEngineRequest, resumedRun } from './approval';
+import { ApprovalNeeded, agentApprovalRequest, resumedRun } from './approval';
 import * as conversation from './conversation';
 import * as task from './task';
 import { AgentRunError, type RunContext, type TemplateRun } from './types';
@@ -63,15 +67,6 @@ function codeOf(error: Error): string | undefined {
 	if (error instanceof StructuredOutputError) return 'invalid_output';
 	if (error instanceof TaskError) return 'invalid_steps';
 	return modelFailureCode(error);
-}
-
-/** `usage` plus what the item spent before it waited for approval (undefined: nothing before). */
-function withEarlier(usage: UsageTotals, before: UsageTotals | undefined): UsageTotals {
-	if (!before) return usage;
-	const sum = usageTracker(undefined);
-	sum.add(before);
-	sum.add(usage);
-	return sum.get();
 }
 
 /**
@@ -119,7 +114,7 @@ export async function route(
 					pairedItem: { item: itemIndex },
 				});
 			} catch (error) {
-				if (error instanceof ApprovalNeeded) return approvalEngineRequest(error, itemIndex, out);
+				if (error instanceof ApprovalNeeded) return agentApprovalRequest(error, itemIndex, out);
 				const usageSoFar = withEarlier(usage.get(), before);
 				out.push(
 					failedItem(this, error, itemIndex, ERRORS, {

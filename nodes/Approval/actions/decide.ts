@@ -57,14 +57,17 @@ export async function webhook(this: IWebhookFunctions): Promise<IWebhookResponse
 
 	const parsed = parseDecision(request, body);
 	if ('status' in parsed) return refuse(parsed, request);
-	const summary = parsed.decision.decisions
-		.map((d) => `${request.calls.find((c) => c.id === d.id)?.name}: ${d.action}`)
-		.join(', ');
+	const summary =
+		request.kind === 'plan'
+			? `plan: ${parsed.decision.plan!.action}`
+			: parsed.decision
+					.decisions!.map((d) => `${request.calls.find((c) => c.id === d.id)?.name}: ${d.action}`)
+					.join(', ');
 	send(
 		200,
 		messagePage(
 			'Decision recorded',
-			`Thank you. The agent continues with your decision (${summary}).`,
+			`Thank you. The workflow continues with your decision (${summary}).`,
 		),
 		{ accepted: true, decision: parsed.decision as unknown as IDataObject },
 	);

@@ -6,6 +6,7 @@
 import {
 	NodeOperationError,
 	WAIT_INDEFINITELY,
+	type IDataObject,
 	type IExecuteFunctions,
 	type INodeExecutionData,
 } from 'n8n-workflow';
@@ -69,7 +70,9 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 					approvalId: request.approvalId,
 					approvalUrl: pageUrl,
 					executionUrl: execution,
-					calls: request.calls.map(({ id, name, args }) => ({ id, name, args })),
+					...(request.kind === 'plan'
+						? { plan: request.plan as unknown as IDataObject }
+						: { calls: request.calls.map(({ id, name, args }) => ({ id, name, args })) }),
 					...(request.expiresAt ? { expiresAt: request.expiresAt } : {}),
 					...(notificationUrl ? { notified: !notificationError } : {}),
 					...(notificationError ? { notificationError } : {}),

@@ -25,7 +25,7 @@ import {
 	type TaskOutput,
 } from '../../../lib/planning';
 import { closeStore, memoryFor, openStore } from '../../shared/memoryContext';
-import { budgetFromOptions } from '../../shared/llm';
+import { budgetFromOptions, withEarlier } from '../../shared/llm';
 import { getRetryPolicy } from '../../shared/retryPolicy';
 import { itemModel, type ItemModel } from '../../shared/connections';
 import { rolesOf, type Role } from './roles';
@@ -127,7 +127,16 @@ export async function runPlanForItem(
 				taskTimeoutMs: ((model.options.taskTimeoutSeconds as number) ?? 300) * 1000,
 				signal: fn.getExecutionCancelSignal(),
 				checkpoints,
-				budgetExhausted: () => budgetSpent(budget, usage.get(), Date.now() - started),
+				// Planning before an approval wait counts against the budget too.
+				budgetExhausted: () =>
+					budgetSpent(
+						budget,
+						withEarlier(
+							usage.get(),
+							run.resumed?.state.itemIndex === itemIndex ? run.resumed.state.usage : undefined,
+						),
+						Date.now() - started,
+					),
 			},
 		);
 		const waves = planWaves(plan);
