@@ -20,6 +20,7 @@ const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as
 /** The README section ("## <title>") that describes each node. */
 const README_SECTION: Record<string, string> = {
 	Agent: 'Agent node',
+	Approval: 'Human approval',
 	Planner: 'Planner node',
 	KnowledgeBase: 'Knowledge Base node',
 	KnowledgeBaseTool: 'Knowledge Base node',

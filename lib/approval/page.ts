@@ -27,6 +27,7 @@ label { cursor: pointer; }
 button { font: inherit; padding: 8px 20px; border-radius: 6px; border: 0; background: var(--accent); color: #fff;
 	cursor: pointer; }
 code { font: 13px ui-monospace, monospace; }
+h2 code { font-size: 16px; }
 table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid var(--line); vertical-align: top; }
 .scroll { overflow-x: auto; }

@@ -4,6 +4,7 @@
  * execution waits (status "waiting", saved in Postgres), the worker that ran it is killed and the main restarted, a
  * reviewer edits the call on the approval page in headless Chromium, and the execution resumes on the other worker:
  * the receiver gets exactly one request, with the edited arguments, and the model's next request carries its result.
+ * The same for the Planner's plan: a reviewer edits the plan in the page, and the edited plan is what runs.
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -14,17 +15,26 @@ import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 
 import { CHROMIUM_PATH } from '../../stack/browser';
-import { OfflineModelServer, type ChatRequest } from '../../stack/model-server';
+import {
+	lastUserText,
+	OfflineModelServer,
+	systemText,
+	type ChatRequest,
+} from '../../stack/model-server';
 import { nodeOutput, type Execution } from '../../stack/n8n/client';
 import { N8nCluster } from '../../stack/n8n/cluster';
 import { webhookNode } from '../../stack/n8n/workflow-nodes';
 import { waitFor } from '../../stack/process';
-import { offlineLlmCredential } from '../support/credentials';
+import { deleteKeys, redisFromEnv } from '../../stack/services';
+import { offlineLlmCredential, redisStoreCredential } from '../support/credentials';
+import { planTask } from '../support/plans';
 
 const model = new OfflineModelServer();
 let cluster: N8nCluster;
 let browser: Browser;
 let llm: { id: string; name: string };
+/** Planner checkpoints of this file live under this Redis prefix; removed at the end. */
+const REDIS_PREFIX = `openagents-e2e-approval-${randomUUID()}`;
 
 /** The side-effect endpoint the HTTP Request Tool posts to ("sends an email"); every request is kept. */
 const received: Array<Record<string, unknown>> = [];
@@ -64,7 +74,12 @@ beforeAll(async () => {
 	);
 }, 300_000);
 afterAll(async () => {
-	await Promise.all([cluster?.stop(), browser?.close(), model.stop()]);
+	await Promise.all([
+		cluster?.stop(),
+		browser?.close(),
+		model.stop(),
+		deleteKeys(redisFromEnv(), `${REDIS_PREFIX}*`),
+	]);
 	receiver?.close();
 }, 60_000);
 beforeEach(() => {
@@ -169,6 +184,14 @@ async function startAndWait(options: Record<string, unknown> = {}) {
 	return { workflowId: id, execution, approvalUrl: new URL(approvalOutput(execution).approvalUrl) };
 }
 
+/** The worker whose log says it started `executionId`. */
+const workerThatRan = (executionId: string) =>
+	cluster.workers.find((w) =>
+		readFileSync(join(cluster.userFolder, 'logs', `${w.name}.log`), 'utf8').includes(
+			`Worker started execution ${executionId} `,
+		),
+	);
+
 /** The Approval node's output while it waits (n8n keeps a sub-node's run under its connection type, ai_tool). */
 function approvalOutput(execution: Execution) {
 	const run = execution.data!.resultData.runData.Approval[0] as unknown as {
@@ -200,11 +223,7 @@ it("waits for approval, survives a worker kill and a main restart, and runs the 
 	expect(chat()).toHaveLength(1);
 
 	// The worker that ran the execution is killed, and the main process restarted, while the execution waits.
-	const ranOn = cluster.workers.find((w) =>
-		readFileSync(join(cluster.userFolder, 'logs', `${w.name}.log`), 'utf8').includes(
-			`Worker started execution ${execution.id} `,
-		),
-	)!;
+	const ranOn = workerThatRan(execution.id)!;
 	expect(ranOn).toBeDefined();
 	process.kill(ranOn.process.pid, 'SIGKILL');
 	const survivor = cluster.workers.find((w) => w !== ranOn)!;
@@ -239,6 +258,9 @@ it("waits for approval, survives a worker kill and a main restart, and runs the 
 	]);
 	expect((await cluster.client.execution(execution.id)).status).toBe('waiting');
 	await args.fill('{"to": "ann@example.com", "subject": "Follow-up on your order"}');
+	await page.check('input[name="decision_0"][value="edit"]');
+	if (SCREENSHOTS)
+		await page.screenshot({ path: join(SCREENSHOTS, 'approval.png'), fullPage: true });
 	const accepted = await Promise.all([
 		page.waitForNavigation(),
 		page.click('button[type="submit"]'),
@@ -327,4 +349,118 @@ it('refuses a forged approval ID, an edit for a call that is not pending, and a 
 	expect(done.status).toBe('success');
 	expect(received).toHaveLength(0);
 	expect(toolResults(chat()[1])[0]).toMatch(/no reviewer approved this call in time/);
+}, 300_000);
+
+it('waits with the plan, and runs the plan the reviewer edited in the page on the other worker', async () => {
+	const PLAN = {
+		goal: 'Launch the product',
+		tasks: [planTask('draft'), planTask('review', ['draft'])],
+	};
+	const taskOf = (request: ChatRequest) =>
+		/Your task \(([^)]+)\)/.exec(lastUserText(request.messages))?.[1];
+	const isPlanning = (request: ChatRequest) =>
+		/You are a planner/.test(systemText(request.messages));
+	model.setHandler((request: ChatRequest) => {
+		if (isPlanning(request)) return { content: JSON.stringify(PLAN) };
+		const id = taskOf(request);
+		return { content: id ? `${id} done` : 'Launch report ready.' };
+	});
+	const store = await cluster.client.createCredential(
+		'e2e approval checkpoints',
+		'openAgentsMemoryStore',
+		redisStoreCredential(REDIS_PREFIX),
+	);
+	const path = `e2e-plan-approval-${randomUUID()}`;
+	const { id: workflowId } = await cluster.client.createWorkflow({
+		name: 'e2e: Planner with plan approval',
+		settings: { executionOrder: 'v1' },
+		nodes: [
+			{
+				...webhookNode(path),
+				parameters: { httpMethod: 'POST', path, responseMode: 'onReceived', options: {} },
+			},
+			{
+				id: randomUUID(),
+				name: 'Planner',
+				type: 'n8n-nodes-openagents.openAgentsPlanner',
+				typeVersion: 1,
+				position: [220, 0],
+				parameters: {
+					operation: 'planAndExecute',
+					goal: '={{ $json.body.goal }}',
+					store: 'credential',
+					options: { approvePlan: true },
+					retryPolicy: { type: 'none' },
+				},
+				credentials: { openAgentsLlmApi: llm, openAgentsMemoryStore: store },
+			},
+			{
+				id: randomUUID(),
+				name: 'Approval',
+				type: 'n8n-nodes-openagents.openAgentsApproval',
+				typeVersion: 1,
+				position: [220, 220],
+				webhookId: randomUUID(),
+				parameters: {},
+			},
+		],
+		connections: {
+			Webhook: { main: [[{ node: 'Planner', type: 'main', index: 0 }]] },
+			Approval: { ai_tool: [[{ node: 'Planner', type: 'ai_tool', index: 0 }]] },
+		},
+	});
+	await cluster.client.activateWorkflow(workflowId, [path]);
+	expect((await cluster.client.webhook(path, { goal: PLAN.goal })).status).toBe(200);
+	const waiting = await waitFor(
+		'the plan to wait for approval',
+		async () => (await cluster.client.executions({ workflowId, status: 'waiting' }))[0],
+		60_000,
+		500,
+	);
+	const execution = await cluster.client.execution(waiting.id);
+	expect(chat().filter(taskOf)).toEqual([]);
+	const ranOn = workerThatRan(execution.id)!;
+	process.kill(ranOn.process.pid, 'SIGKILL');
+	const survivor = cluster.workers.find((w) => w !== ranOn)!;
+
+	const page = await browser.newPage();
+	await page.goto(pageUrl(new URL(approvalOutput(execution).approvalUrl)));
+	await expect(page.locator('tr[data-task]').allTextContents()).resolves.toEqual([
+		'draftDo draftworker–',
+		'reviewDo reviewworkerdraft',
+	]);
+	const edited = { goal: PLAN.goal, tasks: [planTask('draft'), planTask('publish', ['draft'])] };
+	await page.fill('#plan', JSON.stringify(edited, null, 2));
+	await page.check('input[name="decision"][value="edit"]');
+	if (SCREENSHOTS)
+		await page.screenshot({ path: join(SCREENSHOTS, 'plan-approval.png'), fullPage: true });
+	const [accepted] = await Promise.all([
+		page.waitForNavigation(),
+		page.click('button[type="submit"]'),
+	]);
+	expect(accepted?.status()).toBe(200);
+	await page.close();
+
+	const done = await finished(execution.id);
+	expect({ status: done.status, error: done.data?.resultData.error?.message }).toEqual({
+		status: 'success',
+		error: undefined,
+	});
+	const [result] = nodeOutput(done, 'Planner') as Array<{
+		status: string;
+		output: string;
+		tasks: Array<{ id: string; status: string }>;
+	}>;
+	expect(result).toMatchObject({ status: 'completed', output: 'Launch report ready.' });
+	expect(result.tasks.map((t) => [t.id, t.status])).toEqual([
+		['draft', 'completed'],
+		['publish', 'completed'],
+	]);
+	// The model's own log: planned once, then exactly the edited plan's tasks.
+	expect(chat().filter(isPlanning)).toHaveLength(1);
+	expect(chat().map(taskOf).filter(Boolean)).toEqual(['draft', 'publish']);
+	expect(readFileSync(join(cluster.userFolder, 'logs', `${survivor.name}.log`), 'utf8')).toContain(
+		`Worker started execution ${execution.id} `,
+	);
+	await cluster.startWorker(Number(ranOn.name.split('-')[1]));
 }, 300_000);

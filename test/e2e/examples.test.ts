@@ -1,7 +1,7 @@
 /**
  * Every example workflow in examples/ imported into real queue-mode n8n (as `npm start` imports them) and run:
  * ingest READMEs (1), chat with memory (2), plan and research with citations (3, the flagship), alert on and retry
- * failed jobs (4).
+ * failed jobs (4), wait for a reviewer before an agent's email goes out (6).
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
@@ -281,4 +281,89 @@ describe('example 4 (as shipped)', () => {
 			receiver.close();
 		}
 	}, 240_000);
+});
+
+describe('example 6 (as shipped)', () => {
+	it('6 waits for a reviewer before the agent sends an email, and sends it once approved', async () => {
+		const sent: Array<Record<string, unknown>> = [];
+		const mail: Server = createServer((req, res) => {
+			let body = '';
+			req.on('data', (chunk) => (body += chunk));
+			req.on('end', () => {
+				sent.push(JSON.parse(body));
+				res.setHeader('content-type', 'application/json');
+				res.end('{"sent": true}');
+			});
+		});
+		await new Promise<void>((resolve) => mail.listen(0, '127.0.0.1', resolve));
+		model.setHandler((request: ChatRequest) => {
+			if (request.messages.some((m) => m.role === 'tool')) return { content: 'I emailed you.' };
+			return {
+				content: 'I will reply by email.',
+				toolCalls: [
+					{
+						name: 'Send_Email',
+						arguments: { to: 'ann@example.com', subject: 'Your order', text: 'It ships today.' },
+					},
+				],
+			};
+		});
+		try {
+			const { id, workflow } = await activeExample(
+				EXAMPLES_DIR,
+				'06-approval-gated-agent.json',
+				(w) => {
+					const { port } = mail.address() as { port: number };
+					w.nodes.find((n) => n.name === 'Send Email')!.parameters.url =
+						`http://127.0.0.1:${port}/send`;
+				},
+			);
+			const path = webhookPath(workflow, 'Support Request');
+			expect((await client.webhook(path, {})).status).toBe(403); // the key is required
+			const res = await client.webhook(
+				path,
+				{ email: 'ann@example.com', message: 'Where is my order?' },
+				'POST',
+				{ [WEBHOOK_KEY_HEADER]: webhookKey },
+			);
+			expect(res.status).toBe(200);
+			let waiting: { id: string } | undefined;
+			for (let tries = 0; !waiting && tries < 120; tries++) {
+				await sleep(500);
+				[waiting] = await client.executions({ workflowId: id, status: 'waiting' });
+			}
+			if (!waiting) throw new Error('The example 6 execution did not wait for approval');
+			expect(sent).toEqual([]);
+			const execution = await client.execution(waiting.id);
+			const approval = execution.data!.resultData.runData.Approval[0] as unknown as {
+				data: {
+					ai_tool: Array<Array<{ json: { approvalUrl: string; calls: Array<{ id: string }> } }>>;
+				};
+			};
+			const { approvalUrl, calls } = approval.data.ai_tool[0][0].json;
+			const url = new URL(approvalUrl);
+			// A double click: two approvals sent at the same moment; n8n lets one resume claim the execution.
+			const approve = () =>
+				fetch(`${client.url}${url.pathname}${url.search}`, {
+					method: 'POST',
+					headers: { 'content-type': 'application/json' },
+					body: JSON.stringify({ decisions: [{ id: calls[0].id, action: 'approve' }] }),
+				});
+			const answers = await Promise.all([approve(), approve()]);
+			expect(answers.map((a) => a.status)).toContain(200);
+			const deadline = Date.now() + 60_000;
+			let status = 'waiting';
+			while (status !== 'success' && status !== 'error' && Date.now() < deadline) {
+				await sleep(500);
+				({ status } = await client.execution(waiting.id, false));
+			}
+			expect(status).toBe('success');
+			expect(sent).toEqual([
+				{ to: 'ann@example.com', subject: 'Your order', text: 'It ships today.' },
+			]);
+		} finally {
+			model.setHandler(undefined);
+			mail.close();
+		}
+	}, 120_000);
 });
