@@ -7,14 +7,12 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { jsonSchemaToZod } from '@n8n/json-schema-to-zod';
 import { z, type ZodType } from 'zod';
 
+import type { PendingToolCall, ToolCallDecision } from '../llm';
 import { planningSchema, type Plan } from '../planning';
 
 /** One tool call waiting for a decision. `schema`: the tool's arguments as JSON Schema (draft 7), when known. */
-export interface ApprovalCall {
-	id: string;
-	name: string;
+export interface ApprovalCall extends PendingToolCall {
 	description?: string;
-	args: Record<string, unknown>;
 	schema?: Record<string, unknown>;
 }
 
@@ -49,11 +47,8 @@ export interface PlanApproval extends RequestBase {
 
 export type ApprovalRequest = ToolCallsApproval | PlanApproval;
 
-/** A reviewer's decision per call (the shape the Agent's loop takes). */
-export type CallDecision =
-	| { id: string; action: 'approve' }
-	| { id: string; action: 'edit'; args: Record<string, unknown> }
-	| { id: string; action: 'reject'; message?: string };
+/** A reviewer's decision on one call, as the Agent's loop takes it (timed_out is the loop's own). */
+export type CallDecision = Exclude<ToolCallDecision, { action: 'timed_out' }>;
 
 /** A reviewer's decision on a plan: run it, run the edited plan, or do not run it. */
 export type PlanDecision =

@@ -53,7 +53,7 @@ export class Approval implements INodeType {
 		properties: [
 			{
 				displayName:
-					"Connect this node to the Tool input of an OpenAgents Agent and list the tools in the Agent's Options → Require Approval For. The execution waits (saved by n8n, any worker resumes it) until a reviewer decides on the approval page, whose link is in this node's output and in the notification.",
+					"Connect this node to the Tool input of an OpenAgents Agent (then list the tools in its Options → Require Approval For) or Planner (Options → Approve Plan Before Running). The execution waits (saved by n8n, any worker resumes it) until a reviewer decides on the approval page, whose link is in this node's output and in the notification.",
 				name: 'notice',
 				type: 'notice',
 				default: '',

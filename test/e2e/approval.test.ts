@@ -325,6 +325,19 @@ it('refuses a forged approval ID, an edit for a call that is not pending, and a 
 	const wrongId = await post(forged, { decisions: [] });
 	expect(wrongId.status).toBe(403);
 	expect((await fetch(pageUrl(forged))).status).toBe(403);
+	// The page: no caching, no Referer with its tokens, no scripts.
+	const shown = await fetch(pageUrl(approvalUrl));
+	expect(shown.status).toBe(200);
+	expect({
+		cache: shown.headers.get('cache-control'),
+		referrer: shown.headers.get('referrer-policy'),
+		csp: shown.headers.get('content-security-policy'),
+	}).toEqual({
+		cache: 'no-store',
+		referrer: 'no-referrer',
+		csp: "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+	});
+	expect(await shown.text()).not.toContain('<script');
 	const noToken = new URL(approvalUrl);
 	noToken.searchParams.set('signature', 'forged');
 	expect((await fetch(pageUrl(noToken))).status).toBe(401); // n8n's own resume token check

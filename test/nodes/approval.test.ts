@@ -5,10 +5,17 @@
  * webhook itself and the approval page are covered end to end (test/e2e/approval.test.ts).
  */
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 
 import type { IDataObject, INode } from 'n8n-workflow';
 
-import { parseDecision, type PlanApproval, type ToolCallsApproval } from '../../lib/approval';
+import {
+	checkDecidable,
+	parseDecision,
+	type PlanApproval,
+	type ToolCallsApproval,
+} from '../../lib/approval';
 import {
 	lastUserText,
 	OfflineModelServer,
@@ -308,6 +315,83 @@ describe('Agent → Require Approval For', () => {
 		expect(parseDecision(request, { approve: true })).toMatchObject({ status: 400 });
 	});
 
+	it('with a Notification URL, POSTs the request with the page link when the wait starts', async () => {
+		const received: IDataObject[] = [];
+		const server = createServer((req, res) => {
+			let body = '';
+			req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+			req.on('end', () => {
+				received.push(JSON.parse(body) as IDataObject);
+				res.end('ok');
+			});
+		});
+		await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+		try {
+			scriptTurns();
+			const wf = workflow({ requireApproval: 'delete_record' });
+			wf.nodes.find((n) => n.name === 'Approval')!.parameters = {
+				notificationUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
+			};
+			const waiting = await run(wf);
+			const request = pendingRequest(waiting);
+			expect(received).toHaveLength(1);
+			expect(received[0]).toMatchObject({
+				kind: 'tool_calls',
+				approvalId: request.approvalId,
+				requestedBy: 'Agent',
+				calls: [{ id: request.calls[0].id, name: 'delete_record', args: { input: '7' } }],
+				reasoning: 'I will check, then delete record 7.',
+				expiresAt: request.expiresAt,
+				approvalUrl: expect.stringContaining(`approval=${request.approvalId}`),
+				executionUrl: expect.stringMatching(/\/workflow\/in-process\/executions\/approval-/),
+			});
+			expect(received[0].text).toBe(
+				`Approval needed: Agent wants to call delete_record. Review it: ${String(received[0].approvalUrl)} (before ${request.expiresAt})`,
+			);
+		} finally {
+			server.close();
+		}
+	});
+
+	it('Approval Timeout 0 waits until someone decides', async () => {
+		scriptTurns();
+		const waiting = await run(
+			workflow({ requireApproval: 'delete_record', approvalTimeoutMinutes: 0 }),
+		);
+		expect(pendingRequest(waiting).expiresAt).toBeUndefined();
+		expect(new Date(waiting.run.waitTill!).getUTCFullYear()).toBe(3000); // n8n's "wait indefinitely"
+	});
+
+	it('refuses a forged approval ID (403) and a decision after the timeout (410)', () => {
+		const request: ToolCallsApproval = {
+			approvalId: 'b'.repeat(22),
+			kind: 'tool_calls',
+			requestedBy: 'Agent',
+			calls: [{ id: 'call_1', name: 'delete_record', args: { input: '7' } }],
+			expiresAt: new Date(Date.now() + 60_000).toISOString(),
+			onTimeout: 'reject',
+		};
+		expect(checkDecidable(request, 'b'.repeat(22))).toBeUndefined();
+		expect(checkDecidable(request, 'c'.repeat(22))).toMatchObject({ status: 403 });
+		expect(checkDecidable(request, undefined)).toMatchObject({ status: 403 });
+		expect(checkDecidable(request, 'b'.repeat(22), new Date(Date.now() + 61_000))).toMatchObject({
+			status: 410,
+		});
+	});
+
+	it('is refused by the Task template', async () => {
+		const wf = workflow({ requireApproval: 'delete_record' });
+		wf.nodes.find((n) => n.name === 'Agent')!.parameters.template = 'task';
+		wf.nodes.find((n) => n.name === 'Agent')!.parameters.steps = {
+			step: [{ name: 'one', instruction: 'Do it' }],
+		};
+		const result = await run(wf);
+		expect(result.error?.message).toMatch(
+			/Require Approval For works with the Conversation template only/,
+		);
+		expect(model.requestsTo('chat')).toHaveLength(0);
+	});
+
 	it('says what is wrong with the settings', async () => {
 		model.reply({ content: 'unused' });
 		const noGate = workflow({ requireApproval: 'delete_record' });
@@ -418,6 +502,24 @@ describe('Planner → Approve Plan Before Running', () => {
 		expect(planning()).toHaveLength(1);
 		// Planning before the wait is part of the item's usage: 1 planning + 2 tasks + 1 synthesis.
 		expect((plannerOutput(resumed).usage as IDataObject).modelCalls).toBe(4);
+		// The approved plan is the checkpointed one: the same input again resumes it without asking again.
+		const again = await run(wf);
+		expect(again.status).toBe('success');
+		expect(plannerOutput(again)).toMatchObject({ status: 'completed', resumed: 2 });
+		expect(planning()).toHaveLength(1);
+		expect(tasksRun()).toEqual(['build', 'notes']);
+	});
+
+	it('counts the planning before the wait against the run budget', async () => {
+		const wf = plannerWorkflow({ maxModelCalls: 2, synthesize: false });
+		const waiting = await run(wf);
+		const resumed = await resume(wf, waiting, decide(waiting, { action: 'approve' }));
+		// 1 planning call + 1 task use the budget of 2: the second task does not start.
+		expect(tasksRun()).toEqual(['build']);
+		expect((plannerOutput(resumed).tasks as IDataObject[]).map((t) => t.status)).toEqual([
+			'completed',
+			'not_run',
+		]);
 	});
 
 	it('runs an edited plan, after refusing an edit with a cycle (every problem listed)', async () => {

@@ -266,6 +266,12 @@ describe('streaming', () => {
 
 describe('runAgent with approval', () => {
 	const needsApproval = (call: { name: string }) => call.name === 'remember';
+	/** The first run: it stops at the call of `remember`, which needs approval. */
+	const pause = (model: ReturnType<typeof createChatModel>) =>
+		runAgent(model, prompt('Look up redis and remember it'), [search, remember], {
+			policy,
+			needsApproval,
+		});
 	beforeEach(() =>
 		server.reply(
 			{
@@ -280,15 +286,7 @@ describe('runAgent with approval', () => {
 
 	it('runs the calls that need no approval at once and stops with the pending one', async () => {
 		const model = createChatModel(config);
-		const paused = await runAgent(
-			model,
-			prompt('Look up redis and remember it'),
-			[search, remember],
-			{
-				policy,
-				needsApproval,
-			},
-		);
+		const paused = await pause(model);
 		expect(paused.status).toBe('awaiting_approval');
 		expect(paused.pending).toEqual([
 			{ id: expect.any(String), name: 'remember', args: { key: 'db', value: 'redis' } },
@@ -324,15 +322,7 @@ describe('runAgent with approval', () => {
 		'%s: continues from a JSON copy of the paused run, and the model sees the result',
 		async (_name, decision, expectedCalls, toolResult, recorded) => {
 			const model = createChatModel(config);
-			const paused = await runAgent(
-				model,
-				prompt('Look up redis and remember it'),
-				[search, remember],
-				{
-					policy,
-					needsApproval,
-				},
-			);
+			const paused = await pause(model);
 			const resumed = await runAgent(model, [], [search, remember], {
 				policy,
 				needsApproval,
@@ -361,15 +351,7 @@ describe('runAgent with approval', () => {
 
 	it('counts usage from before the wait against the budget', async () => {
 		const model = createChatModel(config);
-		const paused = await runAgent(
-			model,
-			prompt('Look up redis and remember it'),
-			[search, remember],
-			{
-				policy,
-				needsApproval,
-			},
-		);
+		const paused = await pause(model);
 		const resumed = await runAgent(model, [], [search, remember], {
 			policy,
 			budget: { maxModelCalls: 1 },
@@ -378,5 +360,18 @@ describe('runAgent with approval', () => {
 		expect(resumed.status).toBe('budget_exceeded');
 		expect(calls).toEqual(['search:redis', 'remember:db=redis']);
 		expect(server.requestsTo('chat')).toHaveLength(1);
+	});
+
+	it('does not count the time spent waiting as working time', async () => {
+		const model = createChatModel(config);
+		const paused = await pause(model);
+		await new Promise((resolve) => setTimeout(resolve, 500)); // the reviewer takes a while
+		const resumed = await runAgent(model, [], [search, remember], {
+			policy,
+			budget: { maxWallTimeMs: 400 },
+			resume: { paused, decisions: [{ id: paused.pending![0].id, action: 'approve' }] },
+		});
+		expect(resumed.status).toBe('completed');
+		expect(resumed.durationMs).toBeLessThan(400);
 	});
 });
