@@ -10,8 +10,13 @@ import {
 	type Memory,
 	type Namespace,
 } from '../memory';
+import type { Delegation, DelegationStore } from './manager';
+import type { PlanRevision } from './replan';
 import type { CheckpointStore, TaskRunResult } from './run-state';
 import type { Plan } from './schema';
+
+/** What the plan key holds: the plan (its latest revision) and the revisions that led to it. */
+type SavedPlan = Plan & { revisions?: PlanRevision[] };
 
 /** Identifies one plan run: its workflow and plan run ID, under the memory store's tenant. */
 export interface PlanRunKey {
@@ -25,7 +30,7 @@ export interface PlanRunKey {
  * plan run ID: the same plan run ID in another workflow sees nothing. The Memory given must be allowed to read and
  * write that scope (see CHECKPOINT_ACCESS).
  */
-export class MemoryCheckpointStore implements CheckpointStore {
+export class MemoryCheckpointStore implements CheckpointStore, DelegationStore {
 	readonly ns: Namespace;
 
 	constructor(
@@ -41,12 +46,24 @@ export class MemoryCheckpointStore implements CheckpointStore {
 		);
 	}
 
-	async loadPlan(): Promise<Plan | undefined> {
-		return (await this.memory.get(this.ns, 'plan'))?.value as Plan | undefined;
+	private async saved(): Promise<SavedPlan | undefined> {
+		return (await this.memory.get(this.ns, 'plan'))?.value as SavedPlan | undefined;
 	}
 
-	async savePlan(plan: Plan): Promise<void> {
-		await this.memory.set(this.ns, 'plan', plan, { ttlMs: this.ttlMs });
+	async loadPlan(): Promise<Plan | undefined> {
+		const saved = await this.saved();
+		if (!saved) return undefined;
+		const { revisions: _revisions, ...plan } = saved;
+		return plan;
+	}
+
+	async loadRevisions(): Promise<PlanRevision[]> {
+		return (await this.saved())?.revisions ?? [];
+	}
+
+	async savePlan(plan: Plan, revisions: PlanRevision[] = []): Promise<void> {
+		const value: SavedPlan = { ...plan, ...(revisions.length ? { revisions } : {}) };
+		await this.memory.set(this.ns, 'plan', value as never, { ttlMs: this.ttlMs });
 	}
 
 	async loadCompleted(taskIds: readonly string[]): Promise<Map<string, TaskRunResult>> {
@@ -58,6 +75,16 @@ export class MemoryCheckpointStore implements CheckpointStore {
 
 	async saveCompleted(result: TaskRunResult): Promise<void> {
 		await this.memory.set(this.ns, `task:${result.id}`, result, { ttlMs: this.ttlMs });
+	}
+
+	async loadDelegation(n: number): Promise<Delegation | undefined> {
+		return (await this.memory.get(this.ns, `delegation:${n}`))?.value as Delegation | undefined;
+	}
+
+	async saveDelegation(delegation: Delegation): Promise<void> {
+		await this.memory.set(this.ns, `delegation:${delegation.n}`, delegation as never, {
+			ttlMs: this.ttlMs,
+		});
 	}
 }
 

@@ -44,3 +44,21 @@ export {
 	SYNTHESIS_INSTRUCTIONS,
 } from './prompts';
 export { numberPassages, synthesizeAnswer, type GroundedSynthesis } from './synthesis';
+export { replanAfterFailure, failedBranch, type PlanRevision, type ReplanOptions } from './replan';
+export {
+	reviewAnswer,
+	gapTasks,
+	DEFAULT_REVIEWER_INSTRUCTIONS,
+	type Review,
+	type ReviewOptions,
+} from './review';
+export { executeAdaptively, type AdaptiveOptions, type AdaptiveRunResult } from './adaptive';
+export {
+	runManager,
+	delegateToolName,
+	managerInstructions,
+	type Delegation,
+	type DelegationStore,
+	type ManagerOptions,
+	type ManagerRole,
+} from './manager';

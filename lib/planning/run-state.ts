@@ -1,4 +1,5 @@
 /** What a plan run records about its tasks, and where it keeps them: shared by the executor and the checkpoint stores. */
+import type { PlanRevision } from './replan';
 import type { ResearchPassage } from './research';
 import type { Plan } from './schema';
 
@@ -27,9 +28,12 @@ export interface TaskRunResult {
 export type TaskOutput = string | { output: string; passages?: ResearchPassage[] };
 
 export interface CheckpointStore {
-	/** The plan saved for this run, if any. */
+	/** The plan saved for this run (its latest revision), if any. */
 	loadPlan(): Promise<Plan | undefined>;
-	savePlan(plan: Plan): Promise<void>;
+	/** Saves the plan together with its revisions so far (one write: a crash never leaves them apart). */
+	savePlan(plan: Plan, revisions?: PlanRevision[]): Promise<void>;
+	/** The revisions saved with the plan ([] when none). */
+	loadRevisions?(): Promise<PlanRevision[]>;
 	/** Completed task results saved for this run, by task id. */
 	loadCompleted(taskIds: readonly string[]): Promise<Map<string, TaskRunResult>>;
 	saveCompleted(result: TaskRunResult): Promise<void>;

@@ -15,7 +15,14 @@ import { retryPolicyProperty } from '../shared/retryPolicy';
 import * as createPlan from './actions/createPlan';
 import { route } from './actions/router';
 import { traced, tracingCredential } from '../shared/tracing';
-import { checkpointFields, goalField, optionsField, planField, rolesField } from './fields';
+import {
+	checkpointFields,
+	goalField,
+	optionsField,
+	planField,
+	processField,
+	rolesField,
+} from './fields';
 import { chatModelInputs } from '../shared/connections';
 
 export class Planner implements INodeType {
@@ -80,6 +87,7 @@ export class Planner implements INodeType {
 				default: 'planAndExecute',
 			},
 			goalField,
+			processField,
 			planField,
 			...createPlan.description,
 			rolesField,

@@ -20,6 +20,27 @@ export const goalField: INodeProperties = {
 	displayOptions: { show: { operation: ['createPlan', 'planAndExecute'] } },
 };
 
+export const processField: INodeProperties = {
+	displayName: 'Process',
+	name: 'process',
+	type: 'options',
+	options: [
+		{
+			name: 'Plan First',
+			value: 'planFirst',
+			description: 'The chat model plans every task up front; the plan runs in parallel waves',
+		},
+		{
+			name: 'Manager',
+			value: 'manager',
+			description:
+				'A manager agent delegates tasks to the Roles one step at a time, sees their results and decides what to ask next',
+		},
+	],
+	default: 'planFirst',
+	displayOptions: { show: { operation: ['planAndExecute'] } },
+};
+
 export const planField: INodeProperties = {
 	displayName: 'Plan',
 	name: 'plan',
@@ -138,12 +159,93 @@ export const optionsField: INodeProperties = {
 		modelTimeoutOption,
 		...budgetOptions('For the whole run', 'no new task starts'),
 		{
+			displayName: 'Minimum Score',
+			name: 'minimumScore',
+			type: 'number',
+			typeOptions: { minValue: 0, maxValue: 1, numberPrecision: 2 },
+			default: 0.7,
+			description:
+				'With Review Rounds: an answer the reviewer scores below this (0–1) gets another round',
+		},
+		{
+			displayName: 'Review Rounds',
+			name: 'reviewRounds',
+			type: 'number',
+			typeOptions: { minValue: 0, maxValue: 5 },
+			default: 0,
+			description:
+				'Refinement rounds at most: a reviewer scores the answer against the goal (and Rubric); below Minimum Score its gaps become new tasks and the answer is made again. 0 = no review.',
+		},
+		{
+			displayName: 'Reviewer Instructions',
+			name: 'reviewerInstructions',
+			type: 'string',
+			typeOptions: { rows: 3 },
+			default: '',
+			description: "The reviewer's own system message (replaces the default reviewer instructions)",
+		},
+		{
+			displayName: 'Reviewer Model',
+			name: 'reviewerModel',
+			type: 'string',
+			default: '',
+			description:
+				"The LLM API credential's model that reviews (default: the run's chat model; a connected chat model sub-node reviews itself)",
+		},
+		{
+			displayName: 'Rubric',
+			name: 'rubric',
+			type: 'string',
+			typeOptions: { rows: 3 },
+			default: '',
+			placeholder: 'Names at least two trade-offs; cites a source for every figure',
+			description: 'With Review Rounds: what a good answer must do, in your words',
+		},
+		{
+			displayName: 'Manager Instructions',
+			name: 'managerInstructions',
+			type: 'string',
+			typeOptions: { rows: 3 },
+			default: '',
+			description:
+				"Process Manager: added to the manager's instructions (e.g. whom to ask first, when to stop)",
+		},
+		{
+			displayName: 'Max Re-Plans',
+			name: 'maxReplans',
+			type: 'number',
+			typeOptions: { minValue: 1, maxValue: 10 },
+			default: 2,
+			description:
+				'With On Task Failure = Re-Plan: revisions at most per plan run (a resumed run counts those made before)',
+		},
+		{
+			displayName: 'On Task Failure',
+			name: 'onTaskFailure',
+			type: 'options',
+			options: [
+				{
+					name: 'Skip Dependents',
+					value: 'skip',
+					description: "The failed task's dependents are skipped; the run ends partial",
+				},
+				{
+					name: 'Re-Plan',
+					value: 'replan',
+					description:
+						'The chat model replaces the failed branch with new tasks (completed tasks are kept and not run again)',
+				},
+			],
+			default: 'skip',
+			description: 'What happens when a task still fails after its retries',
+		},
+		{
 			displayName: 'Max Tasks',
 			name: 'maxTasks',
 			type: 'number',
 			typeOptions: { minValue: 1, maxValue: 50 },
 			default: 10,
-			description: 'Tasks per plan at most',
+			description: "Tasks per plan at most (Process Manager: the manager's turns at most)",
 		},
 		{
 			displayName: 'Synthesize Final Answer',

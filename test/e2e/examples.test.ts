@@ -1,7 +1,7 @@
 /**
  * Every example workflow in examples/ imported into real queue-mode n8n (as `npm start` imports them) and run:
  * ingest READMEs (1), chat with memory (2), plan and research with citations (3, the flagship), alert on and retry
- * failed jobs (4), wait for a reviewer before an agent's email goes out (6).
+ * failed jobs (4), wait for a reviewer before an agent's email goes out (6), re-plan, review and manage (7).
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
@@ -364,6 +364,98 @@ describe('example 6 (as shipped)', () => {
 		} finally {
 			model.setHandler(undefined);
 			mail.close();
+		}
+	}, 120_000);
+});
+
+describe('example 7 (as shipped)', () => {
+	it('7 re-plans around a failed task and reviews the answer; with process "manager" a manager delegates', async () => {
+		const chat = () => model.requestsTo('chat').map((r) => r.body as ChatRequest);
+		const systemOf = (r: ChatRequest) =>
+			r.messages
+				.filter((m) => m.role === 'system')
+				.map((m) => String(m.content))
+				.join('\n');
+		const taskOf = (r: ChatRequest) =>
+			/Your task \(([^)]+)\)/.exec(String(r.messages.at(-1)?.content ?? ''))?.[1];
+		const managerTurns = [
+			{ toolCalls: [{ name: 'delegate_to_researcher', arguments: { task: 'Find the facts' } }] },
+			{ toolCalls: [{ name: 'delegate_to_writer', arguments: { task: 'Write the note' } }] },
+			{ content: 'Manager: the note is written.' },
+		];
+		model.setHandler((request: ChatRequest) => {
+			const system = systemOf(request);
+			if (/revising a plan/.test(system))
+				return {
+					content: JSON.stringify({
+						tasks: [
+							{ id: 'r2', title: 'Research again', agent: 'researcher', dependsOn: [] },
+							{ id: 'w2', title: 'Write', agent: 'writer', dependsOn: ['r2'] },
+						],
+					}),
+				};
+			if (/You are a planner/.test(system))
+				return {
+					content: JSON.stringify({
+						goal: 'Launch note',
+						tasks: [
+							{ id: 'r1', title: 'Research', agent: 'researcher', dependsOn: [] },
+							{ id: 'w1', title: 'Write', agent: 'writer', dependsOn: ['r1'] },
+						],
+					}),
+				};
+			if (/You review answers/.test(system))
+				return { content: JSON.stringify({ score: 0.9, verdict: 'pass', gaps: [] }) };
+			if (request.tools?.some((t) => t.function.name.startsWith('delegate_to_')))
+				return managerTurns.shift() ?? { content: 'Manager: done.' };
+			if (/Combine the results/.test(system)) return { content: 'The launch note.' };
+			if (taskOf(request) === 'r1') throw new Error('research backend down');
+			return { content: `${taskOf(request)} done` };
+		});
+		try {
+			const { workflow } = await activeExample(EXAMPLES_DIR, '07-adaptive-planner.json', (w) => {
+				for (const node of w.nodes.filter((n) => n.type.endsWith('.openAgentsPlanner')))
+					node.parameters.retryPolicy = { type: 'none' };
+			});
+			const path = webhookPath(workflow, 'Adaptive Request');
+			const planned = await post<{
+				status: string;
+				output: string;
+				revisions: Array<{ kind: string; replaced: Array<{ id: string }>; added: string[] }>;
+				reviews: Array<{ score: number }>;
+				finalScore: number;
+				tasks: Array<{ id: string; status: string }>;
+			}>(path, { goal: `Launch note ${randomUUID()}` });
+			expect(planned).toMatchObject({
+				status: 'completed',
+				output: 'The launch note.',
+				finalScore: 0.9,
+			});
+			expect(planned.revisions).toMatchObject([
+				{ kind: 'replan', replaced: [{ id: 'r1' }, { id: 'w1' }], added: ['r2', 'w2'] },
+			]);
+			expect(planned.tasks.map((t) => [t.id, t.status])).toEqual([
+				['r2', 'completed'],
+				['w2', 'completed'],
+			]);
+			expect(planned.reviews).toHaveLength(1);
+
+			const managed = await post<{
+				process: string;
+				output: string;
+				delegations: Array<{ role: string; output: string }>;
+			}>(path, { goal: 'Launch note', process: 'manager' });
+			expect(managed).toMatchObject({
+				process: 'manager',
+				output: 'Manager: the note is written.',
+			});
+			expect(managed.delegations.map((d) => [d.role, d.output])).toEqual([
+				['researcher', 'delegation done'],
+				['writer', 'delegation done'],
+			]);
+			expect(chat().filter((r) => /revising a plan/.test(systemOf(r)))).toHaveLength(1);
+		} finally {
+			model.setHandler(undefined);
 		}
 	}, 120_000);
 });

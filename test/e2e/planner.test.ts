@@ -2,7 +2,8 @@
  * The Planner survives a worker crash in real queue-mode n8n, on a cluster of its own (main + 2 workers) because it
  * kills a worker: a 6-task plan runs on a worker, the worker is killed mid-plan, the same input is triggered again
  * (same plan run ID), and the offline model's request log shows that the tasks completed before the crash were not
- * executed again, the plan was not made again, and the final result is complete.
+ * executed again, the plan was not made again, and the final result is complete. The same after a re-plan: a worker
+ * killed while the revised plan runs. And a role's sub-workflow, from a plan and from Manager mode.
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -265,3 +266,221 @@ it.each(SUB_WORKFLOW_VALUES)(
 	},
 	120_000,
 );
+
+/** Starts again any worker of the cluster that an earlier test killed. */
+async function bothWorkersUp() {
+	for (const [index, worker] of cluster.workers.entries()) {
+		try {
+			process.kill(worker.process.pid, 0);
+		} catch {
+			await cluster.startWorker(Number(worker.name.split('-')[1] ?? index + 1));
+		}
+	}
+}
+
+it('a worker killed right after a re-plan was checkpointed: the re-run resumes the revised plan and re-runs nothing completed', async () => {
+	await bothWorkersUp();
+	const { client } = cluster;
+	const runId = `replan-${randomUUID()}`;
+	const REVISED_MS = 3_000;
+	const plan = { goal: 'Adapt to a failure', tasks: [task('t1'), task('t2', ['t1'])] };
+	const isReplan = (r: ChatRequest) => /revising a plan/.test(systemText(r.messages));
+	model.reset();
+	model.setHandler(async (request: ChatRequest): Promise<ModelReply> => {
+		if (isReplan(request)) return { content: JSON.stringify({ tasks: [task('t2b', ['t1'])] }) };
+		if (/You are a planner/.test(systemText(request.messages)))
+			return { content: JSON.stringify(plan) };
+		const id = taskOf(request);
+		if (id === 't2') throw new Error('t2 backend down');
+		if (id === 't2b') await sleep(REVISED_MS);
+		return { content: id ? `${id} done` : 'Adapted.' };
+	});
+	try {
+		const [llm, store] = await Promise.all([
+			client.createCredential(
+				'e2e replan model',
+				'openAgentsLlmApi',
+				offlineLlmCredential(model.baseUrl),
+			),
+			client.createCredential(
+				'e2e replan checkpoints',
+				'openAgentsMemoryStore',
+				redisStoreCredential(`${REDIS_PREFIX}-replan`),
+			),
+		]);
+		const path = `e2e-planner-replan-${randomUUID()}`;
+		const { id: workflowId } = await client.createWorkflow({
+			name: 'e2e: Planner re-plan and crash',
+			nodes: [
+				{
+					...webhookNode(path),
+					parameters: { httpMethod: 'POST', path, responseMode: 'onReceived', options: {} },
+				},
+				{
+					id: randomUUID(),
+					name: 'Planner',
+					type: 'n8n-nodes-openagents.openAgentsPlanner',
+					typeVersion: 1,
+					position: [220, 0],
+					parameters: {
+						operation: 'planAndExecute',
+						goal: '={{ $json.body.goal }}',
+						store: 'credential',
+						planRunId: '={{ $json.body.runId }}',
+						options: { onTaskFailure: 'replan' },
+						retryPolicy: { type: 'none' },
+					},
+					credentials: { openAgentsLlmApi: llm, openAgentsMemoryStore: store },
+				},
+				whereNode([440, 0], true),
+			],
+			connections: {
+				Webhook: { main: [[{ node: 'Planner', type: 'main', index: 0 }]] },
+				Planner: { main: [[{ node: 'Where', type: 'main', index: 0 }]] },
+			},
+		});
+		await client.activateWorkflow(workflowId, [path]);
+
+		// Run 1: t2 fails, the plan is revised (t2b) and checkpointed; t2b starts; the worker is killed.
+		expect((await client.webhook(path, { goal: plan.goal, runId })).status).toBe(200);
+		await waitFor(
+			'the revised task t2b to start',
+			() => (taskRequests('t2b') ? true : undefined),
+			60_000,
+			100,
+		);
+		const [first] = await client.executions({ workflowId, status: 'running' });
+		const worker = cluster.workers.find((w) =>
+			readFileSync(join(cluster.userFolder, 'logs', `${w.name}.log`), 'utf8').includes(
+				`Worker started execution ${first.id} `,
+			),
+		)!;
+		process.kill(worker.process.pid, 'SIGKILL');
+		expect(chat().filter(isReplan)).toHaveLength(1);
+
+		// Run 2: the same input; it resumes from the revised plan on the other worker.
+		expect((await client.webhook(path, { goal: plan.goal, runId })).status).toBe(200);
+		const finished = await waitFor(
+			'the re-run to finish',
+			async () =>
+				(await client.executions({ workflowId, limit: 5 })).find(
+					(e) => e.id !== first.id && e.status !== 'running' && e.status !== 'new',
+				),
+			120_000,
+			1000,
+		);
+		const execution = await client.execution(finished.id);
+		expect(execution.status).toBe('success');
+		const [result] = nodeOutput(execution, 'Where') as Array<{
+			status: string;
+			resumed: number;
+			tasks: Array<{ id: string; status: string; resumed?: boolean }>;
+			revisions: Array<{ kind: string; added: string[]; replaced: Array<{ id: string }> }>;
+		}>;
+		expect(result).toMatchObject({ status: 'completed', resumed: 1 });
+		expect(result.tasks.map((t) => [t.id, t.status, t.resumed ?? false])).toEqual([
+			['t1', 'completed', true],
+			['t2b', 'completed', false],
+		]);
+		expect(result.revisions).toMatchObject([
+			{ kind: 'replan', added: ['t2b'], replaced: [{ id: 't2' }] },
+		]);
+		// The model's log: planned once, re-planned once, t1 and t2 once; t2b twice (interrupted, then re-run).
+		expect(
+			chat().filter((r) => /You are a planner\. Break/.test(systemText(r.messages))),
+		).toHaveLength(1);
+		expect(chat().filter(isReplan)).toHaveLength(1);
+		expect(['t1', 't2', 't2b'].map(taskRequests)).toEqual([1, 1, 2]);
+	} finally {
+		model.setHandler(scriptedModel);
+	}
+}, 240_000);
+
+it('Process Manager delegates to a chat-model role and to a sub-workflow role, in order', async () => {
+	await bothWorkersUp();
+	const { client } = cluster;
+	model.reset();
+	const turns: ModelReply[] = [
+		{ toolCalls: [{ name: 'delegate_to_researcher', arguments: { task: 'Find the numbers' } }] },
+		{ toolCalls: [{ name: 'delegate_to_calculator', arguments: { task: 'Add them up' } }] },
+		{ content: 'The total is ready.' },
+	];
+	model.setHandler((request: ChatRequest): ModelReply => {
+		if (request.tools?.some((t) => t.function.name.startsWith('delegate_to_')))
+			return turns.shift() ?? { content: 'Done.' };
+		return { content: 'numbers: 2 and 3' };
+	});
+	try {
+		const [llm, store] = await Promise.all([
+			client.createCredential(
+				'e2e manager model',
+				'openAgentsLlmApi',
+				offlineLlmCredential(model.baseUrl),
+			),
+			client.createCredential(
+				'e2e manager checkpoints',
+				'openAgentsMemoryStore',
+				redisStoreCredential(`${REDIS_PREFIX}-manager`),
+			),
+		]);
+		const { id: subWorkflowId } = await client.createWorkflow({
+			name: 'e2e: Manager calculator role',
+			...roleSubWorkflow('={{ "calculator did: " + $json.task.title }}'),
+		});
+		await client.activateWorkflow(subWorkflowId);
+		const path = `e2e-planner-manager-${randomUUID()}`;
+		const { id } = await client.createWorkflow({
+			name: 'e2e: Planner Manager mode',
+			nodes: [
+				webhookNode(path),
+				{
+					id: randomUUID(),
+					name: 'Planner',
+					type: 'n8n-nodes-openagents.openAgentsPlanner',
+					typeVersion: 1.1,
+					position: [220, 0],
+					parameters: {
+						operation: 'planAndExecute',
+						process: 'manager',
+						goal: '={{ $json.body.goal }}',
+						roles: {
+							role: [
+								{ name: 'researcher', instructions: 'Find facts.' },
+								{
+									name: 'calculator',
+									instructions: '',
+									workflowId: {
+										__rl: true,
+										mode: 'list',
+										value: subWorkflowId,
+										cachedResultName: 'calc',
+									},
+								},
+							],
+						},
+						store: 'credential',
+						retryPolicy: { type: 'none' },
+					},
+					credentials: { openAgentsLlmApi: llm, openAgentsMemoryStore: store },
+				},
+			],
+			connections: { Webhook: { main: [[{ node: 'Planner', type: 'main', index: 0 }]] } },
+		});
+		await client.activateWorkflow(id, [path]);
+		const res = await client.webhook(path, { goal: 'Add the numbers' });
+		const text = await res.text();
+		expect({ status: res.status, text }).toMatchObject({ status: 200 });
+		const result = JSON.parse(text) as {
+			status: string;
+			output: string;
+			delegations: Array<{ role: string; status: string; output: string }>;
+		};
+		expect(result).toMatchObject({ status: 'completed', output: 'The total is ready.' });
+		expect(result.delegations.map((d) => [d.role, d.status, d.output])).toEqual([
+			['researcher', 'completed', 'numbers: 2 and 3'],
+			['calculator', 'completed', 'calculator did: Add them up'],
+		]);
+	} finally {
+		model.setHandler(scriptedModel);
+	}
+}, 120_000);

@@ -101,6 +101,7 @@ it('starts the stack, creates our credentials, runs the flagship flow in n8n, an
 		['OpenAgents example 4: alert', false],
 		['OpenAgents example 5: agent', true],
 		['OpenAgents example 6: agent', true],
+		['OpenAgents example 7: adapt', true],
 	]);
 
 	// Example 5 answers at the printed URLs with the printed login, and only with it.

@@ -7,12 +7,15 @@ import type { Plan } from '../../../lib/planning';
 import { ApprovalTimeoutError } from '../../shared/approval';
 import { planApproval } from './approval';
 import { clarificationItem, planForItem } from './createPlan';
+import { managerForItem } from './manager';
 import { planRunIdFor, runPlanForItem } from './runPlan';
 import type { PlannerOperation } from './types';
 
 export const execute: PlannerOperation = async (run, itemIndex, usage) => {
 	const goal = String(run.fn.getNodeParameter('goal', itemIndex, '') ?? '').trim();
 	const planRunId = planRunIdFor(run, itemIndex, goal);
+	if (run.fn.getNodeParameter('process', itemIndex, 'planFirst') === 'manager')
+		return { result: [await managerForItem(run, itemIndex, usage, goal, planRunId)] };
 	let approved: Plan | undefined;
 	const resumed = run.resumed?.state.itemIndex === itemIndex ? run.resumed : undefined;
 	if (resumed) {

@@ -13,11 +13,17 @@ import { tenantPath } from '../../../lib/memory';
 import {
 	CHECKPOINT_ACCESS,
 	defaultRoleInstructions,
-	executePlan,
+	executeAdaptively,
 	MemoryCheckpointStore,
 	numberPassages,
 	passagesInToolOutput,
 	planWaves,
+	replanAfterFailure,
+	reviewAnswer,
+	gapTasks,
+	type AdaptiveOptions,
+	type AdaptiveRunResult,
+	type Review,
 	synthesizeAnswer,
 	taskPrompt,
 	type Plan,
@@ -28,6 +34,7 @@ import { closeStore, memoryFor, openStore } from '../../shared/memoryContext';
 import { budgetFromOptions, withEarlier } from '../../shared/llm';
 import { getRetryPolicy } from '../../shared/retryPolicy';
 import { itemModel, type ItemModel } from '../../shared/connections';
+import { reviewSettings } from './review';
 import { rolesOf, type Role } from './roles';
 import type { RunContext } from './types';
 
@@ -46,7 +53,7 @@ export function planRunIdFor(run: RunContext, itemIndex: number, what: string): 
  * One task: by the role's sub-workflow when it has one, else a tool-calling run of the chat model; the passages its
  * knowledge-base searches returned come back with its output.
  */
-function taskRunner(run: RunContext, goal: string, roles: Role[], model: ItemModel) {
+export function taskRunner(run: RunContext, goal: string, roles: Role[], model: ItemModel) {
 	return async (context: TaskContext): Promise<TaskOutput> => {
 		const role = roles.find((r) => r.name === context.task.agent);
 		if (role?.workflowId) {
@@ -104,53 +111,91 @@ export async function runPlanForItem(
 ): Promise<IDataObject> {
 	const { fn } = run;
 	const started = Date.now();
-	const store = await openStore(fn);
-	try {
-		const checkpoints = new MemoryCheckpointStore(
-			memoryFor(fn, store, itemIndex, CHECKPOINT_ACCESS),
-			{
-				workflowId: String(fn.getWorkflow().id ?? ''),
-				runId: planRunId,
-				tenant: tenantPath(store.tenant),
-			},
-		);
-		const plan = await loadPlan(checkpoints);
+	return withCheckpoints(run, itemIndex, planRunId, async (checkpoints) => {
+		const initial = await loadPlan(checkpoints);
 		const model = await itemModel(fn, itemIndex, usage);
 		// The run's budget: checked before each task starts.
 		const budget = budgetFromOptions(model.options);
-		const result = await executePlan(
-			plan,
-			taskRunner(run, plan.goal, rolesOf(fn, itemIndex), model),
-			{
-				concurrency: (model.options.concurrency as number) ?? 4,
-				retryPolicy: getRetryPolicy(fn, itemIndex),
-				taskTimeoutMs: ((model.options.taskTimeoutSeconds as number) ?? 300) * 1000,
-				signal: fn.getExecutionCancelSignal(),
-				checkpoints,
-				// Planning before an approval wait counts against the budget too.
-				budgetExhausted: () =>
-					budgetSpent(
-						budget,
-						withEarlier(
-							usage.get(),
-							run.resumed?.state.itemIndex === itemIndex ? run.resumed.state.usage : undefined,
-						),
-						Date.now() - started,
-					),
-			},
-		);
-		const waves = planWaves(plan);
-		const waveOf = new Map(waves.flatMap((ids, wave) => ids.map((id) => [id, wave] as const)));
-		const synthesis =
+		const roles = rolesOf(fn, itemIndex);
+		const review = reviewSettings(fn, itemIndex, model);
+		const replan = model.options.onTaskFailure === 'replan';
+		const budgetLeft = () =>
+			// Planning before an approval wait counts against the budget too.
+			budgetSpent(
+				budget,
+				withEarlier(
+					usage.get(),
+					run.resumed?.state.itemIndex === itemIndex ? run.resumed.state.usage : undefined,
+				),
+				Date.now() - started,
+			);
+		const runner = taskRunner(run, initial.goal, roles, model);
+		const runOptions: AdaptiveOptions = {
+			maxReplans: replan ? ((model.options.maxReplans as number) ?? 2) : 0,
+			replan: async (plan, failed, revision) =>
+				replanAfterFailure(model.model, plan, failed, revision, {
+					...model.callOptions,
+					maxTasks: (model.options.maxTasks as number) ?? 10,
+					roles: roles.map((r) => r.name),
+				}),
+			concurrency: (model.options.concurrency as number) ?? 4,
+			retryPolicy: getRetryPolicy(fn, itemIndex),
+			taskTimeoutMs: ((model.options.taskTimeoutSeconds as number) ?? 300) * 1000,
+			signal: fn.getExecutionCancelSignal(),
+			checkpoints,
+			budgetExhausted: budgetLeft,
+		};
+		const synthesize = (result: AdaptiveRunResult) =>
 			model.options.synthesize === false
-				? {
+				? Promise.resolve({
 						output: '',
 						citations: [],
 						sources: [],
 						invalidCitations: [],
 						...numberPassages(result),
-					}
-				: await synthesizeAnswer(model.model, plan, result, model.callOptions);
+					})
+				: synthesizeAnswer(model.model, result.plan, result, model.callOptions);
+		let result = await executeAdaptively(initial, runner, runOptions);
+		let synthesis = await synthesize(result);
+
+		// Review and refine: a failing review's gaps become tasks, then the answer is made again and reviewed again.
+		const reviews: Review[] = [];
+		while (review && !budgetLeft()) {
+			const done = result.revisions.filter((r) => r.kind === 'review').length;
+			const verdict = await reviewAnswer(
+				review.reviewer,
+				initial.goal,
+				synthesis.output,
+				done + 1,
+				{
+					...model.callOptions,
+					rubric: review.rubric,
+					instructions: review.instructions,
+				},
+			);
+			reviews.push(verdict);
+			if (verdict.score >= review.minimumScore || !verdict.gaps.length) break;
+			if (done >= review.rounds || budgetLeft()) break;
+			const completed = result.tasks.filter((t) => t.status === 'completed').map((t) => t.id);
+			const added = gapTasks(verdict, completed, roles[0]?.name ?? result.plan.tasks[0].agent);
+			const revised = { ...result.plan, tasks: [...result.plan.tasks, ...added] };
+			await checkpoints.savePlan(revised, [
+				...result.revisions,
+				{
+					revision: result.revisions.length + 1,
+					kind: 'review',
+					reason: `review round ${verdict.round} scored ${verdict.score} (below ${review.minimumScore}): ${verdict.gaps.join('; ')}`,
+					replaced: [],
+					added: added.map((t) => t.id),
+					at: new Date().toISOString(),
+				},
+			]);
+			result = await executeAdaptively(revised, runner, runOptions);
+			synthesis = await synthesize(result);
+		}
+		const { plan } = result;
+		const waves = planWaves(plan);
+		const waveOf = new Map(waves.flatMap((ids, wave) => ids.map((id) => [id, wave] as const)));
 		return {
 			goal: plan.goal,
 			planRunId,
@@ -167,8 +212,40 @@ export async function runPlanForItem(
 			}) as unknown as IDataObject[],
 			waves,
 			resumed: result.resumed,
+			...(result.revisions.length
+				? { revisions: result.revisions as unknown as IDataObject[] }
+				: {}),
+			...(reviews.length
+				? {
+						reviews: reviews as unknown as IDataObject[],
+						finalScore: reviews[reviews.length - 1].score,
+					}
+				: {}),
 			durationMs: Date.now() - started,
 		};
+	});
+}
+
+/**
+ * Runs `work` with the checkpoint store of plan run `planRunId` (in the Checkpoint Store of the node, under its
+ * tenant, in the internal plan-run scope), closing the store afterwards.
+ */
+export async function withCheckpoints<T>(
+	run: RunContext,
+	itemIndex: number,
+	planRunId: string,
+	work: (checkpoints: MemoryCheckpointStore) => Promise<T>,
+): Promise<T> {
+	const { fn } = run;
+	const store = await openStore(fn);
+	try {
+		return await work(
+			new MemoryCheckpointStore(memoryFor(fn, store, itemIndex, CHECKPOINT_ACCESS), {
+				workflowId: String(fn.getWorkflow().id ?? ''),
+				runId: planRunId,
+				tenant: tenantPath(store.tenant),
+			}),
+		);
 	} finally {
 		await closeStore(store);
 	}
