@@ -45,12 +45,15 @@ type Script = {
 	review?: ModelReply[];
 	manager?: ModelReply[];
 };
-/** Answers each kind of request from `script`; a task reply may throw (the request fails with HTTP 500). */
-function script(s: Script) {
+/**
+ * Answers each kind of request from `script` (a task reply may throw: the request fails with HTTP 500); returns the
+ * handler it installed.
+ */
+function script(s: Script): (request: ChatRequest) => ModelReply {
 	const replans = [...(s.replan ?? [])];
 	const reviews = [...(s.review ?? [])];
 	const manager = [...(s.manager ?? [])];
-	model.setHandler((request) => {
+	const handler = (request: ChatRequest): ModelReply => {
 		if (isReplan(request)) return replans.shift() ?? { content: '{}' };
 		if (isPlanning(request)) return { content: JSON.stringify(s.plan) };
 		if (isReview(request)) return reviews.shift() ?? { content: '{}' };
@@ -59,7 +62,9 @@ function script(s: Script) {
 			return manager.shift() ?? { content: 'Manager is done.' };
 		const id = taskOf(request)!;
 		return s.task ? s.task(id, request) : { content: `${id} done` };
-	});
+	};
+	model.setHandler(handler);
+	return handler;
 }
 
 const run = (parameters: INodeParameters, planRunId = `run-${randomBytes(4).toString('hex')}`) =>
@@ -251,6 +256,31 @@ describe('Review Rounds', () => {
 		expect(tasksRun()).toEqual(['facts', 'review1-1']);
 	});
 
+	it('uses the Reviewer Model and Reviewer Instructions when given', async () => {
+		const reviews: ChatRequest[] = [];
+		const scripted = script({ plan: { goal: GOAL, tasks: [planTask('facts')] } });
+		model.setHandler((request) => {
+			if (/Be strict about dates/.test(system(request))) {
+				reviews.push(request);
+				return review(0.95, []);
+			}
+			return scripted(request);
+		});
+		const out = output(
+			await run({
+				options: {
+					reviewRounds: 1,
+					reviewerModel: 'offline-reviewer',
+					reviewerInstructions: 'Be strict about dates.',
+				},
+			}),
+		);
+		expect(out.finalScore).toBe(0.95);
+		expect(reviews).toHaveLength(1);
+		expect(reviews[0].model).toBe('offline-reviewer');
+		expect(system(reviews[0])).not.toMatch(/You review answers/);
+	});
+
 	it.each([
 		[{ reviewRounds: 1, rubric: '  ' }, /Rubric is empty/],
 		[{ reviewRounds: 1, rubric: '={{ 5 }}' }, /Rubric must be text, got number/],
@@ -322,6 +352,62 @@ describe('Process: Manager', () => {
 		const again = output(await run({ process: 'manager', roles }, planRunId));
 		expect(again).toMatchObject({ status: 'completed', resumed: 2 });
 		expect(roleRequests()).toEqual([]);
+	});
+
+	it('adds Manager Instructions, and Max Tasks bounds its turns', async () => {
+		script({ plan: PLAN, manager: [delegate('researcher', 'a'), delegate('writer', 'b')] });
+		const out = output(
+			await run({
+				process: 'manager',
+				roles,
+				options: { maxTasks: 1, managerInstructions: 'Always ask the researcher first.' },
+			}),
+		);
+		expect(out.status).toBe('partial');
+		expect(out.reason).toMatch(/after 1 turns/);
+		const managerCall = chat().find((r) =>
+			r.tools?.some((t) => t.function.name === 'delegate_to_writer'),
+		)!;
+		expect(system(managerCall)).toContain('Always ask the researcher first.');
+		expect(managerCall.tools!.map((t) => t.function.name)).toEqual([
+			'delegate_to_researcher',
+			'delegate_to_writer',
+		]);
+	});
+
+	it('retries a failed delegation under the Retry Policy, and tells the manager when it still fails', async () => {
+		let researcherCalls = 0;
+		script({
+			plan: PLAN,
+			manager: [delegate('researcher', 'a'), delegate('writer', 'b'), { content: 'Done anyway.' }],
+			task: (_id, request) => {
+				if (/Find facts/.test(system(request)) && ++researcherCalls === 1)
+					throw new Error('researcher hiccup');
+				if (/Write clearly/.test(system(request))) throw new Error('writer is down');
+				return { content: 'facts' };
+			},
+		});
+		const out = output(
+			await run({
+				process: 'manager',
+				roles,
+				retryPolicy: { type: 'fixed', maxRetries: 1, delay: 10 },
+			}),
+		);
+		expect(out.delegations.map((d: IDataObject) => [d.role, d.status])).toEqual([
+			['researcher', 'completed'],
+			['writer', 'failed'],
+		]);
+		expect(researcherCalls).toBe(2);
+		const last = chat()
+			.filter((r) => r.tools?.some((t) => t.function.name.startsWith('delegate_to_')))
+			.at(-1)!;
+		expect(
+			last.messages.some(
+				(m) => m.role === 'tool' && /The writer could not do the task/.test(String(m.content)),
+			),
+		).toBe(true);
+		expect(out).toMatchObject({ status: 'completed', output: 'Done anyway.' });
 	});
 
 	it('stops the manager when the budget is spent', async () => {
