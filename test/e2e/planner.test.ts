@@ -77,51 +77,92 @@ afterAll(async () => {
 	await Promise.all([model.stop(), deleteKeys(redisFromEnv(), `${REDIS_PREFIX}*`)]);
 }, 60_000);
 
-it('a plan interrupted by a worker crash resumes on the other worker without re-running completed tasks', async () => {
+/**
+ * Webhook (answers at once) → Planner (Plan and Execute; goal and plan run ID from the body; `options`) → Where, with
+ * its own model and checkpoint credentials; active. Returns its ID and webhook path.
+ */
+async function crashWorkflow(name: string, options: Record<string, unknown>) {
 	const { client } = cluster;
-	const runId = `crash-${randomUUID()}`;
 	const [llm, store] = await Promise.all([
 		client.createCredential(
-			'e2e planner offline model',
+			`${name} model`,
 			'openAgentsLlmApi',
 			offlineLlmCredential(model.baseUrl),
 		),
 		client.createCredential(
-			'e2e planner checkpoints',
+			`${name} checkpoints`,
 			'openAgentsMemoryStore',
-			redisStoreCredential(`${REDIS_PREFIX}-crash`),
+			redisStoreCredential(`${REDIS_PREFIX}-${randomUUID()}`),
 		),
 	]);
 	const path = `e2e-planner-${randomUUID()}`;
-	const webhook = {
-		...webhookNode(path),
-		parameters: { httpMethod: 'POST', path, responseMode: 'onReceived', options: {} },
-	};
-	const planner = {
-		id: randomUUID(),
-		name: 'Planner',
-		type: 'n8n-nodes-openagents.openAgentsPlanner',
-		typeVersion: 1,
-		position: [220, 0],
-		parameters: {
-			operation: 'planAndExecute',
-			goal: '={{ $json.body.goal }}',
-			store: 'credential',
-			planRunId: '={{ $json.body.runId }}',
-			options: { concurrency: 2 },
-			retryPolicy: { type: 'none' },
-		},
-		credentials: { openAgentsLlmApi: llm, openAgentsMemoryStore: store },
-	};
-	const { id: workflowId } = await client.createWorkflow({
-		name: 'e2e: Planner crash and resume',
-		nodes: [webhook, planner, whereNode([440, 0], true)],
+	const { id } = await client.createWorkflow({
+		name,
+		nodes: [
+			{
+				...webhookNode(path),
+				parameters: { httpMethod: 'POST', path, responseMode: 'onReceived', options: {} },
+			},
+			{
+				id: randomUUID(),
+				name: 'Planner',
+				type: 'n8n-nodes-openagents.openAgentsPlanner',
+				typeVersion: 1,
+				position: [220, 0],
+				parameters: {
+					operation: 'planAndExecute',
+					goal: '={{ $json.body.goal }}',
+					store: 'credential',
+					planRunId: '={{ $json.body.runId }}',
+					options,
+					retryPolicy: { type: 'none' },
+				},
+				credentials: { openAgentsLlmApi: llm, openAgentsMemoryStore: store },
+			},
+			whereNode([440, 0], true),
+		],
 		connections: {
 			Webhook: { main: [[{ node: 'Planner', type: 'main', index: 0 }]] },
 			Planner: { main: [[{ node: 'Where', type: 'main', index: 0 }]] },
 		},
 	});
-	await client.activateWorkflow(workflowId, [path]);
+	await client.activateWorkflow(id, [path]);
+	return { workflowId: id, path };
+}
+
+/** SIGKILLs the worker running the workflow's running execution; returns that execution and the other worker. */
+async function killWorkerRunning(workflowId: string) {
+	const [first] = await cluster.client.executions({ workflowId, status: 'running' });
+	const worker = cluster.workers.find((w) =>
+		readFileSync(join(cluster.userFolder, 'logs', `${w.name}.log`), 'utf8').includes(
+			`Worker started execution ${first.id} `,
+		),
+	);
+	expect(worker).toBeDefined();
+	process.kill(worker!.process.pid, 'SIGKILL');
+	return { first, survivor: cluster.workers.find((w) => w !== worker)! };
+}
+
+/** The re-triggered run (another execution than `firstId`), once it has finished. */
+async function finishedRerun(workflowId: string, firstId: string) {
+	const finished = await waitFor(
+		'the re-run to finish',
+		async () =>
+			(await cluster.client.executions({ workflowId, limit: 5 })).find(
+				(e) => e.id !== firstId && e.status !== 'running' && e.status !== 'new',
+			),
+		120_000,
+		1000,
+	);
+	return cluster.client.execution(finished.id);
+}
+
+it('a plan interrupted by a worker crash resumes on the other worker without re-running completed tasks', async () => {
+	const { client } = cluster;
+	const runId = `crash-${randomUUID()}`;
+	const { workflowId, path } = await crashWorkflow('e2e: Planner crash and resume', {
+		concurrency: 2,
+	});
 
 	// Run 1: wait until the first wave is done and the second has started, then kill the worker running it.
 	expect((await client.webhook(path, { goal: PLAN.goal, runId })).status).toBe(200);
@@ -131,29 +172,12 @@ it('a plan interrupted by a worker crash resumes on the other worker without re-
 		60_000,
 		100,
 	);
-	const [first] = await client.executions({ workflowId, status: 'running' });
-	const worker = cluster.workers.find((w) =>
-		readFileSync(join(cluster.userFolder, 'logs', `${w.name}.log`), 'utf8').includes(
-			`Worker started execution ${first.id} `,
-		),
-	);
-	expect(worker).toBeDefined();
-	process.kill(worker!.process.pid, 'SIGKILL');
-	const survivor = cluster.workers.find((w) => w !== worker)!;
+	const { first, survivor } = await killWorkerRunning(workflowId);
 	expect(['t1', 't2', 't3', 't4', 't5', 't6'].map(taskRequests)).toEqual([1, 1, 1, 1, 0, 0]);
 
 	// Run 2: the same input again; it runs on the surviving worker and resumes.
 	expect((await client.webhook(path, { goal: PLAN.goal, runId })).status).toBe(200);
-	const finished = await waitFor(
-		'the re-run to finish',
-		async () =>
-			(await client.executions({ workflowId, limit: 5 })).find(
-				(e) => e.id !== first.id && e.status !== 'running' && e.status !== 'new',
-			),
-		120_000,
-		1000,
-	);
-	const execution = await client.execution(finished.id);
+	const execution = await finishedRerun(workflowId, first.id);
 	const nodeErrors = Object.entries(execution.data?.resultData.runData ?? {}).flatMap(
 		([node, runs]) => runs.filter((r) => r.error).map((r) => `${node}: ${r.error!.message}`),
 	);
@@ -296,50 +320,9 @@ it('a worker killed right after a re-plan was checkpointed: the re-run resumes t
 		return { content: id ? `${id} done` : 'Adapted.' };
 	});
 	try {
-		const [llm, store] = await Promise.all([
-			client.createCredential(
-				'e2e replan model',
-				'openAgentsLlmApi',
-				offlineLlmCredential(model.baseUrl),
-			),
-			client.createCredential(
-				'e2e replan checkpoints',
-				'openAgentsMemoryStore',
-				redisStoreCredential(`${REDIS_PREFIX}-replan`),
-			),
-		]);
-		const path = `e2e-planner-replan-${randomUUID()}`;
-		const { id: workflowId } = await client.createWorkflow({
-			name: 'e2e: Planner re-plan and crash',
-			nodes: [
-				{
-					...webhookNode(path),
-					parameters: { httpMethod: 'POST', path, responseMode: 'onReceived', options: {} },
-				},
-				{
-					id: randomUUID(),
-					name: 'Planner',
-					type: 'n8n-nodes-openagents.openAgentsPlanner',
-					typeVersion: 1,
-					position: [220, 0],
-					parameters: {
-						operation: 'planAndExecute',
-						goal: '={{ $json.body.goal }}',
-						store: 'credential',
-						planRunId: '={{ $json.body.runId }}',
-						options: { onTaskFailure: 'replan' },
-						retryPolicy: { type: 'none' },
-					},
-					credentials: { openAgentsLlmApi: llm, openAgentsMemoryStore: store },
-				},
-				whereNode([440, 0], true),
-			],
-			connections: {
-				Webhook: { main: [[{ node: 'Planner', type: 'main', index: 0 }]] },
-				Planner: { main: [[{ node: 'Where', type: 'main', index: 0 }]] },
-			},
+		const { workflowId, path } = await crashWorkflow('e2e: Planner re-plan and crash', {
+			onTaskFailure: 'replan',
 		});
-		await client.activateWorkflow(workflowId, [path]);
 
 		// Run 1: t2 fails, the plan is revised (t2b) and checkpointed; t2b starts; the worker is killed.
 		expect((await client.webhook(path, { goal: plan.goal, runId })).status).toBe(200);
@@ -349,27 +332,12 @@ it('a worker killed right after a re-plan was checkpointed: the re-run resumes t
 			60_000,
 			100,
 		);
-		const [first] = await client.executions({ workflowId, status: 'running' });
-		const worker = cluster.workers.find((w) =>
-			readFileSync(join(cluster.userFolder, 'logs', `${w.name}.log`), 'utf8').includes(
-				`Worker started execution ${first.id} `,
-			),
-		)!;
-		process.kill(worker.process.pid, 'SIGKILL');
+		const { first } = await killWorkerRunning(workflowId);
 		expect(chat().filter(isReplan)).toHaveLength(1);
 
 		// Run 2: the same input; it resumes from the revised plan on the other worker.
 		expect((await client.webhook(path, { goal: plan.goal, runId })).status).toBe(200);
-		const finished = await waitFor(
-			'the re-run to finish',
-			async () =>
-				(await client.executions({ workflowId, limit: 5 })).find(
-					(e) => e.id !== first.id && e.status !== 'running' && e.status !== 'new',
-				),
-			120_000,
-			1000,
-		);
-		const execution = await client.execution(finished.id);
+		const execution = await finishedRerun(workflowId, first.id);
 		expect(execution.status).toBe('success');
 		const [result] = nodeOutput(execution, 'Where') as Array<{
 			status: string;
