@@ -5,6 +5,7 @@
  * Model on the offline model). Turns alternate between the two, one request at a time, so each latency is one
  * whole turn: load history, one model call, save the turn.
  * Both must really remember: the last turn's model request must carry the earlier turns, else the benchmark fails.
+ * Run at 0 ms model latency and again at REALISTIC_LATENCY.modelMs (BENCH_MEMORY_REALISTIC_TURNS turns, default 6).
  */
 import { randomUUID } from 'node:crypto';
 
@@ -15,7 +16,10 @@ import {
 	activeWorkflow,
 	benchCluster,
 	chain,
+	REALISTIC_LATENCY,
+	resetModelKeepingLatency,
 	sub,
+	withProviderLatency,
 	WORKER_CONCURRENCY,
 	WORKERS,
 	type BenchCluster,
@@ -56,7 +60,28 @@ export async function memoryVsN8n(
 ) {
 	const bench = await benchCluster();
 	bench.model.reset();
-	const paths = {
+	const paths = await memoryWorkflows(bench);
+	return {
+		setup: `queue mode, main + ${WORKERS} workers (concurrency ${WORKER_CONCURRENCY}); webhook → OpenAgents Agent (1 model call) with the memory sub-node → respond; ${sessions} sessions × ${turns} turns each, one request at a time, alternating; ${HISTORY_MESSAGES} messages of history kept`,
+		...(await compareMemories(bench, paths, sessions, turns, 'instant')),
+		// The same conversation with the model answering in REALISTIC_LATENCY.modelMs.
+		realisticLatency: await withProviderLatency(
+			bench,
+			{ modelMs: REALISTIC_LATENCY.modelMs, embeddingMs: 0 },
+			() =>
+				compareMemories(
+					bench,
+					paths,
+					sessions,
+					Number(process.env.BENCH_MEMORY_REALISTIC_TURNS ?? 6),
+					'realistic',
+				),
+		),
+	};
+}
+
+async function memoryWorkflows(bench: BenchCluster) {
+	return {
 		openAgentsChatMemory: await conversationWorkflow(bench, 'openagents', {
 			type: 'n8n-nodes-openagents.openAgentsMemoryChat',
 			typeVersion: 1,
@@ -80,10 +105,21 @@ export async function memoryVsN8n(
 			credentials: { redis: bench.credentials.redis },
 		}),
 	};
+}
+
+/** `turns` turns of `sessions` conversations on each side; sessions named with `tag`, so each run starts empty. */
+async function compareMemories(
+	bench: BenchCluster,
+	paths: Awaited<ReturnType<typeof memoryWorkflows>>,
+	sessions: number,
+	turns: number,
+	tag: string,
+) {
+	resetModelKeepingLatency(bench);
 	type Side = keyof typeof paths;
 	const sides = Object.keys(paths) as Side[];
 	// n8n's Redis Chat Memory uses the session ID as the Redis key itself: keep it under the bench prefix.
-	const sessionId = (side: Side, s: number) => `${bench.redisPrefix}-${side}-s${s}`;
+	const sessionId = (side: Side, s: number) => `${bench.redisPrefix}-${tag}-${side}-s${s}`;
 	const perTurn = Object.fromEntries(
 		sides.map((side) => [side, Array.from({ length: turns }, () => [] as number[])]),
 	) as Record<Side, number[][]>;
@@ -143,7 +179,6 @@ export async function memoryVsN8n(
 		}
 	>;
 	return {
-		setup: `queue mode, main + ${WORKERS} workers (concurrency ${WORKER_CONCURRENCY}); webhook → OpenAgents Agent (1 model call) with the memory sub-node → respond; ${sessions} sessions × ${turns} turns each, one request at a time, alternating; ${HISTORY_MESSAGES} messages of history kept`,
 		...figures,
 		latencyP50Ratio: ratio(
 			figures.openAgentsChatMemory.latencyPerTurnMs.p50,

@@ -47,7 +47,9 @@ export { numberPassages, synthesizeAnswer, type GroundedSynthesis } from './synt
 export { replanAfterFailure, failedBranch, type PlanRevision, type ReplanOptions } from './replan';
 export {
 	reviewAnswer,
+	refineUntilPassing,
 	gapTasks,
+	type RefineSteps,
 	DEFAULT_REVIEWER_INSTRUCTIONS,
 	type Review,
 	type ReviewOptions,

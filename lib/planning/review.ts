@@ -13,7 +13,9 @@ import {
 	type UsageTracker,
 } from '../llm';
 import { inSpan, OPENAGENTS } from '../tracing';
-import type { PlanTask } from './schema';
+import type { AdaptiveRunResult } from './adaptive';
+import type { PlanRevision } from './replan';
+import type { Plan, PlanTask } from './schema';
 
 export interface Review {
 	round: number;
@@ -82,4 +84,56 @@ export function gapTasks(review: Review, completed: readonly string[], agent: st
 		agent,
 		dependsOn: [...completed],
 	}));
+}
+
+export interface RefineSteps<R, S> {
+	/** Reviews `answer` as review number `round`. */
+	review(answer: string, round: number): Promise<Review>;
+	/** Runs the revised plan (the completed tasks come from the checkpoints) and makes the answer again. */
+	rerun(plan: Plan): Promise<{ result: R; synthesis: S }>;
+	/** Saves the revised plan with its revisions before its tasks run. */
+	save(plan: Plan, revisions: PlanRevision[]): Promise<void>;
+	/** A reason to stop (the budget is spent), or undefined. */
+	stop(): string | undefined;
+}
+
+/**
+ * Reviews the answer of `first`; while the score is below `minimumScore`, the review found gaps, fewer than `rounds`
+ * refinements were made in this plan run (counting revisions of kind review, so a resumed run counts those made
+ * before) and the budget lasts, adds one task per gap (carried out by `gapAgent`), saves the revision, runs it and
+ * reviews the new answer. Returns the last run, its answer and every review made now.
+ */
+export async function refineUntilPassing<
+	R extends Pick<AdaptiveRunResult, 'plan' | 'tasks' | 'revisions'>,
+	S extends { output: string },
+>(
+	first: { result: R; synthesis: S },
+	settings: { rounds: number; minimumScore: number; gapAgent: string },
+	steps: RefineSteps<R, S>,
+): Promise<{ result: R; synthesis: S; reviews: Review[] }> {
+	let { result, synthesis } = first;
+	const reviews: Review[] = [];
+	while (!steps.stop()) {
+		const done = result.revisions.filter((r) => r.kind === 'review').length;
+		const review = await steps.review(synthesis.output, done + 1);
+		reviews.push(review);
+		if (review.score >= settings.minimumScore || !review.gaps.length) break;
+		if (done >= settings.rounds || steps.stop()) break;
+		const completed = result.tasks.filter((t) => t.status === 'completed').map((t) => t.id);
+		const added = gapTasks(review, completed, settings.gapAgent);
+		const plan = { ...result.plan, tasks: [...result.plan.tasks, ...added] };
+		await steps.save(plan, [
+			...result.revisions,
+			{
+				revision: result.revisions.length + 1,
+				kind: 'review',
+				reason: `review round ${review.round} scored ${review.score} (below ${settings.minimumScore}): ${review.gaps.join('; ')}`,
+				replaced: [],
+				added: added.map((t) => t.id),
+				at: new Date().toISOString(),
+			},
+		]);
+		({ result, synthesis } = await steps.rerun(plan));
+	}
+	return { result, synthesis, reviews };
 }

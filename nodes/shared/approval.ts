@@ -26,6 +26,14 @@ export const APPROVAL_GATE = Object.freeze({ openagentsApprovalGate: true });
 export const isApprovalGate = (value: unknown): boolean =>
 	typeof value === 'object' && value !== null && 'openagentsApprovalGate' in value;
 
+/** The execution's page in n8n's editor (`<instance>/workflow/<id>/executions/<id>`). */
+export function executionUrl(
+	fn: Pick<IExecuteFunctions, 'getInstanceBaseUrl' | 'getWorkflow' | 'getExecutionId'>,
+): string {
+	const base = fn.getInstanceBaseUrl().replace(/\/?$/, '/');
+	return `${base}workflow/${fn.getWorkflow().id}/executions/${fn.getExecutionId()}`;
+}
+
 /** The Approval Timeout and On Approval Timeout options (alphabetical place is up to the node). */
 export const approvalTimeoutOptions = (what: string): INodeProperties[] => [
 	{

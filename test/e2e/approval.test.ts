@@ -217,7 +217,7 @@ async function finished(executionId: string): Promise<Execution> {
 }
 
 it("waits for approval, survives a worker kill and a main restart, and runs the call once with the reviewer's edit", async () => {
-	const { execution, approvalUrl } = await startAndWait();
+	const { workflowId, execution, approvalUrl } = await startAndWait();
 	expect(execution.status).toBe('waiting');
 	expect(received).toHaveLength(0);
 	expect(chat()).toHaveLength(1);
@@ -238,6 +238,9 @@ it("waits for approval, survives a worker kill and a main restart, and runs the 
 	await expect(page.locator('blockquote').textContent()).resolves.toBe(
 		'The customer asked for a follow-up, so I will email them.',
 	);
+	await expect(
+		page.locator('a', { hasText: 'Open the execution' }).getAttribute('href'),
+	).resolves.toMatch(new RegExp(`/workflow/${workflowId}/executions/${execution.id}$`));
 	const args = page.locator('#args_0');
 	expect(JSON.parse(await args.inputValue())).toEqual({
 		to: 'ann@example.com',

@@ -13,7 +13,7 @@ import {
 	type ApprovalRequest,
 	type Refusal,
 } from '../../../lib/approval';
-import { APPROVAL_DECISION_KEY, APPROVAL_REQUEST_KEY } from '../../shared/approval';
+import { APPROVAL_DECISION_KEY, APPROVAL_REQUEST_KEY, executionUrl } from '../../shared/approval';
 
 const HEADERS = {
 	'Content-Security-Policy':
@@ -53,7 +53,10 @@ export async function webhook(this: IWebhookFunctions): Promise<IWebhookResponse
 	const undecidable = checkDecidable(request, presented);
 	if (undecidable) return refuse(undecidable);
 
-	if (req.method === 'GET') return send(200, approvalPage(request), { request } as IDataObject);
+	if (req.method === 'GET')
+		return send(200, approvalPage(request, { executionUrl: executionUrl(this) }), {
+			request,
+		} as IDataObject);
 
 	const parsed = parseDecision(request, body);
 	if ('status' in parsed) return refuse(parsed, request);

@@ -12,18 +12,13 @@ import {
 } from 'n8n-workflow';
 
 import { approvalNotification, type ApprovalRequest } from '../../../lib/approval';
-import { APPROVAL_REQUEST_KEY } from '../../shared/approval';
+import { APPROVAL_REQUEST_KEY, executionUrl } from '../../shared/approval';
 
 /** The URL of the approval page for `request` (n8n's resume URL with its token, plus the approval ID). */
 export function approvalUrl(fn: IExecuteFunctions, request: ApprovalRequest): string {
 	const url = new URL(String(fn.evaluateExpression('{{ $execution.resumeUrl }}', 0)));
 	url.searchParams.set('approval', request.approvalId);
 	return url.toString();
-}
-
-export function executionUrl(fn: IExecuteFunctions): string {
-	const base = fn.getInstanceBaseUrl().replace(/\/?$/, '/');
-	return `${base}workflow/${fn.getWorkflow().id}/executions/${fn.getExecutionId()}`;
 }
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {

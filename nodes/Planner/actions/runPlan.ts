@@ -20,10 +20,9 @@ import {
 	planWaves,
 	replanAfterFailure,
 	reviewAnswer,
-	gapTasks,
+	refineUntilPassing,
 	type AdaptiveOptions,
 	type AdaptiveRunResult,
-	type Review,
 	synthesizeAnswer,
 	taskPrompt,
 	type Plan,
@@ -155,44 +154,29 @@ export async function runPlanForItem(
 						...numberPassages(result),
 					})
 				: synthesizeAnswer(model.model, result.plan, result, model.callOptions);
-		let result = await executeAdaptively(initial, runner, runOptions);
-		let synthesis = await synthesize(result);
-
+		const runAndAnswer = async (plan: Plan) => {
+			const result = await executeAdaptively(plan, runner, runOptions);
+			return { result, synthesis: await synthesize(result) };
+		};
+		const first = await runAndAnswer(initial);
 		// Review and refine: a failing review's gaps become tasks, then the answer is made again and reviewed again.
-		const reviews: Review[] = [];
-		while (review && !budgetLeft()) {
-			const done = result.revisions.filter((r) => r.kind === 'review').length;
-			const verdict = await reviewAnswer(
-				review.reviewer,
-				initial.goal,
-				synthesis.output,
-				done + 1,
-				{
-					...model.callOptions,
-					rubric: review.rubric,
-					instructions: review.instructions,
-				},
-			);
-			reviews.push(verdict);
-			if (verdict.score >= review.minimumScore || !verdict.gaps.length) break;
-			if (done >= review.rounds || budgetLeft()) break;
-			const completed = result.tasks.filter((t) => t.status === 'completed').map((t) => t.id);
-			const added = gapTasks(verdict, completed, roles[0]?.name ?? result.plan.tasks[0].agent);
-			const revised = { ...result.plan, tasks: [...result.plan.tasks, ...added] };
-			await checkpoints.savePlan(revised, [
-				...result.revisions,
-				{
-					revision: result.revisions.length + 1,
-					kind: 'review',
-					reason: `review round ${verdict.round} scored ${verdict.score} (below ${review.minimumScore}): ${verdict.gaps.join('; ')}`,
-					replaced: [],
-					added: added.map((t) => t.id),
-					at: new Date().toISOString(),
-				},
-			]);
-			result = await executeAdaptively(revised, runner, runOptions);
-			synthesis = await synthesize(result);
-		}
+		const { result, synthesis, reviews } = review
+			? await refineUntilPassing(
+					first,
+					{ ...review, gapAgent: roles[0]?.name ?? initial.tasks[0].agent },
+					{
+						review: (answer, round) =>
+							reviewAnswer(review.reviewer, initial.goal, answer, round, {
+								...model.callOptions,
+								rubric: review.rubric,
+								instructions: review.instructions,
+							}),
+						rerun: runAndAnswer,
+						save: (plan, revisions) => checkpoints.savePlan(plan, revisions),
+						stop: budgetLeft,
+					},
+				)
+			: { ...first, reviews: [] };
 		const { plan } = result;
 		const waves = planWaves(plan);
 		const waveOf = new Map(waves.flatMap((ids, wave) => ids.map((id) => [id, wave] as const)));
