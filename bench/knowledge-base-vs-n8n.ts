@@ -95,7 +95,8 @@ async function ourWorkflow(bench: BenchCluster, knowledgeBase: string) {
 	return path;
 }
 
-async function theirWorkflow(bench: BenchCluster, collection: string) {
+/** n8n's Chroma Vector Store insert; with `clearCollection`, its Clear Collection option (the n8n way to re-ingest without duplicates). */
+async function theirWorkflow(bench: BenchCluster, collection: string, clearCollection = false) {
 	const path = `bench-kb-n8n-${randomUUID()}`;
 	const nodes = [
 		respondAll(path),
@@ -109,7 +110,10 @@ async function theirWorkflow(bench: BenchCluster, collection: string) {
 			parameters: {
 				mode: 'insert',
 				chromaCollection: { __rl: true, mode: 'id', value: collection },
-				options: {},
+				options: clearCollection ? { clearCollection: true } : {},
+				// n8n clears the collection before each embedding batch it writes: one batch for all chunks, else only
+				// the last batch of 200 chunks would remain.
+				...(clearCollection ? { embeddingBatchSize: 100_000 } : {}),
 			},
 			credentials: { chromaSelfHostedApi: bench.credentials.chromaSelfHostedApi },
 		},
@@ -175,10 +179,15 @@ export async function knowledgeBaseVsN8n(
 async function compare(bench: BenchCluster, documentCount: number, perRequest: number) {
 	resetModelKeepingLatency(bench);
 	const run = randomUUID().slice(0, 8);
-	const names = { ours: `bench-ours-${run}`, theirs: `bench-n8n-${run}` };
+	const names = {
+		ours: `bench-ours-${run}`,
+		theirs: `bench-n8n-${run}`,
+		clearing: `bench-n8n-clear-${run}`,
+	};
 	const paths = {
 		ours: await ourWorkflow(bench, names.ours),
 		theirs: await theirWorkflow(bench, names.theirs),
+		clearing: await theirWorkflow(bench, names.clearing, true),
 	};
 	const documents = readmes(documentCount);
 	const batches = Array.from({ length: Math.ceil(documents.length / perRequest) }, (_, i) =>
@@ -234,6 +243,21 @@ async function compare(bench: BenchCluster, documentCount: number, perRequest: n
 			throw new Error(`chunk counts disagree: ${JSON.stringify({ first, stored })}`);
 		const again = await pass();
 		const storedAgain = { ours: await count(names.ours), theirs: await count(names.theirs) };
+		// n8n without duplicates: Clear Collection + insert, all documents in one execution (clearing per request
+		// would keep only the last request's documents). Filled once, then timed re-ingesting the same documents.
+		await post(bench, paths.clearing, documents);
+		resetModelKeepingLatency(bench);
+		const t = performance.now();
+		await post(bench, paths.clearing, documents);
+		const clearing = {
+			ms: Math.round(performance.now() - t),
+			embeddingCalls: embeddingCalls().theirs,
+			chunksStored: await count(names.clearing),
+		};
+		if (clearing.chunksStored !== stored.theirs)
+			throw new Error(
+				`Clear Collection + insert kept ${clearing.chunksStored} chunks, expected ${stored.theirs}`,
+			);
 		const perSecond = (chunks: number, ms: number) => Math.round((chunks / ms) * 1000);
 		const ours = {
 			chunks: stored.ours,
@@ -271,12 +295,15 @@ async function compare(bench: BenchCluster, documentCount: number, perRequest: n
 					chunksStored: storedAgain.theirs,
 				},
 				timeRatio: ratio(again.ms.ours, again.ms.theirs),
+				n8nClearCollectionAndInsert: clearing,
+				clearAndInsertTimeRatio: ratio(again.ms.ours, clearing.ms),
 			},
 		};
 	} finally {
 		await Promise.all([
 			chroma.deleteCollection({ name: names.ours }).catch(() => {}),
 			chroma.deleteCollection({ name: names.theirs }).catch(() => {}),
+			chroma.deleteCollection({ name: names.clearing }).catch(() => {}),
 		]);
 	}
 }
