@@ -126,6 +126,10 @@ const CHARTS: Record<string, (r: Record<string, unknown>) => Array<{ file: strin
 						label: 'n8n LLM Chain, batch of 8',
 						value: num(get(r, 'n8n.n8nBatchedChain.latencyMs.p50')),
 					},
+					{
+						label: 'n8n sub-workflow fan-out',
+						value: num(get(r, 'n8n.n8nSubWorkflowFanOut.latencyMs.p50')),
+					},
 				]),
 			},
 		],
@@ -376,6 +380,15 @@ const COMPARISONS: Array<{
 		unit: 'ms',
 		ours: 'n8n.openAgentsPlanner.latencyMs.p50',
 		theirs: 'n8n.n8nBatchedChain.latencyMs.p50',
+		better: 'lower',
+	},
+	{
+		bench: 'planner',
+		label:
+			"8 tasks: Planner vs n8n's sub-workflow fan-out (Execute Workflow per task without waiting, answers gathered through Redis), wall time p50",
+		unit: 'ms',
+		ours: 'n8n.openAgentsPlanner.latencyMs.p50',
+		theirs: 'n8n.n8nSubWorkflowFanOut.latencyMs.p50',
 		better: 'lower',
 	},
 	{

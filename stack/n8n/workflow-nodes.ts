@@ -21,6 +21,11 @@ export function webhookNode(
 	};
 }
 
+/** A POST Webhook node that answers at once (n8n's "Workflow was started"), for runs that wait or take long. */
+export function webhookAnsweringAtOnce(path: string) {
+	return webhookNode(path, [0, 0], { responseMode: 'onReceived' });
+}
+
 /** A Set node named "Where" adding `processName` (main, worker-1, ...) from the process's OPENAGENTS_PROCESS_NAME. */
 export function whereNode(position: [number, number], includeOtherFields = false) {
 	return {

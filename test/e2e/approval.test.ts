@@ -23,7 +23,7 @@ import {
 } from '../../stack/model-server';
 import { nodeOutput, type Execution } from '../../stack/n8n/client';
 import { N8nCluster } from '../../stack/n8n/cluster';
-import { webhookNode } from '../../stack/n8n/workflow-nodes';
+import { webhookAnsweringAtOnce } from '../../stack/n8n/workflow-nodes';
 import { waitFor } from '../../stack/process';
 import { deleteKeys, redisFromEnv } from '../../stack/services';
 import { offlineLlmCredential, redisStoreCredential } from '../support/credentials';
@@ -115,10 +115,7 @@ async function approvalWorkflow(options: Record<string, unknown>) {
 		name: 'e2e: Agent with an approval-gated tool',
 		settings: { executionOrder: 'v1' },
 		nodes: [
-			{
-				...webhookNode(path),
-				parameters: { httpMethod: 'POST', path, responseMode: 'onReceived', options: {} },
-			},
+			webhookAnsweringAtOnce(path),
 			{
 				id: randomUUID(),
 				name: 'Agent',
@@ -391,10 +388,7 @@ it('waits with the plan, and runs the plan the reviewer edited in the page on th
 		name: 'e2e: Planner with plan approval',
 		settings: { executionOrder: 'v1' },
 		nodes: [
-			{
-				...webhookNode(path),
-				parameters: { httpMethod: 'POST', path, responseMode: 'onReceived', options: {} },
-			},
+			webhookAnsweringAtOnce(path),
 			{
 				id: randomUUID(),
 				name: 'Planner',

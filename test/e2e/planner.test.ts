@@ -18,7 +18,12 @@ import {
 } from '../../stack/model-server';
 import { nodeOutput } from '../../stack/n8n/client';
 import { N8nCluster } from '../../stack/n8n/cluster';
-import { roleSubWorkflow, webhookNode, whereNode } from '../../stack/n8n/workflow-nodes';
+import {
+	roleSubWorkflow,
+	webhookAnsweringAtOnce,
+	webhookNode,
+	whereNode,
+} from '../../stack/n8n/workflow-nodes';
 import { offlineLlmCredential, redisStoreCredential } from '../support/credentials';
 import { sleep, waitFor } from '../../stack/process';
 import { deleteKeys, redisFromEnv } from '../../stack/services';
@@ -99,10 +104,7 @@ async function crashWorkflow(name: string, options: Record<string, unknown>) {
 	const { id } = await client.createWorkflow({
 		name,
 		nodes: [
-			{
-				...webhookNode(path),
-				parameters: { httpMethod: 'POST', path, responseMode: 'onReceived', options: {} },
-			},
+			webhookAnsweringAtOnce(path),
 			{
 				id: randomUUID(),
 				name: 'Planner',
