@@ -153,17 +153,20 @@ async function n8nComparison(latencyMs: number, requests: number) {
 				n8nBatchedChain: () =>
 					postJson<unknown[]>(bench.client, batchedPath, { tasks }, (r) => r.length === TASKS),
 				n8nSubWorkflowFanOut: (run) =>
-					postJson<Record<string, unknown>>(
-						bench.client,
-						fanOutPath,
-						{
-							tasks: tasks.map((t, i) => ({
-								...t,
-								key: `${bench.redisPrefix}-fanout:${run}:${i}`,
-							})),
-							run,
-						},
-						(r) => Object.keys(r).length === TASKS,
+					whyFailed(
+						bench,
+						postJson<Record<string, unknown>>(
+							bench.client,
+							fanOutPath,
+							{
+								tasks: tasks.map((t, i) => ({
+									...t,
+									key: `${bench.redisPrefix}-fanout:${run}:${i}`,
+								})),
+								pattern: `${bench.redisPrefix}-fanout:${run}:*`,
+							},
+							(r) => Object.keys(r).length === TASKS,
+						),
 					),
 			},
 			{ rounds: requests, concurrency: 1, warmUpRounds: 1 },
@@ -195,13 +198,29 @@ async function n8nComparison(latencyMs: number, requests: number) {
 	}
 }
 
+/** `call`, or on failure its error with the error of the newest failed execution (what n8n's 500 does not say). */
+async function whyFailed<T>(bench: BenchCluster, call: Promise<T>): Promise<T> {
+	try {
+		return await call;
+	} catch (error) {
+		const [failed] = await bench.client.executions({ status: 'error', limit: 1 });
+		const execution = failed ? await bench.client.execution(failed.id) : undefined;
+		const nodes = Object.entries(execution?.data?.resultData.runData ?? {}).flatMap(
+			([node, runs]) => runs.filter((r) => r.error).map((r) => `${node}: ${r.error!.message}`),
+		);
+		throw new Error(
+			`${(error as Error).message}; execution ${failed?.id}: ${execution?.data?.resultData.error?.message} ${nodes.join('; ')}`,
+		);
+	}
+}
+
 /**
  * n8n's sub-workflow fan-out: Split Out → Execute Workflow (once per item, Wait For Sub-Workflow Completion off: the
  * sub-workflows run at once) — each sub-workflow runs a Basic LLM Chain on its task and stores the answer in Redis
  * under the task's key — then a Wait (100 ms) → Redis Keys → If loop until every answer is there, and the webhook
  * answers with them (the gathering glue an n8n user builds, as n8n returns nothing from sub-workflows not waited for).
  */
-async function fanOutWorkflows(bench: BenchCluster, chatModel: Record<string, unknown>) {
+export async function fanOutWorkflows(bench: BenchCluster, chatModel: Record<string, unknown>) {
 	const node = (
 		name: string,
 		type: string,
