@@ -89,15 +89,28 @@ it('a value written on one worker is read back on the other worker', async () =>
 	await client.activateWorkflow(writer.id, [writePath]);
 	await client.activateWorkflow(reader.id, [readPath]);
 
-	const written = (await (
-		await client.webhook(writePath, { tenant: 'acme', value: { text: 'hello from a worker' } })
-	).json()) as { version: number; processName: string };
-	expect(written.version).toBe(1);
+	// n8n 2.41 in queue mode now and then never answers a webhook whose execution succeeded (README,
+	// Troubleshooting): a call not answered in 20 s is sent again (a write that ran then counts one version more).
+	const answered = async <T>(path: string, body: object): Promise<{ value: T; sends: number }> => {
+		for (let sends = 1; ; sends++) {
+			try {
+				const res = await client.webhook(path, body, 'POST', {}, AbortSignal.timeout(20_000));
+				return { value: (await res.json()) as T, sends };
+			} catch (error) {
+				if ((error as Error).name !== 'TimeoutError' || sends === 3) throw error;
+			}
+		}
+	};
+	const { value: written, sends } = await answered<{ version: number; processName: string }>(
+		writePath,
+		{ tenant: 'acme', value: { text: 'hello from a worker' } },
+	);
+	expect(written.version).toBeGreaterThanOrEqual(1);
+	expect(written.version).toBeLessThanOrEqual(sends);
 	expect(written.processName).toMatch(/^worker-\d$/);
 
-	// Reads go to whichever worker takes the job: send them in rounds until one runs on the other worker. n8n 2.41
-	// in queue mode now and then never answers a webhook whose execution succeeded (README, Troubleshooting): such a
-	// read is given up after 20 s and not counted; every answered read must be right.
+	// Reads go to whichever worker takes the job: send them in rounds until one runs on the other worker. A read n8n
+	// does not answer is given up after 20 s and not counted; every answered read must be right.
 	type Read = { found: boolean; value: unknown; processName: string };
 	const reads: Read[] = [];
 	for (
@@ -124,8 +137,6 @@ it('a value written on one worker is read back on the other worker', async () =>
 		expect(read).toMatchObject({ found: true, value: { text: 'hello from a worker' } });
 
 	// Another tenant sees nothing under the same scope and key.
-	const other = (await (await client.webhook(readPath, { tenant: 'globex' })).json()) as {
-		found: boolean;
-	};
+	const { value: other } = await answered<{ found: boolean }>(readPath, { tenant: 'globex' });
 	expect(other.found).toBe(false);
-}, 120_000);
+}, 240_000);
