@@ -17,7 +17,7 @@ import { createChatModel, runAgent, UsageTracker } from '../lib/llm';
 import { createPlan, executePlan } from '../lib/planning';
 import { NoRetryPolicy } from '../lib/retry';
 import { OfflineModelServer, systemText, type ChatRequest } from '../stack/model-server';
-import { openAiChatModelNode, webhookNode } from '../stack/n8n/workflow-nodes';
+import { openAiChatModelNode, plannerNode, webhookNode } from '../stack/n8n/workflow-nodes';
 import {
 	activeWorkflow,
 	benchCluster,
@@ -50,24 +50,19 @@ async function n8nComparison(latencyMs: number, requests: number) {
 	const chatModel = openAiChatModelNode(bench.credentials.openAiApi);
 
 	const ourPath = `bench-planner-ours-${randomUUID()}`;
-	const plannerNode = {
-		id: randomUUID(),
-		name: 'Planner',
-		type: 'n8n-nodes-openagents.openAgentsPlanner',
-		typeVersion: 1,
-		position: [220, 0],
-		parameters: {
+	const planner = plannerNode(
+		{
 			operation: 'executePlan',
 			plan: '={{ $json.body.plan }}',
 			options: { concurrency: TASKS, synthesize: false },
 		},
-		credentials: { openAgentsMemoryStore: bench.credentials.openAgentsMemoryStore },
-	};
+		{ openAgentsMemoryStore: bench.credentials.openAgentsMemoryStore },
+	);
 	await activeWorkflow(
 		bench.client,
 		'planner (ours)',
 		ourPath,
-		[webhookNode(ourPath), plannerNode, chatModel],
+		[webhookNode(ourPath), planner, chatModel],
 		{
 			...chain('Webhook', 'Planner'),
 			'Chat Model': {

@@ -26,6 +26,51 @@ export function webhookAnsweringAtOnce(path: string) {
 	return webhookNode(path, [0, 0], { responseMode: 'onReceived' });
 }
 
+type CredentialRefs = Record<string, { id: string; name: string }>;
+
+/** This package's Agent node, named "Agent", at [220, 0]. */
+export function agentNode(parameters: Record<string, unknown>, credentials: CredentialRefs = {}) {
+	return {
+		id: randomUUID(),
+		name: 'Agent',
+		type: 'n8n-nodes-openagents.openAgentsAgent',
+		typeVersion: 1,
+		position: [220, 0],
+		parameters,
+		credentials,
+	};
+}
+
+/** This package's Planner node, named "Planner", at [220, 0]. */
+export function plannerNode(
+	parameters: Record<string, unknown>,
+	credentials: CredentialRefs = {},
+	typeVersion = 1,
+) {
+	return {
+		id: randomUUID(),
+		name: 'Planner',
+		type: 'n8n-nodes-openagents.openAgentsPlanner',
+		typeVersion,
+		position: [220, 0],
+		parameters,
+		credentials,
+	};
+}
+
+/** This package's Approval sub-node, named "Approval" (for an Agent's or Planner's Tool input). */
+export function approvalNode(position: [number, number]) {
+	return {
+		id: randomUUID(),
+		name: 'Approval',
+		type: 'n8n-nodes-openagents.openAgentsApproval',
+		typeVersion: 1,
+		position,
+		webhookId: randomUUID(),
+		parameters: {},
+	};
+}
+
 /** A Set node named "Where" adding `processName` (main, worker-1, ...) from the process's OPENAGENTS_PROCESS_NAME. */
 export function whereNode(position: [number, number], includeOtherFields = false) {
 	return {

@@ -7,7 +7,12 @@ import { randomUUID } from 'node:crypto';
 
 import { lastUserText, OfflineModelServer, type ChatRequest } from '../../stack/model-server';
 import { clusterFromEnv } from '../../stack/n8n/cluster';
-import { openAiChatModelNode, webhookNode, whereNode } from '../../stack/n8n/workflow-nodes';
+import {
+	agentNode,
+	openAiChatModelNode,
+	webhookNode,
+	whereNode,
+} from '../../stack/n8n/workflow-nodes';
 
 const { client } = clusterFromEnv();
 const model = new OfflineModelServer();
@@ -18,21 +23,6 @@ beforeEach(() => {
 	model.reset();
 	model.setHandler(undefined);
 });
-
-function agentNode(
-	parameters: Record<string, unknown>,
-	credentials: Record<string, { id: string; name: string }> = {},
-) {
-	return {
-		id: randomUUID(),
-		name: 'Agent',
-		type: 'n8n-nodes-openagents.openAgentsAgent',
-		typeVersion: 1,
-		position: [220, 0],
-		parameters,
-		credentials,
-	};
-}
 
 async function activate(
 	name: string,

@@ -23,7 +23,12 @@ import {
 } from '../../stack/model-server';
 import { nodeOutput, type Execution } from '../../stack/n8n/client';
 import { N8nCluster } from '../../stack/n8n/cluster';
-import { webhookAnsweringAtOnce } from '../../stack/n8n/workflow-nodes';
+import {
+	agentNode,
+	approvalNode,
+	plannerNode,
+	webhookAnsweringAtOnce,
+} from '../../stack/n8n/workflow-nodes';
 import { waitFor } from '../../stack/process';
 import { deleteKeys, redisFromEnv } from '../../stack/services';
 import { offlineLlmCredential, redisStoreCredential } from '../support/credentials';
@@ -116,20 +121,15 @@ async function approvalWorkflow(options: Record<string, unknown>) {
 		settings: { executionOrder: 'v1' },
 		nodes: [
 			webhookAnsweringAtOnce(path),
-			{
-				id: randomUUID(),
-				name: 'Agent',
-				type: 'n8n-nodes-openagents.openAgentsAgent',
-				typeVersion: 1,
-				position: [220, 0],
-				parameters: {
+			agentNode(
+				{
 					template: 'conversation',
 					prompt: '={{ $json.body.message }}',
 					options: { requireApproval: 'Send_Email', ...options },
 					retryPolicy: { type: 'none' },
 				},
-				credentials: { openAgentsLlmApi: llm },
-			},
+				{ openAgentsLlmApi: llm },
+			),
 			{
 				id: randomUUID(),
 				name: 'Send Email',
@@ -147,15 +147,7 @@ async function approvalWorkflow(options: Record<string, unknown>) {
 					options: {},
 				},
 			},
-			{
-				id: randomUUID(),
-				name: 'Approval',
-				type: 'n8n-nodes-openagents.openAgentsApproval',
-				typeVersion: 1,
-				position: [360, 220],
-				webhookId: randomUUID(),
-				parameters: {},
-			},
+			approvalNode([360, 220]),
 		],
 		connections: {
 			Webhook: { main: [[{ node: 'Agent', type: 'main', index: 0 }]] },
@@ -389,30 +381,17 @@ it('waits with the plan, and runs the plan the reviewer edited in the page on th
 		settings: { executionOrder: 'v1' },
 		nodes: [
 			webhookAnsweringAtOnce(path),
-			{
-				id: randomUUID(),
-				name: 'Planner',
-				type: 'n8n-nodes-openagents.openAgentsPlanner',
-				typeVersion: 1,
-				position: [220, 0],
-				parameters: {
+			plannerNode(
+				{
 					operation: 'planAndExecute',
 					goal: '={{ $json.body.goal }}',
 					store: 'credential',
 					options: { approvePlan: true },
 					retryPolicy: { type: 'none' },
 				},
-				credentials: { openAgentsLlmApi: llm, openAgentsMemoryStore: store },
-			},
-			{
-				id: randomUUID(),
-				name: 'Approval',
-				type: 'n8n-nodes-openagents.openAgentsApproval',
-				typeVersion: 1,
-				position: [220, 220],
-				webhookId: randomUUID(),
-				parameters: {},
-			},
+				{ openAgentsLlmApi: llm, openAgentsMemoryStore: store },
+			),
+			approvalNode([220, 220]),
 		],
 		connections: {
 			Webhook: { main: [[{ node: 'Planner', type: 'main', index: 0 }]] },

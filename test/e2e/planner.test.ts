@@ -19,6 +19,7 @@ import {
 import { nodeOutput } from '../../stack/n8n/client';
 import { N8nCluster } from '../../stack/n8n/cluster';
 import {
+	plannerNode,
 	roleSubWorkflow,
 	webhookAnsweringAtOnce,
 	webhookNode,
@@ -105,13 +106,8 @@ async function crashWorkflow(name: string, options: Record<string, unknown>) {
 		name,
 		nodes: [
 			webhookAnsweringAtOnce(path),
-			{
-				id: randomUUID(),
-				name: 'Planner',
-				type: 'n8n-nodes-openagents.openAgentsPlanner',
-				typeVersion: 1,
-				position: [220, 0],
-				parameters: {
+			plannerNode(
+				{
 					operation: 'planAndExecute',
 					goal: '={{ $json.body.goal }}',
 					store: 'credential',
@@ -119,8 +115,8 @@ async function crashWorkflow(name: string, options: Record<string, unknown>) {
 					options,
 					retryPolicy: { type: 'none' },
 				},
-				credentials: { openAgentsLlmApi: llm, openAgentsMemoryStore: store },
-			},
+				{ openAgentsLlmApi: llm, openAgentsMemoryStore: store },
+			),
 			whereNode([440, 0], true),
 		],
 		connections: {
@@ -254,13 +250,8 @@ it.each(SUB_WORKFLOW_VALUES)(
 			name: 'e2e: Planner with a sub-workflow role',
 			nodes: [
 				webhookNode(path),
-				{
-					id: randomUUID(),
-					name: 'Planner',
-					type: 'n8n-nodes-openagents.openAgentsPlanner',
-					typeVersion,
-					position: [220, 0],
-					parameters: {
+				plannerNode(
+					{
 						operation: 'executePlan',
 						plan: '={{ $json.body.plan }}',
 						roles: {
@@ -272,8 +263,9 @@ it.each(SUB_WORKFLOW_VALUES)(
 						options: { synthesize: false },
 						retryPolicy: { type: 'none' },
 					},
-					credentials: { openAgentsLlmApi: llm, openAgentsMemoryStore: store },
-				},
+					{ openAgentsLlmApi: llm, openAgentsMemoryStore: store },
+					typeVersion,
+				),
 			],
 			connections: { Webhook: { main: [[{ node: 'Planner', type: 'main', index: 0 }]] } },
 		});
@@ -403,13 +395,8 @@ it('Process Manager delegates to a chat-model role and to a sub-workflow role, i
 			name: 'e2e: Planner Manager mode',
 			nodes: [
 				webhookNode(path),
-				{
-					id: randomUUID(),
-					name: 'Planner',
-					type: 'n8n-nodes-openagents.openAgentsPlanner',
-					typeVersion: 1.1,
-					position: [220, 0],
-					parameters: {
+				plannerNode(
+					{
 						operation: 'planAndExecute',
 						process: 'manager',
 						goal: '={{ $json.body.goal }}',
@@ -431,8 +418,9 @@ it('Process Manager delegates to a chat-model role and to a sub-workflow role, i
 						store: 'credential',
 						retryPolicy: { type: 'none' },
 					},
-					credentials: { openAgentsLlmApi: llm, openAgentsMemoryStore: store },
-				},
+					{ openAgentsLlmApi: llm, openAgentsMemoryStore: store },
+					1.1,
+				),
 			],
 			connections: { Webhook: { main: [[{ node: 'Planner', type: 'main', index: 0 }]] } },
 		});

@@ -9,7 +9,7 @@ import { requestWindow } from '../../lib/ratelimit';
 import { OfflineModelServer } from '../../stack/model-server';
 import { nodeOutput } from '../../stack/n8n/client';
 import { clusterFromEnv } from '../../stack/n8n/cluster';
-import { webhookNode } from '../../stack/n8n/workflow-nodes';
+import { agentNode, webhookAnsweringAtOnce } from '../../stack/n8n/workflow-nodes';
 import { deleteKeys, redisFromEnv, redisUrl } from '../../stack/services';
 import { busiestSpan } from '../support/windows';
 
@@ -55,20 +55,15 @@ it('two workers keep to one limit: the provider never refuses and never sees it 
 	const { id } = await client.createWorkflow({
 		name: 'e2e: agents sharing a provider limit',
 		nodes: [
-			webhookNode(path, [0, 0], { responseMode: 'onReceived' }),
-			{
-				id: randomUUID(),
-				name: 'Agent',
-				type: 'n8n-nodes-openagents.openAgentsAgent',
-				typeVersion: 1,
-				position: [220, 0],
-				parameters: {
+			webhookAnsweringAtOnce(path),
+			agentNode(
+				{
 					template: 'conversation',
 					prompt: '={{ $json.body.question }}',
 					options: {},
 				},
-				credentials: { openAgentsLlmApi: credential },
-			},
+				{ openAgentsLlmApi: credential },
+			),
 		],
 		connections: { Webhook: { main: [[{ node: 'Agent', type: 'main', index: 0 }]] } },
 	});
