@@ -19,7 +19,7 @@ import {
 	recordsContent,
 } from '../tracing';
 import { redactText } from './redact';
-import { UsageTracker, type UsageTotals } from './usage';
+import { UsageTracker, withEarlier, type UsageTotals } from './usage';
 
 /** A chat model that can bind tools (LangChain BaseChatModel, or n8n's chat model sub-nodes). */
 export interface ToolCallingChatModel extends InvokableChatModel {
@@ -239,13 +239,7 @@ export async function runAgent(
 	let toolErrors = steps.filter((step) => step.error).length;
 	let iterations = paused?.iterations ?? 0;
 
-	const spent = (): UsageTotals => {
-		if (!before) return usage.get();
-		const sum = new UsageTracker();
-		sum.add(before);
-		sum.add(usage.get());
-		return sum.get();
-	};
+	const spent = (): UsageTotals => withEarlier(usage.get(), before);
 	const result = (status: AgentStatus, reason?: string): AgentResult => ({
 		status,
 		output: lastText,

@@ -36,6 +36,7 @@ export {
 export {
 	EXECUTION_USAGE_KEYS,
 	UsageTracker,
+	withEarlier,
 	type ExecutionUsageField,
 	type TokenUsage,
 	type UsageTotals,

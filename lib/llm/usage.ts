@@ -125,6 +125,18 @@ export class UsageTracker {
 	}
 }
 
+/**
+ * `usage` plus what was spent `before` (e.g. before a wait for approval; undefined: `usage` as it is), in the currency
+ * of `usage`.
+ */
+export function withEarlier(usage: UsageTotals, before: UsageTotals | undefined): UsageTotals {
+	if (!before) return usage;
+	const sum = new UsageTracker(DEFAULT_PRICES, usage.currency);
+	sum.add(before);
+	sum.add(usage);
+	return sum.get();
+}
+
 /** The usage totals kept per execution (summed over every Agent, Planner and Knowledge Base node of it). */
 export type ExecutionUsageField =
 	| 'promptTokens'

@@ -107,15 +107,6 @@ export function usageTracker(llm?: LlmConfig): UsageTracker {
 	return new UsageTracker({ ...base, ...llm.prices }, currency);
 }
 
-/** `usage` plus what an item spent before it waited for approval (undefined: nothing before). */
-export function withEarlier(usage: UsageTotals, before: UsageTotals | undefined): UsageTotals {
-	if (!before) return usage;
-	const sum = new UsageTracker();
-	sum.add(before);
-	sum.add(usage);
-	return sum.get();
-}
-
 /**
  * The credential's rate limit for lib/llm calls, or undefined when it is off. Throws RateLimitConfigError for
  * negative limits and Error for a store URL that is missing or of another scheme, at the first call.

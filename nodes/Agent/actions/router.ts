@@ -16,15 +16,11 @@ import {
 	StructuredOutputError,
 	TaskError,
 	secretsOf,
+	withEarlier,
 } from '../../../lib/llm';
 import { closeStore, openStore, type OpenedStore } from '../../shared/memoryContext';
 import { failedItem, type ErrorRule } from '../../shared/itemError';
-import {
-	addUsageToExecution,
-	MODEL_FAILURE_HINTS,
-	usageTracker,
-	withEarlier,
-} from '../../shared/llm';
+import { addUsageToExecution, MODEL_FAILURE_HINTS, usageTracker } from '../../shared/llm';
 import { connectedTools, optionalLlmConfig } from '../../shared/connections';
 import { traceItem } from '../../shared/tracing';
 import { GEN_AI, GEN_AI_OPERATION, OPENAGENTS } from '../../../lib/tracing';

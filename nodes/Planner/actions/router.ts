@@ -11,19 +11,14 @@ import type {
 	INodeExecutionData,
 } from 'n8n-workflow';
 
-import { modelFailureCode, secretsOf, type UsageTotals } from '../../../lib/llm';
+import { modelFailureCode, secretsOf, withEarlier, type UsageTotals } from '../../../lib/llm';
 import { CheckpointError, PlanValidationError } from '../../../lib/planning';
 import { connectedTools, optionalLlmConfig } from '../../shared/connections';
 import { traceItem } from '../../shared/tracing';
 import { OPENAGENTS } from '../../../lib/tracing';
 import { failedItem, type ErrorRule } from '../../shared/itemError';
 import { ApprovalTimeoutError } from '../../shared/approval';
-import {
-	addUsageToExecution,
-	MODEL_FAILURE_HINTS,
-	usageTracker,
-	withEarlier,
-} from '../../shared/llm';
+import { addUsageToExecution, MODEL_FAILURE_HINTS, usageTracker } from '../../shared/llm';
 import { PlanApprovalNeeded, plannerApprovalRequest, resumedPlan } from './approval';
 import * as createPlan from './createPlan';
 import * as executePlan from './executePlan';

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { HumanMessage, SystemMessage } from '@langchain/core/messages';
 import type { IDataObject } from 'n8n-workflow';
 
-import { budgetSpent, runAgent, type UsageTracker } from '../../../lib/llm';
+import { budgetSpent, runAgent, withEarlier, type UsageTracker } from '../../../lib/llm';
 import { tenantPath } from '../../../lib/memory';
 import {
 	CHECKPOINT_ACCESS,
@@ -30,7 +30,7 @@ import {
 	type TaskOutput,
 } from '../../../lib/planning';
 import { closeStore, memoryFor, openStore } from '../../shared/memoryContext';
-import { budgetFromOptions, withEarlier } from '../../shared/llm';
+import { budgetFromOptions } from '../../shared/llm';
 import { getRetryPolicy } from '../../shared/retryPolicy';
 import { itemModel, type ItemModel } from '../../shared/connections';
 import { reviewSettings } from './review';
