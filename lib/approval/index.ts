@@ -1,6 +1,5 @@
 export {
 	newApprovalId,
-	sameApprovalId,
 	checkDecidable,
 	parseDecision,
 	type ApprovalCall,

@@ -2,13 +2,14 @@
  * What a reviewer is asked to decide while an execution waits, and the checks on the answer. The request travels in
  * n8n's execution data (JSON); the answer comes from the approval page's form or any HTTP client (JSON body).
  */
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 
 import { jsonSchemaToZod } from '@n8n/json-schema-to-zod';
 import { z, type ZodType } from 'zod';
 
 import type { PendingToolCall, ToolCallDecision } from '../llm';
 import { planningSchema, type Plan } from '../planning';
+import { sameSecret } from '../secrets';
 
 /** One tool call waiting for a decision. `schema`: the tool's arguments as JSON Schema (draft 7), when known. */
 export interface ApprovalCall extends PendingToolCall {
@@ -67,14 +68,6 @@ export interface ApprovalDecision {
 /** 128 random bits, URL-safe. */
 export const newApprovalId = (): string => randomBytes(16).toString('base64url');
 
-/** Constant-time comparison of a presented approval ID with the expected one. */
-export function sameApprovalId(presented: unknown, expected: string): boolean {
-	if (typeof presented !== 'string') return false;
-	const a = Buffer.from(presented);
-	const b = Buffer.from(expected);
-	return a.length === b.length && timingSafeEqual(a, b);
-}
-
 /** A refused decision: HTTP status and what to tell the reviewer; the execution keeps waiting (or has moved on). */
 export interface Refusal {
 	status: 400 | 403 | 409 | 410 | 422;
@@ -89,7 +82,7 @@ export function checkDecidable(
 	presentedId: unknown,
 	now = new Date(),
 ): Refusal | undefined {
-	if (!sameApprovalId(presentedId, request.approvalId))
+	if (!sameSecret(presentedId, request.approvalId))
 		return {
 			status: 403,
 			message:

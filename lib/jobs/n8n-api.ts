@@ -118,6 +118,13 @@ export class N8nApiClient {
 		});
 	}
 
+	/** POST /executions/{id}/stop: n8n cancels the running (or queued, waiting) execution, on whichever worker runs it. */
+	async stopExecution(id: string): Promise<ApiExecution> {
+		return this.request('POST', `/executions/${encodeURIComponent(id)}/stop`, {
+			notSentOnly: true,
+		});
+	}
+
 	/** GET /workflows/{id}: { id, name, active, … }. */
 	async getWorkflow(id: string): Promise<WorkflowSummary> {
 		return this.request('GET', `/workflows/${encodeURIComponent(id)}`);

@@ -18,12 +18,14 @@ import {
 	structuredInstruction,
 	type AgentResult,
 	type OutputField,
+	type UsageTracker,
 } from '../../../lib/llm';
 import { turnMessages } from '../../../lib/memory';
 import { connectedMemory, loadHistory } from '../../shared/connections';
 import { approvalGate, approvalRequest, ApprovalNeeded } from './approval';
+import { CompletionReply, servedRequest, type ServedRequest } from './chatCompletion';
 import { itemAgent } from './itemAgent';
-import { AgentRunError, type TemplateRun } from './types';
+import { AgentRunError, type RunContext, type TemplateRun } from './types';
 
 const properties: INodeProperties[] = [
 	{
@@ -147,14 +149,39 @@ export function runSummary(result: AgentResult): IDataObject {
  * max_iterations / tool_errors / output still invalid after one repair, AgentError for an empty prompt.
  */
 export const execute: TemplateRun = async (run, itemIndex, usage) => {
+	const served = servedRequest(run.fn, itemIndex);
+	if (!served) return answer(run, itemIndex, usage);
+	const reply = new CompletionReply(run.fn, itemIndex);
+	reply.begin();
+	const json = await answer(run, itemIndex, usage, served, reply).catch((error: Error) => {
+		reply.fail(error);
+		throw error;
+	});
+	const { output } = json;
+	reply.finish(
+		typeof output === 'string' ? output : JSON.stringify(output),
+		json.status === 'budget_exceeded' ? 'length' : 'stop',
+		usage.get(),
+	);
+	return json;
+};
+
+/** `served`: the Chat Completions request the item answers, and `reply` the way back to its client. */
+async function answer(
+	run: RunContext,
+	itemIndex: number,
+	usage: UsageTracker,
+	served?: ServedRequest,
+	reply?: CompletionReply,
+): Promise<IDataObject> {
 	const { fn } = run;
-	const prompt = String(fn.getNodeParameter('prompt', itemIndex, '') ?? '');
-	if (!prompt.trim())
+	const prompt = served?.prompt ?? String(fn.getNodeParameter('prompt', itemIndex, '') ?? '');
+	if (!served && !prompt.trim())
 		throw new AgentError(
 			'EMPTY_PROMPT',
 			'The prompt is empty: set "Prompt (User Message)", e.g. {{ $json.chatInput }}',
 		);
-	const schema = outputSchema(fn, itemIndex);
+	const schema = outputSchema(fn, itemIndex) ?? served?.schema;
 	const agent = await itemAgent(run, itemIndex, usage);
 	const gate = approvalGate(run, itemIndex, agent.tools, agent.options);
 	const resumed = run.resumed?.state.itemIndex === itemIndex ? run.resumed : undefined;
@@ -177,19 +204,29 @@ export const execute: TemplateRun = async (run, itemIndex, usage) => {
 						? `${system}\n\nWhen you give your final answer, ${structuredInstruction(schema).replace(/^Reply/, 'reply')}`
 						: system,
 				),
-				...(memory ? await loadHistory(memory) : []),
-				new HumanMessage(prompt),
+				// A client sends the whole conversation; with a memory sub-node, the memory holds it instead.
+				...(served && !memory
+					? served.messages()
+					: [...(memory ? await loadHistory(memory) : []), new HumanMessage(prompt)]),
 			];
 	const promptMessages = resumed?.state.promptMessages ?? messages.length;
 
 	// Streams text answers to a Chat Trigger / Webhook whose response streams; structured output is validated first.
-	const stream = !schema && agent.options.enableStreaming !== false && fn.isStreaming?.() === true;
+	// A Chat Completions reply always streams its text (the trigger gathers it when the client did not ask to stream).
+	const stream =
+		!reply && !schema && agent.options.enableStreaming !== false && fn.isStreaming?.() === true;
 	if (stream) fn.sendChunk('begin', itemIndex);
+	const onText =
+		reply && !schema
+			? reply.text
+			: stream
+				? (delta: string) => fn.sendChunk('item', itemIndex, delta)
+				: undefined;
 	const result = await runAgent(agent.model, messages, agent.tools, {
 		...agent.agentOptions,
 		...(gate ? { needsApproval: gate.needsApproval } : {}),
 		...(resumed ? { resume: { paused: resumed.paused, decisions: resumed.decisions } } : {}),
-		...(stream ? { onText: (delta: string) => fn.sendChunk('item', itemIndex, delta) } : {}),
+		...(onText ? { onText } : {}),
 	}).finally(() => stream && fn.sendChunk('end', itemIndex));
 	if (result.status === 'awaiting_approval') {
 		throw new ApprovalNeeded(
@@ -242,4 +279,4 @@ export const execute: TemplateRun = async (run, itemIndex, usage) => {
 		...(structuredRepairs !== undefined ? { structuredRepairs } : {}),
 		durationMs: result.durationMs,
 	};
-};
+}

@@ -1,0 +1,91 @@
+import {
+	NodeConnectionTypes,
+	type INodeType,
+	type INodeTypeDescription,
+	type IWebhookFunctions,
+	type IWebhookResponseData,
+} from 'n8n-workflow';
+
+import { chatCompletions } from './actions/chatCompletions';
+import { models } from './actions/models';
+
+/**
+ * An OpenAI-compatible endpoint for an agent flow: `POST <path>/v1/chat/completions` starts the workflow with the
+ * request as its item, and an OpenAgents Agent after it answers as a `chat.completion` (or SSE chunks with `stream`);
+ * `GET <path>/v1/models` lists the Model Names. Clients (the openai SDKs, Open WebUI, LibreChat) use
+ * `<n8n webhook URL>/<path>/v1` as their base URL and the credential's key as their API key.
+ */
+// Its webhooks are n8n's own (production and test URLs): nothing is registered with a third-party service, so there is
+// no webhook lifecycle to implement.
+// eslint-disable-next-line @n8n/community-nodes/webhook-lifecycle-complete
+export class ChatCompletionsTrigger implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'OpenAgents Chat Completions Trigger',
+		name: 'openAgentsChatCompletionsTrigger',
+		icon: { light: 'file:chatCompletions.svg', dark: 'file:chatCompletions.dark.svg' },
+		group: ['trigger'],
+		version: [1],
+		subtitle: '={{ "/" + $parameter["path"] + "/v1" }}',
+		description:
+			'Serves the workflow as an OpenAI-compatible Chat Completions API: any OpenAI client talks to its OpenAgents Agent',
+		defaults: { name: 'Chat Completions' },
+		codex: { categories: ['AI'], subcategories: { AI: ['Root Nodes'] } },
+		inputs: [],
+		outputs: [NodeConnectionTypes.Main],
+		credentials: [
+			{ name: 'openAgentsChatCompletionsApi', required: true },
+			{ name: 'openAgentsN8nApi', displayName: 'n8n API (Stop on Disconnect)', required: false },
+		],
+		webhooks: [
+			{
+				name: 'default',
+				httpMethod: 'POST',
+				// n8n hands this node's HTTP response to the execution; the Agent's chunks reach the client through it.
+				responseMode: 'streaming',
+				path: '={{ $parameter["path"] }}/v1/chat/completions',
+				isFullPath: true,
+			},
+			{
+				name: 'default',
+				httpMethod: 'GET',
+				responseMode: 'onReceived',
+				path: '={{ $parameter["path"] }}/v1/models',
+				isFullPath: true,
+			},
+		],
+		properties: [
+			{
+				displayName:
+					'Connect an OpenAgents Agent (Conversation template) after this trigger: it takes the conversation from the request and its answer goes back in OpenAI\'s format. Clients use the production URL without "/chat/completions" as their base URL (e.g. https://n8n.example.com/webhook/my-agent/v1) and the credential\'s key as their API key. Add the n8n API credential to stop the execution when a client disconnects.',
+				name: 'notice',
+				type: 'notice',
+				default: '',
+			},
+			{
+				displayName: 'Path',
+				name: 'path',
+				type: 'string',
+				default: 'agent',
+				required: true,
+				placeholder: 'my-agent',
+				description:
+					'The endpoint is <webhook URL>/<path>/v1/chat/completions; use a path no other workflow uses',
+			},
+			{
+				displayName: 'Model Names',
+				name: 'modelNames',
+				type: 'string',
+				default: 'n8n-agent',
+				required: true,
+				description:
+					'Comma-separated names clients may put in "model" (GET /v1/models lists them); another name is refused with 404 model_not_found. The item carries the name the client chose.',
+			},
+		],
+	};
+
+	async webhook(this: IWebhookFunctions): Promise<IWebhookResponseData> {
+		return this.getRequestObject().method === 'GET'
+			? models.call(this)
+			: chatCompletions.call(this);
+	}
+}

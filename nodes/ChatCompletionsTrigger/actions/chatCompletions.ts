@@ -1,0 +1,130 @@
+/**
+ * POST <path>/v1/chat/completions: checks the key, the request and the model before any execution starts (refusals
+ * are OpenAI-shaped errors), then starts the workflow with the request as its item. n8n streams the execution's
+ * chunks into this webhook's HTTP response — from a worker too, in queue mode — and the CompletionResponder installed
+ * on it writes them as OpenAI's format instead. A client that hangs up has its execution stopped through n8n's API
+ * when the node has the n8n API credential.
+ */
+import type { IDataObject, IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
+
+import {
+	ChatCompletionsError,
+	modelRefusal,
+	CompletionResponder,
+	latestUserText,
+	newCompletionId,
+	parseChatCompletionRequest,
+	type ChatCompletionRequest,
+	type CompletionIdentity,
+	type ResponderOptions,
+	type ResponseSink,
+} from '../../../lib/chat-completions';
+import { NoRetryPolicy } from '../../../lib/retry';
+import { N8nApiClient } from '../../../lib/jobs';
+import { authorize, modelNames, refuse } from './http';
+
+type Response = ReturnType<IWebhookFunctions['getResponseObject']>;
+
+export async function chatCompletions(this: IWebhookFunctions): Promise<IWebhookResponseData> {
+	const refused = await authorize(this);
+	if (refused) return refuse(this, refused);
+	const request = parseOrRefusal(this.getBodyData());
+	if (request instanceof ChatCompletionsError) return refuse(this, request);
+	const unknownModel = modelRefusal(request.model, modelNames(this));
+	if (unknownModel) return refuse(this, unknownModel);
+	const identity: CompletionIdentity = {
+		id: newCompletionId(),
+		created: Math.floor(Date.now() / 1000),
+		model: request.model,
+	};
+	const stopExecution = await executionStopper(this);
+	intercept(this.getResponseObject(), {
+		identity,
+		stream: request.stream === true,
+		includeUsage: request.stream_options?.include_usage === true,
+		onAbandoned: stopExecution,
+	});
+	const sessionHeader = this.getHeaderData()['x-session-id'];
+	return {
+		workflowData: [
+			[
+				{
+					json: {
+						...(request as unknown as IDataObject),
+						stream: request.stream === true,
+						completionId: identity.id,
+						chatInput: latestUserText(request.messages),
+						sessionId:
+							(typeof sessionHeader === 'string' && sessionHeader) || request.user || identity.id,
+					},
+				},
+			],
+		],
+	};
+}
+
+function parseOrRefusal(body: unknown): ChatCompletionRequest | ChatCompletionsError {
+	try {
+		return parseChatCompletionRequest(body);
+	} catch (error) {
+		if (error instanceof ChatCompletionsError) return error;
+		return new ChatCompletionsError(
+			400,
+			`The request could not be read: ${(error as Error).message}`,
+		);
+	}
+}
+
+/**
+ * Routes what n8n writes to `res` (its chunk lines, keep-alives, the end() when the execution finishes) through a
+ * CompletionResponder, which writes the client's response with the original methods.
+ */
+function intercept(res: Response, options: Omit<ResponderOptions, 'sink'>): CompletionResponder {
+	const write = res.write.bind(res) as (text: string) => boolean;
+	const end = res.end.bind(res) as (text?: string) => Response;
+	// compression's flush when n8n runs behind it: each event leaves at once.
+	const flush = () => (res as Response & { flush?: () => void }).flush?.();
+	const sink: ResponseSink = {
+		start: (status, headers) => void res.writeHead(status, headers),
+		write: (text) => {
+			write(text);
+			flush();
+		},
+		end: (text) => void end(text),
+	};
+	const responder = new CompletionResponder({ ...options, sink });
+	res.write = ((chunk: unknown) => {
+		responder.receive(String(chunk));
+		return true;
+	}) as Response['write'];
+	res.end = ((chunk?: unknown) => {
+		if (typeof chunk === 'string' || Buffer.isBuffer(chunk)) responder.receive(String(chunk));
+		responder.close();
+		return res;
+	}) as Response['end'];
+	res.on('close', () => responder.clientGone());
+	return responder;
+}
+
+/** Stops an execution through n8n's public API (the node's n8n API credential), or undefined without one. */
+async function executionStopper(
+	fn: IWebhookFunctions,
+): Promise<((executionId: string) => void) | undefined> {
+	if (!fn.getNode().credentials?.openAgentsN8nApi) return undefined;
+	const c = await fn.getCredentials('openAgentsN8nApi');
+	const client = new N8nApiClient(
+		{ baseUrl: String(c.baseUrl ?? ''), apiKey: String(c.apiKey ?? '') },
+		{ policy: new NoRetryPolicy(), timeoutMs: 10_000 },
+	);
+	return (executionId) =>
+		void client
+			.stopExecution(executionId)
+			.then(() =>
+				fn.logger.info(`Chat Completions: client disconnected, execution ${executionId} stopped`),
+			)
+			.catch((error: Error) =>
+				fn.logger.warn(
+					`Chat Completions: client disconnected, but stopping execution ${executionId} failed: ${error.message}`,
+				),
+			);
+}

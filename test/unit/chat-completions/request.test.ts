@@ -1,0 +1,179 @@
+import { AIMessage, HumanMessage, SystemMessage, ToolMessage } from '@langchain/core/messages';
+
+import {
+	ChatCompletionsError,
+	keyRefusal,
+	latestUserText,
+	modelRefusal,
+	parseChatCompletionRequest,
+	toChatMessages,
+} from '../../../lib/chat-completions';
+import { sameSecret } from '../../../lib/secrets';
+
+const refusalOf = (body: unknown): ChatCompletionsError => {
+	try {
+		parseChatCompletionRequest(body);
+	} catch (error) {
+		return error as ChatCompletionsError;
+	}
+	throw new Error('accepted');
+};
+
+describe('parseChatCompletionRequest', () => {
+	it('accepts the fields of the format, multi-part text content included', () => {
+		const request = parseChatCompletionRequest({
+			model: 'n8n-agent',
+			messages: [
+				{ role: 'system', content: 'Be brief.' },
+				{
+					role: 'user',
+					content: [
+						{ type: 'text', text: 'Hi ' },
+						{ type: 'text', text: 'there' },
+					],
+				},
+			],
+			stream: true,
+			stream_options: { include_usage: true },
+			temperature: 0.2,
+			max_tokens: 100,
+			user: 'u-1',
+			metadata: { team: 'ops' },
+			response_format: { type: 'json_object' },
+			top_p: 0.9, // not ours to honour: ignored, as by most compatible servers
+		});
+		expect(request).toMatchObject({
+			model: 'n8n-agent',
+			stream: true,
+			temperature: 0.2,
+			user: 'u-1',
+		});
+		expect(latestUserText(request.messages)).toBe('Hi there');
+	});
+
+	it.each([
+		[[], 400, null, /JSON object/],
+		[
+			{ messages: [{ role: 'user', content: 'x' }] },
+			400,
+			'model',
+			/Missing required parameter: 'model'/,
+		],
+		[{ model: 'm', messages: [] }, 400, 'messages', /at least 1/],
+		[
+			{ model: 'm', messages: [{ role: 'robot', content: 'x' }] },
+			400,
+			'messages[0].role',
+			/'system'/,
+		],
+		[
+			{ model: 'm', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: {} }] }] },
+			400,
+			'messages[0].content',
+			/Invalid value/,
+		],
+		[
+			{ model: 'm', messages: [{ role: 'user', content: 'x' }], temperature: 3 },
+			400,
+			'temperature',
+			/2/,
+		],
+		[
+			{ model: 'm', messages: [{ role: 'user', content: 'x' }], n: 2 },
+			400,
+			'n',
+			/Invalid value for 'n'/,
+		],
+		[
+			{ model: 'm', messages: [{ role: 'user', content: 'x' }], tools: [{ type: 'function' }] },
+			400,
+			'tools',
+			/client-side tools are not supported/,
+		],
+		[
+			{ model: 'm', messages: [{ role: 'tool', content: 'x', tool_call_id: 'call_1' }] },
+			400,
+			'messages[0].tool_call_id',
+			/preceding message with 'tool_calls'/,
+		],
+	])('refuses %j with status %d and param %s', (body, status, param, message) => {
+		const error = refusalOf(body);
+		expect(error).toBeInstanceOf(ChatCompletionsError);
+		expect(error.body).toEqual({
+			error: {
+				message: expect.stringMatching(message),
+				type: 'invalid_request_error',
+				param,
+				code: null,
+			},
+		});
+		expect(error.status).toBe(status);
+	});
+});
+
+describe('keys and models', () => {
+	it('accepts only the exact bearer key', () => {
+		expect(keyRefusal('Bearer k-123', 'k-123')).toBeUndefined();
+		expect(keyRefusal('bearer   k-123', 'k-123')).toBeUndefined();
+		for (const header of ['Bearer k-12', 'Bearer k-1234', 'k-123', undefined, ['Bearer k-123']]) {
+			expect(keyRefusal(header, 'k-123')).toMatchObject({ status: 401, code: 'invalid_api_key' });
+		}
+		// An empty configured key never matches, not even an empty presented one.
+		expect(keyRefusal('Bearer ', '')).toMatchObject({ status: 401 });
+		expect(sameSecret('a', 'a')).toBe(true);
+		expect(sameSecret('a', 'b')).toBe(false);
+	});
+
+	it('refuses a model it does not serve with 404 model_not_found', () => {
+		expect(modelRefusal('agent-b', ['agent-a', 'agent-b'])).toBeUndefined();
+		expect(modelRefusal('gpt-4o', ['agent-a'])?.body.error).toMatchObject({
+			param: 'model',
+			code: 'model_not_found',
+			message: expect.stringContaining("'agent-a'"),
+		});
+	});
+});
+
+describe('toChatMessages', () => {
+	it('keeps every message in order, with tool calls and their results', () => {
+		const { messages } = parseChatCompletionRequest({
+			model: 'm',
+			messages: [
+				{ role: 'developer', content: 'dev' },
+				{ role: 'user', content: 'first' },
+				{
+					role: 'assistant',
+					content: null,
+					tool_calls: [
+						{ id: 'c1', type: 'function', function: { name: 'lookup', arguments: '{"q":"x"}' } },
+					],
+				},
+				{ role: 'tool', tool_call_id: 'c1', content: 'found' },
+				{ role: 'assistant', content: 'answer one' },
+				{ role: 'user', content: 'second' },
+			],
+		});
+		const converted = toChatMessages(messages);
+		expect(converted.map((m) => m.constructor)).toEqual([
+			SystemMessage,
+			HumanMessage,
+			AIMessage,
+			ToolMessage,
+			AIMessage,
+			HumanMessage,
+		]);
+		expect((converted[2] as AIMessage).tool_calls).toEqual([
+			{ id: 'c1', name: 'lookup', args: { q: 'x' }, type: 'tool_call' },
+		]);
+		expect((converted[3] as ToolMessage).tool_call_id).toBe('c1');
+		expect(converted.map((m) => m.content)).toEqual([
+			'dev',
+			'first',
+			'',
+			'found',
+			'answer one',
+			'second',
+		]);
+		expect(latestUserText(messages)).toBe('second');
+	});
+});
