@@ -58,6 +58,24 @@ export function plannerNode(
 	};
 }
 
+/** This package's Chat Completions Trigger, named "Chat Completions", serving `modelNames` at `<path>/v1`. */
+export function chatCompletionsTriggerNode(
+	path: string,
+	modelNames: string,
+	credentials: CredentialRefs,
+) {
+	return {
+		id: randomUUID(),
+		name: 'Chat Completions',
+		type: 'n8n-nodes-openagents.openAgentsChatCompletionsTrigger',
+		typeVersion: 1,
+		position: [0, 0],
+		webhookId: randomUUID(),
+		parameters: { path, modelNames },
+		credentials,
+	};
+}
+
 /** This package's Approval sub-node, named "Approval" (for an Agent's or Planner's Tool input). */
 export function approvalNode(position: [number, number]) {
 	return {

@@ -1,0 +1,296 @@
+/**
+ * The OpenAgents Chat Completions Trigger in real queue-mode n8n (main + 2 workers), driven by the official `openai`
+ * npm SDK — a client nobody here wrote. The Agent runs on a worker; its answer reaches the SDK through n8n's streaming
+ * response. Token usage is checked against what the Agent recorded on the execution (n8n's API), the conversation
+ * against the model server's request log.
+ */
+import { randomUUID } from 'node:crypto';
+
+import OpenAI, {
+	APIUserAbortError,
+	AuthenticationError,
+	BadRequestError,
+	NotFoundError,
+} from 'openai';
+
+import { OfflineModelServer, type ChatRequest } from '../../stack/model-server';
+import { clusterFromEnv } from '../../stack/n8n/cluster';
+import { agentNode, chatCompletionsTriggerNode } from '../../stack/n8n/workflow-nodes';
+import { waitFor } from '../../stack/process';
+import { offlineLlmCredential } from '../support/credentials';
+
+const { client } = clusterFromEnv();
+const model = new OfflineModelServer();
+const KEY = `sk-e2e-${randomUUID()}`;
+const MODELS = ['n8n-agent', 'n8n-agent-mini'];
+let workflowId: string;
+let openai: OpenAI;
+let baseURL: string;
+
+/** The model's answer: names the last user message, several words so that it streams in several chunks. */
+const replyTo = (request: ChatRequest) => {
+	const users = request.messages.filter((m) => m.role === 'user');
+	return {
+		content: `You said "${String(users.at(-1)?.content)}" after ${users.length - 1} earlier messages.`,
+	};
+};
+
+beforeAll(async () => {
+	await model.start();
+	const llm = await client.createCredential(
+		'e2e chat completions model',
+		'openAgentsLlmApi',
+		offlineLlmCredential(model.baseUrl),
+	);
+	const key = await client.createCredential(
+		'e2e chat completions key',
+		'openAgentsChatCompletionsApi',
+		{
+			apiKey: KEY,
+		},
+	);
+	const api = await client.createCredential('e2e chat completions n8n API', 'openAgentsN8nApi', {
+		baseUrl: `${client.url}/api/v1`,
+		apiKey: client.connection.apiKey,
+	});
+	const path = `e2e-chat-completions-${randomUUID()}`;
+	({ id: workflowId } = await client.createWorkflow({
+		name: 'e2e: Chat Completions Trigger → Agent',
+		nodes: [
+			chatCompletionsTriggerNode(path, MODELS.join(', '), {
+				openAgentsChatCompletionsApi: key,
+				openAgentsN8nApi: api,
+			}),
+			agentNode(
+				{ template: 'conversation', systemMessage: 'You are the e2e agent.' },
+				{ openAgentsLlmApi: llm },
+			),
+		],
+		connections: { 'Chat Completions': { main: [[{ node: 'Agent', type: 'main', index: 0 }]] } },
+	}));
+	await client.activateWorkflow(workflowId, [`${path}/v1/chat/completions`]);
+	baseURL = `${client.url}/webhook/${path}/v1`;
+	openai = new OpenAI({ baseURL, apiKey: KEY, maxRetries: 0 });
+}, 120_000);
+
+afterAll(() => model.stop());
+
+beforeEach(() => {
+	model.reset();
+	model.setHandler(replyTo);
+});
+
+const executionCount = async () => (await client.executions({ workflowId, limit: 250 })).length;
+
+/** The usage the Agent recorded on its execution (custom data), for the execution that answered `completionId`. */
+async function recordedUsage(completionId: string) {
+	const executions = await client.executions({ workflowId, limit: 20, includeData: true });
+	for (const summary of executions) {
+		const execution = await client.execution(summary.id, true);
+		const item = execution.data?.resultData.runData['Chat Completions']?.[0]?.data?.main[0]?.[0];
+		if (item?.json.completionId === completionId) {
+			const data = execution.customData as Record<string, string>;
+			return {
+				prompt_tokens: Number(data.openagents_prompt_tokens),
+				completion_tokens: Number(data.openagents_completion_tokens),
+				total_tokens: Number(data.openagents_total_tokens),
+			};
+		}
+	}
+	throw new Error(`No execution answered ${completionId}`);
+}
+
+describe('Chat Completions Trigger with the openai SDK', () => {
+	it('lists the Model Names', async () => {
+		const models = await openai.models.list();
+		expect(models.data.map((m) => m.id)).toEqual(MODELS);
+		expect(models.data.every((m) => m.object === 'model')).toBe(true);
+	});
+
+	it('answers a completion with the model’s text, the recorded token usage, an id and the model asked for', async () => {
+		const completion = await openai.chat.completions.create({
+			model: 'n8n-agent-mini',
+			messages: [{ role: 'user', content: 'What is queue mode?' }],
+		});
+		expect(completion.object).toBe('chat.completion');
+		expect(completion.id).toMatch(/^chatcmpl-\w{20,}$/);
+		expect(completion.model).toBe('n8n-agent-mini');
+		expect(completion.choices).toHaveLength(1);
+		expect(completion.choices[0].finish_reason).toBe('stop');
+		expect(completion.choices[0].message).toMatchObject({
+			role: 'assistant',
+			content: 'You said "What is queue mode?" after 0 earlier messages.',
+		});
+		expect(completion.usage!.prompt_tokens).toBeGreaterThan(0);
+		expect(completion.usage).toEqual(await recordedUsage(completion.id));
+	});
+
+	it('streams the same answer in chunks with one id, a finish reason and a usage chunk', async () => {
+		const ask = { model: 'n8n-agent', messages: [{ role: 'user' as const, content: 'Stream it' }] };
+		const whole = await openai.chat.completions.create(ask);
+		const stream = await openai.chat.completions.create({
+			...ask,
+			stream: true,
+			stream_options: { include_usage: true },
+		});
+		const chunks = [];
+		for await (const chunk of stream) chunks.push(chunk);
+		const text = chunks.map((c) => c.choices[0]?.delta.content ?? '').join('');
+		expect(text).toBe(whole.choices[0].message.content);
+		expect(chunks.filter((c) => c.choices[0]?.delta.content).length).toBeGreaterThan(3);
+		expect(new Set(chunks.map((c) => c.id)).size).toBe(1);
+		expect(chunks[0].id).not.toBe(whole.id);
+		expect(chunks.every((c) => c.object === 'chat.completion.chunk')).toBe(true);
+		expect(chunks.at(-2)!.choices[0].finish_reason).toBe('stop');
+		expect(chunks.at(-1)!.choices).toEqual([]);
+		expect(chunks.at(-1)!.usage).toEqual(whole.usage);
+
+		// Without include_usage there is no usage chunk.
+		const plain = await openai.chat.completions.create({ ...ask, stream: true });
+		const plainChunks = [];
+		for await (const chunk of plain) plainChunks.push(chunk);
+		expect(plainChunks.some((c) => c.usage)).toBe(false);
+		expect(plainChunks.at(-1)!.choices[0].finish_reason).toBe('stop');
+	});
+
+	it('gives the model the whole conversation in order, after the node’s system message', async () => {
+		const completion = await openai.chat.completions.create({
+			model: 'n8n-agent',
+			messages: [
+				{ role: 'system', content: 'Answer in one line.' },
+				{ role: 'user', content: 'first question' },
+				{ role: 'assistant', content: 'first answer' },
+				{
+					role: 'user',
+					content: [
+						{ type: 'text', text: 'second ' },
+						{ type: 'text', text: 'question' },
+					],
+				},
+			],
+		});
+		expect(completion.choices[0].message.content).toBe(
+			'You said "second question" after 1 earlier messages.',
+		);
+		const sent = model.requestsTo('chat').at(-1)!.body as ChatRequest;
+		expect(sent.messages.map((m) => [m.role, m.content])).toEqual([
+			['system', 'You are the e2e agent.'],
+			['system', 'Answer in one line.'],
+			['user', 'first question'],
+			['assistant', 'first answer'],
+			['user', 'second question'],
+		]);
+	});
+
+	it('answers JSON matching response_format’s schema', async () => {
+		model.setHandler(() => ({ content: '{"city":"Paris","population":2100000}' }));
+		const completion = await openai.chat.completions.create({
+			model: 'n8n-agent',
+			messages: [{ role: 'user', content: 'Biggest city of France?' }],
+			response_format: {
+				type: 'json_schema',
+				json_schema: {
+					name: 'city',
+					schema: {
+						type: 'object',
+						properties: { city: { type: 'string' }, population: { type: 'number' } },
+						required: ['city', 'population'],
+					},
+				},
+			},
+		});
+		expect(JSON.parse(completion.choices[0].message.content!)).toEqual({
+			city: 'Paris',
+			population: 2100000,
+		});
+		// The schema reached the model with the instructions.
+		const sent = model.requestsTo('chat').at(-1)!.body as ChatRequest;
+		expect(String(sent.messages[0].content)).toContain('"population"');
+	});
+
+	it('refuses a wrong key, a malformed request and an unknown model before any execution starts', async () => {
+		const before = await executionCount();
+		const wrongKey = new OpenAI({ baseURL, apiKey: 'sk-wrong', maxRetries: 0 });
+		await expect(
+			wrongKey.chat.completions.create({
+				model: 'n8n-agent',
+				messages: [{ role: 'user', content: 'hi' }],
+			}),
+		).rejects.toBeInstanceOf(AuthenticationError);
+		await expect(wrongKey.models.list()).rejects.toBeInstanceOf(AuthenticationError);
+		const malformed = await openai.chat.completions
+			.create({ model: 'n8n-agent', messages: [{ role: 'user' } as never] })
+			.catch((error: unknown) => error);
+		expect(malformed).toBeInstanceOf(BadRequestError);
+		expect((malformed as BadRequestError).param).toBe('messages[0].content');
+		await expect(
+			openai.chat.completions.create({
+				model: 'gpt-4o',
+				messages: [{ role: 'user', content: 'hi' }],
+			}),
+		).rejects.toBeInstanceOf(NotFoundError);
+		expect(model.requestsTo('chat')).toHaveLength(0);
+		expect(await executionCount()).toBe(before);
+	});
+
+	it('stops the execution and aborts the model request when the client aborts mid-stream', async () => {
+		model.latencyMs = 8_000;
+		const controller = new AbortController();
+		const stream = await openai.chat.completions.create(
+			{ model: 'n8n-agent', stream: true, messages: [{ role: 'user', content: 'Take your time' }] },
+			{ signal: controller.signal },
+		);
+		const received: string[] = [];
+		const reading = (async () => {
+			for await (const chunk of stream) {
+				received.push(chunk.choices[0]?.delta.role ?? '');
+				controller.abort(); // after the first event: the Agent has started, its model request is in flight
+			}
+		})();
+		// The SDK ends the iteration (v6) or throws APIUserAbortError: either way the client is gone.
+		await reading.catch((error: unknown) => expect(error).toBeInstanceOf(APIUserAbortError));
+		expect(received).toEqual(['assistant']);
+		const started = Date.now();
+		// n8n cancels the execution on the worker; the Agent's model request is aborted with it.
+		await waitFor(
+			'the model request aborted',
+			() => model.requestsTo('chat')[0]?.abandoned || undefined,
+			6_000,
+			100,
+		);
+		expect(Date.now() - started).toBeLessThan(6_000);
+		const [latest] = await client.executions({ workflowId, limit: 1 });
+		await waitFor(
+			'the execution canceled',
+			async () => (await client.execution(latest.id, false)).status === 'canceled' || undefined,
+			10_000,
+			250,
+		);
+	}, 60_000);
+
+	it('serves 50 concurrent streaming clients, each stream complete and only its own', async () => {
+		model.latencyMs = 200;
+		const clients = Array.from({ length: 50 }, (_, i) => `client ${i} asks`);
+		const results = await Promise.all(
+			clients.map(async (question) => {
+				const stream = await openai.chat.completions.create({
+					model: 'n8n-agent',
+					stream: true,
+					stream_options: { include_usage: true },
+					messages: [{ role: 'user', content: question }],
+				});
+				const chunks = [];
+				for await (const chunk of stream) chunks.push(chunk);
+				return chunks;
+			}),
+		);
+		results.forEach((chunks, i) => {
+			const text = chunks.map((c) => c.choices[0]?.delta.content ?? '').join('');
+			expect(text).toBe(`You said "${clients[i]}" after 0 earlier messages.`);
+			expect(new Set(chunks.map((c) => c.id)).size).toBe(1);
+			expect(chunks.at(-2)!.choices[0].finish_reason).toBe('stop');
+			expect(chunks.at(-1)!.usage!.total_tokens).toBeGreaterThan(0);
+		});
+		expect(new Set(results.map((chunks) => chunks[0].id)).size).toBe(50);
+	}, 180_000);
+});
