@@ -234,6 +234,11 @@ export interface RunOptions {
 	workflowId?: string;
 	/** Cancels the execution this long after it starts, ms (as the editor's Stop button does). */
 	cancelAfterMs?: number;
+	/**
+	 * Makes the run a streaming one, as n8n does for a webhook whose response streams: each node chunk
+	 * (`{ type, content, metadata }`) is passed here as a JSON line, as n8n writes it to the HTTP response.
+	 */
+	onChunkLine?: (line: string) => void;
 	/** What n8n ≥ 2.19 puts in additionalData.otel when its own tracing is on (N8N_OTEL_ENABLED). */
 	otel?: {
 		injectTraceHeaders(
@@ -342,6 +347,9 @@ async function executeWorkflow(
 	hooks.addHandler('nodeExecuteAfter', (nodeName: string) => void executionOrder.push(nodeName));
 	const finished = Promise.withResolvers<IRun>();
 	hooks.addHandler('workflowExecuteAfter', (run: IRun) => finished.resolve(run));
+	const { onChunkLine } = options;
+	if (onChunkLine)
+		hooks.addHandler('sendChunk', (chunk: unknown) => onChunkLine(`${JSON.stringify(chunk)}\n`));
 
 	const additionalData = {
 		hooks,
@@ -364,6 +372,7 @@ async function executeWorkflow(
 		sendDataToUI: () => {},
 		logAiEvent: () => {},
 		...(options.otel ? { otel: options.otel } : {}),
+		...(onChunkLine ? { streamingEnabled: true } : {}),
 	} as unknown as IWorkflowExecuteAdditionalData;
 
 	const execution = new WorkflowExecute(
