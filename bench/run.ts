@@ -10,6 +10,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 
 import { agent } from './agent';
+import { chatCompletions } from './chat-completions';
 import { stopBenchCluster } from './cluster';
 import { dashboard } from './dashboard';
 import { floors } from './floors';
@@ -35,6 +36,7 @@ const benchmarks: Record<string, () => Promise<unknown>> = {
 	'knowledge-base-scale': knowledgeBaseScale,
 	'knowledge-base-vs-n8n': knowledgeBaseVsN8n,
 	agent,
+	'chat-completions': chatCompletions,
 	'memory-vs-n8n': memoryVsN8n,
 	planner,
 	'queue-scaling': queueScaling,

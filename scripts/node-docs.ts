@@ -21,6 +21,7 @@ const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as
 const README_SECTION: Record<string, string> = {
 	Agent: 'Agent node',
 	Approval: 'Human approval',
+	ChatCompletionsTrigger: 'OpenAI-compatible endpoint',
 	Planner: 'Planner node',
 	KnowledgeBase: 'Knowledge Base node',
 	KnowledgeBaseTool: 'Knowledge Base node',

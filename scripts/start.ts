@@ -132,22 +132,24 @@ async function main() {
 		const client = cluster.client;
 
 		say('Creating credentials...');
-		const { credentials, webhookKey, dashboardLogin } = await upsertExampleCredentials(client, {
-			llm: {
-				baseUrl: llm.baseUrl,
-				apiKey: llm.apiKey,
-				chatModel: llm.chatModel,
-				embeddingModel: llm.embeddingModel,
-			},
-			chromaUrl: chroma.url,
-			redis: {
-				host: env.REDIS_HOST ?? env.QUEUE_BULL_REDIS_HOST ?? '127.0.0.1',
-				port: Number(env.REDIS_PORT ?? env.QUEUE_BULL_REDIS_PORT ?? 6379),
-				prefix: 'openagents_demo',
-			},
-			webhookKey: env.OPENAGENTS_WEBHOOK_KEY,
-			dashboardPassword: env.OPENAGENTS_DASHBOARD_PASSWORD,
-		});
+		const { credentials, webhookKey, dashboardLogin, chatCompletionsKey } =
+			await upsertExampleCredentials(client, {
+				llm: {
+					baseUrl: llm.baseUrl,
+					apiKey: llm.apiKey,
+					chatModel: llm.chatModel,
+					embeddingModel: llm.embeddingModel,
+				},
+				chromaUrl: chroma.url,
+				redis: {
+					host: env.REDIS_HOST ?? env.QUEUE_BULL_REDIS_HOST ?? '127.0.0.1',
+					port: Number(env.REDIS_PORT ?? env.QUEUE_BULL_REDIS_PORT ?? 6379),
+					prefix: 'openagents_demo',
+				},
+				webhookKey: env.OPENAGENTS_WEBHOOK_KEY,
+				dashboardPassword: env.OPENAGENTS_DASHBOARD_PASSWORD,
+				chatCompletionsKey: env.OPENAGENTS_CHAT_COMPLETIONS_KEY,
+			});
 
 		say('Importing the example workflows...');
 		const ids: Record<string, string> = {};
@@ -191,6 +193,16 @@ async function main() {
 			`      -d '{"question": "How does ioredis reconnect?"}' ${client.url}/webhook/openagents-research`,
 		);
 		say(`  Chat:     example 2 is not public: open it in the editor and use "Open chat"`);
+		const openAiBase = `${client.url}/webhook/openagents/v1`;
+		say(
+			`  OpenAI:   example 8 serves the docs agent to any OpenAI client: base URL ${openAiBase}, API key ${chatCompletionsKey}, model openagents-docs, e.g.`,
+		);
+		say(
+			`    curl ${openAiBase}/chat/completions -H 'Authorization: Bearer ${chatCompletionsKey}' -H 'content-type: application/json' \\`,
+		);
+		say(
+			`      -d '{"model": "openagents-docs", "messages": [{"role": "user", "content": "How does ioredis reconnect?"}]}'`,
+		);
 		say(`  Chroma:   ${chroma.url}`);
 		say(`  State:    ${stateDir}`);
 		say('READY. Press Ctrl-C to stop.');

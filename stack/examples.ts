@@ -41,14 +41,16 @@ export interface ExampleServices {
 	webhookKey?: string;
 	/** Basic Auth password of example 5's dashboard and metrics (user "ops"); a random one when not given. */
 	dashboardPassword?: string;
+	/** The API key OpenAI clients send to example 8; a random one when not given. */
+	chatCompletionsKey?: string;
 	/** Credential names start with this (e.g. "e2e "), so runs that share an n8n do not collide. */
 	namePrefix?: string;
 }
 
 /**
- * Creates (or replaces, by name) every credential the examples use: the four of this package, the Header Auth
- * credential of their webhooks and the Basic Auth login of the dashboard. Returns the references loadExample takes,
- * the webhook key to send and the dashboard login.
+ * Creates (or replaces, by name) every credential the examples use: this package's, the Header Auth credential of
+ * their webhooks and the Basic Auth login of the dashboard. Returns the references loadExample takes, the webhook
+ * key to send, the dashboard login and the key of example 8's OpenAI-compatible endpoint.
  */
 export async function upsertExampleCredentials(
 	client: N8nClient,
@@ -57,9 +59,12 @@ export async function upsertExampleCredentials(
 	credentials: CredentialRefs;
 	webhookKey: string;
 	dashboardLogin: { user: string; password: string };
+	chatCompletionsKey: string;
 }> {
 	const name = (base: string) => `${services.namePrefix ?? ''}${base}`;
 	const webhookKey = services.webhookKey ?? randomBytes(24).toString('base64url');
+	const chatCompletionsKey =
+		services.chatCompletionsKey ?? `sk-openagents-${randomBytes(24).toString('base64url')}`;
 	const dashboardLogin = {
 		user: DASHBOARD_USER,
 		password: services.dashboardPassword ?? randomBytes(18).toString('base64url'),
@@ -112,8 +117,13 @@ export async function upsertExampleCredentials(
 			'httpBasicAuth',
 			dashboardLogin,
 		),
+		openAgentsChatCompletionsApi: await client.upsertCredential(
+			name('OpenAgents Chat Completions key'),
+			'openAgentsChatCompletionsApi',
+			{ apiKey: chatCompletionsKey },
+		),
 	};
-	return { credentials, webhookKey, dashboardLogin };
+	return { credentials, webhookKey, dashboardLogin, chatCompletionsKey };
 }
 
 /** Example 1's Settings: the one folder it reads, which files in it, and the knowledge base it fills. */
@@ -156,10 +166,15 @@ export function loadExample(
 	return workflow;
 }
 
-/** The production webhook path of a Webhook or Chat Trigger node (a chat trigger answers at `<webhookId>/chat`). */
+/**
+ * The production webhook path of a Webhook, Chat Trigger (`<webhookId>/chat`) or Chat Completions Trigger
+ * (`<path>/v1/chat/completions`; its clients' base URL is the part before `/chat/completions`) node.
+ */
 export function webhookPath(workflow: ExampleWorkflow, nodeName: string): string {
 	const node = workflow.nodes.find((n) => n.name === nodeName);
 	if (!node) throw new Error(`No node "${nodeName}" in ${workflow.name}`);
+	if (node.type === CHAT_COMPLETIONS_TRIGGER)
+		return `${String(node.parameters.path)}/v1/chat/completions`;
 	return node.type.endsWith('.chatTrigger')
 		? `${node.webhookId}/chat`
 		: String(node.parameters.path);
@@ -199,9 +214,14 @@ export async function importExample(client: N8nClient, workflow: ExampleWorkflow
 	return old.id;
 }
 
-const WEBHOOK_TYPES = new Set(['n8n-nodes-base.webhook', '@n8n/n8n-nodes-langchain.chatTrigger']);
+const CHAT_COMPLETIONS_TRIGGER = 'n8n-nodes-openagents.openAgentsChatCompletionsTrigger';
+const WEBHOOK_TYPES = new Set([
+	'n8n-nodes-base.webhook',
+	'@n8n/n8n-nodes-langchain.chatTrigger',
+	CHAT_COMPLETIONS_TRIGGER,
+]);
 
-/** Activates an imported example and waits until its Webhook and Chat Trigger nodes answer. */
+/** Activates an imported example and waits until its Webhook, Chat Trigger and Chat Completions nodes answer. */
 export async function activateExample(
 	client: N8nClient,
 	id: string,

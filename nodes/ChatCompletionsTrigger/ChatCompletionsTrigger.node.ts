@@ -33,7 +33,7 @@ export class ChatCompletionsTrigger implements INodeType {
 		inputs: [],
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [
-			{ name: 'openAgentsChatCompletionsApi', required: true },
+			{ name: 'openAgentsChatCompletionsApi', displayName: 'Client API Key', required: true },
 			{ name: 'openAgentsN8nApi', displayName: 'n8n API (Stop on Disconnect)', required: false },
 		],
 		webhooks: [

@@ -57,6 +57,8 @@ export interface ModelServerOptions {
 	latencyMs?: number;
 	/** Added before every embeddings response, ms. */
 	embeddingLatencyMs?: number;
+	/** Between the content events of a streamed answer, ms (a provider's token rate; default 0). */
+	streamIntervalMs?: number;
 	embeddingDimensions?: number;
 	chatModel?: string;
 	embeddingModel?: string;
@@ -90,6 +92,8 @@ export class OfflineModelServer {
 
 	embeddingLatencyMs: number;
 
+	streamIntervalMs: number;
+
 	private server?: Server;
 
 	private replies: Array<ModelReply | ReplyHandler> = [];
@@ -110,6 +114,7 @@ export class OfflineModelServer {
 	constructor(private readonly options: ModelServerOptions = {}) {
 		this.latencyMs = options.latencyMs ?? 0;
 		this.embeddingLatencyMs = options.embeddingLatencyMs ?? 0;
+		this.streamIntervalMs = options.streamIntervalMs ?? 0;
 		this.rateLimit = options.rateLimit;
 	}
 
@@ -178,6 +183,7 @@ export class OfflineModelServer {
 		this.requests.length = 0;
 		this.latencyMs = this.options.latencyMs ?? 0;
 		this.embeddingLatencyMs = this.options.embeddingLatencyMs ?? 0;
+		this.streamIntervalMs = this.options.streamIntervalMs ?? 0;
 	}
 
 	requestsTo(route: Route): RequestLogEntry[] {
@@ -288,7 +294,7 @@ export class OfflineModelServer {
 			}
 			if (this.latencyMs) await sleep(this.latencyMs);
 			const reply = await this.nextReply(request);
-			if (entry.stream) return this.stream(request, reply, res, entry);
+			if (entry.stream) return await this.stream(request, reply, res, entry);
 			return send(200, this.completion(request, reply));
 		} catch (error) {
 			if (!res.headersSent)
@@ -465,7 +471,7 @@ export class OfflineModelServer {
 	}
 
 	/** Server-sent events as OpenAI sends them: role, content pieces, tool-call deltas, finish, usage, [DONE]. */
-	private stream(
+	private async stream(
 		request: ChatRequest,
 		reply: ModelReply,
 		res: ServerResponse,
@@ -480,8 +486,10 @@ export class OfflineModelServer {
 			connection: 'keep-alive',
 		});
 		write(this.chunk(request.model, { role: 'assistant', content: '' }, null, id));
-		for (const piece of (reply.content ?? '').match(/\S+\s*|\s+/g) ?? [])
+		for (const [i, piece] of ((reply.content ?? '').match(/\S+\s*|\s+/g) ?? []).entries()) {
+			if (i && this.streamIntervalMs) await sleep(this.streamIntervalMs);
 			write(this.chunk(request.model, { content: piece }, null, id));
+		}
 		const toolCalls = this.toolCalls(reply);
 		toolCalls?.forEach((call, index) => {
 			const half = Math.ceil(call.function.arguments.length / 2);

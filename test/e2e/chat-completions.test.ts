@@ -82,8 +82,11 @@ beforeEach(() => {
 
 const executionCount = async () => (await client.executions({ workflowId, limit: 250 })).length;
 
-/** The usage the Agent recorded on its execution (custom data), for the execution that answered `completionId`. */
-async function recordedUsage(completionId: string) {
+/**
+ * The execution that answered `completionId`: the trigger's output item and the usage the Agent recorded on the
+ * execution (custom data).
+ */
+async function answeringExecution(completionId: string) {
 	const executions = await client.executions({ workflowId, limit: 20, includeData: true });
 	for (const summary of executions) {
 		const execution = await client.execution(summary.id, true);
@@ -91,9 +94,12 @@ async function recordedUsage(completionId: string) {
 		if (item?.json.completionId === completionId) {
 			const data = execution.customData as Record<string, string>;
 			return {
-				prompt_tokens: Number(data.openagents_prompt_tokens),
-				completion_tokens: Number(data.openagents_completion_tokens),
-				total_tokens: Number(data.openagents_total_tokens),
+				item: item.json,
+				usage: {
+					prompt_tokens: Number(data.openagents_prompt_tokens),
+					completion_tokens: Number(data.openagents_completion_tokens),
+					total_tokens: Number(data.openagents_total_tokens),
+				},
 			};
 		}
 	}
@@ -108,10 +114,16 @@ describe('Chat Completions Trigger with the openai SDK', () => {
 	});
 
 	it('answers a completion with the model’s text, the recorded token usage, an id and the model asked for', async () => {
-		const completion = await openai.chat.completions.create({
-			model: 'n8n-agent-mini',
-			messages: [{ role: 'user', content: 'What is queue mode?' }],
-		});
+		const completion = await openai.chat.completions.create(
+			{
+				model: 'n8n-agent-mini',
+				messages: [{ role: 'user', content: 'What is queue mode?' }],
+				temperature: 0.3,
+				user: 'user-7',
+				metadata: { team: 'ops' },
+			},
+			{ headers: { 'X-Session-Id': 'session-7' } },
+		);
 		expect(completion.object).toBe('chat.completion');
 		expect(completion.id).toMatch(/^chatcmpl-\w{20,}$/);
 		expect(completion.model).toBe('n8n-agent-mini');
@@ -122,7 +134,18 @@ describe('Chat Completions Trigger with the openai SDK', () => {
 			content: 'You said "What is queue mode?" after 0 earlier messages.',
 		});
 		expect(completion.usage!.prompt_tokens).toBeGreaterThan(0);
-		expect(completion.usage).toEqual(await recordedUsage(completion.id));
+		const { usage, item } = await answeringExecution(completion.id);
+		expect(completion.usage).toEqual(usage);
+		// The trigger's item is the request, for other nodes to map.
+		expect(item).toMatchObject({
+			model: 'n8n-agent-mini',
+			temperature: 0.3,
+			user: 'user-7',
+			metadata: { team: 'ops' },
+			stream: false,
+			chatInput: 'What is queue mode?',
+			sessionId: 'session-7',
+		});
 	});
 
 	it('streams the same answer in chunks with one id, a finish reason and a usage chunk', async () => {

@@ -164,6 +164,7 @@ beforeAll(async () => {
 			prefix: 'openagents-editor',
 		},
 		openAgentsN8nApi: { baseUrl: `${client.connection.url}/api/v1`, apiKey: 'n8n-editor' },
+		openAgentsChatCompletionsApi: { apiKey: 'sk-editor' },
 		openAgentsTracingApi: {
 			endpoint: 'http://127.0.0.1:9',
 			headers: '',

@@ -1,11 +1,14 @@
 /**
  * Every example workflow in examples/ imported into real queue-mode n8n (as `npm start` imports them) and run:
  * ingest READMEs (1), chat with memory (2), plan and research with citations (3, the flagship), alert on and retry
- * failed jobs (4), wait for a reviewer before an agent's email goes out (6), re-plan, review and manage (7).
+ * failed jobs (4), wait for a reviewer before an agent's email goes out (6), re-plan, review and manage (7), serve the
+ * docs agent to an OpenAI client (8).
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
+
+import OpenAI, { AuthenticationError } from 'openai';
 
 import {
 	EXAMPLES_DIR,
@@ -36,11 +39,12 @@ const redisPrefix = `openagents-e2e-examples-${randomUUID()}`;
 let chroma: ChromaServer;
 let credentials: CredentialRefs;
 let webhookKey: string;
+let chatCompletionsKey: string;
 const chatLogin = { user: 'e2e-chat', password: randomUUID() };
 
 beforeAll(async () => {
 	[chroma] = await Promise.all([startChroma(), model.start()]);
-	({ credentials, webhookKey } = await upsertExampleCredentials(client, {
+	({ credentials, webhookKey, chatCompletionsKey } = await upsertExampleCredentials(client, {
 		llm: {
 			baseUrl: model.baseUrl,
 			apiKey: '',
@@ -457,5 +461,34 @@ describe('example 7 (as shipped)', () => {
 		} finally {
 			model.setHandler(undefined);
 		}
+	}, 120_000);
+});
+
+// Runs after the example sets above, which ingested the READMEs into the knowledge base example 8's Agent searches.
+describe('example 8 (as shipped)', () => {
+	it('8 answers any OpenAI client from the docs agent, streamed, with the key it was given and only with it', async () => {
+		const { workflow } = await activeExample(EXAMPLES_DIR, '08-openai-compatible-agent.json');
+		const path = String(workflow.nodes.find((n) => n.name === 'Chat Completions')!.parameters.path);
+		const baseURL = `${client.url}/webhook/${path}/v1`;
+		const sdk = new OpenAI({ baseURL, apiKey: chatCompletionsKey, maxRetries: 0 });
+		expect((await sdk.models.list()).data.map((m) => m.id)).toEqual(['openagents-docs']);
+		model.reset();
+		const stream = await sdk.chat.completions.create({
+			model: 'openagents-docs',
+			stream: true,
+			messages: [{ role: 'user', content: QUESTION }],
+		});
+		let text = '';
+		for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+		// Answered from the passage that holds the answer, found by the Agent's knowledge base search.
+		expect(text).toMatch(/every 20 retry attempts \[\d\]/);
+		expect(text).toContain('ioredis/README.md');
+		const searches = model
+			.requestsTo('chat')
+			.filter((r) => (r.body as ChatRequest).messages.some((m) => m.role === 'tool'));
+		expect(searches.length).toBeGreaterThan(0);
+		await expect(
+			new OpenAI({ baseURL, apiKey: 'sk-wrong', maxRetries: 0 }).models.list(),
+		).rejects.toBeInstanceOf(AuthenticationError);
 	}, 120_000);
 });

@@ -7,6 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import OpenAI, { AuthenticationError } from 'openai';
+
 import { freePort, ManagedProcess } from '../../stack/process';
 import { citationNumbers } from '../../lib/rag';
 import { N8nClient } from '../../stack/n8n/client';
@@ -78,6 +80,7 @@ it('starts the stack, creates our credentials, runs the flagship flow in n8n, an
 			'openAgentsChromaApi',
 			'openAgentsMemoryStore',
 			'openAgentsN8nApi',
+			'openAgentsChatCompletionsApi',
 		]),
 	);
 	const stored = await client.rest<Array<{ name: string; type: string }>>('GET', '/credentials');
@@ -85,6 +88,7 @@ it('starts the stack, creates our credentials, runs the flagship flow in n8n, an
 	expect(stored.map((c) => c.type).sort()).toEqual([
 		'httpBasicAuth',
 		'httpHeaderAuth',
+		'openAgentsChatCompletionsApi',
 		'openAgentsChromaApi',
 		'openAgentsLlmApi',
 		'openAgentsMemoryStore',
@@ -102,7 +106,24 @@ it('starts the stack, creates our credentials, runs the flagship flow in n8n, an
 		['OpenAgents example 5: agent', true],
 		['OpenAgents example 6: agent', true],
 		['OpenAgents example 7: adapt', true],
+		['OpenAgents example 8: the d', true],
 	]);
+
+	// Example 8 answers any OpenAI client at the printed base URL with the printed key, and only with it.
+	const openAi = output.match(/base URL (http:\/\/\S+), API key (\S+), model (\S+), e\.g\./);
+	expect(openAi).not.toBeNull();
+	const [, baseURL, apiKey, modelName] = openAi!;
+	const sdk = new OpenAI({ baseURL, apiKey, maxRetries: 0 });
+	expect((await sdk.models.list()).data.map((m) => m.id)).toEqual([modelName]);
+	const completion = await sdk.chat.completions.create({
+		model: modelName,
+		messages: [{ role: 'user', content: 'How does ioredis reconnect?' }],
+	});
+	expect(completion.choices[0].message.content).toBeTruthy();
+	expect(completion.usage!.total_tokens).toBeGreaterThan(0);
+	await expect(
+		new OpenAI({ baseURL, apiKey: 'sk-wrong', maxRetries: 0 }).models.list(),
+	).rejects.toBeInstanceOf(AuthenticationError);
 
 	// Example 5 answers at the printed URLs with the printed login, and only with it.
 	const dashboard = output.match(/Dashboard:\s+(http:\/\/\S+) \(example 5; login (\S+) \/ (\S+)\)/);

@@ -49,10 +49,14 @@ const node = (name: string, type: string, parameters: INode['parameters'], x: nu
 	credentials: CREDENTIALS,
 });
 
-/** Trigger → (Set →) Agent, with a Chat Memory sub-node keyed by the item's sessionId when `memory`. */
+/**
+ * Trigger → (a node replacing the item →) Agent, with a Test Tool (`tool`) and a Chat Memory sub-node keyed by the
+ * item's sessionId (`memory`).
+ */
 function flow({
 	memory = false,
 	between = false,
+	tool = false,
 	agent = {} as INode['parameters'],
 } = {}): WorkflowJson {
 	const nodes = [
@@ -79,6 +83,10 @@ function flow({
 			node('Reshape', 'test.items', { items: JSON.stringify([{ note: 'another item' }]) }, 200),
 		);
 		connections.Reshape = { main: [[{ node: 'Agent', type: 'main', index: 0 }]] };
+	}
+	if (tool) {
+		nodes.push(node('Lookup', 'test.tool', { toolName: 'lookup' }, 400));
+		connections.Lookup = { ai_tool: [[{ node: 'Agent', type: 'ai_tool', index: 0 }]] };
 	}
 	if (memory) {
 		nodes.push(
@@ -189,6 +197,20 @@ describe('Agent behind the Chat Completions Trigger', () => {
 				message: expect.stringMatching(/500/),
 			});
 		}
+	});
+
+	it('finishes with "length" and the usage so far when the Agent budget runs out', async () => {
+		model.reply({ toolCalls: [{ name: 'lookup', arguments: { input: 'x' } }] });
+		const { json } = await complete(
+			flow({ tool: true, agent: { options: { maxModelCalls: 1 } } }),
+			{
+				model: 'm',
+				messages: [{ role: 'user', content: 'look it up' }],
+			},
+		);
+		expect(json.choices[0].finish_reason).toBe('length');
+		expect(json.usage.total_tokens).toBeGreaterThan(0);
+		expect(model.requestsTo('chat')).toHaveLength(1);
 	});
 
 	it('answers from the request without streaming when the run does not stream (e.g. a manual run)', async () => {
