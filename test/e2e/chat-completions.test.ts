@@ -80,30 +80,42 @@ beforeEach(() => {
 	model.setHandler(replyTo);
 });
 
-const executionCount = async () => (await client.executions({ workflowId, limit: 250 })).length;
+/** Executions of the workflow started at or after `since` (ms since the epoch). */
+const executionsSince = async (since: number) =>
+	(await client.executions({ workflowId, limit: 250 })).filter(
+		(e) => Date.parse(e.startedAt) >= since,
+	);
 
 /**
  * The execution that answered `completionId`: the trigger's output item and the usage the Agent recorded on the
  * execution (custom data).
  */
 async function answeringExecution(completionId: string) {
-	const executions = await client.executions({ workflowId, limit: 20, includeData: true });
-	for (const summary of executions) {
-		const execution = await client.execution(summary.id, true);
-		const item = execution.data?.resultData.runData['Chat Completions']?.[0]?.data?.main[0]?.[0];
-		if (item?.json.completionId === completionId) {
-			const data = execution.customData as Record<string, string>;
-			return {
-				item: item.json,
-				usage: {
-					prompt_tokens: Number(data.openagents_prompt_tokens),
-					completion_tokens: Number(data.openagents_completion_tokens),
-					total_tokens: Number(data.openagents_total_tokens),
-				},
-			};
-		}
-	}
-	throw new Error(`No execution answered ${completionId}`);
+	// The client has its answer as soon as the Agent finishes; n8n saves the execution a moment later.
+	return waitFor(
+		`the finished execution that answered ${completionId}`,
+		async () => {
+			for (const summary of await client.executions({ workflowId, limit: 20 })) {
+				if (summary.status !== 'success') continue;
+				const execution = await client.execution(summary.id, true);
+				const trigger = execution.data?.resultData.runData['Chat Completions'];
+				const item = trigger?.[0]?.data?.main[0]?.[0];
+				if (item?.json.completionId !== completionId) continue;
+				const data = execution.customData as Record<string, string>;
+				return {
+					item: item.json,
+					usage: {
+						prompt_tokens: Number(data.openagents_prompt_tokens),
+						completion_tokens: Number(data.openagents_completion_tokens),
+						total_tokens: Number(data.openagents_total_tokens),
+					},
+				};
+			}
+			return undefined;
+		},
+		10_000,
+		250,
+	);
 }
 
 describe('Chat Completions Trigger with the openai SDK', () => {
@@ -232,7 +244,7 @@ describe('Chat Completions Trigger with the openai SDK', () => {
 	});
 
 	it('refuses a wrong key, a malformed request and an unknown model before any execution starts', async () => {
-		const before = await executionCount();
+		const since = Date.now();
 		const wrongKey = new OpenAI({ baseURL, apiKey: 'sk-wrong', maxRetries: 0 });
 		await expect(
 			wrongKey.chat.completions.create({
@@ -253,7 +265,7 @@ describe('Chat Completions Trigger with the openai SDK', () => {
 			}),
 		).rejects.toBeInstanceOf(NotFoundError);
 		expect(model.requestsTo('chat')).toHaveLength(0);
-		expect(await executionCount()).toBe(before);
+		expect(await executionsSince(since)).toEqual([]);
 	});
 
 	it('stops the execution and aborts the model request when the client aborts mid-stream', async () => {
