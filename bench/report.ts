@@ -103,6 +103,22 @@ const CHARTS: Record<string, (r: Record<string, unknown>) => Array<{ file: strin
 				]),
 			},
 		],
+		'chat-completions': (r) => [
+			{
+				file: 'chat-completions-ttft.svg',
+				svg: barChart('Streamed answer, time to first token p50 (model latency 500 ms)', 'ms', [
+					{ label: 'model directly', value: num(get(r, 'direct.timeToFirstTokenMs.p50')) },
+					{
+						label: 'Chat Completions Trigger',
+						value: num(get(r, 'trigger.timeToFirstTokenMs.p50')),
+					},
+					{
+						label: "n8n's streaming Webhook",
+						value: num(get(r, 'n8nWebhook.timeToFirstTokenMs.p50')),
+					},
+				]),
+			},
+		],
 		planner: (r) => [
 			{
 				file: 'planner-parallel.svg',
@@ -399,6 +415,27 @@ const COMPARISONS: Array<{
 		ours: 'n8n.openAgentsPlanner.latencyMs.p50',
 		theirs: 'n8n.n8nBranches.latencyMs.p50',
 		better: 'lower',
+	},
+	{
+		bench: 'chat-completions',
+		label:
+			"Streamed answer through an n8n flow: Chat Completions Trigger → Agent vs n8n's streaming Webhook → AI Agent, time to first token p50",
+		measures:
+			'both in queue mode, same model (500 ms latency, then 50 events/s); the model alone takes the `direct` figure',
+		unit: 'ms',
+		ours: 'trigger.timeToFirstTokenMs.p50',
+		theirs: 'n8nWebhook.timeToFirstTokenMs.p50',
+		better: 'lower',
+	},
+	{
+		bench: 'chat-completions',
+		label: 'Streaming throughput: Chat Completions Trigger vs the model directly',
+		other: 'the model server directly',
+		measures: "what the trigger keeps of the model's token rate (content events per second, p50)",
+		unit: 'events/s',
+		ours: 'trigger.eventsPerSecond.p50',
+		theirs: 'direct.eventsPerSecond.p50',
+		better: 'higher',
 	},
 	{
 		bench: 'queue-scaling',

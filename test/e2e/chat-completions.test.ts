@@ -24,6 +24,7 @@ const model = new OfflineModelServer();
 const KEY = `sk-e2e-${randomUUID()}`;
 const MODELS = ['n8n-agent', 'n8n-agent-mini'];
 let workflowId: string;
+let keyCredentialId: string;
 let openai: OpenAI;
 let baseURL: string;
 
@@ -49,6 +50,7 @@ beforeAll(async () => {
 			apiKey: KEY,
 		},
 	);
+	keyCredentialId = key.id;
 	const api = await client.createCredential('e2e chat completions n8n API', 'openAgentsN8nApi', {
 		baseUrl: `${client.url}/api/v1`,
 		apiKey: client.connection.apiKey,
@@ -267,6 +269,20 @@ describe('Chat Completions Trigger with the openai SDK', () => {
 		expect(model.requestsTo('chat')).toHaveLength(0);
 		expect(await executionsSince(since)).toEqual([]);
 	});
+
+	it('applies an edited key within 5 seconds', async () => {
+		const newKey = `sk-e2e-rotated-${randomUUID()}`;
+		await client.api('PATCH', `/credentials/${keyCredentialId}`, { data: { apiKey: newKey } });
+		try {
+			await new Promise((resolve) => setTimeout(resolve, 5_500));
+			await expect(openai.models.list()).rejects.toBeInstanceOf(AuthenticationError);
+			const rotated = new OpenAI({ baseURL, apiKey: newKey, maxRetries: 0 });
+			expect((await rotated.models.list()).data.map((m) => m.id)).toEqual(MODELS);
+		} finally {
+			await client.api('PATCH', `/credentials/${keyCredentialId}`, { data: { apiKey: KEY } });
+			await new Promise((resolve) => setTimeout(resolve, 5_500));
+		}
+	}, 30_000);
 
 	it('stops the execution and aborts the model request when the client aborts mid-stream', async () => {
 		model.latencyMs = 8_000;
