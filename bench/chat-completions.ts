@@ -5,7 +5,11 @@
  *  - `trigger`: our Chat Completions Trigger → OpenAgents Agent (LLM API credential on the same server) in the shared
  *    queue-mode cluster, with the `openai` SDK;
  *  - `n8nWebhook`: n8n's own streaming path for comparison — Webhook (Response Mode: Streaming) → n8n's AI Agent with
- *    n8n's OpenAI Chat Model on the same server — read as n8n's JSON-lines stream.
+ *    n8n's OpenAI Chat Model on the same server — read as n8n's JSON-lines stream;
+ *  - `n8nWebhookHeaderAuth`: the same with the Webhook's Header Auth (a credential, as our trigger's key is): the
+ *    like-for-like comparison for an endpoint that checks a key;
+ *  - `n8nWebhookHeaderAuthToAgent`: that authenticated streaming Webhook in front of the OpenAgents Agent instead of
+ *    n8n's AI Agent, so that trigger and Agent costs can be told apart.
  * The model answers after a fixed latency (BENCH_CC_LATENCY_MS, default 500) and then streams BENCH_CC_WORDS words
  * (default 40) one event every BENCH_CC_INTERVAL_MS (default 20, ≈ 50 tokens/s, a typical provider rate).
  * Time to first token = from sending the request to the first event with content (the trigger's earlier role-only
@@ -25,6 +29,7 @@ import {
 	chatCompletionsTriggerNode,
 	openAiChatModelNode,
 } from '../stack/n8n/workflow-nodes';
+import { WEBHOOK_KEY_HEADER } from '../stack/examples';
 import { activeWorkflow, benchCluster, chain, sub } from './cluster';
 import { ratio } from './load';
 import { summary } from './stats';
@@ -74,11 +79,15 @@ async function viaSdk(openai: OpenAI, model: string, question: string): Promise<
 }
 
 /** A question to a Webhook whose response streams n8n's JSON lines; the `item` chunks are the content. */
-async function viaN8nWebhook(url: string, question: string): Promise<Streamed> {
+async function viaN8nWebhook(
+	url: string,
+	question: string,
+	headers: Record<string, string> = {},
+): Promise<Streamed> {
 	const started = performance.now();
 	const res = await fetch(url, {
 		method: 'POST',
-		headers: { 'content-type': 'application/json' },
+		headers: { ...headers, 'content-type': 'application/json' },
 		body: JSON.stringify({ question }),
 	});
 	if (!res.ok || !res.body) throw new Error(`n8n webhook: HTTP ${res.status}`);
@@ -121,26 +130,51 @@ export async function chatCompletions() {
 		],
 		chain('Chat Completions', 'Agent'),
 	);
-	const n8nPath = `bench-n8n-streaming-${randomUUID().slice(0, 8)}`;
-	await activeWorkflow(
-		client,
-		"n8n's streaming Webhook → AI Agent",
-		n8nPath,
-		[
-			{
-				id: randomUUID(),
-				name: 'Webhook',
-				type: 'n8n-nodes-base.webhook',
-				typeVersion: 2.1,
-				position: [0, 0],
-				webhookId: randomUUID(),
-				parameters: { httpMethod: 'POST', path: n8nPath, responseMode: 'streaming', options: {} },
-			},
-			aiAgentNode('={{ $json.body.question }}'),
-			openAiChatModelNode(credentials.openAiApi),
-		],
-		{ ...chain('Webhook', 'AI Agent'), ...sub('Chat Model', 'ai_languageModel', 'AI Agent') },
-	);
+	/** n8n's streaming Webhook → AI Agent (or ours), optionally with Header Auth; returns the webhook path. */
+	const n8nStreamingFlow = async (headerAuth: boolean, ourAgent = false) => {
+		const n8nPath = `bench-n8n-streaming-${randomUUID().slice(0, 8)}`;
+		await activeWorkflow(
+			client,
+			`n8n's streaming Webhook${headerAuth ? ' (Header Auth)' : ''} → ${ourAgent ? 'Agent' : 'AI Agent'}`,
+			n8nPath,
+			[
+				{
+					id: randomUUID(),
+					name: 'Webhook',
+					type: 'n8n-nodes-base.webhook',
+					typeVersion: 2.1,
+					position: [0, 0],
+					webhookId: randomUUID(),
+					parameters: {
+						httpMethod: 'POST',
+						path: n8nPath,
+						responseMode: 'streaming',
+						...(headerAuth ? { authentication: 'headerAuth' } : {}),
+						options: {},
+					},
+					...(headerAuth ? { credentials: { httpHeaderAuth: credentials.httpHeaderAuth } } : {}),
+				},
+				...(ourAgent
+					? [
+							agentNode(
+								{ template: 'conversation', prompt: '={{ $json.body.question }}' },
+								{ openAgentsLlmApi: credentials.openAgentsLlmApi },
+							),
+						]
+					: [
+							aiAgentNode('={{ $json.body.question }}'),
+							openAiChatModelNode(credentials.openAiApi),
+						]),
+			],
+			ourAgent
+				? chain('Webhook', 'Agent')
+				: { ...chain('Webhook', 'AI Agent'), ...sub('Chat Model', 'ai_languageModel', 'AI Agent') },
+		);
+		return n8nPath;
+	};
+	const n8nPath = await n8nStreamingFlow(false);
+	const n8nAuthPath = await n8nStreamingFlow(true);
+	const n8nAuthAgentPath = await n8nStreamingFlow(true, true);
 
 	const answer = Array.from({ length: WORDS }, (_, i) => `word${i}`).join(' ');
 	model.reset();
@@ -157,10 +191,24 @@ export async function chatCompletions() {
 		direct: (q: string) => viaSdk(direct, 'offline-chat', q),
 		trigger: (q: string) => viaSdk(trigger, 'n8n-agent', q),
 		n8nWebhook: (q: string) => viaN8nWebhook(`${client.url}/webhook/${n8nPath}`, q),
+		n8nWebhookHeaderAuth: (q: string) =>
+			viaN8nWebhook(`${client.url}/webhook/${n8nAuthPath}`, q, {
+				[WEBHOOK_KEY_HEADER]: bench.webhookKey,
+			}),
+		n8nWebhookHeaderAuthToAgent: (q: string) =>
+			viaN8nWebhook(`${client.url}/webhook/${n8nAuthAgentPath}`, q, {
+				[WEBHOOK_KEY_HEADER]: bench.webhookKey,
+			}),
 	};
 	type Name = keyof typeof variants;
 	type Figures = Streamed & { toModelRequestMs: number };
-	const figures: Record<Name, Figures[]> = { direct: [], trigger: [], n8nWebhook: [] };
+	const figures: Record<Name, Figures[]> = {
+		direct: [],
+		trigger: [],
+		n8nWebhook: [],
+		n8nWebhookHeaderAuth: [],
+		n8nWebhookHeaderAuthToAgent: [],
+	};
 	const names = Object.keys(variants) as Name[];
 	try {
 		for (let i = -2; i < REQUESTS; i++) {
@@ -186,7 +234,13 @@ export async function chatCompletions() {
 			eventsPerSecond: summary(figures[name].map((f) => f.eventsPerSecond)),
 		};
 	};
-	const results = { direct: of('direct'), trigger: of('trigger'), n8nWebhook: of('n8nWebhook') };
+	const results = {
+		direct: of('direct'),
+		trigger: of('trigger'),
+		n8nWebhook: of('n8nWebhook'),
+		n8nWebhookHeaderAuth: of('n8nWebhookHeaderAuth'),
+		n8nWebhookHeaderAuthToAgent: of('n8nWebhookHeaderAuthToAgent'),
+	};
 	const overhead = (name: Name) =>
 		Math.round(
 			(results[name].timeToFirstTokenMs.p50 - results.direct.timeToFirstTokenMs.p50) * 10,
@@ -195,7 +249,12 @@ export async function chatCompletions() {
 		requests: REQUESTS,
 		model: { latencyMs: LATENCY_MS, words: WORDS, intervalMs: INTERVAL_MS },
 		...results,
-		overheadP50Ms: { trigger: overhead('trigger'), n8nWebhook: overhead('n8nWebhook') },
+		overheadP50Ms: {
+			trigger: overhead('trigger'),
+			n8nWebhook: overhead('n8nWebhook'),
+			n8nWebhookHeaderAuth: overhead('n8nWebhookHeaderAuth'),
+			n8nWebhookHeaderAuthToAgent: overhead('n8nWebhookHeaderAuthToAgent'),
+		},
 		targetOverheadP50Ms: 50,
 		throughputRatio: ratio(results.trigger.eventsPerSecond.p50, results.direct.eventsPerSecond.p50),
 		targetThroughputRatio: 0.9,

@@ -213,6 +213,49 @@ describe('Agent behind the Chat Completions Trigger', () => {
 		expect(model.requestsTo('chat')).toHaveLength(1);
 	});
 
+	it('answers JSON for response_format json_object, and an error when the model never gives an object', async () => {
+		model.reply({ content: '{"answer": 42}' });
+		const ok = await complete(flow(), {
+			model: 'm',
+			response_format: { type: 'json_object' },
+			messages: [{ role: 'user', content: 'as JSON' }],
+		});
+		expect(JSON.parse(ok.json.choices[0].message.content)).toEqual({ answer: 42 });
+		model.reply({ content: 'forty-two' }, { content: 'still forty-two' });
+		const bad = await complete(flow(), {
+			model: 'm',
+			response_format: { type: 'json_object' },
+			messages: [{ role: 'user', content: 'as JSON' }],
+		});
+		expect(bad.response.status).toBe(500);
+		expect(bad.json.error.code).toBe('invalid_output');
+	});
+
+	it("validates against the node's own Output Format when it is structured, not the request's schema", async () => {
+		model.reply({ content: '{"city": "Paris"}' });
+		const { json } = await complete(
+			flow({
+				agent: {
+					outputFormat: 'fields',
+					outputFields: { field: [{ name: 'city', type: 'string', required: true }] },
+				},
+			}),
+			{
+				model: 'm',
+				response_format: {
+					type: 'json_schema',
+					json_schema: {
+						name: 'other',
+						schema: { type: 'object', properties: { n: { type: 'number' } }, required: ['n'] },
+					},
+				},
+				messages: [{ role: 'user', content: 'which city?' }],
+			},
+		);
+		expect(JSON.parse(json.choices[0].message.content)).toEqual({ city: 'Paris' });
+		expect(model.requestsTo('chat')).toHaveLength(1);
+	});
+
 	it('answers from the request without streaming when the run does not stream (e.g. a manual run)', async () => {
 		model.reply({ content: 'Plain output.' });
 		const { response, result } = await complete(

@@ -2,6 +2,7 @@ import {
 	CompletionResponder,
 	replyEnd,
 	replyStart,
+	type ResponderOptions,
 	type ResponseSink,
 } from '../../../lib/chat-completions';
 
@@ -29,6 +30,12 @@ function recordingSink() {
 	return { sent, sink };
 }
 
+/** A responder writing to a recording sink. */
+function recorded(options: Omit<ResponderOptions, 'identity' | 'sink'>) {
+	const { sent, sink } = recordingSink();
+	return { sent, responder: new CompletionResponder({ identity, sink, ...options }) };
+}
+
 /** n8n's chunk line for node `nodeId`, item `itemIndex`. */
 const line = (type: string, content?: unknown, nodeId = 'agent', itemIndex = 0) =>
 	`${JSON.stringify({
@@ -48,8 +55,7 @@ const events = (body: string) =>
 
 describe('CompletionResponder', () => {
 	it('streams the Agent reply as chat.completion.chunk events with one id, finish and usage, then [DONE]', () => {
-		const { sent, sink } = recordingSink();
-		const responder = new CompletionResponder({ identity, stream: true, includeUsage: true, sink });
+		const { sent, responder } = recorded({ stream: true, includeUsage: true });
 		responder.receive(line('begin', replyStart({ executionId: '42' })));
 		// Chunks of another node (a second streaming node) are not part of the answer; a line may arrive in pieces.
 		const piece = line('item', 'Hel');
@@ -82,13 +88,7 @@ describe('CompletionResponder', () => {
 	});
 
 	it('answers one chat.completion when the client did not ask to stream; no usage event without include_usage', () => {
-		const { sent, sink } = recordingSink();
-		const responder = new CompletionResponder({
-			identity,
-			stream: false,
-			includeUsage: false,
-			sink,
-		});
+		const { sent, responder } = recorded({ stream: false, includeUsage: false });
 		responder.receive(line('begin', replyStart({ executionId: '42' })));
 		expect(sent.status).toBe(0); // nothing is sent before the answer is complete
 		responder.receive(line('item', '{"a":'));
@@ -134,13 +134,7 @@ describe('CompletionResponder', () => {
 			null,
 		],
 	])('turns %s into a 500 OpenAI error before anything was sent', (_, lines, message, code) => {
-		const { sent, sink } = recordingSink();
-		const responder = new CompletionResponder({
-			identity,
-			stream: false,
-			includeUsage: false,
-			sink,
-		});
+		const { sent, responder } = recorded({ stream: false, includeUsage: false });
 		for (const l of lines) responder.receive(l);
 		responder.close();
 		expect(sent.status).toBe(500);
@@ -155,8 +149,7 @@ describe('CompletionResponder', () => {
 	});
 
 	it('ends a started stream with an error event when the Agent fails mid-answer', () => {
-		const { sent, sink } = recordingSink();
-		const responder = new CompletionResponder({ identity, stream: true, includeUsage: true, sink });
+		const { sent, responder } = recorded({ stream: true, includeUsage: true });
 		responder.receive(line('begin', replyStart({ executionId: '1' })));
 		responder.receive(line('item', 'partial'));
 		responder.receive(line('end', replyEnd({ error: { message: 'tool loop' } })));
@@ -168,12 +161,9 @@ describe('CompletionResponder', () => {
 
 	it('reports a client that hung up once the execution is known, and writes nothing more', () => {
 		const abandoned: string[] = [];
-		const { sent, sink } = recordingSink();
-		const responder = new CompletionResponder({
-			identity,
+		const { sent, responder } = recorded({
 			stream: true,
 			includeUsage: false,
-			sink,
 			onAbandoned: (id) => abandoned.push(id),
 		});
 		responder.clientGone(); // before the Agent started (the execution was still queued)
@@ -184,14 +174,12 @@ describe('CompletionResponder', () => {
 		expect(abandoned).toEqual(['77']);
 		expect(sent.status).toBe(0);
 
-		const after = recordingSink();
-		const started = new CompletionResponder({
-			identity,
+		const after = recorded({
 			stream: true,
 			includeUsage: false,
-			sink: after.sink,
 			onAbandoned: (id) => abandoned.push(id),
 		});
+		const started = after.responder;
 		started.receive(line('begin', replyStart({ executionId: '78' })));
 		started.clientGone();
 		started.receive(line('item', 'late'));
