@@ -1,4 +1,5 @@
 import {
+	completionChunk,
 	CompletionResponder,
 	replyEnd,
 	replyStart,
@@ -71,12 +72,13 @@ describe('CompletionResponder', () => {
 		const all = events(sent.body.replace(': keep-alive\n\n', ''));
 		expect(sent.body).toContain(': keep-alive\n\n');
 		expect(all.at(-1)).toBe('[DONE]');
-		const chunks = all.slice(0, -1) as Array<Record<string, any>>;
+		type Chunk = ReturnType<typeof completionChunk> & { usage?: unknown };
+		const chunks = all.slice(0, -1) as Chunk[];
 		expect(new Set(chunks.map((c) => c.id))).toEqual(new Set(['chatcmpl-test']));
 		expect(chunks.every((c) => c.object === 'chat.completion.chunk')).toBe(true);
 		expect(chunks[0].choices[0].delta).toEqual({ role: 'assistant', content: '' });
 		const text = chunks
-			.flatMap((c) => c.choices.map((choice: any) => choice.delta.content ?? ''))
+			.flatMap((c) => c.choices.map((choice) => choice.delta.content ?? ''))
 			.join('');
 		expect(text).toBe('Hello');
 		expect(chunks.at(-2)!.choices[0].finish_reason).toBe('stop');
