@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 
-import OpenAI, { AuthenticationError } from 'openai';
+import OpenAI, { AuthenticationError } from 'openai-sdk';
 
 import {
 	EXAMPLES_DIR,
