@@ -30,7 +30,7 @@ export {
 	type RetryJobResult,
 	type RetryAttempt,
 } from './retry-job';
-export { takeUnreported, sortById, type ReportedExecutions } from './reported';
+export { originalRuns, takeUnreported, sortById, type ReportedExecutions } from './reported';
 export {
 	summarize,
 	usageFromCustomData,

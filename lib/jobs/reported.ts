@@ -25,6 +25,18 @@ export function takeUnreported(
 	return fresh;
 }
 
+/**
+ * The executions that are not retries of an earlier one (n8n sets `retryOf` on a retry). A flow that retries failed
+ * jobs would otherwise be handed its own failed retries, retry those too, and feed itself without end.
+ */
+export function originalRuns<T extends Pick<ApiExecution, 'retryOf'>>(
+	executions: readonly T[],
+): T[] {
+	return executions.filter(
+		(execution) => execution.retryOf === undefined || execution.retryOf === null,
+	);
+}
+
 /** Executions in id order: numeric ids as numbers, others as text. */
 export function sortById<T extends Pick<ApiExecution, 'id'>>(executions: readonly T[]): T[] {
 	return [...executions].sort(

@@ -9,6 +9,7 @@ import {
 
 import {
 	sortById,
+	originalRuns,
 	takeUnreported,
 	toJob,
 	type ApiExecution,
@@ -70,6 +71,14 @@ export class JobMonitorTrigger implements INodeType {
 				description:
 					'Executions that started this long before a poll are checked; on its first poll the trigger also reports failures from this window',
 			},
+			{
+				displayName: 'Include Retries',
+				name: 'includeRetries',
+				type: 'boolean',
+				default: false,
+				description:
+					'Whether to also report failed executions that are retries of an earlier one. Off, a flow that retries failed jobs (as example 4 does) is not handed its own failed retries to retry again.',
+			},
 		],
 	};
 
@@ -80,21 +89,24 @@ export class JobMonitorTrigger implements INodeType {
 			.filter(Boolean);
 		const statuses = this.getNodeParameter('statuses', ['error', 'crashed']) as ExecutionStatus[];
 		const lookBackMs = (this.getNodeParameter('lookBackMinutes', 60) as number) * 60_000;
+		const includeRetries = this.getNodeParameter('includeRetries', false) as boolean;
 		const state = this.getWorkflowStaticData('node') as PollState;
 		const reported = (state.reported ??= {});
 		const now = Date.now();
 		const client = await pollClient(this);
 
-		const failed: ApiExecution[] = [];
+		const listed: ApiExecution[] = [];
 		for (const workflowId of workflowIds.length ? workflowIds : [undefined]) {
 			for (const status of statuses)
-				failed.push(
+				listed.push(
 					...(await client.listExecutions(
 						{ workflowId, status, startedAfter: new Date(now - lookBackMs).toISOString() },
 						250,
 					)),
 				);
 		}
+
+		const failed = includeRetries ? listed : originalRuns(listed);
 
 		// A manual test shows the newest failure without marking anything as reported.
 		if (this.getMode() === 'manual') {

@@ -247,6 +247,7 @@ describe('example 4 (as shipped)', () => {
 			});
 		});
 		await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+		let exampleId: string | undefined;
 		try {
 			const failPath = `e2e-examples-fail-${randomUUID()}`;
 			const { id: failingId } = await client.createWorkflow({
@@ -266,13 +267,17 @@ describe('example 4 (as shipped)', () => {
 			});
 			await client.activateWorkflow(failingId, [failPath]);
 			const { port } = receiver.address() as { port: number };
-			await activeExample(EXAMPLES_DIR, '04-job-alerting-and-retry.json', (workflow) => {
-				// Watch only this test's workflow, retry quickly, and alert this test's receiver.
-				const node = (name: string) => workflow.nodes.find((n) => n.name === name)!;
-				node('On Failed Job').parameters.workflowIds = failingId;
-				node('Retry Job').parameters.retryPolicy = { type: 'fixed', maxRetries: 1, delay: 1000 };
-				node('Send Alert').parameters.url = `http://127.0.0.1:${port}/alert`;
-			});
+			({ id: exampleId } = await activeExample(
+				EXAMPLES_DIR,
+				'04-job-alerting-and-retry.json',
+				(workflow) => {
+					// Watch only this test's workflow, retry quickly, and alert this test's receiver.
+					const node = (name: string) => workflow.nodes.find((n) => n.name === name)!;
+					node('On Failed Job').parameters.workflowIds = failingId;
+					node('Retry Job').parameters.retryPolicy = { type: 'fixed', maxRetries: 1, delay: 1000 };
+					node('Send Alert').parameters.url = `http://127.0.0.1:${port}/alert`;
+				},
+			));
 			await sleep(2_000); // past the trigger's first poll at activation
 			expect((await client.webhook(failPath, {})).status).toBe(500);
 			const [failed] = await client.waitForExecutions(failingId, 1);
@@ -283,6 +288,8 @@ describe('example 4 (as shipped)', () => {
 			expect(alerts[0].retry.attempts).toHaveLength(2); // one retry now, one after the policy's delay; both failed
 		} finally {
 			receiver.close();
+			// It watches a workflow that fails on every run: the other test files need the workers.
+			if (exampleId) await client.api('POST', `/workflows/${exampleId}/deactivate`);
 		}
 	}, 240_000);
 });

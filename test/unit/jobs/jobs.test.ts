@@ -15,6 +15,7 @@ import {
 	queueStatsFromMetrics,
 	queueStatsFromRedis,
 	retryJob,
+	originalRuns,
 	takeUnreported,
 	toJob,
 	waitForJob,
@@ -482,6 +483,16 @@ describe('takeUnreported (the Job Monitor Trigger fires once per failed executio
 			takeUnreported(executions(100, 10, 101), reported, 2_000, HOUR).map((e) => e.id),
 		).toEqual([101]);
 		expect(reported).toEqual({ 9: 1_000, 10: 1_000, 100: 1_000, 101: 2_000 });
+	});
+
+	it('leaves out retries of earlier executions (Include Retries off), so a retrying flow is not fed its own retries', () => {
+		const listed = [
+			{ id: 1, retryOf: null },
+			{ id: 2, retryOf: '1' },
+			{ id: 3 },
+			{ id: 4, retryOf: 3 },
+		] as ApiExecution[];
+		expect(originalRuns(listed).map((e) => e.id)).toEqual([1, 3]);
 	});
 
 	it('forgets executions reported more than twice the look-back window ago, and no others', () => {
