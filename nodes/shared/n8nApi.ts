@@ -1,6 +1,11 @@
 /** lib/jobs clients from the node's credentials: the n8n API (OpenAgents n8n API) and, for queue depth, Redis. */
 import type Redis from 'ioredis';
-import type { IExecuteFunctions, ILoadOptionsFunctions, IPollFunctions } from 'n8n-workflow';
+import type {
+	IExecuteFunctions,
+	ILoadOptionsFunctions,
+	IPollFunctions,
+	IWebhookFunctions,
+} from 'n8n-workflow';
 
 import { JobsError, N8nApiClient, type N8nApiOptions } from '../../lib/jobs';
 import { NoRetryPolicy } from '../../lib/retry';
@@ -22,7 +27,7 @@ export async function pollClient(fn: IPollFunctions): Promise<N8nApiClient> {
 
 /** A client from the OpenAgents n8n API credential with these call options (retries logged to n8n's log). */
 export async function n8nApiClientWith(
-	fn: IExecuteFunctions | IPollFunctions | ILoadOptionsFunctions,
+	fn: IExecuteFunctions | IPollFunctions | ILoadOptionsFunctions | IWebhookFunctions,
 	options: Omit<N8nApiOptions, 'log'>,
 ): Promise<N8nApiClient> {
 	const c = await fn.getCredentials('openAgentsN8nApi');

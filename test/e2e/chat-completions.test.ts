@@ -16,7 +16,7 @@ import OpenAI, {
 import { OfflineModelServer, type ChatRequest } from '../../stack/model-server';
 import { clusterFromEnv } from '../../stack/n8n/cluster';
 import { agentNode, chatCompletionsTriggerNode } from '../../stack/n8n/workflow-nodes';
-import { waitFor } from '../../stack/process';
+import { sleep, waitFor } from '../../stack/process';
 import { offlineLlmCredential } from '../support/credentials';
 
 const { client } = clusterFromEnv();
@@ -274,13 +274,13 @@ describe('Chat Completions Trigger with the openai SDK', () => {
 		const newKey = `sk-e2e-rotated-${randomUUID()}`;
 		await client.api('PATCH', `/credentials/${keyCredentialId}`, { data: { apiKey: newKey } });
 		try {
-			await new Promise((resolve) => setTimeout(resolve, 5_500));
+			await sleep(5_500);
 			await expect(openai.models.list()).rejects.toBeInstanceOf(AuthenticationError);
 			const rotated = new OpenAI({ baseURL, apiKey: newKey, maxRetries: 0 });
 			expect((await rotated.models.list()).data.map((m) => m.id)).toEqual(MODELS);
 		} finally {
 			await client.api('PATCH', `/credentials/${keyCredentialId}`, { data: { apiKey: KEY } });
-			await new Promise((resolve) => setTimeout(resolve, 5_500));
+			await sleep(5_500);
 		}
 	}, 30_000);
 

@@ -20,7 +20,7 @@ import {
 	type ResponseSink,
 } from '../../../lib/chat-completions';
 import { NoRetryPolicy } from '../../../lib/retry';
-import { N8nApiClient } from '../../../lib/jobs';
+import { n8nApiClientWith } from '../../shared/n8nApi';
 import { authorize, modelNames, refuse } from './http';
 
 type Response = ReturnType<IWebhookFunctions['getResponseObject']>;
@@ -117,11 +117,7 @@ async function stopExecution(fn: IWebhookFunctions, executionId: string): Promis
 		return;
 	}
 	try {
-		const c = await fn.getCredentials('openAgentsN8nApi');
-		const client = new N8nApiClient(
-			{ baseUrl: String(c.baseUrl ?? ''), apiKey: String(c.apiKey ?? '') },
-			{ policy: new NoRetryPolicy(), timeoutMs: 10_000 },
-		);
+		const client = await n8nApiClientWith(fn, { policy: new NoRetryPolicy(), timeoutMs: 10_000 });
 		await client.stopExecution(executionId);
 		fn.logger.info(`Chat Completions: client disconnected, execution ${executionId} stopped`);
 	} catch (error) {
