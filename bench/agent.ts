@@ -4,7 +4,9 @@
  * (2) in real queue-mode n8n (the shared bench cluster, bench/cluster.ts): executions/s and latency of
  * webhook → agent (one tool call) → respond, ours and n8n's AI Agent, both with n8n's OpenAI Chat Model on the same
  * offline model and n8n's HTTP Request Tool.
- * Requests alternate between the two workflows so that machine noise hits both alike.
+ * Requests alternate between the two workflows so that machine noise hits both alike. A third workflow in the same
+ * rounds, webhook → Set → respond, is n8n's own floor: no agent can answer faster than it plus two model latencies,
+ * which caps the throughput ratio any agent could reach against n8n's AI Agent on this cluster.
  */
 import { randomUUID } from 'node:crypto';
 
@@ -14,7 +16,12 @@ import { DynamicStructuredTool } from '@langchain/core/tools';
 import { createChatModel, runAgent, UsageTracker } from '../lib/llm';
 import { NoRetryPolicy } from '../lib/retry';
 import { OfflineModelServer, type ChatRequest, type ModelReply } from '../stack/model-server';
-import { aiAgentNode, openAiChatModelNode, webhookNode } from '../stack/n8n/workflow-nodes';
+import {
+	aiAgentNode,
+	openAiChatModelNode,
+	webhookNode,
+	whereNode,
+} from '../stack/n8n/workflow-nodes';
 import {
 	activeWorkflow,
 	benchCluster,
@@ -172,10 +179,27 @@ async function n8nComparison(requests: number, concurrency: number) {
 		postJson<{ output?: string }>(bench.client, path, { question: 'Look it up' }, (r) =>
 			String(r.output).includes('Done:'),
 		);
-	const figures = await alternating(
-		{ openAgentsAgent: call(paths.openAgentsAgent), n8nAiAgent: call(paths.n8nAiAgent) },
+	const floorPath = `bench-agent-floor-${randomUUID()}`;
+	await activeWorkflow(
+		bench.client,
+		'agent floor (webhook → Set)',
+		floorPath,
+		[webhookNode(floorPath), whereNode([220, 0])],
+		chain('Webhook', 'Where'),
+	);
+	const { n8nFloor, ...figures } = await alternating(
+		{
+			openAgentsAgent: call(paths.openAgentsAgent),
+			n8nAiAgent: call(paths.n8nAiAgent),
+			n8nFloor: () =>
+				postJson<{ processName?: string }>(bench.client, floorPath, {}, (r) =>
+					String(r.processName).startsWith('worker-'),
+				),
+		},
 		{ rounds: requests / concurrency, concurrency },
 	);
+	const bestLatencyMs = n8nFloor.latencyMs.p50 + 2 * bench.model.latencyMs;
+	const ceiling = Math.round(((concurrency * 1000) / bestLatencyMs) * 100) / 100;
 	return {
 		setup: `queue mode, main + ${WORKERS} workers (concurrency ${WORKER_CONCURRENCY}); webhook → agent (1 HTTP Request Tool call, 2 model calls) → respond; ${concurrency} requests in flight`,
 		requestsEach: figures.openAgentsAgent.latencyMs.n,
@@ -185,6 +209,12 @@ async function n8nComparison(requests: number, concurrency: number) {
 			figures.n8nAiAgent.executionsPerSecond,
 		),
 		latencyP50Ratio: ratio(figures.openAgentsAgent.latencyMs.p50, figures.n8nAiAgent.latencyMs.p50),
+		ceiling: {
+			what: `n8n's webhook → Set → respond in the same rounds (p50 latency) + 2 model calls of ${bench.model.latencyMs} ms: the fastest any agent could answer here`,
+			n8nWebhookToSetP50Ms: n8nFloor.latencyMs.p50,
+			executionsPerSecond: ceiling,
+			bestPossibleThroughputRatio: ratio(ceiling, figures.n8nAiAgent.executionsPerSecond),
+		},
 	};
 }
 

@@ -1,12 +1,24 @@
 /**
- * Knowledge Base query latency at scale, in-process against a local Chroma server: the READMEs of this project's npm
- * dependencies ingested BENCH_KB_SCALE_COPIES times (default 10, each copy its own sources) in 400-character chunks
- * — about 100 000 chunks — then query p50/p95 (vector top-4; hybrid top-4 with the keyword index warm, its build
- * timed apart) and the resident memory of the Chroma server. Embeddings from the offline model server.
+ * Knowledge Base query latency at scale, in-process against a local Chroma server, at each of
+ * BENCH_KB_SCALE_CHUNKS (default 100000,1000000) chunks: query p50/p95 (vector top-4; hybrid top-4 at the smallest
+ * level, keyword index warm, its build timed apart) and the resident memory of the Chroma server holding that one
+ * collection (the server is restarted before each level).
+ *
+ * The corpus: the READMEs of this project's npm dependencies, ingested once through ingestDocuments in 400-character
+ * chunks (the seed, its ingest timed), then copied until a level's count is reached: each copy has its own ids and
+ * sources, the seed chunk's text and metadata, and the seed's embedding with a little Gaussian noise (σ 0.01 per
+ * dimension), so no two vectors are equal. Chroma takes ~1 000 such chunks/s on 2 cores (with their texts, which it
+ * indexes for full-text search), so 1 000 000 chunks take ~17 minutes to write: the collections are kept in
+ * BENCH_KB_SCALE_DIR (default ~/.cache/openagents/bench-kb-scale) and reused by later runs; `build` says what this
+ * run wrote. Embeddings of the seed and the questions come from the offline model server.
  */
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
 import {
 	ChromaKnowledgeStore,
 	ingestDocuments,
+	type KnowledgeBaseCollection,
 	type LoadedDocument,
 	type RetrievalOptions,
 } from '../lib/rag';
@@ -14,53 +26,141 @@ import { readmes } from './knowledge-base-vs-n8n';
 import { firstHybridQueryMs, localRag, queryLatencies } from './local-rag';
 import { rssBytes } from './stats';
 
+const CHUNK_SIZE = 400;
+/** Records per Chroma write when copying: Chroma's largest batch on this server is 5 461. */
+const COPY_BATCH = 5000;
+/** Bump when the corpus or its chunking changes: cached collections of another version are not reused. */
+const CORPUS_VERSION = 'v1';
+/** The largest level at which the hybrid query (an in-process keyword index over every chunk's text) is timed. */
+const HYBRID_MAX_CHUNKS = 200_000;
+
+interface SeedChunk {
+	id: string;
+	text: string;
+	metadata: Record<string, string | number | boolean>;
+	embedding: number[];
+}
+
+/** Box–Muller standard normal sample. */
+function gaussian(): number {
+	return Math.sqrt(-2 * Math.log(1 - Math.random())) * Math.cos(2 * Math.PI * Math.random());
+}
+
+async function readSeed(kb: KnowledgeBaseCollection): Promise<SeedChunk[]> {
+	const seed: SeedChunk[] = [];
+	for (let offset = 0; ; offset += 5000) {
+		const page = await kb.collection.get({
+			limit: 5000,
+			offset,
+			include: ['documents', 'metadatas', 'embeddings'] as never,
+		});
+		page.ids.forEach((id, i) =>
+			seed.push({
+				id,
+				text: page.documents[i] ?? '',
+				metadata: (page.metadatas[i] ?? {}) as SeedChunk['metadata'],
+				embedding: Array.from(page.embeddings?.[i] ?? []),
+			}),
+		);
+		if (page.ids.length < 5000) return seed;
+	}
+}
+
+/** Adds noisy copies of the seed to `kb` until it holds `target` chunks; ms spent and chunks written. */
+async function fillTo(kb: KnowledgeBaseCollection, seed: SeedChunk[], target: number) {
+	const started = performance.now();
+	let count = await kb.count();
+	const written = target - count;
+	while (count < target) {
+		const n = Math.min(COPY_BATCH, target - count);
+		const records = Array.from({ length: n }, (_, k) => {
+			const position = count + k;
+			const chunk = seed[position % seed.length];
+			const copy = Math.floor(position / seed.length);
+			return {
+				id: `copy-${copy}-${chunk.id}`,
+				text: chunk.text,
+				metadata: { ...chunk.metadata, source: `copy-${copy}/${String(chunk.metadata.source)}` },
+				embedding: chunk.embedding.map((x) => x + 0.01 * gaussian()),
+			};
+		});
+		await kb.upsert(records, COPY_BATCH, { markChanged: false });
+		count += n;
+	}
+	await kb.markChanged();
+	return { ms: Math.round(performance.now() - started), chunksWritten: Math.max(0, written) };
+}
+
 export async function knowledgeBaseScale(
-	copies = Number(process.env.BENCH_KB_SCALE_COPIES ?? 10),
+	levels = (process.env.BENCH_KB_SCALE_CHUNKS ?? '100000,1000000').split(',').map(Number),
 	queries = Number(process.env.BENCH_KB_SCALE_QUERIES ?? 200),
+	dataDir = process.env.BENCH_KB_SCALE_DIR ??
+		join(homedir(), '.cache', 'openagents', 'bench-kb-scale'),
 ) {
-	const rag = await localRag();
-	const { chroma, policy, embeddings } = rag;
+	const rag = await localRag({ dataDir });
 	try {
 		const originals = readmes(10_000);
-		const kb = await new ChromaKnowledgeStore({ url: chroma.url }, { policy }).open('bench-scale', {
-			create: true,
-		});
-		const options = { chunkSize: 400, chunkOverlap: 40, embedding: { policy, batchSize: 100 } };
-		const started = performance.now();
-		let chunks = 0;
-		for (let copy = 0; copy < copies; copy++) {
-			const documents: LoadedDocument[] = originals.map((d) => ({
-				source: `copy-${copy}/${d.source}`,
-				text: d.text,
-				format: 'markdown',
-				metadata: {},
-			}));
-			for (let i = 0; i < documents.length; i += 50)
-				chunks += (await ingestDocuments(kb, embeddings, documents.slice(i, i + 50), options))
-					.added;
-		}
-		const ingestMs = performance.now() - started;
+		const options = { chunkSize: CHUNK_SIZE, chunkOverlap: 40, embedding: { policy: rag.policy } };
+		const store = () => new ChromaKnowledgeStore({ url: rag.chroma.url }, { policy: rag.policy });
+
+		// The seed: the READMEs ingested once (a cached seed is re-ingested as a no-op, which checks it is complete).
+		const seedKb = await store().open(`bench-scale-seed-${CORPUS_VERSION}`, { create: true });
+		const documents: LoadedDocument[] = originals.map((d) => ({
+			source: d.source,
+			text: d.text,
+			format: 'markdown',
+			metadata: {},
+		}));
+		const ingestStarted = performance.now();
+		let added = 0;
+		for (let i = 0; i < documents.length; i += 50)
+			added += (await ingestDocuments(seedKb, rag.embeddings, documents.slice(i, i + 50), options))
+				.added;
+		const ingestMs = performance.now() - ingestStarted;
+		const seed = await readSeed(seedKb);
 
 		const questions = Array.from({ length: queries }, (_, i) =>
 			originals[Math.floor((i * originals.length) / queries)].text
 				.replace(/[#*`>[\]()_|-]+/g, ' ')
 				.slice(0, 200),
 		);
-		const latencies = (retrieval: RetrievalOptions) =>
-			queryLatencies(rag, kb, questions, retrieval);
-		const vector = await latencies({ mode: 'vector' });
-		const heapBefore = process.memoryUsage().heapUsed;
-		const keywordIndexBuildMs = await firstHybridQueryMs(rag, kb, questions[0]);
-		const keywordIndexHeapMiB = Math.round((process.memoryUsage().heapUsed - heapBefore) / 1048576);
-		const hybrid = await latencies({ mode: 'hybrid' });
+		const results = [];
+		for (const chunks of [...levels].sort((a, b) => a - b)) {
+			const name = `bench-scale-${CORPUS_VERSION}-${chunks}`;
+			const build = await fillTo(await store().open(name, { create: true }), seed, chunks);
+			// A fresh server holding only this collection, so its memory is this level's.
+			await rag.restartChroma();
+			const kb = await store().open(name);
+			const latencies = (retrieval: RetrievalOptions) =>
+				queryLatencies(rag, kb, questions, retrieval);
+			const vector = await latencies({ mode: 'vector' });
+			let hybrid;
+			if (chunks <= HYBRID_MAX_CHUNKS) {
+				const heapBefore = process.memoryUsage().heapUsed;
+				const buildMs = await firstHybridQueryMs(rag, kb, questions[0]);
+				const heapMiB = Math.round((process.memoryUsage().heapUsed - heapBefore) / 1048576);
+				hybrid = {
+					keywordIndex: { buildMs, heapMiB },
+					queryMs: await latencies({ mode: 'hybrid' }),
+				};
+			}
+			results.push({
+				chunks: await kb.count(),
+				build,
+				queryMs: { vector, ...(hybrid ? { hybrid: hybrid.queryMs } : {}) },
+				...(hybrid ? { keywordIndex: hybrid.keywordIndex } : {}),
+				chromaServerRssMiB: Math.round(rssBytes(rag.chroma.process.pid!) / 1048576),
+			});
+		}
 		return {
-			corpus: { copies, documents: originals.length * copies, chunks, chunkSize: 400 },
-			ingest: { ms: Math.round(ingestMs), chunksPerSecond: Math.round((chunks / ingestMs) * 1000) },
-			queryMs: { vector, hybrid },
-			keywordIndex: { buildMs: keywordIndexBuildMs, heapMiB: keywordIndexHeapMiB },
-			chromaServerRssMiB: chroma.process.pid
-				? Math.round(rssBytes(chroma.process.pid) / 1048576)
-				: null,
+			setup: `in-process, Chroma 1.0 server on this machine; seed: ${originals.length} READMEs in ${CHUNK_SIZE}-character chunks (${seed.length} chunks), copied with noisy embeddings (256 dimensions) up to each level; top-4 queries of ${queries} questions (README openings), one at a time; hybrid only up to ${HYBRID_MAX_CHUNKS} chunks`,
+			seedIngest: {
+				chunks: seed.length,
+				added,
+				ms: Math.round(ingestMs),
+				...(added ? { chunksPerSecond: Math.round((added / ingestMs) * 1000) } : {}),
+			},
+			levels: results,
 		};
 	} finally {
 		await rag.stop();

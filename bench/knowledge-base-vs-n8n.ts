@@ -7,6 +7,10 @@
  * Requests alternate between the two workflows. Then every document is sent again unchanged: ours should make zero
  * embedding calls (it skips unchanged chunks); n8n's inserts re-embed everything.
  * Embedding calls are told apart by the model name each side asks for.
+ * The floor under any ingest of these documents, measured in the same run: n8n moving the same requests through
+ * webhook → Split Out → No Operation (alternating with the two sides), Chroma writing the same chunks (one write per
+ * request, chromadb client, random vectors) and one embedding round trip per request. n8n's ingest time over that
+ * floor is the largest ratio any ingest could reach against it here.
  */
 import { randomUUID } from 'node:crypto';
 import { globSync, readFileSync } from 'node:fs';
@@ -14,6 +18,7 @@ import { join } from 'node:path';
 
 import { ChromaClient } from 'chromadb';
 
+import { chunkDocument } from '../lib/rag';
 import { webhookNode } from '../stack/n8n/workflow-nodes';
 import {
 	activeWorkflow,
@@ -62,6 +67,56 @@ function splitOut(position: [number, number]) {
 }
 
 const respondAll = (path: string) => webhookNode(path, [0, 0], { responseData: 'allEntries' });
+
+/** n8n's own part of an ingest request: the documents in, split into items, and answered. */
+async function floorWorkflow(bench: BenchCluster) {
+	const path = `bench-kb-floor-${randomUUID()}`;
+	const noOp = {
+		id: randomUUID(),
+		name: 'No Operation',
+		type: 'n8n-nodes-base.noOp',
+		typeVersion: 1,
+		position: [440, 0],
+		parameters: {},
+	};
+	await activeWorkflow(
+		bench.client,
+		'knowledge base ingest floor (webhook → Split Out → No Operation)',
+		path,
+		[respondAll(path), splitOut([220, 0]), noOp],
+		chain('Webhook', 'Split Out', 'No Operation'),
+	);
+	return path;
+}
+
+/** ms Chroma takes to write the chunks of `batches` (ours: plain text, CHUNKING), one write per request. */
+async function chromaWriteMs(chroma: ChromaClient, name: string, batches: Doc[][]) {
+	const collection = await chroma.createCollection({
+		name,
+		metadata: { 'hnsw:space': 'cosine' },
+		embeddingFunction: null,
+	});
+	let ms = 0;
+	for (const batch of batches) {
+		const chunks: Array<{ source: string; text: string }> = [];
+		for (const d of batch)
+			for (const chunk of await chunkDocument(
+				{ source: d.source, text: d.text, format: 'text', metadata: {} },
+				CHUNKING,
+			))
+				chunks.push({ source: d.source, text: chunk.text });
+		const record = {
+			ids: chunks.map(() => randomUUID()),
+			embeddings: chunks.map(() => Array.from({ length: 256 }, () => Math.random() * 2 - 1)),
+			documents: chunks.map((c) => c.text),
+			metadatas: chunks.map((c) => ({ source: c.source })),
+		};
+		const t = performance.now();
+		await collection.add(record);
+		ms += performance.now() - t;
+	}
+	return Math.round(ms);
+}
 
 async function ourWorkflow(bench: BenchCluster, knowledgeBase: string) {
 	const path = `bench-kb-ours-${randomUUID()}`;
@@ -183,11 +238,13 @@ async function compare(bench: BenchCluster, documentCount: number, perRequest: n
 		ours: `bench-ours-${run}`,
 		theirs: `bench-n8n-${run}`,
 		clearing: `bench-n8n-clear-${run}`,
+		floor: `bench-floor-${run}`,
 	};
 	const paths = {
 		ours: await ourWorkflow(bench, names.ours),
 		theirs: await theirWorkflow(bench, names.theirs),
 		clearing: await theirWorkflow(bench, names.clearing, true),
+		floor: await floorWorkflow(bench),
 	};
 	const documents = readmes(documentCount);
 	const batches = Array.from({ length: Math.ceil(documents.length / perRequest) }, (_, i) =>
@@ -207,19 +264,25 @@ async function compare(bench: BenchCluster, documentCount: number, perRequest: n
 		return calls;
 	};
 
-	/** One pass over all documents, alternating which side goes first per batch; ms and chunks per side. */
-	const pass = async () => {
+	/**
+	 * One pass over all documents, rotating which side goes first per batch; ms and chunks per side. The first pass
+	 * also times n8n's floor workflow.
+	 */
+	const pass = async (withFloor: boolean) => {
 		resetModelKeepingLatency(bench);
-		const ms = { ours: 0, theirs: 0 };
+		const ms = { ours: 0, theirs: 0, floor: 0 };
 		const ourTotals = { chunks: 0, added: 0, unchanged: 0 };
 		let theirChunks = 0;
+		const sides = withFloor
+			? (['ours', 'theirs', 'floor'] as const)
+			: (['ours', 'theirs'] as const);
 		for (const [i, batch] of batches.entries()) {
-			for (const side of i % 2 ? (['theirs', 'ours'] as const) : (['ours', 'theirs'] as const)) {
+			for (const side of [...sides.slice(i % sides.length), ...sides.slice(0, i % sides.length)]) {
 				const t = performance.now();
 				const items = await post(bench, paths[side], batch);
 				ms[side] += performance.now() - t;
 				if (side === 'theirs') theirChunks += items.length;
-				else
+				else if (side === 'ours')
 					for (const item of items) {
 						if (item.error)
 							throw new Error(`our ingest failed: ${JSON.stringify(item).slice(0, 300)}`);
@@ -229,7 +292,7 @@ async function compare(bench: BenchCluster, documentCount: number, perRequest: n
 			}
 		}
 		return {
-			ms: { ours: Math.round(ms.ours), theirs: Math.round(ms.theirs) },
+			ms: { ours: Math.round(ms.ours), theirs: Math.round(ms.theirs), floor: Math.round(ms.floor) },
 			ours: ourTotals,
 			theirChunks,
 			embeddings: embeddingCalls(),
@@ -237,11 +300,11 @@ async function compare(bench: BenchCluster, documentCount: number, perRequest: n
 	};
 
 	try {
-		const first = await pass();
+		const first = await pass(true);
 		const stored = { ours: await count(names.ours), theirs: await count(names.theirs) };
 		if (first.ours.added !== stored.ours || first.theirChunks !== stored.theirs)
 			throw new Error(`chunk counts disagree: ${JSON.stringify({ first, stored })}`);
-		const again = await pass();
+		const again = await pass(false);
 		const storedAgain = { ours: await count(names.ours), theirs: await count(names.theirs) };
 		// n8n without duplicates: Clear Collection + insert, all documents in one execution (clearing per request
 		// would keep only the last request's documents). Filled once, then timed re-ingesting the same documents.
@@ -258,6 +321,12 @@ async function compare(bench: BenchCluster, documentCount: number, perRequest: n
 			throw new Error(
 				`Clear Collection + insert kept ${clearing.chunksStored} chunks, expected ${stored.theirs}`,
 			);
+		const floor = {
+			n8nWebhookSplitOutMs: first.ms.floor,
+			chromaWriteMs: await chromaWriteMs(chroma, names.floor, batches),
+			embeddingRoundTripsMs: batches.length * bench.model.embeddingLatencyMs,
+		};
+		const floorMs = floor.n8nWebhookSplitOutMs + floor.chromaWriteMs + floor.embeddingRoundTripsMs;
 		const perSecond = (chunks: number, ms: number) => Math.round((chunks / ms) * 1000);
 		const ours = {
 			chunks: stored.ours,
@@ -279,6 +348,13 @@ async function compare(bench: BenchCluster, documentCount: number, perRequest: n
 				openAgentsKnowledgeBase: ours,
 				n8nChromaVectorStore: theirs,
 				chunksPerSecondRatio: ratio(ours.chunksPerSecond, theirs.chunksPerSecond),
+				floor: {
+					what: `n8n's webhook → Split Out → No Operation with the same requests + Chroma writing the same chunks (one write per request) + one embedding round trip of ${bench.model.embeddingLatencyMs} ms per request`,
+					...floor,
+					ms: floorMs,
+					oursOverFloor: ratio(ours.ms, floorMs),
+					bestPossibleRatio: ratio(theirs.ms, floorMs),
+				},
 			},
 			reingestUnchanged: {
 				openAgentsKnowledgeBase: {
@@ -304,6 +380,7 @@ async function compare(bench: BenchCluster, documentCount: number, perRequest: n
 			chroma.deleteCollection({ name: names.ours }).catch(() => {}),
 			chroma.deleteCollection({ name: names.theirs }).catch(() => {}),
 			chroma.deleteCollection({ name: names.clearing }).catch(() => {}),
+			chroma.deleteCollection({ name: names.floor }).catch(() => {}),
 		]);
 	}
 }

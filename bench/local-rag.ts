@@ -5,14 +5,14 @@
 import { createEmbeddings } from '../lib/llm';
 import { retrieve, type KnowledgeBaseCollection, type RetrievalOptions } from '../lib/rag';
 import { NoRetryPolicy } from '../lib/retry';
-import { startChroma } from '../stack/chroma';
+import { startChroma, type ChromaOptions } from '../stack/chroma';
 import { OfflineModelServer } from '../stack/model-server';
 import { summary } from './stats';
 
-/** Starts Chroma and the offline model; `stop` ends both. */
-export async function localRag() {
-	const [chroma, model] = [await startChroma(), new OfflineModelServer()];
-	const baseUrl = await model.start();
+/** Starts Chroma (with `chromaOptions`) and the offline model; `stop` ends both. */
+export async function localRag(chromaOptions: ChromaOptions = {}) {
+	const model = new OfflineModelServer();
+	const [chroma, baseUrl] = await Promise.all([startChroma(chromaOptions), model.start()]);
 	const policy = new NoRetryPolicy();
 	const embeddings = createEmbeddings({
 		baseUrl,
@@ -20,13 +20,19 @@ export async function localRag() {
 		chatModel: 'offline-chat',
 		embeddingModel: 'offline-embedding',
 	});
-	return {
+	const rag = {
 		chroma,
 		model,
 		policy,
 		embeddings,
-		stop: () => Promise.all([chroma.stop(), model.stop()]),
+		/** Stops Chroma and starts it again on the same data: a server with no collection loaded (new port). */
+		async restartChroma() {
+			await rag.chroma.stop();
+			rag.chroma = await startChroma(chromaOptions);
+		},
+		stop: () => Promise.all([rag.chroma.stop(), model.stop()]),
 	};
+	return rag;
 }
 
 type Rag = Awaited<ReturnType<typeof localRag>>;

@@ -17,7 +17,7 @@ import { createChatModel, runAgent, UsageTracker } from '../lib/llm';
 import { createPlan, executePlan } from '../lib/planning';
 import { NoRetryPolicy } from '../lib/retry';
 import { OfflineModelServer, systemText, type ChatRequest } from '../stack/model-server';
-import { openAiChatModelNode, plannerNode, webhookNode } from '../stack/n8n/workflow-nodes';
+import { ifNode, openAiChatModelNode, plannerNode, webhookNode } from '../stack/n8n/workflow-nodes';
 import {
 	activeWorkflow,
 	benchCluster,
@@ -293,20 +293,10 @@ export async function fanOutWorkflows(bench: BenchCluster, chatModel: Record<str
 				},
 				{ credentials: redis, alwaysOutputData: true },
 			),
-			node('All There?', 'n8n-nodes-base.if', 2.2, {
-				conditions: {
-					options: { caseSensitive: true, leftValue: '', typeValidation: 'loose', version: 2 },
-					conditions: [
-						{
-							id: randomUUID(),
-							leftValue: '={{ Object.keys($json).length }}',
-							rightValue: TASKS,
-							operator: { type: 'number', operation: 'gte' },
-						},
-					],
-					combinator: 'and',
-				},
-				options: {},
+			ifNode('All There?', [0, 0], {
+				leftValue: '={{ Object.keys($json).length }}',
+				rightValue: TASKS,
+				operator: { type: 'number', operation: 'gte' },
 			}),
 			node('Gathered', 'n8n-nodes-base.noOp', 1, {}),
 		],

@@ -46,8 +46,12 @@ export interface StoreCallOptions {
 	log?: (line: string) => void;
 }
 
-/** Chroma's recommended upsert batch range is 50–250 records; 100 is our default. */
-export const DEFAULT_UPSERT_BATCH_SIZE = 100;
+/**
+ * Records per Chroma write. Larger writes cost Chroma less per record (measured on Chroma 1.0, 3 243 chunks of 1 000
+ * characters, 256 dimensions: 100 per write 4.2 s, 250 per write 3.8 s, 1 000 per write 3.5 s); 250 keeps a write
+ * of 1 536-dimension vectors near 4 MB of JSON.
+ */
+export const DEFAULT_UPSERT_BATCH_SIZE = 250;
 /** Records per page when reading ids and metadata. */
 const PAGE_SIZE = 1000;
 /** Sources per `$in` filter when looking up existing chunks. */

@@ -40,6 +40,7 @@ export {
 export {
 	ingestDocuments,
 	checkDimension,
+	DEFAULT_EMBEDDING_BATCH_SIZE,
 	type IngestOptions,
 	type IngestResult,
 	type SourceResult,

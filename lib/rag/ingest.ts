@@ -8,16 +8,31 @@ import { embedTexts, type DocumentEmbedder } from '../llm';
 import { GEN_AI, inSpan, OPENAGENTS } from '../tracing';
 import type { CallOptions } from '../llm';
 import { chunkDocument, type Chunk, type ChunkingOptions } from './chunking';
-import type { ChunkRecord, KnowledgeBaseCollection } from './chroma-store';
+import {
+	DEFAULT_UPSERT_BATCH_SIZE,
+	type ChunkRecord,
+	type KnowledgeBaseCollection,
+} from './chroma-store';
 import { RagError } from './errors';
 import { chunkId } from './ids';
 import type { LoadedDocument } from './loaders';
 import type { Metadata } from './metadata';
 
+/**
+ * Chunks per embeddings request when ingesting: n8n's Chroma Vector Store default, and within every common
+ * provider's per-request limit (OpenAI: 2 048 inputs and 300 000 tokens, i.e. 200 chunks of up to 1 500 tokens).
+ */
+export const DEFAULT_EMBEDDING_BATCH_SIZE = 200;
+
 export interface IngestOptions extends ChunkingOptions {
 	/** Embedding calls: retry policy, signal, timeout, secrets. */
-	embedding: CallOptions & { batchSize?: number; concurrency?: number; model?: string };
-	/** Records per Chroma upsert (default 100). */
+	embedding: CallOptions & {
+		/** Texts per embeddings request (default DEFAULT_EMBEDDING_BATCH_SIZE, 200). */
+		batchSize?: number;
+		concurrency?: number;
+		model?: string;
+	};
+	/** Records per Chroma upsert (default DEFAULT_UPSERT_BATCH_SIZE, 250). */
 	upsertBatchSize?: number;
 }
 
@@ -153,30 +168,38 @@ async function ingest(
 	let embeddingCalls = 0;
 	let upsertRequests = 0;
 	if (toAdd.length) {
-		// Each embedded batch is written while the next ones are embedded (one write at a time: Chroma gains nothing
-		// from concurrent writes); the dimension is checked before the first write.
+		// Embedded records are written while the next batches are embedded, one write at a time (Chroma gains nothing
+		// from concurrent writes), each write taking every record embedded by then: fewer, larger writes cost Chroma
+		// less per record. The stored dimension is read meanwhile and checked before the first write.
+		const upsertBatchSize = options.upsertBatchSize ?? DEFAULT_UPSERT_BATCH_SIZE;
+		const storedDimension = kb.dimension();
+		storedDimension.catch(() => undefined); // awaited by the first write
+		const embedded: ChunkRecord[] = [];
+		const writeEmbedded = async () => {
+			if (!upsertRequests && embedded.length)
+				assertDimension(
+					kb.name,
+					await storedDimension,
+					embedded[0].embedding.length,
+					options.embedding.model,
+				);
+			while (embedded.length) {
+				const records = embedded.splice(0, upsertBatchSize);
+				upsertRequests += await kb.upsert(records, upsertBatchSize, { markChanged: false });
+			}
+		};
 		let writes: Promise<void> = Promise.resolve();
-		let checked = false;
 		try {
 			const { calls } = await embedTexts(
 				embedder,
 				toAdd.map((r) => r.text),
 				{
 					...options.embedding,
-					onBatch: (vectors, start) =>
-						(writes = writes.then(async () => {
-							if (!checked) {
-								await checkDimension(kb, vectors[0].length, options.embedding.model);
-								checked = true;
-							}
-							const records: ChunkRecord[] = vectors.map((embedding, i) => ({
-								...toAdd[start + i],
-								embedding,
-							}));
-							upsertRequests += await kb.upsert(records, options.upsertBatchSize, {
-								markChanged: false,
-							});
-						})),
+					batchSize: options.embedding.batchSize ?? DEFAULT_EMBEDDING_BATCH_SIZE,
+					onBatch: (vectors, start) => {
+						embedded.push(...vectors.map((embedding, i) => ({ ...toAdd[start + i], embedding })));
+						return (writes = writes.then(writeEmbedded));
+					},
 				},
 			);
 			embeddingCalls = calls;
@@ -208,11 +231,19 @@ export async function checkDimension(
 	dimension: number,
 	model?: string,
 ): Promise<void> {
-	const stored = await kb.dimension();
+	assertDimension(kb.name, await kb.dimension(), dimension, model);
+}
+
+function assertDimension(
+	name: string,
+	stored: number | undefined,
+	dimension: number,
+	model?: string,
+): void {
 	if (stored !== undefined && stored !== dimension) {
 		throw new RagError(
 			'DIMENSION_MISMATCH',
-			`Embedding dimension mismatch: knowledge base "${kb.name}" holds ${stored}-dimensional vectors, but the embedding model${model ? ` "${model}"` : ''} returned ${dimension}. Use the embedding model the knowledge base was built with, or ingest into a new knowledge base.`,
+			`Embedding dimension mismatch: knowledge base "${name}" holds ${stored}-dimensional vectors, but the embedding model${model ? ` "${model}"` : ''} returned ${dimension}. Use the embedding model the knowledge base was built with, or ingest into a new knowledge base.`,
 		);
 	}
 }

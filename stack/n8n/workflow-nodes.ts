@@ -89,6 +89,36 @@ export function approvalNode(position: [number, number]) {
 	};
 }
 
+/**
+ * n8n's If node (2.2) with one condition, e.g. `{ leftValue: '={{ $json.n }}', rightValue: 3, operator: { type:
+ * 'number', operation: 'gte' } }`; output 0 is true, output 1 false.
+ */
+export function ifNode(
+	name: string,
+	position: [number, number],
+	condition: {
+		leftValue: string;
+		rightValue: string | number;
+		operator: { type: string; operation: string };
+	},
+) {
+	return {
+		id: randomUUID(),
+		name,
+		type: 'n8n-nodes-base.if',
+		typeVersion: 2.2,
+		position,
+		parameters: {
+			conditions: {
+				options: { caseSensitive: true, leftValue: '', typeValidation: 'loose', version: 2 },
+				conditions: [{ id: randomUUID(), ...condition }],
+				combinator: 'and',
+			},
+			options: {},
+		},
+	};
+}
+
 /** A Set node named "Where" adding `processName` (main, worker-1, ...) from the process's OPENAGENTS_PROCESS_NAME. */
 export function whereNode(position: [number, number], includeOtherFields = false) {
 	return {
@@ -192,28 +222,12 @@ export function mixedOutcomeWorkflow(
 	path: string,
 	llm: { id: string; name: string },
 ) {
-	const ifKind = (name: string, kind: string, position: [number, number]) => ({
-		id: randomUUID(),
-		name,
-		type: 'n8n-nodes-base.if',
-		typeVersion: 2.2,
-		position,
-		parameters: {
-			conditions: {
-				options: { caseSensitive: true, leftValue: '', typeValidation: 'loose', version: 2 },
-				conditions: [
-					{
-						id: randomUUID(),
-						leftValue: '={{ $json.body.kind }}',
-						rightValue: kind,
-						operator: { type: 'string', operation: 'equals' },
-					},
-				],
-				combinator: 'and',
-			},
-			options: {},
-		},
-	});
+	const ifKind = (name: string, kind: string, position: [number, number]) =>
+		ifNode(name, position, {
+			leftValue: '={{ $json.body.kind }}',
+			rightValue: kind,
+			operator: { type: 'string', operation: 'equals' },
+		});
 	const nodes = [
 		webhookNode(path),
 		ifKind('Fail?', 'fail', [200, 0]),

@@ -13,6 +13,7 @@ import {
 import { createEmbeddings } from '../../../lib/llm';
 import {
 	DEFAULT_CHUNKING,
+	DEFAULT_EMBEDDING_BATCH_SIZE,
 	DEFAULT_UPSERT_BATCH_SIZE,
 	documentTooLarge,
 	ingestDocuments,
@@ -164,8 +165,9 @@ const properties: INodeProperties[] = [
 				name: 'embeddingBatchSize',
 				type: 'number',
 				typeOptions: { minValue: 1, maxValue: 2048 },
-				default: 100,
-				description: 'Chunks per embeddings API request',
+				default: DEFAULT_EMBEDDING_BATCH_SIZE,
+				description:
+					'Chunks per embeddings API request. Keep it within the provider’s per-request limit (OpenAI: 2 048 inputs and 300 000 tokens).',
 			},
 			...embeddingModelOption(
 				"Overrides the credential's embedding model. A knowledge base must keep one model: vectors of another size are refused.",
@@ -184,7 +186,8 @@ const properties: INodeProperties[] = [
 				type: 'number',
 				typeOptions: { minValue: 1, maxValue: 5000 },
 				default: DEFAULT_UPSERT_BATCH_SIZE,
-				description: 'Chunks per Chroma write (Chroma recommends 50–250)',
+				description:
+					'Most chunks per Chroma write; larger writes cost Chroma less per chunk. Chunks embedded while a write runs go into the next one.',
 			},
 		],
 	},

@@ -131,6 +131,31 @@ describe('ingestDocuments', () => {
 		);
 	});
 
+	it('writes the batches embedded during a write together, at most Upsert Batch Size chunks per write', async () => {
+		const kb = await store.open('kb-coalesced', { create: true });
+		const upsert = kb.collection.upsert.bind(kb.collection);
+		const writes: number[] = [];
+		jest.spyOn(kb.collection, 'upsert').mockImplementation(async (args) => {
+			writes.push(args.ids.length);
+			await new Promise((resolve) => setTimeout(resolve, 150)); // a slow Chroma: the embedding runs ahead
+			await upsert(args);
+		});
+		const result = await ingestDocuments(
+			kb,
+			embeddings(),
+			await docs(),
+			options({ embedding: { policy, batchSize: 2, concurrency: 8 }, upsertBatchSize: 10 }),
+		);
+		jest.restoreAllMocks();
+		expect(result.embeddingCalls).toBe(Math.ceil(result.added / 2));
+		expect(writes[0]).toBe(2); // the first batch is written as soon as it is embedded
+		expect(Math.max(...writes)).toBe(10);
+		expect(writes.length).toBeLessThan(result.embeddingCalls);
+		expect(result.upsertRequests).toBe(writes.length);
+		expect(writes.reduce((n, w) => n + w, 0)).toBe(result.added);
+		expect(await kb.count()).toBe(result.added);
+	});
+
 	it('after a failure midway through the upserts, a re-run completes without duplicates or losses', async () => {
 		const kb = await store.open('kb-midway', { create: true });
 		const upsert = kb.collection.upsert.bind(kb.collection);
