@@ -220,7 +220,7 @@ async function n8nComparison(requests: number, concurrency: number) {
 
 export async function agent(
 	runs = Number(process.env.BENCH_AGENT_RUNS ?? 300),
-	requests = Number(process.env.BENCH_AGENT_REQUESTS ?? 200),
+	requests = Number(process.env.BENCH_AGENT_REQUESTS ?? 120),
 	concurrency = Number(process.env.BENCH_AGENT_CONCURRENCY ?? 4),
 ) {
 	const server = new OfflineModelServer();
@@ -235,7 +235,7 @@ export async function agent(
 			n8nRealisticLatency: await withProviderLatency(
 				bench,
 				{ modelMs: REALISTIC_LATENCY.modelMs, embeddingMs: 0 },
-				() => n8nComparison(Number(process.env.BENCH_AGENT_REALISTIC_REQUESTS ?? 100), concurrency),
+				() => n8nComparison(Number(process.env.BENCH_AGENT_REALISTIC_REQUESTS ?? 60), concurrency),
 			),
 		};
 	} finally {

@@ -34,7 +34,7 @@ import { activeWorkflow, benchCluster, chain, sub } from './cluster';
 import { ratio } from './load';
 import { summary } from './stats';
 
-const REQUESTS = Number(process.env.BENCH_CC_REQUESTS ?? 30);
+const REQUESTS = Number(process.env.BENCH_CC_REQUESTS ?? 12);
 const LATENCY_MS = Number(process.env.BENCH_CC_LATENCY_MS ?? 500);
 const WORDS = Number(process.env.BENCH_CC_WORDS ?? 40);
 const INTERVAL_MS = Number(process.env.BENCH_CC_INTERVAL_MS ?? 20);

@@ -78,6 +78,9 @@ async function start(): Promise<BenchCluster> {
 		workerConcurrency: WORKER_CONCURRENCY,
 		name: 'bench',
 		log,
+		// A full run creates more than n8n's default 10 000 kept executions; pruning them while the dashboard
+		// benchmark reads its 10 000 would change what it measures.
+		env: { EXECUTIONS_DATA_PRUNE_MAX_COUNT: '200000' },
 	});
 	const { client } = cluster;
 	const redisPrefix = `openagents-bench-${randomUUID().slice(0, 8)}`;

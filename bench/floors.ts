@@ -4,8 +4,8 @@
  *    256-dimension vectors;
  *  - Redis: raw GET / SET of a small JSON value (ioredis);
  *  - Postgres: a raw one-row INSERT, committed (what every execution n8n creates costs at least, several times);
- *  - n8n in queue mode, webhook → Set: executions/s of 1000 requests sent at once (webhook responding at once,
- *    executions counted in n8n's database, as the 1000 agent jobs in jobs.ts), and latency with the webhook
+ *  - n8n in queue mode, webhook → Set: executions/s of BENCH_FLOOR_JOBS (default 500) requests sent at once (webhook responding at once,
+ *    executions counted in n8n's database, as the agent jobs in jobs.ts), and latency with the webhook
  *    answering when the Set node finishes, 8 requests in flight.
  */
 import { randomUUID } from 'node:crypto';
@@ -36,8 +36,8 @@ function randomVector(): number[] {
 export async function floors(
 	vectors = Number(process.env.BENCH_FLOOR_VECTORS ?? 10_000),
 	operations = Number(process.env.BENCH_FLOOR_OPERATIONS ?? 1000),
-	requests = Number(process.env.BENCH_FLOOR_REQUESTS ?? 400),
-	jobs = Number(process.env.BENCH_FLOOR_JOBS ?? 1000),
+	requests = Number(process.env.BENCH_FLOOR_REQUESTS ?? 200),
+	jobs = Number(process.env.BENCH_FLOOR_JOBS ?? 500),
 ) {
 	const bench = await benchCluster();
 

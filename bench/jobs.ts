@@ -8,7 +8,7 @@
  *  - job status read < 100 ms: the Job Monitor's Get Job (the N8nApiClient call plus toJob, which is all the
  *    operation does) on finished executions, and the Job Monitor node itself in a workflow, timed by n8n
  *    (executionTime of the node in the execution data).
- *  - 1000 agent jobs submitted at once (webhook, respond immediately → our Agent with one tool call): all accepted?
+ *  - BENCH_JOBS_AGENT_JOBS (default 500) agent jobs submitted at once (webhook, respond immediately → our Agent with one tool call): all accepted?
  *    all completed? counted in n8n's executions table: success, failed, lost (accepted but no execution), total
  *    time from the first request to the last execution stopping.
  */
@@ -163,9 +163,9 @@ async function manyAgentJobs(bench: BenchCluster, db: Pool, jobs: number) {
 }
 
 export async function jobs(
-	creations = Number(process.env.BENCH_JOBS_CREATIONS ?? 300),
+	creations = Number(process.env.BENCH_JOBS_CREATIONS ?? 200),
 	reads = Number(process.env.BENCH_JOBS_READS ?? 200),
-	agentJobs = Number(process.env.BENCH_JOBS_AGENT_JOBS ?? 1000),
+	agentJobs = Number(process.env.BENCH_JOBS_AGENT_JOBS ?? 500),
 ) {
 	const bench = await benchCluster();
 	const db = new Pool({ ...postgresFromEnv(), database: bench.cluster.database, max: 2 });

@@ -216,7 +216,7 @@ const post = (bench: BenchCluster, path: string, documents: Doc[]) =>
 	postJson<Array<Record<string, unknown>>>(bench.client, path, { documents }, Array.isArray);
 
 export async function knowledgeBaseVsN8n(
-	documentCount = Number(process.env.BENCH_KB_N8N_DOCUMENTS ?? 400),
+	documentCount = Number(process.env.BENCH_KB_N8N_DOCUMENTS ?? 200),
 	perRequest = Number(process.env.BENCH_KB_N8N_PER_REQUEST ?? 20),
 ) {
 	const bench = await benchCluster();

@@ -1,5 +1,5 @@
 /**
- * Queue mode at a provider's limit: BENCH_LIMITS_JOBS (default 300) agent jobs (webhook answering at once → agent with one tool call → 2 model
+ * Queue mode at a provider's limit: BENCH_LIMITS_JOBS (default 120) agent jobs (webhook answering at once → agent with one tool call → 2 model
  * calls each) on the bench cluster (2 workers × concurrency 10) against the offline model limited like a provider
  * (token bucket of BENCH_LIMITS_RPM requests/min, default 600, one second's worth of burst; 429 + Retry-After beyond
  * it).
@@ -148,7 +148,7 @@ export async function rateLimiterOverhead(
 }
 
 export async function providerLimits(
-	jobs = Number(process.env.BENCH_LIMITS_JOBS ?? 300),
+	jobs = Number(process.env.BENCH_LIMITS_JOBS ?? 120),
 	rpm = Number(process.env.BENCH_LIMITS_RPM ?? 600),
 ) {
 	const bench = await benchCluster();

@@ -31,7 +31,7 @@ async function listen(server: {
 }
 
 export async function tracing(
-	runs = Number(process.env.BENCH_TRACING_RUNS ?? 400),
+	runs = Number(process.env.BENCH_TRACING_RUNS ?? 250),
 	memoryRuns = Number(process.env.BENCH_TRACING_MEMORY_RUNS ?? 6000),
 	latencyMs = Number(process.env.BENCH_TRACING_MODEL_LATENCY_MS ?? 100),
 	latencyRuns = Number(process.env.BENCH_TRACING_LATENCY_RUNS ?? 60),

@@ -263,14 +263,7 @@ async function refresh(
 	// Executions that were running or waiting and started before the listed span: read them again.
 	const seen = new Set(listed.map((e) => String(e.id)));
 	const pending = [...byId.values()].filter((s) => !s.finished && !seen.has(s.id));
-	await mapWithConcurrency(pending, 4, async (s) => {
-		try {
-			byId.set(s.id, summarize(await client.getExecution(s.id)));
-		} catch (error) {
-			if ((error as { code?: string }).code === 'NOT_FOUND') byId.delete(s.id);
-			else throw error;
-		}
-	});
+	await mapWithConcurrency(pending, 4, (s) => reread(client, s.id, byId, false));
 
 	const undetailed = [...byId.values()].filter((s) => s.finished && !s.detailed);
 	await readDetails(client, undetailed, byId, { ...filter, startedAfter: listedFrom });
@@ -291,6 +284,24 @@ async function refresh(
 	};
 }
 
+/**
+ * Reads one execution again into `byId`; one deleted since it was listed (n8n prunes old executions, users delete
+ * them) leaves the index instead of failing the refresh.
+ */
+async function reread(
+	client: N8nApiClient,
+	id: string,
+	byId: Map<string, ExecutionSummary>,
+	includeData: boolean,
+): Promise<void> {
+	try {
+		byId.set(id, summarize(await client.getExecution(id, { includeData })));
+	} catch (error) {
+		if ((error as { code?: string }).code === 'NOT_FOUND') byId.delete(id);
+		else throw error;
+	}
+}
+
 /** Reads error and usage of finished executions: one request each when few, else pages of the listing with data. */
 async function readDetails(
 	client: N8nApiClient,
@@ -300,9 +311,7 @@ async function readDetails(
 ): Promise<void> {
 	if (!targets.length) return;
 	if (targets.length <= SINGLE_READS) {
-		await mapWithConcurrency(targets, 4, async (s) => {
-			byId.set(s.id, summarize(await client.getExecution(s.id, { includeData: true })));
-		});
+		await mapWithConcurrency(targets, 4, (s) => reread(client, s.id, byId, true));
 		return;
 	}
 	const wanted = new Set(targets.map((s) => s.id));

@@ -29,6 +29,8 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 class ExecutionsApi {
 	executions = new Map<number, ApiExecution & { customData?: Record<string, string> }>();
+	/** Listed, but deleted before they are read one by one (as n8n's pruning does): 404 on a single read. */
+	deletedAfterListing = new Set<number>();
 	/** Every request: its path and query. */
 	requests: URL[] = [];
 	server: Server = createServer((req, res) => {
@@ -47,7 +49,9 @@ class ExecutionsApi {
 		};
 		const one = /^\/api\/v1\/executions\/(\d+)$/.exec(url.pathname);
 		if (one) {
-			const found = this.executions.get(Number(one[1]));
+			const found = this.deletedAfterListing.has(Number(one[1]))
+				? undefined
+				: this.executions.get(Number(one[1]));
 			return found ? send(200, view(found)) : send(404, { message: 'Not Found' });
 		}
 		const status = url.searchParams.get('status');
@@ -154,6 +158,19 @@ it('reads the window once, serves it from the store, then reads only what change
 	expect(later.coverage.listed).toBeLessThan(10);
 	expect(reads.single).toBe(1 + 3);
 	expect(reads.total).toBeLessThan(10);
+});
+
+it('leaves out an execution deleted between its listing and its reading, instead of failing', async () => {
+	api.executions.clear();
+	for (let id = 1; id <= 3; id++) api.add(id, 'success', id * 1000);
+	api.deletedAfterListing.add(2);
+	try {
+		const index = await indexedExecutions(from, { client, store, namespace: ns(), maxAgeMs: 0 });
+		expect(index.summaries.map((s) => s.id)).toEqual(['3', '1']);
+		expect(api.take().single).toBe(3);
+	} finally {
+		api.deletedAfterListing.clear();
+	}
 });
 
 it('keeps one index per n8n API and key, inside the credential tenant, without the key in it', () => {

@@ -156,6 +156,34 @@ describe('ingestDocuments', () => {
 		expect(await kb.count()).toBe(result.added);
 	});
 
+	it('by default embeds 200 chunks per request and writes at most 250 per Chroma write', async () => {
+		const long = await loadDocument({ source: 'long.txt', content: paragraphs('kafka', 270) });
+		const byRequest = await ingestDocuments(
+			await store.open('kb-default-embedding-batch', { create: true }),
+			embeddings(),
+			[long],
+			options({ embedding: { policy } }),
+		);
+		expect(byRequest.added).toBeGreaterThan(250);
+		expect(byRequest.embeddingCalls).toBe(Math.ceil(byRequest.added / 200));
+
+		const kb = await store.open('kb-default-upsert-batch', { create: true });
+		const upsert = kb.collection.upsert.bind(kb.collection);
+		const writes: number[] = [];
+		jest.spyOn(kb.collection, 'upsert').mockImplementation(async (args) => {
+			writes.push(args.ids.length);
+			await upsert(args);
+		});
+		await ingestDocuments(
+			kb,
+			embeddings(),
+			[long],
+			options({ embedding: { policy, batchSize: 1000 } }),
+		);
+		jest.restoreAllMocks();
+		expect(writes).toEqual([250, byRequest.added - 250]);
+	});
+
 	it('after a failure midway through the upserts, a re-run completes without duplicates or losses', async () => {
 		const kb = await store.open('kb-midway', { create: true });
 		const upsert = kb.collection.upsert.bind(kb.collection);
