@@ -16,12 +16,7 @@ import { DynamicStructuredTool } from '@langchain/core/tools';
 import { createChatModel, runAgent, UsageTracker } from '../lib/llm';
 import { NoRetryPolicy } from '../lib/retry';
 import { OfflineModelServer, type ChatRequest, type ModelReply } from '../stack/model-server';
-import {
-	aiAgentNode,
-	openAiChatModelNode,
-	webhookNode,
-	whereNode,
-} from '../stack/n8n/workflow-nodes';
+import { aiAgentNode, openAiChatModelNode, webhookNode } from '../stack/n8n/workflow-nodes';
 import {
 	activeWorkflow,
 	benchCluster,
@@ -34,6 +29,7 @@ import {
 	resetModelKeepingLatency,
 	withProviderLatency,
 } from './cluster';
+import { webhookToSetCall } from './floors';
 import { alternating, postJson, ratio } from './load';
 import { summary } from './stats';
 
@@ -179,22 +175,11 @@ async function n8nComparison(requests: number, concurrency: number) {
 		postJson<{ output?: string }>(bench.client, path, { question: 'Look it up' }, (r) =>
 			String(r.output).includes('Done:'),
 		);
-	const floorPath = `bench-agent-floor-${randomUUID()}`;
-	await activeWorkflow(
-		bench.client,
-		'agent floor (webhook → Set)',
-		floorPath,
-		[webhookNode(floorPath), whereNode([220, 0])],
-		chain('Webhook', 'Where'),
-	);
 	const { n8nFloor, ...figures } = await alternating(
 		{
 			openAgentsAgent: call(paths.openAgentsAgent),
 			n8nAiAgent: call(paths.n8nAiAgent),
-			n8nFloor: () =>
-				postJson<{ processName?: string }>(bench.client, floorPath, {}, (r) =>
-					String(r.processName).startsWith('worker-'),
-				),
+			n8nFloor: await webhookToSetCall(bench, 'agent-floor'),
 		},
 		{ rounds: requests / concurrency, concurrency },
 	);

@@ -118,20 +118,28 @@ async function postgresInsert(db: Pool, value: string, operations: number) {
 	}
 }
 
-/** n8n's own cost per execution: webhook → Set, sent all at once (respond at once) and answered on the last node. */
-async function webhookToSet(bench: BenchCluster, db: Pool, requests: number, jobs: number) {
-	const path = `bench-floor-set-${randomUUID()}`;
+/**
+ * Activates n8n's cheapest answered execution, webhook → Set answering on the Set node; returns a call that posts to
+ * it and checks that a worker ran it.
+ */
+export async function webhookToSetCall(bench: BenchCluster, label: string) {
+	const path = `bench-${label}-${randomUUID()}`;
 	await activeWorkflow(
 		bench.client,
-		'webhook → Set',
+		`${label} (webhook → Set)`,
 		path,
 		[webhookNode(path), whereNode([220, 0])],
 		chain('Webhook', 'Where'),
 	);
-	const call = () =>
+	return () =>
 		postJson<{ processName?: string }>(bench.client, path, {}, (r) =>
 			String(r.processName).startsWith('worker-'),
 		);
+}
+
+/** n8n's own cost per execution: webhook → Set, sent all at once (respond at once) and answered on the last node. */
+async function webhookToSet(bench: BenchCluster, db: Pool, requests: number, jobs: number) {
+	const call = await webhookToSetCall(bench, 'floor-set');
 	await pool(40, 8, call); // warm-up
 	const answered = await pool(requests, 8, call);
 

@@ -175,14 +175,13 @@ async function ingest(
 		const storedDimension = kb.dimension();
 		storedDimension.catch(() => undefined); // awaited by the first write
 		const embedded: ChunkRecord[] = [];
+		let dimensionChecked = false;
 		const writeEmbedded = async () => {
-			if (!upsertRequests && embedded.length)
-				assertDimension(
-					kb.name,
-					await storedDimension,
-					embedded[0].embedding.length,
-					options.embedding.model,
-				);
+			if (!dimensionChecked && embedded.length) {
+				const dimension = embedded[0].embedding.length;
+				assertDimension(kb.name, await storedDimension, dimension, options.embedding.model);
+				dimensionChecked = true;
+			}
 			while (embedded.length) {
 				const records = embedded.splice(0, upsertBatchSize);
 				upsertRequests += await kb.upsert(records, upsertBatchSize, { markChanged: false });
