@@ -7,8 +7,8 @@
  * The corpus: the READMEs of this project's npm dependencies, ingested once through ingestDocuments in 400-character
  * chunks (the seed, its ingest timed), then copied until a level's count is reached: each copy has its own ids and
  * sources, the seed chunk's text and metadata, and the seed's embedding with a little Gaussian noise (σ 0.01 per
- * dimension), so no two vectors are equal. Chroma takes ~1 000 such chunks/s on 2 cores (with their texts, which it
- * indexes for full-text search), so 1 000 000 chunks take ~17 minutes to write: the collections are kept in
+ * dimension), so no two vectors are equal. Chroma took ~700 such chunks/s on 2 cores (with their texts, which it
+ * indexes for full-text search), so 1 000 000 chunks took ~25 minutes to write: the collections are kept in
  * BENCH_KB_SCALE_DIR (default ~/.cache/openagents/bench-kb-scale) and reused by later runs; `build` says what this
  * run wrote. Embeddings of the seed and the questions come from the offline model server.
  */
@@ -21,6 +21,7 @@ import {
 	type KnowledgeBaseCollection,
 	type LoadedDocument,
 	type RetrievalOptions,
+	type StoredChunk,
 } from '../lib/rag';
 import { readmes } from './knowledge-base-vs-n8n';
 import { firstHybridQueryMs, localRag, queryLatencies } from './local-rag';
@@ -34,40 +35,13 @@ const CORPUS_VERSION = 'v1';
 /** The largest level at which the hybrid query (an in-process keyword index over every chunk's text) is timed. */
 const HYBRID_MAX_CHUNKS = 200_000;
 
-interface SeedChunk {
-	id: string;
-	text: string;
-	metadata: Record<string, string | number | boolean>;
-	embedding: number[];
-}
-
 /** Box–Muller standard normal sample. */
 function gaussian(): number {
 	return Math.sqrt(-2 * Math.log(1 - Math.random())) * Math.cos(2 * Math.PI * Math.random());
 }
 
-async function readSeed(kb: KnowledgeBaseCollection): Promise<SeedChunk[]> {
-	const seed: SeedChunk[] = [];
-	for (let offset = 0; ; offset += 5000) {
-		const page = await kb.collection.get({
-			limit: 5000,
-			offset,
-			include: ['documents', 'metadatas', 'embeddings'] as never,
-		});
-		page.ids.forEach((id, i) =>
-			seed.push({
-				id,
-				text: page.documents[i] ?? '',
-				metadata: (page.metadatas[i] ?? {}) as SeedChunk['metadata'],
-				embedding: Array.from(page.embeddings?.[i] ?? []),
-			}),
-		);
-		if (page.ids.length < 5000) return seed;
-	}
-}
-
 /** Adds noisy copies of the seed to `kb` until it holds `target` chunks; ms spent and chunks written. */
-async function fillTo(kb: KnowledgeBaseCollection, seed: SeedChunk[], target: number) {
+async function fillTo(kb: KnowledgeBaseCollection, seed: StoredChunk[], target: number) {
 	const started = performance.now();
 	let count = await kb.count();
 	const written = target - count;
@@ -81,7 +55,7 @@ async function fillTo(kb: KnowledgeBaseCollection, seed: SeedChunk[], target: nu
 				id: `copy-${copy}-${chunk.id}`,
 				text: chunk.text,
 				metadata: { ...chunk.metadata, source: `copy-${copy}/${String(chunk.metadata.source)}` },
-				embedding: chunk.embedding.map((x) => x + 0.01 * gaussian()),
+				embedding: chunk.embedding!.map((x) => x + 0.01 * gaussian()),
 			};
 		});
 		await kb.upsert(records, COPY_BATCH, { markChanged: false });
@@ -117,7 +91,10 @@ export async function knowledgeBaseScale(
 			added += (await ingestDocuments(seedKb, rag.embeddings, documents.slice(i, i + 50), options))
 				.added;
 		const ingestMs = performance.now() - ingestStarted;
-		const seed = await readSeed(seedKb);
+		const seed = await seedKb.getByIds(await seedKb.allIds(), {
+			documents: true,
+			embeddings: true,
+		});
 
 		const questions = Array.from({ length: queries }, (_, i) =>
 			originals[Math.floor((i * originals.length) / queries)].text
