@@ -29,7 +29,8 @@ import { pool, postJson } from './load';
 
 const DIMENSIONS = 256;
 
-function randomVector(): number[] {
+/** A random vector of the benchmarks' embedding size (256), components uniform in [-1, 1). */
+export function randomVector(): number[] {
 	return Array.from({ length: DIMENSIONS }, () => Math.random() * 2 - 1);
 }
 

@@ -32,6 +32,7 @@ import {
 	resetModelKeepingLatency,
 	withProviderLatency,
 } from './cluster';
+import { randomVector } from './floors';
 import { postJson, ratio } from './load';
 
 const ROOT = join(__dirname, '..');
@@ -107,7 +108,7 @@ async function chromaWriteMs(chroma: ChromaClient, name: string, batches: Doc[][
 				chunks.push({ source: d.source, text: chunk.text });
 		const record = {
 			ids: chunks.map(() => randomUUID()),
-			embeddings: chunks.map(() => Array.from({ length: 256 }, () => Math.random() * 2 - 1)),
+			embeddings: chunks.map(randomVector),
 			documents: chunks.map((c) => c.text),
 			metadatas: chunks.map((c) => ({ source: c.source })),
 		};
