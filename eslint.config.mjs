@@ -8,6 +8,9 @@ const nodeFolders = readdirSync(new URL('./nodes', import.meta.url), { withFileT
 	.filter((entry) => entry.isDirectory() && entry.name !== 'shared')
 	.map((entry) => entry.name);
 
+/** The groups of nodes/shared, lowest first: each may import only the groups before it. */
+const sharedGroups = ['fields', 'runtime', 'clients', 'ai', 'methods'];
+
 const noTestImports = {
 	regex: '^(\\.\\./)+test/',
 	message: 'test/ is for tests only: the local stack lives in stack/.',
@@ -70,8 +73,10 @@ export default tseslint.config(
 		files: ['scripts/**/*.ts', 'bench/**/*.ts', 'stack/**/*.ts', 'credentials/**/*.ts'],
 		rules: { 'no-restricted-imports': ['error', { patterns: [noTestImports] }] },
 	},
-	{
-		files: ['nodes/shared/**/*.ts'],
+	// nodes/shared in layers (docs/ARCHITECTURE.md): fields → runtime → clients → ai, methods. A group imports only
+	// the groups before it, and never a node folder.
+	...sharedGroups.map((group, level) => ({
+		files: [`nodes/shared/${group}/**/*.ts`],
 		rules: {
 			'no-restricted-imports': [
 				'error',
@@ -79,14 +84,22 @@ export default tseslint.config(
 					patterns: [
 						noTestImports,
 						{
-							regex: `^\\.\\./(${nodeFolders.join('|')})/`,
+							regex: `^\\.\\./\\.\\./(${nodeFolders.join('|')})/`,
 							message: 'nodes/shared must not depend on a node folder.',
 						},
+						...(level < sharedGroups.length - 1
+							? [
+									{
+										regex: `^\\.\\./(${sharedGroups.slice(level + 1).join('|')})/`,
+										message: `nodes/shared/${group} comes before ${sharedGroups.slice(level + 1).join(', ')}: it must not import them (see docs/ARCHITECTURE.md).`,
+									},
+								]
+							: []),
 					],
 				},
 			],
 		},
-	},
+	})),
 	...nodeFolders.map((folder) => ({
 		files: [`nodes/${folder}/**/*.ts`],
 		rules: {

@@ -14,3 +14,4 @@ export {
 } from './request';
 export { approvalPage, messagePage, type ApprovalPageOptions } from './page';
 export { approvalNotification, type ApprovalNotification } from './notification';
+export { toolCallsApproval, toolsNeedingApproval } from './tool-calls';

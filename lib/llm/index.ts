@@ -85,3 +85,12 @@ export {
 } from './task';
 export { rerankWithApi, RerankHttpError, type RerankOptions } from './rerank';
 export { listModels, ModelListError, type ListedModel, type ListModelsOptions } from './model-list';
+export {
+	runConversationTurn,
+	runSummary,
+	loadHistory,
+	AgentRunError,
+	type ChatMemoryLike,
+	type ConversationTurn,
+	type TurnOutcome,
+} from './conversation';

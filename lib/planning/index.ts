@@ -64,3 +64,12 @@ export {
 	type ManagerOptions,
 	type ManagerRole,
 } from './manager';
+export {
+	roleTaskRunner,
+	runPlanToAnswer,
+	type PlanRole,
+	type PlanRunOptions,
+	type PlanRunReport,
+	type ReviewSettings,
+	type TaskRunner,
+} from './plan-run';

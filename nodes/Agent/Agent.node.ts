@@ -8,16 +8,16 @@ import {
 	type INodeTypeDescription,
 } from 'n8n-workflow';
 
-import { searchKnowledgeBases, searchChatModels } from '../shared/listSearch';
-import { PICKER_NODE_VERSIONS } from '../shared/locators';
-import { retryPolicyProperty } from '../shared/retryPolicy';
-import { memoryStoreCredentialTest } from '../shared/memoryStore';
+import { searchKnowledgeBases, searchChatModels } from '../shared/methods/listSearch';
+import { PICKER_NODE_VERSIONS } from '../shared/fields/locators';
+import { retryPolicyProperty } from '../shared/fields/retryPolicy';
+import { memoryStoreCredentialTest } from '../shared/clients/memoryStore';
 import * as conversation from './actions/conversation';
 import { route } from './actions/router';
-import { traced, tracingCredential } from '../shared/tracing';
+import { traced } from '../shared/runtime/nodeTracing';
 import * as task from './actions/task';
 import { builtInToolFields, optionsField, systemMessageField } from './fields';
-import { chatModelInputs } from '../shared/connections';
+import { chatModelInputs } from '../shared/ai/connections';
 
 export class Agent implements INodeType {
 	description: INodeTypeDescription = {
@@ -59,7 +59,7 @@ export class Agent implements INodeType {
 				testedBy: 'openAgentsMemoryStoreTest',
 				displayOptions: { show: { memoryTools: [true], store: ['credential'] } },
 			},
-			tracingCredential,
+			{ name: 'openAgentsTracingApi', displayName: 'Tracing (Optional)', required: false },
 		],
 		properties: [
 			{

@@ -1,12 +1,12 @@
 /** Parameters the Agent's templates share: instructions, built-in tools, limits and budget. */
 import { updateDisplayOptions, type INodeProperties } from 'n8n-workflow';
 
-import { sortedByName } from '../shared/descriptions';
-import { budgetOptions, modelTimeoutOption } from '../shared/llm';
-import { chatModelOption } from '../shared/locators';
-import { knowledgeBaseFields, topKField } from '../shared/knowledgeBaseFields';
-import { addressFields, storeField } from '../shared/memoryFields';
-import { approvalTimeoutOptions } from '../shared/approval';
+import { sortedByName } from '../shared/fields/sortedByName';
+import { budgetOptions, modelTimeoutOption } from '../shared/fields/modelCalls';
+import { chatModelOption } from '../shared/fields/locators';
+import { knowledgeBaseFields, topKField } from '../shared/fields/knowledgeBase';
+import { addressFields, storeField } from '../shared/fields/memory';
+import { approvalTimeoutOptions } from '../shared/ai/approval';
 
 export const systemMessageField: INodeProperties = {
 	displayName: 'System Message',

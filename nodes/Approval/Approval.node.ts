@@ -5,7 +5,7 @@ import {
 	type SupplyData,
 } from 'n8n-workflow';
 
-import { APPROVAL_GATE } from '../shared/approval';
+import { APPROVAL_GATE } from '../shared/ai/approval';
 import { execute } from './actions/wait';
 import { webhook } from './actions/decide';
 

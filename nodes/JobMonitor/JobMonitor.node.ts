@@ -13,12 +13,13 @@ import * as queue from './actions/queue';
 import * as renderDashboard from './actions/renderDashboard';
 import * as retryJob from './actions/retryJob';
 import { route } from './actions/router';
+import { traced } from '../shared/runtime/nodeTracing';
 import * as stats from './actions/stats';
 import * as waitForJob from './actions/waitForJob';
-import { memoryStoreCredentialTest } from '../shared/memoryStore';
-import { searchWorkflows } from '../shared/listSearch';
-import { PICKER_NODE_VERSIONS } from '../shared/locators';
-import { retryPolicyProperty } from '../shared/retryPolicy';
+import { memoryStoreCredentialTest } from '../shared/clients/memoryStore';
+import { searchWorkflows } from '../shared/methods/listSearch';
+import { PICKER_NODE_VERSIONS } from '../shared/fields/locators';
+import { retryPolicyProperty } from '../shared/fields/retryPolicy';
 
 /**
  * n8n executions as jobs: status, stats, queue depth, waiting, retrying failed or crashed executions, the operations
@@ -52,6 +53,7 @@ export class JobMonitor implements INodeType {
 					hide: { queueSource: ['metrics'] },
 				},
 			},
+			{ name: 'openAgentsTracingApi', displayName: 'Tracing (Optional)', required: false },
 		],
 		properties: [
 			{
@@ -158,6 +160,6 @@ export class JobMonitor implements INodeType {
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		return route.call(this);
+		return traced(this, () => route.call(this));
 	}
 }

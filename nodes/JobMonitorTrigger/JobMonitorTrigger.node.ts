@@ -17,7 +17,7 @@ import {
 	type N8nApiClient,
 	type ReportedExecutions,
 } from '../../lib/jobs';
-import { pollClient } from '../shared/n8nApi';
+import { pollClient } from '../shared/clients/n8nApi';
 
 interface PollState {
 	/** Each failure fires once. */

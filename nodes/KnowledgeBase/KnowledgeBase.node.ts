@@ -11,16 +11,16 @@ import * as del from './actions/delete';
 import * as ingest from './actions/ingest';
 import * as query from './actions/query';
 import { route } from './actions/router';
-import { traced, tracingCredential } from '../shared/tracing';
+import { traced } from '../shared/runtime/nodeTracing';
 import * as stats from './actions/stats';
-import { knowledgeBaseFields, RERANKER_INPUT } from '../shared/knowledgeBaseFields';
+import { knowledgeBaseFields, RERANKER_INPUT } from '../shared/fields/knowledgeBase';
 import {
 	searchKnowledgeBases,
 	searchChatModels,
 	searchEmbeddingModels,
-} from '../shared/listSearch';
-import { KNOWLEDGE_BASE_IN_SUBTITLE, PICKER_NODE_VERSIONS } from '../shared/locators';
-import { retryPolicyProperty } from '../shared/retryPolicy';
+} from '../shared/methods/listSearch';
+import { KNOWLEDGE_BASE_IN_SUBTITLE, PICKER_NODE_VERSIONS } from '../shared/fields/locators';
+import { retryPolicyProperty } from '../shared/fields/retryPolicy';
 
 // Not usableAsTool: agents search through the Knowledge Base Tool sub-node, and n8n would name this node's generated
 // tool variant openAgentsKnowledgeBaseTool too; its editor then shows that variant in place of the sub-node.
@@ -47,7 +47,7 @@ export class KnowledgeBase implements INodeType {
 				required: true,
 				displayOptions: { show: { operation: ['ingest', 'query', 'answer'] } },
 			},
-			tracingCredential,
+			{ name: 'openAgentsTracingApi', displayName: 'Tracing (Optional)', required: false },
 		],
 		properties: [
 			{

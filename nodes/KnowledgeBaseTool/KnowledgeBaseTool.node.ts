@@ -15,17 +15,19 @@ import {
 	retrievalOptions,
 	searchModeField,
 	topKField,
-} from '../shared/knowledgeBaseFields';
-import { llmConfigFromCredential } from '../shared/llm';
-import { recordCall } from '../shared/recordCalls';
-import { searchKnowledgeBases, searchEmbeddingModels } from '../shared/listSearch';
-import { KNOWLEDGE_BASE_IN_SUBTITLE, PICKER_NODE_VERSIONS } from '../shared/locators';
-import { retryPolicyProperty } from '../shared/retryPolicy';
+} from '../shared/fields/knowledgeBase';
+import { llmConfigFromCredential } from '../shared/clients/llmApi';
+import { operationSpan, runItems } from '../shared/runtime/itemLoop';
+import { readItemSettings } from '../shared/runtime/itemSettings';
+import { recordCall } from '../shared/runtime/runData';
+import { searchKnowledgeBases, searchEmbeddingModels } from '../shared/methods/listSearch';
+import { KNOWLEDGE_BASE_IN_SUBTITLE, PICKER_NODE_VERSIONS } from '../shared/fields/locators';
+import { retryPolicyProperty } from '../shared/fields/retryPolicy';
 import {
 	DEFAULT_SEARCH_TOOL_DESCRIPTION,
 	knowledgeBaseSearcher,
 	knowledgeBaseSearchTool,
-} from '../shared/knowledgeBaseSearch';
+} from '../shared/ai/searchTool';
 
 /**
  * "Search knowledge base" for AI agents (n8n's AI Agent or ours): the agent calls it with a query and gets the
@@ -91,7 +93,7 @@ export class KnowledgeBaseTool implements INodeType {
 	async supplyData(this: ISupplyDataFunctions, itemIndex: number): Promise<SupplyData> {
 		const search = await knowledgeBaseSearcher(
 			this,
-			itemIndex,
+			readItemSettings(this, itemIndex),
 			await llmConfigFromCredential(this),
 		);
 		const tool = knowledgeBaseSearchTool(
@@ -104,15 +106,21 @@ export class KnowledgeBaseTool implements INodeType {
 		return { response: tool };
 	}
 
-	/** n8n 2.x agents run a tool call as an execution of the tool node: each item is one call's arguments ({ query }). */
+	/**
+	 * n8n 2.x agents run a tool call as an execution of the tool node: each item is one call's arguments ({ query });
+	 * its output { response } is the text the model reads (a failed search is that text too, see knowledgeBaseSearcher).
+	 */
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		const search = await knowledgeBaseSearcher(this, 0, await llmConfigFromCredential(this));
-		const items = this.getInputData();
-		const out: INodeExecutionData[] = [];
-		for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
-			const result = await search(String(items[itemIndex].json.query ?? ''));
-			out.push({ json: { response: result.text }, pairedItem: { item: itemIndex } });
-		}
-		return [out];
+		const llm = await llmConfigFromCredential(this);
+		return runItems(this, {
+			errors: { hints: {}, fallback: 'The knowledge base search failed.' },
+			span: () => operationSpan(this, 'search'),
+			settings: (itemIndex) => readItemSettings(this, itemIndex),
+			run: async (settings) => {
+				const search = await knowledgeBaseSearcher(this, settings, llm);
+				const query = String(this.getInputData()[settings.itemIndex].json.query ?? '');
+				return { response: (await search(query)).text };
+			},
+		});
 	}
 }

@@ -14,11 +14,11 @@ import * as getMessages from './actions/getMessages';
 import * as increment from './actions/increment';
 import * as listKeys from './actions/listKeys';
 import { route } from './actions/router';
-import { traced, tracingCredential } from '../shared/tracing';
+import { traced } from '../shared/runtime/nodeTracing';
 import * as set from './actions/set';
-import { retryPolicyProperty } from '../shared/retryPolicy';
-import { addressFields, optionsField, storeField } from '../shared/memoryFields';
-import { memoryStoreCredentialTest } from '../shared/memoryStore';
+import { retryPolicyProperty } from '../shared/fields/retryPolicy';
+import { addressFields, optionsField, storeField } from '../shared/fields/memory';
+import { memoryStoreCredentialTest } from '../shared/clients/memoryStore';
 
 export class Memory implements INodeType {
 	description: INodeTypeDescription = {
@@ -43,7 +43,7 @@ export class Memory implements INodeType {
 				testedBy: 'openAgentsMemoryStoreTest',
 				displayOptions: { show: { store: ['credential'] } },
 			},
-			tracingCredential,
+			{ name: 'openAgentsTracingApi', displayName: 'Tracing (Optional)', required: false },
 		],
 		properties: [
 			storeField,

@@ -7,17 +7,18 @@ import {
 } from 'n8n-workflow';
 
 import { ScopedChatMemory } from '../../lib/memory';
-import { closeStore, memoryFor, openStore, resolveNamespace } from '../shared/memoryContext';
-import { recordMemoryCalls } from '../shared/recordCalls';
-import { retryPolicyProperty } from '../shared/retryPolicy';
+import { closeStore, memoryFor, openStore, resolveNamespace } from '../shared/clients/memory';
+import { readItemSettings } from '../shared/runtime/itemSettings';
+import { recordMemoryCalls } from '../shared/runtime/runData';
+import { retryPolicyProperty } from '../shared/fields/retryPolicy';
 import {
 	addressFields,
 	maxStoredMessagesField,
 	optionsField,
 	storeField,
 	ttlField,
-} from '../shared/memoryFields';
-import { memoryStoreCredentialTest } from '../shared/memoryStore';
+} from '../shared/fields/memory';
+import { memoryStoreCredentialTest } from '../shared/clients/memoryStore';
 
 /** A conversation keeps its latest 1 000 messages unless the node says otherwise (50 context windows of 20). */
 const DEFAULT_MAX_STORED = 1000;
@@ -86,11 +87,12 @@ export class MemoryChat implements INodeType {
 	methods = { credentialTest: { openAgentsMemoryStoreTest: memoryStoreCredentialTest } };
 
 	async supplyData(this: ISupplyDataFunctions, itemIndex: number): Promise<SupplyData> {
+		const settings = readItemSettings(this, itemIndex);
 		const store = await openStore(this);
 		const ttlSeconds = this.getNodeParameter('ttlSeconds', itemIndex, 0) as number;
 		const memory = new ScopedChatMemory({
-			memory: memoryFor(this, store, itemIndex),
-			ns: resolveNamespace(this, store, itemIndex),
+			memory: memoryFor(store, settings),
+			ns: resolveNamespace(this, store, settings),
 			key: this.getNodeParameter('key', itemIndex, 'chat_history') as string,
 			maxMessages: this.getNodeParameter('maxMessages', itemIndex, 20) as number,
 			ttlMs: ttlSeconds > 0 ? ttlSeconds * 1000 : undefined,

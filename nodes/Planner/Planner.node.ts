@@ -8,13 +8,13 @@ import {
 	type INodeTypeDescription,
 } from 'n8n-workflow';
 
-import { memoryStoreCredentialTest } from '../shared/memoryStore';
-import { searchChatModels } from '../shared/listSearch';
-import { PICKER_NODE_VERSIONS } from '../shared/locators';
-import { retryPolicyProperty } from '../shared/retryPolicy';
+import { memoryStoreCredentialTest } from '../shared/clients/memoryStore';
+import { searchChatModels } from '../shared/methods/listSearch';
+import { PICKER_NODE_VERSIONS } from '../shared/fields/locators';
+import { retryPolicyProperty } from '../shared/fields/retryPolicy';
 import * as createPlan from './actions/createPlan';
 import { route } from './actions/router';
-import { traced, tracingCredential } from '../shared/tracing';
+import { traced } from '../shared/runtime/nodeTracing';
 import {
 	checkpointFields,
 	goalField,
@@ -23,7 +23,7 @@ import {
 	processField,
 	rolesField,
 } from './fields';
-import { chatModelInputs } from '../shared/connections';
+import { chatModelInputs } from '../shared/ai/connections';
 
 export class Planner implements INodeType {
 	description: INodeTypeDescription = {
@@ -56,7 +56,7 @@ export class Planner implements INodeType {
 					show: { operation: ['executePlan', 'planAndExecute'], store: ['credential'] },
 				},
 			},
-			tracingCredential,
+			{ name: 'openAgentsTracingApi', displayName: 'Tracing (Optional)', required: false },
 		],
 		properties: [
 			{

@@ -1,12 +1,12 @@
 /** Parameters the Planner's operations share: goal, roles, checkpoints, limits and budget. */
 import type { INodeProperties } from 'n8n-workflow';
 
-import { sortedByName } from '../shared/descriptions';
-import { budgetOptions, modelTimeoutOption } from '../shared/llm';
-import { chatModelOption, versionedPicker } from '../shared/locators';
+import { sortedByName } from '../shared/fields/sortedByName';
+import { budgetOptions, modelTimeoutOption } from '../shared/fields/modelCalls';
+import { chatModelOption, versionedPicker } from '../shared/fields/locators';
 
-import { storeField } from '../shared/memoryFields';
-import { approvalTimeoutOptions } from '../shared/approval';
+import { storeField } from '../shared/fields/memory';
+import { approvalTimeoutOptions } from '../shared/ai/approval';
 
 export const goalField: INodeProperties = {
 	displayName: 'Goal',

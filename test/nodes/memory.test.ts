@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 
 import type { INodeParameters } from 'n8n-workflow';
 
-import { memoryStoreCredentialTest } from '../../nodes/shared/memoryStore';
+import { memoryStoreCredentialTest } from '../../nodes/shared/clients/memoryStore';
 import {
 	createDatabaseIfMissing,
 	deleteKeys,

@@ -11,7 +11,7 @@ import {
 	searchChatModels,
 	searchEmbeddingModels,
 	searchKnowledgeBases,
-} from '../../nodes/shared/listSearch';
+} from '../../nodes/shared/methods/listSearch';
 import { chromaCredential, offlineLlmCredential } from '../support/credentials';
 import { testNodeTypes } from '../support/test-nodes';
 import { itemsInto, runWorkflow } from '../support/workflow-runner';

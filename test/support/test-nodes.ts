@@ -1,5 +1,6 @@
 /** Node types used only by tests of the in-process runner. */
-import { getRetryPolicy, retryPolicyProperty } from '../../nodes/shared/retryPolicy';
+import { retryPolicyProperty } from '../../nodes/shared/fields/retryPolicy';
+import { getRetryPolicy } from '../../nodes/shared/runtime/itemSettings';
 import { withRetry, RetryExhaustedError } from '../../lib/retry';
 import { createChatModel } from '../../lib/llm';
 import { DynamicStructuredTool } from '@langchain/core/tools';

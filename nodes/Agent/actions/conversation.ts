@@ -1,9 +1,13 @@
-/** Conversation template: system message + history + user message → tool-calling loop → answer (text or structured). */
+/**
+ * Conversation template: system message + history + user message → tool-calling loop → answer (text or structured);
+ * the turn itself is lib/llm's runConversationTurn. This file reads the item's parameters, streams text to a Chat
+ * Trigger or Chat Completions client, and makes n8n wait when a tool call needs a reviewer (Require Approval For).
+ */
 import { jsonSchemaToZod } from '@n8n/json-schema-to-zod';
-import { HumanMessage, SystemMessage } from '@langchain/core/messages';
 import {
 	updateDisplayOptions,
 	NodeOperationError,
+	type EngineResponse,
 	type IDataObject,
 	type IExecuteFunctions,
 	type INodeProperties,
@@ -11,21 +15,31 @@ import {
 import type { ZodType } from 'zod';
 
 import {
+	toolCallsApproval,
+	toolsNeedingApproval,
+	type ToolCallsApproval,
+} from '../../../lib/approval';
+import {
 	AgentError,
-	repairStructured,
-	runAgent,
+	AgentRunError,
+	restorePausedRun,
+	runConversationTurn,
+	runSummary,
+	savePausedRun,
 	schemaFromFields,
-	structuredInstruction,
-	type AgentResult,
 	type OutputField,
-	type UsageTracker,
+	type SavedAgentRun,
 } from '../../../lib/llm';
-import { turnMessages } from '../../../lib/memory';
-import { connectedMemory, loadHistory } from '../../shared/connections';
-import { approvalGate, approvalRequest, ApprovalNeeded } from './approval';
+import {
+	ApprovalWait,
+	approvalSettings,
+	resumedApproval,
+	type ApprovalSettings,
+} from '../../shared/ai/approval';
+import { connectedMemory } from '../../shared/ai/connections';
 import { CompletionReply, servedRequest, type ServedRequest } from './chatCompletion';
-import { itemAgent } from './itemAgent';
-import { AgentRunError, type RunContext, type TemplateRun } from './types';
+import { itemAgent, type ItemAgent } from './itemAgent';
+import type { AgentItem, AgentRun, ResumedTurn, TemplateRun } from './types';
 
 const properties: INodeProperties[] = [
 	{
@@ -133,13 +147,76 @@ function outputSchema(fn: IExecuteFunctions, itemIndex: number): ZodType | undef
 	return undefined;
 }
 
-/** The item JSON of a run (steps without the raw messages). */
-export function runSummary(result: AgentResult): IDataObject {
+/** What the Agent keeps of its waiting item, besides the approval request (saved by n8n with the execution). */
+interface PausedTurn extends IDataObject {
+	paused: SavedAgentRun & IDataObject;
+	/** Messages before the run's own (system, history, prompt): where the turn to save in memory starts. */
+	promptMessages: number;
+}
+
+const APPROVAL_TAG = 'agent-approval';
+
+/** The turn n8n resumes after an approval wait, or undefined for any other call of the node. */
+export function resumedTurn(response: EngineResponse | undefined): ResumedTurn | undefined {
+	const resumed = resumedApproval<ToolCallsApproval, PausedTurn>(response, APPROVAL_TAG);
+	if (!resumed) return undefined;
+	const { state, decision } = resumed;
 	return {
-		status: result.status,
-		iterations: result.iterations,
-		steps: result.steps as unknown as IDataObject[],
-		...(result.reason ? { reason: result.reason } : {}),
+		itemIndex: state.itemIndex,
+		outputs: state.outputs,
+		request: state.request,
+		paused: restorePausedRun(state.paused),
+		promptMessages: state.promptMessages,
+		decisions:
+			decision?.decisions ??
+			state.request.calls.map((call) => ({ id: call.id, action: 'timed_out' as const })),
+		timedOut: !decision?.decisions,
+	};
+}
+
+/** Which tool calls wait for a reviewer (Options → Require Approval For), or undefined. Throws NodeOperationError. */
+function approvalGate(
+	fn: IExecuteFunctions,
+	item: AgentItem,
+	tools: ItemAgent['tools'],
+): (ApprovalSettings & { needsApproval(call: { name: string }): boolean }) | undefined {
+	const gated = toolsNeedingApproval(String(item.options.requireApproval ?? ''), tools);
+	if (!gated) return undefined;
+	const settings = approvalSettings(fn, item, 'Require Approval For');
+	if (gated.unknown.length)
+		throw new NodeOperationError(
+			fn.getNode(),
+			`Require Approval For names ${gated.unknown.map((n) => `"${n}"`).join(', ')}, which is neither a tool nor a tool sub-node`,
+			{
+				itemIndex: item.itemIndex,
+				description: `Tools: ${tools.map((t) => t.name).join(', ') || 'none'}. Use a tool's name, the name of the sub-node that supplies it, or * for every tool.`,
+			},
+		);
+	return { ...settings, needsApproval: (call) => gated.gated.has(call.name) };
+}
+
+/** The resumed turn of this item, if it is the one that waited; a timeout with On Approval Timeout "fail" throws. */
+function resumedFor(run: AgentRun, itemIndex: number): ResumedTurn | undefined {
+	const resumed = run.resumed?.itemIndex === itemIndex ? run.resumed : undefined;
+	if (resumed?.timedOut && resumed.request.onTimeout === 'fail') {
+		const names = resumed.request.calls.map((call) => call.name).join(', ');
+		throw new AgentRunError(
+			`No reviewer decided on ${names} before ${resumed.request.expiresAt} (On Approval Timeout: Fail)`,
+			'approval_timeout',
+			{ output: resumed.paused.output, ...runSummary(resumed.paused) },
+		);
+	}
+	return resumed;
+}
+
+/** Streams text answers to a Chat Trigger / Webhook whose response streams (not structured output: it is validated first). */
+function chatStream(fn: IExecuteFunctions, item: AgentItem, wanted: boolean) {
+	if (!wanted || item.options.enableStreaming === false || fn.isStreaming?.() !== true)
+		return undefined;
+	fn.sendChunk('begin', item.itemIndex);
+	return {
+		text: (delta: string) => fn.sendChunk('item', item.itemIndex, delta),
+		end: () => fn.sendChunk('end', item.itemIndex),
 	};
 }
 
@@ -148,12 +225,13 @@ export function runSummary(result: AgentResult): IDataObject {
  * output, error?, durationMs }], iterations, usage, durationMs, structuredRepairs? }. Throws AgentRunError for
  * max_iterations / tool_errors / output still invalid after one repair, AgentError for an empty prompt.
  */
-export const execute: TemplateRun = async (run, itemIndex, usage) => {
-	const served = servedRequest(run.fn, itemIndex);
-	if (!served) return answer(run, itemIndex, usage);
-	const reply = new CompletionReply(run.fn, itemIndex);
+export const execute: TemplateRun = async (run, item) => {
+	const served = servedRequest(run.fn, item.itemIndex);
+	if (!served) return answer(run, item);
+	// A Chat Completions reply always streams its text (the trigger gathers it when the client did not ask to stream).
+	const reply = new CompletionReply(run.fn, item.itemIndex);
 	reply.begin();
-	const json = await answer(run, itemIndex, usage, served, reply).catch((error: Error) => {
+	const json = await answer(run, item, served, reply).catch((error: Error) => {
 		reply.fail(error);
 		throw error;
 	});
@@ -161,20 +239,20 @@ export const execute: TemplateRun = async (run, itemIndex, usage) => {
 	reply.finish(
 		typeof output === 'string' ? output : JSON.stringify(output),
 		json.status === 'budget_exceeded' ? 'length' : 'stop',
-		usage.get(),
+		item.usage.get(),
 	);
 	return json;
 };
 
 /** `served`: the Chat Completions request the item answers, and `reply` the way back to its client. */
 async function answer(
-	run: RunContext,
-	itemIndex: number,
-	usage: UsageTracker,
+	run: AgentRun,
+	item: AgentItem,
 	served?: ServedRequest,
 	reply?: CompletionReply,
 ): Promise<IDataObject> {
 	const { fn } = run;
+	const { itemIndex } = item;
 	const prompt = served?.prompt ?? String(fn.getNodeParameter('prompt', itemIndex, '') ?? '');
 	if (!served && !prompt.trim())
 		throw new AgentError(
@@ -182,101 +260,44 @@ async function answer(
 			'The prompt is empty: set "Prompt (User Message)", e.g. {{ $json.chatInput }}',
 		);
 	const schema = outputSchema(fn, itemIndex) ?? served?.schema;
-	const agent = await itemAgent(run, itemIndex, usage);
-	const gate = approvalGate(run, itemIndex, agent.tools, agent.options);
-	const resumed = run.resumed?.state.itemIndex === itemIndex ? run.resumed : undefined;
-	if (resumed?.timedOut && resumed.state.request.onTimeout === 'fail') {
-		const names = resumed.state.request.calls.map((call) => call.name).join(', ');
-		throw new AgentRunError(
-			`No reviewer decided on ${names} before ${resumed.state.request.expiresAt} (On Approval Timeout: Fail)`,
-			'approval_timeout',
-			{ output: resumed.paused.output, ...runSummary(resumed.paused) },
-		);
-	}
+	const agent = await itemAgent(run, item);
+	const gate = approvalGate(fn, item, agent.tools);
+	const resumed = resumedFor(run, itemIndex);
 	const memory = await connectedMemory(fn, itemIndex);
-	const system = String(fn.getNodeParameter('systemMessage', itemIndex, '') ?? '');
-	// A resumed run continues its saved conversation; the history is not read again.
-	const messages = resumed
-		? []
-		: [
-				new SystemMessage(
-					schema
-						? `${system}\n\nWhen you give your final answer, ${structuredInstruction(schema).replace(/^Reply/, 'reply')}`
-						: system,
-				),
-				// A client sends the whole conversation; with a memory sub-node, the memory holds it instead.
-				...(served && !memory
-					? served.messages()
-					: [...(memory ? await loadHistory(memory) : []), new HumanMessage(prompt)]),
-			];
-	const promptMessages = resumed?.state.promptMessages ?? messages.length;
-
-	// Streams text answers to a Chat Trigger / Webhook whose response streams; structured output is validated first.
-	// A Chat Completions reply always streams its text (the trigger gathers it when the client did not ask to stream).
-	const stream =
-		!reply && !schema && agent.options.enableStreaming !== false && fn.isStreaming?.() === true;
-	if (stream) fn.sendChunk('begin', itemIndex);
-	const onText =
-		reply && !schema
-			? reply.text
-			: stream
-				? (delta: string) => fn.sendChunk('item', itemIndex, delta)
-				: undefined;
-	const result = await runAgent(agent.model, messages, agent.tools, {
-		...agent.agentOptions,
-		...(gate ? { needsApproval: gate.needsApproval } : {}),
-		...(resumed ? { resume: { paused: resumed.paused, decisions: resumed.decisions } } : {}),
-		...(onText ? { onText } : {}),
-	}).finally(() => stream && fn.sendChunk('end', itemIndex));
-	if (result.status === 'awaiting_approval') {
-		throw new ApprovalNeeded(
-			result,
-			approvalRequest(result, agent.tools, gate!, fn.getNode().name),
-			gate!.approvalNode,
-			promptMessages,
-		);
-	}
-	if (result.status === 'max_iterations' || result.status === 'tool_errors') {
-		throw new AgentRunError(result.reason!, result.status, {
-			output: result.output,
-			...runSummary(result),
+	const stream = chatStream(fn, item, !reply && !schema);
+	const onText = reply && !schema ? reply.text : stream?.text;
+	const outcome = await runConversationTurn({
+		...agent,
+		agentOptions: { ...agent.agentOptions, ...(onText ? { onText } : {}) },
+		system: String(fn.getNodeParameter('systemMessage', itemIndex, '') ?? ''),
+		prompt,
+		clientMessages: served?.messages(),
+		memory,
+		schema,
+		needsApproval: gate?.needsApproval,
+		resume: resumed,
+	}).finally(() => stream?.end());
+	if (outcome.status === 'awaiting_approval') {
+		const request = toolCallsApproval(outcome.result, agent.tools, {
+			...gate!,
+			requestedBy: fn.getNode().name,
 		});
-	}
-	let output: unknown = result.output;
-	let structuredRepairs: number | undefined;
-	if (schema && result.status === 'completed') {
-		// The repair continues the same conversation, so the tool definitions go with it (some APIs require them).
-		const model =
-			agent.tools.length && agent.model.bindTools
-				? agent.model.bindTools(agent.tools)
-				: agent.model;
-		const structured = await repairStructured(
-			model,
-			result.messages,
-			result.output,
-			schema,
-			agent.callOptions,
-		).catch((error: Error) => error);
-		if (structured instanceof Error) {
-			throw new AgentRunError(structured.message, 'invalid_output', {
-				output: result.output,
-				...runSummary(result),
-				issues: (structured as { issues?: string[] }).issues ?? [],
-			});
-		}
-		({ value: output, repairs: structuredRepairs } = structured);
-	}
-	if (memory) {
-		const answer = typeof output === 'string' ? output : JSON.stringify(output);
-		// Our Chat Memory keeps the tool calls with their results; any other memory gets LangChain's input/output.
-		if (typeof memory.saveTurn === 'function')
-			await memory.saveTurn(turnMessages(prompt, result.messages.slice(promptMessages), answer));
-		else await memory.saveContext({ input: prompt }, { output: answer });
+		throw new ApprovalWait<ToolCallsApproval, PausedTurn>(
+			APPROVAL_TAG,
+			gate!.approvalNode,
+			request,
+			{
+				paused: savePausedRun(outcome.result) as SavedAgentRun & IDataObject,
+				promptMessages: outcome.promptMessages,
+			},
+		);
 	}
 	return {
-		output: output as IDataObject,
-		...runSummary(result),
-		...(structuredRepairs !== undefined ? { structuredRepairs } : {}),
-		durationMs: result.durationMs,
+		output: outcome.output as IDataObject,
+		...(runSummary(outcome.result) as IDataObject),
+		...(outcome.structuredRepairs !== undefined
+			? { structuredRepairs: outcome.structuredRepairs }
+			: {}),
+		durationMs: outcome.result.durationMs,
 	};
 }

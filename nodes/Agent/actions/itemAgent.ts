@@ -2,23 +2,23 @@
 import type { StructuredToolInterface } from '@langchain/core/tools';
 import { NodeOperationError, type IDataObject } from 'n8n-workflow';
 
-import {
-	type AgentOptions,
-	type CallOptions,
-	type ToolCallingChatModel,
-	type UsageTracker,
+import type {
+	AgentOptions,
+	CallOptions,
+	ToolCallingChatModel,
+	UsageTracker,
 } from '../../../lib/llm';
 import {
 	knowledgeBaseSearcher,
 	knowledgeBaseSearchTool,
 	DEFAULT_SEARCH_TOOL_DESCRIPTION,
-} from '../../shared/knowledgeBaseSearch';
-import { memoryFor, resolveNamespace } from '../../shared/memoryContext';
+} from '../../shared/ai/searchTool';
+import { memoryFor, resolveNamespace } from '../../shared/clients/memory';
 import { memoryTools } from '../../../lib/memory';
-import { budgetFromOptions } from '../../shared/llm';
-import { itemModel } from '../../shared/connections';
-import { locatorValue } from '../../shared/locators';
-import type { RunContext } from './types';
+import { budgetFromOptions } from '../../shared/fields/modelCalls';
+import { itemModel } from '../../shared/ai/connections';
+import { locatorValue } from '../../shared/fields/locators';
+import type { AgentItem, AgentRun } from './types';
 
 export interface ItemAgent {
 	model: ToolCallingChatModel;
@@ -32,13 +32,11 @@ export interface ItemAgent {
 
 const seconds = (value: unknown) => (Number(value) > 0 ? Number(value) * 1000 : undefined);
 
-export async function itemAgent(
-	run: RunContext,
-	itemIndex: number,
-	usage: UsageTracker,
-): Promise<ItemAgent> {
+/** The item's model, tools (connected, plus the built-in Knowledge Base Search and memory tools) and loop options. */
+export async function itemAgent(run: AgentRun, item: AgentItem): Promise<ItemAgent> {
 	const { fn } = run;
-	const { model, llm, callOptions, options } = await itemModel(fn, itemIndex, usage);
+	const { itemIndex } = item;
+	const { model, llm, callOptions, options } = await itemModel(fn, run.llm, item);
 	const tools = [...run.connectedTools];
 
 	if (fn.getNodeParameter('knowledgeBaseSearch', itemIndex, false)) {
@@ -49,7 +47,7 @@ export async function itemAgent(
 				{ itemIndex },
 			);
 		}
-		const search = await knowledgeBaseSearcher(fn, itemIndex, llm, {
+		const search = await knowledgeBaseSearcher(fn, item, llm, {
 			knowledgeBase: locatorValue(fn.getNodeParameter('knowledgeBase', itemIndex)),
 			topK: fn.getNodeParameter('topK', itemIndex, 4) as number,
 			mode: 'hybrid',
@@ -61,12 +59,8 @@ export async function itemAgent(
 		);
 	}
 	if (fn.getNodeParameter('memoryTools', itemIndex, false)) {
-		tools.push(
-			...memoryTools(
-				memoryFor(fn, await run.memoryStore(), itemIndex),
-				resolveNamespace(fn, await run.memoryStore(), itemIndex),
-			),
-		);
+		const opened = await run.memoryStore.get();
+		tools.push(...memoryTools(memoryFor(opened, item), resolveNamespace(fn, opened, item)));
 	}
 
 	const agentOptions: AgentOptions = {

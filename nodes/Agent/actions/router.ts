@@ -6,28 +6,31 @@
 import type {
 	EngineRequest,
 	EngineResponse,
+	IDataObject,
 	IExecuteFunctions,
 	INodeExecutionData,
 } from 'n8n-workflow';
 
 import {
 	AgentError,
+	AgentRunError,
 	modelFailureCode,
 	StructuredOutputError,
 	TaskError,
 	secretsOf,
 	withEarlier,
 } from '../../../lib/llm';
-import { closeStore, openStore, type OpenedStore } from '../../shared/memoryContext';
-import { failedItem, type ErrorRule } from '../../shared/itemError';
-import { addUsageToExecution, MODEL_FAILURE_HINTS, usageTracker } from '../../shared/llm';
-import { connectedTools, optionalLlmConfig } from '../../shared/connections';
-import { traceItem } from '../../shared/tracing';
 import { GEN_AI, GEN_AI_OPERATION, OPENAGENTS } from '../../../lib/tracing';
-import { ApprovalNeeded, agentApprovalRequest, resumedRun } from './approval';
+import { connectedTools } from '../../shared/ai/connections';
+import { MODEL_FAILURE_HINTS, optionalLlmConfig } from '../../shared/clients/llmApi';
+import { RunStore } from '../../shared/clients/memory';
+import type { ErrorRule } from '../../shared/runtime/failedItem';
+import { runItems } from '../../shared/runtime/itemLoop';
+import { readItemSettings } from '../../shared/runtime/itemSettings';
+import { usageTracker } from '../../shared/runtime/usage';
 import * as conversation from './conversation';
 import * as task from './task';
-import { AgentRunError, type RunContext, type TemplateRun } from './types';
+import type { AgentItem, AgentRun, TemplateRun } from './types';
 
 const templates: Record<string, TemplateRun> = {
 	conversation: conversation.execute,
@@ -73,65 +76,57 @@ export async function route(
 	this: IExecuteFunctions,
 	response?: EngineResponse,
 ): Promise<INodeExecutionData[][] | EngineRequest> {
-	const items = this.getInputData();
 	const llm = await optionalLlmConfig(this);
-	const secrets = llm ? secretsOf(llm) : [];
-	const resumed = resumedRun(response);
-	let store: Promise<OpenedStore> | undefined;
-	const run: RunContext = {
+	const resumed = conversation.resumedTurn(response);
+	const run: AgentRun = {
 		fn: this,
+		llm,
 		connectedTools: await connectedTools(this),
-		memoryStore: () => (store ??= openStore(this)),
+		memoryStore: new RunStore(this),
 		...(resumed ? { resumed } : {}),
 	};
-	// Usage reported to the execution in this call only (what an earlier call spent was reported then).
-	const total = usageTracker(llm);
-	const out: INodeExecutionData[] = resumed ? [...resumed.state.outputs] : [];
-	try {
-		for (let itemIndex = resumed?.state.itemIndex ?? 0; itemIndex < items.length; itemIndex++) {
-			const usage = usageTracker(llm);
-			const before = itemIndex === resumed?.state.itemIndex ? resumed.paused.usage : undefined;
-			const started = Date.now() - (before ? resumed!.paused.durationMs : 0);
-			try {
-				const template = this.getNodeParameter('template', itemIndex) as string;
-				const json = await traceItem(
-					itemIndex,
-					`${GEN_AI_OPERATION.invokeAgent} ${this.getNode().name}`,
-					{
-						[GEN_AI.operationName]: GEN_AI_OPERATION.invokeAgent,
-						[GEN_AI.agentName]: this.getNode().name,
-						[OPENAGENTS.template]: template,
-					},
-					() => templates[template](run, itemIndex, usage),
-					usage,
-				);
-				out.push({
-					json: { ...json, usage: { ...withEarlier(usage.get(), before) } },
-					pairedItem: { item: itemIndex },
-				});
-			} catch (error) {
-				if (error instanceof ApprovalNeeded) return agentApprovalRequest(error, itemIndex, out);
-				const usageSoFar = withEarlier(usage.get(), before);
-				out.push(
-					failedItem(this, error, itemIndex, ERRORS, {
-						code: codeOf(error as Error),
-						note: `Usage so far: ${usageSoFar.modelCalls} model calls, ${usageSoFar.totalTokens} tokens.`,
-						details: {
-							...(error instanceof AgentRunError ? error.partial : {}),
-							usage: { ...usageSoFar },
-							durationMs: Date.now() - started,
-						},
-						secrets,
-					}),
-				);
-			} finally {
-				total.add(usage.get());
-			}
-		}
-	} finally {
-		addUsageToExecution(this, total.get());
-		// A store that failed to open has nothing to close (its error was the item's).
-		await store?.then(closeStore, () => undefined);
-	}
-	return [out];
+	const nodeName = this.getNode().name;
+	const usageSoFar = (item: AgentItem) => withEarlier(item.usage.get(), item.earlier);
+	return runItems(this, {
+		errors: ERRORS,
+		waits: true,
+		...(resumed ? { resume: resumed } : {}),
+		span: (itemIndex) => ({
+			name: `${GEN_AI_OPERATION.invokeAgent} ${nodeName}`,
+			attributes: {
+				[GEN_AI.operationName]: GEN_AI_OPERATION.invokeAgent,
+				[GEN_AI.agentName]: nodeName,
+				[OPENAGENTS.template]: this.getNodeParameter('template', itemIndex) as string,
+			},
+		}),
+		settings: (itemIndex): AgentItem => {
+			// A resumed item goes on from where it paused: its usage and working time count too.
+			const paused = resumed?.itemIndex === itemIndex ? resumed.paused : undefined;
+			return {
+				...readItemSettings(this, itemIndex),
+				usage: usageTracker(llm),
+				startedAt: Date.now() - (paused?.durationMs ?? 0),
+				...(paused ? { earlier: paused.usage } : {}),
+			};
+		},
+		run: async (item) => {
+			const template = this.getNodeParameter('template', item.itemIndex) as string;
+			const json = await templates[template](run, item);
+			return { ...json, usage: { ...usageSoFar(item) } };
+		},
+		failure: (error, item) => {
+			const spent = item ? usageSoFar(item) : usageTracker(llm).get();
+			return {
+				code: codeOf(error),
+				note: `Usage so far: ${spent.modelCalls} model calls, ${spent.totalTokens} tokens.`,
+				details: {
+					...(error instanceof AgentRunError ? (error.partial as IDataObject) : {}),
+					usage: { ...spent },
+					...(item ? { durationMs: Date.now() - item.startedAt } : {}),
+				},
+				secrets: llm ? secretsOf(llm) : [],
+			};
+		},
+		close: () => run.memoryStore.close(),
+	});
 }

@@ -11,15 +11,15 @@ import {
 } from 'n8n-workflow';
 
 import {
+	AgentRunError,
 	runAgent,
 	runTask,
 	taskStepPrompt,
 	TASK_STEP_INSTRUCTION,
 	type AgentResult,
 } from '../../../lib/llm';
-import { getRetryPolicy } from '../../shared/retryPolicy';
 import { itemAgent } from './itemAgent';
-import { AgentRunError, type TemplateRun } from './types';
+import type { TemplateRun } from './types';
 
 const properties: INodeProperties[] = [
 	{
@@ -144,8 +144,9 @@ interface StepParams {
  * error?, attempts, startedAt, finishedAt, durationMs }], steps (every tool call, with its task step), usage,
  * durationMs }. Throws AgentRunError (code step_failed) in strict mode, with the steps so far.
  */
-export const execute: TemplateRun = async (run, itemIndex, usage) => {
+export const execute: TemplateRun = async (run, item) => {
 	const { fn } = run;
+	const { itemIndex } = item;
 	const steps = ((fn.getNodeParameter('steps.step', itemIndex, []) as StepParams[]) ?? []).map(
 		(s) => ({
 			name: String(s.name ?? '').trim(),
@@ -158,7 +159,7 @@ export const execute: TemplateRun = async (run, itemIndex, usage) => {
 		String(fn.getNodeParameter('taskInput', itemIndex, '') ?? '').trim() ||
 		JSON.stringify(fn.getInputData()[itemIndex].json);
 	const system = String(fn.getNodeParameter('systemMessage', itemIndex, '') ?? '');
-	const agent = await itemAgent(run, itemIndex, usage);
+	const agent = await itemAgent(run, item);
 	if (String(agent.options.requireApproval ?? '').trim())
 		throw new NodeOperationError(
 			fn.getNode(),
@@ -195,8 +196,8 @@ export const execute: TemplateRun = async (run, itemIndex, usage) => {
 			strict: fn.getNodeParameter('strict', itemIndex, true) as boolean,
 			parallel: fn.getNodeParameter('stepExecution', itemIndex, 'sequential') === 'parallel',
 			concurrency: (agent.options.concurrency as number) ?? 4,
-			retryPolicy: getRetryPolicy(fn, itemIndex),
-			signal: fn.getExecutionCancelSignal(),
+			retryPolicy: item.retryPolicy,
+			signal: item.signal,
 			// A spent budget does not come back on a retry.
 			isRetryable: (error) =>
 				(error as { outcome?: AgentResult }).outcome?.status !== 'budget_exceeded',

@@ -13,7 +13,11 @@ import {
 	type ApprovalRequest,
 	type Refusal,
 } from '../../../lib/approval';
-import { APPROVAL_DECISION_KEY, APPROVAL_REQUEST_KEY, executionUrl } from '../../shared/approval';
+import {
+	APPROVAL_DECISION_KEY,
+	APPROVAL_REQUEST_KEY,
+	executionUrl,
+} from '../../shared/ai/approval';
 
 const HEADERS = {
 	'Content-Security-Policy':

@@ -12,7 +12,7 @@ import {
 } from 'n8n-workflow';
 
 import { approvalNotification, type ApprovalRequest } from '../../../lib/approval';
-import { APPROVAL_REQUEST_KEY, executionUrl } from '../../shared/approval';
+import { APPROVAL_REQUEST_KEY, executionUrl } from '../../shared/ai/approval';
 
 /** The URL of the approval page for `request` (n8n's resume URL with its token, plus the approval ID). */
 export function approvalUrl(fn: IExecuteFunctions, request: ApprovalRequest): string {

@@ -20,7 +20,7 @@ import {
 	type ResponseSink,
 } from '../../../lib/chat-completions';
 import { NoRetryPolicy } from '../../../lib/retry';
-import { n8nApiClientWith } from '../../shared/n8nApi';
+import { n8nApiClientWith } from '../../shared/clients/n8nApi';
 import { authorize, modelNames, refuse } from './http';
 
 type Response = ReturnType<IWebhookFunctions['getResponseObject']>;

@@ -1,8 +1,8 @@
 import { updateDisplayOptions, type IDataObject, type INodeProperties } from 'n8n-workflow';
 
 import { nodeOutput, toJob } from '../../../lib/jobs';
-import { apiClient } from '../../shared/n8nApi';
-import { executionIdField, type OperationExecute } from './types';
+import { apiClient } from '../../shared/clients/n8nApi';
+import { executionIdField, type JobMonitorOperation } from './types';
 
 const properties: INodeProperties[] = [
 	{ ...executionIdField },
@@ -20,13 +20,14 @@ const properties: INodeProperties[] = [
 export const description = updateDisplayOptions({ show: { operation: ['getJob'] } }, properties);
 
 /** Output: Job { id, workflowId, status, finished, mode, startedAt, stoppedAt, durationMs, retryOf, retrySuccessId, error?, lastNode, output? }. */
-export const execute: OperationExecute = async (fn, itemIndex) => {
+export const execute: JobMonitorOperation = async ({ fn }, settings) => {
+	const { itemIndex } = settings;
 	const id = String(fn.getNodeParameter('executionId', itemIndex)).trim();
 	const names = String(fn.getNodeParameter('nodeNames', itemIndex, ''))
 		.split(',')
 		.map((n) => n.trim())
 		.filter(Boolean);
-	const execution = await (await apiClient(fn, itemIndex)).getExecution(id, { includeData: true });
+	const execution = await (await apiClient(fn, settings)).getExecution(id, { includeData: true });
 	const job: IDataObject = { ...toJob(execution) };
 	if (names.length)
 		job.output = Object.fromEntries(

@@ -1,4 +1,9 @@
-import { updateDisplayOptions, type IDataObject, type INodeProperties } from 'n8n-workflow';
+import {
+	updateDisplayOptions,
+	type IDataObject,
+	type IExecuteFunctions,
+	type INodeProperties,
+} from 'n8n-workflow';
 
 import {
 	EXECUTION_STATUSES,
@@ -6,9 +11,9 @@ import {
 	type ExecutionFilter,
 	type ExecutionStatus,
 } from '../../../lib/jobs';
-import { locatorValue, versionedPicker, workflowPicker } from '../../shared/locators';
-import { apiClient } from '../../shared/n8nApi';
-import type { OperationExecute } from './types';
+import { locatorValue, versionedPicker, workflowPicker } from '../../shared/fields/locators';
+import { apiClient } from '../../shared/clients/n8nApi';
+import type { JobMonitorOperation } from './types';
 
 export const statusOptions = EXECUTION_STATUSES.filter((s) => s !== 'unknown' && s !== 'new').map(
 	(value) => ({ name: value[0].toUpperCase() + value.slice(1), value }),
@@ -68,7 +73,7 @@ export const description = updateDisplayOptions({ show: { operation: ['listJobs'
 
 /** The API filter for an item's Workflow ID and Started Within (Minutes). */
 export function filterOf(
-	fn: Parameters<OperationExecute>[0],
+	fn: IExecuteFunctions,
 	itemIndex: number,
 ): ExecutionFilter & { startedAfter?: string } {
 	const workflowId = locatorValue(fn.getNodeParameter('workflowId', itemIndex, '')) || undefined;
@@ -80,11 +85,12 @@ export function filterOf(
 }
 
 /** Output: one item per job, newest first. */
-export const execute: OperationExecute = async (fn, itemIndex) => {
+export const execute: JobMonitorOperation = async ({ fn }, settings) => {
+	const { itemIndex } = settings;
 	const status =
 		(fn.getNodeParameter('status', itemIndex, '') as ExecutionStatus | '') || undefined;
 	const limit = fn.getNodeParameter('limit', itemIndex, 50) as number;
-	const client = await apiClient(fn, itemIndex);
+	const client = await apiClient(fn, settings);
 	const executions = await client.listExecutions({ ...filterOf(fn, itemIndex), status }, limit);
 	return executions.map((e) => ({ ...toJob(e) }) as IDataObject);
 };

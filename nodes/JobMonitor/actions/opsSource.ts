@@ -1,11 +1,11 @@
 /** What Render Dashboard and Get Prometheus Metrics share: their options, and the snapshot from the credentials. */
-import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
+import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 
 import { indexNamespace, type OpsSnapshotOptions, type Part } from '../../../lib/jobs';
 import { InProcessMemoryStore, type MemoryStore } from '../../../lib/memory';
-import { redisClient, storeFromCredential } from '../../shared/memoryStore';
-import { storeLog } from '../../shared/memoryContext';
-import { apiClient } from '../../shared/n8nApi';
+import { redisClient, storeFromCredential } from '../../shared/clients/memoryStore';
+import { nodeLog, type ItemSettings } from '../../shared/runtime/itemSettings';
+import { apiClient } from '../../shared/clients/n8nApi';
 
 /** Options of both operations (alphabetical), shown for `operation`. */
 export function snapshotOptions(operation: string, extra: INodeProperties[] = []): INodeProperties {
@@ -86,14 +86,14 @@ export type OpsSources = Omit<OpsSnapshotOptions, 'from' | 'workflowId'> & {
  */
 export async function withOpsSources<T>(
 	fn: IExecuteFunctions,
-	itemIndex: number,
+	settings: ItemSettings,
 	work: (sources: OpsSources) => Promise<T>,
 ): Promise<T> {
-	const options = fn.getNodeParameter('options', itemIndex, {}) as IDataObject;
+	const { options } = settings;
 	const api = await fn.getCredentials('openAgentsN8nApi');
 	const c = await fn.getCredentials('openAgentsMemoryStore');
-	const client = await apiClient(fn, itemIndex);
-	const log = storeLog(fn);
+	const client = await apiClient(fn, settings);
+	const log = nodeLog(fn);
 	let cacheError: string | undefined;
 	const store: MemoryStore = await storeFromCredential(c, { log }).catch((error: Error) => {
 		cacheError = `The shared cache (Memory Store) cannot be reached, so nothing is shared between viewers: ${error.message}`;
@@ -117,7 +117,7 @@ export async function withOpsSources<T>(
 			maxExecutions: Number(options.maxExecutions ?? 10000),
 			cacheMs: Number(options.cacheSeconds ?? 10) * 1000,
 			workerWaitMs: Number(options.workerWaitMs ?? 500),
-			signal: fn.getExecutionCancelSignal(),
+			signal: settings.signal,
 			n8nUrl: client.n8nUrl(),
 			cacheError,
 		});

@@ -1,10 +1,10 @@
 import { updateDisplayOptions, type IDataObject, type INodeProperties } from 'n8n-workflow';
 
 import { opsSnapshot, prometheusMetrics } from '../../../lib/jobs';
-import { locatorValue } from '../../shared/locators';
+import { locatorValue } from '../../shared/fields/locators';
 import { workflowFields } from './listJobs';
 import { partStatus, snapshotOptions, withOpsSources } from './opsSource';
-import type { OperationExecute } from './types';
+import type { JobMonitorOperation } from './types';
 
 const properties: INodeProperties[] = [
 	...workflowFields('prometheus'),
@@ -30,14 +30,15 @@ export const description = updateDisplayOptions(
  * with Respond to Webhook (Text, {{ $json.metrics }}, header Content-Type {{ $json.contentType }}). A part that failed
  * (queue, workers) is left out of the metrics and named under `panels`; failing to read executions fails the item.
  */
-export const execute: OperationExecute = async (fn, itemIndex) => {
+export const execute: JobMonitorOperation = async ({ fn }, settings) => {
+	const { itemIndex } = settings;
 	const workflowId = locatorValue(fn.getNodeParameter('workflowId', itemIndex, '')) || undefined;
 	const days = fn.getNodeParameter('countDays', itemIndex, 7) as number;
-	const options = fn.getNodeParameter('options', itemIndex, {}) as IDataObject;
+	const { options } = settings;
 	const from = new Date(Date.now() - days * 86_400_000).toISOString();
 	const { executions, queue, workers, workflows } = await withOpsSources(
 		fn,
-		itemIndex,
+		settings,
 		({ n8nUrl: _n8nUrl, cacheError: _cacheError, ...sources }) =>
 			opsSnapshot({ ...sources, from, workflowId }),
 	);

@@ -1,8 +1,8 @@
 import { updateDisplayOptions, type IDataObject, type INodeProperties } from 'n8n-workflow';
 
 import { queueStatsFromMetrics, queueStatsFromRedis } from '../../../lib/jobs';
-import { apiClient, queueRedis } from '../../shared/n8nApi';
-import type { OperationExecute } from './types';
+import { apiClient, queueRedis } from '../../shared/clients/n8nApi';
+import type { JobMonitorOperation } from './types';
 
 const properties: INodeProperties[] = [
 	{
@@ -37,10 +37,11 @@ const properties: INodeProperties[] = [
 export const description = updateDisplayOptions({ show: { operation: ['queue'] } }, properties);
 
 /** Output: { source, waiting, active, delayed?, paused?, completed, failed, activeJobs?: [{ jobId, executionId, workflowId }] }. */
-export const execute: OperationExecute = async (fn, itemIndex) => {
+export const execute: JobMonitorOperation = async ({ fn }, settings) => {
+	const { itemIndex } = settings;
 	if (fn.getNodeParameter('queueSource', itemIndex) === 'metrics') {
 		return {
-			...queueStatsFromMetrics(await (await apiClient(fn, itemIndex)).metricsText()),
+			...queueStatsFromMetrics(await (await apiClient(fn, settings)).metricsText()),
 		} as IDataObject;
 	}
 	const redis = await queueRedis(fn);

@@ -2,14 +2,15 @@ import {
 	NodeOperationError,
 	updateDisplayOptions,
 	type IDataObject,
+	type IExecuteFunctions,
 	type INodeProperties,
 } from 'n8n-workflow';
 
 import { DASHBOARD_RANGES, dashboardHtml, dashboardView } from '../../../lib/jobs';
-import { locatorValue } from '../../shared/locators';
+import { locatorValue } from '../../shared/fields/locators';
 import { workflowFields } from './listJobs';
 import { partStatus, snapshotOptions, withOpsSources } from './opsSource';
-import type { OperationExecute } from './types';
+import type { JobMonitorOperation } from './types';
 
 const properties: INodeProperties[] = [
 	{
@@ -65,7 +66,7 @@ function parseTime(value: string): number {
 }
 
 /** The window for the item: a preset range up to now, or Custom From – To. Throws NodeOperationError when invalid. */
-function windowOf(fn: Parameters<OperationExecute>[0], itemIndex: number) {
+function windowOf(fn: IExecuteFunctions, itemIndex: number) {
 	const range = String(fn.getNodeParameter('range', itemIndex, '24h') || '24h');
 	const now = Date.now();
 	if (range !== 'custom') {
@@ -94,11 +95,12 @@ function windowOf(fn: Parameters<OperationExecute>[0], itemIndex: number) {
  * Output: { html (the complete page), contentType, window { from, to, range }, coverage (of the execution index),
  * viewSource (cache, refreshed or shared), panels { executions, queue, workers: 'ok' or the error shown } }. Answer a webhook with it via Respond to Webhook (Text, {{ $json.html }}).
  */
-export const execute: OperationExecute = async (fn, itemIndex) => {
+export const execute: JobMonitorOperation = async ({ fn }, settings) => {
+	const { itemIndex } = settings;
 	const window = windowOf(fn, itemIndex);
 	const workflowId = locatorValue(fn.getNodeParameter('workflowId', itemIndex, '')) || undefined;
-	const options = fn.getNodeParameter('options', itemIndex, {}) as IDataObject;
-	return withOpsSources(fn, itemIndex, async ({ n8nUrl, cacheError, ...sources }) => {
+	const { options } = settings;
+	return withOpsSources(fn, settings, async ({ n8nUrl, cacheError, ...sources }) => {
 		const view = await dashboardView({
 			...sources,
 			workflowId,

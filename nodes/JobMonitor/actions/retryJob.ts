@@ -2,9 +2,8 @@ import { updateDisplayOptions, type IDataObject, type INodeProperties } from 'n8
 
 import { retryJob } from '../../../lib/jobs';
 import { NoRetryPolicy } from '../../../lib/retry';
-import { getRetryPolicy } from '../../shared/retryPolicy';
-import { apiClient } from '../../shared/n8nApi';
-import { executionIdField, type OperationExecute } from './types';
+import { apiClient } from '../../shared/clients/n8nApi';
+import { executionIdField, type JobMonitorOperation } from './types';
 
 const properties: INodeProperties[] = [
 	{ ...executionIdField, description: 'ID of a failed or crashed execution' },
@@ -47,16 +46,17 @@ export const description = updateDisplayOptions({ show: { operation: ['retryJob'
  * Output: { originalExecutionId, succeeded, finalExecutionId, finalStatus, attempts: [{ attempt, retriedExecutionId,
  * executionId, status, delayMs, error? }] }.
  */
-export const execute: OperationExecute = async (fn, itemIndex) => {
+export const execute: JobMonitorOperation = async ({ fn }, settings) => {
+	const { itemIndex } = settings;
 	const id = String(fn.getNodeParameter('executionId', itemIndex)).trim();
 	const policy =
 		fn.getNodeParameter('retryMode', itemIndex) === 'policy'
-			? getRetryPolicy(fn, itemIndex)
+			? settings.retryPolicy
 			: new NoRetryPolicy();
-	const result = await retryJob(await apiClient(fn, itemIndex), id, {
+	const result = await retryJob(await apiClient(fn, settings), id, {
 		policy,
 		loadWorkflow: fn.getNodeParameter('loadWorkflow', itemIndex, false) as boolean,
-		signal: fn.getExecutionCancelSignal(),
+		signal: settings.signal,
 		executionTimeoutMs:
 			(fn.getNodeParameter('executionTimeoutSeconds', itemIndex, 600) as number) * 1000,
 	});

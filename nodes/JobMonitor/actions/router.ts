@@ -5,7 +5,8 @@
 import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 
 import type { JobsErrorCode } from '../../../lib/jobs';
-import { failedItem } from '../../shared/itemError';
+import { operationSpan, runItems } from '../../shared/runtime/itemLoop';
+import { readItemSettings } from '../../shared/runtime/itemSettings';
 import * as getJob from './getJob';
 import * as listJobs from './listJobs';
 import * as prometheus from './prometheus';
@@ -13,10 +14,10 @@ import * as queue from './queue';
 import * as renderDashboard from './renderDashboard';
 import * as retryJob from './retryJob';
 import * as stats from './stats';
-import type { OperationExecute } from './types';
+import type { JobMonitorOperation, JobMonitorRun } from './types';
 import * as waitForJob from './waitForJob';
 
-const operations: Record<string, OperationExecute> = {
+const operations: Record<string, JobMonitorOperation> = {
 	getJob: getJob.execute,
 	listJobs: listJobs.execute,
 	stats: stats.execute,
@@ -40,22 +41,12 @@ const HINTS: Partial<Record<JobsErrorCode, string>> = {
 };
 
 export async function route(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-	const items = this.getInputData();
 	const operation = this.getNodeParameter('operation', 0) as string;
-	const out: INodeExecutionData[] = [];
-	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
-		try {
-			const result = await operations[operation](this, itemIndex);
-			for (const json of Array.isArray(result) ? result : [result])
-				out.push({ json, pairedItem: { item: itemIndex } });
-		} catch (error) {
-			out.push(
-				failedItem(this, error, itemIndex, {
-					hints: HINTS,
-					fallback: `Job Monitor "${operation}" failed.`,
-				}),
-			);
-		}
-	}
-	return [out];
+	const run: JobMonitorRun = { fn: this };
+	return runItems(this, {
+		errors: { hints: HINTS, fallback: `Job Monitor "${operation}" failed.` },
+		span: () => operationSpan(this, operation),
+		settings: (itemIndex) => readItemSettings(this, itemIndex),
+		run: (settings) => operations[operation](run, settings),
+	});
 }

@@ -9,9 +9,9 @@ import {
 	type ExecutionSummary,
 	type Job,
 } from '../../../lib/jobs';
-import { apiClient } from '../../shared/n8nApi';
+import { apiClient } from '../../shared/clients/n8nApi';
 import { filterFields, filterOf } from './listJobs';
-import type { OperationExecute } from './types';
+import type { JobMonitorOperation } from './types';
 
 const properties: INodeProperties[] = [
 	...filterFields('stats'),
@@ -58,8 +58,9 @@ export const description = updateDisplayOptions({ show: { operation: ['stats'] }
  * usage { executions, modelCalls, promptTokens, completionTokens, totalTokens, cost, retries, toolErrors }; with a
  * Series Interval also series [{ start, byStatus, durationP50, durationP95, tokensByWorkflow, costByWorkflow }].
  */
-export const execute: OperationExecute = async (fn, itemIndex) => {
-	const client = await apiClient(fn, itemIndex);
+export const execute: JobMonitorOperation = async ({ fn }, settings) => {
+	const { itemIndex } = settings;
+	const client = await apiClient(fn, settings);
 	const filter = filterOf(fn, itemIndex);
 	const maxExecutions = fn.getNodeParameter('maxExecutions', itemIndex, 1000) as number;
 	const includeUsage = fn.getNodeParameter('includeUsage', itemIndex, false) as boolean;

@@ -1,10 +1,15 @@
-import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
+import type { IExecuteFunctions } from 'n8n-workflow';
+
+import type { Operation } from '../../shared/runtime/itemLoop';
+import type { ItemSettings } from '../../shared/runtime/itemSettings';
+
+/** What the Job Monitor's operations share for a run: n8n's functions (clients are built per item from its settings). */
+export interface JobMonitorRun {
+	fn: IExecuteFunctions;
+}
 
 /** An operation's output for one item: one JSON object, or several (List Jobs: one item per job). */
-export type OperationExecute = (
-	fn: IExecuteFunctions,
-	itemIndex: number,
-) => Promise<IDataObject | IDataObject[]>;
+export type JobMonitorOperation = Operation<JobMonitorRun, ItemSettings>;
 
 export const executionIdField = {
 	displayName: 'Execution ID',

@@ -1,8 +1,8 @@
 import { updateDisplayOptions, type IDataObject, type INodeProperties } from 'n8n-workflow';
 
 import { waitForJob } from '../../../lib/jobs';
-import { apiClient } from '../../shared/n8nApi';
-import { executionIdField, type OperationExecute } from './types';
+import { apiClient } from '../../shared/clients/n8nApi';
+import { executionIdField, type JobMonitorOperation } from './types';
 
 const properties: INodeProperties[] = [
 	{ ...executionIdField },
@@ -29,12 +29,13 @@ export const description = updateDisplayOptions(
 );
 
 /** Output: the finished Job, with its error when it failed. Stops at once when this execution is cancelled. */
-export const execute: OperationExecute = async (fn, itemIndex) => {
+export const execute: JobMonitorOperation = async ({ fn }, settings) => {
+	const { itemIndex } = settings;
 	const id = String(fn.getNodeParameter('executionId', itemIndex)).trim();
-	const job = await waitForJob(await apiClient(fn, itemIndex), id, {
+	const job = await waitForJob(await apiClient(fn, settings), id, {
 		intervalMs: (fn.getNodeParameter('intervalSeconds', itemIndex, 2) as number) * 1000,
 		timeoutMs: (fn.getNodeParameter('timeoutSeconds', itemIndex, 300) as number) * 1000,
-		signal: fn.getExecutionCancelSignal(),
+		signal: settings.signal,
 		includeData: true,
 	});
 	return { ...job } as IDataObject;

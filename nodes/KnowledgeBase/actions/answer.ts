@@ -2,17 +2,17 @@ import { updateDisplayOptions, type IDataObject, type INodeProperties } from 'n8
 
 import { createChatModel } from '../../../lib/llm';
 import { answerFromChunks } from '../../../lib/rag';
-import { addUsageToExecution, llmCallOptions, usageTracker } from '../../shared/llm';
-import { chatModelOption, locatorValue } from '../../shared/locators';
-import { sortedByName } from '../../shared/descriptions';
+import { llmCallOptions } from '../../shared/clients/llmApi';
+import { chatModelOption, locatorValue } from '../../shared/fields/locators';
+import { sortedByName } from '../../shared/fields/sortedByName';
 import {
 	rerankerField,
 	retrievalOptions,
 	searchModeField,
 	topKField,
-} from '../../shared/knowledgeBaseFields';
-import { retrieveForItem } from '../../shared/retrieval';
-import type { ItemOperation } from './types';
+} from '../../shared/fields/knowledgeBase';
+import { retrieveForItem } from '../../shared/ai/retriever';
+import type { KnowledgeBaseOperation } from './types';
 
 const properties: INodeProperties[] = [
 	{
@@ -63,21 +63,20 @@ export const description = updateDisplayOptions({ show: { operation: ['answer'] 
  * Output: { question, answer, found, citations: [{ n, source, chunkIndex, headingPath, page?, score, text }],
  * sources, invalidCitations, usage: { promptTokens, completionTokens, totalTokens, modelCalls, cost, currency, model, rateLimitWaitMs, ... } }.
  */
-export const execute: ItemOperation = async (run, itemIndex) => {
+export const execute: KnowledgeBaseOperation = async (run, settings) => {
+	const { itemIndex } = settings;
 	const { fn } = run;
 	const question = fn.getNodeParameter('question', itemIndex) as string;
-	const options = fn.getNodeParameter('options', itemIndex, {}) as IDataObject;
-	const usage = usageTracker(run.llm);
-	const chunks = await retrieveForItem({ ...run, llm: run.llm!, usage }, itemIndex, question);
+	const { options, usage } = settings;
+	const chunks = await retrieveForItem({ ...run, llm: run.llm!, usage }, settings, question);
 	const model = createChatModel(run.llm!, {
 		model: locatorValue(options.chatModel) || undefined,
 		temperature: (options.temperature as number) ?? 0,
 	});
 	const answer = await answerFromChunks(model, question, chunks, {
-		...llmCallOptions(fn, itemIndex, run.llm!),
+		...llmCallOptions(settings, run.llm!),
 		usage,
 		instructions: options.instructions as string | undefined,
 	});
-	addUsageToExecution(fn, usage.get());
 	return { question, ...answer, usage: { ...usage.get() } } as unknown as IDataObject;
 };

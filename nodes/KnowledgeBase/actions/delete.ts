@@ -1,10 +1,10 @@
 import { updateDisplayOptions, type INodeProperties } from 'n8n-workflow';
 
 import { RagError } from '../../../lib/rag';
-import { jsonObject } from '../../shared/knowledgeBaseFields';
-import { locatorValue } from '../../shared/locators';
-import { chromaStore } from '../../shared/chroma';
-import type { ItemOperation } from './types';
+import { jsonObject } from '../../shared/fields/knowledgeBase';
+import { locatorValue } from '../../shared/fields/locators';
+import { chromaStore } from '../../shared/clients/chroma';
+import type { KnowledgeBaseOperation } from './types';
 
 const properties: INodeProperties[] = [
 	{
@@ -56,11 +56,12 @@ function sourceList(value: unknown): string[] {
 }
 
 /** Output: { knowledgeBase, deleted } (chunks removed; for the entire knowledge base, its chunk count before). */
-export const execute: ItemOperation = async (run, itemIndex) => {
+export const execute: KnowledgeBaseOperation = async (run, settings) => {
+	const { itemIndex } = settings;
 	const { fn } = run;
 	const knowledgeBase = locatorValue(fn.getNodeParameter('knowledgeBase', itemIndex));
 	const deleteBy = fn.getNodeParameter('deleteBy', itemIndex) as string;
-	const store = chromaStore(fn, run.connection, itemIndex);
+	const store = chromaStore(run.connection, settings);
 	const kb = await store.open(knowledgeBase);
 	if (deleteBy === 'knowledgeBase') {
 		const deleted = await kb.count();

@@ -21,11 +21,13 @@ import {
 	type DocumentInput,
 	type LoadedDocument,
 } from '../../../lib/rag';
-import { addUsageToExecution, llmCallOptions, usageTracker } from '../../shared/llm';
-import { jsonObject } from '../../shared/knowledgeBaseFields';
-import { embeddingModelOption, locatorValue } from '../../shared/locators';
-import { chromaStore } from '../../shared/chroma';
-import type { BatchOperation, RunContext } from './types';
+import { llmCallOptions } from '../../shared/clients/llmApi';
+import { readItemSettings, type ItemSettings } from '../../shared/runtime/itemSettings';
+import { addUsageToExecution, usageTracker } from '../../shared/runtime/usage';
+import { jsonObject } from '../../shared/fields/knowledgeBase';
+import { embeddingModelOption, locatorValue } from '../../shared/fields/locators';
+import { chromaStore } from '../../shared/clients/chroma';
+import type { KnowledgeBaseRun } from './types';
 
 const properties: INodeProperties[] = [
 	{
@@ -198,9 +200,9 @@ export const description = updateDisplayOptions({ show: { operation: ['ingest'] 
 /** The item's document as lib/rag's loader input. */
 async function documentInput(
 	fn: IExecuteFunctions,
-	itemIndex: number,
-	options: IDataObject,
+	settings: ItemSettings,
 ): Promise<DocumentInput> {
+	const { itemIndex, options } = settings;
 	const format = fn.getNodeParameter('format', itemIndex, 'auto') as DocumentInput['format'];
 	const common = {
 		source: String(fn.getNodeParameter('sourceId', itemIndex, '') ?? '').trim(),
@@ -248,13 +250,14 @@ export function defaultSource(binary: { fileName?: string; directory?: string })
 }
 
 interface Pending {
-	itemIndex: number;
+	settings: ItemSettings;
+	knowledgeBase: string;
 	document: LoadedDocument;
 }
 
 /** Items with equal settings and distinct sources are ingested together. */
-function batchKey(fn: IExecuteFunctions, itemIndex: number, options: IDataObject): string {
-	return JSON.stringify([locatorValue(fn.getNodeParameter('knowledgeBase', itemIndex)), options]);
+function batchKey(knowledgeBase: string, options: IDataObject): string {
+	return JSON.stringify([knowledgeBase, options]);
 }
 
 /**
@@ -262,8 +265,10 @@ function batchKey(fn: IExecuteFunctions, itemIndex: number, options: IDataObject
  * item's error and never keeps the other documents out: they are ingested either way. A failed write (Chroma or the
  * embeddings API down) fails its batch; without Continue On Fail nothing more is tried after it (later items unset).
  */
-export const execute: BatchOperation = async (run, itemCount) => {
+export async function execute(run: KnowledgeBaseRun): Promise<Array<IDataObject | Error>> {
 	const { fn } = run;
+	const itemCount = fn.getInputData().length;
+	const continueOnFail = fn.continueOnFail();
 	const results: Array<IDataObject | Error> = [];
 	let batch: Pending[] = [];
 	let key = '';
@@ -275,19 +280,21 @@ export const execute: BatchOperation = async (run, itemCount) => {
 		if (!pending.length) return;
 		try {
 			const outcome = await ingestBatch(run, pending);
-			pending.forEach((p, i) => (results[p.itemIndex] = outcome[i]));
+			pending.forEach((p, i) => (results[p.settings.itemIndex] = outcome[i]));
 		} catch (error) {
-			for (const p of pending) results[p.itemIndex] = error as Error;
+			for (const p of pending) results[p.settings.itemIndex] = error as Error;
 			writeFailed = true;
 		}
 	};
 
-	const stopped = () => writeFailed && !run.continueOnFail;
+	const stopped = () => writeFailed && !continueOnFail;
 	for (let itemIndex = 0; itemIndex < itemCount && !stopped(); itemIndex++) {
 		try {
-			const options = fn.getNodeParameter('options', itemIndex, {}) as IDataObject;
-			const document = await loadDocument(await documentInput(fn, itemIndex, options));
-			const itemKey = batchKey(fn, itemIndex, options);
+			const settings = readItemSettings(fn, itemIndex);
+			const { options } = settings;
+			const document = await loadDocument(await documentInput(fn, settings));
+			const knowledgeBase = locatorValue(fn.getNodeParameter('knowledgeBase', itemIndex));
+			const itemKey = batchKey(knowledgeBase, options);
 			const limit = (options.documentsPerBatch as number) || 50;
 			if (
 				itemKey !== key ||
@@ -296,21 +303,21 @@ export const execute: BatchOperation = async (run, itemCount) => {
 			)
 				await flush();
 			key = itemKey;
-			batch.push({ itemIndex, document });
+			batch.push({ settings, knowledgeBase, document });
 		} catch (error) {
 			results[itemIndex] = error as Error;
 		}
 	}
 	if (!stopped()) await flush();
 	return results;
-};
+}
 
-async function ingestBatch(run: RunContext, pending: Pending[]): Promise<IDataObject[]> {
+/** Ingests one batch (items of one knowledge base and options) under the first item's settings. */
+async function ingestBatch(run: KnowledgeBaseRun, pending: Pending[]): Promise<IDataObject[]> {
 	const { fn } = run;
-	const first = pending[0].itemIndex;
-	const options = fn.getNodeParameter('options', first, {}) as IDataObject;
-	const knowledgeBase = locatorValue(fn.getNodeParameter('knowledgeBase', first));
-	const kb = await chromaStore(fn, run.connection, first).open(knowledgeBase, { create: true });
+	const { settings, knowledgeBase } = pending[0];
+	const { options } = settings;
+	const kb = await chromaStore(run.connection, settings).open(knowledgeBase, { create: true });
 	const embeddingModel = locatorValue(options.embeddingModel) || run.llm!.embeddingModel;
 	const usage = usageTracker(run.llm);
 	const result = await ingestDocuments(
@@ -323,7 +330,7 @@ async function ingestBatch(run: RunContext, pending: Pending[]): Promise<IDataOb
 			unit: options.chunkUnit as 'characters' | 'tokens' | undefined,
 			upsertBatchSize: options.upsertBatchSize as number | undefined,
 			embedding: {
-				...llmCallOptions(fn, first, run.llm!),
+				...llmCallOptions(settings, run.llm!),
 				batchSize: options.embeddingBatchSize as number | undefined,
 				model: embeddingModel,
 				usage,

@@ -5,9 +5,9 @@ import {
 	retrievalOptions,
 	searchModeField,
 	topKField,
-} from '../../shared/knowledgeBaseFields';
-import { retrieveForItem } from '../../shared/retrieval';
-import type { ItemOperation } from './types';
+} from '../../shared/fields/knowledgeBase';
+import { retrieveForItem } from '../../shared/ai/retriever';
+import type { KnowledgeBaseOperation } from './types';
 
 const properties: INodeProperties[] = [
 	{
@@ -38,9 +38,14 @@ export const description = updateDisplayOptions({ show: { operation: ['query'] }
  * Output: { query, results: [{ text, source, chunkIndex, start, end, headingPath, page?, score, vectorScore?,
  * keywordScore?, rerankScore?, metadata }] }, best first (`score` is the one the chunks are ranked by).
  */
-export const execute: ItemOperation = async (run, itemIndex) => {
+export const execute: KnowledgeBaseOperation = async (run, settings) => {
+	const { itemIndex } = settings;
 	const query = run.fn.getNodeParameter('query', itemIndex) as string;
-	const results = await retrieveForItem({ ...run, llm: run.llm! }, itemIndex, query);
+	const results = await retrieveForItem(
+		{ ...run, llm: run.llm!, usage: settings.usage },
+		settings,
+		query,
+	);
 	return {
 		query,
 		results: results.map(({ id: _id, ...chunk }) => chunk) as unknown as IDataObject[],

@@ -1,29 +1,28 @@
 /**
- * Runs the chosen operation over the items. Errors become NodeOperationError with the item index and a hint for the
- * cause, or error items ({ error, code }) with continueOnFail; every output item has pairedItem.
+ * Runs the chosen operation over the items (runItems). Errors become NodeOperationError with the item index and a hint
+ * for the cause, or error items ({ error, code }) with continueOnFail; every output item has pairedItem.
  */
-import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
+import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 
 import type { RagErrorCode } from '../../../lib/rag';
-import { OPENAGENTS } from '../../../lib/tracing';
-import { traceItem } from '../../shared/tracing';
-import { failedItem } from '../../shared/itemError';
-import { llmConfigFromCredential } from '../../shared/llm';
-import { chromaConnection } from '../../shared/chroma';
+import { batchOutputs, operationSpan, runItems } from '../../shared/runtime/itemLoop';
+import { readItemSettings } from '../../shared/runtime/itemSettings';
+import { usageTracker } from '../../shared/runtime/usage';
+import { llmConfigFromCredential } from '../../shared/clients/llmApi';
+import { chromaConnection } from '../../shared/clients/chroma';
 import * as answer from './answer';
 import * as del from './delete';
 import * as ingest from './ingest';
 import * as query from './query';
 import * as stats from './stats';
-import type { BatchOperation, ItemOperation, RunContext } from './types';
+import type { KnowledgeBaseOperation, KnowledgeBaseRun } from './types';
 
-const perItem: Record<string, ItemOperation> = {
+const operations: Record<string, KnowledgeBaseOperation> = {
 	query: query.execute,
 	answer: answer.execute,
 	delete: del.execute,
 	stats: stats.execute,
 };
-const batched: Record<string, BatchOperation> = { ingest: ingest.execute };
 const USES_LLM = new Set(['ingest', 'query', 'answer']);
 
 const HINTS: Partial<Record<RagErrorCode, string>> = {
@@ -38,44 +37,26 @@ const HINTS: Partial<Record<RagErrorCode, string>> = {
 		'Filters use Chroma\'s "where" syntax: {"field": value}, {"field": {"$in": [...]}}, {"$and": [...]}.',
 };
 
+/**
+ * Ingest is the one batch operation of the package: documents of several items share embedding requests and Chroma
+ * writes, so it runs its items itself (see actions/ingest.ts) and its results take the same failed-item rule.
+ */
 export async function route(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-	const itemCount = this.getInputData().length;
 	const operation = this.getNodeParameter('operation', 0) as string;
-	const run: RunContext = {
+	const run: KnowledgeBaseRun = {
 		fn: this,
 		connection: await chromaConnection(this),
 		llm: USES_LLM.has(operation) ? await llmConfigFromCredential(this) : undefined,
-		continueOnFail: this.continueOnFail(),
 	};
-
-	let results: Array<IDataObject | Error>;
-	if (batched[operation]) {
-		results = await batched[operation](run, itemCount);
-	} else {
-		results = [];
-		for (let itemIndex = 0; itemIndex < itemCount; itemIndex++) {
-			try {
-				results.push(
-					await traceItem(
-						itemIndex,
-						`${operation} ${this.getNode().name}`,
-						{ [OPENAGENTS.operation]: operation },
-						() => perItem[operation](run, itemIndex),
-					),
-				);
-			} catch (error) {
-				results.push(error as Error);
-				if (!run.continueOnFail) break;
-			}
-		}
-	}
-
-	const rule = { hints: HINTS, fallback: `Knowledge Base "${operation}" failed.` };
-	return [
-		results.map((result, itemIndex) =>
-			result instanceof Error
-				? failedItem(this, result, itemIndex, rule)
-				: { json: result, pairedItem: { item: itemIndex } },
-		),
-	];
+	const errors = { hints: HINTS, fallback: `Knowledge Base "${operation}" failed.` };
+	if (operation === 'ingest') return batchOutputs(this, await ingest.execute(run), errors);
+	return runItems(this, {
+		errors,
+		span: () => operationSpan(this, operation),
+		settings: (itemIndex) => ({
+			...readItemSettings(this, itemIndex),
+			usage: usageTracker(run.llm),
+		}),
+		run: (settings) => operations[operation](run, settings),
+	});
 }

@@ -1,8 +1,8 @@
 import type { INodeProperties } from 'n8n-workflow';
 
-import { chromaStore } from '../../shared/chroma';
-import { locatorValue } from '../../shared/locators';
-import type { ItemOperation } from './types';
+import { chromaStore } from '../../shared/clients/chroma';
+import { locatorValue } from '../../shared/fields/locators';
+import type { KnowledgeBaseOperation } from './types';
 
 export const description: INodeProperties[] = [
 	{
@@ -16,10 +16,11 @@ export const description: INodeProperties[] = [
 ];
 
 /** Output: { knowledgeBase, chunks, sources, dimension, sourceCounts? } (dimension null while empty). */
-export const execute: ItemOperation = async (run, itemIndex) => {
+export const execute: KnowledgeBaseOperation = async (run, settings) => {
+	const { itemIndex } = settings;
 	const { fn } = run;
 	const knowledgeBase = locatorValue(fn.getNodeParameter('knowledgeBase', itemIndex));
-	const kb = await chromaStore(fn, run.connection, itemIndex).open(knowledgeBase);
+	const kb = await chromaStore(run.connection, settings).open(knowledgeBase);
 	const [counts, dimension] = await Promise.all([kb.sourceCounts(), kb.dimension()]);
 	const chunks = [...counts.values()].reduce((a, b) => a + b, 0);
 	const out = { knowledgeBase, chunks, sources: counts.size, dimension: dimension ?? null };

@@ -1,7 +1,7 @@
 import { updateDisplayOptions, type INodeProperties } from 'n8n-workflow';
 
-import { keyField, ttlField } from '../../shared/memoryFields';
-import { jsonParameter, ttlMs, type OperationExecute } from './types';
+import { keyField, ttlField } from '../../shared/fields/memory';
+import { jsonParameter, ttlMs, type MemoryOperation } from './types';
 
 const properties: INodeProperties[] = [
 	{ ...keyField },
@@ -18,7 +18,7 @@ const properties: INodeProperties[] = [
 export const description = updateDisplayOptions({ show: { operation: ['append'] } }, properties);
 
 /** Atomic across workers. Output: { key, length, version }. A missing key counts as an empty list. */
-export const execute: OperationExecute = async ({ fn, memory, ns, itemIndex }) => {
+export const execute: MemoryOperation = async ({ fn }, { memory, ns, itemIndex }) => {
 	const key = fn.getNodeParameter('key', itemIndex) as string;
 	return {
 		key,

@@ -1,8 +1,8 @@
 import { updateDisplayOptions, type INodeProperties } from 'n8n-workflow';
 
 import type { ConversationMessage } from '../../../lib/memory';
-import { maxStoredMessagesField, ttlField } from '../../shared/memoryFields';
-import { ttlMs, type OperationExecute } from './types';
+import { maxStoredMessagesField, ttlField } from '../../shared/fields/memory';
+import { ttlMs, type MemoryOperation } from './types';
 
 export const conversationKeyField: INodeProperties = {
 	displayName: 'Conversation Key',
@@ -45,7 +45,7 @@ export const description = updateDisplayOptions(
 );
 
 /** Output: { key, length } — length is the number of messages the conversation keeps after appending. */
-export const execute: OperationExecute = async ({ fn, memory, ns, itemIndex }) => {
+export const execute: MemoryOperation = async ({ fn }, { memory, ns, itemIndex }) => {
 	const key = fn.getNodeParameter('key', itemIndex) as string;
 	const message: ConversationMessage = {
 		role: fn.getNodeParameter('role', itemIndex) as ConversationMessage['role'],

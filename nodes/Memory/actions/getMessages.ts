@@ -1,7 +1,7 @@
 import { updateDisplayOptions, type INodeProperties } from 'n8n-workflow';
 
 import { conversationKeyField } from './appendMessage';
-import type { OperationExecute } from './types';
+import type { MemoryOperation } from './types';
 
 const properties: INodeProperties[] = [
 	{ ...conversationKeyField },
@@ -30,7 +30,7 @@ export const description = updateDisplayOptions(
 );
 
 /** Output: { key, messages, count }. */
-export const execute: OperationExecute = async ({ fn, memory, ns, itemIndex }) => {
+export const execute: MemoryOperation = async ({ fn }, { memory, ns, itemIndex }) => {
 	const key = fn.getNodeParameter('key', itemIndex) as string;
 	const maxMessages = fn.getNodeParameter('maxMessages', itemIndex, 20) as number;
 	const maxTokens = fn.getNodeParameter('maxTokens', itemIndex, 0) as number;

@@ -1,7 +1,7 @@
 import { updateDisplayOptions, type INodeProperties } from 'n8n-workflow';
 
-import { keyField, ttlField } from '../../shared/memoryFields';
-import { ttlMs, type OperationExecute } from './types';
+import { keyField, ttlField } from '../../shared/fields/memory';
+import { ttlMs, type MemoryOperation } from './types';
 
 const properties: INodeProperties[] = [
 	{ ...keyField },
@@ -18,7 +18,7 @@ const properties: INodeProperties[] = [
 export const description = updateDisplayOptions({ show: { operation: ['increment'] } }, properties);
 
 /** Atomic across workers. Output: { key, value, version }. A missing key counts as 0. */
-export const execute: OperationExecute = async ({ fn, memory, ns, itemIndex }) => {
+export const execute: MemoryOperation = async ({ fn }, { memory, ns, itemIndex }) => {
 	const key = fn.getNodeParameter('key', itemIndex) as string;
 	const result = await memory.increment(
 		ns,

@@ -1,6 +1,6 @@
 import { updateDisplayOptions, type INodeProperties } from 'n8n-workflow';
 
-import type { OperationExecute } from './types';
+import type { MemoryOperation } from './types';
 
 const properties: INodeProperties[] = [
 	{
@@ -30,7 +30,7 @@ const properties: INodeProperties[] = [
 export const description = updateDisplayOptions({ show: { operation: ['listKeys'] } }, properties);
 
 /** Output: { keys, nextCursor } — nextCursor is null on the last page. */
-export const execute: OperationExecute = async ({ fn, memory, ns, itemIndex }) => {
+export const execute: MemoryOperation = async ({ fn }, { memory, ns, itemIndex }) => {
 	const cursor = fn.getNodeParameter('cursor', itemIndex, '') as string;
 	const page = await memory.list(ns, {
 		prefix: fn.getNodeParameter('prefix', itemIndex, '') as string,

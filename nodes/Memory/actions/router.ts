@@ -2,12 +2,13 @@
  * Runs the chosen operation for every item: per-item address, access policy and retry policy; errors become
  * NodeOperationError with the item index, or error items with continueOnFail; every output item has pairedItem.
  */
-import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
+import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 
-import { closeStore, memoryFor, openStore, resolveNamespace } from '../../shared/memoryContext';
+import { memoryFor, resolveNamespace, RunStore } from '../../shared/clients/memory';
 import { OPENAGENTS } from '../../../lib/tracing';
-import { traceItem } from '../../shared/tracing';
-import { failedItem, type ErrorRule } from '../../shared/itemError';
+import type { ErrorRule } from '../../shared/runtime/failedItem';
+import { runItems } from '../../shared/runtime/itemLoop';
+import { readItemSettings } from '../../shared/runtime/itemSettings';
 import * as append from './append';
 import * as appendMessage from './appendMessage';
 import * as del from './delete';
@@ -16,9 +17,9 @@ import * as getMessages from './getMessages';
 import * as increment from './increment';
 import * as listKeys from './listKeys';
 import * as set from './set';
-import type { OperationExecute } from './types';
+import type { MemoryItem, MemoryOperation, MemoryRun } from './types';
 
-export const operations: Record<string, { execute: OperationExecute }> = {
+export const operations: Record<string, { execute: MemoryOperation }> = {
 	append,
 	appendMessage,
 	delete: del,
@@ -46,36 +47,30 @@ const HINTS: ErrorRule['hints'] = {
 };
 
 export async function route(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-	const items = this.getInputData();
 	const operation = this.getNodeParameter('operation', 0) as string;
-	const out: INodeExecutionData[] = [];
-	const store = await openStore(this);
-	try {
-		for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
-			try {
-				const memory = memoryFor(this, store, itemIndex);
-				const ns = resolveNamespace(this, store, itemIndex);
-				const json: IDataObject = await traceItem(
-					itemIndex,
-					`memory ${operation}`,
-					{ [OPENAGENTS.memoryOperation]: operation, [OPENAGENTS.memoryScope]: ns.scope },
-					() => operations[operation].execute({ fn: this, memory, ns, itemIndex }),
-				);
-				out.push({
-					json: { ...json, scope: ns.scope, scopeId: ns.scopeId },
-					pairedItem: { item: itemIndex },
-				});
-			} catch (error) {
-				out.push(
-					failedItem(this, error, itemIndex, {
-						hints: HINTS,
-						fallback: `Memory "${operation}" failed.`,
-					}),
-				);
-			}
-		}
-	} finally {
-		await closeStore(store);
-	}
-	return [out];
+	const run: MemoryRun = { fn: this, store: new RunStore(this) };
+	return runItems(this, {
+		errors: { hints: HINTS, fallback: `Memory "${operation}" failed.` },
+		span: (itemIndex) => ({
+			name: `memory ${operation}`,
+			attributes: {
+				[OPENAGENTS.memoryOperation]: operation,
+				[OPENAGENTS.memoryScope]: this.getNodeParameter('scope', itemIndex) as string,
+			},
+		}),
+		settings: async (itemIndex): Promise<MemoryItem> => {
+			const settings = readItemSettings(this, itemIndex);
+			const opened = await run.store.get();
+			return {
+				...settings,
+				memory: memoryFor(opened, settings),
+				ns: resolveNamespace(this, opened, settings),
+			};
+		},
+		run: async (item) => {
+			const json = await operations[operation].execute(run, item);
+			return { ...json, scope: item.ns.scope, scopeId: item.ns.scopeId };
+		},
+		close: () => run.store.close(),
+	});
 }

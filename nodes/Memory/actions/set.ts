@@ -1,7 +1,7 @@
 import { updateDisplayOptions, type INodeProperties } from 'n8n-workflow';
 
-import { keyField, ttlField } from '../../shared/memoryFields';
-import { jsonParameter, ttlMs, type OperationExecute } from './types';
+import { keyField, ttlField } from '../../shared/fields/memory';
+import { jsonParameter, ttlMs, type MemoryOperation } from './types';
 
 const properties: INodeProperties[] = [
 	{ ...keyField },
@@ -28,7 +28,7 @@ const properties: INodeProperties[] = [
 export const description = updateDisplayOptions({ show: { operation: ['set'] } }, properties);
 
 /** Output: { key, version } — the version after the write. */
-export const execute: OperationExecute = async ({ fn, memory, ns, itemIndex }) => {
+export const execute: MemoryOperation = async ({ fn }, { memory, ns, itemIndex }) => {
 	const key = fn.getNodeParameter('key', itemIndex) as string;
 	const ifVersion = fn.getNodeParameter('ifVersion', itemIndex, -1) as number;
 	const { version } = await memory.set(ns, key, jsonParameter(fn, 'value', itemIndex), {

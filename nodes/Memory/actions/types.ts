@@ -1,16 +1,24 @@
 import { NodeOperationError, type IDataObject, type IExecuteFunctions } from 'n8n-workflow';
 
 import type { Memory, Namespace } from '../../../lib/memory';
+import type { RunStore } from '../../shared/clients/memory';
+import type { Operation } from '../../shared/runtime/itemLoop';
+import type { ItemSettings } from '../../shared/runtime/itemSettings';
 
-/** What every operation receives for one item. */
-export interface OperationContext {
+/** What the Memory node opens once per run: its store (at the first item that needs it). */
+export interface MemoryRun {
 	fn: IExecuteFunctions;
-	memory: Memory;
-	ns: Namespace;
-	itemIndex: number;
+	store: RunStore;
 }
 
-export type OperationExecute = (context: OperationContext) => Promise<IDataObject>;
+/** An item's settings: the common ones, plus its Memory (access and retry policies) and namespace. */
+export interface MemoryItem extends ItemSettings {
+	memory: Memory;
+	ns: Namespace;
+}
+
+/** An operation's output JSON for one item (the router adds the scope and scope ID). */
+export type MemoryOperation = Operation<MemoryRun, MemoryItem, IDataObject>;
 
 /** TTL parameter (seconds, 0 = none) in milliseconds, or undefined. */
 export function ttlMs(fn: IExecuteFunctions, itemIndex: number): number | undefined {

@@ -1,11 +1,10 @@
 /** Create Plan: goal → validated plan (one item per task with its wave, or one item with the whole plan), or questions. */
 import type { IDataObject, INodeProperties } from 'n8n-workflow';
 
-import type { UsageTracker } from '../../../lib/llm';
 import { createPlan, planWaves, type Plan } from '../../../lib/planning';
-import { itemModel } from '../../shared/connections';
+import { itemModel } from '../../shared/ai/connections';
 import { rolesOf } from './roles';
-import type { PlannerOperation, RunContext } from './types';
+import type { PlannerItem, PlannerOperation, PlannerRun } from './types';
 
 export const description: INodeProperties[] = [
 	{
@@ -34,14 +33,14 @@ export const description: INodeProperties[] = [
  * model's plan stays invalid after the repairs.
  */
 export async function planForItem(
-	run: RunContext,
-	itemIndex: number,
-	usage: UsageTracker,
+	run: PlannerRun,
+	item: PlannerItem,
 ): Promise<{ plan: Plan; repairs: number } | { questions: string[] }> {
 	const { fn } = run;
+	const { itemIndex } = item;
 	const goal = String(fn.getNodeParameter('goal', itemIndex, '') ?? '').trim();
 	if (!goal) throw new Error('The goal is empty: set "Goal", e.g. {{ $json.chatInput }}');
-	const { model, callOptions, options } = await itemModel(fn, itemIndex, usage);
+	const { model, callOptions, options } = await itemModel(fn, run.llm, item);
 	const result = await createPlan(model, goal, {
 		...callOptions,
 		maxTasks: (options.maxTasks as number) ?? 10,
@@ -60,8 +59,9 @@ export function clarificationItem(goal: string, questions: string[]): IDataObjec
 	};
 }
 
-export const execute: PlannerOperation = async (run, itemIndex, usage) => {
-	const planned = await planForItem(run, itemIndex, usage);
+export const execute: PlannerOperation = async (run, item) => {
+	const { itemIndex } = item;
+	const planned = await planForItem(run, item);
 	const goal = String(run.fn.getNodeParameter('goal', itemIndex));
 	if ('questions' in planned) return { clarification: clarificationItem(goal, planned.questions) };
 	const waves = planWaves(planned.plan);

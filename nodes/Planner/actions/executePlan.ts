@@ -25,8 +25,8 @@ function parsePlan(raw: unknown): Plan {
 	return parsed.data;
 }
 
-export const execute: PlannerOperation = async (run, itemIndex, usage) => {
-	const plan = parsePlan(run.fn.getNodeParameter('plan', itemIndex));
-	const planRunId = planRunIdFor(run, itemIndex, JSON.stringify(plan));
-	return { result: [await runPlanForItem(run, itemIndex, usage, planRunId, async () => plan)] };
+export const execute: PlannerOperation = async (run, item) => {
+	const plan = parsePlan(run.fn.getNodeParameter('plan', item.itemIndex));
+	const planRunId = planRunIdFor(run, item.itemIndex, JSON.stringify(plan));
+	return { result: [await runPlanForItem(run, item, planRunId, async () => plan)] };
 };

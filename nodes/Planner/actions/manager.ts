@@ -5,14 +5,12 @@
  */
 import { NodeOperationError, type IDataObject } from 'n8n-workflow';
 
-import type { UsageTracker } from '../../../lib/llm';
 import { runManager } from '../../../lib/planning';
-import { itemModel } from '../../shared/connections';
-import { budgetFromOptions } from '../../shared/llm';
-import { getRetryPolicy } from '../../shared/retryPolicy';
+import { itemModel } from '../../shared/ai/connections';
+import { budgetFromOptions } from '../../shared/fields/modelCalls';
 import { rolesOf } from './roles';
-import { taskRunner, withCheckpoints } from './runPlan';
-import type { RunContext } from './types';
+import { taskRunnerFor, withCheckpoints } from './runPlan';
+import type { PlannerItem, PlannerRun } from './types';
 
 /**
  * Output: { goal, planRunId, process: 'manager', status: completed | partial, output (the manager's answer), reason?,
@@ -20,13 +18,13 @@ import type { RunContext } from './types';
  * Throws NodeOperationError when no Roles are given.
  */
 export async function managerForItem(
-	run: RunContext,
-	itemIndex: number,
-	usage: UsageTracker,
+	run: PlannerRun,
+	item: PlannerItem,
 	goal: string,
 	planRunId: string,
 ): Promise<IDataObject> {
 	const { fn } = run;
+	const { itemIndex } = item;
 	const roles = rolesOf(fn, itemIndex).filter((r) => r.name);
 	if (!roles.length)
 		throw new NodeOperationError(
@@ -39,9 +37,9 @@ export async function managerForItem(
 			},
 		);
 	if (!goal) throw new Error('The goal is empty: set "Goal", e.g. {{ $json.chatInput }}');
-	const model = await itemModel(fn, itemIndex, usage);
-	const runTask = taskRunner(run, goal, roles, model);
-	return withCheckpoints(run, itemIndex, planRunId, async (checkpoints) => {
+	const model = await itemModel(fn, run.llm, item);
+	const runTask = taskRunnerFor(run, goal, roles, model);
+	return withCheckpoints(run, item, planRunId, async (checkpoints) => {
 		const { result, delegations } = await runManager(
 			model.model,
 			goal,
@@ -62,12 +60,12 @@ export async function managerForItem(
 				...model.callOptions,
 				instructions: String(model.options.managerInstructions ?? ''),
 				store: checkpoints,
-				retryPolicy: getRetryPolicy(fn, itemIndex),
+				retryPolicy: item.retryPolicy,
 				taskTimeoutMs: ((model.options.taskTimeoutSeconds as number) ?? 300) * 1000,
 				maxIterations: (model.options.maxTasks as number) ?? 10,
 				maxToolErrors: 3,
 				budget: budgetFromOptions(model.options),
-				signal: fn.getExecutionCancelSignal(),
+				signal: item.signal,
 			},
 		);
 		return {

@@ -5,17 +5,9 @@
  */
 import { NodeOperationError, type IExecuteFunctions } from 'n8n-workflow';
 
-import { createChatModel, type InvokableChatModel } from '../../../lib/llm';
-import type { ItemModel } from '../../shared/connections';
-
-export interface ReviewSettings {
-	/** Refinement rounds at most: each turns a failing review's gaps into tasks and answers again. */
-	rounds: number;
-	minimumScore: number;
-	rubric?: string;
-	instructions?: string;
-	reviewer: InvokableChatModel;
-}
+import { createChatModel } from '../../../lib/llm';
+import type { ReviewSettings } from '../../../lib/planning';
+import type { ItemModel } from '../../shared/ai/connections';
 
 /** Undefined when Review Rounds is 0. Throws NodeOperationError for invalid settings. */
 export function reviewSettings(

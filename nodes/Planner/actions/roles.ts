@@ -1,7 +1,7 @@
 /** The Planner's Roles parameter: the agents tasks are assigned to, with their instructions or sub-workflow. */
 import type { IExecuteFunctions } from 'n8n-workflow';
 
-import { locatorValue } from '../../shared/locators';
+import { locatorValue } from '../../shared/fields/locators';
 
 export interface Role {
 	name: string;

@@ -11,19 +11,18 @@ import type {
 	INodeExecutionData,
 } from 'n8n-workflow';
 
-import { modelFailureCode, secretsOf, withEarlier, type UsageTotals } from '../../../lib/llm';
+import { modelFailureCode, secretsOf, withEarlier } from '../../../lib/llm';
 import { CheckpointError, PlanValidationError } from '../../../lib/planning';
-import { connectedTools, optionalLlmConfig } from '../../shared/connections';
-import { traceItem } from '../../shared/tracing';
-import { OPENAGENTS } from '../../../lib/tracing';
-import { failedItem, type ErrorRule } from '../../shared/itemError';
-import { ApprovalTimeoutError } from '../../shared/approval';
-import { addUsageToExecution, MODEL_FAILURE_HINTS, usageTracker } from '../../shared/llm';
-import { PlanApprovalNeeded, plannerApprovalRequest, resumedPlan } from './approval';
+import { ApprovalTimeoutError } from '../../shared/ai/approval';
+import { connectedTools } from '../../shared/ai/connections';
+import { MODEL_FAILURE_HINTS, optionalLlmConfig } from '../../shared/clients/llmApi';
+import { operationSpan, runItems, ToOutput } from '../../shared/runtime/itemLoop';
+import { readItemSettings } from '../../shared/runtime/itemSettings';
+import { usageTracker } from '../../shared/runtime/usage';
 import * as createPlan from './createPlan';
 import * as executePlan from './executePlan';
 import * as planAndExecute from './planAndExecute';
-import type { PlannerOperation, RunContext } from './types';
+import type { PlannerItem, PlannerOperation, PlannerRun } from './types';
 
 const operations: Record<string, PlannerOperation> = {
 	createPlan: createPlan.execute,
@@ -43,6 +42,14 @@ const hints = {
 	...MODEL_FAILURE_HINTS,
 };
 
+/** The failed item's code: invalid_plan, checkpoint_failed, approval_timeout, or the model failure's. */
+function codeOf(error: Error): string | undefined {
+	if (error instanceof PlanValidationError) return 'invalid_plan';
+	if (error instanceof CheckpointError) return 'checkpoint_failed';
+	if (error instanceof ApprovalTimeoutError) return error.code;
+	return modelFailureCode(error);
+}
+
 /**
  * `response`: n8n's EngineResponse when it calls the node again after a plan approval wait; the items done before the
  * wait are taken from it. Returns an EngineRequest when an item's plan waits for approval.
@@ -51,80 +58,44 @@ export async function route(
 	this: IExecuteFunctions,
 	response?: EngineResponse,
 ): Promise<INodeExecutionData[][] | EngineRequest> {
-	const items = this.getInputData();
 	const operation = this.getNodeParameter('operation', 0) as string;
 	const llm = await optionalLlmConfig(this);
-	const secrets = llm ? secretsOf(llm) : [];
-	const resumed = resumedPlan(response);
-	const run: RunContext = {
+	const resumed = planAndExecute.resumedPlan(response);
+	const run: PlannerRun = {
 		fn: this,
+		llm,
 		connectedTools: await connectedTools(this),
 		...(resumed ? { resumed } : {}),
 	};
-	const results: INodeExecutionData[] = resumed ? [...resumed.state.results] : [];
-	const clarifications: INodeExecutionData[] = resumed ? [...resumed.state.clarifications] : [];
-	// Usage reported to the execution in this call only (the planning before a wait was reported then).
-	const total = usageTracker(llm);
-	try {
-		for (let itemIndex = resumed?.state.itemIndex ?? 0; itemIndex < items.length; itemIndex++) {
-			const usage = usageTracker(llm);
-			const before = itemIndex === resumed?.state.itemIndex ? resumed.state.usage : undefined;
-			const usageSoFar = () => ({ ...withEarlier(usage.get(), before) });
-			try {
-				const outcome = await traceItem(
-					itemIndex,
-					`${operation} ${this.getNode().name}`,
-					{ [OPENAGENTS.operation]: operation },
-					() => operations[operation](run, itemIndex, usage),
-					usage,
-				);
-				if ('clarification' in outcome)
-					clarifications.push({
-						json: { ...outcome.clarification, usage: usageSoFar() },
-						pairedItem: { item: itemIndex },
-					});
-				else
-					results.push(
-						...outcome.result.map((json) => ({
-							json: { ...json, usage: usageSoFar() },
-							pairedItem: { item: itemIndex },
-						})),
-					);
-			} catch (error) {
-				if (error instanceof PlanApprovalNeeded)
-					return plannerApprovalRequest(error, {
-						itemIndex,
-						results,
-						clarifications,
-						usage: usage.get() as UsageTotals & IDataObject,
-					});
-				const rule: ErrorRule = {
-					hints,
-					fallback: `Planner "${operation}" failed for item ${itemIndex}.`,
-				};
-				const invalidPlan = error instanceof PlanValidationError;
-				results.push(
-					failedItem(this, error, itemIndex, rule, {
-						code: invalidPlan
-							? 'invalid_plan'
-							: error instanceof CheckpointError
-								? 'checkpoint_failed'
-								: error instanceof ApprovalTimeoutError
-									? error.code
-									: modelFailureCode(error),
-						details: {
-							...(invalidPlan ? { problems: error.problems as unknown as IDataObject[] } : {}),
-							usage: usageSoFar(),
-						},
-						secrets,
-					}),
-				);
-			} finally {
-				total.add(usage.get());
-			}
-		}
-	} finally {
-		addUsageToExecution(this, total.get());
-	}
-	return [results, clarifications];
+	const usageSoFar = (item: PlannerItem) => ({ ...withEarlier(item.usage.get(), item.earlier) });
+	return runItems(this, {
+		errors: { hints, fallback: `Planner "${operation}" failed.` },
+		waits: true,
+		outputs: 2,
+		...(resumed ? { resume: resumed } : {}),
+		span: () => operationSpan(this, operation),
+		settings: (itemIndex): PlannerItem => ({
+			...readItemSettings(this, itemIndex),
+			usage: usageTracker(llm),
+			startedAt: Date.now(),
+			...(resumed?.itemIndex === itemIndex ? { earlier: resumed.usage } : {}),
+		}),
+		run: async (item) => {
+			const outcome = await operations[operation](run, item);
+			const usage = usageSoFar(item);
+			return 'clarification' in outcome
+				? new ToOutput(1, { ...outcome.clarification, usage })
+				: outcome.result.map((json) => ({ ...json, usage }));
+		},
+		failure: (error, item) => ({
+			code: codeOf(error),
+			details: {
+				...(error instanceof PlanValidationError
+					? { problems: error.problems as unknown as IDataObject[] }
+					: {}),
+				usage: item ? usageSoFar(item) : { ...usageTracker(llm).get() },
+			},
+			secrets: llm ? secretsOf(llm) : [],
+		}),
+	});
 }

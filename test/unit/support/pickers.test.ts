@@ -9,7 +9,7 @@ import {
 	type INodeTypeDescription,
 } from 'n8n-workflow';
 
-import { locatorValue, PICKER_VERSION } from '../../../nodes/shared/locators';
+import { locatorValue, PICKER_VERSION } from '../../../nodes/shared/fields/locators';
 import { nodeTypesOfPackage } from '../../support/workflow-runner';
 
 const descriptions = Object.values(nodeTypesOfPackage()).map(

@@ -7,17 +7,17 @@ import type {
 	IWebhookFunctions,
 } from 'n8n-workflow';
 
-import { JobsError, N8nApiClient, type N8nApiOptions } from '../../lib/jobs';
-import { NoRetryPolicy } from '../../lib/retry';
+import { JobsError, N8nApiClient, type N8nApiOptions } from '../../../lib/jobs';
+import { NoRetryPolicy } from '../../../lib/retry';
+import type { ItemSettings } from '../runtime/itemSettings';
 import { redisClient } from './memoryStore';
-import { getRetryPolicy } from './retryPolicy';
 
 /** The item's API client: its Retry Policy, n8n's cancel signal, retries logged to n8n's log. */
-export async function apiClient(fn: IExecuteFunctions, itemIndex: number): Promise<N8nApiClient> {
-	return n8nApiClientWith(fn, {
-		policy: getRetryPolicy(fn, itemIndex),
-		signal: fn.getExecutionCancelSignal(),
-	});
+export async function apiClient(
+	fn: IExecuteFunctions,
+	settings: ItemSettings,
+): Promise<N8nApiClient> {
+	return n8nApiClientWith(fn, { policy: settings.retryPolicy, signal: settings.signal });
 }
 
 /** For the polling trigger: no retries (the next poll is the retry). */

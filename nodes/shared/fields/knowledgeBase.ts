@@ -1,7 +1,7 @@
 /** Parameters shared by several Knowledge Base operations (and the Knowledge Base Tool sub-node). */
 import type { IDataObject, INodeProperties } from 'n8n-workflow';
 
-import { RagError, type RetrievalOptions, type SearchMode } from '../../lib/rag';
+import { RagError, type RetrievalOptions, type SearchMode } from '../../../lib/rag';
 import { embeddingModelOption, knowledgeBasePicker, versionedPicker } from './locators';
 
 const knowledgeBaseText: INodeProperties = {

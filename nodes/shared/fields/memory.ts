@@ -1,7 +1,7 @@
 /** Parameters shared by every Memory operation: where the key lives, and the node's access policy. */
 import type { INodeProperties } from 'n8n-workflow';
 
-import { SCOPES } from '../../lib/memory';
+import { SCOPES } from '../../../lib/memory';
 
 const scopeOptions = [
 	{ name: 'Agent', value: 'agent', description: 'One agent of a workflow (scope ID = agent name)' },

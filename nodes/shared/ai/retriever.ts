@@ -2,15 +2,14 @@
  * Per-item retrieval from a knowledge base: Knowledge Base Query and Answer, the Knowledge Base Tool, the Agent's
  * built-in search. Reads the item's Knowledge Base, Search Mode, Top K, Rerank Results and Options.
  */
-import {
-	NodeConnectionTypes,
-	NodeOperationError,
-	type IDataObject,
-	type IExecuteFunctions,
-	type ISupplyDataFunctions,
-} from 'n8n-workflow';
+import { NodeConnectionTypes, NodeOperationError, type IDataObject } from 'n8n-workflow';
 
-import { createEmbeddings, rerankWithApi, type LlmConfig, type UsageTracker } from '../../lib/llm';
+import {
+	createEmbeddings,
+	rerankWithApi,
+	type LlmConfig,
+	type UsageTracker,
+} from '../../../lib/llm';
 import {
 	RagError,
 	retrieve,
@@ -19,13 +18,12 @@ import {
 	type RetrievalOptions,
 	type RetrievedChunk,
 	type SearchMode,
-} from '../../lib/rag';
-import { chromaStore } from './chroma';
-import { toRetrievalOptions } from './knowledgeBaseFields';
-import { locatorValue } from './locators';
-import { llmCallOptions } from './llm';
-
-type Fn = IExecuteFunctions | ISupplyDataFunctions;
+} from '../../../lib/rag';
+import { chromaStore } from '../clients/chroma';
+import { toRetrievalOptions } from '../fields/knowledgeBase';
+import { locatorValue } from '../fields/locators';
+import { llmCallOptions } from '../clients/llmApi';
+import type { ItemSettings, NodeFunctions } from '../runtime/itemSettings';
 
 /** Which knowledge base to search, and how: by default the item's parameters. */
 export interface RetrievalParams {
@@ -37,19 +35,20 @@ export interface RetrievalParams {
 	options: IDataObject;
 }
 
-export function retrievalParamsOf(fn: Fn, itemIndex: number): RetrievalParams {
+export function retrievalParamsOf(fn: NodeFunctions, settings: ItemSettings): RetrievalParams {
+	const { itemIndex } = settings;
 	return {
 		knowledgeBase: locatorValue(fn.getNodeParameter('knowledgeBase', itemIndex)),
 		topK: fn.getNodeParameter('topK', itemIndex, 4) as number,
 		mode: fn.getNodeParameter('searchMode', itemIndex, 'hybrid') as SearchMode,
 		reranker: fn.getNodeParameter('reranker', itemIndex, 'none') as string,
-		options: fn.getNodeParameter('options', itemIndex, {}) as IDataObject,
+		options: settings.options,
 	};
 }
 
 /** What retrieval needs besides the item: the node's context, its Chroma connection and LLM credential (for embeddings). */
 export interface RetrievalContext {
-	fn: Fn;
+	fn: NodeFunctions;
 	connection: ChromaConnection;
 	llm: LlmConfig;
 	/** Counts the rerank API's calls. */
@@ -70,7 +69,7 @@ interface DocumentCompressor {
  */
 async function rerankerFor(
 	{ fn, llm, usage }: RetrievalContext,
-	itemIndex: number,
+	settings: ItemSettings,
 	params: RetrievalParams,
 ): Promise<RetrievalOptions['rerank']> {
 	const candidates = Math.max(params.topK, Number(params.options.rerankCandidates ?? 20));
@@ -81,19 +80,21 @@ async function rerankerFor(
 				'INVALID_OPTIONS',
 				'Rerank Results is "With the LLM API": set Options → Rerank Model',
 			);
-		const options = { ...llmCallOptions(fn, itemIndex, llm), usage };
+		const options = { ...llmCallOptions(settings, llm), usage };
 		const reranker: Reranker = {
 			rerank: (query, documents) => rerankWithApi(llm, model, query, documents, options),
 		};
 		return { reranker, candidates };
 	}
 	if (params.reranker !== 'subNode') return undefined;
-	const connected = (await fn.getInputConnectionData(NodeConnectionTypes.AiReranker, itemIndex)) as
-		DocumentCompressor | undefined;
+	const connected = (await fn.getInputConnectionData(
+		NodeConnectionTypes.AiReranker,
+		settings.itemIndex,
+	)) as DocumentCompressor | undefined;
 	// n8n itself refuses a missing one (the input is required); anything else on that input is not a reranker.
 	if (typeof connected?.compressDocuments !== 'function') {
 		throw new NodeOperationError(fn.getNode(), 'The node connected to Reranker is not a reranker', {
-			itemIndex,
+			itemIndex: settings.itemIndex,
 		});
 	}
 	const reranker: Reranker = {
@@ -118,18 +119,18 @@ async function rerankerFor(
 /** Chunks for `query`, best first, under the item's Retry Policy; throws RagError (e.g. UNKNOWN_KNOWLEDGE_BASE). */
 export async function retrieveForItem(
 	context: RetrievalContext,
-	itemIndex: number,
+	settings: ItemSettings,
 	query: string,
-	params: RetrievalParams = retrievalParamsOf(context.fn, itemIndex),
+	params: RetrievalParams = retrievalParamsOf(context.fn, settings),
 ): Promise<RetrievedChunk[]> {
-	const { fn, connection, llm } = context;
-	const kb = await chromaStore(fn, connection, itemIndex).open(params.knowledgeBase);
+	const { connection, llm } = context;
+	const kb = await chromaStore(connection, settings).open(params.knowledgeBase);
 	const embeddings = createEmbeddings(llm, {
 		model: locatorValue(params.options.embeddingModel) || undefined,
 	});
 	return retrieve(kb, embeddings, query, {
 		...toRetrievalOptions(params.topK, params.options, params.mode),
-		rerank: await rerankerFor(context, itemIndex, params),
-		embedding: llmCallOptions(fn, itemIndex, llm),
+		rerank: await rerankerFor(context, settings, params),
+		embedding: llmCallOptions(settings, llm),
 	});
 }

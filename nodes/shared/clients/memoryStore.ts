@@ -14,7 +14,7 @@ import {
 	PostgresMemoryStore,
 	RedisMemoryStore,
 	type MemoryStore,
-} from '../../lib/memory';
+} from '../../../lib/memory';
 
 /** One in-process store per n8n process, shared by all executions of that process (single-instance n8n only). */
 let inProcess: InProcessMemoryStore | undefined;

@@ -3,12 +3,7 @@
  * the item's namespace inside the credential's tenant, and a Memory with the item's access and retry policies.
  * Shared by the Memory node, the Chat Memory sub-node, the Agent's memory tools and the Planner's checkpoints.
  */
-import {
-	NodeOperationError,
-	type IDataObject,
-	type IExecuteFunctions,
-	type ISupplyDataFunctions,
-} from 'n8n-workflow';
+import { NodeOperationError, type IDataObject } from 'n8n-workflow';
 
 import {
 	Memory,
@@ -20,11 +15,9 @@ import {
 	type MemoryStore,
 	type Namespace,
 	type Scope,
-} from '../../lib/memory';
-import { getRetryPolicy } from './retryPolicy';
+} from '../../../lib/memory';
+import { nodeLog, type ItemSettings, type NodeFunctions } from '../runtime/itemSettings';
 import { DEFAULT_STORE_TIMEOUT_MS, inProcessStore, storeFromCredential } from './memoryStore';
-
-type Context = IExecuteFunctions | ISupplyDataFunctions;
 
 /** A store and the boundary its credential draws: every namespace of this node run lies inside `tenant`. */
 export interface OpenedStore {
@@ -33,37 +26,26 @@ export interface OpenedStore {
 	tenant: string;
 	/** Whether items may use an Isolation Key below the tenant (the credential's "Allow Isolation Keys"). */
 	allowIsolationKeys: boolean;
-	/** Per store call, ms (the node's Options → Timeout, default 10 s). */
-	timeoutMs: number;
 }
 
-/** The node's store timeout: Options → Timeout (Seconds), where the node has it. */
-function timeoutOf(fn: Context, itemIndex: number): number {
-	const seconds = Number(
-		(fn.getNodeParameter('options', itemIndex, {}) as IDataObject).timeoutSeconds,
-	);
+/** Options → Timeout (Seconds) in ms, where the node has it; else DEFAULT_STORE_TIMEOUT_MS. */
+function storeTimeoutMs(options: IDataObject): number {
+	const seconds = Number(options.timeoutSeconds);
 	return seconds > 0 ? seconds * 1000 : DEFAULT_STORE_TIMEOUT_MS;
 }
 
-/** Logs through n8n's logger, naming the execution and node, for errors that arrive between calls. */
-export function storeLog(fn: Context): (line: string) => void {
-	return (line) =>
-		fn.logger.warn(line, { executionId: fn.getExecutionId(), nodeName: fn.getNode().name });
-}
-
 /** The store chosen by the "Store" parameter. Throws NodeOperationError when it cannot be opened. */
-export async function openStore(fn: Context): Promise<OpenedStore> {
-	const timeoutMs = timeoutOf(fn, 0);
+export async function openStore(fn: NodeFunctions): Promise<OpenedStore> {
 	try {
 		if (fn.getNodeParameter('store', 0) === 'inProcess') {
-			return { store: inProcessStore(), tenant: '', allowIsolationKeys: true, timeoutMs };
+			return { store: inProcessStore(), tenant: '', allowIsolationKeys: true };
 		}
 		const c = await fn.getCredentials('openAgentsMemoryStore');
+		const timeoutMs = storeTimeoutMs(fn.getNodeParameter('options', 0, {}) as IDataObject);
 		return {
-			store: await storeFromCredential(c, { timeoutMs, log: storeLog(fn) }),
+			store: await storeFromCredential(c, { timeoutMs, log: nodeLog(fn) }),
 			tenant: String(c.tenant ?? ''),
 			allowIsolationKeys: c.allowIsolationKeys === true,
-			timeoutMs,
 		};
 	} catch (error) {
 		throw new NodeOperationError(
@@ -83,11 +65,35 @@ export async function closeStore({ store }: OpenedStore): Promise<void> {
 }
 
 /**
+ * The node run's memory store, opened when the first item needs it (so a store that cannot be opened is that item's
+ * error, under the failed-item rule) and closed once after the last item.
+ */
+export class RunStore {
+	private opened?: Promise<OpenedStore>;
+
+	constructor(private readonly fn: NodeFunctions) {}
+
+	get(): Promise<OpenedStore> {
+		return (this.opened ??= openStore(this.fn));
+	}
+
+	/** Closes the store if it was opened (a store that failed to open has nothing to close). */
+	async close(): Promise<void> {
+		await this.opened?.then(closeStore, () => undefined);
+	}
+}
+
+/**
  * The item's namespace, always inside the credential's tenant; an empty scope ID means the current workflow or
  * execution for those scopes. Throws MemoryError access_denied for an Isolation Key the credential does not allow,
  * or a missing one the node's options require.
  */
-export function resolveNamespace(fn: Context, opened: OpenedStore, itemIndex: number): Namespace {
+export function resolveNamespace(
+	fn: NodeFunctions,
+	opened: OpenedStore,
+	settings: ItemSettings,
+): Namespace {
+	const { itemIndex } = settings;
 	const scope = fn.getNodeParameter('scope', itemIndex) as Scope;
 	let scopeId =
 		scope === 'global' ? '' : String(fn.getNodeParameter('scopeId', itemIndex, '') ?? '').trim();
@@ -103,8 +109,7 @@ export function resolveNamespace(fn: Context, opened: OpenedStore, itemIndex: nu
 			'access_denied',
 		);
 	}
-	const options = fn.getNodeParameter('options', itemIndex, {}) as IDataObject;
-	if (options.requireIsolationKey === true && !isolationKey) {
+	if (settings.options.requireIsolationKey === true && !isolationKey) {
 		throw new MemoryError(
 			"An isolation key is required by this node's options, but it is empty",
 			'access_denied',
@@ -118,20 +123,16 @@ export function resolveNamespace(fn: Context, opened: OpenedStore, itemIndex: nu
  * node's Options (Readable / Writable Scopes) unless `access` is given (the Planner's checkpoints).
  */
 export function memoryFor(
-	fn: Context,
 	opened: OpenedStore,
-	itemIndex: number,
+	settings: ItemSettings,
 	access?: AccessPolicy,
 ): Memory {
-	const options = fn.getNodeParameter('options', itemIndex, {}) as {
-		readScopes?: Scope[];
-		writeScopes?: Scope[];
-	};
+	const options = settings.options as { readScopes?: Scope[]; writeScopes?: Scope[] };
 	return new Memory({
 		store: opened.store,
-		retry: getRetryPolicy(fn, itemIndex),
-		signal: fn.getExecutionCancelSignal(),
-		timeoutMs: timeoutOf(fn, itemIndex),
+		retry: settings.retryPolicy,
+		signal: settings.signal,
+		timeoutMs: storeTimeoutMs(settings.options),
 		policy: access ?? {
 			read: options.readScopes ?? SCOPES,
 			write: options.writeScopes ?? SCOPES,

@@ -11,10 +11,13 @@ import {
 	type EngineResponse,
 	type IDataObject,
 	type IExecuteFunctions,
+	type INodeExecutionData,
 	type INodeProperties,
 } from 'n8n-workflow';
 
-import type { ApprovalDecision, ApprovalRequest, OnTimeout } from '../../lib/approval';
+import type { ApprovalDecision, ApprovalRequest, OnTimeout } from '../../../lib/approval';
+import { EngineWait } from '../runtime/itemLoop';
+import type { ItemSettings } from '../runtime/itemSettings';
 
 export const APPROVAL_NODE_TYPE_SUFFIX = '.openAgentsApproval';
 export const APPROVAL_REQUEST_KEY = 'openagentsApproval';
@@ -77,8 +80,7 @@ export interface ApprovalSettings {
  */
 export function approvalSettings(
 	fn: IExecuteFunctions,
-	itemIndex: number,
-	options: IDataObject,
+	{ itemIndex, options }: ItemSettings,
 	setting: string,
 ): ApprovalSettings {
 	const approvalNode = fn
@@ -101,43 +103,87 @@ export function approvalSettings(
 	};
 }
 
-/** Node state kept while the execution waits: `tag` names the node kind, `request` what the reviewer was asked. */
+/** Node state kept while the execution waits (saved by n8n with the execution, so JSON only). */
 export interface WaitingState<R extends ApprovalRequest = ApprovalRequest> extends IDataObject {
+	/** The kind of node that waits (its tag): a resumed call of another kind is not this node's. */
 	openagents: string;
+	/** The item that waits. */
 	itemIndex: number;
+	/** What the reviewer was asked. */
 	request: R & IDataObject;
-}
-
-/** Asks n8n to run the Approval node (the execution waits there), then to call the node again with the outcome. */
-export function approvalEngineRequest<S extends WaitingState>(
-	approvalNode: string,
-	state: S,
-): EngineRequest<S> {
-	return {
-		actions: [
-			{
-				actionType: 'ExecutionNodeAction',
-				nodeName: approvalNode,
-				input: { [APPROVAL_REQUEST_KEY]: state.request as IDataObject },
-				type: 'ai_tool',
-				id: state.request.approvalId,
-				metadata: state,
-			},
-		],
-		metadata: state,
-	};
+	/** Output items of the items before `itemIndex`, per output. */
+	outputs: INodeExecutionData[][];
 }
 
 /**
- * When n8n calls the node again after an approval wait: its saved state and the reviewer's decision (undefined when
- * nobody decided before the timeout: the Approval node then passes its input on). Undefined for any other call.
+ * Thrown by an item whose run waits for a reviewer: the item loop returns the EngineRequest that makes n8n run the
+ * Approval sub-node (the execution waits there) and then call the node again. `extra`: the node's own state of the
+ * waiting item (e.g. the paused agent run), given back with the decision.
  */
-export function resumedApproval<S extends WaitingState>(
+export class ApprovalWait<R extends ApprovalRequest, X extends IDataObject> extends EngineWait {
+	override name = 'ApprovalWait';
+
+	constructor(
+		readonly tag: string,
+		readonly approvalNode: string,
+		readonly approval: R,
+		readonly extra: X,
+	) {
+		super(`Waiting for approval (${approval.kind})`);
+	}
+
+	engineRequest(itemIndex: number, outputs: INodeExecutionData[][]): EngineRequest {
+		const state: WaitingState<R> & X = {
+			...this.extra,
+			openagents: this.tag,
+			itemIndex,
+			request: this.approval as R & IDataObject,
+			outputs,
+		};
+		return {
+			actions: [
+				{
+					actionType: 'ExecutionNodeAction',
+					nodeName: this.approvalNode,
+					input: { [APPROVAL_REQUEST_KEY]: state.request },
+					type: 'ai_tool',
+					id: this.approval.approvalId,
+					metadata: state,
+				},
+			],
+			metadata: state,
+		};
+	}
+}
+
+/**
+ * The outputs saved with a wait. States saved before version 0.2 kept one list (`outputs`, the Agent) or two
+ * (`results` and `clarifications`, the Planner); executions waiting since then resume with them.
+ */
+function savedOutputs(state: IDataObject): INodeExecutionData[][] {
+	const outputs = state.outputs as unknown[] | undefined;
+	if (Array.isArray(outputs) && outputs.length && outputs.every(Array.isArray))
+		return outputs as INodeExecutionData[][];
+	if (Array.isArray(state.results))
+		return [
+			state.results,
+			(state.clarifications ?? []) as INodeExecutionData[],
+		] as INodeExecutionData[][];
+	return [(outputs ?? []) as INodeExecutionData[]];
+}
+
+/**
+ * When n8n calls the node again after an approval wait: its saved state (the node's `extra` included) and the
+ * reviewer's decision (undefined when nobody decided before the timeout: the Approval node then passes its input
+ * on). Undefined for any other call.
+ */
+export function resumedApproval<R extends ApprovalRequest, X extends IDataObject>(
 	response: EngineResponse | undefined,
 	tag: string,
-): { state: S; decision?: ApprovalDecision } | undefined {
-	const state = response?.metadata as S | undefined;
-	if (state?.openagents !== tag) return undefined;
+): { state: WaitingState<R> & X; decision?: ApprovalDecision } | undefined {
+	const saved = response?.metadata as (WaitingState<R> & X) | undefined;
+	if (saved?.openagents !== tag) return undefined;
+	const state = { ...saved, outputs: savedOutputs(saved) };
 	const data = response!.actionResponses[0]?.data?.data;
 	const json = (data?.ai_tool ?? data?.main)?.[0]?.[0]?.json as IDataObject | undefined;
 	const decision = json?.[APPROVAL_DECISION_KEY] as ApprovalDecision | undefined;

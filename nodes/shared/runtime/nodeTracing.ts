@@ -1,15 +1,11 @@
 /**
- * Tracing for a node run: from the node's OpenAgents Tracing credential, else from the standard OTEL_EXPORTER_OTLP_*
+ * Tracing for a node run: from the node's OpenAgents Tracing credential (each traced node lists it, optional, as a
+ * literal entry of its `credentials`, which n8n's scanner reads), else from the standard OTEL_EXPORTER_OTLP_*
  * environment variables of the n8n process, else off. A traced run gets a span named after the node (joined to
  * n8n's own node span when n8n's tracing is on), each item a span of its own, and every output item the trace ID.
  */
 import type { Attributes } from '@opentelemetry/api';
-import type {
-	IExecuteFunctions,
-	INodeCredentialDescription,
-	EngineRequest,
-	INodeExecutionData,
-} from 'n8n-workflow';
+import type { IExecuteFunctions, EngineRequest, INodeExecutionData } from 'n8n-workflow';
 
 import {
 	inSpan,
@@ -20,17 +16,10 @@ import {
 	traceNodeRun,
 	type ExportConfig,
 	type TraceExport,
-} from '../../lib/tracing';
-import type { UsageTracker } from '../../lib/llm';
+} from '../../../lib/tracing';
+import type { UsageTracker } from '../../../lib/llm';
 
 const CREDENTIAL = 'openAgentsTracingApi';
-
-/** The optional credential entry of every traced node. */
-export const tracingCredential: INodeCredentialDescription = {
-	name: CREDENTIAL,
-	displayName: 'Tracing (Optional)',
-	required: false,
-};
 
 function exportConfigOf(data: Record<string, unknown>): ExportConfig {
 	const headers = String(data.headers ?? '').trim();
@@ -138,28 +127,27 @@ export async function traced<T extends INodeExecutionData[][] | EngineRequest>(
 }
 
 /**
- * Runs one item's work in a span `name` with the item's index (a plain call when not traced); with `usage`, the
- * item's token totals go on the span when the work ends, failed or not.
+ * Runs one item's work in a span `name` with the item's index (a plain call when not traced); `usage` gives the
+ * item's usage tracker, whose token totals go on the span when the work ends, failed or not.
  */
 export function traceItem<T>(
 	itemIndex: number,
 	name: string,
 	attributes: Attributes,
 	run: () => Promise<T>,
-	usage?: UsageTracker,
+	usage: () => UsageTracker | undefined = () => undefined,
 ): Promise<T> {
 	return inSpan(name, { [N8N.itemIndex]: itemIndex, ...attributes }, async (span) => {
 		try {
 			return await run();
 		} finally {
-			if (usage) {
-				const totals = usage.get();
+			const totals = usage()?.get();
+			if (totals)
 				span.setAttributes({
 					[OPENAGENTS.usagePromptTokens]: totals.promptTokens,
 					[OPENAGENTS.usageCompletionTokens]: totals.completionTokens,
 					[OPENAGENTS.usageModelCalls]: totals.modelCalls,
 				});
-			}
 		}
 	});
 }

@@ -1,12 +1,11 @@
 /** "Search knowledge base" as a LangChain tool: used by the Knowledge Base Tool sub-node and the Agent's built-in search. */
 import { DynamicStructuredTool } from '@langchain/core/tools';
-import type { IDataObject, IExecuteFunctions, ISupplyDataFunctions } from 'n8n-workflow';
+import type { IDataObject } from 'n8n-workflow';
 
-import type { LlmConfig } from '../../lib/llm';
-import { chromaConnection } from './chroma';
-import { retrieveForItem, type RetrievalParams } from './retrieval';
-
-type Fn = IExecuteFunctions | ISupplyDataFunctions;
+import type { LlmConfig } from '../../../lib/llm';
+import { chromaConnection } from '../clients/chroma';
+import type { ItemSettings, NodeFunctions } from '../runtime/itemSettings';
+import { retrieveForItem, type RetrievalParams } from './retriever';
 
 export const DEFAULT_SEARCH_TOOL_DESCRIPTION =
 	'Search the knowledge base. Input: a search query. Returns numbered passages with their sources; cite them as [n].';
@@ -31,15 +30,15 @@ export interface SearchResult {
  * A failure is returned as text, not thrown, so the model sees it and can rephrase or answer without it.
  */
 export async function knowledgeBaseSearcher(
-	fn: Fn,
-	itemIndex: number,
+	fn: NodeFunctions,
+	settings: ItemSettings,
 	llm: LlmConfig,
 	params?: RetrievalParams,
 ): Promise<(query: string) => Promise<SearchResult>> {
 	const connection = await chromaConnection(fn);
 	return async (query) => {
 		try {
-			const chunks = await retrieveForItem({ fn, connection, llm }, itemIndex, query, params);
+			const chunks = await retrieveForItem({ fn, connection, llm }, settings, query, params);
 			const results = chunks.map((c, i) => ({
 				n: i + 1,
 				source: c.source,

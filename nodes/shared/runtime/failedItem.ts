@@ -15,7 +15,7 @@ import {
 	type INodeExecutionData,
 } from 'n8n-workflow';
 
-import { redactText } from '../../lib/llm/redact';
+import { redactText } from '../../../lib/llm/redact';
 
 /** What a node knows about its errors. */
 export interface ErrorRule {

@@ -20,9 +20,10 @@ import {
 	type LlmConfig,
 	type ToolCallingChatModel,
 	type UsageTracker,
-} from '../../lib/llm';
-import { llmCallOptions, llmConfigFromCredential } from './llm';
-import { locatorValue } from './locators';
+} from '../../../lib/llm';
+import { llmCallOptions } from '../clients/llmApi';
+import type { ModelItemSettings } from '../runtime/itemSettings';
+import { locatorValue } from '../fields/locators';
 import { isApprovalGate } from './approval';
 
 /** LangChain's BaseChatMemory as n8n's memory sub-nodes supply it. */
@@ -61,15 +62,18 @@ export interface ModelSource {
 	llm?: LlmConfig;
 }
 
-/** The connected chat model, or one built from the credential with the item's options. Throws AgentError NO_MODEL when neither is there. */
+/**
+ * The connected chat model, or one built from the credential `llm` (the node's, when one is selected) with the item's
+ * options. Throws AgentError NO_MODEL when neither is there.
+ */
 export async function chatModelFor(
 	fn: IExecuteFunctions,
+	llm: LlmConfig | undefined,
 	options: { chatModel?: string; temperature?: number },
 ): Promise<ModelSource> {
 	const connected = (await fn.getInputConnectionData(NodeConnectionTypes.AiLanguageModel, 0)) as
 		ToolCallingChatModel | ToolCallingChatModel[] | undefined;
 	const models = Array.isArray(connected) ? connected : connected ? [connected] : [];
-	const llm = await optionalLlmConfig(fn);
 	if (models.length) return { model: models.at(-1)!, fallback: models.at(-2), llm };
 	if (!llm) {
 		throw new AgentError(
@@ -100,18 +104,18 @@ export interface ItemModel extends ModelSource {
  */
 export async function itemModel(
 	fn: IExecuteFunctions,
-	itemIndex: number,
-	usage: UsageTracker,
+	llm: LlmConfig | undefined,
+	settings: ModelItemSettings,
 ): Promise<ItemModel> {
-	const options = fn.getNodeParameter('options', itemIndex, {}) as IDataObject;
-	const source = await chatModelFor(fn, {
+	const { options, usage } = settings;
+	const source = await chatModelFor(fn, llm, {
 		chatModel: locatorValue(options.chatModel),
 		temperature: options.temperature as number,
 	});
 	return {
 		...source,
 		callOptions: {
-			...llmCallOptions(fn, itemIndex, source.llm),
+			...llmCallOptions(settings, source.llm),
 			usage,
 			fallbacks: [
 				...(source.fallback ? [source.fallback] : []),
@@ -125,12 +129,6 @@ export async function itemModel(
 		},
 		options,
 	};
-}
-
-/** The OpenAgents LLM API credential, or undefined when none is selected. */
-export async function optionalLlmConfig(fn: IExecuteFunctions): Promise<LlmConfig | undefined> {
-	const selected = fn.getNode().credentials?.openAgentsLlmApi;
-	return selected ? llmConfigFromCredential(fn) : undefined;
 }
 
 /** Tools of the connected tool sub-nodes; toolkits (e.g. MCP Client) are expanded into their tools. */

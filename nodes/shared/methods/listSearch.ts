@@ -10,12 +10,12 @@ import {
 	type INodeListSearchResult,
 } from 'n8n-workflow';
 
-import { listModels, type ListedModel } from '../../lib/llm';
-import { ChromaKnowledgeStore } from '../../lib/rag';
-import { NoRetryPolicy } from '../../lib/retry';
-import { chromaConnection } from './chroma';
-import { llmConfigFromCredential } from './llm';
-import { n8nApiClientWith } from './n8nApi';
+import { listModels, type ListedModel } from '../../../lib/llm';
+import { ChromaKnowledgeStore } from '../../../lib/rag';
+import { NoRetryPolicy } from '../../../lib/retry';
+import { chromaConnection } from '../clients/chroma';
+import { llmConfigFromCredential } from '../clients/llmApi';
+import { n8nApiClientWith } from '../clients/n8nApi';
 
 const PICKER_TIMEOUT_MS = 15_000;
 

@@ -1,0 +1,28 @@
+/** A lib/rag Chroma store from the `OpenAgents Chroma` credential, with the item's Retry Policy and cancel signal. */
+import type { ILoadOptionsFunctions } from 'n8n-workflow';
+
+import { chromaAuthHeaders, ChromaKnowledgeStore, type ChromaConnection } from '../../../lib/rag';
+import type { ItemSettings, NodeFunctions } from '../runtime/itemSettings';
+
+export async function chromaConnection(
+	fn: NodeFunctions | ILoadOptionsFunctions,
+): Promise<ChromaConnection> {
+	const c = await fn.getCredentials('openAgentsChromaApi');
+	return {
+		url: String(c.url ?? '').replace(/\/+$/, ''),
+		headers: chromaAuthHeaders(c),
+		tenant: String(c.tenant ?? '') || undefined,
+		database: String(c.database ?? '') || undefined,
+	};
+}
+
+export function chromaStore(
+	connection: ChromaConnection,
+	settings: ItemSettings,
+): ChromaKnowledgeStore {
+	return new ChromaKnowledgeStore(connection, {
+		policy: settings.retryPolicy,
+		signal: settings.signal,
+		log: settings.log,
+	});
+}

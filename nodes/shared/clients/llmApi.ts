@@ -1,0 +1,118 @@
+/** The `OpenAgents LLM API` credential as lib/llm's LlmConfig, and the call options of an item's model calls. */
+import type {
+	ICredentialDataDecryptedObject,
+	IExecuteFunctions,
+	ILoadOptionsFunctions,
+} from 'n8n-workflow';
+
+import {
+	DEFAULT_CURRENCY,
+	parsePriceTable,
+	rateLimitKey,
+	secretsOf,
+	type CallOptions,
+	type LlmConfig,
+	type RateLimit,
+	type RateLimitConfig,
+} from '../../../lib/llm';
+import {
+	checkLimits,
+	hasLimits,
+	processRateLimiter,
+	RateLimitConfigError,
+} from '../../../lib/ratelimit';
+import { modelTimeoutMs } from '../fields/modelCalls';
+import type { ItemSettings, NodeFunctions } from '../runtime/itemSettings';
+
+/** Hints for the codes of lib/llm's modelFailureCode. */
+export const MODEL_FAILURE_HINTS = {
+	rate_limited:
+		'No rate-limit slot within the Model Call Timeout: raise the limits on the LLM API credential (if the provider allows), the timeout, or spread the work.',
+	model_timeout:
+		'The model did not answer in time: raise Options → Model Call Timeout, or check the model server.',
+	model_unavailable:
+		'The model server could not be reached or dropped the connection: check the LLM API credential and the server.',
+	model_error:
+		'The model server answered with an error (rate limit or server error) after the retries: see the message.',
+};
+
+/** A credential number field: 0 when empty (credentials saved before the field existed). */
+const limitField = (value: unknown) => (value === undefined || value === '' ? 0 : Number(value));
+
+/** The credential's rate limit, or undefined when it is off. */
+function rateLimitConfig(c: ICredentialDataDecryptedObject): RateLimitConfig | undefined {
+	const store = c.rateLimitStore;
+	if (store !== 'process' && store !== 'shared') return undefined;
+	return {
+		store,
+		storeUrl: store === 'shared' ? String(c.rateLimitStoreUrl ?? '') : undefined,
+		name: String(c.rateLimitName ?? '') || undefined,
+		limits: {
+			requestsPerMinute: limitField(c.requestsPerMinute),
+			tokensPerMinute: limitField(c.tokensPerMinute),
+			maxConcurrent: limitField(c.maxConcurrentRequests),
+		},
+	};
+}
+
+/** Throws Error naming what is wrong with the Model Prices JSON. */
+export async function llmConfigFromCredential(
+	fn: NodeFunctions | ILoadOptionsFunctions,
+): Promise<LlmConfig> {
+	const c = await fn.getCredentials('openAgentsLlmApi');
+	return {
+		baseUrl: String(c.baseUrl ?? '').replace(/\/+$/, ''),
+		apiKey: String(c.apiKey ?? ''),
+		chatModel: String(c.chatModel ?? ''),
+		embeddingModel: String(c.embeddingModel ?? ''),
+		fallbackChatModels: String(c.fallbackChatModels ?? '')
+			.split(',')
+			.map((m) => m.trim())
+			.filter(Boolean),
+		prices: parsePriceTable(c.prices ?? {}),
+		currency: String(c.currency ?? '').trim() || DEFAULT_CURRENCY,
+		rateLimit: rateLimitConfig(c),
+	};
+}
+
+/** The OpenAgents LLM API credential, or undefined when none is selected (nodes where it is optional). */
+export async function optionalLlmConfig(fn: IExecuteFunctions): Promise<LlmConfig | undefined> {
+	const selected = fn.getNode().credentials?.openAgentsLlmApi;
+	return selected ? llmConfigFromCredential(fn) : undefined;
+}
+
+/**
+ * The credential's rate limit for lib/llm calls, or undefined when it is off. Throws RateLimitConfigError for
+ * negative limits and Error for a store URL that is missing or of another scheme, at the first call.
+ */
+function rateLimitFor(llm: LlmConfig, log: (line: string) => void): RateLimit | undefined {
+	const config = llm.rateLimit;
+	if (!config || !hasLimits(config.limits)) {
+		if (config) checkLimits(config.limits);
+		return undefined;
+	}
+	if (config.store === 'shared' && !config.storeUrl)
+		throw new RateLimitConfigError(
+			'The LLM API credential shares its rate limit, but its Rate Limit Store URL is empty',
+		);
+	return {
+		limiter: processRateLimiter(config.storeUrl, config.limits, log),
+		keyFor: (model) => rateLimitKey(llm.baseUrl, model, config.name),
+	};
+}
+
+/**
+ * lib/llm call options for an item: its Retry Policy, n8n's cancel signal, the per-attempt timeout (Options → Model
+ * Call Timeout where the node has it, else 120 s), the key to redact and the credential's rate limit (when `llm` is
+ * given), n8n's log.
+ */
+export function llmCallOptions(settings: ItemSettings, llm?: LlmConfig): CallOptions {
+	return {
+		policy: settings.retryPolicy,
+		signal: settings.signal,
+		timeoutMs: modelTimeoutMs(settings.options),
+		secrets: llm ? secretsOf(llm) : [],
+		log: settings.log,
+		rateLimit: llm && rateLimitFor(llm, settings.log),
+	};
+}
