@@ -71,6 +71,9 @@ const FAILED = new Set<ExecutionStatus>(['error', 'crashed']);
 /** The window's start time of an execution: startedAt, which n8n's API also filters on. */
 const startOf = (s: ExecutionSummary) => (s.startedAt ? Date.parse(s.startedAt) : NaN);
 
+/** A workflow's totals while the summaries are counted: the ended executions' durations, for the p95. */
+type WorkflowTally = WorkflowTotals & { durations: number[] };
+
 /**
  * Aggregates the summaries that started inside `window`. Percentiles are nearest-rank (lib/stats); buckets are aligned
  * to `window.from`; the last one may be partial. Throws RangeError for an empty or inverted window or bucketMs < 1 000.
@@ -88,55 +91,17 @@ export function analyze(
 		return t >= from && t < to;
 	});
 
-	const buckets = Math.ceil((to - from) / window.bucketMs);
-	const durations: number[][] = Array.from({ length: buckets }, () => []);
-	const series: SeriesBucket[] = Array.from({ length: buckets }, (_, i) => ({
-		start: new Date(from + i * window.bucketMs).toISOString(),
-		byStatus: emptyByStatus(),
-		durationP50: null,
-		durationP95: null,
-		tokensByWorkflow: {},
-		costByWorkflow: {},
-	}));
+	const series = emptySeries(from, Math.ceil((to - from) / window.bucketMs), window.bucketMs);
+	const durations: number[][] = series.map(() => []);
 	const usage = ZERO_USAGE();
-	const workflows = new Map<string, WorkflowTotals & { durations: number[] }>();
-
+	const workflows = new Map<string, WorkflowTally>();
 	for (const s of inWindow) {
 		const i = Math.floor((startOf(s) - from) / window.bucketMs);
-		const bucket = series[i];
-		bucket.byStatus[s.status]++;
 		const ended = ENDED.has(s.status) && s.durationMs !== null;
+		series[i].byStatus[s.status]++;
 		if (ended) durations[i].push(s.durationMs as number);
-
-		const wf = workflows.get(s.workflowId) ?? {
-			workflowId: s.workflowId,
-			executions: 0,
-			success: 0,
-			failed: 0,
-			durationP95: null,
-			totalTokens: 0,
-			cost: 0,
-			modelCalls: 0,
-			durations: [],
-		};
-		wf.executions++;
-		if (s.status === 'success') wf.success++;
-		if (FAILED.has(s.status)) wf.failed++;
-		if (ended) wf.durations.push(s.durationMs as number);
-		workflows.set(s.workflowId, wf);
-
-		if (!s.usage) continue;
-		usage.executions++;
-		for (const field of Object.keys(s.usage) as Array<keyof ExecutionUsage>)
-			usage[field] += s.usage[field];
-		wf.totalTokens += s.usage.totalTokens;
-		wf.cost += s.usage.cost;
-		wf.modelCalls += s.usage.modelCalls;
-		bucket.tokensByWorkflow[s.workflowId] =
-			(bucket.tokensByWorkflow[s.workflowId] ?? 0) + s.usage.totalTokens;
-		bucket.costByWorkflow[s.workflowId] = roundCost(
-			(bucket.costByWorkflow[s.workflowId] ?? 0) + s.usage.cost,
-		);
+		const wf = countWorkflowExecution(workflows, s, ended);
+		if (s.usage) addUsage(s.workflowId, s.usage, usage, wf, series[i]);
 	}
 	series.forEach((bucket, i) => {
 		if (!durations[i].length) return;
@@ -158,6 +123,64 @@ export function analyze(
 			}))
 			.sort((a, b) => b.totalTokens - a.totalTokens || b.executions - a.executions),
 	};
+}
+
+/** `count` empty buckets of `bucketMs` from `from` (ms since the epoch). */
+function emptySeries(from: number, count: number, bucketMs: number): SeriesBucket[] {
+	return Array.from({ length: count }, (_, i) => ({
+		start: new Date(from + i * bucketMs).toISOString(),
+		byStatus: emptyByStatus(),
+		durationP50: null,
+		durationP95: null,
+		tokensByWorkflow: {},
+		costByWorkflow: {},
+	}));
+}
+
+/** Counts the execution in its workflow's totals (created on the workflow's first execution); returns them. */
+function countWorkflowExecution(
+	workflows: Map<string, WorkflowTally>,
+	s: ExecutionSummary,
+	ended: boolean,
+): WorkflowTally {
+	const wf = workflows.get(s.workflowId) ?? {
+		workflowId: s.workflowId,
+		executions: 0,
+		success: 0,
+		failed: 0,
+		durationP95: null,
+		totalTokens: 0,
+		cost: 0,
+		modelCalls: 0,
+		durations: [],
+	};
+	wf.executions++;
+	if (s.status === 'success') wf.success++;
+	if (FAILED.has(s.status)) wf.failed++;
+	if (ended) wf.durations.push(s.durationMs as number);
+	workflows.set(s.workflowId, wf);
+	return wf;
+}
+
+/** Adds an execution's usage to the window's totals, its workflow's, and its bucket's per-workflow series. */
+function addUsage(
+	workflowId: string,
+	used: ExecutionUsage,
+	usage: UsageTotalsOverWindow,
+	wf: WorkflowTally,
+	bucket: SeriesBucket,
+): void {
+	usage.executions++;
+	for (const field of Object.keys(used) as Array<keyof ExecutionUsage>) usage[field] += used[field];
+	wf.totalTokens += used.totalTokens;
+	wf.cost += used.cost;
+	wf.modelCalls += used.modelCalls;
+	bucket.tokensByWorkflow[workflowId] =
+		(bucket.tokensByWorkflow[workflowId] ?? 0) + used.totalTokens;
+	// Rounded at each step, so the series shows no float noise (0.30000000000000004).
+	bucket.costByWorkflow[workflowId] = roundCost(
+		(bucket.costByWorkflow[workflowId] ?? 0) + used.cost,
+	);
 }
 
 /** A bucket width that gives at most `maxBuckets` buckets over `spanMs`: 1, 5, 15, 30 min, 1, 3, 6, 12 h or 1 day. */

@@ -197,9 +197,10 @@ async function callTool(
 
 /**
  * Runs the loop over `messages` (system, history, user) with `tools`. Returns the result with status 'completed', or a
- * partial result with status 'max_iterations' / 'budget_exceeded' / 'tool_errors' and `reason`. Throws AgentError for
- * tool name collisions or a model without tool support, and model errors as invokeChatModel throws them (after
- * its retries), with secrets redacted.
+ * partial result with status 'max_iterations' / 'budget_exceeded' / 'tool_errors' / 'awaiting_approval' and `reason`.
+ * With `options.resume`, first carries out the reviewer's decisions on the paused run's pending calls, then goes on
+ * from there. Throws AgentError for tool name collisions or a model without tool support, and model errors as
+ * invokeChatModel throws them (after its retries), with secrets redacted.
  */
 export async function runAgent(
 	model: ToolCallingChatModel,
@@ -213,63 +214,170 @@ export async function runAgent(
 			'TOOLS_UNSUPPORTED',
 			'This chat model cannot call tools; connect one that supports tool calling, or remove the tools',
 		);
-	const bind = (m: ToolCallingChatModel): InvokableChatModel => {
-		if (!tools.length) return m;
+	const loop = new AgentLoop(model, messages, tools, options);
+	if (options.resume) {
+		const stop = await loop.applyDecisions(options.resume);
+		if (stop) return stop;
+	}
+	return loop.run();
+}
+
+/** A tool call as the model made it (the id may be missing with some providers). */
+type ToolCall = { id?: string; name: string; args: unknown };
+
+/**
+ * The state of one runAgent call: the conversation so far, the steps (tool calls made), the failed tool calls and the
+ * model turns. A resumed run starts from the paused run's state.
+ */
+class AgentLoop {
+	private readonly bound: InvokableChatModel;
+	private readonly fallbacks?: InvokableChatModel[];
+	private readonly byName: Map<string, StructuredToolInterface>;
+	private readonly usage: UsageTracker;
+	/** A resumed run's usage so far, added to this run's. */
+	private readonly before?: UsageTotals;
+	/** ms since the epoch; a resumed run's working time is counted in (its wait for approval is not). */
+	private readonly started: number;
+	private readonly maxIterations: number;
+	private readonly maxToolErrors: number;
+	private readonly history: BaseMessage[];
+	private readonly steps: AgentStep[];
+	private lastText: string;
+	private toolErrors: number;
+	private iterations: number;
+
+	constructor(
+		model: ToolCallingChatModel,
+		messages: BaseMessage[],
+		private readonly tools: StructuredToolInterface[],
+		private readonly options: AgentOptions,
+	) {
+		this.bound = this.bind(model);
+		this.fallbacks = (options.fallbacks as ToolCallingChatModel[] | undefined)?.map((m) =>
+			this.bind(m),
+		);
+		this.byName = new Map(tools.map((t) => [t.name, t]));
+		this.usage = options.usage ?? new UsageTracker();
+		const paused = options.resume?.paused;
+		// A resumed run goes on from where it paused: its usage and working time count against the budget.
+		this.before = paused?.usage;
+		this.started = Date.now() - (paused?.durationMs ?? 0);
+		this.maxIterations = options.maxIterations ?? 10;
+		this.maxToolErrors = options.maxToolErrors ?? 3;
+		this.history = paused ? [...paused.messages] : [...messages];
+		this.steps = paused ? [...paused.steps] : [];
+		this.lastText = paused?.output ?? '';
+		this.toolErrors = this.steps.filter((step) => step.error).length;
+		this.iterations = paused?.iterations ?? 0;
+	}
+
+	/** The model with the tools bound; throws AgentError TOOLS_UNSUPPORTED for a fallback model that cannot call tools. */
+	private bind(m: ToolCallingChatModel): InvokableChatModel {
+		if (!this.tools.length) return m;
 		if (!m.bindTools)
 			throw new AgentError(
 				'TOOLS_UNSUPPORTED',
 				'A fallback chat model cannot call tools; connect one that supports tool calling',
 			);
-		return m.bindTools(tools);
-	};
-	const bound = bind(model);
-	const fallbacks = (options.fallbacks as ToolCallingChatModel[] | undefined)?.map(bind);
-	const byName = new Map(tools.map((t) => [t.name, t]));
-	const usage = options.usage ?? new UsageTracker();
-	const paused = options.resume?.paused;
-	// A resumed run goes on from where it paused: its usage and working time count against the budget.
-	const before = paused?.usage;
-	const started = Date.now() - (paused?.durationMs ?? 0);
-	const maxIterations = options.maxIterations ?? 10;
-	const maxToolErrors = options.maxToolErrors ?? 3;
-	const budget = options.budget ?? {};
-	const history = paused ? [...paused.messages] : [...messages];
-	const steps: AgentStep[] = paused ? [...paused.steps] : [];
-	let lastText = paused?.output ?? '';
-	let toolErrors = steps.filter((step) => step.error).length;
-	let iterations = paused?.iterations ?? 0;
+		return m.bindTools(this.tools);
+	}
 
-	const spent = (): UsageTotals => withEarlier(usage.get(), before);
-	const result = (status: AgentStatus, reason?: string): AgentResult => ({
-		status,
-		output: lastText,
-		steps,
-		usage: spent(),
-		iterations,
-		durationMs: Date.now() - started,
-		messages: history,
-		...(reason ? { reason } : {}),
-	});
-	const overBudget = () => budgetSpent(budget, spent(), Date.now() - started);
-	const runCall = async (
-		call: { id?: string; name: string; args: unknown },
+	/**
+	 * Carries out the reviewer's decisions on the paused run's pending calls: approved and edited calls run, rejected
+	 * and timed-out ones reach the model as a "Not run" tool result. Returns a stopped result when the calls failed
+	 * too often, else undefined.
+	 */
+	async applyDecisions(
+		resume: NonNullable<AgentOptions['resume']>,
+	): Promise<AgentResult | undefined> {
+		const answeredBy = resume.paused.usage.model;
+		for (const call of resume.paused.pending ?? []) {
+			const decision = resume.decisions.find((d) => d.id === call.id);
+			if (decision?.action === 'approve') {
+				await this.runCall(call, answeredBy, { decision: 'approved' });
+			} else if (decision?.action === 'edit') {
+				await this.runCall({ ...call, args: decision.args }, answeredBy, {
+					decision: 'edited',
+					modelInput: call.args,
+				});
+			} else {
+				this.refuseCall(call, answeredBy, decision);
+			}
+		}
+		return this.tooManyErrors();
+	}
+
+	/** Model turns until the model answers without calling tools, or a limit, the budget or an approval stops the run. */
+	async run(): Promise<AgentResult> {
+		while (this.iterations < this.maxIterations) {
+			const stop = this.overBudget();
+			if (stop) return this.result('budget_exceeded', `Stopped: ${stop}`);
+			const result = await this.turn();
+			if (result) return result;
+		}
+		return this.result(
+			'max_iterations',
+			`Stopped: the model was still calling tools after ${this.maxIterations} turns (Max Iterations)`,
+		);
+	}
+
+	/**
+	 * One model turn: the reply goes into the history and its tool calls run, except those waiting for a reviewer.
+	 * Returns the result when the run ends with this turn, else undefined.
+	 */
+	private async turn(): Promise<AgentResult | undefined> {
+		this.iterations++;
+		const reply = await invokeChatModel(this.bound, this.history, {
+			...this.options,
+			usage: this.usage,
+			fallbacks: this.fallbacks,
+		});
+		const answeredBy = this.usage.get().model;
+		this.history.push(reply);
+		this.lastText = messageText(reply) || this.lastText;
+		const calls = reply.tool_calls ?? [];
+		const invalid = reply.invalid_tool_calls ?? [];
+		if (!calls.length && !invalid.length) return this.result('completed');
+
+		for (const call of invalid) this.rejectInvalidCall(call, answeredBy);
+		const pending: PendingToolCall[] = [];
+		for (const call of calls) {
+			// A call to a tool that does not exist fails at once (nothing to approve).
+			if (this.byName.has(call.name) && this.options.needsApproval?.(call)) {
+				pending.push({ id: call.id ?? '', name: call.name, args: call.args });
+				continue;
+			}
+			await this.runCall(call, answeredBy);
+		}
+		const stopped = this.tooManyErrors();
+		if (stopped) return stopped;
+		if (pending.length) {
+			const names = [...new Set(pending.map((call) => call.name))].join(', ');
+			return {
+				...this.result('awaiting_approval', `Waiting for a reviewer to approve: ${names}`),
+				pending,
+			};
+		}
+		return undefined;
+	}
+
+	/** Runs one tool call and records its result (as the model sees it) in the history and the steps. */
+	private async runCall(
+		call: ToolCall,
 		answeredBy: string | undefined,
 		approval?: AgentStep['approval'],
-	) => {
+	): Promise<void> {
 		const t0 = Date.now();
-		const { output, error } = await callTool(byName, call, options);
-		if (error) {
-			toolErrors++;
-			usage.recordToolError();
-		}
-		history.push(
+		const { output, error } = await callTool(this.byName, call, this.options);
+		if (error) this.countToolError();
+		this.history.push(
 			new ToolMessage({
 				tool_call_id: call.id ?? '',
 				content: output,
 				...(error ? { status: 'error' as const } : {}),
 			}),
 		);
-		steps.push({
+		this.steps.push({
 			tool: call.name,
 			input: call.args,
 			output,
@@ -278,92 +386,83 @@ export async function runAgent(
 			...(answeredBy ? { model: answeredBy } : {}),
 			...(approval ? { approval } : {}),
 		});
-	};
-	const tooManyErrors = () =>
-		toolErrors > maxToolErrors
-			? result('tool_errors', `Stopped: ${toolErrors} failed tool calls (limit ${maxToolErrors})`)
+	}
+
+	/** A pending call the reviewer rejected, or nobody decided on in time (no decision counts as timed out). */
+	private refuseCall(
+		call: PendingToolCall,
+		answeredBy: string | undefined,
+		decision: Extract<ToolCallDecision, { action: 'reject' | 'timed_out' }> | undefined,
+	): void {
+		const timedOut = !decision || decision.action === 'timed_out';
+		const message = decision?.message;
+		const output = timedOut
+			? `Not run: no reviewer approved this call in time.${message ? ` ${message}` : ''}`
+			: `Not run: the reviewer rejected this call.${message ? ` Reviewer's message: ${message}` : ''}`;
+		this.history.push(new ToolMessage({ tool_call_id: call.id, content: output }));
+		this.steps.push({
+			tool: call.name,
+			input: call.args,
+			output,
+			durationMs: 0,
+			...(answeredBy ? { model: answeredBy } : {}),
+			approval: { decision: timedOut ? 'timed_out' : 'rejected' },
+		});
+	}
+
+	/** A call whose arguments are not valid JSON: the model gets the parse error as a failed tool result. */
+	private rejectInvalidCall(
+		call: { id?: string; name?: string; args?: string; error?: string },
+		answeredBy: string | undefined,
+	): void {
+		const error = `The arguments for tool "${call.name ?? '?'}" are not valid JSON (${call.error ?? 'parse error'}): ${String(call.args ?? '').slice(0, 200)}. Call it again with a JSON object that matches its schema.`;
+		this.history.push(
+			new ToolMessage({ tool_call_id: call.id ?? '', content: error, status: 'error' }),
+		);
+		this.steps.push({
+			tool: call.name ?? '?',
+			input: call.args ?? null,
+			output: error,
+			error,
+			durationMs: 0,
+			...(answeredBy ? { model: answeredBy } : {}),
+		});
+		this.countToolError();
+	}
+
+	private countToolError(): void {
+		this.toolErrors++;
+		this.usage.recordToolError();
+	}
+
+	private tooManyErrors(): AgentResult | undefined {
+		return this.toolErrors > this.maxToolErrors
+			? this.result(
+					'tool_errors',
+					`Stopped: ${this.toolErrors} failed tool calls (limit ${this.maxToolErrors})`,
+				)
 			: undefined;
-
-	if (options.resume) {
-		const answeredBy = paused!.usage.model;
-		for (const call of paused!.pending ?? []) {
-			const decision = options.resume.decisions.find((d) => d.id === call.id);
-			if (decision?.action === 'approve') {
-				await runCall(call, answeredBy, { decision: 'approved' });
-			} else if (decision?.action === 'edit') {
-				await runCall({ ...call, args: decision.args }, answeredBy, {
-					decision: 'edited',
-					modelInput: call.args,
-				});
-			} else {
-				const timedOut = !decision || decision.action === 'timed_out';
-				const output = timedOut
-					? `Not run: no reviewer approved this call in time.${decision?.message ? ` ${decision.message}` : ''}`
-					: `Not run: the reviewer rejected this call.${decision.message ? ` Reviewer's message: ${decision.message}` : ''}`;
-				history.push(new ToolMessage({ tool_call_id: call.id, content: output }));
-				steps.push({
-					tool: call.name,
-					input: call.args,
-					output,
-					durationMs: 0,
-					...(answeredBy ? { model: answeredBy } : {}),
-					approval: { decision: timedOut ? 'timed_out' : 'rejected' },
-				});
-			}
-		}
-		const stop = tooManyErrors();
-		if (stop) return stop;
 	}
 
-	while (iterations < maxIterations) {
-		const stop = overBudget();
-		if (stop) return result('budget_exceeded', `Stopped: ${stop}`);
-		iterations++;
-		const reply = await invokeChatModel(bound, history, { ...options, usage, fallbacks });
-		const answeredBy = usage.get().model;
-		history.push(reply);
-		lastText = messageText(reply) || lastText;
-		const calls = reply.tool_calls ?? [];
-		const invalid = reply.invalid_tool_calls ?? [];
-		if (!calls.length && !invalid.length) return result('completed');
-
-		for (const call of invalid) {
-			const error = `The arguments for tool "${call.name ?? '?'}" are not valid JSON (${call.error ?? 'parse error'}): ${String(call.args ?? '').slice(0, 200)}. Call it again with a JSON object that matches its schema.`;
-			history.push(
-				new ToolMessage({ tool_call_id: call.id ?? '', content: error, status: 'error' }),
-			);
-			steps.push({
-				tool: call.name ?? '?',
-				input: call.args ?? null,
-				output: error,
-				error,
-				durationMs: 0,
-				...(answeredBy ? { model: answeredBy } : {}),
-			});
-			toolErrors++;
-			usage.recordToolError();
-		}
-		const pending: PendingToolCall[] = [];
-		for (const call of calls) {
-			// A call to a tool that does not exist fails at once (nothing to approve).
-			if (byName.has(call.name) && options.needsApproval?.(call)) {
-				pending.push({ id: call.id ?? '', name: call.name, args: call.args });
-				continue;
-			}
-			await runCall(call, answeredBy);
-		}
-		const stopped = tooManyErrors();
-		if (stopped) return stopped;
-		if (pending.length) {
-			const names = [...new Set(pending.map((call) => call.name))].join(', ');
-			return {
-				...result('awaiting_approval', `Waiting for a reviewer to approve: ${names}`),
-				pending,
-			};
-		}
+	/** This run's usage plus a resumed run's earlier usage. */
+	private spent(): UsageTotals {
+		return withEarlier(this.usage.get(), this.before);
 	}
-	return result(
-		'max_iterations',
-		`Stopped: the model was still calling tools after ${maxIterations} turns (Max Iterations)`,
-	);
+
+	private overBudget(): string | undefined {
+		return budgetSpent(this.options.budget ?? {}, this.spent(), Date.now() - this.started);
+	}
+
+	private result(status: AgentStatus, reason?: string): AgentResult {
+		return {
+			status,
+			output: this.lastText,
+			steps: this.steps,
+			usage: this.spent(),
+			iterations: this.iterations,
+			durationMs: Date.now() - this.started,
+			messages: this.history,
+			...(reason ? { reason } : {}),
+		};
+	}
 }

@@ -91,60 +91,159 @@ export async function executePlan(
 	options: ExecuteOptions = {},
 ): Promise<PlanRunResult> {
 	assertValidPlan(plan);
-	const started = Date.now();
-	const concurrency = options.concurrency ?? 4;
-	const timeoutMs = options.taskTimeoutMs ?? 300_000;
-	const policy = options.retryPolicy ?? new FixedDelayRetryPolicy({ maxRetries: 0, delay: 0 });
-	const byId = new Map(plan.tasks.map((t) => [t.id, t]));
-	const results = new Map<string, TaskRunResult>();
-	for (const [id, result] of (await options.checkpoints?.loadCompleted([...byId.keys()])) ?? []) {
-		if (result.status === 'completed') results.set(id, { ...result, resumed: true });
+	const execution = new PlanExecution(plan, run, options);
+	await execution.resumeFromCheckpoints();
+	execution.listenForCancel();
+	try {
+		await execution.runUntilNothingCanStart();
+	} finally {
+		execution.stopListeningForCancel();
 	}
-	const resumed = results.size;
-	const pending = plan.tasks.filter((t) => !results.has(t.id)).map((t) => t.id);
+	execution.markNotRun();
+	return execution.result();
+}
+
+/**
+ * The state of one executePlan call: the tasks' results so far (by id), the tasks not started yet (in plan order) and
+ * the ones running, plus each task's span context for the links of its dependents.
+ */
+class PlanExecution {
+	private readonly started = Date.now();
+	private readonly concurrency: number;
+	/** Per attempt, ms. */
+	private readonly timeoutMs: number;
+	private readonly policy: RetryPolicy;
+	private readonly byId: Map<string, PlanTask>;
+	private readonly results = new Map<string, TaskRunResult>();
+	/** Tasks taken from checkpoints. */
+	private resumed = 0;
+	/** Ids of the tasks not started, skipped or finished yet, in plan order. */
+	private pending: string[] = [];
+	private readonly running = new Map<string, Promise<void>>();
 	// One controller for every task of this run: the caller's cancellation, or a failed checkpoint save, stops them all.
-	const controller = new AbortController();
-	const cancel = () => controller.abort(options.signal!.reason);
-	if (options.signal?.aborted) cancel();
-	else options.signal?.addEventListener('abort', cancel, { once: true });
-	const running = new Map<string, Promise<void>>();
+	private readonly controller = new AbortController();
+	private readonly spans = new Map<string, SpanContext>();
+	/** The budget's reason to start no more tasks, once it has given one. */
+	private stopReason: string | undefined;
 
-	// Each task's span, so a task's span links to the spans of the tasks it depends on.
-	const spans = new Map<string, SpanContext>();
-	const taskAttributes = (task: PlanTask) => ({
-		[OPENAGENTS.taskId]: task.id,
-		[OPENAGENTS.taskAgent]: task.agent,
-		[OPENAGENTS.taskDependsOn]: task.dependsOn,
-	});
-	const dependencyLinks = (task: PlanTask): Link[] =>
-		task.dependsOn.flatMap((d) => {
-			const context = spans.get(d);
-			return context ? [{ context, attributes: { [OPENAGENTS.taskId]: d } }] : [];
-		});
-	/** A span for a task that did no work now: resumed from its checkpoint, skipped, or not run. */
-	const recordTask = (id: string, result: TaskRunResult) => {
-		const task = byId.get(id)!;
-		const context = recordInstant(
-			`task ${id}`,
-			{
-				...taskAttributes(task),
-				[OPENAGENTS.status]: result.status,
-				[OPENAGENTS.taskResumed]: result.resumed === true,
-			},
-			dependencyLinks(task),
+	constructor(
+		private readonly plan: Plan,
+		private readonly run: (context: TaskContext) => Promise<TaskOutput>,
+		private readonly options: ExecuteOptions,
+	) {
+		this.concurrency = options.concurrency ?? 4;
+		this.timeoutMs = options.taskTimeoutMs ?? 300_000;
+		this.policy = options.retryPolicy ?? new FixedDelayRetryPolicy({ maxRetries: 0, delay: 0 });
+		this.byId = new Map(plan.tasks.map((t) => [t.id, t]));
+	}
+
+	/** Takes the completed tasks from the checkpoints (traced as instant spans); the others are pending. */
+	async resumeFromCheckpoints(): Promise<void> {
+		const saved = await this.options.checkpoints?.loadCompleted([...this.byId.keys()]);
+		for (const [id, result] of saved ?? []) {
+			if (result.status === 'completed') this.results.set(id, { ...result, resumed: true });
+		}
+		this.resumed = this.results.size;
+		this.pending = this.plan.tasks.filter((t) => !this.results.has(t.id)).map((t) => t.id);
+		for (const task of this.plan.tasks)
+			if (this.results.has(task.id)) this.recordTask(task.id, this.results.get(task.id)!);
+	}
+
+	private readonly cancel = () => this.controller.abort(this.options.signal!.reason);
+
+	listenForCancel(): void {
+		if (this.options.signal?.aborted) this.cancel();
+		else this.options.signal?.addEventListener('abort', this.cancel, { once: true });
+	}
+
+	stopListeningForCancel(): void {
+		this.options.signal?.removeEventListener('abort', this.cancel);
+	}
+
+	/**
+	 * Starts every task whose dependencies have completed (up to the concurrency), and waits for one to end, until
+	 * none is running. Throws the first error a task's run throws (cancellation, CheckpointError) once every running
+	 * task has stopped.
+	 */
+	async runUntilNothingCanStart(): Promise<void> {
+		for (;;) {
+			this.skipBlocked();
+			this.stopReason ??= this.options.budgetExhausted?.();
+			if (!this.stopReason) this.startReady();
+			if (!this.running.size) return;
+			try {
+				await Promise.race(this.running.values());
+			} catch (error) {
+				await Promise.allSettled(this.running.values());
+				throw error;
+			}
+		}
+	}
+
+	/** Dependents of a task that did not complete can never run: marks them skipped, transitively. */
+	private skipBlocked(): void {
+		for (let changed = true; changed;) {
+			changed = false;
+			for (const id of [...this.pending]) {
+				const blocker = this.byId
+					.get(id)!
+					.dependsOn.find(
+						(d) => this.results.has(d) && this.results.get(d)!.status !== 'completed',
+					);
+				if (!blocker) continue;
+				this.pending.splice(this.pending.indexOf(id), 1);
+				this.results.set(id, {
+					id,
+					status: 'skipped',
+					error: `skipped: dependency "${blocker}" ${this.results.get(blocker)!.status === 'failed' ? 'failed' : 'did not complete'}`,
+					attempts: 0,
+					durationMs: 0,
+				});
+				this.recordTask(id, this.results.get(id)!);
+				changed = true;
+			}
+		}
+	}
+
+	/** Starts the pending tasks whose dependencies have all completed, as many as the concurrency leaves room for. */
+	private startReady(): void {
+		const ready = this.pending.filter((id) =>
+			this.byId.get(id)!.dependsOn.every((d) => this.results.get(d)?.status === 'completed'),
 		);
-		if (context) spans.set(id, context);
-	};
-	for (const task of plan.tasks)
-		if (results.has(task.id)) recordTask(task.id, results.get(task.id)!);
+		for (const id of ready.slice(0, Math.max(0, this.concurrency - this.running.size)))
+			this.start(id);
+	}
 
-	const runOne = (task: PlanTask): Promise<TaskRunResult> =>
-		inSpan(
+	/**
+	 * Runs one task and checkpoints it when it completed, before its result is visible to its dependents. A failed
+	 * save aborts every running task and rejects with CheckpointError.
+	 */
+	private start(id: string): void {
+		this.pending.splice(this.pending.indexOf(id), 1);
+		const promise = (async () => {
+			const result = await this.runOne(this.byId.get(id)!);
+			if (result.status === 'completed') {
+				try {
+					await this.options.checkpoints?.saveCompleted(result);
+				} catch (error) {
+					const failure = new CheckpointError(id, error);
+					this.controller.abort(failure);
+					throw failure;
+				}
+			}
+			this.results.set(id, result);
+		})().finally(() => this.running.delete(id));
+		this.running.set(id, promise);
+	}
+
+	/** One task traced as a `task {id}` span (linked to its dependencies' spans), with its retries as span events. */
+	private runOne(task: PlanTask): Promise<TaskRunResult> {
+		return inSpan(
 			`task ${task.id}`,
-			{ ...taskAttributes(task), [OPENAGENTS.taskResumed]: false },
+			{ ...this.taskAttributes(task), [OPENAGENTS.taskResumed]: false },
 			async (span) => {
-				spans.set(task.id, span.spanContext());
-				const result = await attemptTask(task, ({ attempt, delayMs, error }) =>
+				this.spans.set(task.id, span.spanContext());
+				const result = await this.attemptTask(task, ({ attempt, delayMs, error }) =>
 					recordRetry(span, { attempt, delayMs, message: messageOf(error) }),
 				);
 				span.setAttributes({
@@ -154,16 +253,21 @@ export async function executePlan(
 				if (result.status === 'failed') markFailed(span, new Error(result.error));
 				return result;
 			},
-			{ links: dependencyLinks(task) },
+			{ links: this.dependencyLinks(task) },
 		);
+	}
 
-	const attemptTask = async (
+	/**
+	 * The task's attempts under the retry policy and the per-attempt timeout: its completed or failed result with
+	 * timing (ISO 8601 start and end, duration in ms). Rethrows when the run was aborted.
+	 */
+	private async attemptTask(
 		task: PlanTask,
 		onRetry: (info: { attempt: number; error: unknown; delayMs: number }) => void,
-	): Promise<TaskRunResult> => {
+	): Promise<TaskRunResult> {
 		const t0 = Date.now();
 		const dependencies = Object.fromEntries(
-			task.dependsOn.map((d) => [d, results.get(d)!.output ?? '']),
+			task.dependsOn.map((d) => [d, this.results.get(d)!.output ?? '']),
 		);
 		let attempts = 0;
 		const timing = () => ({
@@ -176,12 +280,12 @@ export async function executePlan(
 			const value = await withRetry(
 				({ attempt, signal }) => (
 					(attempts = attempt),
-					run({ task, dependencies, attempt, signal })
+					this.run({ task, dependencies, attempt, signal })
 				),
-				policy,
+				this.policy,
 				{
-					signal: controller.signal,
-					timeoutMs,
+					signal: this.controller.signal,
+					timeoutMs: this.timeoutMs,
 					isRetryable: () => true,
 					onRetry,
 				},
@@ -196,83 +300,63 @@ export async function executePlan(
 				...timing(),
 			};
 		} catch (error) {
-			if (controller.signal.aborted) throw error;
-			return { id: task.id, status: 'failed', ...failureOf(error, timeoutMs), ...timing() };
-		}
-	};
-
-	const start = (id: string) => {
-		pending.splice(pending.indexOf(id), 1);
-		const promise = (async () => {
-			const result = await runOne(byId.get(id)!);
-			if (result.status === 'completed') {
-				try {
-					await options.checkpoints?.saveCompleted(result);
-				} catch (error) {
-					const failure = new CheckpointError(id, error);
-					controller.abort(failure);
-					throw failure;
-				}
-			}
-			results.set(id, result);
-		})().finally(() => running.delete(id));
-		running.set(id, promise);
-	};
-
-	let stopReason: string | undefined;
-	for (;;) {
-		// Dependents of a task that did not complete can never run.
-		for (let changed = true; changed;) {
-			changed = false;
-			for (const id of [...pending]) {
-				const blocker = byId
-					.get(id)!
-					.dependsOn.find((d) => results.has(d) && results.get(d)!.status !== 'completed');
-				if (!blocker) continue;
-				pending.splice(pending.indexOf(id), 1);
-				results.set(id, {
-					id,
-					status: 'skipped',
-					error: `skipped: dependency "${blocker}" ${results.get(blocker)!.status === 'failed' ? 'failed' : 'did not complete'}`,
-					attempts: 0,
-					durationMs: 0,
-				});
-				recordTask(id, results.get(id)!);
-				changed = true;
-			}
-		}
-		stopReason ??= options.budgetExhausted?.();
-		if (!stopReason) {
-			const ready = pending.filter((id) =>
-				byId.get(id)!.dependsOn.every((d) => results.get(d)?.status === 'completed'),
-			);
-			for (const id of ready.slice(0, Math.max(0, concurrency - running.size))) start(id);
-		}
-		if (!running.size) break;
-		try {
-			await Promise.race(running.values());
-		} catch (error) {
-			await Promise.allSettled(running.values());
-			options.signal?.removeEventListener('abort', cancel);
-			throw error;
+			if (this.controller.signal.aborted) throw error;
+			return { id: task.id, status: 'failed', ...failureOf(error, this.timeoutMs), ...timing() };
 		}
 	}
-	for (const id of pending) {
-		results.set(id, {
-			id,
-			status: 'not_run',
-			error: stopReason ? `not run: ${stopReason}` : 'not run',
-			attempts: 0,
-			durationMs: 0,
+
+	/** The tasks still pending did not run (the budget stopped the run, or a dependency never completed). */
+	markNotRun(): void {
+		for (const id of this.pending) {
+			this.results.set(id, {
+				id,
+				status: 'not_run',
+				error: this.stopReason ? `not run: ${this.stopReason}` : 'not run',
+				attempts: 0,
+				durationMs: 0,
+			});
+			this.recordTask(id, this.results.get(id)!);
+		}
+	}
+
+	result(): PlanRunResult {
+		const tasks = this.plan.tasks.map((t) => this.results.get(t.id)!);
+		return {
+			status: tasks.every((t) => t.status === 'completed') ? 'completed' : 'partial',
+			tasks,
+			resumed: this.resumed,
+			durationMs: Date.now() - this.started,
+		};
+	}
+
+	private taskAttributes(task: PlanTask) {
+		return {
+			[OPENAGENTS.taskId]: task.id,
+			[OPENAGENTS.taskAgent]: task.agent,
+			[OPENAGENTS.taskDependsOn]: task.dependsOn,
+		};
+	}
+
+	/** Links to the spans of the task's dependencies that have one. */
+	private dependencyLinks(task: PlanTask): Link[] {
+		return task.dependsOn.flatMap((d) => {
+			const context = this.spans.get(d);
+			return context ? [{ context, attributes: { [OPENAGENTS.taskId]: d } }] : [];
 		});
-		recordTask(id, results.get(id)!);
 	}
-	options.signal?.removeEventListener('abort', cancel);
-	const tasks = plan.tasks.map((t) => results.get(t.id)!);
-	return {
-		status: tasks.every((t) => t.status === 'completed') ? 'completed' : 'partial',
-		tasks,
-		resumed,
-		durationMs: Date.now() - started,
-	};
+
+	/** A span for a task that did no work now: resumed from its checkpoint, skipped, or not run. */
+	private recordTask(id: string, result: TaskRunResult): void {
+		const task = this.byId.get(id)!;
+		const context = recordInstant(
+			`task ${id}`,
+			{
+				...this.taskAttributes(task),
+				[OPENAGENTS.status]: result.status,
+				[OPENAGENTS.taskResumed]: result.resumed === true,
+			},
+			this.dependencyLinks(task),
+		);
+		if (context) this.spans.set(id, context);
+	}
 }

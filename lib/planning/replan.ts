@@ -69,77 +69,18 @@ export function replanAfterFailure(
 			(t) => result.tasks.find((r) => r.id === t.id)?.status === 'completed',
 		);
 		const branch = failedBranch(result);
-		const completedIds = new Set(completed.map((t) => t.id));
-		const revised = (tasks: PlanTask[]): Plan => ({
-			goal: plan.goal,
-			tasks: [...completed, ...tasks],
-		});
-		const schema = replySchema.superRefine((reply, ctx) => {
-			for (const task of reply.tasks)
-				if (completedIds.has(task.id))
-					ctx.addIssue({
-						code: z.ZodIssueCode.custom,
-						path: ['tasks'],
-						message: `task "${task.id}" is already completed: give replacement tasks new ids (they may depend on it)`,
-					});
-			const whole = planningSchema(
-				options.maxTasks ?? PLAN_LIMITS.maxTasks,
-				options.roles ?? [],
-			).safeParse(revised(reply.tasks));
-			if (!whole.success)
-				for (const issue of whole.error.issues)
-					ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['tasks'], message: issue.message });
-		});
-		const messages = [
-			new SystemMessage(
-				[
-					'You are a planner revising a plan after some of its tasks failed. Return replacement tasks for the failed branch only, as JSON { "tasks": [{ "id", "title", "description", "agent", "dependsOn" }] }.',
-					'Completed tasks stay as they are: do not repeat them; a replacement may depend on them by id, and on other replacements. Give replacements ids no completed task has. No cycles.',
-					"Work around the failure's cause: a different approach, smaller steps, or another role.",
-				].join('\n'),
-			),
-			new HumanMessage(
-				[
-					`Goal: ${plan.goal}`,
-					`Plan:\n${JSON.stringify(plan.tasks)}`,
-					`Completed tasks:\n${
-						completed
-							.map((t) => {
-								const output = result.tasks.find((r) => r.id === t.id)?.output ?? '';
-								return `### ${t.id}: ${t.title}\n${output.slice(0, OUTPUT_EXCERPT)}`;
-							})
-							.join('\n\n') || 'none'
-					}`,
-					`Failed branch:\n${branch.map((t) => `- ${t.id} (${t.status}): ${t.error ?? ''}`).join('\n')}`,
-				].join('\n\n'),
-			),
-		];
 		try {
 			const { value, repairs } = await invokeStructured<z.output<typeof replySchema>>(
 				model,
-				messages,
-				schema,
+				replanMessages(plan, result, completed, branch),
+				revisedPlanSchema(plan, completed, options),
 				{ ...options, maxRepairs: options.maxRepairs ?? 2 },
 			);
 			span.setAttribute(OPENAGENTS.planTasks, completed.length + value.tasks.length);
 			return {
-				plan: revised(value.tasks),
+				plan: revisedPlan(plan, completed, value.tasks),
 				repairs,
-				revision: {
-					revision,
-					kind: 'replan',
-					reason: branch
-						.filter((t) => t.status === 'failed')
-						.map((t) => `task "${t.id}" failed: ${t.error ?? 'unknown error'}`)
-						.join('; '),
-					replaced: branch.map(({ id, status, error }) => ({
-						id,
-						status,
-						...(error ? { error } : {}),
-					})),
-					added: value.tasks.map((t) => t.id),
-					at: new Date().toISOString(),
-				},
+				revision: replanRevision(revision, branch, value.tasks),
 			};
 		} catch (error) {
 			if (!(error instanceof StructuredOutputError)) throw error;
@@ -152,4 +93,93 @@ export function replanAfterFailure(
 			);
 		}
 	});
+}
+
+/** The revised plan: the completed tasks unchanged, then the replacements. */
+function revisedPlan(plan: Plan, completed: PlanTask[], replacements: PlanTask[]): Plan {
+	return { goal: plan.goal, tasks: [...completed, ...replacements] };
+}
+
+/**
+ * The reply's schema: replacement tasks that reuse no completed task's ID and that, with the completed tasks, make a
+ * plan passing the planning checks (format, DAG rules, task limit, roles). Each problem becomes an issue on `tasks`,
+ * so the repair prompt names it.
+ */
+function revisedPlanSchema(plan: Plan, completed: PlanTask[], options: ReplanOptions) {
+	const completedIds = new Set(completed.map((t) => t.id));
+	return replySchema.superRefine((reply, ctx) => {
+		for (const task of reply.tasks)
+			if (completedIds.has(task.id))
+				ctx.addIssue({
+					code: z.ZodIssueCode.custom,
+					path: ['tasks'],
+					message: `task "${task.id}" is already completed: give replacement tasks new ids (they may depend on it)`,
+				});
+		const whole = planningSchema(
+			options.maxTasks ?? PLAN_LIMITS.maxTasks,
+			options.roles ?? [],
+		).safeParse(revisedPlan(plan, completed, reply.tasks));
+		if (!whole.success)
+			for (const issue of whole.error.issues)
+				ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['tasks'], message: issue.message });
+	});
+}
+
+/**
+ * The re-planner's prompt: the goal, the plan, each completed task's output (its first OUTPUT_EXCERPT characters, to
+ * bound the prompt) and the failed branch with each task's error.
+ */
+function replanMessages(
+	plan: Plan,
+	result: Pick<PlanRunResult, 'tasks'>,
+	completed: PlanTask[],
+	branch: TaskRunResult[],
+) {
+	return [
+		new SystemMessage(
+			[
+				'You are a planner revising a plan after some of its tasks failed. Return replacement tasks for the failed branch only, as JSON { "tasks": [{ "id", "title", "description", "agent", "dependsOn" }] }.',
+				'Completed tasks stay as they are: do not repeat them; a replacement may depend on them by id, and on other replacements. Give replacements ids no completed task has. No cycles.',
+				"Work around the failure's cause: a different approach, smaller steps, or another role.",
+			].join('\n'),
+		),
+		new HumanMessage(
+			[
+				`Goal: ${plan.goal}`,
+				`Plan:\n${JSON.stringify(plan.tasks)}`,
+				`Completed tasks:\n${
+					completed
+						.map((t) => {
+							const output = result.tasks.find((r) => r.id === t.id)?.output ?? '';
+							return `### ${t.id}: ${t.title}\n${output.slice(0, OUTPUT_EXCERPT)}`;
+						})
+						.join('\n\n') || 'none'
+				}`,
+				`Failed branch:\n${branch.map((t) => `- ${t.id} (${t.status}): ${t.error ?? ''}`).join('\n')}`,
+			].join('\n\n'),
+		),
+	];
+}
+
+/** The record of a replan revision: the failed tasks as its reason, the branch it replaced, the tasks it added. */
+function replanRevision(
+	revision: number,
+	branch: TaskRunResult[],
+	added: PlanTask[],
+): PlanRevision {
+	return {
+		revision,
+		kind: 'replan',
+		reason: branch
+			.filter((t) => t.status === 'failed')
+			.map((t) => `task "${t.id}" failed: ${t.error ?? 'unknown error'}`)
+			.join('; '),
+		replaced: branch.map(({ id, status, error }) => ({
+			id,
+			status,
+			...(error ? { error } : {}),
+		})),
+		added: added.map((t) => t.id),
+		at: new Date().toISOString(),
+	};
 }

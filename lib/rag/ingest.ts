@@ -108,12 +108,50 @@ export function ingestDocuments(
 	);
 }
 
+/** A chunk to embed and write, with the metadata it is written with. */
+type NewChunk = { id: string; text: string; metadata: Metadata };
+/** A chunk whose metadata changed, with the metadata stored so far. */
+type ChangedChunk = { id: string; metadata: Metadata; previous: Record<string, unknown> };
+/** A document's distinct chunks by chunk id (repeated text in one source is stored once). */
+type PlannedDocument = {
+	document: LoadedDocument;
+	records: Map<string, { chunk: Chunk; metadata: Metadata }>;
+};
+
 async function ingest(
 	kb: KnowledgeBaseCollection,
 	embedder: DocumentEmbedder,
 	documents: readonly LoadedDocument[],
 	options: IngestOptions,
 ): Promise<IngestResult> {
+	assertDistinctSources(documents);
+	const planned = await Promise.all(
+		documents.map((document) => planDocument(kb.name, document, options)),
+	);
+	const existing = await kb.chunksBySource(documents.map((d) => d.source));
+	const { sources, toAdd, toUpdate, toRemove } = compareWithStored(planned, existing);
+	// New chunks first: a run that fails midway has deleted nothing yet.
+	const { embeddingCalls, upsertRequests } = toAdd.length
+		? await embedAndWrite(kb, embedder, toAdd, options)
+		: { embeddingCalls: 0, upsertRequests: 0 };
+	await kb.replaceMetadata(toUpdate, options.upsertBatchSize);
+	await kb.deleteIds(toRemove, options.upsertBatchSize);
+
+	const sum = (key: 'added' | 'updated' | 'unchanged' | 'removed') =>
+		sources.reduce((total, s) => total + s[key], 0);
+	return {
+		sources,
+		added: sum('added'),
+		updated: sum('updated'),
+		unchanged: sum('unchanged'),
+		removed: sum('removed'),
+		embeddingCalls,
+		upsertRequests,
+	};
+}
+
+/** Throws RagError INVALID_DOCUMENT when two documents share a source (their chunks would replace each other). */
+function assertDistinctSources(documents: readonly LoadedDocument[]): void {
 	const seen = new Set<string>();
 	for (const document of documents) {
 		if (seen.has(document.source))
@@ -123,21 +161,32 @@ async function ingest(
 			);
 		seen.add(document.source);
 	}
+}
 
-	const planned = await Promise.all(
-		documents.map(async (document) => {
-			const records = new Map<string, { chunk: Chunk; metadata: Metadata }>();
-			for (const chunk of await chunkDocument(document, options)) {
-				const id = chunkId(kb.name, document.source, chunk.text, chunk.headingPath);
-				if (!records.has(id)) records.set(id, { chunk, metadata: chunkMetadata(document, chunk) }); // repeated text in one source: stored once
-			}
-			return { document, records };
-		}),
-	);
-	const existing = await kb.chunksBySource(documents.map((d) => d.source));
+/** The document's chunks under their content-hash ids, each with the metadata it is written with. */
+async function planDocument(
+	kbName: string,
+	document: LoadedDocument,
+	options: ChunkingOptions,
+): Promise<PlannedDocument> {
+	const records: PlannedDocument['records'] = new Map();
+	for (const chunk of await chunkDocument(document, options)) {
+		const id = chunkId(kbName, document.source, chunk.text, chunk.headingPath);
+		if (!records.has(id)) records.set(id, { chunk, metadata: chunkMetadata(document, chunk) }); // repeated text in one source: stored once
+	}
+	return { document, records };
+}
 
-	const toAdd: Array<{ id: string; text: string; metadata: Metadata }> = [];
-	const toUpdate: Array<{ id: string; metadata: Metadata; previous: Record<string, unknown> }> = [];
+/**
+ * Compares each document's chunks with the ones stored for its source (metadata by chunk id): the chunks to add,
+ * those whose metadata to rewrite, the stale ids to delete, and the counts per source.
+ */
+function compareWithStored(
+	planned: readonly PlannedDocument[],
+	existing: Map<string, Map<string, Record<string, unknown>>>,
+): { sources: SourceResult[]; toAdd: NewChunk[]; toUpdate: ChangedChunk[]; toRemove: string[] } {
+	const toAdd: NewChunk[] = [];
+	const toUpdate: ChangedChunk[] = [];
 	const toRemove: string[] = [];
 	const sources: SourceResult[] = planned.map(({ document, records }) => {
 		const stored = existing.get(document.source) ?? new Map<string, Record<string, unknown>>();
@@ -164,64 +213,94 @@ async function ingest(
 			removed: stale.length,
 		};
 	});
+	return { sources, toAdd, toUpdate, toRemove };
+}
 
+/**
+ * Embeds `toAdd` in batches and writes each batch's records as they come. Returns the embedding requests and Chroma
+ * upsert requests made. Throws DIMENSION_MISMATCH before the first write, and embedding or store errors; batches
+ * written before an error stay written.
+ */
+async function embedAndWrite(
+	kb: KnowledgeBaseCollection,
+	embedder: DocumentEmbedder,
+	toAdd: readonly NewChunk[],
+	options: IngestOptions,
+): Promise<{ embeddingCalls: number; upsertRequests: number }> {
+	const writer = new EmbeddedWriter(
+		kb,
+		options.upsertBatchSize ?? DEFAULT_UPSERT_BATCH_SIZE,
+		options.embedding.model,
+	);
 	let embeddingCalls = 0;
-	let upsertRequests = 0;
-	if (toAdd.length) {
-		// Embedded records are written while the next batches are embedded, one write at a time (Chroma gains nothing
-		// from concurrent writes), each write taking every record embedded by then: fewer, larger writes cost Chroma
-		// less per record. The stored dimension is read meanwhile and checked before the first write.
-		const upsertBatchSize = options.upsertBatchSize ?? DEFAULT_UPSERT_BATCH_SIZE;
-		const storedDimension = kb.dimension();
-		storedDimension.catch(() => undefined); // awaited by the first write
-		const embedded: ChunkRecord[] = [];
-		let dimensionChecked = false;
-		const writeEmbedded = async () => {
-			if (!dimensionChecked && embedded.length) {
-				const dimension = embedded[0].embedding.length;
-				assertDimension(kb.name, await storedDimension, dimension, options.embedding.model);
-				dimensionChecked = true;
-			}
-			while (embedded.length) {
-				const records = embedded.splice(0, upsertBatchSize);
-				upsertRequests += await kb.upsert(records, upsertBatchSize, { markChanged: false });
-			}
-		};
-		let writes: Promise<void> = Promise.resolve();
-		try {
-			const { calls } = await embedTexts(
-				embedder,
-				toAdd.map((r) => r.text),
-				{
-					...options.embedding,
-					batchSize: options.embedding.batchSize ?? DEFAULT_EMBEDDING_BATCH_SIZE,
-					onBatch: (vectors, start) => {
-						embedded.push(...vectors.map((embedding, i) => ({ ...toAdd[start + i], embedding })));
-						return (writes = writes.then(writeEmbedded));
-					},
-				},
-			);
-			embeddingCalls = calls;
-		} finally {
-			// Written batches stay (upserts are idempotent); the keyword indexes of other processes must see them.
-			await writes.catch(() => undefined);
-			if (upsertRequests) await kb.markChanged();
+	try {
+		({ calls: embeddingCalls } = await embedTexts(
+			embedder,
+			toAdd.map((r) => r.text),
+			{
+				...options.embedding,
+				batchSize: options.embedding.batchSize ?? DEFAULT_EMBEDDING_BATCH_SIZE,
+				onBatch: (vectors, start) =>
+					writer.add(vectors.map((embedding, i) => ({ ...toAdd[start + i], embedding }))),
+			},
+		));
+	} finally {
+		await writer.finish();
+	}
+	// Read after finish: a write still queued when the embedding ended counts too.
+	return { embeddingCalls, upsertRequests: writer.upsertRequests };
+}
+
+/**
+ * Writes embedded records while the next batches are embedded, one write at a time (Chroma gains nothing from
+ * concurrent writes), each write taking every record embedded by then: fewer, larger writes cost Chroma less per
+ * record. The stored dimension is read meanwhile and checked before the first write.
+ */
+class EmbeddedWriter {
+	/** Chroma upsert requests made so far. */
+	upsertRequests = 0;
+	private readonly embedded: ChunkRecord[] = [];
+	private readonly storedDimension: Promise<number | undefined>;
+	private dimensionChecked = false;
+	private writes: Promise<void> = Promise.resolve();
+
+	constructor(
+		private readonly kb: KnowledgeBaseCollection,
+		private readonly upsertBatchSize: number,
+		private readonly model: string | undefined,
+	) {
+		this.storedDimension = kb.dimension();
+		this.storedDimension.catch(() => undefined); // awaited by the first write
+	}
+
+	/** Queues `records` for writing; resolves once they are written (rejects when a write fails). */
+	add(records: ChunkRecord[]): Promise<void> {
+		this.embedded.push(...records);
+		return (this.writes = this.writes.then(() => this.writeEmbedded()));
+	}
+
+	/**
+	 * Waits for the queued writes, failed or not. Written batches stay (upserts are idempotent); the keyword indexes of
+	 * other processes must see them, so the knowledge base is marked changed once anything was written.
+	 */
+	async finish(): Promise<void> {
+		await this.writes.catch(() => undefined);
+		if (this.upsertRequests) await this.kb.markChanged();
+	}
+
+	private async writeEmbedded(): Promise<void> {
+		if (!this.dimensionChecked && this.embedded.length) {
+			const dimension = this.embedded[0].embedding.length;
+			assertDimension(this.kb.name, await this.storedDimension, dimension, this.model);
+			this.dimensionChecked = true;
+		}
+		while (this.embedded.length) {
+			const records = this.embedded.splice(0, this.upsertBatchSize);
+			this.upsertRequests += await this.kb.upsert(records, this.upsertBatchSize, {
+				markChanged: false,
+			});
 		}
 	}
-	await kb.replaceMetadata(toUpdate, options.upsertBatchSize);
-	await kb.deleteIds(toRemove, options.upsertBatchSize);
-
-	const sum = (key: 'added' | 'updated' | 'unchanged' | 'removed') =>
-		sources.reduce((total, s) => total + s[key], 0);
-	return {
-		sources,
-		added: sum('added'),
-		updated: sum('updated'),
-		unchanged: sum('unchanged'),
-		removed: sum('removed'),
-		embeddingCalls,
-		upsertRequests,
-	};
 }
 
 /** Throws RagError DIMENSION_MISMATCH when the knowledge base holds vectors of another length. */

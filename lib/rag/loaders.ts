@@ -214,65 +214,8 @@ export async function loadDocument(input: DocumentInput): Promise<LoadedDocument
 	const size = byteLength(input.content);
 	if (size > maxBytes) throw documentTooLarge(source, size, maxBytes);
 	const metadata = checkMetadata(input.metadata);
-	let format: DocumentFormat | undefined =
-		input.format && input.format !== 'auto'
-			? input.format
-			: detectFormat(input.mimeType, input.fileName);
-	if (!format && typeof input.content === 'string') format = 'text';
-	if (!format) {
-		throw new RagError(
-			'UNSUPPORTED_FORMAT',
-			`${name}: unsupported file type "${input.mimeType || 'unknown'}"${input.fileName ? ` (${input.fileName})` : ''}; supported: text, Markdown, HTML, PDF, JSON`,
-		);
-	}
-	const raw = () =>
-		typeof input.content === 'string'
-			? input.content
-			: decodeDocument(input.content, {
-					markup: format === 'html',
-					mimeType: input.mimeType,
-					what: name,
-				});
-
-	let text: string;
-	let pageStarts: number[] | undefined;
-	switch (format) {
-		case 'pdf': {
-			if (typeof input.content === 'string')
-				throw new RagError(
-					'UNSUPPORTED_FORMAT',
-					`${name}: a PDF must be given as binary data, not text`,
-				);
-			const pdf = await pdfToText(input.content);
-			if (!pdf.text.trim()) {
-				throw new RagError(
-					'PDF_WITHOUT_TEXT',
-					`${name} is a PDF without a text layer (${pdf.pages} page(s), e.g. a scan): run OCR on it first`,
-				);
-			}
-			({ text, pageStarts } = pdf);
-			metadata.pages ??= pdf.pages;
-			break;
-		}
-		case 'html':
-			text = htmlToText(raw());
-			break;
-		case 'json': {
-			let value: unknown;
-			try {
-				value = JSON.parse(raw());
-			} catch (error) {
-				throw new RagError(
-					'INVALID_DOCUMENT',
-					`${name} is not valid JSON: ${(error as Error).message}`,
-				);
-			}
-			text = jsonToText(value, input.jsonFields);
-			break;
-		}
-		default:
-			text = raw();
-	}
+	const format = formatOf(input, name);
+	const { text, pageStarts } = await extractText(input, format, name, metadata);
 	if (text.includes('\u0000'))
 		throw new RagError(
 			'UNSUPPORTED_FORMAT',
@@ -284,4 +227,90 @@ export async function loadDocument(input: DocumentInput): Promise<LoadedDocument
 			`${name} has no text${format === 'json' && input.jsonFields?.length ? ` in fields ${input.jsonFields.join(', ')}` : ''}`,
 		);
 	return { source, format, text, metadata, ...(pageStarts ? { pageStarts } : {}) };
+}
+
+/**
+ * The format given, else the one detected from the MIME type or file name; text for a string of unknown type. Throws
+ * RagError UNSUPPORTED_FORMAT for bytes of an unknown type.
+ */
+function formatOf(input: DocumentInput, name: string): DocumentFormat {
+	const format =
+		input.format && input.format !== 'auto'
+			? input.format
+			: detectFormat(input.mimeType, input.fileName);
+	if (format) return format;
+	if (typeof input.content === 'string') return 'text';
+	throw new RagError(
+		'UNSUPPORTED_FORMAT',
+		`${name}: unsupported file type "${input.mimeType || 'unknown'}"${input.fileName ? ` (${input.fileName})` : ''}; supported: text, Markdown, HTML, PDF, JSON`,
+	);
+}
+
+/**
+ * The document's text in `format` (for a PDF also each page's start offset, and the page count in `metadata.pages`
+ * unless given). Throws RagError as loadDocument documents.
+ */
+async function extractText(
+	input: DocumentInput,
+	format: DocumentFormat,
+	name: string,
+	metadata: Metadata,
+): Promise<{ text: string; pageStarts?: number[] }> {
+	// Decoded only when needed: a PDF's bytes are not text.
+	const raw = () =>
+		typeof input.content === 'string'
+			? input.content
+			: decodeDocument(input.content, {
+					markup: format === 'html',
+					mimeType: input.mimeType,
+					what: name,
+				});
+	switch (format) {
+		case 'pdf': {
+			const pdf = await pdfDocumentText(input.content, name);
+			metadata.pages ??= pdf.pages;
+			return { text: pdf.text, pageStarts: pdf.pageStarts };
+		}
+		case 'html':
+			return { text: htmlToText(raw()) };
+		case 'json':
+			return { text: jsonToText(parseJson(raw, name), input.jsonFields) };
+		default:
+			return { text: raw() };
+	}
+}
+
+/** A PDF's text layer; throws RagError UNSUPPORTED_FORMAT for a string, PDF_WITHOUT_TEXT for a PDF without one. */
+async function pdfDocumentText(
+	content: string | Uint8Array,
+	name: string,
+): Promise<{ text: string; pageStarts: number[]; pages: number }> {
+	if (typeof content === 'string')
+		throw new RagError(
+			'UNSUPPORTED_FORMAT',
+			`${name}: a PDF must be given as binary data, not text`,
+		);
+	const pdf = await pdfToText(content);
+	if (!pdf.text.trim()) {
+		throw new RagError(
+			'PDF_WITHOUT_TEXT',
+			`${name} is a PDF without a text layer (${pdf.pages} page(s), e.g. a scan): run OCR on it first`,
+		);
+	}
+	return pdf;
+}
+
+/**
+ * Reads and parses the JSON text. Throws RagError INVALID_DOCUMENT for text that is not JSON, and also for bytes that
+ * do not decode (their INVALID_ENCODING error's message kept): loaders have always reported both as "not valid JSON".
+ */
+function parseJson(read: () => string, name: string): unknown {
+	try {
+		return JSON.parse(read()) as unknown;
+	} catch (error) {
+		throw new RagError(
+			'INVALID_DOCUMENT',
+			`${name} is not valid JSON: ${(error as Error).message}`,
+		);
+	}
 }

@@ -17,7 +17,7 @@ import {
 	OPENAGENTS,
 	recordsContent,
 } from '../tracing';
-import type { KnowledgeBaseCollection, StoredChunk } from './chroma-store';
+import type { KnowledgeBaseCollection, QueryMatch, StoredChunk } from './chroma-store';
 import { RagError } from './errors';
 import { keywordIndexFor } from './keyword-index';
 import type { Metadata } from './metadata';
@@ -222,8 +222,38 @@ async function retrieveChunks(
 ): Promise<RetrievedChunk[]> {
 	checkRetrieval(options);
 	if (!query.trim()) throw new RagError('INVALID_OPTIONS', 'The query is empty');
-	const { mode = 'hybrid', topK = 4, where, mmr, rerank } = options;
-	// How many candidates the later steps choose from, and how deep each ranked list goes.
+	const plan = searchPlan(options);
+	const queryEmbedding = plan.needsVectors
+		? (await embedTexts(embedder, [query], options.embedding)).vectors[0]
+		: undefined;
+	const found = await search(kb, query, queryEmbedding, plan, options);
+	let pool = candidatesOf(found, rank(found, plan, options), queryEmbedding);
+	if (options.minScore !== undefined)
+		pool = pool.filter((c) => (c.vectorScore ?? -Infinity) >= options.minScore!);
+	pool = pool.slice(0, plan.candidates);
+	if (options.rerank && pool.length) pool = await rerankPool(query, pool, options.rerank.reranker);
+	if (options.mmr && queryEmbedding) pool = diversify(queryEmbedding, pool, options.mmr, plan.topK);
+	return pool.slice(0, plan.topK).map(toRetrieved);
+}
+
+/** What one retrieval searches, and how deep. */
+interface SearchPlan {
+	mode: SearchMode;
+	topK: number;
+	/** How many candidates the later steps (minimum score, reranking, MMR) choose from. */
+	candidates: number;
+	/** How deep each ranked list goes. */
+	depth: number;
+	/** The keyword list's share of the score, 0…1. */
+	keywordWeight: number;
+	useVector: boolean;
+	useKeyword: boolean;
+	/** Whether the query is embedded: for the vector list, the minimum score or MMR. */
+	needsVectors: boolean;
+}
+
+function searchPlan(options: RetrievalOptions): SearchPlan {
+	const { mode = 'hybrid', topK = 4, mmr, rerank } = options;
 	const candidates = Math.max(
 		topK,
 		mmr ? (mmr.fetchK ?? Math.max(20, 4 * topK)) : 0,
@@ -236,47 +266,80 @@ async function retrieveChunks(
 	// A ranking with no weight in the result is not searched at all.
 	const [useVector, useKeyword] = [keywordWeight < 1, keywordWeight > 0];
 	const needsVectors = useVector || options.minScore !== undefined || !!mmr;
-	const queryEmbedding = needsVectors
-		? (await embedTexts(embedder, [query], options.embedding)).vectors[0]
-		: undefined;
+	return { mode, topK, candidates, depth, keywordWeight, useVector, useKeyword, needsVectors };
+}
 
+/** The vector matches and keyword hits (both filtered by `where`), and every chunk either list found, by id. */
+interface Found {
+	vectorMatches: QueryMatch[];
+	keywordScores: Map<string, number>;
+	/** Keyword hits that pass the filter, best first, at most the plan's depth. */
+	keywordIds: string[];
+	known: Map<string, StoredChunk>;
+}
+
+async function search(
+	kb: KnowledgeBaseCollection,
+	query: string,
+	queryEmbedding: number[] | undefined,
+	plan: SearchPlan,
+	{ where, mmr }: RetrievalOptions,
+): Promise<Found> {
+	const { depth } = plan;
 	const [vectorMatches, keywordHits] = await Promise.all([
-		useVector ? kb.query(queryEmbedding!, depth, where, !!mmr) : [],
-		useKeyword
+		plan.useVector ? kb.query(queryEmbedding!, depth, where, !!mmr) : [],
+		plan.useKeyword
 			? keywordIndexFor(kb).then((index) => index.search(query, where ? 5 * depth : depth))
 			: [],
 	]);
 	const keywordScores = new Map(keywordHits.map((hit) => [hit.id, hit.score]));
-	const vectorIds = vectorMatches.map((m) => m.id);
 	const known = new Map<string, StoredChunk>(vectorMatches.map((m) => [m.id, m]));
 
 	// Keyword hits the vector list did not bring: read them from Chroma, which also applies the metadata filter.
 	const unread = keywordHits.map((hit) => hit.id).filter((id) => !known.has(id));
 	if (unread.length) {
-		const read = await kb.getByIds(unread, { where, documents: true, embeddings: needsVectors });
+		const read = await kb.getByIds(unread, {
+			where,
+			documents: true,
+			embeddings: plan.needsVectors,
+		});
 		for (const chunk of read) known.set(chunk.id, chunk);
 	}
 	const keywordIds = keywordHits
 		.map((hit) => hit.id)
 		.filter((id) => known.has(id))
 		.slice(0, depth);
+	return { vectorMatches, keywordScores, keywordIds, known };
+}
 
-	let ranked: Array<{ id: string; score: number }>;
-	if (mode === 'vector') ranked = vectorMatches.map((m) => ({ id: m.id, score: m.score }));
-	else if (mode === 'keyword')
-		ranked = keywordIds.map((id) => ({ id, score: keywordScores.get(id)! }));
-	else {
-		ranked = reciprocalRankFusion(
-			[
-				{ ids: vectorIds, weight: 1 - keywordWeight },
-				{ ids: keywordIds, weight: keywordWeight },
-			],
-			options.hybrid?.rrfK ?? DEFAULT_RRF_K,
-		);
-	}
+/** The mode's ranking: by cosine similarity, by BM25, or both lists fused with RRF. */
+function rank(
+	{ vectorMatches, keywordScores, keywordIds }: Found,
+	{ mode, keywordWeight }: SearchPlan,
+	options: RetrievalOptions,
+): Array<{ id: string; score: number }> {
+	if (mode === 'vector') return vectorMatches.map((m) => ({ id: m.id, score: m.score }));
+	if (mode === 'keyword') return keywordIds.map((id) => ({ id, score: keywordScores.get(id)! }));
+	return reciprocalRankFusion(
+		[
+			{ ids: vectorMatches.map((m) => m.id), weight: 1 - keywordWeight },
+			{ ids: keywordIds, weight: keywordWeight },
+		],
+		options.hybrid?.rrfK ?? DEFAULT_RRF_K,
+	);
+}
 
+/**
+ * The ranked chunks with their scores. A chunk only the keyword list found gets its cosine similarity from its stored
+ * embedding, so the minimum score applies to it too.
+ */
+function candidatesOf(
+	{ vectorMatches, keywordScores, known }: Found,
+	ranked: Array<{ id: string; score: number }>,
+	queryEmbedding: number[] | undefined,
+): Candidate[] {
 	const vectorScores = new Map(vectorMatches.map((m) => [m.id, m.score]));
-	let pool: Candidate[] = ranked.map(({ id, score }) => {
+	return ranked.map(({ id, score }) => {
 		const chunk = known.get(id)!;
 		const vectorScore =
 			vectorScores.get(id) ??
@@ -285,27 +348,35 @@ async function retrieveChunks(
 				: undefined);
 		return { ...chunk, score, vectorScore, keywordScore: keywordScores.get(id) };
 	});
-	if (options.minScore !== undefined)
-		pool = pool.filter((c) => (c.vectorScore ?? -Infinity) >= options.minScore!);
-	pool = pool.slice(0, candidates);
+}
 
-	if (rerank && pool.length) {
-		const scores = await rerank.reranker.rerank(
-			query,
-			pool.map((c) => c.text),
-		);
-		pool = pool
-			.map((c, i) => ({ ...c, score: scores[i], rerankScore: scores[i] }))
-			.sort((a, b) => b.score - a.score);
-	}
-	if (mmr && queryEmbedding) {
-		const picked = mmrSelect(
-			queryEmbedding,
-			pool.map((c) => c.embedding ?? []),
-			mmr.lambda ?? 0.5,
-			topK,
-		);
-		pool = picked.map((i) => pool[i]);
-	}
-	return pool.slice(0, topK).map(toRetrieved);
+/** The pool reordered by the reranker's scores, which become the chunks' scores. */
+async function rerankPool(
+	query: string,
+	pool: Candidate[],
+	reranker: Reranker,
+): Promise<Candidate[]> {
+	const scores = await reranker.rerank(
+		query,
+		pool.map((c) => c.text),
+	);
+	return pool
+		.map((c, i) => ({ ...c, score: scores[i], rerankScore: scores[i] }))
+		.sort((a, b) => b.score - a.score);
+}
+
+/** The `topK` chunks MMR picks from the pool, in pick order. */
+function diversify(
+	queryEmbedding: number[],
+	pool: Candidate[],
+	mmr: NonNullable<RetrievalOptions['mmr']>,
+	topK: number,
+): Candidate[] {
+	const picked = mmrSelect(
+		queryEmbedding,
+		pool.map((c) => c.embedding ?? []),
+		mmr.lambda ?? 0.5,
+		topK,
+	);
+	return picked.map((i) => pool[i]);
 }

@@ -7,9 +7,8 @@
  */
 import { createHash } from 'node:crypto';
 
-import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
-
 import { sleep } from '../retry';
+import { coolingMs, jitter, SLOT_TTL_SECONDS, type Counters } from './counters';
 import {
 	checkLimits,
 	requestWindow,
@@ -17,6 +16,7 @@ import {
 	type ProviderLimits,
 	type Window,
 } from './limits';
+import { Reservation, type Attempt } from './reservation';
 import { memoryLimiterStore, type LimiterStore } from './stores';
 
 export class RateLimitWaitError extends Error {
@@ -44,37 +44,8 @@ export interface Lease {
 	release(): void;
 }
 
-/** The counters of one store: per-window requests and tokens, concurrency slots, and the cool-down. */
-interface Counters {
-	requests?: RateLimiterAbstract;
-	tokens?: RateLimiterAbstract;
-	slots?: RateLimiterAbstract;
-	coolDown: RateLimiterAbstract;
-}
-
-/** A slot held by a worker that died is freed after this long, s (longer than any request we allow). */
-const SLOT_TTL_SECONDS = 600;
 /** After the store failed, how long counting stays in this process before the store is tried again, ms. */
 const STORE_RETRY_AFTER_MS = 5_000;
-/** How often a waiter for a concurrency slot looks again, ms (jittered ± half). */
-const SLOT_POLL_MS = 50;
-
-/**
- * Store options that keep a window's key until the window has ended (plus a second): windows are reserved ahead, so
- * a key may be written long before its window comes. Whole seconds, as the stores count.
- */
-function keep(endsAt: number) {
-	return { customDuration: Math.max(1, Math.ceil((endsAt - Date.now()) / 1000) + 1) };
-}
-
-/** A reservation (send at `sendAt`, ms since the epoch; `giveBack` returns its counts), or a wait before trying again. */
-type Attempt =
-	| { lease: Lease; sendAt: number; giveBack: () => void; counters: Counters }
-	| { retryInMs: number };
-
-function isRejection(value: unknown): value is RateLimiterRes {
-	return value instanceof RateLimiterRes;
-}
 
 /** A store key: the name as is when short, else its SHA-256 (Postgres keys are ≤ 255 characters). */
 function storeKey(name: string): string {
@@ -160,13 +131,13 @@ export class ProviderRateLimiter {
 			}
 			if ('lease' in attempt) {
 				const { lease, sendAt, giveBack } = attempt;
-				let coolingMs = 0;
+				let cooling = 0;
 				try {
 					if (sendAt > Date.now()) {
 						await sleep(sendAt - Date.now(), options.signal);
 						// A cool-down set while this request waited: give the place back and queue again after it, so
 						// the requests held back do not all go at once when it ends.
-						coolingMs = await this.coolingMs(attempt.counters, id);
+						cooling = await coolingMs(attempt.counters, id);
 					}
 					options.signal?.throwIfAborted();
 				} catch (error) {
@@ -174,12 +145,14 @@ export class ProviderRateLimiter {
 					lease.release();
 					throw error;
 				}
-				if (coolingMs === 0) return { ...lease, waitMs: Date.now() - started };
+				if (cooling === 0) return { ...lease, waitMs: Date.now() - started };
 				giveBack();
 				lease.release();
-				if (Date.now() + coolingMs > deadline)
-					throw this.waitError(key, maxWaitMs, started, coolingMs);
-				await sleep(this.jitter(coolingMs), options.signal);
+				if (Date.now() + cooling > deadline) throw this.waitError(key, maxWaitMs, started, cooling);
+				await sleep(
+					jitter(cooling, () => this.random()),
+					options.signal,
+				);
 				continue;
 			}
 			if (Date.now() + attempt.retryInMs > deadline)
@@ -192,15 +165,6 @@ export class ProviderRateLimiter {
 		return new RateLimitWaitError(
 			`No rate-limit slot for "${key}" within ${maxWaitMs} ms (waited ${Date.now() - started} ms; the next is ${Math.round(nextMs)} ms away)`,
 		);
-	}
-
-	/** How long the key's cool-down still holds, ms (0 when none); a store error is thrown. */
-	private async coolingMs(counters: Counters, key: string): Promise<number> {
-		const blocked = await counters.coolDown.get(key).catch((error: unknown) => {
-			if (isRejection(error)) return null;
-			throw error;
-		});
-		return blocked && blocked.consumedPoints > 1 ? blocked.msBeforeNext : 0;
 	}
 
 	/**
@@ -234,171 +198,26 @@ export class ProviderRateLimiter {
 	}
 
 	/**
-	 * One try: a reservation (the lease, when to send, and how to give the reservation back), or how long to wait
-	 * before the next try. The cool-down check and the first window's count go to the store together; when that window
-	 * is full, the next ones are tried in turn (a refused count only ever lands in a full window, so it takes nothing
-	 * from anyone) up to `deadline`. Tokens are counted in the token window the request will be sent in.
+	 * One try in `counters` (see Reservation): a reservation (the lease, when to send, and how to give the reservation
+	 * back), or how long to wait before the next try. A store error is thrown.
 	 */
-	private async tryAcquire(
+	private tryAcquire(
 		counters: Counters,
 		key: string,
 		tokens: number,
 		deadline: number,
 		warning: string | undefined,
 	): Promise<Attempt> {
-		const now = Date.now();
-		const window = this.requestWindow;
-		let index = window ? Math.floor(now / window.ms) : 0;
-		const requestKey = () => `${key}:${index}`;
-		const giveBackRequest = () => {
-			if (window)
-				void counters
-					.requests!.reward(requestKey(), 1, keep((index + 1) * window.ms))
-					.catch(() => {});
-		};
-		// The common case in one round trip: a free concurrency slot (tried from a random one, so waiters spread), the
-		// cool-down check and the current window's count.
-		const slots = (counters.slots && this.limits.maxConcurrent) || 0;
-		const firstSlot = Math.floor((this.options.random ?? Math.random)() * slots);
-		const [slotTaken, cooling, counted] = await Promise.allSettled([
-			slots ? this.takeSlot(counters, key, firstSlot, 1) : undefined,
-			this.coolingMs(counters, key),
-			window ? this.count(counters.requests!, requestKey(), 1, (index + 1) * window.ms) : undefined,
-		]);
-		let slot = slotTaken.status === 'fulfilled' ? slotTaken.value : null;
-		const freeSlot = () => {
-			if (slot !== null && slot !== undefined)
-				void counters.slots!.delete(`${key}:${slot}`).catch(() => {});
-		};
-		const failed = [slotTaken, cooling, counted].find((r) => r.status === 'rejected');
-		if (failed) {
-			freeSlot();
-			if (counted.status === 'fulfilled' && counted.value) giveBackRequest();
-			throw (failed as PromiseRejectedResult).reason;
-		}
-		const first = (counted as PromiseFulfilledResult<number | null | undefined>).value;
-		if (slots && slot === null) slot = await this.takeSlot(counters, key, firstSlot + 1, slots - 1);
-		const coolingMs = (cooling as PromiseFulfilledResult<number>).value;
-		if (slot === null || coolingMs > 0) {
-			freeSlot();
-			if (first) giveBackRequest();
-			return {
-				retryInMs:
-					coolingMs > 0 ? this.jitter(coolingMs) : SLOT_POLL_MS / 2 + this.jitter(SLOT_POLL_MS / 2),
-			};
-		}
-		try {
-			let position = first;
-			while (window && position === null) {
-				index++;
-				if (index * window.ms > deadline) {
-					freeSlot();
-					return { retryInMs: index * window.ms - now };
-				}
-				position = await this.count(counters.requests!, requestKey(), 1, (index + 1) * window.ms);
-			}
-			const sendAt = window
-				? Math.max(now, index * window.ms + ((position! - 1) * window.ms) / window.points)
-				: now;
-
-			const charged = Math.min(Math.max(0, Math.round(tokens)), this.tokenWindow?.points ?? 0);
-			const tokenIndex = this.tokenWindow && Math.floor(sendAt / this.tokenWindow.ms);
-			const tokenKey = tokenIndex !== undefined ? `${key}:${tokenIndex}` : undefined;
-			const tokensEnd = tokenIndex !== undefined ? (tokenIndex + 1) * this.tokenWindow!.ms : 0;
-			if (
-				tokenKey &&
-				charged > 0 &&
-				(await this.count(counters.tokens!, tokenKey, charged, tokensEnd)) === null
-			) {
-				// Refused: the tokens were still added; give them back with the request's place.
-				void counters.tokens!.reward(tokenKey, charged, keep(tokensEnd)).catch(() => {});
-				giveBackRequest();
-				freeSlot();
-				return { retryInMs: this.jitter(tokensEnd - now) };
-			}
-			let released = false;
-			return {
-				counters,
-				sendAt,
-				giveBack: () => {
-					giveBackRequest();
-					if (tokenKey && charged > 0)
-						void counters.tokens!.reward(tokenKey, charged, keep(tokensEnd)).catch(() => {});
-				},
-				lease: {
-					waitMs: 0,
-					...(warning ? { warning } : {}),
-					settle: async (actual) => {
-						const difference = Math.round(actual) - charged;
-						if (!tokenKey || difference === 0) return;
-						// After the window rolled over, the correction would land in a window the request was not in.
-						if (Date.now() >= tokensEnd) return;
-						await (
-							difference > 0
-								? counters.tokens!.penalty(tokenKey, difference, keep(tokensEnd))
-								: counters.tokens!.reward(tokenKey, -difference, keep(tokensEnd))
-						).catch(() => {});
-					},
-					release: () => {
-						if (released) return;
-						released = true;
-						freeSlot();
-					},
-				},
-			};
-		} catch (error) {
-			freeSlot();
-			throw error;
-		}
+		return new Reservation(counters, key, {
+			requestWindow: this.requestWindow,
+			tokenWindow: this.tokenWindow,
+			maxConcurrent: this.limits.maxConcurrent,
+			random: () => this.random(),
+		}).attempt(tokens, deadline, warning);
 	}
 
-	/**
-	 * Counts `points` on a window key (kept until its window ends at `endsAt`): the count after it, or null when the
-	 * window was already full.
-	 */
-	private async count(
-		counter: RateLimiterAbstract,
-		key: string,
-		points: number,
-		endsAt: number,
-	): Promise<number | null> {
-		try {
-			return (await counter.consume(key, points, keep(endsAt))).consumedPoints;
-		} catch (rejection) {
-			if (isRejection(rejection)) return null;
-			throw rejection;
-		}
-	}
-
-	/** A wait plus up to 10 ms, so waiters for the same moment do not all reach the store in the same instant. */
-	private jitter(ms: number): number {
-		return ms + 10 * (this.options.random ?? Math.random)();
-	}
-
-	/**
-	 * A concurrency slot: slot i is key "<key>:i" holding 1 point while taken (a second consume is rejected), deleted on
-	 * release, expiring after SLOT_TTL_SECONDS if its holder died. Tries `tries` slots from slot `from`; returns the
-	 * slot number, or null when those are all taken.
-	 */
-	private async takeSlot(
-		counters: Counters,
-		key: string,
-		from: number,
-		tries: number,
-	): Promise<number | null> {
-		const n = this.limits.maxConcurrent!;
-		for (let i = 0; i < tries; i++) {
-			const slot = (from + i) % n;
-			if (
-				(await this.count(
-					counters.slots!,
-					`${key}:${slot}`,
-					1,
-					Date.now() + SLOT_TTL_SECONDS * 1000,
-				)) !== null
-			)
-				return slot;
-		}
-		return null;
+	/** Random numbers in [0, 1) for jitter: the options' source, else Math.random. */
+	private random(): number {
+		return (this.options.random ?? Math.random)();
 	}
 }
