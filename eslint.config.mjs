@@ -2,6 +2,9 @@ import { readdirSync } from 'node:fs';
 
 import tseslint from 'typescript-eslint';
 import { n8nCommunityNodesPlugin } from '@n8n/eslint-plugin-community-nodes';
+import n8nNodesBase from 'eslint-plugin-n8n-nodes-base';
+
+import { n8nRuleExceptions } from './scripts/n8n-rule-exceptions.mjs';
 
 /** Node folders (nodes/<Node>/); what several of them share lives in nodes/shared or lib/. */
 const nodeFolders = readdirSync(new URL('./nodes', import.meta.url), { withFileTypes: true })
@@ -15,6 +18,43 @@ const noTestImports = {
 	regex: '^(\\.\\./)+test/',
 	message: 'test/ is for tests only: the local stack lives in stack/.',
 };
+
+/**
+ * n8n's community-package rules on what n8n's scanner lints (nodes/, credentials/, package.json), as its
+ * buildScanConfig (@n8n/scan-community-package 0.32) sets them up: the community-nodes plugin's recommended set,
+ * no-console, and eslint-plugin-n8n-nodes-base's community, credentials and nodes sets with the scanner's own offs.
+ * Then the documented exceptions (scripts/n8n-rule-exceptions.mjs), each off only where it applies.
+ */
+const n8nFiles = ['nodes/**/*.ts', 'credentials/**/*.ts', 'package.json'];
+const n8nCommunityRules = [
+	{ files: n8nFiles, ...n8nCommunityNodesPlugin.configs.recommended },
+	// As n8n's scanner lints (allowInlineConfig: false): a comment cannot turn an n8n rule off.
+	{ files: n8nFiles, linterOptions: { noInlineConfig: true }, rules: { 'no-console': 'error' } },
+	{ files: n8nFiles, plugins: { 'n8n-nodes-base': n8nNodesBase } },
+	{ files: ['package.json'], rules: n8nNodesBase.configs.community.rules },
+	{
+		files: ['credentials/**/*.ts'],
+		rules: {
+			...n8nNodesBase.configs.credentials.rules,
+			'n8n-nodes-base/cred-class-field-documentation-url-miscased': 'off',
+			'n8n-nodes-base/cred-class-field-type-options-password-missing': 'off',
+		},
+	},
+	{
+		files: ['nodes/**/*.ts'],
+		rules: {
+			...n8nNodesBase.configs.nodes.rules,
+			'n8n-nodes-base/node-class-description-inputs-wrong-regular-node': 'off',
+			'n8n-nodes-base/node-class-description-outputs-wrong': 'off',
+			'n8n-nodes-base/node-param-type-options-max-value-present': 'off',
+		},
+	},
+	{ files: ['package.json'], languageOptions: { parser: tseslint.parser } },
+	...n8nRuleExceptions.map(({ rule, files }) => ({
+		files: files?.filter((glob) => !glob.startsWith('dist/')) ?? n8nFiles,
+		rules: { [rule]: 'off' },
+	})),
+];
 
 export default tseslint.config(
 	{
@@ -38,14 +78,7 @@ export default tseslint.config(
 			],
 		},
 	},
-	{
-		files: ['credentials/**/*.ts', 'nodes/**/*.ts'],
-		extends: [n8nCommunityNodesPlugin.configs.recommendedWithoutN8nCloudSupport],
-		rules: {
-			// Waived on purpose: the design asks for LangChain, chromadb and zod at run time (see README, "Linting").
-			'@n8n/community-nodes/no-restricted-imports': 'off',
-		},
-	},
+	...n8nCommunityRules,
 	{
 		files: ['lib/**/*.ts'],
 		rules: {

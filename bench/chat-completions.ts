@@ -21,7 +21,7 @@
  */
 import { randomUUID } from 'node:crypto';
 
-import OpenAI from 'openai-sdk';
+import OpenAI from 'openai';
 
 import {
 	aiAgentNode,

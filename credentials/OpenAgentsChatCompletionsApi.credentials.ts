@@ -2,19 +2,18 @@ import type { Icon, ICredentialType, INodeProperties } from 'n8n-workflow';
 
 /**
  * The key OpenAI clients send to an OpenAgents Chat Completions Trigger (`Authorization: Bearer <key>`), compared in
- * constant time. Not a key of any model provider: it is the one you give the clients of your agent flow.
+ * constant time. Not a key of any model provider: it is the one you give the clients of your agent flow. Tested by the
+ * trigger (`openAgentsChatCompletionsKeyTest`): there is no service to ask, so the test checks the key is strong.
  */
-// Nothing to test it against: the key is checked by this package's trigger, not by a service.
-// eslint-disable-next-line @n8n/community-nodes/credential-test-required
 export class OpenAgentsChatCompletionsApi implements ICredentialType {
 	name = 'openAgentsChatCompletionsApi';
 
-	displayName = 'OpenAgents Chat Completions Key';
+	displayName = 'OpenAgents Chat Completions API';
 
 	icon: Icon = { light: 'file:../icons/openagents.svg', dark: 'file:../icons/openagents.dark.svg' };
 
 	documentationUrl =
-		'https://www.npmjs.com/package/n8n-nodes-openagents#openai-compatible-endpoint';
+		'https://github.com/n8n-nodes-openagents/n8n-nodes-openagents#openai-compatible-endpoint';
 
 	properties: INodeProperties[] = [
 		{

@@ -16,7 +16,7 @@ import { chromaAuthHeaders } from '../lib/rag/chroma-auth';
 export class OpenAgentsChromaApi implements ICredentialType {
 	name = 'openAgentsChromaApi';
 
-	displayName = 'OpenAgents Chroma';
+	displayName = 'OpenAgents Chroma API';
 
 	icon: Icon = { light: 'file:../icons/openagents.svg', dark: 'file:../icons/openagents.dark.svg' };
 

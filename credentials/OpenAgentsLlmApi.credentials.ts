@@ -17,7 +17,7 @@ export class OpenAgentsLlmApi implements ICredentialType {
 
 	icon: Icon = { light: 'file:../icons/openagents.svg', dark: 'file:../icons/openagents.dark.svg' };
 
-	documentationUrl = 'https://www.npmjs.com/package/n8n-nodes-openagents#credentials';
+	documentationUrl = 'https://github.com/n8n-nodes-openagents/n8n-nodes-openagents#credentials';
 
 	properties: INodeProperties[] = [
 		{
@@ -86,7 +86,6 @@ export class OpenAgentsLlmApi implements ICredentialType {
 				"Keep model, embedding and rerank requests under the provider's limits, and wait out its 429s",
 		},
 		// The URL may carry the store's password (redis://:password@host), so it is stored and shown as a secret.
-		// eslint-disable-next-line @n8n/community-nodes/credential-unnecessary-password
 		{
 			displayName: 'Rate Limit Store URL',
 			name: 'rateLimitStoreUrl',
@@ -109,7 +108,6 @@ export class OpenAgentsLlmApi implements ICredentialType {
 			displayOptions: { show: { rateLimitStore: ['process', 'shared'] } },
 		},
 		// A number of model tokens, not an auth token.
-		// eslint-disable-next-line @n8n/community-nodes/credential-password-field
 		{
 			displayName: 'Tokens per Minute',
 			name: 'tokensPerMinute',

@@ -8,14 +8,14 @@ const postgres = { show: { backend: ['postgres'] } };
  * queue-mode worker. Redis and Postgres speak no HTTP, so this credential is tested by the Memory node's
  * `credentialTest` method (a PING / SELECT 1), not by a declarative request.
  */
-export class OpenAgentsMemoryStore implements ICredentialType {
+export class OpenAgentsMemoryStoreApi implements ICredentialType {
 	name = 'openAgentsMemoryStore';
 
-	displayName = 'OpenAgents Memory Store';
+	displayName = 'OpenAgents Memory Store API';
 
 	icon: Icon = { light: 'file:../icons/openagents.svg', dark: 'file:../icons/openagents.dark.svg' };
 
-	documentationUrl = 'https://www.npmjs.com/package/n8n-nodes-openagents#credentials';
+	documentationUrl = 'https://github.com/n8n-nodes-openagents/n8n-nodes-openagents#credentials';
 
 	properties: INodeProperties[] = [
 		{

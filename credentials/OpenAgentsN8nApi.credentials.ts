@@ -10,7 +10,7 @@ import type {
 export class OpenAgentsN8nApi implements ICredentialType {
 	name = 'openAgentsN8nApi';
 
-	displayName = 'OpenAgents n8n API';
+	displayName = 'OpenAgents Instance API';
 
 	icon: Icon = { light: 'file:../icons/openagents.svg', dark: 'file:../icons/openagents.dark.svg' };
 

@@ -17,7 +17,7 @@ import { parseHeaders } from '../lib/tracing/export';
 export class OpenAgentsTracingApi implements ICredentialType {
 	name = 'openAgentsTracingApi';
 
-	displayName = 'OpenAgents Tracing';
+	displayName = 'OpenAgents Tracing API';
 
 	icon: Icon = { light: 'file:../icons/openagents.svg', dark: 'file:../icons/openagents.dark.svg' };
 
@@ -34,7 +34,6 @@ export class OpenAgentsTracingApi implements ICredentialType {
 			description:
 				'OTLP/HTTP base URL, as in OTEL_EXPORTER_OTLP_ENDPOINT; /v1/traces is added unless the URL ends with it. Jaeger and the OpenTelemetry Collector listen on port 4318.',
 		},
-		// eslint-disable-next-line @n8n/community-nodes/credential-unnecessary-password -- holds API keys (Authorization, x-honeycomb-team)
 		{
 			displayName: 'Headers',
 			name: 'headers',

@@ -114,7 +114,8 @@ function connectionNames(list: INodeTypeDescription['inputs']): string {
 	);
 }
 
-export function nodePage(className: string, description: INodeTypeDescription): string {
+/** `page`: the node's folder name (Agent, Planner, …), which names its page, screenshot and README section. */
+export function nodePage(page: string, description: INodeTypeDescription): string {
 	const type = `${manifest.name}.${description.name}`;
 	const examples = exampleFiles().filter((file) =>
 		readFileSync(join(EXAMPLES_DIR, file), 'utf8').includes(`"${type}"`),
@@ -135,13 +136,13 @@ export function nodePage(className: string, description: INodeTypeDescription): 
 		`- **Credentials**: ${credentials.join(', ') || 'none'}`,
 		...(description.usableAsTool ? ['- **Usable as a tool** by AI agents'] : []),
 		'',
-		`![The ${description.displayName} panel in n8n's editor](images/${className}.png)`,
+		`![The ${description.displayName} panel in n8n's editor](images/${page}.png)`,
 		'',
 		`*Its panel in n8n ${N8N_VERSION}'s editor, taken by \`test/e2e/editor.test.ts\` (\`OPENAGENTS_DOCS_SCREENSHOTS=1\`).*`,
 		'',
 		'## What it does',
 		'',
-		readmeSection(README_SECTION[className]),
+		readmeSection(README_SECTION[page]),
 		'',
 		'## Parameters',
 		'',
@@ -162,11 +163,12 @@ export function nodePage(className: string, description: INodeTypeDescription): 
 export function nodePages(): Record<string, string> {
 	const pages: Record<string, string> = {};
 	for (const file of manifest.n8n.nodes) {
-		const className = file.split('/').pop()!.split('.')[0];
+		const [, page, fileName] = file.match(/nodes\/([^/]+)\/([^/]+)$/)!;
+		const className = fileName.split('.')[0];
 		const source = join(ROOT, file.replace(/^dist\//, '').replace(/\.js$/, '.ts'));
 		// eslint-disable-next-line @typescript-eslint/no-require-imports -- node classes are loaded by path, as n8n loads them
 		const Class = require(source)[className] as new () => { description: INodeTypeDescription };
-		pages[`${className}.md`] = nodePage(className, new Class().description);
+		pages[`${page}.md`] = nodePage(page, new Class().description);
 	}
 	return pages;
 }

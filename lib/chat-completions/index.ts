@@ -2,6 +2,7 @@ export { ChatCompletionsError, type OpenAiErrorBody } from './errors';
 export {
 	chatCompletionRequestSchema,
 	keyRefusal,
+	clientKeyProblem,
 	modelRefusal,
 	parseChatCompletionRequest,
 	textOf,

@@ -151,6 +151,21 @@ export function keyRefusal(authorization: unknown, key: string): ChatCompletions
 	);
 }
 
+/** Shortest client key the credential test accepts: 32 characters (128 bits as hex, e.g. `openssl rand -hex 16`). */
+export const MIN_CLIENT_KEY_LENGTH = 32;
+
+/**
+ * What is wrong with `key` as the client key of an endpoint, or undefined when nothing is: empty, shorter than
+ * MIN_CLIENT_KEY_LENGTH, or with white space (clients send it in a header, where it would be cut or refused).
+ */
+export function clientKeyProblem(key: string): string | undefined {
+	if (!key) return 'The key is empty';
+	if (/\s/.test(key)) return 'The key contains white space, which clients cannot send in a header';
+	if (key.length < MIN_CLIENT_KEY_LENGTH)
+		return `The key has ${key.length} characters; use at least ${MIN_CLIENT_KEY_LENGTH} random ones (e.g. openssl rand -hex 32) so it cannot be guessed`;
+	return undefined;
+}
+
 /** The ChatCompletionsError 404 (code model_not_found) to answer unless `model` is one the trigger serves. */
 export function modelRefusal(
 	model: string,

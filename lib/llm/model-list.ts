@@ -2,8 +2,8 @@
  * The models an OpenAI-compatible server lists (GET /models: `{ data: [{ id, owned_by }] }`), for pickers in the
  * editor. Servers that list nothing (some proxies answer 404) get a ModelListError saying to type the name instead.
  *
- * A plain request rather than the OpenAI SDK: the SDK as a direct dependency conflicts with a peer dependency of
- * @langchain/community, and n8n's community-package install (npm without --legacy-peer-deps) then fails.
+ * A plain request under our Retry Policy rather than the OpenAI SDK's client, which retries on its own and would
+ * multiply our retries.
  */
 import {
 	httpStatusOf,

@@ -184,7 +184,9 @@ export class InProcessMemoryStore implements MemoryStore {
  * The in-process store cannot be shared by queue-mode workers; call with n8n's EXECUTIONS_MODE.
  * Throws MemoryError('unsupported') in queue mode.
  */
-export function assertSingleInstance(executionsMode: string | undefined): void {
+export function assertSingleInstance(
+	executionsMode: string | undefined = process.env.EXECUTIONS_MODE,
+): void {
 	if (executionsMode === 'queue') {
 		throw new MemoryError(
 			'The in-process memory store only works on a single n8n instance, and this n8n runs in queue mode (executions run on several workers that do not share memory). Choose the Redis or Postgres store (an OpenAgents Memory Store credential).',

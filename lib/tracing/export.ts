@@ -198,6 +198,24 @@ export class TraceExport {
 	}
 }
 
+/**
+ * The export the n8n process's environment asks for with the standard OTEL_EXPORTER_OTLP_* variables (and not off
+ * through OTEL_SDK_DISABLED or OTEL_TRACES_EXPORTER=none), with whether to record content
+ * (OPENAGENTS_TRACING_RECORD_CONTENT=true); undefined when tracing is not configured there.
+ */
+export function environmentTraceExport(
+	env: Record<string, string | undefined> = process.env,
+): { target: TraceExport; recordContent: boolean } | undefined {
+	if (!(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT))
+		return undefined;
+	if (env.OTEL_SDK_DISABLED === 'true' || env.OTEL_TRACES_EXPORTER === 'none') return undefined;
+	return {
+		// No endpoint or headers: the OTLP exporter reads OTEL_EXPORTER_OTLP_* itself.
+		target: traceExportFor({ serviceName: env.OTEL_SERVICE_NAME }),
+		recordContent: env.OPENAGENTS_TRACING_RECORD_CONTENT === 'true',
+	};
+}
+
 const traceExports = new Map<string, TraceExport>();
 
 /** The process's TraceExport for `config` (created on first use, then reused by every node run). */

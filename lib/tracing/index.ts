@@ -13,6 +13,7 @@ export {
 	executionTraceId,
 	parseHeaders,
 	traceExportFor,
+	environmentTraceExport,
 	tracesUrl,
 	TraceExport,
 	type ExportConfig,

@@ -8,6 +8,8 @@ import {
 	type INodeTypeDescription,
 } from 'n8n-workflow';
 
+import { nodeCodex } from '../shared/fields/codex';
+import codex from './OpenAgentsAgent.node.json';
 import { searchKnowledgeBases, searchChatModels } from '../shared/methods/listSearch';
 import { PICKER_NODE_VERSIONS } from '../shared/fields/locators';
 import { retryPolicyProperty } from '../shared/fields/retryPolicy';
@@ -19,7 +21,7 @@ import * as task from './actions/task';
 import { builtInToolFields, optionsField, systemMessageField } from './fields';
 import { chatModelInputs } from '../shared/ai/connections';
 
-export class Agent implements INodeType {
+export class OpenAgentsAgent implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'OpenAgents Agent',
 		name: 'openAgentsAgent',
@@ -30,7 +32,7 @@ export class Agent implements INodeType {
 		description:
 			'Tool-calling LLM agent: conversation or ordered task steps, with retries, budgets, structured output and token usage',
 		defaults: { name: 'Agent' },
-		codex: { categories: ['AI'], subcategories: { AI: ['Agents'] } },
+		codex: nodeCodex(codex),
 		usableAsTool: true,
 		inputs: [
 			NodeConnectionTypes.Main,

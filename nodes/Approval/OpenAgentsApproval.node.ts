@@ -5,6 +5,8 @@ import {
 	type SupplyData,
 } from 'n8n-workflow';
 
+import { nodeCodex } from '../shared/fields/codex';
+import codex from './OpenAgentsApproval.node.json';
 import { APPROVAL_GATE } from '../shared/ai/approval';
 import { execute } from './actions/wait';
 import { webhook } from './actions/decide';
@@ -14,10 +16,7 @@ import { webhook } from './actions/decide';
  * model calls a tool listed in the Agent's "Require Approval For", the Agent has n8n run this node, which puts the
  * execution into n8n's waiting state until a reviewer approves, edits or rejects the call on the approval page.
  */
-// Its webhooks are n8n's resume webhooks of a waiting execution (restartWebhook), served by n8n itself: nothing is
-// registered with a third-party service, so there is no webhook lifecycle to implement.
-// eslint-disable-next-line @n8n/community-nodes/webhook-lifecycle-complete
-export class Approval implements INodeType {
+export class OpenAgentsApproval implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'OpenAgents Approval',
 		name: 'openAgentsApproval',
@@ -28,7 +27,7 @@ export class Approval implements INodeType {
 		description:
 			"A reviewer approves, edits or rejects an OpenAgents Agent's tool calls before they run; the execution waits",
 		defaults: { name: 'Approval' },
-		codex: { categories: ['AI'], subcategories: { AI: ['Tools'] } },
+		codex: nodeCodex(codex),
 		inputs: [],
 		outputs: [NodeConnectionTypes.AiTool],
 		outputNames: ['Approval'],
@@ -77,4 +76,16 @@ export class Approval implements INodeType {
 	execute = execute;
 
 	webhook = webhook;
+
+	/**
+	 * Its webhooks are n8n's resume webhooks of a waiting execution, served by n8n itself: nothing outside n8n is checked, registered or removed when n8n activates or
+	 * deactivates the workflow (n8n calls create only when checkExists answers false).
+	 */
+	webhookMethods = {
+		default: {
+			checkExists: async () => true,
+			create: async () => true,
+			delete: async () => true,
+		},
+	};
 }

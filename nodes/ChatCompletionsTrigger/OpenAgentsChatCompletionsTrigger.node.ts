@@ -6,7 +6,10 @@ import {
 	type IWebhookResponseData,
 } from 'n8n-workflow';
 
+import { nodeCodex } from '../shared/fields/codex';
+import codex from './OpenAgentsChatCompletionsTrigger.node.json';
 import { chatCompletions } from './actions/chatCompletions';
+import { clientKeyTest } from './actions/http';
 import { models } from './actions/models';
 
 /**
@@ -15,10 +18,7 @@ import { models } from './actions/models';
  * `GET <path>/v1/models` lists the Model Names. Clients (the openai SDKs, Open WebUI, LibreChat) use
  * `<n8n webhook URL>/<path>/v1` as their base URL and the credential's key as their API key.
  */
-// Its webhooks are n8n's own (production and test URLs): nothing is registered with a third-party service, so there is
-// no webhook lifecycle to implement.
-// eslint-disable-next-line @n8n/community-nodes/webhook-lifecycle-complete
-export class ChatCompletionsTrigger implements INodeType {
+export class OpenAgentsChatCompletionsTrigger implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'OpenAgents Chat Completions Trigger',
 		name: 'openAgentsChatCompletionsTrigger',
@@ -29,11 +29,16 @@ export class ChatCompletionsTrigger implements INodeType {
 		description:
 			'Serves the workflow as an OpenAI-compatible Chat Completions API: any OpenAI client talks to its OpenAgents Agent',
 		defaults: { name: 'Chat Completions' },
-		codex: { categories: ['AI'], subcategories: { AI: ['Root Nodes'] } },
+		codex: nodeCodex(codex),
 		inputs: [],
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [
-			{ name: 'openAgentsChatCompletionsApi', displayName: 'Client API Key', required: true },
+			{
+				name: 'openAgentsChatCompletionsApi',
+				displayName: 'Client API Key',
+				required: true,
+				testedBy: 'openAgentsChatCompletionsKeyTest',
+			},
 			{ name: 'openAgentsN8nApi', displayName: 'n8n API (Stop on Disconnect)', required: false },
 		],
 		webhooks: [
@@ -69,7 +74,7 @@ export class ChatCompletionsTrigger implements INodeType {
 				required: true,
 				placeholder: 'my-agent',
 				description:
-					'The endpoint is <webhook URL>/<path>/v1/chat/completions; use a path no other workflow uses',
+					'Clients call this path followed by /v1/chat/completions under n8n’s webhook URL; use a path no other workflow uses',
 			},
 			{
 				displayName: 'Model Names',
@@ -81,6 +86,20 @@ export class ChatCompletionsTrigger implements INodeType {
 					'Comma-separated names clients may put in "model" (GET /v1/models lists them); another name is refused with 404 model_not_found. The item carries the name the client chose.',
 			},
 		],
+	};
+
+	methods = { credentialTest: { openAgentsChatCompletionsKeyTest: clientKeyTest } };
+
+	/**
+	 * The endpoint is n8n's own webhook URL: nothing outside n8n is checked, registered or removed when n8n activates or
+	 * deactivates the workflow (n8n calls create only when checkExists answers false).
+	 */
+	webhookMethods = {
+		default: {
+			checkExists: async () => true,
+			create: async () => true,
+			delete: async () => true,
+		},
 	};
 
 	async webhook(this: IWebhookFunctions): Promise<IWebhookResponseData> {

@@ -6,6 +6,8 @@ import {
 	type INodeTypeDescription,
 } from 'n8n-workflow';
 
+import { nodeCodex } from '../shared/fields/codex';
+import codex from './OpenAgentsJobMonitor.node.json';
 import * as getJob from './actions/getJob';
 import * as listJobs from './actions/listJobs';
 import * as prometheus from './actions/prometheus';
@@ -25,7 +27,7 @@ import { retryPolicyProperty } from '../shared/fields/retryPolicy';
  * n8n executions as jobs: status, stats, queue depth, waiting, retrying failed or crashed executions, the operations
  * dashboard and Prometheus metrics.
  */
-export class JobMonitor implements INodeType {
+export class OpenAgentsJobMonitor implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'OpenAgents Job Monitor',
 		name: 'openAgentsJobMonitor',
@@ -36,6 +38,7 @@ export class JobMonitor implements INodeType {
 		description:
 			'Watch and steer n8n executions as jobs: status, stats, queue depth, wait, retry failed or crashed runs, an operations dashboard and Prometheus metrics',
 		defaults: { name: 'Job Monitor' },
+		codex: nodeCodex(codex),
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
@@ -89,7 +92,7 @@ export class JobMonitor implements INodeType {
 						name: 'Get Many',
 						value: 'listJobs',
 						action: 'Get many jobs',
-						description: 'Executions by workflow, status (incl. crashed) and time window',
+						description: 'Executions by workflow, status (crashed ones too) and time window',
 					},
 					{
 						name: 'Retry',

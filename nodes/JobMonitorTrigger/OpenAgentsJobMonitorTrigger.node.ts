@@ -7,6 +7,8 @@ import {
 	type IPollFunctions,
 } from 'n8n-workflow';
 
+import { nodeCodex } from '../shared/fields/codex';
+import codex from './OpenAgentsJobMonitorTrigger.node.json';
 import {
 	sortById,
 	originalRuns,
@@ -28,7 +30,7 @@ interface PollState {
  * Fires once for each execution of the chosen workflows that ends in error or crashed, for alerting and automatic
  * recovery flows (e.g. → Job Monitor: Retry).
  */
-export class JobMonitorTrigger implements INodeType {
+export class OpenAgentsJobMonitorTrigger implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'OpenAgents Job Monitor Trigger',
 		name: 'openAgentsJobMonitorTrigger',
@@ -38,6 +40,7 @@ export class JobMonitorTrigger implements INodeType {
 		subtitle: '={{ "on " + $parameter["statuses"].join(", ") }}',
 		description: 'Starts the workflow when executions of chosen workflows fail or crash',
 		defaults: { name: 'Job Monitor Trigger' },
+		codex: nodeCodex(codex),
 		polling: true,
 		inputs: [],
 		outputs: [NodeConnectionTypes.Main],

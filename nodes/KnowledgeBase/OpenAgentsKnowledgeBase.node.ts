@@ -6,6 +6,8 @@ import {
 	type INodeTypeDescription,
 } from 'n8n-workflow';
 
+import { nodeCodex } from '../shared/fields/codex';
+import codex from './OpenAgentsKnowledgeBase.node.json';
 import * as answer from './actions/answer';
 import * as del from './actions/delete';
 import * as ingest from './actions/ingest';
@@ -23,9 +25,9 @@ import { KNOWLEDGE_BASE_IN_SUBTITLE, PICKER_NODE_VERSIONS } from '../shared/fiel
 import { retryPolicyProperty } from '../shared/fields/retryPolicy';
 
 // Not usableAsTool: agents search through the Knowledge Base Tool sub-node, and n8n would name this node's generated
-// tool variant openAgentsKnowledgeBaseTool too; its editor then shows that variant in place of the sub-node.
-// eslint-disable-next-line @n8n/community-nodes/node-usable-as-tool
-export class KnowledgeBase implements INodeType {
+// tool variant openAgentsKnowledgeBaseTool too; its editor then shows that variant in place of the sub-node
+// (an exception to n8n's rule, listed in scripts/n8n-rule-exceptions.mjs).
+export class OpenAgentsKnowledgeBase implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'OpenAgents Knowledge Base',
 		name: 'openAgentsKnowledgeBase',
@@ -36,6 +38,7 @@ export class KnowledgeBase implements INodeType {
 		description:
 			'RAG on ChromaDB: ingest documents idempotently, search them, and answer questions with citations',
 		defaults: { name: 'Knowledge Base' },
+		codex: nodeCodex(codex),
 		// Query and Answer take a reranker sub-node when Rerank Results asks for one.
 		inputs: `={{ ['query', 'answer'].includes($parameter.operation) && $parameter.reranker === 'subNode' ? ['main', ${RERANKER_INPUT}] : ['main'] }}`,
 		outputs: [NodeConnectionTypes.Main],

@@ -8,6 +8,8 @@ import {
 	type SupplyData,
 } from 'n8n-workflow';
 
+import { nodeCodex } from '../shared/fields/codex';
+import codex from './OpenAgentsKnowledgeBaseTool.node.json';
 import {
 	knowledgeBaseFields,
 	RERANKER_INPUT,
@@ -33,9 +35,8 @@ import {
  * "Search knowledge base" for AI agents (n8n's AI Agent or ours): the agent calls it with a query and gets the
  * top-k chunks as numbered passages with their sources, ready to cite.
  */
-// A tool sub-node (its output is ai_tool); the rule takes its computed inputs for a regular node's.
-// eslint-disable-next-line @n8n/community-nodes/node-usable-as-tool
-export class KnowledgeBaseTool implements INodeType {
+// Not usableAsTool: it is a tool sub-node (output ai_tool); see scripts/n8n-rule-exceptions.mjs.
+export class OpenAgentsKnowledgeBaseTool implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'OpenAgents Knowledge Base Tool',
 		name: 'openAgentsKnowledgeBaseTool',
@@ -45,7 +46,7 @@ export class KnowledgeBaseTool implements INodeType {
 		subtitle: `={{ "search: " + ${KNOWLEDGE_BASE_IN_SUBTITLE} }}`,
 		description: 'Lets an AI agent search a knowledge base (ChromaDB) and cite what it finds',
 		defaults: { name: 'Knowledge Base Tool' },
-		codex: { categories: ['AI'], subcategories: { AI: ['Tools'] } },
+		codex: nodeCodex(codex),
 		// A reranker sub-node when Rerank Results asks for one.
 		inputs: `={{ $parameter.reranker === 'subNode' ? [${RERANKER_INPUT}] : [] }}`,
 		outputs: [NodeConnectionTypes.AiTool],

@@ -6,6 +6,8 @@ import {
 	type INodeTypeDescription,
 } from 'n8n-workflow';
 
+import { nodeCodex } from '../shared/fields/codex';
+import codex from './OpenAgentsMemory.node.json';
 import * as append from './actions/append';
 import * as appendMessage from './actions/appendMessage';
 import * as del from './actions/delete';
@@ -20,7 +22,7 @@ import { retryPolicyProperty } from '../shared/fields/retryPolicy';
 import { addressFields, optionsField, storeField } from '../shared/fields/memory';
 import { memoryStoreCredentialTest } from '../shared/clients/memoryStore';
 
-export class Memory implements INodeType {
+export class OpenAgentsMemory implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'OpenAgents Memory',
 		name: 'openAgentsMemory',
@@ -31,6 +33,7 @@ export class Memory implements INodeType {
 		description:
 			'Scoped, tenant-isolated memory shared by all queue-mode workers: key-value, counters, lists and conversations',
 		defaults: { name: 'Memory' },
+		codex: nodeCodex(codex),
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],

@@ -6,6 +6,8 @@ import {
 	type SupplyData,
 } from 'n8n-workflow';
 
+import { nodeCodex } from '../shared/fields/codex';
+import codex from './OpenAgentsMemoryChat.node.json';
 import { ScopedChatMemory } from '../../lib/memory';
 import { closeStore, memoryFor, openStore, resolveNamespace } from '../shared/clients/memory';
 import { readItemSettings } from '../shared/runtime/itemSettings';
@@ -24,7 +26,7 @@ import { memoryStoreCredentialTest } from '../shared/clients/memoryStore';
 const DEFAULT_MAX_STORED = 1000;
 
 /** Chat history for AI agents (n8n's AI Agent or ours), kept in the scoped, tenant-isolated memory store. */
-export class MemoryChat implements INodeType {
+export class OpenAgentsMemoryChat implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'OpenAgents Chat Memory',
 		name: 'openAgentsMemoryChat',
@@ -35,7 +37,7 @@ export class MemoryChat implements INodeType {
 		description:
 			'Conversation memory for AI agents: per session and tenant, shared by all queue-mode workers',
 		defaults: { name: 'OpenAgents Chat Memory' },
-		codex: { categories: ['AI'], subcategories: { AI: ['Memory'] } },
+		codex: nodeCodex(codex),
 		inputs: [],
 		outputs: [NodeConnectionTypes.AiMemory],
 		outputNames: ['Memory'],

@@ -8,6 +8,8 @@ import {
 	type INodeTypeDescription,
 } from 'n8n-workflow';
 
+import { nodeCodex } from '../shared/fields/codex';
+import codex from './OpenAgentsPlanner.node.json';
 import { memoryStoreCredentialTest } from '../shared/clients/memoryStore';
 import { searchChatModels } from '../shared/methods/listSearch';
 import { PICKER_NODE_VERSIONS } from '../shared/fields/locators';
@@ -25,7 +27,7 @@ import {
 } from './fields';
 import { chatModelInputs } from '../shared/ai/connections';
 
-export class Planner implements INodeType {
+export class OpenAgentsPlanner implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'OpenAgents Planner',
 		name: 'openAgentsPlanner',
@@ -36,7 +38,7 @@ export class Planner implements INodeType {
 		description:
 			'Turns a goal into a validated task plan and runs it: parallel tasks, checkpoints, resume after a crash',
 		defaults: { name: 'Planner' },
-		codex: { categories: ['AI'], subcategories: { AI: ['Agents'] } },
+		codex: nodeCodex(codex),
 		usableAsTool: true,
 		inputs: [
 			NodeConnectionTypes.Main,

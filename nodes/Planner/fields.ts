@@ -48,7 +48,8 @@ export const planField: INodeProperties = {
 	default: '={{ $json.plan }}',
 	required: true,
 	description:
-		'The plan to run: { "goal": "…", "tasks": [{ "id", "title", "description", "agent", "dependsOn": [] }] }, e.g. the output of Create Plan with Output: Whole Plan',
+		'The plan to run, e.g. the output of Create Plan with Output: Whole Plan (a goal and its tasks with their dependencies)',
+	hint: 'Shape: { "goal": "…", "tasks": [{ "id", "title", "description", "agent", "dependsOn": [] }] }',
 	displayOptions: { show: { operation: ['executePlan'] } },
 };
 

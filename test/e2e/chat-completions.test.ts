@@ -11,7 +11,7 @@ import OpenAI, {
 	AuthenticationError,
 	BadRequestError,
 	NotFoundError,
-} from 'openai-sdk';
+} from 'openai';
 
 import { OfflineModelServer, type ChatRequest } from '../../stack/model-server';
 import { clusterFromEnv } from '../../stack/n8n/cluster';

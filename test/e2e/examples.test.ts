@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 
-import OpenAI, { AuthenticationError } from 'openai-sdk';
+import OpenAI, { AuthenticationError } from 'openai';
 
 import {
 	EXAMPLES_DIR,
@@ -26,7 +26,7 @@ import type { ClarificationRequest, ResearchReport } from '../../scripts/report'
 import { ChromaKnowledgeStore, citationNumbers } from '../../lib/rag';
 import { NoRetryPolicy } from '../../lib/retry';
 import { startChroma, type ChromaServer } from '../../stack/chroma';
-import { OfflineModelServer, type ChatRequest } from '../../stack/model-server';
+import { OfflineModelServer, type ChatRequest, offlineModelConfig } from '../../stack/model-server';
 import { clusterFromEnv } from '../../stack/n8n/cluster';
 import { webhookNode } from '../../stack/n8n/workflow-nodes';
 import { REPO_ROOT } from '../../stack/n8n/community-package';
@@ -45,12 +45,7 @@ const chatLogin = { user: 'e2e-chat', password: randomUUID() };
 beforeAll(async () => {
 	[chroma] = await Promise.all([startChroma(), model.start()]);
 	({ credentials, webhookKey, chatCompletionsKey } = await upsertExampleCredentials(client, {
-		llm: {
-			baseUrl: model.baseUrl,
-			apiKey: '',
-			chatModel: 'offline-chat',
-			embeddingModel: 'offline-embedding',
-		},
+		llm: offlineModelConfig(model),
 		chromaUrl: chroma.url,
 		redis: { host: '127.0.0.1', port: 6379, prefix: redisPrefix },
 		namePrefix: 'e2e examples: ',

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import OpenAI, { AuthenticationError } from 'openai-sdk';
+import OpenAI, { AuthenticationError } from 'openai';
 
 import { freePort, ManagedProcess } from '../../stack/process';
 import { citationNumbers } from '../../lib/rag';

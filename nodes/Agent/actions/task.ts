@@ -118,7 +118,7 @@ const properties: INodeProperties[] = [
 			{
 				name: 'Structured (One Field per Step)',
 				value: 'structured',
-				description: '{ "<step name>": "<its result>", … }',
+				description: 'One field per step, named after the step, holding its result',
 			},
 			{
 				name: 'Text',

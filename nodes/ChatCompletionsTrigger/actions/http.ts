@@ -1,7 +1,28 @@
 /** What both endpoints share: the bearer-key check, the served model names, OpenAI-shaped refusals. */
-import type { IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
+import type {
+	ICredentialsDecrypted,
+	ICredentialTestFunctions,
+	INodeCredentialTestResult,
+	IWebhookFunctions,
+	IWebhookResponseData,
+} from 'n8n-workflow';
 
-import { keyRefusal, type ChatCompletionsError } from '../../../lib/chat-completions';
+import {
+	clientKeyProblem,
+	keyRefusal,
+	type ChatCompletionsError,
+} from '../../../lib/chat-completions';
+
+/** Credential test of the client key: there is no service to ask, so it checks the key is strong (clientKeyProblem). */
+export async function clientKeyTest(
+	this: ICredentialTestFunctions,
+	credential: ICredentialsDecrypted,
+): Promise<INodeCredentialTestResult> {
+	const problem = clientKeyProblem(String(credential.data?.apiKey ?? ''));
+	return problem
+		? { status: 'Error', message: problem }
+		: { status: 'OK', message: 'The key is long enough to give clients' };
+}
 
 /** The Model Names parameter as a list (at least one name). */
 export function modelNames(fn: IWebhookFunctions): string[] {

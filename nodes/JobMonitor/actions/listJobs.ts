@@ -24,7 +24,8 @@ const workflowIdText: INodeProperties = {
 	name: 'workflowId',
 	type: 'string',
 	default: '',
-	placeholder: 'e.g. {{ $workflow.id }}',
+	placeholder: 'e.g. 4Jk2mQ9xV1nR8sT0',
+	hint: 'The ID in the workflow’s URL; {{ $workflow.id }} is this workflow',
 	description: 'Only executions of this workflow; empty = all workflows the API key can see',
 };
 

@@ -45,19 +45,19 @@ export function snapshotOptions(operation: string, extra: INodeProperties[] = []
 					'Most executions kept in the shared index (newest first); the page says when the window holds more',
 			},
 			{
-				displayName: 'n8n Redis Key Prefix',
-				name: 'redisPrefix',
-				type: 'string',
-				default: 'n8n',
-				description:
-					"N8N_REDIS_KEY_PREFIX of your n8n: workers are asked on n8n's pub/sub channels",
-			},
-			{
 				displayName: 'Queue Prefix',
 				name: 'bullPrefix',
 				type: 'string',
 				default: 'bull',
 				description: 'QUEUE_BULL_PREFIX of your n8n (default "bull")',
+			},
+			{
+				displayName: 'Redis Key Prefix',
+				name: 'redisPrefix',
+				type: 'string',
+				default: 'n8n',
+				description:
+					"N8N_REDIS_KEY_PREFIX of your n8n: workers are asked on n8n's pub/sub channels",
 			},
 			{
 				displayName: 'Worker Answer Wait (Ms)',

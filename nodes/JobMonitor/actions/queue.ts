@@ -16,7 +16,7 @@ const properties: INodeProperties[] = [
 				description: 'The Bull queue in the Redis of your n8n cluster; also lists the active jobs',
 			},
 			{
-				name: 'n8n Metrics Endpoint',
+				name: 'Metrics Endpoint of Main',
 				value: 'metrics',
 				description:
 					"Main's /metrics (needs N8N_METRICS=true and N8N_METRICS_INCLUDE_QUEUE_METRICS=true); refreshed every few seconds",

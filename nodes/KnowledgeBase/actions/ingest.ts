@@ -12,7 +12,6 @@ import {
 
 import { createEmbeddings } from '../../../lib/llm';
 import {
-	DEFAULT_CHUNKING,
 	DEFAULT_EMBEDDING_BATCH_SIZE,
 	DEFAULT_UPSERT_BATCH_SIZE,
 	documentTooLarge,
@@ -128,7 +127,7 @@ const properties: INodeProperties[] = [
 				name: 'chunkOverlap',
 				type: 'number',
 				typeOptions: { minValue: 0 },
-				default: DEFAULT_CHUNKING.chunkOverlap,
+				default: 200,
 				description: 'Characters (or tokens) shared by neighbouring chunks; less than Chunk Size',
 			},
 			{
@@ -136,7 +135,7 @@ const properties: INodeProperties[] = [
 				name: 'chunkSize',
 				type: 'number',
 				typeOptions: { minValue: 1 },
-				default: DEFAULT_CHUNKING.chunkSize,
+				default: 1000,
 				description: 'Largest chunk, in characters (or tokens)',
 			},
 			{

@@ -15,7 +15,7 @@ const properties: INodeProperties[] = [
 		name: 'limit',
 		type: 'number',
 		typeOptions: { minValue: 1, maxValue: 1000 },
-		default: 100,
+		default: 50,
 		description: 'Max number of results to return',
 	},
 	{

@@ -10,8 +10,8 @@ const properties: INodeProperties[] = [
 		name: 'value',
 		type: 'json',
 		default: '{}',
-		description:
-			'Any JSON value: object, array, string, number, boolean or null. An expression such as {{ $json }} stores the item.',
+		description: 'Any JSON value: object, array, string, number, boolean or null',
+		hint: 'An expression such as {{ $json }} stores the whole input item',
 	},
 	{ ...ttlField },
 	{

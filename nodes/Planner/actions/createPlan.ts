@@ -15,7 +15,8 @@ export const description: INodeProperties[] = [
 			{
 				name: 'One Item per Task',
 				value: 'perTask',
-				description: '{ goal, id, title, description, agent, dependsOn, wave } per task',
+				description:
+					'One item per task with its goal, title, description, agent, dependencies and wave',
 			},
 			{
 				name: 'Whole Plan',

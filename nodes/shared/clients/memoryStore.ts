@@ -109,7 +109,7 @@ export async function storeFromCredential(
 
 /** The process-wide in-process store (never close it: it is shared); throws in queue mode (see assertSingleInstance). */
 export function inProcessStore(): MemoryStore {
-	assertSingleInstance(process.env.EXECUTIONS_MODE);
+	assertSingleInstance();
 	inProcess ??= new InProcessMemoryStore();
 	return inProcess;
 }

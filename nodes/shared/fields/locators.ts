@@ -46,18 +46,14 @@ export function locatorValue(value: unknown): string {
 	return typeof value === 'string' || typeof value === 'number' ? String(value).trim() : '';
 }
 
-function listMode(searchListMethod: string, placeholder: string): INodePropertyMode {
-	return {
-		displayName: 'From List',
-		name: 'list',
-		type: 'list',
-		placeholder,
-		typeOptions: { searchListMethod, searchable: true },
-	};
-}
-
-/** The picker that replaces the text field `text`: same name, label, description and requiredness; these modes. */
-function pickerFor(text: INodeProperties, modes: INodePropertyMode[]): INodeProperties {
+/**
+ * The picker that replaces the text field `text`: same name, label, description and requiredness; these modes. The
+ * modes are written inside a `modes` array where they are declared, which is where n8n's linter expects them.
+ */
+function pickerFor(
+	text: INodeProperties,
+	{ modes }: { modes: INodePropertyMode[] },
+): INodeProperties {
 	return {
 		displayName: text.displayName,
 		name: text.name,
@@ -71,52 +67,83 @@ function pickerFor(text: INodeProperties, modes: INodePropertyMode[]): INodeProp
 
 /** Knowledge base: the Chroma credential's collections (with chunk counts), or a name (Ingest creates new ones). */
 export function knowledgeBasePicker(text: INodeProperties): INodeProperties {
-	return pickerFor(text, [
-		listMode('searchKnowledgeBases', 'Select a knowledge base...'),
-		{
-			displayName: 'By Name',
-			name: 'name',
-			type: 'string',
-			placeholder: 'e.g. product-docs',
-			validation: [
-				{
-					type: 'regex',
-					properties: {
-						regex: '^[A-Za-z0-9][A-Za-z0-9._-]{1,510}[A-Za-z0-9]$',
-						errorMessage:
-							'3–512 letters, digits, ".", "_" or "-", starting and ending with a letter or digit',
+	return pickerFor(text, {
+		modes: [
+			{
+				displayName: 'From List',
+				name: 'list',
+				type: 'list',
+				placeholder: 'Select a knowledge base...',
+				typeOptions: { searchListMethod: 'searchKnowledgeBases', searchable: true },
+			},
+			{
+				displayName: 'By Name',
+				name: 'name',
+				type: 'string',
+				placeholder: 'e.g. product-docs',
+				validation: [
+					{
+						type: 'regex',
+						properties: {
+							regex: '^[A-Za-z0-9][A-Za-z0-9._-]{1,510}[A-Za-z0-9]$',
+							errorMessage:
+								'3–512 letters, digits, ".", "_" or "-", starting and ending with a letter or digit',
+						},
 					},
-				},
-			],
-		},
-	]);
+				],
+			},
+		],
+	});
 }
 
 /** A model of the LLM API credential's server (GET /models), or a name typed for servers that do not list theirs. */
 export function modelPicker(text: INodeProperties, kind: 'chat' | 'embedding'): INodeProperties {
-	return pickerFor(text, [
-		listMode(kind === 'chat' ? 'searchChatModels' : 'searchEmbeddingModels', 'Select a model...'),
-		{
-			displayName: 'By Name',
-			name: 'name',
-			type: 'string',
-			placeholder: kind === 'chat' ? 'e.g. gpt-4o-mini' : 'e.g. text-embedding-3-small',
-		},
-	]);
+	return pickerFor(text, {
+		modes: [
+			{
+				displayName: 'From List',
+				name: 'list',
+				type: 'list',
+				placeholder: 'Select a model...',
+				typeOptions: {
+					searchListMethod: kind === 'chat' ? 'searchChatModels' : 'searchEmbeddingModels',
+					searchable: true,
+				},
+			},
+			{
+				displayName: 'By Name',
+				name: 'name',
+				type: 'string',
+				placeholder: kind === 'chat' ? 'e.g. gpt-4o-mini' : 'e.g. text-embedding-3-small',
+			},
+		],
+	});
 }
 
-/** A workflow the n8n API credential can see, or its ID (e.g. {{ $workflow.id }}). */
+/** A workflow the n8n API credential can see, or its ID (an expression such as $workflow.id gives the current one). */
 export function workflowPicker(text: INodeProperties): INodeProperties {
 	// "Workflow ID" typed, "Workflow" picked (as n8n's Execute Workflow names them)
-	return pickerFor({ ...text, displayName: text.displayName.replace(/ ID$/, '') }, [
-		listMode('searchWorkflows', 'Select a workflow...'),
+	return pickerFor(
+		{ ...text, displayName: text.displayName.replace(/ ID$/, '') },
 		{
-			displayName: 'By ID',
-			name: 'id',
-			type: 'string',
-			placeholder: 'e.g. {{ $workflow.id }}',
+			modes: [
+				{
+					displayName: 'From List',
+					name: 'list',
+					type: 'list',
+					placeholder: 'Select a workflow...',
+					typeOptions: { searchListMethod: 'searchWorkflows', searchable: true },
+				},
+				{
+					displayName: 'By ID',
+					name: 'id',
+					type: 'string',
+					placeholder: 'e.g. 4Jk2mQ9xV1nR8sT0',
+					hint: 'The ID in the workflow’s URL; {{ $workflow.id }} is this workflow',
+				},
+			],
 		},
-	]);
+	);
 }
 
 /** Options → Chat Model (text at version 1, picker from 1.1); read with locatorValue. */

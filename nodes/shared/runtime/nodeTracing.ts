@@ -13,9 +13,9 @@ import {
 	OPENAGENTS,
 	parseHeaders,
 	traceExportFor,
+	environmentTraceExport,
 	traceNodeRun,
 	type ExportConfig,
-	type TraceExport,
 } from '../../../lib/tracing';
 import type { UsageTracker } from '../../../lib/llm';
 
@@ -30,25 +30,10 @@ function exportConfigOf(data: Record<string, unknown>): ExportConfig {
 	};
 }
 
-interface NodeTracing {
-	target: TraceExport;
-	recordContent: boolean;
-}
-
-/** Whether the n8n process's environment turns OpenTelemetry export on (and not off through the SDK's switches). */
-function environmentTracing(env = process.env): NodeTracing | undefined {
-	if (!(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT))
-		return undefined;
-	if (env.OTEL_SDK_DISABLED === 'true' || env.OTEL_TRACES_EXPORTER === 'none') return undefined;
-	return {
-		// No endpoint or headers: the OTLP exporter reads OTEL_EXPORTER_OTLP_* itself.
-		target: traceExportFor({ serviceName: env.OTEL_SERVICE_NAME }),
-		recordContent: env.OPENAGENTS_TRACING_RECORD_CONTENT === 'true',
-	};
-}
+type NodeTracing = NonNullable<ReturnType<typeof environmentTraceExport>>;
 
 async function nodeTracing(fn: IExecuteFunctions): Promise<NodeTracing | undefined> {
-	if (!fn.getNode().credentials?.[CREDENTIAL]) return environmentTracing();
+	if (!fn.getNode().credentials?.[CREDENTIAL]) return environmentTraceExport();
 	const data = await fn.getCredentials(CREDENTIAL);
 	return {
 		target: traceExportFor(exportConfigOf(data)),
