@@ -14,6 +14,7 @@ import { chatCompletions } from './chat-completions';
 import { stopBenchCluster } from './cluster';
 import { dashboard } from './dashboard';
 import { floors } from './floors';
+import { install } from './install';
 import { jobs } from './jobs';
 import { knowledgeBase } from './knowledge-base';
 import { knowledgeBaseScale } from './knowledge-base-scale';
@@ -45,6 +46,7 @@ const benchmarks: Record<string, () => Promise<unknown>> = {
 	jobs,
 	dashboard,
 	floors,
+	install,
 };
 
 async function main() {

@@ -29,6 +29,7 @@ import {
 	exampleFiles,
 	importExample,
 	loadExample,
+	type CredentialRefs,
 } from '../stack/examples';
 import { printResearch, type ResearchResponse } from './report';
 
@@ -72,9 +73,51 @@ async function startLlm(): Promise<Llm> {
 	};
 }
 
+/** Stops what has been started, last first. */
+type Stoppers = Array<() => Promise<void>>;
+
+/** The running services: the model API, Chroma and n8n. */
+interface Stack {
+	llm: Llm;
+	chroma: ChromaServer;
+	cluster: N8nCluster;
+	/** Queue mode (main + 1 worker on Postgres and Redis) rather than n8n's single-process default. */
+	queue: boolean;
+}
+
+/** What setting up n8n produced: webhook and login secrets, and the imported workflows' ids by example file. */
+interface N8nSetup {
+	webhookKey: string;
+	dashboardLogin: { user: string; password: string };
+	chatCompletionsKey: string;
+	ids: Record<string, string>;
+}
+
 async function main() {
 	mkdirSync(stateDir, { recursive: true });
-	const stoppers: Array<() => Promise<void>> = [];
+	const stoppers: Stoppers = [];
+	const shutdown = stopOnSignal(stoppers);
+	try {
+		const stack = await startStack(stoppers);
+		const setup = await setUpN8n(stack);
+		if (env.OPENAGENTS_DEMO !== '0')
+			await runFlagship(
+				stack.cluster.client,
+				setup.webhookKey,
+				setup.ids['03-plan-and-research.json'],
+			);
+		printSummary(stack, setup);
+	} catch (error) {
+		say(`Failed: ${(error as Error).message}`);
+		await shutdown(1);
+	}
+}
+
+/**
+ * Stops everything (last started first) and exits on SIGINT or SIGTERM, so Ctrl-C during start-up also stops what
+ * already runs. Returns the same shutdown for a failed start; a second call while stopping does nothing.
+ */
+function stopOnSignal(stoppers: Stoppers): (code: number) => Promise<void> {
 	let stopping = false;
 	const shutdown = async (code: number) => {
 		if (stopping) return;
@@ -87,129 +130,145 @@ async function main() {
 	};
 	process.on('SIGINT', () => void shutdown(0));
 	process.on('SIGTERM', () => void shutdown(0));
+	return shutdown;
+}
 
-	try {
-		const llm = await startLlm();
-		if (llm.offline) stoppers.push(() => llm.offline!.stop());
+/** Starts the model API (unless a real one is configured), Chroma and n8n; each adds its stop to `stoppers`. */
+async function startStack(stoppers: Stoppers): Promise<Stack> {
+	const llm = await startLlm();
+	if (llm.offline) stoppers.push(() => llm.offline!.stop());
 
-		say('Starting Chroma...');
-		const chroma: ChromaServer = await startChroma({
-			port: env.OPENAGENTS_CHROMA_PORT ? Number(env.OPENAGENTS_CHROMA_PORT) : undefined,
-			dataDir: join(stateDir, 'chroma'),
-			logFile: join(stateDir, 'logs', 'chroma.log'),
+	say('Starting Chroma...');
+	const chroma: ChromaServer = await startChroma({
+		port: env.OPENAGENTS_CHROMA_PORT ? Number(env.OPENAGENTS_CHROMA_PORT) : undefined,
+		dataDir: join(stateDir, 'chroma'),
+		logFile: join(stateDir, 'logs', 'chroma.log'),
+	});
+	stoppers.push(() => chroma.stop());
+	say(`Chroma is up at ${chroma.url}`);
+
+	const queue = Boolean(env.DB_POSTGRESDB_HOST && env.QUEUE_BULL_REDIS_HOST);
+	const cluster = await startN8n(queue);
+	stoppers.push(() => cluster.stop());
+	return { llm, chroma, cluster, queue };
+}
+
+/** n8n with the user folder in the state directory; queue mode on the Postgres and Redis the environment names. */
+function startN8n(queue: boolean): Promise<N8nCluster> {
+	return N8nCluster.start({
+		mode: queue ? 'queue' : 'regular',
+		workers: 1,
+		name: 'demo',
+		userFolder: join(stateDir, 'n8n'),
+		port: Number(env.N8N_PORT ?? 5678),
+		// n8n's file nodes may read only the folder example 1 ingests.
+		env: { N8N_RESTRICT_FILE_ACCESS_TO: README_FOLDER },
+		...(queue
+			? {
+					database: env.DB_POSTGRESDB_DATABASE ?? 'openagents_demo',
+					postgres: {
+						host: env.DB_POSTGRESDB_HOST!,
+						port: Number(env.DB_POSTGRESDB_PORT ?? 5432),
+						user: env.DB_POSTGRESDB_USER ?? 'postgres',
+						password: env.DB_POSTGRESDB_PASSWORD ?? '',
+					},
+					redis: {
+						host: env.QUEUE_BULL_REDIS_HOST!,
+						port: Number(env.QUEUE_BULL_REDIS_PORT ?? 6379),
+						password: env.QUEUE_BULL_REDIS_PASSWORD,
+					},
+				}
+			: {}),
+		log: say,
+	});
+}
+
+/** Creates our credentials in n8n (for the stack's model API, Chroma and Redis), then imports the examples. */
+async function setUpN8n({ llm, chroma, cluster }: Stack): Promise<N8nSetup> {
+	say('Creating credentials...');
+	const { credentials, webhookKey, dashboardLogin, chatCompletionsKey } =
+		await upsertExampleCredentials(cluster.client, {
+			llm: {
+				baseUrl: llm.baseUrl,
+				apiKey: llm.apiKey,
+				chatModel: llm.chatModel,
+				embeddingModel: llm.embeddingModel,
+			},
+			chromaUrl: chroma.url,
+			redis: {
+				host: env.REDIS_HOST ?? env.QUEUE_BULL_REDIS_HOST ?? '127.0.0.1',
+				port: Number(env.REDIS_PORT ?? env.QUEUE_BULL_REDIS_PORT ?? 6379),
+				prefix: 'openagents_demo',
+			},
+			webhookKey: env.OPENAGENTS_WEBHOOK_KEY,
+			dashboardPassword: env.OPENAGENTS_DASHBOARD_PASSWORD,
+			chatCompletionsKey: env.OPENAGENTS_CHAT_COMPLETIONS_KEY,
 		});
-		stoppers.push(() => chroma.stop());
-		say(`Chroma is up at ${chroma.url}`);
+	const ids = await importExamples(cluster.client, credentials);
+	return { webhookKey, dashboardLogin, chatCompletionsKey, ids };
+}
 
-		const queue = Boolean(env.DB_POSTGRESDB_HOST && env.QUEUE_BULL_REDIS_HOST);
-		const cluster = await N8nCluster.start({
-			mode: queue ? 'queue' : 'regular',
-			workers: 1,
-			name: 'demo',
-			userFolder: join(stateDir, 'n8n'),
-			port: Number(env.N8N_PORT ?? 5678),
-			// n8n's file nodes may read only the folder example 1 ingests.
-			env: { N8N_RESTRICT_FILE_ACCESS_TO: README_FOLDER },
-			...(queue
-				? {
-						database: env.DB_POSTGRESDB_DATABASE ?? 'openagents_demo',
-						postgres: {
-							host: env.DB_POSTGRESDB_HOST!,
-							port: Number(env.DB_POSTGRESDB_PORT ?? 5432),
-							user: env.DB_POSTGRESDB_USER ?? 'postgres',
-							password: env.DB_POSTGRESDB_PASSWORD ?? '',
-						},
-						redis: {
-							host: env.QUEUE_BULL_REDIS_HOST!,
-							port: Number(env.QUEUE_BULL_REDIS_PORT ?? 6379),
-							password: env.QUEUE_BULL_REDIS_PASSWORD,
-						},
-					}
-				: {}),
-			log: say,
-		});
-		stoppers.push(() => cluster.stop());
-		const client = cluster.client;
-
-		say('Creating credentials...');
-		const { credentials, webhookKey, dashboardLogin, chatCompletionsKey } =
-			await upsertExampleCredentials(client, {
-				llm: {
-					baseUrl: llm.baseUrl,
-					apiKey: llm.apiKey,
-					chatModel: llm.chatModel,
-					embeddingModel: llm.embeddingModel,
-				},
-				chromaUrl: chroma.url,
-				redis: {
-					host: env.REDIS_HOST ?? env.QUEUE_BULL_REDIS_HOST ?? '127.0.0.1',
-					port: Number(env.REDIS_PORT ?? env.QUEUE_BULL_REDIS_PORT ?? 6379),
-					prefix: 'openagents_demo',
-				},
-				webhookKey: env.OPENAGENTS_WEBHOOK_KEY,
-				dashboardPassword: env.OPENAGENTS_DASHBOARD_PASSWORD,
-				chatCompletionsKey: env.OPENAGENTS_CHAT_COMPLETIONS_KEY,
+/** Imports (and, except example 4, activates) every example workflow; returns their ids by file name. */
+async function importExamples(
+	client: N8nCluster['client'],
+	credentials: CredentialRefs,
+): Promise<Record<string, string>> {
+	say('Importing the example workflows...');
+	const ids: Record<string, string> = {};
+	for (const file of exampleFiles()) {
+		const workflow = loadExample(file, credentials);
+		// Example 1 reads only its Settings folder: here, the READMEs of the installed npm packages.
+		if (file.startsWith('01'))
+			setIngestSettings(workflow, {
+				folder: README_FOLDER,
+				pattern: README_PATTERN,
+				knowledgeBase: 'npm-readmes',
 			});
-
-		say('Importing the example workflows...');
-		const ids: Record<string, string> = {};
-		for (const file of exampleFiles()) {
-			const workflow = loadExample(file, credentials);
-			// Example 1 reads only its Settings folder: here, the READMEs of the installed npm packages.
-			if (file.startsWith('01'))
-				setIngestSettings(workflow, {
-					folder: README_FOLDER,
-					pattern: README_PATTERN,
-					knowledgeBase: 'npm-readmes',
-				});
-			const id = (ids[file] = await importExample(client, workflow));
-			// Example 4 retries every failed execution of this n8n once active: the user switches it on.
-			const activate = !file.startsWith('04');
-			if (activate) await activateExample(client, id, workflow);
-			say(
-				`  ${workflow.name}${activate ? '' : ' (inactive: activate it to alert on and retry failed jobs)'}: ${client.url}/workflow/${id}`,
-			);
-		}
-
-		if (env.OPENAGENTS_DEMO !== '0')
-			await runFlagship(client, webhookKey, ids['03-plan-and-research.json']);
-
-		say('');
-		say(`n8n is ready (${queue ? 'queue mode: main + 1 worker' : 'single-process mode, SQLite'}).`);
-		say(`  Editor:   ${client.url}`);
+		const id = (ids[file] = await importExample(client, workflow));
+		// Example 4 retries every failed execution of this n8n once active: the user switches it on.
+		const activate = !file.startsWith('04');
+		if (activate) await activateExample(client, id, workflow);
 		say(
-			`  Dashboard: ${client.url}/webhook/openagents-ops (example 5; login ${dashboardLogin.user} / ${dashboardLogin.password})`,
+			`  ${workflow.name}${activate ? '' : ' (inactive: activate it to alert on and retry failed jobs)'}: ${client.url}/workflow/${id}`,
 		);
-		say(`  Metrics:  ${client.url}/webhook/openagents-metrics (Prometheus, same login)`);
-		say(`  Login:    ${DEFAULT_OWNER.email} / ${DEFAULT_OWNER.password}`);
-		say(`  Model:    ${llm.offline ? 'offline stand-in' : 'real API'} at ${llm.baseUrl}`);
-		say(
-			`  Webhooks: send the header ${WEBHOOK_KEY_HEADER}: ${webhookKey} (n8n credential "OpenAgents webhook key"), e.g.`,
-		);
-		say(
-			`    curl -X POST -H '${WEBHOOK_KEY_HEADER}: ${webhookKey}' -H 'content-type: application/json' \\`,
-		);
-		say(
-			`      -d '{"question": "How does ioredis reconnect?"}' ${client.url}/webhook/openagents-research`,
-		);
-		say(`  Chat:     example 2 is not public: open it in the editor and use "Open chat"`);
-		const openAiBase = `${client.url}/webhook/openagents/v1`;
-		say(
-			`  OpenAI:   example 8 serves the docs agent to any OpenAI client: base URL ${openAiBase}, API key ${chatCompletionsKey}, model openagents-docs, e.g.`,
-		);
-		say(
-			`    curl ${openAiBase}/chat/completions -H 'Authorization: Bearer ${chatCompletionsKey}' -H 'content-type: application/json' \\`,
-		);
-		say(
-			`      -d '{"model": "openagents-docs", "messages": [{"role": "user", "content": "How does ioredis reconnect?"}]}'`,
-		);
-		say(`  Chroma:   ${chroma.url}`);
-		say(`  State:    ${stateDir}`);
-		say('READY. Press Ctrl-C to stop.');
-	} catch (error) {
-		say(`Failed: ${(error as Error).message}`);
-		await shutdown(1);
 	}
+	return ids;
+}
+
+/** Where everything is and how to call it: editor, dashboard, metrics, login, model, webhooks, OpenAI endpoint. */
+function printSummary({ llm, chroma, cluster, queue }: Stack, setup: N8nSetup): void {
+	const { webhookKey, dashboardLogin, chatCompletionsKey } = setup;
+	const url = cluster.client.url;
+	say('');
+	say(`n8n is ready (${queue ? 'queue mode: main + 1 worker' : 'single-process mode, SQLite'}).`);
+	say(`  Editor:   ${url}`);
+	say(
+		`  Dashboard: ${url}/webhook/openagents-ops (example 5; login ${dashboardLogin.user} / ${dashboardLogin.password})`,
+	);
+	say(`  Metrics:  ${url}/webhook/openagents-metrics (Prometheus, same login)`);
+	say(`  Login:    ${DEFAULT_OWNER.email} / ${DEFAULT_OWNER.password}`);
+	say(`  Model:    ${llm.offline ? 'offline stand-in' : 'real API'} at ${llm.baseUrl}`);
+	say(
+		`  Webhooks: send the header ${WEBHOOK_KEY_HEADER}: ${webhookKey} (n8n credential "OpenAgents webhook key"), e.g.`,
+	);
+	say(
+		`    curl -X POST -H '${WEBHOOK_KEY_HEADER}: ${webhookKey}' -H 'content-type: application/json' \\`,
+	);
+	say(`      -d '{"question": "How does ioredis reconnect?"}' ${url}/webhook/openagents-research`);
+	say(`  Chat:     example 2 is not public: open it in the editor and use "Open chat"`);
+	const openAiBase = `${url}/webhook/openagents/v1`;
+	say(
+		`  OpenAI:   example 8 serves the docs agent to any OpenAI client: base URL ${openAiBase}, API key ${chatCompletionsKey}, model openagents-docs, e.g.`,
+	);
+	say(
+		`    curl ${openAiBase}/chat/completions -H 'Authorization: Bearer ${chatCompletionsKey}' -H 'content-type: application/json' \\`,
+	);
+	say(
+		`      -d '{"model": "openagents-docs", "messages": [{"role": "user", "content": "How does ioredis reconnect?"}]}'`,
+	);
+	say(`  Chroma:   ${chroma.url}`);
+	say(`  State:    ${stateDir}`);
+	say('READY. Press Ctrl-C to stop.');
 }
 
 /** Prints "still working" every 10 s while `work` runs. */

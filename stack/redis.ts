@@ -86,15 +86,15 @@ function makeCertificates(dir: string): { ca: string; cert: string; key: string;
 	};
 }
 
-/**
- * Starts the server. With `tls`, it speaks only TLS (no client certificates), its certificate signed by a CA made
- * for the occasion (`ca` on the result): a client that does not trust that CA cannot connect.
- */
-export async function startRedis(options: { tls?: boolean } = {}): Promise<PrivateRedis> {
-	const host = '127.0.0.1';
-	const port = await freePort();
-	const dir = mkdtempSync(join(tmpdir(), 'openagents-redis-'));
-	const certificates = options.tls ? makeCertificates(dir) : undefined;
+type Certificates = ReturnType<typeof makeCertificates>;
+
+/** redis-server's command line: listen on `port` (TLS only with `certificates`), append-only data in `dir`. */
+function serverArgs(
+	host: string,
+	port: number,
+	dir: string,
+	certificates?: Certificates,
+): string[] {
 	const listen = certificates
 		? [
 				'--port',
@@ -111,7 +111,7 @@ export async function startRedis(options: { tls?: boolean } = {}): Promise<Priva
 				'no',
 			]
 		: ['--port', String(port)];
-	const args = [
+	return [
 		'--bind',
 		host,
 		...listen,
@@ -124,43 +124,59 @@ export async function startRedis(options: { tls?: boolean } = {}): Promise<Priva
 		'--appendfsync',
 		'always',
 	];
+}
+
+/** True when a fresh connection to the server answers PING; undefined (not yet) otherwise. */
+async function answersPing(host: string, port: number, ca?: string): Promise<true | undefined> {
+	const probe = new Redis({
+		host,
+		port,
+		tls: ca ? { ca } : undefined,
+		lazyConnect: true,
+		maxRetriesPerRequest: 0,
+		retryStrategy: () => null,
+	});
+	probe.on('error', () => undefined); // not up yet: the next probe tries again
+	try {
+		await probe.connect();
+		return (await probe.ping()) === 'PONG' ? true : undefined;
+	} catch {
+		return undefined;
+	} finally {
+		probe.disconnect();
+	}
+}
+
+/** Waits up to 10 s for the server on `port` to answer PING. */
+async function waitUntilUp(host: string, port: number, ca?: string): Promise<void> {
+	await waitFor(`redis-server on port ${port}`, () => answersPing(host, port, ca), 10_000, 100);
+}
+
+/**
+ * Starts the server. With `tls`, it speaks only TLS (no client certificates), its certificate signed by a CA made
+ * for the occasion (`ca` on the result): a client that does not trust that CA cannot connect.
+ */
+export async function startRedis(options: { tls?: boolean } = {}): Promise<PrivateRedis> {
+	const host = '127.0.0.1';
+	const port = await freePort();
+	const dir = mkdtempSync(join(tmpdir(), 'openagents-redis-'));
+	const certificates = options.tls ? makeCertificates(dir) : undefined;
+	const ca = certificates?.ca;
+	const args = serverArgs(host, port, dir, certificates);
 	let server: ManagedProcess;
+	// Assigned before waiting, so stop() ends a restarted server even when it never came up.
 	const launch = async () => {
 		server = ManagedProcess.spawn('redis', 'redis-server', args, {
 			logFile: join(dir, 'redis.log'),
 		});
-		await waitFor(
-			`redis-server on port ${port}`,
-			async () => {
-				const probe = new Redis({
-					host,
-					port,
-					tls: certificates ? { ca: certificates.ca } : undefined,
-					lazyConnect: true,
-					maxRetriesPerRequest: 0,
-					retryStrategy: () => null,
-				});
-				probe.on('error', () => undefined); // not up yet: the next probe tries again
-				try {
-					await probe.connect();
-					return (await probe.ping()) === 'PONG' ? true : undefined;
-				} catch {
-					return undefined;
-				} finally {
-					probe.disconnect();
-				}
-			},
-			10_000,
-			100,
-		);
+		await waitUntilUp(host, port, ca);
 	};
 	await launch();
-	const client = () =>
-		new Redis({ host, port, tls: certificates ? { ca: certificates.ca } : undefined });
+	const client = () => new Redis({ host, port, tls: ca ? { ca } : undefined });
 	return {
 		host,
 		port,
-		ca: certificates?.ca,
+		ca,
 		client,
 		async restart() {
 			await server.stop('SIGTERM', 5000);

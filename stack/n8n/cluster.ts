@@ -91,91 +91,27 @@ export class N8nCluster {
 
 		const port = opts.port ?? (await freePort());
 		const url = `http://127.0.0.1:${port}`;
-		const env: NodeJS.ProcessEnv = {
-			PATH: process.env.PATH,
-			HOME: process.env.HOME,
-			LANG: process.env.LANG ?? 'C.UTF-8',
-			TZ: 'UTC',
-			GENERIC_TIMEZONE: 'UTC',
-			N8N_USER_FOLDER: userFolder,
-			N8N_PORT: String(port),
-			N8N_LISTEN_ADDRESS: '127.0.0.1',
-			N8N_HOST: '127.0.0.1',
-			WEBHOOK_URL: `${url}/`,
-			N8N_EDITOR_BASE_URL: `${url}/`,
-			N8N_SECURE_COOKIE: 'false',
-			N8N_DIAGNOSTICS_ENABLED: 'false',
-			N8N_VERSION_NOTIFICATIONS_ENABLED: 'false',
-			N8N_TEMPLATES_ENABLED: 'false',
-			N8N_PERSONALIZATION_ENABLED: 'false',
-			N8N_METRICS: 'true',
-			N8N_METRICS_INCLUDE_QUEUE_METRICS: 'true',
-			N8N_BLOCK_ENV_ACCESS_IN_NODE: 'false',
-			N8N_COMMUNITY_PACKAGES_ALLOW_TOOL_USAGE: 'true',
-			N8N_GRACEFUL_SHUTDOWN_TIMEOUT: '5',
-			N8N_LOG_LEVEL: process.env.N8N_LOG_LEVEL ?? 'info',
-			...opts.env,
-		};
+		const env = n8nEnv(opts, { userFolder, port, url });
 		// A kept user folder keeps the key n8n generated there on first start; a throwaway one gets a fresh key.
 		const encryptionKey =
 			opts.encryptionKey ?? (opts.userFolder ? undefined : `openagents-${name}-${suffix}`);
 		if (encryptionKey) env.N8N_ENCRYPTION_KEY = encryptionKey;
+		const queue: { created: boolean; database?: string; queuePrefix?: string } =
+			mode === 'queue' ? await prepareQueueMode(opts, name, suffix, env) : { created: false };
 
-		let database: string | undefined;
-		let queuePrefix: string | undefined;
-		let createdDatabase = false;
-		if (mode === 'queue') {
-			const pg = opts.postgres ?? postgresFromEnv();
-			const redis = opts.redis ?? redisFromEnv();
-			database = opts.database ?? `openagents_${name}_${suffix}`.replace(/[^a-z0-9_]/g, '_');
-			createdDatabase = await createDatabaseIfMissing(pg, database);
-			queuePrefix = `openagents-${name}-${suffix}`;
-			Object.assign(env, {
-				DB_TYPE: 'postgresdb',
-				DB_POSTGRESDB_HOST: pg.host,
-				DB_POSTGRESDB_PORT: String(pg.port),
-				DB_POSTGRESDB_DATABASE: database,
-				DB_POSTGRESDB_USER: pg.user,
-				DB_POSTGRESDB_PASSWORD: pg.password,
-				EXECUTIONS_MODE: 'queue',
-				QUEUE_BULL_REDIS_HOST: redis.host,
-				QUEUE_BULL_REDIS_PORT: String(redis.port),
-				...(redis.password ? { QUEUE_BULL_REDIS_PASSWORD: redis.password } : {}),
-				QUEUE_BULL_PREFIX: queuePrefix,
-				// Pub/sub channels and instance keys too: clusters sharing one Redis must not see each other.
-				N8N_REDIS_KEY_PREFIX: `${queuePrefix}-n8n`,
-				QUEUE_HEALTH_CHECK_ACTIVE: 'true',
-				OFFLOAD_MANUAL_EXECUTIONS_TO_WORKERS: 'true',
-			});
-		}
-
-		const logDir = join(userFolder, 'logs');
 		log(`Starting n8n main (${mode} mode) on ${url} ...`);
-		const main = ManagedProcess.spawn('n8n main', process.execPath, [install.bin, 'start'], {
-			env: {
-				...env,
-				OPENAGENTS_PROCESS_NAME: 'main',
-				N8N_RUNNERS_BROKER_PORT: String(await freePort()),
-			},
-			logFile: join(logDir, 'main.log'),
-		});
+		const main = await spawnMain(install.bin, env, userFolder);
 		const cluster = new N8nCluster(
 			{ ...opts, mode, name },
 			userFolder,
 			env,
 			main,
-			createdDatabase,
-			database,
-			queuePrefix,
+			queue.created,
+			queue.database,
+			queue.queuePrefix,
 		);
 		try {
-			await waitForHttp(`${url}/healthz/readiness`, { timeoutMs: 180_000, process: main });
-			if (mode === 'queue') {
-				await Promise.all(
-					Array.from({ length: opts.workers ?? 2 }, (_, i) => cluster.startWorker(i + 1)),
-				);
-			}
-			cluster.client = await N8nClient.bootstrap(url);
+			await cluster.becomeReady(url, opts.workers ?? 2);
 			log(`n8n is ready at ${url}`);
 			return cluster;
 		} catch (error) {
@@ -184,26 +120,28 @@ export class N8nCluster {
 		}
 	}
 
+	/** Waits for main, starts the workers (queue mode), then creates the owner account and API key (`client`). */
+	private async becomeReady(url: string, workers: number): Promise<void> {
+		await waitForHttp(`${url}/healthz/readiness`, { timeoutMs: 180_000, process: this.main });
+		if (this.options.mode === 'queue') {
+			await Promise.all(Array.from({ length: workers }, (_, i) => this.startWorker(i + 1)));
+		}
+		this.client = await N8nClient.bootstrap(url);
+	}
+
 	get url() {
 		return this.client.url;
 	}
 
-	/** Starts worker `worker-<index>` (again, e.g. after a test killed it) and waits for its readiness check. */
 	/** Kills main at once (as a machine failure would) and starts it again on the same port, database and Redis. */
 	async restartMain(): Promise<void> {
 		await this.main.stop('SIGKILL', 5_000);
 		const install = await ensureN8nInstalled();
-		this.main = ManagedProcess.spawn('n8n main', process.execPath, [install.bin, 'start'], {
-			env: {
-				...this.baseEnv,
-				OPENAGENTS_PROCESS_NAME: 'main',
-				N8N_RUNNERS_BROKER_PORT: String(await freePort()),
-			},
-			logFile: join(this.userFolder, 'logs', 'main.log'),
-		});
+		this.main = await spawnMain(install.bin, this.baseEnv, this.userFolder);
 		await waitForHttp(`${this.url}/healthz/readiness`, { timeoutMs: 180_000, process: this.main });
 	}
 
+	/** Starts worker `worker-<index>` (again, e.g. after a test killed it) and waits for its readiness check. */
 	async startWorker(index: number): Promise<ManagedProcess> {
 		const name = `worker-${index}`;
 		const healthPort = await freePort();
@@ -259,6 +197,89 @@ export class N8nCluster {
 		}
 		if (!this.options.userFolder) rmSync(this.userFolder, { recursive: true, force: true });
 	}
+}
+
+/** The environment every n8n process of a cluster shares (before encryption key and queue mode settings). */
+function n8nEnv(
+	opts: ClusterOptions,
+	{ userFolder, port, url }: { userFolder: string; port: number; url: string },
+): NodeJS.ProcessEnv {
+	return {
+		PATH: process.env.PATH,
+		HOME: process.env.HOME,
+		LANG: process.env.LANG ?? 'C.UTF-8',
+		TZ: 'UTC',
+		GENERIC_TIMEZONE: 'UTC',
+		N8N_USER_FOLDER: userFolder,
+		N8N_PORT: String(port),
+		N8N_LISTEN_ADDRESS: '127.0.0.1',
+		N8N_HOST: '127.0.0.1',
+		WEBHOOK_URL: `${url}/`,
+		N8N_EDITOR_BASE_URL: `${url}/`,
+		N8N_SECURE_COOKIE: 'false',
+		N8N_DIAGNOSTICS_ENABLED: 'false',
+		N8N_VERSION_NOTIFICATIONS_ENABLED: 'false',
+		N8N_TEMPLATES_ENABLED: 'false',
+		N8N_PERSONALIZATION_ENABLED: 'false',
+		N8N_METRICS: 'true',
+		N8N_METRICS_INCLUDE_QUEUE_METRICS: 'true',
+		N8N_BLOCK_ENV_ACCESS_IN_NODE: 'false',
+		N8N_COMMUNITY_PACKAGES_ALLOW_TOOL_USAGE: 'true',
+		N8N_GRACEFUL_SHUTDOWN_TIMEOUT: '5',
+		N8N_LOG_LEVEL: process.env.N8N_LOG_LEVEL ?? 'info',
+		...opts.env,
+	};
+}
+
+/**
+ * Queue mode: creates the database when missing and adds Postgres, Bull and Redis-prefix settings to `env`.
+ * Returns the database, whether it was created here (so stop() drops it) and the Redis prefix of this cluster.
+ */
+async function prepareQueueMode(
+	opts: ClusterOptions,
+	name: string,
+	suffix: string,
+	env: NodeJS.ProcessEnv,
+): Promise<{ database: string; created: boolean; queuePrefix: string }> {
+	const pg = opts.postgres ?? postgresFromEnv();
+	const redis = opts.redis ?? redisFromEnv();
+	const database = opts.database ?? `openagents_${name}_${suffix}`.replace(/[^a-z0-9_]/g, '_');
+	const created = await createDatabaseIfMissing(pg, database);
+	const queuePrefix = `openagents-${name}-${suffix}`;
+	Object.assign(env, {
+		DB_TYPE: 'postgresdb',
+		DB_POSTGRESDB_HOST: pg.host,
+		DB_POSTGRESDB_PORT: String(pg.port),
+		DB_POSTGRESDB_DATABASE: database,
+		DB_POSTGRESDB_USER: pg.user,
+		DB_POSTGRESDB_PASSWORD: pg.password,
+		EXECUTIONS_MODE: 'queue',
+		QUEUE_BULL_REDIS_HOST: redis.host,
+		QUEUE_BULL_REDIS_PORT: String(redis.port),
+		...(redis.password ? { QUEUE_BULL_REDIS_PASSWORD: redis.password } : {}),
+		QUEUE_BULL_PREFIX: queuePrefix,
+		// Pub/sub channels and instance keys too: clusters sharing one Redis must not see each other.
+		N8N_REDIS_KEY_PREFIX: `${queuePrefix}-n8n`,
+		QUEUE_HEALTH_CHECK_ACTIVE: 'true',
+		OFFLOAD_MANUAL_EXECUTIONS_TO_WORKERS: 'true',
+	});
+	return { database, created, queuePrefix };
+}
+
+/** Spawns n8n main (`n8n start`) with its own task-runner broker port, logging to <userFolder>/logs/main.log. */
+async function spawnMain(
+	bin: string,
+	env: NodeJS.ProcessEnv,
+	userFolder: string,
+): Promise<ManagedProcess> {
+	return ManagedProcess.spawn('n8n main', process.execPath, [bin, 'start'], {
+		env: {
+			...env,
+			OPENAGENTS_PROCESS_NAME: 'main',
+			N8N_RUNNERS_BROKER_PORT: String(await freePort()),
+		},
+		logFile: join(userFolder, 'logs', 'main.log'),
+	});
 }
 
 /** Reads the ClusterInfo that the e2e global setup exported. */

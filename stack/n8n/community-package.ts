@@ -30,16 +30,18 @@ export async function packPackage(outDir: string): Promise<string> {
 	return join(outDir, filename);
 }
 
-/** Installs `tarball` into `<n8nUserFolder>/.n8n/nodes` as a community package; returns the package directory. */
-export async function installCommunityPackage(
+/**
+ * n8n's installer on `tarball` in `packageDir` (created): the package extracted there, its dev/peer/optional
+ * dependencies dropped, then `npm install` of the rest with n8n's flags. Returns npm's output (warnings included
+ * at `loglevel` warn) and the stripped manifest.
+ */
+export async function replayN8nInstall(
 	tarball: string,
-	n8nUserFolder: string,
-): Promise<string> {
-	const nodesDir = join(n8nUserFolder, '.n8n', 'nodes');
-	const packageDir = join(nodesDir, 'node_modules', PACKAGE_NAME);
+	packageDir: string,
+	loglevel: 'error' | 'warn' = 'error',
+): Promise<{ output: string; manifest: { version: string } }> {
 	mkdirSync(packageDir, { recursive: true });
 	await run('tar', ['-xzf', tarball, '-C', packageDir, '--strip-components=1']);
-
 	const manifestPath = join(packageDir, 'package.json');
 	const {
 		devDependencies: _d,
@@ -48,7 +50,7 @@ export async function installCommunityPackage(
 		...manifest
 	} = JSON.parse(readFileSync(manifestPath, 'utf8'));
 	writeFileSync(manifestPath, JSON.stringify(manifest, null, 2));
-	await npm(
+	const output = await npm(
 		[
 			'install',
 			'--audit=false',
@@ -57,10 +59,23 @@ export async function installCommunityPackage(
 			'--install-strategy=shallow',
 			'--ignore-scripts=true',
 			'--package-lock=false',
-			'--loglevel=error',
+			`--loglevel=${loglevel}`,
 		],
 		packageDir,
+		15 * 60_000,
+		true,
 	);
+	return { output, manifest };
+}
+
+/** Installs `tarball` into `<n8nUserFolder>/.n8n/nodes` as a community package; returns the package directory. */
+export async function installCommunityPackage(
+	tarball: string,
+	n8nUserFolder: string,
+): Promise<string> {
+	const nodesDir = join(n8nUserFolder, '.n8n', 'nodes');
+	const packageDir = join(nodesDir, 'node_modules', PACKAGE_NAME);
+	const { manifest } = await replayN8nInstall(tarball, packageDir);
 	writeFileSync(
 		join(nodesDir, 'package.json'),
 		JSON.stringify(

@@ -42,15 +42,21 @@ export function npmEnv(): NodeJS.ProcessEnv {
 	return env;
 }
 
-export async function npm(args: string[], cwd: string, timeoutMs = 15 * 60_000): Promise<string> {
+/** Runs npm in `cwd`; returns its standard output (and its standard error after it with `withStderr`). */
+export async function npm(
+	args: string[],
+	cwd: string,
+	timeoutMs = 15 * 60_000,
+	withStderr = false,
+): Promise<string> {
 	try {
-		const { stdout } = await run('npm', args, {
+		const { stdout, stderr } = await run('npm', args, {
 			cwd,
 			env: npmEnv(),
 			timeout: timeoutMs,
 			maxBuffer: 64 * 1024 * 1024,
 		});
-		return stdout;
+		return withStderr ? `${stdout}${stderr}` : stdout;
 	} catch (error) {
 		const e = error as { stderr?: string; message: string };
 		throw new Error(
