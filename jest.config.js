@@ -1,8 +1,10 @@
 /**
- * Three suites, one command (`npm test`):
- *  - unit:  lib/ and test-support code, no servers beyond what a test starts itself
- *  - nodes: workflows run in-process with n8n-core's WorkflowExecute (real Chroma / model server where needed)
- *  - e2e:   one real queue-mode n8n cluster (main + 2 workers, Postgres, Redis) shared by every e2e test file
+ * Four projects, one command (`npm test` runs them all; `npm run test:<project>` one of them):
+ *  - unit:        pure code of lib/, stack/, bench/ and scripts/: no servers, no network, no shared services
+ *  - integration: lib/ and stack/ code against real servers each test file starts (offline model server, Chroma,
+ *                 http servers, child processes) and the shared Redis and Postgres (its own keys and tables)
+ *  - nodes:       workflows run in-process with n8n-core's WorkflowExecute (real Chroma / model server where needed)
+ *  - e2e:         one real queue-mode n8n cluster (main + 2 workers, Postgres, Redis) shared by every e2e test file
  */
 const transform = { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.test.json' }] };
 const common = { testEnvironment: 'node', transform, moduleFileExtensions: ['ts', 'js', 'json'] };
@@ -10,6 +12,11 @@ const common = { testEnvironment: 'node', transform, moduleFileExtensions: ['ts'
 module.exports = {
 	projects: [
 		{ ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
+		{
+			...common,
+			displayName: 'integration',
+			testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
+		},
 		{ ...common, displayName: 'nodes', testMatch: ['<rootDir>/test/nodes/**/*.test.ts'] },
 		{
 			...common,

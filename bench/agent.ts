@@ -15,7 +15,12 @@ import { DynamicStructuredTool } from '@langchain/core/tools';
 
 import { createChatModel, runAgent, UsageTracker } from '../lib/llm';
 import { NoRetryPolicy } from '../lib/retry';
-import { OfflineModelServer, type ChatRequest, type ModelReply } from '../stack/model-server';
+import {
+	OfflineModelServer,
+	type ChatRequest,
+	type ModelReply,
+	offlineModelConfig,
+} from '../stack/model-server';
 import { aiAgentNode, openAiChatModelNode, webhookNode } from '../stack/n8n/workflow-nodes';
 import {
 	activeWorkflow,
@@ -42,12 +47,7 @@ export function oneToolCall(request: ChatRequest): ModelReply {
 
 /** The in-process Agent loop benchmarks run: a chat model on `server`, one tool, and the opening messages. */
 export function benchLoopParts(server: OfflineModelServer) {
-	const model = createChatModel({
-		baseUrl: server.baseUrl,
-		apiKey: 'bench',
-		chatModel: 'offline-chat',
-		embeddingModel: 'offline-embedding',
-	});
+	const model = createChatModel(offlineModelConfig(server));
 	const tool = new DynamicStructuredTool({
 		name: 'lookup',
 		description: 'Looks up',

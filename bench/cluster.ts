@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 
 import { startChroma, type ChromaServer } from '../stack/chroma';
-import { OfflineModelServer } from '../stack/model-server';
+import { OfflineModelServer, offlineModelConfig } from '../stack/model-server';
 import type { N8nClient } from '../stack/n8n/client';
 import { upsertExampleCredentials, type CredentialRefs } from '../stack/examples';
 import { N8nCluster } from '../stack/n8n/cluster';
@@ -85,12 +85,7 @@ async function start(): Promise<BenchCluster> {
 	const { client } = cluster;
 	const redisPrefix = `openagents-bench-${randomUUID().slice(0, 8)}`;
 	const ours = await upsertExampleCredentials(client, {
-		llm: {
-			baseUrl: model.baseUrl,
-			apiKey: '',
-			chatModel: 'offline-chat',
-			embeddingModel: 'offline-embedding',
-		},
+		llm: offlineModelConfig(model),
 		chromaUrl: chroma.url,
 		redis: { host: '127.0.0.1', port: 6379, prefix: redisPrefix },
 		namePrefix: 'bench: ',

@@ -26,7 +26,7 @@ import {
 } from '../lib/rag';
 import { NoRetryPolicy } from '../lib/retry';
 import { startChroma } from '../stack/chroma';
-import { OfflineModelServer } from '../stack/model-server';
+import { OfflineModelServer, offlineModelConfig } from '../stack/model-server';
 import { evalTable, type EvalResult } from './report';
 import { summary } from './stats';
 
@@ -146,12 +146,7 @@ export async function evaluate(): Promise<EvalResult> {
 	) as Question[];
 	const largeChunks = Number(process.env.EVAL_LARGE_CHUNKS ?? 100_000);
 	const [chroma, model] = [await startChroma(), new OfflineModelServer()];
-	const llm: LlmConfig = {
-		baseUrl: await model.start(),
-		apiKey: '',
-		chatModel: 'offline-chat',
-		embeddingModel: 'offline-embedding',
-	};
+	const llm: LlmConfig = offlineModelConfig(await model.start());
 	try {
 		const embedder = createEmbeddings(llm);
 		const store = new ChromaKnowledgeStore({ url: chroma.url }, { policy });

@@ -5,19 +5,14 @@
  */
 import { createChatModel, invokeChatModel, UsageTracker } from '../lib/llm';
 import { ExponentialBackoffRetryPolicy } from '../lib/retry';
-import { OfflineModelServer } from '../stack/model-server';
+import { OfflineModelServer, offlineModelConfig } from '../stack/model-server';
 import { summary } from './stats';
 
 export async function llmCallOverhead(calls = Number(process.env.BENCH_LLM_CALLS ?? 300)) {
 	const server = new OfflineModelServer();
 	const baseUrl = await server.start();
 	try {
-		const model = createChatModel({
-			baseUrl,
-			apiKey: 'bench',
-			chatModel: 'offline-chat',
-			embeddingModel: 'offline-embedding',
-		});
+		const model = createChatModel(offlineModelConfig(baseUrl));
 		const policy = new ExponentialBackoffRetryPolicy({
 			maxRetries: 3,
 			initialDelay: 500,

@@ -6,7 +6,7 @@ import { createEmbeddings } from '../lib/llm';
 import { retrieve, type KnowledgeBaseCollection, type RetrievalOptions } from '../lib/rag';
 import { NoRetryPolicy } from '../lib/retry';
 import { startChroma, type ChromaOptions } from '../stack/chroma';
-import { OfflineModelServer } from '../stack/model-server';
+import { OfflineModelServer, offlineModelConfig } from '../stack/model-server';
 import { summary } from './stats';
 
 /** Starts Chroma (with `chromaOptions`) and the offline model; `stop` ends both. */
@@ -14,12 +14,7 @@ export async function localRag(chromaOptions: ChromaOptions = {}) {
 	const model = new OfflineModelServer();
 	const [chroma, baseUrl] = await Promise.all([startChroma(chromaOptions), model.start()]);
 	const policy = new NoRetryPolicy();
-	const embeddings = createEmbeddings({
-		baseUrl,
-		apiKey: '',
-		chatModel: 'offline-chat',
-		embeddingModel: 'offline-embedding',
-	});
+	const embeddings = createEmbeddings(offlineModelConfig(baseUrl));
 	const rag = {
 		chroma,
 		model,

@@ -16,7 +16,12 @@ import { HumanMessage, SystemMessage } from '@langchain/core/messages';
 import { createChatModel, runAgent, UsageTracker } from '../lib/llm';
 import { createPlan, executePlan } from '../lib/planning';
 import { NoRetryPolicy } from '../lib/retry';
-import { OfflineModelServer, systemText, type ChatRequest } from '../stack/model-server';
+import {
+	OfflineModelServer,
+	systemText,
+	type ChatRequest,
+	offlineModelConfig,
+} from '../stack/model-server';
 import { ifNode, openAiChatModelNode, plannerNode, webhookNode } from '../stack/n8n/workflow-nodes';
 import {
 	activeWorkflow,
@@ -361,12 +366,7 @@ export async function planner(
 		return { content: 'done' };
 	});
 	try {
-		const model = createChatModel({
-			baseUrl: server.baseUrl,
-			apiKey: 'bench',
-			chatModel: 'offline-chat',
-			embeddingModel: 'offline-embedding',
-		});
+		const model = createChatModel(offlineModelConfig(server));
 		const options = { policy: new NoRetryPolicy(), usage: new UsageTracker() };
 		let t = performance.now();
 		const planned = await createPlan(model, 'bench goal', { ...options, maxTasks: TASKS });

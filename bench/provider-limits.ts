@@ -17,7 +17,7 @@ import { Pool } from 'pg';
 import { createChatModel, invokeChatModel, rateLimitKey, UsageTracker } from '../lib/llm';
 import { closeProcessRateLimiters, processRateLimiter } from '../lib/ratelimit';
 import { NoRetryPolicy } from '../lib/retry';
-import { OfflineModelServer } from '../stack/model-server';
+import { OfflineModelServer, offlineModelConfig } from '../stack/model-server';
 import { aiAgentNode, webhookNode } from '../stack/n8n/workflow-nodes';
 import { deleteKeys, postgresFromEnv, redisFromEnv, redisUrl } from '../stack/services';
 import { agentWorkflow, oneToolCall, openAgentsAgentNode } from './agent';
@@ -102,7 +102,7 @@ export async function rateLimiterOverhead(
 	const server = new OfflineModelServer();
 	const baseUrl = await server.start();
 	try {
-		const config = { baseUrl, apiKey: '', chatModel: 'offline-chat', embeddingModel: 'e' };
+		const config = offlineModelConfig(baseUrl);
 		const model = createChatModel(config);
 		const limiter = processRateLimiter(REDIS_URL, {
 			requestsPerMinute: 10_000_000,
@@ -155,12 +155,7 @@ export async function providerLimits(
 	const db = new Pool({ ...postgresFromEnv(), database: bench.cluster.database, max: 2 });
 	const name = `bench-limit-${randomUUID()}`;
 	try {
-		const llm = {
-			baseUrl: bench.model.baseUrl,
-			apiKey: '',
-			chatModel: 'offline-chat',
-			embeddingModel: 'offline-embedding',
-		};
+		const llm = offlineModelConfig(bench.model);
 		const limited = await bench.client.createCredential(
 			'bench llm (shared limit)',
 			'openAgentsLlmApi',

@@ -19,6 +19,7 @@ import {
 	WEBHOOK_KEY_HEADER,
 } from '../stack/examples';
 import type { ResearchReport } from '../scripts/report';
+import { offlineModelConfig } from '../stack/model-server';
 import { benchCluster, WORKER_CONCURRENCY, type BenchCluster } from './cluster';
 import { readmes } from './knowledge-base-vs-n8n';
 import { pool, postJson, ratio } from './load';
@@ -29,12 +30,7 @@ async function ingestCorpus(bench: BenchCluster, knowledgeBase: string) {
 		knowledgeBase,
 		{ create: true },
 	);
-	const embeddings = createEmbeddings({
-		baseUrl: bench.model.baseUrl,
-		apiKey: '',
-		chatModel: 'offline-chat',
-		embeddingModel: 'offline-embedding',
-	});
+	const embeddings = createEmbeddings(offlineModelConfig(bench.model));
 	const documents = await Promise.all(
 		readmes(60).map((d) => loadDocument({ source: d.source, content: d.text, fileName: d.source })),
 	);

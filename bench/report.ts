@@ -56,20 +56,76 @@ export function barChart(title: string, unit: string, bars: readonly Bar[]): str
 	return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="13"><rect width="100%" height="100%" fill="#fff"/><text x="12" y="22" font-weight="bold">${escape(title)}</text>${rows.join('')}</svg>\n`;
 }
 
-/** Nested figures as `a.b.c | value` rows. */
-function flatten(value: unknown, prefix = ''): Array<[string, string]> {
-	if (value && typeof value === 'object' && !Array.isArray(value)) {
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+	typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** A list of objects (e.g. one entry per size measured): shown as a table of its own, one column per entry. */
+const isEntryList = (value: unknown): value is Array<Record<string, unknown>> =>
+	Array.isArray(value) && value.length > 0 && value.every(isRecord);
+
+const formatFigure = (value: unknown): string =>
+	typeof value === 'number'
+		? value.toLocaleString('en-US', { maximumFractionDigits: 3 })
+		: typeof value === 'object' && value !== null
+			? JSON.stringify(value)
+			: String(value);
+
+/**
+ * Nested figures as `a.b.c | value` rows; a list of numbers or words as one row, its items separated by `; ` (a comma
+ * would read as a thousands separator). A list of objects goes to `lists` (as its path and entries) when given, else
+ * it becomes `a[0].b` rows.
+ */
+function flatten(
+	value: unknown,
+	prefix = '',
+	lists?: Array<[string, Array<Record<string, unknown>>]>,
+): Array<[string, string]> {
+	if (isRecord(value))
 		return Object.entries(value).flatMap(([key, v]) =>
-			flatten(v, prefix ? `${prefix}.${key}` : key),
+			flatten(v, prefix ? `${prefix}.${key}` : key, lists),
 		);
+	if (isEntryList(value)) {
+		if (lists) {
+			lists.push([prefix, value]);
+			return [];
+		}
+		return value.flatMap((entry, i) => flatten(entry, `${prefix}[${i}]`));
 	}
+	if (Array.isArray(value)) return [[prefix, value.map(formatFigure).join('; ')]];
+	return [[prefix, formatFigure(value)]];
+}
+
+const cell = (text: string) => text.replace(/\|/g, '\\|');
+
+/** A result's figures: a `figure | value` table, then one table per list of objects, a column per entry. */
+function figureTables(result: Record<string, unknown>): string[] {
+	const lists: Array<[string, Array<Record<string, unknown>>]> = [];
+	const rows = flatten(result, '', lists);
+	const tables = lists.flatMap(([path, entries]) => {
+		const columns = entries.map((entry) => new Map(flatten(entry)));
+		const figures = [...new Set(columns.flatMap((column) => [...column.keys()]))];
+		return [
+			`**${path}** (${entries.length} entries, one column each; — where an entry has no such figure)`,
+			'',
+			`| figure | ${entries.map((_, i) => `${path}[${i}]`).join(' | ')} |`,
+			`|---|${'---|'.repeat(entries.length)}`,
+			...figures.map(
+				(figure) =>
+					`| ${figure} | ${columns.map((column) => cell(column.get(figure) ?? '—')).join(' | ')} |`,
+			),
+			'',
+		];
+	});
 	return [
-		[
-			prefix,
-			typeof value === 'number'
-				? value.toLocaleString('en-US', { maximumFractionDigits: 3 })
-				: String(value),
-		],
+		...(rows.length
+			? [
+					'| figure | value |',
+					'|---|---|',
+					...rows.map(([key, value]) => `| ${key} | ${cell(value)} |`),
+					'',
+				]
+			: []),
+		...tables,
 	];
 }
 
@@ -593,10 +649,7 @@ export function renderReport(
 				: []),
 			...figures.map((c) => `![${c.file}](${c.file})`),
 			...(figures.length ? [''] : []),
-			'| figure | value |',
-			'|---|---|',
-			...flatten(entry.result).map(([key, value]) => `| ${key} | ${value.replace(/\|/g, '\\|')} |`),
-			'',
+			...figureTables(entry.result),
 		].join('\n');
 	});
 	const markdown = [

@@ -7,7 +7,12 @@
 import { HumanMessage, SystemMessage } from '@langchain/core/messages';
 import type { StructuredToolInterface } from '@langchain/core/tools';
 
-import { runAgent, type CallOptions, type InvokableChatModel, type ToolCallingChatModel } from '../llm';
+import {
+	runAgent,
+	type CallOptions,
+	type InvokableChatModel,
+	type ToolCallingChatModel,
+} from '../llm';
 import type { RetryPolicy } from '../retry';
 import { executeAdaptively, type AdaptiveRunResult } from './adaptive';
 import type { MemoryCheckpointStore } from './checkpoints';
@@ -105,7 +110,12 @@ export interface PlanRunReport {
 	/** Every passage the tasks retrieved, numbered across the run. */
 	passages: NumberedPassage[];
 	tasks: Array<
-		Omit<TaskRunResult, 'passages'> & { title: string; agent: string; wave: number; passages: number[] }
+		Omit<TaskRunResult, 'passages'> & {
+			title: string;
+			agent: string;
+			wave: number;
+			passages: number[];
+		}
 	>;
 	waves: string[][];
 	resumed: number;
@@ -168,7 +178,10 @@ function report({ result, synthesis }: Answered, reviews: Review[]): PlanRunRepo
  * Runs `initial` to an answer (see the file comment). Throws what executePlan throws (CheckpointError when a
  * completed task cannot be saved) and model errors of planning, synthesis and review calls after their retries.
  */
-export async function runPlanToAnswer(initial: Plan, options: PlanRunOptions): Promise<PlanRunReport> {
+export async function runPlanToAnswer(
+	initial: Plan,
+	options: PlanRunOptions,
+): Promise<PlanRunReport> {
 	const first = await runAndAnswer(initial, options);
 	const { review } = options;
 	if (!review) return report(first, []);

@@ -11,3 +11,4 @@ export {
 	valueForSchema,
 } from './offline-model';
 export type { ChatRequest, ModelReply, ReplyHandler } from './types';
+export { offlineModelConfig, type OfflineModelConfig } from './config';

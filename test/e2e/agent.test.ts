@@ -5,7 +5,12 @@
  */
 import { randomUUID } from 'node:crypto';
 
-import { lastUserText, OfflineModelServer, type ChatRequest } from '../../stack/model-server';
+import {
+	lastUserText,
+	OfflineModelServer,
+	type ChatRequest,
+	offlineModelConfig,
+} from '../../stack/model-server';
 import { clusterFromEnv } from '../../stack/n8n/cluster';
 import {
 	agentNode,
@@ -118,12 +123,11 @@ describe('Agent in queue-mode n8n', () => {
 	}, 120_000);
 
 	it('runs Task steps in parallel on a worker with the OpenAgents LLM API credential', async () => {
-		const llm = await client.createCredential('e2e agent offline model', 'openAgentsLlmApi', {
-			baseUrl: model.baseUrl,
-			apiKey: '',
-			chatModel: 'offline-chat',
-			embeddingModel: 'offline-embedding',
-		});
+		const llm = await client.createCredential(
+			'e2e agent offline model',
+			'openAgentsLlmApi',
+			offlineModelConfig(model),
+		);
 		model.latencyMs = 400;
 		model.setHandler((request: ChatRequest) => {
 			const user = lastUserText(request.messages);

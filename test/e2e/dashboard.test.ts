@@ -23,7 +23,7 @@ import {
 	type CredentialRefs,
 	type ExampleWorkflow,
 } from '../../stack/examples';
-import { OfflineModelServer } from '../../stack/model-server';
+import { OfflineModelServer, offlineModelConfig } from '../../stack/model-server';
 import { clusterFromEnv } from '../../stack/n8n/cluster';
 import { REPO_ROOT } from '../../stack/n8n/community-package';
 import type { Execution } from '../../stack/n8n/client';
@@ -82,12 +82,7 @@ beforeAll(async () => {
 		client.createCredential('e2e dashboard redis', 'openAgentsMemoryStore', memory(6379)),
 		client.createCredential('e2e dashboard redis down', 'openAgentsMemoryStore', memory(1)),
 		client.createCredential('e2e dashboard login', 'httpBasicAuth', login),
-		client.createCredential('e2e dashboard model', 'openAgentsLlmApi', {
-			baseUrl: model.baseUrl,
-			apiKey: '',
-			chatModel: 'offline-chat',
-			embeddingModel: 'offline-embedding',
-		}),
+		client.createCredential('e2e dashboard model', 'openAgentsLlmApi', offlineModelConfig(model)),
 	]);
 	const refs = { openAgentsN8nApi: api, httpBasicAuth: basic };
 	const [main, down] = await Promise.all([

@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { OfflineModelServer } from '../../stack/model-server';
+import { OfflineModelServer, offlineModelConfig } from '../../stack/model-server';
 import { N8nCluster } from '../../stack/n8n/cluster';
 import { nodeOutput, type Execution, type N8nClient } from '../../stack/n8n/client';
 import { webhookNode, whereNode } from '../../stack/n8n/workflow-nodes';
@@ -172,12 +172,7 @@ beforeAll(async () => {
 			...redisData,
 			redisPort: 1,
 		}),
-		client.createCredential('e2e offline model', 'openAgentsLlmApi', {
-			baseUrl: llmUrl,
-			apiKey: '',
-			chatModel: 'offline-chat',
-			embeddingModel: 'offline-embedding',
-		}),
+		client.createCredential('e2e offline model', 'openAgentsLlmApi', offlineModelConfig(llmUrl)),
 	]);
 	credentials = { api, wrongKey, wrongUrl, redis, redisDown, llm };
 }, 300_000);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 
 import { startChroma, type ChromaServer } from '../../stack/chroma';
-import { OfflineModelServer } from '../../stack/model-server';
+import { OfflineModelServer, offlineModelConfig } from '../../stack/model-server';
 import { clusterFromEnv } from '../../stack/n8n/cluster';
 import { REPO_ROOT } from '../../stack/n8n/community-package';
 import {
@@ -36,12 +36,7 @@ beforeAll(async () => {
 			tenant: 'default_tenant',
 			database: 'default_database',
 		}),
-		client.createCredential('e2e offline model', 'openAgentsLlmApi', {
-			baseUrl: model.baseUrl,
-			apiKey: '',
-			chatModel: 'offline-chat',
-			embeddingModel: 'offline-embedding',
-		}),
+		client.createCredential('e2e offline model', 'openAgentsLlmApi', offlineModelConfig(model)),
 	]);
 	credentials = { chroma: chromaCredential, llm: llmCredential };
 }, 60_000);

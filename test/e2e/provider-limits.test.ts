@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 
 import { requestWindow } from '../../lib/ratelimit';
-import { OfflineModelServer } from '../../stack/model-server';
+import { OfflineModelServer, offlineModelConfig } from '../../stack/model-server';
 import { nodeOutput } from '../../stack/n8n/client';
 import { clusterFromEnv } from '../../stack/n8n/cluster';
 import { agentNode, webhookAnsweringAtOnce } from '../../stack/n8n/workflow-nodes';
@@ -41,16 +41,16 @@ async function finishedExecutions(workflowId: string, count: number, timeoutMs: 
 }
 
 it('two workers keep to one limit: every job succeeds and the provider never sees it exceeded', async () => {
-	const credential = await client.createCredential('e2e llm (shared limit)', 'openAgentsLlmApi', {
-		baseUrl: model.baseUrl,
-		apiKey: '',
-		chatModel: 'offline-chat',
-		embeddingModel: 'offline-embedding',
-		rateLimitStore: 'shared',
-		rateLimitStoreUrl: redisUrl(redis),
-		requestsPerMinute: REQUESTS_PER_MINUTE,
-		rateLimitName: name,
-	});
+	const credential = await client.createCredential(
+		'e2e llm (shared limit)',
+		'openAgentsLlmApi',
+		offlineModelConfig(model, {
+			rateLimitStore: 'shared',
+			rateLimitStoreUrl: redisUrl(redis),
+			requestsPerMinute: REQUESTS_PER_MINUTE,
+			rateLimitName: name,
+		}),
+	);
 	const path = `e2e-limits-${randomUUID()}`;
 	const { id } = await client.createWorkflow({
 		name: 'e2e: agents sharing a provider limit',

@@ -13,6 +13,7 @@ import {
 	systemText,
 	type ChatRequest,
 	type ModelReply,
+	offlineModelConfig,
 } from '../../stack/model-server';
 import { deleteKeys, redisFromEnv } from '../../stack/services';
 import { testNodeTypes } from '../support/test-nodes';
@@ -58,12 +59,7 @@ const exec = (
 			nodeTypes: testNodeTypes,
 			workflowId,
 			credentials: {
-				openAgentsLlmApi: {
-					baseUrl: llmUrl,
-					apiKey: '',
-					chatModel: 'offline-chat',
-					embeddingModel: 'offline-embedding',
-				},
+				openAgentsLlmApi: offlineModelConfig(llmUrl),
 				openAgentsMemoryStore: {
 					backend: 'redis',
 					host: '127.0.0.1',

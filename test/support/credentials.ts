@@ -2,6 +2,8 @@
  * Credential data for tests on the local stack (credential type → data, as runWorkflow and n8n's API take it):
  * Chroma without auth, the offline model server, the shared Redis under a test's own key prefix.
  */
+import { offlineModelConfig } from '../../stack/model-server';
+
 export const chromaCredential = (url: string) => ({
 	url,
 	authentication: 'none',
@@ -9,13 +11,9 @@ export const chromaCredential = (url: string) => ({
 	database: 'default_database',
 });
 
-/** The offline model server's credential; its default models are the server's own. */
-export const offlineLlmCredential = (baseUrl: string, apiKey = '') => ({
-	baseUrl,
-	apiKey,
-	chatModel: 'offline-chat',
-	embeddingModel: 'offline-embedding',
-});
+/** An offline model server's `openAgentsLlmApi` credential: its base URL, its default models and `apiKey`. */
+export const offlineLlmCredential = (baseUrl: string, apiKey = '') =>
+	offlineModelConfig(baseUrl, { apiKey });
 
 /** A Memory Store credential on the shared Redis (127.0.0.1:6379, database 0) under `prefix`. */
 export const redisStoreCredential = (prefix: string) => ({

@@ -19,19 +19,14 @@ import {
 	NoRetryPolicy,
 	RetryExhaustedError,
 } from '../../../lib/retry';
-import { cosine, embed, OfflineModelServer } from '../../../stack/model-server';
+import { cosine, embed, OfflineModelServer, offlineModelConfig } from '../../../stack/model-server';
 
 const API_KEY = 'sk-llm-test-0123456789abcdef';
 const server = new OfflineModelServer({ apiKey: API_KEY });
 let config: LlmConfig;
 
 beforeAll(async () => {
-	config = {
-		baseUrl: await server.start(),
-		apiKey: API_KEY,
-		chatModel: 'offline-chat',
-		embeddingModel: 'offline-embedding',
-	};
+	config = offlineModelConfig(await server.start(), { apiKey: API_KEY });
 });
 afterAll(() => server.stop());
 beforeEach(() => server.reset());

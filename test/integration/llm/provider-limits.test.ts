@@ -20,19 +20,14 @@ import {
 } from '../../../lib/llm';
 import { memoryLimiterStore, ProviderRateLimiter } from '../../../lib/ratelimit';
 import { NoRetryPolicy, parseResetDuration, rateLimitResetMs } from '../../../lib/retry';
-import { OfflineModelServer } from '../../../stack/model-server';
+import { OfflineModelServer, offlineModelConfig } from '../../../stack/model-server';
 import { roomInWindow } from '../../support/windows';
 
 const server = new OfflineModelServer();
 let config: LlmConfig;
 
 beforeAll(async () => {
-	config = {
-		baseUrl: await server.start(),
-		apiKey: '',
-		chatModel: 'offline-chat',
-		embeddingModel: 'offline-embedding',
-	};
+	config = offlineModelConfig(await server.start());
 });
 afterAll(() => server.stop());
 beforeEach(() => server.reset());

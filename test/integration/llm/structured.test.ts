@@ -12,17 +12,16 @@ import {
 	type LlmConfig,
 } from '../../../lib/llm';
 import { NoRetryPolicy } from '../../../lib/retry';
-import { OfflineModelServer, type ChatRequest } from '../../../stack/model-server';
+import {
+	OfflineModelServer,
+	type ChatRequest,
+	offlineModelConfig,
+} from '../../../stack/model-server';
 
 const server = new OfflineModelServer();
 let config: LlmConfig;
 beforeAll(async () => {
-	config = {
-		baseUrl: await server.start(),
-		apiKey: '',
-		chatModel: 'offline-chat',
-		embeddingModel: 'offline-embedding',
-	};
+	config = offlineModelConfig(await server.start());
 });
 afterAll(() => server.stop());
 beforeEach(() => server.reset());

@@ -22,7 +22,12 @@ import {
 	type TaskRunResult,
 } from '../../../lib/planning';
 import { NoRetryPolicy, sleep } from '../../../lib/retry';
-import { lastUserText, OfflineModelServer, type ChatRequest } from '../../../stack/model-server';
+import {
+	lastUserText,
+	OfflineModelServer,
+	type ChatRequest,
+	offlineModelConfig,
+} from '../../../stack/model-server';
 
 const task = (id: string, dependsOn: string[] = [], extra: Partial<PlanTask> = {}): PlanTask => ({
 	id,
@@ -389,12 +394,7 @@ describe('createPlan with the offline model', () => {
 	const server = new OfflineModelServer();
 	let model: ReturnType<typeof createChatModel>;
 	beforeAll(async () => {
-		model = createChatModel({
-			baseUrl: await server.start(),
-			apiKey: '',
-			chatModel: 'offline-chat',
-			embeddingModel: 'offline-embedding',
-		});
+		model = createChatModel(offlineModelConfig(await server.start()));
 	});
 	afterAll(() => server.stop());
 	beforeEach(() => server.reset());

@@ -20,7 +20,7 @@ import {
 } from '../../../lib/rag';
 import { NoRetryPolicy } from '../../../lib/retry';
 import { startChroma, type ChromaServer } from '../../../stack/chroma';
-import { OfflineModelServer } from '../../../stack/model-server';
+import { OfflineModelServer, offlineModelConfig } from '../../../stack/model-server';
 
 const model = new OfflineModelServer();
 const policy = new NoRetryPolicy();
@@ -67,12 +67,7 @@ async function ingest(docs: Record<string, string>) {
 beforeAll(async () => {
 	[chroma, llm] = await Promise.all([
 		startChroma(),
-		model.start().then((baseUrl) => ({
-			baseUrl,
-			apiKey: '',
-			chatModel: 'offline-chat',
-			embeddingModel: 'offline-embedding',
-		})),
+		model.start().then((baseUrl) => offlineModelConfig(baseUrl)),
 	]);
 	store = new ChromaKnowledgeStore({ url: chroma.url }, { policy });
 	await ingest(DOCS);

@@ -15,7 +15,7 @@ import {
 } from '../../../lib/rag';
 import { FixedDelayRetryPolicy, NoRetryPolicy } from '../../../lib/retry';
 import { startChroma, type ChromaServer } from '../../../stack/chroma';
-import { OfflineModelServer } from '../../../stack/model-server';
+import { OfflineModelServer, offlineModelConfig } from '../../../stack/model-server';
 import { freePort } from '../../../stack/process';
 
 const model = new OfflineModelServer();
@@ -26,12 +26,7 @@ let store: ChromaKnowledgeStore;
 beforeAll(async () => {
 	[chroma, llm] = await Promise.all([
 		startChroma(),
-		model.start().then((baseUrl) => ({
-			baseUrl,
-			apiKey: '',
-			chatModel: 'offline-chat',
-			embeddingModel: 'offline-embedding',
-		})),
+		model.start().then((baseUrl) => offlineModelConfig(baseUrl)),
 	]);
 	store = new ChromaKnowledgeStore({ url: chroma.url }, { policy: new NoRetryPolicy() });
 }, 60_000);

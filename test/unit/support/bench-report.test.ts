@@ -134,3 +134,34 @@ it('keeps the earlier figures of a benchmark that failed, marked stale with the 
 	);
 	expect(markdown).not.toMatch(/## planner\n\nCommand[^\n]*\n\n\*\*Stale/);
 });
+
+it('shows a list of objects as a table of its own, one column per entry, and a list of numbers in one row', () => {
+	const { markdown } = renderReport({
+		'knowledge-base-scale': {
+			at: '2026-01-01T00:00:00.000Z',
+			machine,
+			result: {
+				seedIngest: { chunks: 15934 },
+				levels: [
+					{ chunks: 100_000, queryMs: { vector: { p50: 9.062 }, hybrid: { p50: 26.136 } } },
+					{ chunks: 1_000_000, queryMs: { vector: { p50: 9.403 } }, note: 'a | b' },
+				],
+				workersRss: { peakMiB: [1017, 917] },
+			},
+		},
+	});
+	expect(markdown).not.toContain('[object Object]');
+	expect(markdown).toContain('| seedIngest.chunks | 15,934 |');
+	expect(markdown).toContain('| workersRss.peakMiB | 1,017; 917 |');
+	const table = markdown.slice(markdown.indexOf('**levels**'));
+	expect(table.split('\n').slice(2, 9)).toEqual([
+		'| figure | levels[0] | levels[1] |',
+		'|---|---|---|',
+		'| chunks | 100,000 | 1,000,000 |',
+		'| queryMs.vector.p50 | 9.062 | 9.403 |',
+		'| queryMs.hybrid.p50 | 26.136 | — |',
+		'| note | — | a \\| b |',
+		'',
+	]);
+	expect(markdown).not.toMatch(/\| levels \|/);
+});
