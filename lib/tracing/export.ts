@@ -1,13 +1,12 @@
 /**
- * Where spans go: OpenTelemetry's SDK tracer provider with a batch span processor and the OTLP/HTTP (JSON) trace
- * exporter, one per destination and process, kept across node runs. Our provider is our own (not the global one),
- * so n8n's tracing, when on, keeps its own pipeline and we join its traces by parent context only.
+ * Where spans go: OpenTelemetry's SDK tracer provider with a batch span processor and our OTLP/HTTP (JSON) span
+ * exporter (otlp-http.ts), one per destination and process, kept across node runs. Our provider is our own (not the
+ * global one), so n8n's tracing, when on, keeps its own pipeline and we join its traces by parent context only.
  */
 import { createHash } from 'node:crypto';
 
 import type { Tracer } from '@opentelemetry/api';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
 	BatchSpanProcessor,
@@ -17,6 +16,8 @@ import {
 	type ReadableSpan,
 	type SpanExporter,
 } from '@opentelemetry/sdk-trace';
+
+import { OtlpHttpSpanExporter } from './otlp-http';
 
 /** This package's name and version as the tracer's instrumentation scope. */
 export const INSTRUMENTATION_SCOPE = { name: 'n8n-nodes-openagents', version: '0.1.0' };
@@ -131,7 +132,10 @@ export class TraceExport {
 
 	private readonly flushTimeoutMillis: number;
 
-	/** `inner` and `flushTimeoutMillis` replace the OTLP exporter and the flush limit (tests). */
+	/**
+	 * `inner` and `flushTimeoutMillis` replace the OTLP exporter and the flush limit (tests). Without an endpoint the
+	 * OTLP exporter takes its URL and headers from the OTEL_EXPORTER_OTLP_* variables (see otlp-http.ts).
+	 */
 	constructor(
 		config: ExportConfig,
 		inner?: SpanExporter,
@@ -139,14 +143,20 @@ export class TraceExport {
 	) {
 		this.flushTimeoutMillis = flushTimeoutMillis;
 		const url = config.endpoint ? tracesUrl(config.endpoint) : undefined;
-		this.exporter = new ReportingExporter(
+		const exporter =
 			inner ??
-				new OTLPTraceExporter({
-					...(url ? { url } : {}),
-					...(config.headers ? { headers: config.headers } : {}),
-					timeoutMillis: EXPORT_LIMITS.exportTimeoutMillis,
-				}),
-			url ?? 'the OTEL_EXPORTER_OTLP_* endpoint',
+			new OtlpHttpSpanExporter({
+				url,
+				headers: config.headers,
+				timeoutMillis: EXPORT_LIMITS.exportTimeoutMillis,
+				userAgent: `${INSTRUMENTATION_SCOPE.name}/${INSTRUMENTATION_SCOPE.version}`,
+			});
+		this.exporter = new ReportingExporter(
+			exporter,
+			url ??
+				(exporter instanceof OtlpHttpSpanExporter
+					? exporter.url
+					: 'the OTEL_EXPORTER_OTLP_* endpoint'),
 			this.reporter,
 		);
 		this.provider = new TracerProvider({
@@ -210,7 +220,7 @@ export function environmentTraceExport(
 		return undefined;
 	if (env.OTEL_SDK_DISABLED === 'true' || env.OTEL_TRACES_EXPORTER === 'none') return undefined;
 	return {
-		// No endpoint or headers: the OTLP exporter reads OTEL_EXPORTER_OTLP_* itself.
+		// No endpoint or headers: our OTLP exporter reads OTEL_EXPORTER_OTLP_* itself (otlp-http.ts).
 		target: traceExportFor({ serviceName: env.OTEL_SERVICE_NAME }),
 		recordContent: env.OPENAGENTS_TRACING_RECORD_CONTENT === 'true',
 	};

@@ -19,3 +19,11 @@ export {
 	type ExportConfig,
 } from './export';
 export { traceNodeRun, type NodeRunInfo } from './run';
+export {
+	DEFAULT_TRACES_URL,
+	OtlpHttpSpanExporter,
+	otlpHttpSettings,
+	type OtlpHttpOptions,
+	type OtlpHttpSettings,
+} from './otlp-http';
+export { traceRequest, traceRequestJson, type OtlpTraceRequest } from './otlp-json';
