@@ -115,7 +115,7 @@ function connectionNames(list: INodeTypeDescription['inputs']): string {
 }
 
 /** `page`: the node's folder name (Agent, Planner, …), which names its page, screenshot and README section. */
-export function nodePage(page: string, description: INodeTypeDescription): string {
+function nodePage(page: string, description: INodeTypeDescription): string {
 	const type = `${manifest.name}.${description.name}`;
 	const examples = exampleFiles().filter((file) =>
 		readFileSync(join(EXAMPLES_DIR, file), 'utf8').includes(`"${type}"`),

@@ -10,13 +10,15 @@
  *    knowledge base (example 1), and a question is planned, researched and answered with citations (example 3),
  *    all inside n8n; it prints the answer, its citations, the plan with each task's status, and token usage
  *    (OPENAGENTS_QUESTION sets the question; OPENAGENTS_DEMO=0 skips the run),
- *  - finally the editor URL and login. Ctrl-C stops everything.
+ *  - finally the editor URL and login. Ctrl-C (or SIGTERM, SIGHUP, or the end of the parent npm) stops everything.
  * State (n8n user folder, Chroma data) is kept in $OPENAGENTS_STATE_DIR (default ./.openagents).
  */
+import { createHash } from 'node:crypto';
 import { globSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 import { startChroma, type ChromaServer } from '../stack/chroma';
+import { stopOnExit, type Stopper } from '../stack/lifecycle';
 import { OfflineModelServer } from '../stack/model-server';
 import { DEFAULT_OWNER } from '../stack/n8n/client';
 import { N8nCluster } from '../stack/n8n/cluster';
@@ -35,6 +37,8 @@ import { printResearch, type ResearchResponse } from './report';
 
 const env = process.env;
 const stateDir = resolve(env.OPENAGENTS_STATE_DIR ?? '.openagents');
+/** The memory store's key prefix: one per state folder, so two stacks on one Redis never share keys or checkpoints. */
+const memoryPrefix = `openagents_demo_${createHash('sha256').update(stateDir).digest('hex').slice(0, 12)}`;
 const say = (line: string) => console.log(`[openagents] ${line}`);
 
 interface Llm {
@@ -74,7 +78,7 @@ async function startLlm(): Promise<Llm> {
 }
 
 /** Stops what has been started, last first. */
-type Stoppers = Array<() => Promise<void>>;
+type Stoppers = Stopper[];
 
 /** The running services: the model API, Chroma and n8n. */
 interface Stack {
@@ -96,7 +100,7 @@ interface N8nSetup {
 async function main() {
 	mkdirSync(stateDir, { recursive: true });
 	const stoppers: Stoppers = [];
-	const shutdown = stopOnSignal(stoppers);
+	const shutdown = stopOnExit(stoppers, { say });
 	try {
 		const stack = await startStack(stoppers);
 		const setup = await setUpN8n(stack);
@@ -111,26 +115,6 @@ async function main() {
 		say(`Failed: ${(error as Error).message}`);
 		await shutdown(1);
 	}
-}
-
-/**
- * Stops everything (last started first) and exits on SIGINT or SIGTERM, so Ctrl-C during start-up also stops what
- * already runs. Returns the same shutdown for a failed start; a second call while stopping does nothing.
- */
-function stopOnSignal(stoppers: Stoppers): (code: number) => Promise<void> {
-	let stopping = false;
-	const shutdown = async (code: number) => {
-		if (stopping) return;
-		stopping = true;
-		say('Stopping...');
-		for (const stop of stoppers.reverse())
-			await stop().catch((e: Error) => say(`stop failed: ${e.message}`));
-		say('Stopped.');
-		process.exit(code);
-	};
-	process.on('SIGINT', () => void shutdown(0));
-	process.on('SIGTERM', () => void shutdown(0));
-	return shutdown;
 }
 
 /** Starts the model API (unless a real one is configured), Chroma and n8n; each adds its stop to `stoppers`. */
@@ -198,7 +182,7 @@ async function setUpN8n({ llm, chroma, cluster }: Stack): Promise<N8nSetup> {
 			redis: {
 				host: env.REDIS_HOST ?? env.QUEUE_BULL_REDIS_HOST ?? '127.0.0.1',
 				port: Number(env.REDIS_PORT ?? env.QUEUE_BULL_REDIS_PORT ?? 6379),
-				prefix: 'openagents_demo',
+				prefix: memoryPrefix,
 			},
 			webhookKey: env.OPENAGENTS_WEBHOOK_KEY,
 			dashboardPassword: env.OPENAGENTS_DASHBOARD_PASSWORD,

@@ -30,10 +30,10 @@ export type CredentialRefs = Record<string, { id: string; name: string }>;
 export const WEBHOOK_KEY_HEADER = 'X-OpenAgents-Key';
 
 /** The Basic Auth user of example 5's dashboard and metrics webhooks. */
-export const DASHBOARD_USER = 'ops';
+const DASHBOARD_USER = 'ops';
 
 /** Where the examples' services are. */
-export interface ExampleServices {
+interface ExampleServices {
 	llm: { baseUrl: string; apiKey: string; chatModel: string; embeddingModel: string };
 	chromaUrl: string;
 	redis: { host: string; port: number; prefix: string };

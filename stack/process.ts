@@ -36,7 +36,7 @@ export async function waitFor<T>(
 	}
 }
 
-export interface ManagedProcessOptions {
+interface ManagedProcessOptions {
 	env?: NodeJS.ProcessEnv;
 	cwd?: string;
 	/** Where stdout and stderr go; also kept in memory (last 200 lines) for error messages. */

@@ -5,7 +5,7 @@
  */
 import { createServer, connect, type Server, type Socket } from 'node:net';
 
-export interface TcpProxy {
+interface TcpProxy {
 	port: number;
 	/** How often `text` appeared in what clients sent (case-insensitive; RESP commands, SQL, …). */
 	count(text: string): number;

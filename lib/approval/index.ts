@@ -2,16 +2,14 @@ export {
 	newApprovalId,
 	checkDecidable,
 	parseDecision,
-	type ApprovalCall,
 	type ApprovalRequest,
 	type ToolCallsApproval,
 	type PlanApproval,
 	type PlanDecision,
 	type ApprovalDecision,
-	type CallDecision,
 	type OnTimeout,
 	type Refusal,
 } from './request';
-export { approvalPage, messagePage, type ApprovalPageOptions } from './page';
-export { approvalNotification, type ApprovalNotification } from './notification';
+export { approvalPage, messagePage } from './page';
+export { approvalNotification } from './notification';
 export { toolCallsApproval, toolsNeedingApproval } from './tool-calls';

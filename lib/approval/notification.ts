@@ -5,7 +5,7 @@ import type { ApprovalRequest } from './request';
  * The JSON POSTed to a notification URL when an approval is requested. `text` is a one-paragraph summary with the
  * page link, so a Slack or Microsoft Teams incoming webhook shows it as it is; the other fields are for a workflow.
  */
-export interface ApprovalNotification {
+interface ApprovalNotification {
 	text: string;
 	approvalId: string;
 	kind: ApprovalRequest['kind'];

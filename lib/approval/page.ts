@@ -39,7 +39,7 @@ const document = (title: string, body: string) => `<!doctype html>
 <title>${escapeHtml(title)}</title><style>${STYLE}</style></head>
 <body><main>${body}</main></body></html>`;
 
-export interface ApprovalPageOptions {
+interface ApprovalPageOptions {
 	/** A refused earlier submission: shown above the form, the form keeps the reviewer's input. */
 	refusal?: Refusal;
 	/** The submitted form fields to show again after a refusal. */

@@ -12,7 +12,7 @@ import { planningSchema, type Plan } from '../planning';
 import { sameSecret } from '../secrets';
 
 /** One tool call waiting for a decision. `schema`: the tool's arguments as JSON Schema (draft 7), when known. */
-export interface ApprovalCall extends PendingToolCall {
+interface ApprovalCall extends PendingToolCall {
 	description?: string;
 	schema?: Record<string, unknown>;
 }
@@ -49,7 +49,7 @@ export interface PlanApproval extends RequestBase {
 export type ApprovalRequest = ToolCallsApproval | PlanApproval;
 
 /** A reviewer's decision on one call, as the Agent's loop takes it (timed_out is the loop's own). */
-export type CallDecision = Exclude<ToolCallDecision, { action: 'timed_out' }>;
+type CallDecision = Exclude<ToolCallDecision, { action: 'timed_out' }>;
 
 /** A reviewer's decision on a plan: run it, run the edited plan, or do not run it. */
 export type PlanDecision =

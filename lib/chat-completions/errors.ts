@@ -1,5 +1,5 @@
 /** OpenAI's error body, `{ error: { message, type, param, code } }`, which every OpenAI client parses. */
-export interface OpenAiErrorBody {
+interface OpenAiErrorBody {
 	error: { message: string; type: string; param: string | null; code: string | null };
 }
 

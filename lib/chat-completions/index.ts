@@ -1,35 +1,28 @@
-export { ChatCompletionsError, type OpenAiErrorBody } from './errors';
+export { ChatCompletionsError } from './errors';
 export {
 	chatCompletionRequestSchema,
-	keyRefusal,
-	clientKeyProblem,
 	modelRefusal,
 	parseChatCompletionRequest,
 	textOf,
 	type ChatCompletionRequest,
-	type ChatMessage,
 } from './request';
+export {
+	authenticate,
+	clientKeyProblem,
+	clientKeys,
+	DEFAULT_REQUEST_LIMITS,
+	limitRefusal,
+	sessionIdFor,
+	type RequestLimits,
+	type SessionScope,
+} from './callers';
 export { latestUserText, toChatMessages } from './messages';
 export {
-	chatCompletion,
 	completionChunk,
 	modelList,
 	newCompletionId,
-	sseEvent,
-	SSE_DONE,
-	toOpenAiUsage,
-	usageChunk,
 	type CompletionIdentity,
 	type FinishReason,
-	type OpenAiUsage,
 } from './response';
-export {
-	CHAT_COMPLETIONS_TRIGGER,
-	readReply,
-	replyEnd,
-	replyStart,
-	REPLY_KEY,
-	type ReplyEnd,
-	type ReplyStart,
-} from './reply';
+export { CHAT_COMPLETIONS_TRIGGER, replyEnd, replyStart } from './reply';
 export { CompletionResponder, type ResponderOptions, type ResponseSink } from './responder';

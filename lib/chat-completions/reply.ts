@@ -11,7 +11,7 @@ import type { FinishReason } from './response';
 /** The trigger's node type name (without the package prefix). */
 export const CHAT_COMPLETIONS_TRIGGER = 'openAgentsChatCompletionsTrigger';
 
-export const REPLY_KEY = 'openagentsChatCompletion';
+const REPLY_KEY = 'openagentsChatCompletion';
 
 export interface ReplyStart {
 	executionId: string;

@@ -6,7 +6,6 @@
  */
 import { z, type ZodIssue } from 'zod';
 
-import { sameSecret } from '../secrets';
 import { ChatCompletionsError } from './errors';
 
 const textPart = z.object({ type: z.literal('text'), text: z.string() });
@@ -128,42 +127,6 @@ export function parseChatCompletionRequest(body: unknown): ChatCompletionRequest
 	}
 	checkToolMessages(parsed.data.messages);
 	return parsed.data;
-}
-
-/**
- * Checks `Authorization: Bearer <key>` against the configured key in constant time (lib/secrets). Returns the
- * ChatCompletionsError 401 (code invalid_api_key) to answer when the header is missing, malformed or wrong.
- */
-export function keyRefusal(authorization: unknown, key: string): ChatCompletionsError | undefined {
-	const presented =
-		typeof authorization === 'string'
-			? /^Bearer\s+(.+)$/i.exec(authorization.trim())?.[1]
-			: undefined;
-	if (key && sameSecret(presented, key)) return undefined;
-	return new ChatCompletionsError(
-		401,
-		presented === undefined
-			? "You didn't provide an API key. Send it as 'Authorization: Bearer <key>'."
-			: 'Incorrect API key provided.',
-		'invalid_request_error',
-		null,
-		'invalid_api_key',
-	);
-}
-
-/** Shortest client key the credential test accepts: 32 characters (128 bits as hex, e.g. `openssl rand -hex 16`). */
-export const MIN_CLIENT_KEY_LENGTH = 32;
-
-/**
- * What is wrong with `key` as the client key of an endpoint, or undefined when nothing is: empty, shorter than
- * MIN_CLIENT_KEY_LENGTH, or with white space (clients send it in a header, where it would be cut or refused).
- */
-export function clientKeyProblem(key: string): string | undefined {
-	if (!key) return 'The key is empty';
-	if (/\s/.test(key)) return 'The key contains white space, which clients cannot send in a header';
-	if (key.length < MIN_CLIENT_KEY_LENGTH)
-		return `The key has ${key.length} characters; use at least ${MIN_CLIENT_KEY_LENGTH} random ones (e.g. openssl rand -hex 32) so it cannot be guessed`;
-	return undefined;
 }
 
 /** The ChatCompletionsError 404 (code model_not_found) to answer unless `model` is one the trigger serves. */

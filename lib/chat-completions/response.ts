@@ -9,7 +9,7 @@ import type { TokenUsage } from '../llm/usage';
 
 export type FinishReason = 'stop' | 'length';
 
-export interface OpenAiUsage {
+interface OpenAiUsage {
 	prompt_tokens: number;
 	completion_tokens: number;
 	total_tokens: number;
@@ -22,7 +22,7 @@ export interface CompletionIdentity {
 	model: string;
 }
 
-export const SYSTEM_FINGERPRINT = 'openagents-n8n';
+const SYSTEM_FINGERPRINT = 'openagents-n8n';
 
 /** A new completion ID, `chatcmpl-` + 24 random base62-ish characters, as OpenAI's look. */
 export const newCompletionId = (): string =>

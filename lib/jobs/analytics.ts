@@ -7,7 +7,7 @@ import { EXECUTION_STATUSES, type ExecutionStatus } from './job';
 import { jobStats, type JobStats } from './metrics';
 import type { ExecutionSummary, ExecutionUsage } from './summary';
 
-export interface AnalyticsWindow {
+interface AnalyticsWindow {
 	/** ISO 8601; executions that started in [from, to) are counted. */
 	from: string;
 	to: string;
@@ -15,12 +15,12 @@ export interface AnalyticsWindow {
 	bucketMs: number;
 }
 
-export interface UsageTotalsOverWindow extends ExecutionUsage {
+interface UsageTotalsOverWindow extends ExecutionUsage {
 	/** Executions that recorded usage (ran an OpenAgents Agent, Planner or Knowledge Base node). */
 	executions: number;
 }
 
-export interface SeriesBucket {
+interface SeriesBucket {
 	/** ISO start of the bucket. */
 	start: string;
 	byStatus: Record<ExecutionStatus, number>;
@@ -32,7 +32,7 @@ export interface SeriesBucket {
 	costByWorkflow: Record<string, number>;
 }
 
-export interface WorkflowTotals {
+interface WorkflowTotals {
 	workflowId: string;
 	executions: number;
 	success: number;

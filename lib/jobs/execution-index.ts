@@ -19,7 +19,7 @@ import type { ExecutionFilter, N8nApiClient } from './n8n-api';
 import { sharedRefresh } from './shared-refresh';
 import { summarize, type ExecutionSummary, type ExecutionUsage } from './summary';
 
-export interface ExecutionIndexOptions {
+interface ExecutionIndexOptions {
 	client: N8nApiClient;
 	store: MemoryStore;
 	/** The index's namespace (an internal 'job-analytics' one: see internalNamespace). */

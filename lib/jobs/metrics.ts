@@ -2,7 +2,7 @@
 import { percentile } from '../stats';
 import type { ExecutionStatus, Job } from './job';
 
-export interface FailureGroup {
+interface FailureGroup {
 	/** Node the execution failed in (null when unknown, e.g. a crash before any node ran). */
 	node: string | null;
 	message: string;

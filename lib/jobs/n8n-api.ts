@@ -16,7 +16,7 @@ import {
 import { JobsError } from './errors';
 import type { ApiExecution, ExecutionStatus } from './job';
 
-export interface N8nApiConfig {
+interface N8nApiConfig {
 	/** API root including /api/v1, e.g. https://n8n.example.com/api/v1 */
 	baseUrl: string;
 	apiKey: string;
@@ -39,7 +39,7 @@ export interface ExecutionFilter {
 	includeData?: boolean;
 }
 
-export interface WorkflowSummary {
+interface WorkflowSummary {
 	id: string;
 	name: string;
 	active: boolean;
@@ -239,7 +239,7 @@ export class N8nApiClient {
 		if (status === 401)
 			return new JobsError(
 				'UNAUTHORIZED',
-				`The n8n API at ${base} rejected the API key (401): check the OpenAgents n8n API credential`,
+				`The n8n API at ${base} rejected the API key (401): check the OpenAgents Instance API credential`,
 				{ status, cause: error },
 			);
 		if (status === 403)

@@ -38,7 +38,7 @@ export interface OpsSnapshotOptions {
 	signal?: AbortSignal;
 }
 
-export interface OpsSnapshot {
+interface OpsSnapshot {
 	executions: Part<IndexedExecutions>;
 	queue: Part<QueueStats>;
 	workers: Part<WorkerStatus[]>;
@@ -102,7 +102,7 @@ export async function opsSnapshot(options: OpsSnapshotOptions): Promise<OpsSnaps
 	return { executions, queue, workers, workflows };
 }
 
-export interface DashboardViewOptions extends OpsSnapshotOptions {
+interface DashboardViewOptions extends OpsSnapshotOptions {
 	/** End of the window (ISO); `from` is its start. */
 	to: string;
 	/** The filter's range key ('1h', '24h', … or 'custom'): views of one range and workflow are shared. */
@@ -110,7 +110,7 @@ export interface DashboardViewOptions extends OpsSnapshotOptions {
 }
 
 /** What the dashboard page shows, JSON-safe: each panel's data or the reason it is missing. */
-export interface DashboardView {
+interface DashboardView {
 	window: { from: string; to: string; range: string };
 	analytics: { data: Analytics; coverage: IndexCoverage } | { error: string };
 	queue: { data: QueueStats } | { error: string };

@@ -10,7 +10,7 @@ import type { QueueStats } from './queue';
 import type { ExecutionSummary } from './summary';
 import type { WorkerStatus } from './workers';
 
-export interface PrometheusInput {
+interface PrometheusInput {
 	summaries: readonly ExecutionSummary[];
 	/** Workflow ID → name, for the `workflow_name` label (the ID when unknown). */
 	workflowNames?: ReadonlyMap<string, string>;

@@ -22,7 +22,7 @@ export interface QueueStats {
 }
 
 /** The ioredis calls this needs. */
-export interface RedisLike {
+interface RedisLike {
 	llen(key: string): Promise<number>;
 	zcard(key: string): Promise<number>;
 	lrange(key: string, start: number, stop: number): Promise<string[]>;

@@ -8,7 +8,7 @@ import { FAILED_STATUSES, toJob, type ExecutionStatus } from './job';
 import type { N8nApiClient } from './n8n-api';
 import { waitForJob } from './wait';
 
-export interface RetryAttempt {
+interface RetryAttempt {
 	/** 1-based. */
 	attempt: number;
 	/** The execution that was retried (the original, then each failed retry). */
@@ -21,7 +21,7 @@ export interface RetryAttempt {
 	error?: string;
 }
 
-export interface RetryJobResult {
+interface RetryJobResult {
 	originalExecutionId: string;
 	succeeded: boolean;
 	/** The last execution started (the successful one when succeeded). */
@@ -30,7 +30,7 @@ export interface RetryJobResult {
 	attempts: RetryAttempt[];
 }
 
-export interface RetryJobOptions {
+interface RetryJobOptions {
 	/** Attempts = policy.maxRetries + 1; the wait before attempt n + 1 is policy.getRetryDelay(n). */
 	policy: RetryPolicy;
 	/** Retry with the workflow as saved now instead of as it was when the execution ran. */

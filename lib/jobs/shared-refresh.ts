@@ -6,7 +6,7 @@
  */
 import { VersionConflictError, type MemoryStore, type Namespace } from '../memory';
 
-export interface SharedRefreshOptions<T> {
+interface SharedRefreshOptions<T> {
 	/** Serve the stored value without recomputing when it is younger than this, ms. */
 	maxAgeMs: number;
 	/** How long a caller waits for another caller's refresh before refreshing itself, ms (default 60 000). */
@@ -21,7 +21,7 @@ export interface SharedRefreshOptions<T> {
 	signal?: AbortSignal;
 }
 
-export interface Shared<T> {
+interface Shared<T> {
 	value: T;
 	/** ISO time the value was computed. */
 	refreshedAt: string;

@@ -3,7 +3,7 @@ import { JobsError } from './errors';
 import { toJob, type Job } from './job';
 import type { N8nApiClient } from './n8n-api';
 
-export interface WaitOptions {
+interface WaitOptions {
 	/** Poll interval, ms (default 1000). */
 	intervalMs?: number;
 	/** Give up after this long, ms (default 60 000). */

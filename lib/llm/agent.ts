@@ -73,7 +73,7 @@ export type ToolCallDecision =
 	| { id: string; action: 'edit'; args: Record<string, unknown> }
 	| { id: string; action: 'reject' | 'timed_out'; message?: string };
 
-export interface AgentStep {
+interface AgentStep {
 	tool: string;
 	input: unknown;
 	/** The tool's result as the model saw it (for a failure: the error text). */
@@ -86,7 +86,7 @@ export interface AgentStep {
 	approval?: { decision: 'approved' | 'edited' | 'rejected' | 'timed_out'; modelInput?: unknown };
 }
 
-export type AgentStatus =
+type AgentStatus =
 	'completed' | 'max_iterations' | 'budget_exceeded' | 'tool_errors' | 'awaiting_approval';
 
 export interface AgentResult {
@@ -136,7 +136,7 @@ export function budgetSpent(
 }
 
 /** Throws AgentError TOOL_NAME_COLLISION when two tools share a name (the model could not tell them apart). */
-export function checkToolNames(tools: readonly StructuredToolInterface[]): void {
+function checkToolNames(tools: readonly StructuredToolInterface[]): void {
 	const seen = new Map<string, number>();
 	tools.forEach((tool, i) => {
 		if (seen.has(tool.name))

@@ -254,7 +254,7 @@ async function invokeOne(
 	});
 }
 
-export interface EmbedOptions extends CallOptions {
+interface EmbedOptions extends CallOptions {
 	/** Texts per request (default 100). */
 	batchSize?: number;
 	/** Requests in flight at once (default 2). */
@@ -267,7 +267,7 @@ export interface EmbedOptions extends CallOptions {
 	onBatch?: (vectors: number[][], start: number) => Promise<void>;
 }
 
-export interface EmbedResult {
+interface EmbedResult {
 	/** One vector per input text, in input order. */
 	vectors: number[][];
 	/** Successful embedding requests made (one per batch). */

@@ -20,7 +20,7 @@ import type { CallOptions } from './calls';
 import { repairStructured, structuredInstruction } from './structured';
 
 /** LangChain's BaseChatMemory as chat memory sub-nodes supply it (n8n's own, or the OpenAgents Chat Memory). */
-export interface ChatMemoryLike {
+interface ChatMemoryLike {
 	memoryKey?: string;
 	loadMemoryVariables(values: Record<string, unknown>): Promise<Record<string, unknown>>;
 	saveContext(input: Record<string, unknown>, output: Record<string, unknown>): Promise<void>;
@@ -28,7 +28,7 @@ export interface ChatMemoryLike {
 	saveTurn?(messages: BaseMessage[]): Promise<void>;
 }
 
-export interface ConversationTurn {
+interface ConversationTurn {
 	model: ToolCallingChatModel;
 	tools: StructuredToolInterface[];
 	/** For runAgent: call options, limits, budget, usage. */
@@ -49,7 +49,7 @@ export interface ConversationTurn {
 	resume?: { paused: AgentResult; decisions: ToolCallDecision[]; promptMessages: number };
 }
 
-export type TurnOutcome =
+type TurnOutcome =
 	| {
 			status: 'completed' | 'budget_exceeded';
 			/** The text answer, or the validated object. */
@@ -88,7 +88,7 @@ export function runSummary(result: AgentResult): Record<string, unknown> {
 }
 
 /** The conversation so far, as messages (memories that return a transcript string give one system message). */
-export async function loadHistory(memory: ChatMemoryLike): Promise<BaseMessage[]> {
+async function loadHistory(memory: ChatMemoryLike): Promise<BaseMessage[]> {
 	const variables = await memory.loadMemoryVariables({});
 	const value = variables[memory.memoryKey ?? 'chat_history'] ?? Object.values(variables)[0];
 	if (Array.isArray(value)) return value as BaseMessage[];

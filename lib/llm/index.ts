@@ -1,35 +1,13 @@
 export { type LlmConfig, type RateLimitConfig, secretsOf } from './config';
-export {
-	DEFAULT_PRICES,
-	DEFAULT_PRICES_AS_OF,
-	DEFAULT_CURRENCY,
-	parsePriceTable,
-	priceOf,
-	costOf,
-	type ModelPrice,
-	type PriceTable,
-} from './prices';
-export {
-	rateLimitKey,
-	rateLimitGate,
-	estimateTokens,
-	DEFAULT_COOL_DOWN_MS,
-	type RateLimit,
-} from './limit';
-export {
-	createChatModel,
-	createEmbeddings,
-	type ChatModelOptions,
-	type EmbeddingsOptions,
-} from './models';
+export { DEFAULT_PRICES, DEFAULT_CURRENCY, parsePriceTable, priceOf } from './prices';
+export { rateLimitKey, type RateLimit } from './limit';
+export { createChatModel, createEmbeddings } from './models';
 export {
 	invokeChatModel,
 	modelFailureCode,
 	embedTexts,
 	messageText,
 	type CallOptions,
-	type EmbedOptions,
-	type EmbedResult,
 	type InvokableChatModel,
 	type DocumentEmbedder,
 } from './calls';
@@ -40,18 +18,14 @@ export {
 	type ExecutionUsageField,
 	type TokenUsage,
 	type UsageTotals,
-	type ReportedUsage,
 } from './usage';
-export { redactError, redactText } from './redact';
+export { redactText } from './redact';
 export {
 	runAgent,
 	budgetSpent,
-	checkToolNames,
 	AgentError,
 	type AgentOptions,
 	type AgentResult,
-	type AgentStep,
-	type AgentStatus,
 	type AgentBudget,
 	type ToolCallingChatModel,
 	type PendingToolCall,
@@ -60,15 +34,11 @@ export {
 export { savePausedRun, restorePausedRun, type SavedAgentRun } from './paused-run';
 export {
 	invokeStructured,
-	repairStructured,
-	structuredInstruction,
 	schemaFromFields,
-	checkOutput,
 	extractJson,
 	describeIssues,
 	StructuredOutputError,
 	type OutputField,
-	type FieldType,
 } from './structured';
 export {
 	runTask,
@@ -77,20 +47,8 @@ export {
 	TASK_STEP_INSTRUCTION,
 	TaskError,
 	type TaskStep,
-	type TaskOptions,
-	type TaskResult,
 	type StepResult,
-	type StepStatus,
-	type StepContext,
 } from './task';
-export { rerankWithApi, RerankHttpError, type RerankOptions } from './rerank';
-export { listModels, ModelListError, type ListedModel, type ListModelsOptions } from './model-list';
-export {
-	runConversationTurn,
-	runSummary,
-	loadHistory,
-	AgentRunError,
-	type ChatMemoryLike,
-	type ConversationTurn,
-	type TurnOutcome,
-} from './conversation';
+export { rerankWithApi } from './rerank';
+export { listModels, type ListedModel } from './model-list';
+export { runConversationTurn, runSummary, AgentRunError } from './conversation';

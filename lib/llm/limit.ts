@@ -19,14 +19,14 @@ export function rateLimitKey(baseUrl: string, model: string | undefined, name?: 
 }
 
 /** The cool-down after a 429 that names no wait, ms. */
-export const DEFAULT_COOL_DOWN_MS = 1_000;
+const DEFAULT_COOL_DOWN_MS = 1_000;
 
 /** A prompt's tokens estimated from its characters (≈ 4 per token for English under OpenAI's tokenizers). */
 export function estimateTokens(characters: number): number {
 	return Math.ceil(characters / 4);
 }
 
-export interface Gate {
+interface Gate {
 	/** For withRetry's beforeAttempt: waits for a slot (at most the call's timeoutMs, cancelled by its signal). */
 	beforeAttempt?: () => Promise<void>;
 	/** Runs one attempt in the slot: settles its tokens (`reported`), cools down on 429, frees the slot. */

@@ -21,14 +21,14 @@ export interface ListedModel {
 	ownedBy?: string;
 }
 
-export interface ListModelsOptions {
+interface ListModelsOptions {
 	policy: RetryPolicy;
 	signal?: AbortSignal;
 	/** Per-attempt limit, ms (default 15 000: a picker should answer quickly or say why not). */
 	timeoutMs?: number;
 }
 
-export class ModelListError extends Error {
+class ModelListError extends Error {
 	override readonly name = 'ModelListError';
 	constructor(
 		message: string,

@@ -18,7 +18,7 @@ function clientFields(config: LlmConfig) {
 	};
 }
 
-export interface ChatModelOptions {
+interface ChatModelOptions {
 	/** Overrides the credential's default chat model. */
 	model?: string;
 	temperature?: number;
@@ -39,7 +39,7 @@ export function createChatModel(config: LlmConfig, options: ChatModelOptions = {
 	});
 }
 
-export interface EmbeddingsOptions {
+interface EmbeddingsOptions {
 	/** Overrides the credential's default embedding model. */
 	model?: string;
 	/** Output dimensions, for models that support shortening (text-embedding-3-*). */

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 
 /** Prices per million tokens, in the table's currency. */
-export interface ModelPrice {
+interface ModelPrice {
 	input: number;
 	output: number;
 	/** Input tokens the provider served from its prompt cache; default: the input price. */

@@ -23,18 +23,43 @@ function reachableErrors(error: Error, depth = 0, seen = new Set<Error>()): Erro
 }
 
 /**
+ * Sets `error[key]` to `text` when it differs; false when the property cannot be set (a DOMException's `message` is a
+ * getter, as on the AbortError of a cancelled request).
+ */
+function rewrite(error: Error, key: 'message' | 'stack', text: string): boolean {
+	if (error[key] === text) return true;
+	try {
+		error[key] = text;
+		return error[key] === text;
+	} catch {
+		return false;
+	}
+}
+
+/**
  * Removes secrets from the message and stack of an error, of its causes and of a RetryExhaustedError's attempts,
  * and from an API error body's `message` (in place, so class, status and headers stay usable for retry
- * classification). Returns the same error; non-Error values become Errors.
+ * classification). Returns the same error — or, when its own message or stack holds a secret and cannot be rewritten
+ * (a DOMException), a new Error with the redacted text and the same name and code (the original, which still
+ * holds the secret, is not kept).
+ * Non-Error values become Errors.
  */
 export function redactError(error: unknown, secrets: readonly string[]): Error {
 	const root = error instanceof Error ? error : new Error(redactText(String(error), secrets));
+	let rootRewritten = true;
 	for (const e of reachableErrors(root)) {
-		e.message = redactText(e.message, secrets);
-		if (e.stack) e.stack = redactText(e.stack, secrets);
+		const rewritten =
+			rewrite(e, 'message', redactText(e.message, secrets)) &&
+			(!e.stack || rewrite(e, 'stack', redactText(e.stack, secrets)));
+		if (e === root) rootRewritten = rewritten;
 		const body = (e as { error?: { message?: unknown } }).error;
 		if (body && typeof body === 'object' && typeof body.message === 'string')
 			body.message = redactText(body.message, secrets);
 	}
-	return root;
+	if (rootRewritten) return root;
+	const wrapper = new Error(redactText(root.message, secrets));
+	wrapper.name = root.name;
+	const { code } = root as { code?: unknown };
+	if (code !== undefined) Object.assign(wrapper, { code });
+	return wrapper;
 }

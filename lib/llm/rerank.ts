@@ -11,7 +11,7 @@ import { estimateTokens, rateLimitGate } from './limit';
 import { redactError, redactText } from './redact';
 
 /** An HTTP error answer of the rerank endpoint; `status` and `headers` let lib/retry classify it (429, Retry-After). */
-export class RerankHttpError extends Error {
+class RerankHttpError extends Error {
 	override name = 'RerankHttpError';
 
 	constructor(
@@ -28,7 +28,7 @@ interface RerankResponse {
 }
 
 /** `usage` counts one model call per request; `rateLimit` gates each attempt under the rerank model's key. */
-export type RerankOptions = CallOptions;
+type RerankOptions = CallOptions;
 
 /**
  * Scores `documents` for `query` with `model`: one score per document, in the documents' order (documents the

@@ -26,7 +26,7 @@ export class StructuredOutputError extends Error {
 	}
 }
 
-export type FieldType = 'string' | 'number' | 'boolean' | 'object' | 'array';
+type FieldType = 'string' | 'number' | 'boolean' | 'object' | 'array';
 
 export interface OutputField {
 	name: string;
@@ -84,7 +84,7 @@ export function extractJson(text: string): unknown {
 	return undefined;
 }
 
-export function checkOutput<T>(
+function checkOutput<T>(
 	schema: OutputSchema<T>,
 	text: string,
 ): { ok: true; value: T } | { ok: false; issues: string[] } {

@@ -26,7 +26,7 @@ export interface TaskStep {
 	retries: number;
 }
 
-export type StepStatus = 'completed' | 'failed' | 'skipped';
+type StepStatus = 'completed' | 'failed' | 'skipped';
 
 export interface StepResult<T> {
 	name: string;
@@ -44,7 +44,7 @@ export interface StepResult<T> {
 }
 
 /** What a step function gets: the step, the results of the steps before it (sequential mode only), and a signal. */
-export interface StepContext<T> {
+interface StepContext<T> {
 	step: TaskStep;
 	index: number;
 	previous: ReadonlyArray<StepResult<T>>;
@@ -53,7 +53,7 @@ export interface StepContext<T> {
 	signal: AbortSignal;
 }
 
-export interface TaskOptions {
+interface TaskOptions {
 	strict: boolean;
 	parallel: boolean;
 	/** Parallel steps in flight at most (default 4). */
@@ -65,7 +65,7 @@ export interface TaskOptions {
 	signal?: AbortSignal;
 }
 
-export interface TaskResult<T> {
+interface TaskResult<T> {
 	/** completed: every step completed; failed: strict mode stopped at a failure; partial: some steps failed. */
 	status: 'completed' | 'failed' | 'partial';
 	steps: Array<StepResult<T>>;

@@ -30,7 +30,7 @@ export interface UsageTotals extends TokenUsage {
 }
 
 /** LangChain's usage_metadata (input/output/total tokens, cache reads) as an API reports it. */
-export interface ReportedUsage {
+interface ReportedUsage {
 	input_tokens?: number;
 	output_tokens?: number;
 	total_tokens?: number;

@@ -1,6 +1,6 @@
 /** Chat history kept as a list of messages; selection of the recent part that fits a budget. */
 
-export interface ToolCallRecord {
+interface ToolCallRecord {
 	id: string;
 	name: string;
 	args: unknown;
@@ -18,7 +18,7 @@ export interface ConversationMessage {
 }
 
 /** A user or system message starts a turn; the assistant's messages and tool results belong to the turn before. */
-export function startsTurn(role: unknown): boolean {
+function startsTurn(role: unknown): boolean {
 	return role === 'user' || role === 'system';
 }
 
@@ -47,7 +47,7 @@ export function fromTurnStart<T extends { role: unknown }>(window: readonly T[])
 }
 
 /** Rough token count of a message (≈ 4 characters per token, content plus tool-call arguments). */
-export function estimateMessageTokens(message: ConversationMessage): number {
+function estimateMessageTokens(message: ConversationMessage): number {
 	const text = message.content + (message.toolCalls ? JSON.stringify(message.toolCalls) : '');
 	return Math.max(1, Math.ceil(text.length / 4));
 }

@@ -189,7 +189,7 @@ export function assertSingleInstance(
 ): void {
 	if (executionsMode === 'queue') {
 		throw new MemoryError(
-			'The in-process memory store only works on a single n8n instance, and this n8n runs in queue mode (executions run on several workers that do not share memory). Choose the Redis or Postgres store (an OpenAgents Memory Store credential).',
+			'The in-process memory store only works on a single n8n instance, and this n8n runs in queue mode (executions run on several workers that do not share memory). Choose the Redis or Postgres store (an OpenAgents Memory Store API credential).',
 			'unsupported',
 		);
 	}

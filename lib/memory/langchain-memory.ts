@@ -23,7 +23,7 @@ function textOf(content: BaseMessage['content']): string {
 		: content.map((part) => ('text' in part ? String(part.text) : '')).join('');
 }
 
-export function toConversationMessage(message: BaseMessage): ConversationMessage {
+function toConversationMessage(message: BaseMessage): ConversationMessage {
 	const type = message.getType();
 	const content = textOf(message.content);
 	if (type === 'human') return { role: 'user', content };
@@ -40,7 +40,7 @@ export function toConversationMessage(message: BaseMessage): ConversationMessage
 		: { role: 'assistant', content };
 }
 
-export function toLangChainMessage(message: ConversationMessage): BaseMessage {
+function toLangChainMessage(message: ConversationMessage): BaseMessage {
 	switch (message.role) {
 		case 'user':
 			return new HumanMessage(message.content);
@@ -85,7 +85,7 @@ export function turnMessages(
 	return [new HumanMessage(prompt), ...steps, new AIMessage(answer)];
 }
 
-export interface ChatMemoryOptions {
+interface ChatMemoryOptions {
 	memory: Memory;
 	ns: Namespace;
 	/** The key the conversation is kept under. */
@@ -98,7 +98,7 @@ export interface ChatMemoryOptions {
 	maxStored?: number;
 }
 
-export class ChatMessageHistory {
+class ChatMessageHistory {
 	constructor(private readonly options: ChatMemoryOptions) {}
 
 	/** The latest messages (a `memory read_messages` span in a traced run). */

@@ -26,7 +26,7 @@ import type {
 } from './store';
 import { DEFAULT_MAX_VALUE_BYTES, serializeValue } from './values';
 
-export interface MemoryOptions {
+interface MemoryOptions {
 	store: MemoryStore;
 	/** Default: every scope, no tenant required. */
 	policy?: AccessPolicy;

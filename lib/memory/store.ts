@@ -78,7 +78,7 @@ export interface AppendMessagesOptions {
 	maxStored?: number;
 }
 
-export const MAX_PAGE = 1000;
+const MAX_PAGE = 1000;
 
 export function pageSize(limit?: number): number {
 	return Math.min(MAX_PAGE, Math.max(1, Math.floor(limit ?? 100)));

@@ -10,7 +10,7 @@ import type { PlanRevision } from './replan';
 import type { TaskOutput } from './run-state';
 import type { Plan } from './schema';
 
-export interface AdaptiveOptions extends ExecuteOptions {
+interface AdaptiveOptions extends ExecuteOptions {
 	/** Re-plans at most over the whole run, counting those of a resumed run (default 0: failures skip dependents). */
 	maxReplans?: number;
 	/** Makes revision number `revision` of `plan` from a run with failed tasks (e.g. replanAfterFailure). */

@@ -19,7 +19,7 @@ import type { Plan } from './schema';
 type SavedPlan = Plan & { revisions?: PlanRevision[] };
 
 /** Identifies one plan run: its workflow and plan run ID, under the memory store's tenant. */
-export interface PlanRunKey {
+interface PlanRunKey {
 	workflowId: string;
 	runId: string;
 	tenant?: string;

@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { runAgent, type AgentOptions, type AgentResult, type ToolCallingChatModel } from '../llm';
 import { FixedDelayRetryPolicy, messageOf, withRetry, type RetryPolicy } from '../retry';
 
-export interface ManagerRole {
+interface ManagerRole {
 	name: string;
 	/** What the role does (its instructions), shown to the manager. */
 	description?: string;
@@ -36,7 +36,7 @@ export interface DelegationStore {
 	saveDelegation(delegation: Delegation): Promise<void>;
 }
 
-export interface ManagerOptions extends AgentOptions {
+interface ManagerOptions extends AgentOptions {
 	/** Extra instructions for the manager (appended to the default ones). */
 	instructions?: string;
 	store?: DelegationStore;
@@ -47,10 +47,10 @@ export interface ManagerOptions extends AgentOptions {
 }
 
 /** The delegate tool's name for a role: `delegate_to_` + the role name with anything but letters, digits, _ and - as _. */
-export const delegateToolName = (role: string): string =>
+const delegateToolName = (role: string): string =>
 	`delegate_to_${role.replace(/[^A-Za-z0-9_-]/g, '_')}`.slice(0, 64);
 
-export function managerInstructions(roles: readonly ManagerRole[], extra?: string): string {
+function managerInstructions(roles: readonly ManagerRole[], extra?: string): string {
 	return [
 		'You are the manager of a team. Achieve the goal by delegating tasks to your team with the delegate_to_<role> tools: give each task the context it needs, read the results, and decide what to ask next (several tasks in one turn run one after another).',
 		'Team:',

@@ -29,7 +29,7 @@ import { planWaves } from './waves';
 export type TaskRunner = (context: TaskContext) => Promise<TaskOutput>;
 
 /** A role tasks are assigned to: instructions for the chat model, or a sub-workflow that carries the task out. */
-export interface PlanRole {
+interface PlanRole {
 	name: string;
 	instructions?: string;
 	/** Runs the task elsewhere (an n8n sub-workflow); the chat model is not used for this role. */
@@ -75,7 +75,7 @@ export interface ReviewSettings {
 	reviewer: InvokableChatModel;
 }
 
-export interface PlanRunOptions {
+interface PlanRunOptions {
 	/** Re-plans, synthesizes; its call options (retry policy, usage, …) go with every model call of the run. */
 	model: InvokableChatModel;
 	callOptions: CallOptions;
@@ -99,7 +99,7 @@ export interface PlanRunOptions {
 	review?: ReviewSettings;
 }
 
-export interface PlanRunReport {
+interface PlanRunReport {
 	goal: string;
 	status: AdaptiveRunResult['status'];
 	/** The synthesis, citing passages as [n]. */

@@ -17,7 +17,7 @@ import { inSpan, OPENAGENTS } from '../tracing';
 import { PLAN_LIMITS, planningReplySchema, type Plan, type PlanningReply } from './schema';
 import { PlanValidationError, validatePlan, type PlanProblem } from './validate';
 
-export interface CreatePlanOptions extends CallOptions {
+interface CreatePlanOptions extends CallOptions {
 	usage?: UsageTracker;
 	/** Tasks at most (default 10, up to PLAN_LIMITS.maxTasks). */
 	maxTasks?: number;
@@ -29,7 +29,7 @@ export interface CreatePlanOptions extends CallOptions {
 	maxRepairs?: number;
 }
 
-export type CreatePlanResult =
+type CreatePlanResult =
 	| { kind: 'plan'; plan: Plan; repairs: number }
 	| { kind: 'clarification'; questions: string[]; repairs: number };
 

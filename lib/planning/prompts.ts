@@ -24,11 +24,11 @@ export function taskPrompt(
 	].join('\n\n');
 }
 
-export const SYNTHESIS_INSTRUCTIONS =
+const SYNTHESIS_INSTRUCTIONS =
 	'Combine the results of the tasks below into one complete answer to the goal. Use only what the results say; mention what is missing if some tasks did not complete.';
 
 /** A task's output without its own citation numbers and source list: each search numbered its passages from 1. */
-export function withoutLocalCitations(output: string): string {
+function withoutLocalCitations(output: string): string {
 	return output
 		.replace(/\n+\s*Sources:\s*\n[\s\S]*$/i, '')
 		.replace(/\s*\[\d+(?:\s*,\s*\d+)*\]/g, '')

@@ -34,7 +34,7 @@ export interface PlanRevision {
 	at: string;
 }
 
-export interface ReplanOptions extends CallOptions {
+interface ReplanOptions extends CallOptions {
 	usage?: UsageTracker;
 	maxTasks?: number;
 	roles?: readonly string[];
@@ -46,7 +46,7 @@ export interface ReplanOptions extends CallOptions {
 const OUTPUT_EXCERPT = 1500;
 
 /** The failed branch: failed tasks and the tasks skipped or not run after them (they never completed). */
-export function failedBranch(result: Pick<PlanRunResult, 'tasks'>): TaskRunResult[] {
+function failedBranch(result: Pick<PlanRunResult, 'tasks'>): TaskRunResult[] {
 	return result.tasks.filter((t) => t.status !== 'completed');
 }
 

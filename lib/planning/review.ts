@@ -26,7 +26,7 @@ export interface Review {
 	gaps: string[];
 }
 
-export interface ReviewOptions extends CallOptions {
+interface ReviewOptions extends CallOptions {
 	usage?: UsageTracker;
 	/** What a good answer must do, in the user's words. */
 	rubric?: string;
@@ -34,7 +34,7 @@ export interface ReviewOptions extends CallOptions {
 	instructions?: string;
 }
 
-export const DEFAULT_REVIEWER_INSTRUCTIONS =
+const DEFAULT_REVIEWER_INSTRUCTIONS =
 	'You review answers. Score how completely and correctly the answer achieves the goal (and meets the rubric, if any) from 0 (not at all) to 1 (fully). List each gap — something missing, wrong or unsupported — as one short, actionable item. Verdict "pass" when nothing important is missing.';
 
 const reviewSchema = z.object({
@@ -76,7 +76,7 @@ export function reviewAnswer(
  * One task per gap of `review` (ids `review<round>-<n>`, the title the gap), carried out by `agent`, depending on the
  * tasks that completed so their results are its context.
  */
-export function gapTasks(review: Review, completed: readonly string[], agent: string): PlanTask[] {
+function gapTasks(review: Review, completed: readonly string[], agent: string): PlanTask[] {
 	return review.gaps.map((gap, i) => ({
 		id: `review${review.round}-${i + 1}`,
 		title: gap.slice(0, 200),
@@ -86,7 +86,7 @@ export function gapTasks(review: Review, completed: readonly string[], agent: st
 	}));
 }
 
-export interface RefineSteps<R, S> {
+interface RefineSteps<R, S> {
 	/** Reviews `answer` as review number `round`. */
 	review(answer: string, round: number): Promise<Review>;
 	/** Runs the revised plan (the completed tasks come from the checkpoints) and makes the answer again. */

@@ -3,7 +3,7 @@ import type { PlanRevision } from './replan';
 import type { ResearchPassage } from './research';
 import type { Plan } from './schema';
 
-export type TaskRunStatus = 'completed' | 'failed' | 'skipped' | 'not_run';
+type TaskRunStatus = 'completed' | 'failed' | 'skipped' | 'not_run';
 
 export interface TaskRunResult {
 	id: string;

@@ -11,7 +11,7 @@ export const PLAN_LIMITS = {
 	maxDependencies: 50,
 } as const;
 
-export const TASK_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+const TASK_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 export const planTaskSchema = z.object({
 	id: z

@@ -6,7 +6,7 @@
 import type { Plan, PlanTask } from './schema';
 
 /** INVALID_PLAN: the planning model's reply broke the plan format (the message names the field). */
-export type PlanProblemCode =
+type PlanProblemCode =
 	| 'DUPLICATE_ID'
 	| 'MISSING_DEPENDENCY'
 	| 'SELF_DEPENDENCY'

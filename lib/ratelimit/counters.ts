@@ -24,7 +24,7 @@ export function keep(endsAt: number) {
 }
 
 /** rate-limiter-flexible rejects a consume over the limit with a RateLimiterRes, and a store failure with an Error. */
-export function isRejection(value: unknown): value is RateLimiterRes {
+function isRejection(value: unknown): value is RateLimiterRes {
 	return value instanceof RateLimiterRes;
 }
 

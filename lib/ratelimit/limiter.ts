@@ -24,7 +24,7 @@ export class RateLimitWaitError extends Error {
 	readonly code = 'rate_limited';
 }
 
-export interface AcquireOptions {
+interface AcquireOptions {
 	/** Tokens the request is estimated to use (prompt estimate; corrected by settle). Default 0. */
 	tokens?: number;
 	/** Aborts the wait (n8n: the execution's cancel signal). */
@@ -52,7 +52,7 @@ function storeKey(name: string): string {
 	return name.length <= 120 ? name : createHash('sha256').update(name).digest('hex');
 }
 
-export interface ProviderRateLimiterOptions {
+interface ProviderRateLimiterOptions {
 	/** Key prefix in the store (default "openagents:rl"). */
 	prefix?: string;
 	/** Receives a line when the store fails and counting falls back to this process (once per failing streak). */

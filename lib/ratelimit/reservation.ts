@@ -16,7 +16,7 @@ export type Attempt =
 	| { retryInMs: number };
 
 /** The limiter's windows and concurrency limit, and its random source for jitter. */
-export interface ReservationLimits {
+interface ReservationLimits {
 	requestWindow?: Window;
 	tokenWindow?: Window;
 	maxConcurrent?: number;

@@ -11,7 +11,7 @@ import {
 	type RateLimiterAbstract,
 } from 'rate-limiter-flexible';
 
-export interface CounterOptions {
+interface CounterOptions {
 	keyPrefix: string;
 	points: number;
 	/** Window, whole seconds; 0 = counters never expire. */
@@ -37,13 +37,13 @@ export function memoryLimiterStore(): LimiterStore {
 }
 
 /** How long one store command may take before the limiter falls back to local counting, ms. */
-export const STORE_COMMAND_TIMEOUT_MS = 1_000;
+const STORE_COMMAND_TIMEOUT_MS = 1_000;
 
 /**
  * Counters in Redis (atomic Lua increments, keys expire with their window). `url`: redis:// or rediss:// URL.
  * A command that does not complete within STORE_COMMAND_TIMEOUT_MS fails (the limiter then counts locally).
  */
-export function redisLimiterStore(url: string): LimiterStore {
+function redisLimiterStore(url: string): LimiterStore {
 	const client = new Redis(url, {
 		lazyConnect: false,
 		commandTimeout: STORE_COMMAND_TIMEOUT_MS,
@@ -66,13 +66,13 @@ export function redisLimiterStore(url: string): LimiterStore {
 }
 
 /** The table rate-limiter-flexible's Postgres limiter keeps its counters in (one row per key). */
-export const POSTGRES_TABLE = 'openagents_rate_limits';
+const POSTGRES_TABLE = 'openagents_rate_limits';
 
 /**
  * Counters in Postgres (one upsert per count, rows expire with their window; expired rows removed hourly).
  * `url`: postgres:// connection string. The table is created on first use.
  */
-export function postgresLimiterStore(url: string): LimiterStore {
+function postgresLimiterStore(url: string): LimiterStore {
 	const pool = new Pool({
 		connectionString: url,
 		max: 5,

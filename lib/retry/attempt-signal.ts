@@ -16,11 +16,6 @@ export function withAttemptSignal<T>(
 	return signal ? current.run(signal, fn) : fn();
 }
 
-/** The current attempt's signal, if a caller set one. */
-export function attemptSignal(): AbortSignal | undefined {
-	return current.getStore();
-}
-
 type Fetch = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
 
 /**

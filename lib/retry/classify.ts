@@ -5,12 +5,10 @@
  */
 
 /** HTTP statuses that may succeed when retried: timeout, conflict/lock, too early, rate limit, server errors. */
-export const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([
-	408, 409, 425, 429, 500, 502, 503, 504,
-]);
+const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([408, 409, 425, 429, 500, 502, 503, 504]);
 
 /** Network error codes (Node, undici) that mean the request may not have reached or finished on the server. */
-export const RETRYABLE_CODES: ReadonlySet<string> = new Set([
+const RETRYABLE_CODES: ReadonlySet<string> = new Set([
 	'ECONNRESET',
 	'ECONNREFUSED',
 	'ETIMEDOUT',

@@ -1,4 +1,4 @@
-export { RetryPolicy, RetryPolicyError, MAX_DELAY_MS, type RetryPolicyJSON } from './policy';
+export { RetryPolicy, RetryPolicyError, type RetryPolicyJSON } from './policy';
 export {
 	NoRetryPolicy,
 	FixedDelayRetryPolicy,
@@ -12,20 +12,14 @@ export {
 	RetryExhaustedError,
 	AttemptTimeoutError,
 	messageOf,
-	type AttemptRecord,
-	type RetryContext,
-	type RetryOptions,
 } from './with-retry';
 export {
 	isRetryableError,
-	isAbortError,
 	httpStatusOf,
 	errorChain,
 	retryAfterMs,
 	rateLimitResetMs,
 	parseResetDuration,
-	RETRYABLE_STATUSES,
-	RETRYABLE_CODES,
 } from './classify';
-export { seededRandom, type RandomSource } from './random';
-export { withAttemptSignal, attemptSignal, signalAwareFetch } from './attempt-signal';
+export { seededRandom } from './random';
+export { withAttemptSignal, signalAwareFetch } from './attempt-signal';

@@ -21,7 +21,7 @@ type PolicyFactory = (json: RetryPolicyJSON, random?: RandomSource) => RetryPoli
 const registry = new Map<string, PolicyFactory>();
 
 /** Largest delay any policy accepts: one day, in milliseconds. */
-export const MAX_DELAY_MS = 24 * 60 * 60 * 1000;
+const MAX_DELAY_MS = 24 * 60 * 60 * 1000;
 
 export const delayMs = (name: string) =>
 	z

@@ -2,7 +2,7 @@ import { isAbortError, isRetryableError, retryAfterMs } from './classify';
 import type { RetryPolicy } from './policy';
 
 /** One failed attempt: its 1-based number, its error, and the wait before the next attempt (ms; absent for the last). */
-export interface AttemptRecord {
+interface AttemptRecord {
 	attempt: number;
 	error: unknown;
 	delayMs?: number;
@@ -34,14 +34,14 @@ export class AttemptTimeoutError extends Error {
 	}
 }
 
-export interface RetryContext {
+interface RetryContext {
 	/** 1-based attempt number. */
 	attempt: number;
 	/** Aborted when the caller's signal aborts or this attempt times out; pass it to the call. */
 	signal: AbortSignal;
 }
 
-export interface RetryOptions {
+interface RetryOptions {
 	/** Stops at once (also during a wait) and rejects with the signal's reason. */
 	signal?: AbortSignal;
 	/** Default: isRetryableError. A non-retryable error is rethrown as is, without further attempts. */

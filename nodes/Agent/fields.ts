@@ -30,7 +30,7 @@ export const builtInToolFields: INodeProperties[] = [
 		type: 'boolean',
 		default: false,
 		description:
-			'Whether to give the agent the tool search_knowledge_base over a knowledge base of the OpenAgents Chroma credential, without a Knowledge Base Tool node',
+			'Whether to give the agent the tool search_knowledge_base over a knowledge base of the OpenAgents Chroma API credential, without a Knowledge Base Tool node',
 	},
 	...updateDisplayOptions(showKnowledgeBase, knowledgeBaseFields),
 	{ ...topKField, displayOptions: showKnowledgeBase },

@@ -11,6 +11,7 @@ import codex from './OpenAgentsChatCompletionsTrigger.node.json';
 import { chatCompletions } from './actions/chatCompletions';
 import { clientKeyTest } from './actions/http';
 import { models } from './actions/models';
+import { limitsField, sessionScopeFields } from './fields';
 
 /**
  * An OpenAI-compatible endpoint for an agent flow: `POST <path>/v1/chat/completions` starts the workflow with the
@@ -24,7 +25,8 @@ export class OpenAgentsChatCompletionsTrigger implements INodeType {
 		name: 'openAgentsChatCompletionsTrigger',
 		icon: { light: 'file:chatCompletions.svg', dark: 'file:chatCompletions.dark.svg' },
 		group: ['trigger'],
-		version: [1],
+		// 1.1: sessions are per client key by default (Session Scope).
+		version: [1, 1.1],
 		subtitle: '={{ "/" + $parameter["path"] + "/v1" }}',
 		description:
 			'Serves the workflow as an OpenAI-compatible Chat Completions API: any OpenAI client talks to its OpenAgents Agent',
@@ -85,6 +87,8 @@ export class OpenAgentsChatCompletionsTrigger implements INodeType {
 				description:
 					'Comma-separated names clients may put in "model" (GET /v1/models lists them); another name is refused with 404 model_not_found. The item carries the name the client chose.',
 			},
+			...sessionScopeFields,
+			limitsField,
 		],
 	};
 

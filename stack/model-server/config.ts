@@ -5,7 +5,7 @@
 import type { OfflineModelServer } from './server';
 
 /** A type, not an interface: credential data is indexed by string (n8n's ICredentialDataDecryptedObject). */
-export type OfflineModelConfig = {
+type OfflineModelConfig = {
 	baseUrl: string;
 	/** '' unless overridden: the server accepts any key unless it was started with `apiKey`. */
 	apiKey: string;

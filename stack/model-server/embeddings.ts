@@ -7,7 +7,7 @@
 export const DEFAULT_EMBEDDING_DIMENSIONS = 256;
 
 /** 32-bit FNV-1a over the UTF-16 code units of `text`. */
-export function fnv1a(text: string, seed = 0x811c9dc5): number {
+function fnv1a(text: string, seed = 0x811c9dc5): number {
 	let hash = seed >>> 0;
 	for (let i = 0; i < text.length; i++) {
 		hash ^= text.charCodeAt(i);

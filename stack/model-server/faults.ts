@@ -102,7 +102,7 @@ export function rateLimitError(
 }
 
 /** What a fault's response needs to know: the body format and the model name of a truncated chat answer. */
-export interface FaultContext {
+interface FaultContext {
 	format: WireFormat;
 	chatModel: string;
 }

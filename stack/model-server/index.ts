@@ -1,14 +1,5 @@
 export { OfflineModelServer } from './server';
-export type { Fault, ModelServerOptions, RequestLogEntry, Route } from './server';
-export { embed, cosine, DEFAULT_EMBEDDING_DIMENSIONS } from './embeddings';
-export {
-	citedAnswer,
-	lastUserText,
-	offlineModel,
-	parsePassages,
-	planFor,
-	systemText,
-	valueForSchema,
-} from './offline-model';
-export type { ChatRequest, ModelReply, ReplyHandler } from './types';
-export { offlineModelConfig, type OfflineModelConfig } from './config';
+export { embed, cosine } from './embeddings';
+export { lastUserText, offlineModel, parsePassages, planFor, systemText } from './offline-model';
+export type { ChatRequest, ModelReply } from './types';
+export { offlineModelConfig } from './config';

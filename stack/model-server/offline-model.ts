@@ -61,7 +61,7 @@ function toolResultsSinceLastUser(messages: ChatMessage[]): string[] {
 // Structured values
 
 /** A value that satisfies `schema` (objects get every declared property; arrays at least one item). */
-export function valueForSchema(schema: JsonSchema | undefined, hint: string, name = ''): unknown {
+function valueForSchema(schema: JsonSchema | undefined, hint: string, name = ''): unknown {
 	if (!schema) return hint;
 	if ('const' in schema) return schema.const;
 	if (schema.enum?.length) return schema.enum[0];
@@ -96,7 +96,7 @@ export function valueForSchema(schema: JsonSchema | undefined, hint: string, nam
 }
 
 /** Keeps `value`'s fields that the schema knows, fills the missing ones, drops extras where the schema forbids them. */
-export function fitToSchema(
+function fitToSchema(
 	value: unknown,
 	schema: JsonSchema | undefined,
 	hint: string,
@@ -122,7 +122,7 @@ export function fitToSchema(
  * The aspects of a goal a plan researches: its clauses (split at "?", ";", ",", " and ", " vs ", sentence ends)
  * that hold a content word; the whole goal when none does; at most four.
  */
-export function goalAspects(goal: string): string[] {
+function goalAspects(goal: string): string[] {
 	const clauses = goal
 		.split(/\?|;|,|\.\s|\s+(?:and|vs\.?|versus|or)\s+/i)
 		.map((c) => c.trim().replace(/[.!]+$/, ''))
@@ -236,7 +236,7 @@ function structuredValue(schema: JsonSchema | undefined, request: ChatRequest): 
 // ---------------------------------------------------------------------------------------------------------------
 // Retrieval answers
 
-export interface Passage {
+interface Passage {
 	text: string;
 	source?: string;
 }
@@ -304,7 +304,7 @@ function sentences(text: string): string[] {
  * Answers `question` from `passages`: the best-overlapping sentence of up to two passages, each cited as [n]
  * (n = the passage's 1-based position), then a Sources list. Says so when no passage shares a word with the question.
  */
-export function citedAnswer(question: string, passages: Passage[]): string {
+function citedAnswer(question: string, passages: Passage[]): string {
 	const asked = contentWords(question);
 	const scored = passages
 		.map((passage, i) => {

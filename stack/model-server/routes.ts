@@ -58,7 +58,7 @@ export class RequestLog {
 }
 
 /** The server's tunables, read on every request (tests change them between requests). Latencies in ms. */
-export interface ServerSettings {
+interface ServerSettings {
 	readonly latencyMs: number;
 	readonly embeddingLatencyMs: number;
 	readonly streamIntervalMs: number;

@@ -27,10 +27,7 @@ import {
 } from './routes';
 import type { ModelReply, ReplyHandler } from './types';
 
-export type { Fault, ProviderLimit } from './faults';
-export type { RequestLogEntry, Route } from './routes';
-
-export interface ModelServerOptions {
+interface ModelServerOptions {
 	host?: string;
 	/** 0 (default) picks a free port. */
 	port?: number;

@@ -15,9 +15,9 @@ export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve
 export const sseEvent = (payload: unknown) => `data: ${JSON.stringify(payload)}\n\n`;
 
 /** Words with their trailing whitespace (or a run of whitespace): the pieces a streamed answer arrives in. */
-export const contentPieces = (content: string): string[] => content.match(/\S+\s*|\s+/g) ?? [];
+const contentPieces = (content: string): string[] => content.match(/\S+\s*|\s+/g) ?? [];
 
-export interface StreamOptions {
+interface StreamOptions {
 	format: WireFormat;
 	/** The model name the chunks report. */
 	model: string;

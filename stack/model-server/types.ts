@@ -36,8 +36,7 @@ export interface ToolDefinition {
 	function: { name: string; description?: string; parameters?: JsonSchema };
 }
 
-export type ToolChoice =
-	'none' | 'auto' | 'required' | { type: 'function'; function: { name: string } };
+type ToolChoice = 'none' | 'auto' | 'required' | { type: 'function'; function: { name: string } };
 
 export interface ChatRequest {
 	model: string;

@@ -26,7 +26,7 @@ import { N8nClient, type N8nConnection } from './client';
 import { installCommunityPackage, packPackage } from './community-package';
 import { ensureN8nInstalled } from './install';
 
-export interface ClusterOptions {
+interface ClusterOptions {
 	mode?: 'queue' | 'regular';
 	/** Queue mode: number of worker processes (default 2) and jobs each runs at once (default 5). */
 	workers?: number;
@@ -49,7 +49,7 @@ export interface ClusterOptions {
 }
 
 /** Everything a test process needs to use a cluster started elsewhere (passed through an environment variable). */
-export interface ClusterInfo {
+interface ClusterInfo {
 	connection: N8nConnection;
 	mode: 'queue' | 'regular';
 	database?: string;
@@ -210,6 +210,8 @@ function n8nEnv(
 		LANG: process.env.LANG ?? 'C.UTF-8',
 		TZ: 'UTC',
 		GENERIC_TIMEZONE: 'UTC',
+		// As self-hosters should run it: without it n8n puts stack traces and server paths in error responses.
+		NODE_ENV: 'production',
 		N8N_USER_FOLDER: userFolder,
 		N8N_PORT: String(port),
 		N8N_LISTEN_ADDRESS: '127.0.0.1',

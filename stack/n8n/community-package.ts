@@ -14,9 +14,7 @@ import { npm } from './install';
 const run = promisify(execFile);
 
 export const REPO_ROOT = resolve(__dirname, '..', '..');
-export const PACKAGE_NAME: string = JSON.parse(
-	readFileSync(join(REPO_ROOT, 'package.json'), 'utf8'),
-).name;
+const PACKAGE_NAME: string = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')).name;
 
 /** Builds dist/, then `npm pack`s the repo into `outDir`; returns the tarball path. */
 export async function packPackage(outDir: string): Promise<string> {

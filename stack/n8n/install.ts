@@ -20,7 +20,7 @@ export function cacheRoot(): string {
 	return process.env.OPENAGENTS_CACHE_DIR ?? join(homedir(), '.cache', 'openagents');
 }
 
-export interface N8nInstall {
+interface N8nInstall {
 	dir: string;
 	/** Path of n8n's CLI script; run it with this Node (`process.execPath`). */
 	bin: string;

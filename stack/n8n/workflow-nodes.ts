@@ -63,15 +63,16 @@ export function chatCompletionsTriggerNode(
 	path: string,
 	modelNames: string,
 	credentials: CredentialRefs,
+	{ typeVersion = 1, parameters = {} }: { typeVersion?: number; parameters?: object } = {},
 ) {
 	return {
 		id: randomUUID(),
 		name: 'Chat Completions',
 		type: 'n8n-nodes-openagents.openAgentsChatCompletionsTrigger',
-		typeVersion: 1,
+		typeVersion,
 		position: [0, 0],
 		webhookId: randomUUID(),
-		parameters: { path, modelNames },
+		parameters: { path, modelNames, ...parameters },
 		credentials,
 	};
 }

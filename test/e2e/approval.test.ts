@@ -302,6 +302,48 @@ it("waits for approval, survives a worker kill and a main restart, and runs the 
 	expect(received).toHaveLength(1);
 }, 420_000);
 
+it('accepts exactly one of 20 concurrent decisions, tells the others which one won, and runs the call once with it', async () => {
+	const { execution, approvalUrl } = await startAndWait();
+	const callId = (approvalOutput(execution) as unknown as { calls: Array<{ id: string }> }).calls[0]
+		.id;
+	// Ten reviewers reject, ten edit the subject (each their own), all at the same moment.
+	const decisions = Array.from({ length: 20 }, (_, i) =>
+		i % 2
+			? { id: callId, action: 'reject', message: `no (${i})` }
+			: { id: callId, action: 'edit', args: { to: 'ann@example.com', subject: `Subject ${i}` } },
+	);
+	const responses = await Promise.all(
+		decisions.map(async (decision) => {
+			const res = await fetch(pageUrl(approvalUrl), {
+				method: 'POST',
+				headers: { 'content-type': 'application/json' },
+				body: JSON.stringify({ decisions: [decision] }),
+			});
+			const body = (await res.json().catch(() => ({}))) as {
+				decision?: { decisions: Array<{ action: string; args?: unknown }> };
+			};
+			return { status: res.status, body };
+		}),
+	);
+	const statuses = responses.map((r) => r.status).sort();
+	expect(statuses.filter((s) => s === 200)).toHaveLength(1);
+	expect(statuses.every((s) => s === 200 || s === 409)).toBe(true);
+	const winner = responses.find((r) => r.status === 200)!.body.decision!;
+	// Our 409s name the decision that won (n8n's own 409, for a request it saw after the resume, does not).
+	for (const r of responses.filter((r) => r.status === 409 && r.body.decision))
+		expect(r.body.decision).toEqual(winner);
+
+	const done = await finished(execution.id);
+	expect(done.status).toBe('success');
+	const [won] = winner.decisions;
+	if (won.action === 'edit') expect(received).toEqual([won.args]);
+	else expect(received).toEqual([]);
+	const [agent] = nodeOutput(done, 'Agent') as Array<{
+		steps: Array<{ approval: { decision: string } }>;
+	}>;
+	expect(agent.steps[0].approval.decision).toBe(won.action === 'edit' ? 'edited' : 'rejected');
+}, 300_000);
+
 it('refuses a forged approval ID, an edit for a call that is not pending, and a decision after the timeout', async () => {
 	const { execution, approvalUrl } = await startAndWait({
 		approvalTimeoutMinutes: 0.25,

@@ -345,3 +345,105 @@ describe('Chat Completions Trigger with the openai SDK', () => {
 		expect(new Set(results.map((chunks) => chunks[0].id)).size).toBe(50);
 	}, 180_000);
 });
+
+describe('Chat Completions Trigger 1.1: sessions per client key, limits, error bodies', () => {
+	const KEY_A = `sk-e2e-a-${randomUUID()}`;
+	const KEY_B = `sk-e2e-b-${randomUUID()}`;
+	const prefix = `openagents-e2e-cc-sessions-${randomUUID().slice(0, 8)}`;
+	let sessionsURL: string;
+
+	beforeAll(async () => {
+		const llm = await client.createCredential(
+			'e2e sessions model',
+			'openAgentsLlmApi',
+			offlineLlmCredential(model.baseUrl),
+		);
+		const keys = await client.createCredential(
+			'e2e sessions keys',
+			'openAgentsChatCompletionsApi',
+			{
+				apiKey: `${KEY_A},${KEY_B}`,
+			},
+		);
+		const store = await client.createCredential('e2e sessions memory', 'openAgentsMemoryStore', {
+			backend: 'redis',
+			host: '127.0.0.1',
+			redisPort: 6379,
+			redisDatabase: 0,
+			prefix,
+		});
+		const path = `e2e-cc-sessions-${randomUUID()}`;
+		const { id } = await client.createWorkflow({
+			name: 'e2e: Chat Completions Trigger 1.1 → Agent with Chat Memory',
+			nodes: [
+				chatCompletionsTriggerNode(
+					path,
+					'n8n-agent',
+					{ openAgentsChatCompletionsApi: keys },
+					{ typeVersion: 1.1, parameters: { options: { maxMessageChars: 5000 } } },
+				),
+				agentNode({ template: 'conversation' }, { openAgentsLlmApi: llm }),
+				{
+					id: randomUUID(),
+					name: 'Chat Memory',
+					type: 'n8n-nodes-openagents.openAgentsMemoryChat',
+					typeVersion: 1,
+					position: [360, 200],
+					parameters: { store: 'credential', scope: 'session', scopeId: '={{ $json.sessionId }}' },
+					credentials: { openAgentsMemoryStore: { id: store.id, name: store.name } },
+				},
+			],
+			connections: {
+				'Chat Completions': { main: [[{ node: 'Agent', type: 'main', index: 0 }]] },
+				'Chat Memory': { ai_memory: [[{ node: 'Agent', type: 'ai_memory', index: 0 }]] },
+			},
+		});
+		await client.activateWorkflow(id, [`${path}/v1/chat/completions`]);
+		sessionsURL = `${client.url}/webhook/${path}/v1`;
+	}, 120_000);
+
+	afterAll(async () => {
+		const { deleteKeys, redisFromEnv } = await import('../../stack/services');
+		await deleteKeys(redisFromEnv(), `${prefix}:*`);
+	});
+
+	const ask = (apiKey: string, content: string, user: string) =>
+		new OpenAI({ baseURL: sessionsURL, apiKey, maxRetries: 0 }).chat.completions.create({
+			model: 'n8n-agent',
+			user,
+			messages: [{ role: 'user', content }],
+		});
+	/** The user messages the model received in its latest request. */
+	const lastUserMessages = () =>
+		(model.requestsTo('chat').at(-1)!.body as ChatRequest).messages
+			.filter((m) => m.role === 'user')
+			.map((m) => String(m.content));
+
+	it('a client with another key cannot continue a session by naming it', async () => {
+		await ask(KEY_A, 'My bank PIN is 4921.', 'alice');
+		await ask(KEY_A, 'What did I tell you?', 'alice');
+		expect(lastUserMessages()).toEqual(['My bank PIN is 4921.', 'What did I tell you?']);
+		await ask(KEY_B, 'What is my PIN?', 'alice');
+		expect(lastUserMessages()).toEqual(['What is my PIN?']);
+	});
+
+	it('refuses a request over its limits in OpenAI’s shape, and no error body shows a stack', async () => {
+		const since = Date.now();
+		const tooLong = await ask(KEY_A, 'x'.repeat(5001), 'bob').catch((error: unknown) => error);
+		expect(tooLong).toBeInstanceOf(BadRequestError);
+		expect((tooLong as BadRequestError).code).toBe('context_length_exceeded');
+		const huge = await ask(KEY_A, 'y'.repeat(1_100_000), 'bob').catch((error: unknown) => error);
+		expect((huge as { status?: number }).status).toBe(413);
+		expect(model.requestsTo('chat').filter((r) => r.receivedAt >= since)).toHaveLength(0);
+		// Malformed JSON is refused by n8n's body parser before the node; n8n runs with NODE_ENV=production.
+		const malformed = await fetch(`${sessionsURL}/chat/completions`, {
+			method: 'POST',
+			headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY_A}` },
+			body: '{"model": "n8n-agent", "messages": [',
+		});
+		expect(malformed.status).toBeGreaterThanOrEqual(400);
+		expect(malformed.status).toBeLessThan(500);
+		const text = await malformed.text();
+		expect(text).not.toMatch(/\bat \S+ \(|node_modules|\/dist\//);
+	});
+});

@@ -39,7 +39,7 @@ const isProtobuf = (r: ReceivedRequest) => r.contentType.includes('protobuf');
 const bytesOf = (requests: ReceivedRequest[]) =>
 	Buffer.concat(requests.map((r) => Buffer.from(r.body, 'base64')));
 
-it('n8n tests the OpenAgents Tracing credential: an endpoint that accepts OTLP, and one that is down', async () => {
+it('n8n tests the OpenAgents Tracing API credential: an endpoint that accepts OTLP, and one that is down', async () => {
 	expect(
 		await client.testCredential('openAgentsTracingApi', {
 			endpoint: receiverUrl,

@@ -193,7 +193,9 @@ it('Job Monitor: an unreachable n8n API is the item error, with the hint for API
 	const c = { ...CASES.JobMonitor, items: [{ initialDelay: 10 }] };
 	const thrown = (await exec(c, false)).nodeErrors.Node as NodeOperationError;
 	expect(thrown.message).toMatch(/^Item 0: /);
-	expect(thrown.description).toMatch(/Check the Base URL of the OpenAgents n8n API credential/);
+	expect(thrown.description).toMatch(
+		/Check the Base URL of the OpenAgents Instance API credential/,
+	);
 	expect((await exec(c, true)).outputs.Node[0][0].json).toMatchObject({
 		error: expect.stringMatching(/^Item 0: /),
 		code: 'API_UNAVAILABLE',

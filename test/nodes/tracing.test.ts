@@ -1,5 +1,5 @@
 /**
- * Tracing: workflows run in-process with the OpenAgents Tracing credential (or OTEL_EXPORTER_OTLP_* variables)
+ * Tracing: workflows run in-process with the OpenAgents Tracing API credential (or OTEL_EXPORTER_OTLP_* variables)
  * export their spans to an OTLP/HTTP receiver, which decodes them with the OpenTelemetry transformer's types. The
  * checks are on the span tree, attributes, token sums against the items' usage, and error statuses.
  */

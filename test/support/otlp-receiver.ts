@@ -1,6 +1,6 @@
 /**
  * An OTLP/HTTP trace receiver for tests: keeps every export request's raw body, answers with a configurable status,
- * and decodes OTLP/JSON requests (the encoding of @opentelemetry/exporter-trace-otlp-http) into flat spans using the
+ * and decodes OTLP/JSON requests (as OpenTelemetry exporters send them) into flat spans using the
  * OpenTelemetry transformer's own request types. `GET /received` returns what was received, so a test process can
  * read a receiver that another process (the e2e global setup) started.
  */

@@ -2,6 +2,8 @@
  * The Approval node's webhook(): GET shows the approval page, POST takes the decision (form or JSON). Only an
  * accepted decision resumes the execution; a refused one (wrong or earlier approval ID, expired, invalid edit) is
  * answered with its HTTP status and leaves the execution waiting, unchanged. n8n has checked the resume token first.
+ * Of decisions posted at the same moment exactly one is accepted (the first to claim the request, lib/approval
+ * claims.ts); the others get 409 with the decision that was.
  */
 import type { IDataObject, IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
 
@@ -10,14 +12,29 @@ import {
 	checkDecidable,
 	messagePage,
 	parseDecision,
+	type ApprovalDecision,
 	type ApprovalRequest,
 	type Refusal,
 } from '../../../lib/approval';
+import { ProcessClaims } from '../../../lib/approval/claims';
 import {
 	APPROVAL_DECISION_KEY,
 	APPROVAL_REQUEST_KEY,
 	executionUrl,
 } from '../../shared/ai/approval';
+
+/** This process's claims; a claim outlives the moment decisions race for it (n8n refuses any later one itself). */
+const claims = new ProcessClaims();
+const CLAIM_TTL_MS = 60 * 60_000;
+
+/** The decision in words, e.g. "send_email: approve" or "plan: edit". */
+function summaryOf(request: ApprovalRequest, decision: ApprovalDecision): string {
+	return request.kind === 'plan'
+		? `plan: ${decision.plan!.action}`
+		: decision
+				.decisions!.map((d) => `${request.calls.find((c) => c.id === d.id)?.name}: ${d.action}`)
+				.join(', ');
+}
 
 const HEADERS = {
 	'Content-Security-Policy':
@@ -64,17 +81,20 @@ export async function webhook(this: IWebhookFunctions): Promise<IWebhookResponse
 
 	const parsed = parseDecision(request, body);
 	if ('status' in parsed) return refuse(parsed, request);
-	const summary =
-		request.kind === 'plan'
-			? `plan: ${parsed.decision.plan!.action}`
-			: parsed.decision
-					.decisions!.map((d) => `${request.calls.find((c) => c.id === d.id)?.name}: ${d.action}`)
-					.join(', ');
+	const claim = await claims.claim(parsed.decision, CLAIM_TTL_MS);
+	if (!claim.won) {
+		const message = `Another decision was recorded first (${summaryOf(request, claim.winner)}); yours was not applied.`;
+		return send(409, messagePage('Already decided', message, true), {
+			accepted: false,
+			error: { message, status: 409 },
+			decision: claim.winner as unknown as IDataObject,
+		});
+	}
 	send(
 		200,
 		messagePage(
 			'Decision recorded',
-			`Thank you. The workflow continues with your decision (${summary}).`,
+			`Thank you. The workflow continues with your decision (${summaryOf(request, parsed.decision)}).`,
 		),
 		{ accepted: true, decision: parsed.decision as unknown as IDataObject },
 	);

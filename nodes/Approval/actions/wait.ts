@@ -15,7 +15,7 @@ import { approvalNotification, type ApprovalRequest } from '../../../lib/approva
 import { APPROVAL_REQUEST_KEY, executionUrl } from '../../shared/ai/approval';
 
 /** The URL of the approval page for `request` (n8n's resume URL with its token, plus the approval ID). */
-export function approvalUrl(fn: IExecuteFunctions, request: ApprovalRequest): string {
+function approvalUrl(fn: IExecuteFunctions, request: ApprovalRequest): string {
 	const url = new URL(String(fn.evaluateExpression('{{ $execution.resumeUrl }}', 0)));
 	url.searchParams.set('approval', request.approvalId);
 	return url.toString();

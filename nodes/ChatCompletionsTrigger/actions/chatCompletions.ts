@@ -14,7 +14,13 @@ import {
 	latestUserText,
 	newCompletionId,
 	parseChatCompletionRequest,
+	DEFAULT_REQUEST_LIMITS,
+	limitRefusal,
+	sessionIdFor,
+	textOf,
 	type ChatCompletionRequest,
+	type RequestLimits,
+	type SessionScope,
 	type CompletionIdentity,
 	type ResponderOptions,
 	type ResponseSink,
@@ -26,12 +32,18 @@ import { authorize, modelNames, refuse } from './http';
 type Response = ReturnType<IWebhookFunctions['getResponseObject']>;
 
 export async function chatCompletions(this: IWebhookFunctions): Promise<IWebhookResponseData> {
-	const refused = await authorize(this);
-	if (refused) return refuse(this, refused);
+	const caller = await authorize(this);
+	if (caller instanceof ChatCompletionsError) return refuse(this, caller);
 	const request = parseOrRefusal(this.getBodyData());
 	if (request instanceof ChatCompletionsError) return refuse(this, request);
 	const unknownModel = modelRefusal(request.model, modelNames(this));
 	if (unknownModel) return refuse(this, unknownModel);
+	const tooLarge = limitRefusal(
+		requestBytes(this),
+		request.messages.map((message) => ({ text: textOf(message.content) })),
+		limitsOf(this),
+	);
+	if (tooLarge) return refuse(this, tooLarge);
 	const identity: CompletionIdentity = {
 		id: newCompletionId(),
 		created: Math.floor(Date.now() / 1000),
@@ -44,6 +56,7 @@ export async function chatCompletions(this: IWebhookFunctions): Promise<IWebhook
 		onAbandoned: (executionId) => void stopExecution(this, executionId),
 	});
 	const sessionHeader = this.getHeaderData()['x-session-id'];
+	const requested = (typeof sessionHeader === 'string' && sessionHeader) || request.user;
 	return {
 		workflowData: [
 			[
@@ -53,12 +66,36 @@ export async function chatCompletions(this: IWebhookFunctions): Promise<IWebhook
 						stream: request.stream === true,
 						completionId: identity.id,
 						chatInput: latestUserText(request.messages),
-						sessionId:
-							(typeof sessionHeader === 'string' && sessionHeader) || request.user || identity.id,
+						sessionId: sessionIdFor({
+							requested,
+							completionId: identity.id,
+							key: caller.key,
+							scope: this.getNodeParameter('sessionScope', 'shared') as SessionScope,
+						}),
 					},
 				},
 			],
 		],
+	};
+}
+
+/** The body's size in bytes: its Content-Length, else its JSON. */
+function requestBytes(fn: IWebhookFunctions): number {
+	const declared = Number(fn.getHeaderData()['content-length']);
+	return Number.isFinite(declared) && declared > 0
+		? declared
+		: Buffer.byteLength(JSON.stringify(fn.getBodyData() ?? {}));
+}
+
+/** Options → limits, each falling back to its default. */
+function limitsOf(fn: IWebhookFunctions): RequestLimits {
+	const options = fn.getNodeParameter('options', {}) as Partial<RequestLimits>;
+	const limit = (name: keyof RequestLimits) =>
+		Number(options[name]) > 0 ? Number(options[name]) : DEFAULT_REQUEST_LIMITS[name];
+	return {
+		maxRequestBytes: limit('maxRequestBytes'),
+		maxMessages: limit('maxMessages'),
+		maxMessageChars: limit('maxMessageChars'),
 	};
 }
 

@@ -8,20 +8,28 @@ import type {
 } from 'n8n-workflow';
 
 import {
+	authenticate,
 	clientKeyProblem,
-	keyRefusal,
+	clientKeys,
 	type ChatCompletionsError,
 } from '../../../lib/chat-completions';
 
-/** Credential test of the client key: there is no service to ask, so it checks the key is strong (clientKeyProblem). */
+/** Credential test of the client keys: there is no service to ask, so it checks each key is strong (clientKeyProblem). */
 export async function clientKeyTest(
 	this: ICredentialTestFunctions,
 	credential: ICredentialsDecrypted,
 ): Promise<INodeCredentialTestResult> {
-	const problem = clientKeyProblem(String(credential.data?.apiKey ?? ''));
-	return problem
-		? { status: 'Error', message: problem }
-		: { status: 'OK', message: 'The key is long enough to give clients' };
+	const keys = clientKeys(String(credential.data?.apiKey ?? ''));
+	const problems = (keys.length ? keys : ['']).flatMap((key, i) => {
+		const problem = clientKeyProblem(key);
+		return problem ? [keys.length > 1 ? `Key ${i + 1}: ${problem}` : problem] : [];
+	});
+	return problems.length
+		? { status: 'Error', message: problems.join('; ') }
+		: {
+				status: 'OK',
+				message: `${keys.length === 1 ? 'The key is' : `All ${keys.length} keys are`} long enough to give clients`,
+			};
 }
 
 /** The Model Names parameter as a list (at least one name). */
@@ -39,21 +47,23 @@ export function modelNames(fn: IWebhookFunctions): string[] {
  * applies within KEY_CACHE_MS.
  */
 const KEY_CACHE_MS = 5_000;
-const keys = new Map<string, { key: string; until: number }>();
+const cache = new Map<string, { keys: string[]; until: number }>();
 
-async function clientKey(fn: IWebhookFunctions): Promise<string> {
+async function credentialKeys(fn: IWebhookFunctions): Promise<string[]> {
 	const id = fn.getNode().credentials?.openAgentsChatCompletionsApi?.id;
-	const cached = id ? keys.get(id) : undefined;
-	if (cached && cached.until > Date.now()) return cached.key;
+	const cached = id ? cache.get(id) : undefined;
+	if (cached && cached.until > Date.now()) return cached.keys;
 	const { apiKey } = await fn.getCredentials('openAgentsChatCompletionsApi');
-	const key = String(apiKey ?? '');
-	if (id) keys.set(id, { key, until: Date.now() + KEY_CACHE_MS });
-	return key;
+	const keys = clientKeys(String(apiKey ?? ''));
+	if (id) cache.set(id, { keys, until: Date.now() + KEY_CACHE_MS });
+	return keys;
 }
 
-/** The refusal (401) when the request's bearer key is not the credential's, else undefined. */
-export async function authorize(fn: IWebhookFunctions): Promise<ChatCompletionsError | undefined> {
-	return keyRefusal(fn.getHeaderData().authorization, await clientKey(fn));
+/** The key the request presents when it is one of the credential's, else the refusal (401) to answer. */
+export async function authorize(
+	fn: IWebhookFunctions,
+): Promise<{ key: string } | ChatCompletionsError> {
+	return authenticate(fn.getHeaderData().authorization, await credentialKeys(fn));
 }
 
 /** Answers with the error's status and OpenAI's error body; no execution is started. */

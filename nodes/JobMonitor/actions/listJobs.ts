@@ -15,7 +15,7 @@ import { locatorValue, versionedPicker, workflowPicker } from '../../shared/fiel
 import { apiClient } from '../../shared/clients/n8nApi';
 import type { JobMonitorOperation } from './types';
 
-export const statusOptions = EXECUTION_STATUSES.filter((s) => s !== 'unknown' && s !== 'new').map(
+const statusOptions = EXECUTION_STATUSES.filter((s) => s !== 'unknown' && s !== 'new').map(
 	(value) => ({ name: value[0].toUpperCase() + value.slice(1), value }),
 );
 

@@ -72,7 +72,7 @@ export function snapshotOptions(operation: string, extra: INodeProperties[] = []
 }
 
 /** What the operations read, opened from the item's credentials and options (see withOpsSources). */
-export type OpsSources = Omit<OpsSnapshotOptions, 'from' | 'workflowId'> & {
+type OpsSources = Omit<OpsSnapshotOptions, 'from' | 'workflowId'> & {
 	/** n8n's own URL, for links into the editor. */
 	n8nUrl: string;
 	/** Set when the Memory Store could not be opened and the view is not shared. */

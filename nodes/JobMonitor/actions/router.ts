@@ -30,8 +30,9 @@ const operations: Record<string, JobMonitorOperation> = {
 
 const HINTS: Partial<Record<JobsErrorCode, string>> = {
 	UNAUTHORIZED:
-		'Create an API key in n8n (Settings → n8n API) and put it in the OpenAgents n8n API credential.',
-	API_UNAVAILABLE: 'Check the Base URL of the OpenAgents n8n API credential: it ends in /api/v1.',
+		'Create an API key in n8n (Settings → n8n API) and put it in the OpenAgents Instance API credential.',
+	API_UNAVAILABLE:
+		'Check the Base URL of the OpenAgents Instance API credential: it ends in /api/v1.',
 	NOT_FOUND:
 		'Check the execution or workflow ID, and that the API key’s owner can see that workflow.',
 	FORBIDDEN: 'The API key lacks the scope for this call, or its owner cannot access the workflow.',

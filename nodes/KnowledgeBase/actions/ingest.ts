@@ -242,7 +242,7 @@ async function documentInput(
  * The default source ID of a file: its path when n8n knows its folder (Read Files from Disk), else its name. Two
  * README.md files of different folders must never be one source: ingesting one would replace the other's chunks.
  */
-export function defaultSource(binary: { fileName?: string; directory?: string }): string {
+function defaultSource(binary: { fileName?: string; directory?: string }): string {
 	const name = binary.fileName ?? '';
 	if (!name || !binary.directory) return name;
 	return `${binary.directory.replace(/[\\/]+$/, '')}/${name}`;

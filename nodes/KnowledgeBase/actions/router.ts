@@ -28,7 +28,7 @@ const USES_LLM = new Set(['ingest', 'query', 'answer']);
 const HINTS: Partial<Record<RagErrorCode, string>> = {
 	UNKNOWN_KNOWLEDGE_BASE: 'Check the name, or run Ingest first: it creates the knowledge base.',
 	STORE_UNAVAILABLE:
-		'Check the OpenAgents Chroma credential URL and that the Chroma server is running.',
+		'Check the OpenAgents Chroma API credential URL and that the Chroma server is running.',
 	DIMENSION_MISMATCH: 'A knowledge base keeps the embedding model it was built with.',
 	PDF_WITHOUT_TEXT: 'Scanned PDFs need OCR before they can be ingested.',
 	UNSUPPORTED_FORMAT:

@@ -19,7 +19,7 @@ import * as listKeys from './listKeys';
 import * as set from './set';
 import type { MemoryItem, MemoryOperation, MemoryRun } from './types';
 
-export const operations: Record<string, { execute: MemoryOperation }> = {
+const operations: Record<string, { execute: MemoryOperation }> = {
 	append,
 	appendMessage,
 	delete: del,
@@ -43,7 +43,7 @@ const HINTS: ErrorRule['hints'] = {
 	store_timeout:
 		'The store was too slow: check its load, or raise Options → Timeout and the Retry Policy.',
 	store_unavailable:
-		'Check that the Redis or Postgres server of the OpenAgents Memory Store credential is up and reachable.',
+		'Check that the Redis or Postgres server of the OpenAgents Memory Store API credential is up and reachable.',
 };
 
 export async function route(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {

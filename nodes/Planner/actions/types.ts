@@ -37,6 +37,6 @@ export interface ResumedPlan {
 }
 
 /** An item's outcome: result items (first output), or the model's questions (second output, Needs Clarification). */
-export type PlannerOutput = { result: IDataObject[] } | { clarification: IDataObject };
+type PlannerOutput = { result: IDataObject[] } | { clarification: IDataObject };
 
 export type PlannerOperation = Operation<PlannerRun, PlannerItem, PlannerOutput>;

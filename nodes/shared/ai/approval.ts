@@ -19,7 +19,7 @@ import type { ApprovalDecision, ApprovalRequest, OnTimeout } from '../../../lib/
 import { EngineWait } from '../runtime/itemLoop';
 import type { ItemSettings } from '../runtime/itemSettings';
 
-export const APPROVAL_NODE_TYPE_SUFFIX = '.openAgentsApproval';
+const APPROVAL_NODE_TYPE_SUFFIX = '.openAgentsApproval';
 export const APPROVAL_REQUEST_KEY = 'openagentsApproval';
 export const APPROVAL_DECISION_KEY = 'openagentsApprovalDecision';
 
@@ -104,7 +104,7 @@ export function approvalSettings(
 }
 
 /** Node state kept while the execution waits (saved by n8n with the execution, so JSON only). */
-export interface WaitingState<R extends ApprovalRequest = ApprovalRequest> extends IDataObject {
+interface WaitingState<R extends ApprovalRequest = ApprovalRequest> extends IDataObject {
 	/** The kind of node that waits (its tag): a resumed call of another kind is not this node's. */
 	openagents: string;
 	/** The item that waits. */

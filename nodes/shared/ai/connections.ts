@@ -3,7 +3,7 @@
  * a memory sub-node. Sub-nodes are n8n's own or any package's; they are used through LangChain's interfaces, checked
  * by shape (as n8n's AI Agent does), since each package brings its own copy of LangChain.
  */
-import { SystemMessage, type BaseMessage } from '@langchain/core/messages';
+import type { BaseMessage } from '@langchain/core/messages';
 import type { StructuredToolInterface } from '@langchain/core/tools';
 import {
 	NodeConnectionTypes,
@@ -27,7 +27,7 @@ import { locatorValue } from '../fields/locators';
 import { isApprovalGate } from './approval';
 
 /** LangChain's BaseChatMemory as n8n's memory sub-nodes supply it. */
-export interface ChatMemoryLike {
+interface ChatMemoryLike {
 	memoryKey?: string;
 	loadMemoryVariables(values: Record<string, unknown>): Promise<Record<string, unknown>>;
 	saveContext(input: Record<string, unknown>, output: Record<string, unknown>): Promise<void>;
@@ -54,7 +54,7 @@ export const chatModelInputs: INodeInputConfiguration[] = [
 	},
 ];
 
-export interface ModelSource {
+interface ModelSource {
 	model: ToolCallingChatModel;
 	/** The model on the Fallback Model input (only with one on Chat Model too). */
 	fallback?: ToolCallingChatModel;
@@ -66,7 +66,7 @@ export interface ModelSource {
  * The connected chat model, or one built from the credential `llm` (the node's, when one is selected) with the item's
  * options. Throws AgentError NO_MODEL when neither is there.
  */
-export async function chatModelFor(
+async function chatModelFor(
 	fn: IExecuteFunctions,
 	llm: LlmConfig | undefined,
 	options: { chatModel?: string; temperature?: number },
@@ -159,14 +159,4 @@ export async function connectedMemory(
 		);
 	}
 	return memory;
-}
-
-/** The conversation so far, as messages (memories that return a transcript string give one system message). */
-export async function loadHistory(memory: ChatMemoryLike): Promise<BaseMessage[]> {
-	const variables = await memory.loadMemoryVariables({});
-	const value = variables[memory.memoryKey ?? 'chat_history'] ?? Object.values(variables)[0];
-	if (Array.isArray(value)) return value as BaseMessage[];
-	if (typeof value === 'string' && value.trim())
-		return [new SystemMessage(`The conversation so far:\n${value}`)];
-	return [];
 }

@@ -35,7 +35,7 @@ export interface RetrievalParams {
 	options: IDataObject;
 }
 
-export function retrievalParamsOf(fn: NodeFunctions, settings: ItemSettings): RetrievalParams {
+function retrievalParamsOf(fn: NodeFunctions, settings: ItemSettings): RetrievalParams {
 	const { itemIndex } = settings;
 	return {
 		knowledgeBase: locatorValue(fn.getNodeParameter('knowledgeBase', itemIndex)),
@@ -47,7 +47,7 @@ export function retrievalParamsOf(fn: NodeFunctions, settings: ItemSettings): Re
 }
 
 /** What retrieval needs besides the item: the node's context, its Chroma connection and LLM credential (for embeddings). */
-export interface RetrievalContext {
+interface RetrievalContext {
 	fn: NodeFunctions;
 	connection: ChromaConnection;
 	llm: LlmConfig;

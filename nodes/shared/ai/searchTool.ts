@@ -11,14 +11,14 @@ export const DEFAULT_SEARCH_TOOL_DESCRIPTION =
 	'Search the knowledge base. Input: a search query. Returns numbered passages with their sources; cite them as [n].';
 
 /** Plain JSON Schema, not zod: n8n converts tool schemas with its own zod copy, which misreads another copy's schemas. */
-export const searchToolSchema = {
+const searchToolSchema = {
 	type: 'object',
 	properties: { query: { type: 'string', description: 'What to search for, in natural language' } },
 	required: ['query'],
 	additionalProperties: false,
 } as const;
 
-export interface SearchResult {
+interface SearchResult {
 	/** What the model reads: JSON text { results: [{ n, source, headingPath, page?, score, text }] }, or the failure. */
 	text: string;
 	/** The same for n8n's editor (tool call input/output). */

@@ -1,4 +1,4 @@
-/** A lib/rag Chroma store from the `OpenAgents Chroma` credential, with the item's Retry Policy and cancel signal. */
+/** A lib/rag Chroma store from the `OpenAgents Chroma API` credential, with the item's Retry Policy and cancel signal. */
 import type { ILoadOptionsFunctions } from 'n8n-workflow';
 
 import { chromaAuthHeaders, ChromaKnowledgeStore, type ChromaConnection } from '../../../lib/rag';

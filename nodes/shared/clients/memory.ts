@@ -20,7 +20,7 @@ import { nodeLog, type ItemSettings, type NodeFunctions } from '../runtime/itemS
 import { DEFAULT_STORE_TIMEOUT_MS, inProcessStore, storeFromCredential } from './memoryStore';
 
 /** A store and the boundary its credential draws: every namespace of this node run lies inside `tenant`. */
-export interface OpenedStore {
+interface OpenedStore {
 	store: MemoryStore;
 	/** The credential's tenant ('' for none, and for the in-process store). */
 	tenant: string;
@@ -53,7 +53,7 @@ export async function openStore(fn: NodeFunctions): Promise<OpenedStore> {
 			`Cannot open the memory store: ${(error as Error).message}`,
 			{
 				description:
-					'Check the OpenAgents Memory Store credential (host, port, password, TLS) or choose another store.',
+					'Check the OpenAgents Memory Store API credential (host, port, password, TLS) or choose another store.',
 			},
 		);
 	}

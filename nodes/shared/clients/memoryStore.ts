@@ -1,4 +1,4 @@
-/** Builds the lib/memory store a node uses from its "Store" parameter and OpenAgents Memory Store credential. */
+/** Builds the lib/memory store a node uses from its "Store" parameter and OpenAgents Memory Store API credential. */
 import Redis from 'ioredis';
 import type {
 	ICredentialDataDecryptedObject,
@@ -23,7 +23,7 @@ let inProcess: InProcessMemoryStore | undefined;
 export const DEFAULT_STORE_TIMEOUT_MS = 10_000;
 
 /** What a store from a credential is opened with: the per-command time limit and where connection errors go. */
-export interface StoreSettings {
+interface StoreSettings {
 	timeoutMs?: number;
 	/** Receives connection errors the clients report between calls (the next call reconnects). */
 	log?: (line: string) => void;
@@ -114,7 +114,7 @@ export function inProcessStore(): MemoryStore {
 	return inProcess;
 }
 
-/** Credential test for OpenAgents Memory Store: Redis PING or Postgres SELECT 1, with the server's own error on failure. */
+/** Credential test for OpenAgents Memory Store API: Redis PING or Postgres SELECT 1, with the server's own error on failure. */
 export async function memoryStoreCredentialTest(
 	this: ICredentialTestFunctions,
 	credential: ICredentialsDecrypted,

@@ -1,4 +1,4 @@
-/** lib/jobs clients from the node's credentials: the n8n API (OpenAgents n8n API) and, for queue depth, Redis. */
+/** lib/jobs clients from the node's credentials: the n8n API (OpenAgents Instance API) and, for queue depth, Redis. */
 import type Redis from 'ioredis';
 import type {
 	IExecuteFunctions,
@@ -25,7 +25,7 @@ export async function pollClient(fn: IPollFunctions): Promise<N8nApiClient> {
 	return n8nApiClientWith(fn, { policy: new NoRetryPolicy() });
 }
 
-/** A client from the OpenAgents n8n API credential with these call options (retries logged to n8n's log). */
+/** A client from the OpenAgents Instance API credential with these call options (retries logged to n8n's log). */
 export async function n8nApiClientWith(
 	fn: IExecuteFunctions | IPollFunctions | ILoadOptionsFunctions | IWebhookFunctions,
 	options: Omit<N8nApiOptions, 'log'>,
@@ -37,13 +37,13 @@ export async function n8nApiClientWith(
 	);
 }
 
-/** A Redis client from the OpenAgents Memory Store credential (Redis backend), for Bull's queue keys. */
+/** A Redis client from the OpenAgents Memory Store API credential (Redis backend), for Bull's queue keys. */
 export async function queueRedis(fn: IExecuteFunctions): Promise<Redis> {
 	const c = await fn.getCredentials('openAgentsMemoryStore');
 	if (c.backend !== 'redis')
 		throw new JobsError(
 			'INVALID_OPTIONS',
-			'The queue is in Redis: choose an OpenAgents Memory Store credential with the Redis backend (the Redis of your n8n queue)',
+			'The queue is in Redis: choose an OpenAgents Memory Store API credential with the Redis backend (the Redis of your n8n queue)',
 		);
 	return redisClient(c);
 }

@@ -97,7 +97,7 @@ export function knowledgeBasePicker(text: INodeProperties): INodeProperties {
 }
 
 /** A model of the LLM API credential's server (GET /models), or a name typed for servers that do not list theirs. */
-export function modelPicker(text: INodeProperties, kind: 'chat' | 'embedding'): INodeProperties {
+function modelPicker(text: INodeProperties, kind: 'chat' | 'embedding'): INodeProperties {
 	return pickerFor(text, {
 		modes: [
 			{

@@ -37,7 +37,7 @@ export interface ItemFailure {
 }
 
 /** The string `code` property of an error, if it has one. */
-export function errorCode(error: unknown): string | undefined {
+function errorCode(error: unknown): string | undefined {
 	const code = (error as { code?: unknown } | undefined)?.code;
 	return typeof code === 'string' ? code : undefined;
 }

@@ -23,7 +23,7 @@ import { traceItem } from './nodeTracing';
 import { addUsageToExecution } from './usage';
 
 /** What an operation returns for one item: its output JSON, or several (one output item each). */
-export type ItemJson = IDataObject | IDataObject[];
+type ItemJson = IDataObject | IDataObject[];
 
 /** An item's JSON for another output than the first (e.g. the Planner's Needs Clarification). */
 export class ToOutput {
@@ -33,7 +33,7 @@ export class ToOutput {
 	) {}
 }
 
-export type ItemResult = ItemJson | ToOutput;
+type ItemResult = ItemJson | ToOutput;
 
 /**
  * The operation shape of every operation file: `run` holds what the node opened once for all items (context, clients,
@@ -49,12 +49,12 @@ export abstract class EngineWait extends Error {
 	abstract engineRequest(itemIndex: number, outputs: INodeExecutionData[][]): EngineRequest;
 }
 
-export interface ItemSpan {
+interface ItemSpan {
 	name: string;
 	attributes?: Attributes;
 }
 
-export interface ItemLoop<S extends ItemState> {
+interface ItemLoop<S extends ItemState> {
 	/** The node's failure hints; a function when they depend on the operation. */
 	errors: ErrorRule;
 	/** Reads the item's settings once; an invalid parameter fails the item. */

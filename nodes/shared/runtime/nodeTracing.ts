@@ -1,5 +1,5 @@
 /**
- * Tracing for a node run: from the node's OpenAgents Tracing credential (each traced node lists it, optional, as a
+ * Tracing for a node run: from the node's OpenAgents Tracing API credential (each traced node lists it, optional, as a
  * literal entry of its `credentials`, which n8n's scanner reads), else from the standard OTEL_EXPORTER_OTLP_*
  * environment variables of the n8n process, else off. A traced run gets a span named after the node (joined to
  * n8n's own node span when n8n's tracing is on), each item a span of its own, and every output item the trace ID.

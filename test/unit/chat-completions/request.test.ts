@@ -1,8 +1,13 @@
 import { AIMessage, HumanMessage, SystemMessage, ToolMessage } from '@langchain/core/messages';
 
 import {
+	authenticate,
 	ChatCompletionsError,
-	keyRefusal,
+	clientKeyProblem,
+	clientKeys,
+	DEFAULT_REQUEST_LIMITS,
+	limitRefusal,
+	sessionIdFor,
 	latestUserText,
 	modelRefusal,
 	parseChatCompletionRequest,
@@ -113,15 +118,66 @@ describe('parseChatCompletionRequest', () => {
 
 describe('keys and models', () => {
 	it('accepts only the exact bearer key', () => {
-		expect(keyRefusal('Bearer k-123', 'k-123')).toBeUndefined();
-		expect(keyRefusal('bearer   k-123', 'k-123')).toBeUndefined();
+		expect(authenticate('Bearer k-123', ['k-123'])).toEqual({ key: 'k-123' });
+		expect(authenticate('bearer   k-123', ['k-123'])).toEqual({ key: 'k-123' });
 		for (const header of ['Bearer k-12', 'Bearer k-1234', 'k-123', undefined, ['Bearer k-123']]) {
-			expect(keyRefusal(header, 'k-123')).toMatchObject({ status: 401, code: 'invalid_api_key' });
+			expect(authenticate(header, ['k-123'])).toMatchObject({
+				status: 401,
+				code: 'invalid_api_key',
+			});
 		}
 		// An empty configured key never matches, not even an empty presented one.
-		expect(keyRefusal('Bearer ', '')).toMatchObject({ status: 401 });
+		expect(authenticate('Bearer ', [''])).toMatchObject({ status: 401 });
+		expect(authenticate('Bearer k-123', [])).toMatchObject({ status: 401 });
 		expect(sameSecret('a', 'a')).toBe(true);
 		expect(sameSecret('a', 'b')).toBe(false);
+	});
+
+	it('takes several keys, and says which one a request presents', () => {
+		const keys = clientKeys(' key-a , key-b\nkey-c,, ');
+		expect(keys).toEqual(['key-a', 'key-b', 'key-c']);
+		expect(authenticate('Bearer key-b', keys)).toEqual({ key: 'key-b' });
+		expect(authenticate('Bearer key-d', keys)).toBeInstanceOf(ChatCompletionsError);
+	});
+
+	it('names what is weak about a client key', () => {
+		expect(clientKeyProblem('')).toMatch(/empty/);
+		expect(clientKeyProblem('a'.repeat(31))).toMatch(/31 characters; use at least 32/);
+		expect(clientKeyProblem(`${'a'.repeat(20)} ${'b'.repeat(20)}`)).toMatch(/white space/);
+		expect(clientKeyProblem('a'.repeat(32))).toBeUndefined();
+	});
+
+	it('keeps sessions of different keys apart unless the scope is shared', () => {
+		const of = (key: string, scope: 'perKey' | 'shared', requested?: string) =>
+			sessionIdFor({ requested, completionId: 'chatcmpl-1', key, scope });
+		expect(of('key-a', 'perKey', 'alice')).not.toBe(of('key-b', 'perKey', 'alice'));
+		expect(of('key-a', 'perKey', 'alice')).toBe(of('key-a', 'perKey', 'alice'));
+		expect(of('key-a', 'perKey', 'alice')).toMatch(/^[0-9a-f]{16}:alice$/);
+		expect(of('key-a', 'perKey', 'alice')).not.toContain('key-a');
+		expect(of('key-a', 'shared', 'alice')).toBe('alice');
+		expect(of('key-b', 'shared', 'alice')).toBe('alice');
+		expect(of('key-a', 'shared')).toBe('chatcmpl-1');
+	});
+
+	it('refuses a request over its limits before anything runs, as OpenAI does', () => {
+		const limits = { maxRequestBytes: 1000, maxMessages: 2, maxMessageChars: 10 };
+		const ok = [{ text: 'hello' }, { text: 'world' }];
+		expect(limitRefusal(999, ok, limits)).toBeUndefined();
+		expect(limitRefusal(1001, ok, limits)?.status).toBe(413);
+		expect(limitRefusal(1001, ok, limits)?.body.error.code).toBe('request_too_large');
+		expect(limitRefusal(10, [...ok, { text: 'x' }], limits)?.body.error).toMatchObject({
+			param: 'messages',
+			code: 'context_length_exceeded',
+		});
+		const long = limitRefusal(10, [{ text: 'a' }, { text: 'x'.repeat(11) }], limits)!;
+		expect(long.status).toBe(400);
+		expect(long.body.error.param).toBe('messages[1].content');
+		expect(long.message).toMatch(/Message 1 has 11 characters/);
+		expect(DEFAULT_REQUEST_LIMITS).toEqual({
+			maxRequestBytes: 1_000_000,
+			maxMessages: 500,
+			maxMessageChars: 200_000,
+		});
 	});
 
 	it('refuses a model it does not serve with 404 model_not_found', () => {

@@ -16,6 +16,32 @@ import {
 } from '../../../lib/memory';
 
 describe('key encoding', () => {
+	it('property: injective over every UTF-16 string, refusing lone surrogates', () => {
+		const utf16 = fc
+			.array(
+				fc.oneof(fc.integer({ min: 0, max: 0xffff }), fc.integer({ min: 0xd800, max: 0xdfff })),
+				{
+					maxLength: 6,
+				},
+			)
+			.map((units) => String.fromCharCode(...units));
+		const wellFormed = (text: string) => !/\p{Surrogate}/u.test(text);
+		fc.assert(
+			fc.property(utf16, utf16, (a, b) => {
+				if (!wellFormed(a)) {
+					expect(() => encodeComponent(a)).toThrow(
+						expect.objectContaining({ code: 'invalid_address' }),
+					);
+					return;
+				}
+				if (wellFormed(b) && a !== b) expect(encodeComponent(a)).not.toBe(encodeComponent(b));
+			}),
+			{ numRuns: 2000 },
+		);
+		expect(() => encodeComponent('\uD800')).toThrow(/unpaired UTF-16 surrogate/);
+		expect(encodeComponent('\uFFFD')).toBe('%EF%BF%BD');
+	});
+
 	it('property: injective, reversible, and free of separators and glob characters', () => {
 		fc.assert(
 			fc.property(fc.string({ unit: 'grapheme' }), fc.string({ unit: 'grapheme' }), (a, b) => {

@@ -15,8 +15,11 @@ import { nodeTypesOfPackage } from '../../support/workflow-runner';
 const descriptions = Object.values(nodeTypesOfPackage()).map(
 	(type) => type.description as INodeTypeDescription,
 );
-const withPickers = descriptions.filter(
-	(d) => Array.isArray(d.version) && d.version.includes(PICKER_VERSION),
+/** Nodes with a picker parameter (other nodes may have a version 1.1 for other reasons). */
+const withPickers = descriptions.filter((d) =>
+	allProperties(d.properties).some(([, p]) =>
+		['resourceLocator', 'workflowSelector'].includes(p.type),
+	),
 );
 
 /** Every property, nested ones (collections, fixed collections) included, with where it sits. */
