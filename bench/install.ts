@@ -44,7 +44,9 @@ async function npmLs(dir: string): Promise<{ code: number; packages: number; pro
 	const lines = result.stdout.split('\n').filter(Boolean);
 	const problems = [
 		...lines.filter((line) => /:(INVALID|MISSING|EXTRANEOUS)/i.test(line)),
-		...result.stderr.split('\n').filter((line) => /npm error (invalid|missing|extraneous)/i.test(line)),
+		...result.stderr
+			.split('\n')
+			.filter((line) => /npm error (invalid|missing|extraneous)/i.test(line)),
 	];
 	// The root folder is the first line; every other line is one installed package.
 	return { code: result.code, packages: lines.length - 1, problems };
@@ -72,7 +74,11 @@ async function installOnce(tarball: string): Promise<InstallRun> {
 	}
 }
 
-export async function install(): Promise<{ tarball: string; coldCache: InstallRun; warmCache: InstallRun }> {
+export async function install(): Promise<{
+	tarball: string;
+	coldCache: InstallRun;
+	warmCache: InstallRun;
+}> {
 	const work = mkdtempSync(join(tmpdir(), 'openagents-pack-'));
 	try {
 		const tarball = process.env.BENCH_INSTALL_TARBALL ?? (await packPackage(work));
