@@ -73,7 +73,7 @@ export type ToolCallDecision =
 	| { id: string; action: 'edit'; args: Record<string, unknown> }
 	| { id: string; action: 'reject' | 'timed_out'; message?: string };
 
-interface AgentStep {
+export interface AgentStep {
 	tool: string;
 	input: unknown;
 	/** The tool's result as the model saw it (for a failure: the error text). */

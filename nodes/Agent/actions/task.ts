@@ -2,7 +2,6 @@
  * Task template: ordered steps, each one tool-calling run with its own instruction, timeout and retries. Sequential
  * steps see the earlier steps' results; parallel steps are independent. Strict mode stops at the first failed step.
  */
-import { HumanMessage, SystemMessage } from '@langchain/core/messages';
 import {
 	NodeOperationError,
 	updateDisplayOptions,
@@ -10,16 +9,9 @@ import {
 	type INodeProperties,
 } from 'n8n-workflow';
 
-import {
-	AgentRunError,
-	runAgent,
-	runTask,
-	taskStepPrompt,
-	TASK_STEP_INSTRUCTION,
-	type AgentResult,
-} from '../../../lib/llm';
+import { runAgentTask, type TaskStep } from '../../../lib/llm';
 import { itemAgent } from './itemAgent';
-import type { TemplateRun } from './types';
+import type { AgentRun, TemplateRun } from './types';
 
 const properties: INodeProperties[] = [
 	{
@@ -139,6 +131,16 @@ interface StepParams {
 	retries: number;
 }
 
+/** The item's Steps parameter as lib/llm task steps. */
+function stepsOf(fn: AgentRun['fn'], itemIndex: number): TaskStep[] {
+	return ((fn.getNodeParameter('steps.step', itemIndex, []) as StepParams[]) ?? []).map((s) => ({
+		name: String(s.name ?? '').trim(),
+		instruction: String(s.instruction ?? ''),
+		timeoutMs: Number(s.timeoutSeconds ?? 120) * 1000,
+		retries: Number(s.retries ?? 1),
+	}));
+}
+
 /**
  * Output: { output ({ step: result } or text), status: completed | partial, taskSteps: [{ name, status, output?,
  * error?, attempts, startedAt, finishedAt, durationMs }], steps (every tool call, with its task step), usage,
@@ -147,18 +149,6 @@ interface StepParams {
 export const execute: TemplateRun = async (run, item) => {
 	const { fn } = run;
 	const { itemIndex } = item;
-	const steps = ((fn.getNodeParameter('steps.step', itemIndex, []) as StepParams[]) ?? []).map(
-		(s) => ({
-			name: String(s.name ?? '').trim(),
-			instruction: String(s.instruction ?? ''),
-			timeoutMs: Number(s.timeoutSeconds ?? 120) * 1000,
-			retries: Number(s.retries ?? 1),
-		}),
-	);
-	const taskInput =
-		String(fn.getNodeParameter('taskInput', itemIndex, '') ?? '').trim() ||
-		JSON.stringify(fn.getInputData()[itemIndex].json);
-	const system = String(fn.getNodeParameter('systemMessage', itemIndex, '') ?? '');
 	const agent = await itemAgent(run, item);
 	if (String(agent.options.requireApproval ?? '').trim())
 		throw new NodeOperationError(
@@ -169,61 +159,22 @@ export const execute: TemplateRun = async (run, item) => {
 				description: 'Clear Options → Require Approval For, or use the Conversation template.',
 			},
 		);
-	const started = Date.now();
-	const wallBudget = agent.agentOptions.budget?.maxWallTimeMs;
-
-	const result = await runTask<AgentResult>(
-		steps,
-		async ({ index, previous, signal }) => {
-			const budget = {
-				...agent.agentOptions.budget,
-				...(wallBudget ? { maxWallTimeMs: Math.max(1, wallBudget - (Date.now() - started)) } : {}),
-			};
-			const messages = [
-				new SystemMessage(`${system}\n\n${TASK_STEP_INSTRUCTION}`),
-				new HumanMessage(taskStepPrompt(taskInput, steps, index, previous)),
-			];
-			const outcome = await runAgent(agent.model, messages, agent.tools, {
-				...agent.agentOptions,
-				budget,
-				signal,
-			});
-			if (outcome.status !== 'completed')
-				throw Object.assign(new Error(outcome.reason), { outcome });
-			return outcome;
-		},
-		{
-			strict: fn.getNodeParameter('strict', itemIndex, true) as boolean,
-			parallel: fn.getNodeParameter('stepExecution', itemIndex, 'sequential') === 'parallel',
-			concurrency: (agent.options.concurrency as number) ?? 4,
-			retryPolicy: item.retryPolicy,
-			signal: item.signal,
-			// A spent budget does not come back on a retry.
-			isRetryable: (error) =>
-				(error as { outcome?: AgentResult }).outcome?.status !== 'budget_exceeded',
-		},
-	);
-
-	const taskSteps = result.steps.map(({ value, ...step }) => ({
-		...step,
-		...(value ? { output: value.output } : {}),
-	}));
-	const toolCalls = result.steps.flatMap((step) =>
-		(step.value?.steps ?? []).map((call) => ({ taskStep: step.name, ...call })),
-	);
-	const summary = { status: result.status, taskSteps, steps: toolCalls } as unknown as IDataObject;
-	if (result.status === 'failed') {
-		const failed = result.steps.find((s) => s.status === 'failed')!;
-		throw new AgentRunError(
-			`Step "${failed.name}" failed: ${failed.error}`,
-			'step_failed',
-			summary,
-		);
-	}
-	const completed = result.steps.filter((s) => s.status === 'completed');
-	const output =
-		fn.getNodeParameter('taskOutputFormat', itemIndex, 'structured') === 'text'
-			? completed.map((s) => `## ${s.name}\n${s.value!.output}`).join('\n\n')
-			: Object.fromEntries(completed.map((s) => [s.name, s.value!.output]));
-	return { output: output as IDataObject, ...summary, durationMs: result.durationMs };
+	const result = await runAgentTask({
+		...agent,
+		system: String(fn.getNodeParameter('systemMessage', itemIndex, '') ?? ''),
+		input:
+			String(fn.getNodeParameter('taskInput', itemIndex, '') ?? '').trim() ||
+			JSON.stringify(fn.getInputData()[itemIndex].json),
+		steps: stepsOf(fn, itemIndex),
+		strict: fn.getNodeParameter('strict', itemIndex, true) as boolean,
+		parallel: fn.getNodeParameter('stepExecution', itemIndex, 'sequential') === 'parallel',
+		concurrency: (agent.options.concurrency as number) ?? 4,
+		retryPolicy: item.retryPolicy,
+		signal: item.signal,
+		outputFormat:
+			fn.getNodeParameter('taskOutputFormat', itemIndex, 'structured') === 'text'
+				? 'text'
+				: 'structured',
+	});
+	return result as unknown as IDataObject;
 };
