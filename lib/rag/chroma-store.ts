@@ -1,32 +1,30 @@
 /**
- * Knowledge bases as Chroma collections (one per knowledge base, cosine space, our own embeddings), through the
- * official `chromadb` client. Every request runs under the caller's retry policy, abort signal and timeout, and
- * failures become RagErrors that name the knowledge base and the cause.
+ * Knowledge bases as Chroma collections (one per knowledge base, cosine space, our own embeddings), through our
+ * HTTP client of Chroma's API v2 (chroma-http, which says why it is ours). Every request runs under the caller's
+ * retry policy, abort signal and timeout, and failures become RagErrors that name the knowledge base and the cause.
  */
 import { randomUUID } from 'node:crypto';
 
-import { ChromaClient, type Collection, type Where } from 'chromadb';
-
 import {
 	errorChain,
+	httpStatusOf,
 	isRetryableError,
 	messageOf,
 	RetryExhaustedError,
-	signalAwareFetch,
-	withAttemptSignal,
 	withRetry,
 	type RetryPolicy,
 } from '../retry';
+import {
+	type ChromaCollection,
+	ChromaHttpClient,
+	ChromaHttpError,
+	DEFAULT_DATABASE,
+	DEFAULT_TENANT,
+	type Include,
+	type Where,
+} from './chroma-http';
 import { RagError } from './errors';
 import type { Metadata } from './metadata';
-
-/** The part of the Chroma client's HTTP client (hey-api) that sets its fetch; pinned chromadb 3.5.0. */
-interface ChromaApiClient {
-	getConfig(): { fetch: typeof fetch };
-	setConfig(config: {
-		fetch: (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
-	}): void;
-}
 
 export interface ChromaConnection {
 	/** Server root, e.g. http://127.0.0.1:8000, or with the path it is served under, e.g. https://proxy.example/chroma */
@@ -95,41 +93,23 @@ export interface QueryMatch {
 
 /** A connection to one Chroma tenant/database. */
 export class ChromaKnowledgeStore {
-	readonly client: ChromaClient;
+	readonly client: ChromaHttpClient;
 
+	/** Throws TypeError when the connection's URL is not a URL. */
 	constructor(
 		readonly connection: ChromaConnection,
 		readonly options: StoreCallOptions,
 	) {
-		const url = new URL(connection.url);
-		const ssl = url.protocol === 'https:';
-		this.client = new ChromaClient({
-			host: url.hostname,
-			port: url.port ? Number(url.port) : ssl ? 443 : 80,
-			ssl,
-			headers: connection.headers,
-			tenant: connection.tenant || undefined,
-			database: connection.database || undefined,
-		});
-		// The client takes no signal per call and keeps only host and port: its requests go through a fetch that
-		// aborts with the current attempt (see call) and puts back a path the server sits under (behind a proxy).
-		const api = (this.client as unknown as { apiClient: ChromaApiClient }).apiClient;
-		const origin = url.origin;
-		const path = url.pathname.replace(/\/+$/, '');
-		api.setConfig({
-			fetch: signalAwareFetch(
-				api.getConfig().fetch,
-				path
-					? (u) => (u.startsWith(origin) ? origin + path + u.slice(origin.length) : u)
-					: undefined,
-			),
-		});
+		this.client = new ChromaHttpClient(connection);
 	}
 
-	/** Runs one Chroma request under the retry policy; errors become RagErrors (`what` names the action). */
-	async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+	/**
+	 * Runs one Chroma request under the retry policy; `fn` gets the attempt's signal (aborted on the caller's abort or
+	 * the attempt's timeout) to pass to the request. Errors become RagErrors (`what` names the action).
+	 */
+	async call<T>(what: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
 		try {
-			return await withRetry(({ signal }) => withAttemptSignal(signal, fn), this.options.policy, {
+			return await withRetry(({ signal }) => fn(signal), this.options.policy, {
 				signal: this.options.signal,
 				timeoutMs: this.options.timeoutMs ?? 60_000,
 				onRetry: ({ attempt, error, delayMs }) =>
@@ -142,12 +122,11 @@ export class ChromaKnowledgeStore {
 			const cause = rootCause(error);
 			const attempts =
 				error instanceof RetryExhaustedError ? ` after ${error.attempts.length} attempts` : '';
-			const names = errorChain(cause).map((e) => String(e.name));
-			// Unreachable: Chroma's connection error or a network failure; not Chroma's answers "server error" or "rate limited".
+			const status = httpStatusOf(cause);
+			// Unreachable: no answer (connection refused or dropped, attempt timed out); an HTTP answer is Chroma's failure.
 			if (
-				names.includes('ChromaConnectionError') ||
-				(isRetryableError(cause) &&
-					!names.some((n) => n === 'ChromaServerError' || n === 'ChromaRateLimitError'))
+				errorChain(cause).some((e) => e.name === 'ChromaConnectionError') ||
+				(isRetryableError(cause) && status === undefined)
 			) {
 				throw new RagError(
 					'STORE_UNAVAILABLE',
@@ -155,7 +134,7 @@ export class ChromaKnowledgeStore {
 					{ cause: error },
 				);
 			}
-			if (names.includes('ChromaUnauthorizedError') || names.includes('ChromaForbiddenError')) {
+			if (status === 401 || status === 403) {
 				throw new RagError(
 					'STORE_ERROR',
 					`Chroma refused the credential to ${what}: ${messageOf(cause)} (check the token and its tenant/database)`,
@@ -177,27 +156,19 @@ export class ChromaKnowledgeStore {
 	async open(name: string, { create = false } = {}): Promise<KnowledgeBaseCollection> {
 		checkKnowledgeBaseName(name);
 		if (create) {
-			const collection = await this.call(`create knowledge base "${name}"`, () =>
-				this.client.getOrCreateCollection({
-					name,
-					metadata: { 'hnsw:space': 'cosine' },
-					embeddingFunction: null,
-				}),
+			const collection = await this.call(`create knowledge base "${name}"`, (signal) =>
+				this.client.getOrCreateCollection(
+					{ name, metadata: { 'hnsw:space': 'cosine' } },
+					{ signal },
+				),
 			);
 			return new KnowledgeBaseCollection(this, name, collection);
 		}
-		const collection = await this.call(`open knowledge base "${name}"`, async () => {
+		const collection = await this.call(`open knowledge base "${name}"`, async (signal) => {
 			try {
-				return await this.client.getCollection({ name });
+				return await this.client.getCollection(name, { signal });
 			} catch (error) {
-				if (
-					errorChain(error).some(
-						(e) =>
-							e.name === 'ChromaNotFoundError' ||
-							/does not exist|not found/i.test(String(e.message)),
-					)
-				)
-					return undefined;
+				if (isMissingCollection(error)) return undefined;
 				throw error;
 			}
 		});
@@ -216,11 +187,11 @@ export class ChromaKnowledgeStore {
 		return (await this.collections()).map((c) => c.name).sort();
 	}
 
-	private async collections(): Promise<Collection[]> {
-		const all: Collection[] = [];
+	private async collections(): Promise<ChromaCollection[]> {
+		const all: ChromaCollection[] = [];
 		for (let offset = 0; ; offset += 100) {
-			const page = await this.call('list knowledge bases', () =>
-				this.client.listCollections({ limit: 100, offset }),
+			const page = await this.call('list knowledge bases', (signal) =>
+				this.client.listCollections({ limit: 100, offset }, { signal }),
 			);
 			all.push(...page);
 			if (page.length < 100) return all;
@@ -240,7 +211,7 @@ export class ChromaKnowledgeStore {
 		return Promise.all(
 			matches.map(async (c) => ({
 				name: c.name,
-				chunks: await this.call(`count the chunks of "${c.name}"`, () => c.count()),
+				chunks: await this.call(`count the chunks of "${c.name}"`, (signal) => c.count({ signal })),
 			})),
 		);
 	}
@@ -248,14 +219,22 @@ export class ChromaKnowledgeStore {
 	/** Deletes a knowledge base with all its chunks. */
 	async drop(name: string): Promise<void> {
 		checkKnowledgeBaseName(name);
-		await this.call(`delete knowledge base "${name}"`, () =>
-			this.client.deleteCollection({ name }),
+		await this.call(`delete knowledge base "${name}"`, (signal) =>
+			this.client.deleteCollection(name, { signal }),
 		);
 	}
 
 	where(): string {
-		return `tenant "${this.connection.tenant || 'default_tenant'}", database "${this.connection.database || 'default_database'}"`;
+		return `tenant "${this.connection.tenant || DEFAULT_TENANT}", database "${this.connection.database || DEFAULT_DATABASE}"`;
 	}
+}
+
+/** Whether Chroma said the collection does not exist: a 404, or the message older servers send with other statuses. */
+function isMissingCollection(error: unknown): boolean {
+	return (
+		(error instanceof ChromaHttpError && error.status === 404) ||
+		errorChain(error).some((e) => /does not exist|not found/i.test(String(e.message)))
+	);
 }
 
 /** Collection metadata key of the knowledge base's revision: a random token every write of ours replaces. */
@@ -274,10 +253,10 @@ export class KnowledgeBaseCollection {
 	constructor(
 		private readonly store: ChromaKnowledgeStore,
 		readonly name: string,
-		readonly collection: Collection,
+		readonly collection: ChromaCollection,
 	) {}
 
-	private call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+	private call<T>(what: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
 		return this.store.call(`${what} in knowledge base "${this.name}"`, fn);
 	}
 
@@ -299,7 +278,9 @@ export class KnowledgeBaseCollection {
 	/** Records that the chunks changed (call after every write), so every process's keyword index re-syncs. */
 	async markChanged(): Promise<void> {
 		const metadata = { ...(this.collection.metadata ?? {}), [REVISION_KEY]: randomUUID() };
-		await this.call('record a change', () => this.collection.modify({ metadata }));
+		await this.call('record a change', (signal) =>
+			this.collection.modify({ metadata }, { signal }),
+		);
 	}
 
 	/** Visits every chunk (text and metadata), a page of 1000 at a time. */
@@ -338,15 +319,15 @@ export class KnowledgeBaseCollection {
 			embeddings = false,
 		}: { where?: Where; documents?: boolean; embeddings?: boolean } = {},
 	): Promise<StoredChunk[]> {
-		const include = [
+		const include: Include[] = [
 			'metadatas',
-			...(documents ? ['documents'] : []),
-			...(embeddings ? ['embeddings'] : []),
+			...(documents ? (['documents'] as const) : []),
+			...(embeddings ? (['embeddings'] as const) : []),
 		];
 		const out: StoredChunk[] = [];
 		for (let i = 0; i < ids.length; i += PAGE_SIZE) {
-			const page = await this.call('read chunks', () =>
-				this.collection.get({ ids: ids.slice(i, i + PAGE_SIZE), where, include: include as never }),
+			const page = await this.call('read chunks', (signal) =>
+				this.collection.get({ ids: ids.slice(i, i + PAGE_SIZE), where, include }, { signal }),
 			);
 			page.ids.forEach((id, j) =>
 				out.push({
@@ -362,8 +343,8 @@ export class KnowledgeBaseCollection {
 
 	/** Dimension of the stored vectors (read from one record), or undefined while the knowledge base is empty. */
 	async dimension(): Promise<number | undefined> {
-		const peek = await this.call('read a vector', () =>
-			this.collection.get({ limit: 1, include: ['embeddings'] as never }),
+		const peek = await this.call('read a vector', (signal) =>
+			this.collection.get({ limit: 1, include: ['embeddings'] }, { signal }),
 		);
 		return peek.embeddings?.[0]?.length;
 	}
@@ -410,11 +391,11 @@ export class KnowledgeBaseCollection {
 		const merged = records.filter((r) => !losesKey(r));
 		for (let i = 0; i < merged.length; i += batchSize) {
 			const batch = merged.slice(i, i + batchSize);
-			await this.call(`update the metadata of ${batch.length} chunks`, () =>
-				this.collection.update({
-					ids: batch.map((r) => r.id),
-					metadatas: batch.map((r) => r.metadata),
-				}),
+			await this.call(`update the metadata of ${batch.length} chunks`, (signal) =>
+				this.collection.update(
+					{ ids: batch.map((r) => r.id), metadatas: batch.map((r) => r.metadata) },
+					{ signal },
+				),
 			);
 		}
 		const rewritten = records.filter(losesKey);
@@ -424,16 +405,19 @@ export class KnowledgeBaseCollection {
 				rewritten.slice(i, i + batchSize).map((r) => r.id),
 				{ documents: true, embeddings: true },
 			);
-			await this.call(`delete ${stored.length} chunks to rewrite their metadata`, () =>
-				this.collection.delete({ ids: stored.map((c) => c.id) }),
+			await this.call(`delete ${stored.length} chunks to rewrite their metadata`, (signal) =>
+				this.collection.delete({ ids: stored.map((c) => c.id) }, { signal }),
 			);
-			await this.call(`rewrite ${stored.length} chunks`, () =>
-				this.collection.add({
-					ids: stored.map((c) => c.id),
-					embeddings: stored.map((c) => c.embedding!),
-					documents: stored.map((c) => c.text),
-					metadatas: stored.map((c) => next.get(c.id)!),
-				}),
+			await this.call(`rewrite ${stored.length} chunks`, (signal) =>
+				this.collection.add(
+					{
+						ids: stored.map((c) => c.id),
+						embeddings: stored.map((c) => c.embedding!),
+						documents: stored.map((c) => c.text),
+						metadatas: stored.map((c) => next.get(c.id)!),
+					},
+					{ signal },
+				),
 			);
 		}
 		if (records.length) await this.markChanged();
@@ -461,7 +445,7 @@ export class KnowledgeBaseCollection {
 	private async forEachPage(
 		what: string,
 		where: Where | undefined,
-		include: string[],
+		include: Include[],
 		visit: (
 			ids: string[],
 			metadatas: Array<Record<string, unknown> | null> | undefined,
@@ -469,14 +453,10 @@ export class KnowledgeBaseCollection {
 		) => void,
 	): Promise<void> {
 		for (let offset = 0; ; offset += PAGE_SIZE) {
-			const page = await this.call(what, () =>
-				this.collection.get({ where, limit: PAGE_SIZE, offset, include: include as never }),
+			const page = await this.call(what, (signal) =>
+				this.collection.get({ where, limit: PAGE_SIZE, offset, include }, { signal }),
 			);
-			visit(
-				page.ids,
-				page.metadatas as Array<Record<string, unknown> | null> | undefined,
-				page.documents as Array<string | null> | undefined,
-			);
+			visit(page.ids, page.metadatas, page.documents);
 			if (page.ids.length < PAGE_SIZE) return;
 		}
 	}
@@ -493,13 +473,16 @@ export class KnowledgeBaseCollection {
 		let requests = 0;
 		for (let i = 0; i < records.length; i += batchSize) {
 			const batch = records.slice(i, i + batchSize);
-			await this.call(`upsert ${batch.length} chunks`, () =>
-				this.collection.upsert({
-					ids: batch.map((r) => r.id),
-					embeddings: batch.map((r) => r.embedding),
-					metadatas: batch.map((r) => r.metadata),
-					documents: batch.map((r) => r.text),
-				}),
+			await this.call(`upsert ${batch.length} chunks`, (signal) =>
+				this.collection.upsert(
+					{
+						ids: batch.map((r) => r.id),
+						embeddings: batch.map((r) => r.embedding),
+						metadatas: batch.map((r) => r.metadata),
+						documents: batch.map((r) => r.text),
+					},
+					{ signal },
+				),
 			);
 			requests++;
 		}
@@ -511,8 +494,8 @@ export class KnowledgeBaseCollection {
 	async deleteIds(ids: readonly string[], batchSize = DEFAULT_UPSERT_BATCH_SIZE): Promise<void> {
 		for (let i = 0; i < ids.length; i += batchSize) {
 			const batch = ids.slice(i, i + batchSize);
-			await this.call(`delete ${batch.length} chunks`, () =>
-				this.collection.delete({ ids: batch }),
+			await this.call(`delete ${batch.length} chunks`, (signal) =>
+				this.collection.delete({ ids: batch }, { signal }),
 			);
 		}
 		if (ids.length) await this.markChanged();
@@ -525,19 +508,17 @@ export class KnowledgeBaseCollection {
 		where?: Where,
 		withEmbeddings = false,
 	): Promise<QueryMatch[]> {
-		const include = [
+		const include: Include[] = [
 			'documents',
 			'metadatas',
 			'distances',
-			...(withEmbeddings ? ['embeddings'] : []),
+			...(withEmbeddings ? (['embeddings'] as const) : []),
 		];
-		const result = await this.call('search', () =>
-			this.collection.query({
-				queryEmbeddings: [embedding],
-				nResults: n,
-				where,
-				include: include as never,
-			}),
+		const result = await this.call('search', (signal) =>
+			this.collection.query(
+				{ queryEmbeddings: [embedding], nResults: n, where, include },
+				{ signal },
+			),
 		);
 		return (result.ids[0] ?? []).map((id, i) => ({
 			id,
@@ -549,6 +530,6 @@ export class KnowledgeBaseCollection {
 	}
 
 	async count(): Promise<number> {
-		return this.call('count chunks', () => this.collection.count());
+		return this.call('count chunks', (signal) => this.collection.count({ signal }));
 	}
 }

@@ -6,7 +6,6 @@
  * Goldstein, 1998, via LangChain's maximalMarginalRelevance).
  */
 import { maximalMarginalRelevance } from '@langchain/core/utils/math';
-import type { Where } from 'chromadb';
 
 import { embedTexts, type CallOptions, type DocumentEmbedder } from '../llm';
 import {
@@ -17,6 +16,7 @@ import {
 	OPENAGENTS,
 	recordsContent,
 } from '../tracing';
+import type { Where } from './chroma-http';
 import type { KnowledgeBaseCollection, QueryMatch, StoredChunk } from './chroma-store';
 import { RagError } from './errors';
 import { keywordIndexFor } from './keyword-index';

@@ -143,7 +143,12 @@ describe('ingestDocuments', () => {
 		);
 		jest.restoreAllMocks();
 		expect(result.embeddingCalls).toBe(Math.ceil(result.added / 2));
-		expect(writes[0]).toBe(2); // the first batch is written as soon as it is embedded
+		// The first write takes what is embedded when the stored dimension has been read: the first batch to come back
+		// (8 requests in flight: any one, a document's last batch may hold a single chunk), sometimes a few more; never
+		// more than Upsert Batch Size.
+		expect(writes[0]).toBeGreaterThanOrEqual(1);
+		expect(writes[0]).toBeLessThanOrEqual(10);
+		expect(writes[0]).toBeLessThan(result.added);
 		expect(Math.max(...writes)).toBe(10);
 		expect(writes.length).toBeLessThan(result.embeddingCalls);
 		expect(result.upsertRequests).toBe(writes.length);
