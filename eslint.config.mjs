@@ -1,10 +1,12 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 import tseslint from 'typescript-eslint';
 import { n8nCommunityNodesPlugin } from '@n8n/eslint-plugin-community-nodes';
 import n8nNodesBase from 'eslint-plugin-n8n-nodes-base';
 
-import { n8nRuleExceptions } from './scripts/n8n-rule-exceptions.mjs';
+const { exceptions: n8nRuleExceptions } = JSON.parse(
+	readFileSync(new URL('./scripts/n8n-rule-exceptions.json', import.meta.url), 'utf8'),
+);
 
 /** Node folders (nodes/<Node>/); what several of them share lives in nodes/shared or lib/. */
 const nodeFolders = readdirSync(new URL('./nodes', import.meta.url), { withFileTypes: true })
@@ -23,7 +25,7 @@ const noTestImports = {
  * n8n's community-package rules on what n8n's scanner lints (nodes/, credentials/, package.json), as its
  * buildScanConfig (@n8n/scan-community-package 0.32) sets them up: the community-nodes plugin's recommended set,
  * no-console, and eslint-plugin-n8n-nodes-base's community, credentials and nodes sets with the scanner's own offs.
- * Then the documented exceptions (scripts/n8n-rule-exceptions.mjs), each off only where it applies.
+ * Then the documented exceptions (scripts/n8n-rule-exceptions.json), each off only where it applies.
  */
 const n8nFiles = ['nodes/**/*.ts', 'credentials/**/*.ts', 'package.json'];
 const n8nCommunityRules = [

@@ -4,7 +4,8 @@
  * dependencies, `npm install --install-strategy=shallow --ignore-scripts --package-lock=false`) in an empty folder,
  * twice: the first run fills npm's cache, the second is the one reported (as an n8n that installed it before).
  * Reported: seconds, packages installed, MB on disk, `npm ls --all` exit code and its problems, ERESOLVE warnings.
- * BENCH_INSTALL_TARBALL measures another tarball (e.g. an earlier release) with the same code.
+ * BENCH_INSTALL_BASELINE (a tarball, e.g. an earlier release; BENCH_INSTALL_BASELINE_LABEL names it) is measured
+ * the same way beside it, as `baseline`.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -74,17 +75,29 @@ async function installOnce(tarball: string): Promise<InstallRun> {
 	}
 }
 
-export async function install(): Promise<{
-	tarball: string;
-	coldCache: InstallRun;
-	warmCache: InstallRun;
-}> {
+/** Cold then warm: the first run fills npm's cache. */
+async function measure(tarball: string) {
+	const coldCache = await installOnce(tarball);
+	return { coldCache, warmCache: await installOnce(tarball) };
+}
+
+export async function install() {
 	const work = mkdtempSync(join(tmpdir(), 'openagents-pack-'));
 	try {
-		const tarball = process.env.BENCH_INSTALL_TARBALL ?? (await packPackage(work));
-		const coldCache = await installOnce(tarball);
-		const warmCache = await installOnce(tarball);
-		return { tarball: tarball.split('/').pop()!, coldCache, warmCache };
+		const current = await measure(await packPackage(work));
+		const baseline = process.env.BENCH_INSTALL_BASELINE;
+		return {
+			targets: { megabytes: 150, warmSeconds: 30, npmLsExitCode: 0, eresolveWarnings: 0 },
+			...current,
+			...(baseline
+				? {
+						baseline: {
+							label: process.env.BENCH_INSTALL_BASELINE_LABEL ?? baseline.split('/').pop(),
+							...(await measure(baseline)),
+						},
+					}
+				: {}),
+		};
 	} finally {
 		rmSync(work, { recursive: true, force: true });
 	}

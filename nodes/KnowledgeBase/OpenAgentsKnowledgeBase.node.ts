@@ -14,6 +14,7 @@ import * as ingest from './actions/ingest';
 import * as query from './actions/query';
 import { route } from './actions/router';
 import { traced } from '../shared/runtime/nodeTracing';
+import { llmApiCredentialTest } from '../shared/clients/llmApi';
 import * as stats from './actions/stats';
 import { knowledgeBaseFields, RERANKER_INPUT } from '../shared/fields/knowledgeBase';
 import {
@@ -26,7 +27,7 @@ import { retryPolicyProperty } from '../shared/fields/retryPolicy';
 
 // Not usableAsTool: agents search through the Knowledge Base Tool sub-node, and n8n would name this node's generated
 // tool variant openAgentsKnowledgeBaseTool too; its editor then shows that variant in place of the sub-node
-// (an exception to n8n's rule, listed in scripts/n8n-rule-exceptions.mjs).
+// (an exception to n8n's rule, listed in scripts/n8n-rule-exceptions.json).
 export class OpenAgentsKnowledgeBase implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'OpenAgents Knowledge Base',
@@ -48,6 +49,7 @@ export class OpenAgentsKnowledgeBase implements INodeType {
 				name: 'openAgentsLlmApi',
 				displayName: 'LLM API (Embeddings and Answers)',
 				required: true,
+				testedBy: 'openAgentsLlmApiTest',
 				displayOptions: { show: { operation: ['ingest', 'query', 'answer'] } },
 			},
 			{ name: 'openAgentsTracingApi', displayName: 'Tracing (Optional)', required: false },
@@ -103,7 +105,10 @@ export class OpenAgentsKnowledgeBase implements INodeType {
 		],
 	};
 
-	methods = { listSearch: { searchKnowledgeBases, searchChatModels, searchEmbeddingModels } };
+	methods = {
+		credentialTest: { openAgentsLlmApiTest: llmApiCredentialTest },
+		listSearch: { searchKnowledgeBases, searchChatModels, searchEmbeddingModels },
+	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		return traced(this, () => route.call(this));
