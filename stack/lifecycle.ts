@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 
 export type Stopper = () => Promise<void>;
 
-export interface LifecycleOptions {
+interface LifecycleOptions {
 	/** Prints a line (progress and failures of the stop). */
 	say: (line: string) => void;
 	/** How often the ancestors are checked, ms (default 1 000). */

@@ -6,10 +6,10 @@
  */
 import type { ApprovalDecision } from './request';
 
-export type ClaimOutcome = { won: true } | { won: false; winner: ApprovalDecision };
+type ClaimOutcome = { won: true } | { won: false; winner: ApprovalDecision };
 
 /** Where claims are kept: in the process by default (see ProcessClaims), or in a store all processes share. */
-export interface DecisionClaims {
+interface DecisionClaims {
 	/** Claims `decision` for its request; atomic: of concurrent claims for one request exactly one wins. */
 	claim(decision: ApprovalDecision, ttlMs: number): Promise<ClaimOutcome>;
 }

@@ -10,7 +10,7 @@ import { sameSecret } from '../secrets';
 import { ChatCompletionsError } from './errors';
 
 /** Shortest client key the credential test accepts: 32 characters (128 bits as hex, e.g. `openssl rand -hex 16`). */
-export const MIN_CLIENT_KEY_LENGTH = 32;
+const MIN_CLIENT_KEY_LENGTH = 32;
 
 /** The credential's client keys: separated by commas (or new lines), blank entries ignored. */
 export function clientKeys(field: string): string[] {

@@ -71,7 +71,7 @@ export const chatCompletionRequestSchema = z.object({
 
 export type ChatCompletionRequest = z.infer<typeof chatCompletionRequestSchema>;
 export type ChatMessage = ChatCompletionRequest['messages'][number];
-export type MessageContent = z.infer<typeof content>;
+type MessageContent = z.infer<typeof content>;
 
 /** `messages[2].content[0].type` for zod's path ['messages', 2, 'content', 0, 'type']. */
 function paramOf(path: ReadonlyArray<string | number>): string | null {

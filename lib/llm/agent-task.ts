@@ -24,7 +24,7 @@ import {
 	type TaskStep,
 } from './task';
 
-export interface AgentTaskOptions {
+interface AgentTaskOptions {
 	model: ToolCallingChatModel;
 	tools: StructuredToolInterface[];
 	/** For each step's run: call options, limits, budget (shared by the task), usage. */
@@ -44,7 +44,7 @@ export interface AgentTaskOptions {
 	outputFormat: 'structured' | 'text';
 }
 
-export interface AgentTaskResult {
+interface AgentTaskResult {
 	/** { "<step name>": its result } or the results as one text with a heading per step. */
 	output: Record<string, string> | string;
 	status: 'completed' | 'partial';

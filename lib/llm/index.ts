@@ -52,4 +52,4 @@ export {
 export { rerankWithApi } from './rerank';
 export { listModels, type ListedModel } from './model-list';
 export { runConversationTurn, runSummary, AgentRunError } from './conversation';
-export { runAgentTask, type AgentTaskOptions, type AgentTaskResult } from './agent-task';
+export { runAgentTask } from './agent-task';

@@ -13,9 +13,9 @@ import {
 } from '../llm';
 import type { RetrievedChunk } from './retrieval';
 
-export const NOT_FOUND_ANSWER = 'The knowledge base does not contain the answer to this question.';
+const NOT_FOUND_ANSWER = 'The knowledge base does not contain the answer to this question.';
 
-export interface Citation {
+interface Citation {
 	/** The number used in the answer, [n]. */
 	n: number;
 	source: string;
@@ -26,7 +26,7 @@ export interface Citation {
 	text: string;
 }
 
-export interface Answer {
+interface Answer {
 	answer: string;
 	/** True when the answer cites at least one passage. */
 	found: boolean;
@@ -51,7 +51,7 @@ export const CITATION_RULE =
 	'Cite the passage numbers in square brackets after each statement they support, e.g. "… is configured in YAML [2].".';
 
 /** The system prompt: rules, then passages as "[n] (source: …) text" blocks. */
-export function answerPrompt(chunks: readonly RetrievedChunk[], instructions = ''): string {
+function answerPrompt(chunks: readonly RetrievedChunk[], instructions = ''): string {
 	const rules = [
 		'Answer the question using only the numbered context passages below; do not use outside knowledge.',
 		CITATION_RULE,

@@ -10,7 +10,7 @@
  */
 
 /** Okapi BM25's usual parameters. */
-export const BM25_PARAMETERS = { k1: 1.2, b: 0.75 } as const;
+const BM25_PARAMETERS = { k1: 1.2, b: 0.75 } as const;
 
 /** A term's postings: document numbers and term frequencies in growable typed arrays. */
 class Postings {

@@ -3,10 +3,10 @@
  * use it without loading the client.
  */
 
-/** How a Chroma server expects its token: none, `Authorization: Bearer <token>` or `X-Chroma-Token: <token>`. */
-export type ChromaAuthentication = 'none' | 'bearer' | 'xChromaToken';
-
-/** Headers for Chroma's token auth, e.g. `{ Authorization: 'Bearer s3cret' }`; `{}` for `none` (or anything else). */
+/**
+ * Headers for Chroma's token auth (`authentication`: none, bearer → `Authorization: Bearer <token>`, xChromaToken →
+ * `X-Chroma-Token: <token>`), e.g. `{ Authorization: 'Bearer s3cret' }`; `{}` for none (or anything else).
+ */
 export function chromaAuthHeaders(auth: {
 	authentication?: unknown;
 	token?: unknown;

@@ -26,14 +26,14 @@ export const DEFAULT_TENANT = 'default_tenant';
 export const DEFAULT_DATABASE = 'default_database';
 
 /** A metadata value as Chroma 1.0 stores it (a record without metadata reads back as null, see GetResult). */
-export type ChromaMetadataValue = string | number | boolean;
-export type ChromaMetadata = Record<string, ChromaMetadataValue>;
+type ChromaMetadataValue = string | number | boolean;
+type ChromaMetadata = Record<string, ChromaMetadataValue>;
 
 /** A value a metadata filter compares with. */
-export type WhereValue = string | number | boolean;
+type WhereValue = string | number | boolean;
 
 /** One field's condition: equality, order (numbers), or membership. */
-export type WhereOperator =
+type WhereOperator =
 	| { $eq: WhereValue }
 	| { $ne: WhereValue }
 	| { $gt: number }
@@ -55,12 +55,12 @@ export type Where =
 export type Include = 'documents' | 'embeddings' | 'metadatas' | 'distances' | 'uris';
 
 /** Per-call options. */
-export interface RequestOptions {
+interface RequestOptions {
 	/** Aborts the request; the call then rejects with the signal's reason. */
 	signal?: AbortSignal;
 }
 
-export interface ChromaHttpOptions {
+interface ChromaHttpOptions {
 	/** Server root, e.g. http://127.0.0.1:8000, or with the path it is served under, e.g. https://proxy.example/chroma */
 	url: string;
 	/** Sent with every request, e.g. auth headers (see chroma-auth). */
@@ -72,7 +72,7 @@ export interface ChromaHttpOptions {
 }
 
 /** A collection as the server describes it (Chroma's `Collection` schema, the fields we read). */
-export interface CollectionModel {
+interface CollectionModel {
 	id: string;
 	name: string;
 	tenant: string;
@@ -83,7 +83,7 @@ export interface CollectionModel {
 }
 
 /** GET /api/v2/pre-flight-checks. */
-export interface PreFlightChecks {
+interface PreFlightChecks {
 	/** Records per write the server accepts. */
 	max_batch_size: number;
 	/** Whether embeddings may be sent as base64 float32. */
@@ -91,7 +91,7 @@ export interface PreFlightChecks {
 }
 
 /** Records to write; the arrays are parallel to `ids`. */
-export interface RecordSet {
+interface RecordSet {
 	ids: string[];
 	embeddings?: number[][];
 	metadatas?: ChromaMetadata[];
@@ -99,7 +99,7 @@ export interface RecordSet {
 }
 
 /** Records read by get: arrays parallel to `ids`; a field not included is []. */
-export interface GetResult {
+interface GetResult {
 	ids: string[];
 	documents: Array<string | null>;
 	metadatas: Array<ChromaMetadata | null>;
@@ -108,7 +108,7 @@ export interface GetResult {
 }
 
 /** Nearest records per query embedding: the outer arrays have one entry per query embedding, closest first. */
-export interface QueryResult {
+interface QueryResult {
 	ids: string[][];
 	documents: Array<Array<string | null>>;
 	metadatas: Array<Array<ChromaMetadata | null>>;

@@ -35,7 +35,7 @@ export interface ChromaConnection {
 	database?: string;
 }
 
-export interface StoreCallOptions {
+interface StoreCallOptions {
 	policy: RetryPolicy;
 	signal?: AbortSignal;
 	/** Per-request time limit, ms (default 60 000). */
@@ -59,7 +59,7 @@ const SOURCES_PER_LOOKUP = 100;
  * Chroma collection naming rules: 3–512 characters from [a-zA-Z0-9._-], starting and ending with a letter or digit,
  * no "..", not an IPv4 address. Throws RagError INVALID_NAME saying which rule failed.
  */
-export function checkKnowledgeBaseName(name: string): string {
+function checkKnowledgeBaseName(name: string): string {
 	const fail = (why: string) => {
 		throw new RagError('INVALID_NAME', `Invalid knowledge base name "${name}": ${why}`);
 	};
@@ -238,7 +238,7 @@ function isMissingCollection(error: unknown): boolean {
 }
 
 /** Collection metadata key of the knowledge base's revision: a random token every write of ours replaces. */
-export const REVISION_KEY = 'openagents:revision';
+const REVISION_KEY = 'openagents:revision';
 
 /** A stored chunk read back by id. */
 export interface StoredChunk {

@@ -8,7 +8,7 @@ import { getEncoding, type Tiktoken } from 'js-tiktoken';
 import { RagError } from './errors';
 import type { LoadedDocument } from './loaders';
 
-export type ChunkUnit = 'characters' | 'tokens';
+type ChunkUnit = 'characters' | 'tokens';
 
 export interface ChunkingOptions {
 	/** Largest chunk, in `unit`s (default 1000 characters). */

@@ -12,7 +12,7 @@ import { decodeBuffer, getEncoding } from 'encoding-sniffer';
 
 import { RagError } from './errors';
 
-export interface DecodeOptions {
+interface DecodeOptions {
 	/** HTML and XML honour their in-document declarations; other formats are sniffed as plain text. */
 	markup: boolean;
 	/** The MIME type's `charset` parameter, if any (e.g. from `text/plain; charset=iso-8859-1`). */
@@ -22,7 +22,7 @@ export interface DecodeOptions {
 }
 
 /** The `charset` parameter of a MIME type, e.g. "iso-8859-1" for `text/html; charset=ISO-8859-1`. */
-export function charsetOf(mimeType = ''): string | undefined {
+function charsetOf(mimeType = ''): string | undefined {
 	return /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(mimeType)?.[1]?.toLowerCase();
 }
 

@@ -36,7 +36,7 @@ export interface IngestOptions extends ChunkingOptions {
 	upsertBatchSize?: number;
 }
 
-export interface SourceResult {
+interface SourceResult {
 	source: string;
 	/** Distinct chunks the source has now. */
 	chunks: number;
@@ -48,7 +48,7 @@ export interface SourceResult {
 	removed: number;
 }
 
-export interface IngestResult {
+interface IngestResult {
 	sources: SourceResult[];
 	added: number;
 	updated: number;
@@ -304,14 +304,6 @@ class EmbeddedWriter {
 }
 
 /** Throws RagError DIMENSION_MISMATCH when the knowledge base holds vectors of another length. */
-export async function checkDimension(
-	kb: KnowledgeBaseCollection,
-	dimension: number,
-	model?: string,
-): Promise<void> {
-	assertDimension(kb.name, await kb.dimension(), dimension, model);
-}
-
 function assertDimension(
 	name: string,
 	stored: number | undefined,

@@ -37,7 +37,7 @@ export function keywordTerms(text: string): string[] {
 	return terms;
 }
 
-export interface KeywordHit {
+interface KeywordHit {
 	id: string;
 	/** BM25 score (sum over the query terms the chunk contains). */
 	score: number;

@@ -8,11 +8,10 @@ import { decodeDocument } from './encoding';
 import { RagError } from './errors';
 import { checkMetadata, type Metadata } from './metadata';
 
-export const DOCUMENT_FORMATS = ['text', 'markdown', 'html', 'pdf', 'json'] as const;
-export type DocumentFormat = (typeof DOCUMENT_FORMATS)[number];
+type DocumentFormat = 'text' | 'markdown' | 'html' | 'pdf' | 'json';
 
 /** Default size limit of one document's raw content: 10 MiB. */
-export const DEFAULT_MAX_DOCUMENT_BYTES = 10 * 1024 * 1024;
+const DEFAULT_MAX_DOCUMENT_BYTES = 10 * 1024 * 1024;
 
 export interface DocumentInput {
 	/** Stable id of the document (file name, URL or your own id); re-ingesting the same source replaces its chunks. */
@@ -110,7 +109,7 @@ const HTML_OPTIONS: HtmlToTextOptions = {
 };
 
 /** The page's main text: <main>, else <article>, else <body>; scripts, styles, navigation and images left out. */
-export function htmlToText(html: string): string {
+function htmlToText(html: string): string {
 	for (const selector of ['main', 'article']) {
 		const text = convert(html, {
 			...HTML_OPTIONS,
@@ -122,7 +121,7 @@ export function htmlToText(html: string): string {
 }
 
 /** Text of every page of a PDF (pdf.js text layer), with each page's start offset in the joined text. */
-export async function pdfToText(
+async function pdfToText(
 	bytes: Uint8Array,
 ): Promise<{ text: string; pageStarts: number[]; pages: number }> {
 	const { getDocumentProxy, extractText } = await import('unpdf');

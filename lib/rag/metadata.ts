@@ -1,11 +1,11 @@
 import { RagError } from './errors';
 
 /** Chroma metadata values are scalars; anything else is rejected before it reaches the server. */
-export type MetadataValue = string | number | boolean;
+type MetadataValue = string | number | boolean;
 export type Metadata = Record<string, MetadataValue>;
 
 /** Metadata keys this library writes on every chunk; user metadata may not use them. */
-export const RESERVED_KEYS: ReadonlySet<string> = new Set([
+const RESERVED_KEYS: ReadonlySet<string> = new Set([
 	'source',
 	'format',
 	'chunkIndex',

@@ -22,11 +22,11 @@ import { RagError } from './errors';
 import { keywordIndexFor } from './keyword-index';
 import type { Metadata } from './metadata';
 
-export const SEARCH_MODES = ['hybrid', 'vector', 'keyword'] as const;
+const SEARCH_MODES = ['hybrid', 'vector', 'keyword'] as const;
 export type SearchMode = (typeof SEARCH_MODES)[number];
 
 /** Reciprocal Rank Fusion's k: 60, as in Cormack et al. (2009). */
-export const DEFAULT_RRF_K = 60;
+const DEFAULT_RRF_K = 60;
 
 /** Scores documents for a query; a higher score is more relevant. */
 export interface Reranker {
@@ -76,7 +76,7 @@ export interface RetrievedChunk {
 }
 
 /** Throws RagError INVALID_OPTIONS for out-of-range settings. */
-export function checkRetrieval(options: RetrievalOptions): void {
+function checkRetrieval(options: RetrievalOptions): void {
 	const { topK = 4, minScore, mmr, mode = 'hybrid', hybrid, rerank } = options;
 	const fail = (message: string) => {
 		throw new RagError('INVALID_OPTIONS', message);

@@ -20,7 +20,7 @@ import {
 import { OtlpHttpSpanExporter } from './otlp-http';
 
 /** This package's name and version as the tracer's instrumentation scope. */
-export const INSTRUMENTATION_SCOPE = { name: 'n8n-nodes-openagents', version: '0.1.0' };
+const INSTRUMENTATION_SCOPE = { name: 'n8n-nodes-openagents', version: '0.1.0' };
 
 export interface ExportConfig {
 	/**

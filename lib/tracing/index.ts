@@ -1,4 +1,4 @@
-export { GEN_AI, GEN_AI_OPERATION, N8N, OPENAGENTS, EVENTS } from './attributes';
+export { GEN_AI, GEN_AI_OPERATION, N8N, OPENAGENTS } from './attributes';
 export {
 	contentAttribute,
 	inSpan,
@@ -6,7 +6,6 @@ export {
 	recordInstant,
 	recordRetry,
 	recordsContent,
-	type Tracing,
 } from './spans';
 export {
 	EXPORT_LIMITS,
@@ -18,12 +17,11 @@ export {
 	TraceExport,
 	type ExportConfig,
 } from './export';
-export { traceNodeRun, type NodeRunInfo } from './run';
+export { traceNodeRun } from './run';
 export {
 	DEFAULT_TRACES_URL,
 	OtlpHttpSpanExporter,
 	otlpHttpSettings,
 	type OtlpHttpOptions,
-	type OtlpHttpSettings,
 } from './otlp-http';
-export { traceRequest, traceRequestJson, type OtlpTraceRequest } from './otlp-json';
+export { traceRequest, traceRequestJson } from './otlp-json';

@@ -66,7 +66,7 @@ export interface OtlpHttpOptions {
 }
 
 /** What a request is sent with, from the options and the environment (see the file comment). */
-export interface OtlpHttpSettings {
+interface OtlpHttpSettings {
 	url: string;
 	headers: Record<string, string>;
 	gzip: boolean;

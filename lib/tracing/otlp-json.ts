@@ -17,7 +17,7 @@ import type { Resource } from '@opentelemetry/resources';
 import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace';
 
 /** opentelemetry.proto.common.v1.AnyValue: one of the fields is set ({} for a value it cannot hold). */
-export interface OtlpAnyValue {
+interface OtlpAnyValue {
 	stringValue?: string;
 	boolValue?: boolean;
 	intValue?: number;
@@ -27,19 +27,19 @@ export interface OtlpAnyValue {
 	kvlistValue?: { values: OtlpKeyValue[] };
 }
 
-export interface OtlpKeyValue {
+interface OtlpKeyValue {
 	key: string;
 	value: OtlpAnyValue;
 }
 
-export interface OtlpEvent {
+interface OtlpEvent {
 	attributes: OtlpKeyValue[];
 	name: string;
 	timeUnixNano: string;
 	droppedAttributesCount: number;
 }
 
-export interface OtlpLink {
+interface OtlpLink {
 	attributes: OtlpKeyValue[];
 	spanId: string;
 	traceId: string;
@@ -48,7 +48,7 @@ export interface OtlpLink {
 	flags: number;
 }
 
-export interface OtlpSpan {
+interface OtlpSpan {
 	traceId: string;
 	spanId: string;
 	parentSpanId?: string;
@@ -69,7 +69,7 @@ export interface OtlpSpan {
 	flags: number;
 }
 
-export interface OtlpScopeSpans {
+interface OtlpScopeSpans {
 	scope: {
 		name: string;
 		version?: string;
@@ -80,14 +80,14 @@ export interface OtlpScopeSpans {
 	schemaUrl?: string;
 }
 
-export interface OtlpResourceSpans {
+interface OtlpResourceSpans {
 	resource: { attributes: OtlpKeyValue[]; droppedAttributesCount: number; schemaUrl?: string };
 	scopeSpans: OtlpScopeSpans[];
 	schemaUrl?: string;
 }
 
 /** opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest */
-export interface OtlpTraceRequest {
+interface OtlpTraceRequest {
 	resourceSpans: OtlpResourceSpans[];
 }
 

@@ -7,7 +7,7 @@ import type { TraceExport } from './export';
 import { executionTraceId } from './export';
 import { contextWithTracing, ensureContextManager, markFailed } from './spans';
 
-export interface NodeRunInfo {
+interface NodeRunInfo {
 	executionId?: string;
 	workflowId?: string;
 	nodeName: string;

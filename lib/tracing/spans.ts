@@ -21,7 +21,7 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { EVENTS } from './attributes';
 
 /** What a traced run gives the spans below it. */
-export interface Tracing {
+interface Tracing {
 	tracer: Tracer;
 	/** Whether prompts, completions, tool arguments/results and queries may be recorded (Record Content). */
 	recordContent: boolean;
