@@ -1,6 +1,6 @@
 /**
  * A private Redis server (Debian's redis-server) on a free port with its own directory, for tests that pause,
- * stop or restart a server: the shared one on 6379 is never touched. Data is kept in an append-only file
+ * freeze, kill, stop or restart a server: the shared one on 6379 is never touched. Data is kept in an append-only file
  * (fsync always), so a restart loses nothing that was acknowledged.
  */
 import { execFileSync } from 'node:child_process';
@@ -19,6 +19,16 @@ export interface PrivateRedis {
 	ca?: string;
 	/** Stops the server (SIGTERM) and starts it again on the same port and data. */
 	restart(): Promise<void>;
+	/** Ends the server at once (SIGKILL), as a crash would; its data stays for start(). */
+	kill(): Promise<void>;
+	/** Starts a killed server again on the same port and data; resolves when it answers. */
+	start(): Promise<void>;
+	/**
+	 * Stops the server's process (SIGSTOP) until thaw() (SIGCONT): connections are still accepted (by the kernel) but
+	 * nothing is answered, as with a server that hangs.
+	 */
+	freeze(): void;
+	thaw(): void;
 	/**
 	 * Makes the server hold clients' commands for `ms` (CLIENT PAUSE): every command (`ALL`) or only writes (`WRITE`,
 	 * so connecting and reading go on); held commands run when the pause ends, unless their client has gone.
@@ -182,6 +192,18 @@ export async function startRedis(options: { tls?: boolean } = {}): Promise<Priva
 			await server.stop('SIGTERM', 5000);
 			await launch();
 		},
+		async kill() {
+			await server.kill();
+		},
+		async start() {
+			if (!server.running) await launch();
+		},
+		freeze() {
+			process.kill(server.pid, 'SIGSTOP');
+		},
+		thaw() {
+			process.kill(server.pid, 'SIGCONT');
+		},
 		async pause(ms, mode = 'ALL') {
 			const admin = client();
 			try {
@@ -191,6 +213,7 @@ export async function startRedis(options: { tls?: boolean } = {}): Promise<Priva
 			}
 		},
 		async stop() {
+			if (server.running) process.kill(server.pid, 'SIGCONT'); // a frozen server cannot act on SIGTERM
 			await server.stop('SIGTERM', 5000);
 			rmSync(dir, { recursive: true, force: true });
 		},

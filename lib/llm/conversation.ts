@@ -9,6 +9,7 @@ import type { StructuredToolInterface } from '@langchain/core/tools';
 import type { ZodType } from 'zod';
 
 import { turnMessages } from '../memory/langchain-memory';
+import { memoryErrorOf, storeFailureCode } from '../memory/store-failures';
 import {
 	runAgent,
 	type AgentOptions,
@@ -49,6 +50,12 @@ interface ConversationTurn {
 	resume?: { paused: AgentResult; decisions: ToolCallDecision[]; promptMessages: number };
 }
 
+/**
+ * What became of the turn in memory: saved, or not saved (after the memory's own retries) with the failure's code
+ * (store_unavailable, store_timeout, … or null) and message. The answer is returned either way.
+ */
+export type MemorySave = { saved: true } | { saved: false; code: string | null; error: string };
+
 type TurnOutcome =
 	| {
 			status: 'completed' | 'budget_exceeded';
@@ -57,6 +64,8 @@ type TurnOutcome =
 			result: AgentResult;
 			/** Repair rounds of structured output (0 or 1), when a schema was given. */
 			structuredRepairs?: number;
+			/** With a memory: whether the turn was saved in it. */
+			memory?: MemorySave;
 	  }
 	/** `promptMessages`: messages before the run's own, kept with the paused run. */
 	| { status: 'awaiting_approval'; result: AgentResult; promptMessages: number };
@@ -138,19 +147,41 @@ async function structuredAnswer(
 	}
 }
 
-/** Step 3b: the turn into memory (our Chat Memory keeps the tool calls; any other gets LangChain's input/output). */
-async function remember(turn: ConversationTurn, produced: BaseMessage[], output: unknown) {
+/**
+ * Step 3b: the turn into memory (our Chat Memory keeps the tool calls; any other gets LangChain's input/output). The
+ * answer has been paid for, so a save that fails (the memory has retried under its own Retry Policy) does not fail the
+ * turn: it is reported as `{ saved: false, code, error }`. Cancellation still ends the turn.
+ */
+async function remember(
+	turn: ConversationTurn,
+	produced: BaseMessage[],
+	output: unknown,
+): Promise<MemorySave | undefined> {
 	const { memory, prompt } = turn;
-	if (!memory) return;
+	if (!memory) return undefined;
 	const answer = typeof output === 'string' ? output : JSON.stringify(output);
-	if (typeof memory.saveTurn === 'function')
-		await memory.saveTurn(turnMessages(prompt, produced, answer));
-	else await memory.saveContext({ input: prompt }, { output: answer });
+	try {
+		if (typeof memory.saveTurn === 'function')
+			await memory.saveTurn(turnMessages(prompt, produced, answer));
+		else await memory.saveContext({ input: prompt }, { output: answer });
+		return { saved: true };
+	} catch (error) {
+		if (turn.agentOptions.signal?.aborted) throw error;
+		// Our Chat Memory's MemoryError (n8n wraps it); another memory's error is classified the same way.
+		const own = memoryErrorOf(error);
+		const message = (own ?? (error as { message?: unknown } | undefined))?.message;
+		return {
+			saved: false,
+			code: own?.code ?? storeFailureCode(error) ?? null,
+			error: typeof message === 'string' ? message : String(error),
+		};
+	}
 }
 
 /**
  * Runs one turn (see the file comment). Throws AgentRunError for max_iterations, tool_errors and invalid_output (with
- * the partial result), and what runAgent throws.
+ * the partial result), and what runAgent throws; loading the history from memory throws what the memory throws, and
+ * a failed save is the outcome's `memory`, not an error.
  */
 export async function runConversationTurn(turn: ConversationTurn): Promise<TurnOutcome> {
 	const messages = await promptOf(turn);
@@ -168,6 +199,6 @@ export async function runConversationTurn(turn: ConversationTurn): Promise<TurnO
 			...runSummary(result),
 		});
 	const answer = await structuredAnswer(turn, result);
-	await remember(turn, result.messages.slice(promptMessages), answer.output);
-	return { status: result.status, result, ...answer };
+	const memory = await remember(turn, result.messages.slice(promptMessages), answer.output);
+	return { status: result.status, result, ...answer, ...(memory ? { memory } : {}) };
 }

@@ -32,6 +32,8 @@ interface Conversation {
 export class InProcessMemoryStore implements MemoryStore {
 	readonly kind = 'in-process' as const;
 
+	readonly address = 'in-process';
+
 	private readonly namespaces = new Map<string, Map<string, Entry>>();
 
 	private readonly conversations = new Map<string, Map<string, Conversation>>();
@@ -101,6 +103,7 @@ export class InProcessMemoryStore implements MemoryStore {
 		return found;
 	}
 
+	/** An append here runs whole or not at all (no connection to lose), so `requestId` has nothing to prevent. */
 	async appendMessages(
 		ns: Namespace,
 		key: string,

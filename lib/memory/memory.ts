@@ -1,13 +1,6 @@
-import {
-	errorChain,
-	httpStatusOf,
-	isRetryableError,
-	messageOf,
-	NoRetryPolicy,
-	RetryExhaustedError,
-	withRetry,
-	type RetryPolicy,
-} from '../retry';
+import { randomUUID } from 'node:crypto';
+
+import { errorChain, NoRetryPolicy, withRetry, type RetryPolicy } from '../retry';
 import { checkAccess, FULL_ACCESS, type AccessPolicy } from './access';
 import {
 	fromTurnStart,
@@ -17,6 +10,7 @@ import {
 } from './conversation';
 import { MemoryError } from './errors';
 import { checkKey, type Namespace } from './scope';
+import { storeFailure, storeFailureCode } from './store-failures';
 import type {
 	AppendMessagesOptions,
 	ListOptions,
@@ -40,60 +34,15 @@ interface MemoryOptions {
 }
 
 const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN']);
-/** Postgres SQLSTATEs worth retrying: serialization failure, deadlock, admin shutdown, and the 08xxx connection class. */
-const PG_TRANSIENT = /^(40001|40P01|57P01|08...)$/;
 
 /** Increment and append are not idempotent: retry them only when the request cannot have reached the server. */
 function notSent(error: unknown): boolean {
 	return errorChain(error).some((e) => typeof e.code === 'string' && NOT_SENT.has(e.code));
 }
 
-/** Network failures as lib/retry classifies them, plus the Postgres and ioredis ones; never HTTP or our own errors. */
+/** Worth another attempt: the store did not answer in time or could not be reached (see storeFailureCode). */
 function isTransientStoreError(error: unknown): boolean {
-	if (error instanceof MemoryError || httpStatusOf(error) !== undefined) return false;
-	return (
-		isRetryableError(error) ||
-		isStoreTimeout(error) ||
-		errorChain(error).some(
-			(e) => PG_TRANSIENT.test(String(e.code)) || /Connection is closed/i.test(String(e.message)),
-		)
-	);
-}
-
-/** A store that did not answer in time: our attempt timeout, ioredis's command timeout, pg's query or statement timeout. */
-function isStoreTimeout(error: unknown): boolean {
-	return errorChain(error).some(
-		(e) =>
-			e.name === 'AttemptTimeoutError' ||
-			e.code === '57014' ||
-			/Command timed out|Query read timeout|statement timeout/i.test(String(e.message)),
-	);
-}
-
-/**
- * The error a store call ends with, named for what happened: MemoryError store_timeout (the store did not answer in
- * time) or store_unavailable (the connection failed), with the attempts made; our own errors and cancellation as they are.
- */
-function storeFailure(error: unknown, signal?: AbortSignal): unknown {
-	if (error instanceof MemoryError || signal?.aborted) return error;
-	const last = error instanceof RetryExhaustedError ? error.lastError : error;
-	const attempts = error instanceof RetryExhaustedError ? error.attempts.length : 1;
-	const tries = `${attempts} attempt${attempts === 1 ? '' : 's'}`;
-	if (isStoreTimeout(last)) {
-		return new MemoryError(
-			`The memory store did not answer in time (${tries}): ${messageOf(last)}`,
-			'store_timeout',
-			{ cause: error },
-		);
-	}
-	if (isTransientStoreError(last)) {
-		return new MemoryError(
-			`The memory store could not be reached (${tries}): ${messageOf(last)}`,
-			'store_unavailable',
-			{ cause: error },
-		);
-	}
-	return error;
+	return storeFailureCode(error) !== undefined;
 }
 
 function checkTtl(ttlMs: number | undefined): void {
@@ -106,9 +55,10 @@ function checkTtl(ttlMs: number | undefined): void {
 
 /**
  * Scoped memory over a store: validates keys and values, enforces the access policy on every call, and retries
- * transient store errors under the retry policy (increment/append only when the request was surely not sent).
- * Throws MemoryError (invalid_address, access_denied, invalid_value, wrong_type), VersionConflictError, or the
- * store's error after retries.
+ * transient store errors under the retry policy (increment/append only when the request was surely not sent;
+ * appendMessages always, as the store runs each of its requests once). Throws MemoryError (invalid_address,
+ * access_denied, invalid_value, wrong_type; store_timeout and store_unavailable naming the store after the retries),
+ * VersionConflictError, or the store's own error.
  */
 export class Memory {
 	private readonly policy: AccessPolicy;
@@ -141,7 +91,7 @@ export class Memory {
 				isRetryable: idempotent ? isTransientStoreError : notSent,
 			});
 		} catch (error) {
-			throw storeFailure(error, this.options.signal);
+			throw storeFailure(error, { address: this.store.address, signal: this.options.signal });
 		}
 	}
 
@@ -207,7 +157,8 @@ export class Memory {
 	/**
 	 * Adds messages to the conversation at `sessionKey`, stamping `at` when missing; O(1) per message in every store.
 	 * ttlMs: expiry of the conversation, renewed; maxStored: keep at most this many messages, removing the oldest
-	 * whole turns (see AppendMessagesOptions). Returns the number of messages kept.
+	 * whole turns (see AppendMessagesOptions). Returns the number of messages kept. Retried like a read: the messages
+	 * are stored once, however many attempts reach the store.
 	 */
 	appendMessages(
 		ns: Namespace,
@@ -227,12 +178,9 @@ export class Memory {
 			throw new MemoryError('Append needs at least one message', 'invalid_value');
 		const at = new Date().toISOString();
 		const json = messages.map((m) => serializeValue({ at, ...m }, this.maxValueBytes));
-		return this.run(
-			'write',
-			ns,
-			() => this.store.appendMessages(ns, sessionKey, json, options),
-			false,
-		);
+		// One request ID for every attempt: the store appends once however many attempts reach it, so retrying is safe.
+		const request = { ...options, requestId: randomUUID() };
+		return this.run('write', ns, () => this.store.appendMessages(ns, sessionKey, json, request));
 	}
 
 	/**

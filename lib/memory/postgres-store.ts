@@ -4,6 +4,7 @@ import { MemoryError, VersionConflictError } from './errors';
 import { namespaceId } from './keys';
 import type { Namespace } from './scope';
 import {
+	APPEND_REQUEST_TTL_MS,
 	pageSize,
 	type ListOptions,
 	type ListPage,
@@ -23,18 +24,28 @@ const KEEP_OR_NEW_EXPIRY = `CASE WHEN $4::bigint IS NOT NULL THEN EXCLUDED.expir
 /** Conversation headers (kept messages are seq first_seq … next_seq − 1) and their messages, one row each. */
 const CONVERSATIONS = '$CONVERSATIONS';
 const MESSAGES = '$MESSAGES';
+const APPENDS = '$APPENDS';
 const STARTS_TURN = `message->>'role' IN ('user', 'system')`;
+
+/** "Postgres host:port/database": the server, for messages (pg's defaults when the pool's options leave them out). */
+export function postgresAddress(o: { host?: string; port?: number; database?: string }): string {
+	return `Postgres ${o.host ?? 'localhost'}:${o.port ?? 5432}/${o.database ?? 'postgres'}`;
+}
 
 /**
  * Memory in Postgres (pg Pool): table `<prefix>_memory` (namespace, key, value jsonb, version, updated_at,
  * expires_at) for values; `<prefix>_conversations` (namespace, key, first_seq, next_seq, expires_at) and
- * `<prefix>_messages` (namespace, key, seq, message jsonb) for conversations; created on first use. Every value
+ * `<prefix>_messages` (namespace, key, seq, message jsonb) for conversations; `<prefix>_appends` (id, at): the
+ * request IDs of recent appends (see AppendMessagesOptions.requestId); created on first use. Every value
  * write is one statement (INSERT … ON CONFLICT … DO UPDATE), atomic per row under concurrent workers; a
  * conversation append is one transaction that locks its header row. Every statement filters on the namespace.
  * Expired rows count as absent and are removed by purgeExpired().
  */
 export class PostgresMemoryStore implements MemoryStore {
 	readonly kind = 'postgres' as const;
+
+	/** The server, from the pool's options (see postgresAddress). */
+	readonly address: string;
 
 	readonly table: string;
 
@@ -58,6 +69,7 @@ export class PostgresMemoryStore implements MemoryStore {
 				'invalid_address',
 			);
 		}
+		this.address = postgresAddress(pool.options);
 		this.table = `${prefix}_memory`;
 		this.prefix = prefix;
 		// pg emits an idle client's connection loss on the pool; without a listener that 'error' event would crash
@@ -96,6 +108,9 @@ export class PostgresMemoryStore implements MemoryStore {
 					seq bigint NOT NULL,
 					message jsonb NOT NULL,
 					PRIMARY KEY (namespace, key, seq))`);
+				await client.query(`CREATE TABLE IF NOT EXISTS "${this.prefix}_appends" (
+					id text PRIMARY KEY,
+					at timestamptz NOT NULL DEFAULT now())`);
 				await client.query('COMMIT');
 			} catch (error) {
 				await client.query('ROLLBACK').catch(() => {});
@@ -108,12 +123,13 @@ export class PostgresMemoryStore implements MemoryStore {
 		return this.ready;
 	}
 
-	/** The statement with its table placeholders ($TABLE, $CONVERSATIONS, $MESSAGES) filled in. */
+	/** The statement with its table placeholders ($TABLE, $CONVERSATIONS, $MESSAGES, $APPENDS) filled in. */
 	private sql(text: string): string {
 		return text
 			.replaceAll('$TABLE', `"${this.table}"`)
 			.replaceAll(CONVERSATIONS, `"${this.prefix}_conversations"`)
-			.replaceAll(MESSAGES, `"${this.prefix}_messages"`);
+			.replaceAll(MESSAGES, `"${this.prefix}_messages"`)
+			.replaceAll(APPENDS, `"${this.prefix}_appends"`);
 	}
 
 	private async query<R extends object>(
@@ -193,6 +209,23 @@ export class PostgresMemoryStore implements MemoryStore {
 			this.query<R>(sql, [id, key, ...params], client);
 		try {
 			await client.query('BEGIN');
+			// A request that ran already (its ID is stored; a running one holds the ID's row until it ends) appends nothing.
+			if (options.requestId !== undefined) {
+				const fresh = await this.query<{ id: string }>(
+					`INSERT INTO ${APPENDS} (id) VALUES ($1) ON CONFLICT DO NOTHING RETURNING id`,
+					[options.requestId],
+					client,
+				);
+				if (!fresh.length) {
+					const [kept] = await run<{ length: string }>(
+						`SELECT CASE WHEN ${LIVE} THEN next_seq - first_seq ELSE 0 END AS length FROM ${CONVERSATIONS} m
+						 WHERE namespace = $1 AND key = $2`,
+						[],
+					);
+					await client.query('COMMIT');
+					return { length: Number(kept?.length ?? 0) };
+				}
+			}
 			// The header row is the conversation's lock: concurrent appends to it take turns, others go on.
 			await run(
 				`INSERT INTO ${CONVERSATIONS} (namespace, key, first_seq, next_seq) VALUES ($1, $2, 0, 0) ON CONFLICT DO NOTHING`,
@@ -303,14 +336,15 @@ export class PostgresMemoryStore implements MemoryStore {
 		return { length: rows[0].length, version: Number(rows[0].version) };
 	}
 
-	/** Deletes expired rows of every namespace; returns how many. */
+	/** Deletes expired rows of every namespace (and request IDs older than APPEND_REQUEST_TTL_MS); returns how many. */
 	async purgeExpired(): Promise<number> {
 		const rows = await this.query<{ n: string }>(
 			`WITH d AS (DELETE FROM $TABLE m WHERE ${EXPIRED} RETURNING 1),
 			   c AS (DELETE FROM ${CONVERSATIONS} m WHERE ${EXPIRED} RETURNING namespace, key),
-			   s AS (DELETE FROM ${MESSAGES} s USING c WHERE s.namespace = c.namespace AND s.key = c.key)
+			   s AS (DELETE FROM ${MESSAGES} s USING c WHERE s.namespace = c.namespace AND s.key = c.key),
+			   r AS (DELETE FROM ${APPENDS} WHERE at < now() - $1::bigint * interval '1 millisecond')
 			 SELECT (SELECT count(*) FROM d) + (SELECT count(*) FROM c) AS n`,
-			[],
+			[APPEND_REQUEST_TTL_MS],
 		);
 		return Number(rows[0].n);
 	}

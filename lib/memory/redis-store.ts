@@ -4,6 +4,7 @@ import { MemoryError, VersionConflictError } from './errors';
 import { encodeComponent, namespaceId } from './keys';
 import type { Namespace } from './scope';
 import {
+	APPEND_REQUEST_TTL_MS,
 	pageSize,
 	type ListOptions,
 	type ListPage,
@@ -19,6 +20,8 @@ import type { JsonValue } from './values';
  * and n (list length, -1 when the value is not a list); each namespace has a sorted set `<prefix>:ix:<namespace id>`
  * of its keys (score 0, so ordered by bytes), which makes listing ordered, paged and confined to the namespace.
  * A conversation is a list `<prefix>:cv:<namespace id>:<encoded key>`, one JSON message per element.
+ * An append with a request ID leaves a marker `<prefix>:rq:<request id>` (expiring after APPEND_REQUEST_TTL_MS) in
+ * the same script, so the append runs at most once however often it is sent.
  * Writes are Lua scripts, so each is atomic under any number of concurrent workers. Expired hashes leave index
  * entries behind; list() removes them as it meets them.
  */
@@ -66,12 +69,17 @@ redis.call('ZREM', KEYS[2], ARGV[1])
 return existed`;
 
 /*
- * KEYS[1]: the conversation's list; ARGV[1]: TTL ms ('' keeps the expiry); ARGV[2]: max stored ('' no cap); ARGV[3..]:
- * messages. Trimming follows messagesToTrim (conversation.ts): cut where a turn starts, never inside the latest turn.
+ * KEYS[1]: the conversation's list; KEYS[2]: the request's marker ('' without a request ID); ARGV[1]: TTL ms ('' keeps
+ * the expiry); ARGV[2]: max stored ('' no cap); ARGV[3]: the marker's TTL ms; ARGV[4..]: messages. A marker that
+ * exists means this request ran: the list is left as it is. Trimming follows messagesToTrim (conversation.ts): cut
+ * where a turn starts, never inside the latest turn.
  * Only the head of the list is read (LINDEX from the front), so an append costs O(messages removed), not O(length).
  */
 const APPEND_MESSAGES = `
-for i = 3, #ARGV do redis.call('RPUSH', KEYS[1], ARGV[i]) end
+if KEYS[2] ~= '' and not redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[3]) then
+  return redis.call('LLEN', KEYS[1])
+end
+for i = 4, #ARGV do redis.call('RPUSH', KEYS[1], ARGV[i]) end
 local len = redis.call('LLEN', KEYS[1])
 local max = tonumber(ARGV[2])
 if max and len > max then
@@ -113,7 +121,14 @@ type Scripts = {
 		member: string,
 	): Promise<[number, number]>;
 	oaDelete(hash: string, index: string, conversation: string, member: string): Promise<number>;
-	oaAppendMessages(list: string, ttl: string, max: string, ...messages: string[]): Promise<number>;
+	oaAppendMessages(
+		list: string,
+		marker: string,
+		ttl: string,
+		max: string,
+		markerTtl: string,
+		...messages: string[]
+	): Promise<number>;
 };
 
 function wrongType(error: unknown, key: string): never {
@@ -130,9 +145,23 @@ function wrongType(error: unknown, key: string): never {
 const ttlArg = (ttlMs?: number) =>
 	ttlMs === undefined ? '' : String(Math.max(1, Math.round(ttlMs)));
 
+/** "Redis host:port" (and "/db" for a database other than 0), or "Redis <socket path>": the server, for messages. */
+export function redisAddress(o: {
+	host?: string;
+	port?: number;
+	db?: number;
+	path?: string | null;
+}) {
+	const where = o.path ? o.path : `${o.host ?? 'localhost'}:${o.port ?? 6379}`;
+	return `Redis ${where}${o.db ? `/${o.db}` : ''}`;
+}
+
 /** Memory in Redis (ioredis client). prefix: the credential's key prefix; every key this store touches starts with it. */
 export class RedisMemoryStore implements MemoryStore {
 	readonly kind = 'redis' as const;
+
+	/** The server, from the client's options (see redisAddress). */
+	readonly address: string;
 
 	private readonly redis: Redis & Scripts;
 
@@ -142,11 +171,12 @@ export class RedisMemoryStore implements MemoryStore {
 		private readonly ownsClient = false,
 	) {
 		if (!prefix) throw new MemoryError('A Redis key prefix is required', 'invalid_address');
+		this.address = redisAddress(redis.options);
 		redis.defineCommand('oaSet', { numberOfKeys: 2, lua: SET });
 		redis.defineCommand('oaIncrement', { numberOfKeys: 2, lua: INCREMENT });
 		redis.defineCommand('oaAppend', { numberOfKeys: 2, lua: APPEND });
 		redis.defineCommand('oaDelete', { numberOfKeys: 3, lua: DELETE });
-		redis.defineCommand('oaAppendMessages', { numberOfKeys: 1, lua: APPEND_MESSAGES });
+		redis.defineCommand('oaAppendMessages', { numberOfKeys: 2, lua: APPEND_MESSAGES });
 		this.redis = redis as Redis & Scripts;
 	}
 
@@ -195,10 +225,13 @@ export class RedisMemoryStore implements MemoryStore {
 		options: AppendMessagesOptions = {},
 	): Promise<{ length: number }> {
 		const max = options.maxStored === undefined ? '' : String(options.maxStored);
+		const { requestId } = options;
 		const length = await this.redis.oaAppendMessages(
 			this.keys(ns, key).conversation,
+			requestId ? `${this.prefix}:rq:${encodeComponent(requestId)}` : '',
 			ttlArg(options.ttlMs),
 			max,
+			String(APPEND_REQUEST_TTL_MS),
 			...messagesJson,
 		);
 		return { length };

@@ -37,6 +37,8 @@ export interface ListPage {
  */
 export interface MemoryStore {
 	readonly kind: 'redis' | 'postgres' | 'in-process';
+	/** The server, for messages: e.g. "Redis 127.0.0.1:6379", "Postgres db.example:5432/n8n", "in-process". */
+	readonly address: string;
 	get(ns: Namespace, key: string): Promise<StoredValue | undefined>;
 	/** Returns the new version; throws VersionConflictError when `ifVersion` does not match. */
 	set(ns: Namespace, key: string, json: string, options?: SetOptions): Promise<number>;
@@ -55,7 +57,8 @@ export interface MemoryStore {
 	/**
 	 * Conversations, kept apart from values (Get, Set and List Keys do not see them; Delete removes both): messages
 	 * (JSON texts of objects with a `role`) appended in O(1) — a Redis list, one Postgres row each — and read from
-	 * the end. Returns the number of messages kept.
+	 * the end. Returns the number of messages kept. With `requestId`, an append that already ran (a retry after a
+	 * lost connection or a timeout) appends nothing again and returns the length as it is.
 	 */
 	appendMessages(
 		ns: Namespace,
@@ -76,7 +79,15 @@ export interface AppendMessagesOptions {
 	 * The latest turn is never cut, so a single turn longer than this is kept whole.
 	 */
 	maxStored?: number;
+	/**
+	 * Makes the append idempotent: a second append with the same ID within APPEND_REQUEST_TTL_MS appends nothing.
+	 * Memory gives every append its own, so that a retry cannot store a turn twice.
+	 */
+	requestId?: string;
 }
+
+/** How long a store remembers the requestId of an append, ms (longer than any retry of it takes). */
+export const APPEND_REQUEST_TTL_MS = 3_600_000;
 
 const MAX_PAGE = 1000;
 

@@ -18,7 +18,7 @@ import {
 	searchModeField,
 	topKField,
 } from '../shared/fields/knowledgeBase';
-import { llmApiCredentialTest, llmConfigFromCredential } from '../shared/clients/llmApi';
+import { llmConfigFromCredential } from '../shared/clients/llmApi';
 import { operationSpan, runItems } from '../shared/runtime/itemLoop';
 import { readItemSettings } from '../shared/runtime/itemSettings';
 import { recordCall } from '../shared/runtime/runData';
@@ -53,12 +53,7 @@ export class OpenAgentsKnowledgeBaseTool implements INodeType {
 		outputNames: ['Tool'],
 		credentials: [
 			{ name: 'openAgentsChromaApi', displayName: 'Chroma', required: true },
-			{
-				name: 'openAgentsLlmApi',
-				displayName: 'LLM API (Embeddings)',
-				required: true,
-				testedBy: 'openAgentsLlmApiTest',
-			},
+			{ name: 'openAgentsLlmApi', displayName: 'LLM API (Embeddings)', required: true },
 		],
 		properties: [
 			...knowledgeBaseFields,
@@ -93,10 +88,7 @@ export class OpenAgentsKnowledgeBaseTool implements INodeType {
 		],
 	};
 
-	methods = {
-		credentialTest: { openAgentsLlmApiTest: llmApiCredentialTest },
-		listSearch: { searchKnowledgeBases, searchEmbeddingModels },
-	};
+	methods = { listSearch: { searchKnowledgeBases, searchEmbeddingModels } };
 
 	/** For n8n's AI Agent: a LangChain tool; each call is shown in the editor as this node's input and output. */
 	async supplyData(this: ISupplyDataFunctions, itemIndex: number): Promise<SupplyData> {

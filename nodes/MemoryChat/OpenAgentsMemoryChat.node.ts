@@ -90,7 +90,8 @@ export class OpenAgentsMemoryChat implements INodeType {
 
 	async supplyData(this: ISupplyDataFunctions, itemIndex: number): Promise<SupplyData> {
 		const settings = readItemSettings(this, itemIndex);
-		const store = await openStore(this);
+		// Connected on the first load or save: a store that cannot be reached is then the agent's item error, with its code.
+		const store = await openStore(this, { onFirstUse: true });
 		const ttlSeconds = this.getNodeParameter('ttlSeconds', itemIndex, 0) as number;
 		const memory = new ScopedChatMemory({
 			memory: memoryFor(store, settings),

@@ -309,9 +309,12 @@ describe('bad input', () => {
 				credentials: { openAgentsMemoryStore: { ...credentials.redis, redisPort: 1 } },
 			},
 		);
-		// n8n words ECONNREFUSED its own way ("The service refused the connection - perhaps it is offline").
+		// The message names the server (n8n's own wording of ECONNREFUSED would not), the hint what to check.
 		expect(result.error?.message).toMatch(
-			/Cannot open the memory store: .*ECONNREFUSED|refused the connection/,
+			/^Item 0: Cannot open the memory store \(Redis [^)]+:1\): connect ECONNREFUSED/,
+		);
+		expect((result.error as { description?: string }).description).toMatch(
+			/could not be reached: check that the Redis or Postgres server is up/,
 		);
 		expect(result.status).toBe('error');
 	});

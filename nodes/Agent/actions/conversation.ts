@@ -222,8 +222,10 @@ function chatStream(fn: IExecuteFunctions, item: AgentItem, wanted: boolean) {
 
 /**
  * Output: { output (text, or the validated object), status: completed | budget_exceeded, steps: [{ tool, input,
- * output, error?, durationMs }], iterations, usage, durationMs, structuredRepairs? }. Throws AgentRunError for
- * max_iterations / tool_errors / output still invalid after one repair, AgentError for an empty prompt.
+ * output, error?, durationMs }], iterations, usage, durationMs, structuredRepairs?, memory? }; `memory`, with a memory
+ * connected: { saved: true }, or { saved: false, code, error } when the turn could not be saved (the answer is still
+ * the output). Throws AgentRunError for max_iterations / tool_errors / output still invalid after one repair,
+ * AgentError for an empty prompt, the memory's error when the history cannot be loaded.
  */
 export const execute: TemplateRun = async (run, item) => {
 	const served = servedRequest(run.fn, item.itemIndex);
@@ -298,6 +300,7 @@ async function answer(
 		...(outcome.structuredRepairs !== undefined
 			? { structuredRepairs: outcome.structuredRepairs }
 			: {}),
+		...(outcome.memory ? { memory: outcome.memory } : {}),
 		durationMs: outcome.result.durationMs,
 	};
 }

@@ -20,10 +20,11 @@ import {
 	secretsOf,
 	withEarlier,
 } from '../../../lib/llm';
+import { memoryErrorOf } from '../../../lib/memory';
 import { GEN_AI, GEN_AI_OPERATION, OPENAGENTS } from '../../../lib/tracing';
 import { connectedTools } from '../../shared/ai/connections';
 import { MODEL_FAILURE_HINTS, optionalLlmConfig } from '../../shared/clients/llmApi';
-import { RunStore } from '../../shared/clients/memory';
+import { RunStore, STORE_FAILURE_HINTS } from '../../shared/clients/memory';
 import type { ErrorRule } from '../../shared/runtime/failedItem';
 import { runItems } from '../../shared/runtime/itemLoop';
 import { readItemSettings } from '../../shared/runtime/itemSettings';
@@ -58,14 +59,16 @@ const ERRORS: ErrorRule = {
 		approval_timeout:
 			'Raise Options → Approval Timeout (Minutes), or set On Approval Timeout to Reject to let the agent continue without the call.',
 		...MODEL_FAILURE_HINTS,
+		...STORE_FAILURE_HINTS,
 	},
 };
 
+/** The failed item's code; a memory store's failure (the Chat Memory's, wrapped by n8n) before the model's. */
 function codeOf(error: Error): string | undefined {
 	if (error instanceof AgentError || error instanceof AgentRunError) return error.code;
 	if (error instanceof StructuredOutputError) return 'invalid_output';
 	if (error instanceof TaskError) return 'invalid_steps';
-	return modelFailureCode(error);
+	return memoryErrorOf(error)?.code ?? modelFailureCode(error);
 }
 
 /**

@@ -4,7 +4,12 @@
  */
 import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 
-import { memoryFor, resolveNamespace, RunStore } from '../../shared/clients/memory';
+import {
+	memoryFor,
+	resolveNamespace,
+	RunStore,
+	STORE_FAILURE_HINTS,
+} from '../../shared/clients/memory';
 import { OPENAGENTS } from '../../../lib/tracing';
 import type { ErrorRule } from '../../shared/runtime/failedItem';
 import { runItems } from '../../shared/runtime/itemLoop';
@@ -40,10 +45,7 @@ const HINTS: ErrorRule['hints'] = {
 	version_conflict:
 		'Another execution changed the key first: read it again (Get) and retry with its version in Only If Version.',
 	wrong_type: 'Increment needs a number and Append a list: the key holds something else.',
-	store_timeout:
-		'The store was too slow: check its load, or raise Options → Timeout and the Retry Policy.',
-	store_unavailable:
-		'Check that the Redis or Postgres server of the OpenAgents Memory Store API credential is up and reachable.',
+	...STORE_FAILURE_HINTS,
 };
 
 export async function route(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {

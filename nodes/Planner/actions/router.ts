@@ -12,10 +12,12 @@ import type {
 } from 'n8n-workflow';
 
 import { modelFailureCode, secretsOf, withEarlier } from '../../../lib/llm';
+import { memoryErrorOf } from '../../../lib/memory';
 import { CheckpointError, PlanValidationError } from '../../../lib/planning';
 import { ApprovalTimeoutError } from '../../shared/ai/approval';
 import { connectedTools } from '../../shared/ai/connections';
 import { MODEL_FAILURE_HINTS, optionalLlmConfig } from '../../shared/clients/llmApi';
+import { STORE_FAILURE_HINTS } from '../../shared/clients/memory';
 import { operationSpan, runItems, ToOutput } from '../../shared/runtime/itemLoop';
 import { readItemSettings } from '../../shared/runtime/itemSettings';
 import { usageTracker } from '../../shared/runtime/usage';
@@ -40,14 +42,18 @@ const hints = {
 	checkpoint_failed:
 		'A completed task could not be saved to the Checkpoint Store, so the run stopped: check the memory store, then run the same input again to resume.',
 	...MODEL_FAILURE_HINTS,
+	...STORE_FAILURE_HINTS,
 };
 
-/** The failed item's code: invalid_plan, checkpoint_failed, approval_timeout, or the model failure's. */
+/**
+ * The failed item's code: invalid_plan, checkpoint_failed, approval_timeout, the memory store's (opening or reading
+ * the checkpoints: store_unavailable, store_timeout), or the model failure's.
+ */
 function codeOf(error: Error): string | undefined {
 	if (error instanceof PlanValidationError) return 'invalid_plan';
 	if (error instanceof CheckpointError) return 'checkpoint_failed';
 	if (error instanceof ApprovalTimeoutError) return error.code;
-	return modelFailureCode(error);
+	return memoryErrorOf(error)?.code ?? modelFailureCode(error);
 }
 
 /**

@@ -17,7 +17,12 @@ import {
 	type Scope,
 } from '../../../lib/memory';
 import { nodeLog, type ItemSettings, type NodeFunctions } from '../runtime/itemSettings';
-import { DEFAULT_STORE_TIMEOUT_MS, inProcessStore, storeFromCredential } from './memoryStore';
+import {
+	credentialStoreAddress,
+	DEFAULT_STORE_TIMEOUT_MS,
+	inProcessStore,
+	storeFromCredential,
+} from './memoryStore';
 
 /** A store and the boundary its credential draws: every namespace of this node run lies inside `tenant`. */
 interface OpenedStore {
@@ -34,28 +39,120 @@ function storeTimeoutMs(options: IDataObject): number {
 	return seconds > 0 ? seconds * 1000 : DEFAULT_STORE_TIMEOUT_MS;
 }
 
-/** The store chosen by the "Store" parameter. Throws NodeOperationError when it cannot be opened. */
-export async function openStore(fn: NodeFunctions): Promise<OpenedStore> {
+/**
+ * Hints for the codes of a memory store failure (lib/memory's storeFailureCode: MemoryError store_timeout and
+ * store_unavailable), for every node that uses a store: Memory, Agent (Chat Memory, memory tools), Planner.
+ */
+export const STORE_FAILURE_HINTS = {
+	store_timeout:
+		'The memory store named in the message did not answer in time: check its load, or raise Options → Timeout and the Retry Policy of the node (or Chat Memory sub-node) that uses it.',
+	store_unavailable:
+		'The memory store named in the message could not be reached: check that the Redis or Postgres server is up and reachable, and the host, port, password and TLS of the OpenAgents Memory Store API credential.',
+};
+
+/**
+ * The store chosen by the "Store" parameter. `onFirstUse`: connect on the store's first call instead of now (see
+ * StoreOnFirstUse). Throws MemoryError "Cannot open the memory store…": store_unavailable or store_timeout for a
+ * server that cannot be connected to (naming it), unsupported for the in-process store in queue mode,
+ * invalid_address for a bad prefix; NodeOperationError when the credential cannot be read.
+ */
+export async function openStore(
+	fn: NodeFunctions,
+	{ onFirstUse = false }: { onFirstUse?: boolean } = {},
+): Promise<OpenedStore> {
 	try {
 		if (fn.getNodeParameter('store', 0) === 'inProcess') {
 			return { store: inProcessStore(), tenant: '', allowIsolationKeys: true };
 		}
 		const c = await fn.getCredentials('openAgentsMemoryStore');
 		const timeoutMs = storeTimeoutMs(fn.getNodeParameter('options', 0, {}) as IDataObject);
+		const open = () =>
+			storeFromCredential(c, { timeoutMs, log: nodeLog(fn) }).catch((error: unknown) => {
+				throw cannotOpen(fn, error);
+			});
+		const kind = c.backend === 'postgres' ? 'postgres' : 'redis';
 		return {
-			store: await storeFromCredential(c, { timeoutMs, log: nodeLog(fn) }),
+			store: onFirstUse ? new StoreOnFirstUse(kind, credentialStoreAddress(c), open) : await open(),
 			tenant: String(c.tenant ?? ''),
 			allowIsolationKeys: c.allowIsolationKeys === true,
 		};
 	} catch (error) {
-		throw new NodeOperationError(
-			fn.getNode(),
-			`Cannot open the memory store: ${(error as Error).message}`,
-			{
-				description:
-					'Check the OpenAgents Memory Store API credential (host, port, password, TLS) or choose another store.',
-			},
-		);
+		throw cannotOpen(fn, error);
+	}
+}
+
+/** An error of opening a store, saying so: a MemoryError keeps its code (the failed item's), others get a hint. */
+function cannotOpen(fn: NodeFunctions, error: unknown): Error {
+	const message = (error as Error).message;
+	if (message?.startsWith('Cannot open the memory store')) return error as Error;
+	if (error instanceof MemoryError)
+		return new MemoryError(`Cannot open the memory store: ${message}`, error.code, {
+			cause: error,
+		});
+	return new NodeOperationError(fn.getNode(), `Cannot open the memory store: ${message}`, {
+		description:
+			'Check the OpenAgents Memory Store API credential (host, port, password, TLS) or choose another store.',
+	});
+}
+
+/**
+ * A store that connects on its first call: for the Chat Memory sub-node, so that a server that cannot be reached
+ * fails the agent's memory call with its code (store_unavailable, through the failed-item rule of the agent) instead
+ * of the sub-node's setup, which n8n reports as "Error in sub-node" without it. A failed opening is tried again by
+ * the next call.
+ */
+class StoreOnFirstUse implements MemoryStore {
+	private opened?: Promise<MemoryStore>;
+
+	constructor(
+		readonly kind: MemoryStore['kind'],
+		readonly address: string,
+		private readonly open: () => Promise<MemoryStore>,
+	) {}
+
+	private store(): Promise<MemoryStore> {
+		this.opened ??= this.open().catch((error: unknown) => {
+			this.opened = undefined;
+			throw error;
+		});
+		return this.opened;
+	}
+
+	async get(...args: Parameters<MemoryStore['get']>) {
+		return (await this.store()).get(...args);
+	}
+
+	async set(...args: Parameters<MemoryStore['set']>) {
+		return (await this.store()).set(...args);
+	}
+
+	async delete(...args: Parameters<MemoryStore['delete']>) {
+		return (await this.store()).delete(...args);
+	}
+
+	async list(...args: Parameters<MemoryStore['list']>) {
+		return (await this.store()).list(...args);
+	}
+
+	async increment(...args: Parameters<MemoryStore['increment']>) {
+		return (await this.store()).increment(...args);
+	}
+
+	async append(...args: Parameters<MemoryStore['append']>) {
+		return (await this.store()).append(...args);
+	}
+
+	async appendMessages(...args: Parameters<MemoryStore['appendMessages']>) {
+		return (await this.store()).appendMessages(...args);
+	}
+
+	async readMessages(...args: Parameters<MemoryStore['readMessages']>) {
+		return (await this.store()).readMessages(...args);
+	}
+
+	async close(): Promise<void> {
+		const store = await this.opened?.catch(() => undefined);
+		await store?.close();
 	}
 }
 

@@ -11,8 +11,11 @@ import { Pool } from 'pg';
 import {
 	assertSingleInstance,
 	InProcessMemoryStore,
+	openFailure,
 	PostgresMemoryStore,
+	postgresAddress,
 	RedisMemoryStore,
+	redisAddress,
 	type MemoryStore,
 } from '../../../lib/memory';
 
@@ -73,28 +76,59 @@ function postgresPool(
 	});
 }
 
-/** Connects, rejecting with the socket's own error (e.g. ECONNREFUSED) rather than ioredis's "Connection is closed.". */
+/**
+ * Connects, rejecting at the first error with it: the socket's own (e.g. ECONNREFUSED) rather than ioredis's
+ * "Connection is closed.", and a ready check that timed out at once (ioredis would wait disconnectTimeout, 2 s, for
+ * a server that does not answer to close the socket).
+ */
 async function connectRedis(
 	c: ICredentialDataDecryptedObject,
 	settings: StoreSettings = {},
 ): Promise<Redis> {
 	const redis = redisClient(c, settings.timeoutMs);
-	let lastError: Error | undefined;
-	const remember = (error: Error) => (lastError = error);
-	redis.on('error', remember);
+	let firstError: Error | undefined;
+	let fail!: (error: Error) => void;
+	const failed = new Promise<never>((_, reject) => (fail = reject));
+	const onError = (error: Error) => {
+		firstError ??= error;
+		fail(error);
+	};
+	redis.on('error', onError);
+	const connecting = redis.connect();
 	try {
-		await redis.connect();
+		await Promise.race([connecting, failed]);
 	} catch (error) {
+		connecting.catch(() => undefined); // ends with "Connection is closed." once disconnected
 		redis.disconnect();
-		throw lastError ?? error;
+		throw firstError ?? error;
+	} finally {
+		redis.off('error', onError);
 	}
 	// Connected: later connection errors (ioredis reconnects by itself) are reported, not swallowed.
-	redis.off('error', remember);
 	redis.on('error', (error: Error) => settings.log?.(`Memory store (Redis): ${error.message}`));
 	return redis;
 }
 
-/** A store from credential data; the caller closes it (close() ends the clients created here). */
+/** The credential's server as the stores name it in messages, e.g. "Redis 127.0.0.1:6379" (see MemoryStore.address). */
+export function credentialStoreAddress(c: ICredentialDataDecryptedObject): string {
+	return c.backend === 'postgres'
+		? postgresAddress({
+				host: String(c.host),
+				port: Number(c.postgresPort ?? 5432),
+				database: String(c.postgresDatabase ?? 'postgres'),
+			})
+		: redisAddress({
+				host: String(c.host),
+				port: Number(c.redisPort ?? 6379),
+				db: Number(c.redisDatabase ?? 0),
+			});
+}
+
+/**
+ * A store from credential data; the caller closes it (close() ends the clients created here). A Redis server that
+ * cannot be connected to throws MemoryError store_unavailable or store_timeout naming it (see openFailure); a
+ * Postgres pool connects on its first query.
+ */
 export async function storeFromCredential(
 	c: ICredentialDataDecryptedObject,
 	settings: StoreSettings = {},
@@ -104,7 +138,10 @@ export async function storeFromCredential(
 		const log = (error: Error) => settings.log?.(`Memory store (Postgres): ${error.message}`);
 		return new PostgresMemoryStore(postgresPool(c, settings.timeoutMs), prefix, true, log);
 	}
-	return new RedisMemoryStore(await connectRedis(c, settings), prefix, true);
+	const redis = await connectRedis(c, settings).catch((error: unknown) => {
+		throw openFailure(error, credentialStoreAddress(c));
+	});
+	return new RedisMemoryStore(redis, prefix, true);
 }
 
 /** The process-wide in-process store (never close it: it is shared); throws in queue mode (see assertSingleInstance). */

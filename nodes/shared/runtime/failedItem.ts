@@ -56,10 +56,14 @@ export function failedItem(
 	if (!fn.continueOnFail()) {
 		const own = cause instanceof NodeOperationError ? cause.description : undefined;
 		const hint = own || (code && rule.hints[code]) || rule.fallback;
-		throw new NodeOperationError(fn.getNode(), message, {
+		const thrown = new NodeOperationError(fn.getNode(), message, {
 			itemIndex,
 			description: failure.note ? `${hint} ${failure.note}` : hint,
 		});
+		// n8n replaces a message naming a network code (ECONNREFUSED, ETIMEDOUT, …) with its own words, which drop
+		// the server (host:port) the message names; the message stays ours, the hint says what to do.
+		thrown.message = message;
+		throw thrown;
 	}
 	return {
 		json: { error: message, code: code ?? null, ...failure.details },

@@ -28,6 +28,8 @@ export async function recordCall<T>(
 		const failure = new NodeOperationError(fn.getNode(), error as Error, {
 			functionality: 'configuration-node',
 		});
+		// n8n rewords a message naming a network code (ECONNREFUSED, …) and drops the server it names: keep ours.
+		if (error instanceof Error) failure.message = error.message;
 		fn.addOutputData(connectionType, index, failure);
 		throw failure;
 	}

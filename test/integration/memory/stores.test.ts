@@ -329,6 +329,32 @@ describe.each(['redis', 'postgres'])('isolation on %s', (kind) => {
 	}, 240_000);
 });
 
+describe.each(['redis', 'postgres'])('conversation appends with a request ID on %s', (kind) => {
+	const msg = (content: string) => JSON.stringify({ role: 'user', content });
+
+	it('run once however often the same request arrives, also at the same time', async () => {
+		const store = stores[kind];
+		const ns = freshNs();
+		const sent = (requestId: string, content: string) =>
+			store.appendMessages(ns, 'chat', [msg(content)], { requestId });
+		expect(await sent(`a-${run}`, 'a')).toEqual({ length: 1 });
+		// A retry of a request that ran (its answer was lost) changes nothing and reports the length as it is.
+		expect(await sent(`a-${run}`, 'a')).toEqual({ length: 1 });
+		const both = await Promise.all([sent(`b-${run}`, 'b'), sent(`b-${run}`, 'b')]);
+		expect(both.map((r) => r.length).sort()).toEqual([2, 2]);
+		expect(await sent(`c-${run}`, 'c')).toEqual({ length: 3 });
+		expect(
+			(await store.readMessages(ns, 'chat')).map((m) => (m as { content: string }).content),
+		).toEqual(['a', 'b', 'c']);
+	});
+
+	it('names its server', () => {
+		expect(stores[kind].address).toMatch(
+			kind === 'redis' ? /^Redis [^ ]+:\d+(\/\d+)?$/ : /^Postgres [^ ]+:\d+\/openagents_test_/,
+		);
+	});
+});
+
 describe('postgres store and server-side disconnects', () => {
 	it('an idle connection terminated by the server does not crash the process; the next call reconnects', async () => {
 		const ns = freshNs();
