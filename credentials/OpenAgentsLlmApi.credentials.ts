@@ -1,14 +1,11 @@
-import type {
-	IAuthenticateGeneric,
-	Icon,
-	ICredentialTestRequest,
-	ICredentialType,
-	INodeProperties,
-} from 'n8n-workflow';
+import type { IAuthenticateGeneric, Icon, ICredentialType, INodeProperties } from 'n8n-workflow';
 
 /**
- * Any OpenAI-compatible chat/embeddings API: OpenAI, Azure OpenAI (v1 route), Ollama, vLLM, LM Studio,
- * OpenRouter, Groq, ... The base URL is the API root that serves `/chat/completions`, `/embeddings` and `/models`.
+ * Any OpenAI-compatible chat/embeddings API: OpenAI, Azure OpenAI, Ollama, vLLM, LM Studio, OpenRouter, Groq,
+ * DeepSeek, Gemini (OpenAI compatibility), Mistral, ... The base URL is the API root that serves `/chat/completions`,
+ * `/embeddings` and `/models`. Provider (Auto-Detect by default, also for credentials saved before the setting existed)
+ * says whose dialect it speaks (lib/llm/providers.ts). Tested by the nodes' `openAgentsLlmApiTest`
+ * (nodes/shared/clients/llmApi.ts): it names the provider it detected and the capabilities it found.
  */
 export class OpenAgentsLlmApi implements ICredentialType {
 	name = 'openAgentsLlmApi';
@@ -31,12 +28,50 @@ export class OpenAgentsLlmApi implements ICredentialType {
 				'Root of the OpenAI-compatible API, usually ending in /v1 (e.g. http://localhost:11434/v1 for Ollama, http://localhost:8000/v1 for vLLM)',
 		},
 		{
+			displayName: 'Provider',
+			name: 'provider',
+			type: 'options',
+			default: 'auto',
+			options: [
+				{
+					name: 'Auto-Detect',
+					value: 'auto',
+					description:
+						'From the base URL: api.openai.com, *.openai.azure.com, openrouter.ai, api.groq.com, api.deepseek.com, generativelanguage.googleapis.com, api.mistral.ai, port 11434 (Ollama), port 1234 (LM Studio); any other server is treated as a generic OpenAI-compatible one',
+				},
+				{ name: 'Azure OpenAI', value: 'azure' },
+				{ name: 'DeepSeek', value: 'deepseek' },
+				{ name: 'Gemini (OpenAI Compatibility)', value: 'gemini' },
+				{ name: 'Groq', value: 'groq' },
+				{ name: 'LM Studio', value: 'lmstudio' },
+				{ name: 'Mistral', value: 'mistral' },
+				{ name: 'Ollama', value: 'ollama' },
+				{ name: 'OpenAI', value: 'openai' },
+				{ name: 'OpenRouter', value: 'openrouter' },
+				{ name: 'Other OpenAI-Compatible Server', value: 'generic' },
+				{ name: 'vLLM', value: 'vllm' },
+			],
+			description:
+				'Whose API this is, so requests and answers are adapted to its dialect (auth header, reasoning, usage, errors, rate-limit headers, refused parameters)',
+		},
+		{
 			displayName: 'API Key',
 			name: 'apiKey',
 			type: 'string',
 			typeOptions: { password: true },
 			default: '',
-			description: 'Sent as a Bearer token. Leave empty for local servers that need no key.',
+			description:
+				'Sent as a Bearer token (Azure OpenAI: as the api-key header). Leave empty for local servers that need no key.',
+		},
+		{
+			displayName: 'API Version',
+			name: 'apiVersion',
+			type: 'string',
+			default: '',
+			placeholder: '2024-10-21',
+			description:
+				"Azure OpenAI only: added as ?api-version= to every request. Needed with a base URL ending in /openai (model names are then deployment names); leave empty for Azure's v1 API (/openai/v1).",
+			displayOptions: { show: { provider: ['auto', 'azure'] } },
 		},
 		{
 			displayName: 'Default Chat Model',
@@ -154,16 +189,10 @@ export class OpenAgentsLlmApi implements ICredentialType {
 		},
 	];
 
+	// Requests n8n itself makes with this credential (its HTTP Request node): the key as Bearer token. Our clients
+	// authenticate as the provider wants (Azure OpenAI: the api-key header), see lib/llm/provider-fetch.ts.
 	authenticate: IAuthenticateGeneric = {
 		type: 'generic',
 		properties: { headers: { Authorization: '=Bearer {{$credentials.apiKey}}' } },
-	};
-
-	test: ICredentialTestRequest = {
-		request: {
-			baseURL: '={{$credentials.baseUrl.replace(/\\/+$/, "")}}',
-			url: '/models',
-			method: 'GET',
-		},
 	};
 }

@@ -22,7 +22,9 @@ import {
 } from '../tracing';
 import type { Attributes, Span } from '@opentelemetry/api';
 import { estimateTokens, rateLimitGate, type RateLimit } from './limit';
+import { ReasoningSplitter } from './reasoning';
 import { redactError, redactText } from './redact';
+import { estimateUsage, hasReportedUsage, normalizeReply } from './replies';
 import type { UsageTracker } from './usage';
 
 export interface CallOptions {
@@ -66,7 +68,10 @@ export interface InvokableChatModel {
 	): Promise<AsyncIterable<AIMessageChunk>>;
 }
 
-/** The model's reply streamed: each text delta goes to `onText`; returns the whole reply (tool calls included). */
+/**
+ * The model's reply streamed: each text delta goes to `onText` (a leading reasoning block held back, see
+ * ReasoningSplitter); returns the whole reply (tool calls included).
+ */
 async function streamReply(
 	model: InvokableChatModel,
 	input: BaseLanguageModelInput,
@@ -74,11 +79,14 @@ async function streamReply(
 	onText: (delta: string) => void,
 ): Promise<AIMessage> {
 	let reply: AIMessageChunk | undefined;
+	const answer = new ReasoningSplitter();
 	for await (const chunk of await model.stream!(input, { signal })) {
 		reply = reply ? reply.concat(chunk) : chunk;
-		const delta = messageText(chunk);
+		const delta = answer.push(messageText(chunk));
 		if (delta) onText(delta);
 	}
+	const rest = answer.end();
+	if (rest) onText(rest);
 	if (!reply) throw new Error('The model sent an empty stream');
 	return reply;
 }
@@ -182,7 +190,8 @@ function answeringModel(message: AIMessage, requested: string | undefined): stri
 
 /** Whether a failure of one model (after its retries) is a reason to try the next: the provider, not the request. */
 function fallbackWorthy(error: unknown, options: CallOptions): boolean {
-	return !options.signal?.aborted && modelFailureCode(error) !== undefined;
+	const code = modelFailureCode(error);
+	return !options.signal?.aborted && code !== undefined && code !== 'context_length_exceeded';
 }
 
 /**
@@ -248,9 +257,14 @@ async function invokeOne(
 				beforeAttempt: gate.beforeAttempt,
 			},
 		);
-		options.usage?.record(message.usage_metadata, answeringModel(message, modelName));
-		recordReply(span, message);
-		return message;
+		const reply = normalizeReply(message, input);
+		const reported = hasReportedUsage(reply);
+		if (!reported) reply.usage_metadata = estimateUsage(input, reply);
+		options.usage?.record(reply.usage_metadata, answeringModel(reply, modelName), {
+			estimated: !reported,
+		});
+		recordReply(span, reply);
+		return reply;
 	});
 }
 
@@ -343,17 +357,48 @@ export async function embedTexts(
 }
 
 /**
+ * How providers word a prompt too long for the model: OpenAI and Groq (`context_length_exceeded`), vLLM and DeepSeek
+ * ("maximum context length is N tokens"), Mistral ("too large for model with N maximum context length"), Gemini ("input
+ * token count … exceeds the maximum"), llama.cpp / LM Studio ("greater than the context length"), Anthropic-style
+ * gateways ("prompt is too long").
+ */
+const CONTEXT_LENGTH =
+	/context_length_exceeded|maximum context length|context length|context window|exceeds the maximum number of tokens|input token count .* exceeds|prompt is too long|too many tokens/i;
+
+/** Whether `error` is the provider refusing a prompt longer than the model's context window (not worth retrying). */
+function isContextLengthError(error: unknown): boolean {
+	const status = httpStatusOf(error);
+	if (status !== undefined && status !== 400 && status !== 413 && status !== 422) return false;
+	return errorChain(error).some((e) => {
+		const body = (e as { error?: { code?: unknown; message?: unknown } }).error;
+		return (
+			CONTEXT_LENGTH.test(String(e.message ?? '')) ||
+			CONTEXT_LENGTH.test(String(body?.code ?? '')) ||
+			CONTEXT_LENGTH.test(String(body?.message ?? ''))
+		);
+	});
+}
+
+/**
  * What a failed model call came to, for error codes: `rate_limited` (no rate-limit slot within the timeout),
  * `model_timeout` (no answer within the per-attempt timeout), `model_unavailable` (the connection failed or was
- * dropped), `model_error` (the server answered with an error status), or undefined for anything else (bad request,
- * our own errors).
+ * dropped), `model_error` (the server answered with an error status), `context_length_exceeded` (the prompt does
+ * not fit the model's context window; never retried or handed to a fallback), or undefined for anything else (bad
+ * request, our own errors).
  */
 export function modelFailureCode(
 	error: unknown,
-): 'rate_limited' | 'model_timeout' | 'model_unavailable' | 'model_error' | undefined {
+):
+	| 'rate_limited'
+	| 'model_timeout'
+	| 'model_unavailable'
+	| 'model_error'
+	| 'context_length_exceeded'
+	| undefined {
 	const chain = errorChain(error);
 	if (chain.some((e) => e.name === 'RateLimitWaitError')) return 'rate_limited';
 	if (chain.some((e) => e.name === 'AttemptTimeoutError')) return 'model_timeout';
+	if (isContextLengthError(error)) return 'context_length_exceeded';
 	const status = httpStatusOf(error);
 	if (status !== undefined) return status >= 500 || status === 429 ? 'model_error' : undefined;
 	return isRetryableError(error) ? 'model_unavailable' : undefined;

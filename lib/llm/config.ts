@@ -1,5 +1,6 @@
 import type { ProviderLimits } from '../ratelimit';
 import type { PriceTable } from './prices';
+import type { ProviderSetting } from './providers';
 
 /** A provider rate limit as configured on the credential. */
 export interface RateLimitConfig {
@@ -18,6 +19,10 @@ export interface LlmConfig {
 	baseUrl: string;
 	/** May be empty for servers without auth (a placeholder is then sent, as the OpenAI SDK requires one). */
 	apiKey: string;
+	/** Which provider the base URL is (lib/llm/providers): absent or `auto` = detected from the base URL. */
+	provider?: ProviderSetting;
+	/** Azure OpenAI's `api-version` query parameter (the classic `/openai` routes need it; the v1 API does not). */
+	apiVersion?: string;
 	chatModel: string;
 	embeddingModel: string;
 	/** Chat models tried in order when the chat model keeps failing after its retries (see CallOptions.fallbacks). */

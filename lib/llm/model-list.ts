@@ -13,6 +13,7 @@ import {
 	type RetryPolicy,
 } from '../retry';
 import type { LlmConfig } from './config';
+import { providerFetch } from './provider-fetch';
 import { redactText } from './redact';
 
 export interface ListedModel {
@@ -44,14 +45,16 @@ class ModelListError extends Error {
  * redacted): 401/403 = the key was refused, 404 = the server has no /models (type the model name instead).
  */
 export async function listModels(
-	config: Pick<LlmConfig, 'baseUrl' | 'apiKey'>,
+	config: Pick<LlmConfig, 'baseUrl' | 'apiKey' | 'provider' | 'apiVersion'>,
 	options: ListModelsOptions,
 ): Promise<ListedModel[]> {
 	const url = `${config.baseUrl.replace(/\/+$/, '')}/models`;
+	// The provider's fetch: Azure's api-key header and api-version, error bodies of every shape made OpenAI's.
+	const request = providerFetch({ chatModel: '', embeddingModel: '', ...config }, fetch);
 	try {
 		const models = await withRetry(
 			async ({ signal }) => {
-				const response = await fetch(url, {
+				const response = await request(url, {
 					signal,
 					headers: {
 						accept: 'application/json',

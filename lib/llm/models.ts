@@ -1,19 +1,21 @@
 import { ChatOpenAI, OpenAIEmbeddings } from '@langchain/openai';
 
-import { signalAwareFetch } from '../retry/attempt-signal';
 import type { LlmConfig } from './config';
+import { providerFetch } from './provider-fetch';
+import { resolveProvider } from './providers';
 
 /** The OpenAI SDK refuses an empty key; servers without auth (Ollama, vLLM) ignore this placeholder. */
 const NO_KEY = 'not-needed';
 
 /**
- * Client fields both LangChain classes share: maxRetries 0 because our retry policy does the retrying, and a fetch
- * that aborts with the current attempt (calls such as embedDocuments take no signal of their own).
+ * Client fields both LangChain classes share: maxRetries 0 because our retry policy does the retrying, and the
+ * provider's fetch (providerFetch: its dialect made OpenAI's, aborted with the current attempt, since calls such as
+ * embedDocuments take no signal of their own).
  */
 function clientFields(config: LlmConfig) {
 	return {
 		apiKey: config.apiKey || NO_KEY,
-		configuration: { baseURL: config.baseUrl, fetch: signalAwareFetch() },
+		configuration: { baseURL: config.baseUrl, fetch: providerFetch(config) },
 		maxRetries: 0,
 	};
 }
@@ -44,19 +46,75 @@ interface EmbeddingsOptions {
 	model?: string;
 	/** Output dimensions, for models that support shortening (text-embedding-3-*). */
 	dimensions?: number;
-	/** Texts per request; embedTexts sends exactly one request per batch. */
+	/** Texts per request (capped at the provider's limit); embedTexts sends one call per batch. */
 	batchSize?: number;
+	/**
+	 * What the texts are, for models trained with task prefixes (see embeddingPrefix): `document` (default: stored
+	 * chunks) or `query` (a search).
+	 */
+	purpose?: 'document' | 'query';
 }
 
-/** A LangChain OpenAIEmbeddings for any OpenAI-compatible server, with LangChain's retries off (see createChatModel). */
+/**
+ * The task prefixes of embedding models that need one (document, query). nomic-embed-text: "search_document: " /
+ * "search_query: " (https://huggingface.co/nomic-ai/nomic-embed-text-v1, read 2026-12-06); E5: "passage: " /
+ * "query: " (https://huggingface.co/intfloat/e5-base-v2); mxbai-embed-large: queries only
+ * (https://huggingface.co/mixedbread-ai/mxbai-embed-large-v1).
+ */
+const PREFIXES: Array<[RegExp, { document: string; query: string }]> = [
+	[/nomic-embed-text/i, { document: 'search_document: ', query: 'search_query: ' }],
+	[/(^|[/:-])(multilingual-)?e5(-|$)/i, { document: 'passage: ', query: 'query: ' }],
+	[
+		/mxbai-embed-large/i,
+		{ document: '', query: 'Represent this sentence for searching relevant passages: ' },
+	],
+];
+
+/** The prefix `model` expects before a text of `purpose` ('' for models without task prefixes). */
+function embeddingPrefix(model: string, purpose: 'document' | 'query'): string {
+	return PREFIXES.find(([pattern]) => pattern.test(model))?.[1][purpose] ?? '';
+}
+
+/** OpenAIEmbeddings that puts the model's task prefix before each text (one it already starts with is kept). */
+class PrefixedEmbeddings extends OpenAIEmbeddings {
+	constructor(
+		fields: ConstructorParameters<typeof OpenAIEmbeddings>[0],
+		private readonly prefix: string,
+	) {
+		super(fields);
+	}
+
+	override embedDocuments(texts: string[]): Promise<number[][]> {
+		return super.embedDocuments(
+			texts.map((t) => (t.startsWith(this.prefix) ? t : this.prefix + t)),
+		);
+	}
+
+	override embedQuery(text: string): Promise<number[]> {
+		return super.embedQuery(text.startsWith(this.prefix) ? text : this.prefix + text);
+	}
+}
+
+/**
+ * A LangChain OpenAIEmbeddings for any OpenAI-compatible server, with LangChain's retries off (see createChatModel),
+ * requests of at most the provider's inputs limit, the encoding the provider honours (servers that ignore
+ * `encoding_format` answer floats, which the SDK's default base64 would decode into a quarter of the vector), and the
+ * model's task prefix.
+ */
 export function createEmbeddings(
 	config: LlmConfig,
 	options: EmbeddingsOptions = {},
 ): OpenAIEmbeddings {
-	return new OpenAIEmbeddings({
+	const provider = resolveProvider(config).embeddings;
+	const model = options.model || config.embeddingModel;
+	const batchSize = Math.min(options.batchSize ?? 512, provider.maxInputs ?? Infinity);
+	const fields = {
 		...clientFields(config),
-		model: options.model || config.embeddingModel,
+		model,
 		dimensions: options.dimensions,
-		batchSize: options.batchSize ?? 512,
-	});
+		batchSize,
+		...(provider.encoding === 'float' ? { encodingFormat: 'float' as const } : {}),
+	};
+	const prefix = embeddingPrefix(model, options.purpose ?? 'document');
+	return prefix ? new PrefixedEmbeddings(fields, prefix) : new OpenAIEmbeddings(fields);
 }

@@ -8,6 +8,8 @@ import { messageOf, withRetry } from '../retry';
 import type { CallOptions } from './calls';
 import type { LlmConfig } from './config';
 import { estimateTokens, rateLimitGate } from './limit';
+import { providerFetch } from './provider-fetch';
+import { resolveProvider } from './providers';
 import { redactError, redactText } from './redact';
 
 /** An HTTP error answer of the rerank endpoint; `status` and `headers` let lib/retry classify it (429, Retry-After). */
@@ -47,11 +49,13 @@ export async function rerankWithApi(
 	const url = `${llm.baseUrl.replace(/\/+$/, '')}/rerank`;
 	const characters = documents.reduce((sum, d) => sum + d.length, query.length);
 	const gate = rateLimitGate(options, model, estimateTokens(characters));
+	// The provider's fetch: its auth, and an error it answers with HTTP 200 (LM Studio) made a failure.
+	const request = providerFetch(llm, fetch);
 	try {
 		const body = await withRetry(
 			({ signal }) =>
 				gate.run(async () => {
-					const response = await fetch(url, {
+					const response = await request(url, {
 						method: 'POST',
 						signal,
 						headers: {
@@ -62,10 +66,14 @@ export async function rerankWithApi(
 					});
 					const text = await response.text();
 					if (!response.ok) {
+						const missing =
+							response.status === 404 || response.status === 405
+								? ` (${resolveProvider(llm).label} at ${llm.baseUrl} has no /rerank endpoint: connect a reranker sub-node or turn reranking off)`
+								: '';
 						throw new RerankHttpError(
 							response.status,
 							response.headers,
-							`Rerank request failed: HTTP ${response.status} ${text.slice(0, 300)}`,
+							`Rerank request failed: HTTP ${response.status}${missing} ${text.slice(0, 300)}`,
 						);
 					}
 					return JSON.parse(text) as RerankResponse;

@@ -10,6 +10,7 @@ import { z, type ZodIssue, type ZodType, type ZodTypeDef } from 'zod';
 type OutputSchema<T> = ZodType<T, ZodTypeDef, unknown>;
 
 import { invokeChatModel, messageText, type CallOptions, type InvokableChatModel } from './calls';
+import { withStructuredOutput } from './provider-fetch';
 import type { UsageTracker } from './usage';
 
 export class StructuredOutputError extends Error {
@@ -138,7 +139,11 @@ export async function repairStructured<T>(
 	}
 }
 
-/** Asks for JSON matching `schema` (the instruction goes first, as a system message), then validates and repairs as repairStructured does. */
+/**
+ * Asks for JSON matching `schema` (the instruction goes first, as a system message; a model built from the LLM API
+ * credential also asks its provider natively, as `response_format`, where the provider has it), then validates and
+ * repairs as repairStructured does.
+ */
 export async function invokeStructured<T>(
 	model: InvokableChatModel,
 	messages: BaseMessage[],
@@ -146,6 +151,8 @@ export async function invokeStructured<T>(
 	options: StructuredOptions,
 ): Promise<{ value: T; raw: string; repairs: number }> {
 	const history: BaseMessage[] = [new SystemMessage(structuredInstruction(schema)), ...messages];
-	const reply = await invokeChatModel(model, history, options);
-	return repairStructured(model, [...history, reply], messageText(reply), schema, options);
+	return withStructuredOutput(toJsonSchema(schema), async () => {
+		const reply = await invokeChatModel(model, history, options);
+		return repairStructured(model, [...history, reply], messageText(reply), schema, options);
+	});
 }

@@ -12,6 +12,13 @@ export interface UsageTotals extends TokenUsage {
 	modelCalls: number;
 	/** Prompt tokens the provider served from its prompt cache (part of promptTokens). */
 	cachedPromptTokens: number;
+	/** Completion tokens a reasoning model spent thinking, as the provider reports them (part of completionTokens). */
+	reasoningTokens: number;
+	/**
+	 * True when the tokens of some call are our own count (cl100k_base), because the provider reported none (e.g. a
+	 * stream without usage); absent when every count is the provider's.
+	 */
+	estimated?: true;
 	/** Money spent on calls whose model has a price, in `currency`; calls without one are counted in unpricedCalls. */
 	cost: number;
 	currency: string;
@@ -35,6 +42,7 @@ interface ReportedUsage {
 	output_tokens?: number;
 	total_tokens?: number;
 	input_token_details?: { cache_read?: number };
+	output_token_details?: { reasoning?: number };
 }
 
 /** Accumulates token usage, cost and rate-limit waits over the calls of one item, node run or plan. */
@@ -45,6 +53,7 @@ export class UsageTracker {
 		totalTokens: 0,
 		modelCalls: 0,
 		cachedPromptTokens: 0,
+		reasoningTokens: 0,
 		cost: 0,
 		currency: DEFAULT_CURRENCY,
 		unpricedCalls: 0,
@@ -63,9 +72,10 @@ export class UsageTracker {
 
 	/**
 	 * Adds one successful call of `model` (the name the provider answered with, else the requested one); `usage` is
-	 * LangChain's usage_metadata when the API sent it. The call's cost is added when the model has a price.
+	 * LangChain's usage_metadata when the API sent it (`estimated`: counted by us because it sent none). The call's cost
+	 * is added when the model has a price.
 	 */
-	record(usage?: ReportedUsage, model?: string): void {
+	record(usage?: ReportedUsage, model?: string, { estimated = false } = {}): void {
 		const prompt = usage?.input_tokens ?? 0;
 		const completion = usage?.output_tokens ?? 0;
 		const cached = usage?.input_token_details?.cache_read ?? 0;
@@ -75,6 +85,8 @@ export class UsageTracker {
 		t.completionTokens += completion;
 		t.totalTokens += usage?.total_tokens ?? prompt + completion;
 		t.cachedPromptTokens += cached;
+		t.reasoningTokens += usage?.output_token_details?.reasoning ?? 0;
+		if (estimated) t.estimated = true;
 		t.modelCalls += 1;
 		if (price) t.cost += costOf(price, { input: prompt, output: completion, cachedInput: cached });
 		else t.unpricedCalls += 1;
@@ -111,6 +123,8 @@ export class UsageTracker {
 		t.totalTokens += totals.totalTokens;
 		t.modelCalls += totals.modelCalls;
 		t.cachedPromptTokens += totals.cachedPromptTokens;
+		t.reasoningTokens += totals.reasoningTokens ?? 0;
+		if (totals.estimated) t.estimated = true;
 		t.cost += totals.cost;
 		t.unpricedCalls += totals.unpricedCalls;
 		t.rateLimitWaitMs += totals.rateLimitWaitMs;

@@ -44,6 +44,8 @@ type ErrorLike = {
 	response?: { status?: unknown; headers?: unknown };
 	headers?: unknown;
 	cause?: unknown;
+	/** The error object of the response body, as the OpenAI SDK keeps it (APIError.error). */
+	error?: unknown;
 };
 
 /** The error and its causes, outermost first (at most 5 deep). */
@@ -102,9 +104,24 @@ function header(headers: unknown, name: string): string | undefined {
 }
 
 /**
+ * The `retryDelay` of a `google.rpc.RetryInfo` entry in a Google API error body's `details` (Gemini answers a 429
+ * with no Retry-After header, the wait only there, as a protobuf duration such as "17s" or "45.837906927s"), in ms.
+ */
+function retryInfoDelayMs(body: unknown): number | undefined {
+	const details = (body as { details?: unknown } | undefined)?.details;
+	if (!Array.isArray(details)) return undefined;
+	for (const detail of details) {
+		const delay = (detail as { retryDelay?: unknown })?.retryDelay;
+		const match = typeof delay === 'string' ? /^(\d+(?:\.\d+)?)s$/.exec(delay.trim()) : null;
+		if (match) return Math.ceil(Number(match[1]) * 1000);
+	}
+	return undefined;
+}
+
+/**
  * The wait the server asked for, in milliseconds, from `retry-after-ms` or `Retry-After` (delta-seconds or an
- * HTTP-date, RFC 9110 §10.2.3) on the error's response headers; undefined when absent or unparseable.
- * now: current time in ms since the epoch, for HTTP-dates.
+ * HTTP-date, RFC 9110 §10.2.3) on the error's response headers, else a Google `RetryInfo` in the error body;
+ * undefined when absent or unparseable. now: current time in ms since the epoch, for HTTP-dates.
  */
 export function retryAfterMs(error: unknown, now: number = Date.now()): number | undefined {
 	for (const e of errorChain(error)) {
@@ -116,6 +133,10 @@ export function retryAfterMs(error: unknown, now: number = Date.now()): number |
 		if (/^\d+(\.\d+)?$/.test(value)) return Number(value) * 1000;
 		const date = Date.parse(value);
 		if (!Number.isNaN(date)) return Math.max(0, date - now);
+	}
+	for (const e of errorChain(error)) {
+		const delay = retryInfoDelayMs(e.error);
+		if (delay !== undefined) return delay;
 	}
 	return undefined;
 }
@@ -129,12 +150,42 @@ export function parseResetDuration(value: string): number | undefined {
 }
 
 /**
- * How long a provider's rate limit holds, ms: its Retry-After (see retryAfterMs), else the later of its
- * `x-ratelimit-reset-requests` / `x-ratelimit-reset-tokens` headers (OpenAI's, also sent by Groq, vLLM routers and
- * others); undefined when the error says neither.
+ * An `x-ratelimit-reset` value in ms from `now`: a Unix time in ms (OpenRouter) or seconds, a number of seconds, or a
+ * duration ("1.5s").
  */
-export function rateLimitResetMs(error: unknown): number | undefined {
-	const retryAfter = retryAfterMs(error);
+function resetValueMs(value: string, now: number): number | undefined {
+	const trimmed = value.trim();
+	if (/^\d+(\.\d+)?$/.test(trimmed)) {
+		const n = Number(trimmed);
+		if (n > 1e12) return Math.max(0, n - now);
+		if (n > 1e9) return Math.max(0, n * 1000 - now);
+		return n * 1000;
+	}
+	return parseResetDuration(trimmed);
+}
+
+/** "Please try again in 20s" / "retry after 6 seconds" / "Please retry in 47.43s" in an error message, in ms. */
+function waitInMessageMs(message: unknown): number | undefined {
+	const match =
+		typeof message === 'string'
+			? /(?:try again|retry)(?: after| in)? (\d+(?:\.\d+)?) ?(ms|s|seconds?|m|minutes?)\b/i.exec(
+					message,
+				)
+			: null;
+	if (!match) return undefined;
+	const unit = match[2].toLowerCase();
+	const factor = unit === 'ms' ? 1 : unit.startsWith('m') ? 60_000 : 1000;
+	return Math.ceil(Number(match[1]) * factor);
+}
+
+/**
+ * How long a provider's rate limit holds, ms: its Retry-After or RetryInfo (see retryAfterMs), else the later of its
+ * `x-ratelimit-reset-requests` / `x-ratelimit-reset-tokens` headers (OpenAI's durations such as "6m0s", also sent by
+ * Groq and vLLM routers) or `x-ratelimit-reset` (OpenRouter: a Unix time in ms), else the wait its message names
+ * ("Please try again in 20s"); undefined when the error says none of these.
+ */
+export function rateLimitResetMs(error: unknown, now: number = Date.now()): number | undefined {
+	const retryAfter = retryAfterMs(error, now);
 	if (retryAfter !== undefined) return retryAfter;
 	let latest: number | undefined;
 	for (const e of errorChain(error)) {
@@ -144,6 +195,15 @@ export function rateLimitResetMs(error: unknown): number | undefined {
 			const ms = value === undefined ? undefined : parseResetDuration(value);
 			if (ms !== undefined) latest = Math.max(latest ?? 0, ms);
 		}
+		const reset = header(headers, 'x-ratelimit-reset');
+		const ms = reset === undefined ? undefined : resetValueMs(reset, now);
+		if (ms !== undefined) latest = Math.max(latest ?? 0, ms);
 	}
-	return latest;
+	if (latest !== undefined) return latest;
+	for (const e of errorChain(error)) {
+		const ms =
+			waitInMessageMs(e.message) ?? waitInMessageMs((e.error as { message?: unknown })?.message);
+		if (ms !== undefined) return ms;
+	}
+	return undefined;
 }

@@ -14,6 +14,7 @@ import { searchKnowledgeBases, searchChatModels } from '../shared/methods/listSe
 import { PICKER_NODE_VERSIONS } from '../shared/fields/locators';
 import { retryPolicyProperty } from '../shared/fields/retryPolicy';
 import { memoryStoreCredentialTest } from '../shared/clients/memoryStore';
+import { llmApiCredentialTest } from '../shared/clients/llmApi';
 import * as conversation from './actions/conversation';
 import { route } from './actions/router';
 import { traced } from '../shared/runtime/nodeTracing';
@@ -47,7 +48,12 @@ export class OpenAgentsAgent implements INodeType {
 		],
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [
-			{ name: 'openAgentsLlmApi', displayName: 'LLM API (Optional)', required: false },
+			{
+				name: 'openAgentsLlmApi',
+				displayName: 'LLM API (Optional)',
+				required: false,
+				testedBy: 'openAgentsLlmApiTest',
+			},
 			{
 				name: 'openAgentsChromaApi',
 				displayName: 'Chroma (Knowledge Base Search)',
@@ -101,7 +107,10 @@ export class OpenAgentsAgent implements INodeType {
 	};
 
 	methods = {
-		credentialTest: { openAgentsMemoryStoreTest: memoryStoreCredentialTest },
+		credentialTest: {
+			openAgentsMemoryStoreTest: memoryStoreCredentialTest,
+			openAgentsLlmApiTest: llmApiCredentialTest,
+		},
 		listSearch: { searchKnowledgeBases, searchChatModels },
 	};
 

@@ -14,6 +14,7 @@ import * as ingest from './actions/ingest';
 import * as query from './actions/query';
 import { route } from './actions/router';
 import { traced } from '../shared/runtime/nodeTracing';
+import { llmApiCredentialTest } from '../shared/clients/llmApi';
 import * as stats from './actions/stats';
 import { knowledgeBaseFields, RERANKER_INPUT } from '../shared/fields/knowledgeBase';
 import {
@@ -48,6 +49,7 @@ export class OpenAgentsKnowledgeBase implements INodeType {
 				name: 'openAgentsLlmApi',
 				displayName: 'LLM API (Embeddings and Answers)',
 				required: true,
+				testedBy: 'openAgentsLlmApiTest',
 				displayOptions: { show: { operation: ['ingest', 'query', 'answer'] } },
 			},
 			{ name: 'openAgentsTracingApi', displayName: 'Tracing (Optional)', required: false },
@@ -103,7 +105,10 @@ export class OpenAgentsKnowledgeBase implements INodeType {
 		],
 	};
 
-	methods = { listSearch: { searchKnowledgeBases, searchChatModels, searchEmbeddingModels } };
+	methods = {
+		credentialTest: { openAgentsLlmApiTest: llmApiCredentialTest },
+		listSearch: { searchKnowledgeBases, searchChatModels, searchEmbeddingModels },
+	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		return traced(this, () => route.call(this));

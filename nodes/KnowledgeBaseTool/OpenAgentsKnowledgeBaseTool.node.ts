@@ -18,7 +18,7 @@ import {
 	searchModeField,
 	topKField,
 } from '../shared/fields/knowledgeBase';
-import { llmConfigFromCredential } from '../shared/clients/llmApi';
+import { llmApiCredentialTest, llmConfigFromCredential } from '../shared/clients/llmApi';
 import { operationSpan, runItems } from '../shared/runtime/itemLoop';
 import { readItemSettings } from '../shared/runtime/itemSettings';
 import { recordCall } from '../shared/runtime/runData';
@@ -53,7 +53,12 @@ export class OpenAgentsKnowledgeBaseTool implements INodeType {
 		outputNames: ['Tool'],
 		credentials: [
 			{ name: 'openAgentsChromaApi', displayName: 'Chroma', required: true },
-			{ name: 'openAgentsLlmApi', displayName: 'LLM API (Embeddings)', required: true },
+			{
+				name: 'openAgentsLlmApi',
+				displayName: 'LLM API (Embeddings)',
+				required: true,
+				testedBy: 'openAgentsLlmApiTest',
+			},
 		],
 		properties: [
 			...knowledgeBaseFields,
@@ -88,7 +93,10 @@ export class OpenAgentsKnowledgeBaseTool implements INodeType {
 		],
 	};
 
-	methods = { listSearch: { searchKnowledgeBases, searchEmbeddingModels } };
+	methods = {
+		credentialTest: { openAgentsLlmApiTest: llmApiCredentialTest },
+		listSearch: { searchKnowledgeBases, searchEmbeddingModels },
+	};
 
 	/** For n8n's AI Agent: a LangChain tool; each call is shown in the editor as this node's input and output. */
 	async supplyData(this: ISupplyDataFunctions, itemIndex: number): Promise<SupplyData> {

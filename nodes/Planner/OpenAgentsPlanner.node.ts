@@ -11,6 +11,7 @@ import {
 import { nodeCodex } from '../shared/fields/codex';
 import codex from './OpenAgentsPlanner.node.json';
 import { memoryStoreCredentialTest } from '../shared/clients/memoryStore';
+import { llmApiCredentialTest } from '../shared/clients/llmApi';
 import { searchChatModels } from '../shared/methods/listSearch';
 import { PICKER_NODE_VERSIONS } from '../shared/fields/locators';
 import { retryPolicyProperty } from '../shared/fields/retryPolicy';
@@ -48,7 +49,12 @@ export class OpenAgentsPlanner implements INodeType {
 		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main],
 		outputNames: ['Result', 'Needs Clarification'],
 		credentials: [
-			{ name: 'openAgentsLlmApi', displayName: 'LLM API (Optional)', required: false },
+			{
+				name: 'openAgentsLlmApi',
+				displayName: 'LLM API (Optional)',
+				required: false,
+				testedBy: 'openAgentsLlmApiTest',
+			},
 			{
 				name: 'openAgentsMemoryStore',
 				displayName: 'Memory Store (Checkpoints)',
@@ -100,7 +106,10 @@ export class OpenAgentsPlanner implements INodeType {
 	};
 
 	methods = {
-		credentialTest: { openAgentsMemoryStoreTest: memoryStoreCredentialTest },
+		credentialTest: {
+			openAgentsMemoryStoreTest: memoryStoreCredentialTest,
+			openAgentsLlmApiTest: llmApiCredentialTest,
+		},
 		listSearch: { searchChatModels },
 	};
 

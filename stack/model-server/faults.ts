@@ -14,7 +14,9 @@ export type Fault =
 	| { type: 'drop' } // socket destroyed without any response
 	| { type: 'malformed' } // 200 with a body that is not JSON
 	| { type: 'truncate' } // response (or SSE stream) cut off halfway, then the socket is destroyed
-	| { type: 'delay'; ms: number }; // wait, then answer normally
+	| { type: 'delay'; ms: number } // wait, then answer normally
+	// a streamed answer starts (HTTP 200), then the provider's mid-stream error event ends it (chat streams only)
+	| { type: 'streamError'; status: number; message?: string };
 
 /**
  * A token bucket per API key, as providers enforce request limits: `requestsPerMinute` refill continuously, at most
@@ -60,8 +62,12 @@ export class FaultSchedule {
 export class RateLimiter {
 	private buckets = new Map<string, { tokens: number; at: number }>();
 
-	/** Takes one request from the key's bucket; returns the 429's headers when the bucket is empty (or undefined). */
-	take(limit: ProviderLimit, key: string): Record<string, string> | undefined {
+	/**
+	 * Takes one request from the key's bucket: undefined when there was room, else the ms until there is. With
+	 * `queue` (a provider that makes requests wait instead of refusing them) the request takes its place anyway and
+	 * the ms are how long it waits.
+	 */
+	take(limit: ProviderLimit, key: string, queue = false): number | undefined {
 		const perMs = limit.requestsPerMinute / 60_000;
 		const burst = limit.burst ?? Math.max(1, Math.ceil(limit.requestsPerMinute / 60));
 		const now = Date.now();
@@ -74,13 +80,8 @@ export class RateLimiter {
 			return undefined;
 		}
 		const waitMs = Math.ceil((1 - bucket.tokens) / perMs);
-		return {
-			'retry-after': String(Math.ceil(waitMs / 1000)),
-			'retry-after-ms': String(waitMs),
-			'x-ratelimit-limit-requests': String(limit.requestsPerMinute),
-			'x-ratelimit-remaining-requests': '0',
-			'x-ratelimit-reset-requests': `${waitMs}ms`,
-		};
+		if (queue) bucket.tokens -= 1;
+		return waitMs;
 	}
 
 	clear(): void {
@@ -107,9 +108,12 @@ interface FaultContext {
 	chatModel: string;
 }
 
+/** What a 'streamError' fault needs: stream the answer, then end it with the provider's error event. */
+export type StreamErrorFault = Extract<Fault, { type: 'streamError' }>;
+
 /** Answers (or drops) the request as `fault` prescribes and records the outcome in `entry`. */
 export function applyFault(
-	fault: Exclude<Fault, { type: 'delay' }>,
+	fault: Exclude<Fault, { type: 'delay' } | { type: 'streamError' }>,
 	entry: RequestLogEntry,
 	req: IncomingMessage,
 	res: ServerResponse,
@@ -122,8 +126,11 @@ export function applyFault(
 			if (fault.retryAfter !== undefined) headers['retry-after'] = String(fault.retryAfter);
 			res.writeHead(fault.status, headers);
 			const message = fault.message ?? `Injected HTTP ${fault.status}`;
+			const { format } = context;
 			res.end(
-				JSON.stringify(context.format.error(message, context.format.errorType(fault.status))),
+				JSON.stringify(
+					format.error(message, format.errorType(fault.status), null, null, fault.status),
+				),
 			);
 			return;
 		}

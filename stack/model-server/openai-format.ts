@@ -1,7 +1,8 @@
 /**
  * The wire format of every response body the offline model server sends: errors, chat completions, stream chunks,
  * embeddings, the model list and rerank results. Routes, handlers, streaming and faults build bodies only through a
- * WireFormat; `openAiFormat` is the one the server speaks (OpenAI's, with Cohere's rerank shape).
+ * WireFormat; `openAiFormat` is the one the server speaks by default (OpenAI's, with Cohere's rerank shape), and each
+ * provider profile (profiles/) brings its own.
  */
 import { randomUUID } from 'node:crypto';
 
@@ -16,10 +17,31 @@ export interface RerankScore {
 	score: number;
 }
 
+/** One event of a streamed answer: a JSON `data:` event (`pace`: wait the stream interval before it), or an SSE comment. */
+export type StreamFrame = { data: unknown; pace?: boolean } | { comment: string };
+
+/** What a whole-stream builder (WireFormat.streamFrames) is given. */
+export interface StreamInput {
+	id: string;
+	model: string;
+	request: ChatRequest;
+	reply: ModelReply;
+	toolCalls?: ToolCall[];
+}
+
 /** Builds response bodies (JSON-serialisable values). `model` arguments are already resolved to a non-empty name. */
 export interface WireFormat {
-	/** An error body; `type` such as invalid_request_error, `code` and `param` null when they do not apply. */
-	error(message: string, type: string, code?: string | null, param?: string | null): unknown;
+	/**
+	 * An error body; `type` such as invalid_request_error, `code` and `param` null when they do not apply, `status` the
+	 * HTTP status it is sent with.
+	 */
+	error(
+		message: string,
+		type: string,
+		code?: string | null,
+		param?: string | null,
+		status?: number,
+	): unknown;
 	/** The error `type` an injected HTTP `status` reports. */
 	errorType(status: number): string;
 	/** A complete (non-streamed) chat completion. */
@@ -51,12 +73,19 @@ export interface WireFormat {
 	models(ids: string[]): unknown;
 	/** Rerank results, best first. */
 	rerank(results: RerankScore[]): unknown;
+	/**
+	 * Every event of a streamed answer, in order, [DONE] excluded (profiles: they shape the whole stream); without it
+	 * the stream is streamStart, streamContent per piece, streamToolCall per call, streamFinish, streamUsage.
+	 */
+	streamFrames?(input: StreamInput): StreamFrame[];
+	/** The event of an error that happens once a stream is under way. */
+	streamError?(id: string, model: string, message: string, status: number): unknown;
 }
 
 const FINGERPRINT = 'openagents-offline-stand-in';
 
 /** Token usage estimated from the prompt (messages, tool calls, tool definitions) and the reply. */
-function usage(request: ChatRequest, reply: ModelReply, toolCalls?: ToolCall[]) {
+export function usage(request: ChatRequest, reply: ModelReply, toolCalls?: ToolCall[]) {
 	const promptText = request.messages
 		.map((m) => textOf(m.content) + JSON.stringify(m.tool_calls ?? ''))
 		.join('\n');
@@ -145,6 +174,9 @@ function models(ids: string[]) {
 
 export const openAiFormat: WireFormat = {
 	error: (message, type, code = null, param = null) => ({ error: { message, type, param, code } }),
+	streamError: (_id, _model, message) => ({
+		error: { message, type: 'server_error', param: null, code: null },
+	}),
 	errorType(status) {
 		if (status === 429) return 'rate_limit_exceeded';
 		if (status >= 500) return 'server_error';

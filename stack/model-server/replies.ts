@@ -36,11 +36,14 @@ export class ChatReplies {
 		return offlineModel(request);
 	}
 
-	/** The reply's tool calls in wire form (`call_<n>` ids where the reply gave none, JSON arguments); undefined when none. */
-	toolCalls(reply: ModelReply): ToolCall[] | undefined {
+	/**
+	 * The reply's tool calls in wire form (ids where the reply gave none: `idOf()`, a provider's, else `call_<n>`; JSON
+	 * arguments); undefined when none.
+	 */
+	toolCalls(reply: ModelReply, idOf?: () => string): ToolCall[] | undefined {
 		if (!reply.toolCalls?.length) return undefined;
 		return reply.toolCalls.map((call) => ({
-			id: call.id ?? `call_${++this.callSeq}`,
+			id: call.id ?? (idOf ? idOf() : `call_${++this.callSeq}`),
 			type: 'function' as const,
 			function: {
 				name: call.name,

@@ -6,19 +6,20 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 
 import {
 	applyFault,
-	rateLimitError,
 	type Fault,
 	type FaultSchedule,
 	type ProviderLimit,
 	type RateLimiter,
+	type StreamErrorFault,
 } from './faults';
-import { handleChat, handleEmbeddings, handleModels, handleRerank } from './handlers';
+import { handleChat, handleEmbeddings, handleModels, handleRerank, sendRefusal } from './handlers';
 import type { WireFormat } from './openai-format';
+import type { ProfileMemory, ProviderProfile, Refusal, Route } from './profiles/types';
 import type { ChatReplies } from './replies';
 import { sleep } from './streaming';
 import type { ChatRequest } from './types';
 
-export type Route = 'chat' | 'embeddings' | 'models' | 'rerank';
+export type { Route } from './profiles/types';
 
 export interface RequestLogEntry {
 	/** 1-based, in arrival order. */
@@ -38,6 +39,17 @@ export interface RequestLogEntry {
 	abandoned?: boolean;
 	/** True when the request was refused with 429 by the server's rate limit. */
 	rateLimited?: boolean;
+	/** The query string as sent ('' when none), e.g. Azure's api-version. */
+	query: string;
+	/** The model the path names (an Azure deployment), when it names one. */
+	pathModel?: string;
+	/** How long the request waited for the provider's capacity (queued or kept alive, no 429), ms. */
+	waitedMs?: number;
+	/** With the server's `logResponses`: the JSON answer, or each `data:` event of a stream, as sent. */
+	response?: unknown;
+	events?: unknown[];
+	/** The answer's headers (of a refusal or a 429), lower-case names. */
+	headers?: Record<string, string>;
 }
 
 /** The request log: entries in arrival order, numbered from 1 for the server's lifetime (clearing keeps counting). */
@@ -65,12 +77,14 @@ interface ServerSettings {
 	readonly rateLimit?: ProviderLimit;
 	readonly chatModel: string;
 	readonly embeddingModel: string;
+	/** The model's context window in tokens (≈ 4 characters each); longer prompts meet the profile's answer. */
+	readonly contextWindow?: number;
 }
 
 /** Everything routing and the handlers use of the server. */
 export interface RouteContext {
 	readonly settings: ServerSettings;
-	/** When set, requests must send `Authorization: Bearer <apiKey>`. */
+	/** When set, requests must carry it as the profile's provider takes a key (`Authorization: Bearer <apiKey>`). */
 	readonly apiKey?: string;
 	readonly embeddingDimensions?: number;
 	readonly log: RequestLog;
@@ -78,6 +92,12 @@ export interface RouteContext {
 	readonly limiter: RateLimiter;
 	readonly replies: ChatReplies;
 	readonly format: WireFormat;
+	/** The provider the server answers as. */
+	readonly profile: ProviderProfile;
+	/** What that provider remembers between requests. */
+	readonly memory: ProfileMemory;
+	/** Keep each answer in its log entry (response / events). */
+	readonly logResponses?: boolean;
 }
 
 /** Sends a JSON response and records its status in the request's log entry. */
@@ -85,19 +105,17 @@ export type Send = (status: number, payload: unknown, headers?: Record<string, s
 
 interface ParsedRequest {
 	path: string;
+	query: string;
 	route: Route | 'unknown';
+	/** The model the path names (an Azure deployment). */
+	pathModel?: string;
+	/** The profile's refusal of the path itself (e.g. Azure without api-version). */
+	pathRefusal?: Refusal;
 	/** The body as sent ('' when none). */
 	raw: string;
 	/** The body parsed as JSON; undefined when empty or not JSON. */
 	body: unknown;
 }
-
-const ROUTES: Record<string, Route> = {
-	'/chat/completions': 'chat',
-	'/embeddings': 'embeddings',
-	'/models': 'models',
-	'/rerank': 'rerank',
-};
 
 /** Answers one request; an error while answering becomes a 500 when nothing was sent yet. */
 export async function handleRequest(
@@ -105,37 +123,47 @@ export async function handleRequest(
 	req: IncomingMessage,
 	res: ServerResponse,
 ): Promise<void> {
-	const parsed = await parseRequest(req);
+	const parsed = await parseRequest(req, context.profile);
 	const entry = logRequest(context.log, req, res, parsed);
 	const send: Send = (status, payload, headers = {}) => {
 		entry.status = status;
+		if (context.logResponses) entry.response = payload;
 		res.writeHead(status, { 'content-type': 'application/json', ...headers });
 		res.end(JSON.stringify(payload));
 	};
 	try {
-		const refusal = refuse(context, req, parsed, entry);
-		if (refusal) return send(...refusal);
+		const refusal = await refuse(context, req, parsed, entry);
+		if (refusal) {
+			if (context.logResponses) entry.response = refusal.body;
+			return sendRefusal(res, entry, refusal);
+		}
 		const route = parsed.route as Route; // refuse() answered unknown paths
 		const fault = context.faults.take(route);
+		let streamError: StreamErrorFault | undefined;
 		if (fault) {
 			entry.fault = fault.type;
 			if (fault.type === 'delay') await sleep(fault.ms);
+			else if (fault.type === 'streamError') streamError = fault;
 			else {
 				const { format, settings } = context;
 				return applyFault(fault, entry, req, res, { format, chatModel: settings.chatModel });
 			}
 		}
-		await dispatch(context, route, parsed.body, entry, res, send);
+		await dispatch(context, route, parsed.body, entry, res, send, streamError);
 	} catch (error) {
 		if (!res.headersSent) {
 			const message = `Offline model server error: ${(error as Error).message}`;
-			send(500, context.format.error(message, 'server_error'));
+			send(500, context.format.error(message, 'server_error', null, null, 500));
 		}
 	}
 }
 
-async function parseRequest(req: IncomingMessage): Promise<ParsedRequest> {
-	const path = (req.url ?? '/').split('?')[0].replace(/^\/v1(?=\/)/, '');
+async function parseRequest(
+	req: IncomingMessage,
+	profile: ProviderProfile,
+): Promise<ParsedRequest> {
+	const [path, query = ''] = (req.url ?? '/').split('?');
+	const resolved = profile.resolve(path, new URLSearchParams(query));
 	const raw = await readBody(req);
 	let body: unknown;
 	try {
@@ -143,7 +171,9 @@ async function parseRequest(req: IncomingMessage): Promise<ParsedRequest> {
 	} catch {
 		body = undefined;
 	}
-	return { path, route: Object.hasOwn(ROUTES, path) ? ROUTES[path] : 'unknown', raw, body };
+	if ('status' in resolved)
+		return { path, query, route: 'unknown', pathRefusal: resolved, raw, body };
+	return { path, query, route: resolved.route, pathModel: resolved.model, raw, body };
 }
 
 function readBody(req: IncomingMessage): Promise<string> {
@@ -160,12 +190,14 @@ function logRequest(
 	log: RequestLog,
 	req: IncomingMessage,
 	res: ServerResponse,
-	{ path, route, body }: ParsedRequest,
+	{ path, query, route, body, pathModel }: ParsedRequest,
 ): RequestLogEntry {
 	const entry = log.add({
 		route,
 		method: req.method ?? 'GET',
-		path,
+		path: path.replace(/^\/v1(?=\/)/, ''),
+		query,
+		...(pathModel ? { pathModel } : {}),
 		receivedAt: Date.now(),
 		body,
 		status: 200,
@@ -178,35 +210,65 @@ function logRequest(
 }
 
 /**
- * The error response for a request that fails a check, in this order: API key (401), path (404), method (405, only
- * GET /models is not a POST), JSON body (400), request limit (429, not for /models); undefined when it passes.
+ * The answer to a request that fails a check, in this order: API key (401, as the profile takes keys), path (the
+ * profile's 404 or path refusal), method (405, only GET /models is not a POST), JSON body (400), a rerank the provider
+ * does not serve (its 404), what the provider refuses of the body (its 400 / 422), request limit (the provider's 429 — or, for providers that queue or hold requests, a wait
+ * here, then the answer; not for /models); undefined when it passes.
  */
-function refuse(
-	{ apiKey, format, limiter, settings }: RouteContext,
+async function refuse(
+	{ apiKey, format, limiter, settings, profile, memory }: RouteContext,
 	req: IncomingMessage,
-	{ path, route, raw, body }: ParsedRequest,
+	{ path, route, raw, body, pathRefusal }: ParsedRequest,
 	entry: RequestLogEntry,
-): Parameters<Send> | undefined {
-	if (apiKey !== undefined && req.headers.authorization !== `Bearer ${apiKey}`) {
-		const error = format.error(
-			'Incorrect API key provided.',
-			'invalid_request_error',
-			'invalid_api_key',
-		);
-		return [401, error];
-	}
-	if (route === 'unknown')
-		return [404, format.error(`Unknown path ${path}`, 'invalid_request_error')];
-	if (route !== 'models' && req.method !== 'POST')
-		return [405, format.error('Use POST', 'invalid_request_error')];
+): Promise<Refusal | undefined> {
+	if (apiKey !== undefined && !profile.authorized(req.headers, apiKey))
+		return profile.unauthorized();
+	if (pathRefusal) return pathRefusal;
+	const method = req.method ?? 'GET';
+	if (route === 'unknown' || (route === 'rerank' && !profile.rerank))
+		return profile.notFound(method, path);
+	if (route !== 'models' && method !== 'POST')
+		return {
+			status: 405,
+			body: format.error('Use POST', 'invalid_request_error', null, null, 405),
+		};
 	if (raw && body === undefined)
-		return [400, format.error('Request body is not valid JSON.', 'invalid_request_error')];
+		return {
+			status: 400,
+			body: format.error(
+				'Request body is not valid JSON.',
+				'invalid_request_error',
+				null,
+				null,
+				400,
+			),
+		};
+	// What the provider refuses of the request itself (unsupported parameters, id formats, too many inputs).
+	const refused =
+		route === 'chat' && Array.isArray((body as ChatRequest | undefined)?.messages)
+			? profile.refuseChat(body as ChatRequest, memory)
+			: route === 'embeddings'
+				? profile.refuseEmbeddings((body ?? {}) as Record<string, unknown>)
+				: undefined;
+	if (refused) return refused;
 	const limit = settings.rateLimit;
 	if (route === 'models' || !limit) return undefined;
-	const limited = limiter.take(limit, req.headers.authorization ?? '');
-	if (!limited) return undefined;
+	const key = String(req.headers.authorization ?? req.headers['api-key'] ?? '');
+	const behaviour = profile.rateLimit;
+	const waitMs = limiter.take(limit, key, behaviour.kind !== 'refuse');
+	if (waitMs === undefined) return undefined;
+	if (behaviour.kind !== 'refuse') {
+		entry.waitedMs = waitMs;
+		// Queued: wait here. Kept alive (DeepSeek): the handler holds the connection open, sending keep-alives.
+		if (behaviour.kind === 'queue') await sleep(waitMs);
+		return undefined;
+	}
 	entry.rateLimited = true;
-	return [429, rateLimitError(format, limit, limited), limited];
+	return {
+		status: 429,
+		body: behaviour.body(waitMs, limit),
+		headers: behaviour.headers(waitMs, limit),
+	};
 }
 
 /** Hands a request that passed the checks to its endpoint's handler. */
@@ -217,6 +279,7 @@ async function dispatch(
 	entry: RequestLogEntry,
 	res: ServerResponse,
 	send: Send,
+	streamError?: StreamErrorFault,
 ): Promise<void> {
 	switch (route) {
 		case 'models':
@@ -224,8 +287,8 @@ async function dispatch(
 		case 'rerank':
 			return handleRerank(context, body as Record<string, unknown>, send);
 		case 'embeddings':
-			return handleEmbeddings(context, body as Record<string, unknown>, send);
+			return handleEmbeddings(context, body as Record<string, unknown>, entry, send);
 		case 'chat':
-			return handleChat(context, body, entry, res, send);
+			return handleChat(context, body, entry, res, send, streamError);
 	}
 }

@@ -4,6 +4,10 @@
  * stream with a final usage chunk), POST /embeddings (float or base64, `dimensions`), GET /models, and POST /rerank
  * (Cohere's request shape, as vLLM, Infinity and Jina serve it).
  *
+ * With `profile` it answers as one provider does (profiles/: OpenAI, Azure OpenAI, Ollama, vLLM, LM Studio, Groq,
+ * OpenRouter, DeepSeek, Gemini, Mistral): that provider's paths and auth, body shapes, streaming of tool calls,
+ * reasoning, usage, errors, rate-limit answer and the requests it refuses. Without, it speaks its own tidy dialect.
+ *
  * Per test: queue canned replies (`reply`), install a handler (`setHandler`), inject faults (`fail`) and read
  * the request log (`requests`). Without a script it answers as the offline stand-in model (offline-model.ts).
  * The API key, when configured, is checked but never logged or echoed.
@@ -16,7 +20,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 import { FaultSchedule, RateLimiter, type Fault, type ProviderLimit } from './faults';
-import { openAiFormat } from './openai-format';
+import { PROFILES, type ProfileName, type ProviderProfile } from './profiles';
 import { ChatReplies } from './replies';
 import {
 	handleRequest,
@@ -44,6 +48,12 @@ interface ModelServerOptions {
 	embeddingModel?: string;
 	/** A provider-style request limit per API key (see ProviderLimit); off when absent. */
 	rateLimit?: ProviderLimit;
+	/** The provider whose API to replay (default: the server's own dialect). */
+	profile?: ProfileName;
+	/** Prompts longer than this many tokens (≈ 4 characters each) meet the provider's context-length answer. */
+	contextWindow?: number;
+	/** Keep every answer in the request log (`response`, `events`) — for tests that check what the provider sent. */
+	logResponses?: boolean;
 }
 
 export class OfflineModelServer {
@@ -60,7 +70,18 @@ export class OfflineModelServer {
 	/** The request limit in force (settable between tests); undefined = none. */
 	rateLimit?: ProviderLimit;
 
+	/** The context window in tokens (settable between tests); undefined = unlimited. */
+	contextWindow?: number;
+
+	/** The provider the server answers as. */
+	readonly profile: ProviderProfile;
+
 	private server?: Server;
+
+	private readonly memory = {
+		reasoningOfToolCall: new Map<string, string>(),
+		seenPrompts: new Set<string>(),
+	};
 
 	private readonly replies = new ChatReplies();
 
@@ -76,6 +97,8 @@ export class OfflineModelServer {
 		this.embeddingLatencyMs = options.embeddingLatencyMs ?? 0;
 		this.streamIntervalMs = options.streamIntervalMs ?? 0;
 		this.rateLimit = options.rateLimit;
+		this.contextWindow = options.contextWindow;
+		this.profile = PROFILES[options.profile ?? 'default'];
 		this.context = {
 			settings: this,
 			apiKey: options.apiKey,
@@ -84,23 +107,29 @@ export class OfflineModelServer {
 			faults: this.faults,
 			limiter: this.limiter,
 			replies: this.replies,
-			format: openAiFormat,
+			format: this.profile.format,
+			profile: this.profile,
+			memory: this.memory,
+			logResponses: options.logResponses,
 		};
 	}
 
 	get chatModel() {
-		return this.options.chatModel ?? 'offline-chat';
+		return this.options.chatModel ?? this.profile.models.chat;
 	}
 
 	get embeddingModel() {
-		return this.options.embeddingModel ?? 'offline-embedding';
+		return this.options.embeddingModel ?? this.profile.models.embedding;
 	}
 
-	/** e.g. http://127.0.0.1:43123/v1 — the value for a credential's Base URL. */
+	/**
+	 * e.g. http://127.0.0.1:43123/v1 — the value for a credential's Base URL (under the profile's path, e.g.
+	 * /openai/v1 for Groq, /v1beta/openai for Gemini, /openai for Azure's deployment routes).
+	 */
 	get baseUrl(): string {
 		if (!this.server) throw new Error('OfflineModelServer is not started');
 		const { port } = this.server.address() as AddressInfo;
-		return `http://${this.options.host ?? '127.0.0.1'}:${port}/v1`;
+		return `http://${this.options.host ?? '127.0.0.1'}:${port}${this.profile.basePath}`;
 	}
 
 	async start(): Promise<string> {
@@ -149,6 +178,9 @@ export class OfflineModelServer {
 		this.faults.clear();
 		this.limiter.clear();
 		this.rateLimit = this.options.rateLimit;
+		this.contextWindow = this.options.contextWindow;
+		this.memory.reasoningOfToolCall.clear();
+		this.memory.seenPrompts.clear();
 		this.log.clear();
 		this.latencyMs = this.options.latencyMs ?? 0;
 		this.embeddingLatencyMs = this.options.embeddingLatencyMs ?? 0;

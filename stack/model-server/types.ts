@@ -56,6 +56,10 @@ export interface ChatRequest {
 export interface ModelReply {
 	content?: string | null;
 	toolCalls?: Array<{ name: string; arguments: unknown; id?: string }>;
+	/** A reasoning model's thinking; a provider profile sends it as that provider does (or not at all). */
+	reasoning?: string;
+	/** Prompt tokens served from the provider's prompt cache (set by the server for profiles that report them). */
+	cachedPromptTokens?: number;
 }
 
 export type ReplyHandler = (request: ChatRequest) => ModelReply | Promise<ModelReply>;

@@ -127,6 +127,7 @@ export async function retrieveForItem(
 	const kb = await chromaStore(connection, settings).open(params.knowledgeBase);
 	const embeddings = createEmbeddings(llm, {
 		model: locatorValue(params.options.embeddingModel) || undefined,
+		purpose: 'query',
 	});
 	return retrieve(kb, embeddings, query, {
 		...toRetrievalOptions(params.topK, params.options, params.mode),

@@ -1,8 +1,11 @@
 /** The `OpenAgents LLM API` credential as lib/llm's LlmConfig, and the call options of an item's model calls. */
 import type {
 	ICredentialDataDecryptedObject,
+	ICredentialsDecrypted,
+	ICredentialTestFunctions,
 	IExecuteFunctions,
 	ILoadOptionsFunctions,
+	INodeCredentialTestResult,
 } from 'n8n-workflow';
 
 import {
@@ -15,6 +18,8 @@ import {
 	type RateLimit,
 	type RateLimitConfig,
 } from '../../../lib/llm';
+import { probeProvider } from '../../../lib/llm/probe';
+import type { ProviderSetting } from '../../../lib/llm/providers';
 import {
 	checkLimits,
 	hasLimits,
@@ -34,6 +39,8 @@ export const MODEL_FAILURE_HINTS = {
 		'The model server could not be reached or dropped the connection: check the LLM API credential and the server.',
 	model_error:
 		'The model server answered with an error (rate limit or server error) after the retries: see the message.',
+	context_length_exceeded:
+		"The prompt is longer than the model's context window: shorten the input, the history (Memory's context window) or the retrieved passages (Top K), or use a model with a larger window.",
 };
 
 /** A credential number field: 0 when empty (credentials saved before the field existed). */
@@ -55,14 +62,18 @@ function rateLimitConfig(c: ICredentialDataDecryptedObject): RateLimitConfig | u
 	};
 }
 
-/** Throws Error naming what is wrong with the Model Prices JSON. */
-export async function llmConfigFromCredential(
-	fn: NodeFunctions | ILoadOptionsFunctions,
-): Promise<LlmConfig> {
-	const c = await fn.getCredentials('openAgentsLlmApi');
+/**
+ * The credential's data as lib/llm's LlmConfig. Credentials saved before the Provider setting existed have none: their
+ * provider is detected from the base URL, as with Auto-Detect. Throws Error naming what is wrong with the Model Prices
+ * JSON.
+ */
+export function llmConfigFromData(c: ICredentialDataDecryptedObject): LlmConfig {
+	const apiVersion = String(c.apiVersion ?? '').trim();
 	return {
 		baseUrl: String(c.baseUrl ?? '').replace(/\/+$/, ''),
 		apiKey: String(c.apiKey ?? ''),
+		provider: (String(c.provider ?? '') || 'auto') as ProviderSetting,
+		...(apiVersion ? { apiVersion } : {}),
 		chatModel: String(c.chatModel ?? ''),
 		embeddingModel: String(c.embeddingModel ?? ''),
 		fallbackChatModels: String(c.fallbackChatModels ?? '')
@@ -73,6 +84,32 @@ export async function llmConfigFromCredential(
 		currency: String(c.currency ?? '').trim() || DEFAULT_CURRENCY,
 		rateLimit: rateLimitConfig(c),
 	};
+}
+
+/** Throws Error naming what is wrong with the Model Prices JSON. */
+export async function llmConfigFromCredential(
+	fn: NodeFunctions | ILoadOptionsFunctions,
+): Promise<LlmConfig> {
+	return llmConfigFromData(await fn.getCredentials('openAgentsLlmApi'));
+}
+
+/**
+ * n8n's test of the OpenAgents LLM API credential (`testedBy: 'openAgentsLlmApiTest'` on every node that uses it):
+ * GET /models with the provider's auth; the message names the provider (set, or how it was detected), the models
+ * listed and the capabilities found, or why the server refused.
+ */
+export async function llmApiCredentialTest(
+	this: ICredentialTestFunctions,
+	credential: ICredentialsDecrypted,
+): Promise<INodeCredentialTestResult> {
+	let config: LlmConfig;
+	try {
+		config = llmConfigFromData(credential.data ?? {});
+	} catch (error) {
+		return { status: 'Error', message: (error as Error).message };
+	}
+	const report = await probeProvider(config);
+	return { status: report.ok ? 'OK' : 'Error', message: report.message };
 }
 
 /** The OpenAgents LLM API credential, or undefined when none is selected (nodes where it is optional). */

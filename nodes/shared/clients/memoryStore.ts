@@ -72,7 +72,9 @@ function postgresPool(
 		max: 5,
 		connectionTimeoutMillis: Math.min(timeoutMs, 10_000),
 		query_timeout: timeoutMs,
-		statement_timeout: timeoutMs,
+		// The server cancels a statement before the client stops waiting for it: a write reported as store_timeout
+		// must not land afterwards (e.g. when a row lock clears just after the client gave up).
+		statement_timeout: Math.max(100, timeoutMs - 250),
 	});
 }
 
