@@ -79,47 +79,39 @@ export class PostgresMemoryStore implements MemoryStore {
 
 	/** Creates the table and index once; an advisory lock keeps concurrent first uses (several workers) from colliding. */
 	private ensureTable(): Promise<void> {
-		this.ready ??= (async () => {
-			const client = await this.pool.connect();
-			try {
-				await client.query('BEGIN');
-				await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [this.table]);
-				await client.query(`CREATE TABLE IF NOT EXISTS "${this.table}" (
-					namespace text NOT NULL,
-					key text COLLATE "C" NOT NULL,
-					value jsonb NOT NULL,
-					version bigint NOT NULL,
-					updated_at timestamptz NOT NULL DEFAULT now(),
-					expires_at timestamptz,
-					PRIMARY KEY (namespace, key))`);
-				await client.query(
-					`CREATE INDEX IF NOT EXISTS "${this.table}_expires_at" ON "${this.table}" (expires_at) WHERE expires_at IS NOT NULL`,
-				);
-				await client.query(`CREATE TABLE IF NOT EXISTS "${this.prefix}_conversations" (
-					namespace text NOT NULL,
-					key text COLLATE "C" NOT NULL,
-					first_seq bigint NOT NULL,
-					next_seq bigint NOT NULL,
-					expires_at timestamptz,
-					PRIMARY KEY (namespace, key))`);
-				await client.query(`CREATE TABLE IF NOT EXISTS "${this.prefix}_messages" (
-					namespace text NOT NULL,
-					key text COLLATE "C" NOT NULL,
-					seq bigint NOT NULL,
-					message jsonb NOT NULL,
-					PRIMARY KEY (namespace, key, seq))`);
-				await client.query(`CREATE TABLE IF NOT EXISTS "${this.prefix}_appends" (
-					id text PRIMARY KEY,
-					at timestamptz NOT NULL DEFAULT now())`);
-				await client.query('COMMIT');
-			} catch (error) {
-				await client.query('ROLLBACK').catch(() => {});
-				this.ready = undefined;
-				throw error;
-			} finally {
-				client.release();
-			}
-		})();
+		this.ready ??= this.transaction(async (client) => {
+			await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [this.table]);
+			await client.query(`CREATE TABLE IF NOT EXISTS "${this.table}" (
+				namespace text NOT NULL,
+				key text COLLATE "C" NOT NULL,
+				value jsonb NOT NULL,
+				version bigint NOT NULL,
+				updated_at timestamptz NOT NULL DEFAULT now(),
+				expires_at timestamptz,
+				PRIMARY KEY (namespace, key))`);
+			await client.query(
+				`CREATE INDEX IF NOT EXISTS "${this.table}_expires_at" ON "${this.table}" (expires_at) WHERE expires_at IS NOT NULL`,
+			);
+			await client.query(`CREATE TABLE IF NOT EXISTS "${this.prefix}_conversations" (
+				namespace text NOT NULL,
+				key text COLLATE "C" NOT NULL,
+				first_seq bigint NOT NULL,
+				next_seq bigint NOT NULL,
+				expires_at timestamptz,
+				PRIMARY KEY (namespace, key))`);
+			await client.query(`CREATE TABLE IF NOT EXISTS "${this.prefix}_messages" (
+				namespace text NOT NULL,
+				key text COLLATE "C" NOT NULL,
+				seq bigint NOT NULL,
+				message jsonb NOT NULL,
+				PRIMARY KEY (namespace, key, seq))`);
+			await client.query(`CREATE TABLE IF NOT EXISTS "${this.prefix}_appends" (
+				id text PRIMARY KEY,
+				at timestamptz NOT NULL DEFAULT now())`);
+		}).catch((error: unknown) => {
+			this.ready = undefined;
+			throw error;
+		});
 		return this.ready;
 	}
 
@@ -204,67 +196,30 @@ export class PostgresMemoryStore implements MemoryStore {
 	): Promise<{ length: number }> {
 		await this.ensureTable();
 		const id = namespaceId(ns);
-		const client = await this.pool.connect();
-		const run = <R extends object>(sql: string, params: unknown[]) =>
-			this.query<R>(sql, [id, key, ...params], client);
-		try {
-			await client.query('BEGIN');
+		return this.transaction(async (client) => {
+			const run = <R extends object>(sql: string, params: unknown[]) =>
+				this.query<R>(sql, [id, key, ...params], client);
 			// A request that ran already (its ID is stored; a running one holds the ID's row until it ends) appends nothing.
-			if (options.requestId !== undefined) {
-				const fresh = await this.query<{ id: string }>(
-					`INSERT INTO ${APPENDS} (id) VALUES ($1) ON CONFLICT DO NOTHING RETURNING id`,
-					[options.requestId],
-					client,
+			if (
+				options.requestId !== undefined &&
+				!(await this.claimRequest(options.requestId, client))
+			) {
+				const [kept] = await run<{ length: string }>(
+					`SELECT CASE WHEN ${LIVE} THEN next_seq - first_seq ELSE 0 END AS length FROM ${CONVERSATIONS} m
+					 WHERE namespace = $1 AND key = $2`,
+					[],
 				);
-				if (!fresh.length) {
-					const [kept] = await run<{ length: string }>(
-						`SELECT CASE WHEN ${LIVE} THEN next_seq - first_seq ELSE 0 END AS length FROM ${CONVERSATIONS} m
-						 WHERE namespace = $1 AND key = $2`,
-						[],
-					);
-					await client.query('COMMIT');
-					return { length: Number(kept?.length ?? 0) };
-				}
+				return { length: Number(kept?.length ?? 0) };
 			}
-			// The header row is the conversation's lock: concurrent appends to it take turns, others go on.
-			await run(
-				`INSERT INTO ${CONVERSATIONS} (namespace, key, first_seq, next_seq) VALUES ($1, $2, 0, 0) ON CONFLICT DO NOTHING`,
-				[],
-			);
-			const [header] = await run<{ first: string; next: string; expired: boolean }>(
-				`SELECT first_seq AS first, next_seq AS next, ${EXPIRED} AS expired FROM ${CONVERSATIONS} m
-				 WHERE namespace = $1 AND key = $2 FOR UPDATE`,
-				[],
-			);
-			let first = Number(header.first);
-			let next = Number(header.next);
-			if (header.expired) {
-				await run(`DELETE FROM ${MESSAGES} WHERE namespace = $1 AND key = $2`, []);
-				first = next;
-			}
+			let { first, next } = await lockConversation(run);
 			await run(
 				`INSERT INTO ${MESSAGES} (namespace, key, seq, message)
 				 SELECT $1, $2, $3::bigint + ord - 1, m FROM unnest($4::jsonb[]) WITH ORDINALITY AS t(m, ord)`,
 				[next, messagesJson],
 			);
 			next += messagesJson.length;
-			const max = options.maxStored;
-			if (max !== undefined && next - first > max) {
-				// messagesToTrim (conversation.ts): the first turn start among the last `max`, else the latest turn's start.
-				const [cut] = await run<{ seq: string | null }>(
-					`SELECT COALESCE(
-					   (SELECT min(seq) FROM ${MESSAGES} WHERE namespace = $1 AND key = $2 AND seq >= $3 AND ${STARTS_TURN}),
-					   (SELECT max(seq) FROM ${MESSAGES} WHERE namespace = $1 AND key = $2 AND seq < $3 AND seq > $4 AND ${STARTS_TURN})
-					 ) AS seq`,
-					[next - max, first],
-				);
-				if (cut.seq !== null) {
-					first = Number(cut.seq);
-					await run(`DELETE FROM ${MESSAGES} WHERE namespace = $1 AND key = $2 AND seq < $3`, [
-						first,
-					]);
-				}
-			}
+			if (options.maxStored !== undefined && next - first > options.maxStored)
+				first = await trimConversation(run, first, next, options.maxStored);
 			await run(
 				`UPDATE ${CONVERSATIONS} m SET first_seq = $3, next_seq = $4,
 				   expires_at = CASE WHEN $5::bigint IS NOT NULL THEN now() + $5::bigint * interval '1 millisecond'
@@ -272,8 +227,28 @@ export class PostgresMemoryStore implements MemoryStore {
 				 WHERE namespace = $1 AND key = $2`,
 				[first, next, options.ttlMs ?? null],
 			);
-			await client.query('COMMIT');
 			return { length: next - first };
+		});
+	}
+
+	/** Stores an append's request ID; false when it is stored already (that request appended, or is appending). */
+	private async claimRequest(requestId: string, client: PoolClient): Promise<boolean> {
+		const fresh = await this.query<{ id: string }>(
+			`INSERT INTO ${APPENDS} (id) VALUES ($1) ON CONFLICT DO NOTHING RETURNING id`,
+			[requestId],
+			client,
+		);
+		return fresh.length > 0;
+	}
+
+	/** Runs `work` in one transaction on one pooled client: committed when it returns, rolled back when it throws. */
+	private async transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+		const client = await this.pool.connect();
+		try {
+			await client.query('BEGIN');
+			const result = await work(client);
+			await client.query('COMMIT');
+			return result;
 		} catch (error) {
 			await client.query('ROLLBACK').catch(() => {});
 			throw error;
@@ -352,4 +327,51 @@ export class PostgresMemoryStore implements MemoryStore {
 	async close(): Promise<void> {
 		if (this.ownsPool) await this.pool.end();
 	}
+}
+
+type ConversationQuery = <R extends object>(sql: string, params: unknown[]) => Promise<R[]>;
+
+/**
+ * Locks the conversation's header row (created when missing) for this transaction, so concurrent appends to it take
+ * turns while other conversations go on; an expired conversation's messages are dropped and it starts again.
+ * Returns its first and next sequence numbers.
+ */
+async function lockConversation(run: ConversationQuery): Promise<{ first: number; next: number }> {
+	await run(
+		`INSERT INTO ${CONVERSATIONS} (namespace, key, first_seq, next_seq) VALUES ($1, $2, 0, 0) ON CONFLICT DO NOTHING`,
+		[],
+	);
+	const [header] = await run<{ first: string; next: string; expired: boolean }>(
+		`SELECT first_seq AS first, next_seq AS next, ${EXPIRED} AS expired FROM ${CONVERSATIONS} m
+		 WHERE namespace = $1 AND key = $2 FOR UPDATE`,
+		[],
+	);
+	const next = Number(header.next);
+	if (!header.expired) return { first: Number(header.first), next };
+	await run(`DELETE FROM ${MESSAGES} WHERE namespace = $1 AND key = $2`, []);
+	return { first: next, next };
+}
+
+/**
+ * Drops the oldest messages so at most `max` remain, cutting at a turn start as messagesToTrim (conversation.ts)
+ * does: the first turn start among the last `max`, else the latest turn's start. Returns the new first sequence.
+ */
+async function trimConversation(
+	run: ConversationQuery,
+	first: number,
+	next: number,
+	max: number,
+): Promise<number> {
+	const [cut] = await run<{ seq: string | null }>(
+		`SELECT COALESCE(
+		   (SELECT min(seq) FROM ${MESSAGES} WHERE namespace = $1 AND key = $2 AND seq >= $3 AND ${STARTS_TURN}),
+		   (SELECT max(seq) FROM ${MESSAGES} WHERE namespace = $1 AND key = $2 AND seq < $3 AND seq > $4 AND ${STARTS_TURN})
+		 ) AS seq`,
+		[next - max, first],
+	);
+	if (cut.seq === null) return first;
+	await run(`DELETE FROM ${MESSAGES} WHERE namespace = $1 AND key = $2 AND seq < $3`, [
+		Number(cut.seq),
+	]);
+	return Number(cut.seq);
 }

@@ -5,7 +5,7 @@
  * usage goes, the error body, the rate-limit answer, the paths and auth. Each profile file sets the knobs as its
  * provider's documentation (cited there) describes.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 
 import { lastUserText } from '../offline-model';
@@ -13,12 +13,10 @@ import {
 	openAiFormat,
 	usage as baseUsage,
 	type StreamFrame,
-	type StreamInput,
 	type WireFormat,
 } from '../openai-format';
-import { contentPieces } from '../streaming';
-import { estimateTokens } from '../tokens';
-import type { ChatRequest, ModelReply, ToolCall } from '../types';
+import type { ChatRequest, ModelReply } from '../types';
+import { chunk, completion, streamFrames, toolCallFrames, usageOf } from './dialect-body';
 import type {
 	ProfileMemory,
 	ProfileName,
@@ -170,202 +168,27 @@ export const bearer = (headers: IncomingHttpHeaders, apiKey: string) =>
 
 /** A provider profile from its options (see DialectOptions). */
 export function dialect(o: DialectOptions): ProviderProfile {
-	const created = () => Math.floor(Date.now() / 1000);
-	const fingerprint = o.fingerprint === undefined ? {} : { system_fingerprint: o.fingerprint };
-
-	function usageOf(request: ChatRequest, reply: ModelReply, toolCalls?: ToolCall[]): Json {
-		const counts = baseUsage(request, reply, toolCalls);
-		const reasoningTokens =
-			reply.reasoning && o.reasoning !== 'none' ? estimateTokens(reply.reasoning) : 0;
-		const cachedTokens = reply.cachedPromptTokens ?? 0;
-		const completion = counts.completion_tokens + reasoningTokens;
-		return {
-			prompt_tokens: counts.prompt_tokens,
-			completion_tokens: completion,
-			total_tokens: counts.prompt_tokens + completion,
-			...(o.usageFields?.({ reasoningTokens, cachedTokens }) ?? {}),
-		};
-	}
-
-	const shownReasoning = (reply: ModelReply) =>
-		o.reasoning === 'none' || o.reasoning === 'hidden' ? undefined : reply.reasoning;
-
-	function messageContent(reply: ModelReply, toolCalls?: ToolCall[]): unknown {
-		const text = reply.content ?? '';
-		const reasoning = shownReasoning(reply);
-		if (reasoning && o.reasoning === 'think') return `<think>\n${reasoning}\n</think>\n\n${text}`;
-		if (reasoning && o.reasoning === 'mistral')
-			return [
-				{ type: 'thinking', thinking: [{ type: 'text', text: reasoning }] },
-				...(text ? [{ type: 'text', text }] : []),
-			];
-		if (toolCalls?.length && !text) return o.contentWithTools;
-		return reply.content ?? (toolCalls?.length ? o.contentWithTools : '');
-	}
-
-	function reasoningFields(reasoning: string | undefined): Json {
-		if (!reasoning) return {};
-		if (o.reasoning === 'reasoning_content') return { reasoning_content: reasoning };
-		if (o.reasoning === 'reasoning') return { reasoning };
-		return {};
-	}
-
-	const finishReason = (toolCalls?: ToolCall[]) => (toolCalls?.length ? o.finishWithTools : 'stop');
-
-	function completion(
-		model: string,
-		request: ChatRequest,
-		reply: ModelReply,
-		toolCalls?: ToolCall[],
-	) {
-		const usage = usageOf(request, reply, toolCalls);
-		return {
-			id: `${o.idPrefix}${randomUUID().replace(/-/g, '')}`,
-			object: 'chat.completion',
-			created: created(),
-			model,
-			...fingerprint,
-			choices: [
-				{
-					index: 0,
-					message: {
-						role: 'assistant',
-						content: messageContent(reply, toolCalls),
-						...reasoningFields(shownReasoning(reply)),
-						...(o.messageFields?.(reply) ?? {}),
-						...(toolCalls?.length ? { tool_calls: toolCalls } : {}),
-					},
-					logprobs: null,
-					finish_reason: finishReason(toolCalls),
-				},
-			],
-			usage,
-			...(o.completionFields?.(usage) ?? {}),
-		};
-	}
-
-	function chunk(id: string, model: string, delta: Json, finish: string | null): Json {
-		return {
-			id,
-			object: 'chat.completion.chunk',
-			created: created(),
-			model,
-			...fingerprint,
-			choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
-		};
-	}
-
-	function toolCallFrames(id: string, model: string, calls: ToolCall[]): Json[] {
-		if (o.streamToolCalls === 'whole')
-			return [
-				chunk(id, model, { tool_calls: calls.map((call, index) => ({ index, ...call })) }, null),
-			];
-		if (o.streamToolCalls === 'whole-no-index')
-			return calls.map((call) => chunk(id, model, { tool_calls: [call] }, null));
-		return calls.flatMap((call, index) => {
-			const args = call.function.arguments;
-			const third = Math.ceil(args.length / 3);
-			return [
-				chunk(
-					id,
-					model,
-					{
-						tool_calls: [
-							{
-								index,
-								id: call.id,
-								type: 'function',
-								function: { name: call.function.name, arguments: '' },
-							},
-						],
-					},
-					null,
-				),
-				...[args.slice(0, third), args.slice(third, 2 * third), args.slice(2 * third)]
-					.filter(Boolean)
-					.map((part) =>
-						chunk(id, model, { tool_calls: [{ index, function: { arguments: part } }] }, null),
-					),
-			];
-		});
-	}
-
-	function streamFrames({ id, model, request, reply, toolCalls }: StreamInput): StreamFrame[] {
-		const usage = usageOf(request, reply, toolCalls);
-		const withFields = (c: Json, kind: 'first' | 'middle' | 'finish') =>
-			o.chunkFields ? o.chunkFields(c, kind, usage) : c;
-		const frames: StreamFrame[] = [...(o.streamPrelude?.() ?? [])];
-		frames.push({
-			data: withFields(chunk(id, model, { role: 'assistant', content: '' }, null), 'first'),
-		});
-		const middle = (delta: Json) => ({
-			data: withFields(chunk(id, model, delta, null), 'middle'),
-			pace: true,
-		});
-		const reasoning = shownReasoning(reply);
-		const text = reply.content ?? '';
-		if (reasoning) {
-			if (o.reasoning === 'think') {
-				// Five characters at a time, so tags arrive split across events as real streams split them.
-				const thought = `<think>\n${reasoning}\n</think>\n\n`;
-				for (let i = 0; i < thought.length; i += 5)
-					frames.push(middle({ content: thought.slice(i, i + 5) }));
-			} else if (o.reasoning === 'mistral') {
-				for (const piece of contentPieces(reasoning))
-					frames.push(
-						middle({ content: [{ type: 'thinking', thinking: [{ type: 'text', text: piece }] }] }),
-					);
-			} else {
-				const field = o.reasoning === 'reasoning' ? 'reasoning' : 'reasoning_content';
-				for (const piece of contentPieces(reasoning))
-					frames.push(middle({ content: '', [field]: piece }));
-			}
-		}
-		for (const piece of contentPieces(text))
-			frames.push(
-				middle({
-					content: o.reasoning === 'mistral' && reasoning ? [{ type: 'text', text: piece }] : piece,
-				}),
-			);
-		if (toolCalls?.length)
-			for (const c of toolCallFrames(id, model, toolCalls))
-				frames.push({ data: withFields(c, 'middle') });
-		const finish = chunk(
-			id,
-			model,
-			o.reasoning === 'mistral' ? { content: '' } : {},
-			finishReason(toolCalls),
-		);
-		if (o.streamUsage === 'final-chunk') finish.usage = usage;
-		frames.push({ data: withFields(finish, 'finish') });
-		if (
-			o.streamUsage === 'always' ||
-			(o.streamUsage === 'include_usage' && request.stream_options?.include_usage)
-		)
-			frames.push({ data: { ...chunk(id, model, {}, null), choices: [], usage } });
-		return frames;
-	}
-
 	const format: WireFormat = {
 		error: (message, type, code = null, param = null, status = 400) =>
 			o.error(message, type, code, param, status),
 		errorType: o.errorType ?? openAiFormat.errorType,
-		completion,
+		completion: (model, request, reply, toolCalls) =>
+			completion(o, model, request, reply, toolCalls),
 		streamStart: (id, model, content = '') =>
-			chunk(id, model, { role: 'assistant', content }, null),
-		streamContent: (id, model, piece) => chunk(id, model, { content: piece }, null),
-		streamToolCall: (id, model, call) => toolCallFrames(id, model, [call]),
+			chunk(o, id, model, { role: 'assistant', content }, null),
+		streamContent: (id, model, piece) => chunk(o, id, model, { content: piece }, null),
+		streamToolCall: (id, model, call) => toolCallFrames(o, id, model, [call]),
 		streamFinish: (id, model, toolCalls) =>
-			chunk(id, model, {}, toolCalls ? o.finishWithTools : 'stop'),
+			chunk(o, id, model, {}, toolCalls ? o.finishWithTools : 'stop'),
 		streamUsage: (id, model, request, reply, toolCalls) => ({
-			...chunk(id, model, {}, null),
+			...chunk(o, id, model, {}, null),
 			choices: [],
-			usage: usageOf(request, reply, toolCalls),
+			usage: usageOf(o, request, reply, toolCalls),
 		}),
 		embeddings: o.embeddingsBody ?? openAiFormat.embeddings,
 		models: o.modelList ?? openAiFormat.models,
 		rerank: o.rerankBody ?? openAiFormat.rerank,
-		streamFrames,
+		streamFrames: (input) => streamFrames(o, input),
 		streamError:
 			o.streamError ??
 			((_id, _model, message) => ({
