@@ -365,18 +365,26 @@ const addReasoning = (target: Json, reasoning: string) => {
 	if (reasoning) target.reasoning_content = `${target.reasoning_content ?? ''}${reasoning}`;
 };
 
+/**
+ * Reasoning given as a `reasoning` field (Ollama, vLLM, OpenRouter) or as thinking parts of `content` (Mistral) moved
+ * to `reasoning_content`, where LangChain reads it; `content` left as its text. Changes `target` (a message or delta).
+ */
+function moveReasoningFields(target: Json): void {
+	if (typeof target.reasoning === 'string') {
+		if (!target.reasoning_content) target.reasoning_content = target.reasoning;
+		delete target.reasoning;
+	}
+	if (Array.isArray(target.content)) {
+		const { text, thinking } = partsOf(target.content);
+		target.content = text;
+		addReasoning(target, thinking);
+	}
+}
+
 /** A non-streamed assistant message in OpenAI's dialect. */
 function normalizeMessage(message: Json, state: ToolCallState): Json {
 	const out = { ...message };
-	if (typeof out.reasoning === 'string') {
-		if (!out.reasoning_content) out.reasoning_content = out.reasoning;
-		delete out.reasoning;
-	}
-	if (Array.isArray(out.content)) {
-		const { text, thinking } = partsOf(out.content);
-		out.content = text;
-		addReasoning(out, thinking);
-	}
+	moveReasoningFields(out);
 	if (typeof out.content === 'string') {
 		const { text, reasoning } = splitReasoning(out.content);
 		out.content = text;
@@ -460,15 +468,7 @@ function chatStreamTransform(info: ProviderInfo, used: Set<string>) {
 			const state = stateOf(typeof choice?.index === 'number' ? choice.index : 0);
 			const delta = choice?.delta;
 			if (delta && typeof delta === 'object') {
-				if (typeof delta.reasoning === 'string') {
-					if (!delta.reasoning_content) delta.reasoning_content = delta.reasoning;
-					delete delta.reasoning;
-				}
-				if (Array.isArray(delta.content)) {
-					const { text, thinking } = partsOf(delta.content);
-					delta.content = text;
-					addReasoning(delta, thinking);
-				}
+				moveReasoningFields(delta);
 				if (typeof delta.content === 'string' && delta.content) {
 					delta.content = state.splitter.push(delta.content);
 					addReasoning(delta, state.splitter.reasoning.slice(state.reasoningSeen));

@@ -7,20 +7,11 @@ import type { IncomingHttpHeaders } from 'node:http';
 
 import type { ProviderLimit } from '../faults';
 import type { WireFormat } from '../openai-format';
+import type { ProviderId } from '../../../lib/llm/providers';
 import type { ChatRequest, ModelReply, ToolCall } from '../types';
 
-export type ProfileName =
-	| 'default'
-	| 'openai'
-	| 'azure'
-	| 'ollama'
-	| 'vllm'
-	| 'lmstudio'
-	| 'groq'
-	| 'openrouter'
-	| 'deepseek'
-	| 'gemini'
-	| 'mistral';
+/** One profile per provider our side knows by name, and `default`: OpenAI's format without a provider's limits. */
+export type ProfileName = Exclude<ProviderId, 'generic'> | 'default';
 
 export type Route = 'chat' | 'embeddings' | 'models' | 'rerank';
 
