@@ -1,52 +1,69 @@
 /**
- * `npm run eval`: retrieval quality and latency of the Knowledge Base's search modes on the corpus `npm start`
- * ingests (the Markdown READMEs of the installed npm packages, sources named like "ioredis/README.md"), with the
- * question set in bench/eval/questions.json: each question was written by reading one README, which is the file
- * that answers it. For Vector, Keyword, Hybrid and Hybrid + rerank (the offline server's /rerank), top 10:
- * hit@1, hit@4, hit@10 (the answering file's first chunk ranked within k) and MRR (1 / that rank, 0 beyond 10).
- * Latency: one query (top 10) without the embedding call (query vectors are computed beforehand), p50/p95, at the
- * corpus's size and on a knowledge base of ≥ EVAL_LARGE_CHUNKS chunks (default 100 000; 0 skips it) made of copies
- * of the corpus under other source names.
- * Real Chroma (a private server), embeddings from the offline model server. Writes bench/results/eval.json.
+ * `npm run eval`: retrieval quality of the Knowledge Base's search modes on two question sets (bench/eval/sets.ts:
+ * a, the npm READMEs `npm start` ingests; b, The Cargo Book's HTML pages) × two embedding models of the offline model
+ * server: its word-hashing stand-in (no semantics, the default) and a real semantic model (Universal Sentence Encoder
+ * Lite, offline-semantic-embedding; slow on CPU, so set a is a subset for it: every answering file and every
+ * SEMANTIC_STRIDE-th other README). Per mode, top 10: hit@1, hit@4, hit@10 (a chunk of an answering file ranked
+ * within k) and MRR, scored by lib/rag/evaluate.ts (the Knowledge Base's Evaluate operation's code), with each
+ * question's rank. Latency: one query (top 10) without the embedding call (query vectors are computed beforehand),
+ * p50/p95; and, with the hashing model, on a knowledge base of ≥ EVAL_LARGE_CHUNKS chunks (default 100 000; 0 skips
+ * it) made of copies of set a under other source names.
+ *
+ * Real Chroma (a private server), embeddings and reranker from the offline model server. Writes
+ * bench/results/eval.json (EVAL_CANDIDATES=1: the fusions tried, bench/results/eval-candidates.json). EVAL_SETS (a,b), EVAL_EMBEDDINGS (hashing,semantic) narrow a run; EVAL_CHROMA_DIR keeps
+ * Chroma's data there, so a later run embeds only what changed (ingest is idempotent).
  */
-import { globSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 
 import { createEmbeddings, rerankWithApi, type DocumentEmbedder, type LlmConfig } from '../lib/llm';
 import {
 	ChromaKnowledgeStore,
+	evaluateRetrieval,
 	ingestDocuments,
 	keywordIndexFor,
-	loadDocument,
 	retrieve,
 	type KnowledgeBaseCollection,
 	type LoadedDocument,
+	type ModeRun,
 	type RetrievalOptions,
 } from '../lib/rag';
 import { NoRetryPolicy } from '../lib/retry';
 import { startChroma } from '../stack/chroma';
 import { OfflineModelServer, offlineModelConfig } from '../stack/model-server';
-import { evalTable, type EvalResult } from './report';
+import { SEMANTIC_EMBEDDING_MODEL } from '../stack/model-server/semantic-embeddings';
+import { QUESTION_SETS, subset, type EvalQuestion, type QuestionSet } from './eval/sets';
+import { evalTables, type EvalResult, type EvalRun } from './eval/table';
 import { summary } from './stats';
 
-const ROOT = join(__dirname, '..');
 const TOP_K = 10;
 const policy = new NoRetryPolicy();
+/** Set a with the semantic model: every answering README and every 6th other one (~25 % of the chunks). */
+const SEMANTIC_STRIDE = 6;
 
-interface Question {
-	id: string;
-	question: string;
-	file: string;
-	style: string;
+export interface EmbeddingKind {
+	name: 'hashing' | 'semantic';
+	model: string;
+	/** Texts per embedding request: the semantic model embeds ~6 chunks/s, so smaller requests stay under timeouts. */
+	batchSize: number;
 }
 
-type ModeName = 'vector' | 'keyword' | 'hybrid' | 'hybrid+rerank';
-const MODES: ModeName[] = ['vector', 'keyword', 'hybrid', 'hybrid+rerank'];
+export const EMBEDDINGS: EmbeddingKind[] = [
+	{ name: 'hashing', model: 'offline-embedding', batchSize: 100 },
+	{ name: 'semantic', model: SEMANTIC_EMBEDDING_MODEL, batchSize: 16 },
+];
 
-function modeOptions(mode: ModeName, llm: LlmConfig): RetrievalOptions {
-	if (mode !== 'hybrid+rerank') return { mode };
-	return {
+/** A search mode as the Knowledge Base node offers it, with its options. */
+export type ModeOptions = (llm: LlmConfig) => RetrievalOptions;
+
+export const MODES: Record<string, ModeOptions> = {
+	vector: () => ({ mode: 'vector' }),
+	keyword: () => ({ mode: 'keyword' }),
+	hybrid: () => ({ mode: 'hybrid' }),
+	/** The former default, for comparison: equal-weight Reciprocal Rank Fusion. */
+	'hybrid (RRF)': () => ({ mode: 'hybrid', hybrid: { fusion: 'rrf' } }),
+	'hybrid+rerank': (llm) => ({
 		mode: 'hybrid',
 		rerank: {
 			reranker: {
@@ -55,166 +72,245 @@ function modeOptions(mode: ModeName, llm: LlmConfig): RetrievalOptions {
 			},
 			candidates: 20,
 		},
+	}),
+};
+
+/**
+ * EVAL_CANDIDATES=1: the fusions tried for hybrid's default instead (bench/results/eval-candidates.json): convex
+ * combination and weighted RRF over a range of keyword weights, beside the single modes.
+ */
+function candidateModes(): Record<string, RetrievalOptions> {
+	const modes: Record<string, RetrievalOptions> = {
+		vector: { mode: 'vector' },
+		keyword: { mode: 'keyword' },
 	};
+	for (const keywordWeight of [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9])
+		modes[`convex w=${keywordWeight}`] = {
+			mode: 'hybrid',
+			hybrid: { fusion: 'convex', keywordWeight },
+		};
+	for (const rrfK of [60, 10])
+		for (const keywordWeight of [0.5, 0.6, 0.7, 0.8, 0.9])
+			modes[`rrf w=${keywordWeight} k=${rrfK}`] = {
+				mode: 'hybrid',
+				hybrid: { fusion: 'rrf', keywordWeight, rrfK },
+			};
+	return modes;
 }
 
-/** The READMEs npm start ingests, loaded as the Knowledge Base node loads them. */
-async function corpus(): Promise<LoadedDocument[]> {
-	const files = globSync('{*,@*/*}/README.md', { cwd: join(ROOT, 'node_modules') }).sort();
-	const documents: LoadedDocument[] = [];
-	for (const file of files) {
-		const content = readFileSync(join(ROOT, 'node_modules', file));
-		const loaded = await loadDocument({ source: file, content, fileName: file }).catch(
-			() => undefined,
-		);
-		if (loaded) documents.push(loaded);
-	}
-	return documents;
-}
-
-async function ingest(
-	kb: KnowledgeBaseCollection,
-	embedder: DocumentEmbedder,
-	documents: LoadedDocument[],
-) {
-	let chunks = 0;
-	for (let i = 0; i < documents.length; i += 50) {
-		const result = await ingestDocuments(kb, embedder, documents.slice(i, i + 50), {
-			embedding: { policy, batchSize: 100 },
-		});
-		chunks += result.added + result.unchanged;
-	}
-	return chunks;
-}
+/** evaluate.ts matches a part of a source; wrapped like this, only the whole source matches (these sets name files). */
+const whole = (source: string) => `<${source}>`;
 
 /** An embedder that answers from vectors computed beforehand: retrieval timings then leave the embedding call out. */
 function precomputed(vectors: Map<string, number[]>): DocumentEmbedder {
 	return { embedDocuments: async (texts) => texts.map((t) => vectors.get(t)!) };
 }
 
-const round = (x: number) => Math.round(x * 1000) / 1000;
-
-/** Quality of one mode: per question the rank of the answering file's first chunk (0 = not in the top 10). */
-async function quality(
+async function ingest(
 	kb: KnowledgeBaseCollection,
 	embedder: DocumentEmbedder,
-	questions: Question[],
-	options: RetrievalOptions,
+	documents: readonly LoadedDocument[],
+	batchSize: number,
 ) {
-	const ranks: Record<string, number> = {};
-	for (const q of questions) {
-		const results = await retrieve(kb, embedder, q.question, {
+	let [chunks, added] = [0, 0];
+	for (let i = 0; i < documents.length; i += 50) {
+		const result = await ingestDocuments(kb, embedder, documents.slice(i, i + 50), {
+			embedding: { policy, batchSize },
+		});
+		chunks += result.added + result.unchanged;
+		added += result.added;
+	}
+	return { chunks, added };
+}
+
+/** One set's knowledge base with one embedding model, ingested, and its questions' vectors. */
+export interface Prepared {
+	set: QuestionSet;
+	embedding: EmbeddingKind;
+	kb: KnowledgeBaseCollection;
+	/** Answers the questions' embeddings from memory. */
+	queries: DocumentEmbedder;
+	/** The set's questions whose answering files are in the corpus, and the IDs of the others. */
+	questions: EvalQuestion[];
+	skipped: string[];
+	documents: number;
+	chunks: number;
+	subset: boolean;
+	ingest: { added: number; seconds: number };
+}
+
+export async function prepare(
+	store: ChromaKnowledgeStore,
+	llm: LlmConfig,
+	set: QuestionSet,
+	embedding: EmbeddingKind,
+): Promise<Prepared> {
+	const all = await set.documents();
+	// Set a's corpus is whatever npm installed: a question whose README left with a dependency is skipped, and listed.
+	const sources = new Set(all.map((d) => d.source));
+	const questions = set.questions.filter((q) => q.expected.some((e) => sources.has(e)));
+	const skipped = set.questions.filter((q) => !questions.includes(q)).map((q) => q.id);
+	const useSubset = embedding.name === 'semantic' && set.name === 'a';
+	const documents = useSubset ? subset(all, questions, SEMANTIC_STRIDE) : all;
+	const embedder = createEmbeddings(
+		offlineModelConfig(llm.baseUrl, { embeddingModel: embedding.model }),
+	);
+	const kb = await store.open(`eval-${set.name}-${embedding.name}`, { create: true });
+	const started = performance.now();
+	const { chunks, added } = await ingest(kb, embedder, documents, embedding.batchSize);
+	const seconds = Math.round((performance.now() - started) / 100) / 10;
+	const texts = questions.map((q) => q.question);
+	const vectors = await embedder.embedDocuments(texts);
+	return {
+		set,
+		embedding,
+		kb,
+		queries: precomputed(new Map(texts.map((t, i) => [t, vectors[i]]))),
+		questions,
+		skipped,
+		documents: documents.length,
+		chunks,
+		subset: useSubset,
+		ingest: { added, seconds },
+	};
+}
+
+const round = (x: number) => Math.round(x * 1000) / 1000;
+
+/** Every question in one mode: the results' sources and the query's latency (the first query, which may build the keyword index, run once before). */
+async function runMode(prepared: Prepared, options: RetrievalOptions): Promise<ModeRun[]> {
+	const query = (q: EvalQuestion) =>
+		retrieve(prepared.kb, prepared.queries, q.question, {
 			...options,
 			topK: TOP_K,
 			embedding: { policy },
 		});
-		ranks[q.id] = results.findIndex((r) => r.source === q.file) + 1;
+	await query(prepared.questions[0]);
+	const runs: ModeRun[] = [];
+	for (const q of prepared.questions) {
+		const started = performance.now();
+		const results = await query(q);
+		runs.push({
+			sources: results.map((r) => whole(r.source)),
+			latencyMs: performance.now() - started,
+		});
 	}
-	const values = Object.values(ranks);
-	const hit = (k: number) => round(values.filter((r) => r > 0 && r <= k).length / values.length);
+	return runs;
+}
+
+/** Scores of every mode on one prepared set, through lib/rag/evaluate.ts. */
+export async function score(
+	prepared: Prepared,
+	modes: Record<string, RetrievalOptions>,
+): Promise<EvalRun> {
+	const runs: Record<string, ModeRun[]> = {};
+	for (const [name, options] of Object.entries(modes))
+		runs[name] = await runMode(prepared, options);
+	const { questions } = prepared;
+	const { questions: scored, summary: totals } = evaluateRetrieval(
+		questions.map((q) => ({ question: q.question, expected: q.expected.map(whole) })),
+		runs,
+	);
+	const results: EvalRun['modes'] = {};
+	for (const [name, m] of Object.entries(totals.modes)) {
+		results[name] = {
+			hitAt1: round(m.hitAt1),
+			hitAt4: round(m.hitAt4),
+			hitAt10: round(m.hitAt10),
+			mrr: round(m.mrr),
+			latencyMs: { p50: round(m.latencyMs!.p50), p95: round(m.latencyMs!.p95) },
+			ranks: Object.fromEntries(questions.map((q, i) => [q.id, scored[i][name].rank])),
+		};
+	}
 	return {
-		hitAt1: hit(1),
-		hitAt4: hit(4),
-		hitAt10: hit(10),
-		mrr: round(values.reduce((sum, r) => sum + (r ? 1 / r : 0), 0) / values.length),
-		ranks,
+		set: prepared.set.name,
+		setTitle: prepared.set.title,
+		embedding: prepared.embedding.name,
+		model: prepared.embedding.model,
+		corpus: { documents: prepared.documents, chunks: prepared.chunks, subset: prepared.subset },
+		questions: questions.length,
+		skipped: prepared.skipped,
+		ingest: prepared.ingest,
+		modes: results,
+		bestMode: totals.bestMode,
 	};
 }
 
-/** Query latency of one mode, ms: the first query (which builds the keyword index) apart, then `rounds` passes. */
-async function latency(
-	kb: KnowledgeBaseCollection,
-	embedder: DocumentEmbedder,
-	questions: Question[],
-	options: RetrievalOptions,
-	rounds = 3,
-) {
-	const time = async (q: Question) => {
-		const started = performance.now();
-		await retrieve(kb, embedder, q.question, { ...options, topK: TOP_K, embedding: { policy } });
-		return performance.now() - started;
+/** Query latency (ms) per mode on a knowledge base of ≥ `target` chunks: copies of `documents` under other names. */
+async function large(
+	store: ChromaKnowledgeStore,
+	llm: LlmConfig,
+	prepared: Prepared,
+	target: number,
+): Promise<NonNullable<EvalResult['large']>> {
+	const documents = await prepared.set.documents();
+	const embedder = createEmbeddings(llm);
+	const big = await store.open('eval-a-large', { create: true });
+	let chunks = 0;
+	for (let copy = 0; chunks < target; copy++) {
+		const copies = documents.map((d) => ({ ...d, source: `copy-${copy}/${d.source}` }));
+		chunks += (await ingest(big, embedder, copies, 100)).chunks;
+		process.stderr.write(`eval: large knowledge base at ${chunks} chunks\n`);
+	}
+	// Heap measured after a full collection (npm run eval starts Node with --expose-gc) before and after.
+	const collect = (globalThis as { gc?: () => void }).gc ?? (() => {});
+	collect();
+	const heapBefore = process.memoryUsage().heapUsed;
+	const buildStarted = performance.now();
+	await keywordIndexFor(big);
+	const buildMs = Math.round(performance.now() - buildStarted);
+	collect();
+	const keywordIndex = {
+		buildMs,
+		heapMiB: Math.round((process.memoryUsage().heapUsed - heapBefore) / 2 ** 20),
 	};
-	const firstQueryMs = round(await time(questions[0]));
-	const samples: number[] = [];
-	for (let r = 0; r < rounds; r++) for (const q of questions) samples.push(await time(q));
-	return { firstQueryMs, ...summary(samples) };
+	const latencyMs: Record<string, { p50: number; p95: number }> = {};
+	const onBig = { ...prepared, kb: big };
+	for (const [name, options] of Object.entries(MODES)) {
+		const samples: number[] = [];
+		for (let round = 0; round < 2; round++)
+			samples.push(...(await runMode(onBig, options(llm))).map((r) => r.latencyMs!));
+		const { p50, p95 } = summary(samples);
+		latencyMs[name] = { p50, p95 };
+	}
+	return { chunks, keywordIndex, latencyMs };
 }
+
+const listed = (variable: string, all: string[]) =>
+	(process.env[variable] ?? all.join(',')).split(',').filter((name) => all.includes(name));
 
 export async function evaluate(): Promise<EvalResult> {
-	const questions = JSON.parse(
-		readFileSync(join(__dirname, 'eval', 'questions.json'), 'utf8'),
-	) as Question[];
+	const sets = listed(
+		'EVAL_SETS',
+		QUESTION_SETS.map((s) => s.name),
+	);
+	const embeddings = listed(
+		'EVAL_EMBEDDINGS',
+		EMBEDDINGS.map((e) => e.name),
+	);
 	const largeChunks = Number(process.env.EVAL_LARGE_CHUNKS ?? 100_000);
-	const [chroma, model] = [await startChroma(), new OfflineModelServer()];
+	const [chroma, model] = [
+		await startChroma({ dataDir: process.env.EVAL_CHROMA_DIR }),
+		new OfflineModelServer(),
+	];
 	const llm: LlmConfig = offlineModelConfig(await model.start());
 	try {
-		const embedder = createEmbeddings(llm);
 		const store = new ChromaKnowledgeStore({ url: chroma.url }, { policy });
-		const documents = await corpus();
-		const missing = questions.filter((q) => !documents.some((d) => d.source === q.file));
-		if (missing.length)
-			throw new Error(
-				`Answering files not in the corpus: ${missing.map((q) => q.file).join(', ')}`,
-			);
-
-		const kb = await store.open('eval-readmes', { create: true });
-		const ingestStarted = performance.now();
-		const chunks = await ingest(kb, embedder, documents);
-		const ingestMs = performance.now() - ingestStarted;
-		const vectors = new Map<string, number[]>();
-		const queryVectors = await embedder.embedDocuments(questions.map((q) => q.question));
-		questions.forEach((q, i) => vectors.set(q.question, queryVectors[i]));
-		const fixed = precomputed(vectors);
-
-		const modes: EvalResult['modes'] = {};
-		for (const mode of MODES) {
-			const options = modeOptions(mode, llm);
-			const latencyMs = await latency(kb, fixed, questions, options);
-			modes[mode] = { ...(await quality(kb, fixed, questions, options)), latencyMs };
-			process.stderr.write(`eval: ${mode} done\n`);
-		}
-
-		let large: EvalResult['large'];
-		if (largeChunks > 0) {
-			const big = await store.open('eval-readmes-large', { create: true });
-			let total = 0;
-			for (let copy = 0; total < largeChunks; copy++) {
-				const copies = documents.map((d) => ({ ...d, source: `copy-${copy}/${d.source}` }));
-				total += await ingest(big, embedder, copies);
-				process.stderr.write(`eval: large knowledge base at ${total} chunks\n`);
+		const candidates = !!process.env.EVAL_CANDIDATES;
+		const modes = candidates
+			? candidateModes()
+			: Object.fromEntries(Object.entries(MODES).map(([name, options]) => [name, options(llm)]));
+		const runs: EvalRun[] = [];
+		let largeResult: EvalResult['large'];
+		for (const embedding of EMBEDDINGS.filter((e) => embeddings.includes(e.name)))
+			for (const set of QUESTION_SETS.filter((s) => sets.includes(s.name))) {
+				const prepared = await prepare(store, llm, set, embedding);
+				runs.push(await score(prepared, modes));
+				process.stderr.write(`eval: set ${set.name}, ${embedding.name} embeddings done\n`);
+				if (set.name === 'a' && embedding.name === 'hashing' && largeChunks > 0 && !candidates)
+					largeResult = await large(store, llm, prepared, largeChunks);
 			}
-			// Heap measured after a full collection (npm run eval starts Node with --expose-gc) before and after.
-			const collect = (globalThis as { gc?: () => void }).gc ?? (() => {});
-			collect();
-			const heapBefore = process.memoryUsage().heapUsed;
-			const buildStarted = performance.now();
-			await keywordIndexFor(big);
-			const buildMs = Math.round(performance.now() - buildStarted);
-			collect();
-			const keywordIndex = {
-				buildMs,
-				heapMiB: Math.round((process.memoryUsage().heapUsed - heapBefore) / 2 ** 20),
-			};
-			const perMode: NonNullable<EvalResult['large']>['latencyMs'] = {};
-			for (const mode of MODES)
-				perMode[mode] = await latency(big, fixed, questions, modeOptions(mode, llm), 2);
-			large = { chunks: total, keywordIndex, latencyMs: perMode };
-		}
-
-		return {
-			corpus: {
-				documents: documents.length,
-				chunks,
-				ingestChunksPerSecond: Math.round(chunks / (ingestMs / 1000)),
-			},
-			questions: {
-				count: questions.length,
-				files: new Set(questions.map((q) => q.file)).size,
-				topK: TOP_K,
-			},
-			modes,
-			...(large ? { large } : {}),
-		};
+		return { topK: TOP_K, runs, ...(largeResult ? { large: largeResult } : {}) };
 	} finally {
 		await Promise.all([chroma.stop(), model.stop()]);
 	}
@@ -237,15 +333,9 @@ async function main() {
 		durationS: Math.round((performance.now() - started) / 1000),
 		result,
 	};
-	writeFileSync(join(dir, 'eval.json'), `${JSON.stringify(out, null, 2)}\n`);
-	console.log(evalTable(result).join('\n'));
-	console.log(
-		JSON.stringify({
-			corpus: result.corpus,
-			questions: result.questions,
-			keywordIndex: result.large?.keywordIndex,
-		}),
-	);
+	const file = process.env.EVAL_CANDIDATES ? 'eval-candidates.json' : 'eval.json';
+	writeFileSync(join(dir, file), `${JSON.stringify(out, null, 2)}\n`);
+	console.log(evalTables(result).join('\n'));
 }
 
 if (require.main === module) {

@@ -6,6 +6,8 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { evalTables, type EvalResult } from './eval/table';
+
 export interface Entry {
 	at: string;
 	machine: { cpus: number; cpu?: string; memoryGiB: number; node: string };
@@ -294,9 +296,17 @@ const CHARTS: Record<string, (r: Record<string, unknown>) => Array<{ file: strin
 		'queue-scaling': (r) => [
 			{
 				file: 'queue-scaling.svg',
-				svg: barChart('Flagship RAG flow, queue mode: executions per second', 'executions/s', [
-					{ label: '1 worker', value: num(get(r, 'oneWorker.executionsPerSecond')) },
-					{ label: '2 workers', value: num(get(r, 'twoWorkers.executionsPerSecond')) },
+				svg: barChart('Queue mode, 1 and 2 workers: executions per second', 'executions/s', [
+					{
+						label: 'flagship, 1 worker',
+						value: num(get(r, 'flagship.oneWorker.executionsPerSecond')),
+					},
+					{
+						label: 'flagship, 2 workers',
+						value: num(get(r, 'flagship.twoWorkers.executionsPerSecond')),
+					},
+					{ label: 'agent, 1 worker', value: num(get(r, 'agent.oneWorker.executionsPerSecond')) },
+					{ label: 'agent, 2 workers', value: num(get(r, 'agent.twoWorkers.executionsPerSecond')) },
 				]),
 			},
 		],
@@ -534,8 +544,19 @@ const COMPARISONS: Array<{
 		measures:
 			"both sides are ours: how n8n's queue mode scales our flow, not a comparison with n8n",
 		unit: 'executions/s',
-		ours: 'twoWorkers.executionsPerSecond',
-		theirs: 'oneWorker.executionsPerSecond',
+		ours: 'flagship.twoWorkers.executionsPerSecond',
+		theirs: 'flagship.oneWorker.executionsPerSecond',
+		better: 'higher',
+	},
+	{
+		bench: 'queue-scaling',
+		label: 'Agent flow: 2 workers vs 1 worker',
+		other: 'OpenAgents, 1 worker',
+		measures:
+			"both sides are ours: how n8n's queue mode scales our flow, not a comparison with n8n",
+		unit: 'executions/s',
+		ours: 'agent.twoWorkers.executionsPerSecond',
+		theirs: 'agent.oneWorker.executionsPerSecond',
 		better: 'higher',
 	},
 ];
@@ -566,58 +587,25 @@ function comparisonTable(results: Record<string, Entry>): string[] {
 	];
 }
 
-/** What `npm run eval` writes (bench/eval.ts). */
-export interface EvalResult {
-	corpus: { documents: number; chunks: number; ingestChunksPerSecond: number };
-	questions: { count: number; files: number; topK: number };
-	modes: Record<
-		string,
-		{
-			hitAt1: number;
-			hitAt4: number;
-			hitAt10: number;
-			mrr: number;
-			latencyMs: { p50: number; p95: number; firstQueryMs: number };
-		}
-	>;
-	large?: {
-		chunks: number;
-		keywordIndex: { buildMs: number; heapMiB: number };
-		latencyMs: Record<string, { p50: number; p95: number }>;
-	};
-}
-
-/** The retrieval evaluation's table: quality per search mode, and query latency at both sizes. */
-export function evalTable(result: EvalResult): string[] {
-	const { modes, large } = result;
-	return [
-		`| search mode | hit@1 | hit@4 | hit@10 | MRR | query p50 / p95, ms (${result.corpus.chunks} chunks) |${large ? ` query p50 / p95, ms (${large.chunks} chunks) |` : ''}`,
-		`|---|---|---|---|---|---|${large ? '---|' : ''}`,
-		...Object.entries(modes).map(
-			([mode, m]) =>
-				`| ${mode} | ${m.hitAt1} | ${m.hitAt4} | ${m.hitAt10} | ${m.mrr} | ${m.latencyMs.p50} / ${m.latencyMs.p95} |${large ? ` ${large.latencyMs[mode].p50} / ${large.latencyMs[mode].p95} |` : ''}`,
-		),
-	];
-}
-
 function evalSection(evaluation: {
 	at: string;
 	machine: Entry['machine'];
 	result: EvalResult;
 }): string[] {
 	const { result, machine: m } = evaluation;
+	const { large } = result;
 	return [
 		'## Retrieval evaluation',
 		'',
 		`Command: \`npm run eval\` · measured ${evaluation.at} · ${m.cpus} × ${m.cpu ?? 'CPU'}, ${m.memoryGiB} GiB, Node ${m.node}`,
 		'',
-		`${result.questions.count} questions written by reading the READMEs of the installed npm packages (bench/eval/questions.json), each answered in one of ${result.questions.files} files; a knowledge base of those READMEs (${result.corpus.documents} documents, ${result.corpus.chunks} chunks); offline model server embeddings (word hashing, no semantics) and reranker (word overlap); top ${result.questions.topK}. A question hits at k when a chunk of its file is among the first k; MRR is the mean of 1 / that rank (0 beyond ${result.questions.topK}). Latency is one query without the embedding call.`,
+		`Questions written by reading the files of two sets (bench/eval/sets.ts): a, the READMEs of the installed npm packages; b, pages of The Cargo Book. Embeddings from the offline model server: word hashing (no semantics) and Universal Sentence Encoder Lite (semantic; set a as a subset for it); reranker: word overlap; top ${result.topK}. A question hits at k when a chunk of a file that answers it is among the first k; MRR is the mean of 1 / that rank (0 beyond ${result.topK}). Latency is one query without the embedding call.`,
 		'',
-		...evalTable(result),
+		...evalTables(result),
 		'',
-		...(result.large
+		...(large
 			? [
-					`Keyword index of the ${result.large.chunks}-chunk knowledge base: built in ${result.large.keywordIndex.buildMs} ms on first use, ${result.large.keywordIndex.heapMiB} MiB of heap.`,
+					`Keyword index of the ${large.chunks}-chunk knowledge base: built in ${large.keywordIndex.buildMs} ms on first use, ${large.keywordIndex.heapMiB} MiB of heap.`,
 					'',
 				]
 			: []),

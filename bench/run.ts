@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: runs every benchmark and writes bench/results/latest.json (also printed) and the report
- * (bench/results/REPORT.md with SVG charts, see report.ts).
+ * (bench/results/REPORT.md with SVG charts, see report.ts); after queue-scaling, docs/SCALING.md and the README's
+ * queue-scaling paragraph (scripts/scaling-doc.ts).
  * Select some with BENCH_ONLY=name1,name2: their results replace those in latest.json, the others are kept. A
  * benchmark that fails keeps its earlier figures, marked stale with the date and error of the failed run.
  * Figures depend on the machine: the JSON records it.
@@ -20,6 +21,7 @@ import { knowledgeBase } from './knowledge-base';
 import { knowledgeBaseScale } from './knowledge-base-scale';
 import { knowledgeBaseVsN8n } from './knowledge-base-vs-n8n';
 import { llmCallOverhead } from './llm-call-overhead';
+import { longTermMemory } from './long-term-memory';
 import { memoryOps } from './memory-ops';
 import { memoryVsN8n } from './memory-vs-n8n';
 import { planner } from './planner';
@@ -27,12 +29,14 @@ import { providerLimits, rateLimiterOverhead } from './provider-limits';
 import { queueScaling } from './queue-scaling';
 import { tracing } from './tracing';
 import { mergeResults, writeReport, type Entry } from './report';
+import { writeScalingDocs } from '../scripts/scaling-doc';
 
 /** In report order. The n8n ones share one queue-mode cluster (bench/cluster.ts), started by the first of them. */
 const benchmarks: Record<string, () => Promise<unknown>> = {
 	'llm-call-overhead': llmCallOverhead,
 	'rate-limiter-overhead': rateLimiterOverhead,
 	'memory-ops': memoryOps,
+	'long-term-memory': longTermMemory,
 	'knowledge-base': knowledgeBase,
 	'knowledge-base-scale': knowledgeBaseScale,
 	'knowledge-base-vs-n8n': knowledgeBaseVsN8n,
@@ -90,6 +94,8 @@ async function main() {
 	mkdirSync(dir, { recursive: true });
 	writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
 	writeReport(dir);
+	// The capacity model and the README's paragraph restate this benchmark's figures.
+	if (ran['queue-scaling']) writeScalingDocs(report.results);
 	console.log(JSON.stringify(report, null, 2));
 }
 

@@ -10,7 +10,7 @@
  * The scanner is installed once into the cache folder (`--ignore-scripts`: its preinstall insists on pnpm).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -52,6 +52,7 @@ async function scanner(): Promise<{ dir: string; module: Scanner }> {
 		return { dir, module: await import(pathToFileURL(entry).href) };
 	} catch {
 		console.log(`scan: installing @n8n/scan-community-package ${SCANNER_VERSION} into ${dir}`);
+		mkdirSync(dir, { recursive: true });
 		await npm(['init', '-y'], dir).catch(() => undefined);
 		await npm(
 			[

@@ -6,17 +6,20 @@
  *  - n8n 2.x with this package installed as a community package: queue mode (main + 1 worker) when
  *    DB_POSTGRESDB_HOST and QUEUE_BULL_REDIS_HOST are set, else n8n's single-process default (SQLite),
  *  - the owner account, our credentials and the example workflows (examples/*.json),
- *  - then the flagship flow on real documents: the Markdown READMEs of the installed npm packages are ingested into a
- *    knowledge base (example 1), and a question is planned, researched and answered with citations (example 3),
+ *  - then the flagship flow on real documents: the Markdown READMEs of the installed npm packages, or the folder
+ *    OPENAGENTS_DOCS names (every file of a format the Knowledge Base reads; n8n may read only that folder), are
+ *    ingested into a knowledge base (example 1), and a question is planned, researched and answered with citations (example 3),
  *    all inside n8n; it prints the answer, its citations, the plan with each task's status, and token usage
  *    (OPENAGENTS_QUESTION sets the question; OPENAGENTS_DEMO=0 skips the run),
  *  - finally the editor URL and login. Ctrl-C (or SIGTERM, SIGHUP, or the end of the parent npm) stops everything.
  * State (n8n user folder, Chroma data) is kept in $OPENAGENTS_STATE_DIR (default ./.openagents).
  */
 import { createHash } from 'node:crypto';
-import { globSync, mkdirSync } from 'node:fs';
+import { globSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 
+import { DOCUMENT_EXTENSIONS } from '../lib/rag';
 import { startChroma, type ChromaServer } from '../stack/chroma';
 import { stopOnExit, type Stopper } from '../stack/lifecycle';
 import { OfflineModelServer } from '../stack/model-server';
@@ -30,7 +33,11 @@ import {
 	WEBHOOK_KEY_HEADER,
 	exampleFiles,
 	importExample,
+	isEvaluation,
 	loadExample,
+	setEvaluationDataTable,
+	setKnowledgeBase,
+	upsertEvaluationDataTable,
 	type CredentialRefs,
 } from '../stack/examples';
 import { printResearch, type ResearchResponse } from './report';
@@ -87,6 +94,7 @@ interface Stack {
 	cluster: N8nCluster;
 	/** Queue mode (main + 1 worker on Postgres and Redis) rather than n8n's single-process default. */
 	queue: boolean;
+	corpus: Corpus;
 }
 
 /** What setting up n8n produced: webhook and login secrets, and the imported workflows' ids by example file. */
@@ -109,6 +117,7 @@ async function main() {
 				stack.cluster.client,
 				setup.webhookKey,
 				setup.ids['03-plan-and-research.json'],
+				stack.corpus,
 			);
 		printSummary(stack, setup);
 	} catch (error) {
@@ -119,6 +128,7 @@ async function main() {
 
 /** Starts the model API (unless a real one is configured), Chroma and n8n; each adds its stop to `stoppers`. */
 async function startStack(stoppers: Stoppers): Promise<Stack> {
+	const corpus = corpusFromEnv();
 	const llm = await startLlm();
 	if (llm.offline) stoppers.push(() => llm.offline!.stop());
 
@@ -132,13 +142,13 @@ async function startStack(stoppers: Stoppers): Promise<Stack> {
 	say(`Chroma is up at ${chroma.url}`);
 
 	const queue = Boolean(env.DB_POSTGRESDB_HOST && env.QUEUE_BULL_REDIS_HOST);
-	const cluster = await startN8n(queue);
+	const cluster = await startN8n(queue, corpus.folder);
 	stoppers.push(() => cluster.stop());
-	return { llm, chroma, cluster, queue };
+	return { llm, chroma, cluster, queue, corpus };
 }
 
 /** n8n with the user folder in the state directory; queue mode on the Postgres and Redis the environment names. */
-function startN8n(queue: boolean): Promise<N8nCluster> {
+function startN8n(queue: boolean, folder: string): Promise<N8nCluster> {
 	return N8nCluster.start({
 		mode: queue ? 'queue' : 'regular',
 		workers: 1,
@@ -146,7 +156,7 @@ function startN8n(queue: boolean): Promise<N8nCluster> {
 		userFolder: join(stateDir, 'n8n'),
 		port: Number(env.N8N_PORT ?? 5678),
 		// n8n's file nodes may read only the folder example 1 ingests.
-		env: { N8N_RESTRICT_FILE_ACCESS_TO: README_FOLDER },
+		env: { N8N_RESTRICT_FILE_ACCESS_TO: folder },
 		...(queue
 			? {
 					database: env.DB_POSTGRESDB_DATABASE ?? 'openagents_demo',
@@ -168,7 +178,7 @@ function startN8n(queue: boolean): Promise<N8nCluster> {
 }
 
 /** Creates our credentials in n8n (for the stack's model API, Chroma and Redis), then imports the examples. */
-async function setUpN8n({ llm, chroma, cluster }: Stack): Promise<N8nSetup> {
+async function setUpN8n({ llm, chroma, cluster, corpus }: Stack): Promise<N8nSetup> {
 	say('Creating credentials...');
 	const { credentials, webhookKey, dashboardLogin, chatCompletionsKey } =
 		await upsertExampleCredentials(cluster.client, {
@@ -188,33 +198,63 @@ async function setUpN8n({ llm, chroma, cluster }: Stack): Promise<N8nSetup> {
 			dashboardPassword: env.OPENAGENTS_DASHBOARD_PASSWORD,
 			chatCompletionsKey: env.OPENAGENTS_CHAT_COMPLETIONS_KEY,
 		});
-	const ids = await importExamples(cluster.client, credentials);
+	// The project's questions are about the READMEs: a folder of yours needs questions of your own.
+	const questions = corpus.own
+		? undefined
+		: await upsertEvaluationDataTable(cluster.client, EVALUATION_TABLE, evaluationQuestions());
+	const ids = await importExamples(cluster.client, credentials, corpus, questions);
 	return { webhookKey, dashboardLogin, chatCompletionsKey, ids };
 }
 
-/** Imports (and, except example 4, activates) every example workflow; returns their ids by file name. */
+/** The data table example 9 evaluates the knowledge base with. */
+const EVALUATION_TABLE = 'OpenAgents evaluation questions';
+
+/** The project's questions about the READMEs (bench/eval/questions.json, each written by reading its file). */
+function evaluationQuestions() {
+	const questions = JSON.parse(
+		readFileSync(join(REPO_ROOT, 'bench', 'eval', 'questions.json'), 'utf8'),
+	) as Array<{ question: string; file: string }>;
+	return questions.map((q) => ({ question: q.question, expected: q.file }));
+}
+
+/**
+ * Imports (and, except example 4 and the evaluation, activates) every example workflow: example 1 ingests `corpus`,
+ * the others search its knowledge base, and example 9 reads the data table `questionsTable` (when given). Returns
+ * their ids by file name.
+ */
 async function importExamples(
 	client: N8nCluster['client'],
 	credentials: CredentialRefs,
+	corpus: Corpus,
+	questionsTable?: string,
 ): Promise<Record<string, string>> {
 	say('Importing the example workflows...');
 	const ids: Record<string, string> = {};
 	for (const file of exampleFiles()) {
 		const workflow = loadExample(file, credentials);
-		// Example 1 reads only its Settings folder: here, the READMEs of the installed npm packages.
+		// Example 1 reads only its Settings folder: here, the corpus's.
 		if (file.startsWith('01'))
 			setIngestSettings(workflow, {
-				folder: README_FOLDER,
-				pattern: README_PATTERN,
-				knowledgeBase: 'npm-readmes',
+				folder: corpus.folder,
+				pattern: corpus.pattern,
+				knowledgeBase: corpus.knowledgeBase,
 			});
+		else setKnowledgeBase(workflow, corpus.knowledgeBase);
+		const evaluation = isEvaluation(workflow);
+		if (evaluation && questionsTable) setEvaluationDataTable(workflow, questionsTable);
 		const id = (ids[file] = await importExample(client, workflow));
-		// Example 4 retries every failed execution of this n8n once active: the user switches it on.
-		const activate = !file.startsWith('04');
+		// Example 4 retries every failed execution of this n8n once active: the user switches it on. An evaluation is
+		// run from the editor, never activated.
+		const activate = !file.startsWith('04') && !evaluation;
 		if (activate) await activateExample(client, id, workflow);
-		say(
-			`  ${workflow.name}${activate ? '' : ' (inactive: activate it to alert on and retry failed jobs)'}: ${client.url}/workflow/${id}`,
-		);
+		const note = evaluation
+			? questionsTable
+				? ` (run it from its Evaluations tab; questions: data table "${EVALUATION_TABLE}")`
+				: ' (pick a data table of your questions, columns question and expected, then run it from its Evaluations tab)'
+			: activate
+				? ''
+				: ' (inactive: activate it to alert on and retry failed jobs)';
+		say(`  ${workflow.name}${note}: ${client.url}/workflow/${id}`);
 	}
 	return ids;
 }
@@ -269,9 +309,44 @@ async function withProgress<T>(what: string, work: Promise<T>): Promise<T> {
 	}
 }
 
-/** The folder example 1 reads in the demo, and the files in it: the READMEs of the installed npm packages. */
-const README_FOLDER = join(REPO_ROOT, 'node_modules');
-const README_PATTERN = '{*,@*/*}/README.md';
+/** What example 1 ingests and the other examples search. */
+interface Corpus {
+	folder: string;
+	/** Its files: a glob relative to the folder. */
+	pattern: string;
+	knowledgeBase: string;
+	/** How the run names the files. */
+	what: string;
+	/** Whether it is a folder of the user's (OPENAGENTS_DOCS). */
+	own: boolean;
+}
+
+/**
+ * The folder OPENAGENTS_DOCS names (`~` for the home folder; every file under it with an extension the Knowledge Base
+ * reads, into knowledge base "my-docs"), else the READMEs of the installed npm packages ("npm-readmes").
+ * Throws when OPENAGENTS_DOCS is not a folder.
+ */
+function corpusFromEnv(): Corpus {
+	const docs = env.OPENAGENTS_DOCS?.trim();
+	if (!docs)
+		return {
+			folder: join(REPO_ROOT, 'node_modules'),
+			pattern: '{*,@*/*}/README.md',
+			knowledgeBase: 'npm-readmes',
+			what: 'Markdown READMEs of the installed npm packages',
+			own: false,
+		};
+	const folder = resolve(docs.replace(/^~(?=$|\/)/, homedir()));
+	if (!statSync(folder, { throwIfNoEntry: false })?.isDirectory())
+		throw new Error(`OPENAGENTS_DOCS is not a folder: ${folder}`);
+	return {
+		folder,
+		pattern: `**/*.{${DOCUMENT_EXTENSIONS.join(',')}}`,
+		knowledgeBase: 'my-docs',
+		what: `documents in ${folder}`,
+		own: true,
+	};
+}
 
 /** Calls an example's webhook with its Header Auth key. */
 async function post<T>(
@@ -289,16 +364,17 @@ async function post<T>(
 	return JSON.parse(text) as T;
 }
 
-/** Example 1 on the READMEs in node_modules, then example 3 with the question; prints what came back. */
+/** Example 1 on the corpus, then example 3 with the question; prints what came back (and each file that failed). */
 async function runFlagship(
 	client: N8nCluster['client'],
 	webhookKey: string,
 	researchWorkflowId: string,
+	corpus: Corpus,
 ): Promise<void> {
-	const count = globSync(README_PATTERN, { cwd: README_FOLDER }).length;
+	const count = globSync(corpus.pattern, { cwd: corpus.folder }).length;
 	say('');
 	say(
-		`Flagship flow, step 1: ingesting the ${count} Markdown READMEs of the installed npm packages into knowledge base "npm-readmes" (example 1)...`,
+		`Flagship flow, step 1: ingesting the ${count} ${corpus.what} into knowledge base "${corpus.knowledgeBase}" (example 1)...`,
 	);
 	const ingested = await withProgress(
 		'ingesting',
@@ -311,10 +387,14 @@ async function runFlagship(
 	say(
 		`  ${ingested.length} documents, ${sum('chunks')} chunks: ${sum('added')} added, ${sum('unchanged')} unchanged, ${sum('removed')} removed${ingested.some((i) => i.error) ? `, ${ingested.filter((i) => i.error).length} failed` : ''}`,
 	);
+	// Each message names its file; the other files are ingested all the same.
+	for (const { error } of ingested) if (error) say(`  failed: ${error}`);
 
 	const question =
 		env.OPENAGENTS_QUESTION ??
-		'After how many retry attempts are pending commands flushed with an error when the Redis connection is down?';
+		(corpus.own
+			? 'What are these documents about?'
+			: 'After how many retry attempts are pending commands flushed with an error when the Redis connection is down?');
 	say('');
 	say('Flagship flow, step 2: planning, researching and answering with citations (example 3)...');
 	say(`  Question: ${question}`);

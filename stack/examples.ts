@@ -143,6 +143,66 @@ export function setIngestSettings(
 	}
 }
 
+/**
+ * Points every node of an example that names its knowledge base (examples 2, 3, 8, 9: "npm-readmes") at `name`;
+ * knowledge bases given by an expression (example 1's, from its Settings) are left as they are.
+ */
+export function setKnowledgeBase(workflow: ExampleWorkflow, name: string): void {
+	for (const node of workflow.nodes) {
+		const value = node.parameters.knowledgeBase;
+		if (typeof value === 'string' && !value.startsWith('=')) node.parameters.knowledgeBase = name;
+		else if (value && typeof value === 'object') {
+			const locator = value as { value?: unknown; cachedResultName?: string };
+			if (typeof locator.value === 'string' && !locator.value.startsWith('='))
+				node.parameters.knowledgeBase = { ...locator, value: name, cachedResultName: name };
+		}
+	}
+}
+
+/** An evaluation data set's rows: a question and the sources that answer it (see Knowledge Base Evaluate). */
+export type EvaluationRow = { question: string; expected: string };
+
+/**
+ * Creates the data table example 9's Evaluation Trigger reads (replacing one of the same name) with `rows`; returns
+ * its id.
+ */
+export async function upsertEvaluationDataTable(
+	client: N8nClient,
+	name: string,
+	rows: EvaluationRow[],
+): Promise<string> {
+	const filter = encodeURIComponent(JSON.stringify({ name }));
+	const existing = await client.api<{ data: Array<{ id: string; name: string }> }>(
+		'GET',
+		`/data-tables?filter=${filter}`,
+	);
+	for (const table of existing.data.filter((t) => t.name === name))
+		await client.api('DELETE', `/data-tables/${table.id}`);
+	const { id } = await client.api<{ id: string }>('POST', '/data-tables', {
+		name,
+		columns: [
+			{ name: 'question', type: 'string' },
+			{ name: 'expected', type: 'string' },
+		],
+	});
+	await client.api('POST', `/data-tables/${id}/rows`, { data: rows });
+	return id;
+}
+
+/** Points example 9's Evaluation Trigger at the data table `id`. */
+export function setEvaluationDataTable(workflow: ExampleWorkflow, id: string): void {
+	const trigger = workflow.nodes.find((n) => n.type === EVALUATION_TRIGGER);
+	if (!trigger) throw new Error(`${workflow.name} has no Evaluation Trigger`);
+	trigger.parameters.dataTableId = { __rl: true, value: id, mode: 'id' };
+}
+
+/** Whether a workflow starts from n8n's Evaluation Trigger (run from the editor's Evaluations tab, never activated). */
+export function isEvaluation(workflow: ExampleWorkflow): boolean {
+	return workflow.nodes.some((n) => n.type === EVALUATION_TRIGGER);
+}
+
+const EVALUATION_TRIGGER = 'n8n-nodes-base.evaluationTrigger';
+
 export function exampleFiles(): string[] {
 	return readdirSync(EXAMPLES_DIR)
 		.filter((f) => f.endsWith('.json'))

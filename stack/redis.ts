@@ -15,6 +15,8 @@ import { freePort, ManagedProcess, waitFor } from './process';
 export interface PrivateRedis {
 	host: string;
 	port: number;
+	/** The server process's ID (a new one after restart() or start()). */
+	readonly pid: number;
 	/** With `tls`: the PEM certificate of the authority that signed the server's certificate (for 127.0.0.1). */
 	ca?: string;
 	/** Stops the server (SIGTERM) and starts it again on the same port and data. */
@@ -163,12 +165,14 @@ async function waitUntilUp(host: string, port: number, ca?: string): Promise<voi
 }
 
 /**
- * Starts the server. With `tls`, it speaks only TLS (no client certificates), its certificate signed by a CA made
+ * Starts the server (on `port`, default a free one). With `tls`, it speaks only TLS (no client certificates), its certificate signed by a CA made
  * for the occasion (`ca` on the result): a client that does not trust that CA cannot connect.
  */
-export async function startRedis(options: { tls?: boolean } = {}): Promise<PrivateRedis> {
+export async function startRedis(
+	options: { tls?: boolean; port?: number } = {},
+): Promise<PrivateRedis> {
 	const host = '127.0.0.1';
-	const port = await freePort();
+	const port = options.port ?? (await freePort());
 	const dir = mkdtempSync(join(tmpdir(), 'openagents-redis-'));
 	const certificates = options.tls ? makeCertificates(dir) : undefined;
 	const ca = certificates?.ca;
@@ -188,6 +192,9 @@ export async function startRedis(options: { tls?: boolean } = {}): Promise<Priva
 		port,
 		ca,
 		client,
+		get pid() {
+			return server.pid;
+		},
 		async restart() {
 			await server.stop('SIGTERM', 5000);
 			await launch();

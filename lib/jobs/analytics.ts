@@ -7,7 +7,7 @@ import { EXECUTION_STATUSES, type ExecutionStatus } from './job';
 import { jobStats, type JobStats } from './metrics';
 import type { ExecutionSummary, ExecutionUsage } from './summary';
 
-interface AnalyticsWindow {
+export interface AnalyticsWindow {
 	/** ISO 8601; executions that started in [from, to) are counted. */
 	from: string;
 	to: string;
@@ -20,7 +20,7 @@ interface UsageTotalsOverWindow extends ExecutionUsage {
 	executions: number;
 }
 
-interface SeriesBucket {
+export interface SeriesBucket {
 	/** ISO start of the bucket. */
 	start: string;
 	byStatus: Record<ExecutionStatus, number>;
@@ -32,7 +32,7 @@ interface SeriesBucket {
 	costByWorkflow: Record<string, number>;
 }
 
-interface WorkflowTotals {
+export interface WorkflowTotals {
 	workflowId: string;
 	executions: number;
 	success: number;
@@ -41,6 +41,20 @@ interface WorkflowTotals {
 	totalTokens: number;
 	cost: number;
 	modelCalls: number;
+}
+
+/** A workflow's totals before its first execution is counted. */
+export function emptyWorkflowTotals(workflowId: string): WorkflowTotals {
+	return {
+		workflowId,
+		executions: 0,
+		success: 0,
+		failed: 0,
+		durationP95: null,
+		totalTokens: 0,
+		cost: 0,
+		modelCalls: 0,
+	};
 }
 
 export interface Analytics {
@@ -52,7 +66,7 @@ export interface Analytics {
 	workflows: WorkflowTotals[];
 }
 
-const ZERO_USAGE = (): UsageTotalsOverWindow => ({
+export const ZERO_USAGE = (): UsageTotalsOverWindow => ({
 	executions: 0,
 	promptTokens: 0,
 	completionTokens: 0,
@@ -64,7 +78,9 @@ const ZERO_USAGE = (): UsageTotalsOverWindow => ({
 });
 const emptyByStatus = () =>
 	Object.fromEntries(EXECUTION_STATUSES.map((s) => [s, 0])) as Record<ExecutionStatus, number>;
-const roundCost = (x: number) => Math.round(x * 1e8) / 1e8;
+/** Cost is summed in integer units of 1e-8 of the currency: sums do not depend on the order (no float noise). */
+export const COST_UNIT = 1e8;
+const units = (cost: number) => Math.round(cost * COST_UNIT);
 const ENDED = new Set<ExecutionStatus>(['success', 'error', 'crashed']);
 const FAILED = new Set<ExecutionStatus>(['error', 'crashed']);
 
@@ -94,6 +110,7 @@ export function analyze(
 	const series = emptySeries(from, Math.ceil((to - from) / window.bucketMs), window.bucketMs);
 	const durations: number[][] = series.map(() => []);
 	const usage = ZERO_USAGE();
+	const costs = { total: 0, buckets: series.map(() => new Map<string, number>()) };
 	const workflows = new Map<string, WorkflowTally>();
 	for (const s of inWindow) {
 		const i = Math.floor((startOf(s) - from) / window.bucketMs);
@@ -101,14 +118,15 @@ export function analyze(
 		series[i].byStatus[s.status]++;
 		if (ended) durations[i].push(s.durationMs as number);
 		const wf = countWorkflowExecution(workflows, s, ended);
-		if (s.usage) addUsage(s.workflowId, s.usage, usage, wf, series[i]);
+		if (s.usage) addUsage(s.workflowId, s.usage, usage, wf, series[i], costs, i);
 	}
 	series.forEach((bucket, i) => {
+		for (const [wf, cost] of costs.buckets[i]) bucket.costByWorkflow[wf] = cost / COST_UNIT;
 		if (!durations[i].length) return;
 		bucket.durationP50 = percentile(durations[i], 50);
 		bucket.durationP95 = percentile(durations[i], 95);
 	});
-	usage.cost = roundCost(usage.cost);
+	usage.cost = costs.total / COST_UNIT;
 
 	return {
 		window,
@@ -118,7 +136,7 @@ export function analyze(
 		workflows: [...workflows.values()]
 			.map(({ durations: d, ...totals }) => ({
 				...totals,
-				cost: roundCost(totals.cost),
+				cost: totals.cost / COST_UNIT,
 				durationP95: d.length ? percentile(d, 95) : null,
 			}))
 			.sort((a, b) => b.totalTokens - a.totalTokens || b.executions - a.executions),
@@ -126,7 +144,7 @@ export function analyze(
 }
 
 /** `count` empty buckets of `bucketMs` from `from` (ms since the epoch). */
-function emptySeries(from: number, count: number, bucketMs: number): SeriesBucket[] {
+export function emptySeries(from: number, count: number, bucketMs: number): SeriesBucket[] {
 	return Array.from({ length: count }, (_, i) => ({
 		start: new Date(from + i * bucketMs).toISOString(),
 		byStatus: emptyByStatus(),
@@ -143,17 +161,7 @@ function countWorkflowExecution(
 	s: ExecutionSummary,
 	ended: boolean,
 ): WorkflowTally {
-	const wf = workflows.get(s.workflowId) ?? {
-		workflowId: s.workflowId,
-		executions: 0,
-		success: 0,
-		failed: 0,
-		durationP95: null,
-		totalTokens: 0,
-		cost: 0,
-		modelCalls: 0,
-		durations: [],
-	};
+	const wf = workflows.get(s.workflowId) ?? { ...emptyWorkflowTotals(s.workflowId), durations: [] };
 	wf.executions++;
 	if (s.status === 'success') wf.success++;
 	if (FAILED.has(s.status)) wf.failed++;
@@ -169,18 +177,19 @@ function addUsage(
 	usage: UsageTotalsOverWindow,
 	wf: WorkflowTally,
 	bucket: SeriesBucket,
+	costs: { total: number; buckets: Array<Map<string, number>> },
+	i: number,
 ): void {
 	usage.executions++;
-	for (const field of Object.keys(used) as Array<keyof ExecutionUsage>) usage[field] += used[field];
+	for (const field of Object.keys(used) as Array<keyof ExecutionUsage>)
+		if (field !== 'cost') usage[field] += used[field];
+	costs.total += units(used.cost);
 	wf.totalTokens += used.totalTokens;
-	wf.cost += used.cost;
+	wf.cost += units(used.cost); // units until the end
 	wf.modelCalls += used.modelCalls;
 	bucket.tokensByWorkflow[workflowId] =
 		(bucket.tokensByWorkflow[workflowId] ?? 0) + used.totalTokens;
-	// Rounded at each step, so the series shows no float noise (0.30000000000000004).
-	bucket.costByWorkflow[workflowId] = roundCost(
-		(bucket.costByWorkflow[workflowId] ?? 0) + used.cost,
-	);
+	costs.buckets[i].set(workflowId, (costs.buckets[i].get(workflowId) ?? 0) + units(used.cost));
 }
 
 /** A bucket width that gives at most `maxBuckets` buckets over `spanMs`: 1, 5, 15, 30 min, 1, 3, 6, 12 h or 1 day. */

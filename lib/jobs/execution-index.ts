@@ -1,19 +1,34 @@
 /**
- * The executions of a time window as compact summaries, kept in the Memory Store so that every worker and every
- * viewer shares one copy and each refresh reads only what changed:
- * - finished executions never change, so a summary read with its data (error, usage) is read once;
- * - a refresh lists only the executions that started since the previous one (a minute of overlap for commit lag),
- *   re-reads the ones that were still running or waiting, and reads the data of newly finished ones;
+ * The executions of a time window as per-minute aggregates (lib/jobs/execution-aggregates), kept in the Memory Store
+ * so that every worker and every viewer shares one copy, each refresh reads only what changed, and a view reads the
+ * aggregates of its window, not its executions:
+ * - an execution is counted into the aggregates once it is final and its data was read (error, usage); from then on
+ *   it never changes, so it is never read again;
+ * - the executions not counted yet (running, waiting, or finished but not read with data) are kept as summaries next
+ *   to the aggregates, and counted by the view as they are;
+ * - a refresh lists only the executions that started since the previous one (a minute of overlap for commit lag; the
+ *   executions counted in that minute are remembered, so none is counted twice), re-reads the pending ones, and reads
+ *   the data of newly finished ones;
  * - within `maxAgeMs` of a refresh the stored copy is served as it is (no API call), and while one viewer refreshes,
  *   the others wait for its result instead of reading too (a lock key with a TTL).
- * The index holds at most `maxExecutions` summaries, newest first; `truncated` says when older ones in the window
- * were left out.
+ * Storage: one small state key per index (watermark, pending summaries) and one key per hour of aggregates, so a
+ * refresh rewrites the hours it added to and a view of 24 hours reads 24 keys, however many executions they hold.
+ * The first build of an index (or one extended further back) lists the whole window, at most `maxExecutions`, and
+ * reads each finished execution once with its data; `truncated` says when older ones in the window were left out.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 
 import { mapWithConcurrency } from '../concurrency';
 import { EXECUTION_USAGE_KEYS } from '../llm';
 import { internalNamespace, type MemoryStore, type Namespace } from '../memory';
+import {
+	addSummary,
+	cellsFromJson,
+	cellsToJson,
+	mergeCells,
+	minuteOf,
+	type MinuteCells,
+} from './execution-aggregates';
 import { EXECUTION_STATUSES, FINAL_STATUSES } from './job';
 import type { ExecutionFilter, N8nApiClient } from './n8n-api';
 import { sharedRefresh } from './shared-refresh';
@@ -26,7 +41,7 @@ interface ExecutionIndexOptions {
 	namespace: Namespace;
 	/** Only this workflow's executions (a separate index per workflow). */
 	workflowId?: string;
-	/** Most summaries kept, newest first (default 10 000). */
+	/** Most executions listed by one refresh (the first build lists the whole window; default 10 000). */
 	maxExecutions?: number;
 	/** Serve the stored copy without asking n8n when it is younger than this, ms (default 10 000). */
 	maxAgeMs?: number;
@@ -36,9 +51,9 @@ interface ExecutionIndexOptions {
 }
 
 export interface IndexCoverage {
-	/** The index is complete back to this start time (ISO), or to `maxExecutions` summaries. */
+	/** The index is complete back to this start time (ISO), or to `maxExecutions` executions. */
 	from: string;
-	/** Summaries held. */
+	/** Executions held: counted into the aggregates, and pending. */
 	executions: number;
 	/** True when older executions after `from` were left out because of maxExecutions. */
 	truncated: boolean;
@@ -51,18 +66,32 @@ export interface IndexCoverage {
 }
 
 export interface IndexedExecutions {
-	/** Newest first. */
-	summaries: ExecutionSummary[];
+	/** The aggregates of the executions counted, for the minutes since the `from` asked for. */
+	cells: MinuteCells;
+	/** The start of the span `cells` cover (ISO): the hour of the `from` asked for, or later when the index is. */
+	since: string;
+	/** Executions not counted yet (running, waiting, or not read with data), newest first. */
+	pending: ExecutionSummary[];
 	coverage: IndexCoverage;
 }
 
-interface StoredIndex {
+interface IndexState {
 	/** The start time asked for: the index holds every execution since, up to maxExecutions. */
 	from: string;
+	/** The index is complete back to this start time (later than `from` when the first build was truncated). */
+	coveredFrom: string;
 	/** When the refresh that produced it started (the next one lists what started since). */
 	refreshedAt: string;
 	truncated: boolean;
-	summaries: ExecutionSummary[];
+	/** The aggregates' keys are `agg:<workflow>:<generation>:<hour>`; a new build starts a new generation. */
+	generation: string;
+	/** Hours (ms since the epoch) that hold aggregates. */
+	hours: number[];
+	/** Executions counted into the aggregates. */
+	counted: number;
+	/** Counted executions that started within the overlap of the next listing: [id, start ms]. */
+	recent: Array<[string, number]>;
+	pending: ExecutionSummary[];
 }
 
 /**
@@ -83,27 +112,34 @@ const OVERLAP_MS = 60_000;
 /** Below this many executions to read with data, one request each; above, pages of the listing with data. */
 const SINGLE_READS = 25;
 const DETAIL_PAGE = 50;
+const HOUR = 3600_000;
+/** Aggregates outlive the longest range the dashboard offers (30 days). */
+const AGGREGATE_TTL_MS = 31 * 24 * HOUR;
+
+const hourKey = (workflowId: string | undefined, generation: string, hour: number) =>
+	`agg:${workflowId ?? '*'}:${generation}:${hour}`;
 
 /**
- * The summaries of executions that started at or after `from` (ISO), newest first, from the shared index, refreshed
- * as described above. Throws the API's JobsError when n8n cannot be read and nothing is stored; store errors fail too
- * (the caller may fall back to reading without a cache).
+ * The aggregates of executions that started at or after `from` (ISO) and the pending executions, from the shared
+ * index, refreshed as described above. Throws the API's JobsError when n8n cannot be read and nothing is stored;
+ * store errors fail too (the caller may fall back to reading without a cache).
  */
 export async function indexedExecutions(
 	from: string,
 	options: ExecutionIndexOptions,
 ): Promise<IndexedExecutions> {
 	let reads = { listed: 0, detailed: 0 };
-	const shared = await sharedRefresh<StoredIndex>(
+	const shared = await sharedRefresh<IndexState>(
 		options.store,
 		options.namespace,
 		`executions:${options.workflowId ?? '*'}`,
 		{
 			maxAgeMs: options.maxAgeMs ?? 10_000,
 			lockWaitMs: options.lockWaitMs,
+			ttlMs: AGGREGATE_TTL_MS,
 			usable: (index) => index.from <= from,
-			encode: packIndex,
-			decode: unpackIndex,
+			encode: packState,
+			decode: unpackState,
 			signal: options.signal,
 		},
 		async (previous) => {
@@ -113,11 +149,16 @@ export async function indexedExecutions(
 		},
 	);
 	const index = shared.value;
+	const fromHour = Math.floor(Date.parse(from) / HOUR) * HOUR;
+	const hours = index.hours.filter((h) => h >= fromHour);
+	const cells = await readHours(options, index.generation, hours);
 	return {
-		summaries: index.summaries,
+		cells,
+		since: new Date(Math.max(fromHour, Date.parse(index.coveredFrom))).toISOString(),
+		pending: index.pending,
 		coverage: {
-			from: (index.truncated && index.summaries.at(-1)?.startedAt) || index.from,
-			executions: index.summaries.length,
+			from: index.coveredFrom,
+			executions: index.counted + index.pending.length,
 			truncated: index.truncated,
 			refreshedAt: index.refreshedAt,
 			source: shared.source,
@@ -126,15 +167,62 @@ export async function indexedExecutions(
 	};
 }
 
+/** The aggregates stored for `hours`, merged into one map. */
+async function readHours(
+	options: ExecutionIndexOptions,
+	generation: string,
+	hours: number[],
+): Promise<MinuteCells> {
+	const stored = await mapWithConcurrency(hours, 16, (hour) =>
+		options.store.get(options.namespace, hourKey(options.workflowId, generation, hour)),
+	);
+	const cells: MinuteCells = new Map();
+	for (const value of stored)
+		for (const [minute, byWorkflow] of cellsFromJson(value?.value)) cells.set(minute, byWorkflow);
+	return cells;
+}
+
+/** Adds `added` to the stored aggregates, one read-modify-write per hour touched; returns the hours written. */
+async function storeCells(
+	options: ExecutionIndexOptions,
+	generation: string,
+	known: ReadonlySet<number>,
+	added: MinuteCells,
+): Promise<number[]> {
+	const byHour = new Map<number, MinuteCells>();
+	for (const [minute, byWorkflow] of added) {
+		const hour = Math.floor(minute / HOUR) * HOUR;
+		if (!byHour.has(hour)) byHour.set(hour, new Map());
+		byHour.get(hour)!.set(minute, byWorkflow);
+	}
+	await mapWithConcurrency([...byHour], 8, async ([hour, cells]) => {
+		const key = hourKey(options.workflowId, generation, hour);
+		if (known.has(hour)) {
+			const stored = cellsFromJson((await options.store.get(options.namespace, key))?.value);
+			mergeCells(stored, cells);
+			cells = stored;
+		}
+		await options.store.set(options.namespace, key, JSON.stringify(cellsToJson(cells)), {
+			ttlMs: AGGREGATE_TTL_MS,
+		});
+	});
+	return [...byHour.keys()];
+}
+
 /**
- * The stored form of the index: workflow IDs, statuses and modes as positions in lists, times as epoch ms, one array
- * per execution (about a fifth of the JSON of the summaries as objects, and as much faster to read and write).
+ * The stored form of the pending summaries: workflow IDs, statuses and modes as positions in lists, times as epoch
+ * ms, one array per execution.
  */
-interface PackedIndex {
-	v: 2;
+interface PackedState {
+	v: 3;
 	from: string;
 	refreshedAt: string;
 	truncated: boolean;
+	coveredFrom: string;
+	generation: string;
+	hours: number[];
+	counted: number;
+	recent: Array<[string, number]>;
 	workflows: string[];
 	modes: string[];
 	/** [id, workflow, status, mode, startedAt, stoppedAt, retryOf, retrySuccessId, detailed, usage, error] */
@@ -157,7 +245,7 @@ interface PackedIndex {
 
 const USAGE_FIELDS = Object.keys(EXECUTION_USAGE_KEYS) as Array<keyof ExecutionUsage>;
 
-function packIndex(index: StoredIndex): PackedIndex {
+function packState(index: IndexState): PackedState {
 	const workflows: string[] = [];
 	const modes: string[] = [];
 	const position = (list: string[], value: string) => {
@@ -165,14 +253,13 @@ function packIndex(index: StoredIndex): PackedIndex {
 		return at >= 0 ? at : list.push(value) - 1;
 	};
 	const ms = (iso: string | null) => (iso ? Date.parse(iso) : null);
+	const { pending, ...rest } = index;
 	return {
-		v: 2,
-		from: index.from,
-		refreshedAt: index.refreshedAt,
-		truncated: index.truncated,
+		v: 3,
+		...rest,
 		workflows,
 		modes,
-		rows: index.summaries.map((s) => [
+		rows: pending.map((s) => [
 			s.id,
 			position(workflows, s.workflowId),
 			EXECUTION_STATUSES.indexOf(s.status),
@@ -188,15 +275,14 @@ function packIndex(index: StoredIndex): PackedIndex {
 	};
 }
 
-function unpackIndex(stored: unknown): StoredIndex | undefined {
-	const packed = stored as PackedIndex | undefined;
-	if (packed?.v !== 2 || !Array.isArray(packed.rows)) return undefined;
+function unpackState(stored: unknown): IndexState | undefined {
+	const packed = stored as PackedState | undefined;
+	if (packed?.v !== 3 || !Array.isArray(packed.rows)) return undefined;
 	const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+	const { rows, workflows, modes, v: _v, ...state } = packed;
 	return {
-		from: packed.from,
-		refreshedAt: packed.refreshedAt,
-		truncated: packed.truncated,
-		summaries: packed.rows.map(
+		...state,
+		pending: rows.map(
 			([
 				id,
 				wf,
@@ -212,10 +298,10 @@ function unpackIndex(stored: unknown): StoredIndex | undefined {
 			]) => {
 				const s: ExecutionSummary = {
 					id,
-					workflowId: packed.workflows[wf],
+					workflowId: workflows[wf],
 					status: EXECUTION_STATUSES[status],
 					finished: FINAL_STATUSES.has(EXECUTION_STATUSES[status]),
-					mode: packed.modes[mode],
+					mode: modes[mode],
 					startedAt: iso(started),
 					stoppedAt: iso(stopped),
 					durationMs: started !== null && stopped !== null ? Math.max(0, stopped - started) : null,
@@ -234,31 +320,34 @@ function unpackIndex(stored: unknown): StoredIndex | undefined {
 	};
 }
 
+const newestFirst = (a: ExecutionSummary, b: ExecutionSummary) =>
+	Number(b.id) - Number(a.id) || b.id.localeCompare(a.id);
+
 async function refresh(
-	previous: StoredIndex | undefined,
+	previous: IndexState | undefined,
 	from: string,
 	options: ExecutionIndexOptions,
-): Promise<{ index: StoredIndex; listed: number; detailed: number }> {
+): Promise<{ index: IndexState; listed: number; detailed: number }> {
 	const { client } = options;
 	const maxExecutions = options.maxExecutions ?? 10_000;
 	const refreshedAt = new Date().toISOString();
 	const filter: ExecutionFilter = options.workflowId ? { workflowId: options.workflowId } : {};
-	// Extending the window back, or no index yet: list the whole window; else only what started since the last refresh.
-	const incremental = previous && previous.from <= from;
-	const listedFrom = incremental
-		? new Date(Date.parse(previous.refreshedAt) - OVERLAP_MS).toISOString()
+	// Extending the window back, or no index yet: a new build over the whole window; else only what started since.
+	const base = previous && previous.from <= from ? previous : undefined;
+	const listedFrom = base
+		? new Date(Date.parse(base.refreshedAt) - OVERLAP_MS).toISOString()
 		: from;
 	const listed = await client.listExecutions(
 		{ ...filter, startedAfter: listedFrom },
 		maxExecutions,
 	);
 
+	const counted = new Set((base?.recent ?? []).map(([id]) => id));
 	const byId = new Map<string, ExecutionSummary>();
-	for (const s of previous?.summaries ?? []) byId.set(s.id, s);
+	for (const s of base?.pending ?? []) byId.set(s.id, s);
 	for (const execution of listed) {
 		const summary = summarize(execution);
-		const known = byId.get(summary.id);
-		if (!(known?.finished && known.detailed)) byId.set(summary.id, summary);
+		if (!counted.has(summary.id)) byId.set(summary.id, summary);
 	}
 	// Executions that were running or waiting and started before the listed span: read them again.
 	const seen = new Set(listed.map((e) => String(e.id)));
@@ -268,16 +357,44 @@ async function refresh(
 	const undetailed = [...byId.values()].filter((s) => s.finished && !s.detailed);
 	await readDetails(client, undetailed, byId, { ...filter, startedAfter: listedFrom });
 
-	const bound = incremental ? previous.from : from;
-	const summaries = [...byId.values()]
-		.filter((s) => !s.startedAt || s.startedAt >= bound)
-		.sort((a, b) => Number(b.id) - Number(a.id) || b.id.localeCompare(a.id));
+	const truncated = listed.length >= maxExecutions;
+	const oldestListed = listed.length
+		? listed.reduce((a, e) => (e.startedAt && e.startedAt < a ? e.startedAt : a), refreshedAt)
+		: from;
+	const bound = base ? base.from : from;
+	// A truncated first build covers the span it listed; a truncated later listing leaves a gap: said, not hidden.
+	const coveredFrom = base ? base.coveredFrom : truncated ? oldestListed : from;
+	const generation = base?.generation ?? randomUUID();
+	const add: MinuteCells = new Map();
+	const stillPending: ExecutionSummary[] = [];
+	const recentFrom = Date.parse(refreshedAt) - OVERLAP_MS;
+	const recent = (base?.recent ?? []).filter(([, start]) => start >= recentFrom);
+	let added = 0;
+	for (const s of byId.values()) {
+		if (s.startedAt && s.startedAt < bound) continue;
+		if (!(s.finished && s.detailed) || minuteOf(s) === undefined) {
+			stillPending.push(s);
+			continue;
+		}
+		addSummary(add, s);
+		added++;
+		const start = Date.parse(s.startedAt!);
+		if (start >= recentFrom) recent.push([s.id, start]);
+	}
+	const written = await storeCells(options, generation, new Set(base?.hours ?? []), add);
 	return {
 		index: {
 			from: bound,
+			coveredFrom,
 			refreshedAt,
-			truncated: summaries.length > maxExecutions || listed.length >= maxExecutions,
-			summaries: summaries.slice(0, maxExecutions),
+			truncated: (base?.truncated ?? false) || truncated,
+			generation,
+			hours: [...new Set([...(base?.hours ?? []), ...written])]
+				.filter((h) => h + AGGREGATE_TTL_MS > Date.now()) // older ones have expired
+				.sort((a, b) => a - b),
+			counted: (base?.counted ?? 0) + added,
+			recent,
+			pending: stillPending.sort(newestFirst),
 		},
 		listed: listed.length + pending.length,
 		detailed: undetailed.length,
@@ -315,7 +432,7 @@ async function readDetails(
 		return;
 	}
 	const wanted = new Set(targets.map((s) => s.id));
-	const oldest = Math.min(...targets.map((s) => Number(s.id)));
+	const oldest = targets.reduce((a, s) => Math.min(a, Number(s.id)), Infinity);
 	const oldestStart = targets
 		.map((s) => s.startedAt ?? '')
 		.filter(Boolean)

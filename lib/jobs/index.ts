@@ -16,7 +16,21 @@ export { retryJob } from './retry-job';
 export { originalRuns, takeUnreported, sortById, type ReportedExecutions } from './reported';
 export { summarize, usageFromCustomData, type ExecutionSummary } from './summary';
 export { analyze, bucketFor } from './analytics';
-export { indexNamespace, indexedExecutions, type IndexCoverage } from './execution-index';
+export {
+	indexNamespace,
+	indexedExecutions,
+	type IndexCoverage,
+	type IndexedExecutions,
+} from './execution-index';
+export {
+	addSummary,
+	analyzeCells,
+	rollupByWorkflow,
+	type Cell,
+	type MinuteCells,
+	type WorkflowRollup,
+} from './execution-aggregates';
+export { indexAnalytics, indexFailureWorkflows, indexRollup } from './index-analytics';
 export { askWorkers, parseAnswer, rememberWorkers } from './workers';
 export { prometheusMetrics } from './prometheus';
 export {

@@ -7,7 +7,8 @@ import type Redis from 'ioredis';
 
 import { messageOf } from '../retry';
 import type { MemoryStore, Namespace } from '../memory';
-import { analyze, bucketFor, type Analytics } from './analytics';
+import { bucketFor, type Analytics } from './analytics';
+import { indexAnalytics, indexFailureWorkflows } from './index-analytics';
 import { indexedExecutions, type IndexCoverage, type IndexedExecutions } from './execution-index';
 import type { N8nApiClient } from './n8n-api';
 import { queueStatsFromMetrics, queueStatsFromRedis, type QueueStats } from './queue';
@@ -139,13 +140,18 @@ export async function dashboardView(options: DashboardViewOptions): Promise<Dash
 		key,
 		{ maxAgeMs: options.cacheMs ?? 10_000, ttlMs: 3600_000, signal: options.signal },
 		async () => {
-			const now = Date.now();
-			// A preset range ends now; a custom one where it was asked to.
-			const to = options.range === 'custom' ? options.to : new Date(now).toISOString();
-			const from =
+			// A preset range ends with the current minute; a custom one where it was asked to. Both are whole
+			// minutes, as the shared aggregates are.
+			const minute = 60_000;
+			const end =
 				options.range === 'custom'
-					? options.from
-					: new Date(now - (Date.parse(options.to) - Date.parse(options.from))).toISOString();
+					? Math.ceil(Date.parse(options.to) / minute) * minute
+					: Math.floor(Date.now() / minute) * minute + minute;
+			const start =
+				options.range === 'custom'
+					? Math.floor(Date.parse(options.from) / minute) * minute
+					: end - (Date.parse(options.to) - Date.parse(options.from));
+			const [from, to] = [new Date(start).toISOString(), new Date(end).toISOString()];
 			const snapshot = await opsSnapshot({ ...options, from });
 			const { executions } = snapshot;
 			let notice: string | undefined;
@@ -158,10 +164,10 @@ export async function dashboardView(options: DashboardViewOptions): Promise<Dash
 			const analytics: DashboardView['analytics'] =
 				'data' in executions
 					? {
-							data: analyze(executions.data.summaries, {
+							data: indexAnalytics(executions.data, {
 								from,
 								to,
-								bucketMs: bucketFor(Date.parse(to) - Date.parse(from)),
+								bucketMs: bucketFor(end - start),
 							}),
 							coverage: executions.data.coverage,
 						}
@@ -171,8 +177,8 @@ export async function dashboardView(options: DashboardViewOptions): Promise<Dash
 			);
 			const executionWorkflows: Record<string, string> = {};
 			if ('data' in executions)
-				for (const s of executions.data.summaries)
-					if (linked.has(s.id)) executionWorkflows[s.id] = s.workflowId;
+				for (const [id, workflowId] of Object.entries(indexFailureWorkflows(executions.data)))
+					if (linked.has(id)) executionWorkflows[id] = workflowId;
 			return {
 				window: { from, to, range: options.range },
 				analytics,

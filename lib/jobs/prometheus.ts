@@ -6,12 +6,20 @@
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
+import {
+	addSummary,
+	rollupByWorkflow,
+	type MinuteCells,
+	type WorkflowRollup,
+} from './execution-aggregates';
 import type { QueueStats } from './queue';
 import type { ExecutionSummary } from './summary';
 import type { WorkerStatus } from './workers';
 
 interface PrometheusInput {
-	summaries: readonly ExecutionSummary[];
+	/** The executions counted: as summaries, or as per-workflow totals (see indexRollup). */
+	summaries?: readonly ExecutionSummary[];
+	workflows?: readonly WorkflowRollup[];
 	/** Workflow ID → name, for the `workflow_name` label (the ID when unknown). */
 	workflowNames?: ReadonlyMap<string, string>;
 	/** The index's start (ISO): exported as openagents_index_start_timestamp_seconds. */
@@ -82,22 +90,23 @@ export async function prometheusMetrics(
 		registers,
 	});
 
-	for (const s of input.summaries) {
+	for (const wf of input.workflows ?? rollupOf(input.summaries ?? [])) {
 		const l = {
-			workflow_id: s.workflowId,
-			workflow_name: input.workflowNames?.get(s.workflowId) ?? s.workflowId,
+			workflow_id: wf.workflowId,
+			workflow_name: input.workflowNames?.get(wf.workflowId) ?? wf.workflowId,
 		};
-		executions.inc({ ...l, status: s.status });
-		if (s.durationMs !== null && ['success', 'error', 'crashed'].includes(s.status))
-			duration.observe(l, s.durationMs / 1000);
-		if (s.retryOf) retriedExecutions.inc(l);
-		if (!s.usage) continue;
-		modelCalls.inc(l, s.usage.modelCalls);
-		tokens.inc({ ...l, type: 'prompt' }, s.usage.promptTokens);
-		tokens.inc({ ...l, type: 'completion' }, s.usage.completionTokens);
-		cost.inc(l, s.usage.cost);
-		modelRetries.inc(l, s.usage.retries);
-		toolErrors.inc(l, s.usage.toolErrors);
+		for (const [status, count] of Object.entries(wf.byStatus))
+			if (count) executions.inc({ ...l, status }, count);
+		for (const [ms, count] of wf.durations)
+			for (let i = 0; i < count; i++) duration.observe(l, ms / 1000);
+		if (wf.retried) retriedExecutions.inc(l, wf.retried);
+		if (!wf.usageExecutions) continue;
+		modelCalls.inc(l, wf.usage.modelCalls);
+		tokens.inc({ ...l, type: 'prompt' }, wf.usage.promptTokens);
+		tokens.inc({ ...l, type: 'completion' }, wf.usage.completionTokens);
+		cost.inc(l, wf.usage.cost);
+		modelRetries.inc(l, wf.usage.retries);
+		toolErrors.inc(l, wf.usage.toolErrors);
 	}
 
 	if (input.indexFrom)
@@ -125,4 +134,10 @@ export async function prometheusMetrics(
 		}).set(input.workers.filter((w) => w.answered).length);
 
 	return { text: await registry.metrics(), contentType: registry.contentType };
+}
+
+function rollupOf(summaries: readonly ExecutionSummary[]): WorkflowRollup[] {
+	const cells: MinuteCells = new Map();
+	for (const s of summaries) addSummary(cells, s);
+	return rollupByWorkflow(cells);
 }

@@ -7,6 +7,7 @@ export class MemoryError extends Error {
 			| 'access_denied'
 			| 'invalid_value'
 			| 'version_conflict'
+			| 'not_found'
 			| 'wrong_type'
 			| 'unsupported'
 			| 'store_timeout'

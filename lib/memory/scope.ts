@@ -10,10 +10,11 @@ export const SCOPES = ['global', 'workflow', 'execution', 'session', 'agent', 'c
 export type Scope = (typeof SCOPES)[number];
 
 /**
- * Scopes this package keeps for itself (Planner checkpoints, the Job Monitor's execution index): namespace() refuses them, so no node parameter or
- * expression can address them; only internalNamespace() builds one.
+ * Scopes this package keeps for itself (Planner checkpoints, the Job Monitor's execution index, long-term memory's
+ * facts — one namespace per subject): namespace() refuses them, so no node parameter or expression can address
+ * them; only internalNamespace() builds one.
  */
-const INTERNAL_SCOPES = ['plan-run', 'job-analytics'] as const;
+const INTERNAL_SCOPES = ['plan-run', 'job-analytics', 'facts'] as const;
 export type InternalScope = (typeof INTERNAL_SCOPES)[number];
 
 /** A namespace: every key lives in exactly one. `scopeId` is '' for `global`. */

@@ -117,6 +117,9 @@ function pageAt(pageStarts: number[], offset: number): number {
 	return page;
 }
 
+/** Formats whose text marks sections with Markdown headings: HTML's headings are written so by the loader. */
+const HEADED_FORMATS = new Set(['markdown', 'html']);
+
 /**
  * Chunks `document`. Every chunk is a substring of document.text at [start, end); starts never decrease.
  * Throws RagError INVALID_OPTIONS for bad sizes.
@@ -131,12 +134,12 @@ export async function chunkDocument(
 		chunkOverlap,
 		...(unit === 'tokens' ? { lengthFunction: countTokens } : {}),
 	};
-	const splitter =
-		document.format === 'markdown'
-			? RecursiveCharacterTextSplitter.fromLanguage('markdown', params)
-			: new RecursiveCharacterTextSplitter(params);
+	const headed = HEADED_FORMATS.has(document.format);
+	const splitter = headed
+		? RecursiveCharacterTextSplitter.fromLanguage('markdown', params)
+		: new RecursiveCharacterTextSplitter(params);
 	const pieces = await splitter.splitText(document.text);
-	const headings = document.format === 'markdown' ? markdownHeadings(document.text) : [];
+	const headings = headed ? markdownHeadings(document.text) : [];
 	const chunks: Chunk[] = [];
 	let searchFrom = 0;
 	for (const text of pieces) {

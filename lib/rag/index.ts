@@ -3,6 +3,7 @@ export {
 	loadDocument,
 	documentTooLarge,
 	detectFormat,
+	DOCUMENT_EXTENSIONS,
 	jsonToText,
 	type DocumentInput,
 	type LoadedDocument,
@@ -27,7 +28,10 @@ export { ingestDocuments, DEFAULT_EMBEDDING_BATCH_SIZE, type IngestOptions } fro
 export {
 	retrieve,
 	mmrSelect,
+	convexCombination,
 	reciprocalRankFusion,
+	DEFAULT_KEYWORD_WEIGHT,
+	type Fusion,
 	type Reranker,
 	type RetrievalOptions,
 	type RetrievedChunk,
@@ -37,3 +41,12 @@ export { keywordIndexFor, keywordTerms, KeywordIndex } from './keyword-index';
 export { Bm25Index } from './bm25';
 export { decodeDocument } from './encoding';
 export { answerFromChunks, citationNumbers, resolveCitations } from './answer';
+export {
+	evaluateRetrieval,
+	expectedSources,
+	scoreQuestion,
+	summarize,
+	type EvaluationSummary,
+	type ModeRun,
+	type QuestionScores,
+} from './evaluate';

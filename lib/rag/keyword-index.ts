@@ -8,6 +8,8 @@
  * so every queue-mode worker searches the same chunks, a restart loses nothing, and an unchanged knowledge base
  * costs no reads.
  */
+import { stem } from './stem';
+
 import { Bm25Index } from './bm25';
 import type { KnowledgeBaseCollection } from './chroma-store';
 
@@ -20,18 +22,20 @@ const STOP_WORDS = new Set(
 
 /**
  * Search terms of a text: words of letters and digits, lower-cased, with the parts of compound identifiers too
- * (`maxRetriesPerRequest` → maxretriesperrequest, max, retries, per, request; `node-fetch` → node-fetch, node, fetch),
- * so both the exact identifier and its words match. English stop words are left out.
+ * (`maxRetriesPerRequest` → maxretriesperrequest, max, retri, per, request; `node-fetch` → node-fetch, node, fetch),
+ * so both the exact identifier and its words match. English stop words and possessives are left out and every term is reduced to its
+ * stem (Porter2, as Lucene's EnglishAnalyzer does with Porter), so "publishing" finds "published".
  */
 export function keywordTerms(text: string): string[] {
 	const terms: string[] = [];
-	for (const token of text.match(/[\p{L}\p{N}]+(?:[._'-][\p{L}\p{N}]+)*/gu) ?? []) {
+	for (const word of text.match(/[\p{L}\p{N}]+(?:[._'-][\p{L}\p{N}]+)*/gu) ?? []) {
+		const token = word.replace(/'s$/i, ''); // the possessive, as Lucene's EnglishPossessiveFilter drops it
 		const parts = token
 			.split(/[._'-]/)
 			.flatMap((part) => part.split(/(?<=[\p{Ll}\p{N}])(?=\p{Lu})|(?<=\p{Lu})(?=\p{Lu}\p{Ll})/u));
 		for (const term of new Set([token, ...(parts.length > 1 ? parts : [])])) {
 			const lower = term.toLowerCase();
-			if (lower && !STOP_WORDS.has(lower)) terms.push(lower);
+			if (lower && !STOP_WORDS.has(lower)) terms.push(stem(lower));
 		}
 	}
 	return terms;

@@ -2,7 +2,7 @@
  * Document loaders: text, Markdown, HTML (main text), PDF (text layer) and JSON (chosen fields) → plain text with a
  * stable `source` id. HTML goes through html-to-text, PDF through unpdf (Mozilla pdf.js); no OCR.
  */
-import { convert, type HtmlToTextOptions } from 'html-to-text';
+import { convert, type FormatCallback, type HtmlToTextOptions } from 'html-to-text';
 
 import { decodeDocument } from './encoding';
 import { RagError } from './errors';
@@ -65,6 +65,9 @@ const EXTENSION_FORMATS: Record<string, DocumentFormat> = {
 	adoc: 'text',
 };
 
+/** File extensions the Knowledge Base reads (lower case, without the dot). */
+export const DOCUMENT_EXTENSIONS = Object.keys(EXTENSION_FORMATS);
+
 /**
  * The format of a file from its MIME type, else its extension. Returns undefined when neither is known
  * (e.g. application/octet-stream without a known extension, image/png).
@@ -95,15 +98,24 @@ const SKIPPED_HTML = [
 	'button',
 	'img',
 ];
+/**
+ * An HTML heading written as a Markdown ATX heading (`<h2>Usage</h2>` → `## Usage`), so chunks of HTML pages split at
+ * sections and carry their heading path as Markdown's do (see chunking.ts).
+ */
+const atxHeading: FormatCallback = (elem, walk, builder, options) => {
+	builder.openBlock({ leadingLineBreaks: options.leadingLineBreaks || 2 });
+	builder.addLiteral(`${'#'.repeat(Number(elem.name?.slice(1) ?? 1))} `);
+	walk(elem.children, builder);
+	builder.closeBlock({ trailingLineBreaks: options.trailingLineBreaks || 2 });
+};
+
 const HTML_OPTIONS: HtmlToTextOptions = {
 	wordwrap: false,
+	formatters: { atxHeading },
 	selectors: [
 		...SKIPPED_HTML.map((selector) => ({ selector, format: 'skip' })),
 		{ selector: 'a', options: { ignoreHref: true } },
-		...['h1', 'h2', 'h3', 'h4', 'h5', 'h6'].map((selector) => ({
-			selector,
-			options: { uppercase: false },
-		})),
+		...['h1', 'h2', 'h3', 'h4', 'h5', 'h6'].map((selector) => ({ selector, format: 'atxHeading' })),
 		{ selector: 'table', format: 'dataTable' },
 	],
 };
@@ -123,6 +135,7 @@ function htmlToText(html: string): string {
 /** Text of every page of a PDF (pdf.js text layer), with each page's start offset in the joined text. */
 async function pdfToText(
 	bytes: Uint8Array,
+	name: string,
 ): Promise<{ text: string; pageStarts: number[]; pages: number }> {
 	const { getDocumentProxy, extractText } = await import('unpdf');
 	let pages: string[];
@@ -131,9 +144,13 @@ async function pdfToText(
 		const pdf = await getDocumentProxy(new Uint8Array(bytes), { verbosity: 0 });
 		pages = (await extractText(pdf, { mergePages: false })).text;
 	} catch (error) {
-		throw new RagError('INVALID_DOCUMENT', `Not a readable PDF: ${(error as Error).message}`, {
-			cause: error,
-		});
+		throw new RagError(
+			'INVALID_DOCUMENT',
+			`${name} is not a readable PDF: ${(error as Error).message}`,
+			{
+				cause: error,
+			},
+		);
 	}
 	const pageStarts: number[] = [];
 	let text = '';
@@ -289,7 +306,7 @@ async function pdfDocumentText(
 			'UNSUPPORTED_FORMAT',
 			`${name}: a PDF must be given as binary data, not text`,
 		);
-	const pdf = await pdfToText(content);
+	const pdf = await pdfToText(content, name);
 	if (!pdf.text.trim()) {
 		throw new RagError(
 			'PDF_WITHOUT_TEXT',

@@ -1,9 +1,10 @@
 /**
  * Retrieval in three modes — vector (cosine similarity in Chroma), keyword (BM25, see keyword-index) and hybrid
- * (both lists fused with Reciprocal Rank Fusion, Cormack, Clarke & Büttcher, SIGIR 2009) — with a metadata filter
- * applied in every mode, an optional minimum cosine similarity, optional reranking of the candidates (a
- * cross-encoder behind a /rerank API, or any reranker), and optional MMR re-ranking for diversity (Carbonell &
- * Goldstein, 1998, via LangChain's maximalMarginalRelevance).
+ * (both lists fused: by default a convex combination of normalised scores, Bruch, Gai & Ingber, "An Analysis of
+ * Fusion Functions for Hybrid Retrieval", ACM TOIS 2023; or Reciprocal Rank Fusion, Cormack, Clarke & Büttcher,
+ * SIGIR 2009) — with a metadata filter applied in every mode, an optional minimum cosine similarity, optional
+ * reranking of the candidates (a cross-encoder behind a /rerank API, or any reranker), and optional MMR re-ranking
+ * for diversity (Carbonell & Goldstein, 1998, via LangChain's maximalMarginalRelevance).
  */
 import { maximalMarginalRelevance } from '@langchain/core/utils/math';
 
@@ -25,8 +26,19 @@ import type { Metadata } from './metadata';
 const SEARCH_MODES = ['hybrid', 'vector', 'keyword'] as const;
 export type SearchMode = (typeof SEARCH_MODES)[number];
 
+const FUSIONS = ['convex', 'rrf'] as const;
+/** How hybrid mode fuses the two rankings: convex combination of normalised scores, or Reciprocal Rank Fusion. */
+export type Fusion = (typeof FUSIONS)[number];
+
 /** Reciprocal Rank Fusion's k: 60, as in Cormack et al. (2009). */
 const DEFAULT_RRF_K = 60;
+
+/**
+ * The keyword ranking's share of hybrid's score, per fusion. Convex: chosen on question set a (npm READMEs) with
+ * the hashing and a semantic embedding model, confirmed on set b (The Cargo Book) — see the README's retrieval
+ * evaluation. RRF: equal shares.
+ */
+export const DEFAULT_KEYWORD_WEIGHT: Record<Fusion, number> = { convex: 0.7, rrf: 0.5 };
 
 /** Scores documents for a query; a higher score is more relevant. */
 export interface Reranker {
@@ -39,8 +51,11 @@ export interface RetrievalOptions {
 	topK?: number;
 	/** 'hybrid' (default), 'vector' or 'keyword'. */
 	mode?: SearchMode;
-	/** Hybrid only: the keyword list's share of the fused score, 0…1 (default 0.5), and RRF's k (default 60). */
-	hybrid?: { keywordWeight?: number; rrfK?: number };
+	/**
+	 * Hybrid only: the fusion ('convex', default, or 'rrf'), the keyword list's share of the fused score, 0…1 (default
+	 * DEFAULT_KEYWORD_WEIGHT of the fusion), and RRF's k (default 60; 'rrf' only).
+	 */
+	hybrid?: { fusion?: Fusion; keywordWeight?: number; rrfK?: number };
 	/** Chroma metadata filter, e.g. { source: "guide.md" } or { $and: [...] }; applies in every mode. */
 	where?: Where;
 	/** Drop chunks whose cosine similarity to the query is below this (−1…1, default none); applies in every mode. */
@@ -61,8 +76,8 @@ export interface RetrievedChunk {
 	headingPath: string;
 	page?: number;
 	/**
-	 * The score the chunks are ranked by, higher is better: cosine similarity (vector), BM25 (keyword), the RRF score
-	 * (hybrid), or the reranker's score when reranked.
+	 * The score the chunks are ranked by, higher is better: cosine similarity (vector), BM25 (keyword), the fused
+	 * score (hybrid: 0…1 for convex, the RRF score for rrf), or the reranker's score when reranked.
 	 */
 	score: number;
 	/** Cosine similarity to the query, −1…1, when the query was embedded. */
@@ -91,6 +106,8 @@ function checkRetrieval(options: RetrievalOptions): void {
 		fail(`MMR diversity (lambda) must be between 0 and 1, got ${mmr.lambda}`);
 	if (mmr?.fetchK !== undefined && (!Number.isInteger(mmr.fetchK) || mmr.fetchK < topK))
 		fail(`MMR fetch K must be a whole number ≥ top K (${topK}), got ${mmr.fetchK}`);
+	if (hybrid?.fusion !== undefined && !FUSIONS.includes(hybrid.fusion))
+		fail(`Fusion must be one of ${FUSIONS.join(', ')}, got "${hybrid.fusion}"`);
 	const weight = hybrid?.keywordWeight;
 	if (weight !== undefined && !(weight >= 0 && weight <= 1))
 		fail(`Keyword weight must be between 0 and 1, got ${weight}`);
@@ -137,7 +154,45 @@ export function reciprocalRankFusion(
 	return [...scores].map(([id, score]) => ({ id, score })).sort((a, b) => b.score - a.score);
 }
 
-function cosine(a: readonly number[], b: readonly number[]): number {
+/** The theoretical minima the convex combination normalises from: BM25 ≥ 0, cosine similarity ≥ −1. */
+const SCORE_FLOOR = { keyword: 0, vector: -1 } as const;
+
+/**
+ * Convex combination of normalised scores (Bruch, Gai & Ingber, ACM TOIS 2023): score(d) = w · φ(bm25(d)) +
+ * (1 − w) · φ(cos(d)), each score normalised by their "theoretical min–max", φ(s) = (s − floor) / (max − floor)
+ * with floor the score's theoretical minimum (SCORE_FLOOR) and max the best score among the candidates. Unlike
+ * min–max over the candidates, this keeps a flat list flat: a vector list whose cosines barely differ adds about
+ * the same to every chunk instead of stretching those differences to 0…1 — so weak embeddings cannot push a strong
+ * keyword hit down. A candidate without a score (beyond the keyword list, or no stored embedding) gets the floor.
+ * Returns ids with their fused score (0…1), best first (ties keep the candidates' order).
+ */
+export function convexCombination(
+	candidates: ReadonlyArray<{ id: string; keywordScore?: number; vectorScore?: number }>,
+	keywordWeight: number,
+): Array<{ id: string; score: number }> {
+	const normaliser = (scores: Array<number | undefined>, floor: number) => {
+		const max = Math.max(floor, ...scores.map((s) => s ?? floor));
+		return (s: number | undefined) =>
+			max > floor && s !== undefined ? (s - floor) / (max - floor) : 0;
+	};
+	const keyword = normaliser(
+		candidates.map((c) => c.keywordScore),
+		SCORE_FLOOR.keyword,
+	);
+	const vector = normaliser(
+		candidates.map((c) => c.vectorScore),
+		SCORE_FLOOR.vector,
+	);
+	return candidates
+		.map((c) => ({
+			id: c.id,
+			score: keywordWeight * keyword(c.keywordScore) + (1 - keywordWeight) * vector(c.vectorScore),
+		}))
+		.sort((a, b) => b.score - a.score);
+}
+
+/** Cosine similarity, −1…1 (0 when either vector is all zeros). */
+export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
 	let dot = 0;
 	let na = 0;
 	let nb = 0;
@@ -227,7 +282,8 @@ async function retrieveChunks(
 		? (await embedTexts(embedder, [query], options.embedding)).vectors[0]
 		: undefined;
 	const found = await search(kb, query, queryEmbedding, plan, options);
-	let pool = candidatesOf(found, rank(found, plan, options), queryEmbedding);
+	const vectorScoreOf = vectorScores(found, queryEmbedding);
+	let pool = candidatesOf(found, rank(found, plan, vectorScoreOf, options), vectorScoreOf);
 	if (options.minScore !== undefined)
 		pool = pool.filter((c) => (c.vectorScore ?? -Infinity) >= options.minScore!);
 	pool = pool.slice(0, plan.candidates);
@@ -244,7 +300,8 @@ interface SearchPlan {
 	candidates: number;
 	/** How deep each ranked list goes. */
 	depth: number;
-	/** The keyword list's share of the score, 0…1. */
+	/** Hybrid's fusion and the keyword list's share of the score, 0…1. */
+	fusion: Fusion;
 	keywordWeight: number;
 	useVector: boolean;
 	useKeyword: boolean;
@@ -259,14 +316,29 @@ function searchPlan(options: RetrievalOptions): SearchPlan {
 		mmr ? (mmr.fetchK ?? Math.max(20, 4 * topK)) : 0,
 		rerank ? (rerank.candidates ?? Math.max(20, 4 * topK)) : 0,
 	);
-	// Hybrid fuses deeper lists than it returns: a chunk ranked lower in both lists can still rise (RRF's point).
+	// Hybrid fuses deeper lists than it returns: a chunk ranked lower in both lists can still rise (fusion's point).
 	const depth = mode === 'hybrid' ? Math.max(2 * candidates, 40) : candidates;
+	const fusion = options.hybrid?.fusion ?? 'convex';
 	const keywordWeight =
-		mode === 'hybrid' ? (options.hybrid?.keywordWeight ?? 0.5) : mode === 'keyword' ? 1 : 0;
+		mode === 'hybrid'
+			? (options.hybrid?.keywordWeight ?? DEFAULT_KEYWORD_WEIGHT[fusion])
+			: mode === 'keyword'
+				? 1
+				: 0;
 	// A ranking with no weight in the result is not searched at all.
 	const [useVector, useKeyword] = [keywordWeight < 1, keywordWeight > 0];
 	const needsVectors = useVector || options.minScore !== undefined || !!mmr;
-	return { mode, topK, candidates, depth, keywordWeight, useVector, useKeyword, needsVectors };
+	return {
+		mode,
+		topK,
+		candidates,
+		depth,
+		fusion,
+		keywordWeight,
+		useVector,
+		useKeyword,
+		needsVectors,
+	};
 }
 
 /** The vector matches and keyword hits (both filtered by `where`), and every chunk either list found, by id. */
@@ -312,14 +384,48 @@ async function search(
 	return { vectorMatches, keywordScores, keywordIds, known };
 }
 
-/** The mode's ranking: by cosine similarity, by BM25, or both lists fused with RRF. */
+/**
+ * Cosine similarity to the query of a chunk either list found: Chroma's, or computed once from its stored embedding
+ * (a chunk only the keyword list found).
+ */
+function vectorScores(
+	{ vectorMatches, known }: Found,
+	queryEmbedding: number[] | undefined,
+): (id: string) => number | undefined {
+	const scores = new Map<string, number | undefined>(vectorMatches.map((m) => [m.id, m.score]));
+	return (id) => {
+		if (!scores.has(id)) {
+			const embedding = known.get(id)?.embedding;
+			scores.set(
+				id,
+				queryEmbedding && embedding?.length ? cosine(queryEmbedding, embedding) : undefined,
+			);
+		}
+		return scores.get(id);
+	};
+}
+
+/** The mode's ranking: by cosine similarity, by BM25, or both lists fused (convex combination or RRF). */
 function rank(
-	{ vectorMatches, keywordScores, keywordIds }: Found,
-	{ mode, keywordWeight }: SearchPlan,
+	found: Found,
+	{ mode, fusion, keywordWeight }: SearchPlan,
+	vectorScoreOf: (id: string) => number | undefined,
 	options: RetrievalOptions,
 ): Array<{ id: string; score: number }> {
+	const { vectorMatches, keywordScores, keywordIds } = found;
 	if (mode === 'vector') return vectorMatches.map((m) => ({ id: m.id, score: m.score }));
 	if (mode === 'keyword') return keywordIds.map((id) => ({ id, score: keywordScores.get(id)! }));
+	// A list with no weight is not searched (searchPlan): its members do not become candidates.
+	const ids = [...new Set([...vectorMatches.map((m) => m.id), ...keywordIds])];
+	if (fusion === 'convex')
+		return convexCombination(
+			ids.map((id) => ({
+				id,
+				keywordScore: keywordScores.get(id),
+				vectorScore: vectorScoreOf(id),
+			})),
+			keywordWeight,
+		);
 	return reciprocalRankFusion(
 		[
 			{ ids: vectorMatches.map((m) => m.id), weight: 1 - keywordWeight },
@@ -334,20 +440,16 @@ function rank(
  * embedding, so the minimum score applies to it too.
  */
 function candidatesOf(
-	{ vectorMatches, keywordScores, known }: Found,
+	{ keywordScores, known }: Found,
 	ranked: Array<{ id: string; score: number }>,
-	queryEmbedding: number[] | undefined,
+	vectorScoreOf: (id: string) => number | undefined,
 ): Candidate[] {
-	const vectorScores = new Map(vectorMatches.map((m) => [m.id, m.score]));
-	return ranked.map(({ id, score }) => {
-		const chunk = known.get(id)!;
-		const vectorScore =
-			vectorScores.get(id) ??
-			(queryEmbedding && chunk.embedding?.length
-				? cosine(queryEmbedding, chunk.embedding)
-				: undefined);
-		return { ...chunk, score, vectorScore, keywordScore: keywordScores.get(id) };
-	});
+	return ranked.map(({ id, score }) => ({
+		...known.get(id)!,
+		score,
+		vectorScore: vectorScoreOf(id),
+		keywordScore: keywordScores.get(id),
+	}));
 }
 
 /** The pool reordered by the reranker's scores, which become the chunks' scores. */

@@ -62,10 +62,11 @@ export class OpenAgentsAgent implements INodeType {
 			},
 			{
 				name: 'openAgentsMemoryStore',
-				displayName: 'Memory Store (Memory Tools)',
+				displayName: 'Memory Store (Memory Tools, Long-Term Memory)',
 				required: true,
 				testedBy: 'openAgentsMemoryStoreTest',
-				displayOptions: { show: { memoryTools: [true], store: ['credential'] } },
+				// The Store field is shown only with the memory tools or long-term memory on.
+				displayOptions: { show: { store: ['credential'] } },
 			},
 			{ name: 'openAgentsTracingApi', displayName: 'Tracing (Optional)', required: false },
 		],

@@ -20,6 +20,7 @@ export const systemMessageField: INodeProperties = {
 
 const showKnowledgeBase = { show: { knowledgeBaseSearch: [true] } };
 const showMemory = { show: { memoryTools: [true] } };
+const showFacts = { show: { longTermMemory: [true] } };
 
 // Booleans, not one multiOptions field: n8n's editor hides an options field whose every value selects a credential
 // (it takes it for the node's authentication selector) and then lists the wrong credentials.
@@ -48,6 +49,66 @@ export const builtInToolFields: INodeProperties[] = [
 		displayName: `Memory ${field.displayName}`,
 		displayOptions: { ...field.displayOptions, ...showMemory },
 	})),
+	{
+		displayName: 'Long-Term Memory',
+		name: 'longTermMemory',
+		type: 'boolean',
+		default: false,
+		description:
+			'Whether the agent remembers facts about a subject (a user, a customer) across conversations and workflows, in the store of the OpenAgents Memory Store API credential (inside its tenant)',
+	},
+	// The same store choice as the memory tools', shown here when those are off.
+	{
+		...storeField,
+		displayName: 'Memory Store',
+		displayOptions: { show: { longTermMemory: [true], memoryTools: [false] } },
+	},
+	{
+		displayName: 'Subject',
+		name: 'memorySubject',
+		type: 'string',
+		default: '',
+		placeholder: 'e.g. {{ $json.customerId }}',
+		description:
+			'Whose facts: a user or customer ID. Leave empty after an OpenAgents Chat Completions Trigger for the caller\'s user (the request\'s "user", kept apart per client key like sessions). The model cannot choose another subject.',
+		displayOptions: showFacts,
+	},
+	{
+		displayName: 'Recall Memories',
+		name: 'recallMemories',
+		type: 'boolean',
+		default: true,
+		description:
+			"Whether to put the subject's facts most relevant to the prompt, with their IDs, into the system message (Conversation template)",
+		displayOptions: showFacts,
+	},
+	{
+		displayName: 'Memories to Recall',
+		name: 'recallTopK',
+		type: 'number',
+		typeOptions: { minValue: 1, maxValue: 100 },
+		default: 5,
+		description: 'How many facts at most Recall Memories puts into the prompt',
+		displayOptions: { show: { longTermMemory: [true], recallMemories: [true] } },
+	},
+	{
+		displayName: 'Learn From Conversation',
+		name: 'learnFromConversation',
+		type: 'boolean',
+		default: false,
+		description:
+			"Whether after each turn one model call takes the durable facts from it and reconciles them with the subject's stored ones (add, update, delete, or leave), under the item's budget and Retry Policy (Conversation template)",
+		displayOptions: showFacts,
+	},
+	{
+		displayName: 'Memory Recall and Remember Tools',
+		name: 'factTools',
+		type: 'boolean',
+		default: false,
+		description:
+			'Whether to give the agent the tools recall_memory and remember, bound to the subject, for agents that decide themselves what to look up and keep',
+		displayOptions: showFacts,
+	},
 ];
 
 export const optionsField: INodeProperties = {

@@ -1,5 +1,4 @@
 import {
-	NodeConnectionTypes,
 	type IExecuteFunctions,
 	type INodeExecutionData,
 	type INodeType,
@@ -10,6 +9,7 @@ import { nodeCodex } from '../shared/fields/codex';
 import codex from './OpenAgentsKnowledgeBase.node.json';
 import * as answer from './actions/answer';
 import * as del from './actions/delete';
+import * as evaluate from './actions/evaluate';
 import * as ingest from './actions/ingest';
 import * as query from './actions/query';
 import { route } from './actions/router';
@@ -24,6 +24,12 @@ import {
 } from '../shared/methods/listSearch';
 import { KNOWLEDGE_BASE_IN_SUBTITLE, PICKER_NODE_VERSIONS } from '../shared/fields/locators';
 import { retryPolicyProperty } from '../shared/fields/retryPolicy';
+
+/** Evaluate's outputs (n8n expression text): the questions, then their summary. */
+const EVALUATE_OUTPUTS = JSON.stringify([
+	{ type: 'main', displayName: 'Questions' },
+	{ type: 'main', displayName: 'Summary' },
+]);
 
 // Not usableAsTool: agents search through the Knowledge Base Tool sub-node, and n8n would name this node's generated
 // tool variant openAgentsKnowledgeBaseTool too; its editor then shows that variant in place of the sub-node
@@ -40,9 +46,10 @@ export class OpenAgentsKnowledgeBase implements INodeType {
 			'RAG on ChromaDB: ingest documents idempotently, search them, and answer questions with citations',
 		defaults: { name: 'Knowledge Base' },
 		codex: nodeCodex(codex),
-		// Query and Answer take a reranker sub-node when Rerank Results asks for one.
-		inputs: `={{ ['query', 'answer'].includes($parameter.operation) && $parameter.reranker === 'subNode' ? ['main', ${RERANKER_INPUT}] : ['main'] }}`,
-		outputs: [NodeConnectionTypes.Main],
+		// Query, Answer and Evaluate take a reranker sub-node when Rerank Results asks for one.
+		inputs: `={{ ['query', 'answer', 'evaluate'].includes($parameter.operation) && $parameter.reranker === 'subNode' ? ['main', ${RERANKER_INPUT}] : ['main'] }}`,
+		// Evaluate: per-question items (one metric row each, as n8n's Set Metrics takes them) apart from their summary.
+		outputs: `={{ $parameter.operation === 'evaluate' ? ${EVALUATE_OUTPUTS} : ['main'] }}`,
 		credentials: [
 			{ name: 'openAgentsChromaApi', displayName: 'Chroma', required: true },
 			{
@@ -50,7 +57,7 @@ export class OpenAgentsKnowledgeBase implements INodeType {
 				displayName: 'LLM API (Embeddings and Answers)',
 				required: true,
 				testedBy: 'openAgentsLlmApiTest',
-				displayOptions: { show: { operation: ['ingest', 'query', 'answer'] } },
+				displayOptions: { show: { operation: ['ingest', 'query', 'answer', 'evaluate'] } },
 			},
 			{ name: 'openAgentsTracingApi', displayName: 'Tracing (Optional)', required: false },
 		],
@@ -73,6 +80,13 @@ export class OpenAgentsKnowledgeBase implements INodeType {
 						value: 'delete',
 						action: 'Delete chunks or a knowledge base',
 						description: 'Delete by source, by metadata filter, or everything',
+					},
+					{
+						name: 'Evaluate',
+						value: 'evaluate',
+						action: 'Evaluate retrieval on test questions',
+						description:
+							'Rank of the expected sources per search mode for each question, then hit@1/4/10, MRR and latency per mode',
 					},
 					{
 						name: 'Ingest',
@@ -100,6 +114,7 @@ export class OpenAgentsKnowledgeBase implements INodeType {
 			...query.description,
 			...answer.description,
 			...del.description,
+			...evaluate.description,
 			...stats.description,
 			retryPolicyProperty,
 		],

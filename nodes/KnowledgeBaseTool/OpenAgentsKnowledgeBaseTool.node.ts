@@ -13,10 +13,7 @@ import codex from './OpenAgentsKnowledgeBaseTool.node.json';
 import {
 	knowledgeBaseFields,
 	RERANKER_INPUT,
-	rerankerField,
-	retrievalOptions,
-	searchModeField,
-	topKField,
+	retrievalFields,
 } from '../shared/fields/knowledgeBase';
 import { llmApiCredentialTest, llmConfigFromCredential } from '../shared/clients/llmApi';
 import { operationSpan, runItems } from '../shared/runtime/itemLoop';
@@ -78,17 +75,7 @@ export class OpenAgentsKnowledgeBaseTool implements INodeType {
 				default: DEFAULT_SEARCH_TOOL_DESCRIPTION,
 				description: 'Tells the model when to use the tool; name what the knowledge base contains',
 			},
-			searchModeField,
-			topKField,
-			rerankerField,
-			{
-				displayName: 'Options',
-				name: 'options',
-				type: 'collection',
-				placeholder: 'Add Option',
-				default: {},
-				options: retrievalOptions,
-			},
+			...retrievalFields(),
 			retryPolicyProperty,
 		],
 	};

@@ -44,6 +44,23 @@ export const DEFAULT_OWNER = {
 	password: 'OpenAgents-Demo-1',
 };
 
+/**
+ * fetch for the API calls, sent again once when the connection it reused was closed by n8n before the request
+ * reached it: n8n's HTTP server drops idle keep-alive connections after 5 s, and a request written just as that
+ * happens fails with "other side closed" (undici's UND_ERR_SOCKET) without n8n having read it — seen when a test
+ * starts about 5 s after the global setup's last call on a loaded machine. Webhook calls never go through this:
+ * sending one again could start a second execution.
+ */
+async function fetchReusingConnection(url: string, init: RequestInit): Promise<Response> {
+	try {
+		return await fetch(url, init);
+	} catch (error) {
+		const cause = (error as { cause?: { code?: string } }).cause;
+		if (cause?.code !== 'UND_ERR_SOCKET') throw error;
+		return fetch(url, init);
+	}
+}
+
 async function parse(res: Response, what: string): Promise<unknown> {
 	const text = await res.text();
 	if (!res.ok) throw new Error(`${what} failed: HTTP ${res.status} ${text.slice(0, 500)}`);
@@ -109,7 +126,7 @@ export class N8nClient {
 
 	/** Public API call; `path` is below /api/v1. */
 	async api<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
-		const res = await fetch(`${this.url}/api/v1${path}`, {
+		const res = await fetchReusingConnection(`${this.url}/api/v1${path}`, {
 			method,
 			headers: {
 				'X-N8N-API-KEY': this.connection.apiKey,
@@ -122,7 +139,7 @@ export class N8nClient {
 
 	/** Internal REST call as the owner; returns the response's `data`. */
 	async rest<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
-		const res = await fetch(`${this.url}/rest${path}`, {
+		const res = await fetchReusingConnection(`${this.url}/rest${path}`, {
 			method,
 			headers: {
 				cookie: this.connection.cookie,
@@ -236,6 +253,32 @@ export class N8nClient {
 		});
 	}
 
+	/**
+	 * Runs the workflow's evaluation as the editor's "Run evaluation" does (n8n's test runner: one execution per row of
+	 * the Evaluation Trigger's data set, metrics from its Evaluation nodes' Set Metrics) and waits for it to end.
+	 */
+	async runEvaluation(
+		workflowId: string,
+		timeoutMs = 300_000,
+	): Promise<{ run: TestRun; cases: TestCase[] }> {
+		const res = await fetch(`${this.url}/rest/workflows/${workflowId}/test-runs/new`, {
+			method: 'POST',
+			headers: { cookie: this.connection.cookie, 'content-type': 'application/json' },
+			body: '{}',
+		});
+		const { testRunId } = (await parse(res, 'Start the evaluation')) as { testRunId: string };
+		const path = `/workflows/${workflowId}/test-runs/${testRunId}`;
+		const deadline = Date.now() + timeoutMs;
+		let run = await this.rest<TestRun>('GET', path);
+		while (run.status === 'new' || run.status === 'running') {
+			if (Date.now() > deadline)
+				throw new Error(`Evaluation ${testRunId} still ${run.status} after ${timeoutMs} ms`);
+			await sleep(500);
+			run = await this.rest<TestRun>('GET', path);
+		}
+		return { run, cases: await this.rest<TestCase[]>('GET', `${path}/test-cases`) };
+	}
+
 	async executions(
 		query: { workflowId?: string; status?: string; limit?: number; includeData?: boolean } = {},
 	): Promise<Execution[]> {
@@ -268,6 +311,23 @@ export class N8nClient {
 			await sleep(300);
 		}
 	}
+}
+
+/** An evaluation run of n8n's test runner: its status and the metrics averaged over its cases. */
+export interface TestRun {
+	id: string;
+	status: 'new' | 'running' | 'completed' | 'error' | 'cancelled';
+	metrics: Record<string, number> | null;
+	errorCode: string | null;
+}
+
+/** One case (data-set row) of a test run: the execution that ran it and the metrics Set Metrics gave. */
+export interface TestCase {
+	executionId: string | null;
+	status: string;
+	errorCode: string | null;
+	metrics: Record<string, number> | null;
+	runIndex: number;
 }
 
 /** The JSON items a node output in an execution's first run; throws when the node did not run. */

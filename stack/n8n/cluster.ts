@@ -192,8 +192,10 @@ export class N8nCluster {
 		if (this.options.mode === 'queue') {
 			if (this.createdDatabase && this.database)
 				await dropDatabase(this.options.postgres ?? postgresFromEnv(), this.database);
+			// Bull's keys and n8n's own (N8N_REDIS_KEY_PREFIX, `<prefix>-n8n`), so no key of this cluster is left behind.
 			if (this.queuePrefix)
-				await deleteKeys(this.options.redis ?? redisFromEnv(), `${this.queuePrefix}:*`);
+				for (const pattern of [`${this.queuePrefix}:*`, `${this.queuePrefix}-n8n:*`])
+					await deleteKeys(this.options.redis ?? redisFromEnv(), pattern);
 		}
 		if (!this.options.userFolder) rmSync(this.userFolder, { recursive: true, force: true });
 	}

@@ -65,6 +65,21 @@ export async function npm(
 	}
 }
 
+/**
+ * n8n's single-process mode opens SQLite through the sqlite3 addon, which has no prebuilt binary here. `npm rebuild
+ * sqlite3` can report success without building it (its install script's prebuild download fails first; seen on a
+ * fresh machine, and n8n then says "SQLite package has not been found installed"), so the addon's own `node-gyp
+ * rebuild` runs whenever the binary is missing. Throws when it still is.
+ */
+async function ensureSqliteBuilt(dir: string): Promise<void> {
+	const pkg = join(dir, 'node_modules', 'sqlite3');
+	const addon = join(pkg, 'build', 'Release', 'node_sqlite3.node');
+	if (existsSync(addon)) return;
+	await npm(['run', 'rebuild'], pkg);
+	if (!existsSync(addon))
+		throw new Error(`node-gyp rebuild of sqlite3 in ${pkg} did not produce ${addon}`);
+}
+
 /** Returns the cached install, installing it first when missing. Concurrent callers wait for one install. */
 export async function ensureN8nInstalled(
 	log: (line: string) => void = () => {},
@@ -73,8 +88,10 @@ export async function ensureN8nInstalled(
 	const marker = join(dir, '.openagents-installed');
 	const bin = join(dir, 'node_modules', 'n8n', 'bin', 'n8n');
 	const started = Date.now();
-	if (existsSync(marker) && existsSync(bin))
+	if (existsSync(marker) && existsSync(bin)) {
+		await ensureSqliteBuilt(dir);
 		return { dir, bin, installedNow: false, durationMs: Date.now() - started };
+	}
 
 	const lock = `${dir}.lock`;
 	mkdirSync(cacheRoot(), { recursive: true });
@@ -109,6 +126,7 @@ export async function ensureN8nInstalled(
 		);
 		await npm(['install', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], dir);
 		await npm(['rebuild', 'isolated-vm', 'sqlite3'], dir);
+		await ensureSqliteBuilt(dir);
 		const version = JSON.parse(
 			readFileSync(join(dir, 'node_modules', 'n8n', 'package.json'), 'utf8'),
 		).version;

@@ -56,7 +56,7 @@ function expectsReranker(description: INodeTypeDescription, parameters: INodePar
 	if (description.name === 'openAgentsKnowledgeBaseTool') return true;
 	return (
 		description.name === 'openAgentsKnowledgeBase' &&
-		['query', 'answer'].includes(String(parameters.operation))
+		['query', 'answer', 'evaluate'].includes(String(parameters.operation))
 	);
 }
 

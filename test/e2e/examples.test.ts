@@ -2,9 +2,10 @@
  * Every example workflow in examples/ imported into real queue-mode n8n (as `npm start` imports them) and run:
  * ingest READMEs (1), chat with memory (2), plan and research with citations (3, the flagship), alert on and retry
  * failed jobs (4), wait for a reviewer before an agent's email goes out (6), re-plan, review and manage (7), serve the
- * docs agent to an OpenAI client (8).
+ * docs agent to an OpenAI client (8), evaluate the knowledge base in n8n's own evaluation (9).
  */
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 
@@ -15,7 +16,9 @@ import {
 	activateExample,
 	importExample,
 	loadExample,
+	setEvaluationDataTable,
 	setIngestSettings,
+	upsertEvaluationDataTable,
 	upsertExampleCredentials,
 	webhookPath,
 	WEBHOOK_KEY_HEADER,
@@ -23,10 +26,12 @@ import {
 	type ExampleWorkflow,
 } from '../../stack/examples';
 import type { ClarificationRequest, ResearchReport } from '../../scripts/report';
-import { ChromaKnowledgeStore, citationNumbers } from '../../lib/rag';
+import { createEmbeddings } from '../../lib/llm';
+import { ChromaKnowledgeStore, citationNumbers, retrieve } from '../../lib/rag';
 import { NoRetryPolicy } from '../../lib/retry';
 import { startChroma, type ChromaServer } from '../../stack/chroma';
 import { OfflineModelServer, type ChatRequest, offlineModelConfig } from '../../stack/model-server';
+import { nodeOutput } from '../../stack/n8n/client';
 import { clusterFromEnv } from '../../stack/n8n/cluster';
 import { webhookNode } from '../../stack/n8n/workflow-nodes';
 import { REPO_ROOT } from '../../stack/n8n/community-package';
@@ -493,4 +498,71 @@ describe('example 8 (as shipped)', () => {
 			new OpenAI({ baseURL, apiKey: 'sk-wrong', maxRetries: 0 }).models.list(),
 		).rejects.toBeInstanceOf(AuthenticationError);
 	}, 120_000);
+});
+
+// Runs after the example sets above, which ingested the READMEs into the knowledge base example 9 evaluates.
+describe('example 9 (as shipped)', () => {
+	it("9 evaluates the knowledge base in n8n's own evaluation: Evaluation Trigger on a data table, Evaluate, Set Metrics", async () => {
+		// The project's questions about the five READMEs ingested above (written by reading them), as a data table.
+		const questions = JSON.parse(
+			readFileSync(join(REPO_ROOT, 'bench', 'eval', 'questions.json'), 'utf8'),
+		) as Array<{ question: string; file: string }>;
+		const rows = questions
+			.filter((q) => INGESTED.includes(q.file))
+			.map((q) => ({ question: q.question, expected: q.file }));
+		expect(rows.length).toBeGreaterThanOrEqual(5);
+		const table = await upsertEvaluationDataTable(client, 'e2e evaluation questions', rows);
+		const workflow = loadExample('09-evaluate-knowledge-base.json', credentials);
+		setEvaluationDataTable(workflow, table);
+		const id = await importExample(client, workflow);
+
+		const { run, cases } = await client.runEvaluation(id);
+		expect({ status: run.status, errorCode: run.errorCode }).toEqual({
+			status: 'completed',
+			errorCode: null,
+		});
+		expect(cases.map((c) => [c.status, c.errorCode])).toEqual(rows.map(() => ['success', null]));
+
+		// Each row's metrics are the ranks our Evaluate found, and those are the ranks lib/rag's retrieval gives on the
+		// same Chroma with the same embeddings, computed here apart from n8n.
+		const policy = new NoRetryPolicy();
+		const kb = await new ChromaKnowledgeStore({ url: chroma.url }, { policy }).open('npm-readmes');
+		const embedder = createEmbeddings(offlineModelConfig(model));
+		const reciprocalRanks: Record<string, number[]> = { hybrid: [], keyword: [], vector: [] };
+		for (const c of cases) {
+			const evaluated = nodeOutput(await client.execution(c.executionId!), 'Evaluate');
+			expect(evaluated).toHaveLength(1);
+			const { question, expected, modes } = evaluated[0] as {
+				question: string;
+				expected: string[];
+				modes: Record<string, { rank: number | null; reciprocalRank: number }>;
+			};
+			expect(rows).toContainEqual({ question, expected: expected[0] });
+			for (const mode of ['hybrid', 'keyword', 'vector'] as const) {
+				const results = await retrieve(kb, embedder, question, {
+					mode,
+					topK: 10,
+					embedding: { policy },
+				});
+				const index = results.findIndex((r) => r.source.includes(expected[0]));
+				expect({ question, mode, rank: modes[mode].rank }).toEqual({
+					question,
+					mode,
+					rank: index < 0 ? null : index + 1,
+				});
+				expect(c.metrics).toMatchObject({
+					[`${mode} reciprocal rank`]: modes[mode].reciprocalRank,
+					[`${mode} hit@1`]: index === 0 ? 1 : 0,
+					[`${mode} hit@4`]: index >= 0 && index < 4 ? 1 : 0,
+					[`${mode} hit@10`]: index >= 0 ? 1 : 0,
+				});
+				reciprocalRanks[mode].push(modes[mode].reciprocalRank);
+			}
+		}
+		// n8n averages each metric over the rows: the reciprocal ranks' average is the mode's MRR.
+		for (const [mode, values] of Object.entries(reciprocalRanks))
+			expect(run.metrics![`${mode} reciprocal rank`]).toBeCloseTo(
+				values.reduce((a, b) => a + b, 0) / values.length,
+			);
+	}, 300_000);
 });

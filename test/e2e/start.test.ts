@@ -9,10 +9,10 @@ import { join } from 'node:path';
 
 import OpenAI, { AuthenticationError } from 'openai';
 
-import { freePort, ManagedProcess } from '../../stack/process';
+import type { ManagedProcess } from '../../stack/process';
 import { citationNumbers } from '../../lib/rag';
 import { N8nClient } from '../../stack/n8n/client';
-import { REPO_ROOT } from '../../stack/n8n/community-package';
+import { startNpmStart } from '../support/npm-start';
 
 const stateDir = mkdtempSync(join(tmpdir(), 'openagents-start-'));
 let stack: ManagedProcess;
@@ -23,27 +23,7 @@ afterAll(async () => {
 });
 
 it('starts the stack, creates our credentials, runs the flagship flow in n8n, and stops cleanly on Ctrl-C', async () => {
-	const env: NodeJS.ProcessEnv = {
-		...process.env,
-		OPENAGENTS_STATE_DIR: stateDir,
-		N8N_PORT: String(await freePort()),
-	};
-	for (const key of [
-		'DB_POSTGRESDB_HOST',
-		'QUEUE_BULL_REDIS_HOST',
-		'OPENAI_API_KEY',
-		'OPENAI_BASE_URL',
-		'OPENAGENTS_LLM_BASE_URL',
-		'OPENAGENTS_LLM_API_KEY',
-	])
-		delete env[key];
-	stack = ManagedProcess.spawn(
-		'npm start',
-		process.execPath,
-		[require.resolve('tsx/cli'), 'scripts/start.ts'],
-		{ cwd: REPO_ROOT, env, logFile: join(stateDir, 'start.log') },
-	);
-	await stack.waitForOutput(/READY\. Press Ctrl-C to stop\./, 300_000);
+	stack = await startNpmStart(stateDir);
 
 	const output = stack.tail(200);
 	expect(output).toMatch(/OFFLINE STAND-IN model/);
@@ -99,6 +79,8 @@ it('starts the stack, creates our credentials, runs the flagship flow in n8n, an
 		'/workflows',
 	);
 	expect(workflows.data.map((w) => [w.name.slice(0, 27), w.active]).sort()).toEqual([
+		['OpenAgents example 10: e-ma', true],
+		['OpenAgents example 10: supp', true],
 		['OpenAgents example 1: inges', true],
 		['OpenAgents example 2: chat ', true],
 		['OpenAgents example 3: plan ', true],
@@ -107,7 +89,28 @@ it('starts the stack, creates our credentials, runs the flagship flow in n8n, an
 		['OpenAgents example 6: agent', true],
 		['OpenAgents example 7: adapt', true],
 		['OpenAgents example 8: the d', true],
+		['OpenAgents example 9: evalu', false],
 	]);
+	// Example 9 evaluates the knowledge base on the project's README questions, in a data table of this n8n.
+	const tables = await client.api<{ data: Array<{ id: string; name: string }> }>(
+		'GET',
+		'/data-tables',
+	);
+	const table = tables.data.find((t) => t.name === 'OpenAgents evaluation questions');
+	const rows = await client.api<{ data: Array<{ question: string; expected: string }> }>(
+		'GET',
+		`/data-tables/${table!.id}/rows?limit=250`,
+	);
+	expect(rows.data.length).toBeGreaterThanOrEqual(50);
+	expect(rows.data.every((r) => r.question && r.expected.endsWith('README.md'))).toBe(true);
+	const evaluation = await client.api<{
+		data: Array<{ nodes: Array<{ type: string; parameters: Record<string, unknown> }> }>;
+	}>(
+		'GET',
+		`/workflows?name=${encodeURIComponent('OpenAgents example 9: evaluate a knowledge base')}`,
+	);
+	const trigger = evaluation.data[0].nodes.find((n) => n.type.endsWith('evaluationTrigger'));
+	expect(trigger!.parameters.dataTableId).toMatchObject({ value: table!.id });
 
 	// Example 8 answers any OpenAI client at the printed base URL with the printed key, and only with it.
 	const openAi = output.match(/base URL (http:\/\/\S+), API key (\S+), model (\S+), e\.g\./);

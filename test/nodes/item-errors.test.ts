@@ -169,13 +169,14 @@ const exec = (c: Case, continueOnFail: boolean) =>
 describe.each(Object.entries(CASES))('%s', (_name, c) => {
 	const bad = c.items.length - 1;
 
-	it('throws "Item <i>: …" with the item index and the hint for its code', async () => {
+	it('throws "Item <i>: …" with the item index, its code and the hint for its code', async () => {
 		const result = await exec(c, false);
 		expect(result.status).toBe('error');
 		const error = result.nodeErrors.Node as NodeOperationError;
 		expect(error.name).toBe('NodeOperationError');
 		expect(error.message).toMatch(c.cause);
 		expect(error.context.itemIndex).toBe(bad);
+		expect(error.context.code ?? null).toBe(c.code);
 		expect(error.description).toMatch(c.hint);
 	});
 

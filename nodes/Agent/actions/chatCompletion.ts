@@ -29,6 +29,8 @@ export interface ServedRequest {
 	prompt: string;
 	/** The schema `response_format` asks for, or undefined for text. */
 	schema?: ZodType;
+	/** The caller's user (the request's `user`, kept apart per client key as the trigger's Session Scope says). */
+	user?: string;
 }
 
 /**
@@ -46,7 +48,9 @@ export function servedRequest(fn: IExecuteFunctions, itemIndex: number): ServedR
 	if (!parsed.success) return undefined;
 	const request = parsed.data;
 	const format = request.response_format;
+	const user = (json as { userId?: unknown }).userId;
 	return {
+		...(typeof user === 'string' && user ? { user } : {}),
 		request,
 		messages: () => toChatMessages(request.messages),
 		prompt: latestUserText(request.messages),

@@ -39,6 +39,7 @@ import {
 import { connectedMemory } from '../../shared/ai/connections';
 import { CompletionReply, servedRequest, type ServedRequest } from './chatCompletion';
 import { itemAgent, type ItemAgent } from './itemAgent';
+import { learnFromTurn, recallMemories } from './longTermMemory';
 import type { AgentItem, AgentRun, ResumedTurn, TemplateRun } from './types';
 
 const properties: INodeProperties[] = [
@@ -224,7 +225,8 @@ function chatStream(fn: IExecuteFunctions, item: AgentItem, wanted: boolean) {
  * Output: { output (text, or the validated object), status: completed | budget_exceeded, steps: [{ tool, input,
  * output, error?, durationMs }], iterations, usage, durationMs, structuredRepairs?, memory? }; `memory`, with a memory
  * connected: { saved: true }, or { saved: false, code, error } when the turn could not be saved (the answer is still
- * the output). Throws AgentRunError for max_iterations / tool_errors / output still invalid after one repair,
+ * the output); with Long-Term Memory, `recalled` (the IDs of the facts put into the prompt) and `learned` ({ added,
+ * updated, deleted, unchanged, skipped? }, or { failed: true, code, error }: the answer is still the output). Throws AgentRunError for max_iterations / tool_errors / output still invalid after one repair,
  * AgentError for an empty prompt, the memory's error when the history cannot be loaded.
  */
 export const execute: TemplateRun = async (run, item) => {
@@ -268,10 +270,13 @@ async function answer(
 	const memory = await connectedMemory(fn, itemIndex);
 	const stream = chatStream(fn, item, !reply && !schema);
 	const onText = reply && !schema ? reply.text : stream?.text;
+	// A resumed turn goes on with the system message it paused with.
+	const recalled = resumed ? undefined : await recallMemories(agent.facts, prompt);
 	const outcome = await runConversationTurn({
 		...agent,
 		agentOptions: { ...agent.agentOptions, ...(onText ? { onText } : {}) },
-		system: String(fn.getNodeParameter('systemMessage', itemIndex, '') ?? ''),
+		system:
+			String(fn.getNodeParameter('systemMessage', itemIndex, '') ?? '') + (recalled?.section ?? ''),
 		prompt,
 		clientMessages: served?.messages(),
 		memory,
@@ -294,13 +299,19 @@ async function answer(
 			},
 		);
 	}
+	const learned = await learnFromTurn(agent, item, prompt, outcome.output);
+	const memoryOutput = {
+		...outcome.memory,
+		...(recalled ? { recalled: recalled.ids } : {}),
+		...(learned ? { learned } : {}),
+	};
 	return {
 		output: outcome.output as IDataObject,
 		...(runSummary(outcome.result) as IDataObject),
 		...(outcome.structuredRepairs !== undefined
 			? { structuredRepairs: outcome.structuredRepairs }
 			: {}),
-		...(outcome.memory ? { memory: outcome.memory } : {}),
+		...(Object.keys(memoryOutput).length ? { memory: memoryOutput as IDataObject } : {}),
 		durationMs: outcome.result.durationMs,
 	};
 }

@@ -18,6 +18,7 @@ import { memoryTools } from '../../../lib/memory';
 import { budgetFromOptions } from '../../shared/fields/modelCalls';
 import { itemModel } from '../../shared/ai/connections';
 import { locatorValue } from '../../shared/fields/locators';
+import { itemFacts, type ItemFacts } from './longTermMemory';
 import type { AgentItem, AgentRun } from './types';
 
 export interface ItemAgent {
@@ -25,14 +26,19 @@ export interface ItemAgent {
 	tools: StructuredToolInterface[];
 	/** For runAgent: call options, limits, budget, the item's usage tracker. */
 	agentOptions: AgentOptions;
-	/** For single model calls (structured output repair). */
+	/** Long-Term Memory, when on. */
+	facts?: ItemFacts;
+	/** For single model calls (structured output repair, learning). */
 	callOptions: CallOptions & { usage: UsageTracker };
 	options: IDataObject;
 }
 
 const seconds = (value: unknown) => (Number(value) > 0 ? Number(value) * 1000 : undefined);
 
-/** The item's model, tools (connected, plus the built-in Knowledge Base Search and memory tools) and loop options. */
+/**
+ * The item's model, tools (connected, plus the built-in Knowledge Base Search, memory and long-term memory tools), loop
+ * options and long-term memory.
+ */
 export async function itemAgent(run: AgentRun, item: AgentItem): Promise<ItemAgent> {
 	const { fn } = run;
 	const { itemIndex } = item;
@@ -62,6 +68,8 @@ export async function itemAgent(run: AgentRun, item: AgentItem): Promise<ItemAge
 		const opened = await run.memoryStore.get();
 		tools.push(...memoryTools(memoryFor(opened, item), resolveNamespace(fn, opened, item)));
 	}
+	const facts = await itemFacts(run, item);
+	if (facts) tools.push(...facts.tools);
 
 	const agentOptions: AgentOptions = {
 		...callOptions,
@@ -70,5 +78,5 @@ export async function itemAgent(run: AgentRun, item: AgentItem): Promise<ItemAge
 		maxToolErrors: (options.maxToolErrors as number) ?? 3,
 		budget: budgetFromOptions(options),
 	};
-	return { model, tools, agentOptions, callOptions, options };
+	return { model, tools, agentOptions, callOptions, options, ...(facts ? { facts } : {}) };
 }

@@ -57,7 +57,14 @@ export async function chatCompletions(this: IWebhookFunctions): Promise<IWebhook
 	});
 	const sessionHeader = this.getHeaderData()['x-session-id'];
 	const requested = (typeof sessionHeader === 'string' && sessionHeader) || request.user;
+	const scope = this.getNodeParameter('sessionScope', 'shared') as SessionScope;
+	const tagged = (id: string) =>
+		sessionIdFor({ requested: id, completionId: identity.id, key: caller.key, scope });
 	return {
+		// The response is ours (intercept). Only this flag settles the promise n8n's production webhook waits on in
+		// streaming mode, and that promise's end releases the expression isolate (about 10 MiB, outside the heap) n8n
+		// reserved for the request: without it n8n main kept one per completion. n8n's Chat Trigger returns it too.
+		noWebhookResponse: true,
 		workflowData: [
 			[
 				{
@@ -66,12 +73,9 @@ export async function chatCompletions(this: IWebhookFunctions): Promise<IWebhook
 						stream: request.stream === true,
 						completionId: identity.id,
 						chatInput: latestUserText(request.messages),
-						sessionId: sessionIdFor({
-							requested,
-							completionId: identity.id,
-							key: caller.key,
-							scope: this.getNodeParameter('sessionScope', 'shared') as SessionScope,
-						}),
+						sessionId: tagged(requested ?? ''),
+						// The caller's user, kept apart per key like sessions: the Agent's long-term memory subject.
+						...(request.user ? { userId: tagged(request.user) } : {}),
 					},
 				},
 			],

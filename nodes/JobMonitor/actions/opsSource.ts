@@ -42,7 +42,7 @@ export function snapshotOptions(operation: string, extra: INodeProperties[] = []
 				typeOptions: { minValue: 1 },
 				default: 10000,
 				description:
-					'Most executions kept in the shared index (newest first); the page says when the window holds more',
+					'Most executions one refresh of the shared index lists, newest first (the first lists the whole window); the page says when the window held more',
 			},
 			{
 				displayName: 'Queue Prefix',

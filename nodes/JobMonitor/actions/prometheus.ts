@@ -1,6 +1,6 @@
 import { updateDisplayOptions, type IDataObject, type INodeProperties } from 'n8n-workflow';
 
-import { opsSnapshot, prometheusMetrics } from '../../../lib/jobs';
+import { indexRollup, opsSnapshot, prometheusMetrics } from '../../../lib/jobs';
 import { locatorValue } from '../../shared/fields/locators';
 import { workflowFields } from './listJobs';
 import { partStatus, snapshotOptions, withOpsSources } from './opsSource';
@@ -44,8 +44,8 @@ export const execute: JobMonitorOperation = async ({ fn }, settings) => {
 	);
 	if ('error' in executions) throw executions.cause;
 	const { text, contentType } = await prometheusMetrics({
-		summaries: executions.data.summaries,
-		indexFrom: executions.data.coverage.from,
+		workflows: indexRollup(executions.data),
+		indexFrom: executions.data.since,
 		workflowNames: new Map('data' in workflows ? workflows.data.map((w) => [w.id, w.name]) : []),
 		queue: 'data' in queue ? queue.data : undefined,
 		workers: 'data' in workers ? workers.data : undefined,
@@ -54,7 +54,7 @@ export const execute: JobMonitorOperation = async ({ fn }, settings) => {
 	return {
 		metrics: text,
 		contentType,
-		executions: executions.data.summaries.length,
+		executions: executions.data.coverage.executions,
 		panels: {
 			queue: partStatus(queue),
 			workers: partStatus(workers),

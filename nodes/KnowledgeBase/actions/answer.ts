@@ -4,13 +4,7 @@ import { createChatModel } from '../../../lib/llm';
 import { answerFromChunks } from '../../../lib/rag';
 import { llmCallOptions } from '../../shared/clients/llmApi';
 import { chatModelOption, locatorValue } from '../../shared/fields/locators';
-import { sortedByName } from '../../shared/fields/sortedByName';
-import {
-	rerankerField,
-	retrievalOptions,
-	searchModeField,
-	topKField,
-} from '../../shared/fields/knowledgeBase';
+import { retrievalFields } from '../../shared/fields/knowledgeBase';
 import { retrieveForItem } from '../../shared/ai/retriever';
 import type { KnowledgeBaseOperation } from './types';
 
@@ -25,36 +19,25 @@ const properties: INodeProperties[] = [
 		description:
 			'Answered by the chat model from the retrieved chunks only, with numbered citations',
 	},
-	searchModeField,
-	topKField,
-	rerankerField,
-	{
-		displayName: 'Options',
-		name: 'options',
-		type: 'collection',
-		placeholder: 'Add Option',
-		default: {},
-		options: sortedByName([
-			...chatModelOption("Overrides the credential's chat model"),
-			{
-				displayName: 'Instructions',
-				name: 'instructions',
-				type: 'string',
-				typeOptions: { rows: 3 },
-				default: '',
-				description:
-					'Extra instructions for the answer (tone, length, language); the rules about context and citations always apply',
-			},
-			{
-				displayName: 'Temperature',
-				name: 'temperature',
-				type: 'number',
-				typeOptions: { minValue: 0, maxValue: 2, numberPrecision: 2 },
-				default: 0,
-			},
-			...retrievalOptions,
-		]),
-	},
+	...retrievalFields([
+		...chatModelOption("Overrides the credential's chat model"),
+		{
+			displayName: 'Instructions',
+			name: 'instructions',
+			type: 'string',
+			typeOptions: { rows: 3 },
+			default: '',
+			description:
+				'Extra instructions for the answer (tone, length, language); the rules about context and citations always apply',
+		},
+		{
+			displayName: 'Temperature',
+			name: 'temperature',
+			type: 'number',
+			typeOptions: { minValue: 0, maxValue: 2, numberPrecision: 2 },
+			default: 0,
+		},
+	]),
 ];
 
 export const description = updateDisplayOptions({ show: { operation: ['answer'] } }, properties);

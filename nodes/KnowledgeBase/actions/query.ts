@@ -1,11 +1,6 @@
 import { updateDisplayOptions, type IDataObject, type INodeProperties } from 'n8n-workflow';
 
-import {
-	rerankerField,
-	retrievalOptions,
-	searchModeField,
-	topKField,
-} from '../../shared/fields/knowledgeBase';
+import { retrievalFields } from '../../shared/fields/knowledgeBase';
 import { retrieveForItem } from '../../shared/ai/retriever';
 import type { KnowledgeBaseOperation } from './types';
 
@@ -19,17 +14,7 @@ const properties: INodeProperties[] = [
 		placeholder: 'e.g. How do I set a connection timeout?',
 		description: 'What to search for: words, names or a question',
 	},
-	searchModeField,
-	topKField,
-	rerankerField,
-	{
-		displayName: 'Options',
-		name: 'options',
-		type: 'collection',
-		placeholder: 'Add Option',
-		default: {},
-		options: retrievalOptions,
-	},
+	...retrievalFields(),
 ];
 
 export const description = updateDisplayOptions({ show: { operation: ['query'] } }, properties);

@@ -12,6 +12,7 @@ import { llmConfigFromCredential } from '../../shared/clients/llmApi';
 import { chromaConnection } from '../../shared/clients/chroma';
 import * as answer from './answer';
 import * as del from './delete';
+import * as evaluate from './evaluate';
 import * as ingest from './ingest';
 import * as query from './query';
 import * as stats from './stats';
@@ -22,8 +23,9 @@ const operations: Record<string, KnowledgeBaseOperation> = {
 	answer: answer.execute,
 	delete: del.execute,
 	stats: stats.execute,
+	evaluate: evaluate.execute,
 };
-const USES_LLM = new Set(['ingest', 'query', 'answer']);
+const USES_LLM = new Set(['ingest', 'query', 'answer', 'evaluate']);
 
 const HINTS: Partial<Record<RagErrorCode, string>> = {
 	UNKNOWN_KNOWLEDGE_BASE: 'Check the name, or run Ingest first: it creates the knowledge base.',
@@ -50,7 +52,7 @@ export async function route(this: IExecuteFunctions): Promise<INodeExecutionData
 	};
 	const errors = { hints: HINTS, fallback: `Knowledge Base "${operation}" failed.` };
 	if (operation === 'ingest') return batchOutputs(this, await ingest.execute(run), errors);
-	return runItems(this, {
+	const outputs = await runItems(this, {
 		errors,
 		span: () => operationSpan(this, operation),
 		settings: (itemIndex) => ({
@@ -58,5 +60,9 @@ export async function route(this: IExecuteFunctions): Promise<INodeExecutionData
 			usage: usageTracker(run.llm),
 		}),
 		run: (settings) => operations[operation](run, settings),
+		// Evaluate: the questions, then a summary of them on its second output.
+		outputs: operation === 'evaluate' ? 2 : 1,
 	});
+	if (operation === 'evaluate') outputs[1].push(evaluate.summaryItem(run, outputs[0]));
+	return outputs;
 }

@@ -1,6 +1,8 @@
 import { NodeOperationError, type IDataObject, type IExecuteFunctions } from 'n8n-workflow';
 
+import type { UsageTracker } from '../../../lib/llm';
 import type { Memory, Namespace } from '../../../lib/memory';
+import type { Fact, FactMemory, RecalledFact } from '../../../lib/memory/facts';
 import type { RunStore } from '../../shared/clients/memory';
 import type { Operation } from '../../shared/runtime/itemLoop';
 import type { ItemSettings } from '../../shared/runtime/itemSettings';
@@ -44,4 +46,23 @@ export function jsonParameter(fn: IExecuteFunctions, name: string, itemIndex: nu
 			{ itemIndex },
 		);
 	}
+}
+
+/** A Long-Term Memory item's settings: the common ones, its tenant's facts and the usage of its embedding calls. */
+export interface FactItem extends ItemSettings {
+	facts: FactMemory;
+	usage: UsageTracker;
+}
+
+/** A Long-Term Memory operation: one output item, or one per fact. */
+export type FactOperation = Operation<MemoryRun, FactItem, IDataObject | IDataObject[]>;
+
+/** The Subject parameter, trimmed. */
+export function subjectParameter(fn: IExecuteFunctions, itemIndex: number): string {
+	return String(fn.getNodeParameter('subject', itemIndex) ?? '').trim();
+}
+
+/** A fact as an output item's JSON. */
+export function factJson(fact: Fact | RecalledFact): IDataObject {
+	return { ...fact } as unknown as IDataObject;
 }

@@ -9,7 +9,9 @@ import type {
 } from 'n8n-workflow';
 
 import {
+	createEmbeddings,
 	DEFAULT_CURRENCY,
+	embedTexts,
 	parsePriceTable,
 	rateLimitKey,
 	secretsOf,
@@ -17,6 +19,7 @@ import {
 	type LlmConfig,
 	type RateLimit,
 	type RateLimitConfig,
+	type UsageTracker,
 } from '../../../lib/llm';
 import { probeProvider } from '../../../lib/llm/probe';
 import type { ProviderSetting } from '../../../lib/llm/providers';
@@ -152,4 +155,24 @@ export function llmCallOptions(settings: ItemSettings, llm?: LlmConfig): CallOpt
 		log: settings.log,
 		rateLimit: llm && rateLimitFor(llm, settings.log),
 	};
+}
+
+/**
+ * Embedding functions for long-term memory (lib/memory/facts' embed and embedQuery): the credential's embedding
+ * model, or `model`, under the item's call options (Retry Policy, timeout, rate limit), usage recorded in `usage`.
+ */
+export function factEmbeddings(
+	llm: LlmConfig,
+	settings: ItemSettings,
+	options: { model?: string; usage?: UsageTracker } = {},
+): {
+	embed: (texts: string[]) => Promise<number[][]>;
+	embedQuery: (texts: string[]) => Promise<number[][]>;
+} {
+	const call = { ...llmCallOptions(settings, llm), usage: options.usage };
+	const embedFor = (purpose: 'document' | 'query') => {
+		const embeddings = createEmbeddings(llm, { model: options.model || undefined, purpose });
+		return async (texts: string[]) => (await embedTexts(embeddings, texts, call)).vectors;
+	};
+	return { embed: embedFor('document'), embedQuery: embedFor('query') };
 }

@@ -25,7 +25,7 @@ import {
 } from './memoryStore';
 
 /** A store and the boundary its credential draws: every namespace of this node run lies inside `tenant`. */
-interface OpenedStore {
+export interface OpenedStore {
 	store: MemoryStore;
 	/** The credential's tenant ('' for none, and for the in-process store). */
 	tenant: string;
@@ -181,22 +181,15 @@ export class RunStore {
 }
 
 /**
- * The item's namespace, always inside the credential's tenant; an empty scope ID means the current workflow or
- * execution for those scopes. Throws MemoryError access_denied for an Isolation Key the credential does not allow,
- * or a missing one the node's options require.
+ * The item's tenant: the credential's, with the item's Isolation Key below it (tenantPath). Throws MemoryError
+ * access_denied for an Isolation Key the credential does not allow, or a missing one the node's options require.
  */
-export function resolveNamespace(
+export function resolveTenant(
 	fn: NodeFunctions,
 	opened: OpenedStore,
 	settings: ItemSettings,
-): Namespace {
-	const { itemIndex } = settings;
-	const scope = fn.getNodeParameter('scope', itemIndex) as Scope;
-	let scopeId =
-		scope === 'global' ? '' : String(fn.getNodeParameter('scopeId', itemIndex, '') ?? '').trim();
-	if (!scopeId && scope === 'workflow') scopeId = String(fn.getWorkflow().id ?? '');
-	if (!scopeId && scope === 'execution') scopeId = fn.getExecutionId();
-	const isolationKey = fn.getNodeParameter('isolationKey', itemIndex, '');
+): string {
+	const isolationKey = fn.getNodeParameter('isolationKey', settings.itemIndex, '');
 	if (typeof isolationKey !== 'string') {
 		throw new MemoryError('The isolation key must be text', 'invalid_address');
 	}
@@ -212,7 +205,25 @@ export function resolveNamespace(
 			'access_denied',
 		);
 	}
-	return namespace(tenantPath(opened.tenant, isolationKey), scope, scopeId);
+	return tenantPath(opened.tenant, isolationKey);
+}
+
+/**
+ * The item's namespace, always inside the credential's tenant (see resolveTenant); an empty scope ID means the
+ * current workflow or execution for those scopes.
+ */
+export function resolveNamespace(
+	fn: NodeFunctions,
+	opened: OpenedStore,
+	settings: ItemSettings,
+): Namespace {
+	const { itemIndex } = settings;
+	const scope = fn.getNodeParameter('scope', itemIndex) as Scope;
+	let scopeId =
+		scope === 'global' ? '' : String(fn.getNodeParameter('scopeId', itemIndex, '') ?? '').trim();
+	if (!scopeId && scope === 'workflow') scopeId = String(fn.getWorkflow().id ?? '');
+	if (!scopeId && scope === 'execution') scopeId = fn.getExecutionId();
+	return namespace(resolveTenant(fn, opened, settings), scope, scopeId);
 }
 
 /**

@@ -1,8 +1,9 @@
 /** Parameters shared by several Knowledge Base operations (and the Knowledge Base Tool sub-node). */
-import type { IDataObject, INodeProperties } from 'n8n-workflow';
+import type { IDataObject, INodeProperties, INodePropertyOptions } from 'n8n-workflow';
 
-import { RagError, type RetrievalOptions, type SearchMode } from '../../../lib/rag';
+import { RagError, type Fusion, type RetrievalOptions, type SearchMode } from '../../../lib/rag';
 import { embeddingModelOption, knowledgeBasePicker, versionedPicker } from './locators';
+import { sortedByName } from './sortedByName';
 
 const knowledgeBaseText: INodeProperties = {
 	displayName: 'Knowledge Base',
@@ -30,28 +31,31 @@ export const topKField: INodeProperties = {
 	description: 'How many chunks to retrieve',
 };
 
-export const searchModeField: INodeProperties = {
+/** The search modes, as Search Mode offers them (Evaluate compares several). */
+export const SEARCH_MODE_OPTIONS: INodePropertyOptions[] = [
+	{
+		name: 'Hybrid',
+		value: 'hybrid',
+		description:
+			'Both rankings fused (by default their normalised scores, mostly keyword): finds exact terms and paraphrases',
+	},
+	{
+		name: 'Keyword (BM25)',
+		value: 'keyword',
+		description: 'Chunks containing the query words; exact names, options and error codes',
+	},
+	{
+		name: 'Vector',
+		value: 'vector',
+		description: 'Chunks whose embedding is closest to the query',
+	},
+];
+
+const searchModeField: INodeProperties = {
 	displayName: 'Search Mode',
 	name: 'searchMode',
 	type: 'options',
-	options: [
-		{
-			name: 'Hybrid',
-			value: 'hybrid',
-			description:
-				'Both rankings fused (Reciprocal Rank Fusion): finds exact terms and paraphrases',
-		},
-		{
-			name: 'Keyword (BM25)',
-			value: 'keyword',
-			description: 'Chunks containing the query words; exact names, options and error codes',
-		},
-		{
-			name: 'Vector',
-			value: 'vector',
-			description: 'Chunks whose embedding is closest to the query',
-		},
-	],
+	options: SEARCH_MODE_OPTIONS,
 	default: 'hybrid',
 	description:
 		'How chunks are found. Hybrid suits most questions; every mode applies the metadata filter.',
@@ -86,13 +90,34 @@ export const retrievalOptions: INodeProperties[] = [
 		"Overrides the credential's embedding model. Must be the model the knowledge base was built with.",
 	),
 	{
+		displayName: 'Fusion (Hybrid)',
+		name: 'fusion',
+		type: 'options',
+		options: [
+			{
+				name: 'Convex Combination',
+				value: 'convex',
+				description:
+					'Normalised BM25 and cosine scores added with the keyword weight: a weak vector ranking cannot push a strong keyword match down',
+			},
+			{
+				name: 'Reciprocal Rank Fusion',
+				value: 'rrf',
+				description: 'Each ranking adds weight / (k + rank): ranks only, scores ignored',
+			},
+		],
+		default: 'convex',
+		description: 'Hybrid only: how the keyword and the vector ranking are fused',
+		displayOptions: { show: { '/searchMode': ['hybrid'] } },
+	},
+	{
 		displayName: 'Keyword Weight (Hybrid)',
 		name: 'keywordWeight',
 		type: 'number',
 		typeOptions: { minValue: 0, maxValue: 1, numberPrecision: 2 },
-		default: 0.5,
+		default: 0.7,
 		description:
-			"Hybrid only: the keyword ranking's share of the fused score (0 = vector only, 1 = keyword only)",
+			"Hybrid only: the keyword ranking's share of the fused score (0 = vector only, 1 = keyword only). Default 0.7 with Convex Combination, 0.5 with Reciprocal Rank Fusion when not set.",
 		displayOptions: { show: { '/searchMode': ['hybrid'] } },
 	},
 	{
@@ -102,7 +127,7 @@ export const retrievalOptions: INodeProperties[] = [
 		typeOptions: { minValue: 0 },
 		default: 60,
 		description:
-			'Hybrid only: Reciprocal Rank Fusion constant; a chunk at rank r of a list adds weight / (k + r). Higher k flattens the difference between top ranks.',
+			'Hybrid with Reciprocal Rank Fusion only: a chunk at rank r of a list adds weight / (k + r). Higher k flattens the difference between top ranks.',
 		displayOptions: { show: { '/searchMode': ['hybrid'] } },
 	},
 	{
@@ -168,6 +193,26 @@ export const retrievalOptions: INodeProperties[] = [
 	},
 ];
 
+/**
+ * The retrieval parameters of Query, Answer and the Knowledge Base Tool: Search Mode, Top K, Rerank Results and
+ * Options (the retrieval options plus `moreOptions`, by name).
+ */
+export function retrievalFields(moreOptions: INodeProperties[] = []): INodeProperties[] {
+	return [
+		searchModeField,
+		topKField,
+		rerankerField,
+		{
+			displayName: 'Options',
+			name: 'options',
+			type: 'collection',
+			placeholder: 'Add Option',
+			default: {},
+			options: sortedByName([...moreOptions, ...retrievalOptions]),
+		},
+	];
+}
+
 /** A JSON parameter value (object from an expression, or JSON text) as an object; `{}` and '' mean none. */
 export function jsonObject(value: unknown, what: string): IDataObject | undefined {
 	if (typeof value === 'string' && !value.trim()) return undefined;
@@ -197,6 +242,7 @@ export function toRetrievalOptions(
 		topK,
 		mode,
 		hybrid: {
+			fusion: options.fusion as Fusion | undefined,
 			keywordWeight: options.keywordWeight as number | undefined,
 			rrfK: options.rrfK as number | undefined,
 		},

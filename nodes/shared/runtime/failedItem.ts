@@ -1,7 +1,8 @@
 /**
  * The failed-item rule of every node of this package: one message shape, a hint per error code, pairedItem.
  *
- * - Without Continue On Fail: throws `NodeOperationError("Item <i>: <message>", { itemIndex, description })`.
+ * - Without Continue On Fail: throws `NodeOperationError("Item <i>: <message>", { itemIndex, description })`, the
+ *   error's code (when it has one) in its `context.code`.
  * - With Continue On Fail: returns the item `{ json: { error: "Item <i>: <message>", code, ...details }, pairedItem }`.
  *
  * The description (shown under the error in n8n) is the description the error already carries (a NodeOperationError
@@ -63,6 +64,9 @@ export function failedItem(
 		// n8n replaces a message naming a network code (ECONNREFUSED, ETIMEDOUT, …) with its own words, which drop
 		// the server (host:port) the message names; the message stays ours, the hint says what to do.
 		thrown.message = message;
+		// The code also where only the thrown error is kept (n8n's execution record, an Error Trigger, Job Monitor):
+		// without it a failed execution tells its cause only in words.
+		if (code) thrown.context.code = code;
 		throw thrown;
 	}
 	return {

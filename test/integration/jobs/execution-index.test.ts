@@ -3,19 +3,30 @@
  * n8n's public API shapes (cursor pages; startedAfter, workflowId, status and includeData filters; running executions
  * only when asked for): a first call reads the window once with data, a call within maxAge reads nothing, a later one
  * lists only what started since and reads the data of the newly finished, pending executions are re-read, concurrent
- * viewers share one refresh, and maxExecutions truncates and says so. Workers asked on n8n's pub/sub channels.
+ * viewers share one refresh, maxExecutions truncates and says so, and the aggregates kept through refreshes equal a
+ * full recount of the executions (pruned ones as the index treats them). Workers asked on n8n's pub/sub channels.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 
 import {
+	addSummary,
+	analyze,
 	askWorkers,
+	indexAnalytics,
 	indexedExecutions,
 	indexNamespace,
+	indexRollup,
 	N8nApiClient,
 	rememberWorkers,
+	rollupByWorkflow,
+	summarize,
 	type ApiExecution,
+	type ExecutionSummary,
+	type IndexedExecutions,
+	type MinuteCells,
+	type WorkflowRollup,
 } from '../../../lib/jobs';
 import { internalNamespace, RedisMemoryStore } from '../../../lib/memory';
 import { NoRetryPolicy } from '../../../lib/retry';
@@ -27,8 +38,10 @@ const prefix = `openagents-test-index-${randomUUID()}`;
 const T0 = Date.now() - 3600_000;
 const iso = (ms: number) => new Date(ms).toISOString();
 
+type Stored = ApiExecution & { customData?: Record<string, string>; errorMessage?: string };
+
 class ExecutionsApi {
-	executions = new Map<number, ApiExecution & { customData?: Record<string, string> }>();
+	executions = new Map<number, Stored>();
 	/** Listed, but deleted before they are read one by one (as n8n's pruning does): 404 on a single read. */
 	deletedAfterListing = new Set<number>();
 	/** Every request: its path and query. */
@@ -41,12 +54,7 @@ class ExecutionsApi {
 		};
 		if (req.headers['x-n8n-api-key'] !== KEY) return send(401, { message: 'unauthorized' });
 		const withData = url.searchParams.get('includeData') === 'true';
-		const view = (e: ApiExecution & { customData?: Record<string, string> }) => {
-			const { customData, ...rest } = e;
-			const resultData =
-				e.status === 'error' ? { error: { message: 'boom', node: { name: 'Step 2' } } } : {};
-			return withData ? { ...rest, customData, data: { resultData } } : rest;
-		};
+		const view = (e: Stored) => this.view(e, withData);
 		const one = /^\/api\/v1\/executions\/(\d+)$/.exec(url.pathname);
 		if (one) {
 			const found = this.deletedAfterListing.has(Number(one[1]))
@@ -68,15 +76,44 @@ class ExecutionsApi {
 		});
 	});
 
-	add(id: number, status: ApiExecution['status'], startOffsetMs: number, tokens = 10) {
+	/** An execution as the API answers it, with or without its data (the error of failed ones in the data). */
+	view(e: Stored, withData: boolean): ApiExecution {
+		const { customData, errorMessage, ...rest } = e;
+		const resultData =
+			e.status === 'error' || e.status === 'crashed'
+				? { error: { message: errorMessage ?? 'boom', node: { name: 'Step 2' } } }
+				: {};
+		return withData ? { ...rest, customData, data: { resultData } } : rest;
+	}
+
+	add(
+		id: number,
+		status: ApiExecution['status'],
+		startOffsetMs: number,
+		tokens = 10,
+		extra: {
+			workflowId?: string;
+			durationMs?: number;
+			errorMessage?: string;
+			cost?: number;
+			retryOf?: string | null;
+		} = {},
+	) {
+		const pending = status === 'running' || status === 'waiting';
 		this.executions.set(id, {
 			id,
-			workflowId: 'wf1',
+			workflowId: extra.workflowId ?? 'wf1',
 			status,
 			mode: 'webhook',
 			startedAt: iso(T0 + startOffsetMs),
-			stoppedAt: status === 'running' ? null : iso(T0 + startOffsetMs + 100),
-			customData: { openagents_total_tokens: String(tokens), openagents_model_calls: '1' },
+			stoppedAt: pending ? null : iso(T0 + startOffsetMs + (extra.durationMs ?? 100)),
+			retryOf: extra.retryOf ?? null,
+			errorMessage: extra.errorMessage,
+			customData: {
+				openagents_total_tokens: String(tokens),
+				openagents_model_calls: '1',
+				...(extra.cost !== undefined ? { openagents_cost: String(extra.cost) } : {}),
+			},
 		});
 	}
 
@@ -114,7 +151,21 @@ afterAll(async () => {
 });
 
 const ns = () => internalNamespace('', 'job-analytics', randomUUID());
+const rollupOf = (summaries: ExecutionSummary[]) => {
+	const cells: MinuteCells = new Map();
+	for (const s of summaries) addSummary(cells, s);
+	return rollupByWorkflow(cells);
+};
 const from = iso(T0 - 60_000);
+
+/** The analytics of the minutes around the test's executions, from the index (aggregates and pending). */
+const window = () => {
+	const minute = 60_000;
+	const start = Math.floor((T0 - 60_000) / minute) * minute;
+	const end = Math.ceil((Date.now() + 120_000) / minute) * minute;
+	return { from: iso(start), to: iso(end), bucketMs: 5 * minute };
+};
+const held = (index: IndexedExecutions) => index.coverage.executions;
 
 it('reads the window once, serves it from the store, then reads only what changed', async () => {
 	api.executions.clear();
@@ -125,19 +176,20 @@ it('reads the window once, serves it from the store, then reads only what change
 
 	const first = await indexedExecutions(from, options);
 	expect(first.coverage).toMatchObject({ source: 'refreshed', executions: 121, truncated: false });
-	expect(first.summaries.filter((s) => s.usage?.totalTokens === 10)).toHaveLength(120);
-	expect(first.summaries.find((s) => s.id === '121')).toMatchObject({ status: 'running' });
+	expect(first.pending.map((s) => s.id)).toEqual(['121']);
+	const firstAnalytics = indexAnalytics(first, window());
+	expect(firstAnalytics.usage).toMatchObject({ executions: 120, totalTokens: 1200 });
+	expect(firstAnalytics.stats.byStatus).toMatchObject({ success: 108, error: 12, running: 1 });
 	api.take();
 
 	const cached = await indexedExecutions(from, options);
 	expect(cached.coverage.source).toBe('cache');
 	expect(api.take().total).toBe(0);
-	// What the store gave back is what was read: status, times, usage, error and failing node.
-	expect(cached.summaries).toEqual(first.summaries);
-	expect(cached.summaries.find((s) => s.id === '10')?.error).toEqual({
-		message: 'boom',
-		node: 'Step 2',
-	});
+	// What the store gave back is what was read: statuses, times, usage, error and failing node.
+	expect(indexAnalytics(cached, window())).toEqual(firstAnalytics);
+	expect(firstAnalytics.stats.failures).toEqual([
+		expect.objectContaining({ node: 'Step 2', message: 'boom', count: 12 }),
+	]);
 
 	// Later: two new executions started, the running one finished.
 	api.add(122, 'success', Date.now() - T0, 30);
@@ -145,28 +197,36 @@ it('reads the window once, serves it from the store, then reads only what change
 	api.add(121, 'success', 121_000, 50);
 	const later = await indexedExecutions(from, { ...options, maxAgeMs: 0 });
 	expect(later.coverage.source).toBe('refreshed');
-	expect(later.summaries.map((s) => s.id).slice(0, 3)).toEqual(['123', '122', '121']);
-	expect(later.summaries.find((s) => s.id === '121')).toMatchObject({
-		status: 'success',
-		usage: { totalTokens: 50 },
+	expect(later.pending).toEqual([]);
+	expect(held(later)).toBe(123);
+	const laterAnalytics = indexAnalytics(later, window());
+	expect(laterAnalytics.usage).toMatchObject({
+		executions: 123,
+		totalTokens: 1200 + 30 + 40 + 50,
 	});
-	expect(later.summaries.find((s) => s.id === '123')?.usage?.totalTokens).toBe(40);
-	expect(later.summaries).toHaveLength(123);
+	expect(laterAnalytics.stats.byStatus).toMatchObject({ success: 110, error: 13, running: 0 });
 	const reads = api.take();
 	// Listed only what started since the previous refresh (two listings: finished and running), re-read the
 	// pending one, read the data of the three newly finished ones one by one.
 	expect(later.coverage.listed).toBeLessThan(10);
 	expect(reads.single).toBe(1 + 3);
 	expect(reads.total).toBeLessThan(10);
+
+	// Listed again within the overlap minute, 122 and 123 are not counted twice.
+	const again = await indexedExecutions(from, { ...options, maxAgeMs: 0 });
+	expect(again.coverage.listed).toBeGreaterThanOrEqual(2);
+	expect(indexAnalytics(again, window())).toEqual(laterAnalytics);
 });
 
 it('leaves out an execution deleted between its listing and its reading, instead of failing', async () => {
 	api.executions.clear();
 	for (let id = 1; id <= 3; id++) api.add(id, 'success', id * 1000);
 	api.deletedAfterListing.add(2);
+	api.take();
 	try {
 		const index = await indexedExecutions(from, { client, store, namespace: ns(), maxAgeMs: 0 });
-		expect(index.summaries.map((s) => s.id)).toEqual(['3', '1']);
+		expect(held(index)).toBe(2);
+		expect(indexAnalytics(index, window()).stats.total).toBe(2);
 		expect(api.take().single).toBe(3);
 	} finally {
 		api.deletedAfterListing.clear();
@@ -196,10 +256,10 @@ it('lets concurrent viewers share one refresh', async () => {
 	const sources = results.map((r) => r.coverage.source);
 	expect(sources.filter((s) => s === 'refreshed')).toHaveLength(1);
 	expect(sources.filter((s) => s === 'shared')).toHaveLength(9);
-	expect(results.every((r) => r.summaries.length === 60)).toBe(true);
+	expect(results.every((r) => indexAnalytics(r, window()).stats.total === 60)).toBe(true);
 });
 
-it('keeps at most maxExecutions, newest first, and says the window held more', async () => {
+it('lists at most maxExecutions, newest first, and says the window held more', async () => {
 	api.executions.clear();
 	for (let id = 1; id <= 50; id++) api.add(id, 'success', id * 1000);
 	const result = await indexedExecutions(from, {
@@ -209,9 +269,85 @@ it('keeps at most maxExecutions, newest first, and says the window held more', a
 		maxExecutions: 20,
 	});
 	expect(result.coverage).toMatchObject({ truncated: true, executions: 20 });
-	expect(result.summaries[0].id).toBe('50');
-	expect(result.summaries.at(-1)!.id).toBe('31');
+	expect(indexAnalytics(result, window()).stats.total).toBe(20);
 	expect(result.coverage.from).toBe(api.executions.get(31)!.startedAt);
+});
+
+it('keeps aggregates equal to a full recount through refreshes, finishing, failing and pruned executions', async () => {
+	api.executions.clear();
+	const namespace = ns();
+	const options = { client, store, namespace, maxAgeMs: 0 };
+	const statuses = ['success', 'error', 'crashed', 'canceled', 'running', 'waiting'] as const;
+	let id = 0;
+	/** A batch of executions over several minutes and workflows, some still running or waiting. */
+	const batch = (n: number, startOffsetMs: number, spacingMs: number) => {
+		for (let i = 0; i < n; i++) {
+			id++;
+			api.add(
+				id,
+				statuses[(id * 7) % statuses.length],
+				startOffsetMs + i * spacingMs,
+				(id * 13) % 97,
+				{
+					workflowId: `wf${id % 3}`,
+					durationMs: (id * 37) % 1_500,
+					errorMessage: `boom ${id % 4}`,
+					cost: ((id * 17) % 10) / 1000,
+					retryOf: id % 11 === 0 ? String(id - 1) : null,
+				},
+			);
+		}
+	};
+	/**
+	 * What a recount from scratch finds: every execution n8n holds, the final ones read with their data (the others
+	 * as listed: their usage and error are known once they end), plus `kept`.
+	 */
+	const recount = async (kept: ExecutionSummary[]) => {
+		const all: ExecutionSummary[] = [...kept];
+		for await (const e of client.executions({ includeData: true }, 250)) {
+			const s = summarize(e);
+			all.push(s.finished ? s : summarize(api.view(api.executions.get(Number(e.id))!, false)));
+		}
+		for (const e of await client.listExecutions({ status: 'running' }, 1000))
+			all.push(summarize(e));
+		return all.sort((a, b) => Number(b.id) - Number(a.id));
+	};
+
+	batch(40, 0, 7_919);
+	await indexedExecutions(from, options);
+	batch(30, Date.now() - T0 - 50_000, 1_000);
+	// Running and waiting ones finish; a pending one is pruned before it is read again (it leaves, as before);
+	// a counted one is pruned after it was counted (it stays counted, as before: finished executions are not re-read).
+	const pendingIds = [...api.executions.values()]
+		.filter((e) => e.status === 'running' || e.status === 'waiting')
+		.map((e) => Number(e.id));
+	for (const pid of pendingIds.slice(1)) {
+		const e = api.executions.get(pid)!;
+		api.executions.set(pid, {
+			...e,
+			status: 'error',
+			stoppedAt: iso(Date.parse(e.startedAt!) + 250),
+		});
+	}
+	api.executions.delete(pendingIds[0]);
+	const prunedCounted = summarize(api.view(api.executions.get(1)!, true));
+	api.executions.delete(1);
+	await indexedExecutions(from, options);
+	batch(25, Date.now() - T0 - 30_000, 1_000); // inside the overlap of the next listing
+	const index = await indexedExecutions(from, options);
+
+	const expected = await recount([prunedCounted]);
+	expect(indexAnalytics(index, window())).toEqual(analyze(expected, window()));
+	// Per workflow totals (Prometheus counters), in any order.
+	const sorted = (rollup: WorkflowRollup[]) =>
+		rollup
+			.map((w) => ({ ...w, durations: [...w.durations].sort((x, y) => x[0] - y[0]) }))
+			.sort((x, y) => x.workflowId.localeCompare(y.workflowId));
+	expect(sorted(indexRollup(index))).toEqual(sorted(rollupOf(expected)));
+	expect(held(index)).toBe(expected.length);
+	// A failure table with more than one group, and pending executions, are part of what was compared.
+	expect(analyze(expected, window()).stats.failures.length).toBeGreaterThan(2);
+	expect(index.pending.length).toBeGreaterThan(0);
 });
 
 describe('workers', () => {

@@ -1,5 +1,5 @@
 /**
- * Keyword and hybrid retrieval on a real Chroma server: BM25 terms, Reciprocal Rank Fusion, each search mode and
+ * Keyword and hybrid retrieval on a real Chroma server: BM25 terms, the convex combination and Reciprocal Rank Fusion, each search mode and
  * option, the keyword index kept in step with Chroma across writes and processes, reranking (a reranker function
  * and the offline server's /rerank).
  */
@@ -10,6 +10,8 @@ import { createEmbeddings, rerankWithApi, type LlmConfig } from '../../../lib/ll
 import {
 	Bm25Index,
 	ChromaKnowledgeStore,
+	convexCombination,
+	DEFAULT_KEYWORD_WEIGHT,
 	ingestDocuments,
 	KeywordIndex,
 	keywordTerms,
@@ -83,7 +85,7 @@ describe('keywordTerms', () => {
 			'set',
 			'maxretriesperrequest',
 			'max',
-			'retries',
+			'retri',
 			'per',
 			'request',
 			'node-fetch',
@@ -93,7 +95,7 @@ describe('keywordTerms', () => {
 		]);
 		expect(keywordTerms('CircleCI, HTTPServer v2.1 über')).toEqual([
 			'circleci',
-			'circle',
+			'circl',
 			'ci',
 			'httpserver',
 			'http',
@@ -103,6 +105,15 @@ describe('keywordTerms', () => {
 			'1',
 			'über',
 		]);
+	});
+
+	it('reduces words to their stems, so a query finds the other forms of its words', () => {
+		expect(keywordTerms('publishing published publishes')).toEqual([
+			'publish',
+			'publish',
+			'publish',
+		]);
+		expect(keywordTerms("the package's dependencies")).toEqual(keywordTerms('packages depend'));
 	});
 });
 
@@ -205,10 +216,12 @@ describe('search modes', () => {
 		expect(model.requestsTo('embeddings')).toHaveLength(0);
 	});
 
-	it('hybrid fuses both rankings: it finds the named option and the paraphrases, each with the scores it has', async () => {
+	it('hybrid with RRF fuses both rankings: it finds the named option and the paraphrases, each with the scores it has', async () => {
 		const query = 'what does maxRetriesPerRequest do when the connection is lost';
 		const [vector, keyword, hybrid] = await Promise.all(
-			(['vector', 'keyword', 'hybrid'] as const).map((mode) => search(query, { mode, topK: 3 })),
+			(['vector', 'keyword', 'hybrid'] as const).map((mode) =>
+				search(query, { mode, topK: 3, hybrid: { fusion: 'rrf' } }),
+			),
 		);
 		expect(sources(hybrid)).toContain('options.md');
 		for (const chunk of hybrid) expect(chunk.vectorScore).toEqual(expect.any(Number));
@@ -231,10 +244,52 @@ describe('search modes', () => {
 			ids(await search(query, { mode: 'keyword' })),
 		);
 		const [k60, k1] = [
-			await search(query, { hybrid: { rrfK: 60 } }),
-			await search(query, { hybrid: { rrfK: 1 } }),
+			await search(query, { hybrid: { fusion: 'rrf', rrfK: 60 } }),
+			await search(query, { hybrid: { fusion: 'rrf', rrfK: 1 } }),
 		];
 		expect(k1[0].score).toBeGreaterThan(k60[0].score);
+	});
+
+	it('hybrid fuses by default with the convex combination of both lists, keyword weight 0.7', async () => {
+		const query = 'what does maxRetriesPerRequest do when the connection is lost';
+		const hybrid = await search(query, { topK: 3 });
+		// Both lists 40 deep, as hybrid searches them; minScore −1 has keyword mode report each chunk's cosine.
+		const [vector, keyword] = await Promise.all([
+			search(query, { mode: 'vector', topK: 40 }),
+			search(query, { mode: 'keyword', topK: 40, minScore: -1 }),
+		]);
+		// Candidates in hybrid's order (vector list, then keyword-only hits); Chroma's cosine where it gave one.
+		const candidates = new Map<
+			string,
+			{ id: string; vectorScore?: number; keywordScore?: number }
+		>();
+		for (const c of vector) candidates.set(c.id, { id: c.id, vectorScore: c.vectorScore });
+		for (const c of keyword)
+			candidates.set(c.id, {
+				id: c.id,
+				vectorScore: candidates.get(c.id)?.vectorScore ?? c.vectorScore,
+				keywordScore: c.keywordScore,
+			});
+		const expected = convexCombination([...candidates.values()], DEFAULT_KEYWORD_WEIGHT.convex);
+		expect(hybrid.map((c) => c.id)).toEqual(expected.slice(0, 3).map((f) => f.id));
+		expect(hybrid.map((c) => c.score)).toEqual(expected.slice(0, 3).map((f) => f.score));
+		for (const chunk of hybrid) expect(chunk.vectorScore).toEqual(expect.any(Number));
+	});
+
+	it('keeps the one chunk that names the option first where equal-weight RRF lets the vector ranking pull it down', async () => {
+		const query = 'what does maxRetriesPerRequest do when the connection is lost';
+		const [fused, rrf] = await Promise.all([
+			search(query),
+			search(query, { hybrid: { fusion: 'rrf' } }),
+		]);
+		expect(fused[0].source).toBe('options.md');
+		expect(rrf[0].source).not.toBe('options.md');
+	});
+
+	it('refuses an unknown fusion', async () => {
+		await expect(
+			search('client', { hybrid: { fusion: 'max' as unknown as 'rrf' } }),
+		).rejects.toThrow(/Fusion must be one of convex, rrf/);
 	});
 
 	it('applies the metadata filter in keyword and hybrid mode too', async () => {

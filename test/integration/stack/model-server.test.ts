@@ -294,6 +294,27 @@ describe('embeddings', () => {
 		const res = await post('/embeddings', { model: 'e', input: ['ok', ''] });
 		expect(res.status).toBe(400);
 	});
+
+	it('serves a semantic model as offline-semantic-embedding: it finds a paraphrase that shares no word with the query', async () => {
+		const query = 'my car will not start in the morning';
+		const docs = [
+			'The bakery sells fresh bread and cakes.',
+			'The vehicle engine fails to turn over when it is cold.',
+		];
+		const embed = async (model: string) => {
+			const res = await post('/embeddings', { model, input: [query, ...docs] });
+			const body = await json(res);
+			return body.data.map((d: { embedding: number[] }) => d.embedding) as number[][];
+		};
+		const [q, unrelated, paraphrase] = await embed('offline-semantic-embedding');
+		expect(q).toHaveLength(512);
+		expect(Math.hypot(...q)).toBeCloseTo(1, 5);
+		expect(cosine(q, paraphrase) - cosine(q, unrelated)).toBeGreaterThan(0.2);
+		// The word-hashing stand-in sees no shared word: both documents are equally unrelated to it.
+		const [hq, hUnrelated, hParaphrase] = await embed('offline-embedding');
+		expect(hq).toHaveLength(256);
+		expect(Math.abs(cosine(hq, hParaphrase) - cosine(hq, hUnrelated))).toBeLessThan(0.2);
+	}, 30_000);
 });
 
 describe('fault injection', () => {

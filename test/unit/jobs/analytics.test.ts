@@ -4,7 +4,9 @@
  * parser, worker answers as n8n sends them, and the page's escaping and per-panel errors.
  */
 import {
+	addSummary,
 	analyze,
+	analyzeCells,
 	bucketFor,
 	dashboardHtml,
 	parseAnswer,
@@ -15,7 +17,9 @@ import {
 	type DashboardInput,
 	type ExecutionSummary,
 	type IndexCoverage,
+	type MinuteCells,
 } from '../../../lib/jobs';
+import { mergeCells } from '../../../lib/jobs/execution-aggregates';
 import { percentile } from '../../../lib/stats';
 import { parsePrometheusText } from '../../support/prometheus-parser';
 
@@ -149,6 +153,56 @@ describe('analyze', () => {
 		expect(bucketFor(24 * 3600_000)).toBe(30 * 60_000);
 		expect(bucketFor(30 * 24 * 3600_000)).toBe(12 * 3600_000);
 		expect(bucketFor(90 * 24 * 3600_000)).toBe(24 * 3600_000);
+	});
+});
+
+describe('analyzeCells', () => {
+	const window = { from: iso(T0), to: iso(T0 + 3 * 3600_000), bucketMs: 15 * 60_000 };
+	/** Executions of three workflows over three hours (some before and after the window), every status, usage,
+	 * failures of several nodes and messages, ties in duration and in tokens. */
+	const summaries = Array.from({ length: 600 }, (_, i) => {
+		const statuses = [
+			'success',
+			'error',
+			'crashed',
+			'canceled',
+			'running',
+			'waiting',
+			'new',
+		] as const;
+		const status = statuses[(i * 5) % statuses.length];
+		const failed = status === 'error' || status === 'crashed';
+		return summarize(
+			execution(i + 1, (i - 20) * 19_000, ((i * 7919) % 3000) + (i % 4), status, {
+				workflowId: ['wfA', 'wfB', 'wfC'][i % 3],
+				retryOf: i % 13 === 0 ? String(i) : null,
+				customData: i % 2 ? usageData(100 + (i % 5), 0.0001 * (i % 7)) : undefined,
+				data: {
+					resultData: failed
+						? { error: { message: `failure ${i % 3}`, node: { name: `Node ${i % 2}` } } }
+						: {},
+				},
+			}),
+		);
+	}).sort((a, b) => Number(b.id) - Number(a.id));
+
+	it('gives what analyze gives over the same executions, however the cells were merged', () => {
+		const whole: MinuteCells = new Map();
+		for (const s of summaries) addSummary(whole, s);
+		expect(analyzeCells(whole, window)).toEqual(analyze(summaries, window));
+		// Built in two halves stored apart, then merged (as refreshes and the view do).
+		const [a, b]: MinuteCells[] = [new Map(), new Map()];
+		summaries.forEach((s, i) => addSummary(i % 2 ? a : b, s));
+		const merged: MinuteCells = new Map();
+		mergeCells(merged, a);
+		mergeCells(merged, b);
+		expect(analyzeCells(merged, window)).toEqual(analyze(summaries, window));
+		expect(analyze(summaries, window).stats.failures.length).toBeGreaterThan(3);
+	});
+
+	it('answers whole minutes only', () => {
+		expect(() => analyzeCells(new Map(), { ...window, from: iso(T0 + 1) })).toThrow(RangeError);
+		expect(() => analyzeCells(new Map(), { ...window, bucketMs: 90_000 })).toThrow(RangeError);
 	});
 });
 

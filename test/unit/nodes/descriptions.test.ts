@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { ICredentialType, INodeProperties, INodeType } from 'n8n-workflow';
 
 import { DASHBOARD_RANGES } from '../../../lib/jobs';
-import { DEFAULT_CHUNKING } from '../../../lib/rag';
+import { DEFAULT_CHUNKING, DEFAULT_KEYWORD_WEIGHT } from '../../../lib/rag';
 import { DEFAULT_RETRY_POLICY_CONFIG } from '../../../lib/retry';
 import { LLM_CALL_TIMEOUT_MS, modelTimeoutOption } from '../../../nodes/shared/fields/modelCalls';
 import { retryPolicyProperty } from '../../../nodes/shared/fields/retryPolicy';
@@ -58,6 +58,17 @@ describe('literal defaults equal the constants the code runs on', () => {
 		);
 		expect(parameter('openAgentsKnowledgeBase', 'chunkOverlap')[0].default).toBe(
 			DEFAULT_CHUNKING.chunkOverlap,
+		);
+	});
+
+	it('Knowledge Base hybrid fusion and keyword weight', () => {
+		const [fusion] = parameter('openAgentsKnowledgeBase', 'fusion');
+		expect(fusion.default).toBe('convex');
+		expect(parameter('openAgentsKnowledgeBase', 'keywordWeight')[0].default).toBe(
+			DEFAULT_KEYWORD_WEIGHT.convex,
+		);
+		expect((fusion.options as Array<{ value: string }>).map((o) => o.value).sort()).toEqual(
+			Object.keys(DEFAULT_KEYWORD_WEIGHT).sort(),
 		);
 	});
 

@@ -76,6 +76,26 @@ describe('loadDocument', () => {
 			expect(doc.text).not.toContain(absent);
 	});
 
+	it('writes HTML headings as Markdown headings, so chunks of a page carry their section path', async () => {
+		const html = `<main><h1>Manifest</h1><p>Intro.</p><h2>The <a href="#p">publish</a> field</h2><p>${'Set publish = false to keep a crate private. '.repeat(30)}</p>
+			<h2>The edition field</h2><p>${'The edition key selects the Rust edition. '.repeat(30)}</p></main>`;
+		const doc = await loadDocument({
+			source: 'manifest.html',
+			content: utf8(html),
+			format: 'html',
+		});
+		expect(doc.text).toMatch(/^# Manifest\n/);
+		expect(doc.text).toContain('\n## The publish field\n');
+		const chunks = await chunkDocument(doc, { chunkSize: 1000, chunkOverlap: 0 });
+		const pathOf = (needle: string) => chunks.find((c) => c.text.includes(needle))?.headingPath;
+		expect(pathOf('publish = false')).toBe('Manifest > The publish field');
+		expect(pathOf('edition key')).toBe('Manifest > The edition field');
+		// Split at the sections: no chunk holds the end of one section and the start of the next.
+		expect(chunks.some((c) => c.text.includes('private.') && c.text.includes('edition key'))).toBe(
+			false,
+		);
+	});
+
 	it('falls back to <body> when there is no <main> or <article>', async () => {
 		const doc = await loadDocument({
 			source: 'p',
@@ -153,7 +173,7 @@ describe('loadDocument', () => {
 			'a broken PDF',
 			{ source: 'x.pdf', content: utf8('%PDF-1.4 nonsense'), format: 'pdf' },
 			'INVALID_DOCUMENT',
-			/Not a readable PDF/,
+			/Document "x\.pdf" is not a readable PDF/,
 		],
 		[
 			'invalid JSON',

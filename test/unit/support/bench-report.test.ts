@@ -63,7 +63,9 @@ it('names the other side and what the ratio measures where the two sides do diff
 		'queue-scaling': {
 			at: '2026-01-01T00:00:00.000Z',
 			machine,
-			result: { oneWorker: { executionsPerSecond: 4 }, twoWorkers: { executionsPerSecond: 6 } },
+			result: {
+				flagship: { oneWorker: { executionsPerSecond: 4 }, twoWorkers: { executionsPerSecond: 6 } },
+			},
 		},
 	});
 	expect(markdown).toContain(
@@ -71,13 +73,26 @@ it('names the other side and what the ratio measures where the two sides do diff
 	);
 });
 
-it('puts the retrieval evaluation (npm run eval) in the report as one row per search mode', () => {
+it('puts the retrieval evaluation (npm run eval) in the report: one row per set, embedding model and search mode', () => {
 	const mode = (hitAt1: number) => ({
 		hitAt1,
 		hitAt4: 0.9,
 		hitAt10: 1,
 		mrr: 0.8,
-		latencyMs: { p50: 3, p95: 5, firstQueryMs: 40 },
+		latencyMs: { p50: 3, p95: 5 },
+		ranks: { q1: 1 },
+	});
+	const run = (set: string, embedding: 'hashing' | 'semantic', subset: boolean) => ({
+		set,
+		setTitle: `set ${set}`,
+		embedding,
+		model: 'm',
+		corpus: { documents: 10, chunks: 100, subset },
+		questions: 4,
+		skipped: [],
+		ingest: { added: 100, seconds: 1 },
+		modes: { vector: mode(0.5), hybrid: mode(0.75) },
+		bestMode: 'hybrid',
 	});
 	const { markdown } = renderReport(
 		{},
@@ -85,9 +100,8 @@ it('puts the retrieval evaluation (npm run eval) in the report as one row per se
 			at: '2026-01-01T00:00:00.000Z',
 			machine,
 			result: {
-				corpus: { documents: 10, chunks: 100, ingestChunksPerSecond: 500 },
-				questions: { count: 4, files: 4, topK: 10 },
-				modes: { vector: mode(0.5), hybrid: mode(0.75) },
+				topK: 10,
+				runs: [run('a', 'hashing', false), run('a', 'semantic', true)],
 				large: {
 					chunks: 100_000,
 					keywordIndex: { buildMs: 9000, heapMiB: 300 },
@@ -97,8 +111,13 @@ it('puts the retrieval evaluation (npm run eval) in the report as one row per se
 		},
 	);
 	expect(markdown).toContain('## Retrieval evaluation');
-	expect(markdown).toContain('| vector | 0.5 | 0.9 | 1 | 0.8 | 3 / 5 | 6 / 9 |');
-	expect(markdown).toContain('| hybrid | 0.75 | 0.9 | 1 | 0.8 | 3 / 5 | 20 / 30 |');
+	expect(markdown).toContain(
+		'| a: set a, 4 questions | word hashing (stand-in) | 100 | vector | 0.5 | 0.9 | 1 | 0.8 |',
+	);
+	expect(markdown).toContain(
+		'| a: set a, 4 questions | USE Lite (semantic) | 100 (subset) | hybrid | 0.75 | 0.9 | 1 | 0.8 |',
+	);
+	expect(markdown).toContain('| hybrid | 3 / 5 | 20 / 30 |');
 	expect(markdown).toContain('built in 9000 ms on first use, 300 MiB of heap');
 	expect(renderReport({}).markdown).not.toContain('Retrieval evaluation');
 });

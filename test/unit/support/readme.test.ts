@@ -1,9 +1,14 @@
 /**
- * README blocks that restate a file of the repository: the n8n rule exceptions (scripts/n8n-rule-exceptions.json) and
- * the Dependencies table (package.json). A change to either without the README fails here.
+ * README blocks that restate a file of the repository: the n8n rule exceptions (scripts/n8n-rule-exceptions.json), the
+ * Dependencies table (package.json), the soak table (bench/results/soak.json), the retrieval evaluation's tables
+ * (bench/results/eval.json) and the long-term memory recall table (bench/results/latest.json). A change to one without the README fails here.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+
+import { latencyTable, qualityTable, type EvalResult } from '../../../bench/eval/table';
+import { recallTable, type LongTermMemoryResult } from '../../../bench/long-term-memory/table';
+import { soakTable, type SoakResult } from '../../../bench/soak/report';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
@@ -49,4 +54,89 @@ it('gives every runtime dependency, at its version, a row in the Dependencies ta
 	const listed = Object.fromEntries(rows.map((cells) => [cells[1].replace(/`/g, ''), cells[2]]));
 	expect(listed).toEqual(manifest.dependencies);
 	for (const cells of rows) expect(cells[3].length).toBeGreaterThan(10); // what it does
+});
+
+it('shows the soak table that bench/results/soak.json gives (npm run soak writes both)', () => {
+	const result = JSON.parse(
+		readFileSync(join(ROOT, 'bench', 'results', 'soak.json'), 'utf8'),
+	) as SoakResult;
+	expect(block('soak-table')).toBe(soakTable(result));
+	// The promise the table makes: every execution the load started ended succeeded or failed with a code.
+	const { started, succeeded, failed, lost } = result.executions;
+	expect(succeeded + failed + lost).toBe(started);
+});
+
+it('gives the retrieval evaluation as bench/results/eval.json has it: every set, embedding model and search mode', () => {
+	const { result } = JSON.parse(
+		readFileSync(join(ROOT, 'bench', 'results', 'eval.json'), 'utf8'),
+	) as { result: EvalResult };
+	expect(block('eval-quality')).toBe(qualityTable(result).join('\n'));
+	expect(block('eval-latency')).toBe(latencyTable(result).join('\n'));
+	const pairs = result.runs.map((run) => `${run.set}/${run.embedding}`).sort();
+	expect(pairs).toEqual(['a/hashing', 'a/semantic', 'b/hashing', 'b/semantic']);
+});
+
+it("holds what the README says of the default search mode to eval.json's figures", () => {
+	const { result } = JSON.parse(
+		readFileSync(join(ROOT, 'bench', 'results', 'eval.json'), 'utf8'),
+	) as { result: EvalResult };
+	for (const { modes, questions } of result.runs) {
+		const { hybrid, vector, keyword } = modes;
+		// Never below the best single mode by more than one question at hit@4 or 0.05 MRR.
+		expect(hybrid.hitAt4).toBeGreaterThanOrEqual(
+			Math.max(vector.hitAt4, keyword.hitAt4) - 1 / questions - 0.001,
+		);
+		expect(hybrid.mrr).toBeGreaterThanOrEqual(Math.max(vector.mrr, keyword.mrr) - 0.05);
+		// A higher MRR than the former default, equal-weight RRF.
+		expect(hybrid.mrr).toBeGreaterThan(modes['hybrid (RRF)'].mrr);
+	}
+	// Set b, short of the target: what the README says Hybrid and Keyword reach there.
+	for (const { set, modes } of result.runs.filter((run) => run.set === 'b')) {
+		expect(set).toBe('b');
+		expect(modes.hybrid.hitAt4).toBeLessThan(0.92);
+		expect(modes.hybrid.hitAt4).toBe(modes.keyword.hitAt4);
+		expect(readme).toContain(`find ${modes.hybrid.hitAt4 * 100} % of the answers`);
+		expect(readme).toContain(`(MRR ${modes.hybrid.mrr.toFixed(2)})`);
+	}
+});
+
+it('shows the long-term memory recall table the long-term-memory benchmark measured', () => {
+	const { results } = JSON.parse(
+		readFileSync(join(ROOT, 'bench', 'results', 'latest.json'), 'utf8'),
+	) as { results: Record<string, { result: LongTermMemoryResult }> };
+	expect(block('ltm-recall')).toBe(recallTable(results['long-term-memory'].result));
+});
+
+it("holds what the README says of the soak's memory to soak.json's samples", () => {
+	const { processes } = JSON.parse(
+		readFileSync(join(ROOT, 'bench', 'results', 'soak.json'), 'utf8'),
+	) as SoakResult;
+	// n8n main within the 10 % bound after the warm-up.
+	const main = processes['n8n main'].rssMiB;
+	expect(main.growthPct).toBeLessThanOrEqual(10);
+	expect(readme).toContain(`${Math.round(main.first)} → ${Math.round(main.last)} MiB over the`);
+	// worker-2's replacement: its first 9 minutes, then the 8 after.
+	const worker = processes['n8n worker-2'];
+	const own = worker.samples.filter((s) => s.pid === worker.pid);
+	const at = (minutes: number) => own.find((s) => s.atMs >= own[0].atMs + minutes * 60_000)!;
+	const [start, knee, end] = [own[0], at(9), own.at(-1)!];
+	expect(readme).toContain(
+		`${Math.round(start.rssMiB)} → ${Math.round(knee.rssMiB)} MiB in its first 9 minutes`,
+	);
+	const late = Math.round(((end.rssMiB - knee.rssMiB) / knee.rssMiB) * 100);
+	expect(readme).toContain(
+		`${Math.round(knee.rssMiB)} → ${Math.round(end.rssMiB)} MiB (+${late} %) in the 8 after`,
+	);
+	expect(Math.round((end.atMs - knee.atMs) / 60_000)).toBe(8);
+});
+
+it('states the install the install benchmark measured (packages, MB, seconds with a warm npm cache)', () => {
+	const { results } = JSON.parse(
+		readFileSync(join(ROOT, 'bench', 'results', 'latest.json'), 'utf8'),
+	) as { results: Record<string, { result: { warmCache: Record<string, number> } }> };
+	const { packages, megabytes, seconds, npmLsExitCode } = results.install.result.warmCache;
+	expect(npmLsExitCode).toBe(0);
+	expect(readme).toContain(
+		`**${packages} packages, ${megabytes} MB, ${Math.round(seconds)} s with a warm npm cache,`,
+	);
 });
