@@ -220,9 +220,11 @@ describe.each(['redis', 'postgres'])('%s store', (kind) => {
 		const times = [...((await Promise.all(first)) as number[]), ninth].sort((a, b) => a - b);
 		// 8 requests in 8 windows of 100 ms (from a window already under way): the cancelled place was reused.
 		expect(times.at(-1)!).toBeLessThan(850);
-		// Spread over the windows, not sent at once: the 8th window starts 600 ms after the end of the first one, which
-		// the first request left at most a store round trip after its start (lateness only moves requests later).
-		expect(times.at(-1)! - times[0]).toBeGreaterThanOrEqual(550);
+		// Spread over the windows, not sent at once. Windows are clock-aligned, so the first one began less than 100 ms
+		// before `started` and the 8th begins more than 600 ms after it. Measured from `started`, not from the first
+		// grant: a busy event loop records a grant late, which moved the first time up and the gap down (549 ms seen in
+		// CI); lateness can only raise this bound's side. 10 ms spare for timers firing before Date.now() ticks.
+		expect(times.at(-1)!).toBeGreaterThanOrEqual(590);
 	}, 20_000);
 
 	it('a wait for a slot ends when the signal aborts, and frees nothing it did not take', async () => {
