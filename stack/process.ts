@@ -1,6 +1,6 @@
 /** Child-process and port helpers shared by the Chroma launcher, the n8n cluster and `npm start`. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname } from 'node:path';
 
@@ -39,9 +39,18 @@ export async function waitFor<T>(
 interface ManagedProcessOptions {
 	env?: NodeJS.ProcessEnv;
 	cwd?: string;
-	/** Where stdout and stderr go; also kept in memory (last 200 lines) for error messages. */
+	/**
+	 * Where stdout and stderr go (appended). The process writes to the file itself, so a busy or paused harness never
+	 * blocks it on a full pipe (a Node child queues unread output in its own memory instead, which the soak would
+	 * count as growth); tail() and waitForOutput() read the file from where this process's output began. Without it,
+	 * output is piped and kept in memory.
+	 */
 	logFile?: string;
 }
+
+/** Lines kept for tail() and waitForOutput(); at most this many bytes of a log file are read per look. */
+const KEPT_LINES = 200;
+const MAX_READ_BYTES = 1 << 20;
 
 /**
  * A child process in its own process group, so that stop() also ends what it spawned (n8n's task runners).
@@ -52,28 +61,22 @@ export class ManagedProcess {
 
 	private readonly lines: string[] = [];
 
+	/** The unfinished last line of the output read so far. */
+	private partial = '';
+
 	private exitCode: number | null | undefined;
 
 	private constructor(
 		readonly name: string,
 		private readonly child: ChildProcess,
-		logFile?: string,
+		private readonly log?: { file: string; position: number },
 	) {
-		const log = logFile
-			? (mkdirSync(dirname(logFile), { recursive: true }),
-				createWriteStream(logFile, { flags: 'a' }))
-			: undefined;
-		const keep = (chunk: Buffer) => {
-			log?.write(chunk);
-			for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) this.lines.push(line);
-			if (this.lines.length > 200) this.lines.splice(0, this.lines.length - 200);
-		};
+		const keep = (chunk: Buffer) => this.keep(chunk.toString('utf8'));
 		child.stdout?.on('data', keep);
 		child.stderr?.on('data', keep);
 		this.exited = new Promise((resolve) =>
 			child.on('exit', (code) => {
 				this.exitCode = code;
-				log?.end();
 				resolve(code);
 			}),
 		);
@@ -85,13 +88,25 @@ export class ManagedProcess {
 		args: string[],
 		options: ManagedProcessOptions = {},
 	): ManagedProcess {
-		const child = spawn(command, args, {
-			cwd: options.cwd,
-			env: options.env ?? process.env,
-			detached: true,
-			stdio: ['ignore', 'pipe', 'pipe'],
-		});
-		return new ManagedProcess(name, child, options.logFile);
+		const { logFile } = options;
+		let fd: number | undefined;
+		let log: { file: string; position: number } | undefined;
+		if (logFile) {
+			mkdirSync(dirname(logFile), { recursive: true });
+			fd = openSync(logFile, 'a');
+			log = { file: logFile, position: fstatSync(fd).size };
+		}
+		try {
+			const child = spawn(command, args, {
+				cwd: options.cwd,
+				env: options.env ?? process.env,
+				detached: true,
+				stdio: ['ignore', fd ?? 'pipe', fd ?? 'pipe'],
+			});
+			return new ManagedProcess(name, child, log);
+		} finally {
+			if (fd !== undefined) closeSync(fd); // the child holds its own copy
+		}
 	}
 
 	get pid(): number {
@@ -102,16 +117,16 @@ export class ManagedProcess {
 		return this.exitCode === undefined;
 	}
 
-	/** Last lines of output, for error messages. */
+	/** Last lines of output (at most 200), for error messages. */
 	tail(lines = 30): string {
-		return this.lines.slice(-lines).join('\n');
+		return this.output().slice(-lines).join('\n');
 	}
 
 	/** Resolves when a line of output matches `pattern`; rejects if the process exits first or time runs out. */
 	async waitForOutput(pattern: RegExp, timeoutMs: number): Promise<void> {
 		const deadline = Date.now() + timeoutMs;
 		while (Date.now() < deadline) {
-			if (this.lines.some((l) => pattern.test(l))) return;
+			if (this.output().some((l) => pattern.test(l))) return;
 			if (!this.running)
 				throw new Error(
 					`${this.name} exited (code ${this.exitCode}) before printing ${pattern}:\n${this.tail()}`,
@@ -141,6 +156,44 @@ export class ManagedProcess {
 		if (!this.running) return;
 		this.signalGroup('SIGKILL');
 		await this.exited;
+	}
+
+	/** The kept lines, the unfinished last one included; reads the log file first. */
+	private output(): string[] {
+		this.readLog();
+		return this.partial.trim() ? [...this.lines, this.partial] : this.lines;
+	}
+
+	private keep(text: string) {
+		const lines = (this.partial + text).split('\n');
+		this.partial = lines.pop() ?? '';
+		for (const line of lines) if (line.trim()) this.lines.push(line);
+		if (this.lines.length > KEPT_LINES) this.lines.splice(0, this.lines.length - KEPT_LINES);
+	}
+
+	/** Reads what the process wrote to its log file since the last look (the last MAX_READ_BYTES of it at most). */
+	private readLog() {
+		if (!this.log) return;
+		let fd: number;
+		try {
+			fd = openSync(this.log.file, 'r');
+		} catch {
+			return; // removed with its folder
+		}
+		try {
+			const size = fstatSync(fd).size;
+			if (size < this.log.position) this.log.position = 0; // truncated
+			if (size - this.log.position > MAX_READ_BYTES) {
+				this.log.position = size - MAX_READ_BYTES;
+				this.partial = '';
+			}
+			const buffer = Buffer.alloc(size - this.log.position);
+			const read = readSync(fd, buffer, 0, buffer.length, this.log.position);
+			this.log.position += read;
+			this.keep(buffer.subarray(0, read).toString('utf8'));
+		} finally {
+			closeSync(fd);
+		}
 	}
 
 	private signalGroup(signal: NodeJS.Signals) {
