@@ -63,6 +63,12 @@ export const builtInToolFields: INodeProperties[] = [
 		displayName: 'Memory Store',
 		displayOptions: { show: { longTermMemory: [true], memoryTools: [false] } },
 	},
+	// The memory tools' Isolation Key, shown here when those are off: facts live under the same tenant path.
+	{
+		...addressFields.find((field) => field.name === 'isolationKey')!,
+		displayName: 'Memory Isolation Key',
+		displayOptions: { show: { longTermMemory: [true], memoryTools: [false] } },
+	},
 	{
 		displayName: 'Subject',
 		name: 'memorySubject',

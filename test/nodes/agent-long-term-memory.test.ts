@@ -24,11 +24,12 @@ let redis: Redis;
 /** The facts as the Agent's credential (tenant '') sees them, and another tenant's on the same store. */
 let facts: FactMemory;
 let otherTenant: FactMemory;
+let memory: Memory;
 
 beforeAll(async () => {
 	await model.start();
 	redis = new Redis({ host: '127.0.0.1', port: 6379 });
-	const memory = new Memory({ store: new RedisMemoryStore(redis, prefix), policy: FACT_ACCESS });
+	memory = new Memory({ store: new RedisMemoryStore(redis, prefix), policy: FACT_ACCESS });
 	facts = openFactMemory(memory, { tenant: tenantPath('') });
 	otherTenant = openFactMemory(memory, { tenant: tenantPath('other-tenant') });
 });
@@ -51,7 +52,7 @@ const subjectOf = (name: string) => `${name}-${randomBytes(3).toString('hex')}`;
 async function agent(
 	items: object[],
 	parameters: INodeParameters,
-	{ continueOnFail = false, trigger = false } = {},
+	{ continueOnFail = false, trigger = false, memoryCredential = redisStoreCredential(prefix) } = {},
 ) {
 	const workflow = itemsInto(items, {
 		name: 'Agent',
@@ -80,7 +81,7 @@ async function agent(
 		...(trigger ? { input: items.map((json) => ({ json: json as IDataObject })) } : {}),
 		credentials: {
 			openAgentsLlmApi: offlineLlmCredential(model.baseUrl),
-			openAgentsMemoryStore: redisStoreCredential(prefix),
+			openAgentsMemoryStore: memoryCredential,
 		},
 	});
 	// eslint-disable-next-line @typescript-eslint/no-explicit-any -- output shapes are asserted field by field
@@ -108,6 +109,18 @@ describe('Recall Memories', () => {
 		expect(out.memory.recalled).toHaveLength(2);
 		expect(out.memory.recalled.sort()).toEqual([plan.id, tz.id].sort());
 		expect(system.match(/^- \[/gm)).toHaveLength(2);
+	});
+
+	it('recalls for a prompt longer than a fact (by its beginning) instead of failing the item', async () => {
+		const subject = subjectOf('long');
+		const fact = await facts.remember(subject, 'The customer is on the Pro plan.');
+		model.reply({ content: 'Pro.' });
+		const [out] = await agent(
+			[{ chatInput: `Which plan am I on? ${'Some context. '.repeat(1_000)}` }],
+			{ memorySubject: subject },
+		);
+		expect(out.memory.recalled).toEqual([fact.id]);
+		expect(systemOf(chats()[0])).toContain('Pro plan');
 	});
 
 	it('puts nothing into the prompt when off', async () => {
@@ -310,5 +323,30 @@ describe('isolation', () => {
 		expect(await texts(victim, otherTenant)).toEqual([
 			'Other tenant: the victim card ends in 1111.',
 		]);
+	});
+
+	it("recalls the facts of the item's Memory Isolation Key, where the Memory node stores them, and no other key's", async () => {
+		const subject = subjectOf('org-customer');
+		const orgA = openFactMemory(memory, { tenant: tenantPath('', 'org-a') });
+		const a = await orgA.remember(subject, 'Org A says the plan is Enterprise.');
+		const none = await facts.remember(subject, 'Without a key the plan is Free.');
+		model.reply({ content: 'Enterprise.' }, { content: 'Free.' });
+		const memoryCredential = { ...redisStoreCredential(prefix), allowIsolationKeys: true };
+		const ask = (parameters: INodeParameters) =>
+			agent(
+				[{ chatInput: 'Which plan is it?' }],
+				{ memorySubject: subject, ...parameters },
+				{
+					memoryCredential,
+				},
+			);
+		const [withKey] = await ask({ isolationKey: 'org-a' });
+		const [withoutKey] = await ask({});
+		expect(withKey.memory.recalled).toEqual([a.id]);
+		expect(withoutKey.memory.recalled).toEqual([none.id]);
+		const [first, second] = chats().map(systemOf);
+		expect(first).toContain('Enterprise');
+		expect(first).not.toContain('Free');
+		expect(second).not.toContain('Enterprise');
 	});
 });

@@ -253,8 +253,19 @@ describe.each(['redis', 'postgres'] as const)('Long-Term Memory on %s', (backend
 			query: 'electric car',
 			topK: 1,
 		});
-		expect(keywords.json[0].score).toBeGreaterThan(1 / 61);
+		expect(keywords.json.map((j) => j.text)).toEqual(['Drives an electric car']);
 		expect(model.requestsTo('embeddings')).toHaveLength(2);
+		// Embedding Model names the model of the embedding requests (else the credential's).
+		await exec([{}], {
+			operation: 'recall',
+			subject,
+			query: 'electric car',
+			...meaning,
+			embeddingModel: 'my-embedder',
+		});
+		const models = model.requestsTo('embeddings').map((r) => (r.body as { model?: string }).model);
+		expect(models[2]).toBe('my-embedder');
+		expect(models[1]).not.toBe('my-embedder');
 	});
 
 	it('a bad item fails alone with Continue On Fail; errors name the cause', async () => {

@@ -10,6 +10,7 @@ import { StructuredOutputError } from '../../llm/structured';
 import { memoryErrorOf, storeFailureCode } from '../store-failures';
 import { learnFromTurn, type LearnOutcome, type LearnRequest } from './learn';
 import type { FactMemory, FactProvenance, RecalledFact } from './types';
+import { asRecallQuery } from './validate';
 
 /** The part of a fact the model sees: its ID, text and when it was last stated. */
 function shown(fact: RecalledFact): { id: string; text: string; confirmedAt: string } {
@@ -26,7 +27,7 @@ export async function recallForPrompt(
 	query: string,
 	topK: number,
 ): Promise<{ section: string; ids: string[] }> {
-	const recalled = await facts.recall({ subject, query, topK });
+	const recalled = await facts.recall({ subject, query: asRecallQuery(query), topK });
 	if (!recalled.length) return { section: '', ids: [] };
 	const lines = recalled.map((fact) => `- [${fact.id}] ${fact.text}`).join('\n');
 	return {

@@ -20,13 +20,17 @@ import type { CallOptions, InvokableChatModel } from '../../llm/calls';
 import { invokeStructured } from '../../llm/structured';
 import type { UsageTracker } from '../../llm/usage';
 import type { Fact, FactMemory, FactProvenance } from './types';
+import { asRecallQuery, MAX_FACT_CHARS } from './validate';
 
 /** Facts of the subject shown to the model: the ones most related to the turn (default 10). */
 const DEFAULT_EXISTING = 10;
 
+// Held to what the store accepts, so that a reply is refused (and repaired) before any of it is applied.
+const factText = z.string().trim().min(1).max(MAX_FACT_CHARS);
+
 const decisionSchema = z.discriminatedUnion('event', [
-	z.object({ event: z.literal('ADD'), text: z.string().trim().min(1) }),
-	z.object({ event: z.literal('UPDATE'), id: z.string(), text: z.string().trim().min(1) }),
+	z.object({ event: z.literal('ADD'), text: factText }),
+	z.object({ event: z.literal('UPDATE'), id: z.string(), text: factText }),
 	z.object({ event: z.literal('DELETE'), id: z.string() }),
 	z.object({ event: z.literal('NOOP'), id: z.string() }),
 ]);
@@ -123,7 +127,11 @@ async function existingFacts({ facts, subject, turn, existing }: LearnRequest): 
 	const limit = existing ?? DEFAULT_EXISTING;
 	const page = await facts.list(subject, { limit });
 	if (!page.nextCursor) return page.facts;
-	return facts.recall({ subject, query: `${turn.user}\n${turn.assistant}`, topK: limit });
+	return facts.recall({
+		subject,
+		query: asRecallQuery(`${turn.user}\n${turn.assistant}`),
+		topK: limit,
+	});
 }
 
 /**

@@ -6,6 +6,12 @@ export const MAX_FACT_CHARS = 10_000;
 /** Largest topK of one recall. */
 export const MAX_TOP_K = 100;
 
+/**
+ * A prompt or a turn as a recall query: its first MAX_FACT_CHARS characters (a recall query is held to a fact's
+ * length, a chat message is not).
+ */
+export const asRecallQuery = (text: string): string => text.slice(0, MAX_FACT_CHARS);
+
 /** The text trimmed; throws MemoryError invalid_value when it is empty, not text or longer than MAX_FACT_CHARS. */
 export function checkText(text: unknown, what = 'The fact text'): string {
 	if (typeof text !== 'string' || !text.trim())

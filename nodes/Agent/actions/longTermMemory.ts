@@ -14,6 +14,7 @@ import {
 	type LearnReport,
 } from '../../../lib/memory/facts/agent';
 import { factMemoryFor } from '../../shared/clients/facts';
+import { resolveTenant } from '../../shared/clients/memory';
 import { servedRequest } from './chatCompletion';
 import type { ItemAgent } from './itemAgent';
 import type { AgentItem, AgentRun } from './types';
@@ -51,7 +52,9 @@ export async function itemFacts(run: AgentRun, item: AgentItem): Promise<ItemFac
 	const { itemIndex } = item;
 	if (!fn.getNodeParameter('longTermMemory', itemIndex, false)) return undefined;
 	const subject = subjectOf(fn, itemIndex);
-	const facts = factMemoryFor(await run.memoryStore.get(), item, run.llm);
+	const opened = await run.memoryStore.get();
+	// The Memory node's tenant for the same item: facts it stores under an Isolation Key are this agent's too.
+	const facts = factMemoryFor(opened, item, run.llm, { tenant: resolveTenant(fn, opened, item) });
 	const provenance = {
 		workflowId: String(fn.getWorkflow().id ?? ''),
 		executionId: fn.getExecutionId(),

@@ -12,7 +12,7 @@ import { memoryFor, type OpenedStore } from './memory';
 
 /**
  * The tenant's FactMemory for one item. `tenant`: default the credential's (tenantPath(opened.tenant)), never a
- * workflow's parameter; the Memory node passes resolveTenant's, which adds the item's Isolation Key. `model`: the
+ * workflow's parameter; the Memory node and the Agent pass resolveTenant's, which adds the item's Isolation Key. `model`: the
  * embedding model (default the credential's); `usage`: where embedding calls are counted.
  */
 export function factMemoryFor(

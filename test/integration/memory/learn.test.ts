@@ -222,3 +222,31 @@ it('shows the model all stored facts when they fit, else the ones most related t
 	expect(prompt(1)).toContain('f1: The customer is on the Pro plan.');
 	expect(prompt(1)).not.toContain('dark mode');
 });
+
+it('refuses a fact longer than the store takes before applying any decision of the reply', async () => {
+	const tooLong = `The customer wrote ${'a'.repeat(10_000)}.`;
+	reply([
+		{ event: 'ADD', text: 'The customer is on Enterprise.' },
+		{ event: 'ADD', text: tooLong },
+	]);
+	reply([
+		{ event: 'ADD', text: 'The customer is on Enterprise.' },
+		{ event: 'ADD', text: tooLong },
+	]);
+	const error = await learn().catch((e: unknown) => e);
+	expect(error).toBeInstanceOf(StructuredOutputError);
+	expect(prompt(1)).toMatch(/memory\.1\.text/);
+	expect(await current()).toEqual([]);
+});
+
+it('recalls the facts to show for a turn longer than a recall query takes', async () => {
+	await facts.remember(subject, 'The customer is on the Pro plan.');
+	await facts.remember(subject, 'The customer likes dark mode.');
+	reply([]);
+	const outcome = await learn({
+		existing: 1,
+		turn: { user: `About my Pro plan: ${'details '.repeat(3_000)}`, assistant: 'Noted.' },
+	});
+	expect(outcome).toMatchObject({ added: 0, updated: 0, deleted: 0 });
+	expect(prompt(0)).toContain('f1: The customer is on the Pro plan.');
+});
