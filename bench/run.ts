@@ -28,6 +28,7 @@ import { planner } from './planner';
 import { providerLimits, rateLimiterOverhead } from './provider-limits';
 import { queueScaling } from './queue-scaling';
 import { tracing } from './tracing';
+import { webhookAnswers } from './webhook-answers';
 import { mergeResults, writeReport, type Entry } from './report';
 import { writeScalingDocs } from '../scripts/scaling-doc';
 
@@ -50,6 +51,7 @@ const benchmarks: Record<string, () => Promise<unknown>> = {
 	jobs,
 	dashboard,
 	floors,
+	'webhook-answers': webhookAnswers,
 	install,
 };
 

@@ -6,11 +6,14 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import Redis from 'ioredis';
+
 import { startChroma, type ChromaServer } from '../../stack/chroma';
 import { OfflineModelServer } from '../../stack/model-server';
 import { clusterFromEnv } from '../../stack/n8n/cluster';
 import { nodeOutput } from '../../stack/n8n/client';
 import { webhookNode, whereNode } from '../../stack/n8n/workflow-nodes';
+import { redisFromEnv } from '../../stack/services';
 
 const { info, client } = clusterFromEnv();
 
@@ -121,6 +124,35 @@ describe('queue mode', () => {
 		for (const execution of executions) {
 			expect(workerLogs).toMatch(new RegExp(`Worker started execution ${execution.id}\\b`));
 			expect(mainLog).not.toMatch(new RegExp(`Worker started execution ${execution.id}\\b`));
+		}
+	}, 120_000);
+
+	it('keeps finished jobs in Bull, so main learns every outcome (KEPT_FINISHED_JOBS)', async () => {
+		const path = `e2e-kept-jobs-${randomUUID()}`;
+		const { id } = await client.createWorkflow({
+			name: 'e2e: kept jobs',
+			nodes: [webhookNode(path), whereNode([220, 0])],
+			connections: { Webhook: { main: [[{ node: 'Where', type: 'main', index: 0 }]] } },
+		});
+		await client.activateWorkflow(id, [path]);
+		await Promise.all(Array.from({ length: 3 }, () => client.webhook(path, {})));
+		const executionIds = (await client.waitForExecutions(id, 3)).map((e) => String(e.id));
+
+		const redis = new Redis({ ...redisFromEnv(), lazyConnect: true });
+		await redis.connect();
+		try {
+			const jobs = `${info.queuePrefix}:jobs`;
+			const completed = await redis.zrange(`${jobs}:completed`, 0, -1);
+			const executionOfJob = await Promise.all(
+				completed.map(async (jobId) => {
+					const data = JSON.parse((await redis.hget(`${jobs}:${jobId}`, 'data')) ?? '{}');
+					return String((data as { executionId?: unknown }).executionId);
+				}),
+			);
+			// n8n's default removes a job as it finishes; then none of these would be found.
+			expect(executionOfJob).toEqual(expect.arrayContaining(executionIds));
+		} finally {
+			redis.disconnect();
 		}
 	}, 120_000);
 });

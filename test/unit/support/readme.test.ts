@@ -140,3 +140,33 @@ it('states the install the install benchmark measured (packages, MB, seconds wit
 		`**${packages} packages, ${megabytes} MB, ${Math.round(seconds)} s with a warm npm cache,`,
 	);
 });
+
+it('states what the webhook-answers benchmark measured of kept finished jobs', () => {
+	const { results } = JSON.parse(
+		readFileSync(join(ROOT, 'bench', 'results', 'latest.json'), 'utf8'),
+	) as {
+		results: Record<
+			string,
+			{
+				result: Record<
+					'n8nDefault' | 'kept',
+					{
+						requests: number;
+						lostResponses: number;
+						keptFinishedJobs: number;
+						executionsPerSecond: number;
+					}
+				>;
+			}
+		>;
+	};
+	const { n8nDefault, kept } = results['webhook-answers'].result;
+	expect(kept.lostResponses).toBe(0);
+	expect(readme).toContain(
+		`with n8n's default ${n8nDefault.lostResponses} of ${n8nDefault.requests} went unanswered, keeping ${kept.keptFinishedJobs} ${kept.lostResponses} of ${kept.requests}`,
+	);
+	expect(readme).toContain(
+		`(${n8nDefault.executionsPerSecond} and ${kept.executionsPerSecond} answered per second in that`,
+	);
+	expect(readme).toContain(`BENCH_ANSWERS_REQUESTS=${kept.requests} npm`);
+});
