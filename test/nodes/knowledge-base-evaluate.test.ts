@@ -147,6 +147,38 @@ describe('Evaluate', () => {
 		expect(Object.keys((summaryOut[0].json as Json).modes)).toEqual(['keyword', 'keywordReranked']);
 	});
 
+	it('with Continue On Fail and no search mode, every question fails alone and the summary counts them', async () => {
+		const result = await exec(
+			[
+				{ question: 'socketTimeoutMs', expected: 'timeouts' },
+				{ question: 'retries', expected: 'retries' },
+			],
+			{ operation: 'evaluate', searchMode: [] },
+			true,
+		);
+		expect(result.status).toBe('success');
+		const [out, summaryOut] = result.outputs.KB;
+		expect(out.map((i) => (i.json as Json).error)).toEqual([
+			expect.stringMatching(/at least one search mode/),
+			expect.stringMatching(/at least one search mode/),
+		]);
+		expect(summaryOut[0].json).toMatchObject({ questions: 0, failed: 2, modes: {} });
+	});
+
+	it('summarises the modes every question was scored in when Search Modes differs per item', async () => {
+		const result = await exec(
+			[
+				{ question: 'socketTimeoutMs', expected: 'timeouts', modes: ['keyword', 'vector'] },
+				{ question: 'client logs request debug', expected: 'logging', modes: ['keyword'] },
+			],
+			{ operation: 'evaluate', searchMode: '={{ $json.modes }}' },
+		);
+		expect(result.status).toBe('success');
+		const summary = result.outputs.KB[1][0].json as Json;
+		expect(Object.keys(summary.modes)).toEqual(['keyword']);
+		expect(summary).toMatchObject({ questions: 2, failed: 0 });
+	});
+
 	it('without Continue On Fail, an item without expected sources fails the run with its index', async () => {
 		const result = await exec(
 			[

@@ -132,6 +132,15 @@ export const execute: KnowledgeBaseOperation = async (run, settings) => {
 };
 
 /**
+ * The modes every scored question has, in the first one's order. Read from the questions, not the parameter: Search
+ * Modes may be an expression that differs per item, or invalid (its items then failed, and are counted as failed).
+ */
+function commonModes(scored: INodeExecutionData[]): string[] {
+	const [first = [], ...rest] = scored.map((item) => Object.keys(item.json.modes as IDataObject));
+	return first.filter((mode) => rest.every((modes) => modes.includes(mode)));
+}
+
+/**
  * The Summary output's one item, from the Questions output: { questions, failed, topK, modes: { <mode>: { questions,
  * hitAt1, hitAt4, hitAt10, mrr, latencyMs: { p50, p95 } } }, bestMode } (see lib/rag/evaluate for the metrics and
  * the tie rule); failed questions (error items) are counted, not scored. Paired with every input item.
@@ -142,7 +151,7 @@ export function summaryItem(
 ): INodeExecutionData {
 	const inputs = run.fn.getInputData().length;
 	const scored = questions.filter((item) => !item.json.error);
-	const modes = inputs ? modesOf(run, 0).map((m) => m.name) : [];
+	const modes = commonModes(scored);
 	const summary = summarize(
 		scored.map((item) => item.json.modes as unknown as QuestionScores),
 		modes,
