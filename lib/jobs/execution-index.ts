@@ -13,6 +13,11 @@
  *   the others wait for its result instead of reading too (a lock key with a TTL).
  * Storage: one small state key per index (watermark, pending summaries) and one key per hour of aggregates, so a
  * refresh rewrites the hours it added to and a view of 24 hours reads 24 keys, however many executions they hold.
+ * A refresh writes the hours it adds to under keys of its own and the state names them, so the aggregates change
+ * only with the state: two refreshes from the same state (one that gave up waiting for the other) or one that died
+ * before saving its state never count an execution twice. Keys a saved state no longer names expire after
+ * SUPERSEDED_TTL_MS (viewers that read the previous state may still read them); a refresh whose state was not saved
+ * deletes its own.
  * The first build of an index (or one extended further back) lists the whole window, at most `maxExecutions`, and
  * reads each finished execution once with its data; `truncated` says when older ones in the window were left out.
  */
@@ -83,10 +88,10 @@ interface IndexState {
 	/** When the refresh that produced it started (the next one lists what started since). */
 	refreshedAt: string;
 	truncated: boolean;
-	/** The aggregates' keys are `agg:<workflow>:<generation>:<hour>`; a new build starts a new generation. */
+	/** The aggregates' keys are `agg:<workflow>:<generation>:<hour>:<write>`; a new build starts a new generation. */
 	generation: string;
-	/** Hours (ms since the epoch) that hold aggregates. */
-	hours: number[];
+	/** The hours (ms since the epoch) that hold aggregates, and the write (a refresh's ID) whose key holds each. */
+	hours: HourKeys;
 	/** Executions counted into the aggregates. */
 	counted: number;
 	/** Counted executions that started within the overlap of the next listing: [id, start ms]. */
@@ -116,8 +121,17 @@ const HOUR = 3600_000;
 /** Aggregates outlive the longest range the dashboard offers (30 days). */
 const AGGREGATE_TTL_MS = 31 * 24 * HOUR;
 
-const hourKey = (workflowId: string | undefined, generation: string, hour: number) =>
-	`agg:${workflowId ?? '*'}:${generation}:${hour}`;
+/** Hours that hold aggregates: [hour (ms since the epoch), the write whose key holds it]. */
+type HourKeys = Array<[number, string]>;
+
+/** How long the key of an hour a newer state rewrote stays readable, ms. */
+const SUPERSEDED_TTL_MS = 10 * 60_000;
+
+const hourKey = (
+	workflowId: string | undefined,
+	generation: string,
+	[hour, write]: [number, string],
+) => `agg:${workflowId ?? '*'}:${generation}:${hour}:${write}`;
 
 /**
  * The aggregates of executions that started at or after `from` (ISO) and the pending executions, from the shared
@@ -129,6 +143,7 @@ export async function indexedExecutions(
 	options: ExecutionIndexOptions,
 ): Promise<IndexedExecutions> {
 	let reads = { listed: 0, detailed: 0 };
+	let keys: RefreshKeys | undefined;
 	const shared = await sharedRefresh<IndexState>(
 		options.store,
 		options.namespace,
@@ -145,13 +160,15 @@ export async function indexedExecutions(
 		async (previous) => {
 			const refreshed = await refresh(previous, from, options);
 			reads = { listed: refreshed.listed, detailed: refreshed.detailed };
+			keys = refreshed.keys;
 			return refreshed.index;
 		},
 	);
 	const index = shared.value;
 	const fromHour = Math.floor(Date.parse(from) / HOUR) * HOUR;
-	const hours = index.hours.filter((h) => h >= fromHour);
+	const hours = index.hours.filter(([hour]) => hour >= fromHour);
 	const cells = await readHours(options, index.generation, hours);
+	if (keys) await settleKeys(options, keys, shared.stored); // after reading: a refresh that lost reads its own
 	return {
 		cells,
 		since: new Date(Math.max(fromHour, Date.parse(index.coveredFrom))).toISOString(),
@@ -167,11 +184,27 @@ export async function indexedExecutions(
 	};
 }
 
+/**
+ * After a refresh: when its state was saved, the keys it replaced expire soon; when not (another refresh's was), its
+ * own keys go, as nothing names them.
+ */
+async function settleKeys(
+	options: ExecutionIndexOptions,
+	{ written, replaced }: RefreshKeys,
+	stored: boolean,
+): Promise<void> {
+	if (stored)
+		await mapWithConcurrency(replaced, 8, ({ key, json }) =>
+			options.store.set(options.namespace, key, json, { ttlMs: SUPERSEDED_TTL_MS }),
+		);
+	else await mapWithConcurrency(written, 8, (key) => options.store.delete(options.namespace, key));
+}
+
 /** The aggregates stored for `hours`, merged into one map. */
 async function readHours(
 	options: ExecutionIndexOptions,
 	generation: string,
-	hours: number[],
+	hours: HourKeys,
 ): Promise<MinuteCells> {
 	const stored = await mapWithConcurrency(hours, 16, (hour) =>
 		options.store.get(options.namespace, hourKey(options.workflowId, generation, hour)),
@@ -182,31 +215,49 @@ async function readHours(
 	return cells;
 }
 
-/** Adds `added` to the stored aggregates, one read-modify-write per hour touched; returns the hours written. */
+/** The keys a refresh wrote (its own) and the keys it replaced, with their values as they were stored. */
+interface RefreshKeys {
+	written: string[];
+	replaced: Array<{ key: string; json: string }>;
+}
+
+/**
+ * Adds `added` to the stored aggregates: each hour touched is read from the key `base` names for it, merged, and
+ * written under this refresh's `write`. Returns the new state's hours and the keys written and replaced.
+ */
 async function storeCells(
 	options: ExecutionIndexOptions,
 	generation: string,
-	known: ReadonlySet<number>,
+	write: string,
+	base: HourKeys,
 	added: MinuteCells,
-): Promise<number[]> {
+): Promise<RefreshKeys & { hours: HourKeys }> {
 	const byHour = new Map<number, MinuteCells>();
 	for (const [minute, byWorkflow] of added) {
 		const hour = Math.floor(minute / HOUR) * HOUR;
 		if (!byHour.has(hour)) byHour.set(hour, new Map());
 		byHour.get(hour)!.set(minute, byWorkflow);
 	}
+	const hours = new Map(base);
+	const keys: RefreshKeys = { written: [], replaced: [] };
 	await mapWithConcurrency([...byHour], 8, async ([hour, cells]) => {
-		const key = hourKey(options.workflowId, generation, hour);
-		if (known.has(hour)) {
-			const stored = cellsFromJson((await options.store.get(options.namespace, key))?.value);
-			mergeCells(stored, cells);
-			cells = stored;
+		const previous = hours.get(hour);
+		if (previous !== undefined) {
+			const key = hourKey(options.workflowId, generation, [hour, previous]);
+			const stored = (await options.store.get(options.namespace, key))?.value;
+			if (stored !== undefined) keys.replaced.push({ key, json: JSON.stringify(stored) });
+			const merged = cellsFromJson(stored);
+			mergeCells(merged, cells);
+			cells = merged;
 		}
+		const key = hourKey(options.workflowId, generation, [hour, write]);
 		await options.store.set(options.namespace, key, JSON.stringify(cellsToJson(cells)), {
 			ttlMs: AGGREGATE_TTL_MS,
 		});
+		keys.written.push(key);
 	});
-	return [...byHour.keys()];
+	for (const hour of byHour.keys()) hours.set(hour, write);
+	return { ...keys, hours: [...hours].sort(([a], [b]) => a - b) };
 }
 
 /**
@@ -214,13 +265,13 @@ async function storeCells(
  * ms, one array per execution.
  */
 interface PackedState {
-	v: 3;
+	v: 4;
 	from: string;
 	refreshedAt: string;
 	truncated: boolean;
 	coveredFrom: string;
 	generation: string;
-	hours: number[];
+	hours: HourKeys;
 	counted: number;
 	recent: Array<[string, number]>;
 	workflows: string[];
@@ -255,7 +306,7 @@ function packState(index: IndexState): PackedState {
 	const ms = (iso: string | null) => (iso ? Date.parse(iso) : null);
 	const { pending, ...rest } = index;
 	return {
-		v: 3,
+		v: 4,
 		...rest,
 		workflows,
 		modes,
@@ -277,7 +328,7 @@ function packState(index: IndexState): PackedState {
 
 function unpackState(stored: unknown): IndexState | undefined {
 	const packed = stored as PackedState | undefined;
-	if (packed?.v !== 3 || !Array.isArray(packed.rows)) return undefined;
+	if (packed?.v !== 4 || !Array.isArray(packed.rows)) return undefined; // an older form: built again
 	const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 	const { rows, workflows, modes, v: _v, ...state } = packed;
 	return {
@@ -327,7 +378,7 @@ async function refresh(
 	previous: IndexState | undefined,
 	from: string,
 	options: ExecutionIndexOptions,
-): Promise<{ index: IndexState; listed: number; detailed: number }> {
+): Promise<{ index: IndexState; keys: RefreshKeys; listed: number; detailed: number }> {
 	const { client } = options;
 	const maxExecutions = options.maxExecutions ?? 10_000;
 	const refreshedAt = new Date().toISOString();
@@ -381,17 +432,22 @@ async function refresh(
 		const start = Date.parse(s.startedAt!);
 		if (start >= recentFrom) recent.push([s.id, start]);
 	}
-	const written = await storeCells(options, generation, new Set(base?.hours ?? []), add);
+	const { hours, ...keys } = await storeCells(
+		options,
+		generation,
+		randomUUID().slice(0, 8),
+		base?.hours ?? [],
+		add,
+	);
 	return {
+		keys,
 		index: {
 			from: bound,
 			coveredFrom,
 			refreshedAt,
 			truncated: (base?.truncated ?? false) || truncated,
 			generation,
-			hours: [...new Set([...(base?.hours ?? []), ...written])]
-				.filter((h) => h + AGGREGATE_TTL_MS > Date.now()) // older ones have expired
-				.sort((a, b) => a - b),
+			hours: hours.filter(([hour]) => hour + AGGREGATE_TTL_MS > Date.now()), // older ones have expired
 			counted: (base?.counted ?? 0) + added,
 			recent,
 			pending: stillPending.sort(newestFirst),

@@ -27,6 +27,8 @@ interface Shared<T> {
 	refreshedAt: string;
 	/** 'cache': served as stored; 'refreshed': computed by this call; 'shared': another caller's refresh, waited for. */
 	source: 'cache' | 'refreshed' | 'shared';
+	/** Whether this call stored its value: false unless refreshed, and when another refresh was stored first. */
+	stored: boolean;
 }
 
 interface Stored {
@@ -64,7 +66,12 @@ export async function sharedRefresh<T>(
 
 	let current = await load();
 	if (current.value !== undefined && young(current.refreshedAt))
-		return { value: current.value, refreshedAt: current.refreshedAt!, source: 'cache' };
+		return {
+			value: current.value,
+			refreshedAt: current.refreshedAt!,
+			source: 'cache',
+			stored: false,
+		};
 	const seen = current.refreshedAt;
 
 	const lockKey = `lock:${key}`;
@@ -78,18 +85,25 @@ export async function sharedRefresh<T>(
 	try {
 		current = await load();
 		if (current.value !== undefined && (young(current.refreshedAt) || current.refreshedAt !== seen))
-			return { value: current.value, refreshedAt: current.refreshedAt!, source: 'shared' };
+			return {
+				value: current.value,
+				refreshedAt: current.refreshedAt!,
+				source: 'shared',
+				stored: false,
+			};
 		const refreshedAt = new Date().toISOString();
 		const value = await compute(current.previous);
+		let stored = true;
 		try {
 			await store.set(ns, key, JSON.stringify({ refreshedAt, value: encode(value) }), {
 				ttlMs: options.ttlMs ?? 24 * 3600_000,
 				ifVersion: current.version,
 			});
 		} catch (error) {
-			if (!(error instanceof VersionConflictError)) throw error; // another refresh won: ours is as good
+			if (!(error instanceof VersionConflictError)) throw error;
+			stored = false; // another refresh won; ours still answers this call
 		}
-		return { value, refreshedAt, source: 'refreshed' };
+		return { value, refreshedAt, source: 'refreshed', stored };
 	} finally {
 		if (held) await store.delete(ns, lockKey).catch(() => undefined);
 	}

@@ -6,7 +6,7 @@
  * viewers share one refresh, maxExecutions truncates and says so, and the aggregates kept through refreshes equal a
  * full recount of the executions (pruned ones as the index treats them). Workers asked on n8n's pub/sub channels.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 
@@ -46,7 +46,14 @@ class ExecutionsApi {
 	deletedAfterListing = new Set<number>();
 	/** Every request: its path and query. */
 	requests: URL[] = [];
+	/** How long each answer takes, ms. */
+	delayMs = 0;
 	server: Server = createServer((req, res) => {
+		if (this.delayMs) setTimeout(() => this.answer(req, res), this.delayMs);
+		else this.answer(req, res);
+	});
+
+	answer(req: IncomingMessage, res: ServerResponse): void {
 		const url = new URL(req.url!, 'http://x');
 		this.requests.push(url);
 		const send = (status: number, body: unknown): void => {
@@ -74,7 +81,7 @@ class ExecutionsApi {
 			data: all.slice(offset, offset + limit).map(view),
 			nextCursor: offset + limit < all.length ? String(offset + limit) : null,
 		});
-	});
+	}
 
 	/** An execution as the API answers it, with or without its data (the error of failed ones in the data). */
 	view(e: Stored, withData: boolean): ApiExecution {
@@ -258,6 +265,42 @@ it('lets concurrent viewers share one refresh', async () => {
 	expect(sources.filter((s) => s === 'shared')).toHaveLength(9);
 	expect(results.every((r) => indexAnalytics(r, window()).stats.total === 60)).toBe(true);
 });
+
+it('counts every execution once when refreshes from one state run side by side', async () => {
+	api.executions.clear();
+	for (let id = 1; id <= 30; id++) api.add(id, 'success', id * 1000);
+	const namespace = ns();
+	const view = (options: { maxAgeMs?: number; lockWaitMs?: number } = {}) =>
+		indexedExecutions(from, { client, store, namespace, ...options });
+	await view();
+	// Started since the index was built: what a refresh lists.
+	for (let id = 31; id <= 40; id++) api.add(id, 'success', Date.now() - T0 - 5_000 + id);
+	// Each refresh outlasts the others' wait: viewers that stop waiting refresh from the same state.
+	api.delayMs = 300;
+	try {
+		const results = await Promise.all(
+			Array.from({ length: 4 }, () => view({ maxAgeMs: 0, lockWaitMs: 0 })),
+		);
+		expect(results.filter((r) => r.coverage.source === 'refreshed').length).toBeGreaterThan(1);
+		for (const result of results) expect(indexAnalytics(result, window()).stats.total).toBe(40);
+	} finally {
+		api.delayMs = 0;
+	}
+	const after = await view({ maxAgeMs: 60_000 });
+	expect(after.coverage.source).toBe('cache');
+	expect(indexAnalytics(after, window()).stats.total).toBe(40);
+	// The refreshes whose state was not saved deleted their aggregates; the replaced ones expire within minutes.
+	const keys = await redis.keys(`${prefix}*${namespace.scopeId}*agg*`);
+	const lasting = await Promise.all(keys.map(async (key) => (await redis.pttl(key)) > 3600_000));
+	const hourOf = (key: string) => /(\d{13})\D+[0-9a-f]{8}$/.exec(decodeURIComponent(key))![1];
+	const hours = new Set(
+		[...api.executions.values()].map((e) =>
+			String(Math.floor(Date.parse(e.startedAt!) / 3600_000) * 3600_000),
+		),
+	);
+	expect(new Set(keys.map(hourOf))).toEqual(hours);
+	expect(lasting.filter(Boolean)).toHaveLength(hours.size); // one key per hour lives on
+}, 30_000);
 
 it('lists at most maxExecutions, newest first, and says the window held more', async () => {
 	api.executions.clear();
