@@ -1,7 +1,8 @@
 /**
- * Fact embeddings as stored: the vector's float32 values (little-endian: the byte order of every platform n8n runs on) in base64 — about 5.5 bytes per dimension
- * instead of ~20 as JSON numbers, so a 1536-dimension fact costs 8 KiB of store memory. float32 keeps 7 significant
- * digits, far more than a cosine ranking tells apart.
+ * Vectors as float32 values in base64 (little-endian: the byte order of every platform n8n runs on), the compact form
+ * OpenAI's `encoding_format: "base64"` embeddings, Chroma's base64 embeddings and stored facts use: about 5.5 bytes
+ * per dimension instead of ~20 as JSON numbers (a 1536-dimension fact costs 8 KiB of store memory). float32 keeps 7
+ * significant digits, far more than a cosine ranking tells apart.
  */
 
 export function encodeVector(vector: readonly number[]): string {

@@ -19,6 +19,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash, randomInt } from 'node:crypto';
 
 import { signalAwareFetch } from '../retry';
+import { encodeVector } from '../vectors';
 import type { LlmConfig } from './config';
 import { resolveProvider, type ProviderInfo } from './providers';
 import { ReasoningSplitter, splitReasoning } from './reasoning';
@@ -540,10 +541,6 @@ function transformEvents(
 // ---------------------------------------------------------------------------------------------------------------
 // Responses: embeddings
 
-function floatsToBase64(vector: number[]): string {
-	return Buffer.from(new Float32Array(vector).buffer).toString('base64');
-}
-
 // ---------------------------------------------------------------------------------------------------------------
 
 interface SentRequest {
@@ -700,7 +697,7 @@ async function normalize(
 		);
 	if (request.endpoint === 'embeddings' && request.body?.encoding_format === 'base64') {
 		for (const item of Array.isArray(payload?.data) ? payload.data : [])
-			if (Array.isArray(item?.embedding)) item.embedding = floatsToBase64(item.embedding);
+			if (Array.isArray(item?.embedding)) item.embedding = encodeVector(item.embedding);
 		return jsonResponse(payload, response.status, response);
 	}
 	return jsonResponse(payload, response.status, response);

@@ -21,6 +21,8 @@
  * one class per status with a fixed message.
  */
 
+import { encodeVector } from '../vectors';
+
 /** Chroma's defaults when a connection names no tenant or database (as chromadb's DEFAULT_TENANT/DEFAULT_DATABASE). */
 export const DEFAULT_TENANT = 'default_tenant';
 export const DEFAULT_DATABASE = 'default_database';
@@ -224,13 +226,6 @@ function connectionFailure(error: unknown): string {
 	}
 	const messages = chain.map((e) => (typeof e.message === 'string' ? e.message : ''));
 	return [...new Set(messages.filter(Boolean))].join(': ') || String(error);
-}
-
-/** Float32 little-endian bytes as base64: Chroma's compact form of an embedding (chromadb's embeddingsToBase64Bytes). */
-function base64Float32(vector: readonly number[]): string {
-	const bytes = Buffer.alloc(vector.length * 4);
-	vector.forEach((value, i) => bytes.writeFloatLE(value, i * 4));
-	return bytes.toString('base64');
 }
 
 /** Metadata with null and undefined values left out (chromadb's serializeMetadata; a null would delete the key). */
@@ -522,7 +517,7 @@ export class ChromaCollection {
 				ids,
 				embeddings:
 					embeddings && checks.supports_base64_encoding
-						? embeddings.map(base64Float32)
+						? embeddings.map(encodeVector) // chromadb's embeddingsToBase64Bytes
 						: embeddings,
 				metadatas: metadatas?.map(withoutNulls),
 				documents,

@@ -23,7 +23,7 @@ import {
 	sameFactText,
 	sameMetadata,
 } from './validate';
-import { decodeVector, encodeVector } from './vectors';
+import { decodeVector, encodeVector } from '../../vectors';
 
 /** A fact as stored: with its embedding (see vectors.ts) when an embedding model was configured. */
 interface StoredFact extends Fact {

@@ -7,7 +7,8 @@
  * address another subject's or tenant's facts. Errors are MemoryError (lib/memory/errors.ts):
  * - invalid_address: an empty subject, or one longer than 1024 characters or with an unpaired surrogate;
  * - invalid_value: empty fact text or query, text over 10 000 characters, metadata that is not flat
- *   (string | number | boolean values), topK not a whole number 1…100, an embedding of the wrong size;
+ *   (string | number | boolean values), topK not a whole number 1…100, an embedding model answering no usable
+ *   vector (a fact embedded at another size, by another model, scores 0 by meaning and is ranked by its keywords);
  * - not_found: update or confirm of an ID that is no current fact of the subject (never stored, forgotten, or
  *   already superseded);
  * - store_timeout, store_unavailable: the store failed after the retry policy of the Memory it runs on.

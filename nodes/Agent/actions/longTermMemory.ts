@@ -13,7 +13,7 @@ import {
 	recallForPrompt,
 	type LearnReport,
 } from '../../../lib/memory/facts/agent';
-import { factMemoryFor } from '../../shared/clients/facts';
+import { factMemoryFor, runProvenance } from '../../shared/clients/facts';
 import { resolveTenant } from '../../shared/clients/memory';
 import { servedRequest } from './chatCompletion';
 import type { ItemAgent } from './itemAgent';
@@ -55,10 +55,7 @@ export async function itemFacts(run: AgentRun, item: AgentItem): Promise<ItemFac
 	const opened = await run.memoryStore.get();
 	// The Memory node's tenant for the same item: facts it stores under an Isolation Key are this agent's too.
 	const facts = factMemoryFor(opened, item, run.llm, { tenant: resolveTenant(fn, opened, item) });
-	const provenance = {
-		workflowId: String(fn.getWorkflow().id ?? ''),
-		executionId: fn.getExecutionId(),
-	};
+	const provenance = runProvenance(fn);
 	const recall = fn.getNodeParameter('recallMemories', itemIndex, true) as boolean;
 	return {
 		facts,

@@ -1,6 +1,7 @@
 import { updateDisplayOptions, type INodeProperties } from 'n8n-workflow';
 
 import type { FactMetadata } from '../../../lib/memory/facts';
+import { runProvenance } from '../../shared/clients/facts';
 import { factJson, jsonParameter, subjectParameter, type FactOperation } from './types';
 
 const properties: INodeProperties[] = [
@@ -50,8 +51,7 @@ export const execute: FactOperation = async ({ fn }, { facts, itemIndex }) => {
 			metadata: jsonParameter(fn, 'factMetadata', itemIndex) as FactMetadata,
 			provenance: {
 				source: 'remember',
-				workflowId: String(fn.getWorkflow().id ?? ''),
-				executionId: fn.getExecutionId(),
+				...runProvenance(fn),
 				...(messageId && { messageId }),
 			},
 		},

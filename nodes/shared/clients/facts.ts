@@ -5,8 +5,13 @@
  */
 import type { LlmConfig, UsageTracker } from '../../../lib/llm';
 import { tenantPath } from '../../../lib/memory';
-import { FACT_ACCESS, openFactMemory, type FactMemory } from '../../../lib/memory/facts';
-import type { ItemSettings } from '../runtime/itemSettings';
+import {
+	FACT_ACCESS,
+	openFactMemory,
+	type FactMemory,
+	type FactProvenance,
+} from '../../../lib/memory/facts';
+import type { ItemSettings, NodeFunctions } from '../runtime/itemSettings';
 import { factEmbeddings } from './llmApi';
 import { memoryFor, type OpenedStore } from './memory';
 
@@ -25,4 +30,9 @@ export function factMemoryFor(
 		tenant: options.tenant ?? tenantPath(opened.tenant),
 		...(llm && factEmbeddings(llm, settings, options)),
 	});
+}
+
+/** Where a fact stored by this run comes from: its workflow and execution. */
+export function runProvenance(fn: NodeFunctions): Omit<FactProvenance, 'source'> {
+	return { workflowId: String(fn.getWorkflow().id ?? ''), executionId: fn.getExecutionId() };
 }
