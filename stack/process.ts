@@ -17,6 +17,27 @@ export async function freePort(): Promise<number> {
 	});
 }
 
+/**
+ * Throws when something already listens on 127.0.0.1:`port`: a server started there would fail while the other one
+ * answered its health checks (a stack left running by an interrupted start did exactly that).
+ */
+export async function assertPortFree(port: number, what: string): Promise<void> {
+	await new Promise<void>((resolve, reject) => {
+		const server = createServer();
+		server.unref();
+		server.on('error', (error: NodeJS.ErrnoException) =>
+			reject(
+				error.code === 'EADDRINUSE'
+					? new Error(
+							`Port ${port} for ${what} is in use: stop what listens there, or choose another port`,
+						)
+					: error,
+			),
+		);
+		server.listen(port, '127.0.0.1', () => server.close(() => resolve()));
+	});
+}
+
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Polls `probe` every `intervalMs` until it returns a value (not undefined); throws naming `what` after `timeoutMs`. */

@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { freePort, ManagedProcess, waitForHttp } from '../process';
+import { assertPortFree, freePort, ManagedProcess, waitForHttp } from '../process';
 import {
 	createDatabaseIfMissing,
 	deleteKeys,
@@ -89,6 +89,7 @@ export class N8nCluster {
 		const tarball = opts.packageTarball ?? (await packPackage(join(userFolder, 'pack')));
 		await installCommunityPackage(tarball, userFolder);
 
+		if (opts.port) await assertPortFree(opts.port, 'n8n');
 		const port = opts.port ?? (await freePort());
 		const url = `http://127.0.0.1:${port}`;
 		const env = n8nEnv(opts, { userFolder, port, url });

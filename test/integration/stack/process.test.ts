@@ -3,10 +3,11 @@
  * and tail() / waitForOutput() show this process's own output, not what an earlier one appended to the same file.
  */
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { ManagedProcess } from '../../../stack/process';
+import { assertPortFree, freePort, ManagedProcess } from '../../../stack/process';
 
 const dir = mkdtempSync(join(tmpdir(), 'openagents-process-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -44,3 +45,15 @@ it("tail() and waitForOutput() read the process's own output from a file others 
 	await proc.exited;
 	expect(proc.tail()).toBe('starting\nREADY now');
 }, 30_000);
+
+it('assertPortFree passes on a free port and names the port in use', async () => {
+	const port = await freePort();
+	await assertPortFree(port, 'n8n');
+	const server = createServer().listen(port, '127.0.0.1');
+	await new Promise((resolve) => server.once('listening', resolve));
+	try {
+		await expect(assertPortFree(port, 'n8n')).rejects.toThrow(`Port ${port} for n8n is in use`);
+	} finally {
+		server.close();
+	}
+});
