@@ -268,20 +268,25 @@ it('lets concurrent viewers share one refresh', async () => {
 
 it('counts every execution once when refreshes from one state run side by side', async () => {
 	api.executions.clear();
-	for (let id = 1; id <= 30; id++) api.add(id, 'success', id * 1000);
+	// All in the hour of `late`, so the later ones add to an hour the index already holds.
+	const late = Date.now() - 10_000;
+	const hourStart = Math.floor(late / 3600_000) * 3600_000;
+	const at = (id: number) => hourStart + Math.floor(((late - hourStart) * id) / 40) - T0;
+	for (let id = 1; id <= 30; id++) api.add(id, 'success', at(id));
 	const namespace = ns();
 	const view = (options: { maxAgeMs?: number; lockWaitMs?: number } = {}) =>
 		indexedExecutions(from, { client, store, namespace, ...options });
 	await view();
-	// Started since the index was built: what a refresh lists.
-	for (let id = 31; id <= 40; id++) api.add(id, 'success', Date.now() - T0 - 5_000 + id);
-	// Each refresh outlasts the others' wait: viewers that stop waiting refresh from the same state.
+	// Started since the index was built (within its minute of overlap): what a refresh lists.
+	for (let id = 31; id <= 40; id++) api.add(id, 'success', late - T0 + id);
+	// Each refresh takes over 600 ms (two API round trips); a second viewer, 150 ms behind and not waiting for the
+	// first, refreshes from the same state and adds to the hours after the first did.
 	api.delayMs = 300;
 	try {
-		const results = await Promise.all(
-			Array.from({ length: 4 }, () => view({ maxAgeMs: 0, lockWaitMs: 0 })),
-		);
-		expect(results.filter((r) => r.coverage.source === 'refreshed').length).toBeGreaterThan(1);
+		const first = view({ maxAgeMs: 0, lockWaitMs: 0 });
+		await new Promise((resolve) => setTimeout(resolve, 150));
+		const results = await Promise.all([first, view({ maxAgeMs: 0, lockWaitMs: 0 })]);
+		expect(results.map((r) => r.coverage.source)).toEqual(['refreshed', 'refreshed']);
 		for (const result of results) expect(indexAnalytics(result, window()).stats.total).toBe(40);
 	} finally {
 		api.delayMs = 0;
