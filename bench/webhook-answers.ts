@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { KEPT_FINISHED_JOBS, N8nCluster } from '../stack/n8n/cluster';
+import { KEPT_FINISHED_JOBS, keptFinishedJobsEnv, N8nCluster } from '../stack/n8n/cluster';
 import { packPackage } from '../stack/n8n/community-package';
 import { webhookNode, whereNode } from '../stack/n8n/workflow-nodes';
 import { activeWorkflow, chain, WORKER_CONCURRENCY, WORKERS } from './cluster';
@@ -29,10 +29,7 @@ async function answers(keptJobs: number, tarball: string) {
 		name: 'bench-answers',
 		packageTarball: tarball,
 		log: (line) => process.stderr.write(`[bench answers] ${line}\n`),
-		env: {
-			N8N_EXECUTIONS_QUEUE_KEEP_LAST_COMPLETED: String(keptJobs),
-			N8N_EXECUTIONS_QUEUE_KEEP_LAST_FAILED: String(keptJobs),
-		},
+		env: keptFinishedJobsEnv(keptJobs),
 	});
 	try {
 		const path = `bench-answers-${randomUUID()}`;

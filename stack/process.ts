@@ -4,38 +4,35 @@ import { closeSync, fstatSync, mkdirSync, openSync, readSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname } from 'node:path';
 
-/** A TCP port that was free on 127.0.0.1 a moment ago. */
-export async function freePort(): Promise<number> {
+/** Listens on 127.0.0.1:`port` (0: any free one) and closes again; resolves with the port, rejects as listen does. */
+function listenOnce(port: number): Promise<number> {
 	return new Promise((resolve, reject) => {
 		const server = createServer();
 		server.unref();
 		server.on('error', reject);
-		server.listen(0, '127.0.0.1', () => {
-			const { port } = server.address() as { port: number };
-			server.close(() => resolve(port));
+		server.listen(port, '127.0.0.1', () => {
+			const { port: bound } = server.address() as { port: number };
+			server.close(() => resolve(bound));
 		});
 	});
 }
+
+/** A TCP port that was free on 127.0.0.1 a moment ago. */
+export const freePort = (): Promise<number> => listenOnce(0);
 
 /**
  * Throws when something already listens on 127.0.0.1:`port`: a server started there would fail while the other one
  * answered its health checks (a stack left running by an interrupted start did exactly that).
  */
 export async function assertPortFree(port: number, what: string): Promise<void> {
-	await new Promise<void>((resolve, reject) => {
-		const server = createServer();
-		server.unref();
-		server.on('error', (error: NodeJS.ErrnoException) =>
-			reject(
-				error.code === 'EADDRINUSE'
-					? new Error(
-							`Port ${port} for ${what} is in use: stop what listens there, or choose another port`,
-						)
-					: error,
-			),
+	try {
+		await listenOnce(port);
+	} catch (error) {
+		if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+		throw new Error(
+			`Port ${port} for ${what} is in use: stop what listens there, or choose another port`,
 		);
-		server.listen(port, '127.0.0.1', () => server.close(() => resolve()));
-	});
+	}
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -206,14 +206,18 @@ export class N8nCluster {
  * How many finished Bull jobs n8n keeps (each of completed and failed; n8n's default is none). Main enqueues a job,
  * runs its workflowExecuteBefore hooks, and only then waits for the job with Bull's job.finished(); a job that
  * finished and was removed in between is never reported, and a webhook answering on its last node waits forever
- * (1 of 2000 requests in BENCH_ONLY=webhook-answers). Kept jobs let finished() see the outcome. Set through
- * `opts.env` to measure n8n's default.
+ * (1 of 3000 requests in BENCH_ONLY=webhook-answers). Kept jobs let finished() see the outcome. Set through
+ * `opts.env` (keptFinishedJobsEnv) to measure n8n's default.
  */
 export const KEPT_FINISHED_JOBS = 1000;
-const KEPT_FINISHED_JOBS_ENV = {
-	N8N_EXECUTIONS_QUEUE_KEEP_LAST_COMPLETED: String(KEPT_FINISHED_JOBS),
-	N8N_EXECUTIONS_QUEUE_KEEP_LAST_FAILED: String(KEPT_FINISHED_JOBS),
-};
+
+/** n8n's settings that keep the last `count` completed and failed Bull jobs. */
+export function keptFinishedJobsEnv(count: number): Record<string, string> {
+	return {
+		N8N_EXECUTIONS_QUEUE_KEEP_LAST_COMPLETED: String(count),
+		N8N_EXECUTIONS_QUEUE_KEEP_LAST_FAILED: String(count),
+	};
+}
 
 /** The environment every n8n process of a cluster shares (before encryption key and queue mode settings). */
 function n8nEnv(
@@ -281,7 +285,8 @@ async function prepareQueueMode(
 		QUEUE_HEALTH_CHECK_ACTIVE: 'true',
 		OFFLOAD_MANUAL_EXECUTIONS_TO_WORKERS: 'true',
 	});
-	for (const [key, value] of Object.entries(KEPT_FINISHED_JOBS_ENV)) env[key] ??= value;
+	for (const [key, value] of Object.entries(keptFinishedJobsEnv(KEPT_FINISHED_JOBS)))
+		env[key] ??= value; // opts.env may set them
 	return { database, created, queuePrefix };
 }
 
