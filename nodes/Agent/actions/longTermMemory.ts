@@ -14,7 +14,6 @@ import {
 	type LearnReport,
 } from '../../../lib/memory/facts/agent';
 import { factMemoryFor, runProvenance } from '../../shared/clients/facts';
-import { resolveTenant } from '../../shared/clients/memory';
 import { servedRequest } from './chatCompletion';
 import type { ItemAgent } from './itemAgent';
 import type { AgentItem, AgentRun } from './types';
@@ -52,9 +51,7 @@ export async function itemFacts(run: AgentRun, item: AgentItem): Promise<ItemFac
 	const { itemIndex } = item;
 	if (!fn.getNodeParameter('longTermMemory', itemIndex, false)) return undefined;
 	const subject = subjectOf(fn, itemIndex);
-	const opened = await run.memoryStore.get();
-	// The Memory node's tenant for the same item: facts it stores under an Isolation Key are this agent's too.
-	const facts = factMemoryFor(opened, item, run.llm, { tenant: resolveTenant(fn, opened, item) });
+	const facts = factMemoryFor(fn, await run.memoryStore.get(), item, run.llm);
 	const provenance = runProvenance(fn);
 	const recall = fn.getNodeParameter('recallMemories', itemIndex, true) as boolean;
 	return {

@@ -7,7 +7,6 @@ import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import { factMemoryFor } from '../../shared/clients/facts';
 import {
 	memoryFor,
-	resolveTenant,
 	resolveNamespace,
 	RunStore,
 	STORE_FAILURE_HINTS,
@@ -130,11 +129,7 @@ async function routeFacts(
 			return {
 				...settings,
 				usage,
-				facts: factMemoryFor(opened, settings, config, {
-					tenant: resolveTenant(fn, opened, settings),
-					model,
-					usage,
-				}),
+				facts: factMemoryFor(fn, opened, settings, config, { model, usage }),
 			};
 		},
 		run: (item) => factOperations[operation].execute(run, item),

@@ -4,7 +4,6 @@
  * keywords). Shared by the Memory node's Long-Term Memory operations and the Agent.
  */
 import type { LlmConfig, UsageTracker } from '../../../lib/llm';
-import { tenantPath } from '../../../lib/memory';
 import {
 	FACT_ACCESS,
 	openFactMemory,
@@ -13,21 +12,23 @@ import {
 } from '../../../lib/memory/facts';
 import type { ItemSettings, NodeFunctions } from '../runtime/itemSettings';
 import { factEmbeddings } from './llmApi';
-import { memoryFor, type OpenedStore } from './memory';
+import { memoryFor, resolveTenant, type OpenedStore } from './memory';
 
 /**
- * The tenant's FactMemory for one item. `tenant`: default the credential's (tenantPath(opened.tenant)), never a
- * workflow's parameter; the Memory node and the Agent pass resolveTenant's, which adds the item's Isolation Key. `model`: the
- * embedding model (default the credential's); `usage`: where embedding calls are counted.
+ * The item's FactMemory: in the credential's tenant with the item's Isolation Key below it (resolveTenant; never a
+ * tenant from the workflow), so the Memory node and the Agent reach the same facts for the same key. `model`: the
+ * embedding model (default the credential's); `usage`: where embedding calls are counted. Throws resolveTenant's
+ * MemoryError for an Isolation Key the credential or the node's options refuse.
  */
 export function factMemoryFor(
+	fn: NodeFunctions,
 	opened: OpenedStore,
 	settings: ItemSettings,
 	llm?: LlmConfig,
-	options: { tenant?: string; model?: string; usage?: UsageTracker } = {},
+	options: { model?: string; usage?: UsageTracker } = {},
 ): FactMemory {
 	return openFactMemory(memoryFor(opened, settings, FACT_ACCESS), {
-		tenant: options.tenant ?? tenantPath(opened.tenant),
+		tenant: resolveTenant(fn, opened, settings),
 		...(llm && factEmbeddings(llm, settings, options)),
 	});
 }
