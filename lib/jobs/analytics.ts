@@ -3,7 +3,7 @@
  * (executions by status, duration p50/p95, tokens and cost per workflow), totals per workflow, failures.
  */
 import { percentile } from '../stats';
-import { EXECUTION_STATUSES, type ExecutionStatus } from './job';
+import { ENDED_STATUSES, EXECUTION_STATUSES, FAILED_STATUSES, type ExecutionStatus } from './job';
 import { jobStats, type JobStats } from './metrics';
 import type { ExecutionSummary, ExecutionUsage } from './summary';
 
@@ -81,8 +81,6 @@ const emptyByStatus = () =>
 /** Cost is summed in integer units of 1e-8 of the currency: sums do not depend on the order (no float noise). */
 export const COST_UNIT = 1e8;
 const units = (cost: number) => Math.round(cost * COST_UNIT);
-const ENDED = new Set<ExecutionStatus>(['success', 'error', 'crashed']);
-const FAILED = new Set<ExecutionStatus>(['error', 'crashed']);
 
 /** The window's start time of an execution: startedAt, which n8n's API also filters on. */
 const startOf = (s: ExecutionSummary) => (s.startedAt ? Date.parse(s.startedAt) : NaN);
@@ -114,7 +112,7 @@ export function analyze(
 	const workflows = new Map<string, WorkflowTally>();
 	for (const s of inWindow) {
 		const i = Math.floor((startOf(s) - from) / window.bucketMs);
-		const ended = ENDED.has(s.status) && s.durationMs !== null;
+		const ended = ENDED_STATUSES.has(s.status) && s.durationMs !== null;
 		series[i].byStatus[s.status]++;
 		if (ended) durations[i].push(s.durationMs as number);
 		const wf = countWorkflowExecution(workflows, s, ended);
@@ -164,7 +162,7 @@ function countWorkflowExecution(
 	const wf = workflows.get(s.workflowId) ?? { ...emptyWorkflowTotals(s.workflowId), durations: [] };
 	wf.executions++;
 	if (s.status === 'success') wf.success++;
-	if (FAILED.has(s.status)) wf.failed++;
+	if (FAILED_STATUSES.has(s.status)) wf.failed++;
 	if (ended) wf.durations.push(s.durationMs as number);
 	workflows.set(s.workflowId, wf);
 	return wf;

@@ -7,7 +7,6 @@
  * Durations are kept as a multiset (ms → count), so percentiles stay exact; cost as integer units of 1e-8 (as
  * `analyze` sums it), so sums do not depend on the order executions were added in.
  */
-import { EXECUTION_USAGE_KEYS } from '../llm';
 import {
 	COST_UNIT,
 	emptySeries,
@@ -18,15 +17,12 @@ import {
 	type SeriesBucket,
 	type WorkflowTotals,
 } from './analytics';
-import { EXECUTION_STATUSES, type ExecutionStatus } from './job';
+import { ENDED_STATUSES, EXECUTION_STATUSES, FAILED_STATUSES, type ExecutionStatus } from './job';
 import type { JobStats } from './metrics';
-import type { ExecutionSummary, ExecutionUsage } from './summary';
+import { USAGE_FIELDS, type ExecutionSummary, type ExecutionUsage } from './summary';
 
-const USAGE_FIELDS = Object.keys(EXECUTION_USAGE_KEYS) as Array<keyof ExecutionUsage>;
 const COST_AT = USAGE_FIELDS.indexOf('cost');
 const MINUTE = 60_000;
-const ENDED = new Set<ExecutionStatus>(['success', 'error', 'crashed']);
-const FAILED = new Set<ExecutionStatus>(['error', 'crashed']);
 /** Example execution ids kept per failure group (jobStats shows 10). */
 const FAILURE_IDS = 10;
 
@@ -77,7 +73,7 @@ export function addSummary(cells: MinuteCells, s: ExecutionSummary): void {
 	let cell = byWorkflow.get(s.workflowId);
 	if (!cell) byWorkflow.set(s.workflowId, (cell = emptyCell()));
 	cell.s[EXECUTION_STATUSES.indexOf(s.status)]++;
-	if (ENDED.has(s.status) && s.durationMs !== null)
+	if (ENDED_STATUSES.has(s.status) && s.durationMs !== null)
 		cell.d[s.durationMs] = (cell.d[s.durationMs] ?? 0) + 1;
 	if (s.retryOf) cell.r++;
 	if (s.usage) {
@@ -86,7 +82,7 @@ export function addSummary(cells: MinuteCells, s: ExecutionSummary): void {
 			cell.u[i] += i === COST_AT ? Math.round(s.usage![field] * COST_UNIT) : s.usage![field];
 		});
 	}
-	if (s.error && FAILED.has(s.status))
+	if (s.error && FAILED_STATUSES.has(s.status))
 		addFailure(cell.f, [s.error.node, s.error.message, 1, [s.id]]);
 	if (!cell.n || newer(s.id, cell.n) > 0) cell.n = s.id;
 }

@@ -24,7 +24,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 
 import { mapWithConcurrency } from '../concurrency';
-import { EXECUTION_USAGE_KEYS } from '../llm';
 import { internalNamespace, type MemoryStore, type Namespace } from '../memory';
 import {
 	addSummary,
@@ -37,7 +36,7 @@ import {
 import { EXECUTION_STATUSES, FINAL_STATUSES } from './job';
 import type { ExecutionFilter, N8nApiClient } from './n8n-api';
 import { sharedRefresh } from './shared-refresh';
-import { summarize, type ExecutionSummary, type ExecutionUsage } from './summary';
+import { summarize, USAGE_FIELDS, type ExecutionSummary, type ExecutionUsage } from './summary';
 
 interface ExecutionIndexOptions {
 	client: N8nApiClient;
@@ -293,8 +292,6 @@ interface PackedState {
 		]
 	>;
 }
-
-const USAGE_FIELDS = Object.keys(EXECUTION_USAGE_KEYS) as Array<keyof ExecutionUsage>;
 
 function packState(index: IndexState): PackedState {
 	const workflows: string[] = [];

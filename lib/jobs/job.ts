@@ -19,6 +19,12 @@ export const FINAL_STATUSES: ReadonlySet<ExecutionStatus> = new Set([
 	'error',
 	'success',
 ]);
+/** Statuses of executions that ran to an end, well or badly (not canceled). */
+export const ENDED_STATUSES: ReadonlySet<ExecutionStatus> = new Set([
+	'success',
+	'error',
+	'crashed',
+]);
 /** Statuses of executions that ended badly and can be retried. */
 export const FAILED_STATUSES: ReadonlySet<ExecutionStatus> = new Set(['error', 'crashed']);
 

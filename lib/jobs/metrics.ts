@@ -1,6 +1,6 @@
 /** Statistics over a set of jobs (executions): counts, success rate, duration percentiles, throughput, failures. */
 import { percentile } from '../stats';
-import type { ExecutionStatus, Job } from './job';
+import { ENDED_STATUSES, FAILED_STATUSES, type ExecutionStatus, type Job } from './job';
 
 interface FailureGroup {
 	/** Node the execution failed in (null when unknown, e.g. a crash before any node ran). */
@@ -27,8 +27,6 @@ export interface JobStats {
 	failures: FailureGroup[];
 }
 
-const ENDED: ReadonlySet<ExecutionStatus> = new Set(['success', 'error', 'crashed']);
-
 const emptyCounts = (): Record<ExecutionStatus, number> => ({
 	canceled: 0,
 	crashed: 0,
@@ -51,7 +49,7 @@ export function jobStats(
 ): JobStats {
 	const byStatus = emptyCounts();
 	for (const job of jobs) byStatus[job.status] = (byStatus[job.status] ?? 0) + 1;
-	const ended = jobs.filter((j) => ENDED.has(j.status));
+	const ended = jobs.filter((j) => ENDED_STATUSES.has(j.status));
 	const durations = ended.map((j) => j.durationMs).filter((d): d is number => d !== null);
 
 	const starts = jobs
@@ -66,7 +64,7 @@ export function jobStats(
 
 	const groups = new Map<string, FailureGroup>();
 	for (const job of jobs) {
-		if (!job.error || (job.status !== 'error' && job.status !== 'crashed')) continue;
+		if (!job.error || !FAILED_STATUSES.has(job.status)) continue;
 		const key = JSON.stringify([job.error.node, job.error.message]);
 		const group = groups.get(key) ?? {
 			node: job.error.node,

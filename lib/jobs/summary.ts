@@ -8,6 +8,9 @@ import { toJob, type ApiExecution, type Job } from './job';
 /** Usage totals of one execution (tokens, model calls, cost in the credential's currency, retries, tool errors). */
 export type ExecutionUsage = Record<ExecutionUsageField, number>;
 
+/** The usage fields in EXECUTION_USAGE_KEYS order: the order of usage sums stored as arrays. */
+export const USAGE_FIELDS = Object.keys(EXECUTION_USAGE_KEYS) as ExecutionUsageField[];
+
 export interface ExecutionSummary extends Job {
 	/** Present when the execution ran an OpenAgents Agent, Planner or Knowledge Base node and was read with its data. */
 	usage?: ExecutionUsage;
