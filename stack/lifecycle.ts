@@ -3,9 +3,12 @@
  * it gets SIGINT (Ctrl-C), SIGTERM or SIGHUP (a closed terminal), and when a process it was started from dies. The
  * last case matters because `npm start` runs the stack several processes below npm (npm → sh → tsx → node), and npm
  * ends on SIGTERM without passing it on (a process manager, `timeout` or a closed terminal signals npm): so the
- * stack watches every ancestor it had when it started, not only its parent.
+ * stack watches every ancestor it had when it started, not only its parent. A signal during a start also ends what
+ * that start had spawned so far (stopAllProcesses), though its stop was not registered yet.
  */
 import { readFileSync } from 'node:fs';
+
+import { stopAllProcesses } from './process';
 
 export type Stopper = () => Promise<void>;
 
@@ -34,6 +37,8 @@ export function stopOnExit(
 		say('Stopping...');
 		for (const stop of [...stoppers].reverse())
 			await stop().catch((e: Error) => say(`stop failed: ${e.message}`));
+		const unregistered = await stopAllProcesses();
+		if (unregistered) say(`Stopped ${unregistered} process(es) whose start had not finished.`);
 		say('Stopped.');
 		exit(code);
 	};

@@ -66,6 +66,13 @@ interface ManagedProcessOptions {
 	logFile?: string;
 }
 
+/**
+ * Every ManagedProcess of this process that has not exited, so that a shutdown also ends the ones no stopper knew of
+ * yet (stopAllProcesses); `accepting` turns false once it has begun.
+ */
+const running = new Set<ManagedProcess>();
+let accepting = true;
+
 /** Lines kept for tail() and waitForOutput(); at most this many bytes of a log file are read per look. */
 const KEPT_LINES = 200;
 const MAX_READ_BYTES = 1 << 20;
@@ -106,6 +113,7 @@ export class ManagedProcess {
 		args: string[],
 		options: ManagedProcessOptions = {},
 	): ManagedProcess {
+		if (!accepting) throw new Error(`Not starting ${name}: this process is stopping`);
 		const { logFile } = options;
 		let fd: number | undefined;
 		let log: { file: string; position: number } | undefined;
@@ -121,7 +129,10 @@ export class ManagedProcess {
 				detached: true,
 				stdio: ['ignore', fd ?? 'pipe', fd ?? 'pipe'],
 			});
-			return new ManagedProcess(name, child, log);
+			const proc = new ManagedProcess(name, child, log);
+			running.add(proc);
+			void proc.exited.then(() => running.delete(proc));
+			return proc;
 		} finally {
 			if (fd !== undefined) closeSync(fd); // the child holds its own copy
 		}
@@ -253,4 +264,18 @@ export async function waitForHttp(
 	throw new Error(
 		`${url} not ready after ${timeoutMs} ms (last: ${last})${proc ? `\n${proc.tail()}` : ''}`,
 	);
+}
+
+/**
+ * Stops (SIGTERM, SIGKILL after `graceMs`) every ManagedProcess this process started that is still running, and
+ * refuses to start new ones from then on. Resolves with how many it stopped. The last step of a shutdown
+ * (stack/lifecycle.ts): it ends what started but had not yet registered its stop — n8n main while its cluster still
+ * waited for it to become ready, when Ctrl-C came then. Those run in their own process groups, so the terminal's
+ * signal never reached them, and a stack left behind answers the next start's health checks on the same ports.
+ */
+export async function stopAllProcesses(graceMs = 15_000): Promise<number> {
+	accepting = false;
+	const left = [...running];
+	await Promise.all(left.map((proc) => proc.stop('SIGTERM', graceMs)));
+	return left.length;
 }

@@ -78,3 +78,14 @@ it('stops what it started when the process it was started from dies without pass
 	expect(Number(readFileSync(marker, 'utf8'))).toBe(server);
 	await until(() => !alive(server), 5_000);
 }, 30_000);
+
+it('stops a server whose start had not finished (no stop registered yet) on SIGINT', async () => {
+	// Ctrl-C reaches the terminal's process group only: the server, in its own group, would outlive the stack.
+	const proc = spawn(process.execPath, [TSX, CHILD, join(dir, 'unused'), 'starting'], {
+		stdio: ['ignore', 'pipe', 'inherit'],
+	});
+	const server = await ready(proc);
+	expect(alive(server)).toBe(true);
+	proc.kill('SIGINT');
+	await until(() => !alive(server), 20_000);
+}, 30_000);
