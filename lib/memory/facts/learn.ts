@@ -125,8 +125,15 @@ function listed(existing: readonly Fact[]): { lines: string; byId: Map<string, F
  */
 async function existingFacts({ facts, subject, turn, existing }: LearnRequest): Promise<Fact[]> {
 	const limit = existing ?? DEFAULT_EXISTING;
-	const page = await facts.list(subject, { limit });
-	if (!page.nextCursor) return page.facts;
+	// Pages hold superseded facts' keys too (filtered out), so one page of `limit` keys can be short of `limit` facts.
+	const current: Fact[] = [];
+	let cursor: string | undefined;
+	do {
+		const page = await facts.list(subject, { limit: Math.min(limit + 1, 1000), cursor });
+		current.push(...page.facts);
+		cursor = page.nextCursor;
+	} while (cursor && current.length <= limit);
+	if (current.length <= limit) return current;
 	return facts.recall({
 		subject,
 		query: asRecallQuery(`${turn.user}\n${turn.assistant}`),

@@ -111,6 +111,29 @@ class StoredFacts implements FactMemory {
 		return facts;
 	}
 
+	/** A new fact of `ns`, created and confirmed now, with its embedding when the store has an embedding model. */
+	private async newFact(
+		ns: Namespace,
+		text: string,
+		metadata: FactMetadata,
+		provenance: FactProvenance,
+		supersedes?: string[],
+	): Promise<StoredFact> {
+		const vector = await this.embedOne(text);
+		const now = new Date().toISOString();
+		return {
+			id: randomUUID(),
+			subject: ns.scopeId,
+			text,
+			metadata,
+			createdAt: now,
+			confirmedAt: now,
+			provenance,
+			...(supersedes && { supersedes }),
+			...(vector && { vector: encodeVector(vector) }),
+		};
+	}
+
 	private async embedOne(text: string, embed = this.embed): Promise<number[] | undefined> {
 		if (!embed) return undefined;
 		const [vector] = await embed([text]);
@@ -154,18 +177,7 @@ class StoredFacts implements FactMemory {
 				sameMetadata(fact.metadata, metadata),
 		);
 		if (same) return this.confirm(subject, same.id);
-		const vector = await this.embedOne(factText);
-		const now = new Date().toISOString();
-		const fact: StoredFact = {
-			id: randomUUID(),
-			subject: ns.scopeId,
-			text: factText,
-			metadata,
-			createdAt: now,
-			confirmedAt: now,
-			provenance,
-			...(vector && { vector: encodeVector(vector) }),
-		};
+		const fact = await this.newFact(ns, factText, metadata, provenance);
 		await this.write(ns, fact, 0);
 		return publicFact(fact);
 	}
@@ -181,20 +193,13 @@ class StoredFacts implements FactMemory {
 		const provenance = checkProvenance(options.provenance);
 		const current = await this.read(ns, id);
 		if (!current || current.fact.supersededBy) throw notFound(subject, id);
-		const vector = await this.embedOne(factText);
-		const now = new Date().toISOString();
-		const next: StoredFact = {
-			id: randomUUID(),
-			subject: ns.scopeId,
-			text: factText,
-			metadata:
-				options.metadata === undefined ? current.fact.metadata : checkMetadata(options.metadata),
-			createdAt: now,
-			confirmedAt: now,
+		const next = await this.newFact(
+			ns,
+			factText,
+			options.metadata === undefined ? current.fact.metadata : checkMetadata(options.metadata),
 			provenance,
-			supersedes: [id, ...(current.fact.supersedes ?? [])],
-			...(vector && { vector: encodeVector(vector) }),
-		};
+			[id, ...(current.fact.supersedes ?? [])],
+		);
 		// The new fact first: a failure between the two writes leaves both current, never the text lost.
 		await this.write(ns, next, 0);
 		try {

@@ -223,6 +223,19 @@ it('shows the model all stored facts when they fit, else the ones most related t
 	expect(prompt(1)).not.toContain('dark mode');
 });
 
+it('shows all current facts when they fit, whatever the number of superseded ones kept as their history', async () => {
+	const plan = await facts.remember(subject, 'The customer is on the Free plan.');
+	await facts.update(subject, plan.id, 'The customer is on the Pro plan.');
+	await facts.remember(subject, 'The customer likes dark mode.');
+	reply([]);
+	await learn({ existing: 2, turn: { user: 'Hello.', assistant: 'Hi!' } });
+	// Recall would drop facts that share no word with this turn; both are shown, the superseded one is not.
+	expect(prompt(0)).toMatch(/f1: .*\nf2: /);
+	expect(prompt(0)).toContain('Pro plan');
+	expect(prompt(0)).toContain('dark mode');
+	expect(prompt(0)).not.toContain('Free plan');
+});
+
 it('refuses a fact longer than the store takes before applying any decision of the reply', async () => {
 	const tooLong = `The customer wrote ${'a'.repeat(10_000)}.`;
 	reply([
