@@ -2,7 +2,8 @@
  * `OPENAGENTS_DOCS=<folder> npm start` as a user runs it on a folder of their own outside the repository: files of
  * several formats and one the Knowledge Base cannot read. The folder is ingested (n8n may read it: its file access
  * follows the variable, else Read Files from Disk would refuse a folder outside node_modules), the unreadable file is
- * named with its reason, and the flagship answers citing only that folder's files.
+ * named with its reason, and the flagship answers citing only that folder's files. Started again after one file
+ * changed, it embeds that file's chunk only.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -113,4 +114,16 @@ it('ingests a folder of your own, names the file it cannot read, and answers fro
 
 	await stack.stop('SIGINT', 60_000);
 	expect(await stack.exited).toBe(0);
-}, 420_000);
+
+	// Re-running embeds only what changed: one file edited, its old chunk removed, every other chunk left as it was.
+	const chunks = Number(/5 documents, (\d+) chunks/.exec(output)![1]);
+	writeFileSync(join(docs, 'notes.txt'), 'Release notes: Quillmate 3.3 adds audit exports.\n');
+	stack = await startNpmStart(stateDir, {
+		OPENAGENTS_DOCS: docs,
+		OPENAGENTS_QUESTION: 'What does Quillmate 3.3 add?',
+	});
+	expect(stack.tail(200)).toContain(
+		`5 documents, ${chunks} chunks: 1 added, ${chunks - 1} unchanged, 1 removed, 1 failed`,
+	);
+	await stack.stop('SIGINT', 60_000);
+}, 720_000);
