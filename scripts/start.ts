@@ -69,7 +69,10 @@ async function startLlm(): Promise<Llm> {
 			embeddingModel: env.OPENAGENTS_EMBEDDING_MODEL ?? 'text-embedding-3-small',
 		};
 	}
-	const offline = new OfflineModelServer({ port: Number(env.OPENAGENTS_MODEL_PORT ?? 0) });
+	const offline = new OfflineModelServer({
+		port: Number(env.OPENAGENTS_MODEL_PORT ?? 0),
+		keptRequests: 1000,
+	});
 	const url = await offline.start();
 	say(`No model API configured: started the OFFLINE STAND-IN model at ${url}`);
 	say(

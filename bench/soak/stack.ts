@@ -95,7 +95,7 @@ export async function startSoakStack(
 	stoppers: Array<() => Promise<void>>,
 	log: (line: string) => void,
 ): Promise<SoakStack> {
-	const model = new OfflineModelServer({ port: options.ports.model });
+	const model = new OfflineModelServer({ port: options.ports.model, keptRequests: 1000 });
 	await model.start();
 	stoppers.push(() => model.stop());
 	model.setHandler(modelHandler);

@@ -21,6 +21,7 @@ async function main() {
 		profile,
 		port: flag('port', 8787),
 		latencyMs: flag('latency', 0),
+		keptRequests: 1000,
 		rateLimit: flag('rpm', 0) ? { requestsPerMinute: flag('rpm', 0) } : undefined,
 	});
 	const baseUrl = await server.start();

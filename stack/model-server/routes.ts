@@ -58,9 +58,13 @@ export class RequestLog {
 
 	private seq = 0;
 
+	/** `keep`: how many of the latest requests stay in `entries` (all by default). */
+	constructor(private readonly keep = Infinity) {}
+
 	add(fields: Omit<RequestLogEntry, 'seq'>): RequestLogEntry {
 		const entry = { seq: ++this.seq, ...fields };
 		this.entries.push(entry);
+		if (this.entries.length > this.keep) this.entries.shift();
 		return entry;
 	}
 

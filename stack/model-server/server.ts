@@ -54,12 +54,17 @@ interface ModelServerOptions {
 	contextWindow?: number;
 	/** Keep every answer in the request log (`response`, `events`) — for tests that check what the provider sent. */
 	logResponses?: boolean;
+	/**
+	 * How many of the latest requests the request log keeps (default: all, as tests read them). A server that runs for
+	 * hours (`npm start`, the soak) sets it, or its memory grows with every request it serves.
+	 */
+	keptRequests?: number;
 }
 
 export class OfflineModelServer {
-	private readonly log = new RequestLog();
+	private readonly log: RequestLog;
 
-	readonly requests: RequestLogEntry[] = this.log.entries;
+	readonly requests: RequestLogEntry[];
 
 	latencyMs: number;
 
@@ -93,6 +98,8 @@ export class OfflineModelServer {
 	private readonly context: RouteContext;
 
 	constructor(private readonly options: ModelServerOptions = {}) {
+		this.log = new RequestLog(options.keptRequests);
+		this.requests = this.log.entries;
 		this.latencyMs = options.latencyMs ?? 0;
 		this.embeddingLatencyMs = options.embeddingLatencyMs ?? 0;
 		this.streamIntervalMs = options.streamIntervalMs ?? 0;

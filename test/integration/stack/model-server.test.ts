@@ -67,6 +67,23 @@ describe('models and auth', () => {
 	});
 });
 
+it('keeps only the latest keptRequests requests in its log, numbered on', async () => {
+	const short = new OfflineModelServer({ keptRequests: 2 });
+	const url = await short.start();
+	try {
+		for (const content of ['one', 'two', 'three'])
+			await fetch(`${url}/chat/completions`, {
+				method: 'POST',
+				headers: { 'content-type': 'application/json' },
+				body: JSON.stringify({ model: 'offline-chat', messages: [{ role: 'user', content }] }),
+			});
+		expect(short.requests.map((r) => r.seq)).toEqual([2, 3]);
+		expect(JSON.stringify(short.requests)).not.toContain('"one"');
+	} finally {
+		await short.stop();
+	}
+});
+
 describe('chat completions', () => {
 	it('answers plain text as the stand-in model, with token usage', async () => {
 		const reply = await chat().invoke('Summarise the release notes.');
