@@ -38,6 +38,13 @@ export async function prometheusMetrics(
 	input: PrometheusInput,
 ): Promise<{ text: string; contentType: string }> {
 	const registry = new Registry();
+	countExecutions(registry, input);
+	gaugeTheStack(registry, input);
+	return { text: await registry.metrics(), contentType: registry.contentType };
+}
+
+/** The counters and the duration histogram, per workflow, of the executions and their OpenAgents usage. */
+function countExecutions(registry: Registry, input: PrometheusInput): void {
 	const registers = [registry];
 	const labels = ['workflow_id', 'workflow_name'] as const;
 	const executions = new Counter({
@@ -108,7 +115,11 @@ export async function prometheusMetrics(
 		modelRetries.inc(l, wf.usage.retries);
 		toolErrors.inc(l, wf.usage.toolErrors);
 	}
+}
 
+/** Gauges of what the counters cover and of the stack now: the index's start, the queue, the workers. */
+function gaugeTheStack(registry: Registry, input: PrometheusInput): void {
+	const registers = [registry];
 	if (input.indexFrom)
 		new Gauge({
 			name: 'openagents_index_start_timestamp_seconds',
@@ -132,8 +143,6 @@ export async function prometheusMetrics(
 			help: 'n8n workers that answered the status request',
 			registers,
 		}).set(input.workers.filter((w) => w.answered).length);
-
-	return { text: await registry.metrics(), contentType: registry.contentType };
 }
 
 function rollupOf(summaries: readonly ExecutionSummary[]): WorkflowRollup[] {
