@@ -1,9 +1,11 @@
 /** Executions as n8n stores them (its Postgres `execution_entity` table), for benchmarks that count jobs. */
 import type { Pool } from 'pg';
 
+import { FINAL_STATUSES as FINAL } from '../lib/jobs/job';
 import type { N8nClient } from '../stack/n8n/client';
 
-export const FINAL_STATUSES = ['success', 'error', 'crashed', 'canceled'];
+/** n8n's statuses after which an execution will not change by itself (lib/jobs' set, as a list of strings). */
+export const FINAL_STATUSES: string[] = [...FINAL];
 
 /** Executions of a workflow by status. */
 export async function statusCounts(db: Pool, workflowId: string): Promise<Record<string, number>> {

@@ -3,12 +3,14 @@
  * it gets SIGINT (Ctrl-C), SIGTERM or SIGHUP (a closed terminal), and when a process it was started from dies. The
  * last case matters because `npm start` runs the stack several processes below npm (npm → sh → tsx → node), and npm
  * ends on SIGTERM without passing it on (a process manager, `timeout` or a closed terminal signals npm): so the
- * stack watches every ancestor it had when it started, not only its parent. A signal during a start also ends what
- * that start had spawned so far (stopAllProcesses), though its stop was not registered yet.
+ * stack watches every ancestor it had when it started, not only its parent. Whatever ends it, a shutdown also ends
+ * every process that no registered stop ended (stopAllProcesses): what a start still under way had spawned, or what
+ * a failed stop left. From its first step no new process starts (stack/process.ts refuses them), so a process that
+ * installs these handlers cannot go on spawning after a shutdown that did not exit.
  */
 import { readFileSync } from 'node:fs';
 
-import { stopAllProcesses } from './process';
+import { refuseNewProcesses, stopAllProcesses } from './process';
 
 export type Stopper = () => Promise<void>;
 
@@ -17,7 +19,7 @@ interface LifecycleOptions {
 	say: (line: string) => void;
 	/** How often the ancestors are checked, ms (default 1 000). */
 	parentCheckMs?: number;
-	/** Ends the process; default process.exit. */
+	/** Ends the process; default process.exit. (A shutdown leaves this process unable to spawn, whatever `exit` does.) */
 	exit?: (code: number) => void;
 }
 
@@ -35,10 +37,12 @@ export function stopOnExit(
 		stopping = true;
 		clearInterval(parentCheck);
 		say('Stopping...');
-		for (const stop of [...stoppers].reverse())
-			await stop().catch((e: Error) => say(`stop failed: ${e.message}`));
-		const unregistered = await stopAllProcesses();
-		if (unregistered) say(`Stopped ${unregistered} process(es) whose start had not finished.`);
+		refuseNewProcesses();
+		// Last started first; a stop a start adds while these run (it finished meanwhile) runs too.
+		while (stoppers.length)
+			await stoppers.pop()!().catch((e: Error) => say(`stop failed: ${e.message}`));
+		const left = await stopAllProcesses();
+		if (left) say(`Stopped ${left} process(es) no registered stop had ended.`);
 		say('Stopped.');
 		exit(code);
 	};

@@ -99,12 +99,20 @@ export class ManagedProcess {
 		const keep = (chunk: Buffer) => this.keep(chunk.toString('utf8'));
 		child.stdout?.on('data', keep);
 		child.stderr?.on('data', keep);
-		this.exited = new Promise((resolve) =>
-			child.on('exit', (code) => {
+		this.exited = new Promise((resolve) => {
+			const end = (code: number | null) => {
+				if (this.exitCode !== undefined) return;
 				this.exitCode = code;
 				resolve(code);
-			}),
-		);
+			};
+			child.on('exit', end);
+			// A process that could not start (ENOENT, EAGAIN) emits 'error' and never 'exit'.
+			child.on('error', (error) => {
+				if (child.pid !== undefined) return;
+				this.keep(`${error.message}\n`);
+				end(null);
+			});
+		});
 	}
 
 	static spawn(
@@ -226,6 +234,7 @@ export class ManagedProcess {
 	}
 
 	private signalGroup(signal: NodeJS.Signals) {
+		if (this.pid <= 0) return; // never started: -(-1) would address every process we may signal
 		try {
 			process.kill(-this.pid, signal);
 		} catch {
@@ -266,6 +275,11 @@ export async function waitForHttp(
 	);
 }
 
+/** From now on ManagedProcess.spawn throws: the first step of a shutdown, so nothing starts into a stack being stopped. */
+export function refuseNewProcesses(): void {
+	accepting = false;
+}
+
 /**
  * Stops (SIGTERM, SIGKILL after `graceMs`) every ManagedProcess this process started that is still running, and
  * refuses to start new ones from then on. Resolves with how many it stopped. The last step of a shutdown
@@ -274,7 +288,7 @@ export async function waitForHttp(
  * signal never reached them, and a stack left behind answers the next start's health checks on the same ports.
  */
 export async function stopAllProcesses(graceMs = 15_000): Promise<number> {
-	accepting = false;
+	refuseNewProcesses();
 	const left = [...running];
 	await Promise.all(left.map((proc) => proc.stop('SIGTERM', graceMs)));
 	return left.length;

@@ -307,7 +307,7 @@ function addToWorkflow(
 	const t = wf.totals;
 	t.executions += cell.s.reduce((a, b) => a + b, 0);
 	t.success += count('success');
-	t.failed += count('error') + count('crashed');
+	for (const status of FAILED_STATUSES) t.failed += count(status);
 	t.totalTokens += cell.u[USAGE_FIELDS.indexOf('totalTokens')];
 	t.cost += cell.u[COST_AT]; // units until the end
 	t.modelCalls += cell.u[USAGE_FIELDS.indexOf('modelCalls')];

@@ -126,4 +126,5 @@ it('ingests a folder of your own, names the file it cannot read, and answers fro
 		`5 documents, ${chunks} chunks: 1 added, ${chunks - 1} unchanged, 1 removed, 1 failed`,
 	);
 	await stack.stop('SIGINT', 60_000);
+	expect(await stack.exited).toBe(0);
 }, 720_000);

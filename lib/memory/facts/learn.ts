@@ -129,7 +129,10 @@ async function existingFacts({ facts, subject, turn, existing }: LearnRequest): 
 	const current: Fact[] = [];
 	let cursor: string | undefined;
 	do {
-		const page = await facts.list(subject, { limit: Math.min(limit + 1, 1000), cursor });
+		const page = await facts.list(subject, {
+			limit: Math.min(Math.max(limit + 1, 100), 1000),
+			cursor,
+		});
 		current.push(...page.facts);
 		cursor = page.nextCursor;
 	} while (cursor && current.length <= limit);

@@ -224,7 +224,10 @@ it('shows the model all stored facts when they fit, else the ones most related t
 });
 
 it('shows all current facts when they fit, whatever the number of superseded ones kept as their history', async () => {
-	const plan = await facts.remember(subject, 'The customer is on the Free plan.');
+	// 120 superseded versions: more keys than one page of the listing holds, the two current facts among them.
+	let plan = await facts.remember(subject, 'The customer is on the Free plan.');
+	for (let i = 1; i <= 120; i++)
+		plan = await facts.update(subject, plan.id, `The customer is on the Free plan, month ${i}.`);
 	await facts.update(subject, plan.id, 'The customer is on the Pro plan.');
 	await facts.remember(subject, 'The customer likes dark mode.');
 	reply([]);
