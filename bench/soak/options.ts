@@ -7,7 +7,8 @@
  *  - SOAK_MAX_IN_FLIGHT (default 40): a request due while this many are open is skipped and counted as such.
  *  - SOAK_FAULT_ROUNDS (default 3): how often each fault (worker killed, memory Redis restarted, model stalled) happens.
  *  - SOAK_SAMPLE_SECONDS (default 60): how often each process's RSS and open file descriptors are read.
- *  - SOAK_WARMUP_MINUTES (default: the before phase): samples from then on count for the memory growth figure.
+ *  - SOAK_WARMUP_MINUTES (default: the before phase): samples from then on count for the memory growth figure; for a
+ *    process a fault restarted, from that long after its restart.
  *  - SOAK_FLOWS (default all): a comma-separated subset of chat, chatCompletions, approval, research, ingest.
  *  - SOAK_N8N_HEAP_MIB (default: Node's own limit): the V8 heap limit (--max-old-space-size) of every n8n process.
  *  - SOAK_PORT_BASE (default 21870): its fixed ports, below Linux's ephemeral range (32768–60999, where the e2e

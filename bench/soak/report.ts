@@ -17,12 +17,28 @@ interface Latency {
 	p95: number | null;
 }
 
+/** A measured process's figures: `first` and `last` are the medians of its first and last three samples (see processFigures). */
+interface Series {
+	first: number;
+	last: number;
+	max: number;
+	growthPct: number;
+}
+
 interface ProcessFigures {
-	/** The pid measured (the last one, for a process restarted by a fault) and its samples from the warm-up on. */
+	/** The pid measured: the last one, for a process restarted by a fault. */
 	pid: number;
-	rssMiB: { first: number; last: number; max: number; growthPct: number };
-	fds: { first: number; last: number; max: number; growthPct: number };
-	/** Every sample, for the record. */
+	/**
+	 * When its measurement began (ms since the load started): the run's warm-up for a process that ran from the start,
+	 * its own first sample plus the warm-up for one a fault restarted (a new worker warms up as the first one did).
+	 * Null with rss and fds when that pid had fewer than two samples after its warm-up.
+	 */
+	fromMs: number | null;
+	rssMiB: Series | null;
+	fds: Series | null;
+	/** The V8 heap in use (n8n processes, when their metrics answered at every measured sample). */
+	heapUsedMiB: Series | null;
+	/** Every sample of every pid, for the record. */
 	samples: Array<Omit<ProcessSample, 'name'>>;
 }
 
@@ -53,8 +69,8 @@ export interface SoakResult {
 	/** ms; client-measured for flows that answer at the end, execution start → end for approvals (which answer at once). */
 	latencyMs: Record<FlowName, Record<Phase, Latency>>;
 	processes: Record<string, ProcessFigures>;
-	/** The largest RSS growth of any process after the warm-up, %; the issue's bound is 10. */
-	maxRssGrowthPct: number;
+	/** The largest RSS growth of any process after its warm-up, %; the issue's bound is 10. Null: none measured. */
+	maxRssGrowthPct: number | null;
 	approvals: { decided: number; answers: Record<string, number>; errors: string[] };
 }
 
@@ -69,8 +85,8 @@ function latency(values: number[]): Latency {
 
 const growth = (first: number, last: number) => Math.round(((last - first) / first) * 1000) / 10;
 
-/** Per process name: the last pid's samples taken after the warm-up (all of them when none is that late). */
-function processFigures(
+/** Per process name: its last pid's samples from that pid's own warm-up on (see ProcessFigures.fromMs). */
+export function processFigures(
 	samples: ProcessSample[],
 	warmUpMs: number,
 ): Record<string, ProcessFigures> {
@@ -79,25 +95,37 @@ function processFigures(
 		const own = samples.filter((s) => s.name === name);
 		const pid = own.at(-1)!.pid;
 		const ofPid = own.filter((s) => s.pid === pid);
-		const late = ofPid.filter((s) => s.atMs >= warmUpMs);
-		const measured = late.length >= 2 ? late : ofPid;
-		const series = (key: 'rssMiB' | 'fds') => {
-			const values = measured.map((s) => s[key]);
-			return {
-				first: values[0],
-				last: values.at(-1)!,
-				max: Math.max(...values),
-				growthPct: growth(values[0], values.at(-1)!),
-			};
+		const born = ofPid[0].atMs === own[0].atMs ? 0 : ofPid[0].atMs;
+		const fromMs = born + warmUpMs;
+		const measured = ofPid.filter((s) => s.atMs >= fromMs);
+		// Each end is the median of its three samples (one each under six): one sample may catch the heap just
+		// before a collection.
+		const series = (key: 'rssMiB' | 'fds' | 'heapUsedMiB'): Series => {
+			const values = measured.map((s) => s[key]!);
+			const k = values.length >= 6 ? 3 : 1;
+			const [first, last] = [values.slice(0, k), values.slice(-k)].map((end) =>
+				percentile(end, 50),
+			);
+			return { first, last, max: Math.max(...values), growthPct: growth(first, last) };
 		};
+		const enough = measured.length >= 2;
 		figures[name] = {
 			pid,
-			rssMiB: series('rssMiB'),
-			fds: series('fds'),
+			fromMs: enough ? fromMs : null,
+			rssMiB: enough ? series('rssMiB') : null,
+			fds: enough ? series('fds') : null,
+			heapUsedMiB:
+				enough && measured.every((s) => s.heapUsedMiB !== undefined) ? series('heapUsedMiB') : null,
 			samples: own.map(({ name: _name, ...rest }) => rest),
 		};
 	}
 	return figures;
+}
+
+/** The largest RSS growth of any process measured, %; null when none was. */
+export function maxRssGrowthPct(processes: Record<string, ProcessFigures>): number | null {
+	const measured = Object.values(processes).flatMap((p) => (p.rssMiB ? [p.rssMiB.growthPct] : []));
+	return measured.length ? Math.max(...measured) : null;
 }
 
 function count<T>(values: T[], key: (v: T) => string | undefined): Record<string, number> {
@@ -179,7 +207,7 @@ export function summarize(input: {
 		executions: { ...total, byFlow },
 		latencyMs,
 		processes,
-		maxRssGrowthPct: Math.max(...Object.values(processes).map((p) => p.rssMiB.growthPct)),
+		maxRssGrowthPct: maxRssGrowthPct(processes),
 		approvals: input.approvals,
 	};
 }
@@ -194,6 +222,24 @@ const FLOW_NAMES: Record<FlowName, string> = {
 
 const ms = (l: Latency) =>
 	l.p50 === null ? '–' : `${l.p50.toLocaleString('en-US')} / ${l.p95!.toLocaleString('en-US')}`;
+
+/**
+ * `result` with its process figures computed again from its samples (a result written before they were measured
+ * per pid, or with another warm-up).
+ */
+export function remeasured(result: SoakResult, warmUpMinutes: number): SoakResult {
+	const samples = Object.entries(result.processes).flatMap(([name, p]) =>
+		p.samples.map((s) => ({ ...s, name })),
+	);
+	samples.sort((a, b) => a.atMs - b.atMs);
+	const processes = processFigures(samples, warmUpMinutes * 60_000);
+	return {
+		...result,
+		settings: { ...result.settings, warmUpMinutes },
+		processes,
+		maxRssGrowthPct: maxRssGrowthPct(processes),
+	};
+}
 
 /** The README's soak table (markdown) for a result. */
 export function soakTable(result: SoakResult): string {
@@ -232,14 +278,39 @@ export function soakTable(result: SoakResult): string {
 	lines.push(
 		`| **all** | ${e.started} | ${e.succeeded} | ${e.failed}${codes(e.codes)} | **${e.lost}** | | | |`,
 	);
-	lines.push(
-		'',
-		'| process | RSS after warm-up → end (MiB) | growth | open file descriptors after warm-up → end |',
-		'|---|---|---|---|',
-	);
-	for (const [name, p] of Object.entries(result.processes))
-		lines.push(
-			`| ${name} | ${p.rssMiB.first} → ${p.rssMiB.last} (max ${p.rssMiB.max}) | ${p.rssMiB.growthPct} % | ${p.fds.first} → ${p.fds.last} (max ${p.fds.max}) |`,
-		);
+	// The heap column only for a run that read it (runs before the sampler did have none).
+	const heap = Object.values(result.processes).some((p) => p.heapUsedMiB);
+	const columns = [
+		'process',
+		'measured (minutes of the run)',
+		'RSS after warm-up → end (MiB)',
+		'growth',
+		...(heap ? ['V8 heap in use after warm-up → end (MiB)'] : []),
+		'open file descriptors after warm-up → end',
+	];
+	lines.push('', `| ${columns.join(' | ')} |`, `|${columns.map(() => '---|').join('')}`);
+	const minute = (ms: number) => Math.round(ms / 60_000);
+	for (const [name, p] of Object.entries(result.processes)) {
+		const cells =
+			p.rssMiB && p.fds && p.fromMs !== null
+				? [
+						`pid ${p.pid}, ${minute(p.fromMs)}–${minute(p.samples.at(-1)!.atMs)}`,
+						`${p.rssMiB.first} → ${p.rssMiB.last} (max ${p.rssMiB.max})`,
+						`${p.rssMiB.growthPct} %`,
+						...(heap
+							? [
+									p.heapUsedMiB
+										? `${p.heapUsedMiB.first} → ${p.heapUsedMiB.last} (${p.heapUsedMiB.growthPct} %)`
+										: '–',
+								]
+							: []),
+						`${p.fds.first} → ${p.fds.last} (max ${p.fds.max})`,
+					]
+				: [
+						`pid ${p.pid}: restarted less than a warm-up before the end`,
+						...columns.slice(2).map(() => '–'),
+					];
+		lines.push(`| ${name} | ${cells.join(' | ')} |`);
+	}
 	return lines.join('\n');
 }

@@ -4,7 +4,8 @@
  * load.ts, faults.ts). Every execution the load started must end succeeded or failed with a code (0 lost), and no
  * process may grow by more than 10 % after the warm-up. Writes bench/results/soak.json and the README's soak table
  * from it; exits 1 when an execution was lost. SOAK_MACHINE_NOTE describes the machine in both (e.g. that it was
- * shared). SOAK_REPORT_ONLY=1 only writes the README's table again from the JSON there is.
+ * shared). SOAK_REPORT_ONLY=1 only measures the processes again from the samples in the JSON there is (with
+ * SOAK_WARMUP_MINUTES when set) and writes the JSON and the README's table again.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -18,8 +19,8 @@ import { flowRequests, type FlowName } from './flows';
 import { startLoad } from './load';
 import { phaseAt, soakOptions } from './options';
 import { flowOutcomes, lastExecutionId } from './outcomes';
-import { soakTable, summarize, type SoakResult } from './report';
-import { startSampler } from './sampler';
+import { remeasured, soakTable, summarize, type SoakResult } from './report';
+import { startSampler, type SampledProcess } from './sampler';
 import { startSoakStack, type SoakStack } from './stack';
 
 const say = (line: string) => process.stderr.write(`[soak] ${line}\n`);
@@ -72,15 +73,20 @@ async function main() {
 		const lastIdBefore = await lastExecutionId(stack.cluster.client);
 		const started = performance.now();
 		const loadStartedAt = Date.now();
-		const processes = (): Record<string, number> => ({
-			'n8n main': stack.cluster.main.pid,
-			...Object.fromEntries(stack.cluster.workers.map((w) => [`n8n ${w.name}`, w.process.pid])),
-			chroma: stack.chroma.process.pid,
-			'memory redis-server': stack.memoryRedis.pid,
-			'load generator + model server': process.pid,
+		const processes = (): Record<string, SampledProcess> => ({
+			'n8n main': { pid: stack.cluster.main.pid, metricsUrl: `${stack.cluster.url}/metrics` },
+			...Object.fromEntries(
+				stack.cluster.workers.map((w) => [
+					`n8n ${w.name}`,
+					{ pid: w.process.pid, metricsUrl: `http://127.0.0.1:${w.healthPort}/metrics` },
+				]),
+			),
+			chroma: { pid: stack.chroma.process.pid },
+			'memory redis-server': { pid: stack.memoryRedis.pid },
+			'load generator + model server': { pid: process.pid },
 		});
 		const sampler = startSampler(processes, { started, everyMs: options.sampleSeconds * 1000 });
-		sampler.sample();
+		await sampler.sample();
 		const approvals = startApprovals(stack.cluster.client, stack.flows.approval.workflowId);
 		const phase = (ms: number) => phaseAt(ms, options.minutes);
 		const load = startLoad(requests, { ...options, durationMs, phaseAt: phase });
@@ -98,7 +104,7 @@ async function main() {
 		say(`load done: ${load.records.length} requests, ${load.skipped} skipped; draining...`);
 		await drain(stack);
 		await approvals.stop();
-		sampler.sample();
+		await sampler.sample();
 		sampler.stop();
 
 		const workflowIds = Object.fromEntries(
@@ -147,6 +153,16 @@ async function main() {
 	}
 }
 
-if (process.env.SOAK_REPORT_ONLY === '1')
-	writeReadmeTable(soakTable(JSON.parse(readFileSync(RESULT_FILE, 'utf8')) as SoakResult));
+/** SOAK_REPORT_ONLY: the figures measured again from the samples there are (SOAK_WARMUP_MINUTES may change). */
+function reportOnly(): void {
+	const stored = JSON.parse(readFileSync(RESULT_FILE, 'utf8')) as SoakResult;
+	const result = remeasured(
+		stored,
+		process.env.SOAK_WARMUP_MINUTES ? soakOptions().warmUpMinutes : stored.settings.warmUpMinutes,
+	);
+	writeFileSync(RESULT_FILE, `${JSON.stringify(result, null, '\t')}\n`);
+	writeReadmeTable(soakTable(result));
+}
+
+if (process.env.SOAK_REPORT_ONLY === '1') reportOnly();
 else void main();
