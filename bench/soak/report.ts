@@ -290,6 +290,7 @@ export function soakTable(result: SoakResult): string {
 	];
 	lines.push('', `| ${columns.join(' | ')} |`, `|${columns.map(() => '---|').join('')}`);
 	const minute = (ms: number) => Math.round(ms / 60_000);
+	const heapCell = (h: Series | null) => (h ? `${h.first} → ${h.last} (${h.growthPct} %)` : '–');
 	for (const [name, p] of Object.entries(result.processes)) {
 		const cells =
 			p.rssMiB && p.fds && p.fromMs !== null
@@ -297,13 +298,7 @@ export function soakTable(result: SoakResult): string {
 						`pid ${p.pid}, ${minute(p.fromMs)}–${minute(p.samples.at(-1)!.atMs)}`,
 						`${p.rssMiB.first} → ${p.rssMiB.last} (max ${p.rssMiB.max})`,
 						`${p.rssMiB.growthPct} %`,
-						...(heap
-							? [
-									p.heapUsedMiB
-										? `${p.heapUsedMiB.first} → ${p.heapUsedMiB.last} (${p.heapUsedMiB.growthPct} %)`
-										: '–',
-								]
-							: []),
+						...(heap ? [heapCell(p.heapUsedMiB)] : []),
 						`${p.fds.first} → ${p.fds.last} (max ${p.fds.max})`,
 					]
 				: [

@@ -31,7 +31,7 @@ function read(pid: number): { rssMiB: number; fds: number } | undefined {
 		const status = readFileSync(`/proc/${pid}/status`, 'utf8');
 		const kiB = Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1]);
 		return {
-			rssMiB: Math.round((kiB / 1024) * 10) / 10,
+			rssMiB: mib(kiB * 1024),
 			fds: readdirSync(`/proc/${pid}/fd`).length,
 		};
 	} catch {

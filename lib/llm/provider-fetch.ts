@@ -539,9 +539,7 @@ function transformEvents(
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Responses: embeddings
-
-// ---------------------------------------------------------------------------------------------------------------
+// Sending: adapting the request to the provider, and the response back
 
 interface SentRequest {
 	url: URL;
