@@ -77,8 +77,10 @@ export const deepseekProfile = dialect({
 		return missingReasoning(request, memory);
 	},
 	remember(reply, toolCalls, memory) {
-		if (reply.reasoning)
-			for (const call of toolCalls ?? []) memory.reasoningOfToolCall.set(call.id, reply.reasoning);
+		if (!reply.reasoning) return;
+		// Bounded like seenPrompts: a long-running server forgets old turns (their reasoning is then not checked).
+		if (memory.reasoningOfToolCall.size > 1_000) memory.reasoningOfToolCall.clear();
+		for (const call of toolCalls ?? []) memory.reasoningOfToolCall.set(call.id, reply.reasoning);
 	},
 	embeddings: false,
 	rerank: false,

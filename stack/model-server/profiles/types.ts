@@ -26,9 +26,9 @@ export interface Refusal {
 
 /** What a profile's server remembers between requests (the provider's own memory of what it answered). */
 export interface ProfileMemory {
-	/** Reasoning the server sent with each tool call it made (DeepSeek wants it back). */
+	/** Reasoning the server sent with each tool call it made (DeepSeek wants it back); cleared past 1 000 calls. */
 	reasoningOfToolCall: Map<string, string>;
-	/** System prompts seen, for prompt-cache hits in usage. */
+	/** System prompts seen, for prompt-cache hits in usage; cleared past 1 000 prompts. */
 	seenPrompts: Set<string>;
 }
 
