@@ -38,7 +38,7 @@ const DEFAULT_RRF_K = 60;
  * the hashing and a semantic embedding model, confirmed on set b (The Cargo Book) — see the README's retrieval
  * evaluation. RRF: equal shares.
  */
-export const DEFAULT_KEYWORD_WEIGHT: Record<Fusion, number> = { convex: 0.7, rrf: 0.5 };
+export const DEFAULT_KEYWORD_WEIGHT: Record<Fusion, number> = { convex: 0.8, rrf: 0.5 };
 
 /** Scores documents for a query; a higher score is more relevant. */
 export interface Reranker {

@@ -51,7 +51,7 @@ export interface Fact {
 export interface RecalledFact extends Fact {
 	/**
 	 * Higher is more relevant; comparable only within one recall. Keyword-only: the BM25 score; with embeddings:
-	 * the convex combination of the normalised BM25 and cosine scores, 0…1 (keyword weight 0.7, as the Knowledge Base).
+	 * the convex combination of the normalised BM25 and cosine scores, 0…1 (keyword weight FACT_KEYWORD_WEIGHT, 0.7).
 	 */
 	score: number;
 }

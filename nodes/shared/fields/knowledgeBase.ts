@@ -115,9 +115,9 @@ export const retrievalOptions: INodeProperties[] = [
 		name: 'keywordWeight',
 		type: 'number',
 		typeOptions: { minValue: 0, maxValue: 1, numberPrecision: 2 },
-		default: 0.7,
+		default: 0.8,
 		description:
-			"Hybrid only: the keyword ranking's share of the fused score (0 = vector only, 1 = keyword only). Default 0.7 with Convex Combination, 0.5 with Reciprocal Rank Fusion when not set.",
+			"Hybrid only: the keyword ranking's share of the fused score (0 = vector only, 1 = keyword only). Default 0.8 with Convex Combination, 0.5 with Reciprocal Rank Fusion when not set.",
 		displayOptions: { show: { '/searchMode': ['hybrid'] } },
 	},
 	{

@@ -250,7 +250,7 @@ describe('search modes', () => {
 		expect(k1[0].score).toBeGreaterThan(k60[0].score);
 	});
 
-	it('hybrid fuses by default with the convex combination of both lists, keyword weight 0.7', async () => {
+	it('hybrid fuses by default with the convex combination of both lists, keyword weight 0.8', async () => {
 		const query = 'what does maxRetriesPerRequest do when the connection is lost';
 		const hybrid = await search(query, { topK: 3 });
 		// Both lists 40 deep, as hybrid searches them; minScore −1 has keyword mode report each chunk's cosine.
