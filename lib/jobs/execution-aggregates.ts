@@ -18,7 +18,7 @@ import {
 	type WorkflowTotals,
 } from './analytics';
 import { ENDED_STATUSES, EXECUTION_STATUSES, FAILED_STATUSES, type ExecutionStatus } from './job';
-import type { JobStats } from './metrics';
+import { assembleJobStats, type JobStats } from './metrics';
 import { USAGE_FIELDS, type ExecutionSummary, type ExecutionUsage } from './summary';
 
 const COST_AT = USAGE_FIELDS.indexOf('cost');
@@ -217,8 +217,6 @@ export function rollupByWorkflow(cells: MinuteCells): WorkflowRollup[] {
 	}));
 }
 
-const round = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 ** digits;
-
 /**
  * The analytics of `window` from cells: equal to `analyze` over the summaries the cells were built from. The window's
  * from and to, and bucketMs, must be whole minutes (cells hold minutes): RangeError otherwise, or for an empty window.
@@ -323,25 +321,18 @@ function statsOf(
 	from: number,
 	to: number,
 ): JobStats {
-	const byStatus = byStatusOf(total.s);
-	const ended = byStatus.success + byStatus.error + byStatus.crashed;
 	const sorted = durations.sorted();
-	let sum = 0;
-	for (const ms of sorted) sum += ms;
-	const minutes = (to - from) / MINUTE;
-	return {
-		total: total.s.reduce((a, b) => a + b, 0),
-		byStatus,
-		ended,
-		successRate: ended ? round(byStatus.success / ended, 4) : null,
-		durationMs: {
+	return assembleJobStats({
+		byStatus: byStatusOf(total.s),
+		durations: {
 			p50: durations.percentile(50),
 			p95: durations.percentile(95),
 			max: sorted.length ? sorted[sorted.length - 1] : null,
-			mean: durations.n ? round(sum / durations.n, 1) : null,
+			sum: sorted.reduce((a, b) => a + b, 0),
+			n: sorted.length,
 		},
-		throughputPerMinute: minutes > 0 ? round(ended / minutes, 3) : null,
-		window: { from: new Date(from).toISOString(), to: new Date(to).toISOString() },
+		from,
+		to,
 		failures: failures
 			.map(([node, message, count, executionIds]) => ({ node, message, count, executionIds }))
 			.sort(
@@ -350,7 +341,7 @@ function statsOf(
 					String(a.node).localeCompare(String(b.node)) ||
 					newer(b.executionIds[0], a.executionIds[0]),
 			),
-	};
+	});
 }
 
 /** Execution ID → workflow ID for the failure examples in `cells` (the page links them into n8n's editor). */

@@ -49,8 +49,10 @@ export function jobStats(
 ): JobStats {
 	const byStatus = emptyCounts();
 	for (const job of jobs) byStatus[job.status] = (byStatus[job.status] ?? 0) + 1;
-	const ended = jobs.filter((j) => ENDED_STATUSES.has(j.status));
-	const durations = ended.map((j) => j.durationMs).filter((d): d is number => d !== null);
+	const durations = jobs
+		.filter((j) => ENDED_STATUSES.has(j.status))
+		.map((j) => j.durationMs)
+		.filter((d): d is number => d !== null);
 
 	const starts = jobs
 		.map((j) => (j.startedAt ? Date.parse(j.startedAt) : NaN))
@@ -60,7 +62,6 @@ export function jobStats(
 		.filter(Number.isFinite);
 	const from = window.from ? Date.parse(window.from) : starts.length ? Math.min(...starts) : NaN;
 	const to = window.to ? Date.parse(window.to) : stops.length ? Math.max(...stops) : NaN;
-	const minutes = (to - from) / 60_000;
 
 	const groups = new Map<string, FailureGroup>();
 	for (const job of jobs) {
@@ -77,28 +78,59 @@ export function jobStats(
 		groups.set(key, group);
 	}
 
-	const stat = (p: number) => (durations.length ? percentile(durations, p) : null);
-	return {
-		total: jobs.length,
+	return assembleJobStats({
 		byStatus,
-		ended: ended.length,
-		successRate: ended.length ? round(byStatus.success / ended.length, 4) : null,
-		durationMs: {
-			p50: stat(50),
-			p95: stat(95),
+		durations: {
+			p50: durations.length ? percentile(durations, 50) : null,
+			p95: durations.length ? percentile(durations, 95) : null,
 			max: durations.length ? Math.max(...durations) : null,
-			mean: durations.length
-				? round(durations.reduce((a, b) => a + b, 0) / durations.length, 1)
-				: null,
+			sum: durations.reduce((a, b) => a + b, 0),
+			n: durations.length,
 		},
-		throughputPerMinute:
-			Number.isFinite(minutes) && minutes > 0 ? round(ended.length / minutes) : null,
+		from,
+		to,
+		failures: [...groups.values()].sort(
+			(a, b) => b.count - a.count || String(a.node).localeCompare(String(b.node)),
+		),
+	});
+}
+
+/**
+ * The JobStats of counts by status, the ended executions' durations (ms: nearest-rank p50 and p95, max, sum, count),
+ * a window (ms since the epoch, NaN when unknown) and the failure groups in their order. jobStats and the execution
+ * aggregates (the dashboard's cold view) both build their result here, so they cannot disagree on a field.
+ */
+export function assembleJobStats({
+	byStatus,
+	durations,
+	from,
+	to,
+	failures,
+}: {
+	byStatus: Record<ExecutionStatus, number>;
+	durations: { p50: number | null; p95: number | null; max: number | null; sum: number; n: number };
+	from: number;
+	to: number;
+	failures: FailureGroup[];
+}): JobStats {
+	const ended = [...ENDED_STATUSES].reduce((n, status) => n + (byStatus[status] ?? 0), 0);
+	const minutes = (to - from) / 60_000;
+	return {
+		total: Object.values(byStatus).reduce((a, b) => a + b, 0),
+		byStatus,
+		ended,
+		successRate: ended ? round(byStatus.success / ended, 4) : null,
+		durationMs: {
+			p50: durations.p50,
+			p95: durations.p95,
+			max: durations.max,
+			mean: durations.n ? round(durations.sum / durations.n, 1) : null,
+		},
+		throughputPerMinute: Number.isFinite(minutes) && minutes > 0 ? round(ended / minutes) : null,
 		window: {
 			from: Number.isFinite(from) ? new Date(from).toISOString() : null,
 			to: Number.isFinite(to) ? new Date(to).toISOString() : null,
 		},
-		failures: [...groups.values()].sort(
-			(a, b) => b.count - a.count || String(a.node).localeCompare(String(b.node)),
-		),
+		failures,
 	};
 }
