@@ -33,7 +33,7 @@ import {
 	minuteOf,
 	type MinuteCells,
 } from './execution-aggregates';
-import { EXECUTION_STATUSES, FINAL_STATUSES } from './job';
+import { EXECUTION_STATUSES, FINAL_STATUSES, type ApiExecution } from './job';
 import type { ExecutionFilter, N8nApiClient } from './n8n-api';
 import { sharedRefresh } from './shared-refresh';
 import { summarize, USAGE_FIELDS, type ExecutionSummary, type ExecutionUsage } from './summary';
@@ -385,25 +385,9 @@ async function refresh(
 	const listedFrom = base
 		? new Date(Date.parse(base.refreshedAt) - OVERLAP_MS).toISOString()
 		: from;
-	const listed = await client.listExecutions(
-		{ ...filter, startedAfter: listedFrom },
-		maxExecutions,
-	);
-
-	const counted = new Set((base?.recent ?? []).map(([id]) => id));
-	const byId = new Map<string, ExecutionSummary>();
-	for (const s of base?.pending ?? []) byId.set(s.id, s);
-	for (const execution of listed) {
-		const summary = summarize(execution);
-		if (!counted.has(summary.id)) byId.set(summary.id, summary);
-	}
-	// Executions that were running or waiting and started before the listed span: read them again.
-	const seen = new Set(listed.map((e) => String(e.id)));
-	const pending = [...byId.values()].filter((s) => !s.finished && !seen.has(s.id));
-	await mapWithConcurrency(pending, 4, (s) => reread(client, s.id, byId, false));
-
-	const undetailed = [...byId.values()].filter((s) => s.finished && !s.detailed);
-	await readDetails(client, undetailed, byId, { ...filter, startedAfter: listedFrom });
+	const listing: ExecutionFilter = { ...filter, startedAfter: listedFrom };
+	const listed = await client.listExecutions(listing, maxExecutions);
+	const { byId, reread, detailed } = await summariesToCount(base, listed, client, listing);
 
 	const truncated = listed.length >= maxExecutions;
 	const oldestListed = listed.length
@@ -413,22 +397,7 @@ async function refresh(
 	// A truncated first build covers the span it listed; a truncated later listing leaves a gap: said, not hidden.
 	const coveredFrom = base ? base.coveredFrom : truncated ? oldestListed : from;
 	const generation = base?.generation ?? randomUUID();
-	const add: MinuteCells = new Map();
-	const stillPending: ExecutionSummary[] = [];
-	const recentFrom = Date.parse(refreshedAt) - OVERLAP_MS;
-	const recent = (base?.recent ?? []).filter(([, start]) => start >= recentFrom);
-	let added = 0;
-	for (const s of byId.values()) {
-		if (s.startedAt && s.startedAt < bound) continue;
-		if (!(s.finished && s.detailed) || minuteOf(s) === undefined) {
-			stillPending.push(s);
-			continue;
-		}
-		addSummary(add, s);
-		added++;
-		const start = Date.parse(s.startedAt!);
-		if (start >= recentFrom) recent.push([s.id, start]);
-	}
+	const { add, added, stillPending, recent } = countSummaries(byId, bound, base, refreshedAt);
 	const { hours, ...keys } = await storeCells(
 		options,
 		generation,
@@ -449,9 +418,69 @@ async function refresh(
 			recent,
 			pending: stillPending.sort(newestFirst),
 		},
-		listed: listed.length + pending.length,
-		detailed: undetailed.length,
+		listed: listed.length + reread,
+		detailed,
 	};
+}
+
+/**
+ * The executions a refresh counts, by ID: the base's pending ones and the ones listed now that it has not counted
+ * yet, running or waiting ones started before the listing read again (`reread` of them) and the finished ones read
+ * with their error and usage (`detailed` of them).
+ */
+async function summariesToCount(
+	base: IndexState | undefined,
+	listed: readonly ApiExecution[],
+	client: N8nApiClient,
+	filter: ExecutionFilter,
+): Promise<{ byId: Map<string, ExecutionSummary>; reread: number; detailed: number }> {
+	const counted = new Set((base?.recent ?? []).map(([id]) => id));
+	const byId = new Map<string, ExecutionSummary>();
+	for (const s of base?.pending ?? []) byId.set(s.id, s);
+	for (const execution of listed) {
+		const summary = summarize(execution);
+		if (!counted.has(summary.id)) byId.set(summary.id, summary);
+	}
+	const seen = new Set(listed.map((e) => String(e.id)));
+	const pending = [...byId.values()].filter((s) => !s.finished && !seen.has(s.id));
+	await mapWithConcurrency(pending, 4, (s) => reread(client, s.id, byId, false));
+	const undetailed = [...byId.values()].filter((s) => s.finished && !s.detailed);
+	await readDetails(client, undetailed, byId, filter);
+	return { byId, reread: pending.length, detailed: undetailed.length };
+}
+
+/**
+ * Adds the finished, detailed executions of `byId` started from `bound` on to new cells; the others stay pending.
+ * `recent`: the IDs counted within the overlap before `refreshedAt` (the next listing sees them again).
+ */
+function countSummaries(
+	byId: ReadonlyMap<string, ExecutionSummary>,
+	bound: string,
+	base: IndexState | undefined,
+	refreshedAt: string,
+): {
+	add: MinuteCells;
+	added: number;
+	stillPending: ExecutionSummary[];
+	recent: IndexState['recent'];
+} {
+	const add: MinuteCells = new Map();
+	const stillPending: ExecutionSummary[] = [];
+	const recentFrom = Date.parse(refreshedAt) - OVERLAP_MS;
+	const recent = (base?.recent ?? []).filter(([, start]) => start >= recentFrom);
+	let added = 0;
+	for (const s of byId.values()) {
+		if (s.startedAt && s.startedAt < bound) continue;
+		if (!(s.finished && s.detailed) || minuteOf(s) === undefined) {
+			stillPending.push(s);
+			continue;
+		}
+		addSummary(add, s);
+		added++;
+		const start = Date.parse(s.startedAt!);
+		if (start >= recentFrom) recent.push([s.id, start]);
+	}
+	return { add, added, stillPending, recent };
 }
 
 /**
