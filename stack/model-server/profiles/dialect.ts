@@ -168,34 +168,7 @@ export const bearer = (headers: IncomingHttpHeaders, apiKey: string) =>
 
 /** A provider profile from its options (see DialectOptions). */
 export function dialect(o: DialectOptions): ProviderProfile {
-	const format: WireFormat = {
-		error: (message, type, code = null, param = null, status = 400) =>
-			o.error(message, type, code, param, status),
-		errorType: o.errorType ?? openAiFormat.errorType,
-		completion: (model, request, reply, toolCalls) =>
-			completion(o, model, request, reply, toolCalls),
-		streamStart: (id, model, content = '') =>
-			chunk(o, id, model, { role: 'assistant', content }, null),
-		streamContent: (id, model, piece) => chunk(o, id, model, { content: piece }, null),
-		streamToolCall: (id, model, call) => toolCallFrames(o, id, model, [call]),
-		streamFinish: (id, model, toolCalls) =>
-			chunk(o, id, model, {}, toolCalls ? o.finishWithTools : 'stop'),
-		streamUsage: (id, model, request, reply, toolCalls) => ({
-			...chunk(o, id, model, {}, null),
-			choices: [],
-			usage: usageOf(o, request, reply, toolCalls),
-		}),
-		embeddings: o.embeddingsBody ?? openAiFormat.embeddings,
-		models: o.modelList ?? openAiFormat.models,
-		rerank: o.rerankBody ?? openAiFormat.rerank,
-		streamFrames: (input) => streamFrames(o, input),
-		streamError:
-			o.streamError ??
-			((_id, _model, message) => ({
-				error: { message, type: 'server_error', param: null, code: null },
-			})),
-	};
-
+	const format = wireFormat(o);
 	return {
 		name: o.name,
 		label: o.label,
@@ -252,5 +225,36 @@ export function dialect(o: DialectOptions): ProviderProfile {
 		remember: o.remember ?? ((_reply: ModelReply, _calls, _memory: ProfileMemory) => undefined),
 		rateLimit: o.rateLimit,
 		contextError: o.contextError,
+	};
+}
+
+/** The provider's wire format: its error bodies, completions, stream frames, embeddings, model list and rerank. */
+function wireFormat(o: DialectOptions): WireFormat {
+	return {
+		error: (message, type, code = null, param = null, status = 400) =>
+			o.error(message, type, code, param, status),
+		errorType: o.errorType ?? openAiFormat.errorType,
+		completion: (model, request, reply, toolCalls) =>
+			completion(o, model, request, reply, toolCalls),
+		streamStart: (id, model, content = '') =>
+			chunk(o, id, model, { role: 'assistant', content }, null),
+		streamContent: (id, model, piece) => chunk(o, id, model, { content: piece }, null),
+		streamToolCall: (id, model, call) => toolCallFrames(o, id, model, [call]),
+		streamFinish: (id, model, toolCalls) =>
+			chunk(o, id, model, {}, toolCalls ? o.finishWithTools : 'stop'),
+		streamUsage: (id, model, request, reply, toolCalls) => ({
+			...chunk(o, id, model, {}, null),
+			choices: [],
+			usage: usageOf(o, request, reply, toolCalls),
+		}),
+		embeddings: o.embeddingsBody ?? openAiFormat.embeddings,
+		models: o.modelList ?? openAiFormat.models,
+		rerank: o.rerankBody ?? openAiFormat.rerank,
+		streamFrames: (input) => streamFrames(o, input),
+		streamError:
+			o.streamError ??
+			((_id, _model, message) => ({
+				error: { message, type: 'server_error', param: null, code: null },
+			})),
 	};
 }
