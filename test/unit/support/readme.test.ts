@@ -214,7 +214,7 @@ it('states what eval-candidates.json measured of the keyword weight on each set'
 	interface Run {
 		set: string;
 		embedding: string;
-		modes: Record<string, { mrr: number }>;
+		modes: Record<string, { mrr: number; ranks: Record<string, number | null> }>;
 	}
 	const { result } = JSON.parse(
 		readFileSync(join(ROOT, 'bench', 'results', 'eval-candidates.json'), 'utf8'),
@@ -243,6 +243,14 @@ it('states what eval-candidates.json measured of the keyword weight on each set'
 	});
 	expect(readme.replace(/\s+/g, ' ')).toContain(
 		`(MRR ${hashing.best.mrr} at ${hashing.best.weight} with word hashing, ${semantic.best.mrr} at ${semantic.best.weight} with the semantic model, against ${hashing.atDefault} and ${semantic.atDefault} at ${chosen})`,
+	);
+	// The former default, 0.7, against the chosen weight on set a with word hashing: one question one rank lower.
+	const ranksAt = (weight: number) => runOf('a', 'hashing').modes[`convex w=${weight}`].ranks;
+	const [former, now] = [ranksAt(0.7), ranksAt(chosen)];
+	const moved = Object.keys(now).filter((id) => former[id] !== now[id]);
+	expect(moved.map((id) => (former[id] ?? 11) - (now[id] ?? 11))).toEqual([1]);
+	expect(readme.replace(/\s+/g, ' ')).toContain(
+		`it is ${chosen} (0.7 falls one rank behind on one question with word hashing)`,
 	);
 	// Weighted RRF (k 10, the same weight): set a's best with word hashing, below the convex combination with the
 	// semantic model.
