@@ -13,6 +13,8 @@ import { DEFAULT_KEYWORD_WEIGHT } from '../../../lib/rag/retrieval';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+/** The README with every run of whitespace one space: a sentence matches however its lines are wrapped. */
+const readmeText = readme.replace(/\s+/g, ' ');
 const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
 
 /** The text between `<!-- name: … -->` and `<!-- /name -->`. */
@@ -135,13 +137,12 @@ it("holds what the README says of the soak's memory to soak.json's samples", () 
 	const own = worker.samples.filter((s) => s.pid === worker.pid);
 	const at = (minutes: number) => own.find((s) => s.atMs >= own[0].atMs + minutes * 60_000)!;
 	const [before, after, end] = [at(12), at(16), own.at(-1)!];
-	const text = readme.replace(/\s+/g, ' ');
-	expect(text).toContain(
+	expect(readmeText).toContain(
 		`${Math.round(before.rssMiB)} → ${Math.round(after.rssMiB)} MiB between its 12th and 16th minute`,
 	);
 	const late = Math.round(((end.rssMiB - after.rssMiB) / after.rssMiB) * 1000) / 10;
 	const minutes = Math.round((end.atMs - after.atMs) / 60_000);
-	expect(text).toContain(
+	expect(readmeText).toContain(
 		`${Math.round(after.rssMiB)} → ${Math.round(end.rssMiB)} MiB (+${late} %) over the ${minutes} minutes to the end`,
 	);
 });
@@ -150,8 +151,7 @@ it("holds what the README says of the workers' V8 heap to soak-heap.json's sampl
 	const { processes } = soakResult('soak-heap.json');
 	const workers = ['n8n worker-1', 'n8n worker-2'].map((name) => processes[name]);
 	const heap = workers.flatMap((w) => settled(w.samples).map((s) => s.heapUsedMiB!));
-	const text = readme.replace(/\s+/g, ' ');
-	expect(text).toContain(
+	expect(readmeText).toContain(
 		`heap in use stayed between ${Math.round(Math.min(...heap))} and ${Math.round(Math.max(...heap))} MiB`,
 	);
 	// The step is in the RSS of both workers (over 90 MiB from their lowest settled sample), not in their heap.
@@ -164,7 +164,7 @@ it("holds what the README says of the workers' V8 heap to soak-heap.json's sampl
 	const own = settled(workers[1].samples.filter((s) => s.pid === workers[1].pid));
 	const top = own.reduce((a, b) => (b.rssMiB > a.rssMiB ? b : a));
 	const last = own.at(-1)!;
-	expect(text).toContain(
+	expect(readmeText).toContain(
 		`(${Math.round(top.rssMiB)} → ${Math.round(last.rssMiB)} MiB over its last ${Math.round((last.atMs - top.atMs) / 60_000)} minutes)`,
 	);
 });
@@ -241,7 +241,7 @@ it('states what eval-candidates.json measured of the keyword weight on each set'
 		const best = weights.reduce((a, b) => (b.mrr > a.mrr ? b : a));
 		return { best, atDefault: weights.find((w) => w.weight === chosen)!.mrr };
 	});
-	expect(readme.replace(/\s+/g, ' ')).toContain(
+	expect(readmeText).toContain(
 		`(MRR ${hashing.best.mrr} at ${hashing.best.weight} with word hashing, ${semantic.best.mrr} at ${semantic.best.weight} with the semantic model, against ${hashing.atDefault} and ${semantic.atDefault} at ${chosen})`,
 	);
 	// The former default, 0.7, against the chosen weight on set a with word hashing: one question one rank lower.
@@ -249,7 +249,7 @@ it('states what eval-candidates.json measured of the keyword weight on each set'
 	const [former, now] = [ranksAt(0.7), ranksAt(chosen)];
 	const moved = Object.keys(now).filter((id) => former[id] !== now[id]);
 	expect(moved.map((id) => (former[id] ?? 11) - (now[id] ?? 11))).toEqual([1]);
-	expect(readme.replace(/\s+/g, ' ')).toContain(
+	expect(readmeText).toContain(
 		`it is ${chosen} (0.7 falls one rank behind on one question with word hashing)`,
 	);
 	// Weighted RRF (k 10, the same weight): set a's best with word hashing, below the convex combination with the
@@ -262,7 +262,7 @@ it('states what eval-candidates.json measured of the keyword weight on each set'
 	expect(rrf('a', 'hashing')).toBe(Math.max(...aHashing));
 	for (const set of ['a', 'b'])
 		expect(rrf(set, 'semantic')).toBeLessThan(atChosen(set, 'semantic'));
-	expect(readme.replace(/\s+/g, ' ')).toContain(
+	expect(readmeText).toContain(
 		`Weighted RRF (k 10, keyword weight ${chosen}) has set a's best MRR with word hashing (${rrf('a', 'hashing')}) but is below the convex combination with the semantic model on both sets (${rrf('a', 'semantic')} and ${rrf('b', 'semantic')}, against ${atChosen('a', 'semantic')} and ${atChosen('b', 'semantic')}).`,
 	);
 });
