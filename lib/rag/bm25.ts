@@ -10,7 +10,12 @@
  */
 
 /** Okapi BM25's usual parameters. */
-const BM25_PARAMETERS = { k1: 1.2, b: 0.75 } as const;
+export const BM25_PARAMETERS = { k1: 1.2, b: 0.75 } as const;
+
+/** Lucene's BM25 idf of a term found in `df` of `documents` documents. */
+export function bm25Idf(documents: number, df: number): number {
+	return Math.log(1 + (documents - df + 0.5) / (df + 0.5));
+}
 
 /** A term's postings: document numbers and term frequencies in growable typed arrays. */
 class Postings {
@@ -109,7 +114,7 @@ export class Bm25Index {
 			const t = this.termNumbers.get(term);
 			const postings = t === undefined ? undefined : this.postings[t];
 			if (!postings?.df) continue;
-			const idf = Math.log(1 + (documents - postings.df + 0.5) / (postings.df + 0.5));
+			const idf = bm25Idf(documents, postings.df);
 			for (let i = 0; i < postings.length; i++) {
 				const n = postings.docs[i];
 				if (!this.alive[n]) continue;
@@ -154,7 +159,7 @@ export class Bm25Index {
 }
 
 /** The `limit` documents of `candidates` with the highest scores, best first (a min-heap of size `limit`). */
-function topByScore(candidates: readonly number[], scores: Float64Array, limit: number): number[] {
+export function topByScore(candidates: readonly number[], scores: Float64Array, limit: number): number[] {
 	const heap: number[] = [];
 	const less = (i: number, j: number) => scores[heap[i]] < scores[heap[j]];
 	const swap = (i: number, j: number) => ([heap[i], heap[j]] = [heap[j], heap[i]]);

@@ -25,6 +25,7 @@ import {
 } from './chroma-http';
 import { RagError } from './errors';
 import type { Metadata } from './metadata';
+import type { SharedKeywordIndexOptions } from './shared-keyword-index';
 
 export interface ChromaConnection {
 	/** Server root, e.g. http://127.0.0.1:8000, or with the path it is served under, e.g. https://proxy.example/chroma */
@@ -42,6 +43,8 @@ interface StoreCallOptions {
 	timeoutMs?: number;
 	/** Receives one line per retry. */
 	log?: (line: string) => void;
+	/** Keep keyword search's index in Redis, once for every process (shared-keyword-index.ts), not in each process. */
+	keywordIndex?: SharedKeywordIndexOptions;
 }
 
 /**
@@ -266,6 +269,11 @@ export class KnowledgeBaseCollection {
 		return [url, tenant ?? '', database ?? '', this.collection.id].join('|');
 	}
 
+	/** Where keyword search's index is shared, when the store was opened with one (else each process keeps its own). */
+	sharedKeywordIndex(): SharedKeywordIndexOptions | undefined {
+		return this.store.options.keywordIndex;
+	}
+
 	/**
 	 * The knowledge base's revision as of opening it: the token the last write of ours left, or, for a collection
 	 * written only by other tools, its chunk count (so additions and deletions still show).
@@ -284,13 +292,13 @@ export class KnowledgeBaseCollection {
 	}
 
 	/** Visits every chunk (text and metadata), a page of 1000 at a time. */
-	async forEachChunk(visit: (chunks: StoredChunk[]) => void): Promise<void> {
+	async forEachChunk(visit: (chunks: StoredChunk[]) => void | Promise<void>): Promise<void> {
 		await this.forEachPage(
 			'read chunks',
 			undefined,
 			['documents', 'metadatas'],
-			(ids, metadatas, documents) =>
-				visit(
+			async (ids, metadatas, documents) =>
+				await visit(
 					ids.map((id, j) => ({
 						id,
 						text: documents?.[j] ?? '',
@@ -303,7 +311,7 @@ export class KnowledgeBaseCollection {
 	/** Every chunk id, in pages. */
 	async allIds(): Promise<string[]> {
 		const ids: string[] = [];
-		await this.forEachPage('list chunks', undefined, [], (page) => ids.push(...page));
+		await this.forEachPage('list chunks', undefined, [], (page) => void ids.push(...page));
 		return ids;
 	}
 
@@ -426,7 +434,7 @@ export class KnowledgeBaseCollection {
 	/** Ids of all chunks matching a metadata filter (Chroma `where`). */
 	async idsWhere(where: Where): Promise<string[]> {
 		const ids: string[] = [];
-		await this.forEachPage('find chunks', where, [], (page) => ids.push(...page));
+		await this.forEachPage('find chunks', where, [], (page) => void ids.push(...page));
 		return ids;
 	}
 
@@ -450,13 +458,13 @@ export class KnowledgeBaseCollection {
 			ids: string[],
 			metadatas: Array<Record<string, unknown> | null> | undefined,
 			documents: Array<string | null> | undefined,
-		) => void,
+		) => void | Promise<void>,
 	): Promise<void> {
 		for (let offset = 0; ; offset += PAGE_SIZE) {
 			const page = await this.call(what, (signal) =>
 				this.collection.get({ where, limit: PAGE_SIZE, offset, include }, { signal }),
 			);
-			visit(page.ids, page.metadatas, page.documents);
+			await visit(page.ids, page.metadatas, page.documents);
 			if (page.ids.length < PAGE_SIZE) return;
 		}
 	}

@@ -37,7 +37,9 @@ export {
 	type RetrievedChunk,
 	type SearchMode,
 } from './retrieval';
-export { keywordIndexFor, keywordTerms, KeywordIndex } from './keyword-index';
+export { keywordIndexFor, KeywordIndex } from './keyword-index';
+export { keywordTerms } from './keyword-terms';
+export { SharedKeywordIndex, type SharedKeywordIndexOptions } from './shared-keyword-index';
 export { Bm25Index } from './bm25';
 export { decodeDocument } from './encoding';
 export { answerFromChunks, citationNumbers, resolveCitations } from './answer';

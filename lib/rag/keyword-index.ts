@@ -8,51 +8,12 @@
  * so every queue-mode worker searches the same chunks, a restart loses nothing, and an unchanged knowledge base
  * costs no reads.
  */
-import { stem } from './stem';
+import type Redis from 'ioredis';
 
 import { Bm25Index } from './bm25';
 import type { KnowledgeBaseCollection } from './chroma-store';
-
-/** Lucene's English stop words (StandardAnalyzer's default set). */
-const STOP_WORDS = new Set(
-	'a an and are as at be but by for if in into is it no not of on or such that the their then there these they this to was will with'.split(
-		' ',
-	),
-);
-
-/**
- * Search terms of a text: words of letters and digits, lower-cased, with the parts of compound identifiers too
- * (`maxRetriesPerRequest` → maxretriesperrequest, max, retri, per, request; `node-fetch` → node-fetch, node, fetch),
- * so both the exact identifier and its words match. English stop words and possessives are left out and every term is reduced to its
- * stem (Porter2, as Lucene's EnglishAnalyzer does with Porter), so "publishing" finds "published".
- */
-export function keywordTerms(text: string): string[] {
-	const terms: string[] = [];
-	for (const word of text.match(/[\p{L}\p{N}]+(?:[._'-][\p{L}\p{N}]+)*/gu) ?? []) {
-		const token = word.replace(/'s$/i, ''); // the possessive, as Lucene's EnglishPossessiveFilter drops it
-		const parts = token
-			.split(/[._'-]/)
-			.flatMap((part) => part.split(/(?<=[\p{Ll}\p{N}])(?=\p{Lu})|(?<=\p{Lu})(?=\p{Lu}\p{Ll})/u));
-		for (const term of new Set([token, ...(parts.length > 1 ? parts : [])])) {
-			const lower = term.toLowerCase();
-			if (lower && !STOP_WORDS.has(lower)) terms.push(stem(lower));
-		}
-	}
-	return terms;
-}
-
-interface KeywordHit {
-	id: string;
-	/** BM25 score (sum over the query terms the chunk contains). */
-	score: number;
-}
-
-/** The text indexed for a chunk: where it comes from, then what it says. */
-function indexedText(document: string, metadata: Record<string, unknown> | null): string {
-	return [metadata?.source, metadata?.headingPath, document]
-		.filter((part) => typeof part === 'string' && part)
-		.join('\n');
-}
+import { indexedText, keywordTerms, type KeywordHit } from './keyword-terms';
+import { SharedKeywordIndex } from './shared-keyword-index';
 
 /** One knowledge base's BM25 index in this process, kept in step with Chroma by sync(). */
 export class KeywordIndex {
@@ -107,16 +68,39 @@ export class KeywordIndex {
 
 /** Indexes of this process, by Chroma server, tenant, database and collection id; the least recently used go first. */
 const indexes = new Map<string, KeywordIndex>();
+/** Handles on shared indexes, per Redis client (so a closed client's go with it), by the same key. */
+const sharedIndexes = new WeakMap<Redis, Map<string, SharedKeywordIndex>>();
 const MAX_INDEXES = 16;
 
-/** This process's index of `kb`, synced to its current revision. */
-export async function keywordIndexFor(kb: KnowledgeBaseCollection): Promise<KeywordIndex> {
+/** Moves `key` to the most recent end of `cache` (creating its value with `create`) and evicts the oldest past MAX_INDEXES. */
+function cached<T>(cache: Map<string, T>, key: string, create: () => T): T {
+	const value = cache.get(key) ?? create();
+	cache.delete(key);
+	cache.set(key, value);
+	while (cache.size > MAX_INDEXES) cache.delete(cache.keys().next().value!);
+	return value;
+}
+
+/**
+ * The keyword index of `kb`, synced to its current revision: the shared one in Redis when the store was opened with
+ * `keywordIndex` (see shared-keyword-index.ts), else this process's own.
+ */
+export async function keywordIndexFor(
+	kb: KnowledgeBaseCollection,
+): Promise<KeywordIndex | SharedKeywordIndex> {
 	const key = kb.cacheKey();
-	let index = indexes.get(key);
-	if (index) indexes.delete(key);
-	else index = new KeywordIndex();
-	indexes.set(key, index);
-	while (indexes.size > MAX_INDEXES) indexes.delete(indexes.keys().next().value!);
+	const shared = kb.sharedKeywordIndex();
+	let index: KeywordIndex | SharedKeywordIndex;
+	if (shared) {
+		if (!sharedIndexes.has(shared.redis)) sharedIndexes.set(shared.redis, new Map());
+		index = cached(
+			sharedIndexes.get(shared.redis)!,
+			`${shared.prefix ?? ''}|${key}`,
+			() => new SharedKeywordIndex(shared.redis, key, shared.prefix),
+		);
+	} else {
+		index = cached(indexes, key, () => new KeywordIndex());
+	}
 	await index.sync(kb);
 	return index;
 }

@@ -1,5 +1,5 @@
 import { Bm25Index } from '../../rag/bm25';
-import { keywordTerms } from '../../rag/keyword-index';
+import { keywordTerms } from '../../rag/keyword-terms';
 import { convexCombination, cosine } from '../../rag/retrieval';
 
 /**

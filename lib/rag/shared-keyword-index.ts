@@ -1,0 +1,271 @@
+/**
+ * A keyword index kept once in Redis for every process, instead of one in-memory index per process (keyword-index.ts).
+ *
+ * Why: the per-process index is rebuilt from Chroma by each process on its first keyword query and held in its heap;
+ * at a million chunks that is minutes and hundreds of MiB per worker, paid again after every restart or scale-out.
+ * Here the postings live in Redis (the server queue mode already runs), are built once for the whole cluster, and a
+ * query fetches only its own terms' postings, so a fresh worker answers its first query at once and holds a few MiB.
+ *
+ * Scoring is the same Okapi BM25 as bm25.ts (same terms, idf and parameters), so both indexes rank alike.
+ *
+ * Layout, all keys under `<prefix>{<knowledge base hash>}:` (one hash tag, so a Redis Cluster keeps them on one slot):
+ * - `next`: how many document numbers were handed out (numbers are never reused);
+ * - `len`: each number's length in terms, a uint32 little-endian at offset 4·n (0 for a number never written);
+ * - `dead`: a bitmap, bit n set when number n was removed or replaced;
+ * - `num` (chunk id → number) and `ids` (number → chunk id): hashes;
+ * - `stats`: hash of `docs` (live documents) and `length` (their total length);
+ * - `t:<term>`: the term's postings, pairs of uint32 little-endian (number, term frequency), appended in any order;
+ * - `rev`: the knowledge base revision the index reflects; `lock`: held by the process bringing it up to date.
+ *
+ * Writes run as Lua scripts, so each batch is atomic. Removed documents stay in the postings, skipped through the
+ * `dead` bitmap; a term's document frequency is counted from its live postings at query time.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+
+import type Redis from 'ioredis';
+
+import { bm25Idf, BM25_PARAMETERS, topByScore } from './bm25';
+import type { KnowledgeBaseCollection } from './chroma-store';
+import { indexedText, keywordTerms, type KeywordHit } from './keyword-terms';
+
+/** Where the shared keyword index lives: an ioredis client and a key prefix (default `openagents:keywords:`). */
+export interface SharedKeywordIndexOptions {
+	redis: Redis;
+	prefix?: string;
+}
+
+/** Chunks per write script: bounds how long one script holds Redis (~500 chunks of 400 characters ≈ 10 ms). */
+const WRITE_BATCH = 500;
+/** How long a sync holds its lock without renewing it, ms; renewed every third of it while the sync runs. */
+const LOCK_MS = 30_000;
+/** How often a process waiting for another's sync checks again, ms. */
+const WAIT_MS = 100;
+
+const ADD_SCRIPT = `
+local counter, len, dead, num, ids, stats = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local a, docs, total = 2, 0, 0
+for _ = 1, tonumber(ARGV[1]) do
+  local id, length, terms = ARGV[a], tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
+  a = a + 3
+  local old = redis.call('HGET', num, id)
+  if old then
+    local o = tonumber(old)
+    redis.call('SETBIT', dead, o, 1)
+    redis.call('HDEL', ids, old)
+    docs = docs - 1
+    total = total - struct.unpack('<I4', redis.call('GETRANGE', len, o * 4, o * 4 + 3))
+  end
+  local n = redis.call('INCR', counter) - 1
+  redis.call('SETRANGE', len, n * 4, struct.pack('<I4', length))
+  redis.call('HSET', num, id, n)
+  redis.call('HSET', ids, n, id)
+  for _ = 1, terms do
+    redis.call('APPEND', KEYS[tonumber(ARGV[a])], struct.pack('<I4I4', n, tonumber(ARGV[a + 1])))
+    a = a + 2
+  end
+  docs = docs + 1
+  total = total + length
+end
+redis.call('HINCRBY', stats, 'docs', docs)
+redis.call('HINCRBY', stats, 'length', total)
+`;
+
+const REMOVE_SCRIPT = `
+local len, dead, num, ids, stats = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local docs, total = 0, 0
+for i = 1, #ARGV do
+  local old = redis.call('HGET', num, ARGV[i])
+  if old then
+    local o = tonumber(old)
+    redis.call('SETBIT', dead, o, 1)
+    redis.call('HDEL', num, ARGV[i])
+    redis.call('HDEL', ids, old)
+    docs = docs - 1
+    total = total - struct.unpack('<I4', redis.call('GETRANGE', len, o * 4, o * 4 + 3))
+  end
+end
+redis.call('HINCRBY', stats, 'docs', docs)
+redis.call('HINCRBY', stats, 'length', total)
+`;
+
+const RELEASE_SCRIPT = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+
+/** A Redis reply as a Uint32Array in this machine's byte order, little-endian on x86 and Arm (copied when not 4-byte aligned). */
+function uint32s(buffer: Uint8Array): Uint32Array {
+	const bytes = buffer.byteOffset % 4 ? new Uint8Array(buffer) : buffer;
+	return new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 2);
+}
+
+/** One knowledge base's keyword index in Redis, shared by every process that opens it with the same options. */
+export class SharedKeywordIndex {
+	private readonly key: (name: string) => string;
+
+	/**
+	 * Document lengths read so far, of the index generation they were read from: numbers only ever get appended, so
+	 * later queries read just the new tail; a rebuilt index (a new generation) is read again.
+	 */
+	private lengths = new Uint8Array(0);
+	private generation?: string;
+
+	constructor(
+		private readonly redis: Redis,
+		knowledgeBase: string,
+		prefix = 'openagents:keywords:',
+	) {
+		const tag = createHash('sha256').update(knowledgeBase).digest('hex').slice(0, 24);
+		this.key = (name) => `${prefix}{${tag}}:${name}`;
+	}
+
+	/** Live documents (chunks) in the index. */
+	async size(): Promise<number> {
+		return Number((await this.redis.hget(this.key('stats'), 'docs')) ?? 0);
+	}
+
+	/**
+	 * Brings the index up to the knowledge base's current revision (as KeywordIndex.sync does, once for all
+	 * processes): one process, holding the lock, reads what changed from Chroma while the others wait for it.
+	 * Nothing is read when the revision is unchanged.
+	 */
+	async sync(kb: KnowledgeBaseCollection): Promise<void> {
+		const revision = await kb.revision();
+		while ((await this.redis.get(this.key('rev'))) !== revision) {
+			const token = randomUUID();
+			if (await this.redis.set(this.key('lock'), token, 'PX', LOCK_MS, 'NX')) {
+				const renew = setInterval(
+					() => void this.redis.pexpire(this.key('lock'), LOCK_MS).catch(() => undefined),
+					LOCK_MS / 3,
+				);
+				try {
+					await this.load(kb);
+					await this.redis.set(this.key('rev'), revision);
+				} finally {
+					clearInterval(renew);
+					await this.redis.eval(RELEASE_SCRIPT, 1, this.key('lock'), token);
+				}
+			} else {
+				await new Promise((resolve) => setTimeout(resolve, WAIT_MS));
+			}
+		}
+	}
+
+	private async load(kb: KnowledgeBaseCollection): Promise<void> {
+		if (!(await this.size())) {
+			await this.redis.hset(this.key('stats'), 'generation', randomUUID());
+			await kb.forEachChunk((chunks) => this.add(chunks));
+			return;
+		}
+		const current = new Set(await kb.allIds());
+		const indexed = await this.redis.hkeys(this.key('num'));
+		await this.remove(indexed.filter((id) => !current.has(id)));
+		const have = new Set(indexed);
+		const missing = [...current].filter((id) => !have.has(id));
+		for (let i = 0; i < missing.length; i += WRITE_BATCH) {
+			await this.add(await kb.getByIds(missing.slice(i, i + WRITE_BATCH), { documents: true }));
+		}
+	}
+
+	/** Indexes chunks (a chunk already indexed under its id is replaced). */
+	async add(
+		chunks: ReadonlyArray<{ id: string; text: string; metadata: Record<string, unknown> }>,
+	): Promise<void> {
+		for (let i = 0; i < chunks.length; i += WRITE_BATCH) {
+			const termKeys = new Map<string, number>();
+			const args: Array<string | number> = [];
+			const batch = chunks.slice(i, i + WRITE_BATCH);
+			for (const chunk of batch) {
+				const terms = keywordTerms(indexedText(chunk.text, chunk.metadata));
+				const counts = new Map<string, number>();
+				for (const term of terms) counts.set(term, (counts.get(term) ?? 0) + 1);
+				args.push(chunk.id, terms.length, counts.size);
+				for (const [term, tf] of counts) {
+					let k = termKeys.get(term);
+					if (k === undefined) termKeys.set(term, (k = 7 + termKeys.size));
+					args.push(k, tf);
+				}
+			}
+			const keys = [
+				...['next', 'len', 'dead', 'num', 'ids', 'stats'].map(this.key),
+				...[...termKeys.keys()].map((term) => this.key(`t:${term}`)),
+			];
+			await this.redis.eval(ADD_SCRIPT, keys.length, ...keys, batch.length, ...args);
+		}
+	}
+
+	/** Drops chunks by id (unknown ids are ignored). */
+	async remove(ids: readonly string[]): Promise<void> {
+		const keys = ['len', 'dead', 'num', 'ids', 'stats'].map(this.key);
+		for (let i = 0; i < ids.length; i += WRITE_BATCH) {
+			await this.redis.eval(REMOVE_SCRIPT, keys.length, ...keys, ...ids.slice(i, i + WRITE_BATCH));
+		}
+	}
+
+	/**
+	 * The best `limit` chunks for `query`, best first, scored as Bm25Index.search scores them; [] when no query term
+	 * occurs. Two round trips to Redis: the query terms' postings with the statistics, then the winners' chunk ids.
+	 */
+	async search(query: string, limit: number): Promise<KeywordHit[]> {
+		const terms = [...new Set(keywordTerms(query))];
+		if (!terms.length || limit < 1) return [];
+		const read = async (lengthsFrom: number) => {
+			const pipeline = this.redis
+				.pipeline()
+				.hmget(this.key('stats'), 'docs', 'length', 'generation')
+				.getrangeBuffer(this.key('len'), lengthsFrom, -1)
+				.getBuffer(this.key('dead'));
+			for (const term of terms) pipeline.getBuffer(this.key(`t:${term}`));
+			return (await pipeline.exec())!.map(([error, value]) => {
+				if (error) throw error;
+				return value;
+			});
+		};
+		const from = this.lengths.byteLength;
+		let replies = await read(from);
+		const generationOf = (reply: unknown) => (reply as Array<string | null>)[2] ?? undefined;
+		if (generationOf(replies[0]) !== this.generation) {
+			// The index was rebuilt since the lengths were read: read them all again.
+			[this.lengths, this.generation] = [new Uint8Array(0), generationOf(replies[0])];
+			if (from) replies = await read(0);
+		}
+		const [docs, totalLength] = (replies[0] as Array<string | null>).map(Number);
+		if (!docs) return [];
+		this.appendLengths(replies[1] as Buffer);
+		const lengths = new Uint32Array(this.lengths.buffer, 0, this.lengths.byteLength >> 2);
+		const dead = (replies[2] as Buffer | null) ?? Buffer.alloc(0);
+		const isDead = (n: number) => ((dead[n >> 3] ?? 0) & (0x80 >> (n & 7))) !== 0;
+
+		const { k1, b } = BM25_PARAMETERS;
+		const averageLength = totalLength / docs || 1;
+		const scores = new Float64Array(lengths.length);
+		const touched: number[] = [];
+		for (const reply of replies.slice(3) as Array<Buffer | null>) {
+			if (!reply) continue;
+			const postings = uint32s(reply);
+			let df = 0;
+			for (let i = 0; i < postings.length; i += 2) if (!isDead(postings[i])) df++;
+			if (!df) continue;
+			const idf = bm25Idf(docs, df);
+			for (let i = 0; i < postings.length; i += 2) {
+				const n = postings[i];
+				// A number past the lengths read was written after them: left out of this query, as it would be a moment earlier.
+				if (n >= lengths.length || isDead(n)) continue;
+				const tf = postings[i + 1];
+				if (scores[n] === 0) touched.push(n);
+				scores[n] += (idf * tf * (k1 + 1)) / (tf + k1 * (1 - b + (b * lengths[n]) / averageLength));
+			}
+		}
+		const best = topByScore(touched, scores, limit);
+		if (!best.length) return [];
+		const ids = await this.redis.hmget(this.key('ids'), ...best.map(String));
+		return best.flatMap((n, i) => (ids[i] ? [{ id: ids[i]!, score: scores[n] }] : []));
+	}
+
+	/** Appends newly read lengths to the cache, whole entries only (a 4-byte aligned buffer for uint32s()). */
+	private appendLengths(tail: Buffer): void {
+		const usable = tail.byteLength - (tail.byteLength % 4);
+		if (!usable) return;
+		const grown = new Uint8Array(this.lengths.byteLength + usable);
+		grown.set(this.lengths);
+		grown.set(tail.subarray(0, usable), this.lengths.byteLength);
+		this.lengths = grown;
+	}
+}
