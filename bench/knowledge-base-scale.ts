@@ -11,18 +11,30 @@
  * indexes for full-text search), so 1 000 000 chunks took ~25 minutes to write: the collections are kept in
  * BENCH_KB_SCALE_DIR (default ~/.cache/openagents/bench-kb-scale) and reused by later runs; `build` says what this
  * run wrote. Embeddings of the seed and the questions come from the offline model server.
+ *
+ * The keyword index shared in Redis (sharedKeywordIndex, every level): built from Chroma once (buildMs), what it
+ * holds in Redis (redisMiB), a fresh worker process's first hybrid query and the rest without the embedding call
+ * (knowledge-base-worker.ts) with the RSS they added, and the sync after one more chunk is written.
  */
-import { homedir } from 'node:os';
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 
 import {
 	ChromaKnowledgeStore,
 	ingestDocuments,
+	keywordIndexFor,
+	SharedKeywordIndex,
 	type KnowledgeBaseCollection,
 	type LoadedDocument,
 	type RetrievalOptions,
 	type StoredChunk,
 } from '../lib/rag';
+import type { RetryPolicy } from '../lib/retry';
+import { startRedis, type PrivateRedis } from '../stack/redis';
+import type { WorkerInput } from './knowledge-base-worker';
 import { readmes } from './knowledge-base-vs-n8n';
 import { firstHybridQueryMs, localRag, queryLatencies } from './local-rag';
 import { rssBytes } from './stats';
@@ -34,6 +46,68 @@ const COPY_BATCH = 5000;
 const CORPUS_VERSION = 'v1';
 /** The largest level at which the hybrid query (an in-process keyword index over every chunk's text) is timed. */
 const HYBRID_MAX_CHUNKS = 200_000;
+
+/** Redis's used_memory from INFO memory, bytes. */
+function usedMemory(info: string): number {
+	return Number(/used_memory:(\d+)/.exec(info)?.[1] ?? 0);
+}
+
+/**
+ * The keyword index shared in Redis at one level: its build from Chroma (done once for every process), what it holds
+ * in Redis, and a fresh worker process's hybrid queries (first query, latency without the embedding call, added RSS).
+ * Each level's index is alone in the bench's own Redis server.
+ */
+async function sharedIndexAt(
+	chromaUrl: string,
+	policy: RetryPolicy,
+	name: string,
+	server: PrivateRedis,
+	questions: string[],
+	vectors: number[][],
+	oneMore: StoredChunk,
+) {
+	const redis = server.client();
+	try {
+		await redis.flushall();
+		const before = usedMemory(await redis.info('memory'));
+		const store = new ChromaKnowledgeStore({ url: chromaUrl }, { policy, keywordIndex: { redis } });
+		const started = performance.now();
+		const index = (await keywordIndexFor(await store.open(name))) as SharedKeywordIndex;
+		const buildMs = Math.round(performance.now() - started);
+		const redisMiB = Math.round((usedMemory(await redis.info('memory')) - before) / 1048576);
+		const input: WorkerInput = {
+			chromaUrl,
+			knowledgeBase: name,
+			redis: { host: server.host, port: server.port },
+			questions,
+			vectors,
+		};
+		const file = join(tmpdir(), `openagents-kb-worker-${process.pid}.json`);
+		writeFileSync(file, JSON.stringify(input));
+		const { stdout } = await promisify(execFile)(
+			join('node_modules', '.bin', 'tsx'),
+			[join('bench', 'knowledge-base-worker.ts'), file],
+			{ maxBuffer: 1 << 20 },
+		);
+		const chunks = await index.size();
+		// One chunk written (a new revision): the next query brings the shared index up to date from Chroma, once.
+		const record = { ...oneMore, id: 'bench-one-more', embedding: oneMore.embedding! };
+		await (await store.open(name)).upsert([record]);
+		const syncStarted = performance.now();
+		await keywordIndexFor(await store.open(name));
+		const syncAfterOneWriteMs = Math.round(performance.now() - syncStarted);
+		await (await store.open(name)).deleteIds([record.id]);
+		return {
+			chunks,
+			buildMs,
+			redisMiB,
+			freshWorker: JSON.parse(stdout),
+			syncAfterOneWriteMs,
+		};
+	} finally {
+		redis.disconnect();
+	}
+}
 
 /** Box–Muller standard normal sample. */
 function gaussian(): number {
@@ -71,7 +145,7 @@ export async function knowledgeBaseScale(
 	dataDir = process.env.BENCH_KB_SCALE_DIR ??
 		join(homedir(), '.cache', 'openagents', 'bench-kb-scale'),
 ) {
-	const rag = await localRag({ dataDir });
+	const [rag, redis] = await Promise.all([localRag({ dataDir }), startRedis()]);
 	try {
 		const originals = readmes(10_000);
 		const options = { chunkSize: CHUNK_SIZE, chunkOverlap: 40, embedding: { policy: rag.policy } };
@@ -101,6 +175,7 @@ export async function knowledgeBaseScale(
 				.replace(/[#*`>[\]()_|-]+/g, ' ')
 				.slice(0, 200),
 		);
+		const vectors = await rag.embeddings.embedDocuments(questions);
 		const results = [];
 		for (const chunks of [...levels].sort((a, b) => a - b)) {
 			const name = `bench-scale-${CORPUS_VERSION}-${chunks}`;
@@ -121,16 +196,26 @@ export async function knowledgeBaseScale(
 					queryMs: await latencies({ mode: 'hybrid' }),
 				};
 			}
+			const sharedKeywordIndex = await sharedIndexAt(
+				rag.chroma.url,
+				rag.policy,
+				name,
+				redis,
+				questions,
+				vectors,
+				seed[0],
+			);
 			results.push({
 				chunks: await kb.count(),
 				build,
 				queryMs: { vector, ...(hybrid ? { hybrid: hybrid.queryMs } : {}) },
 				...(hybrid ? { keywordIndex: hybrid.keywordIndex } : {}),
+				sharedKeywordIndex,
 				chromaServerRssMiB: Math.round(rssBytes(rag.chroma.process.pid!) / 1048576),
 			});
 		}
 		return {
-			setup: `in-process, Chroma 1.0 server on this machine; seed: ${originals.length} READMEs in ${CHUNK_SIZE}-character chunks (${seed.length} chunks), copied with noisy embeddings (256 dimensions) up to each level; top-4 queries of ${queries} questions (README openings), one at a time; hybrid only up to ${HYBRID_MAX_CHUNKS} chunks`,
+			setup: `in-process, Chroma 1.0 server on this machine; seed: ${originals.length} READMEs in ${CHUNK_SIZE}-character chunks (${seed.length} chunks), copied with noisy embeddings (256 dimensions) up to each level; top-4 queries of ${queries} questions (README openings), one at a time; the per-process keyword index only up to ${HYBRID_MAX_CHUNKS} chunks; the shared keyword index (Redis 7, the bench's own server) at every level, its queries from a fresh worker process with the query embeddings precomputed (times exclude the embedding call)`,
 			seedIngest: {
 				chunks: seed.length,
 				added,
@@ -140,6 +225,6 @@ export async function knowledgeBaseScale(
 			levels: results,
 		};
 	} finally {
-		await rag.stop();
+		await Promise.all([rag.stop(), redis.stop()]);
 	}
 }

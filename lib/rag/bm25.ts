@@ -159,7 +159,11 @@ export class Bm25Index {
 }
 
 /** The `limit` documents of `candidates` with the highest scores, best first (a min-heap of size `limit`). */
-export function topByScore(candidates: readonly number[], scores: Float64Array, limit: number): number[] {
+export function topByScore(
+	candidates: readonly number[],
+	scores: Float64Array,
+	limit: number,
+): number[] {
 	const heap: number[] = [];
 	const less = (i: number, j: number) => scores[heap[i]] < scores[heap[j]];
 	const swap = (i: number, j: number) => ([heap[i], heap[j]] = [heap[j], heap[i]]);

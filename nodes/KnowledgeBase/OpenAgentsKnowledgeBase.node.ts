@@ -15,8 +15,13 @@ import * as query from './actions/query';
 import { route } from './actions/router';
 import { traced } from '../shared/runtime/nodeTracing';
 import { llmApiCredentialTest } from '../shared/clients/llmApi';
+import { memoryStoreCredentialTest } from '../shared/clients/memoryStore';
 import * as stats from './actions/stats';
-import { knowledgeBaseFields, RERANKER_INPUT } from '../shared/fields/knowledgeBase';
+import {
+	keywordIndexCredential,
+	knowledgeBaseFields,
+	RERANKER_INPUT,
+} from '../shared/fields/knowledgeBase';
 import {
 	searchKnowledgeBases,
 	searchChatModels,
@@ -58,6 +63,15 @@ export class OpenAgentsKnowledgeBase implements INodeType {
 				required: true,
 				testedBy: 'openAgentsLlmApiTest',
 				displayOptions: { show: { operation: ['ingest', 'query', 'answer', 'evaluate'] } },
+			},
+			{
+				...keywordIndexCredential,
+				displayOptions: {
+					show: {
+						...keywordIndexCredential.displayOptions.show,
+						operation: ['query', 'answer', 'evaluate'],
+					},
+				},
 			},
 			{ name: 'openAgentsTracingApi', displayName: 'Tracing (Optional)', required: false },
 		],
@@ -121,7 +135,10 @@ export class OpenAgentsKnowledgeBase implements INodeType {
 	};
 
 	methods = {
-		credentialTest: { openAgentsLlmApiTest: llmApiCredentialTest },
+		credentialTest: {
+			openAgentsLlmApiTest: llmApiCredentialTest,
+			openAgentsMemoryStoreTest: memoryStoreCredentialTest,
+		},
 		listSearch: { searchKnowledgeBases, searchChatModels, searchEmbeddingModels },
 	};
 

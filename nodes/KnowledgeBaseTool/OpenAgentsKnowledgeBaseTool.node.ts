@@ -11,11 +11,13 @@ import {
 import { nodeCodex } from '../shared/fields/codex';
 import codex from './OpenAgentsKnowledgeBaseTool.node.json';
 import {
+	keywordIndexCredential,
 	knowledgeBaseFields,
 	RERANKER_INPUT,
 	retrievalFields,
 } from '../shared/fields/knowledgeBase';
 import { llmApiCredentialTest, llmConfigFromCredential } from '../shared/clients/llmApi';
+import { memoryStoreCredentialTest } from '../shared/clients/memoryStore';
 import { operationSpan, runItems } from '../shared/runtime/itemLoop';
 import { readItemSettings } from '../shared/runtime/itemSettings';
 import { recordCall } from '../shared/runtime/runData';
@@ -56,6 +58,7 @@ export class OpenAgentsKnowledgeBaseTool implements INodeType {
 				required: true,
 				testedBy: 'openAgentsLlmApiTest',
 			},
+			keywordIndexCredential,
 		],
 		properties: [
 			...knowledgeBaseFields,
@@ -81,7 +84,10 @@ export class OpenAgentsKnowledgeBaseTool implements INodeType {
 	};
 
 	methods = {
-		credentialTest: { openAgentsLlmApiTest: llmApiCredentialTest },
+		credentialTest: {
+			openAgentsLlmApiTest: llmApiCredentialTest,
+			openAgentsMemoryStoreTest: memoryStoreCredentialTest,
+		},
 		listSearch: { searchKnowledgeBases, searchEmbeddingModels },
 	};
 

@@ -2,14 +2,21 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, request as httpRequest } from 'node:http';
 
-import type { INodeParameters } from 'n8n-workflow';
+import Redis from 'ioredis';
+import type { ICredentialDataDecryptedObject, INodeParameters } from 'n8n-workflow';
 
+import { closeKeywordIndexClients } from '../../nodes/shared/clients/keywordIndex';
+import { redisFromEnv } from '../../stack/services';
 import { startChroma, type ChromaServer } from '../../stack/chroma';
 import { OfflineModelServer } from '../../stack/model-server';
 import { makePdf } from '../support/pdf';
 import { freePort } from '../../stack/process';
 import { testNodeTypes, testRerankerCalls } from '../support/test-nodes';
-import { chromaCredential, offlineLlmCredential } from '../support/credentials';
+import {
+	chromaCredential,
+	offlineLlmCredential,
+	redisStoreCredential,
+} from '../support/credentials';
 import { itemsInto, runWorkflow, type WorkflowJson } from '../support/workflow-runner';
 import { roomInWindow } from '../support/windows';
 
@@ -27,6 +34,7 @@ beforeAll(async () => {
 	]);
 }, 60_000);
 afterAll(async () => {
+	closeKeywordIndexClients();
 	await Promise.all([chroma?.stop(), model.stop(), narrowModel.stop()]);
 });
 beforeEach(() => model.reset());
@@ -582,6 +590,55 @@ describe('Search Mode and reranking', () => {
 		expect(json(missing)[0]).toMatchObject({
 			code: 'INVALID_OPTIONS',
 			error: expect.stringMatching(/set Options → Rerank Model/),
+		});
+	});
+
+	it('keeps the keyword index in the Memory Store credential\'s Redis with Keyword Index "Shared in Redis", finding the same chunks; a Postgres credential is refused', async () => {
+		const prefix = `openagents-test-kb-${randomUUID()}`;
+		const sharedQuery = (memoryStore: ICredentialDataDecryptedObject) => {
+			const workflow = flow(
+				[{}],
+				{
+					operation: 'query',
+					knowledgeBase: KB,
+					query: 'socketTimeoutMs',
+					topK: 3,
+					searchMode: 'keyword',
+					keywordIndex: 'redis',
+				},
+				true,
+			);
+			const node = workflow.nodes.find((n) => n.name === 'KB')!;
+			node.credentials = {
+				...node.credentials,
+				openAgentsMemoryStore: { id: '3', name: 'memory' },
+			};
+			return runWorkflow(workflow, {
+				nodeTypes: testNodeTypes,
+				credentials: {
+					openAgentsChromaApi: chromaCredential(chroma.url),
+					openAgentsLlmApi: offlineLlmCredential(llmUrl, 'sk-kb-nodes-secret'),
+					openAgentsMemoryStore: memoryStore,
+				},
+			});
+		};
+		const redis = new Redis(redisFromEnv());
+		try {
+			const shared = results(await sharedQuery(redisStoreCredential(prefix)));
+			expect(shared).toEqual(results(await query({ searchMode: 'keyword' })));
+			expect(shared.map((r) => r.source)).toEqual(['timeouts.md']);
+			const keys = await redis.keys(`${prefix}:keywords:*`);
+			expect(keys.filter((key) => /:(rev|stats|num)$/.test(key))).toHaveLength(3);
+			await redis.del(...keys);
+		} finally {
+			redis.disconnect();
+		}
+		const postgres = await sharedQuery({ ...redisStoreCredential(prefix), backend: 'postgres' });
+		expect(json(postgres)[0]).toMatchObject({
+			code: 'INVALID_OPTIONS',
+			error: expect.stringMatching(
+				/needs an OpenAgents Memory Store credential with the Redis backend/,
+			),
 		});
 	});
 

@@ -16,6 +16,7 @@ import {
 } from '../../../lib/rag';
 import { retrieveForItem } from '../../shared/ai/retriever';
 import {
+	keywordIndexField,
 	rerankerField,
 	retrievalOptions,
 	SEARCH_MODE_OPTIONS,
@@ -53,6 +54,7 @@ const properties: INodeProperties[] = [
 		default: ['hybrid', 'keyword', 'vector'],
 		description: 'The search modes to compare; each retrieves the top 10 chunks per question',
 	},
+	keywordIndexField,
 	{
 		...rerankerField,
 		description:

@@ -20,6 +20,7 @@ import {
 	type SearchMode,
 } from '../../../lib/rag';
 import { chromaStore } from '../clients/chroma';
+import { sharedKeywordIndexFor } from '../clients/keywordIndex';
 import { toRetrievalOptions } from '../fields/knowledgeBase';
 import { locatorValue } from '../fields/locators';
 import { llmCallOptions } from '../clients/llmApi';
@@ -124,7 +125,8 @@ export async function retrieveForItem(
 	params: RetrievalParams = retrievalParamsOf(context.fn, settings),
 ): Promise<RetrievedChunk[]> {
 	const { connection, llm } = context;
-	const kb = await chromaStore(connection, settings).open(params.knowledgeBase);
+	const keywordIndex = await sharedKeywordIndexFor(context.fn, settings.itemIndex);
+	const kb = await chromaStore(connection, settings, keywordIndex).open(params.knowledgeBase);
 	const embeddings = createEmbeddings(llm, {
 		model: locatorValue(params.options.embeddingModel) || undefined,
 		purpose: 'query',

@@ -1,7 +1,12 @@
 /** A lib/rag Chroma store from the `OpenAgents Chroma API` credential, with the item's Retry Policy and cancel signal. */
 import type { ILoadOptionsFunctions } from 'n8n-workflow';
 
-import { chromaAuthHeaders, ChromaKnowledgeStore, type ChromaConnection } from '../../../lib/rag';
+import {
+	chromaAuthHeaders,
+	ChromaKnowledgeStore,
+	type ChromaConnection,
+	type SharedKeywordIndexOptions,
+} from '../../../lib/rag';
 import type { ItemSettings, NodeFunctions } from '../runtime/itemSettings';
 
 export async function chromaConnection(
@@ -16,13 +21,16 @@ export async function chromaConnection(
 	};
 }
 
+/** `keywordIndex`: keep keyword search's index shared in Redis (see clients/keywordIndex.ts), else in this process. */
 export function chromaStore(
 	connection: ChromaConnection,
 	settings: ItemSettings,
+	keywordIndex?: SharedKeywordIndexOptions,
 ): ChromaKnowledgeStore {
 	return new ChromaKnowledgeStore(connection, {
 		policy: settings.retryPolicy,
 		signal: settings.signal,
 		log: settings.log,
+		keywordIndex,
 	});
 }

@@ -194,12 +194,49 @@ export const retrievalOptions: INodeProperties[] = [
 ];
 
 /**
- * The retrieval parameters of Query, Answer and the Knowledge Base Tool: Search Mode, Top K, Rerank Results and
+ * Where Query, Answer, Evaluate and the Knowledge Base Tool keep keyword search's index: in each n8n process (the
+ * default), or shared in the Redis of an OpenAgents Memory Store credential (lib/rag/shared-keyword-index.ts).
+ */
+export const keywordIndexField: INodeProperties = {
+	displayName: 'Keyword Index',
+	name: 'keywordIndex',
+	type: 'options',
+	options: [
+		{
+			name: 'In Each Worker',
+			value: 'worker',
+			description:
+				'Each n8n process builds its own from Chroma at its first keyword search and keeps it in memory',
+		},
+		{
+			name: 'Shared in Redis',
+			value: 'redis',
+			description:
+				"Built once for every worker in the Memory Store credential's Redis; for large knowledge bases and many workers",
+		},
+	],
+	default: 'worker',
+	description:
+		'Where keyword and hybrid search keep their BM25 index. Shared in Redis spares each new worker the build from Chroma and the memory it holds (see the README, Scale).',
+};
+
+/** The credential entry the shared index needs (shown only when Keyword Index is Shared in Redis). */
+export const keywordIndexCredential = {
+	name: 'openAgentsMemoryStore',
+	displayName: 'Memory Store (Shared Keyword Index)',
+	required: true,
+	testedBy: 'openAgentsMemoryStoreTest',
+	displayOptions: { show: { keywordIndex: ['redis'] } },
+};
+
+/**
+ * The retrieval parameters of Query, Answer and the Knowledge Base Tool: Search Mode, Keyword Index, Top K, Rerank Results and
  * Options (the retrieval options plus `moreOptions`, by name).
  */
 export function retrievalFields(moreOptions: INodeProperties[] = []): INodeProperties[] {
 	return [
 		searchModeField,
+		keywordIndexField,
 		topKField,
 		rerankerField,
 		{
