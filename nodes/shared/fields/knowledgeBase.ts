@@ -217,7 +217,7 @@ export const keywordIndexField: INodeProperties = {
 	],
 	default: 'worker',
 	description:
-		'Where keyword and hybrid search keep their BM25 index. Shared in Redis spares each new worker the build from Chroma and the memory it holds (see the README, Scale).',
+		'Where keyword and hybrid search keep their BM25 index. Shared in Redis spares each new worker the build from Chroma and the memory it holds.',
 };
 
 /** The credential entry the shared index needs (shown only when Keyword Index is Shared in Redis). */
