@@ -25,7 +25,11 @@ import {
 } from './chroma-http';
 import { RagError } from './errors';
 import type { Metadata } from './metadata';
-import type { SharedKeywordIndexOptions } from './shared-keyword-index';
+import {
+	sharedKeywordIndex,
+	type SharedKeywordIndex,
+	type SharedKeywordIndexOptions,
+} from './shared-keyword-index';
 
 export interface ChromaConnection {
 	/** Server root, e.g. http://127.0.0.1:8000, or with the path it is served under, e.g. https://proxy.example/chroma */
@@ -283,12 +287,52 @@ export class KnowledgeBaseCollection {
 		return typeof token === 'string' ? token : `count:${await this.count()}`;
 	}
 
-	/** Records that the chunks changed (call after every write), so every process's keyword index re-syncs. */
+	/**
+	 * Records that the chunks changed (call after every write), so every process's keyword index re-syncs. With a
+	 * shared keyword index that took every write since the last call (see indexToUpdate), the index moves to the new
+	 * revision with the collection, so no process re-reads the change; the revision it moves from is read from Chroma
+	 * just before, so a write by another tool that landed meanwhile is not skipped.
+	 */
 	async markChanged(): Promise<void> {
-		const metadata = { ...(this.collection.metadata ?? {}), [REVISION_KEY]: randomUUID() };
+		const shared = this.store.options.keywordIndex;
+		if (shared) {
+			const current = await this.call('read the revision', (signal) =>
+				this.store.client.getCollection(this.name, { signal }),
+			);
+			this.collection.metadata = current.metadata;
+		}
+		const previous = this.collection.metadata?.[REVISION_KEY];
+		const token = randomUUID();
+		const metadata = { ...(this.collection.metadata ?? {}), [REVISION_KEY]: token };
 		await this.call('record a change', (signal) =>
 			this.collection.modify({ metadata }, { signal }),
 		);
+		if (shared && typeof previous === 'string' && !this.unindexedWrites) {
+			await sharedKeywordIndex(shared, this.cacheKey()).advance(previous, token);
+		}
+		this.unindexedWrites = false;
+	}
+
+	/** Whether a write since the last markChanged did not reach the shared keyword index (then a sync must read it). */
+	private unindexedWrites = false;
+
+	/**
+	 * Keeps the shared keyword index (when the store has one and it was built) up to date with a write just made to
+	 * Chroma. Best effort: when the index is not built yet or Redis fails, the write is left to the next sync.
+	 */
+	private async indexToUpdate(update: (index: SharedKeywordIndex) => Promise<void>): Promise<void> {
+		const shared = this.store.options.keywordIndex;
+		if (!shared || this.unindexedWrites) return;
+		try {
+			const index = sharedKeywordIndex(shared, this.cacheKey());
+			if (await index.built()) await update(index);
+			else this.unindexedWrites = true;
+		} catch (error) {
+			this.unindexedWrites = true;
+			this.store.options.log?.(
+				`Shared keyword index: a write of knowledge base "${this.name}" is left to the next sync: ${messageOf(error)}`,
+			);
+		}
 	}
 
 	/** Visits every chunk (text and metadata), a page of 1000 at a time. */
@@ -492,6 +536,7 @@ export class KnowledgeBaseCollection {
 					{ signal },
 				),
 			);
+			await this.indexToUpdate((index) => index.add(batch));
 			requests++;
 		}
 		if (requests && markChanged) await this.markChanged();
@@ -505,6 +550,7 @@ export class KnowledgeBaseCollection {
 			await this.call(`delete ${batch.length} chunks`, (signal) =>
 				this.collection.delete({ ids: batch }, { signal }),
 			);
+			await this.indexToUpdate((index) => index.remove(batch));
 		}
 		if (ids.length) await this.markChanged();
 	}

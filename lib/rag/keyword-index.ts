@@ -8,12 +8,10 @@
  * so every queue-mode worker searches the same chunks, a restart loses nothing, and an unchanged knowledge base
  * costs no reads.
  */
-import type Redis from 'ioredis';
-
 import { Bm25Index } from './bm25';
 import type { KnowledgeBaseCollection } from './chroma-store';
 import { indexedText, keywordTerms, type KeywordHit } from './keyword-terms';
-import { SharedKeywordIndex } from './shared-keyword-index';
+import { sharedKeywordIndex, type SharedKeywordIndex } from './shared-keyword-index';
 
 /** One knowledge base's BM25 index in this process, kept in step with Chroma by sync(). */
 export class KeywordIndex {
@@ -68,18 +66,7 @@ export class KeywordIndex {
 
 /** Indexes of this process, by Chroma server, tenant, database and collection id; the least recently used go first. */
 const indexes = new Map<string, KeywordIndex>();
-/** Handles on shared indexes, per Redis client (so a closed client's go with it), by the same key. */
-const sharedIndexes = new WeakMap<Redis, Map<string, SharedKeywordIndex>>();
 const MAX_INDEXES = 16;
-
-/** Moves `key` to the most recent end of `cache` (creating its value with `create`) and evicts the oldest past MAX_INDEXES. */
-function cached<T>(cache: Map<string, T>, key: string, create: () => T): T {
-	const value = cache.get(key) ?? create();
-	cache.delete(key);
-	cache.set(key, value);
-	while (cache.size > MAX_INDEXES) cache.delete(cache.keys().next().value!);
-	return value;
-}
 
 /**
  * The keyword index of `kb`, synced to its current revision: the shared one in Redis when the store was opened with
@@ -88,18 +75,16 @@ function cached<T>(cache: Map<string, T>, key: string, create: () => T): T {
 export async function keywordIndexFor(
 	kb: KnowledgeBaseCollection,
 ): Promise<KeywordIndex | SharedKeywordIndex> {
-	const key = kb.cacheKey();
 	const shared = kb.sharedKeywordIndex();
 	let index: KeywordIndex | SharedKeywordIndex;
 	if (shared) {
-		if (!sharedIndexes.has(shared.redis)) sharedIndexes.set(shared.redis, new Map());
-		index = cached(
-			sharedIndexes.get(shared.redis)!,
-			`${shared.prefix ?? ''}|${key}`,
-			() => new SharedKeywordIndex(shared.redis, key, shared.prefix),
-		);
+		index = sharedKeywordIndex(shared, kb.cacheKey());
 	} else {
-		index = cached(indexes, key, () => new KeywordIndex());
+		const key = kb.cacheKey();
+		index = indexes.get(key) ?? new KeywordIndex();
+		indexes.delete(key);
+		indexes.set(key, index);
+		while (indexes.size > MAX_INDEXES) indexes.delete(indexes.keys().next().value!);
 	}
 	await index.sync(kb);
 	return index;

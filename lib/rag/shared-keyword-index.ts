@@ -88,6 +88,9 @@ redis.call('HINCRBY', stats, 'docs', docs)
 redis.call('HINCRBY', stats, 'length', total)
 `;
 
+/** Moves `rev` from ARGV[1] to ARGV[2]; leaves it when it is anything else (then a sync re-reads what changed). */
+const ADVANCE_SCRIPT = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2]) return 1 end return 0`;
+
 const RELEASE_SCRIPT = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
 /** A Redis reply as a Uint32Array in this machine's byte order, little-endian on x86 and Arm (copied when not 4-byte aligned). */
@@ -114,6 +117,20 @@ export class SharedKeywordIndex {
 	) {
 		const tag = createHash('sha256').update(knowledgeBase).digest('hex').slice(0, 24);
 		this.key = (name) => `${prefix}{${tag}}:${name}`;
+	}
+
+	/** Whether the index was ever brought up to a revision (until then, the first sync reads every chunk). */
+	async built(): Promise<boolean> {
+		return (await this.redis.exists(this.key('rev'))) === 1;
+	}
+
+	/**
+	 * Records that a write of `previous` → `revision` is in the index already (its chunks were added and removed here
+	 * as they were written to Chroma), so no process re-reads it; when the index was at another revision it stays
+	 * there, and the next sync reads what changed.
+	 */
+	async advance(previous: string, revision: string): Promise<void> {
+		await this.redis.eval(ADVANCE_SCRIPT, 1, this.key('rev'), previous, revision);
 	}
 
 	/** Live documents (chunks) in the index. */
@@ -154,8 +171,9 @@ export class SharedKeywordIndex {
 			await kb.forEachChunk((chunks) => this.add(chunks));
 			return;
 		}
-		const current = new Set(await kb.allIds());
+		// The index's ids first: a chunk a concurrent write adds to both after this read is then never taken for removed.
 		const indexed = await this.redis.hkeys(this.key('num'));
+		const current = new Set(await kb.allIds());
 		await this.remove(indexed.filter((id) => !current.has(id)));
 		const have = new Set(indexed);
 		const missing = [...current].filter((id) => !have.has(id));
@@ -268,4 +286,27 @@ export class SharedKeywordIndex {
 		grown.set(tail.subarray(0, usable), this.lengths.byteLength);
 		this.lengths = grown;
 	}
+}
+
+/** Handles on shared indexes, per Redis client (so a closed client's go with it), by prefix and knowledge base. */
+const handles = new WeakMap<Redis, Map<string, SharedKeywordIndex>>();
+const MAX_HANDLES = 16;
+
+/**
+ * This process's handle on the shared index of `knowledgeBase` (KnowledgeBaseCollection.cacheKey()): one per Redis
+ * client, prefix and knowledge base, so what it read of the document lengths serves later queries; the least recently
+ * used are dropped past 16.
+ */
+export function sharedKeywordIndex(
+	{ redis, prefix }: SharedKeywordIndexOptions,
+	knowledgeBase: string,
+): SharedKeywordIndex {
+	if (!handles.has(redis)) handles.set(redis, new Map());
+	const cache = handles.get(redis)!;
+	const key = `${prefix ?? ''}|${knowledgeBase}`;
+	const handle = cache.get(key) ?? new SharedKeywordIndex(redis, knowledgeBase, prefix);
+	cache.delete(key);
+	cache.set(key, handle);
+	while (cache.size > MAX_HANDLES) cache.delete(cache.keys().next().value!);
+	return handle;
 }

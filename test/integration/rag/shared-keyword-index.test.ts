@@ -206,6 +206,47 @@ describe('a knowledge base with a shared keyword index', () => {
 		).toBe(await writer.count());
 	});
 
+	it('takes the writes of a store that has it as they are made: no process re-reads them from Chroma', async () => {
+		const name = 'kb-shared-keywords-hooks';
+		const writer = await sharedStore().open(name, { create: true });
+		await ingest(writer, DOCS);
+		await keywordIndexFor(await sharedStore().open(name)); // built once
+		await ingest(writer, {
+			'compression.md': '# Compression\n\nEnable zstd compression of large values.',
+		});
+		const options = (await writer.getByIds(await writer.allIds(), { documents: true })).find(
+			(chunk) => chunk.text.includes('maxRetriesPerRequest'),
+		)!;
+		await writer.deleteIds([options.id]);
+		const reader = await sharedStore().open(name);
+		const reads = [
+			jest.spyOn(reader, 'getByIds'),
+			jest.spyOn(reader, 'allIds'),
+			jest.spyOn(reader, 'forEachChunk'),
+		];
+		const index = (await keywordIndexFor(reader)) as SharedKeywordIndex;
+		for (const read of reads) expect(read).not.toHaveBeenCalled();
+		expect(await index.search('zstd', 5)).toHaveLength(1);
+		expect(await index.search('maxRetriesPerRequest', 5)).toEqual([]);
+		expect(await index.size()).toBe(await reader.count());
+	});
+
+	it('re-reads a write made meanwhile by a store without it, though a write with it follows', async () => {
+		const name = 'kb-shared-keywords-mixed';
+		await ingest(await sharedStore().open(name, { create: true }), DOCS);
+		await keywordIndexFor(await sharedStore().open(name));
+		const withIndex = await sharedStore().open(name); // opened before the other write
+		await ingest(await plainStore().open(name), {
+			'compression.md': '# Compression\n\nEnable zstd compression of large values.',
+		});
+		await ingest(withIndex, {
+			'tls.md': '# TLS\n\nPass tls options to connect over an encrypted connection.',
+		});
+		const index = await keywordIndexFor(await sharedStore().open(name));
+		expect(await index.search('zstd', 5)).toHaveLength(1);
+		expect(await index.search('encrypted', 5)).toHaveLength(1);
+	});
+
 	it('is read again by a process that cached it when the index is rebuilt (Redis lost its data)', async () => {
 		const name = 'kb-shared-keywords-rebuilt';
 		await ingest(await plainStore().open(name, { create: true }), DOCS);
