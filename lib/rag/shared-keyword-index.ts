@@ -224,7 +224,40 @@ export class SharedKeywordIndex {
 	async search(query: string, limit: number): Promise<KeywordHit[]> {
 		const terms = [...new Set(keywordTerms(query))];
 		if (!terms.length || limit < 1) return [];
-		const read = async (lengthsFrom: number) => {
+		const { docs, totalLength, dead, postingsByTerm } = await this.read(terms);
+		if (!docs) return [];
+		const lengths = new Uint32Array(this.lengths.buffer, 0, this.lengths.byteLength >> 2);
+		const isDead = (n: number) => ((dead[n >> 3] ?? 0) & (0x80 >> (n & 7))) !== 0;
+		const { k1, b } = BM25_PARAMETERS;
+		const averageLength = totalLength / docs || 1;
+		const scores = new Float64Array(lengths.length);
+		const touched: number[] = [];
+		for (const postings of postingsByTerm) {
+			let df = 0;
+			for (let i = 0; i < postings.length; i += 2) if (!isDead(postings[i])) df++;
+			if (!df) continue;
+			const idf = bm25Idf(docs, df);
+			for (let i = 0; i < postings.length; i += 2) {
+				const n = postings[i];
+				// A number past the lengths read was written after them: left out, as it would be a moment earlier.
+				if (n >= lengths.length || isDead(n)) continue;
+				const tf = postings[i + 1];
+				if (scores[n] === 0) touched.push(n);
+				scores[n] += (idf * tf * (k1 + 1)) / (tf + k1 * (1 - b + (b * lengths[n]) / averageLength));
+			}
+		}
+		const best = topByScore(touched, scores, limit);
+		if (!best.length) return [];
+		const ids = await this.redis.hmget(this.key('ids'), ...best.map(String));
+		return best.flatMap((n, i) => (ids[i] ? [{ id: ids[i]!, score: scores[n] }] : []));
+	}
+
+	/**
+	 * One pipeline: the statistics, the lengths written since the last read (all of them after a rebuild: a second
+	 * pipeline), the dead bitmap and each term's postings as (number, tf) pairs.
+	 */
+	private async read(terms: readonly string[]) {
+		const pipelineFrom = async (lengthsFrom: number) => {
 			const pipeline = this.redis
 				.pipeline()
 				.hmget(this.key('stats'), 'docs', 'length', 'generation')
@@ -237,44 +270,22 @@ export class SharedKeywordIndex {
 			});
 		};
 		const from = this.lengths.byteLength;
-		let replies = await read(from);
-		const generationOf = (reply: unknown) => (reply as Array<string | null>)[2] ?? undefined;
-		if (generationOf(replies[0]) !== this.generation) {
+		let replies = await pipelineFrom(from);
+		const stats = () => replies[0] as Array<string | null>;
+		if ((stats()[2] ?? undefined) !== this.generation) {
 			// The index was rebuilt since the lengths were read: read them all again.
-			[this.lengths, this.generation] = [new Uint8Array(0), generationOf(replies[0])];
-			if (from) replies = await read(0);
+			[this.lengths, this.generation] = [new Uint8Array(0), stats()[2] ?? undefined];
+			if (from) replies = await pipelineFrom(0);
 		}
-		const [docs, totalLength] = (replies[0] as Array<string | null>).map(Number);
-		if (!docs) return [];
 		this.appendLengths(replies[1] as Buffer);
-		const lengths = new Uint32Array(this.lengths.buffer, 0, this.lengths.byteLength >> 2);
-		const dead = (replies[2] as Buffer | null) ?? Buffer.alloc(0);
-		const isDead = (n: number) => ((dead[n >> 3] ?? 0) & (0x80 >> (n & 7))) !== 0;
-
-		const { k1, b } = BM25_PARAMETERS;
-		const averageLength = totalLength / docs || 1;
-		const scores = new Float64Array(lengths.length);
-		const touched: number[] = [];
-		for (const reply of replies.slice(3) as Array<Buffer | null>) {
-			if (!reply) continue;
-			const postings = uint32s(reply);
-			let df = 0;
-			for (let i = 0; i < postings.length; i += 2) if (!isDead(postings[i])) df++;
-			if (!df) continue;
-			const idf = bm25Idf(docs, df);
-			for (let i = 0; i < postings.length; i += 2) {
-				const n = postings[i];
-				// A number past the lengths read was written after them: left out of this query, as it would be a moment earlier.
-				if (n >= lengths.length || isDead(n)) continue;
-				const tf = postings[i + 1];
-				if (scores[n] === 0) touched.push(n);
-				scores[n] += (idf * tf * (k1 + 1)) / (tf + k1 * (1 - b + (b * lengths[n]) / averageLength));
-			}
-		}
-		const best = topByScore(touched, scores, limit);
-		if (!best.length) return [];
-		const ids = await this.redis.hmget(this.key('ids'), ...best.map(String));
-		return best.flatMap((n, i) => (ids[i] ? [{ id: ids[i]!, score: scores[n] }] : []));
+		return {
+			docs: Number(stats()[0]),
+			totalLength: Number(stats()[1]),
+			dead: (replies[2] as Buffer | null) ?? Buffer.alloc(0),
+			postingsByTerm: (replies.slice(3) as Array<Buffer | null>).flatMap((reply) =>
+				reply ? [uint32s(reply)] : [],
+			),
+		};
 	}
 
 	/** Appends newly read lengths to the cache, whole entries only (a 4-byte aligned buffer for uint32s()). */
