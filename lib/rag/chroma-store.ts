@@ -223,12 +223,15 @@ export class ChromaKnowledgeStore {
 		);
 	}
 
-	/** Deletes a knowledge base with all its chunks. */
+	/** Deletes a knowledge base with all its chunks (and its shared keyword index, when the store has one). */
 	async drop(name: string): Promise<void> {
 		checkKnowledgeBaseName(name);
+		const shared = this.options.keywordIndex;
+		const index = shared && sharedKeywordIndex(shared, (await this.open(name)).cacheKey());
 		await this.call(`delete knowledge base "${name}"`, (signal) =>
 			this.client.deleteCollection(name, { signal }),
 		);
+		await index?.drop();
 	}
 
 	where(): string {

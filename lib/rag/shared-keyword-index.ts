@@ -133,6 +133,17 @@ export class SharedKeywordIndex {
 		await this.redis.eval(ADVANCE_SCRIPT, 1, this.key('rev'), previous, revision);
 	}
 
+	/** Deletes the whole index (when its knowledge base is deleted). */
+	async drop(): Promise<void> {
+		const pattern = this.key('*').replace(/[?[\]\\]|\*(?!$)/g, '\\$&');
+		let cursor = '0';
+		do {
+			const [next, keys] = await this.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+			if (keys.length) await this.redis.unlink(...keys);
+			cursor = next;
+		} while (cursor !== '0');
+	}
+
 	/** Live documents (chunks) in the index. */
 	async size(): Promise<number> {
 		return Number((await this.redis.hget(this.key('stats'), 'docs')) ?? 0);

@@ -69,7 +69,7 @@ export class OpenAgentsKnowledgeBase implements INodeType {
 				displayOptions: {
 					show: {
 						...keywordIndexCredential.displayOptions.show,
-						operation: ['query', 'answer', 'evaluate'],
+						operation: ['ingest', 'delete', 'query', 'answer', 'evaluate'],
 					},
 				},
 			},

@@ -6,6 +6,8 @@ import Redis from 'ioredis';
 import type { ICredentialDataDecryptedObject, INodeParameters } from 'n8n-workflow';
 
 import { closeKeywordIndexClients } from '../../nodes/shared/clients/keywordIndex';
+import { ChromaKnowledgeStore } from '../../lib/rag';
+import { NoRetryPolicy } from '../../lib/retry';
 import { redisFromEnv } from '../../stack/services';
 import { startChroma, type ChromaServer } from '../../stack/chroma';
 import { OfflineModelServer } from '../../stack/model-server';
@@ -593,21 +595,15 @@ describe('Search Mode and reranking', () => {
 		});
 	});
 
-	it('keeps the keyword index in the Memory Store credential\'s Redis with Keyword Index "Shared in Redis", finding the same chunks; a Postgres credential is refused', async () => {
+	it('keeps the keyword index in the Memory Store credential\'s Redis with Keyword Index "Shared in Redis": same chunks found, writes update it, deleting the knowledge base deletes it; a Postgres credential is refused', async () => {
 		const prefix = `openagents-test-kb-${randomUUID()}`;
-		const sharedQuery = (memoryStore: ICredentialDataDecryptedObject) => {
-			const workflow = flow(
-				[{}],
-				{
-					operation: 'query',
-					knowledgeBase: KB,
-					query: 'socketTimeoutMs',
-					topK: 3,
-					searchMode: 'keyword',
-					keywordIndex: 'redis',
-				},
-				true,
-			);
+		const name = 'kb-shared-index';
+		const run = (
+			items: object[],
+			parameters: INodeParameters,
+			memoryStore: ICredentialDataDecryptedObject = redisStoreCredential(prefix),
+		) => {
+			const workflow = flow(items, { ...parameters, keywordIndex: 'redis' }, true);
 			const node = workflow.nodes.find((n) => n.name === 'KB')!;
 			node.credentials = {
 				...node.credentials,
@@ -622,18 +618,44 @@ describe('Search Mode and reranking', () => {
 				},
 			});
 		};
+		const search = { operation: 'query', knowledgeBase: name, query: 'socketTimeoutMs', topK: 3 };
 		const redis = new Redis(redisFromEnv());
+		const keys = () => redis.keys(`${prefix}:keywords:*`);
 		try {
-			const shared = results(await sharedQuery(redisStoreCredential(prefix)));
-			expect(shared).toEqual(results(await query({ searchMode: 'keyword' })));
+			expect((await run(docs, { ...ingestParams(name), metadata: '{}' })).status).toBe('success');
+			const shared = results(await run([{}], { ...search, searchMode: 'keyword' }));
 			expect(shared.map((r) => r.source)).toEqual(['timeouts.md']);
-			const keys = await redis.keys(`${prefix}:keywords:*`);
-			expect(keys.filter((key) => /:(rev|stats|num)$/.test(key))).toHaveLength(3);
-			await redis.del(...keys);
+			expect(shared).toEqual(
+				results(await exec([{}], { ...NO_RETRY, ...search, searchMode: 'keyword' })),
+			);
+			expect((await keys()).filter((key) => /:(rev|stats|num)$/.test(key))).toHaveLength(3);
+			// An Ingest with the same setting updates the index as it writes: it is at the collection's revision.
+			const more = [
+				{ text: '# Pools\n\nSet maxSockets per host.', sourceId: 'pools.md', format: 'markdown' },
+			];
+			expect((await run(more, { ...ingestParams(name), metadata: '{}' })).status).toBe('success');
+			const kb = await new ChromaKnowledgeStore(
+				{ url: chroma.url },
+				{ policy: new NoRetryPolicy() },
+			).open(name);
+			const rev = (await keys()).find((key) => key.endsWith(':rev'))!;
+			expect(await redis.get(rev)).toBe(await kb.revision());
+			const deleted = await run([{}], {
+				operation: 'delete',
+				knowledgeBase: name,
+				deleteBy: 'knowledgeBase',
+			});
+			expect(json(deleted)[0]).toMatchObject({ knowledgeBaseDeleted: true });
+			expect(await keys()).toEqual([]);
 		} finally {
+			const left = await keys();
+			if (left.length) await redis.del(...left);
 			redis.disconnect();
 		}
-		const postgres = await sharedQuery({ ...redisStoreCredential(prefix), backend: 'postgres' });
+		const postgres = await run([{}], search, {
+			...redisStoreCredential(prefix),
+			backend: 'postgres',
+		});
 		expect(json(postgres)[0]).toMatchObject({
 			code: 'INVALID_OPTIONS',
 			error: expect.stringMatching(

@@ -1,9 +1,10 @@
 import { updateDisplayOptions, type INodeProperties } from 'n8n-workflow';
 
 import { RagError } from '../../../lib/rag';
-import { jsonObject } from '../../shared/fields/knowledgeBase';
+import { jsonObject, keywordIndexWriteField } from '../../shared/fields/knowledgeBase';
 import { locatorValue } from '../../shared/fields/locators';
 import { chromaStore } from '../../shared/clients/chroma';
+import { sharedKeywordIndexFor } from '../../shared/clients/keywordIndex';
 import type { KnowledgeBaseOperation } from './types';
 
 const properties: INodeProperties[] = [
@@ -46,6 +47,7 @@ const properties: INodeProperties[] = [
 		description: 'Chroma "where" filter, e.g. {"team": "billing"} or {"year": {"$lt": 2024}}',
 		displayOptions: { show: { deleteBy: ['filter'] } },
 	},
+	keywordIndexWriteField,
 ];
 
 export const description = updateDisplayOptions({ show: { operation: ['delete'] } }, properties);
@@ -61,7 +63,7 @@ export const execute: KnowledgeBaseOperation = async (run, settings) => {
 	const { fn } = run;
 	const knowledgeBase = locatorValue(fn.getNodeParameter('knowledgeBase', itemIndex));
 	const deleteBy = fn.getNodeParameter('deleteBy', itemIndex) as string;
-	const store = chromaStore(run.connection, settings);
+	const store = chromaStore(run.connection, settings, await sharedKeywordIndexFor(fn, itemIndex));
 	const kb = await store.open(knowledgeBase);
 	if (deleteBy === 'knowledgeBase') {
 		const deleted = await kb.count();

@@ -23,9 +23,10 @@ import {
 import { llmCallOptions } from '../../shared/clients/llmApi';
 import { readItemSettings, type ItemSettings } from '../../shared/runtime/itemSettings';
 import { addUsageToExecution, usageTracker } from '../../shared/runtime/usage';
-import { jsonObject } from '../../shared/fields/knowledgeBase';
+import { jsonObject, keywordIndexWriteField } from '../../shared/fields/knowledgeBase';
 import { embeddingModelOption, locatorValue } from '../../shared/fields/locators';
 import { chromaStore } from '../../shared/clients/chroma';
+import { sharedKeywordIndexFor } from '../../shared/clients/keywordIndex';
 import type { KnowledgeBaseRun } from './types';
 
 const properties: INodeProperties[] = [
@@ -192,6 +193,7 @@ const properties: INodeProperties[] = [
 			},
 		],
 	},
+	keywordIndexWriteField,
 ];
 
 export const description = updateDisplayOptions({ show: { operation: ['ingest'] } }, properties);
@@ -316,7 +318,10 @@ async function ingestBatch(run: KnowledgeBaseRun, pending: Pending[]): Promise<I
 	const { fn } = run;
 	const { settings, knowledgeBase } = pending[0];
 	const { options } = settings;
-	const kb = await chromaStore(run.connection, settings).open(knowledgeBase, { create: true });
+	const keywordIndex = await sharedKeywordIndexFor(fn, settings.itemIndex);
+	const kb = await chromaStore(run.connection, settings, keywordIndex).open(knowledgeBase, {
+		create: true,
+	});
 	const embeddingModel = locatorValue(options.embeddingModel) || run.llm!.embeddingModel;
 	const usage = usageTracker(run.llm);
 	const result = await ingestDocuments(

@@ -220,6 +220,13 @@ export const keywordIndexField: INodeProperties = {
 		'Where keyword and hybrid search keep their BM25 index. Shared in Redis spares each new worker the build from Chroma and the memory it holds.',
 };
 
+/** Keyword Index on the operations that write (Ingest, Delete): the same choice, said from the writer's side. */
+export const keywordIndexWriteField: INodeProperties = {
+	...keywordIndexField,
+	description:
+		"Where keyword search keeps this knowledge base's BM25 index: set it as the nodes that search it do. Shared in Redis: this write updates the shared index as it is made, so no worker re-reads it from Chroma.",
+};
+
 /** The credential entry the shared index needs (shown only when Keyword Index is Shared in Redis). */
 export const keywordIndexCredential = {
 	name: 'openAgentsMemoryStore',

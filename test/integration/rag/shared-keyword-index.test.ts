@@ -247,6 +247,21 @@ describe('a knowledge base with a shared keyword index', () => {
 		expect(await index.search('encrypted', 5)).toHaveLength(1);
 	});
 
+	it('is deleted with its knowledge base, and only its own', async () => {
+		const name = 'kb-shared-keywords-dropped';
+		await ingest(await sharedStore().open(name, { create: true }), DOCS);
+		const kb = await sharedStore().open(name);
+		const index = (await keywordIndexFor(kb)) as SharedKeywordIndex;
+		const others = await redis.keys(`${prefix}*`);
+		const own = await redis.keys(keyOf(index, '*'));
+		expect(own.length).toBeGreaterThan(5);
+		await sharedStore().drop(name);
+		expect(await redis.keys(keyOf(index, '*'))).toEqual([]);
+		expect((await redis.keys(`${prefix}*`)).sort()).toEqual(
+			others.filter((key) => !own.includes(key)).sort(),
+		);
+	});
+
 	it('is read again by a process that cached it when the index is rebuilt (Redis lost its data)', async () => {
 		const name = 'kb-shared-keywords-rebuilt';
 		await ingest(await plainStore().open(name, { create: true }), DOCS);
