@@ -47,6 +47,8 @@ interface StoreCallOptions {
 	timeoutMs?: number;
 	/** Receives one line per retry. */
 	log?: (line: string) => void;
+	/** Records per page when reading a whole collection (default 10 000); lower it for a server that caps pages. */
+	scanPageSize?: number;
 	/** Keep keyword search's index in Redis, once for every process (shared-keyword-index.ts), not in each process. */
 	keywordIndex?: SharedKeywordIndexOptions;
 }
@@ -57,8 +59,15 @@ interface StoreCallOptions {
  * of 1 536-dimension vectors near 4 MB of JSON.
  */
 export const DEFAULT_UPSERT_BATCH_SIZE = 250;
-/** Records per page when reading ids and metadata. */
+/** Records per request when reading chunks by id. */
 const PAGE_SIZE = 1000;
+/**
+ * Records per page when reading a whole collection (or all chunks matching a filter). Chroma skips `offset` records for
+ * every page, so a page costs more the further it starts (Chroma 1.0, 1 000 000 chunks: 1 000 chunks with their text
+ * 0.17 s at offset 1 000, 0.66 s at offset 500 000; 10 000 at offset 500 000 0.97 s): large pages cut a full read of a
+ * million chunks from about 10 minutes to under 2.
+ */
+const SCAN_PAGE_SIZE = 10_000;
 /** Sources per `$in` filter when looking up existing chunks. */
 const SOURCES_PER_LOOKUP = 100;
 
@@ -338,7 +347,7 @@ export class KnowledgeBaseCollection {
 		}
 	}
 
-	/** Visits every chunk (text and metadata), a page of 1000 at a time. */
+	/** Visits every chunk (text and metadata), a page (scanPageSize, default 10 000) at a time. */
 	async forEachChunk(visit: (chunks: StoredChunk[]) => void | Promise<void>): Promise<void> {
 		await this.forEachPage(
 			'read chunks',
@@ -507,12 +516,13 @@ export class KnowledgeBaseCollection {
 			documents: Array<string | null> | undefined,
 		) => void | Promise<void>,
 	): Promise<void> {
-		for (let offset = 0; ; offset += PAGE_SIZE) {
+		const limit = this.store.options.scanPageSize ?? SCAN_PAGE_SIZE;
+		for (let offset = 0; ; offset += limit) {
 			const page = await this.call(what, (signal) =>
-				this.collection.get({ where, limit: PAGE_SIZE, offset, include }, { signal }),
+				this.collection.get({ where, limit, offset, include }, { signal }),
 			);
 			await visit(page.ids, page.metadatas, page.documents);
-			if (page.ids.length < PAGE_SIZE) return;
+			if (page.ids.length < limit) return;
 		}
 	}
 

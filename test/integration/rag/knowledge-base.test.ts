@@ -253,6 +253,31 @@ describe('ingestDocuments', () => {
 	});
 });
 
+describe('whole-collection reads', () => {
+	it('read every chunk page by page, whatever the page size (scanPageSize)', async () => {
+		const kb = await store.open('kb-pages', { create: true });
+		const result = await ingestDocuments(kb, embeddings(), await docs(), options());
+		const all = (await storedIds('kb-pages')).sort();
+		expect(all.length).toBe(result.added);
+		for (const scanPageSize of [7, all.length, 10_000]) {
+			const paged = await new ChromaKnowledgeStore(
+				{ url: chroma.url },
+				{ policy, scanPageSize },
+			).open('kb-pages');
+			const pages: number[] = [];
+			const visited: string[] = [];
+			await paged.forEachChunk((chunks) => {
+				pages.push(chunks.length);
+				visited.push(...chunks.map((c) => c.id));
+			});
+			expect(visited.sort()).toEqual(all);
+			expect(pages.length).toBe(Math.floor(all.length / scanPageSize) + 1);
+			expect((await paged.allIds()).sort()).toEqual(all);
+			expect([...(await paged.sourceCounts()).values()].reduce((a, b) => a + b)).toBe(all.length);
+		}
+	});
+});
+
 describe('store errors', () => {
 	it('names an unknown knowledge base and lists the existing ones', async () => {
 		await store.open('kb-exists', { create: true });
