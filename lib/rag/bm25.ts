@@ -160,7 +160,7 @@ export class Bm25Index {
 
 /** The `limit` documents of `candidates` with the highest scores, best first (a min-heap of size `limit`). */
 export function topByScore(
-	candidates: readonly number[],
+	candidates: Iterable<number>,
 	scores: Float64Array,
 	limit: number,
 ): number[] {

@@ -236,7 +236,7 @@ export class ChromaKnowledgeStore {
 	async drop(name: string): Promise<void> {
 		checkKnowledgeBaseName(name);
 		const shared = this.options.keywordIndex;
-		const index = shared && sharedKeywordIndex(shared, (await this.open(name)).cacheKey());
+		const index = shared && sharedKeywordIndex(shared, (await this.open(name)).collection.id);
 		await this.call(`delete knowledge base "${name}"`, (signal) =>
 			this.client.deleteCollection(name, { signal }),
 		);
@@ -319,8 +319,8 @@ export class KnowledgeBaseCollection {
 		await this.call('record a change', (signal) =>
 			this.collection.modify({ metadata }, { signal }),
 		);
-		if (shared && typeof previous === 'string' && !this.unindexedWrites) {
-			await sharedKeywordIndex(shared, this.cacheKey()).advance(previous, token);
+		if (typeof previous === 'string' && !this.unindexedWrites) {
+			await this.indexToUpdate((index) => index.advance(previous, token));
 		}
 		this.unindexedWrites = false;
 	}
@@ -336,7 +336,7 @@ export class KnowledgeBaseCollection {
 		const shared = this.store.options.keywordIndex;
 		if (!shared || this.unindexedWrites) return;
 		try {
-			const index = sharedKeywordIndex(shared, this.cacheKey());
+			const index = sharedKeywordIndex(shared, this.collection.id);
 			if (await index.built()) await update(index);
 			else this.unindexedWrites = true;
 		} catch (error) {

@@ -78,7 +78,7 @@ export async function keywordIndexFor(
 	const shared = kb.sharedKeywordIndex();
 	let index: KeywordIndex | SharedKeywordIndex;
 	if (shared) {
-		index = sharedKeywordIndex(shared, kb.cacheKey());
+		index = sharedKeywordIndex(shared, kb.collection.id);
 	} else {
 		const key = kb.cacheKey();
 		index = indexes.get(key) ?? new KeywordIndex();

@@ -109,13 +109,20 @@ export class SharedKeywordIndex {
 	 */
 	private lengths = new Uint8Array(0);
 	private generation?: string;
+	private scores?: Float64Array;
+	private touched?: Uint32Array;
+	private norms?: { averageLength: number; values: Float64Array };
 
+	/**
+	 * `collectionId`: the knowledge base's Chroma collection id, a UUID, so every worker finds the same index whatever
+	 * URL it reaches Chroma by.
+	 */
 	constructor(
 		private readonly redis: Redis,
-		knowledgeBase: string,
+		collectionId: string,
 		prefix = 'openagents:keywords:',
 	) {
-		const tag = createHash('sha256').update(knowledgeBase).digest('hex').slice(0, 24);
+		const tag = createHash('sha256').update(collectionId).digest('hex').slice(0, 24);
 		this.key = (name) => `${prefix}{${tag}}:${name}`;
 	}
 
@@ -239,28 +246,59 @@ export class SharedKeywordIndex {
 		if (!docs) return [];
 		const lengths = new Uint32Array(this.lengths.buffer, 0, this.lengths.byteLength >> 2);
 		const isDead = (n: number) => ((dead[n >> 3] ?? 0) & (0x80 >> (n & 7))) !== 0;
-		const { k1, b } = BM25_PARAMETERS;
-		const averageLength = totalLength / docs || 1;
-		const scores = new Float64Array(lengths.length);
-		const touched: number[] = [];
+		const { k1 } = BM25_PARAMETERS;
+		const norms = this.lengthNorms(lengths, totalLength / docs || 1);
+		const { scores, touched } = this.scratch(lengths.length);
+		let count = 0;
 		for (const postings of postingsByTerm) {
-			let df = 0;
-			for (let i = 0; i < postings.length; i += 2) if (!isDead(postings[i])) df++;
+			let df = postings.length >> 1;
+			if (dead.length) for (let i = 0; i < postings.length; i += 2) if (isDead(postings[i])) df--;
 			if (!df) continue;
 			const idf = bm25Idf(docs, df);
-			for (let i = 0; i < postings.length; i += 2) {
+			const end = postings.length;
+			for (let i = 0; i < end; i += 2) {
 				const n = postings[i];
 				// A number past the lengths read was written after them: left out, as it would be a moment earlier.
-				if (n >= lengths.length || isDead(n)) continue;
+				if (n >= lengths.length || (dead.length && isDead(n))) continue;
 				const tf = postings[i + 1];
-				if (scores[n] === 0) touched.push(n);
-				scores[n] += (idf * tf * (k1 + 1)) / (tf + k1 * (1 - b + (b * lengths[n]) / averageLength));
+				if (scores[n] === 0) touched[count++] = n;
+				scores[n] += (idf * tf * (k1 + 1)) / (tf + norms[n]);
 			}
 		}
-		const best = topByScore(touched, scores, limit);
-		if (!best.length) return [];
-		const ids = await this.redis.hmget(this.key('ids'), ...best.map(String));
-		return best.flatMap((n, i) => (ids[i] ? [{ id: ids[i]!, score: scores[n] }] : []));
+		const best = topByScore(touched.subarray(0, count), scores, limit);
+		const hits = best.map((n) => ({ n, score: scores[n] }));
+		for (let i = 0; i < count; i++) scores[touched[i]] = 0; // clean for the next query
+		if (!hits.length) return [];
+		const ids = await this.redis.hmget(this.key('ids'), ...hits.map((hit) => String(hit.n)));
+		return hits.flatMap(({ score }, i) => (ids[i] ? [{ id: ids[i]!, score }] : []));
+	}
+
+	/**
+	 * Each document's BM25 length normalisation, k1·(1 − b + b·|d| / avgdl), kept while the lengths and the average are
+	 * those it was computed for (they change only with writes): a query then does one division per posting.
+	 */
+	private lengthNorms(lengths: Uint32Array, averageLength: number): Float64Array {
+		const { k1, b } = BM25_PARAMETERS;
+		const cached = this.norms;
+		if (cached?.averageLength === averageLength && cached.values.length === lengths.length)
+			return cached.values;
+		const values = new Float64Array(lengths.length);
+		for (let n = 0; n < lengths.length; n++)
+			values[n] = k1 * (1 - b + (b * lengths[n]) / averageLength);
+		this.norms = { averageLength, values };
+		return values;
+	}
+
+	/**
+	 * Per-document scores (all zero between queries) and the list of documents a query scored, kept between queries so
+	 * a query over a million chunks allocates nothing of that size; grown as the index grows.
+	 */
+	private scratch(documents: number): { scores: Float64Array; touched: Uint32Array } {
+		if (!this.scores || this.scores.length < documents) {
+			this.scores = new Float64Array(documents + (documents >> 3));
+			this.touched = new Uint32Array(this.scores.length);
+		}
+		return { scores: this.scores, touched: this.touched! };
 	}
 
 	/**
@@ -315,18 +353,18 @@ const handles = new WeakMap<Redis, Map<string, SharedKeywordIndex>>();
 const MAX_HANDLES = 16;
 
 /**
- * This process's handle on the shared index of `knowledgeBase` (KnowledgeBaseCollection.cacheKey()): one per Redis
+ * This process's handle on the shared index of the knowledge base with Chroma collection id `collectionId`: one per Redis
  * client, prefix and knowledge base, so what it read of the document lengths serves later queries; the least recently
  * used are dropped past 16.
  */
 export function sharedKeywordIndex(
 	{ redis, prefix }: SharedKeywordIndexOptions,
-	knowledgeBase: string,
+	collectionId: string,
 ): SharedKeywordIndex {
 	if (!handles.has(redis)) handles.set(redis, new Map());
 	const cache = handles.get(redis)!;
-	const key = `${prefix ?? ''}|${knowledgeBase}`;
-	const handle = cache.get(key) ?? new SharedKeywordIndex(redis, knowledgeBase, prefix);
+	const key = `${prefix ?? ''}|${collectionId}`;
+	const handle = cache.get(key) ?? new SharedKeywordIndex(redis, collectionId, prefix);
 	cache.delete(key);
 	cache.set(key, handle);
 	while (cache.size > MAX_HANDLES) cache.delete(cache.keys().next().value!);

@@ -168,7 +168,7 @@ describe('a knowledge base with a shared keyword index', () => {
 			jest.spyOn(kb, 'allIds'),
 			jest.spyOn(kb, 'forEachChunk'),
 		];
-		const other = new SharedKeywordIndex(redis, kb.cacheKey(), prefix);
+		const other = new SharedKeywordIndex(redis, kb.collection.id, prefix);
 		await other.sync(kb);
 		for (const read of reads) expect(read).not.toHaveBeenCalled();
 		expect((await other.search('maxRetriesPerRequest', 1))[0].id).toMatch(/./);
@@ -179,7 +179,7 @@ describe('a knowledge base with a shared keyword index', () => {
 		await ingest(await plainStore().open(name, { create: true }), DOCS);
 		const handles = await Promise.all([1, 2, 3].map(() => sharedStore().open(name)));
 		const builds = handles.map((kb) => jest.spyOn(kb, 'forEachChunk'));
-		const indexes = handles.map((kb) => new SharedKeywordIndex(redis, kb.cacheKey(), prefix));
+		const indexes = handles.map((kb) => new SharedKeywordIndex(redis, kb.collection.id, prefix));
 		await Promise.all(indexes.map((index, i) => index.sync(handles[i])));
 		expect(builds.reduce((calls, spy) => calls + spy.mock.calls.length, 0)).toBe(1);
 		expect(await indexes[2].size()).toBe(await handles[0].count());
@@ -266,11 +266,11 @@ describe('a knowledge base with a shared keyword index', () => {
 		const name = 'kb-shared-keywords-rebuilt';
 		await ingest(await plainStore().open(name, { create: true }), DOCS);
 		const kb = await sharedStore().open(name);
-		const index = new SharedKeywordIndex(redis, kb.cacheKey(), prefix);
+		const index = new SharedKeywordIndex(redis, kb.collection.id, prefix);
 		await index.sync(kb);
 		const before = await index.search('connection server cluster', 3);
 		// Redis loses the index; another process rebuilds it after a chunk came and went, so every number moves by one.
-		const other = new SharedKeywordIndex(redis, kb.cacheKey(), prefix);
+		const other = new SharedKeywordIndex(redis, kb.collection.id, prefix);
 		await dropIndexOf(other);
 		await other.add([{ id: 'decoy', text: 'unrelated words only', metadata: {} }]);
 		await other.remove(['decoy']);
