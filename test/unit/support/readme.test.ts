@@ -1,12 +1,16 @@
 /**
  * README blocks that restate a file of the repository: the n8n rule exceptions (scripts/n8n-rule-exceptions.json), the
  * Dependencies table (package.json), the soak table (bench/results/soak.json), the retrieval evaluation's tables
- * (bench/results/eval.json) and the long-term memory recall table (bench/results/latest.json). A change to one without the README fails here.
+ * (bench/results/eval.json), the long-term memory recall and Knowledge Base scale tables (bench/results/latest.json). A change to one without the README fails here.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { latencyTable, qualityTable, type EvalResult } from '../../../bench/eval/table';
+import {
+	scaleTable,
+	type KnowledgeBaseScaleResult,
+} from '../../../bench/knowledge-base-scale-table';
 import { recallTable, type LongTermMemoryResult } from '../../../bench/long-term-memory/table';
 import { soakTable, type SoakResult } from '../../../bench/soak/report';
 import { DEFAULT_KEYWORD_WEIGHT } from '../../../lib/rag/retrieval';
@@ -114,6 +118,28 @@ it('shows the long-term memory recall table the long-term-memory benchmark measu
 		readFileSync(join(ROOT, 'bench', 'results', 'latest.json'), 'utf8'),
 	) as { results: Record<string, { result: LongTermMemoryResult }> };
 	expect(block('ltm-recall')).toBe(recallTable(results['long-term-memory'].result));
+});
+
+it('shows the Knowledge Base scale table the knowledge-base-scale benchmark measured', () => {
+	const { results } = JSON.parse(
+		readFileSync(join(ROOT, 'bench', 'results', 'latest.json'), 'utf8'),
+	) as { results: Record<string, { result: KnowledgeBaseScaleResult }> };
+	const { result } = results['knowledge-base-scale'];
+	expect(block('kb-scale')).toBe(scaleTable(result));
+	// The scale targets the README says a million chunks meet.
+	const million = result.levels.find((level) => level.chunks === 1_000_000)!;
+	const { freshWorker } = million.sharedKeywordIndex;
+	expect(freshWorker.firstQueryMs).toBeLessThanOrEqual(2000);
+	expect(freshWorker.queryMs.p95).toBeLessThanOrEqual(100);
+	expect(freshWorker.addedRssMiB * 1.048576).toBeLessThanOrEqual(300);
+	expect(readmeText).toContain(
+		"A million chunks meet the scale targets there: a fresh worker's first query within 2 s, hybrid p95 within 100 ms without the embedding call, under 300 MB added to the worker.",
+	);
+	// The slowest vector query of each level: the first after Chroma started.
+	const [small, large] = result.levels.map((level) => (level.queryMs.vector.max / 1000).toFixed(1));
+	expect(readmeText).toContain(
+		`loads the collection's vector index: ${small} s at 100 000 chunks, ${large} s at 1 000 000`,
+	);
 });
 
 const soakResult = (file: string) =>
