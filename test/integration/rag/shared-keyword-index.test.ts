@@ -24,6 +24,7 @@ import { NoRetryPolicy } from '../../../lib/retry';
 import { startChroma, type ChromaServer } from '../../../stack/chroma';
 import { OfflineModelServer, offlineModelConfig } from '../../../stack/model-server';
 import { redisFromEnv } from '../../../stack/services';
+import { OPTION_DOCS } from '../../support/option-docs';
 
 const model = new OfflineModelServer();
 const policy = new NoRetryPolicy();
@@ -32,16 +33,7 @@ let chroma: ChromaServer;
 let llm: LlmConfig;
 let redis: Redis;
 
-const DOCS: Record<string, string> = {
-	'reconnect.md':
-		'# Reconnecting\n\nThe client reconnects after the connection to the server is lost, waiting a little longer after each failed attempt.',
-	'queue.md':
-		'# Offline queue\n\nWhen the connection is lost, commands wait in a queue and are sent once the client has reconnected to the server.',
-	'options.md':
-		'# Options\n\nSet maxRetriesPerRequest to null to let commands wait forever instead of failing.',
-	'cluster.md':
-		'# Cluster\n\nA cluster client connects to every node of the cluster and follows MOVED redirections between servers.',
-};
+const DOCS = OPTION_DOCS;
 const QUERIES = [
 	'reconnect after the connection is lost',
 	'maxRetriesPerRequest',
@@ -240,11 +232,11 @@ describe('a knowledge base with a shared keyword index', () => {
 			'compression.md': '# Compression\n\nEnable zstd compression of large values.',
 		});
 		await ingest(withIndex, {
-			'tls.md': '# TLS\n\nPass tls options to connect over an encrypted connection.',
+			'pools.md': '# Pools\n\nKeep idle sockets in a pool.',
 		});
 		const index = await keywordIndexFor(await sharedStore().open(name));
 		expect(await index.search('zstd', 5)).toHaveLength(1);
-		expect(await index.search('encrypted', 5)).toHaveLength(1);
+		expect(await index.search('idle', 5)).toHaveLength(1);
 	});
 
 	it('is deleted with its knowledge base, and only its own', async () => {
