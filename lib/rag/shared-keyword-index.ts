@@ -4,17 +4,21 @@
  * Why: the per-process index is rebuilt from Chroma by each process on its first keyword query and held in its heap;
  * at a million chunks that is minutes and hundreds of MiB per worker, paid again after every restart or scale-out.
  * Here the postings live in Redis (the server queue mode already runs), are built once for the whole cluster, and a
- * query fetches only its own terms' postings, so a fresh worker answers its first query at once and holds a few MiB.
+ * query fetches only its own terms' postings, so a fresh worker answers its first query at once and keeps 24 bytes per
+ * chunk between queries (length, length normalisation, score and scratch arrays).
  *
- * Scoring is the same Okapi BM25 as bm25.ts (same terms, idf and parameters), so both indexes rank alike.
+ * Scoring is the same Okapi BM25 as bm25.ts (same terms, idf, parameters and arithmetic), so both indexes rank exactly
+ * alike (a property test holds them to it).
  *
  * Layout, all keys under `<prefix>{<knowledge base hash>}:` (one hash tag, so a Redis Cluster keeps them on one slot):
  * - `next`: how many document numbers were handed out (numbers are never reused);
  * - `len`: each number's length in terms, a uint32 little-endian at offset 4·n (0 for a number never written);
  * - `dead`: a bitmap, bit n set when number n was removed or replaced;
  * - `num` (chunk id → number) and `ids` (number → chunk id): hashes;
- * - `stats`: hash of `docs` (live documents) and `length` (their total length);
- * - `t:<term>`: the term's postings, pairs of uint32 little-endian (number, term frequency), appended in any order;
+ * - `stats`: hash of `docs` (live documents), `length` (their total length) and `generation` (a token each full build
+ *   replaces, so a process drops the lengths it read of an earlier build);
+ * - `t:<term>`: the term's postings, pairs of uint32 little-endian (number, term frequency), appended as documents are
+ *   numbered;
  * - `rev`: the knowledge base revision the index reflects; `lock`: held by the process bringing it up to date.
  *
  * Writes run as Lua scripts, so each batch is atomic. Removed documents stay in the postings, skipped through the
@@ -34,7 +38,7 @@ export interface SharedKeywordIndexOptions {
 	prefix?: string;
 }
 
-/** Chunks per write script: bounds how long one script holds Redis (~500 chunks of 400 characters ≈ 10 ms). */
+/** Chunks per write script: bounds how long one script holds Redis (a script runs alone). */
 const WRITE_BATCH = 500;
 /** How long a sync holds its lock without renewing it, ms; renewed every third of it while the sync runs. */
 const LOCK_MS = 30_000;
@@ -324,6 +328,7 @@ export class SharedKeywordIndex {
 		if ((stats()[2] ?? undefined) !== this.generation) {
 			// The index was rebuilt since the lengths were read: read them all again.
 			[this.lengths, this.generation] = [new Uint8Array(0), stats()[2] ?? undefined];
+			this.norms = undefined;
 			if (from) replies = await pipelineFrom(0);
 		}
 		this.appendLengths(replies[1] as Buffer);

@@ -17,11 +17,7 @@ import { traced } from '../shared/runtime/nodeTracing';
 import { llmApiCredentialTest } from '../shared/clients/llmApi';
 import { memoryStoreCredentialTest } from '../shared/clients/memoryStore';
 import * as stats from './actions/stats';
-import {
-	keywordIndexCredential,
-	knowledgeBaseFields,
-	RERANKER_INPUT,
-} from '../shared/fields/knowledgeBase';
+import { knowledgeBaseFields, RERANKER_INPUT } from '../shared/fields/knowledgeBase';
 import {
 	searchKnowledgeBases,
 	searchChatModels,
@@ -65,10 +61,13 @@ export class OpenAgentsKnowledgeBase implements INodeType {
 				displayOptions: { show: { operation: ['ingest', 'query', 'answer', 'evaluate'] } },
 			},
 			{
-				...keywordIndexCredential,
+				name: 'openAgentsMemoryStore',
+				displayName: 'Memory Store (Shared Keyword Index)',
+				required: true,
+				testedBy: 'openAgentsMemoryStoreTest',
 				displayOptions: {
 					show: {
-						...keywordIndexCredential.displayOptions.show,
+						keywordIndex: ['redis'],
 						operation: ['ingest', 'delete', 'query', 'answer', 'evaluate'],
 					},
 				},

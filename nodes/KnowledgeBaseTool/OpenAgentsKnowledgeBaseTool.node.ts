@@ -11,7 +11,6 @@ import {
 import { nodeCodex } from '../shared/fields/codex';
 import codex from './OpenAgentsKnowledgeBaseTool.node.json';
 import {
-	keywordIndexCredential,
 	knowledgeBaseFields,
 	RERANKER_INPUT,
 	retrievalFields,
@@ -58,7 +57,13 @@ export class OpenAgentsKnowledgeBaseTool implements INodeType {
 				required: true,
 				testedBy: 'openAgentsLlmApiTest',
 			},
-			keywordIndexCredential,
+			{
+				name: 'openAgentsMemoryStore',
+				displayName: 'Memory Store (Shared Keyword Index)',
+				required: true,
+				testedBy: 'openAgentsMemoryStoreTest',
+				displayOptions: { show: { keywordIndex: ['redis'] } },
+			},
 		],
 		properties: [
 			...knowledgeBaseFields,

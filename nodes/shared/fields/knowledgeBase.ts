@@ -227,15 +227,6 @@ export const keywordIndexWriteField: INodeProperties = {
 		"Where keyword search keeps this knowledge base's BM25 index: set it as the nodes that search it do. Shared in Redis: this write updates the shared index as it is made, so no worker re-reads it from Chroma.",
 };
 
-/** The credential entry the shared index needs (shown only when Keyword Index is Shared in Redis). */
-export const keywordIndexCredential = {
-	name: 'openAgentsMemoryStore',
-	displayName: 'Memory Store (Shared Keyword Index)',
-	required: true,
-	testedBy: 'openAgentsMemoryStoreTest',
-	displayOptions: { show: { keywordIndex: ['redis'] } },
-};
-
 /**
  * The retrieval parameters of Query, Answer and the Knowledge Base Tool: Search Mode, Keyword Index, Top K, Rerank Results and
  * Options (the retrieval options plus `moreOptions`, by name).

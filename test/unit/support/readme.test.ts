@@ -124,8 +124,13 @@ it('shows the Knowledge Base scale table the knowledge-base-scale benchmark meas
 	const { results } = JSON.parse(
 		readFileSync(join(ROOT, 'bench', 'results', 'latest.json'), 'utf8'),
 	) as { results: Record<string, { result: KnowledgeBaseScaleResult }> };
-	const { result } = results['knowledge-base-scale'];
+	const { result, at } = results['knowledge-base-scale'] as (typeof results)[string] & {
+		at: string;
+	};
 	expect(block('kb-scale')).toBe(scaleTable(result));
+	expect(readmeText).toContain(
+		`measured apart from that run: \`BENCH_ONLY=knowledge-base-scale npm run bench\` on ${at.slice(0, 10)}`,
+	);
 	// The scale targets the README says a million chunks meet.
 	const million = result.levels.find((level) => level.chunks === 1_000_000)!;
 	const { freshWorker } = million.sharedKeywordIndex;
