@@ -125,10 +125,11 @@ async function ingest(
 	options: IngestOptions,
 ): Promise<IngestResult> {
 	assertDistinctSources(documents);
-	const planned = await Promise.all(
-		documents.map((document) => planDocument(kb.name, document, options)),
-	);
-	const existing = await kb.chunksBySource(documents.map((d) => d.source));
+	// Chunking (CPU) while Chroma looks up what each source has stored (a round trip).
+	const [planned, existing] = await Promise.all([
+		Promise.all(documents.map((document) => planDocument(kb.name, document, options))),
+		kb.chunksBySource(documents.map((d) => d.source)),
+	]);
 	const { sources, toAdd, toUpdate, toRemove } = compareWithStored(planned, existing);
 	// New chunks first: a run that fails midway has deleted nothing yet.
 	const { embeddingCalls, upsertRequests } = toAdd.length
