@@ -235,8 +235,7 @@ export class ChromaKnowledgeStore {
 	/** Deletes a knowledge base with all its chunks (and its shared keyword index, when the store has one). */
 	async drop(name: string): Promise<void> {
 		checkKnowledgeBaseName(name);
-		const shared = this.options.keywordIndex;
-		const index = shared && sharedKeywordIndex(shared, (await this.open(name)).collection.id);
+		const index = this.options.keywordIndex && (await this.open(name)).sharedKeywordIndex();
 		await this.call(`delete knowledge base "${name}"`, (signal) =>
 			this.client.deleteCollection(name, { signal }),
 		);
@@ -285,9 +284,10 @@ export class KnowledgeBaseCollection {
 		return [url, tenant ?? '', database ?? '', this.collection.id].join('|');
 	}
 
-	/** Where keyword search's index is shared, when the store was opened with one (else each process keeps its own). */
-	sharedKeywordIndex(): SharedKeywordIndexOptions | undefined {
-		return this.store.options.keywordIndex;
+	/** The keyword index shared in Redis, when the store was opened with one (else each process keeps its own). */
+	sharedKeywordIndex(): SharedKeywordIndex | undefined {
+		const shared = this.store.options.keywordIndex;
+		return shared && sharedKeywordIndex(shared, this.collection.id);
 	}
 
 	/**
@@ -306,8 +306,7 @@ export class KnowledgeBaseCollection {
 	 * just before, so a write by another tool that landed meanwhile is not skipped.
 	 */
 	async markChanged(): Promise<void> {
-		const shared = this.store.options.keywordIndex;
-		if (shared) {
+		if (this.store.options.keywordIndex) {
 			const current = await this.call('read the revision', (signal) =>
 				this.store.client.getCollection(this.name, { signal }),
 			);
@@ -333,10 +332,9 @@ export class KnowledgeBaseCollection {
 	 * Chroma. Best effort: when the index is not built yet or Redis fails, the write is left to the next sync.
 	 */
 	private async indexToUpdate(update: (index: SharedKeywordIndex) => Promise<void>): Promise<void> {
-		const shared = this.store.options.keywordIndex;
-		if (!shared || this.unindexedWrites) return;
+		const index = this.sharedKeywordIndex();
+		if (!index || this.unindexedWrites) return;
 		try {
-			const index = sharedKeywordIndex(shared, this.collection.id);
 			if (await index.built()) await update(index);
 			else this.unindexedWrites = true;
 		} catch (error) {

@@ -11,7 +11,8 @@
 import { Bm25Index } from './bm25';
 import type { KnowledgeBaseCollection } from './chroma-store';
 import { indexedText, keywordTerms, type KeywordHit } from './keyword-terms';
-import { sharedKeywordIndex, type SharedKeywordIndex } from './shared-keyword-index';
+import { recentlyUsed } from './recently-used';
+import type { SharedKeywordIndex } from './shared-keyword-index';
 
 /** One knowledge base's BM25 index in this process, kept in step with Chroma by sync(). */
 export class KeywordIndex {
@@ -75,17 +76,9 @@ const MAX_INDEXES = 16;
 export async function keywordIndexFor(
 	kb: KnowledgeBaseCollection,
 ): Promise<KeywordIndex | SharedKeywordIndex> {
-	const shared = kb.sharedKeywordIndex();
-	let index: KeywordIndex | SharedKeywordIndex;
-	if (shared) {
-		index = sharedKeywordIndex(shared, kb.collection.id);
-	} else {
-		const key = kb.cacheKey();
-		index = indexes.get(key) ?? new KeywordIndex();
-		indexes.delete(key);
-		indexes.set(key, index);
-		while (indexes.size > MAX_INDEXES) indexes.delete(indexes.keys().next().value!);
-	}
+	const index =
+		kb.sharedKeywordIndex() ??
+		recentlyUsed(indexes, kb.cacheKey(), () => new KeywordIndex(), MAX_INDEXES);
 	await index.sync(kb);
 	return index;
 }

@@ -31,6 +31,7 @@ import type Redis from 'ioredis';
 import { bm25Idf, BM25_PARAMETERS, topByScore } from './bm25';
 import type { KnowledgeBaseCollection } from './chroma-store';
 import { indexedText, keywordTerms, type KeywordHit } from './keyword-terms';
+import { recentlyUsed } from './recently-used';
 
 /** Where the shared keyword index lives: an ioredis client and a key prefix (default `openagents:keywords:`). */
 export interface SharedKeywordIndexOptions {
@@ -367,11 +368,10 @@ export function sharedKeywordIndex(
 	collectionId: string,
 ): SharedKeywordIndex {
 	if (!handles.has(redis)) handles.set(redis, new Map());
-	const cache = handles.get(redis)!;
-	const key = `${prefix ?? ''}|${collectionId}`;
-	const handle = cache.get(key) ?? new SharedKeywordIndex(redis, collectionId, prefix);
-	cache.delete(key);
-	cache.set(key, handle);
-	while (cache.size > MAX_HANDLES) cache.delete(cache.keys().next().value!);
-	return handle;
+	return recentlyUsed(
+		handles.get(redis)!,
+		`${prefix ?? ''}|${collectionId}`,
+		() => new SharedKeywordIndex(redis, collectionId, prefix),
+		MAX_HANDLES,
+	);
 }
