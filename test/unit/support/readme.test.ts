@@ -21,6 +21,13 @@ const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
 const readmeText = readme.replace(/\s+/g, ' ');
 const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
 
+/** A file of bench/results, parsed. */
+const benchFile = <T>(file: string): T =>
+	JSON.parse(readFileSync(join(ROOT, 'bench', 'results', file), 'utf8')) as T;
+/** One benchmark's entry in bench/results/latest.json: when it ran and what it measured. */
+const latest = <T>(name: string) =>
+	benchFile<{ results: Record<string, { at: string; result: T }> }>('latest.json').results[name];
+
 /** The text between `<!-- name: … -->` and `<!-- /name -->`. */
 function block(name: string): string {
 	const start = readme.indexOf(`<!-- ${name}:`);
@@ -64,9 +71,7 @@ it('gives every runtime dependency, at its version, a row in the Dependencies ta
 });
 
 it('shows the soak table that bench/results/soak.json gives (npm run soak writes both)', () => {
-	const result = JSON.parse(
-		readFileSync(join(ROOT, 'bench', 'results', 'soak.json'), 'utf8'),
-	) as SoakResult;
+	const result = benchFile<SoakResult>('soak.json');
 	expect(block('soak-table')).toBe(soakTable(result));
 	// The promise the table makes: every execution the load started ended succeeded or failed with a code.
 	const { started, succeeded, failed, lost } = result.executions;
@@ -74,9 +79,7 @@ it('shows the soak table that bench/results/soak.json gives (npm run soak writes
 });
 
 it('gives the retrieval evaluation as bench/results/eval.json has it: every set, embedding model and search mode', () => {
-	const { result } = JSON.parse(
-		readFileSync(join(ROOT, 'bench', 'results', 'eval.json'), 'utf8'),
-	) as { result: EvalResult };
+	const { result } = benchFile<{ result: EvalResult }>('eval.json');
 	expect(block('eval-quality')).toBe(qualityTable(result).join('\n'));
 	expect(block('eval-latency')).toBe(latencyTable(result).join('\n'));
 	const pairs = result.runs.map((run) => `${run.set}/${run.embedding}`).sort();
@@ -84,9 +87,7 @@ it('gives the retrieval evaluation as bench/results/eval.json has it: every set,
 });
 
 it("holds what the README says of the default search mode to eval.json's figures", () => {
-	const { result } = JSON.parse(
-		readFileSync(join(ROOT, 'bench', 'results', 'eval.json'), 'utf8'),
-	) as { result: EvalResult };
+	const { result } = benchFile<{ result: EvalResult }>('eval.json');
 	for (const { modes, questions } of result.runs) {
 		const { hybrid, vector, keyword } = modes;
 		// Never below the best single mode by more than one question at hit@4 or 0.05 MRR.
@@ -114,19 +115,13 @@ it("holds what the README says of the default search mode to eval.json's figures
 });
 
 it('shows the long-term memory recall table the long-term-memory benchmark measured', () => {
-	const { results } = JSON.parse(
-		readFileSync(join(ROOT, 'bench', 'results', 'latest.json'), 'utf8'),
-	) as { results: Record<string, { result: LongTermMemoryResult }> };
-	expect(block('ltm-recall')).toBe(recallTable(results['long-term-memory'].result));
+	expect(block('ltm-recall')).toBe(
+		recallTable(latest<LongTermMemoryResult>('long-term-memory').result),
+	);
 });
 
 it('shows the Knowledge Base scale table the knowledge-base-scale benchmark measured', () => {
-	const { results } = JSON.parse(
-		readFileSync(join(ROOT, 'bench', 'results', 'latest.json'), 'utf8'),
-	) as { results: Record<string, { result: KnowledgeBaseScaleResult }> };
-	const { result, at } = results['knowledge-base-scale'] as (typeof results)[string] & {
-		at: string;
-	};
+	const { result, at } = latest<KnowledgeBaseScaleResult>('knowledge-base-scale');
 	expect(block('kb-scale')).toBe(scaleTable(result));
 	expect(readmeText).toContain(
 		`measured apart from that run: \`BENCH_ONLY=knowledge-base-scale npm run bench\` on ${at.slice(0, 10)}`,
@@ -147,15 +142,12 @@ it('shows the Knowledge Base scale table the knowledge-base-scale benchmark meas
 	);
 });
 
-const soakResult = (file: string) =>
-	JSON.parse(readFileSync(join(ROOT, 'bench', 'results', file), 'utf8')) as SoakResult;
-
 /** A pid's samples after its first minute (a Node process starts with a spike). */
 const settled = (samples: SoakResult['processes'][string]['samples']) =>
 	samples.filter((s) => s.atMs - samples.find((f) => f.pid === s.pid)!.atMs >= 60_000);
 
 it("holds what the README says of the soak's memory to soak.json's samples", () => {
-	const { processes } = soakResult('soak.json');
+	const { processes } = benchFile<SoakResult>('soak.json');
 	// Within 10 % after the warm-up: main, Chroma, the memory Redis, worker-1's last replacement.
 	for (const name of ['n8n main', 'chroma', 'memory redis-server', 'n8n worker-1'])
 		expect(processes[name].rssMiB!.growthPct).toBeLessThanOrEqual(10);
@@ -179,7 +171,7 @@ it("holds what the README says of the soak's memory to soak.json's samples", () 
 });
 
 it("holds what the README says of the workers' V8 heap to soak-heap.json's samples", () => {
-	const { processes } = soakResult('soak-heap.json');
+	const { processes } = benchFile<SoakResult>('soak-heap.json');
 	const workers = ['n8n worker-1', 'n8n worker-2'].map((name) => processes[name]);
 	const heap = workers.flatMap((w) => settled(w.samples).map((s) => s.heapUsedMiB!));
 	expect(readmeText).toContain(
@@ -201,10 +193,9 @@ it("holds what the README says of the workers' V8 heap to soak-heap.json's sampl
 });
 
 it('states the install the install benchmark measured (packages, MB, seconds with a warm npm cache)', () => {
-	const { results } = JSON.parse(
-		readFileSync(join(ROOT, 'bench', 'results', 'latest.json'), 'utf8'),
-	) as { results: Record<string, { result: { warmCache: Record<string, number> } }> };
-	const { packages, megabytes, seconds, npmLsExitCode } = results.install.result.warmCache;
+	const { packages, megabytes, seconds, npmLsExitCode } = latest<{
+		warmCache: Record<string, number>;
+	}>('install').result.warmCache;
 	expect(npmLsExitCode).toBe(0);
 	expect(readme).toContain(
 		`**${packages} packages, ${megabytes} MB, ${Math.round(seconds)} s with a warm npm cache,`,
@@ -212,25 +203,17 @@ it('states the install the install benchmark measured (packages, MB, seconds wit
 });
 
 it('states what the webhook-answers benchmark measured of kept finished jobs', () => {
-	const { results } = JSON.parse(
-		readFileSync(join(ROOT, 'bench', 'results', 'latest.json'), 'utf8'),
-	) as {
-		results: Record<
-			string,
+	const { n8nDefault, kept } = latest<
+		Record<
+			'n8nDefault' | 'kept',
 			{
-				result: Record<
-					'n8nDefault' | 'kept',
-					{
-						requests: number;
-						lostResponses: number;
-						keptFinishedJobs: number;
-						executionsPerSecond: number;
-					}
-				>;
+				requests: number;
+				lostResponses: number;
+				keptFinishedJobs: number;
+				executionsPerSecond: number;
 			}
-		>;
-	};
-	const { n8nDefault, kept } = results['webhook-answers'].result;
+		>
+	>('webhook-answers').result;
 	expect(kept.lostResponses).toBe(0);
 	expect(readme).toContain(
 		`with n8n's default ${n8nDefault.lostResponses} of ${n8nDefault.requests} went unanswered, keeping ${kept.keptFinishedJobs} ${kept.lostResponses} of ${kept.requests}`,
@@ -247,9 +230,7 @@ it('states what eval-candidates.json measured of the keyword weight on each set'
 		embedding: string;
 		modes: Record<string, { mrr: number; ranks: Record<string, number | null> }>;
 	}
-	const { result } = JSON.parse(
-		readFileSync(join(ROOT, 'bench', 'results', 'eval-candidates.json'), 'utf8'),
-	) as { result: { runs: Run[] } };
+	const { result } = benchFile<{ result: { runs: Run[] } }>('eval-candidates.json');
 	const convex = (run: Run) =>
 		Object.entries(run.modes)
 			.filter(([mode]) => mode.startsWith('convex w='))
