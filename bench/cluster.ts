@@ -80,7 +80,13 @@ async function start(): Promise<BenchCluster> {
 		log,
 		// A full run creates more than n8n's default 10 000 kept executions; pruning them while the dashboard
 		// benchmark reads its 10 000 would change what it measures.
-		env: { EXECUTIONS_DATA_PRUNE_MAX_COUNT: '200000' },
+		env: {
+			EXECUTIONS_DATA_PRUNE_MAX_COUNT: '200000',
+			// BENCH_CPU_PROFILE_DIR=<dir>: every n8n process writes a V8 CPU profile there when it stops (where the time goes).
+			...(process.env.BENCH_CPU_PROFILE_DIR
+				? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.BENCH_CPU_PROFILE_DIR}` }
+				: {}),
+		},
 	});
 	const { client } = cluster;
 	const redisPrefix = `openagents-bench-${randomUUID().slice(0, 8)}`;

@@ -154,8 +154,9 @@ async function ourWorkflow(bench: BenchCluster, knowledgeBase: string) {
 		parameters: {
 			operation: 'ingest',
 			knowledgeBase,
-			inputType: 'text',
-			text: '={{ $json.text }}',
+			// Read from the item as n8n's Default Data Loader reads it, not through an expression.
+			inputType: 'field',
+			textField: 'text',
 			sourceId: '={{ $json.source }}',
 			format: 'text',
 			options: { ...CHUNKING },

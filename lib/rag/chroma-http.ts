@@ -237,6 +237,12 @@ function withoutNulls(metadata: ChromaMetadata): ChromaMetadata {
 
 type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
+/**
+ * Pre-flight checks by server root, for the process: a server's batch limit and encodings are the server's, not a
+ * client's, and every n8n execution makes a new client (asking each time cost a round trip before every write).
+ */
+const preFlightChecksByRoot = new Map<string, PreFlightChecks>();
+
 /** One Chroma server, tenant and database. */
 export class ChromaHttpClient {
 	readonly tenant: string;
@@ -244,7 +250,6 @@ export class ChromaHttpClient {
 	/** Origin plus the path the server is served under, without a trailing slash. */
 	private readonly root: string;
 	private readonly headers: Record<string, string>;
-	private checks?: PreFlightChecks;
 
 	/** Throws TypeError when `url` is not a URL. */
 	constructor(options: ChromaHttpOptions) {
@@ -320,10 +325,14 @@ export class ChromaHttpClient {
 		return data['nanosecond heartbeat'];
 	}
 
-	/** GET /pre-flight-checks, asked once per client (as chromadb does) and then remembered. */
+	/** GET /pre-flight-checks, asked once per server root in this process (chromadb asks once per client) and remembered. */
 	async preFlightChecks(options: RequestOptions = {}): Promise<PreFlightChecks> {
-		this.checks ??= await this.request<PreFlightChecks>('GET', '/pre-flight-checks', options);
-		return this.checks;
+		let checks = preFlightChecksByRoot.get(this.root);
+		if (!checks) {
+			checks = await this.request<PreFlightChecks>('GET', '/pre-flight-checks', options);
+			preFlightChecksByRoot.set(this.root, checks);
+		}
+		return checks;
 	}
 
 	/** GET …/collections?limit&offset: one page of collections, in the server's order (creation). */
@@ -388,6 +397,11 @@ export class ChromaCollection {
 	readonly id: string;
 	readonly name: string;
 	metadata: ChromaMetadata | undefined;
+	/**
+	 * Length of the stored vectors as the server reported it when this collection was read: null while it had no record,
+	 * undefined when the server does not report it (before Chroma 1.0).
+	 */
+	readonly dimension: number | null | undefined;
 	private readonly path: string;
 
 	constructor(
@@ -397,6 +411,7 @@ export class ChromaCollection {
 		this.id = model.id;
 		this.name = model.name;
 		this.metadata = model.metadata ?? undefined;
+		this.dimension = model.dimension;
 		this.path = `${client.databasePath()}/collections/${encodeURIComponent(model.id)}`;
 	}
 

@@ -255,6 +255,11 @@ function isMissingCollection(error: unknown): boolean {
 	);
 }
 
+/** `markChanged: false` leaves marking the knowledge base changed to the caller, once after several writes. */
+interface WriteOptions {
+	markChanged?: boolean;
+}
+
 /** Collection metadata key of the knowledge base's revision: a random token every write of ours replaces. */
 const REVISION_KEY = 'openagents:revision';
 
@@ -403,8 +408,13 @@ export class KnowledgeBaseCollection {
 		return out;
 	}
 
-	/** Dimension of the stored vectors (read from one record), or undefined while the knowledge base is empty. */
+	/**
+	 * Dimension of the stored vectors, or undefined while the knowledge base is empty: as Chroma reported it when the
+	 * collection was opened (1.0 and later), else read from one record (so a first write by another process since
+	 * opening is still seen).
+	 */
 	async dimension(): Promise<number | undefined> {
+		if (typeof this.collection.dimension === 'number') return this.collection.dimension;
 		const peek = await this.call('read a vector', (signal) =>
 			this.collection.get({ limit: 1, include: ['embeddings'] }, { signal }),
 		);
@@ -447,6 +457,7 @@ export class KnowledgeBaseCollection {
 	async replaceMetadata(
 		records: ReadonlyArray<{ id: string; metadata: Metadata; previous: Record<string, unknown> }>,
 		batchSize = DEFAULT_UPSERT_BATCH_SIZE,
+		{ markChanged = true }: WriteOptions = {},
 	): Promise<void> {
 		const losesKey = (r: (typeof records)[number]) =>
 			Object.keys(r.previous).some((key) => !(key in r.metadata));
@@ -482,7 +493,7 @@ export class KnowledgeBaseCollection {
 				),
 			);
 		}
-		if (records.length) await this.markChanged();
+		if (records.length && markChanged) await this.markChanged();
 	}
 
 	/** Ids of all chunks matching a metadata filter (Chroma `where`). */
@@ -531,7 +542,7 @@ export class KnowledgeBaseCollection {
 	async upsert(
 		records: readonly ChunkRecord[],
 		batchSize = DEFAULT_UPSERT_BATCH_SIZE,
-		{ markChanged = true }: { markChanged?: boolean } = {},
+		{ markChanged = true }: WriteOptions = {},
 	): Promise<number> {
 		let requests = 0;
 		for (let i = 0; i < records.length; i += batchSize) {
@@ -555,7 +566,11 @@ export class KnowledgeBaseCollection {
 	}
 
 	/** Deletes records by id in batches, then marks the knowledge base changed. */
-	async deleteIds(ids: readonly string[], batchSize = DEFAULT_UPSERT_BATCH_SIZE): Promise<void> {
+	async deleteIds(
+		ids: readonly string[],
+		batchSize = DEFAULT_UPSERT_BATCH_SIZE,
+		{ markChanged = true }: WriteOptions = {},
+	): Promise<void> {
 		for (let i = 0; i < ids.length; i += batchSize) {
 			const batch = ids.slice(i, i + batchSize);
 			await this.call(`delete ${batch.length} chunks`, (signal) =>
@@ -563,7 +578,7 @@ export class KnowledgeBaseCollection {
 			);
 			await this.indexToUpdate((index) => index.remove(batch));
 		}
-		if (ids.length) await this.markChanged();
+		if (ids.length && markChanged) await this.markChanged();
 	}
 
 	/** Nearest `n` chunks to `embedding` by cosine distance, optionally filtered; closest first. */

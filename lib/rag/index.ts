@@ -5,6 +5,7 @@ export {
 	detectFormat,
 	DOCUMENT_EXTENSIONS,
 	jsonToText,
+	valueAt,
 	type DocumentInput,
 	type LoadedDocument,
 } from './loaders';

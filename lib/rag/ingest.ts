@@ -130,13 +130,8 @@ async function ingest(
 		Promise.all(documents.map((document) => planDocument(kb.name, document, options))),
 		kb.chunksBySource(documents.map((d) => d.source)),
 	]);
-	const { sources, toAdd, toUpdate, toRemove } = compareWithStored(planned, existing);
-	// New chunks first: a run that fails midway has deleted nothing yet.
-	const { embeddingCalls, upsertRequests } = toAdd.length
-		? await embedAndWrite(kb, embedder, toAdd, options)
-		: { embeddingCalls: 0, upsertRequests: 0 };
-	await kb.replaceMetadata(toUpdate, options.upsertBatchSize);
-	await kb.deleteIds(toRemove, options.upsertBatchSize);
+	const { sources, ...changes } = compareWithStored(planned, existing);
+	const { embeddingCalls, upsertRequests } = await writeChanges(kb, embedder, changes, options);
 
 	const sum = (key: 'added' | 'updated' | 'unchanged' | 'removed') =>
 		sources.reduce((total, s) => total + s[key], 0);
@@ -218,24 +213,57 @@ function compareWithStored(
 }
 
 /**
- * Embeds `toAdd` in batches and writes each batch's records as they come. Returns the embedding requests and Chroma
- * upsert requests made. Throws DIMENSION_MISMATCH before the first write, and embedding or store errors; batches
- * written before an error stay written.
+ * Writes the changes (new chunks first: a run that fails midway has deleted nothing yet), then marks the knowledge base
+ * changed once, also after a partial write, so other processes' keyword indexes re-sync. Returns the embedding and
+ * upsert requests made; rethrows the first failure.
+ */
+async function writeChanges(
+	kb: KnowledgeBaseCollection,
+	embedder: DocumentEmbedder,
+	{ toAdd, toUpdate, toRemove }: { toAdd: NewChunk[]; toUpdate: ChangedChunk[]; toRemove: string[] },
+	options: IngestOptions,
+): Promise<{ embeddingCalls: number; upsertRequests: number }> {
+	const requests = { embeddingCalls: 0, upsertRequests: 0 };
+	const unmarked = { markChanged: false };
+	let changed = false;
+	let failure: unknown;
+	try {
+		if (toAdd.length) await embedAndWrite(kb, embedder, toAdd, options, requests);
+		changed = toUpdate.length > 0;
+		await kb.replaceMetadata(toUpdate, options.upsertBatchSize, unmarked);
+		changed ||= toRemove.length > 0;
+		await kb.deleteIds(toRemove, options.upsertBatchSize, unmarked);
+	} catch (error) {
+		failure = error;
+	}
+	if (changed || requests.upsertRequests > 0) {
+		const marked = kb.markChanged();
+		// After a failure, the failure is what the caller needs to see.
+		await (failure === undefined ? marked : marked.catch(() => undefined));
+	}
+	if (failure !== undefined) throw failure;
+	return requests;
+}
+
+/**
+ * Embeds `toAdd` in batches and writes each batch's records as they come, counting the embedding and Chroma upsert
+ * requests into `requests` (also when it throws: batches written before an error stay written). Throws
+ * DIMENSION_MISMATCH before the first write, and embedding or store errors.
  */
 async function embedAndWrite(
 	kb: KnowledgeBaseCollection,
 	embedder: DocumentEmbedder,
 	toAdd: readonly NewChunk[],
 	options: IngestOptions,
-): Promise<{ embeddingCalls: number; upsertRequests: number }> {
+	requests: { embeddingCalls: number; upsertRequests: number },
+): Promise<void> {
 	const writer = new EmbeddedWriter(
 		kb,
 		options.upsertBatchSize ?? DEFAULT_UPSERT_BATCH_SIZE,
 		options.embedding.model,
 	);
-	let embeddingCalls = 0;
 	try {
-		({ calls: embeddingCalls } = await embedTexts(
+		({ calls: requests.embeddingCalls } = await embedTexts(
 			embedder,
 			toAdd.map((r) => r.text),
 			{
@@ -247,9 +275,9 @@ async function embedAndWrite(
 		));
 	} finally {
 		await writer.finish();
+		// Read after finish: a write still queued when the embedding ended counts too.
+		requests.upsertRequests = writer.upsertRequests;
 	}
-	// Read after finish: a write still queued when the embedding ended counts too.
-	return { embeddingCalls, upsertRequests: writer.upsertRequests };
 }
 
 /**
@@ -280,13 +308,9 @@ class EmbeddedWriter {
 		return (this.writes = this.writes.then(() => this.writeEmbedded()));
 	}
 
-	/**
-	 * Waits for the queued writes, failed or not. Written batches stay (upserts are idempotent); the keyword indexes of
-	 * other processes must see them, so the knowledge base is marked changed once anything was written.
-	 */
+	/** Waits for the queued writes, failed or not. Written batches stay (upserts are idempotent). */
 	async finish(): Promise<void> {
 		await this.writes.catch(() => undefined);
-		if (this.upsertRequests) await this.kb.markChanged();
 	}
 
 	private async writeEmbedded(): Promise<void> {

@@ -162,7 +162,8 @@ async function pdfToText(
 	return { text, pageStarts, pages: pages.length };
 }
 
-function valueAt(record: unknown, path: string): unknown {
+/** The value at a dot path (e.g. "body.text") of a JSON value, or undefined when a part is missing. */
+export function valueAt(record: unknown, path: string): unknown {
 	return path
 		.split('.')
 		.reduce<unknown>(

@@ -233,6 +233,55 @@ describe('Ingest', () => {
 		]);
 	});
 
+	it('Text Field reads the text from the item (nested with dot notation) and stores what Text with an expression stores; a missing or non-text field is its item error', async () => {
+		const items = [
+			{ doc: { body: guide }, sourceId: 'guide.md' },
+			{ doc: { body: 42 }, sourceId: 'answer' },
+			{ doc: {}, sourceId: 'missing' },
+			{ doc: { body: { nested: true } }, sourceId: 'object' },
+		];
+		const params = {
+			operation: 'ingest',
+			inputType: 'field',
+			textField: 'doc.body',
+			sourceId: '={{ $json.sourceId }}',
+			format: 'markdown',
+			options: { chunkSize: 120, chunkOverlap: 20 },
+		};
+		const result = await exec(items, { ...params, knowledgeBase: 'kb-field' }, { continueOnFail: true });
+		const out = json(result);
+		expect(out.map((o) => o.code ?? o.source)).toEqual([
+			'guide.md',
+			'answer',
+			'INVALID_DOCUMENT',
+			'INVALID_DOCUMENT',
+		]);
+		expect(out[2].error).toBe('Item 2: The item has no "doc.body" field to ingest (Text Field)');
+		expect(out[3].error).toMatch(/^Item 3: The item's "doc.body" field holds an object, not text/);
+		expect(result.outputs.KB[0].map((i) => i.pairedItem)).toEqual([0, 1, 2, 3].map((item) => ({ item })));
+
+		// The same document through Text and an expression: the same chunks, at the same places.
+		await exec([{ text: guide, sourceId: 'guide.md' }], {
+			...params,
+			knowledgeBase: 'kb-field-expression',
+			inputType: 'text',
+			text: '={{ $json.text }}',
+		});
+		const chunks = async (name: string) => {
+			const store = new ChromaKnowledgeStore({ url: chroma.url }, { policy: new NoRetryPolicy() });
+			const stored = await (await store.open(name)).collection.get({
+				where: { source: 'guide.md' },
+				include: ['documents', 'metadatas'] as never,
+			});
+			return stored.documents
+				.map((text, i) => `${stored.metadatas[i]?.start}-${stored.metadatas[i]?.end}: ${text}`)
+				.sort();
+		};
+		expect(out[0].chunks).toBeGreaterThan(1);
+		expect(await chunks('kb-field')).toHaveLength(out[0].chunks);
+		expect(await chunks('kb-field')).toEqual(await chunks('kb-field-expression'));
+	});
+
 	describe('character encodings', () => {
 		const latin1Html = Buffer.from(
 			'<?xml version="1.0" encoding="ISO-8859-1"?>\n<html><head><meta http-equiv="Content-Type" content="text/html; charset=ISO-8859-1"></head>' +

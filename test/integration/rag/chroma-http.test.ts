@@ -384,7 +384,17 @@ describe('through a proxy', () => {
 			]),
 		);
 		expect(proxy.requests.every((r) => r.headers['x-chroma-token'] === 's3cret')).toBe(true);
-		// The pre-flight checks are asked once per store, on its first write.
+
+		// Another store of the same server (as the next n8n execution makes) writes without asking the pre-flight checks
+		// again, and knows the stored dimension from the collection it opened, without reading a record.
+		const again = await new ChromaKnowledgeStore(
+			{ url: proxy.url, headers: { 'X-Chroma-Token': 's3cret' } },
+			{ policy: new NoRetryPolicy() },
+		).open('kb-proxied');
+		const before = proxy.requests.length;
+		expect(await again.dimension()).toBe(2);
+		expect(proxy.requests).toHaveLength(before);
+		await again.upsert([{ id: 'b', text: 'Beta', embedding: [0, 1], metadata: { source: 'b.md' } }]);
 		expect(proxy.requests.filter((r) => r.path.endsWith('/pre-flight-checks'))).toHaveLength(1);
 	});
 

@@ -103,7 +103,11 @@ describe('ingestDocuments', () => {
 				.replace('Paragraph 3 about redis', 'Paragraph 3 (rewritten) about redis')
 				.replace(/\n\nParagraph 11[^\n]*$/, ''),
 		};
+		const marked = jest.spyOn(kb, 'markChanged');
 		const second = await ingestDocuments(kb, embeddings(), [edited], options());
+		// Added, updated and removed chunks: one new revision for the whole ingest.
+		expect(marked).toHaveBeenCalledTimes(1);
+		marked.mockRestore();
 		expect(second.sources[0].added).toBeGreaterThanOrEqual(1);
 		expect(second.sources[0].removed).toBeGreaterThanOrEqual(2); // the rewritten chunk's old version + the dropped paragraph
 		// Chunks after the rewritten paragraph kept their text but moved: their offsets are updated, not re-embedded.
@@ -207,6 +211,11 @@ describe('ingestDocuments', () => {
 		);
 		expect(landed).toBeGreaterThan(0); // two upserts landed before the failure
 		expect(await kb.count()).toBe(landed);
+		// What landed is a change other processes' keyword indexes must see: the ingest left a revision token.
+		expect((await store.open('kb-midway')).collection.metadata).toHaveProperty(
+			['openagents:revision'],
+			expect.any(String),
+		);
 		jest.restoreAllMocks();
 
 		const rerun = await ingestDocuments(
@@ -238,6 +247,18 @@ describe('ingestDocuments', () => {
 		expect((error as Error).message).toMatch(
 			/"kb-dimension" holds 256-dimensional vectors, but the embedding model "small-model" returned 64/,
 		);
+		expect(await kb.count()).toBe(count);
+		// Opened after the first write, the dimension comes from the collection Chroma answered with, not a record.
+		const reopened = await store.open('kb-dimension');
+		expect(reopened.collection.dimension).toBe(256);
+		await expect(
+			ingestDocuments(
+				reopened,
+				createEmbeddings(llm, { dimensions: 64 }),
+				[postgres],
+				options({ embedding: { policy, model: 'small-model' } }),
+			),
+		).rejects.toMatchObject({ code: 'DIMENSION_MISMATCH' });
 		expect(await kb.count()).toBe(count);
 	});
 
