@@ -30,29 +30,36 @@ const SHOTS_DIR =
 /** The parameters that pick what a panel shows; every combination of their values is one variant. */
 const SWITCHES = ['resource', 'operation', 'template'];
 
-/** Per node: parameters that open optional sections, applied as a second variant of each combination. */
-const SECTIONS: Record<string, INodeParameters> = {
-	openAgentsAgent: {
-		knowledgeBaseSearch: true,
-		memoryTools: true,
-		outputFormat: 'fields',
-		stepExecution: 'parallel',
-	},
-	openAgentsKnowledgeBase: {
-		inputType: 'binary',
-		format: 'json',
-		deleteBy: 'filter',
-		reranker: 'subNode',
-		keywordIndex: 'redis',
-	},
-	openAgentsKnowledgeBaseTool: {
-		searchMode: 'keyword',
-		reranker: 'subNode',
-		keywordIndex: 'redis',
-	},
-	openAgentsMemory: { store: 'inProcess' },
-	openAgentsJobMonitor: { queueSource: 'metrics' },
-	openAgentsPlanner: { store: 'inProcess' },
+/** Per node: parameters that open optional sections, each set applied as one more variant of each combination. */
+const SECTIONS: Record<string, INodeParameters[]> = {
+	openAgentsAgent: [
+		{
+			knowledgeBaseSearch: true,
+			memoryTools: true,
+			outputFormat: 'fields',
+			stepExecution: 'parallel',
+		},
+	],
+	openAgentsKnowledgeBase: [
+		{
+			inputType: 'binary',
+			format: 'json',
+			deleteBy: 'filter',
+			reranker: 'subNode',
+			keywordIndex: 'redis',
+		},
+		{ inputType: 'fields' },
+	],
+	openAgentsKnowledgeBaseTool: [
+		{
+			searchMode: 'keyword',
+			reranker: 'subNode',
+			keywordIndex: 'redis',
+		},
+	],
+	openAgentsMemory: [{ store: 'inProcess' }],
+	openAgentsJobMonitor: [{ queueSource: 'metrics' }],
+	openAgentsPlanner: [{ store: 'inProcess' }],
 };
 
 /** Whether a node with these parameters takes a reranker sub-node (its inputs are computed from them). */
@@ -88,8 +95,22 @@ function variantsOf(description: INodeTypeDescription, typeVersion: number): INo
 			return values.length ? values.map((value) => ({ ...combo, [name]: value })) : [combo];
 		});
 	}
-	const sections = SECTIONS[description.name];
-	return sections ? combos.flatMap((combo) => [combo, { ...combo, ...sections }]) : combos;
+	// A section that shows nothing new for a combination (e.g. Input Data for Query) adds no panel to open.
+	const shown = (parameters: INodeParameters) =>
+		[
+			...expectedParameters(description, parameters, typeVersion),
+			...expectedCredentials(description, parameters, typeVersion),
+		]
+			.map((p) => p.name)
+			.concat(expectsReranker(description, parameters) ? ['(reranker input)'] : [])
+			.join();
+	const sections = SECTIONS[description.name] ?? [];
+	return combos.flatMap((combo) => [
+		combo,
+		...sections
+			.map((section) => ({ ...combo, ...section }))
+			.filter((variant) => shown(variant) !== shown(combo)),
+	]);
 }
 
 function withDefaults(

@@ -233,18 +233,21 @@ describe('Ingest', () => {
 		]);
 	});
 
-	it('Text Field reads the text from the item (nested with dot notation) and stores what Text with an expression stores; a missing or non-text field is its item error', async () => {
+	it('Item Fields reads the text and the source ID from the item (dot notation for nested fields) and stores what Text with expressions stores; a missing or non-text field is its item error', async () => {
 		const items = [
-			{ doc: { body: guide }, sourceId: 'guide.md' },
-			{ doc: { body: 42 }, sourceId: 'answer' },
-			{ doc: {}, sourceId: 'missing' },
-			{ doc: { body: { nested: true } }, sourceId: 'object' },
+			{ doc: { body: guide, id: 'guide.md' } },
+			{ doc: { body: 42, id: 7 } },
+			{ doc: { id: 'missing' } },
+			{ doc: { body: { nested: true }, id: 'object' } },
+			{ doc: { body: 'Text without a source ID.' } },
 		];
 		const params = {
 			operation: 'ingest',
-			inputType: 'field',
+			inputType: 'fields',
 			textField: 'doc.body',
-			sourceId: '={{ $json.sourceId }}',
+			sourceIdField: 'doc.id',
+			// Shown for the other inputs only: Item Fields must not read it.
+			sourceId: 'not-this',
 			format: 'markdown',
 			options: { chunkSize: 120, chunkOverlap: 20 },
 		};
@@ -252,20 +255,25 @@ describe('Ingest', () => {
 		const out = json(result);
 		expect(out.map((o) => o.code ?? o.source)).toEqual([
 			'guide.md',
-			'answer',
+			'7',
+			'INVALID_DOCUMENT',
 			'INVALID_DOCUMENT',
 			'INVALID_DOCUMENT',
 		]);
-		expect(out[2].error).toBe('Item 2: The item has no "doc.body" field to ingest (Text Field)');
-		expect(out[3].error).toMatch(/^Item 3: The item's "doc.body" field holds an object, not text/);
-		expect(result.outputs.KB[0].map((i) => i.pairedItem)).toEqual([0, 1, 2, 3].map((item) => ({ item })));
+		expect(out[2].error).toBe('Item 2: The item has no "doc.body" field (Text Field)');
+		expect(out[3].error).toMatch(/^Item 3: The item's "doc.body" field holds an object, not text \(Text Field\)/);
+		expect(out[4].error).toBe('Item 4: The item has no "doc.id" field (Source ID Field)');
+		expect(result.outputs.KB[0].map((i) => i.pairedItem)).toEqual(
+			[0, 1, 2, 3, 4].map((item) => ({ item })),
+		);
 
-		// The same document through Text and an expression: the same chunks, at the same places.
+		// The same document through Text and expressions: the same chunks, at the same places.
 		await exec([{ text: guide, sourceId: 'guide.md' }], {
 			...params,
 			knowledgeBase: 'kb-field-expression',
 			inputType: 'text',
 			text: '={{ $json.text }}',
+			sourceId: '={{ $json.sourceId }}',
 		});
 		const chunks = async (name: string) => {
 			const store = new ChromaKnowledgeStore({ url: chroma.url }, { policy: new NoRetryPolicy() });

@@ -39,10 +39,10 @@ const properties: INodeProperties[] = [
 		options: [
 			{ name: 'Text', value: 'text', description: 'Text from an expression' },
 			{
-				name: 'Text Field',
-				value: 'field',
+				name: 'Item Fields',
+				value: 'fields',
 				description:
-					'Text of an input item field, read as it is: no expression to evaluate, the fastest way to ingest large texts',
+					'Text and source ID from fields of the item, read as they are: no expressions to evaluate, the fastest way to ingest many or large documents',
 			},
 			{
 				name: 'Binary File',
@@ -70,7 +70,19 @@ const properties: INodeProperties[] = [
 		required: true,
 		placeholder: 'e.g. content',
 		hint: 'The name of the input field holding the text; dot notation for nested fields (e.g. body.content)',
-		displayOptions: { show: { inputType: ['field'] } },
+		displayOptions: { show: { inputType: ['fields'] } },
+	},
+	{
+		displayName: 'Source ID Field',
+		name: 'sourceIdField',
+		type: 'string',
+		default: 'source',
+		required: true,
+		placeholder: 'e.g. url',
+		hint: "The name of the input field holding the document's stable ID (file name, URL, record ID); dot notation for nested fields",
+		description:
+			'Ingesting the same source again replaces its chunks: unchanged chunks are kept, chunks whose metadata changed are rewritten without re-embedding, new ones embedded, removed ones deleted',
+		displayOptions: { show: { inputType: ['fields'] } },
 	},
 	{
 		displayName: 'Input Binary Field',
@@ -84,6 +96,7 @@ const properties: INodeProperties[] = [
 	{
 		displayName: 'Source ID',
 		name: 'sourceId',
+		displayOptions: { hide: { inputType: ['fields'] } },
 		type: 'string',
 		default: '',
 		placeholder: 'e.g. {{ $json.url }}',
@@ -223,8 +236,12 @@ async function documentInput(
 ): Promise<DocumentInput> {
 	const { itemIndex, options } = settings;
 	const format = fn.getNodeParameter('format', itemIndex, 'auto') as DocumentInput['format'];
+	const inputType = fn.getNodeParameter('inputType', itemIndex);
 	const common = {
-		source: String(fn.getNodeParameter('sourceId', itemIndex, '') ?? '').trim(),
+		source:
+			inputType === 'fields'
+				? fieldText(fn, itemIndex, 'sourceIdField', 'Source ID Field').trim()
+				: String(fn.getNodeParameter('sourceId', itemIndex, '') ?? '').trim(),
 		format,
 		jsonFields:
 			format === 'json'
@@ -236,11 +253,11 @@ async function documentInput(
 		metadata: jsonObject(fn.getNodeParameter('metadata', itemIndex, '{}'), 'Metadata'),
 		maxBytes: Math.round(((options.maxDocumentSizeMb as number) ?? 10) * 1024 * 1024),
 	};
-	const inputType = fn.getNodeParameter('inputType', itemIndex);
 	if (inputType === 'text') {
 		return { ...common, content: String(fn.getNodeParameter('text', itemIndex) ?? '') };
 	}
-	if (inputType === 'field') return { ...common, content: fieldText(fn, itemIndex) };
+	if (inputType === 'fields')
+		return { ...common, content: fieldText(fn, itemIndex, 'textField', 'Text Field') };
 	const property = fn.getNodeParameter('binaryPropertyName', itemIndex) as string;
 	const binary = fn.helpers.assertBinaryData(itemIndex, property);
 	// Refuse before reading the whole file into memory.
@@ -261,20 +278,26 @@ async function documentInput(
 }
 
 /**
- * The text of the item's Text Field. Read from the item, not through an expression: n8n evaluates expressions in a
- * sandbox that copies the value in and out, a few milliseconds for a 50 kB text (measured in a worker's CPU profile).
- * Throws RagError INVALID_DOCUMENT when the field is missing or holds an object or array.
+ * The text of the item field that `parameter` names (Item Fields input). Read from the item, not through an
+ * expression: n8n 2 evaluates each expression in a sandbox, about 1.5 ms per expression and item in a worker's CPU
+ * profile (2 ms for a 50 kB text). Throws RagError INVALID_DOCUMENT when the field is missing or holds an object or
+ * array.
  */
-function fieldText(fn: IExecuteFunctions, itemIndex: number): string {
-	const field = String(fn.getNodeParameter('textField', itemIndex, 'text')).trim();
+function fieldText(
+	fn: IExecuteFunctions,
+	itemIndex: number,
+	parameter: 'textField' | 'sourceIdField',
+	label: string,
+): string {
+	const field = String(fn.getNodeParameter(parameter, itemIndex)).trim();
 	const value = valueAt(fn.getInputData()[itemIndex].json, field);
 	if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean')
 		return String(value);
 	throw new RagError(
 		'INVALID_DOCUMENT',
 		value === undefined || value === null
-			? `The item has no "${field}" field to ingest (Text Field)`
-			: `The item's "${field}" field holds ${Array.isArray(value) ? 'an array' : 'an object'}, not text: pick the field with the text, or use Text with an expression such as {{ JSON.stringify($json.${field}) }}`,
+			? `The item has no "${field}" field (${label})`
+			: `The item's "${field}" field holds ${Array.isArray(value) ? 'an array' : 'an object'}, not text (${label}): name a text field, or use Input Data "Text" with an expression`,
 	);
 }
 
