@@ -220,7 +220,11 @@ function compareWithStored(
 async function writeChanges(
 	kb: KnowledgeBaseCollection,
 	embedder: DocumentEmbedder,
-	{ toAdd, toUpdate, toRemove }: { toAdd: NewChunk[]; toUpdate: ChangedChunk[]; toRemove: string[] },
+	{
+		toAdd,
+		toUpdate,
+		toRemove,
+	}: { toAdd: NewChunk[]; toUpdate: ChangedChunk[]; toRemove: string[] },
 	options: IngestOptions,
 ): Promise<{ embeddingCalls: number; upsertRequests: number }> {
 	const requests = { embeddingCalls: 0, upsertRequests: 0 };

@@ -251,7 +251,11 @@ describe('Ingest', () => {
 			format: 'markdown',
 			options: { chunkSize: 120, chunkOverlap: 20 },
 		};
-		const result = await exec(items, { ...params, knowledgeBase: 'kb-field' }, { continueOnFail: true });
+		const result = await exec(
+			items,
+			{ ...params, knowledgeBase: 'kb-field' },
+			{ continueOnFail: true },
+		);
 		const out = json(result);
 		expect(out.map((o) => o.code ?? o.source)).toEqual([
 			'guide.md',
@@ -261,7 +265,9 @@ describe('Ingest', () => {
 			'INVALID_DOCUMENT',
 		]);
 		expect(out[2].error).toBe('Item 2: The item has no "doc.body" field (Text Field)');
-		expect(out[3].error).toMatch(/^Item 3: The item's "doc.body" field holds an object, not text \(Text Field\)/);
+		expect(out[3].error).toMatch(
+			/^Item 3: The item's "doc.body" field holds an object, not text \(Text Field\)/,
+		);
 		expect(out[4].error).toBe('Item 4: The item has no "doc.id" field (Source ID Field)');
 		expect(result.outputs.KB[0].map((i) => i.pairedItem)).toEqual(
 			[0, 1, 2, 3, 4].map((item) => ({ item })),
@@ -277,7 +283,9 @@ describe('Ingest', () => {
 		});
 		const chunks = async (name: string) => {
 			const store = new ChromaKnowledgeStore({ url: chroma.url }, { policy: new NoRetryPolicy() });
-			const stored = await (await store.open(name)).collection.get({
+			const stored = await (
+				await store.open(name)
+			).collection.get({
 				where: { source: 'guide.md' },
 				include: ['documents', 'metadatas'] as never,
 			});

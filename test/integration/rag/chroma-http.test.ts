@@ -394,7 +394,9 @@ describe('through a proxy', () => {
 		const before = proxy.requests.length;
 		expect(await again.dimension()).toBe(2);
 		expect(proxy.requests).toHaveLength(before);
-		await again.upsert([{ id: 'b', text: 'Beta', embedding: [0, 1], metadata: { source: 'b.md' } }]);
+		await again.upsert([
+			{ id: 'b', text: 'Beta', embedding: [0, 1], metadata: { source: 'b.md' } },
+		]);
 		expect(proxy.requests.filter((r) => r.path.endsWith('/pre-flight-checks'))).toHaveLength(1);
 	});
 

@@ -156,7 +156,9 @@ it('states the ingest benchmark against its floor as latest.json has it, within 
 	const realistic = result.realisticLatency.ingest.floor;
 	const instant = result.ingest.floor;
 	const documents = result.setup.match(/(\d+) READMEs/)![1];
-	const chunks = result.ingest.openAgentsKnowledgeBase.chunks.toLocaleString('en-US').replace(/,/g, ' ');
+	const chunks = result.ingest.openAgentsKnowledgeBase.chunks
+		.toLocaleString('en-US')
+		.replace(/,/g, ' ');
 	const x = (ratio: number) => `${ratio.toFixed(2)} ×`;
 	expect(readmeText).toContain(
 		`\`BENCH_ONLY=knowledge-base-vs-n8n npm run bench\` on ${at.slice(0, 10)} (${documents} READMEs, ${chunks} chunks,`,
