@@ -31,6 +31,9 @@ import { chromaStore } from '../../shared/clients/chroma';
 import { sharedKeywordIndexFor } from '../../shared/clients/keywordIndex';
 import type { KnowledgeBaseRun } from './types';
 
+const SAME_SOURCE_AGAIN =
+	'Ingesting the same source again replaces its chunks: unchanged chunks are kept, chunks whose metadata changed are rewritten without re-embedding, new ones embedded, removed ones deleted';
+
 const properties: INodeProperties[] = [
 	{
 		displayName: 'Input Data',
@@ -80,8 +83,7 @@ const properties: INodeProperties[] = [
 		required: true,
 		placeholder: 'e.g. url',
 		hint: "The name of the input field holding the document's stable ID (file name, URL, record ID); dot notation for nested fields",
-		description:
-			'Ingesting the same source again replaces its chunks: unchanged chunks are kept, chunks whose metadata changed are rewritten without re-embedding, new ones embedded, removed ones deleted',
+		description: SAME_SOURCE_AGAIN,
 		displayOptions: { show: { inputType: ['fields'] } },
 	},
 	{
@@ -96,12 +98,11 @@ const properties: INodeProperties[] = [
 	{
 		displayName: 'Source ID',
 		name: 'sourceId',
-		displayOptions: { hide: { inputType: ['fields'] } },
 		type: 'string',
 		default: '',
 		placeholder: 'e.g. {{ $json.url }}',
-		description:
-			'Stable ID of the document (file name, URL, record ID). Ingesting the same source again replaces its chunks: unchanged chunks are kept, chunks whose metadata changed are rewritten without re-embedding, new ones embedded, removed ones deleted. Empty: for a file, its path when n8n knows its folder (Read Files from Disk), else its file name.',
+		description: `Stable ID of the document (file name, URL, record ID). ${SAME_SOURCE_AGAIN}. Empty: for a file, its path when n8n knows its folder (Read Files from Disk), else its file name.`,
+		displayOptions: { hide: { inputType: ['fields'] } },
 	},
 	{
 		displayName: 'Document Format',
