@@ -241,7 +241,7 @@ async function documentInput(
 	const common = {
 		source:
 			inputType === 'fields'
-				? fieldText(fn, itemIndex, 'sourceIdField', 'Source ID Field').trim()
+				? fieldText(fn, itemIndex, 'sourceIdField').trim()
 				: String(fn.getNodeParameter('sourceId', itemIndex, '') ?? '').trim(),
 		format,
 		jsonFields:
@@ -257,8 +257,7 @@ async function documentInput(
 	if (inputType === 'text') {
 		return { ...common, content: String(fn.getNodeParameter('text', itemIndex) ?? '') };
 	}
-	if (inputType === 'fields')
-		return { ...common, content: fieldText(fn, itemIndex, 'textField', 'Text Field') };
+	if (inputType === 'fields') return { ...common, content: fieldText(fn, itemIndex, 'textField') };
 	const property = fn.getNodeParameter('binaryPropertyName', itemIndex) as string;
 	const binary = fn.helpers.assertBinaryData(itemIndex, property);
 	// Refuse before reading the whole file into memory.
@@ -278,6 +277,9 @@ async function documentInput(
 	};
 }
 
+/** The Item Fields parameters, by the label the panel shows (the errors name it). */
+const ITEM_FIELD_LABELS = { textField: 'Text Field', sourceIdField: 'Source ID Field' } as const;
+
 /**
  * The text of the item field that `parameter` names (Item Fields input). Read from the item, not through an
  * expression: n8n 2 evaluates each expression in a sandbox, about 1.5 ms per expression and item in a worker's CPU
@@ -287,9 +289,9 @@ async function documentInput(
 function fieldText(
 	fn: IExecuteFunctions,
 	itemIndex: number,
-	parameter: 'textField' | 'sourceIdField',
-	label: string,
+	parameter: keyof typeof ITEM_FIELD_LABELS,
 ): string {
+	const label = ITEM_FIELD_LABELS[parameter];
 	const field = String(fn.getNodeParameter(parameter, itemIndex)).trim();
 	const value = valueAt(fn.getInputData()[itemIndex].json, field);
 	if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean')
